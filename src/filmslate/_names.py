@@ -1,0 +1,301 @@
+"""Artifact names: the one place that knows SPEC §3-4 naming, for parsing and formatting.
+
+A versioned artifact file is ``<STEM>_v###.<ext>``; the stem is a kind's prefix, an optional
+subject (scene, shot, target, lock name, task) and a kind's suffix. Everything else is refused
+with a message that shows the expected form.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from ._errors import ArtifactNameError
+
+SubjectType = Literal["scene", "shot", "target", "name", "task", "scene_or_run"]
+LAYERS = ("narrative", "validation", "continuity", "production", "governance", "logs")
+MAX_VERSION = 999
+FORBIDDEN_SUFFIXES = ("FINAL", "NEW", "LATEST", "UPDATED", "OLD", "COPY", "BACKUP")
+
+SCENE_RE = re.compile(r"S\d{2,}")
+SHOT_RE = re.compile(r"S\d{2,}_SH\d{2,}")
+TARGET_RE = re.compile(r"S\d{2,}|ACT_\d+|E\d{2,}|PROJECT")
+TOKEN_RE = re.compile(r"[A-Z0-9]+(?:_[A-Z0-9]+)*")
+RUN_RE = re.compile(r"RUN_[A-Z0-9]+(?:_[A-Z0-9]+)*")
+VERSIONED_RE = re.compile(r"(?P<stem>.+)_v(?P<version>\d+)\.(?P<ext>[A-Za-z0-9]+)")
+
+SUBJECT_FORMS: dict[str, tuple[str, str]] = {
+    "scene": ("<SCENE>", "S03"),
+    "shot": ("<SHOT>", "S03_SH02"),
+    "target": ("<TARGET>", "S03, ACT_1, E01 or PROJECT"),
+    "name": ("<NAME>", "ALEX or ABANDONED_WAREHOUSE"),
+    "task": ("<TASK>", "S03_SH02_QC"),
+    "scene_or_run": ("<SCENE_OR_RUN>", "S03 or RUN_0007"),
+}
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One artifact kind of SPEC §4: how its stem is built, its extension and its folder."""
+
+    name: str
+    prefix: str
+    suffix: str
+    subject: SubjectType | None
+    extension: str
+    layer: str
+
+    @property
+    def binary(self) -> bool:
+        """Media kinds are stored as bytes and have no text schema."""
+        return self.extension in ("png", "mp4")
+
+    def form(self) -> str:
+        """The expected file name form, for error messages: ``PSYCH_<SCENE>_v###.md``."""
+        middle = SUBJECT_FORMS[self.subject][0] if self.subject else ""
+        return f"{self.prefix}{middle}{self.suffix}_v###.{self.extension}"
+
+    def example(self) -> str:
+        """A valid example name of this kind."""
+        examples = {"scene": "S03", "shot": "S03_SH02", "target": "S03", "name": "ALEX",
+                    "task": "S03_SH02_QC", "scene_or_run": "S03"}
+        middle = examples[self.subject] if self.subject else ""
+        return f"{self.prefix}{middle}{self.suffix}_v001.{self.extension}"
+
+
+def _kind(name: str, subject: SubjectType | None, ext: str, layer: str,
+          prefix: str | None = None, suffix: str = "") -> Kind:
+    if prefix is None:
+        prefix = f"{name}_" if subject else name
+    return Kind(name, prefix, suffix, subject, ext, layer)
+
+
+KINDS: dict[str, Kind] = {k.name: k for k in [
+    _kind("PREMISE", None, "md", "narrative"),
+    _kind("BEATS", None, "md", "narrative"),
+    _kind("SCENES", None, "csv", "narrative"),
+    _kind("BREAKDOWN", None, "csv", "narrative"),
+    _kind("PSYCH", "scene", "md", "narrative"),
+    _kind("DIALOGUE_CHECK", "scene", "md", "narrative"),
+    _kind("TRUTH", "scene", "md", "validation"),
+    _kind("PLAUS", "scene", "md", "validation"),
+    _kind("CULTURE", "scene", "md", "validation"),
+    _kind("REDTEAM", "target", "md", "validation"),
+    _kind("AUDIENCE", "target", "md", "validation"),
+    _kind("CHAR_LOCK", "name", "txt", "continuity", "CHAR_", "_LOCK"),
+    _kind("SET_LOCK", "name", "txt", "continuity", "SET_", "_LOCK"),
+    _kind("VOICE_LOCK", "name", "txt", "continuity", "VOICE_", "_LOCK"),
+    _kind("STYLE_LOCK", "name", "txt", "continuity", "STYLE_", "_LOCK"),
+    _kind("WORLD_STATE", None, "json", "continuity"),
+    _kind("STATE_DIFF", "scene", "json", "continuity"),
+    _kind("CONTINUITY_REPORT", "target", "md", "continuity"),
+    _kind("SHOTLIST", "scene", "csv", "production"),
+    _kind("GENPACK", "shot", "txt", "production"),
+    _kind("STORYBOARD", "shot", "png", "production"),
+    _kind("STORYBOARD_REPORT", "shot", "md", "production"),
+    _kind("QC_BATCH", "scene_or_run", "csv", "production"),
+    _kind("REGEN_RULES", None, "md", "production"),
+    _kind("PROXY", "shot", "mp4", "production"),
+    _kind("FINAL", "shot", "mp4", "production"),
+    _kind("CUT", "target", "mp4", "production"),
+    _kind("COST_REPORT", "target", "md", "governance"),
+    _kind("ROUTING_DECISION", "task", "md", "governance"),
+    _kind("BUDGET_STATUS", None, "md", "governance"),
+    _kind("OVERRIDE", "target", "md", "governance"),
+    _kind("RUN_LOG", None, "csv", "logs"),
+]}
+
+# Longest prefixes first, so STORYBOARD_REPORT_ wins over STORYBOARD_.
+_BY_PREFIX = sorted(KINDS.values(), key=lambda k: (len(k.prefix) + len(k.suffix)), reverse=True)
+
+
+def kind(name: str) -> Kind:
+    """The kind called ``name`` (``SCENES``, ``CHAR_LOCK``); an ArtifactNameError lists them."""
+    try:
+        return KINDS[name.upper()]
+    except KeyError:
+        raise ArtifactNameError(
+            f"unknown artifact kind {name!r}; known kinds: {', '.join(sorted(KINDS))}",
+            kind=name) from None
+
+
+def _subject_ok(subject_type: SubjectType, subject: str) -> bool:
+    if subject_type == "scene":
+        return SCENE_RE.fullmatch(subject) is not None
+    if subject_type == "shot":
+        return SHOT_RE.fullmatch(subject) is not None
+    if subject_type == "target":
+        return TARGET_RE.fullmatch(subject) is not None
+    if subject_type == "scene_or_run":
+        return bool(SCENE_RE.fullmatch(subject) or RUN_RE.fullmatch(subject))
+    return TOKEN_RE.fullmatch(subject) is not None and not _ends_forbidden(subject)
+
+
+def _ends_forbidden(token: str) -> bool:
+    return token.rsplit("_", 1)[-1] in FORBIDDEN_SUFFIXES or token in FORBIDDEN_SUFFIXES
+
+
+def check_subject(k: Kind, subject: str | None) -> str | None:
+    """Validate a subject for kind ``k``; returns it, or raises with the expected form."""
+    if k.subject is None:
+        if subject:
+            raise ArtifactNameError(f"{k.name} artifacts have no subject; expected {k.form()}",
+                                    kind=k.name, subject=subject)
+        return None
+    if not subject:
+        raise ArtifactNameError(f"{k.name} needs a subject: expected {k.form()}, "
+                                f"e.g. {k.example()}", kind=k.name)
+    if not _subject_ok(k.subject, subject):
+        form, example = SUBJECT_FORMS[k.subject]
+        raise ArtifactNameError(
+            f"{subject!r} is not a valid {form} for {k.name} (expected e.g. {example}; "
+            f"ids are uppercase, zero-padded, no _FINAL/_NEW/_LATEST/_UPDATED)",
+            kind=k.name, subject=subject)
+    return subject
+
+
+@dataclass(frozen=True, order=True)
+class ArtifactName:
+    """A parsed artifact name: kind, subject and version; formats back to its file name."""
+
+    kind: str
+    subject: str | None
+    version: int
+
+    def __post_init__(self) -> None:
+        k = kind(self.kind)
+        check_subject(k, self.subject)
+        if not 1 <= self.version <= MAX_VERSION:
+            raise ArtifactNameError(
+                f"version {self.version} is out of range: versions run v001 to v{MAX_VERSION}",
+                kind=self.kind, version=self.version)
+
+    @property
+    def spec(self) -> Kind:
+        """The kind's definition."""
+        return KINDS[self.kind]
+
+    @property
+    def stem(self) -> str:
+        """The name without version and extension: ``PSYCH_S03``."""
+        return format_stem(self.kind, self.subject)
+
+    @property
+    def filename(self) -> str:
+        """``PSYCH_S03_v002.md``."""
+        return f"{self.stem}_v{self.version:03d}.{self.spec.extension}"
+
+    @property
+    def relpath(self) -> str:
+        """Path inside the project: ``narrative/PSYCH_S03_v002.md``."""
+        return f"{self.spec.layer}/{self.filename}"
+
+    def __str__(self) -> str:
+        return self.filename
+
+    @classmethod
+    def parse(cls, filename: str) -> ArtifactName:
+        """Parse a versioned file name, refusing anything that breaks SPEC §3."""
+        stem, version, ext = split_versioned(filename)
+        if stem != stem.upper():
+            raise ArtifactNameError(
+                f"{filename!r}: artifact names are uppercase (expected "
+                f"{stem.upper()}_v{version:03d}.{ext})", name=filename)
+        k, subject = parse_stem(stem)
+        check_extension(k, ext, filename)
+        return cls(k.name, subject, version)
+
+
+def format_stem(kind_name: str, subject: str | None) -> str:
+    """The stem for a kind and subject."""
+    k = kind(kind_name)
+    check_subject(k, subject)
+    return f"{k.prefix}{subject or ''}{k.suffix}"
+
+
+def _check_bare(filename: str) -> None:
+    if not filename or not filename.strip():
+        raise ArtifactNameError("empty artifact name; expected e.g. SCENES_v001.csv")
+    if "/" in filename or "\\" in filename or ".." in filename or "\0" in filename:
+        raise ArtifactNameError(
+            f"{filename!r}: an artifact name is a bare file name, without folders or '..' "
+            "(e.g. SCENES_v001.csv)", name=filename)
+
+
+def split_versioned(filename: str) -> tuple[str, int, str]:
+    """Split ``STEM_v###.ext`` into its parts with a precise message for each mistake."""
+    _check_bare(filename)
+    m = VERSIONED_RE.fullmatch(filename)
+    if m is None:
+        base = filename.rsplit(".", 1)[0]
+        last = base.rsplit("_", 1)[-1]
+        if last.upper() in FORBIDDEN_SUFFIXES:
+            clean = re.sub(r"_v\d+$", "", base.rsplit("_", 1)[0])
+            raise ArtifactNameError(
+                f"{filename!r}: '_{last}' is not a version; versions are _v### "
+                f"(e.g. {clean}_v002.{filename.rsplit('.', 1)[-1]}); a change is a new "
+                "version number", name=filename)
+        raise ArtifactNameError(
+            f"{filename!r} has no version suffix; expected <STEM>_v###.<ext>, e.g. "
+            "SCENES_v001.csv", name=filename)
+    digits = m.group("version")
+    if len(digits) != 3:
+        raise ArtifactNameError(
+            f"{filename!r}: version must be exactly three digits (v{int(digits):03d}), "
+            f"not v{digits}", name=filename)
+    return m.group("stem"), int(digits), m.group("ext")
+
+
+def parse_stem(stem: str) -> tuple[Kind, str | None]:
+    """Find the kind and subject of a stem (``CHAR_ALEX_LOCK`` -> CHAR_LOCK, ``ALEX``)."""
+    _check_bare(stem)
+    last = stem.rsplit("_", 1)[-1].upper()
+    if last in FORBIDDEN_SUFFIXES:
+        raise ArtifactNameError(
+            f"{stem!r}: '_{last}' is not allowed; a change is a new version (_v###), "
+            "never a _FINAL/_NEW/_LATEST/_UPDATED copy", name=stem)
+    if stem != stem.upper():
+        raise ArtifactNameError(
+            f"{stem!r}: artifact names are uppercase (e.g. {stem.upper()})", name=stem)
+    for k in _BY_PREFIX:
+        if k.subject is None:
+            if stem == k.prefix:
+                return k, None
+            continue
+        if stem.startswith(k.prefix) and stem.endswith(k.suffix):
+            subject = stem[len(k.prefix):len(stem) - len(k.suffix)]
+            return k, check_subject(k, subject)
+    if any(stem.startswith(k.prefix) for k in KINDS.values() if k.subject is None):
+        k = next(k for k in _BY_PREFIX if k.subject is None and stem.startswith(k.prefix))
+        return k, check_subject(k, stem[len(k.prefix):].lstrip("_"))
+    raise ArtifactNameError(
+        f"{stem!r} is not a known artifact; expected one of: "
+        + ", ".join(k.form() for k in KINDS.values()), name=stem)
+
+
+def check_extension(k: Kind, ext: str, filename: str) -> None:
+    """Refuse a wrong extension for the kind."""
+    if ext != k.extension:
+        raise ArtifactNameError(
+            f"{filename!r}: {k.name} artifacts are .{k.extension} files ({k.form()})",
+            name=filename, kind=k.name)
+
+
+def parse_unversioned(filename: str) -> tuple[Kind, str | None]:
+    """Parse a hand-written file name without a version, as ``slate add`` takes it.
+
+    A versioned name is refused: the store allocates versions, a person never does.
+    """
+    _check_bare(filename)
+    if VERSIONED_RE.fullmatch(filename) or re.search(r"_v\d+$", filename.rsplit(".", 1)[0]):
+        raise ArtifactNameError(
+            f"{filename!r} already carries a version; name the file without one "
+            "(e.g. SCENES.csv): filmslate allocates the next version itself", name=filename)
+    if "." not in filename:
+        raise ArtifactNameError(f"{filename!r} has no extension; expected e.g. SCENES.csv",
+                                name=filename)
+    stem, ext = filename.rsplit(".", 1)
+    k, subject = parse_stem(stem)
+    check_extension(k, ext, filename)
+    return k, subject

@@ -1,0 +1,55 @@
+"""Human overrides: the only way past a hard stop, and never a silent one.
+
+An override lifts exactly one open hard stop on its target. It is an OVERRIDE artifact (a new
+version each time) plus a run-log row pointing at the stop it lifts; a budget override also
+raises the cap it hit by its stated cost impact.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+
+from . import _runlog
+from ._budget import Ledger, Level
+from ._errors import UserError
+from ._names import SHOT_RE
+from ._project import Project
+from ._runner import all_open_hard_stops
+from ._skill import scene_of
+from ._store import Record
+from .schemas import Override
+
+
+def _level(target: str) -> Level:
+    if target == "PROJECT":
+        return "project"
+    return "shot" if SHOT_RE.fullmatch(target) else "scene"
+
+
+def record_override(project: Project, target: str, reason: str, cost_impact: float,
+                    approved_by: str = "") -> Record:
+    """Lift the oldest open hard stop on ``target``; returns the OVERRIDE artifact."""
+    if not reason.strip():
+        raise UserError("an override needs --reason: say why the stop may be passed")
+    if cost_impact < 0:
+        raise UserError("--cost-impact cannot be negative")
+    stops = [s for s in all_open_hard_stops(project) if s[2].split(":", 1)[0] == target]
+    if not stops:
+        raise UserError(f"no open hard stop on {target}; `slate status` lists open stops and "
+                        "their targets", target=target)
+    run_id, kind, detail = stops[0]
+    who = approved_by or os.environ.get("FILMSLATE_USER") or getpass.getuser()
+    payload = Override(target=target, hard_stop=f"{kind}: {detail}", reason=reason,
+                       cost_impact=cost_impact, approved_by=who)
+    record = project.store.write("OVERRIDE", target, payload, entry=_runlog.LogEntry(
+        run_id=_runlog.new_run_id(), parent_run_id=run_id, skill_name="override",
+        event="override", outcome=kind, target=target, scene_id=scene_of(target),
+        shot_id=target if SHOT_RE.fullmatch(target) else "", estimated_cost=cost_impact,
+        model_used="human", tier="manual", notes=f"{who}: {reason}"))
+    if kind == "budget":
+        ledger = Ledger(project.store, project.config)
+        level = _level(target)
+        with project.store.transaction() as conn:
+            ledger.grant(conn, level, "PROJECT" if level == "project" else target, cost_impact)
+    return record

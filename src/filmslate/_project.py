@@ -1,0 +1,125 @@
+"""A project: the folder, its configuration and its store; the one object users open."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import _runlog
+from ._config import CONFIG_FILE, Config, default_toml, load_config
+from ._errors import ArtifactNameError, ProjectError, SchemaError
+from ._names import LAYERS, ArtifactName, parse_unversioned
+from ._store import Record, Store
+from ._verify import Violation, verify
+
+
+@dataclass(frozen=True)
+class Status:
+    """A cheap summary of a project, for `slate status`."""
+
+    name: str
+    root: Path
+    counts: dict[str, tuple[int, int]]
+    log_rows: int
+    spend: float
+    last_run: str
+
+
+class Project:
+    """A production folder: config, store and run log."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root).resolve()
+        self.config: Config = load_config(self.root / CONFIG_FILE)
+        self.store = Store(self.root)
+
+    def close(self) -> None:
+        """Release the index."""
+        self.store.close()
+
+    def __enter__(self) -> Project:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @classmethod
+    def init(cls, root: Path, name: str | None = None, title: str = "") -> Project:
+        """Create a new project folder with the layer folders and a commented config."""
+        root = Path(root)
+        if (root / CONFIG_FILE).exists():
+            raise ProjectError(f"{root} is already a filmslate project", path=str(root))
+        if root.exists() and any(p.name in LAYERS for p in root.iterdir()):
+            raise ProjectError(f"{root} already holds layer folders; pick an empty folder",
+                               path=str(root))
+        root.mkdir(parents=True, exist_ok=True)
+        for layer in LAYERS:
+            (root / layer).mkdir(exist_ok=True)
+        project_name = name or root.resolve().name
+        (root / CONFIG_FILE).write_text(default_toml(project_name, title), encoding="utf-8")
+        project = cls(root)
+        project.store.log(_runlog.LogEntry(
+            run_id=_runlog.new_run_id(), skill_name="init", event="init", outcome="PASS",
+            notes=f"project {project_name} created"))
+        return project
+
+    @classmethod
+    def find(cls, start: Path | None = None) -> Project:
+        """Open the project containing ``start`` (default: the current folder)."""
+        here = Path(start or Path.cwd()).resolve()
+        for folder in (here, *here.parents):
+            if (folder / CONFIG_FILE).is_file():
+                return cls(folder)
+        raise ProjectError(f"no {CONFIG_FILE} in {here} or any parent folder: create a "
+                           "project with `slate init DIR`, or pass --project DIR", path=str(here))
+
+    def add(self, file: Path, reason: str = "") -> Record:
+        """Store a hand-written file as the next version of its artifact (manual mode)."""
+        file = Path(file)
+        if not file.is_file():
+            raise ProjectError(f"{file} is not a file", path=str(file))
+        k, subject = parse_unversioned(file.name)
+        try:
+            data = file.read_bytes()
+        except OSError as exc:
+            raise ProjectError(f"cannot read {file}: {exc}", path=str(file)) from None
+        entry = _runlog.LogEntry(
+            run_id=_runlog.new_run_id(), skill_name="manual", event="write", outcome="PASS",
+            model_used="human", tier="manual", scene_id=_scene_of(subject),
+            shot_id=subject if subject and "_SH" in subject else "",
+            notes=reason or f"added by hand from {file.name}")
+        try:
+            record = self.store.write(k.name, subject, data, entry=entry)
+        except SchemaError as exc:
+            raise SchemaError(f"{file.name} does not match the {k.name} schema: {exc}",
+                              path=str(file)) from None
+        return record
+
+    def show(self, name: str) -> tuple[Record, bytes]:
+        """A version (or the latest, when no version is given) and its verified bytes."""
+        record = self.store.resolve(name)
+        return record, self.store.read(record.name)
+
+    def status(self) -> Status:
+        """Counts and totals from the index only: constant work per kind."""
+        conn = self.store.conn
+        rows, spend, last = conn.execute(
+            "SELECT count(*), coalesce(sum(CAST(actual_cost AS REAL)), 0), "
+            "coalesce(max(timestamp), '') FROM runlog").fetchone()
+        return Status(self.config.project.name, self.root, self.store.counts(), rows,
+                      float(spend), last)
+
+    def verify(self) -> list[Violation]:
+        """Every contract violation in the project."""
+        return verify(self.store)
+
+
+def _scene_of(subject: str | None) -> str:
+    if not subject:
+        return ""
+    head = subject.split("_", 1)[0]
+    try:
+        ArtifactName("PSYCH", head, 1)
+    except ArtifactNameError:
+        return ""
+    return head

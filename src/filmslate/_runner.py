@@ -1,0 +1,486 @@
+"""The runner: execute one skill for one target under every rule, and the loop around it.
+
+One run: refuse on missing, stale or failed inputs and on open hard stops; route; reserve
+budget; call; write the artifacts with their lineage; record the gate; log; settle. The loop
+revises on FAIL with the gate's reasons, escalates one tier after the configured number of
+revisions (writing a ROUTING_DECISION), and hard-stops past the top tier. Its state is read
+back from the run log, so a killed or waiting loop resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from . import _runlog
+from ._budget import Ledger
+from ._errors import ArtifactNotFound, GateFailed, HardStop, ProviderError, RunError
+from ._gateway import Gateway, ProviderSettings, TextRequest, WaitingForHandoff
+from ._names import SHOT_RE, format_stem, kind
+from ._project import Project
+from ._regen import check_regen
+from ._router import EscalationCheck, Route, Router
+from ._skill import (
+    Context,
+    Gate,
+    Inputs,
+    Media,
+    Need,
+    Registry,
+    Skill,
+    load_skills,
+    scene_of,
+)
+from ._store import Record, crash_point
+from .schemas import Artifact, schema_for
+from .skills_governance import BudgetView
+
+
+class InputNotReady(RunError):
+    """A needed input is missing, stale, or failed its gate."""
+
+
+@dataclass
+class RunResult:
+    """What one run (or a whole loop) ended with."""
+
+    skill: str
+    target: str
+    status: Literal["done", "waiting", "up_to_date"]
+    gate: Gate = field(default_factory=lambda: Gate("PASS"))
+    records: list[Record] = field(default_factory=list)
+    route: Route | None = None
+    run_id: str = ""
+    attempt: int = 1
+    estimated_cost: float = 0.0
+    actual_cost: float = 0.0
+    task_path: str = ""
+
+
+@dataclass
+class _Meter:
+    """Model calls made during one run: their cost and the last request (for escalation)."""
+
+    estimated: float = 0.0
+    actual: float = 0.0
+    last_request: TextRequest | None = None
+
+
+def gate_of(project: Project, name: str) -> str:
+    """The recorded verdict of an artifact version (PASS for hand-added files)."""
+    row = project.store.conn.execute(
+        "SELECT outcome FROM runlog WHERE artifact_output = ? AND event IN ('write', 'run') "
+        "ORDER BY seq DESC LIMIT 1", (name,)).fetchone()
+    return str(row[0]) if row else ""
+
+
+# Stops about one skill's own output block only that skill; the others stop everything
+# in their scope (budget, lock, world state, log integrity).
+SKILL_SCOPED_STOPS = ("gate", "regen_limit")
+
+
+def open_hard_stops(project: Project, target: str, skill: str = "") -> list[tuple[str, str, str]]:
+    """(run_id, kind, reason) of unlifted hard stops that block ``skill`` on ``target``."""
+    scopes = sorted({"PROJECT", target, scene_of(target)} - {""})
+    marks = ",".join("?" for _ in scopes)
+    rows = project.store.conn.execute(
+        f"SELECT run_id, outcome, notes, skill_name FROM runlog WHERE event = 'hard_stop' AND "
+        f"target IN ({marks}) AND run_id NOT IN (SELECT parent_run_id FROM runlog WHERE "
+        "event = 'override') ORDER BY seq", scopes).fetchall()
+    return [(r[0], r[1], r[2]) for r in rows
+            if r[1] not in SKILL_SCOPED_STOPS or not skill or r[3] == skill]
+
+
+def all_open_hard_stops(project: Project) -> list[tuple[str, str, str]]:
+    """(run_id, kind, target: reason) of every hard stop no override has lifted."""
+    rows = project.store.conn.execute(
+        "SELECT run_id, outcome, target, notes FROM runlog WHERE event = 'hard_stop' AND "
+        "run_id NOT IN (SELECT parent_run_id FROM runlog WHERE event = 'override') "
+        "ORDER BY seq").fetchall()
+    return [(r[0], r[1], f"{r[2]}: {r[3]}") for r in rows]
+
+
+def record_hard_stop(project: Project, target: str, kind: str, reason: str,
+                     skill: str = "") -> None:
+    """Log a hard stop; work on the target stops until an override lifts it."""
+    project.store.log(_runlog.LogEntry(
+        run_id=_runlog.new_run_id(), skill_name=skill or "runner", event="hard_stop",
+        outcome=kind, target=target, scene_id=scene_of(target),
+        shot_id=target if SHOT_RE.fullmatch(target) else "", notes=reason))
+
+
+class Runner:
+    """Runs skills on one project."""
+
+    def __init__(self, project: Project, registry: Registry | None = None,
+                 gateway: Gateway | None = None) -> None:
+        self.project = project
+        self.store = project.store
+        self.config = project.config
+        self.registry = load_skills(registry)
+        self.ledger = Ledger(project.store, project.config)
+        self.router = Router(project.store, project.config)
+        self.gateway = gateway or Gateway(project.root, provider_settings(project))
+        self._remember_layers()
+
+    def _remember_layers(self) -> None:
+        conn = self.store.conn
+        conn.execute("CREATE TABLE IF NOT EXISTS skill_layers (name TEXT PRIMARY KEY, "
+                     "layer TEXT NOT NULL)")
+        conn.executemany("INSERT OR REPLACE INTO skill_layers VALUES (?, ?)",
+                         [(s.name, s.layer) for s in self.registry])
+
+    # -- inputs -------------------------------------------------------------------------
+
+    def load_inputs(self, skill: Skill, target: str) -> Inputs:
+        """Load every declared input, refusing missing, stale or failed ones."""
+        inputs = Inputs()
+        for need in skill.needs:
+            if need.scope == "all":
+                for record in self._latest_of_every_subject(need.kind):
+                    self._check_usable(record, need)
+                    inputs.many.setdefault(need.kind, {})[record.name.subject or ""] = \
+                        self._load(record)
+                    inputs.names.append(record.filename)
+                continue
+            record = self.store.latest(need.kind, _subject_for(need, target))
+            if record is None:
+                if need.optional:
+                    continue
+                raise self._missing(need, target)
+            self._check_usable(record, need)
+            inputs.one[need.kind] = self._load(record)
+            inputs.names.append(record.filename)
+        return inputs
+
+    def _load(self, record: Record) -> Any:
+        if record.name.spec.binary:
+            return self.store.read(record.name)
+        return self.store.load(record.name)
+
+    def _latest_of_every_subject(self, kind_name: str) -> list[Record]:
+        rows = self.store.conn.execute(
+            "SELECT name FROM artifacts a WHERE kind = ? AND version = (SELECT max(version) "
+            "FROM artifacts b WHERE b.stem = a.stem) ORDER BY stem", (kind_name,)).fetchall()
+        return [self.store.record(r[0]) for r in rows]
+
+    def _missing(self, need: Need, target: str) -> InputNotReady:
+        subject = _subject_for(need, target)
+        stem = format_stem(need.kind, subject)
+        producer = self.registry.producer_of(need.kind)
+        how = (f"run `slate run {producer.name}{_target_flag(producer, target)}`" if producer
+               else f"add it by hand with `slate add {stem}.{kind(need.kind).extension}`")
+        return InputNotReady(f"missing input {stem}: {how}", input=stem)
+
+    def _check_usable(self, record: Record, need: Need) -> None:
+        stale = self.store.stale_inputs(record.name)
+        if stale:
+            old, new = stale[0]
+            raise InputNotReady(f"input {record.filename} is stale: it was made from {old}, "
+                                f"now {new}; rerun what produces {need.kind}",
+                                input=record.filename)
+        verdict = gate_of(self.project, record.filename)
+        if verdict in ("FAIL", "FIX"):
+            raise InputNotReady(f"input {record.filename} failed its gate ({verdict}): revise "
+                                "it first; nothing runs downstream of a failed gate",
+                                input=record.filename)
+
+    # -- one run ------------------------------------------------------------------------
+
+    def run_once(self, skill_name: str, target: str, *, route: Route | None = None,
+                 feedback: Sequence[str] = (), attempt: int = 1,
+                 parent_run_id: str = "") -> RunResult:
+        """Execute a skill once for a target and record everything about it."""
+        skill = self.registry.get(skill_name)()
+        skill.check_target(target)
+        self._refuse_on_hard_stops(target, skill.name)
+        if skill.regen_limited and SHOT_RE.fullmatch(target):
+            self._check_regen(skill, target)
+        inputs = self.load_inputs(skill, target)
+        route = route or self.router.route(skill.tier, skill.uses_model)
+        run_id = _runlog.new_run_id()
+        meter = _Meter()
+        ctx = Context(target=target, inputs=inputs, config=self.config,
+                      feedback=tuple(feedback), attempt=attempt)
+        if skill.uses_model:
+            ctx.ask_model = self._asker(skill, target, route, run_id, attempt, meter)
+        if skill.wants_budget_view:
+            ctx.params["budget_view"] = self.budget_view()
+        started = time.monotonic()
+        try:
+            outputs = skill.produce(ctx)
+        except WaitingForHandoff as wait:
+            self._log_run(skill, target, route, run_id, parent_run_id, meter, started,
+                          "WAITING", attempt, [], f"waiting for an answer to {wait.task_path}")
+            return RunResult(skill.name, target, "waiting", route=route, run_id=run_id,
+                             attempt=attempt, task_path=str(wait.task_path))
+        gate = skill.gate(outputs, ctx)
+        records = self._write_outputs(skill, target, outputs, inputs, gate, run_id, route)
+        self._log_run(skill, target, route, run_id, parent_run_id, meter, started,
+                      gate.verdict, attempt, records, "; ".join(gate.reasons))
+        return RunResult(skill.name, target, "done", gate, records, route, run_id, attempt,
+                         meter.estimated, meter.actual)
+
+    def _refuse_on_hard_stops(self, target: str, skill: str) -> None:
+        if self.store.log_problem:
+            raise HardStop(self.store.log_problem)
+        stops = open_hard_stops(self.project, target, skill)
+        if stops:
+            _, kind, reason = stops[0]
+            raise HardStop(f"hard stop ({kind}) on {target} or what contains it: {reason}. "
+                           f"Resolve it, or record `slate override {target} --reason ... "
+                           "--cost-impact AMOUNT`.", kind=kind, target=target)
+
+    def _check_regen(self, skill: Skill, target: str) -> None:
+        try:
+            check_regen(self.project, skill.name, target)
+        except HardStop as stop:
+            kind = str(stop.context.get("kind", "regen_limit"))
+            if not any(k == kind for _, k, _ in open_hard_stops(self.project, target,
+                                                                 skill.name)):
+                record_hard_stop(self.project, target, kind, str(stop), skill.name)
+            raise
+
+    def _asker(self, skill: Skill, target: str, route: Route, run_id: str, attempt: int,
+               meter: _Meter) -> Any:
+        def ask(output_type: type[BaseModel], system: str, prompt: str) -> BaseModel:
+            request = TextRequest(skill=skill.name, target=target, attempt=attempt,
+                                  model=route.model, system=system, prompt=prompt,
+                                  output_type=output_type)
+            meter.last_request = request
+            return self._paid_call(request, route, run_id, meter)
+        return ask
+
+    def _paid_call(self, request: TextRequest, route: Route, run_id: str,
+                   meter: _Meter) -> BaseModel:
+        worst = self.gateway.worst_case_cost(request)
+        scene = scene_of(request.target)
+        shot = request.target if SHOT_RE.fullmatch(request.target) else ""
+        hold = self.ledger.reserve(run_id, scene, shot, worst,
+                                   what=f"{request.skill} {request.target} ({route.model})")
+        crash_point("after_reserve")
+        self.ledger.mark_started(hold)
+        try:
+            result = self.gateway.complete(request)
+        except WaitingForHandoff:
+            self.ledger.release(hold, "handed off: no model was called")
+            raise
+        except ProviderError as exc:
+            self.ledger.release(hold, f"provider failed before producing an answer: {exc}")
+            raise
+        self.ledger.settle(hold, result.cost, _runlog.LogEntry(
+            run_id=run_id, skill_name=request.skill, target=request.target, scene_id=scene,
+            shot_id=shot, model_used=result.model, tier=route.tier, estimated_cost=worst,
+            notes=f"tokens in {result.usage.input_tokens} out {result.usage.output_tokens}"))
+        meter.estimated += worst
+        meter.actual += result.cost
+        return result.output
+
+    def _write_outputs(self, skill: Skill, target: str, outputs: list[Any], inputs: Inputs,
+                       gate: Gate, run_id: str, route: Route) -> list[Record]:
+        records = []
+        for payload in outputs:
+            if payload.KIND not in skill.produces:
+                raise RunError(f"{skill.name} produced a {payload.KIND}, which it does not "
+                               f"declare ({', '.join(skill.produces)})")
+            entry = _runlog.LogEntry(
+                run_id=run_id, skill_name=skill.name, event="write", target=target,
+                scene_id=scene_of(target), shot_id=target if SHOT_RE.fullmatch(target) else "",
+                model_used=route.model, tier=route.tier, outcome=gate.verdict,
+                notes="; ".join(gate.reasons))
+            data = payload.data if isinstance(payload, Media) else payload
+            records.append(self.store.write(payload.KIND, _output_subject(payload, target),
+                                            data, inputs=inputs.names, entry=entry))
+        return records
+
+    def _log_run(self, skill: Skill, target: str, route: Route, run_id: str, parent: str,
+                 meter: _Meter, started: float, outcome: str, attempt: int,
+                 records: list[Record], notes: str) -> None:
+        project_cap = self.ledger.state("project", "PROJECT")
+        budget = f"{project_cap.state} {project_cap.percent:.1f}%" if project_cap else ""
+        first = records[0] if records else None
+        self.store.log(_runlog.LogEntry(
+            run_id=run_id, parent_run_id=parent, skill_name=skill.name, event="run",
+            target=target, scene_id=scene_of(target),
+            shot_id=target if SHOT_RE.fullmatch(target) else "", model_used=route.model,
+            tier=route.tier, estimated_cost=meter.estimated, actual_cost=meter.actual,
+            duration_s=time.monotonic() - started, outcome=outcome, regen_count=attempt - 1,
+            artifact_output=first.filename if first else "",
+            artifact_sha256=first.sha256 if first else "", budget_status=budget, notes=notes))
+
+    def budget_view(self) -> BudgetView:
+        """Read-only budget facts for governance skills (grouped queries, no history walk)."""
+        conn = self.store.conn
+        projected = 0.0
+        report = self.store.latest("COST_REPORT", "PROJECT")
+        if report is not None:
+            projected = float(getattr(self.store.load(report.name), "projected_total", 0.0))
+        return BudgetView(
+            caps=self.ledger.states(),
+            spend_by_tier={t: float(c) for t, c in conn.execute(
+                "SELECT tier, sum(CAST(actual_cost AS REAL)) FROM runlog WHERE event = 'spend' "
+                "GROUP BY tier")},
+            runs_by_tier={t: int(n) for t, n in conn.execute(
+                "SELECT tier, count(*) FROM runlog WHERE event = 'run' GROUP BY tier")},
+            regens_by_shot={s: int(n) for s, n in conn.execute(
+                "SELECT shot_id, max(CAST(regen_count AS INTEGER)) FROM runlog WHERE event = "
+                "'run' AND shot_id != '' GROUP BY shot_id")},
+            open_stops=[f"{kind} ({run_id}): {reason}" for run_id, kind, reason in
+                        all_open_hard_stops(self.project)],
+            projected_remaining=projected)
+
+    # -- the loop -----------------------------------------------------------------------
+
+    def run(self, skill_name: str, target: str, *, force: bool = False) -> RunResult:
+        """Run a skill to PASS: revise, escalate, or hard-stop. Resumes from the log."""
+        skill_cls = self.registry.get(skill_name)
+        skill_cls().check_target(target)
+        self.ledger.recover()
+        self._refuse_on_hard_stops(target, skill_name)
+        if not force and (done := self._up_to_date(skill_cls, target)) is not None:
+            return done
+        route, attempt, revisions, feedback = self._resume_state(skill_cls, target)
+        while True:
+            result = self.run_once(skill_name, target, route=route, feedback=feedback,
+                                   attempt=attempt)
+            if result.status == "waiting" or result.gate.passed:
+                return result
+            feedback = result.gate.reasons
+            attempt += 1
+            if revisions < self.config.loops.max_revisions and skill_cls.uses_model:
+                revisions += 1
+                continue
+            route = self._escalate(skill_cls, target, route, result)
+            revisions = 0
+
+    def _up_to_date(self, skill_cls: type[Skill], target: str) -> RunResult | None:
+        row = self._last_run(skill_cls.name, target)
+        if row is None or row["outcome"] != "PASS" or not row["artifact_output"]:
+            return None
+        try:
+            if self.store.is_stale(row["artifact_output"]):
+                return None
+        except ArtifactNotFound:
+            return None
+        return RunResult(skill_cls.name, target, "up_to_date", run_id=row["run_id"])
+
+    def _last_run(self, skill: str, target: str) -> dict[str, str] | None:
+        row = self.store.conn.execute(
+            f"SELECT {', '.join(_runlog.COLUMNS)} FROM runlog WHERE skill_name = ? AND "
+            "target = ? AND event = 'run' ORDER BY seq DESC LIMIT 1", (skill, target)).fetchone()
+        return dict(zip(_runlog.COLUMNS, row, strict=True)) if row else None
+
+    def _resume_state(self, skill_cls: type[Skill], target: str
+                      ) -> tuple[Route, int, int, tuple[str, ...]]:
+        """Tier, attempt, revisions used at that tier and feedback, read from the run log.
+
+        Runs since the last PASS count; a human override restarts the revision count but
+        keeps the tier reached.
+        """
+        conn = self.store.conn
+        lifted = conn.execute("SELECT coalesce(max(seq), 0) FROM runlog WHERE event = "
+                              "'override' AND target = ?", (target,)).fetchone()[0]
+        rows = conn.execute(
+            "SELECT seq, outcome, tier, model_used, notes FROM runlog WHERE skill_name = ? AND "
+            "target = ? AND event = 'run' AND outcome != 'WAITING' ORDER BY seq DESC LIMIT 50",
+            (skill_cls.name, target)).fetchall()
+        failed = []
+        for seq, outcome, tier, model, notes in rows:
+            if outcome == "PASS":
+                break
+            failed.append((seq, tier, model, notes))
+        base = self.router.route(skill_cls.tier, skill_cls.uses_model)
+        if not failed:
+            return base, 1, 0, ()
+        _, tier, model, notes = failed[0]
+        route = base if tier == base.tier else Route(tier, model, "resumed from the run log")
+        at_tier = sum(1 for seq, t, _, _ in failed if t == tier and seq > lifted)
+        feedback = tuple(n for n in notes.split("; ") if n)
+        if at_tier > self.config.loops.max_revisions and skill_cls.uses_model:
+            route = self._escalate(skill_cls, target, route, None, notes)
+            at_tier = 0
+        return route, len(failed) + 1, max(0, at_tier - 1), feedback
+
+    def _escalate(self, skill_cls: type[Skill], target: str, route: Route,
+                  result: RunResult | None, notes: str = "") -> Route:
+        reasons = "; ".join(result.gate.reasons) if result else notes
+        if not skill_cls.uses_model:
+            record_hard_stop(self.project, target, "gate",
+                             f"{skill_cls.name} FAIL: {reasons}", skill_cls.name)
+            raise GateFailed(f"{skill_cls.name} failed on {target}: {reasons}. This skill is "
+                             "deterministic: fix its inputs and run again.",
+                             skill=skill_cls.name, target=target)
+        try:
+            new = self.router.escalate(route, skill_cls.layer, EscalationCheck())
+        except HardStop as stop:
+            record_hard_stop(self.project, target, "gate", f"{skill_cls.name}: {stop}",
+                             skill_cls.name)
+            raise
+        self._write_routing_decision(skill_cls, target, route, new, reasons)
+        return new
+
+    def _write_routing_decision(self, skill_cls: type[Skill], target: str, old: Route,
+                                new: Route, reasons: str) -> None:
+        impact = self._cost_impact(old, new)
+        model = schema_for("ROUTING_DECISION")
+        task = f"{skill_cls.name.upper().replace('-', '_')}_{target}_ESCALATION"
+        payload = model.model_validate({
+            "task": task, "task_type": f"{skill_cls.layer} skill {skill_cls.name}",
+            "required_capability": f"a {new.tier}-tier model to pass the {skill_cls.name} gate",
+            "tier_selected": new.tier, "model": new.model,
+            "justification": f"gate FAIL persisted after {self.config.loops.max_revisions} "
+                             f"revision(s) at {old.tier} ({old.model}): {reasons}",
+            "cost_impact": impact,
+            "escalation_conditions": [
+                f"escalated from {old.tier} after {self.config.loops.max_revisions} revisions",
+                f"next failure at {new.tier} escalates again or hard-stops at the top tier"],
+        })
+        self.store.write("ROUTING_DECISION", task, payload, entry=_runlog.LogEntry(
+            run_id=_runlog.new_run_id(), skill_name="model-router", event="routing",
+            target=target, scene_id=scene_of(target), tier=new.tier, model_used=new.model,
+            estimated_cost=impact, outcome="ESCALATE",
+            notes=f"{skill_cls.name}: {old.tier} -> {new.tier}, cost impact {impact:+.4f}"))
+
+    def _cost_impact(self, old: Route, new: Route) -> float:
+        """Worst-case cost difference of one call at the new tier versus the old."""
+        sample = TextRequest(skill="estimate", target="PROJECT", attempt=1, model=old.model,
+                             system="", prompt="x" * 6000, output_type=BaseModel)
+        try:
+            before = self.gateway.worst_case_cost(sample)
+            after = self.gateway.worst_case_cost(
+                TextRequest(**{**sample.__dict__, "model": new.model}))
+        except ProviderError:
+            return 0.0
+        return round(after - before, 6)
+
+
+def _output_subject(payload: Artifact | Media, target: str) -> str | None:
+    """Document kinds name their subject; row kinds (SHOTLIST, QC_BATCH) take the target's."""
+    if payload.subject is not None or kind(payload.KIND).subject is None:
+        return payload.subject
+    return scene_of(target) if kind(payload.KIND).subject == "scene" else target
+
+
+def _subject_for(need: Need, target: str) -> str | None:
+    if need.scope == "project":
+        return None
+    if need.scope == "scene":
+        return scene_of(target) or target
+    return target
+
+
+def _target_flag(skill: type[Skill], target: str) -> str:
+    return {"project": "", "scene": f" --scene {scene_of(target) or target}",
+            "shot": f" --shot {target}", "target": f" --target {target}"}[skill.target_scope]
+
+
+def provider_settings(project: Project) -> ProviderSettings:
+    """The gateway settings from the project config."""
+    providers = project.config.providers
+    return ProviderSettings(replay_dir=providers.replay_dir,
+                            api_key_env=dict(providers.api_key_env))
+

@@ -1,0 +1,405 @@
+"""The shared adapter for vendor text models: pydantic-ai behind our gateway interface.
+
+pydantic-ai gives one API over OpenAI, Anthropic, Gemini and OpenAI-compatible endpoints, with
+structured output validated into a pydantic model and re-asked when invalid. Around it, this
+module adds what the gateway promises on top:
+
+* HTTP goes through the gateway's own ``httpx.Client`` (so tests and users can hand in a
+  ``MockTransport`` or respx), bridged into the async ``httpx2`` client the vendor SDKs expect,
+  with our retries: 429, 5xx and timeouts, honouring ``Retry-After``. The SDKs' own retries are
+  switched off so a call is never retried twice over.
+* Keys come only from the environment variable the settings name, and never reach an error.
+* Costs come from :mod:`filmslate._prices`; errors become :class:`ProviderError` with context.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import contextlib
+import contextvars
+import email.utils
+import functools
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import httpx
+
+from .._errors import ProviderError
+from .._gateway import ProviderContext, TextProvider, TextRequest, TextResult, Usage
+from .._prices import token_cost, token_prices
+
+if TYPE_CHECKING:
+    import httpx2
+    from pydantic_ai.models import Model
+
+# Statuses worth another try: the server may answer differently in a moment.
+TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 529})
+# Failures where the request never produced an answer, so resending cannot double-charge.
+_RETRIED_ERRORS = (httpx.TimeoutException, httpx.ConnectError)
+# The sync client has already decoded the body; forwarding these would make httpx2 decode twice.
+_DECODED_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+_LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "0.0.0.0"})
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+@dataclass
+class _Attempts:
+    count: int = 0
+
+
+# Requests sent on the wire for the current call. A context variable rather than an attribute:
+# one provider (and its transport) may serve several runs at once.
+_attempts: contextvars.ContextVar[_Attempts] = contextvars.ContextVar("filmslate_http_attempts")
+
+
+def requests_sent() -> int:
+    """How many HTTP requests the current call has sent, retries included."""
+    return _attempts.get(_Attempts()).count
+
+
+@contextlib.contextmanager
+def vendor_import(provider: str, extra: str) -> Iterator[None]:
+    """Turn a missing vendor SDK into an error that names the extra to install."""
+    try:
+        yield
+    except ImportError as exc:
+        raise ProviderError(
+            f"the {provider} provider needs its SDK: pip install 'filmslate[{extra}]'",
+            provider=provider, extra=extra, missing=exc.name) from None
+
+
+def is_local_url(url: str | None) -> bool:
+    """Whether ``url`` points at this machine (a local Ollama or vLLM needs no key)."""
+    return url is not None and httpx.URL(url).host in _LOCAL_HOSTS
+
+
+def retry_after_seconds(response: httpx.Response) -> float | None:
+    """Seconds the server asked us to wait (``retry-after-ms`` or ``Retry-After``), if any."""
+    millis = response.headers.get("retry-after-ms")
+    if millis is not None:
+        with contextlib.suppress(ValueError):
+            return max(float(millis) / 1000, 0.0)
+    value = response.headers.get("retry-after")
+    if value is None:
+        return None
+    with contextlib.suppress(ValueError):
+        return max(float(value), 0.0)
+    with contextlib.suppress(TypeError, ValueError):
+        when = email.utils.parsedate_to_datetime(value)
+        return max((when - datetime.now(UTC)).total_seconds(), 0.0)
+    return None
+
+
+class BridgeTransport:
+    """An ``httpx2`` async transport that sends through a sync ``httpx.Client``, with retries.
+
+    Built by :func:`bridge_transport` (``httpx2`` is imported lazily, with the vendor extras).
+    """
+
+    def __init__(self, client: httpx.Client, *, timeout_s: float, max_retries: int,
+                 backoff_s: float, wait_max_s: float, sleep: Sleep = asyncio.sleep) -> None:
+        self._client = client
+        self._timeout_s = timeout_s
+        self._max_retries = max_retries
+        self._backoff_s = backoff_s
+        self._wait_max_s = wait_max_s
+        self._sleep = sleep
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        """Send ``request``; retry transient failures; hand back an ``httpx2`` response."""
+        import httpx2
+
+        outgoing = self._client.build_request(
+            request.method, str(request.url), content=await request.aread(),
+            headers=[(k, v) for k, v in request.headers.multi_items()
+                     if k.lower() != "accept-encoding"],
+            timeout=self._timeout_s)
+        try:
+            response = await self._send_with_retries(outgoing)
+        except httpx.TransportError as exc:
+            error_type = getattr(httpx2, type(exc).__name__, httpx2.TransportError)
+            raise error_type(str(exc) or type(exc).__name__, request=request) from None
+        headers = [(k, v) for k, v in response.headers.multi_items()
+                   if k.lower() not in _DECODED_HEADERS]
+        return httpx2.Response(response.status_code, headers=headers,
+                               content=response.content, request=request)
+
+    async def aclose(self) -> None:
+        """Nothing to close: the gateway owns the sync client."""
+
+    async def _send_with_retries(self, outgoing: httpx.Request) -> httpx.Response:
+        from tenacity import (
+            AsyncRetrying,
+            RetryCallState,
+            retry_if_exception_type,
+            retry_if_result,
+            stop_after_attempt,
+        )
+
+        def last_outcome(state: RetryCallState) -> Any:
+            # Out of retries: hand the SDK the last response (or error) to report as it is.
+            assert state.outcome is not None
+            return state.outcome.result()
+
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self._max_retries + 1), wait=self._wait,
+            retry=(retry_if_exception_type(_RETRIED_ERRORS)
+                   | retry_if_result(lambda r: r.status_code in TRANSIENT_STATUSES)),
+            retry_error_callback=last_outcome, sleep=self._sleep)
+        response: httpx.Response = await retrying(self._send_once, outgoing)
+        return response
+
+    async def _send_once(self, outgoing: httpx.Request) -> httpx.Response:
+        with contextlib.suppress(LookupError):
+            _attempts.get().count += 1
+        # A blocking send is fine here: each call runs on its own event loop, alone.
+        return self._client.send(outgoing)
+
+    def _wait(self, state: Any) -> float:
+        told = None
+        if state.outcome is not None and not state.outcome.failed:
+            told = retry_after_seconds(state.outcome.result())
+        if told is None:
+            told = self._backoff_s * 2 ** (state.attempt_number - 1)
+        return float(min(told, self._wait_max_s))
+
+
+def bridge_transport(context: ProviderContext, **overrides: Any) -> Any:
+    """A :class:`BridgeTransport` (as an ``httpx2.AsyncBaseTransport``) for ``context``."""
+    settings = context.settings
+    options: dict[str, Any] = dict(
+        timeout_s=settings.timeout_s, max_retries=settings.max_retries,
+        backoff_s=settings.retry_backoff_s, wait_max_s=settings.retry_wait_max_s)
+    return _transport_class()(context.http_client, **{**options, **overrides})
+
+
+@functools.cache
+def _transport_class() -> type[BridgeTransport]:
+    import httpx2
+
+    class HTTPX2BridgeTransport(BridgeTransport, httpx2.AsyncBaseTransport):
+        """:class:`BridgeTransport` as the ``httpx2`` transport type the SDKs accept."""
+
+    return HTTPX2BridgeTransport
+
+
+class PydanticAIProvider(TextProvider):
+    """Base of the vendor providers: builds a pydantic-ai model and runs one agent call.
+
+    Subclasses set ``name`` (the prefix), ``extra`` (the pip extra with their SDK) and
+    ``default_base_url``, and implement :meth:`build_model`.
+    """
+
+    extra: ClassVar[str]
+    default_base_url: ClassVar[str | None] = None
+
+    def __init__(self, context: ProviderContext) -> None:
+        self.context = context
+        self.transport = bridge_transport(context)
+        self._async_client: httpx2.AsyncClient | None = None
+        self._models: dict[str, Model] = {}
+
+    def __repr__(self) -> str:
+        # Never show the model objects: their SDK clients hold the API key.
+        return f"{type(self).__name__}(base_url={self.base_url!r})"
+
+    @property
+    def key_env(self) -> str:
+        """The environment variable this provider reads its API key from."""
+        return self.context.settings.key_env(self.name)
+
+    @property
+    def base_url(self) -> str | None:
+        """The endpoint: the project's ``base_urls[name]`` or the vendor's own."""
+        return self.context.settings.base_urls.get(self.name) or self.default_base_url
+
+    def api_key(self) -> str | None:
+        """The key from the environment; missing is an error naming the variable to set."""
+        key = self.context.env.get(self.key_env)
+        if not key:
+            raise ProviderError(
+                f"no API key for the {self.name} provider: set the environment variable "
+                f"{self.key_env}", provider=self.name, env_var=self.key_env)
+        return key
+
+    @abc.abstractmethod
+    def build_model(self, model_name: str, *, api_key: str | None, base_url: str | None,
+                    http_client: httpx2.AsyncClient) -> Model:
+        """The pydantic-ai model for ``model_name``, sending through ``http_client``."""
+
+    def token_prices(self, model_name: str) -> tuple[float, float]:
+        """USD per million tokens, from the project's overrides or genai-prices."""
+        return token_prices(self.name, model_name, api_url=self.base_url,
+                            overrides=self.context.settings.price_overrides)
+
+    def complete(self, request: TextRequest) -> TextResult:
+        """Ask the model; validate into ``request.output_type``; price the tokens used."""
+        from pydantic_ai import Agent
+
+        agent = Agent(self._model(request.model_name), output_type=request.output_type,
+                      system_prompt=request.system, name=request.skill,
+                      retries={"output": self.context.settings.schema_retries})
+        counter = _attempts.set(_Attempts())  # run_sync's task copies this context
+        try:
+            outcome = self._run(agent, request)
+        finally:
+            _attempts.reset(counter)
+        if isinstance(outcome, ProviderError):
+            # Raised here, outside any except block, so the SDK's exception (whose request
+            # carries the key in its headers) is not chained to ours as __context__.
+            raise outcome
+        return outcome
+
+    def _run(self, agent: Any, request: TextRequest) -> TextResult | ProviderError:
+        from pydantic_ai import capture_run_messages
+
+        settings = {
+            "max_tokens": request.max_output_tokens,
+            # The SDKs' own retries are off: the bridge transport retries, honouring Retry-After.
+            "max_retries": 0,
+            # pydantic-ai 2.x may prepend ~185 words about <system> tags to the system prompt
+            # (always, on some models); a skill's system text must go out exactly as written.
+            "framing_announcement": "never",
+        }
+        with capture_run_messages() as messages:
+            try:
+                # Our own loop per call rather than run_sync, whose loop is never closed (a
+                # ResourceWarning, and two leaked sockets, per thread that ever called it).
+                run = asyncio.run(agent.run(request.prompt, model_settings=settings))
+            except Exception as exc:  # narrowed by _translate: anything else is re-raised
+                return self._translate(exc, request, messages)
+        usage = run.usage  # a property in pydantic-ai 2.x; calling it is deprecated
+        return self._result(request, run.output, usage.input_tokens, usage.output_tokens)
+
+    def _model(self, model_name: str) -> Model:
+        if model_name not in self._models:
+            self._models[model_name] = self.build_model(
+                model_name, api_key=self.api_key(), base_url=self.base_url,
+                http_client=self._client())
+        return self._models[model_name]
+
+    def _client(self) -> httpx2.AsyncClient:
+        import httpx2
+
+        if self._async_client is None:
+            # The timeout here is only what SDKs read back; the bridge enforces ours.
+            self._async_client = httpx2.AsyncClient(
+                transport=self.transport, timeout=self.context.settings.timeout_s)
+        return self._async_client
+
+    def _result(self, request: TextRequest, output: Any, input_tokens: int,
+                output_tokens: int) -> TextResult:
+        cost = token_cost(self.name, request.model_name, input_tokens, output_tokens,
+                          overrides=self.context.settings.price_overrides, api_url=self.base_url)
+        return TextResult(output=output, usage=Usage(input_tokens, output_tokens), cost=cost,
+                          model=request.model)
+
+    def _translate(self, exc: Exception, request: TextRequest,
+                   messages: Sequence[Any]) -> ProviderError:
+        secret = self.context.env.get(self.key_env)
+        translated = translate_error(exc, self._error_context(request, messages),
+                                     key_env=self.key_env, secret=secret)
+        if translated is None:
+            raise exc  # not a provider failure: a bug, which should show its traceback
+        return translated
+
+    def _error_context(self, request: TextRequest, messages: Sequence[Any]) -> dict[str, Any]:
+        spent = _spent_tokens(messages)
+        return dict(provider=self.name, model=request.model, skill=request.skill,
+                    target=request.target, attempt=request.attempt,
+                    requests_sent=requests_sent(), input_tokens=spent.input_tokens,
+                    output_tokens=spent.output_tokens, cost=self._cost_or_zero(request, spent))
+
+    def _cost_or_zero(self, request: TextRequest, spent: Usage) -> float:
+        # Tokens a failed call still consumed are money spent; report them when we can price them.
+        if not (spent.input_tokens or spent.output_tokens):
+            return 0.0
+        try:
+            return self._result(request, None, spent.input_tokens, spent.output_tokens).cost
+        except ProviderError:
+            return 0.0
+
+
+def _spent_tokens(messages: Sequence[Any]) -> Usage:
+    from pydantic_ai.messages import ModelResponse
+
+    responses = [m for m in messages if isinstance(m, ModelResponse)]
+    return Usage(sum(r.usage.input_tokens for r in responses),
+                 sum(r.usage.output_tokens for r in responses))
+
+
+def translate_error(exc: Exception, context: dict[str, Any], *, key_env: str,
+                    secret: str | None) -> ProviderError | None:
+    """The :class:`ProviderError` for a pydantic-ai or SDK failure, or None if it is not one."""
+    from pydantic_ai.exceptions import (
+        ModelAPIError,
+        ModelConnectionError,
+        ModelHTTPError,
+        ModelTimeoutError,
+        UnexpectedModelBehavior,
+    )
+
+    who = f"{context['provider']} ({context['model']}) for {context['skill']} {context['target']}"
+    if isinstance(exc, ModelHTTPError):
+        return _http_error(exc.status_code, _redact(exc.body, secret), who, key_env, context)
+    if isinstance(exc, ModelTimeoutError):
+        return ProviderError(f"{who} timed out {context['requests_sent']} times; try again "
+                             "later or raise the provider timeout", **context)
+    if isinstance(exc, ModelConnectionError):
+        return ProviderError(f"could not reach {who}: {_redact(str(exc), secret)}; check the "
+                             "network and the provider's base URL", **context)
+    if isinstance(exc, UnexpectedModelBehavior) and "output retries" in exc.message:
+        problem = _redact(str(exc.__cause__ or exc), secret)
+        return ProviderError(f"{who}: the model's output failed the {context['skill']} output "
+                             f"schema after every re-ask: {problem}", problem=problem, **context)
+    if isinstance(exc, ModelAPIError | UnexpectedModelBehavior) or _is_malformed_body(exc):
+        detail = _redact(f"{type(exc).__name__}: {exc}", secret)[:300]
+        return ProviderError(f"{who} sent a response filmslate could not read ({detail}); try "
+                             "again, and report it if it persists", **context)
+    return None
+
+
+def _http_error(status: int, body: str, who: str, key_env: str,
+                context: dict[str, Any]) -> ProviderError:
+    retried = _retries(context["requests_sent"] - 1)
+    if status in (401, 403):
+        # The body is left out on purpose: some vendors echo part of the key back.
+        return ProviderError(f"{who} refused the API key (HTTP {status}): check the key in "
+                             f"${key_env}", status=status, env_var=key_env, **context)
+    if status == 429:
+        return ProviderError(f"{who} is rate limited (HTTP 429) after {retried}; wait "
+                             "and run again, or raise the provider's limits", status=status,
+                             **context)
+    if status >= 500:
+        return ProviderError(f"{who} failed on the server side (HTTP {status}) after "
+                             f"{retried}; try again later", status=status, **context)
+    return ProviderError(f"{who} rejected the request (HTTP {status}): {body[:500]}",
+                         status=status, **context)
+
+
+def _retries(count: int) -> str:
+    return f"{count} {'retry' if count == 1 else 'retries'}"
+
+
+def _is_malformed_body(exc: Exception) -> bool:
+    # SDKs differ in how a non-JSON or misshapen 200 body surfaces; all of these mean "unreadable".
+    import pydantic
+
+    try:
+        import openai
+        sdk_errors: tuple[type[Exception], ...] = (openai.APIResponseValidationError,)
+    except ImportError:
+        sdk_errors = ()
+    return isinstance(exc, (ValueError, KeyError, TypeError, pydantic.ValidationError,
+                            *sdk_errors))
+
+
+def _redact(value: object, secret: str | None) -> str:
+    text = "" if value is None else str(value)
+    if secret:
+        text = text.replace(secret, "***")
+    return text

@@ -1,0 +1,229 @@
+"""Handoff: a person or an outside agent answers, through files in the project's inbox.
+
+``handoff:<tier>`` never calls a model. For a request it looks for
+``<project>/<inbox_dir>/<skill>__<target>__<attempt>.answer.json``; when the answer is there
+it is validated and returned (usage and cost zero). Otherwise it writes the task next to it,
+``<skill>__<target>__<attempt>.task.json`` (everything needed to answer: system text, prompt,
+the output's JSON schema, plain-language instructions) plus a ``.task.md`` copy for reading,
+and raises :class:`~filmslate._gateway.WaitingForHandoff`. That is not a failure: the run
+stops, someone answers, and the same command run again picks the answer up.
+
+:func:`submit_answer` checks an answer against its task before putting it in the inbox.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from importlib import import_module
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pydantic
+
+from .._errors import ProviderError, SchemaError, UserError
+from .._gateway import (
+    ProviderContext,
+    ProviderSettings,
+    TextProvider,
+    TextRequest,
+    TextResult,
+    Usage,
+    WaitingForHandoff,
+)
+from .replay import describe_error, read_json, safe_part, validation_problems
+
+TASK_SUFFIX = ".task.json"
+ANSWER_SUFFIX = ".answer.json"
+TASK_FORMAT = 1
+
+
+class HandoffProvider(TextProvider):
+    """``handoff:<tier>``: a person or agent answers through ``<project>/<inbox_dir>/``."""
+
+    name: ClassVar[str] = "handoff"
+    offline: ClassVar[bool] = True
+
+    def __init__(self, context: ProviderContext) -> None:
+        self.inbox = context.project_root / context.settings.inbox_dir
+
+    def complete(self, request: TextRequest) -> TextResult:
+        """The answer from the inbox, or write the task and raise WaitingForHandoff."""
+        stem = task_stem(request)
+        answer = self.inbox / f"{stem}{ANSWER_SUFFIX}"
+        if answer.is_file():
+            return TextResult(output=self._read_answer(answer, request),
+                              usage=Usage(0, 0), cost=0.0, model=request.model)
+        task_path = self.inbox / f"{stem}{TASK_SUFFIX}"
+        task = build_task(request, stem)
+        for path, text in ((task_path, json.dumps(task, indent=2, ensure_ascii=False) + "\n"),
+                           (self.inbox / f"{stem}.task.md", render_markdown(task))):
+            if not write_once(path, text):
+                raise ProviderError(
+                    f"a different task is already waiting at {path} (the prompt changed since "
+                    "it was written); answer it or delete it, then run again",
+                    provider=self.name, skill=request.skill, target=request.target,
+                    attempt=request.attempt, path=str(path))
+        raise WaitingForHandoff(task_path, skill=request.skill, target=request.target,
+                                attempt=request.attempt, answer_path=answer)
+
+    def _read_answer(self, path: Path, request: TextRequest) -> pydantic.BaseModel:
+        where = dict(provider=self.name, skill=request.skill, target=request.target,
+                     attempt=request.attempt, path=str(path))
+        try:
+            return request.output_type.model_validate(unwrap(read_json(path, where)))
+        except pydantic.ValidationError as exc:
+            raise ProviderError(
+                f"the answer {path} does not fit {request.output_type.__name__}: "
+                f"{describe_error(exc)}; correct it (or delete it to be asked again)",
+                **where) from None
+
+
+def task_stem(request: TextRequest) -> str:
+    """``<skill>__<target>__<attempt>``: the name shared by a task and its answer."""
+    return f"{safe_part(request.skill)}__{safe_part(request.target)}__{int(request.attempt)}"
+
+
+def build_task(request: TextRequest, stem: str) -> dict[str, Any]:
+    """The task file's content: deterministic, so asking twice writes the same task."""
+    output_type = request.output_type
+    return {
+        "filmslate_task": TASK_FORMAT,
+        "task": f"{stem}{TASK_SUFFIX}",
+        "answer_file": f"{stem}{ANSWER_SUFFIX}",
+        "skill": request.skill,
+        "target": request.target,
+        "attempt": request.attempt,
+        "model": request.model,
+        "tier": request.model.partition(":")[2],
+        "instructions": instructions(stem, output_type),
+        "system": request.system,
+        "prompt": request.prompt,
+        "output_type": f"{output_type.__module__}:{output_type.__qualname__}",
+        "output_schema": output_type.model_json_schema(),
+        "max_output_tokens": request.max_output_tokens,
+    }
+
+
+def instructions(stem: str, output_type: type[pydantic.BaseModel]) -> str:
+    """What the person or agent answering should do, in plain words."""
+    return (
+        f"You are answering one step of a film production for the skill in 'skill'. Read "
+        f"'system' (your role and rules) and then 'prompt' (the material and the question). "
+        f"Answer with a single JSON object that matches 'output_schema' (a "
+        f"{output_type.__name__}): no prose around it, no comments. Save it as "
+        f"{stem}{ANSWER_SUFFIX} in this folder, then run the same slate command again: it "
+        f"checks the answer against the schema and continues from here.")
+
+
+def render_markdown(task: dict[str, Any]) -> str:
+    """A human-readable copy of a task."""
+    schema = json.dumps(task["output_schema"], indent=2, ensure_ascii=False)
+    return "\n".join([
+        f"# Task: {task['skill']} for {task['target']} (attempt {task['attempt']})", "",
+        task["instructions"], "",
+        f"- Answer file: `{task['answer_file']}`",
+        f"- Tier: {task['tier']} ({task['model']})", "",
+        "## System", "", task["system"], "",
+        "## Prompt", "", task["prompt"], "",
+        "## Output schema", "", "```json", schema, "```", ""])
+
+
+def unwrap(data: Any) -> Any:
+    """The output inside ``{"task": ..., "output": ...}``, or ``data`` itself."""
+    if isinstance(data, dict) and "output" in data and set(data) <= {"task", "output"}:
+        return data["output"]
+    return data
+
+
+def write_once(path: Path, text: str) -> bool:
+    """Write ``path`` atomically unless it exists; False if a *different* file is there."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(tmp_name, path)  # fails if the name exists: no overwrite, even in a race
+        except FileExistsError:
+            return path.read_text(encoding="utf-8") == text
+        return True
+    finally:
+        os.unlink(tmp_name)
+
+
+def submit_answer(project_root: Path, settings: ProviderSettings, answer_file: Path) -> Path:
+    """Check ``answer_file`` against its task and put it in the inbox; return its inbox path.
+
+    The task is found from the file's name (``<skill>__<target>__<attempt>.answer.json``) or
+    from a ``{"task": "<task file name>", "output": {...}}`` wrapper. An answer that breaks
+    the task's schema raises SchemaError listing the problems, and nothing is written.
+    """
+    inbox = Path(project_root) / settings.inbox_dir
+    answer_file = Path(answer_file)
+    data = _read_answer_file(answer_file)
+    task_path = _find_task(inbox, answer_file, data)
+    task = read_json(task_path, {"path": str(task_path)})
+    output = unwrap(data)
+    _validate(output, _import_output_type(task["output_type"], task_path), answer_file,
+              task_path)
+    target = inbox / str(task["answer_file"])
+    if target.exists() and target.resolve() == answer_file.resolve():
+        return target  # saved straight into the inbox: checked, nothing to copy
+    if not write_once(target, json.dumps(output, indent=2, ensure_ascii=False) + "\n"):
+        raise UserError(f"a different answer is already in {target}; delete it first to "
+                        "replace it", path=str(target))
+    return target
+
+
+def _read_answer_file(answer_file: Path) -> Any:
+    try:
+        return json.loads(answer_file.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise SchemaError(f"{answer_file} is not valid JSON: {exc}", problems=[str(exc)],
+                          path=str(answer_file)) from None
+
+
+def _validate(output: Any, output_type: type[pydantic.BaseModel], answer_file: Path,
+              task_path: Path) -> None:
+    try:
+        output_type.model_validate(output)
+    except pydantic.ValidationError as exc:
+        problems = validation_problems(exc)
+        raise SchemaError(f"{answer_file} does not answer {task_path.name}: "
+                          + "; ".join(problems), problems=problems,
+                          task=str(task_path)) from None
+
+
+def _find_task(inbox: Path, answer_file: Path, data: Any) -> Path:
+    name: str
+    if isinstance(data, dict) and isinstance(data.get("task"), str) and "output" in data:
+        name = data["task"] if data["task"].endswith(TASK_SUFFIX) else data["task"] + TASK_SUFFIX
+    elif answer_file.name.endswith(ANSWER_SUFFIX):
+        name = answer_file.name.removesuffix(ANSWER_SUFFIX) + TASK_SUFFIX
+    else:
+        raise UserError(
+            f"cannot tell which task {answer_file} answers: name it "
+            f"<skill>__<target>__<attempt>{ANSWER_SUFFIX}, or wrap the answer as "
+            '{"task": "<task file name>", "output": {...}}', path=str(answer_file))
+    if Path(name).name != name or not (inbox / name).is_file():
+        raise UserError(f"no task {name!r} is waiting in {inbox}", task=name)
+    return inbox / name
+
+
+def _import_output_type(dotted: str, task_path: Path) -> type[pydantic.BaseModel]:
+    module_name, _, qualname = dotted.partition(":")
+    try:
+        found: Any = import_module(module_name)
+        for attr in qualname.split("."):
+            found = getattr(found, attr)
+    except (ImportError, AttributeError):
+        raise UserError(f"cannot load the output model {dotted} named by {task_path}; is the "
+                        "package that defines it installed?", task=str(task_path)) from None
+    if not (isinstance(found, type) and issubclass(found, pydantic.BaseModel)):
+        raise UserError(f"{dotted} named by {task_path} is not a pydantic model",
+                        task=str(task_path))
+    return found

@@ -1,0 +1,366 @@
+"""Continuity layer: the four locks, WORLD_STATE, STATE_DIFF, CONTINUITY_REPORT (SPEC §4)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import Field, field_validator
+
+from ._document import DocumentArtifact
+from ._json import JsonArtifact, sorted_by_key
+from ._types import (
+    Entry,
+    HexColour,
+    Id,
+    Item,
+    Name,
+    Paragraphs,
+    Record,
+    SceneId,
+    Target,
+    Text,
+)
+
+# -- locks (.txt, pasted verbatim into GenPacks) --------------------------------------------
+
+
+class Appearance(Record):
+    """Canonical appearance of a character."""
+
+    age_range: Text
+    build: Text
+    hair: Text
+    eyes: Text
+    distinguishing_marks: list[Entry] = Field(default_factory=list)
+    ethnicity: Text | None = Field(None, description="only where narratively justified")
+
+
+class Wardrobe(Record):
+    """Wardrobe baseline."""
+
+    default_outfit: Text
+    palette: list[HexColour] = Field(default_factory=list)
+    accessories: list[Entry] = Field(default_factory=list)
+    justified_variants: list[Entry] = Field(default_factory=list)
+
+
+class Behavior(Record):
+    """Behavioral baseline."""
+
+    speech_patterns: Text
+    temperament: Text
+    decision_style: Text
+    stress_behavior: Text
+    default_emotional_tone: Text
+
+
+class CharLock(DocumentArtifact):
+    """A character's locked look, behavior and knowledge: the anti-drift contract."""
+
+    KIND: ClassVar[str] = "CHAR_LOCK"
+    EXTENSION: ClassVar[str] = "txt"
+    TITLE: ClassVar[str] = "CHARACTER LOCK"
+    SUBJECT_FIELD: ClassVar[str | None] = "name"
+
+    name: Name
+    appearance: Appearance = Field(title="canonical appearance")
+    wardrobe: Wardrobe = Field(title="wardrobe baseline")
+    behavior: Behavior = Field(title="behavioral baseline")
+    voice_profile: Paragraphs
+    knowledge_at_introduction: list[Item] = Field(default_factory=list)
+    visual_anchors: list[Item] = Field(default_factory=list)
+    forbidden_drift: list[Item] = Field(default_factory=list)
+
+
+class Layout(Record):
+    """Physical layout of a set."""
+
+    geometry: Text
+    entries_exits: Text = Field(title="entries / exits")
+    windows: Text
+    spatial_relations: Text
+
+
+class Lighting(Record):
+    """Lighting rules of a set."""
+
+    temperature_k: Annotated[int, Field(ge=1000, le=20000)] = Field(title="temperature (K)")
+    primary_source: Text
+    shadow: Text
+    contrast: Text
+    allowed_variation: Text
+
+
+class Environment(Record):
+    """Environmental conditions of a set."""
+
+    weather: Text
+    ambient_sound: Text
+    time_of_day: Text
+    cleanliness_decay: Text = Field(title="cleanliness / decay")
+
+
+class SetLock(DocumentArtifact):
+    """A location's locked layout, anchors, light and atmosphere."""
+
+    KIND: ClassVar[str] = "SET_LOCK"
+    EXTENSION: ClassVar[str] = "txt"
+    TITLE: ClassVar[str] = "SET LOCK"
+    SUBJECT_FIELD: ClassVar[str | None] = "name"
+
+    name: Name
+    layout: Layout = Field(title="physical layout")
+    # SPEC asks for 3-5 anchors; that is a gate, so any count is a valid lock here.
+    visual_anchors: list[Item] = Field(default_factory=list)
+    lighting: Lighting = Field(title="lighting rules")
+    environment: Environment = Field(title="environmental conditions")
+    palette: list[HexColour] = Field(default_factory=list)
+    prop_anchors: list[Item] = Field(default_factory=list)
+    tone_rules: list[Item] = Field(default_factory=list, title="tone / atmosphere rules")
+    forbidden_drift: list[Item] = Field(default_factory=list)
+
+
+class Tone(Record):
+    """Tone profile of a voice."""
+
+    pitch: Literal["low", "mid", "high"]
+    timbre: Text
+    energy: Text
+
+
+class Cadence(Record):
+    """Cadence of a voice."""
+
+    sentence_length: Literal["short", "medium", "long"]
+    pauses: Text
+    speed: Text
+    hesitations: Text
+
+
+class Accent(Record):
+    """Accent and dialect."""
+
+    region: Text
+    strength: Literal["none", "light", "moderate", "strong"]
+    vocabulary: Text
+    slang_level: Literal["none", "low", "medium", "high"]
+
+
+class EmotionalRange(Record):
+    """Emotional delivery range."""
+
+    default: Text
+    upper_limit: Text
+    baseline: Text
+    stress_reaction: Text
+
+
+class SpeechConstraints(Record):
+    """What a voice may and may not say."""
+
+    vocabulary_level: Literal["simple", "everyday", "educated", "technical", "ornate"]
+    swearing: Literal["never", "rare", "frequent"]
+    figurative_language: Text
+    directness: Text
+
+
+class VoiceLock(DocumentArtifact):
+    """A speaking character's locked voice."""
+
+    KIND: ClassVar[str] = "VOICE_LOCK"
+    EXTENSION: ClassVar[str] = "txt"
+    TITLE: ClassVar[str] = "VOICE LOCK"
+    SUBJECT_FIELD: ClassVar[str | None] = "name"
+
+    name: Name
+    tone: Tone = Field(title="tone profile")
+    cadence: Cadence
+    accent: Accent = Field(title="accent / dialect")
+    emotional_range: EmotionalRange = Field(title="emotional delivery range")
+    constraints: SpeechConstraints = Field(title="speech constraints")
+    signature_phrases: list[Item] = Field(default_factory=list)
+    forbidden_drift: list[Item] = Field(default_factory=list)
+    external_voice_id: Text | None = None
+
+
+class StyleLock(DocumentArtifact):
+    """The look of the production; first in every GenPack."""
+
+    KIND: ClassVar[str] = "STYLE_LOCK"
+    EXTENSION: ClassVar[str] = "txt"
+    TITLE: ClassVar[str] = "STYLE LOCK"
+    SUBJECT_FIELD: ClassVar[str | None] = "name"
+
+    name: Name
+    medium: Text
+    palette: list[HexColour] = Field(default_factory=list)
+    lens_film_look: Paragraphs = Field(title="lens / film look")
+    grading: Paragraphs
+    forbidden_drift: list[Item] = Field(default_factory=list)
+
+
+# -- world state (.json) --------------------------------------------------------------------
+
+
+class Timeline(Record):
+    """Where the story is in time."""
+
+    current_scene: SceneId | None = None
+    elapsed_time: Text = ""
+    global_notes: list[Item] = Field(default_factory=list)
+
+
+class CharacterState(Record):
+    """A character's state. Empty text means unknown or none."""
+
+    injuries: list[Item] = Field(default_factory=list)
+    knowledge: list[Item] = Field(default_factory=list)
+    inventory: list[Item] = Field(default_factory=list)
+    emotional_state: Text = ""
+    location: Text = ""
+
+
+class PropState(Record):
+    """A prop's owner, place and condition ('' = none/unknown)."""
+
+    owner: Text = ""
+    location: Text = ""
+    status: Text = ""
+
+
+class LocationState(Record):
+    """A location's current condition."""
+
+    condition: Text = ""
+    lighting_state: Text = ""
+    notes: Text = ""
+
+
+class Rules(Record):
+    """The fiction's rules."""
+
+    fictional_constraints: list[Item] = Field(default_factory=list)
+    modified_rules: list[Item] = Field(default_factory=list)
+
+
+class WorldState(JsonArtifact):
+    """The canonical state of the world after a scene; changed only through diffs."""
+
+    KIND: ClassVar[str] = "WORLD_STATE"
+
+    timeline: Timeline = Field(default_factory=Timeline)
+    characters: dict[Id, CharacterState] = Field(default_factory=dict)
+    props: dict[Id, PropState] = Field(default_factory=dict)
+    locations: dict[Id, LocationState] = Field(default_factory=dict)
+    rules: Rules = Field(default_factory=Rules)
+
+    @field_validator("characters", "props", "locations")
+    @classmethod
+    def _sorted_by_id(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return sorted_by_key(value)
+
+
+class CharacterUpdate(Record):
+    """Changes to one character (None = unchanged)."""
+
+    add_injuries: list[Item] = Field(default_factory=list)
+    heal_injuries: list[Item] = Field(default_factory=list)
+    learn: list[Item] = Field(default_factory=list)
+    gain_items: list[Item] = Field(default_factory=list)
+    lose_items: list[Item] = Field(default_factory=list)
+    location: Text | None = None
+    emotional_state: Text | None = None
+    via: Text | None = None
+
+
+class PropUpdate(Record):
+    """A prop's change; ``via`` names the event (props never teleport)."""
+
+    location: Text | None = None
+    owner: Text | None = None
+    status: Text | None = None
+    via: Item
+
+
+class LocationUpdate(Record):
+    """Changes to one location (None = unchanged)."""
+
+    condition: Text | None = None
+    lighting_state: Text | None = None
+    notes: Text | None = None
+
+
+class TimelineUpdate(Record):
+    """Time passing in the scene."""
+
+    elapsed_time: Text | None = None
+    notes: list[Item] = Field(default_factory=list)
+
+
+class RuleUpdates(Record):
+    """Rules added or modified by the scene."""
+
+    add_constraints: list[Item] = Field(default_factory=list)
+    modify_rules: list[Item] = Field(default_factory=list)
+
+
+class StateDiff(JsonArtifact):
+    """What one scene changes in the world state."""
+
+    KIND: ClassVar[str] = "STATE_DIFF"
+    SUBJECT_FIELD: ClassVar[str | None] = "scene_id"
+
+    scene_id: SceneId
+    character_updates: dict[Id, CharacterUpdate] = Field(default_factory=dict)
+    prop_updates: dict[Id, PropUpdate] = Field(default_factory=dict)
+    location_updates: dict[Id, LocationUpdate] = Field(default_factory=dict)
+    timeline_update: TimelineUpdate = Field(default_factory=TimelineUpdate)
+    rule_updates: RuleUpdates = Field(default_factory=RuleUpdates)
+
+    @field_validator("character_updates", "prop_updates", "location_updates")
+    @classmethod
+    def _sorted_by_id(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return sorted_by_key(value)
+
+
+# -- continuity report (.md) ----------------------------------------------------------------
+
+
+class Check(Record):
+    """The outcome of one continuity check."""
+
+    status: Literal["PASS", "FAIL", "N/A"]
+    notes: Text = ""
+
+
+Category = Literal["character", "set", "prop_inventory", "injury_emotional", "knowledge",
+                   "timeline"]
+
+
+class Finding(Record):
+    """One contradiction found."""
+
+    category: Category
+    severity: Literal["Low", "Medium", "High"]
+    scenes: list[SceneId] = Field(default_factory=list)
+    artifacts: list[Entry] = Field(default_factory=list)
+    description: Text
+    correction: Text = ""
+
+
+class ContinuityReport(DocumentArtifact):
+    """continuity-supervisor's checks, findings and corrections for a target."""
+
+    KIND: ClassVar[str] = "CONTINUITY_REPORT"
+    EXTENSION: ClassVar[str] = "md"
+    SUBJECT_FIELD: ClassVar[str | None] = "target"
+
+    target: Target
+    character_check: Check
+    set_check: Check
+    prop_inventory_check: Check = Field(title="prop & inventory check")
+    injury_emotional_check: Check = Field(title="injury & emotional state check")
+    knowledge_check: Check
+    timeline_check: Check
+    findings: list[Finding] = Field(default_factory=list)
+    corrections: list[Item] = Field(default_factory=list)

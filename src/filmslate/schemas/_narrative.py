@@ -1,0 +1,166 @@
+"""Narrative layer: PREMISE, BEATS, SCENES, BREAKDOWN, PSYCH, DIALOGUE_CHECK (SPEC §4)."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import Field, field_validator
+
+from ._csv import CsvArtifact, CsvRow, unique
+from ._document import DocumentArtifact
+from ._types import (
+    Entry,
+    Id,
+    IdList,
+    Item,
+    NoteList,
+    Paragraphs,
+    Record,
+    SceneId,
+    Score1to5,
+    Text,
+    YesNo,
+)
+
+
+class Premise(DocumentArtifact):
+    """The input of story-architect: what the film is."""
+
+    KIND: ClassVar[str] = "PREMISE"
+    EXTENSION: ClassVar[str] = "md"
+
+    title: Item
+    logline: Paragraphs
+    genre: Text
+    tone: Text
+    length: Literal["short", "feature", "episode"]
+    theme: Text | None = None
+    characters: list[Item] = Field(default_factory=list)
+
+
+class Beats(DocumentArtifact):
+    """The story's structure, beat by beat."""
+
+    KIND: ClassVar[str] = "BEATS"
+    EXTENSION: ClassVar[str] = "md"
+
+    title: Item
+    logline: Paragraphs
+    central_dramatic_question: Paragraphs
+    inciting_incident: Paragraphs
+    escalation_sequence: list[Item]
+    midpoint_shift: Paragraphs
+    crisis: Paragraphs
+    climax: Paragraphs
+    resolution: Paragraphs
+
+
+class SceneRow(CsvRow):
+    """One scene. goal/conflict/outcome may be empty (an import leaves them; a gate fails them)."""
+
+    scene_id: SceneId
+    summary: Text
+    goal: Text = ""
+    conflict: Text = ""
+    outcome: Text = ""
+    location: Text
+    time_of_day: Text = ""
+    characters_present: IdList = Field(default_factory=list)
+
+
+class Scenes(CsvArtifact):
+    """The scene list of the production."""
+
+    KIND: ClassVar[str] = "SCENES"
+
+    rows: list[SceneRow] = Field(default_factory=list)
+
+    @field_validator("rows")
+    @classmethod
+    def _one_row_per_scene(cls, rows: list[SceneRow]) -> list[SceneRow]:
+        unique((r.scene_id for r in rows), "scene_id")
+        return rows
+
+
+class BreakdownRow(CsvRow):
+    """What one scene uses, introduces and changes."""
+
+    scene_id: SceneId
+    characters_present: IdList = Field(default_factory=list)
+    new_characters_introduced: IdList = Field(default_factory=list)
+    locations_used: IdList = Field(default_factory=list)
+    new_locations_introduced: IdList = Field(default_factory=list)
+    props_used: IdList = Field(default_factory=list)
+    new_props_introduced: IdList = Field(default_factory=list)
+    state_changes: NoteList = Field(default_factory=list)
+    continuity_risks: NoteList = Field(default_factory=list)
+    lock_requirements: IdList = Field(default_factory=list)
+
+
+class Breakdown(CsvArtifact):
+    """The script breakdown: one row per scene."""
+
+    KIND: ClassVar[str] = "BREAKDOWN"
+
+    rows: list[BreakdownRow] = Field(default_factory=list)
+
+    @field_validator("rows")
+    @classmethod
+    def _one_row_per_scene(cls, rows: list[BreakdownRow]) -> list[BreakdownRow]:
+        unique((r.scene_id for r in rows), "scene_id")
+        return rows
+
+
+class PsychAssessment(Record):
+    """One character's psychology in one scene."""
+
+    character: Id
+    motivation_alignment: Text
+    emotional_continuity: Text
+    trauma_history_influence: Text = Field(title="trauma / history influence")
+    arc_progression_status: Text
+    drift_warning: YesNo
+    recommended_correction: Text = ""
+
+
+class KnowledgeUse(Record):
+    """A fact a character acts on in the scene (checked against the world state)."""
+
+    character: Id
+    fact: Text
+
+
+class Psych(DocumentArtifact):
+    """character-psychology's report on one scene."""
+
+    KIND: ClassVar[str] = "PSYCH"
+    EXTENSION: ClassVar[str] = "md"
+    SUBJECT_FIELD: ClassVar[str | None] = "scene_id"
+
+    scene_id: SceneId
+    characters: list[PsychAssessment]
+    knowledge_used: list[KnowledgeUse] = Field(default_factory=list)
+
+
+class VoiceAssessment(Record):
+    """One character's dialogue against their voice lock."""
+
+    character: Id
+    voice_assessment: Text
+    vocabulary_consistency: Text
+    tone_alignment: Text
+    emotional_authenticity: Text
+    distinctiveness: Score1to5
+    drift_flags: list[Entry] = Field(default_factory=list)
+
+
+class DialogueCheck(DocumentArtifact):
+    """dialogue-consistency-check's report on one scene."""
+
+    KIND: ClassVar[str] = "DIALOGUE_CHECK"
+    EXTENSION: ClassVar[str] = "md"
+    SUBJECT_FIELD: ClassVar[str | None] = "scene_id"
+
+    scene_id: SceneId
+    characters: list[VoiceAssessment]
+    recommended_adjustments: list[Item] = Field(default_factory=list)

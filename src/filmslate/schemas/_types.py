@@ -1,0 +1,121 @@
+"""Cell and field types shared by every artifact schema.
+
+Each type normalises at construction (strip, uppercase ids, ...) and rejects what a file could
+not carry back unchanged, so ``parse(render(x)) == x`` holds for every valid ``x``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from .._names import SCENE_RE, SHOT_RE, TARGET_RE, TOKEN_RE
+
+# Control characters and Unicode line/paragraph separators would break a line-based file.
+_FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
+HEX_RE = re.compile(r"#[0-9A-F]{6}")
+CURRENCY_RE = re.compile(r"[A-Z]{3}")
+NONE_MARKER = "(none)"
+
+
+def check_chars(value: str, allowed: str = "") -> None:
+    for ch in value:
+        if ch not in allowed and unicodedata.category(ch) in _FORBIDDEN_CATEGORIES:
+            raise ValueError(f"must not contain control characters or line breaks (found {ch!r})")
+
+
+def _text(value: str) -> str:
+    value = value.strip()
+    check_chars(value)
+    return value
+
+
+def _item(value: str) -> str:
+    value = _text(value)
+    if not value:
+        raise ValueError("must not be empty")
+    return value
+
+
+def _without(chars: str) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        value = _item(value)
+        if found := [c for c in chars if c in value]:
+            raise ValueError(f"must not contain {found[0]!r} (it separates list items)")
+        return value
+    return check
+
+
+def _paragraphs(value: str) -> str:
+    value = value.replace("\r\n", "\n")
+    check_chars(value, allowed="\n")
+    return "\n".join(line.rstrip() for line in value.split("\n")).strip()
+
+
+def _matching(pattern: re.Pattern[str], what: str, normalise: Callable[[str], str] = str.strip
+              ) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        value = normalise(value)
+        if not pattern.fullmatch(value):
+            raise ValueError(f"must be {what} (got {value!r})")
+        return value
+    return check
+
+
+def _name_form(value: str) -> str:
+    # SPEC §3: lock subject names are uppercase with spaces turned into underscores.
+    return "_".join(value.strip().upper().split())
+
+
+Text = Annotated[str, AfterValidator(_text)]
+"""One line of text, stripped; may be empty."""
+Item = Annotated[str, AfterValidator(_item)]
+"""One non-empty line of text (a list item)."""
+Entry = Annotated[str, AfterValidator(_without(";"))]
+"""A list item that is joined with '; ' (no semicolons)."""
+Id = Annotated[str, AfterValidator(_without(",;"))]
+"""An identifier or short name joined with ', ' (no commas or semicolons)."""
+Paragraphs = Annotated[str, AfterValidator(_paragraphs)]
+"""Multi-line prose; lines right-stripped, no leading or trailing blank lines."""
+HexColour = Annotated[str, AfterValidator(_matching(HEX_RE, "a hex colour like #1A2B3C",
+                                                    lambda v: v.strip().upper()))]
+"""A colour as ``#RRGGBB`` (normalised to uppercase)."""
+SceneId = Annotated[str, AfterValidator(_matching(SCENE_RE, "a scene id like S01"))]
+ShotId = Annotated[str, AfterValidator(_matching(SHOT_RE, "a shot id like S01_SH02"))]
+Target = Annotated[str, AfterValidator(_matching(
+    TARGET_RE, "a target: a scene (S03), act (ACT_1), episode (E01) or PROJECT"))]
+Name = Annotated[str, AfterValidator(_matching(
+    TOKEN_RE, "an uppercase name like ALEX or ABANDONED_WAREHOUSE", _name_form))]
+"""A lock, character, set or task name: uppercase, spaces to underscores (``Old Mill`` ->
+``OLD_MILL``)."""
+Currency = Annotated[str, AfterValidator(_matching(
+    CURRENCY_RE, "a three-letter currency code like USD", lambda v: v.strip().upper()))]
+
+Money = Annotated[float, Field(allow_inf_nan=False)]
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Level = Literal["low", "medium", "high"]
+YesNo = Literal["YES", "NO"]
+Score0to2 = Annotated[int, Field(ge=0, le=2)]
+Score1to5 = Annotated[int, Field(ge=1, le=5)]
+
+
+@dataclass(frozen=True)
+class Joined:
+    """Annotated marker: how a CSV cell joins a list (default ', ')."""
+
+    separator: str
+
+
+IdList = list[Id]
+NoteList = Annotated[list[Entry], Joined("; ")]
+
+
+class Record(BaseModel):
+    """A flat sub-model: a CSV row, a table row or a block of ``label: value`` lines."""
+
+    model_config = ConfigDict(extra="forbid")

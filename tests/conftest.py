@@ -1,0 +1,36 @@
+"""Shared fixtures: a fresh project in a temporary folder, and media payloads."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from filmslate import Project
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+
+
+def png(seed: int = 0) -> bytes:
+    """A tiny payload with a PNG signature (the store checks the signature only)."""
+    return b"\x89PNG\r\n\x1a\n" + seed.to_bytes(8, "big") + os.urandom(8)
+
+
+@pytest.fixture
+def project(tmp_path: Path):
+    with Project.init(tmp_path / "film", name="testfilm") as p:
+        yield p
+
+
+def run_slate(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
+              check: bool = False) -> subprocess.CompletedProcess[str]:
+    """Run the real `slate` entry point in a subprocess."""
+    full_env = {**os.environ, "PYTHONPATH": str(SRC), "COLUMNS": "200", **(env or {})}
+    result = subprocess.run([sys.executable, "-m", "filmslate", *args], cwd=cwd, env=full_env,
+                            capture_output=True, text=True, timeout=120)
+    if check and result.returncode != 0:
+        raise AssertionError(f"slate {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result
