@@ -52,8 +52,9 @@ def measure(project: Project, label: str) -> dict[str, float]:
     row = {"status_s": status_s, "verify_s": verify_s,
            "cli_status_s": cli_seconds(project.root, "status"),
            "cli_verify_s": cli_seconds(project.root, "verify")}
-    print(f"{label:>8} versions | status {status_s * 1000:7.1f} ms (CLI {row['cli_status_s']:.2f} s)"
-          f" | verify {verify_s:6.2f} s (CLI {row['cli_verify_s']:.2f} s)", flush=True)
+    print(f"{label:>8} versions | status {status_s * 1000:7.1f} ms "
+          f"(CLI {row['cli_status_s']:.2f} s) | verify {verify_s:6.2f} s "
+          f"(CLI {row['cli_verify_s']:.2f} s)", flush=True)
     return row
 
 
@@ -65,12 +66,11 @@ def main() -> None:
     checkpoints = sorted({args.versions // 10, args.versions})
     with tempfile.TemporaryDirectory() as tmp, \
             Project.init(Path(tmp) / "bench", name="bench") as project:
-        results, written, write_time = {}, 0, 0.0
-        for kind, shot, data in payloads(args.versions, args.scenes):
+        results, write_time = {}, 0.0
+        for written, (kind, shot, data) in enumerate(payloads(args.versions, args.scenes), 1):
             start = time.perf_counter()
             project.store.write(kind, shot, data)
             write_time += time.perf_counter() - start
-            written += 1
             if written in checkpoints:
                 print(f"{written:>8} versions | {written / write_time:7.1f} writes/s so far",
                       flush=True)

@@ -1,8 +1,8 @@
 """The offline demo production, run by `make demo`.
 
 It drives the real `slate` command as a filmmaker would: create the project (first run only),
-add the hand-written source artifacts that are not in it yet, then show status and verify.
-Running it again changes nothing: every step checks what the project already holds.
+add the hand-written source artifacts it does not hold yet, project the cost, snapshot the
+budget, then show status and verify. Running it again changes nothing.
 """
 
 from __future__ import annotations
@@ -16,13 +16,12 @@ INPUTS = HERE / "demo_short_film" / "inputs"
 PROJECT = HERE.parent / "demo-film"
 
 
-def slate(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+def slate(*args: str) -> None:
     """Run `slate` from this environment, echoing the command like a terminal would."""
     print(f"\n$ slate {' '.join(args)}", flush=True)
     result = subprocess.run([sys.executable, "-m", "filmslate", *args], text=True)
-    if check and result.returncode != 0:
+    if result.returncode != 0:
         sys.exit(f"demo stopped: `slate {' '.join(args)}` exited {result.returncode}")
-    return result
 
 
 def already_stored(stem: str) -> bool:
@@ -34,10 +33,13 @@ def already_stored(stem: str) -> bool:
 
 def main() -> None:
     if not (PROJECT / "filmslate.toml").exists():
-        slate("init", str(PROJECT), "--name", "the-last-keeper", "--title", "The Last Keeper")
+        slate("init", str(PROJECT), "--name", "heist-at-the-lighthouse",
+              "--title", "Heist at the Lighthouse")
     for source in sorted(INPUTS.iterdir()):
         if not already_stored(source.stem):
             slate("add", str(source), "-C", str(PROJECT), "--reason", "demo source material")
+    slate("cost", "--target", "PROJECT", "-C", str(PROJECT))
+    slate("budget", "-C", str(PROJECT))
     slate("status", "-C", str(PROJECT))
     slate("verify", "-C", str(PROJECT))
     print(f"\ndemo project: {PROJECT}")

@@ -12,15 +12,15 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
-from runtime_skills import registry
-from test_runtime import GOOD_PREMISE, REPORT, configure, runner
 
 from conftest import SRC
 from filmslate import BudgetExceeded, HardStop, Project
 from filmslate._budget import CostReviewRequired, Ledger
 from filmslate._override import record_override
-from filmslate._runner import all_open_hard_stops
+from filmslate._stops import all_open_hard_stops
 from filmslate.schemas import ShotList
+from runtime_skills import registry
+from test_runtime import GOOD_PREMISE, REPORT, configure, runner
 
 CAPS = {"project_cap = 15000.0": "project_cap = 100.0", "scene_cap = 1000.0": "scene_cap = 50.0",
         "shot_cap = 200.0": "shot_cap = 20.0"}
@@ -56,7 +56,8 @@ def test_warning_at_90_and_stop_at_100_at_every_level(film: Path, scene: str, sh
     assert led.state(level, scope).state == "ok"  # type: ignore[arg-type]
     spend(led, scene, shot, cap * 0.05)  # crosses 90%: allowed, enters warning
     assert led.state(level, scope).state == "warning"  # type: ignore[arg-type]
-    warnings = led.conn.execute("SELECT notes FROM runlog WHERE event = 'budget_warning'").fetchall()
+    warnings = led.conn.execute(
+        "SELECT notes FROM runlog WHERE event = 'budget_warning'").fetchall()
     assert any(scope in w[0] for w in warnings)
     with pytest.raises(CostReviewRequired, match="slate cost"):
         led.reserve("R2", scene, shot, 0.01, "after warning")
@@ -212,3 +213,20 @@ def test_budget_status_has_every_field(film: Path) -> None:
     assert status.violations == "NO"
     assert {t.tier: (t.runs, t.spend) for t in status.tier_usage}["judgment"] == (1, 2.0)
     assert registry  # the plug-in registry is what the runner used
+
+
+def test_reindex_rebuilds_spend_headroom_and_warnings(film: Path) -> None:
+    from filmslate import reindex
+    led = ledger(film)
+    spend(led, "S01", "S01_SH01", 18.5)  # shot cap 20: warning at 18
+    spend(led, "S02", "", 30.0)
+    with pytest.raises(BudgetExceeded):
+        led.reserve("R", "", "", 60.0, "big")
+    record_override(Project(film), "PROJECT", "approved", 10.0)
+    before = led.conn.execute("SELECT * FROM spend_totals ORDER BY 1, 2").fetchall()
+    for name in ("index.sqlite", "index.sqlite-wal", "index.sqlite-shm"):
+        (film / ".filmslate" / name).unlink(missing_ok=True)
+    project = Project(film)
+    reindex(project.store, project.config)
+    after = project.store.conn.execute("SELECT * FROM spend_totals ORDER BY 1, 2").fetchall()
+    assert after == before

@@ -402,3 +402,16 @@ def test_bridge_waits_what_the_server_asks_capped():
 
     assert anyio.run(send).status_code == 200
     assert waits == [7.0, 1.0, 60.0]  # Retry-After; backoff 0.5 * 2**1; Retry-After capped
+
+
+def test_works_when_called_from_async_code(tmp_path, router):
+    import asyncio
+
+    openai = VENDORS[0]
+    router.post(openai.url).mock(return_value=ok(openai))
+    gateway = make_gateway(tmp_path, router)
+
+    async def skill_runner() -> Any:
+        return gateway.complete(ask(openai))
+
+    assert asyncio.run(skill_runner()).output == Beat(**GOOD)

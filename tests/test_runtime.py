@@ -6,15 +6,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from runtime_skills import registry
 
 from filmslate import GateFailed, HardStop, Project
 from filmslate._errors import ProviderError
 from filmslate._gateway import Gateway
 from filmslate._override import record_override
 from filmslate._regen import AnalyzerRequired
-from filmslate._runner import InputNotReady, Runner, all_open_hard_stops, provider_settings
+from filmslate._runner import InputNotReady, Runner, provider_settings
+from filmslate._stops import all_open_hard_stops
 from filmslate.testing import ScriptedTextModel
+from runtime_skills import registry
 
 GOOD_PREMISE = {"title": "The Last Keeper", "logline": "A keeper relights a dead lighthouse.",
                 "genre": "drama", "tone": "tense", "length": "short", "characters": ["NELL"]}

@@ -53,8 +53,15 @@ from filmslate.schemas._production import Scope
 
 _FORBIDDEN = ("Cc", "Cs", "Zl", "Zp")
 # Characters that stress the formats: separators, quotes, escapes, heading and list marks.
-_TRICKY = st.sampled_from(list(",;|\\\"'#-:()[]* ") + ["é", "—", "\u00a0", "🎬"])
-_CHARS = st.one_of(_TRICKY, st.characters(exclude_categories=_FORBIDDEN))
+_TRICKY = [*",;|\\\"'#-:()[]* ", "é", "—", "\u00a0", "🎬"]
+
+
+def _chars(no: str = "") -> st.SearchStrategy[str]:
+    return st.one_of(st.sampled_from([c for c in _TRICKY if c not in no]),
+                     st.characters(exclude_categories=_FORBIDDEN, exclude_characters=no))
+
+
+_CHARS = _chars()
 
 
 def _plain_line(line: str) -> bool:
@@ -62,8 +69,7 @@ def _plain_line(line: str) -> bool:
 
 
 def _line(no: str = "", min_size: int = 0) -> st.SearchStrategy[str]:
-    chars = _CHARS.filter(lambda c: c not in no) if no else _CHARS
-    raw = st.text(chars, min_size=min_size, max_size=16).map(str.strip)
+    raw = st.text(_chars(no), min_size=min_size, max_size=16).map(str.strip)
     return raw.filter(lambda s: len(s) >= min_size and s != NONE_MARKER and _plain_line(s))
 
 
@@ -80,7 +86,8 @@ def _raw_cell(nonblank: bool = False) -> st.SearchStrategy[str]:
 
 
 _SCENE = st.integers(1, 120).map(lambda n: f"S{n:02d}")
-_SHOT = st.tuples(st.integers(1, 120), st.integers(1, 120)).map(lambda t: f"S{t[0]:02d}_SH{t[1]:02d}")
+_SHOT = st.tuples(st.integers(1, 120), st.integers(1, 120)).map(
+    lambda t: f"S{t[0]:02d}_SH{t[1]:02d}")
 _NAME = st.from_regex(re.compile(r"[A-Z0-9]{1,6}(_[A-Z0-9]{1,6}){0,2}"), fullmatch=True)
 
 SPECIAL: list[tuple[Any, st.SearchStrategy[Any]]] = [
@@ -209,7 +216,7 @@ def test_schemas_cover_every_text_kind_and_no_binary_one() -> None:
 
     assert set(SCHEMAS) == {k for k, spec in KINDS.items() if not spec.binary}
     for kind, model in SCHEMAS.items():
-        assert model.KIND == kind and model.EXTENSION == KINDS[kind].extension
+        assert (kind, KINDS[kind].extension) == (model.KIND, model.EXTENSION)
 
 
 def test_run_log_columns_follow_the_run_log() -> None:
@@ -498,8 +505,7 @@ def test_bad_hex_colour() -> None:
 
 def test_none_marker_and_headings_are_refused_as_values() -> None:
     with pytest.raises(ValidationError, match="not a valid list item"):
-        _alex().model_copy(update={}).model_validate(
-            {**_alex().model_dump(), "forbidden_drift": [NONE_MARKER]})
+        CharLock.model_validate({**_alex().model_dump(), "forbidden_drift": [NONE_MARKER]})
     with pytest.raises(ValidationError, match="section heading"):
         CharLock.model_validate({**_alex().model_dump(), "voice_profile": "Low.\nNOTE:"})
 
@@ -507,3 +513,10 @@ def test_none_marker_and_headings_are_refused_as_values() -> None:
 def test_text_cells_are_single_lines() -> None:
     with pytest.raises(ValidationError, match="line breaks"):
         SceneRow(scene_id="S01", summary="two\nlines", location="Mill")
+
+
+def test_pasted_tabs_become_spaces_and_names_are_normalised() -> None:
+    row = SceneRow(scene_id="S01", summary="a\tb", location="Mill")
+    assert row.summary == "a b"
+    assert StyleLock(name="film noir", medium="35mm", lens_film_look="", grading="").name \
+        == "FILM_NOIR"

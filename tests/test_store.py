@@ -71,7 +71,7 @@ def test_reads_verify_the_hash(project: Project) -> None:
 
 
 def test_bad_payloads_are_refused_and_nothing_is_written(project: Project) -> None:
-    with pytest.raises(SchemaError, match="not a .png"):
+    with pytest.raises(SchemaError, match=r"not a \.png"):
         project.store.write("STORYBOARD", "S01_SH01", b"GIF89a")
     assert project.store.latest("STORYBOARD", "S01_SH01") is None
     assert list((project.root / "production").iterdir()) == []
@@ -160,7 +160,7 @@ def test_reindex_rebuilds_an_equal_index(project: Project) -> None:
     store.write("PROXY", "S01_SH01", b"\0\0\0\x18ftypisom", inputs=[board.name])
     store.write("STORYBOARD", "S01_SH01", png(2))
     before = _tables(store)
-    count, rows, skipped = reindex(store)
+    count, rows, skipped = reindex(store, project.config)
     assert (count, skipped) == (3, [])
     assert rows == len(before["runlog"])
     assert _tables(store) == before
@@ -168,7 +168,7 @@ def test_reindex_rebuilds_an_equal_index(project: Project) -> None:
     for suffix in ("-wal", "-shm"):
         (project.root / ".filmslate" / f"index.sqlite{suffix}").unlink(missing_ok=True)
     with Project(project.root) as fresh:
-        reindex(fresh.store)
+        reindex(fresh.store, fresh.config)
         assert _tables(fresh.store) == before
         assert fresh.verify() == []
 

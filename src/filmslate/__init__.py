@@ -24,30 +24,39 @@ from ._metrics import Metrics, compute_metrics
 from ._names import KINDS, ArtifactName, Kind
 from ._project import Project, Status
 from ._runlog import LogEntry
+from ._skill import REGISTRY, Context, Gate, Media, Need, Skill
 from ._store import Record, Store
 from ._verify import Violation, reindex, verify
 
 __all__ = [
     "KINDS",
+    "REGISTRY",
     "ArtifactName",
     "ArtifactNameError",
     "ArtifactNotFound",
     "BudgetExceeded",
     "Config",
     "ConfigError",
+    "Context",
     "FilmslateError",
+    "Gate",
     "GateFailed",
     "HardStop",
     "IntegrityError",
     "Kind",
     "LogEntry",
+    "Media",
     "Metrics",
+    "Need",
     "Project",
     "ProjectError",
     "ProviderError",
     "Record",
     "RunError",
+    "RunResult",
+    "Runner",
     "SchemaError",
+    "Skill",
     "Status",
     "Store",
     "UserError",
@@ -60,3 +69,13 @@ __all__ = [
 ]
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> object:
+    # The runner pulls in the model gateway (pydantic-ai, HTTP clients): import it on first
+    # use so that `slate status` and friends start fast.
+    if name in ("Runner", "RunResult"):
+        from . import _runner
+
+        return getattr(_runner, name)
+    raise AttributeError(f"module 'filmslate' has no attribute {name!r}")

@@ -20,18 +20,6 @@ from ._store import Store
 
 Level = Literal["project", "scene", "shot"]
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS reservations (
-    id INTEGER PRIMARY KEY, run_id TEXT NOT NULL, scene_id TEXT NOT NULL,
-    shot_id TEXT NOT NULL, amount REAL NOT NULL, started INTEGER NOT NULL DEFAULT 0,
-    pid INTEGER NOT NULL, created_at TEXT NOT NULL, what TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS spend_totals (
-    level TEXT NOT NULL, scope TEXT NOT NULL, settled REAL NOT NULL DEFAULT 0,
-    reserved REAL NOT NULL DEFAULT 0, headroom REAL NOT NULL DEFAULT 0,
-    warned_at TEXT NOT NULL DEFAULT '', PRIMARY KEY (level, scope)
-);
-"""
 
 
 class CostReviewRequired(RunError):
@@ -88,7 +76,6 @@ class Ledger:
         self.store = store
         self.config = config
         self.conn: sqlite3.Connection = store.conn
-        self.conn.executescript(SCHEMA)
 
     # -- caps ---------------------------------------------------------------------------
 
@@ -102,7 +89,7 @@ class Ledger:
         row = self.conn.execute(
             "SELECT settled, reserved, headroom, warned_at FROM spend_totals "
             "WHERE level = ? AND scope = ?", (level, scope)).fetchone()
-        return tuple(row) if row else (0.0, 0.0, 0.0, "")  # type: ignore[return-value]
+        return tuple(row) if row else (0.0, 0.0, 0.0, "")
 
     def state(self, level: Level, scope: str) -> CapState | None:
         """The state of one cap, or None when that level has no cap."""
@@ -184,11 +171,13 @@ class Ledger:
             return None
         warned_at = self._totals(level, scope)[3]
         if not warned_at:
+            stamp = _runlog.utc_now()  # the same instant in the mark and its log row (reindex)
             conn.execute("INSERT INTO spend_totals (level, scope, warned_at) VALUES (?,?,?) "
                          "ON CONFLICT (level, scope) DO UPDATE SET warned_at = excluded.warned_at",
-                         (level, scope, _runlog.utc_now()))
+                         (level, scope, stamp))
             _runlog.append(conn, _runlog.LogEntry(
                 run_id=_runlog.new_run_id(), skill_name="budget-gates", event="budget_warning",
+                timestamp=stamp,
                 outcome="WARNING", scene_id=_scene(level, scope),
                 shot_id=scope if level == "shot" else "",
                 notes=f"{level} {scope} reached {self.config.budget.warn_pct:.0f}% of its cap; "
@@ -277,6 +266,34 @@ class Ledger:
         conn.execute("UPDATE spend_totals SET warned_at = '' WHERE level = ? AND scope = ?",
                      (level, scope))
 
+    def rebuild(self, conn: sqlite3.Connection) -> None:
+        """Recompute the totals from the run log (inside reindex's transaction).
+
+        Settled spend comes from ``spend`` rows, extra headroom from budget overrides, and the
+        warning marks from ``budget_warning`` rows not followed by a budget override.
+        """
+        conn.execute("DELETE FROM spend_totals")
+        conn.execute("DELETE FROM reservations")
+        for scene, shot, amount in conn.execute(
+                "SELECT scene_id, shot_id, CAST(actual_cost AS REAL) FROM runlog "
+                "WHERE event = 'spend'").fetchall():
+            for level, scope in scopes_of(scene, shot):
+                _bump(conn, level, scope, settled=amount)
+        for target, amount in conn.execute(
+                "SELECT target, CAST(estimated_cost AS REAL) FROM runlog WHERE event = "
+                "'override' AND outcome = 'budget'").fetchall():
+            _bump(conn, _level_of(target), target, headroom=amount)
+        for scene, shot, stamp, seq in conn.execute(
+                "SELECT scene_id, shot_id, timestamp, seq FROM runlog "
+                "WHERE event = 'budget_warning' ORDER BY seq").fetchall():
+            level, scope = scopes_of(scene, shot)[-1]
+            lifted = conn.execute("SELECT 1 FROM runlog WHERE event = 'override' AND outcome = "
+                                  "'budget' AND target = ? AND seq > ?", (scope, seq)).fetchone()
+            if not lifted:
+                conn.execute("INSERT INTO spend_totals (level, scope, warned_at) VALUES (?,?,?) "
+                             "ON CONFLICT (level, scope) DO UPDATE SET warned_at = "
+                             "excluded.warned_at", (level, scope, stamp))
+
     def open_reservations(self) -> int:
         """How many holds are open right now."""
         return int(self.conn.execute("SELECT count(*) FROM reservations").fetchone()[0])
@@ -289,6 +306,12 @@ def _bump(conn: sqlite3.Connection, level: str, scope: str, reserved: float = 0.
         "ON CONFLICT (level, scope) DO UPDATE SET settled = settled + excluded.settled, "
         "reserved = reserved + excluded.reserved, headroom = headroom + excluded.headroom",
         (level, scope, settled, reserved, headroom))
+
+
+def _level_of(target: str) -> Level:
+    if target == "PROJECT":
+        return "project"
+    return "shot" if "_SH" in target else "scene"
 
 
 def _scene(level: Level, scope: str) -> str:

@@ -151,7 +151,12 @@ class ProviderSection(_Section):
     """Where models live. Keys come from the environment variables named here, never files."""
 
     replay_dir: str = "replay"
+    inbox_dir: str = "inbox"
     api_key_env: dict[str, str] = Field(default_factory=dict)
+    base_urls: dict[str, str] = Field(default_factory=dict)
+    timeout_s: float = Field(120.0, gt=0)
+    max_retries: int = Field(3, ge=0)
+    schema_retries: int = Field(2, ge=0)
 
 
 class PriceSection(_Section):
@@ -159,6 +164,12 @@ class PriceSection(_Section):
 
     video: dict[str, dict[Literal["proxy", "final"], float]] = Field(default_factory=dict)
     text: dict[str, tuple[float, float]] = Field(default_factory=dict)
+
+
+class SkillSection(_Section):
+    """Project-local skills: Python files (relative to the project) that define Skill classes."""
+
+    paths: list[str] = Field(default_factory=list)
 
 
 class Config(_Section):
@@ -176,6 +187,7 @@ class Config(_Section):
     resolution: ResolutionSection = ResolutionSection()
     providers: ProviderSection = ProviderSection()
     prices: PriceSection = PriceSection()
+    skills: SkillSection = SkillSection()
 
 
 DEFAULT_TOML = """\
@@ -252,6 +264,11 @@ fps = 24
 
 [providers]
 replay_dir = "replay"           # authored answers for the offline replay provider
+inbox_dir = "inbox"             # handoff tasks and answers (a person or agent answers)
+timeout_s = 120.0
+max_retries = 3                 # 429 / 5xx / timeouts, honouring Retry-After
+schema_retries = 2              # re-asks when an answer does not fit the output schema
+# base_urls = {{ compat = "http://localhost:11434/v1" }}   # any OpenAI-compatible endpoint
 # api_key_env = {{ openai = "OPENAI_API_KEY" }}   # names of environment variables, never keys
 
 [prices]
@@ -259,6 +276,11 @@ replay_dir = "replay"           # authored answers for the offline replay provid
 # resolution tier; text: per million tokens (input, output).
 # video = {{ "fal:some-model" = {{ proxy = 0.05, final = 0.20 }} }}
 # text = {{ "openai:gpt-4.1-mini" = [0.40, 1.60] }}
+
+[skills]
+# Your own skills: Python files in this project defining filmslate.Skill subclasses
+# (every Skill subclass with a name found in the file is registered).
+paths = []
 """
 
 

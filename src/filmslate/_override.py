@@ -15,8 +15,8 @@ from ._budget import Ledger, Level
 from ._errors import UserError
 from ._names import SHOT_RE
 from ._project import Project
-from ._runner import all_open_hard_stops
 from ._skill import scene_of
+from ._stops import all_open_hard_stops
 from ._store import Record
 from .schemas import Override
 

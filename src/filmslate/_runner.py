@@ -35,6 +35,7 @@ from ._skill import (
     load_skills,
     scene_of,
 )
+from ._stops import all_open_hard_stops, gate_of, open_hard_stops, record_hard_stop
 from ._store import Record, crash_point
 from .schemas import Artifact, schema_for
 from .skills_governance import BudgetView
@@ -70,49 +71,6 @@ class _Meter:
     last_request: TextRequest | None = None
 
 
-def gate_of(project: Project, name: str) -> str:
-    """The recorded verdict of an artifact version (PASS for hand-added files)."""
-    row = project.store.conn.execute(
-        "SELECT outcome FROM runlog WHERE artifact_output = ? AND event IN ('write', 'run') "
-        "ORDER BY seq DESC LIMIT 1", (name,)).fetchone()
-    return str(row[0]) if row else ""
-
-
-# Stops about one skill's own output block only that skill; the others stop everything
-# in their scope (budget, lock, world state, log integrity).
-SKILL_SCOPED_STOPS = ("gate", "regen_limit")
-
-
-def open_hard_stops(project: Project, target: str, skill: str = "") -> list[tuple[str, str, str]]:
-    """(run_id, kind, reason) of unlifted hard stops that block ``skill`` on ``target``."""
-    scopes = sorted({"PROJECT", target, scene_of(target)} - {""})
-    marks = ",".join("?" for _ in scopes)
-    rows = project.store.conn.execute(
-        f"SELECT run_id, outcome, notes, skill_name FROM runlog WHERE event = 'hard_stop' AND "
-        f"target IN ({marks}) AND run_id NOT IN (SELECT parent_run_id FROM runlog WHERE "
-        "event = 'override') ORDER BY seq", scopes).fetchall()
-    return [(r[0], r[1], r[2]) for r in rows
-            if r[1] not in SKILL_SCOPED_STOPS or not skill or r[3] == skill]
-
-
-def all_open_hard_stops(project: Project) -> list[tuple[str, str, str]]:
-    """(run_id, kind, target: reason) of every hard stop no override has lifted."""
-    rows = project.store.conn.execute(
-        "SELECT run_id, outcome, target, notes FROM runlog WHERE event = 'hard_stop' AND "
-        "run_id NOT IN (SELECT parent_run_id FROM runlog WHERE event = 'override') "
-        "ORDER BY seq").fetchall()
-    return [(r[0], r[1], f"{r[2]}: {r[3]}") for r in rows]
-
-
-def record_hard_stop(project: Project, target: str, kind: str, reason: str,
-                     skill: str = "") -> None:
-    """Log a hard stop; work on the target stops until an override lifts it."""
-    project.store.log(_runlog.LogEntry(
-        run_id=_runlog.new_run_id(), skill_name=skill or "runner", event="hard_stop",
-        outcome=kind, target=target, scene_id=scene_of(target),
-        shot_id=target if SHOT_RE.fullmatch(target) else "", notes=reason))
-
-
 class Runner:
     """Runs skills on one project."""
 
@@ -122,6 +80,8 @@ class Runner:
         self.store = project.store
         self.config = project.config
         self.registry = load_skills(registry)
+        for relative in project.config.skills.paths:
+            self.registry.load_file(project.root / relative)
         self.ledger = Ledger(project.store, project.config)
         self.router = Router(project.store, project.config)
         self.gateway = gateway or Gateway(project.root, provider_settings(project))
@@ -129,8 +89,6 @@ class Runner:
 
     def _remember_layers(self) -> None:
         conn = self.store.conn
-        conn.execute("CREATE TABLE IF NOT EXISTS skill_layers (name TEXT PRIMARY KEY, "
-                     "layer TEXT NOT NULL)")
         conn.executemany("INSERT OR REPLACE INTO skill_layers VALUES (?, ?)",
                          [(s.name, s.layer) for s in self.registry])
 
@@ -147,14 +105,14 @@ class Runner:
                         self._load(record)
                     inputs.names.append(record.filename)
                 continue
-            record = self.store.latest(need.kind, _subject_for(need, target))
-            if record is None:
+            latest = self.store.latest(need.kind, _subject_for(need, target))
+            if latest is None:
                 if need.optional:
                     continue
                 raise self._missing(need, target)
-            self._check_usable(record, need)
-            inputs.one[need.kind] = self._load(record)
-            inputs.names.append(record.filename)
+            self._check_usable(latest, need)
+            inputs.one[need.kind] = self._load(latest)
+            inputs.names.append(latest.filename)
         return inputs
 
     def _load(self, record: Record) -> Any:
@@ -270,7 +228,14 @@ class Runner:
             self.ledger.release(hold, "handed off: no model was called")
             raise
         except ProviderError as exc:
-            self.ledger.release(hold, f"provider failed before producing an answer: {exc}")
+            spent = float(exc.context.get("cost", 0.0) or 0.0)
+            if spent > 0:  # tokens were billed even though no usable answer came back
+                self.ledger.settle(hold, spent, _runlog.LogEntry(
+                    run_id=run_id, skill_name=request.skill, target=request.target,
+                    scene_id=scene, shot_id=shot, model_used=request.model, tier=route.tier,
+                    estimated_cost=worst, outcome="ERROR", notes=f"failed call: {exc}"))
+            else:
+                self.ledger.release(hold, f"provider failed before producing an answer: {exc}")
             raise
         self.ledger.settle(hold, result.cost, _runlog.LogEntry(
             run_id=run_id, skill_name=request.skill, target=request.target, scene_id=scene,
@@ -293,8 +258,13 @@ class Runner:
                 model_used=route.model, tier=route.tier, outcome=gate.verdict,
                 notes="; ".join(gate.reasons))
             data = payload.data if isinstance(payload, Media) else payload
-            records.append(self.store.write(payload.KIND, _output_subject(payload, target),
-                                            data, inputs=inputs.names, entry=entry))
+            subject = _output_subject(payload, target)
+            same = self.store.same_as_latest(payload.KIND, subject, data, inputs.names)
+            if same is not None and gate_of(self.project, same.filename) == gate.verdict:
+                records.append(same)  # identical bytes, inputs and verdict: nothing new
+                continue
+            records.append(self.store.write(payload.KIND, subject, data, inputs=inputs.names,
+                                            entry=entry))
         return records
 
     def _log_run(self, skill: Skill, target: str, route: Route, run_id: str, parent: str,
@@ -481,6 +451,10 @@ def _target_flag(skill: type[Skill], target: str) -> str:
 def provider_settings(project: Project) -> ProviderSettings:
     """The gateway settings from the project config."""
     providers = project.config.providers
-    return ProviderSettings(replay_dir=providers.replay_dir,
-                            api_key_env=dict(providers.api_key_env))
+    return ProviderSettings(replay_dir=providers.replay_dir, inbox_dir=providers.inbox_dir,
+                            api_key_env=dict(providers.api_key_env),
+                            base_urls=dict(providers.base_urls), timeout_s=providers.timeout_s,
+                            max_retries=providers.max_retries,
+                            schema_retries=providers.schema_retries,
+                            price_overrides=dict(project.config.prices.text))
 

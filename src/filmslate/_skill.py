@@ -7,10 +7,13 @@ which the runner backs with the router, the budget ledger and the gateway.
 
 from __future__ import annotations
 
+import importlib.util
 import re
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Any, ClassVar, Literal, TypeVar
 
 from pydantic import BaseModel
@@ -204,6 +207,26 @@ class Registry:
             loaded = point.load()
             for skill in loaded if isinstance(loaded, list | tuple) else [loaded]:
                 self.register(skill)
+
+
+    def load_file(self, path: Path) -> list[type[Skill]]:
+        """Register every Skill subclass defined in a Python file (project-local skills)."""
+        if not path.is_file():
+            raise UserError(f"skill file {path} not found (listed in [skills] paths)",
+                            path=str(path))
+        name = "filmslate_project_skill_" + re.sub(r"\W", "_", path.stem)
+        spec = importlib.util.spec_from_file_location(name, path)
+        if spec is None or spec.loader is None:
+            raise UserError(f"cannot load skill file {path}", path=str(path))
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module  # so answers can name its output types by import path
+        spec.loader.exec_module(module)
+        found = [obj for obj in vars(module).values() if isinstance(obj, type)
+                 and issubclass(obj, Skill) and obj is not Skill and "name" in vars(obj)
+                 and obj.__module__ == name]
+        for skill in found:
+            self.register(skill)
+        return found
 
 
 REGISTRY = Registry()

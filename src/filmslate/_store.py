@@ -41,6 +41,18 @@ CREATE TABLE IF NOT EXISTS lineage (
 );
 CREATE INDEX IF NOT EXISTS lineage_input ON lineage(input);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS skill_layers (name TEXT PRIMARY KEY, layer TEXT NOT NULL);
+-- budget ledger: open holds and running totals per cap (see _budget)
+CREATE TABLE IF NOT EXISTS reservations (
+    id INTEGER PRIMARY KEY, run_id TEXT NOT NULL, scene_id TEXT NOT NULL,
+    shot_id TEXT NOT NULL, amount REAL NOT NULL, started INTEGER NOT NULL DEFAULT 0,
+    pid INTEGER NOT NULL, created_at TEXT NOT NULL, what TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS spend_totals (
+    level TEXT NOT NULL, scope TEXT NOT NULL, settled REAL NOT NULL DEFAULT 0,
+    reserved REAL NOT NULL DEFAULT 0, headroom REAL NOT NULL DEFAULT 0,
+    warned_at TEXT NOT NULL DEFAULT '', PRIMARY KEY (level, scope)
+);
 """
 
 MAGIC = {"png": (0, b"\x89PNG\r\n\x1a\n"), "mp4": (4, b"ftyp")}
@@ -201,6 +213,22 @@ class Store:
         _runlog.sync_csv(self.conn, self.root)
         return record
 
+    def same_as_latest(self, kind_name: str, subject: str | None, payload: Artifact | bytes,
+                       inputs: Sequence[str | ArtifactName] = ()) -> Record | None:
+        """The latest version when it has exactly these bytes and inputs, else None.
+
+        Lets a rerun that would produce an identical artifact reuse it instead of adding a
+        version that says nothing new.
+        """
+        latest = self.latest(kind_name, subject)
+        if latest is None:
+            return None
+        data = self.render(kind_name, subject, payload)
+        if sha256_bytes(data) != latest.sha256:
+            return None
+        used = sorted(n.filename for n in self.lineage(latest.name))
+        return latest if used == self._resolve_inputs(inputs) else None
+
     def _resolve_inputs(self, inputs: Sequence[str | ArtifactName]) -> list[str]:
         names = []
         for item in inputs:
@@ -300,7 +328,7 @@ class Store:
         row = self.conn.execute(
             "SELECT name, sha256, size, version, run_id, created_at FROM artifacts "
             "WHERE name = ?", (filename,)).fetchone()
-        return tuple(row) if row else None  # type: ignore[return-value]
+        return tuple(row) if row else None
 
     def record(self, name: str | ArtifactName) -> Record:
         """The index record of one version (``SCENES_v002.csv``)."""

@@ -6,6 +6,7 @@ or with SPEC §3 (a violation is a hard stop); reindex rebuilds the index from t
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import stat
@@ -14,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import _runlog
+from ._budget import Ledger
+from ._config import Config
 from ._errors import ArtifactNameError, IntegrityError
 from ._names import LAYERS, SCENE_RE, ArtifactName
 from ._store import Record, Store, insert_record, sha256_file
@@ -126,17 +129,15 @@ def verify(store: Store) -> list[Violation]:
             problems.append(Violation(rel, "missing from disk: deleted or renamed"))
     names = []  # the sequence rule is about what is on disk; the index allocates gap-free
     for path in files:
-        try:
+        with contextlib.suppress(ArtifactNameError):  # reported above as an invalid name
             names.append(ArtifactName.parse(path.name))
-        except ArtifactNameError:
-            pass
     problems.extend(_check_sequences(names))
     problems.extend(_check_scene_widths(names))
     problems.extend(_check_log(store, index))
     return problems
 
 
-def reindex(store: Store) -> tuple[int, int, list[str]]:
+def reindex(store: Store, config: Config) -> tuple[int, int, list[str]]:
     """Rebuild the index from files and the run log in one transaction.
 
     Returns (artifacts indexed, log rows, skipped files with reasons). A file without a
@@ -172,4 +173,5 @@ def reindex(store: Store) -> tuple[int, int, list[str]]:
             f"INSERT INTO runlog ({', '.join(_runlog.COLUMNS)}) VALUES "
             f"({', '.join('?' for _ in _runlog.COLUMNS)})",
             [[r[c] for c in _runlog.COLUMNS] for r in rows])
+        Ledger(store, config).rebuild(conn)
     return len(records), len(rows), skipped

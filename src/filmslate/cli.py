@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -16,16 +16,18 @@ from rich.table import Table
 
 from ._budget import Ledger
 from ._config import CONFIG_FILE, load_config
-from ._errors import ConfigError, FilmslateError, UserError
+from ._errors import ConfigError, FilmslateError, HardStop, UserError
 from ._metrics import compute_metrics
 from ._names import KINDS
+from ._override import record_override
 from ._project import Project
 from ._runlog import COLUMNS
-from .providers.handoff import submit_answer
-from ._override import record_override
-from ._runner import RunResult, Runner, all_open_hard_stops, provider_settings
 from ._skill import load_skills
+from ._stops import all_open_hard_stops
 from ._verify import reindex
+
+if TYPE_CHECKING:
+    from ._runner import Runner, RunResult
 
 app = typer.Typer(help="filmslate: a gated, versioned, budgeted AI film production.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -61,7 +63,6 @@ def status(project: ProjectOpt = None) -> None:
         for kind_name, (stems, versions) in sorted(s.counts.items()):
             table.add_row(kind_name, KINDS[kind_name].layer, str(stems), str(versions))
         out.print(table if s.counts else "no artifacts yet")
-        cap = p.config.budget.project_cap
         out.print(f"run log: {s.log_rows} rows, last {s.last_run or '-'}")
         _print_budget(p)
         stops = all_open_hard_stops(p)
@@ -137,7 +138,7 @@ def verify_cmd(project: ProjectOpt = None) -> None:
 def reindex_cmd(project: ProjectOpt = None) -> None:
     """Rebuild the index from the files and the run log."""
     with _open(project) as p:
-        count, rows, skipped = reindex(p.store)
+        count, rows, skipped = reindex(p.store, p.config)
         out.print(f"indexed {count} artifact versions and {rows} log rows")
         for line in skipped:
             out.print(f"[yellow]not indexed[/] {line}")
@@ -191,7 +192,17 @@ def metrics(project: ProjectOpt = None) -> None:
                      or "none yet"))
 
 
-def _runner(p: Project) -> Runner:
+def _runner(p: Project) -> Runner:  # imported lazily: model SDK glue is slow to import
+    """A runner, after checking the project: SPEC §6 makes an integrity violation (an
+    overwritten artifact, a missing log entry) a hard stop for any further work."""
+    problems = p.verify()
+    if problems:
+        listing = "\n  ".join(str(v) for v in problems[:10])
+        more = f"\n  ... and {len(problems) - 10} more" if len(problems) > 10 else ""
+        raise HardStop(f"the project fails `slate verify` ({len(problems)} violation(s)); no "
+                       f"work runs until it is clean:\n  {listing}{more}")
+    from ._runner import Runner
+
     return Runner(p)
 
 
@@ -256,6 +267,9 @@ def submit(answer: Annotated[Path, typer.Argument(help="The answer JSON for a ha
            project: ProjectOpt = None) -> None:
     """Validate a handoff answer, then continue the run that was waiting for it."""
     with _open(project) as p:
+        from ._runner import provider_settings
+        from .providers.handoff import submit_answer
+
         runner = _runner(p)
         stored = submit_answer(p.root, provider_settings(p), answer)
         skill, target, _attempt = stored.name.split(".", 1)[0].split("__")

@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 from ._budget import CapState
 from ._router import HERO_VISUAL
-from ._skill import REGISTRY, Context, Gate, Need, Skill
+from ._skill import REGISTRY, Context, Gate, Media, Need, Skill
 from ._video_prices import price_per_second
 from .schemas import Artifact, BudgetStatus, CostReport, ShotList
 
@@ -98,7 +98,7 @@ class CostOptimizer(Skill):
     uses_model: ClassVar[bool] = False
     summary: ClassVar[str] = "duration x cost/s x regen multiplier; reduction advice"
 
-    def produce(self, ctx: Context) -> list[Artifact]:
+    def produce(self, ctx: Context) -> list[Artifact | Media]:
         """The cost report for the target (a scene or PROJECT)."""
         lines = _shot_lines(ctx)
         by_tier: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
@@ -156,9 +156,9 @@ class BudgetGates(Skill):
     wants_budget_view: ClassVar[bool] = True
     summary: ClassVar[str] = "spend vs caps, regen counts, tier usage, violations"
 
-    def produce(self, ctx: Context) -> list[Artifact]:
+    def produce(self, ctx: Context) -> list[Artifact | Media]:
         """The budget status of the whole project."""
-        view: BudgetView = ctx.params["budget_view"]  # type: ignore[assignment]
+        view: BudgetView = ctx.params["budget_view"]
         project = next(c for c in view.caps if c.level == "project")
         actions = [f"{c.level} {c.scope}: {c.state} at {c.percent:.1f}% of {c.cap:.2f}"
                    for c in view.caps if c.state != "ok"]

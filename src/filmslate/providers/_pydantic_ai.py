@@ -16,14 +16,15 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import concurrent.futures
 import contextlib
 import contextvars
 import email.utils
 import functools
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import httpx
 
@@ -44,6 +45,7 @@ _DECODED_HEADERS = frozenset({"content-encoding", "content-length", "transfer-en
 _LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "0.0.0.0"})
 
 Sleep = Callable[[float], Awaitable[None]]
+T = TypeVar("T")
 
 
 @dataclass
@@ -168,6 +170,23 @@ class BridgeTransport:
         return float(min(told, self._wait_max_s))
 
 
+def run_blocking(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run ``coroutine`` to the end on a fresh event loop, even when called from async code.
+
+    Used instead of pydantic-ai's ``run_sync``, whose event loop is never closed (a
+    ResourceWarning and two leaked sockets per thread) and which fails inside a running loop.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    # Inside a running loop (an async caller, a notebook): a worker thread with its own loop,
+    # in a copy of this context so capture_run_messages and the attempt counter still see it.
+    context = contextvars.copy_context()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(context.run, asyncio.run, coroutine).result()
+
+
 def bridge_transport(context: ProviderContext, **overrides: Any) -> Any:
     """A :class:`BridgeTransport` (as an ``httpx2.AsyncBaseTransport``) for ``context``."""
     settings = context.settings
@@ -202,6 +221,14 @@ class PydanticAIProvider(TextProvider):
         self.transport = bridge_transport(context)
         self._async_client: httpx2.AsyncClient | None = None
         self._models: dict[str, Model] = {}
+
+    def worst_case_cost(self, request: TextRequest) -> float:
+        """One ask's worst case times the asks a schema failure can cause.
+
+        A re-ask resends the prompt (with the rejected answer), so reserving a single ask
+        could let a call that keeps failing validation spend past its hold.
+        """
+        return super().worst_case_cost(request) * (1 + self.context.settings.schema_retries)
 
     def __repr__(self) -> str:
         # Never show the model objects: their SDK clients hold the API key.
@@ -243,7 +270,7 @@ class PydanticAIProvider(TextProvider):
         agent = Agent(self._model(request.model_name), output_type=request.output_type,
                       system_prompt=request.system, name=request.skill,
                       retries={"output": self.context.settings.schema_retries})
-        counter = _attempts.set(_Attempts())  # run_sync's task copies this context
+        counter = _attempts.set(_Attempts())  # the run's task sees a copy of this context
         try:
             outcome = self._run(agent, request)
         finally:
@@ -267,9 +294,7 @@ class PydanticAIProvider(TextProvider):
         }
         with capture_run_messages() as messages:
             try:
-                # Our own loop per call rather than run_sync, whose loop is never closed (a
-                # ResourceWarning, and two leaked sockets, per thread that ever called it).
-                run = asyncio.run(agent.run(request.prompt, model_settings=settings))
+                run = run_blocking(agent.run(request.prompt, model_settings=settings))
             except Exception as exc:  # narrowed by _translate: anything else is re-raised
                 return self._translate(exc, request, messages)
         usage = run.usage  # a property in pydantic-ai 2.x; calling it is deprecated

@@ -44,7 +44,7 @@ from ._continuity import (
     WorldState,
 )
 from ._csv import CsvArtifact, CsvRow
-from ._document import NONE_MARKER, DocumentArtifact
+from ._document import DocumentArtifact
 from ._genpack import GENPACK_SECTIONS, GenPack
 from ._governance import (
     BudgetStatus,
@@ -83,6 +83,7 @@ from ._production import (
     StoryboardReport,
 )
 from ._types import (
+    NONE_MARKER,
     Currency,
     Entry,
     HexColour,
@@ -90,9 +91,9 @@ from ._types import (
     Item,
     Name,
     Paragraphs,
-    Record,
     SceneId,
     ShotId,
+    SubModel,
     Target,
     Text,
 )
@@ -154,7 +155,6 @@ __all__ = [
     "PsychAssessment",
     "QcBatch",
     "QcRow",
-    "Record",
     "RedTeam",
     "RegenCount",
     "RegenRules",
@@ -174,6 +174,7 @@ __all__ = [
     "StateDiff",
     "StoryboardReport",
     "StyleLock",
+    "SubModel",
     "Target",
     "Text",
     "TierCost",

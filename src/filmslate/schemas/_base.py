@@ -55,7 +55,7 @@ class Artifact(pydantic.BaseModel):
 def schema_for(kind: str) -> type[Artifact]:
     """The model of a text artifact kind; ArtifactNameError for unknown or binary kinds."""
     try:
-        return SCHEMAS[kind]
+        return SCHEMAS[kind.upper()]
     except KeyError:
         raise ArtifactNameError(
             f"no text schema for artifact kind {kind!r}; kinds with a schema: "

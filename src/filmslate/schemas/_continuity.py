@@ -15,8 +15,8 @@ from ._types import (
     Item,
     Name,
     Paragraphs,
-    Record,
     SceneId,
+    SubModel,
     Target,
     Text,
 )
@@ -24,7 +24,7 @@ from ._types import (
 # -- locks (.txt, pasted verbatim into GenPacks) --------------------------------------------
 
 
-class Appearance(Record):
+class Appearance(SubModel):
     """Canonical appearance of a character."""
 
     age_range: Text
@@ -35,7 +35,7 @@ class Appearance(Record):
     ethnicity: Text | None = Field(None, description="only where narratively justified")
 
 
-class Wardrobe(Record):
+class Wardrobe(SubModel):
     """Wardrobe baseline."""
 
     default_outfit: Text
@@ -44,7 +44,7 @@ class Wardrobe(Record):
     justified_variants: list[Entry] = Field(default_factory=list)
 
 
-class Behavior(Record):
+class Behavior(SubModel):
     """Behavioral baseline."""
 
     speech_patterns: Text
@@ -72,7 +72,7 @@ class CharLock(DocumentArtifact):
     forbidden_drift: list[Item] = Field(default_factory=list)
 
 
-class Layout(Record):
+class Layout(SubModel):
     """Physical layout of a set."""
 
     geometry: Text
@@ -81,7 +81,7 @@ class Layout(Record):
     spatial_relations: Text
 
 
-class Lighting(Record):
+class Lighting(SubModel):
     """Lighting rules of a set."""
 
     temperature_k: Annotated[int, Field(ge=1000, le=20000)] = Field(title="temperature (K)")
@@ -91,7 +91,7 @@ class Lighting(Record):
     allowed_variation: Text
 
 
-class Environment(Record):
+class Environment(SubModel):
     """Environmental conditions of a set."""
 
     weather: Text
@@ -120,7 +120,7 @@ class SetLock(DocumentArtifact):
     forbidden_drift: list[Item] = Field(default_factory=list)
 
 
-class Tone(Record):
+class Tone(SubModel):
     """Tone profile of a voice."""
 
     pitch: Literal["low", "mid", "high"]
@@ -128,7 +128,7 @@ class Tone(Record):
     energy: Text
 
 
-class Cadence(Record):
+class Cadence(SubModel):
     """Cadence of a voice."""
 
     sentence_length: Literal["short", "medium", "long"]
@@ -137,7 +137,7 @@ class Cadence(Record):
     hesitations: Text
 
 
-class Accent(Record):
+class Accent(SubModel):
     """Accent and dialect."""
 
     region: Text
@@ -146,7 +146,7 @@ class Accent(Record):
     slang_level: Literal["none", "low", "medium", "high"]
 
 
-class EmotionalRange(Record):
+class EmotionalRange(SubModel):
     """Emotional delivery range."""
 
     default: Text
@@ -155,7 +155,7 @@ class EmotionalRange(Record):
     stress_reaction: Text
 
 
-class SpeechConstraints(Record):
+class SpeechConstraints(SubModel):
     """What a voice may and may not say."""
 
     vocabulary_level: Literal["simple", "everyday", "educated", "technical", "ornate"]
@@ -202,7 +202,7 @@ class StyleLock(DocumentArtifact):
 # -- world state (.json) --------------------------------------------------------------------
 
 
-class Timeline(Record):
+class Timeline(SubModel):
     """Where the story is in time."""
 
     current_scene: SceneId | None = None
@@ -210,7 +210,7 @@ class Timeline(Record):
     global_notes: list[Item] = Field(default_factory=list)
 
 
-class CharacterState(Record):
+class CharacterState(SubModel):
     """A character's state. Empty text means unknown or none."""
 
     injuries: list[Item] = Field(default_factory=list)
@@ -220,7 +220,7 @@ class CharacterState(Record):
     location: Text = ""
 
 
-class PropState(Record):
+class PropState(SubModel):
     """A prop's owner, place and condition ('' = none/unknown)."""
 
     owner: Text = ""
@@ -228,7 +228,7 @@ class PropState(Record):
     status: Text = ""
 
 
-class LocationState(Record):
+class LocationState(SubModel):
     """A location's current condition."""
 
     condition: Text = ""
@@ -236,7 +236,7 @@ class LocationState(Record):
     notes: Text = ""
 
 
-class Rules(Record):
+class Rules(SubModel):
     """The fiction's rules."""
 
     fictional_constraints: list[Item] = Field(default_factory=list)
@@ -260,7 +260,7 @@ class WorldState(JsonArtifact):
         return sorted_by_key(value)
 
 
-class CharacterUpdate(Record):
+class CharacterUpdate(SubModel):
     """Changes to one character (None = unchanged)."""
 
     add_injuries: list[Item] = Field(default_factory=list)
@@ -273,7 +273,7 @@ class CharacterUpdate(Record):
     via: Text | None = None
 
 
-class PropUpdate(Record):
+class PropUpdate(SubModel):
     """A prop's change; ``via`` names the event (props never teleport)."""
 
     location: Text | None = None
@@ -282,7 +282,7 @@ class PropUpdate(Record):
     via: Item
 
 
-class LocationUpdate(Record):
+class LocationUpdate(SubModel):
     """Changes to one location (None = unchanged)."""
 
     condition: Text | None = None
@@ -290,14 +290,14 @@ class LocationUpdate(Record):
     notes: Text | None = None
 
 
-class TimelineUpdate(Record):
+class TimelineUpdate(SubModel):
     """Time passing in the scene."""
 
     elapsed_time: Text | None = None
     notes: list[Item] = Field(default_factory=list)
 
 
-class RuleUpdates(Record):
+class RuleUpdates(SubModel):
     """Rules added or modified by the scene."""
 
     add_constraints: list[Item] = Field(default_factory=list)
@@ -326,7 +326,7 @@ class StateDiff(JsonArtifact):
 # -- continuity report (.md) ----------------------------------------------------------------
 
 
-class Check(Record):
+class Check(SubModel):
     """The outcome of one continuity check."""
 
     status: Literal["PASS", "FAIL", "N/A"]
@@ -337,7 +337,7 @@ Category = Literal["character", "set", "prop_inventory", "injury_emotional", "kn
                    "timeline"]
 
 
-class Finding(Record):
+class Finding(SubModel):
     """One contradiction found."""
 
     category: Category

@@ -12,12 +12,12 @@ from pydantic import model_validator
 from pydantic.fields import FieldInfo
 
 from ._base import Artifact, Loc, build, decode, fail
-from ._types import Joined, Record
+from ._types import Joined, SubModel
 
 DEFAULT_SEPARATOR = ", "
 
 
-class CsvRow(Record):
+class CsvRow(SubModel):
     """One CSV row. List fields are joined with ', ' unless annotated ``Joined("; ")``."""
 
     @classmethod

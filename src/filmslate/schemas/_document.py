@@ -26,7 +26,7 @@ from pydantic import BaseModel, model_validator
 from pydantic.fields import FieldInfo
 
 from ._base import Artifact, Loc, build, decode, fail
-from ._types import NONE_MARKER, Record
+from ._types import NONE_MARKER, SubModel
 
 EMPTY_LIST = f"- {NONE_MARKER}"
 _HEADING_CHARS = r"[A-Z0-9 /&()'.,_-]"
@@ -55,7 +55,7 @@ class Section:
     heading: str
     shape: Shape
     optional: bool
-    model: type[Record] | None
+    model: type[SubModel] | None
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,7 @@ class DocumentArtifact(Artifact):
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
-        if "KIND" in cls.__dict__:
+        if hasattr(cls, "KIND"):  # a kind (or a subclass of one), not the format base
             _SECTIONS[cls] = _build_sections(cls)  # fails at import on a malformed schema
 
     @classmethod
@@ -184,7 +184,7 @@ def _is_model(tp: Any) -> bool:
     return isinstance(tp, type) and issubclass(tp, BaseModel)
 
 
-def _shape(annotation: Any) -> tuple[Shape, bool, type[Record] | None]:
+def _shape(annotation: Any) -> tuple[Shape, bool, type[SubModel] | None]:
     core, optional = unwrap(annotation)
     if get_origin(core) is list:
         item, _ = unwrap(get_args(core)[0])
@@ -390,7 +390,7 @@ def _after_dash(cls: type[Artifact], section: Section, number: int, line: str,
     return line[2:]
 
 
-def _parse_record(cls: type[Artifact], section: Section, model: type[Record],
+def _parse_record(cls: type[Artifact], section: Section, model: type[SubModel],
                   entries: list[Line], where: dict[Loc, int]) -> dict[str, Any]:
     fields = list(model.model_fields.items())
     last = entries[-1][0] if entries else where[(section.name,)]
@@ -411,7 +411,7 @@ def _parse_record(cls: type[Artifact], section: Section, model: type[Record],
     return record
 
 
-def _md_table_rows(cls: type[Artifact], section: Section, model: type[Record],
+def _md_table_rows(cls: type[Artifact], section: Section, model: type[SubModel],
                    entries: list[Line]) -> list[Line]:
     header = [label(n, i) for n, i in model.model_fields.items()]
     first = entries[0] if entries else (0, "")
@@ -425,7 +425,7 @@ def _md_table_rows(cls: type[Artifact], section: Section, model: type[Record],
     return entries[2:]
 
 
-def _parse_row(cls: type[Artifact], section: Section, model: type[Record], number: int,
+def _parse_row(cls: type[DocumentArtifact], section: Section, model: type[SubModel], number: int,
                line: str, where: dict[Loc, int], index: int) -> dict[str, Any]:
     where[(section.name, index)] = number
     if cls.dialect() is MARKDOWN:

@@ -18,8 +18,8 @@ from ._types import (
     Name,
     NonNegative,
     Paragraphs,
-    Record,
     ShotId,
+    SubModel,
     Target,
     Text,
     YesNo,
@@ -27,7 +27,7 @@ from ._types import (
 )
 
 
-class TierCost(Record):
+class TierCost(SubModel):
     """Seconds and cost falling on one tier."""
 
     tier: Id
@@ -70,7 +70,7 @@ class RoutingDecision(DocumentArtifact):
     escalation_conditions: list[Item] = Field(default_factory=list)
 
 
-class Cap(Record):
+class Cap(SubModel):
     """One budget cap and where spending stands against it."""
 
     level: Literal["project", "scene", "shot"]
@@ -80,14 +80,14 @@ class Cap(Record):
     state: Literal["ok", "warning", "hard_stop"]
 
 
-class RegenCount(Record):
+class RegenCount(SubModel):
     """Regenerations of one shot so far."""
 
     shot_id: ShotId
     regens: Annotated[int, Field(ge=0)]
 
 
-class TierUsage(Record):
+class TierUsage(SubModel):
     """Runs and spend on one tier."""
 
     tier: Id

@@ -15,9 +15,9 @@ from ._types import (
     Item,
     NoteList,
     Paragraphs,
-    Record,
     SceneId,
     Score1to5,
+    SubModel,
     Text,
     YesNo,
 )
@@ -111,7 +111,7 @@ class Breakdown(CsvArtifact):
         return rows
 
 
-class PsychAssessment(Record):
+class PsychAssessment(SubModel):
     """One character's psychology in one scene."""
 
     character: Id
@@ -123,7 +123,7 @@ class PsychAssessment(Record):
     recommended_correction: Text = ""
 
 
-class KnowledgeUse(Record):
+class KnowledgeUse(SubModel):
     """A fact a character acts on in the scene (checked against the world state)."""
 
     character: Id
@@ -142,7 +142,7 @@ class Psych(DocumentArtifact):
     knowledge_used: list[KnowledgeUse] = Field(default_factory=list)
 
 
-class VoiceAssessment(Record):
+class VoiceAssessment(SubModel):
     """One character's dialogue against their voice lock."""
 
     character: Id

@@ -12,7 +12,7 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 from .._names import SCENE_RE, SHOT_RE
 from ._csv import CsvArtifact, CsvRow, unique
 from ._document import DocumentArtifact
-from ._types import Item, Level, Name, Paragraphs, Record, SceneId, Score0to2, ShotId, Text
+from ._types import Item, Level, Name, Paragraphs, SceneId, Score0to2, ShotId, SubModel, Text
 
 HeroTier = Literal["A", "B", "C"]
 CameraType = Literal["close_up", "medium", "wide", "over_shoulder", "extreme_close_up",
@@ -134,7 +134,7 @@ AdjustmentType = Literal["anchor_reinforcement", "constraint_tightening", "compl
                          "duration_reduction", "tier_escalation"]
 
 
-class AdjustmentRule(Record):
+class AdjustmentRule(SubModel):
     """A prompt adjustment the packager applies to the shots in scope."""
 
     type: AdjustmentType

@@ -24,13 +24,16 @@ NONE_MARKER = "(none)"
 
 
 def check_chars(value: str, allowed: str = "") -> None:
+    """Refuse control characters and line breaks (except those in ``allowed``)."""
     for ch in value:
         if ch not in allowed and unicodedata.category(ch) in _FORBIDDEN_CATEGORIES:
-            raise ValueError(f"must not contain control characters or line breaks (found {ch!r})")
+            kind = "line breaks" if ch in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029" \
+                else "control characters"
+            raise ValueError(f"must not contain {kind} (found {ch!r})")
 
 
 def _text(value: str) -> str:
-    value = value.strip()
+    value = value.replace("\t", " ").strip()  # a pasted tab is a space, not an error
     check_chars(value)
     return value
 
@@ -52,7 +55,7 @@ def _without(chars: str) -> Callable[[str], str]:
 
 
 def _paragraphs(value: str) -> str:
-    value = value.replace("\r\n", "\n")
+    value = value.replace("\r\n", "\n").replace("\t", "    ")
     check_chars(value, allowed="\n")
     return "\n".join(line.rstrip() for line in value.split("\n")).strip()
 
@@ -115,7 +118,7 @@ IdList = list[Id]
 NoteList = Annotated[list[Entry], Joined("; ")]
 
 
-class Record(BaseModel):
+class SubModel(BaseModel):
     """A flat sub-model: a CSV row, a table row or a block of ``label: value`` lines."""
 
     model_config = ConfigDict(extra="forbid")

@@ -7,10 +7,10 @@ from typing import Annotated, ClassVar, Literal, Self
 from pydantic import Field, model_validator
 
 from ._document import DocumentArtifact
-from ._types import Item, Level, Paragraphs, Record, SceneId, Score0to2, Score1to5, Target, Text
+from ._types import Item, Level, Paragraphs, SceneId, Score0to2, Score1to5, SubModel, Target, Text
 
 
-class Claim(Record):
+class Claim(SubModel):
     """One factual claim of a scene and how it was validated."""
 
     claim: Text
@@ -95,7 +95,7 @@ class RedTeam(DocumentArtifact):
     fix_structural: Paragraphs = Field(title="fix option: structural")
 
 
-class PersonaReactions(Record):
+class PersonaReactions(SubModel):
     """How each of the three personas reacts."""
 
     mainstream_viewer: Text
