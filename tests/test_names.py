@@ -117,7 +117,7 @@ tokens = st.lists(words, min_size=1, max_size=3).map("_".join).filter(
 SUBJECTS = {"scene": scene_ids, "shot": shot_ids, "name": tokens, "task": tokens,
             "target": st.one_of(scene_ids, st.just("PROJECT"),
                                 st.integers(1, 9).map(lambda n: f"ACT_{n}")),
-            "scene_or_run": scene_ids}
+            "scene_or_run": scene_ids, "stop_target": st.one_of(scene_ids, shot_ids)}
 
 
 @st.composite

@@ -231,3 +231,17 @@ def test_provider_failure_releases_the_reservation(film: Path) -> None:
     assert r.ledger.open_reservations() == 0
     assert r.ledger.state("project", "PROJECT").committed == 0
     assert rows(r, "release")
+
+
+def test_no_silent_provider_switch(film: Path) -> None:
+    r, _ = runner(film, [GOOD_PREMISE])
+    r.run("pitch", "PROJECT")
+    configure(film, **{'judgment = "scripted:judgment"': 'judgment = "scripted:other-vendor"'})
+    r, model = runner(film, [GOOD_PREMISE])
+    with pytest.raises(HardStop, match="no silent provider switches"):
+        r.run("pitch", "PROJECT", force=True)
+    record = r.record_switch("judgment", "the old vendor retired the model")
+    text = r.store.read(record.name).decode()
+    assert "scripted:judgment" in text and "scripted:other-vendor" in text
+    assert r.run("pitch", "PROJECT", force=True).gate.verdict == "PASS"
+    assert model.requests[-1].model == "scripted:other-vendor"

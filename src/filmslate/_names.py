@@ -13,7 +13,7 @@ from typing import Literal
 
 from ._errors import ArtifactNameError
 
-SubjectType = Literal["scene", "shot", "target", "name", "task", "scene_or_run"]
+SubjectType = Literal["scene", "shot", "target", "name", "task", "scene_or_run", "stop_target"]
 LAYERS = ("narrative", "validation", "continuity", "production", "governance", "logs")
 MAX_VERSION = 999
 FORBIDDEN_SUFFIXES = ("FINAL", "NEW", "LATEST", "UPDATED", "OLD", "COPY", "BACKUP")
@@ -32,6 +32,7 @@ SUBJECT_FORMS: dict[str, tuple[str, str]] = {
     "name": ("<NAME>", "ALEX or ABANDONED_WAREHOUSE"),
     "task": ("<TASK>", "S03_SH02_QC"),
     "scene_or_run": ("<SCENE_OR_RUN>", "S03 or RUN_0007"),
+    "stop_target": ("<TARGET_OR_SHOT>", "PROJECT, S03 or S03_SH02"),
 }
 
 
@@ -59,7 +60,7 @@ class Kind:
     def example(self) -> str:
         """A valid example name of this kind."""
         examples = {"scene": "S03", "shot": "S03_SH02", "target": "S03", "name": "ALEX",
-                    "task": "S03_SH02_QC", "scene_or_run": "S03"}
+                    "task": "S03_SH02_QC", "scene_or_run": "S03", "stop_target": "S03"}
         middle = examples[self.subject] if self.subject else ""
         return f"{self.prefix}{middle}{self.suffix}_v001.{self.extension}"
 
@@ -102,7 +103,8 @@ KINDS: dict[str, Kind] = {k.name: k for k in [
     _kind("COST_REPORT", "target", "md", "governance"),
     _kind("ROUTING_DECISION", "task", "md", "governance"),
     _kind("BUDGET_STATUS", None, "md", "governance"),
-    _kind("OVERRIDE", "target", "md", "governance"),
+    # A hard stop can sit on a shot (its cap, its regen limit), so overrides name shots too.
+    _kind("OVERRIDE", "stop_target", "md", "governance"),
     _kind("RUN_LOG", None, "csv", "logs"),
 ]}
 
@@ -127,6 +129,8 @@ def _subject_ok(subject_type: SubjectType, subject: str) -> bool:
         return SHOT_RE.fullmatch(subject) is not None
     if subject_type == "target":
         return TARGET_RE.fullmatch(subject) is not None
+    if subject_type == "stop_target":
+        return bool(TARGET_RE.fullmatch(subject) or SHOT_RE.fullmatch(subject))
     if subject_type == "scene_or_run":
         return bool(SCENE_RE.fullmatch(subject) or RUN_RE.fullmatch(subject))
     return TOKEN_RE.fullmatch(subject) is not None and not _ends_forbidden(subject)

@@ -96,6 +96,7 @@ CREATE INDEX IF NOT EXISTS runlog_artifact ON runlog(artifact_output);
 CREATE INDEX IF NOT EXISTS runlog_hash ON runlog(row_hash);
 CREATE INDEX IF NOT EXISTS runlog_skill ON runlog(skill_name, target);
 CREATE INDEX IF NOT EXISTS runlog_event ON runlog(event, target);
+CREATE INDEX IF NOT EXISTS runlog_tier ON runlog(tier, event);
 """
 
 

@@ -23,7 +23,7 @@ from ._gateway import Gateway, ProviderSettings, TextRequest, WaitingForHandoff
 from ._names import SHOT_RE, format_stem, kind
 from ._project import Project
 from ._regen import check_regen
-from ._router import EscalationCheck, Route, Router
+from ._router import BUILTIN, EscalationCheck, Route, Router
 from ._skill import (
     Context,
     Gate,
@@ -160,6 +160,7 @@ class Runner:
             self._check_regen(skill, target)
         inputs = self.load_inputs(skill, target)
         route = route or self.router.route(skill.tier, skill.uses_model)
+        self._refuse_silent_switch(route)
         run_id = _runlog.new_run_id()
         meter = _Meter()
         ctx = Context(target=target, inputs=inputs, config=self.config,
@@ -192,6 +193,54 @@ class Runner:
             raise HardStop(f"hard stop ({kind}) on {target} or what contains it: {reason}. "
                            f"Resolve it, or record `slate override {target} --reason ... "
                            "--cost-impact AMOUNT`.", kind=kind, target=target)
+
+    def _refuse_silent_switch(self, route: Route) -> None:
+        """A tier whose model changed since its last run needs a recorded switch decision."""
+        if route.model == BUILTIN:
+            return
+        previous = self._last_model(route.tier)
+        if previous is None or previous[1] == route.model:
+            return
+        decided = self.store.conn.execute(
+            "SELECT 1 FROM runlog WHERE tier = ? AND event = 'routing' AND outcome = 'SWITCH' "
+            "AND model_used = ? AND seq > ? LIMIT 1", (route.tier, route.model, previous[0])
+        ).fetchone()
+        if decided is None:
+            raise HardStop(
+                f"tier {route.tier} now maps to {route.model} but its last run used "
+                f"{previous[1]}: no silent provider switches. Record the decision with "
+                f"`slate switch {route.tier} --reason ...` (it compares costs), or restore "
+                "the old mapping in filmslate.toml.", tier=route.tier)
+
+    def _last_model(self, tier: str) -> tuple[int, str] | None:
+        row = self.store.conn.execute(
+            "SELECT seq, model_used FROM runlog WHERE tier = ? AND event IN ('run', 'routing') "
+            "AND model_used NOT IN ('', 'builtin') AND outcome != 'ESCALATE' "
+            "ORDER BY seq DESC LIMIT 1", (tier,)).fetchone()
+        return (int(row[0]), str(row[1])) if row else None
+
+    def record_switch(self, tier: str, reason: str) -> Record:
+        """Write the ROUTING_DECISION for moving a tier to the model config now names."""
+        new = self.router.model_for(tier)
+        previous = self._last_model(tier)
+        old = previous[1] if previous else "(none)"
+        if previous is not None and old == new:
+            raise RunError(f"tier {tier} already runs on {new}: nothing to switch")
+        impact = self._cost_impact(Route(tier, old, ""), Route(tier, new, "")) \
+            if previous else 0.0
+        task = f"PROVIDER_SWITCH_{tier.upper()}"
+        payload = schema_for("ROUTING_DECISION").model_validate({
+            "task": task, "task_type": "provider switch", "required_capability":
+                f"the {tier} tier", "tier_selected": tier, "model": new,
+            "justification": f"{reason}. Switching {tier} from {old} to {new}; worst-case "
+                             f"cost per call changes by {impact:+.4f}.",
+            "cost_impact": impact, "escalation_conditions": [
+                "visual tiers: a QC sample and a lock-consistency test on the new provider "
+                "before batch generation", "revert if the new model fails gates it passed"]})
+        return self.store.write("ROUTING_DECISION", task, payload, entry=_runlog.LogEntry(
+            run_id=_runlog.new_run_id(), skill_name="model-router", event="routing",
+            outcome="SWITCH", tier=tier, model_used=new, estimated_cost=impact,
+            target="PROJECT", notes=f"{old} -> {new}: {reason}"))
 
     def _check_regen(self, skill: Skill, target: str) -> None:
         try:

@@ -278,6 +278,16 @@ def submit(answer: Annotated[Path, typer.Argument(help="The answer JSON for a ha
 
 
 @app.command()
+def switch(tier: Annotated[str, typer.Argument(help="The tier whose model changed.")],
+           reason: Annotated[str, typer.Option(help="Why the provider changes.")],
+           project: ProjectOpt = None) -> None:
+    """Record a provider switch for a tier (a ROUTING_DECISION with a cost comparison)."""
+    with _open(project) as p:
+        record = _runner(p).record_switch(tier, reason)
+        out.print(f"switch recorded: {record.name.relpath}")
+
+
+@app.command()
 def override(target: Annotated[str, typer.Argument(help="The stopped target (PROJECT, S03, ...)")],
              reason: Annotated[str, typer.Option(help="Why the stop may be passed.")],
              cost_impact: Annotated[float, typer.Option(help="Money this lets through.")],

@@ -118,7 +118,7 @@ class Override(DocumentArtifact):
     EXTENSION: ClassVar[str] = "md"
     SUBJECT_FIELD: ClassVar[str | None] = "target"
 
-    target: Target
+    target: Target | ShotId  # hard stops on a shot (its cap, its regen limit) are overridden there
     hard_stop: Item = Field(description="the hard stop this override lifts")
     reason: Paragraphs
     cost_impact: Money
