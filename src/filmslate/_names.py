@@ -76,6 +76,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in [
     _kind("PREMISE", None, "md", "narrative"),
     _kind("BEATS", None, "md", "narrative"),
     _kind("SCENES", None, "csv", "narrative"),
+    _kind("SCRIPT", "scene", "txt", "narrative"),
     _kind("BREAKDOWN", None, "csv", "narrative"),
     _kind("PSYCH", "scene", "md", "narrative"),
     _kind("DIALOGUE_CHECK", "scene", "md", "narrative"),

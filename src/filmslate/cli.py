@@ -213,6 +213,32 @@ def _target(scene: str | None, shot: str | None, target: str | None) -> str:
     return given[0] if given else "PROJECT"
 
 
+@app.command("import")
+def import_cmd(script: Annotated[Path, typer.Argument(help="A Fountain screenplay.")],
+               alias: Annotated[list[str] | None, typer.Option(
+                   help="NAME=CANONICAL, e.g. KEEPER=GUS (repeatable).")] = None,
+               project: ProjectOpt = None) -> None:
+    """Import a Fountain screenplay into SCENES, BREAKDOWN and per-scene SCRIPT artifacts."""
+    from ._importer import import_screenplay
+
+    aliases = {}
+    for item in alias or []:
+        name, sep, canonical = item.partition("=")
+        if not sep or not name.strip() or not canonical.strip():
+            raise UserError(f"--alias {item!r}: expected NAME=CANONICAL, e.g. KEEPER=GUS")
+        aliases[name.strip().upper()] = canonical.strip().upper()
+    with _open(project) as p:
+        result = import_screenplay(p, script, aliases)
+        play = result.screenplay
+        out.print(f"imported {len(play.scenes)} scenes, {len(play.characters)} characters "
+                  f"({', '.join(play.characters)}), {len(play.locations)} locations, "
+                  f"{len(play.props)} props")
+        for record in result.records:
+            out.print(f"  {record.name.relpath}")
+        for flag in result.flagged:
+            out.print(f"[yellow]left for the model[/]: {flag} (`slate run script-breakdown`)")
+
+
 @app.command()
 def skills() -> None:
     """Every registered skill: layer, tier, loop, inputs and outputs."""

@@ -46,6 +46,7 @@ from ._continuity import (
 from ._csv import CsvArtifact, CsvRow
 from ._document import DocumentArtifact
 from ._genpack import GENPACK_SECTIONS, GenPack
+from ._script import ScriptScene
 from ._governance import (
     BudgetStatus,
     Cap,
@@ -169,6 +170,7 @@ __all__ = [
     "SetLock",
     "ShotId",
     "ShotList",
+    "ScriptScene",
     "ShotRow",
     "SpeechConstraints",
     "StateDiff",
