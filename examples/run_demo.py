@@ -1,8 +1,8 @@
 """The offline demo production, run by `make demo`.
 
 It drives the real `slate` command as a filmmaker would: create the project (first run only),
-add the hand-written source artifacts it does not hold yet, project the cost, snapshot the
-budget, then show status and verify. Running it again changes nothing.
+add the hand-written source artifacts it does not hold yet, import the screenplay, project the
+cost, snapshot the budget, then show status and verify. Running it again changes nothing.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 INPUTS = HERE / "demo_short_film" / "inputs"
+SCREENPLAY = HERE / "heist_at_the_lighthouse.fountain"
 PROJECT = HERE.parent / "demo-film"
 
 
@@ -38,6 +39,7 @@ def main() -> None:
     for source in sorted(INPUTS.iterdir()):
         if not already_stored(source.stem):
             slate("add", str(source), "-C", str(PROJECT), "--reason", "demo source material")
+    slate("import", str(SCREENPLAY), "--alias", "KEEPER=GUS", "-C", str(PROJECT))
     slate("cost", "--target", "PROJECT", "-C", str(PROJECT))
     slate("budget", "-C", str(PROJECT))
     slate("status", "-C", str(PROJECT))

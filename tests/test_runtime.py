@@ -245,3 +245,21 @@ def test_no_silent_provider_switch(film: Path) -> None:
     assert "scripted:judgment" in text and "scripted:other-vendor" in text
     assert r.run("pitch", "PROJECT", force=True).gate.verdict == "PASS"
     assert model.requests[-1].model == "scripted:other-vendor"
+
+
+def test_batch_plan_routes_by_hero_tier_within_quota(film: Path) -> None:
+    from filmslate.schemas import ShotList
+    r, _ = runner(film, [])
+    base = {"scene_id": "S01", "camera_type": "close_up", "blocking_summary": "x",
+            "set_id": "LIGHTHOUSE", "char_ids": ["NELL"], "complexity_level": "low",
+            "regen_risk_estimate": "low", "duration_s": 4}
+    heroes = ["A", "A", "B", "C"]
+    r.store.write("SHOTLIST", "S01", ShotList.model_validate({"rows": [
+        {**base, "shot_id": f"S01_SH0{i + 1}", "hero_tier": h} for i, h in enumerate(heroes)]}))
+    record = r.plan_batch("S01")
+    assert record.filename == "ROUTING_DECISION_BATCH_PLAN_S01_v001.md"
+    text = r.store.read(record.name).decode()
+    assert "S01_SH01: hero A -> premium" in text
+    assert "S01_SH02: hero A -> mid" in text and "quota" in text  # 25% of 4 shots = 1
+    assert "S01_SH03: hero B -> mid" in text and "S01_SH04: hero C -> low" in text
+    assert rows(r, "routing")[-1][1] == "BATCH_PLAN"

@@ -37,6 +37,7 @@ from ._skill import (
 )
 from ._stops import all_open_hard_stops, gate_of, open_hard_stops, record_hard_stop
 from ._store import Record, crash_point
+from ._video_prices import price_per_second
 from .schemas import Artifact, schema_for
 from .skills_governance import BudgetView
 
@@ -241,6 +242,39 @@ class Runner:
             run_id=_runlog.new_run_id(), skill_name="model-router", event="routing",
             outcome="SWITCH", tier=tier, model_used=new, estimated_cost=impact,
             target="PROJECT", notes=f"{old} -> {new}: {reason}"))
+
+    def plan_batch(self, target: str) -> Record:
+        """Route every planned shot of a scene (or PROJECT) by hero tier within the premium
+        quota, and record the plan as a ROUTING_DECISION with its projected cost."""
+        rows = []
+        for record in self._latest_of_every_subject("SHOTLIST"):
+            if target in ("PROJECT", record.name.subject):
+                rows.extend(getattr(self.store.load(record.name), "rows", []))
+        if not rows:
+            raise InputNotReady(f"no shot list for {target}: run shot-planner first")
+        premium, lines, total = 0, [], 0.0
+        for row in rows:
+            route = self.router.route_visual(row.hero_tier, len(rows), premium)
+            premium += route.tier == "visual_premium"
+            tier = route.tier.removeprefix("visual_")
+            cost = row.duration_s * self.config.regen.multiplier(row.regen_risk_estimate) * sum(
+                price_per_second(self.config, route.model, res) for res in ("proxy", "final"))
+            total += cost
+            lines.append(f"{row.shot_id}: hero {row.hero_tier} -> {tier} ({route.model}), "
+                         f"{row.duration_s:g}s, projected {cost:.2f}: {route.reason}")
+        task = f"BATCH_PLAN_{target}"
+        payload = schema_for("ROUTING_DECISION").model_validate({
+            "task": task, "task_type": "batch generation plan",
+            "required_capability": "video generation by hero tier (A premium, B mid, C low)",
+            "tier_selected": "visual by hero tier", "model": "per shot, see justification",
+            "justification": "\n".join(lines), "cost_impact": round(total, 4),
+            "escalation_conditions": [
+                "a shot escalates only after QC failure and regen-analyzer, within quota",
+                f"premium visual quota {self.config.quotas.premium_visual_pct:g}% of shots"]})
+        return self.store.write("ROUTING_DECISION", task, payload, entry=_runlog.LogEntry(
+            run_id=_runlog.new_run_id(), skill_name="model-router", event="routing",
+            outcome="BATCH_PLAN", target=target, scene_id=scene_of(target),
+            estimated_cost=round(total, 4), notes=f"{len(rows)} shots, {premium} premium"))
 
     def _check_regen(self, skill: Skill, target: str) -> None:
         try:

@@ -303,6 +303,15 @@ def submit(answer: Annotated[Path, typer.Argument(help="The answer JSON for a ha
         _print_result(runner.run(skill, target))
 
 
+@app.command("plan-batch")
+def plan_batch(target: TargetOpt = None, scene: SceneOpt = None,
+               project: ProjectOpt = None) -> None:
+    """Route every planned shot by hero tier and record the batch plan (ROUTING_DECISION)."""
+    with _open(project) as p:
+        record = _runner(p).plan_batch(_target(scene, None, target))
+        sys.stdout.write(p.store.read(record.name).decode("utf-8"))
+
+
 @app.command()
 def switch(tier: Annotated[str, typer.Argument(help="The tier whose model changed.")],
            reason: Annotated[str, typer.Option(help="Why the provider changes.")],
