@@ -35,11 +35,11 @@ def _runlog_metrics(store: Store, m: Metrics) -> None:
     m.runs = conn.execute("SELECT count(*) FROM runlog WHERE event = 'run'").fetchone()[0]
     regens = [r[0] for r in conn.execute(
         "SELECT max(CAST(regen_count AS INTEGER)) FROM runlog WHERE shot_id != '' "
-        "GROUP BY shot_id")]
+        "AND event = 'run' GROUP BY shot_id")]
     m.average_regens_per_shot = sum(regens) / len(regens) if regens else 0.0
     m.cost_per_scene = {s: round(c, 6) for s, c in conn.execute(
         "SELECT scene_id, sum(CAST(actual_cost AS REAL)) FROM runlog WHERE scene_id != '' "
-        "GROUP BY scene_id ORDER BY scene_id")}
+        "AND event = 'spend' GROUP BY scene_id ORDER BY scene_id")}
     m.tier_usage = dict(conn.execute(
         "SELECT tier, count(*) FROM runlog WHERE event = 'run' AND tier != '' "
         "GROUP BY tier ORDER BY tier"))

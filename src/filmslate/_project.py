@@ -103,9 +103,12 @@ class Project:
     def status(self) -> Status:
         """Counts and totals from the index only: constant work per kind."""
         conn = self.store.conn
-        rows, spend, last = conn.execute(
-            "SELECT count(*), coalesce(sum(CAST(actual_cost AS REAL)), 0), "
-            "coalesce(max(timestamp), '') FROM runlog").fetchone()
+        # Constant-cost lookups: the last row (seq counts rows) and the ledger's running total.
+        rows, last = conn.execute("SELECT coalesce(max(seq), 0), coalesce(max(timestamp), '') "
+                                  "FROM runlog WHERE seq = (SELECT max(seq) FROM runlog)"
+                                  ).fetchone() or (0, "")
+        spend = conn.execute("SELECT coalesce(sum(settled), 0) FROM spend_totals "
+                             "WHERE level = 'project'").fetchone()[0]
         return Status(self.config.project.name, self.root, self.store.counts(), rows,
                       float(spend), last)
 
