@@ -46,7 +46,6 @@ from ._continuity import (
 from ._csv import CsvArtifact, CsvRow
 from ._document import DocumentArtifact
 from ._genpack import GENPACK_SECTIONS, GenPack
-from ._script import ScriptScene
 from ._governance import (
     BudgetStatus,
     Cap,
@@ -83,6 +82,7 @@ from ._production import (
     ShotRow,
     StoryboardReport,
 )
+from ._script import ScriptScene
 from ._types import (
     NONE_MARKER,
     Currency,
@@ -167,10 +167,10 @@ __all__ = [
     "SceneId",
     "SceneRow",
     "Scenes",
+    "ScriptScene",
     "SetLock",
     "ShotId",
     "ShotList",
-    "ScriptScene",
     "ShotRow",
     "SpeechConstraints",
     "StateDiff",
