@@ -130,6 +130,9 @@ class VisualSection(_Section):
     mid: str = "animatic"
     low: str = "animatic"
     max_clip_s: float = Field(10.0, gt=0)
+    complex_max_s: float = Field(5.0, gt=0)
+    max_shots_per_scene: int = Field(12, ge=1)
+    shots_per_summary_sentence: int = Field(4, ge=1)
 
 
 class Resolution(_Section):
@@ -250,7 +253,10 @@ research = "replay:research"
 premium = "animatic"
 mid = "animatic"
 low = "animatic"
-max_clip_s = 10.0
+max_clip_s = 10.0               # longest clip the video models generate
+complex_max_s = 5.0             # complex or crowded (3+ characters) shots stay this short
+max_shots_per_scene = 12        # a shot list longer than this is bloated
+shots_per_summary_sentence = 4  # ... as is one with more shots per summary sentence
 
 [resolution.proxy]
 width = 640

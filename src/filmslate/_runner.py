@@ -151,8 +151,8 @@ class Runner:
     # -- one run ------------------------------------------------------------------------
 
     def run_once(self, skill_name: str, target: str, *, route: Route | None = None,
-                 feedback: Sequence[str] = (), attempt: int = 1,
-                 parent_run_id: str = "") -> RunResult:
+                 feedback: Sequence[str] = (), attempt: int = 1, parent_run_id: str = "",
+                 params: dict[str, Any] | None = None) -> RunResult:
         """Execute a skill once for a target and record everything about it."""
         skill = self.registry.get(skill_name)()
         skill.check_target(target)
@@ -165,7 +165,7 @@ class Runner:
         run_id = _runlog.new_run_id()
         meter = _Meter()
         ctx = Context(target=target, inputs=inputs, config=self.config,
-                      feedback=tuple(feedback), attempt=attempt)
+                      feedback=tuple(feedback), attempt=attempt, params=dict(params or {}))
         if skill.uses_model:
             ctx.ask_model = self._asker(skill, target, route, run_id, attempt, meter)
         if skill.wants_budget_view:
@@ -246,7 +246,7 @@ class Runner:
     def plan_batch(self, target: str) -> Record:
         """Route every planned shot of a scene (or PROJECT) by hero tier within the premium
         quota, and record the plan as a ROUTING_DECISION with its projected cost."""
-        rows = []
+        rows: list[Any] = []
         for record in self._latest_of_every_subject("SHOTLIST"):
             if target in ("PROJECT", record.name.subject):
                 rows.extend(getattr(self.store.load(record.name), "rows", []))
@@ -388,7 +388,8 @@ class Runner:
 
     # -- the loop -----------------------------------------------------------------------
 
-    def run(self, skill_name: str, target: str, *, force: bool = False) -> RunResult:
+    def run(self, skill_name: str, target: str, *, force: bool = False,
+            params: dict[str, Any] | None = None) -> RunResult:
         """Run a skill to PASS: revise, escalate, or hard-stop. Resumes from the log."""
         skill_cls = self.registry.get(skill_name)
         skill_cls().check_target(target)
@@ -399,7 +400,7 @@ class Runner:
         route, attempt, revisions, feedback = self._resume_state(skill_cls, target)
         while True:
             result = self.run_once(skill_name, target, route=route, feedback=feedback,
-                                   attempt=attempt)
+                                   attempt=attempt, params=params)
             if result.status == "waiting" or result.gate.passed:
                 return result
             feedback = result.gate.reasons

@@ -230,6 +230,7 @@ class Registry:
 
 
 REGISTRY = Registry()
+BUILTIN_SKILL_MODULES = ("skills_governance", "skills_production")
 _LOADED = False
 
 
@@ -237,7 +238,8 @@ def load_skills(registry: Registry | None = None) -> Registry:
     """The registry with the built-in skills and third-party entry points loaded (once)."""
     global _LOADED
     if not _LOADED:
-        from . import skills_governance  # noqa: F401  (registers on import)
+        for module in BUILTIN_SKILL_MODULES:  # each registers its skills on import
+            importlib.import_module(f"filmslate.{module}")
 
         REGISTRY.load_entry_points()
         _LOADED = True

@@ -243,6 +243,7 @@ def import_cmd(script: Annotated[Path, typer.Argument(help="A Fountain screenpla
 def skills() -> None:
     """Every registered skill: layer, tier, loop, inputs and outputs."""
     table = Table("skill", "layer", "tier", "loop", "runs on", "inputs", "produces")
+    table.columns[0].no_wrap = True
     for skill in load_skills():
         table.add_row(skill.name, skill.layer, "builtin" if not skill.uses_model else skill.tier,
                       skill.loop or "-", skill.target_scope,
