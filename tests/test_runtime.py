@@ -29,8 +29,12 @@ REPORT = {"shot_id": "S01_SH01", "composition": "ok", "character_placement": "ok
 
 
 def configure(root: Path, **replacements: str) -> None:
+    """Map every tier to the scripted model. Skill tests exercise one skill at a time, so the
+    loop-order rule (production after the narrative and validation loops) is switched off
+    here; test_loop_order_is_enforced covers it."""
     config = root / "filmslate.toml"
-    text = config.read_text().replace('"replay:', '"scripted:')
+    text = config.read_text().replace('"replay:', '"scripted:').replace(
+        "enforce_order = true", "enforce_order = false")
     for old, new in replacements.items():
         text = text.replace(old, new)
     config.write_text(text)
@@ -263,3 +267,21 @@ def test_batch_plan_routes_by_hero_tier_within_quota(film: Path) -> None:
     assert "S01_SH02: hero A -> mid" in text and "quota" in text  # 25% of 4 shots = 1
     assert "S01_SH03: hero B -> mid" in text and "S01_SH04: hero C -> low" in text
     assert rows(r, "routing")[-1][1] == "BATCH_PLAN"
+
+
+def test_loop_order_is_enforced(tmp_path: Path) -> None:
+    with Project.init(tmp_path / "film", name="film") as p:
+        root = p.root
+    configure(root, **{"enforce_order = false": "enforce_order = true"})
+    r, _ = runner(root, [])
+    from filmslate.schemas import Scenes, ShotList
+    r.store.write("SCENES", None, Scenes.model_validate({"rows": [{
+        "scene_id": "S01", "summary": "x", "location": "LIGHTHOUSE"}]}))
+    r.store.write("SHOTLIST", "S01", ShotList.model_validate({"rows": [{
+        "shot_id": "S01_SH01", "scene_id": "S01", "duration_s": 4, "camera_type": "close_up",
+        "blocking_summary": "x", "set_id": "LIGHTHOUSE", "char_ids": [], "hero_tier": "C",
+        "complexity_level": "low", "regen_risk_estimate": "low"}]}))
+    with pytest.raises(InputNotReady, match="take cannot run on S01_SH01 yet") as info:
+        r.run_once("take", "S01_SH01")
+    assert "narrative loop not passed" in str(info.value)
+    assert "validation loop not passed" in str(info.value)

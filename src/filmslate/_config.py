@@ -104,6 +104,7 @@ class LoopSection(_Section):
     """How many revisions a loop tries at one tier before escalating."""
 
     max_revisions: int = Field(2, ge=0)
+    enforce_order: bool = True
 
 
 class QuotaSection(_Section):
@@ -235,6 +236,8 @@ multiplier_high = 1.6
 
 [loops]
 max_revisions = 2               # revisions at one tier before escalating one tier
+enforce_order = true            # production waits for the narrative and validation loops;
+                                # world-state updates wait for the scene's validation
 
 [quotas]
 tier3_narrative_pct = 15.0      # Tier 3 share of narrative skill runs

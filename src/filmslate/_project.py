@@ -79,6 +79,10 @@ class Project:
         if not file.is_file():
             raise ProjectError(f"{file} is not a file", path=str(file))
         k, subject = parse_unversioned(file.name)
+        if k.name in ("CHAR_LOCK", "SET_LOCK", "VOICE_LOCK", "STYLE_LOCK"):
+            from ._locks import add_lock  # locks pass their gate before they are stored
+
+            return add_lock(self, file, reason)[0]
         try:
             data = file.read_bytes()
         except OSError as exc:

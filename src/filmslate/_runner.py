@@ -99,22 +99,69 @@ class Runner:
         """Load every declared input, refusing missing, stale or failed ones."""
         inputs = Inputs()
         for need in skill.needs:
-            if need.scope == "all":
-                for record in self._latest_of_every_subject(need.kind):
+            if need.scope in ("all", "cast", "scene_set"):
+                for record in self._many(need, target):
                     self._check_usable(record, need)
                     inputs.many.setdefault(need.kind, {})[record.name.subject or ""] = \
                         self._load(record)
-                    inputs.names.append(record.filename)
+                    if need.lineage:
+                        inputs.names.append(record.filename)
                 continue
-            latest = self.store.latest(need.kind, _subject_for(need, target))
+            if need.scope == "before_scene":
+                latest = self._state_before(target)
+            else:
+                latest = self.store.latest(need.kind, _subject_for(need, target))
             if latest is None:
                 if need.optional:
                     continue
                 raise self._missing(need, target)
             self._check_usable(latest, need)
             inputs.one[need.kind] = self._load(latest)
-            inputs.names.append(latest.filename)
+            if need.lineage:
+                inputs.names.append(latest.filename)
         return inputs
+
+    def _many(self, need: Need, target: str) -> list[Record]:
+        """Records of a many-subject need: every subject, or just the target's cast / set."""
+        if need.scope == "all":
+            return self._latest_of_every_subject(need.kind)
+        cast, location = self._cast_and_set(target)
+        subjects = cast if need.scope == "cast" else [location] if location else []
+        found = []
+        for subject in subjects:
+            record = self.store.latest(need.kind, subject)
+            if record is None and not need.optional:
+                raise self._missing(Need(need.kind, "target"), target, subject)
+            if record is not None:
+                found.append(record)
+        return found
+
+    def _cast_and_set(self, target: str) -> tuple[list[str], str]:
+        """Characters and set of a scene (from SCENES) or a shot (from its SHOTLIST row)."""
+        scene = scene_of(target)
+        if SHOT_RE.fullmatch(target):
+            shots = self.store.latest("SHOTLIST", scene)
+            for row in getattr(self.store.load(shots.name), "rows", []) if shots else []:
+                if row.shot_id == target:
+                    return list(row.char_ids), str(row.set_id)
+            return [], ""
+        scenes = self.store.latest("SCENES")
+        for row in getattr(self.store.load(scenes.name), "rows", []) if scenes else []:
+            if row.scene_id == scene:
+                return list(row.characters_present), str(row.location)
+        return [], ""
+
+    def _state_before(self, target: str) -> Record | None:
+        """The WORLD_STATE as it stood before the target's scene: the latest state after the
+        previous scene (the initial state for the first), so tracking later scenes does not
+        make this scene's inputs stale."""
+        previous = previous_scene(scene_of(target))
+        state = self.store.state_after(previous or "")
+        if state is None and previous is not None:
+            raise InputNotReady(f"no WORLD_STATE after {previous}: run `slate run "
+                                f"world-state-tracker --scene {previous}` first",
+                                input=f"WORLD_STATE after {previous}")
+        return state
 
     def _load(self, record: Record) -> Any:
         if record.name.spec.binary:
@@ -127,8 +174,8 @@ class Runner:
             "FROM artifacts b WHERE b.stem = a.stem) ORDER BY stem", (kind_name,)).fetchall()
         return [self.store.record(r[0]) for r in rows]
 
-    def _missing(self, need: Need, target: str) -> InputNotReady:
-        subject = _subject_for(need, target)
+    def _missing(self, need: Need, target: str, subject: str | None = None) -> InputNotReady:
+        subject = subject or _subject_for(need, target)
         stem = format_stem(need.kind, subject)
         producer = self.registry.producer_of(need.kind)
         how = (f"run `slate run {producer.name}{_target_flag(producer, target)}`" if producer
@@ -159,6 +206,7 @@ class Runner:
         self._refuse_on_hard_stops(target, skill.name)
         if skill.regen_limited and SHOT_RE.fullmatch(target):
             self._check_regen(skill, target)
+        self._check_loop_order(skill, target)
         inputs = self.load_inputs(skill, target)
         route = route or self.router.route(skill.tier, skill.uses_model)
         self._refuse_silent_switch(route)
@@ -170,6 +218,8 @@ class Runner:
             ctx.ask_model = self._asker(skill, target, route, run_id, attempt, meter)
         if skill.wants_budget_view:
             ctx.params["budget_view"] = self.budget_view()
+        if skill.wants_existing:
+            ctx.params["existing"] = self.existing_outputs(skill)
         started = time.monotonic()
         try:
             outputs = skill.produce(ctx)
@@ -194,6 +244,23 @@ class Runner:
             raise HardStop(f"hard stop ({kind}) on {target} or what contains it: {reason}. "
                            f"Resolve it, or record `slate override {target} --reason ... "
                            "--cost-impact AMOUNT`.", kind=kind, target=target)
+
+    def _check_loop_order(self, skill: Skill, target: str) -> None:
+        """SPEC §6: no production before the narrative and validation loops pass, and no
+        world-state update before the scene's validation passes."""
+        scene = scene_of(target)
+        tracker = skill.name == "world-state-tracker"
+        if not self.config.loops.enforce_order or not scene or not (
+                tracker or skill.layer == "production"):
+            return
+        from ._loops import production_allowed  # the loops build on this module
+
+        _, reasons = production_allowed(self.project, scene)
+        if tracker:
+            reasons = [r for r in reasons if r.startswith("validation")]
+        if reasons:
+            raise InputNotReady(f"{skill.name} cannot run on {target} yet:\n  - "
+                                + "\n  - ".join(reasons), skill=skill.name, target=target)
 
     def _refuse_silent_switch(self, route: Route) -> None:
         """A tier whose model changed since its last run needs a recorded switch decision."""
@@ -365,6 +432,17 @@ class Runner:
             artifact_output=first.filename if first else "",
             artifact_sha256=first.sha256 if first else "", budget_status=budget, notes=notes))
 
+    def existing_outputs(self, skill: Skill) -> dict[str, dict[str, str]]:
+        """Kind -> subject -> verdict (or STALE) of the skill's own latest outputs, so a skill
+        that makes many subjects (one lock per character) redoes only what needs redoing."""
+        out: dict[str, dict[str, str]] = {}
+        for kind_name in skill.produces:
+            for record in self._latest_of_every_subject(kind_name):
+                verdict = ("STALE" if self.store.is_stale(record.name)
+                           else gate_of(self.project, record.filename))
+                out.setdefault(kind_name, {})[record.name.subject or ""] = verdict
+        return out
+
     def budget_view(self) -> BudgetView:
         """Read-only budget facts for governance skills (grouped queries, no history walk)."""
         conn = self.store.conn
@@ -510,6 +588,15 @@ class Runner:
         except ProviderError:
             return 0.0
         return round(after - before, 6)
+
+
+def previous_scene(scene: str) -> str | None:
+    """The scene before ``S04`` is ``S03`` (scene ids are sequential, padding kept)."""
+    if not scene:
+        return None
+    digits = scene[1:]
+    number = int(digits) - 1
+    return f"S{number:0{len(digits)}d}" if number >= 1 else None
 
 
 def _output_subject(payload: Artifact | Media, target: str) -> str | None:

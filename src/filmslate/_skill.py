@@ -25,7 +25,8 @@ from .schemas import Artifact
 
 Verdict = Literal["PASS", "FAIL", "FIX"]
 Tier = Literal["throughput", "judgment", "premium", "vision", "research"]
-Scope = Literal["project", "scene", "shot", "target", "all"]
+Scope = Literal["project", "scene", "shot", "target", "all", "cast", "scene_set",
+                "before_scene"]
 Layer = Literal["narrative", "validation", "continuity", "production", "governance",
                 "observability"]
 ENTRY_POINT_GROUP = "filmslate.skills"
@@ -68,12 +69,16 @@ class Need:
     """One input a skill declares: a kind, where its subject comes from, and if optional.
 
     scope: ``project`` (no subject, e.g. SCENES), ``scene`` / ``shot`` / ``target`` (subject
-    from the run's target), ``all`` (the latest version of every subject, e.g. every lock).
+    from the run's target), ``all`` (the latest version of every subject, e.g. every lock),
+    ``cast`` / ``scene_set`` (the locks of the target scene's or shot's characters / set only,
+    so an unrelated lock change does not make this run stale), ``before_scene`` (the
+    WORLD_STATE as it stood before the target's scene).
     """
 
     kind: str
     scope: Scope = "project"
     optional: bool = False
+    lineage: bool = True  # False: read for context only; a new version does not make us stale
 
     def describe(self) -> str:
         """``CHAR_LOCK (all, optional)``."""
@@ -141,6 +146,7 @@ class Skill:
     uses_model: ClassVar[bool] = True
     wants_budget_view: ClassVar[bool] = False
     regen_limited: ClassVar[bool] = False  # generation skills: SPEC §8 regen limits apply
+    wants_existing: ClassVar[bool] = False  # sees the verdicts of its own latest outputs
     summary: ClassVar[str] = ""
 
     def produce(self, ctx: Context) -> list[Artifact | Media]:
@@ -230,7 +236,8 @@ class Registry:
 
 
 REGISTRY = Registry()
-BUILTIN_SKILL_MODULES = ("skills_governance", "skills_production")
+BUILTIN_SKILL_MODULES = ("skills_governance", "skills_locks", "skills_production",
+                         "skills_validation")
 _LOADED = False
 
 

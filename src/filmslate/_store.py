@@ -36,11 +36,17 @@ CREATE TABLE IF NOT EXISTS artifacts (
     UNIQUE (stem, version)
 );
 CREATE INDEX IF NOT EXISTS artifacts_kind ON artifacts(kind, subject);
+CREATE INDEX IF NOT EXISTS artifacts_run ON artifacts(run_id);
 CREATE TABLE IF NOT EXISTS lineage (
     artifact TEXT NOT NULL, input TEXT NOT NULL, PRIMARY KEY (artifact, input)
 );
 CREATE INDEX IF NOT EXISTS lineage_input ON lineage(input);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+-- WORLD_STATE versions form a timeline: which scene each one is the state after ('' = initial)
+CREATE TABLE IF NOT EXISTS world_states (
+    name TEXT PRIMARY KEY, version INTEGER NOT NULL, after_scene TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS world_states_after ON world_states(after_scene, version);
 CREATE TABLE IF NOT EXISTS skill_layers (name TEXT PRIMARY KEY, layer TEXT NOT NULL);
 -- budget ledger: open holds and running totals per cap (see _budget)
 CREATE TABLE IF NOT EXISTS reservations (
@@ -84,6 +90,15 @@ def insert_record(conn: sqlite3.Connection, rec: Record, inputs: Iterable[str]) 
          rec.size, rec.run_id, rec.created_at))
     conn.executemany("INSERT OR IGNORE INTO lineage (artifact, input) VALUES (?, ?)",
                      [(n.filename, i) for i in inputs])
+
+
+def index_world_state(conn: sqlite3.Connection, name: ArtifactName, data: bytes) -> None:
+    """Remember which scene a WORLD_STATE version is the state after (inside the write)."""
+    if name.kind != "WORLD_STATE":
+        return
+    after = json.loads(data.decode("utf-8"))["timeline"].get("current_scene") or ""
+    conn.execute("INSERT OR REPLACE INTO world_states (name, version, after_scene) "
+                 "VALUES (?, ?, ?)", (name.filename, name.version, after))
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -263,6 +278,7 @@ class Store:
             _runlog.append(conn, entry)
             record = Record(name, digest, len(data), entry.run_id, entry.timestamp)
             insert_record(conn, record, inputs)
+            index_world_state(conn, name, data)
             try:
                 os.link(tmp, final)
             except FileExistsError:
@@ -423,10 +439,27 @@ class Store:
         """(input used, newer version available) for every input that has moved on."""
         out = []
         for used in self.lineage(name):
-            newest = self.latest(used.kind, used.subject)
-            if newest is not None and newest.name.version > used.version:
-                out.append((used, newest.name))
+            newest = self._current(used)
+            if newest is not None and newest.version > used.version:
+                out.append((used, newest))
         return out
+
+    def _current(self, used: ArtifactName) -> ArtifactName | None:
+        """What replaces ``used`` today. WORLD_STATE versions form a timeline (one per scene),
+        so a state is superseded only by a newer state after the same scene."""
+        if used.kind != "WORLD_STATE":
+            newest = self.latest(used.kind, used.subject)
+            return newest.name if newest else None
+        row = self.conn.execute("SELECT after_scene FROM world_states WHERE name = ?",
+                                (used.filename,)).fetchone()
+        state = self.state_after(row[0]) if row else None
+        return state.name if state else used
+
+    def state_after(self, scene: str) -> Record | None:
+        """The latest WORLD_STATE that is the state after ``scene`` ('' = the initial one)."""
+        row = self.conn.execute("SELECT name FROM world_states WHERE after_scene = ? ORDER BY "
+                                "version DESC LIMIT 1", (scene,)).fetchone()
+        return self.record(row[0]) if row else None
 
     def is_stale(self, name: str | ArtifactName) -> bool:
         """True when any input of this version has a newer version."""

@@ -19,7 +19,7 @@ from ._budget import Ledger
 from ._config import Config
 from ._errors import ArtifactNameError, IntegrityError
 from ._names import LAYERS, SCENE_RE, ArtifactName
-from ._store import Record, Store, insert_record, sha256_file
+from ._store import Record, Store, index_world_state, insert_record, sha256_file
 
 WRITE_BITS = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
 
@@ -167,8 +167,10 @@ def reindex(store: Store, config: Config) -> tuple[int, int, list[str]]:
     with store.transaction() as conn:
         for table in ("artifacts", "lineage", "runlog"):
             conn.execute(f"DELETE FROM {table}")
+        conn.execute("DELETE FROM world_states")
         for rec, inputs in records:
             insert_record(conn, rec, inputs)
+            index_world_state(conn, rec.name, (store.root / rec.name.relpath).read_bytes())
         conn.executemany(
             f"INSERT INTO runlog ({', '.join(_runlog.COLUMNS)}) VALUES "
             f"({', '.join('?' for _ in _runlog.COLUMNS)})",

@@ -281,8 +281,17 @@ def run(skill: Annotated[str, typer.Argument(help="The skill to run (see `slate 
         scene: SceneOpt = None, shot: ShotOpt = None, target: TargetOpt = None,
         force: Annotated[bool, typer.Option(help="Run even when up to date.")] = False,
         project: ProjectOpt = None) -> None:
-    """Run a skill on a target to PASS: revise on FAIL, escalate, or hard-stop."""
+    """Run a skill (or a loop: narrative, validation) on a target to PASS: revise on FAIL,
+    escalate, or hard-stop."""
+    from ._loops import LOOPS, run_loop
+
     with _open(project) as p:
+        if skill in LOOPS:
+            outcome = run_loop(_runner(p), skill, _target(scene, shot, target))
+            out.print(outcome.describe())
+            if not outcome.passed:
+                raise typer.Exit(1)
+            return
         result = _runner(p).run(skill, _target(scene, shot, target), force=force)
         _print_result(result)
         if result.status == "done" and not result.gate.passed:

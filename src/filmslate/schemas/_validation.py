@@ -31,6 +31,11 @@ class Truth(DocumentArtifact):
     terminology_corrections: list[Item] = Field(default_factory=list)
     realism_risk: Level
     creative_allowances: list[Item] = Field(default_factory=list)
+    # Not in SPEC §4's list, but SPEC §5 runs cultural-check "only where a real culture,
+    # period or community is central": the research agent records that judgment here.
+    cultural_context: Text | None = Field(
+        None, description="the real culture, period or community the scene involves; "
+                          "None when it involves none (cultural-check does not apply)")
 
 
 class Plausibility(DocumentArtifact):
