@@ -54,6 +54,8 @@ class ThresholdSection(_Section):
     dialogue_distinctiveness: int = Field(3, ge=1, le=5)
     set_anchors_min: int = Field(3, ge=1)
     set_anchors_max: int = Field(5, ge=1)
+    light_temperature_tolerance_k: int = Field(500, ge=0)
+    light_temperature_fail_k: int = Field(1500, ge=0)
 
     @model_validator(mode="after")
     def _anchors_ordered(self) -> ThresholdSection:
@@ -224,6 +226,8 @@ audience_engagement = 3         # AUDIENCE engagement below this fails
 dialogue_distinctiveness = 3    # per-character distinctiveness minimum (1-5)
 set_anchors_min = 3             # a set lock needs 3-5 visual anchors
 set_anchors_max = 5
+light_temperature_tolerance_k = 500   # scene light this far from the set lock: Medium finding
+light_temperature_fail_k = 1500       # ... this far: High finding (continuity FAIL)
 
 [regen]
 limit_a = 3                     # regeneration attempts per shot by hero tier

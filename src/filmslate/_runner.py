@@ -108,7 +108,11 @@ class Runner:
                         inputs.names.append(record.filename)
                 continue
             if need.scope == "before_scene":
+                # optional means the first scene may start with no initial state; a later
+                # scene whose predecessor is untracked is refused (order matters)
                 latest = self._state_before(target)
+            elif need.scope == "previous":
+                latest = self._previous_scene(need.kind, target)
             else:
                 latest = self.store.latest(need.kind, _subject_for(need, target))
             if latest is None:
@@ -162,6 +166,17 @@ class Runner:
                                 f"world-state-tracker --scene {previous}` first",
                                 input=f"WORLD_STATE after {previous}")
         return state
+
+    def _previous_scene(self, kind_name: str, target: str) -> Record | None:
+        """The latest version of ``kind`` for the nearest earlier scene that has one."""
+        scene = scene_of(target)
+        if not scene:
+            return None
+        row = self.store.conn.execute(
+            "SELECT subject FROM artifacts WHERE kind = ? AND CAST(substr(subject, 2) AS "
+            "INTEGER) < ? ORDER BY CAST(substr(subject, 2) AS INTEGER) DESC LIMIT 1",
+            (kind_name, int(scene[1:]))).fetchone()
+        return self.store.latest(kind_name, row[0]) if row else None
 
     def _load(self, record: Record) -> Any:
         if record.name.spec.binary:
@@ -479,7 +494,7 @@ class Runner:
         while True:
             result = self.run_once(skill_name, target, route=route, feedback=feedback,
                                    attempt=attempt, params=params)
-            if result.status == "waiting" or result.gate.passed:
+            if result.status == "waiting" or result.gate.passed or not skill_cls.revise_on_fail:
                 return result
             feedback = result.gate.reasons
             attempt += 1

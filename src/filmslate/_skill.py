@@ -26,7 +26,7 @@ from .schemas import Artifact
 Verdict = Literal["PASS", "FAIL", "FIX"]
 Tier = Literal["throughput", "judgment", "premium", "vision", "research"]
 Scope = Literal["project", "scene", "shot", "target", "all", "cast", "scene_set",
-                "before_scene"]
+                "before_scene", "previous"]
 Layer = Literal["narrative", "validation", "continuity", "production", "governance",
                 "observability"]
 ENTRY_POINT_GROUP = "filmslate.skills"
@@ -72,7 +72,8 @@ class Need:
     from the run's target), ``all`` (the latest version of every subject, e.g. every lock),
     ``cast`` / ``scene_set`` (the locks of the target scene's or shot's characters / set only,
     so an unrelated lock change does not make this run stale), ``before_scene`` (the
-    WORLD_STATE as it stood before the target's scene).
+    WORLD_STATE as it stood before the target's scene), ``previous`` (the latest version for
+    the nearest earlier scene that has one, e.g. the last DIALOGUE_CHECK).
     """
 
     kind: str
@@ -147,6 +148,9 @@ class Skill:
     wants_budget_view: ClassVar[bool] = False
     regen_limited: ClassVar[bool] = False  # generation skills: SPEC §8 regen limits apply
     wants_existing: ClassVar[bool] = False  # sees the verdicts of its own latest outputs
+    # False when asking again cannot fix a FAIL (the fault is upstream): the loop stops at
+    # once with the reasons instead of revising and escalating for nothing.
+    revise_on_fail: ClassVar[bool] = True
     summary: ClassVar[str] = ""
 
     def produce(self, ctx: Context) -> list[Artifact | Media]:
@@ -236,8 +240,9 @@ class Registry:
 
 
 REGISTRY = Registry()
-BUILTIN_SKILL_MODULES = ("skills_governance", "skills_locks", "skills_production",
-                         "skills_validation")
+BUILTIN_SKILL_MODULES = ("skills_governance", "skills_locks", "skills_narrative",
+                         "skills_production", "skills_supervisor", "skills_validation",
+                         "skills_world")
 _LOADED = False
 
 

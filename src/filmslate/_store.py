@@ -61,6 +61,7 @@ CREATE TABLE IF NOT EXISTS spend_totals (
 );
 """
 
+PARSE_CACHE_SIZE = 256
 MAGIC = {"png": (0, b"\x89PNG\r\n\x1a\n"), "mp4": (4, b"ftyp")}
 
 
@@ -159,6 +160,7 @@ class Store:
             (self.meta_dir / sub).mkdir(parents=True, exist_ok=True)
         self.conn = connect(self.meta_dir / INDEX_FILE)
         self.log_problem = ""
+        self._parsed: dict[tuple[str, str], Artifact] = {}
         self.recover()
 
     def close(self) -> None:
@@ -383,9 +385,20 @@ class Store:
         return data
 
     def load(self, name: str | ArtifactName) -> Artifact:
-        """Read and parse a text artifact into its schema model."""
+        """Read and parse a text artifact into its schema model (treat it as read-only).
+
+        Versions never change, so parsed models are cached per store: a skill that reads the
+        500-row SCENES table at every scene parses it once, not 500 times.
+        """
         rec = self.record(name)
-        return schema_for(rec.name.kind).parse(self.read(rec.name))
+        key = (rec.filename, rec.sha256)
+        cached = self._parsed.pop(key, None)
+        if cached is None:
+            cached = schema_for(rec.name.kind).parse(self.read(rec.name))
+        self._parsed[key] = cached  # most recently used last
+        while len(self._parsed) > PARSE_CACHE_SIZE:
+            self._parsed.pop(next(iter(self._parsed)))
+        return cached
 
     def latest(self, kind_name: str, subject: str | None = None) -> Record | None:
         """The newest version of a stem, or None."""

@@ -271,7 +271,7 @@ class PromptPackager(Skill):
     tier: ClassVar[Tier] = "throughput"
     loop: ClassVar[str] = "production"
     needs: ClassVar[tuple[Need, ...]] = (
-        Need("SHOTLIST", "scene"), Need("CHAR_LOCK", "all"), Need("SET_LOCK", "all"),
+        Need("SHOTLIST", "scene"), Need("CHAR_LOCK", "cast"), Need("SET_LOCK", "scene_set"),
         Need("STYLE_LOCK", "all", optional=True), Need("REGEN_RULES", optional=True),
         Need("CONTINUITY_REPORT", "scene"))
     produces: ClassVar[tuple[str, ...]] = ("GENPACK",)
@@ -437,7 +437,7 @@ class StoryboardGenerator(Skill):
     tier: ClassVar[Tier] = "vision"
     loop: ClassVar[str] = "production"
     needs: ClassVar[tuple[Need, ...]] = (
-        Need("SHOTLIST", "scene"), Need("CHAR_LOCK", "all"), Need("SET_LOCK", "all"),
+        Need("SHOTLIST", "scene"), Need("CHAR_LOCK", "cast"), Need("SET_LOCK", "scene_set"),
         Need("CONTINUITY_REPORT", "scene"))
     produces: ClassVar[tuple[str, ...]] = ("STORYBOARD", "STORYBOARD_REPORT")
     target_scope: ClassVar[Any] = "shot"

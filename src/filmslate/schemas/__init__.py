@@ -71,6 +71,7 @@ from ._narrative import (
     SceneRow,
     Scenes,
     VoiceAssessment,
+    VoiceProfileRow,
 )
 from ._production import (
     QC_CATEGORIES,
@@ -187,6 +188,7 @@ __all__ = [
     "Truth",
     "VoiceAssessment",
     "VoiceLock",
+    "VoiceProfileRow",
     "Wardrobe",
     "WorldState",
     "schema_for",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, field_validator
 
@@ -13,6 +13,7 @@ from ._types import (
     Id,
     IdList,
     Item,
+    NonNegative,
     NoteList,
     Paragraphs,
     SceneId,
@@ -154,8 +155,39 @@ class VoiceAssessment(SubModel):
     drift_flags: list[Entry] = Field(default_factory=list)
 
 
+class VoiceProfileRow(SubModel):
+    """A character's measured voice (see ``filmslate._stylometry.VoiceProfile``), as numbers.
+
+    Rates are per word except ``question_rate`` and ``exclamation_rate`` (per sentence).
+    """
+
+    character: Id
+    lines: Annotated[int, Field(ge=0)]
+    words: Annotated[int, Field(ge=0)]
+    mean_sentence_words: NonNegative
+    type_token_ratio: NonNegative
+    mean_word_length: NonNegative
+    long_word_rate: NonNegative
+    contraction_rate: NonNegative
+    question_rate: NonNegative
+    exclamation_rate: NonNegative
+    profanity_rate: NonNegative
+    slang_rate: NonNegative
+    dialect_marker_rate: NonNegative
+    hedge_rate: NonNegative
+    filler_rate: NonNegative
+    figurative_rate: NonNegative
+    ellipsis_rate: NonNegative
+    dash_rate: NonNegative
+
+
 class DialogueCheck(DocumentArtifact):
-    """dialogue-consistency-check's report on one scene."""
+    """dialogue-consistency-check's report on one scene.
+
+    ``knowledge_stated`` lists what speakers say they know (checked against the world state);
+    ``voice_profiles`` is every speaker's running profile up to and including this scene, so
+    the next scene's drift check reads this report only, whatever the length of the script.
+    """
 
     KIND: ClassVar[str] = "DIALOGUE_CHECK"
     EXTENSION: ClassVar[str] = "md"
@@ -164,3 +196,5 @@ class DialogueCheck(DocumentArtifact):
     scene_id: SceneId
     characters: list[VoiceAssessment]
     recommended_adjustments: list[Item] = Field(default_factory=list)
+    knowledge_stated: list[KnowledgeUse] = Field(default_factory=list)
+    voice_profiles: list[VoiceProfileRow] = Field(default_factory=list)
