@@ -36,12 +36,15 @@ def main() -> None:
     if not (PROJECT / "filmslate.toml").exists():
         slate("init", str(PROJECT), "--name", "heist-at-the-lighthouse",
               "--title", "Heist at the Lighthouse")
+    fresh = not already_stored("BUDGET_STATUS")
     for source in sorted(INPUTS.iterdir()):
         if not already_stored(source.stem):
             slate("add", str(source), "-C", str(PROJECT), "--reason", "demo source material")
-    slate("import", str(SCREENPLAY), "--alias", "KEEPER=GUS", "-C", str(PROJECT))
-    slate("cost", "--target", "PROJECT", "-C", str(PROJECT))
-    slate("budget", "-C", str(PROJECT))
+            fresh = True
+    if fresh:  # a rerun finds everything in place and writes nothing new
+        slate("import", str(SCREENPLAY), "--alias", "KEEPER=GUS", "-C", str(PROJECT))
+        slate("cost", "--target", "PROJECT", "-C", str(PROJECT))
+        slate("budget", "-C", str(PROJECT))
     slate("status", "-C", str(PROJECT))
     slate("verify", "-C", str(PROJECT))
     print(f"\ndemo project: {PROJECT}")
