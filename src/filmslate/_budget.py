@@ -16,7 +16,7 @@ from typing import Literal
 from . import _runlog
 from ._config import Config
 from ._errors import BudgetExceeded, RunError
-from ._store import Store
+from ._store import Store, pid_alive
 
 Level = Literal["project", "scene", "shot"]
 
@@ -246,7 +246,7 @@ class Ledger:
             "SELECT id, run_id, scene_id, shot_id, amount, started, pid, what "
             "FROM reservations").fetchall()
         for res_id, run_id, scene_id, shot_id, amount, started, pid, what in rows:
-            if _alive(pid):
+            if pid_alive(pid):
                 continue
             res = Reservation(res_id, run_id, scene_id, shot_id, amount)
             if started:
@@ -324,13 +324,3 @@ def _scene(level: Level, scope: str) -> str:
 
 def _review_target(level: Level, scope: str) -> str:
     return {"project": "PROJECT", "scene": scope, "shot": _scene(level, scope)}[level]
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

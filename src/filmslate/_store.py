@@ -140,7 +140,8 @@ def crash_point(where: str) -> None:
         os.kill(os.getpid(), 9)
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """True when a process with this id exists (a crashed writer's id does not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -316,7 +317,7 @@ class Store:
                     self._roll_back(conn, intent)
         for tmp in (self.meta_dir / "tmp").glob("*.part"):
             pid = int(tmp.name.split("-", 1)[0]) if tmp.name.split("-", 1)[0].isdigit() else 0
-            if not _pid_alive(pid):
+            if not pid_alive(pid):
                 tmp.unlink(missing_ok=True)
         try:
             # Rows committed but not yet mirrored (a crash after commit) are appended here.
