@@ -86,6 +86,7 @@ class Runner:
         self.ledger = Ledger(project.store, project.config)
         self.router = Router(project.store, project.config)
         self.gateway = gateway or Gateway(project.root, provider_settings(project))
+        self._render: Any = None
         self._remember_layers()
 
     def _remember_layers(self) -> None:
@@ -198,6 +199,8 @@ class Runner:
         return InputNotReady(f"missing input {stem}: {how}", input=stem)
 
     def _check_usable(self, record: Record, need: Need) -> None:
+        if need.history:
+            return
         stale = self.store.stale_inputs(record.name)
         if stale:
             old, new = stale[0]
@@ -235,6 +238,8 @@ class Runner:
             ctx.params["budget_view"] = self.budget_view()
         if skill.wants_existing:
             ctx.params["existing"] = self.existing_outputs(skill)
+        if skill.uses_video:
+            ctx.params.setdefault("render", self.render_service())
         started = time.monotonic()
         try:
             outputs = skill.produce(ctx)
@@ -447,6 +452,15 @@ class Runner:
             artifact_output=first.filename if first else "",
             artifact_sha256=first.sha256 if first else "", budget_status=budget, notes=notes))
 
+    def render_service(self) -> Any:
+        """The video render service (built once: it takes over the holds of recorded jobs,
+        so it must exist before the ledger recovers dead reservations)."""
+        if self._render is None:
+            from .skills_render import RenderService  # video code loads only when needed
+
+            self._render = RenderService(self.project, self.ledger)
+        return self._render
+
     def existing_outputs(self, skill: Skill) -> dict[str, dict[str, str]]:
         """Kind -> subject -> verdict (or STALE) of the skill's own latest outputs, so a skill
         that makes many subjects (one lock per character) redoes only what needs redoing."""
@@ -486,6 +500,8 @@ class Runner:
         """Run a skill to PASS: revise, escalate, or hard-stop. Resumes from the log."""
         skill_cls = self.registry.get(skill_name)
         skill_cls().check_target(target)
+        if skill_cls.uses_video:
+            self.render_service()  # adopts recorded render jobs before recovery
         self.ledger.recover()
         self._refuse_on_hard_stops(target, skill_name)
         if not force and (done := self._up_to_date(skill_cls, target)) is not None:
@@ -618,7 +634,8 @@ def _output_subject(payload: Artifact | Media, target: str) -> str | None:
     """Document kinds name their subject; row kinds (SHOTLIST, QC_BATCH) take the target's."""
     if payload.subject is not None or kind(payload.KIND).subject is None:
         return payload.subject
-    return scene_of(target) if kind(payload.KIND).subject == "scene" else target
+    subject_type = kind(payload.KIND).subject
+    return scene_of(target) if subject_type in ("scene", "scene_or_run") else target
 
 
 def _subject_for(need: Need, target: str) -> str | None:

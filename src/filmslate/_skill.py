@@ -80,6 +80,7 @@ class Need:
     scope: Scope = "project"
     optional: bool = False
     lineage: bool = True  # False: read for context only; a new version does not make us stale
+    history: bool = False  # a record of what happened (QC sheets): its gate and age don't matter
 
     def describe(self) -> str:
         """``CHAR_LOCK (all, optional)``."""
@@ -151,6 +152,7 @@ class Skill:
     # False when asking again cannot fix a FAIL (the fault is upstream): the loop stops at
     # once with the reasons instead of revising and escalating for nothing.
     revise_on_fail: ClassVar[bool] = True
+    uses_video: ClassVar[bool] = False  # gets the runner's render service (video generation)
     summary: ClassVar[str] = ""
 
     def produce(self, ctx: Context) -> list[Artifact | Media]:
@@ -241,8 +243,8 @@ class Registry:
 
 REGISTRY = Registry()
 BUILTIN_SKILL_MODULES = ("skills_governance", "skills_locks", "skills_narrative",
-                         "skills_production", "skills_supervisor", "skills_validation",
-                         "skills_world")
+                         "skills_production", "skills_qc", "skills_render", "skills_supervisor",
+                         "skills_validation", "skills_world")
 _LOADED = False
 
 
