@@ -1301,7 +1301,7 @@ class DialogueConsistencyCheck(Skill):
     loop: ClassVar[str] = "narrative"
     needs: ClassVar[tuple[Need, ...]] = (
         Need("SCRIPT", "scene"), Need("VOICE_LOCK", "all", optional=True),
-        Need("CHAR_LOCK", "all", optional=True), Need("WORLD_STATE", optional=True),
+        Need("CHAR_LOCK", "cast", optional=True), Need("WORLD_STATE", optional=True),
         Need("STATE_DIFF", "scene", optional=True), *_history_needs())
     produces: ClassVar[tuple[str, ...]] = ("DIALOGUE_CHECK",)
     target_scope: ClassVar[Any] = "scene"

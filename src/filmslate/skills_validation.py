@@ -532,7 +532,7 @@ class PlausibilityAuditor(_AnsweringSkill):
     tier: ClassVar[Any] = "judgment"
     loop: ClassVar[str] = "validation"
     needs: ClassVar[tuple[Need, ...]] = (
-        Need("SCENES"), SCRIPT, Need("TRUTH", "scene"), Need("CHAR_LOCK", "all", optional=True),
+        Need("SCENES"), SCRIPT, Need("TRUTH", "scene"), Need("CHAR_LOCK", "cast", optional=True),
         Need("WORLD_STATE", optional=True))
     produces: ClassVar[tuple[str, ...]] = ("PLAUS",)
     target_scope: ClassVar[Any] = "scene"
@@ -592,7 +592,7 @@ class CulturalCheck(_AnsweringSkill):
     tier: ClassVar[Any] = "judgment"
     loop: ClassVar[str] = "validation"
     needs: ClassVar[tuple[Need, ...]] = (
-        Need("SCENES"), SCRIPT, Need("TRUTH", "scene"), Need("CHAR_LOCK", "all", optional=True),
+        Need("SCENES"), SCRIPT, Need("TRUTH", "scene"), Need("CHAR_LOCK", "cast", optional=True),
         Need("VOICE_LOCK", "all", optional=True))
     produces: ClassVar[tuple[str, ...]] = ("CULTURE",)
     target_scope: ClassVar[Any] = "scene"
