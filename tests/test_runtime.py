@@ -285,3 +285,37 @@ def test_loop_order_is_enforced(tmp_path: Path) -> None:
         r.run_once("take", "S01_SH01")
     assert "narrative loop not passed" in str(info.value)
     assert "validation loop not passed" in str(info.value)
+
+
+def test_qc_verdicts_count_as_failed_attempts(film: Path) -> None:
+    from typing import ClassVar
+
+    from filmslate._skill import Context, Gate, Skill
+    from filmslate.schemas import ShotList
+
+    class StandInQc(Skill):
+        """A QC grader stand-in whose verdict is FIX (the real one is in skills_qc)."""
+
+        name: ClassVar[str] = "qc-grader"
+        layer: ClassVar[Any] = "production"
+        produces: ClassVar[tuple[str, ...]] = ()
+        target_scope: ClassVar[Any] = "shot"
+        uses_model: ClassVar[bool] = False
+
+        def produce(self, ctx: Context) -> list[Any]:
+            return []
+
+        def gate(self, outputs: list[Any], ctx: Context) -> Gate:
+            return Gate("FIX", ("face drift, minor",))
+
+    r, _ = runner(film, lambda req: REPORT)
+    r.registry.register(StandInQc)
+    r.store.write("SHOTLIST", "S01", ShotList.model_validate({"rows": [{
+        "shot_id": "S01_SH01", "scene_id": "S01", "duration_s": 4, "camera_type": "close_up",
+        "blocking_summary": "x", "set_id": "LIGHTHOUSE", "char_ids": [], "hero_tier": "B",
+        "complexity_level": "low", "regen_risk_estimate": "low"}]}))
+    for _ in range(2):
+        r.run_once("take", "S01_SH01")
+        r.run_once("qc-grader", "S01_SH01")
+    with pytest.raises(HardStop, match="limit for hero tier B is 2"):
+        r.run_once("take", "S01_SH01")

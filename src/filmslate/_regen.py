@@ -10,6 +10,7 @@ from ._errors import HardStop, RunError
 from ._project import Project
 
 ANALYZER = "regen-analyzer"
+QC_GRADER = "qc-grader"  # its FAIL / FIX verdicts are failed attempts of the shot
 
 
 class AnalyzerRequired(RunError):
@@ -29,18 +30,27 @@ def hero_tier_of(project: Project, shot_id: str) -> str:
 
 
 def failures_since_pass(project: Project, skill: str, shot_id: str) -> list[int]:
-    """Log sequence numbers of failed attempts since the last PASS or override (newest first)."""
+    """Log sequence numbers of failed attempts since the last PASS or override (newest first).
+
+    Once QC grades a shot, its verdict is what counts: a render that produced a valid clip
+    (the render's own PASS) is not an accepted take, and a QC FAIL or FIX is a failed attempt.
+    """
     rows = project.store.conn.execute(
-        "SELECT seq, outcome FROM runlog WHERE skill_name = ? AND target = ? AND event = 'run' "
-        "AND outcome IN ('PASS', 'FAIL', 'FIX') ORDER BY seq DESC LIMIT 100",
-        (skill, shot_id)).fetchall()
+        "SELECT seq, outcome, skill_name FROM runlog WHERE skill_name IN (?, ?) AND target = ? AND "
+        "event = 'run' AND outcome IN ('PASS', 'FAIL', 'FIX') ORDER BY seq DESC LIMIT 100",
+        (skill, QC_GRADER, shot_id)).fetchall()
     lifted = project.store.conn.execute(
         "SELECT coalesce(max(seq), 0) FROM runlog WHERE event = 'override' AND target = ?",
         (shot_id,)).fetchone()[0]
+    graded = any(name == QC_GRADER for _, _, name in rows)
     failed = []
-    for seq, outcome in rows:
-        if outcome == "PASS" or seq <= lifted:  # a human override restarts the count
+    for seq, outcome, name in rows:
+        if seq <= lifted:  # a human override restarts the count
             break
+        if outcome == "PASS":
+            if name == QC_GRADER or not graded:
+                break
+            continue
         failed.append(int(seq))
     return failed
 
