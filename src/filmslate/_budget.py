@@ -16,6 +16,8 @@ from typing import Literal
 from . import _runlog
 from ._config import Config
 from ._errors import BudgetExceeded, RunError
+from ._names import SHOT_RE
+from ._skill import scene_of
 from ._store import Store, pid_alive
 
 Level = Literal["project", "scene", "shot"]
@@ -178,7 +180,7 @@ class Ledger:
             _runlog.append(conn, _runlog.LogEntry(
                 run_id=_runlog.new_run_id(), skill_name="budget-gates", event="budget_warning",
                 timestamp=stamp,
-                outcome="WARNING", scene_id=_scene(level, scope),
+                outcome="WARNING", scene_id=scene_of(scope),
                 shot_id=scope if level == "shot" else "",
                 notes=f"{level} {scope} reached {self.config.budget.warn_pct:.0f}% of its cap; "
                       "cost review required"))
@@ -282,7 +284,7 @@ class Ledger:
         for target, amount in conn.execute(
                 "SELECT target, CAST(estimated_cost AS REAL) FROM runlog WHERE event = "
                 "'override' AND outcome = 'budget'").fetchall():
-            _bump(conn, _level_of(target), target, headroom=amount)
+            _bump(conn, level_of(target), target, headroom=amount)
         for scene, shot, stamp, seq in conn.execute(
                 "SELECT scene_id, shot_id, timestamp, seq FROM runlog "
                 "WHERE event = 'budget_warning' ORDER BY seq").fetchall():
@@ -308,19 +310,12 @@ def _bump(conn: sqlite3.Connection, level: str, scope: str, reserved: float = 0.
         (level, scope, settled, reserved, headroom))
 
 
-def _level_of(target: str) -> Level:
+def level_of(target: str) -> Level:
+    """The cap level a stop target names: PROJECT, a scene or a shot."""
     if target == "PROJECT":
         return "project"
-    return "shot" if "_SH" in target else "scene"
-
-
-def _scene(level: Level, scope: str) -> str:
-    if level == "scene":
-        return scope
-    if level == "shot":
-        return scope.split("_SH", 1)[0]
-    return ""
+    return "shot" if SHOT_RE.fullmatch(target) else "scene"
 
 
 def _review_target(level: Level, scope: str) -> str:
-    return {"project": "PROJECT", "scene": scope, "shot": _scene(level, scope)}[level]
+    return "PROJECT" if level == "project" else scene_of(scope)

@@ -50,24 +50,13 @@ def _runlog_metrics(store: Store, m: Metrics) -> None:
 
 
 def _qc_rows(store: Store) -> list[Any]:
-    rows: list[Any] = []
-    for stem_kind in ("QC_BATCH",):
-        subjects = {r.name.subject for r in store.artifacts(stem_kind)}
-        for subject in sorted(s for s in subjects if s):
-            latest = store.latest(stem_kind, subject)
-            if latest is not None:
-                rows.extend(getattr(store.load(latest.name), "rows", []))
-    return rows
+    return [row for record in store.latest_of_each("QC_BATCH")
+            for row in getattr(store.load(record.name), "rows", [])]
 
 
 def _shot_types(store: Store) -> dict[str, str]:
-    types: dict[str, str] = {}
-    for subject in sorted({r.name.subject for r in store.artifacts("SHOTLIST") if r.name.subject}):
-        latest = store.latest("SHOTLIST", subject)
-        if latest is not None:
-            for row in getattr(store.load(latest.name), "rows", []):
-                types[row.shot_id] = row.camera_type
-    return types
+    return {row.shot_id: row.camera_type for record in store.latest_of_each("SHOTLIST")
+            for row in getattr(store.load(record.name), "rows", [])}
 
 
 def _qc_metrics(store: Store, m: Metrics) -> None:

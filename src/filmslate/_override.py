@@ -11,20 +11,13 @@ import getpass
 import os
 
 from . import _runlog
-from ._budget import Ledger, Level
+from ._budget import Ledger, level_of
 from ._errors import UserError
-from ._names import SHOT_RE
 from ._project import Project
-from ._skill import scene_of
+from ._skill import target_fields
 from ._stops import all_open_hard_stops
 from ._store import Record
 from .schemas import Override
-
-
-def _level(target: str) -> Level:
-    if target == "PROJECT":
-        return "project"
-    return "shot" if SHOT_RE.fullmatch(target) else "scene"
 
 
 def record_override(project: Project, target: str, reason: str, cost_impact: float,
@@ -34,22 +27,22 @@ def record_override(project: Project, target: str, reason: str, cost_impact: flo
         raise UserError("an override needs --reason: say why the stop may be passed")
     if cost_impact < 0:
         raise UserError("--cost-impact cannot be negative")
-    stops = [s for s in all_open_hard_stops(project) if s[2].split(":", 1)[0] == target]
+    stops = [s for s in all_open_hard_stops(project) if s.target == target]
     if not stops:
         raise UserError(f"no open hard stop on {target}; `slate status` lists open stops and "
                         "their targets", target=target)
-    run_id, kind, detail = stops[0]
+    run_id, kind = stops[0].run_id, stops[0].kind
+    detail = f"{target}: {stops[0].reason}"
     who = approved_by or os.environ.get("FILMSLATE_USER") or getpass.getuser()
     payload = Override(target=target, hard_stop=f"{kind}: {detail}", reason=reason,
                        cost_impact=cost_impact, approved_by=who)
     record = project.store.write("OVERRIDE", target, payload, entry=_runlog.LogEntry(
         run_id=_runlog.new_run_id(), parent_run_id=run_id, skill_name="override",
-        event="override", outcome=kind, target=target, scene_id=scene_of(target),
-        shot_id=target if SHOT_RE.fullmatch(target) else "", estimated_cost=cost_impact,
+        event="override", outcome=kind, **target_fields(target), estimated_cost=cost_impact,
         model_used="human", tier="manual", notes=f"{who}: {reason}"))
     if kind == "budget":
         ledger = Ledger(project.store, project.config)
-        level = _level(target)
+        level = level_of(target)
         with project.store.transaction() as conn:
             ledger.grant(conn, level, "PROJECT" if level == "project" else target, cost_impact)
     return record

@@ -108,8 +108,7 @@ class Project:
         """Counts and totals from the index only: constant work per kind."""
         conn = self.store.conn
         # Constant-cost lookups: the last row (seq counts rows) and the ledger's running total.
-        rows, last = conn.execute("SELECT coalesce(max(seq), 0), coalesce(max(timestamp), '') "
-                                  "FROM runlog WHERE seq = (SELECT max(seq) FROM runlog)"
+        rows, last = conn.execute("SELECT seq, timestamp FROM runlog ORDER BY seq DESC LIMIT 1"
                                   ).fetchone() or (0, "")
         spend = conn.execute("SELECT coalesce(sum(settled), 0) FROM spend_totals "
                              "WHERE level = 'project'").fetchone()[0]

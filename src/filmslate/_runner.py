@@ -34,6 +34,7 @@ from ._skill import (
     Skill,
     load_skills,
     scene_of,
+    target_fields,
 )
 from ._stops import all_open_hard_stops, gate_of, open_hard_stops, record_hard_stop
 from ._store import Record, crash_point
@@ -129,7 +130,7 @@ class Runner:
     def _many(self, need: Need, target: str) -> list[Record]:
         """Records of a many-subject need: every subject, or just the target's cast / set."""
         if need.scope == "all":
-            return self._latest_of_every_subject(need.kind)
+            return self.store.latest_of_each(need.kind)
         cast, location = self._cast_and_set(target)
         subjects = cast if need.scope == "cast" else [location] if location else []
         found = []
@@ -183,12 +184,6 @@ class Runner:
         if record.name.spec.binary:
             return self.store.read(record.name)
         return self.store.load(record.name)
-
-    def _latest_of_every_subject(self, kind_name: str) -> list[Record]:
-        rows = self.store.conn.execute(
-            "SELECT name FROM artifacts a WHERE kind = ? AND version = (SELECT max(version) "
-            "FROM artifacts b WHERE b.stem = a.stem) ORDER BY stem", (kind_name,)).fetchall()
-        return [self.store.record(r[0]) for r in rows]
 
     def _missing(self, need: Need, target: str, subject: str | None = None) -> InputNotReady:
         subject = subject or _subject_for(need, target)
@@ -260,7 +255,7 @@ class Runner:
             raise HardStop(self.store.log_problem)
         stops = open_hard_stops(self.project, target, skill)
         if stops:
-            _, kind, reason = stops[0]
+            kind, reason = stops[0].kind, stops[0].reason
             raise HardStop(f"hard stop ({kind}) on {target} or what contains it: {reason}. "
                            f"Resolve it, or record `slate override {target} --reason ... "
                            "--cost-impact AMOUNT`.", kind=kind, target=target)
@@ -334,7 +329,7 @@ class Runner:
         """Route every planned shot of a scene (or PROJECT) by hero tier within the premium
         quota, and record the plan as a ROUTING_DECISION with its projected cost."""
         rows: list[Any] = []
-        for record in self._latest_of_every_subject("SHOTLIST"):
+        for record in self.store.latest_of_each("SHOTLIST"):
             if target in ("PROJECT", record.name.subject):
                 rows.extend(getattr(self.store.load(record.name), "rows", []))
         if not rows:
@@ -368,8 +363,8 @@ class Runner:
             check_regen(self.project, skill.name, target)
         except HardStop as stop:
             kind = str(stop.context.get("kind", "regen_limit"))
-            if not any(k == kind for _, k, _ in open_hard_stops(self.project, target,
-                                                                 skill.name)):
+            if not any(s.kind == kind for s in open_hard_stops(self.project, target,
+                                                               skill.name)):
                 record_hard_stop(self.project, target, kind, str(stop), skill.name)
             raise
 
@@ -423,8 +418,7 @@ class Runner:
                 raise RunError(f"{skill.name} produced a {payload.KIND}, which it does not "
                                f"declare ({', '.join(skill.produces)})")
             entry = _runlog.LogEntry(
-                run_id=run_id, skill_name=skill.name, event="write", target=target,
-                scene_id=scene_of(target), shot_id=target if SHOT_RE.fullmatch(target) else "",
+                run_id=run_id, skill_name=skill.name, event="write", **target_fields(target),
                 model_used=route.model, tier=route.tier, outcome=gate.verdict,
                 notes="; ".join(gate.reasons))
             data = payload.data if isinstance(payload, Media) else payload
@@ -445,8 +439,7 @@ class Runner:
         first = records[0] if records else None
         self.store.log(_runlog.LogEntry(
             run_id=run_id, parent_run_id=parent, skill_name=skill.name, event="run",
-            target=target, scene_id=scene_of(target),
-            shot_id=target if SHOT_RE.fullmatch(target) else "", model_used=route.model,
+            **target_fields(target), model_used=route.model,
             tier=route.tier, estimated_cost=meter.estimated, actual_cost=meter.actual,
             duration_s=time.monotonic() - started, outcome=outcome, regen_count=attempt - 1,
             artifact_output=first.filename if first else "",
@@ -466,7 +459,7 @@ class Runner:
         that makes many subjects (one lock per character) redoes only what needs redoing."""
         out: dict[str, dict[str, str]] = {}
         for kind_name in skill.produces:
-            for record in self._latest_of_every_subject(kind_name):
+            for record in self.store.latest_of_each(kind_name):
                 verdict = ("STALE" if self.store.is_stale(record.name)
                            else gate_of(self.project, record.filename))
                 out.setdefault(kind_name, {})[record.name.subject or ""] = verdict
@@ -489,8 +482,8 @@ class Runner:
             regens_by_shot={s: int(n) for s, n in conn.execute(
                 "SELECT shot_id, max(CAST(regen_count AS INTEGER)) FROM runlog WHERE event = "
                 "'run' AND shot_id != '' GROUP BY shot_id")},
-            open_stops=[f"{kind} ({run_id}): {reason}" for run_id, kind, reason in
-                        all_open_hard_stops(self.project)],
+            open_stops=[f"{s.kind} ({s.run_id}): {s.target}: {s.reason}"
+                        for s in all_open_hard_stops(self.project)],
             projected_remaining=projected)
 
     # -- the loop -----------------------------------------------------------------------

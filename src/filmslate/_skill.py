@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import Any, ClassVar, Literal, TypedDict, TypeVar
 
 from pydantic import BaseModel
 
@@ -179,6 +179,20 @@ def scene_of(target: str) -> str:
     """The scene id inside a scene or shot id, else ''."""
     head = target.split("_SH", 1)[0]
     return head if SCENE_RE.fullmatch(head) else ""
+
+
+class TargetFields(TypedDict):
+    """The run-log cells that name a target."""
+
+    target: str
+    scene_id: str
+    shot_id: str
+
+
+def target_fields(target: str) -> TargetFields:
+    """The run-log cells naming a target: the target itself, its scene and its shot."""
+    return {"target": target, "scene_id": scene_of(target),
+            "shot_id": target if SHOT_RE.fullmatch(target) else ""}
 
 
 class Registry:

@@ -5,10 +5,11 @@ A hard stop is a ``hard_stop`` row; an ``override`` row whose parent is that row
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from . import _runlog
-from ._names import SHOT_RE
 from ._project import Project
-from ._skill import scene_of
+from ._skill import scene_of, target_fields
 
 
 def gate_of(project: Project, name: str) -> str:
@@ -24,25 +25,30 @@ def gate_of(project: Project, name: str) -> str:
 SKILL_SCOPED_STOPS = ("gate", "regen_limit")
 
 
-def open_hard_stops(project: Project, target: str, skill: str = "") -> list[tuple[str, str, str]]:
-    """(run_id, kind, reason) of unlifted hard stops that block ``skill`` on ``target``."""
-    scopes = sorted({"PROJECT", target, scene_of(target)} - {""})
-    marks = ",".join("?" for _ in scopes)
-    rows = project.store.conn.execute(
-        f"SELECT run_id, outcome, notes, skill_name FROM runlog WHERE event = 'hard_stop' AND "
-        f"target IN ({marks}) AND run_id NOT IN (SELECT parent_run_id FROM runlog WHERE "
-        "event = 'override') ORDER BY seq", scopes).fetchall()
-    return [(r[0], r[1], r[2]) for r in rows
-            if r[1] not in SKILL_SCOPED_STOPS or not skill or r[3] == skill]
+class HardStopRow(NamedTuple):
+    """One unlifted hard stop."""
+
+    run_id: str
+    kind: str
+    target: str
+    reason: str
+    skill: str
 
 
-def all_open_hard_stops(project: Project) -> list[tuple[str, str, str]]:
-    """(run_id, kind, target: reason) of every hard stop no override has lifted."""
+def all_open_hard_stops(project: Project) -> list[HardStopRow]:
+    """Every hard stop no override has lifted, oldest first."""
     rows = project.store.conn.execute(
-        "SELECT run_id, outcome, target, notes FROM runlog WHERE event = 'hard_stop' AND "
-        "run_id NOT IN (SELECT parent_run_id FROM runlog WHERE event = 'override') "
-        "ORDER BY seq").fetchall()
-    return [(r[0], r[1], f"{r[2]}: {r[3]}") for r in rows]
+        "SELECT run_id, outcome, target, notes, skill_name FROM runlog WHERE event = "
+        "'hard_stop' AND run_id NOT IN (SELECT parent_run_id FROM runlog WHERE event = "
+        "'override') ORDER BY seq").fetchall()
+    return [HardStopRow(*row) for row in rows]
+
+
+def open_hard_stops(project: Project, target: str, skill: str = "") -> list[HardStopRow]:
+    """Unlifted hard stops that block ``skill`` on ``target`` (or what contains it)."""
+    scopes = {"PROJECT", target, scene_of(target)} - {""}
+    return [stop for stop in all_open_hard_stops(project) if stop.target in scopes
+            and (stop.kind not in SKILL_SCOPED_STOPS or not skill or stop.skill == skill)]
 
 
 def record_hard_stop(project: Project, target: str, kind: str, reason: str,
@@ -50,5 +56,4 @@ def record_hard_stop(project: Project, target: str, kind: str, reason: str,
     """Log a hard stop; work on the target stops until an override lifts it."""
     project.store.log(_runlog.LogEntry(
         run_id=_runlog.new_run_id(), skill_name=skill or "runner", event="hard_stop",
-        outcome=kind, target=target, scene_id=scene_of(target),
-        shot_id=target if SHOT_RE.fullmatch(target) else "", notes=reason))
+        outcome=kind, **target_fields(target), notes=reason))

@@ -416,6 +416,14 @@ class Store:
                                  (stem,)).fetchall()
         return [self.record(r[0]) for r in rows]
 
+    def latest_of_each(self, kind_name: str) -> list[Record]:
+        """The latest version of every subject of a kind (every lock, every shot list)."""
+        rows = self.conn.execute(
+            "SELECT name FROM artifacts a WHERE kind = ? AND version = (SELECT max(version) "
+            "FROM artifacts b WHERE b.stem = a.stem) ORDER BY stem", (kind(kind_name).name,)
+        ).fetchall()
+        return [self.record(r[0]) for r in rows]
+
     def artifacts(self, kind_name: str | None = None) -> list[Record]:
         """Every artifact version, optionally of one kind, in name order."""
         sql = "SELECT name, sha256, size, run_id, created_at FROM artifacts"

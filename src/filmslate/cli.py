@@ -68,8 +68,9 @@ def status(project: ProjectOpt = None) -> None:
         out.print(f"run log: {s.log_rows} rows, last {s.last_run or '-'}")
         _print_budget(p)
         stops = all_open_hard_stops(p)
-        for run_id, kind, detail in stops:
-            out.print(f"[red]HARD STOP[/] {kind} {detail} ({run_id}): resolve, or "
+        for stop in stops:
+            out.print(f"[red]HARD STOP[/] {stop.kind} {stop.target}: {stop.reason} "
+                      f"({stop.run_id}): resolve, or "
                       "`slate override TARGET --reason ... --cost-impact AMOUNT`")
         if not stops:
             out.print("hard stops: none")

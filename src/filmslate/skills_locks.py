@@ -160,6 +160,22 @@ class LockSkill(Skill):
                                                           "name": subject}))
         return outputs
 
+    def visual_prompt(self, ctx: Context, subject: str, intro_field: str,
+                      checklist: str) -> str:
+        """The request for a character or set lock: the subject's facts, where it first
+        appears, the style lock, the checklist and any revision notes."""
+        row, facts = scene_rows(ctx)
+        style = style_text(ctx)
+        parts = [f"Write the {self.lock_type.TITLE} for {subject}.",
+                 f"What the story says about {subject}:\n{render_scene(row, facts, subject)}"]
+        intro = first_appearance(ctx, subject, intro_field)
+        if intro:
+            parts.append(f"Where {subject} first appears:\n{intro}")
+        parts.append(f"The production's style lock:\n{style}" if style
+                     else "There is no style lock yet.")
+        parts.append(checklist)
+        return "\n\n".join(parts) + revision_notes(ctx, format_stem(self.lock_type.KIND, subject))
+
     def gate(self, outputs: list[Any], ctx: Context) -> Gate:
         """FAIL when any lock fails its gate; every reason names its lock."""
         failures = []
@@ -216,18 +232,9 @@ class CharacterLock(LockSkill):
 
     def prompt(self, ctx: Context, subject: str) -> str:
         """The character's facts, the style lock, the checklist and any revision notes."""
-        row, facts = scene_rows(ctx)
-        style = style_text(ctx)
-        parts = [f"Write the CHARACTER LOCK for {subject}.",
-                 f"What the story says about {subject}:\n{render_scene(row, facts, subject)}"]
-        intro = first_appearance(ctx, subject, "new_characters_introduced")
-        if intro:
-            parts.append(f"Where {subject} first appears:\n{intro}")
-        parts.append(f"The production's style lock:\n{style}" if style
-                     else "There is no style lock yet.")
-        hint = " drawn from the style lock's look" if style else ""
-        parts.append(CHAR_CHECKLIST.format(palette_hint=hint, vague=VAGUE_LIST))
-        return "\n\n".join(parts) + revision_notes(ctx, format_stem("CHAR_LOCK", subject))
+        hint = " drawn from the style lock's look" if style_text(ctx) else ""
+        return self.visual_prompt(ctx, subject, "new_characters_introduced",
+                                  CHAR_CHECKLIST.format(palette_hint=hint, vague=VAGUE_LIST))
 
 
 # -- set-lock ---------------------------------------------------------------------------------
@@ -274,19 +281,9 @@ class SetLockSkill(LockSkill):
 
     def prompt(self, ctx: Context, subject: str) -> str:
         """The location's facts, the style lock, the checklist and any revision notes."""
-        row, facts = scene_rows(ctx)
-        style = style_text(ctx)
-        parts = [f"Write the SET LOCK for {subject}.",
-                 f"What the story says about {subject}:\n{render_scene(row, facts, subject)}"]
-        intro = first_appearance(ctx, subject, "new_locations_introduced")
-        if intro:
-            parts.append(f"Where {subject} first appears:\n{intro}")
-        parts.append(f"The production's style lock:\n{style}" if style
-                     else "There is no style lock yet.")
         thresholds = ctx.config.thresholds
-        parts.append(SET_CHECKLIST.format(low=thresholds.set_anchors_min,
-                                          high=thresholds.set_anchors_max, vague=VAGUE_LIST))
-        return "\n\n".join(parts) + revision_notes(ctx, format_stem("SET_LOCK", subject))
+        return self.visual_prompt(ctx, subject, "new_locations_introduced", SET_CHECKLIST.format(
+            low=thresholds.set_anchors_min, high=thresholds.set_anchors_max, vague=VAGUE_LIST))
 
 
 # -- voice-lock -------------------------------------------------------------------------------

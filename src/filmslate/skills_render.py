@@ -194,11 +194,8 @@ class RenderService:
     def shots_total(self) -> int:
         """How many shots the latest shot lists plan (the base of the premium quota)."""
         if self._shots_total is None:
-            names = self.store.conn.execute(
-                "SELECT name FROM artifacts a WHERE kind = 'SHOTLIST' AND version = "
-                "(SELECT max(version) FROM artifacts b WHERE b.stem = a.stem)").fetchall()
-            self._shots_total = sum(len(getattr(self.store.load(name), "rows", []))
-                                    for (name,) in names)
+            self._shots_total = sum(len(getattr(self.store.load(rec.name), "rows", []))
+                                    for rec in self.store.latest_of_each("SHOTLIST"))
         return max(1, self._shots_total)
 
     def last_qc_verdict(self, shot_id: str) -> str | None:
