@@ -24,12 +24,11 @@ from filmslate._continuity import (
     with_observations,
 )
 from filmslate._errors import UserError
-from filmslate._gateway import Gateway
-from filmslate._runner import Runner, provider_settings
+from filmslate._runner import Runner
 from filmslate._skill import Registry
 from filmslate.schemas import ContinuityReport, Finding, SetLock, StateDiff, WorldState
 from filmslate.skills_supervisor import ContinuitySupervisor
-from filmslate.testing import ScriptedTextModel
+from filmslate.testing import ScriptedTextModel, scripted_runner
 from fixtures.continuity.lighthouse import Production, corrected, planted
 from test_runtime import configure
 
@@ -368,13 +367,9 @@ def film(tmp_path: Path) -> Path:
 
 
 def supervisor(root: Path, script: Any) -> tuple[Runner, ScriptedTextModel]:
-    project = Project(root)
-    model = ScriptedTextModel(script, cost=0.01, worst_case=0.05)
-    gateway = Gateway(project.root, provider_settings(project))
-    gateway.register("scripted", model)
     registry = Registry()
     registry.register(ContinuitySupervisor)
-    return Runner(project, registry, gateway), model
+    return scripted_runner(root, script, registry, cost=0.01, worst_case=0.05)
 
 
 def load(r: Runner, prod: Production, tmp: Path) -> None:

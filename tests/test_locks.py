@@ -11,7 +11,7 @@ import pytest
 from filmslate import Project
 from filmslate._config import Config
 from filmslate._errors import SchemaError, UserError
-from filmslate._gateway import Gateway, TextRequest
+from filmslate._gateway import TextRequest
 from filmslate._locks import (
     LockRefused,
     add_lock,
@@ -21,7 +21,7 @@ from filmslate._locks import (
     lock_diff,
     lock_gate,
 )
-from filmslate._runner import Runner, provider_settings
+from filmslate._runner import Runner
 from filmslate._skill import Registry
 from filmslate.schemas import (
     Breakdown,
@@ -35,7 +35,7 @@ from filmslate.schemas import (
     VoiceLock,
 )
 from filmslate.skills_locks import CharacterLock, SetLockSkill, VoiceLockSkill
-from filmslate.testing import FAKE_MP4, ScriptedTextModel
+from filmslate.testing import FAKE_MP4, ScriptedTextModel, scripted_runner
 from test_runtime import configure
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "locks"
@@ -387,14 +387,10 @@ def answer_good(request: TextRequest) -> dict[str, Any]:
 
 def lock_runner(root: Path, script: Any, cost: float = 0.0
                 ) -> tuple[Runner, ScriptedTextModel]:
-    project = Project(root)
-    model = ScriptedTextModel(script, cost=cost, worst_case=max(cost, 0.01))
-    gateway = Gateway(project.root, provider_settings(project))
-    gateway.register("scripted", model)
     registry = Registry()
     for skill in (CharacterLock, SetLockSkill, VoiceLockSkill):
         registry.register(skill)
-    return Runner(project, registry, gateway), model
+    return scripted_runner(root, script, registry, cost=cost, worst_case=max(cost, 0.01))
 
 
 def test_character_lock_writes_a_gated_lock_per_character(film: Path) -> None:

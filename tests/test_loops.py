@@ -15,13 +15,13 @@ import pytest
 
 from filmslate import Project
 from filmslate._errors import UserError
-from filmslate._gateway import Gateway, TextRequest
+from filmslate._gateway import TextRequest
 from filmslate._loops import LoopResult, production_allowed, run_loop
-from filmslate._runner import Runner, provider_settings
+from filmslate._runner import Runner
 from filmslate._skill import Context, Gate, Need, Registry, Skill
 from filmslate.schemas import Beats, Breakdown, BreakdownRow, Psych, SceneRow, Scenes, WorldState
 from filmslate.skills_validation import SKILLS
-from filmslate.testing import ScriptedTextModel
+from filmslate.testing import ScriptedTextModel, scripted_runner
 from test_runtime import BEATS, configure
 from test_skills_validation import (
     GOOD_AUDIENCE,
@@ -151,11 +151,8 @@ def film(tmp_path: Path) -> Path:
 
 def make_runner(root: Path, answers: Answers | Callable[[TextRequest], Any],
                 reg: Registry | None = None) -> tuple[Runner, ScriptedTextModel]:
-    project = Project(root)
-    model = ScriptedTextModel(answers if callable(answers) else BySkill(answers))
-    gateway = Gateway(project.root, provider_settings(project))
-    gateway.register("scripted", model)
-    return Runner(project, reg or registry(), gateway), model
+    return scripted_runner(root, answers if callable(answers) else BySkill(answers),
+                           reg or registry())
 
 
 def statuses(result: LoopResult) -> list[tuple[str, str, str]]:

@@ -9,12 +9,11 @@ import pytest
 
 from filmslate import GateFailed, HardStop, Project
 from filmslate._errors import ProviderError
-from filmslate._gateway import Gateway
 from filmslate._override import record_override
 from filmslate._regen import AnalyzerRequired
-from filmslate._runner import InputNotReady, Runner, provider_settings
+from filmslate._runner import InputNotReady, Runner
 from filmslate._stops import all_open_hard_stops
-from filmslate.testing import ScriptedTextModel
+from filmslate.testing import ScriptedTextModel, scripted_runner
 from runtime_skills import registry
 
 GOOD_PREMISE = {"title": "The Last Keeper", "logline": "A keeper relights a dead lighthouse.",
@@ -50,11 +49,7 @@ def film(tmp_path: Path) -> Path:
 
 def runner(root: Path, script: Any, cost: float = 0.0, worst: float | None = None
            ) -> tuple[Runner, ScriptedTextModel]:
-    project = Project(root)
-    model = ScriptedTextModel(script, cost=cost, worst_case=worst)
-    gateway = Gateway(project.root, provider_settings(project))
-    gateway.register("scripted", model)
-    return Runner(project, registry(), gateway), model
+    return scripted_runner(root, script, registry(), cost=cost, worst_case=worst)
 
 
 def rows(r: Runner, event: str) -> list[tuple[str, ...]]:

@@ -16,9 +16,9 @@ import pytest
 
 from filmslate import Project
 from filmslate._errors import ProviderError
-from filmslate._gateway import Gateway, TextRequest
+from filmslate._gateway import TextRequest
 from filmslate._importer import import_screenplay
-from filmslate._runner import Runner, provider_settings
+from filmslate._runner import Runner
 from filmslate._skill import REGISTRY
 from filmslate._stylometry import profile
 from filmslate.schemas import (
@@ -42,7 +42,7 @@ from filmslate.skills_narrative import (
     system_prompt,
     voice_expectation,
 )
-from filmslate.testing import ScriptedTextModel
+from filmslate.testing import ScriptedTextModel, scripted_runner
 from test_runtime import configure
 
 # -- harness ----------------------------------------------------------------------------------
@@ -57,11 +57,7 @@ def film(tmp_path: Path) -> Path:
 
 
 def make_runner(root: Path, script: Any) -> tuple[Runner, ScriptedTextModel]:
-    project = Project(root)
-    model = ScriptedTextModel(script)
-    gateway = Gateway(project.root, provider_settings(project))
-    gateway.register("scripted", model)
-    return Runner(project, REGISTRY, gateway), model
+    return scripted_runner(root, script, REGISTRY)
 
 
 def put(r: Runner, kind: str, subject: str | None, payload: Any) -> None:

@@ -11,9 +11,8 @@ from PIL import Image
 
 from filmslate import Project
 from filmslate._errors import ProviderError
-from filmslate._gateway import Gateway
 from filmslate._runlog import LogEntry, new_run_id
-from filmslate._runner import InputNotReady, Runner, provider_settings
+from filmslate._runner import InputNotReady, Runner
 from filmslate._skill import Context, Registry
 from filmslate._storyboard import FramePlan, draw_storyboard, kelvin_to_rgb, light_direction
 from filmslate.schemas import (
@@ -44,7 +43,7 @@ from filmslate.skills_production import (
     genpack_failures,
     shot_seed,
 )
-from filmslate.testing import ScriptedTextModel
+from filmslate.testing import ScriptedTextModel, scripted_runner
 from test_runtime import configure
 
 # -- fixtures: a one-scene project with locks, written through the store ----------------------
@@ -135,11 +134,7 @@ def registry() -> Registry:
 
 
 def runner(root: Path, script: Any = ()) -> tuple[Runner, ScriptedTextModel]:
-    project = Project(root)
-    model = ScriptedTextModel(script)
-    gateway = Gateway(project.root, provider_settings(project))
-    gateway.register("scripted", model)
-    return Runner(project, registry(), gateway), model
+    return scripted_runner(root, script, registry())
 
 
 def shot(n: int, **change: Any) -> dict[str, Any]:

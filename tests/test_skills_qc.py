@@ -11,11 +11,9 @@ import pytest
 from PIL import Image
 
 import test_skills_production as production
-from filmslate import Project
 from filmslate._errors import UserError
-from filmslate._gateway import Gateway
 from filmslate._media import QC_CATEGORIES
-from filmslate._runner import Runner, provider_settings
+from filmslate._runner import Runner
 from filmslate._skill import Registry
 from filmslate._video import VideoJob
 from filmslate.providers.animatic import AnimaticProvider
@@ -35,7 +33,7 @@ from filmslate.skills_qc import (
     qc_verdict,
     regen_failures,
 )
-from filmslate.testing import ScriptedTextModel
+from filmslate.testing import ScriptedTextModel, scripted_runner
 from test_runtime import configure
 
 MILL_BROWN = "#5A4632"  # the OLD_MILL set lock's palette
@@ -52,11 +50,7 @@ def registry() -> Registry:
 
 
 def runner(root: Path, script: Any = ()) -> tuple[Runner, ScriptedTextModel]:
-    project = Project(root)
-    model = ScriptedTextModel(script)
-    gateway = Gateway(project.root, provider_settings(project))
-    gateway.register("scripted", model)
-    return Runner(project, registry(), gateway), model
+    return scripted_runner(root, script, registry())
 
 
 def picture(colour: str, spread: float = 18.0) -> bytes:

@@ -14,8 +14,7 @@ import pytest
 
 from filmslate import Project
 from filmslate._errors import ProviderError
-from filmslate._gateway import Gateway
-from filmslate._runner import Runner, RunResult, provider_settings
+from filmslate._runner import Runner, RunResult
 from filmslate._skill import Registry
 from filmslate.schemas import (
     Appearance,
@@ -29,7 +28,7 @@ from filmslate.schemas import (
     WorldState,
 )
 from filmslate.skills_validation import SKILLS, NotApplicable
-from filmslate.testing import ScriptedTextModel
+from filmslate.testing import ScriptedTextModel, scripted_runner
 from test_runtime import BEATS, configure
 
 SCENES = [
@@ -83,11 +82,7 @@ def registry() -> Registry:
 
 
 def make_runner(root: Path, script: Any) -> tuple[Runner, ScriptedTextModel]:
-    project = Project(root)
-    model = ScriptedTextModel(script)
-    gateway = Gateway(project.root, provider_settings(project))
-    gateway.register("scripted", model)
-    return Runner(project, registry(), gateway), model
+    return scripted_runner(root, script, registry())
 
 
 @pytest.fixture

@@ -9,9 +9,8 @@ from typing import Any
 import pytest
 
 from filmslate import Project
-from filmslate._gateway import Gateway
 from filmslate._names import format_stem
-from filmslate._runner import InputNotReady, Runner, provider_settings
+from filmslate._runner import InputNotReady, Runner
 from filmslate._skill import Registry
 from filmslate._worldstate import (
     RULES,
@@ -22,7 +21,7 @@ from filmslate._worldstate import (
 )
 from filmslate.schemas import Breakdown, Scenes, ScriptScene, StateDiff, WorldState
 from filmslate.skills_world import WorldStateTracker, check_order
-from filmslate.testing import ScriptedTextModel
+from filmslate.testing import ScriptedTextModel, scripted_runner
 from test_runtime import configure
 
 TRACKER = "world-state-tracker"
@@ -347,11 +346,7 @@ def tracker(root: Path, script: Any) -> tuple[Runner, ScriptedTextModel]:
     """A runner with only the tracker registered, its tier mapped to a scripted model."""
     registry = Registry()
     registry.register(WorldStateTracker)
-    project = Project(root)
-    model = ScriptedTextModel(script)
-    gateway = Gateway(project.root, provider_settings(project))
-    gateway.register("scripted", model)
-    return Runner(project, registry, gateway), model
+    return scripted_runner(root, script, registry)
 
 
 def test_three_scenes_make_diffs_and_states_with_lineage(film: Path) -> None:

@@ -7,13 +7,18 @@ instantly. Both record what they were asked, so tests can assert on real calls.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any, ClassVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ValidationError
 
 from ._errors import ProviderError
-from ._gateway import TextProvider, TextRequest, TextResult, Usage
+from ._gateway import Gateway, TextProvider, TextRequest, TextResult, Usage
+from ._skill import Registry
 from ._video import JobStatus, VideoJob, VideoProvider
+
+if TYPE_CHECKING:
+    from ._runner import Runner
 
 Answer = BaseModel | dict[str, Any] | Exception
 Script = Iterable[Answer] | Callable[[TextRequest], Answer]
@@ -67,6 +72,24 @@ def _pop(queue: list[Answer]) -> Answer:
     if not queue:
         raise ProviderError("the scripted model ran out of answers")
     return queue.pop(0)
+
+
+def scripted_runner(root: Path, script: Script, registry: Registry | None = None, *,
+                    cost: float = 0.0, worst_case: float | None = None
+                    ) -> tuple[Runner, ScriptedTextModel]:
+    """A runner on the project at ``root`` whose ``scripted:`` models play ``script``.
+
+    Map the project's tiers to ``scripted:...`` in filmslate.toml; ``registry`` defaults to
+    the built-in skills.
+    """
+    from ._project import Project
+    from ._runner import Runner, provider_settings
+
+    project = Project(root)
+    model = ScriptedTextModel(script, cost=cost, worst_case=worst_case)
+    gateway = Gateway(project.root, provider_settings(project))
+    gateway.register("scripted", model)
+    return Runner(project, registry, gateway), model
 
 
 FAKE_MP4 = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2"
