@@ -33,7 +33,6 @@ from filmslate.schemas import (
     WorldState,
 )
 from filmslate.skills_narrative import (
-    HISTORY_SUPPORTED,
     HISTORY_WORDS,
     merge_profiles,
     row_profile,
@@ -735,7 +734,6 @@ def test_running_profile_round_trips_and_stays_bounded() -> None:
     assert [row.character for row in tom] == ["NELL", "TOM"]  # silent speakers are carried
 
 
-@pytest.mark.skipif(not HISTORY_SUPPORTED, reason="needs the runner's 'previous' input scope")
 def test_drift_against_the_characters_own_earlier_scenes(film: Path) -> None:
     answers = [nuance("NELL", "TOM")] * 3
     r, _ = dialogue_project(film, answers, fountain("S01", ("NELL", TERSE), ("TOM", RURAL)),

@@ -184,11 +184,9 @@ class Policy:
 
     @classmethod
     def from_config(cls, config: Config) -> Policy:
-        """Read ``thresholds.light_temperature_tolerance_k`` / ``_fail_k`` when configured."""
+        """The light-temperature tolerances from ``[thresholds]``."""
         thresholds = config.thresholds
-        return cls(
-            int(getattr(thresholds, "light_temperature_tolerance_k", DEFAULT_LIGHT_TOLERANCE_K)),
-            int(getattr(thresholds, "light_temperature_fail_k", DEFAULT_LIGHT_FAIL_K)))
+        return cls(thresholds.light_temperature_tolerance_k, thresholds.light_temperature_fail_k)
 
 
 # -- small text helpers ----------------------------------------------------------------------

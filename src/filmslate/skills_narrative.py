@@ -29,7 +29,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from itertools import pairwise
-from typing import Any, ClassVar, Final, Literal, Self, cast, get_args
+from typing import Any, ClassVar, Final, Literal, Self
 
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
@@ -37,7 +37,7 @@ from ._errors import UserError
 from ._fountain import ParsedScene, canonical_id, parse_fountain
 from ._importer import breakdown_table
 from ._names import TOKEN_RE
-from ._skill import REGISTRY, Context, Gate, Media, Need, Scope, Skill
+from ._skill import REGISTRY, Context, Gate, Media, Need, Skill
 from ._stylometry import (
     FUNCTION_WORDS,
     MIN_WORDS,
@@ -78,7 +78,6 @@ from .schemas._narrative import VoiceProfileRow
 from .schemas._types import Score1to5, YesNo
 
 __all__ = [
-    "HISTORY_SUPPORTED",
     "HISTORY_WORDS",
     "Answer",
     "BreakdownAnswer",
@@ -1013,11 +1012,6 @@ class CharacterPsychology(Skill):
 #: character's most recent words (roughly their last three to six scenes): older lines fade
 #: out, so a voice that evolves slowly through an arc is compared with its recent self.
 HISTORY_WORDS: Final = 300
-#: ``previous`` is the input scope "latest version for the nearest earlier scene" (a runner
-#: feature). Until the runner has it, the drift-against-history check has no input and only
-#: the lock and distinctiveness checks run.
-PREVIOUS_SCOPE: Final = "previous"
-HISTORY_SUPPORTED: Final = PREVIOUS_SCOPE in get_args(Scope)
 _FLAG_RE: Final = re.compile(r"(Low|Medium|High) \((code|model)\): ")
 _RATES: Final = ("long_word_rate", "contraction_rate", "profanity_rate", "slang_rate",
                  "dialect_marker_rate", "hedge_rate", "filler_rate", "figurative_rate",
@@ -1279,10 +1273,6 @@ def dialogue_failures(check: DialogueCheck, minimum: int, ctx: Context) -> list[
     return failures + unknown_knowledge(check.knowledge_stated, ctx)
 
 
-def _history_needs() -> tuple[Need, ...]:
-    return (Need("DIALOGUE_CHECK", cast(Any, PREVIOUS_SCOPE), optional=True),)
-
-
 class DialogueConsistencyCheck(Skill):
     """Per-scene voice check -> DIALOGUE_CHECK_<SCENE> (Tier 2), measured in code first.
 
@@ -1302,7 +1292,9 @@ class DialogueConsistencyCheck(Skill):
     needs: ClassVar[tuple[Need, ...]] = (
         Need("SCRIPT", "scene"), Need("VOICE_LOCK", "all", optional=True),
         Need("CHAR_LOCK", "cast", optional=True), Need("WORLD_STATE", optional=True),
-        Need("STATE_DIFF", "scene", optional=True), *_history_needs())
+        Need("STATE_DIFF", "scene", optional=True),
+        # the previous scene's check carries each speaker's running voice profile
+        Need("DIALOGUE_CHECK", "previous", optional=True))
     produces: ClassVar[tuple[str, ...]] = ("DIALOGUE_CHECK",)
     target_scope: ClassVar[Any] = "scene"
     summary: ClassVar[str] = "voice drift measured in code (stylometry) plus model nuance"

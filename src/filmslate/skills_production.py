@@ -43,18 +43,11 @@ from .schemas import (
 )
 from .schemas._types import Level
 
-# Defaults for limits that have no config key yet (the lead may add them under [visual]).
-COMPLEX_MAX_S = 5.0  # a high-complexity or 3+-character shot lasts at most this long
-MAX_SHOTS_PER_SCENE = 12  # a scene's shot list never exceeds this many shots
-SHOTS_PER_SENTENCE = 4  # nor this many shots per sentence of the scene's summary
+# The shot-length and list-size limits live in [visual] of filmslate.toml.
 CROWD = 3  # this many characters in one frame make a shot "multi-character"
 WIDE_TYPES = ("wide", "establishing")
 LEVEL_RANK = {"low": 0, "medium": 1, "high": 2}
 SIMPLIFICATION = "Simplification:"
-
-
-def _limit(ctx: Context, name: str, default: float) -> float:
-    return float(getattr(ctx.config.visual, name, default))
 
 
 def _lock_text(lock: Artifact) -> str:
@@ -145,8 +138,8 @@ def _sentences(text: str) -> int:
 
 def shot_budget(ctx: Context, scene: SceneRow) -> int:
     """The most shots a scene may have: a per-sentence allowance, capped per scene."""
-    per_sentence = int(_limit(ctx, "shots_per_summary_sentence", SHOTS_PER_SENTENCE))
-    cap = int(_limit(ctx, "max_shots_per_scene", MAX_SHOTS_PER_SCENE))
+    per_sentence = ctx.config.visual.shots_per_summary_sentence
+    cap = ctx.config.visual.max_shots_per_scene
     return min(cap, per_sentence * _sentences(scene.summary))
 
 
@@ -179,7 +172,7 @@ def planner_prompt(ctx: Context) -> str:
     lines += ["", "LIMITS",
               f"- clip limit: {ctx.config.visual.max_clip_s:g}s per shot",
               f"- complex (high) or {CROWD}+ character shots: at most "
-              f"{_limit(ctx, 'complex_max_s', COMPLEX_MAX_S):g}s",
+              f"{ctx.config.visual.complex_max_s:g}s",
               f"- at most {shot_budget(ctx, scene)} shots for this scene"]
     if ctx.feedback:
         lines += ["", "YOUR PREVIOUS SHOT LIST WAS REFUSED. Fix every point:",
@@ -233,7 +226,7 @@ def _shot_failures(shot: ShotRow, ctx: Context, cast: set[str], chars: dict[str,
     out = []
     sid = shot.shot_id
     max_clip = ctx.config.visual.max_clip_s
-    short = _limit(ctx, "complex_max_s", COMPLEX_MAX_S)
+    short = ctx.config.visual.complex_max_s
     if shot.hero_tier == "A" and shot.camera_type in WIDE_TYPES:
         out.append(f"{sid}: a hero-A moment is buried in a {shot.camera_type} shot: use a "
                    "close_up or medium, or lower the hero tier")

@@ -1,9 +1,9 @@
 """Video generation and assembly (SPEC §5, §8): render-proxy, render-final and assemble-cut.
 
 Skills never touch the ledger, the store or a provider. A generation skill asks the
-:class:`RenderService` it receives in ``ctx.params["render"]`` for a clip; the service is
-runner-side code (the lead may move it into the runner) and applies to every video call the
-discipline the runner applies to text calls:
+:class:`RenderService` the runner passes in ``ctx.params["render"]`` (for skills with
+``uses_video``) for a clip; the service applies to every video call the discipline the runner
+applies to text calls:
 
 1. route the shot by hero tier (``Router.route_visual``, premium quota counted from the shots
    already rendered premium) and pick the provider serving that model;

@@ -20,7 +20,6 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
-from ._names import KINDS
 from ._skill import REGISTRY, Context, Gate, Layer, Media, Need, Skill, Tier
 from ._worldstate import RuleBreach, WorldStateError, apply_diff
 from .schemas import (
@@ -33,9 +32,6 @@ from .schemas import (
     WorldState,
 )
 
-# The per-scene script slice sharpens the diff when the project has one; it is optional, and
-# only declared once the SCRIPT kind exists.
-_SCRIPT_NEED = (Need("SCRIPT", "scene", optional=True),) if "SCRIPT" in KINDS else ()
 _WRONG_SCENE = "wrong_scene"
 
 SYSTEM = """\
@@ -75,7 +71,8 @@ class WorldStateTracker(Skill):
     loop: ClassVar[str] = "continuity"
     needs: ClassVar[tuple[Need, ...]] = (
         Need("SCENES"), Need("BREAKDOWN"), Need("WORLD_STATE", "before_scene", optional=True),
-        *_SCRIPT_NEED)
+        # the scene's script slice sharpens the diff when the project has one
+        Need("SCRIPT", "scene", optional=True))
     produces: ClassVar[tuple[str, ...]] = ("STATE_DIFF", "WORLD_STATE")
     target_scope: ClassVar[Any] = "scene"
     summary: ClassVar[str] = ("after each validated scene: the scene's STATE_DIFF and the next "
