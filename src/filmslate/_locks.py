@@ -24,11 +24,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from . import _runlog
 from ._config import Config
 from ._errors import ProjectError, SchemaError, UserError
 from ._names import ArtifactName, format_stem, parse_stem, parse_unversioned
-from ._project import Project
+from ._project import Project, manual_entry
 from ._router import HERO_VISUAL
 from ._skill import Gate, scene_of
 from ._store import Record
@@ -523,10 +522,7 @@ def add_lock(project: Project, file: Path, reason: str = "") -> tuple[Record, Ga
     if same is not None:
         return same, gate
     # The same log entry Project.add writes for a hand-added file, with the gate's verdict.
-    entry = _runlog.LogEntry(
-        run_id=_runlog.new_run_id(), skill_name="manual", event="write", outcome="PASS",
-        model_used="human", tier="manual",
-        notes=reason or f"added by hand from {Path(file).name} (lock gate PASS)")
+    entry = manual_entry(Path(file).name, lock.subject, reason, " (lock gate PASS)")
     return project.store.write(lock.KIND, lock.subject, lock, entry=entry), gate
 
 

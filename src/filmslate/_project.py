@@ -7,8 +7,9 @@ from pathlib import Path
 
 from . import _runlog
 from ._config import CONFIG_FILE, Config, default_toml, load_config
-from ._errors import ArtifactNameError, ProjectError, SchemaError
-from ._names import LAYERS, ArtifactName, parse_unversioned
+from ._errors import ProjectError, SchemaError
+from ._names import LAYERS, parse_unversioned
+from ._skill import target_fields
 from ._store import Record, Store
 from ._verify import Violation, verify
 
@@ -87,11 +88,7 @@ class Project:
             data = file.read_bytes()
         except OSError as exc:
             raise ProjectError(f"cannot read {file}: {exc}", path=str(file)) from None
-        entry = _runlog.LogEntry(
-            run_id=_runlog.new_run_id(), skill_name="manual", event="write", outcome="PASS",
-            model_used="human", tier="manual", scene_id=_scene_of(subject),
-            shot_id=subject if subject and "_SH" in subject else "",
-            notes=reason or f"added by hand from {file.name}")
+        entry = manual_entry(file.name, subject, reason)
         try:
             record = self.store.write(k.name, subject, data, entry=entry)
         except SchemaError as exc:
@@ -120,12 +117,12 @@ class Project:
         return verify(self.store)
 
 
-def _scene_of(subject: str | None) -> str:
-    if not subject:
-        return ""
-    head = subject.split("_", 1)[0]
-    try:
-        ArtifactName("PSYCH", head, 1)
-    except ArtifactNameError:
-        return ""
-    return head
+def manual_entry(file_name: str, subject: str | None, reason: str, note: str = ""
+                 ) -> _runlog.LogEntry:
+    """The run-log row of an artifact a person wrote and added by hand (manual mode)."""
+    fields = target_fields(subject or "")
+    return _runlog.LogEntry(
+        run_id=_runlog.new_run_id(), skill_name="manual", event="write", outcome="PASS",
+        model_used="human", tier="manual", scene_id=fields["scene_id"],
+        shot_id=fields["shot_id"],
+        notes=reason or f"added by hand from {file_name}{note}")
