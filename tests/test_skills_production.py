@@ -192,7 +192,7 @@ def _bad(*rows: dict[str, Any]) -> dict[str, Any]:
     (_bad(shot(2)), "not sequential: expected S01_SH01"),
     (_bad(shot(1), {**shot(2), "shot_id": "S01_SH002"}), "mix paddings"),
     (_bad(shot(1, set_id="LIGHTHOUSE")), "set LIGHTHOUSE has no SET lock"),
-    (_bad(shot(1, char_ids=["ALEX", "ZOE"])), "character ZOE has no CHAR lock"),
+    (_bad(shot(1, char_ids=["ALEX", "ZOE"])), "character ZOE is not in S01's cast"),
     (_bad(*(shot(n) for n in range(1, 10))), "bloated: 9 shots, at most 8"),
     (_bad(), "the shot list is empty"),
 ])

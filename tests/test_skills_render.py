@@ -18,6 +18,7 @@ from filmslate._skill import Registry
 from filmslate._video import JobStatus, VideoJob, VideoProvider
 from filmslate.providers.animatic import render
 from filmslate.schemas import GenPack, QcBatch, QcRow, SceneRow, Scenes, ShotList, ShotRow
+from filmslate.skills_qc import pack_digest
 from filmslate.skills_render import (
     CRASH_AFTER_JOB,
     AssembleCut,
@@ -122,14 +123,25 @@ def make_runner(root: Path, fake: Path | None = None, polls: int = 3
 def qc(root: Path, *rows: tuple[str, int, str]) -> None:
     """Write the scene's QC batch directly (the qc-grader's output)."""
     score = {"PASS": 2, "FIX": 1, "FAIL": 0}
-    batch = QcBatch(rows=[QcRow.model_validate({
-        "shot_id": shot, "attempt_number": attempt, "face_consistency": score[verdict],
-        "wardrobe_consistency": 2, "set_continuity": 2, "prop_accuracy": 2,
-        "lighting_consistency": 2, "motion_integrity": 2,
-        "total_score": 10 + score[verdict], "verdict": verdict})
-        for shot, attempt, verdict in rows])
     with Project(root) as project:
+        batch = QcBatch(rows=[QcRow.model_validate({
+            "shot_id": shot, "attempt_number": attempt, "face_consistency": score[verdict],
+            "wardrobe_consistency": 2, "set_continuity": 2, "prop_accuracy": 2,
+            "lighting_consistency": 2, "motion_integrity": 2,
+            "total_score": 10 + score[verdict], "verdict": verdict,
+            "notes": graded_note(project, shot)})
+            for shot, attempt, verdict in rows])
         put(project, "QC_BATCH", "S01", batch)
+
+
+def graded_note(project: Project, shot: str) -> str:
+    """The note qc-grader writes: which GenPack the graded take was made from."""
+    record = project.store.latest("GENPACK", shot)
+    if record is None:
+        return ""
+    pack = project.store.load(record.name)
+    assert isinstance(pack, GenPack)
+    return f"genpack {record.filename} sha256:{pack_digest(pack)}"
 
 
 def spends(r: Runner, shot: str) -> list[tuple[float, float]]:
@@ -193,13 +205,24 @@ def test_final_waits_for_a_passed_proxy(film: Path) -> None:
     with pytest.raises(InputNotReady, match="QC_BATCH_S01"):
         r.run("render-final", "S01_SH01", params=params)
     qc(film, ("S01_SH01", 1, "FAIL"))
-    with pytest.raises(ProxyFirst, match="last QC verdict is FAIL"):
+    with pytest.raises(ProxyFirst, match="last QC: attempt 1: FAIL"):
         r.run("render-final", "S01_SH01", params=params)
     qc(film, ("S01_SH01", 1, "FAIL"), ("S01_SH01", 2, "PASS"))
     result = r.run("render-final", "S01_SH01", params=params)
     assert result.gate.passed and result.records[0].filename == "FINAL_S01_SH01_v001.mp4"
     info = probe(r.store.read("FINAL_S01_SH01_v001.mp4"))
     assert (info.width, info.height, info.fps) == (160, 96, 24)
+
+
+def test_a_pass_of_an_earlier_genpack_does_not_admit_the_final(film: Path) -> None:
+    r, service, _ = make_runner(film)
+    params = {"render": service}
+    assert r.run("render-proxy", "S01_SH01", params=params).gate.passed
+    qc(film, ("S01_SH01", 1, "PASS"))
+    put(r.project, "GENPACK", "S01_SH01", _pack("S01_SH01", "Alex turns to the door."))
+    assert r.run("render-proxy", "S01_SH01", params=params).gate.passed  # ungraded take
+    with pytest.raises(ProxyFirst, match="graded an earlier GenPack"):
+        r.run("render-final", "S01_SH01", params=params)
 
 
 def child(root: str, fake: str) -> None:

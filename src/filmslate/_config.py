@@ -38,6 +38,9 @@ class QCSection(_Section):
     threshold_a: int = Field(12, ge=0, le=14)
     threshold_b: int = Field(10, ge=0, le=14)
     threshold_c: int = Field(8, ge=0, le=14)
+    # Where the 7 rubric scores come from: "technical" (the clip checks alone, offline) or
+    # "model" (the vision tier, capped by the checks). The verdict is computed in code either way.
+    rubric_source: Literal["technical", "model"] = "technical"
 
     def threshold(self, hero: HeroTier) -> int:
         """The pass threshold for a hero tier."""
@@ -217,6 +220,8 @@ stop_pct = 100.0           # hard stop at this share of a cap
 threshold_a = 12
 threshold_b = 10
 threshold_c = 8
+rubric_source = "technical"     # rubric scores from: technical (clip checks alone) or model
+                                # (the vision tier, capped by the checks); verdict in code
 
 [thresholds]
 plausibility_total = 7          # PLAUS total >= this of 10 passes

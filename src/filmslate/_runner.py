@@ -129,7 +129,8 @@ class Runner:
 
     def _many(self, need: Need, target: str) -> list[Record]:
         """Records of a many-subject need: every subject, or just the target's cast / set."""
-        if need.scope == "all":
+        if need.scope == "all" or not scene_of(target):
+            # a whole-story target (PROJECT, an act) has everyone as its cast
             return self.store.latest_of_each(need.kind)
         cast, location = self._cast_and_set(target)
         subjects = cast if need.scope == "cast" else [location] if location else []
@@ -153,8 +154,9 @@ class Runner:
             return [], ""
         scenes = self.store.latest("SCENES")
         for row in getattr(self.store.load(scenes.name), "rows", []) if scenes else []:
-            if row.scene_id == scene:
-                return list(row.characters_present), str(row.location)
+            if row.scene_id == scene:  # lock subjects are canonical: "Old Mill" -> OLD_MILL
+                return ([_canonical(c) for c in row.characters_present],
+                        _canonical(str(row.location)))
         return [], ""
 
     def _state_before(self, target: str) -> Record | None:
@@ -612,6 +614,10 @@ class Runner:
         except ProviderError:
             return 0.0
         return round(after - before, 6)
+
+
+def _canonical(name: str) -> str:
+    return "_".join(name.strip().upper().split())
 
 
 def previous_scene(scene: str) -> str | None:

@@ -97,9 +97,12 @@ class ShotPlanner(Skill):
     layer: ClassVar[Layer] = "production"
     tier: ClassVar[Tier] = "judgment"
     loop: ClassVar[str] = "production"
+    # The plan follows from the scene and its breakdown. The continuity report is a gate to
+    # pass (fresh PASS) and the locks must exist, but a new version of either does not make
+    # the plan stale: lock text reaches the shots through their GenPacks, which do depend on it.
     needs: ClassVar[tuple[Need, ...]] = (
-        Need("SCENES"), Need("BREAKDOWN"), Need("CONTINUITY_REPORT", "scene"),
-        Need("CHAR_LOCK", "all"), Need("SET_LOCK", "all"))
+        Need("SCENES"), Need("BREAKDOWN"), Need("CONTINUITY_REPORT", "scene", lineage=False),
+        Need("CHAR_LOCK", "cast", lineage=False), Need("SET_LOCK", "scene_set", lineage=False))
     produces: ClassVar[tuple[str, ...]] = ("SHOTLIST",)
     target_scope: ClassVar[Any] = "scene"
     summary: ClassVar[str] = ("after continuity PASS: the scene's shots with hero tier, "
@@ -242,12 +245,12 @@ def _shot_failures(shot: ShotRow, ctx: Context, cast: set[str], chars: dict[str,
         out.append(f"{sid}: set {shot.set_id} has no SET lock: lock it (set-lock) or use a "
                    "locked set")
     for cid in shot.char_ids:
-        if cid not in chars:
-            out.append(f"{sid}: character {cid} has no CHAR lock: lock them (character-lock) "
-                       "first")
-        elif cid not in cast:
+        if cid not in cast:
             out.append(f"{sid}: character {cid} is not in {shot.scene_id}'s cast "
                        f"({', '.join(sorted(cast)) or 'none'})")
+        elif cid not in chars:
+            out.append(f"{sid}: character {cid} has no CHAR lock: lock them (character-lock) "
+                       "first")
     return out
 
 
@@ -263,10 +266,15 @@ class PromptPackager(Skill):
     layer: ClassVar[Layer] = "production"
     tier: ClassVar[Tier] = "throughput"
     loop: ClassVar[str] = "production"
+    # REGEN_RULES is one project-wide file: a new version for one shot must not make every
+    # other shot's GenPack stale, so it is context here; the orchestrator repackages exactly
+    # the shots whose applicable rules changed (``rules_missing``). The continuity report is
+    # a gate to pass, not content.
     needs: ClassVar[tuple[Need, ...]] = (
         Need("SHOTLIST", "scene"), Need("CHAR_LOCK", "cast"), Need("SET_LOCK", "scene_set"),
-        Need("STYLE_LOCK", "all", optional=True), Need("REGEN_RULES", optional=True),
-        Need("CONTINUITY_REPORT", "scene"))
+        Need("STYLE_LOCK", "all", optional=True),
+        Need("REGEN_RULES", optional=True, lineage=False),
+        Need("CONTINUITY_REPORT", "scene", lineage=False))
     produces: ClassVar[tuple[str, ...]] = ("GENPACK",)
     target_scope: ClassVar[Any] = "shot"
     uses_model: ClassVar[bool] = False
@@ -311,6 +319,13 @@ def applicable_rules(rules: RegenRules | None, shot_id: str) -> list[str]:
     scopes = {shot_id, shot_id.split("_SH", 1)[0], "ALL"}
     return [f"- regen rule ({rule.type}, {rule.scope}): {rule.rule}"
             for rule in rules.prompt_adjustment_rules if rule.scope in scopes]
+
+
+def rules_missing(pack: GenPack, rules: RegenRules | None, shot_id: str) -> list[str]:
+    """The regen rules that apply to the shot but are not in its GenPack yet (a pack made
+    before the rules changed must be rebuilt)."""
+    text = pack.render().decode("utf-8")
+    return [line for line in applicable_rules(rules, shot_id) if line not in text]
 
 
 def _negatives(ctx: Context, row: ShotRow) -> str:
@@ -431,7 +446,7 @@ class StoryboardGenerator(Skill):
     loop: ClassVar[str] = "production"
     needs: ClassVar[tuple[Need, ...]] = (
         Need("SHOTLIST", "scene"), Need("CHAR_LOCK", "cast"), Need("SET_LOCK", "scene_set"),
-        Need("CONTINUITY_REPORT", "scene"))
+        Need("CONTINUITY_REPORT", "scene", lineage=False))
     produces: ClassVar[tuple[str, ...]] = ("STORYBOARD", "STORYBOARD_REPORT")
     target_scope: ClassVar[Any] = "shot"
     uses_model: ClassVar[bool] = False
@@ -528,4 +543,5 @@ REGISTRY.register(StoryboardGenerator)
 
 __all__ = ["PLANNER_SYSTEM", "PromptPackager", "ShotPlanner", "StoryboardGenerator",
            "applicable_rules", "build_genpack", "drift_risk", "genpack_changed", "recommend",
+           "rules_missing",
            "shot_row", "shot_seed", "shotlist_failures", "storyboard_report"]

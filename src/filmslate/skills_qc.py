@@ -71,6 +71,19 @@ def pack_digest(pack: GenPack) -> str:
     return hashlib.sha256(pack.render()).hexdigest()[:12]
 
 
+def passed_with(batch: QcBatch | None, shot_id: str, pack: GenPack) -> tuple[bool, str]:
+    """Whether the shot's last QC row is a PASS of a take made from this very GenPack, and a
+    short description of that row (for the refusal message)."""
+    rows = [row for row in batch.rows if row.shot_id == shot_id] if batch else []
+    if not rows:
+        return False, "no QC row"
+    last = rows[-1]
+    graded = GENPACK_NOTE.search(last.notes)
+    if graded is None or graded.group(2) != pack_digest(pack):
+        return False, f"attempt {last.attempt_number} graded an earlier GenPack"
+    return last.verdict == "PASS", f"attempt {last.attempt_number}: {last.verdict}"
+
+
 # -- qc-grader -------------------------------------------------------------------------------
 
 
@@ -146,7 +159,7 @@ class QcGrader(Skill):
         row = shot_row(ctx)
         findings = technical_checks(ctx.inputs.get("PROXY"), clip_spec(ctx, row))
         technical = rubric_from_technical(findings)
-        source = str(ctx.params.get(RUBRIC_PARAM, "technical"))
+        source = str(ctx.params.get(RUBRIC_PARAM, ctx.config.qc.rubric_source))
         if source == "model":
             answer = ctx.ask(RubricAnswer, QC_SYSTEM, qc_prompt(ctx, row, findings))
             scores = capped(answer.model_dump(exclude={"notes"}), technical)
@@ -481,7 +494,7 @@ def _escalation(row: ShotRow, escalate: bool) -> str:
 REGISTRY.register(QcGrader)
 REGISTRY.register(RegenAnalyzer)
 
-__all__ = ["FIX_MARGIN", "QC_SYSTEM", "RUBRIC_PARAM", "Analysis", "QcGrader", "RegenAnalyzer",
+__all__ = ["passed_with", "FIX_MARGIN", "QC_SYSTEM", "RUBRIC_PARAM", "Analysis", "QcGrader", "RegenAnalyzer",
            "RubricAnswer", "adjustments", "analyse", "capped", "clip_spec",
            "pack_digest", "qc_prompt", "qc_verdict", "regen_failures", "regen_rules",
            "root_cause", "simplify", "summary_of"]

@@ -52,6 +52,7 @@ from ._video_prices import price_per_second
 from .providers.animatic import AnimaticProvider
 from .schemas import Artifact, GenPack, QcBatch, Scenes, ShotList, ShotRow
 from .skills_production import shot_row, shot_seed
+from .skills_qc import passed_with
 
 RENDER_PARAM = "render"  # ctx.params key of the RenderService
 CRASH_AFTER_JOB = "render_job_recorded"  # FILMSLATE_CRASH_AT checkpoint (crash tests)
@@ -403,18 +404,22 @@ class RenderFinal(_Render):
     name: ClassVar[str] = "render-final"
     needs: ClassVar[tuple[Need, ...]] = (
         Need("GENPACK", "shot"), Need("SHOTLIST", "scene"), Need("PROXY", "shot"),
-        Need("QC_BATCH", "scene"), Need("STORYBOARD", "shot", optional=True))
+        # the scene's QC sheet grows as its other shots are graded: read as a history (its
+        # newer versions do not make this shot's final stale), checked row by row below
+        Need("QC_BATCH", "scene", lineage=False, history=True),
+        Need("STORYBOARD", "shot", optional=True))
     produces: ClassVar[tuple[str, ...]] = ("FINAL",)
     resolution: ClassVar[ResolutionTier] = "final"
     summary: ClassVar[str] = "after the proxy passed QC: the shot's clip at final resolution"
 
     def before_render(self, ctx: Context, row: ShotRow) -> None:
-        """Proxy first: the shot's last QC row must be PASS."""
-        verdict = last_qc_verdict(ctx.inputs.get("QC_BATCH"), row.shot_id)
-        if verdict != "PASS":
+        """Proxy first: the shot's last QC row must be a PASS of this GenPack's proxy."""
+        passed, what = passed_with(ctx.inputs.get("QC_BATCH"), row.shot_id,
+                                   ctx.inputs.get("GENPACK"))
+        if not passed:
             raise ProxyFirst(
-                f"{row.shot_id}: no final render before the proxy passes QC (its last QC "
-                f"verdict is {verdict or 'missing'}): run qc-grader on {row.scene_id}, "
+                f"{row.shot_id}: no final render before the proxy of its current GenPack "
+                f"passes QC (last QC: {what}): run qc-grader on {row.shot_id}, and "
                 "regenerate the proxy if it failed", target=row.shot_id)
 
 

@@ -119,14 +119,14 @@ class ContinuitySupervisor(Skill):
     # continuity loop goes back to the scene and the world-state tracker instead.
     revise_on_fail: ClassVar[bool] = False
     # WORLD_STATE is the state before the target scene (for PROJECT: the initial state, or
-    # none), so every scene's before and after follow exactly from the diffs. STATE_DIFF and
-    # the locks are read for every subject because a PROJECT target needs them all (the
-    # cast / scene_set scopes give nothing there); a scene target uses only its own diff,
-    # its predecessor's and its own cast's and set's locks, and its prompt holds only those.
+    # none), so every scene's before and after follow exactly from the diffs. STATE_DIFF is
+    # read for every subject because a PROJECT target needs them all; a scene target uses only
+    # its own diff and its predecessor's. The locks are the scene's cast and set (everyone's
+    # for PROJECT), so revising one character's lock reopens only that character's scenes.
     needs: ClassVar[tuple[Need, ...]] = (
         Need("SCENES"), Need("BREAKDOWN"), Need("STATE_DIFF", "all"),
         Need("WORLD_STATE", "before_scene", optional=True),
-        Need("CHAR_LOCK", "all", optional=True), Need("SET_LOCK", "all", optional=True))
+        Need("CHAR_LOCK", "cast", optional=True), Need("SET_LOCK", "scene_set", optional=True))
     produces: ClassVar[tuple[str, ...]] = ("CONTINUITY_REPORT",)
     target_scope: ClassVar[Any] = "target"
     summary: ClassVar[str] = ("checks a scene (or the whole project) for continuity breaks "
