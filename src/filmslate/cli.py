@@ -280,15 +280,23 @@ def _print_result(result: RunResult) -> None:
 
 
 @app.command()
-def run(skill: Annotated[str, typer.Argument(help="The skill to run (see `slate skills`).")],
+def run(skill: Annotated[str | None, typer.Argument(
+            help="The skill (see `slate skills`) or loop (narrative, validation) to run; "
+                 "none: run everything missing or stale in loop order.")] = None,
         scene: SceneOpt = None, shot: ShotOpt = None, target: TargetOpt = None,
         force: Annotated[bool, typer.Option(help="Run even when up to date.")] = False,
         project: ProjectOpt = None) -> None:
-    """Run a skill (or a loop: narrative, validation) on a target to PASS: revise on FAIL,
-    escalate, or hard-stop."""
+    """Run a skill (or a loop) on a target to PASS: revise on FAIL, escalate, or hard-stop.
+    With no skill, run the whole production: everything missing or stale, in loop order."""
     from ._loops import LOOPS, run_loop
 
     with _open(project) as p:
+        if skill is None:
+            if scene or shot or target or force:
+                raise UserError("`slate run` with no skill runs the whole production: name a "
+                                "skill to use --scene, --shot, --target or --force")
+            _orchestrate(p)
+            return
         if skill in LOOPS:
             outcome = run_loop(_runner(p), skill, _target(scene, shot, target))
             out.print(outcome.describe())
@@ -299,6 +307,26 @@ def run(skill: Annotated[str, typer.Argument(help="The skill to run (see `slate 
         _print_result(result)
         if result.status == "done" and not result.gate.passed:
             raise typer.Exit(1)
+
+
+def _orchestrate(p: Project) -> None:
+    """The semi-automated mode: progress bars while it runs, then the outcome."""
+    from ._orchestrator import Orchestrator
+    from ._progress import RichProgress
+
+    runner = _runner(p)
+    with RichProgress(out) as progress:
+        try:
+            outcome = Orchestrator(runner, progress).run()
+        except KeyboardInterrupt:
+            progress.stop()
+            err.print("[yellow]interrupted[/]: everything finished so far is stored; "
+                      "`slate run` resumes where this stopped")
+            raise typer.Exit(130) from None
+    colour = {"complete": "green", "waiting": "yellow", "stopped": "red"}[outcome.status]
+    out.print(f"[{colour}]{outcome.describe()}[/]")
+    if outcome.status != "complete":
+        raise typer.Exit(1 if outcome.status == "stopped" else 3)
 
 
 @app.command()

@@ -1,0 +1,346 @@
+"""The semi-automated mode of SPEC §9: ``slate run`` with no skill named.
+
+The orchestrator reads the project (SCENES, shot lists, the run log) and runs whatever is
+missing or stale, in loop order:
+
+1. story: story-architect, script-breakdown;
+2. locks: character-lock, set-lock, voice-lock for each scene;
+3. narrative: character-psychology and dialogue-consistency-check for each scene, then
+   narrative-red-team and audience-simulator on the whole story;
+4. scenes: research-agent, plausibility-auditor, cultural-check (where a real culture is
+   central), world-state-tracker and continuity-supervisor, scene by scene;
+5. planning: shot-planner for each scene, then the cost loop on the whole production;
+6. shots, one scene at a time (a batch): the cost loop on the scene, then per shot
+   storyboard-generator, prompt-packager, render-proxy, qc-grader, and on FIX or FAIL
+   regen-analyzer and round again; then render-final for each shot;
+7. cut: assemble-cut and budget-gates.
+
+Nothing is remembered between runs: every decision is read back from the files and the log,
+so after Ctrl-C or kill -9 the next ``slate run`` picks up exactly where the last one stopped
+(the runner resumes loops from the log and render jobs from their recorded ids). A step that
+cannot pass (a hard stop, a handoff waiting for an answer, a gate that stays FAIL) ends the
+run with the reason and what to do; nothing downstream of it runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from ._budget import CostReviewRequired
+from ._errors import RunError
+from ._loops import culture_required, output_problems, passed_and_fresh, scene_rows
+from ._runner import Runner, RunResult
+from ._skill import Context
+from .schemas import GenPack, RegenRules, ShotList, ShotRow
+from .skills_locks import LockSkill, done_subjects
+from .skills_production import rules_missing
+
+Status = Literal["complete", "stopped", "waiting"]
+QcState = Literal["todo", "PASS", "FIX", "FAIL"]
+LOCK_SKILLS = ("character-lock", "set-lock", "voice-lock")
+MAX_ROUNDS = 10  # QC rounds per shot in one run; the regen limits stop far earlier
+
+
+class Progress(Protocol):
+    """Where the orchestrator reports what it does (the CLI draws rich progress bars)."""
+
+    def phase(self, name: str, total: int) -> None:
+        """A new phase with ``total`` units of work begins."""
+
+    def advance(self, detail: str) -> None:
+        """One unit of the current phase is done."""
+
+    def ran(self, result: RunResult) -> None:
+        """A skill ran (not called for steps that were already up to date)."""
+
+
+class Silent:
+    """A Progress that reports nothing (library use, tests)."""
+
+    def phase(self, name: str, total: int) -> None:
+        """Ignore."""
+
+    def advance(self, detail: str) -> None:
+        """Ignore."""
+
+    def ran(self, result: RunResult) -> None:
+        """Ignore."""
+
+
+class Stop(Exception):
+    """Ends the run at a step that cannot pass; carries the outcome."""
+
+    def __init__(self, status: Status, skill: str, target: str, reason: str) -> None:
+        super().__init__(reason)
+        self.status, self.skill, self.target, self.reason = status, skill, target, reason
+
+
+@dataclass
+class Outcome:
+    """How a whole orchestrated run ended."""
+
+    status: Status
+    ran: list[RunResult] = field(default_factory=list)
+    skill: str = ""
+    target: str = ""
+    reason: str = ""
+    cut: str = ""
+
+    def describe(self) -> str:
+        """One paragraph for the CLI."""
+        done = f"{len(self.ran)} step(s) ran"
+        if self.status == "complete":
+            return f"production complete: {done}" + (f"; cut {self.cut}" if self.cut else "")
+        verb = "waiting at" if self.status == "waiting" else "stopped at"
+        return f"{done}; {verb} {self.skill} on {self.target}:\n{self.reason}"
+
+
+class Orchestrator:
+    """Runs every missing or stale step of a project in loop order (see the module docs)."""
+
+    def __init__(self, runner: Runner, progress: Progress | None = None) -> None:
+        self.runner = runner
+        self.project = runner.project
+        self.store = runner.store
+        self.progress = progress or Silent()
+        self.ran: list[RunResult] = []
+
+    def run(self) -> Outcome:
+        """Run to a complete production or to the first step that cannot pass."""
+        try:
+            for phase in (self._story, self._locks, self._narrative, self._scenes,
+                          self._planning, self._shots, self._cut):
+                phase()
+        except Stop as stop:
+            return Outcome(stop.status, self.ran, stop.skill, stop.target, stop.reason)
+        cut = self.store.latest("CUT", "PROJECT")
+        return Outcome("complete", self.ran, cut=cut.name.relpath if cut else "")
+
+    # -- phases -----------------------------------------------------------------------------
+
+    def _story(self) -> None:
+        self.progress.phase("story", 2)
+        for skill in ("story-architect", "script-breakdown"):
+            if skill == "story-architect" and self.store.latest("PREMISE") is None \
+                    and self.store.latest("SCENES") is not None:
+                self.progress.advance("story-architect: no premise (scenes were imported)")
+                continue
+            self.step(skill, "PROJECT")
+
+    def _locks(self) -> None:
+        scenes = self._scene_ids()
+        self.progress.phase("locks", len(scenes) * len(LOCK_SKILLS))
+        for scene in scenes:
+            for skill in LOCK_SKILLS:
+                if self._locks_pending(skill, scene):
+                    self._run(skill, scene)
+                self.progress.advance(f"{skill} {scene}")
+
+    def _narrative(self) -> None:
+        rows = scene_rows(self.project)
+        self.progress.phase("narrative", 2 * len(rows) + 2)
+        for row in rows:
+            if row.characters_present:
+                self.step("character-psychology", row.scene_id)
+            else:
+                self.progress.advance(f"character-psychology {row.scene_id}: no characters")
+            if row.characters_present and self.store.latest("SCRIPT", row.scene_id):
+                self.step("dialogue-consistency-check", row.scene_id)
+            else:
+                self.progress.advance(f"dialogue-consistency-check {row.scene_id}: no script")
+        self.step("narrative-red-team", "PROJECT")
+        self.step("audience-simulator", "PROJECT")
+
+    def _scenes(self) -> None:
+        scenes = self._scene_ids()
+        self.progress.phase("validation and continuity", 5 * len(scenes))
+        for scene in scenes:
+            self.step("research-agent", scene)
+            self.step("plausibility-auditor", scene)
+            if culture_required(self.project, scene):
+                self.step("cultural-check", scene)
+            else:
+                self.progress.advance(f"cultural-check {scene}: no real culture is central")
+            if self._tracked(scene):
+                self.progress.advance(f"world-state-tracker {scene}")
+            else:
+                self._run("world-state-tracker", scene)
+                self.progress.advance(f"world-state-tracker {scene}")
+            self.step("continuity-supervisor", scene)
+
+    def _planning(self) -> None:
+        scenes = self._scene_ids()
+        self.progress.phase("shot planning", len(scenes) + 1)
+        for scene in scenes:
+            self.step("shot-planner", scene)
+        self.cost_loop("PROJECT")
+        self.progress.advance("cost-optimizer PROJECT")
+
+    def _shots(self) -> None:
+        for scene in self._scene_ids():
+            rows = self._shot_rows(scene)
+            self.progress.phase(f"shots of {scene}", 2 * len(rows) + 1)
+            self.cost_loop(scene)  # SPEC §5: a projection before every batch
+            self.progress.advance(f"cost-optimizer {scene}")
+            rows = self._shot_rows(scene)  # the cost loop may have simplified the list
+            for row in rows:
+                self.proxy_until_accepted(row.shot_id)
+                self.progress.advance(f"{row.shot_id} proxy")
+            for row in rows:
+                self.step("render-final", row.shot_id, advance=False)
+                self.progress.advance(f"{row.shot_id} final")
+            if self._budget_moved():
+                self._run("budget-gates", "PROJECT")
+
+    def _cut(self) -> None:
+        self.progress.phase("cut", 2)
+        self.step("assemble-cut", "PROJECT")
+        if self._budget_moved():
+            self._run("budget-gates", "PROJECT")
+        self.progress.advance("budget-gates PROJECT")
+
+    # -- the production loop of one shot ----------------------------------------------------
+
+    def proxy_until_accepted(self, shot: str) -> None:
+        """storyboard -> GenPack -> proxy -> QC; on FIX or FAIL the analyzer writes rules and
+        the shot goes round again (the regen limits hard-stop a shot that keeps failing)."""
+        for _ in range(MAX_ROUNDS):
+            self.step("storyboard-generator", shot, advance=False)
+            if self._pack_pending(shot):
+                self._run("prompt-packager", shot)
+            self.step("render-proxy", shot, advance=False)
+            state = self.qc_state(shot)
+            if state == "todo":
+                self._run("qc-grader", shot, stop_on_fail=False)
+                state = self.qc_state(shot)
+            if state == "PASS":
+                return
+            self._run("regen-analyzer", shot)
+        raise Stop("stopped", "qc-grader", shot, f"{shot} did not pass QC in {MAX_ROUNDS} "
+                   "rounds; review its QC rows (`slate show QC_BATCH_...`)")
+
+    def qc_state(self, shot: str) -> QcState:
+        """The QC verdict of the shot's current proxy ('todo' when it is not graded yet)."""
+        proxy = self.store.latest("PROXY", shot)
+        if proxy is None:
+            return "todo"
+        conn = self.store.conn
+        made = conn.execute("SELECT max(seq) FROM runlog WHERE event = 'write' AND "
+                            "artifact_output = ?", (proxy.filename,)).fetchone()[0] or 0
+        graded = conn.execute(
+            "SELECT outcome FROM runlog WHERE skill_name = 'qc-grader' AND target = ? AND "
+            "event = 'run' AND seq > ? AND outcome IN ('PASS', 'FIX', 'FAIL') ORDER BY seq "
+            "DESC LIMIT 1", (shot, made)).fetchone()
+        return str(graded[0]) if graded else "todo"  # type: ignore[return-value]
+
+    # -- the cost loop ----------------------------------------------------------------------
+
+    def cost_loop(self, target: str) -> None:
+        """cost-optimizer on the target; over a cap, apply its recommendations."""
+        from ._costloop import apply_cost_plan
+
+        skill = self.runner.registry.get("cost-optimizer")
+        if passed_and_fresh(self.project, skill, target):
+            return
+        result = self._run("cost-optimizer", target, stop_on_fail=False)
+        if result.gate.passed:
+            return
+        try:
+            apply_cost_plan(self.runner, target)
+        except RunError as error:
+            raise Stop("stopped", "cost-optimizer", target, str(error)) from None
+
+    # -- steps ------------------------------------------------------------------------------
+
+    def step(self, skill: str, target: str, *, advance: bool = True) -> None:
+        """Run one skill on one target unless its latest output is a fresh PASS."""
+        if not passed_and_fresh(self.project, self.runner.registry.get(skill), target):
+            self._run(skill, target)
+        if advance:
+            self.progress.advance(f"{skill} {target}")
+
+    def _run(self, skill: str, target: str, *, stop_on_fail: bool = True) -> RunResult:
+        """Run a skill to PASS (the runner revises and escalates); stop the whole run when it
+        cannot pass. A cost review demanded by a cap's warning state runs first."""
+        for _ in range(2):
+            try:
+                result = self.runner.run(skill, target, force=True)
+                break
+            except CostReviewRequired as review:
+                self.cost_review(str(review.context.get("target", "PROJECT")))
+            except RunError as error:
+                raise Stop("stopped", skill, target, str(error)) from None
+        else:
+            raise Stop("stopped", skill, target, "a cost review did not clear the warning")
+        self.ran.append(result)
+        self.progress.ran(result)
+        if result.status == "waiting":
+            raise Stop("waiting", skill, target, f"answer the handoff task {result.task_path} "
+                       "with `slate submit ANSWER.json`, then `slate run` again")
+        if stop_on_fail and not result.gate.passed:
+            raise Stop("stopped", skill, target, f"{result.gate.verdict}: "
+                       + "; ".join(result.gate.reasons))
+        return result
+
+    def cost_review(self, target: str) -> None:
+        """SPEC §8: at 90% of a cap cost-optimizer reruns and budget-gates reports."""
+        for skill, on in (("cost-optimizer", target), ("budget-gates", "PROJECT")):
+            result = self.runner.run(skill, on, force=True)
+            self.ran.append(result)
+            self.progress.ran(result)
+
+    # -- what is pending --------------------------------------------------------------------
+
+    def _scene_ids(self) -> list[str]:
+        return [row.scene_id for row in scene_rows(self.project)]
+
+    def _shot_rows(self, scene: str) -> list[ShotRow]:
+        record = self.store.latest("SHOTLIST", scene)
+        shotlist = self.store.load(record.name) if record else None
+        return list(shotlist.rows) if isinstance(shotlist, ShotList) else []
+
+    def _locks_pending(self, skill_name: str, scene: str) -> bool:
+        """True when the scene has a subject without a fresh, passed lock of this kind."""
+        skill = self.runner.registry.get(skill_name)()
+        assert isinstance(skill, LockSkill)
+        inputs = self.runner.load_inputs(skill, scene)
+        ctx = Context(target=scene, inputs=inputs, config=self.runner.config,
+                      params={"existing": self.runner.existing_outputs(skill)})
+        done = done_subjects(ctx, skill.lock_type.KIND)
+        return any(subject not in done for subject in skill.subjects(ctx))
+
+    def _tracked(self, scene: str) -> bool:
+        """The scene's STATE_DIFF is a fresh PASS and a WORLD_STATE after it exists."""
+        return not output_problems(self.project, "STATE_DIFF", scene, scene) \
+            and self.store.state_after(scene) is not None
+
+    def _pack_pending(self, shot: str) -> bool:
+        """The GenPack is missing, stale, failed, or lacks regen rules that now apply."""
+        skill = self.runner.registry.get("prompt-packager")
+        if not passed_and_fresh(self.project, skill, shot):
+            return True
+        rules_record = self.store.latest("REGEN_RULES")
+        if rules_record is None:
+            return False
+        pack_record = self.store.latest("GENPACK", shot)
+        assert pack_record is not None
+        pack, rules = self.store.load(pack_record.name), self.store.load(rules_record.name)
+        assert isinstance(pack, GenPack) and isinstance(rules, RegenRules)
+        return bool(rules_missing(pack, rules, shot))
+
+    def _budget_moved(self) -> bool:
+        """True when money moved since the latest BUDGET_STATUS (or there is none)."""
+        status = self.store.latest("BUDGET_STATUS")
+        if status is None:
+            return True
+        conn = self.store.conn
+        written = conn.execute("SELECT max(seq) FROM runlog WHERE artifact_output = ?",
+                               (status.filename,)).fetchone()[0] or 0
+        moved = conn.execute("SELECT 1 FROM runlog WHERE event IN ('spend', 'budget_warning', "
+                             "'hard_stop', 'override') AND seq > ? LIMIT 1",
+                             (written,)).fetchone()
+        return moved is not None
+
+
+__all__ = ["Orchestrator", "Outcome", "Progress", "Silent", "Stop"]
