@@ -139,6 +139,10 @@ class VisualSection(_Section):
     complex_max_s: float = Field(5.0, gt=0)
     max_shots_per_scene: int = Field(12, ge=1)
     shots_per_summary_sentence: int = Field(4, ge=1)
+    # the cost loop's reductions when a projection is over a cap
+    coverage_min_s: float = Field(2.0, gt=0)
+    coverage_keep_pct: float = Field(60.0, gt=0, le=100)
+    duration_step_s: float = Field(0.5, gt=0)
 
 
 class Resolution(_Section):
@@ -269,6 +273,9 @@ max_clip_s = 10.0               # longest clip the video models generate
 complex_max_s = 5.0             # complex or crowded (3+ characters) shots stay this short
 max_shots_per_scene = 12        # a shot list longer than this is bloated
 shots_per_summary_sentence = 4  # ... as is one with more shots per summary sentence
+coverage_min_s = 2.0            # cost loop: C shots are shortened to no less than this,
+coverage_keep_pct = 60.0        # ... keeping this share of their duration,
+duration_step_s = 0.5           # ... rounded to this step
 
 [resolution.proxy]
 width = 640

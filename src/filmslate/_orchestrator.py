@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from ._budget import CostReviewRequired
-from ._errors import RunError
+from ._errors import GateFailed, RunError
 from ._loops import culture_required, output_problems, passed_and_fresh, scene_rows
 from ._runner import Runner, RunResult
 from ._skill import Context
@@ -237,19 +237,27 @@ class Orchestrator:
     # -- the cost loop ----------------------------------------------------------------------
 
     def cost_loop(self, target: str) -> None:
-        """cost-optimizer on the target; over a cap, apply its recommendations."""
+        """cost-optimizer on the target; over a cap, apply its recommendations to the shot
+        lists (a logged, versioned simplification), or stop for the budget."""
         from ._costloop import apply_cost_plan
 
         skill = self.runner.registry.get("cost-optimizer")
         if passed_and_fresh(self.project, skill, target):
             return
-        result = self._run("cost-optimizer", target, stop_on_fail=False)
-        if result.gate.passed:
-            return
         try:
-            apply_cost_plan(self.runner, target)
+            self._record(self.runner.run("cost-optimizer", target, force=True))
+            return
+        except GateFailed:
+            pass  # over the cap: simplify below
         except RunError as error:
             raise Stop("stopped", "cost-optimizer", target, str(error)) from None
+        try:
+            plan = apply_cost_plan(self.runner, target)
+        except RunError as error:
+            raise Stop("stopped", "cost-optimizer", target, str(error)) from None
+        if plan.verdict not in ("", "PASS"):
+            raise Stop("stopped", "cost-optimizer", target, "the simplified shot lists still "
+                       f"fail the cost gate: {'; '.join(plan.reasons)}")
 
     # -- steps ------------------------------------------------------------------------------
 
@@ -273,8 +281,7 @@ class Orchestrator:
                 raise Stop("stopped", skill, target, str(error)) from None
         else:
             raise Stop("stopped", skill, target, "a cost review did not clear the warning")
-        self.ran.append(result)
-        self.progress.ran(result)
+        self._record(result)
         if result.status == "waiting":
             raise Stop("waiting", skill, target, f"answer the handoff task {result.task_path} "
                        "with `slate submit ANSWER.json`, then `slate run` again")
@@ -286,9 +293,11 @@ class Orchestrator:
     def cost_review(self, target: str) -> None:
         """SPEC §8: at 90% of a cap cost-optimizer reruns and budget-gates reports."""
         for skill, on in (("cost-optimizer", target), ("budget-gates", "PROJECT")):
-            result = self.runner.run(skill, on, force=True)
-            self.ran.append(result)
-            self.progress.ran(result)
+            self._record(self.runner.run(skill, on, force=True))
+
+    def _record(self, result: RunResult) -> None:
+        self.ran.append(result)
+        self.progress.ran(result)
 
     # -- what is pending --------------------------------------------------------------------
 

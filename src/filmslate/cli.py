@@ -384,12 +384,50 @@ def budget(project: ProjectOpt = None) -> None:
 
 
 @app.command()
-def cost(target: TargetOpt = None, scene: SceneOpt = None, project: ProjectOpt = None) -> None:
+def cost(target: TargetOpt = None, scene: SceneOpt = None,
+         apply: Annotated[bool, typer.Option(
+             "--apply", help="Over the cap: simplify the shot lists until the projection fits "
+                             "(new SHOTLIST versions), or hard-stop.")] = False,
+         project: ProjectOpt = None) -> None:
     """Write and show a COST_REPORT (cost-optimizer) for PROJECT or a scene."""
     with _open(project) as p:
+        if apply:
+            _apply_cost_plan(_runner(p), _target(scene, None, target))
+            return
         result = _runner(p).run("cost-optimizer", _target(scene, None, target), force=True)
         sys.stdout.write(p.store.read(result.records[0].name).decode("utf-8"))
         _print_result(result)
+
+
+def _apply_cost_plan(runner: Runner, target: str) -> None:
+    from ._costloop import apply_cost_plan
+
+    plan = apply_cost_plan(runner, target)
+    money = plan.currency
+    out.print(f"cost plan {target}: projected {plan.projected_before:.2f} {money}; "
+              f"{plan.room:.2f} left under the {plan.cap_level} cap {plan.cap_scope} "
+              f"(cap {plan.cap:.2f}, {plan.committed:.2f} committed)")
+    if plan.status == "within_cap":
+        out.print("fits: nothing changed")
+        return
+    for change in plan.changes:
+        out.print(f"  {change.describe()}")
+    for kept in plan.kept:
+        out.print(f"  kept: {kept}")
+    for old, new in plan.renumbered.items():
+        out.print(f"  renumbered {old} -> {new}")
+    out.print(f"wrote {', '.join(r.filename for r in plan.records)}; projected now "
+              f"{plan.projected_after:.2f}")
+    if plan.stale_renders:
+        out.print("[yellow]made stale by the new shot list[/] (re-rendering costs money): "
+                  + ", ".join(plan.stale_renders))
+    colour = "green" if plan.verdict == "PASS" else "red"
+    report = plan.report.filename if plan.report else "-"
+    out.print(f"cost-optimizer {target}: [{colour}]{plan.verdict}[/] -> {report}")
+    for reason in plan.reasons:
+        out.print(f"  - {reason}")
+    if plan.verdict != "PASS":
+        raise typer.Exit(1)
 
 
 @lock_app.command("add")

@@ -7,14 +7,16 @@ lists through their declared inputs; neither touches the ledger.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from ._budget import CapState
+from ._budget import CapState, Level
+from ._config import Config
 from ._router import HERO_VISUAL
-from ._skill import REGISTRY, Context, Gate, Media, Need, Skill
+from ._skill import REGISTRY, Context, Gate, Media, Need, Skill, scene_of
 from ._video_prices import price_per_second
-from .schemas import Artifact, BudgetStatus, CostReport, ShotList
+from .schemas import Artifact, BudgetStatus, CostReport, ShotList, ShotRow
 
 ZERO = 1e-9
 
@@ -31,36 +33,77 @@ class BudgetView:
     projected_remaining: float = 0.0
 
 
-@dataclass
-class _Line:
+@dataclass(frozen=True)
+class ShotLine:
+    """One shot's projected cost: seconds x (proxy + final price per second) x regen multiplier."""
+
     shot_id: str
     seconds: float
     visual_tier: str
     model: str
     cost: float
     multiplier: float
-    row: Any
+    row: ShotRow
 
 
-def _shot_lines(ctx: Context) -> list[_Line]:
-    lists: dict[str, ShotList] = ctx.inputs.all("SHOTLIST")
-    scenes = None if ctx.target == "PROJECT" else {ctx.target}
-    lines = []
-    for scene, shotlist in sorted(lists.items()):
-        if scenes is not None and scene not in scenes:
-            continue
-        for row in shotlist.rows:
-            visual = HERO_VISUAL[row.hero_tier]
-            model = str(getattr(ctx.config.visual, visual))
-            per_second = (price_per_second(ctx.config, model, "proxy")
-                          + price_per_second(ctx.config, model, "final"))
-            multiplier = ctx.config.regen.multiplier(row.regen_risk_estimate)
-            lines.append(_Line(row.shot_id, row.duration_s, visual, model,
-                               row.duration_s * per_second * multiplier, multiplier, row))
-    return lines
+def shot_line(row: ShotRow, config: Config) -> ShotLine:
+    """The projected cost of one shot on the visual tier its hero tier routes to."""
+    visual = HERO_VISUAL[row.hero_tier]
+    model = str(getattr(config.visual, visual))
+    per_second = (price_per_second(config, model, "proxy")
+                  + price_per_second(config, model, "final"))
+    multiplier = config.regen.multiplier(row.regen_risk_estimate)
+    return ShotLine(row.shot_id, row.duration_s, visual, model,
+                    row.duration_s * per_second * multiplier, multiplier, row)
 
 
-def _recommendations(lines: list[_Line], ctx: Context) -> list[str]:
+def target_lines(lists: Mapping[str, ShotList], target: str, config: Config) -> list[ShotLine]:
+    """The cost lines of the target's shots: one scene's, or every scene's for PROJECT."""
+    return [shot_line(row, config) for scene, shotlist in sorted(lists.items())
+            if target == "PROJECT" or scene == target for row in shotlist.rows]
+
+
+def projected_total(lines: list[ShotLine]) -> float:
+    """The projection as the cost report states it (and as its gate compares it)."""
+    return round(sum(line.cost for line in lines), 4)
+
+
+def cap_scope(target: str, config: Config) -> tuple[Level, str]:
+    """The cap a target's cost review answers to: its scene cap, else the project cap."""
+    if scene_of(target) == target and config.budget.scene_cap is not None:
+        return "scene", target
+    return "project", "PROJECT"
+
+
+def review_cap(target: str, config: Config, caps: Sequence[CapState]) -> CapState:
+    """The target's cap as the ledger sees it (a scope with no spend yet: nothing committed)."""
+    level, scope = cap_scope(target, config)
+    found = next((c for c in caps if (c.level, c.scope) == (level, scope)), None)
+    if found is not None:
+        return found
+    cap = config.budget.scene_cap if level == "scene" else config.budget.project_cap
+    return CapState(level, scope, float(cap or 0.0), 0.0, 0.0, "ok")
+
+
+def room_left(cap: CapState, config: Config) -> float:
+    """What may still be committed under a cap before the ledger stops (cap incl. overrides)."""
+    return cap.cap * config.budget.stop_pct / 100 - cap.committed
+
+
+def budget_line(cap: CapState, config: Config) -> str:
+    """Spend to date against the target's cap, so a review after new spend says something new
+    (the ledger accepts only a COST_REPORT written after its warning mark as a review)."""
+    return (f"budget: spent {cap.settled:.2f}, committed {cap.committed:.2f} of the {cap.scope} "
+            f"{cap.level} cap {cap.cap:.2f} {config.budget.currency} ({cap.percent:.1f}%, "
+            f"{cap.state}); {room_left(cap, config):.2f} left for the projected work")
+
+
+def _view_caps(ctx: Context) -> list[CapState]:
+    view = ctx.params.get("budget_view")
+    return list(view.caps) if isinstance(view, BudgetView) else []
+
+
+def _recommendations(lines: list[ShotLine], ctx: Context) -> list[str]:
     max_clip = ctx.config.visual.max_clip_s
     recs = ["proxy first: every shot renders and passes QC at proxy resolution before final"]
     for line in lines:
@@ -86,7 +129,12 @@ def _recommendations(lines: list[_Line], ctx: Context) -> list[str]:
 
 
 class CostOptimizer(Skill):
-    """Projects production cost before batch generation and recommends reductions."""
+    """Projects production cost before batch generation and recommends reductions.
+
+    The projection is judged against what is left under the target's cap (the cap, raised by
+    any budget override, less what the ledger has committed). ``_costloop.apply_cost_plan``
+    applies the reductions; this skill only reports.
+    """
 
     name: ClassVar[str] = "cost-optimizer"
     layer: ClassVar[Any] = "governance"
@@ -96,11 +144,12 @@ class CostOptimizer(Skill):
     produces: ClassVar[tuple[str, ...]] = ("COST_REPORT",)
     target_scope: ClassVar[Any] = "target"
     uses_model: ClassVar[bool] = False
+    wants_budget_view: ClassVar[bool] = True
     summary: ClassVar[str] = "duration x cost/s x regen multiplier; reduction advice"
 
     def produce(self, ctx: Context) -> list[Artifact | Media]:
         """The cost report for the target (a scene or PROJECT)."""
-        lines = _shot_lines(ctx)
+        lines = target_lines(ctx.inputs.all("SHOTLIST"), ctx.target, ctx.config)
         by_tier: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
         for line in lines:
             by_tier[line.visual_tier][0] += line.seconds
@@ -114,29 +163,34 @@ class CostOptimizer(Skill):
             realloc.append(f"{len(premium)} of {len(lines)} shots are on the premium visual "
                            f"tier (quota {quota:g}%): move the least face-critical A shots to "
                            "mid")
+        cap = review_cap(ctx.target, ctx.config, _view_caps(ctx))
         return [CostReport(
             target=ctx.target, currency=ctx.config.budget.currency,
             total_duration_s=round(sum(line.seconds for line in lines), 3),
             cost_per_tier=[{"tier": t, "seconds": round(s, 3), "cost": round(c, 4)}
                            for t, (s, c) in sorted(by_tier.items())],
             regen_multiplier=round(total / base, 4) if base > ZERO else 1.0,
-            projected_total=round(total, 4),
+            projected_total=projected_total(lines),
             high_risk_shots=[line.shot_id for line in lines
                              if line.row.regen_risk_estimate == "high"],
             reduction_recommendations=_recommendations(lines, ctx),
-            tier_reallocation_suggestions=realloc or ["tier allocation within quota"])]
+            tier_reallocation_suggestions=[*(realloc or ["tier allocation within quota"]),
+                                           budget_line(cap, ctx.config)])]
 
     def gate(self, outputs: list[Artifact], ctx: Context) -> Gate:
-        """FAIL when the projection breaks the cap or premium use breaks its quota."""
+        """FAIL when the projection does not fit under the cap or premium use breaks its
+        quota."""
         report = outputs[0]
         assert isinstance(report, CostReport)
         failures = []
-        cap = ctx.config.budget.project_cap if ctx.target == "PROJECT" else \
-            ctx.config.budget.scene_cap
-        if cap is not None and report.projected_total > cap + ZERO:
-            failures.append(f"projected {report.projected_total:.2f} exceeds the "
-                            f"{'project' if ctx.target == 'PROJECT' else 'scene'} cap "
-                            f"{cap:.2f}: simplify, downgrade or split before generating")
+        cap = review_cap(ctx.target, ctx.config, _view_caps(ctx))
+        room = room_left(cap, ctx.config)
+        if report.projected_total > room + ZERO:
+            spent = (f" ({cap.committed:.2f} committed, {room:.2f} left)"
+                     if room < cap.cap - ZERO else "")
+            failures.append(f"projected {report.projected_total:.2f} exceeds the {cap.level} "
+                            f"cap {cap.cap:.2f}{spent}: simplify, downgrade or split before "
+                            "generating (`slate cost --apply` applies the reductions)")
         failures.extend(f"premium overuse: {s}" for s in report.tier_reallocation_suggestions
                         if "quota" in s and "within" not in s)
         return Gate.from_failures(failures)

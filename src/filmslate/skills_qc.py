@@ -494,7 +494,7 @@ def _escalation(row: ShotRow, escalate: bool) -> str:
 REGISTRY.register(QcGrader)
 REGISTRY.register(RegenAnalyzer)
 
-__all__ = ["passed_with", "FIX_MARGIN", "QC_SYSTEM", "RUBRIC_PARAM", "Analysis", "QcGrader", "RegenAnalyzer",
+__all__ = ["FIX_MARGIN", "QC_SYSTEM", "RUBRIC_PARAM", "Analysis", "QcGrader", "RegenAnalyzer",
            "RubricAnswer", "adjustments", "analyse", "capped", "clip_spec",
-           "pack_digest", "qc_prompt", "qc_verdict", "regen_failures", "regen_rules",
+           "pack_digest", "passed_with", "qc_prompt", "qc_verdict", "regen_failures", "regen_rules",
            "root_cause", "simplify", "summary_of"]
