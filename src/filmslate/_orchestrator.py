@@ -8,7 +8,8 @@ missing or stale, in loop order:
 3. narrative: character-psychology and dialogue-consistency-check for each scene, then
    narrative-red-team and audience-simulator on the whole story;
 4. scenes: research-agent, plausibility-auditor, cultural-check (where a real culture is
-   central), world-state-tracker and continuity-supervisor, scene by scene;
+   central), then the continuity loop (world-state-tracker, continuity-supervisor, and on a
+   supervisor FAIL a revised diff from the tracker), scene by scene;
 5. planning: shot-planner for each scene, then the cost loop on the whole production;
 6. shots, one scene at a time (a batch): the cost loop on the scene, then per shot
    storyboard-generator, prompt-packager, render-proxy, qc-grader, and on FIX or FAIL
@@ -162,12 +163,29 @@ class Orchestrator:
                 self.step("cultural-check", scene)
             else:
                 self.progress.advance(f"cultural-check {scene}: no real culture is central")
-            if self._tracked(scene):
-                self.progress.advance(f"world-state-tracker {scene}")
-            else:
-                self._run("world-state-tracker", scene)
-                self.progress.advance(f"world-state-tracker {scene}")
-            self.step("continuity-supervisor", scene)
+            self.continuity_loop(scene)
+
+    def continuity_loop(self, scene: str) -> None:
+        """world-state-tracker -> continuity-supervisor; a supervisor FAIL sends its findings
+        back to the tracker for a revised diff (SPEC §6), a bounded number of times."""
+        if not self._tracked(scene):
+            self._run("world-state-tracker", scene)
+        self.progress.advance(f"world-state-tracker {scene}")
+        supervisor = self.runner.registry.get("continuity-supervisor")
+        rounds = self.runner.config.loops.max_revisions
+        for round_ in range(rounds + 1):
+            if passed_and_fresh(self.project, supervisor, scene):
+                break
+            result = self._run("continuity-supervisor", scene, stop_on_fail=False)
+            if result.gate.passed:
+                break
+            if round_ == rounds:
+                raise Stop("stopped", "continuity-supervisor", scene,
+                           f"continuity still FAILs after {rounds} revised diff(s): "
+                           + "; ".join(result.gate.reasons) + ". Revise the scene or the "
+                           "locks, or record `slate override`.")
+            self._run("world-state-tracker", scene, feedback=result.gate.reasons)
+        self.progress.advance(f"continuity-supervisor {scene}")
 
     def _planning(self) -> None:
         scenes = self._scene_ids()
@@ -268,12 +286,13 @@ class Orchestrator:
         if advance:
             self.progress.advance(f"{skill} {target}")
 
-    def _run(self, skill: str, target: str, *, stop_on_fail: bool = True) -> RunResult:
+    def _run(self, skill: str, target: str, *, stop_on_fail: bool = True,
+             feedback: tuple[str, ...] = ()) -> RunResult:
         """Run a skill to PASS (the runner revises and escalates); stop the whole run when it
         cannot pass. A cost review demanded by a cap's warning state runs first."""
         for _ in range(2):
             try:
-                result = self.runner.run(skill, target, force=True)
+                result = self.runner.run(skill, target, force=True, feedback=feedback)
                 break
             except CostReviewRequired as review:
                 self.cost_review(str(review.context.get("target", "PROJECT")))

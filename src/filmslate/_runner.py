@@ -491,8 +491,14 @@ class Runner:
     # -- the loop -----------------------------------------------------------------------
 
     def run(self, skill_name: str, target: str, *, force: bool = False,
-            params: dict[str, Any] | None = None) -> RunResult:
-        """Run a skill to PASS: revise, escalate, or hard-stop. Resumes from the log."""
+            params: dict[str, Any] | None = None,
+            feedback: Sequence[str] = ()) -> RunResult:
+        """Run a skill to PASS: revise, escalate, or hard-stop. Resumes from the log.
+
+        ``feedback`` sends a passed output back for revision with a downstream gate's reasons
+        (the continuity loop: the supervisor's findings go back to world-state-tracker); the
+        attempt number then continues after every earlier attempt on the target.
+        """
         skill_cls = self.registry.get(skill_name)
         skill_cls().check_target(target)
         if skill_cls.uses_video:
@@ -501,7 +507,10 @@ class Runner:
         self._refuse_on_hard_stops(target, skill_name)
         if not force and (done := self._up_to_date(skill_cls, target)) is not None:
             return done
-        route, attempt, revisions, feedback = self._resume_state(skill_cls, target)
+        route, attempt, revisions, resumed = self._resume_state(skill_cls, target)
+        if feedback and not resumed:
+            attempt = self._attempts_so_far(skill_cls.name, target) + 1
+        feedback = resumed or tuple(feedback)
         while True:
             result = self.run_once(skill_name, target, route=route, feedback=feedback,
                                    attempt=attempt, params=params)
@@ -514,6 +523,11 @@ class Runner:
                 continue
             route = self._escalate(skill_cls, target, route, result)
             revisions = 0
+
+    def _attempts_so_far(self, skill: str, target: str) -> int:
+        return int(self.store.conn.execute(
+            "SELECT count(*) FROM runlog WHERE skill_name = ? AND target = ? AND event = 'run' "
+            "AND outcome IN ('PASS', 'FAIL', 'FIX')", (skill, target)).fetchone()[0])
 
     def _up_to_date(self, skill_cls: type[Skill], target: str) -> RunResult | None:
         row = self._last_run(skill_cls.name, target)
