@@ -37,8 +37,7 @@ def stored(stem: str) -> bool:
 
 def create() -> None:
     """A new project with the demo's policy numbers and its authored model answers."""
-    slate("init", str(PROJECT), "--name", "the-lamplighters-last-night",
-          "--title", "The Lamplighter's Last Night")
+    slate("init", str(PROJECT), "--name", "side-b", "--title", "Side B")
     shutil.copyfile(FILM / "filmslate.toml", PROJECT / "filmslate.toml")
     slate("config", "check", "-C", str(PROJECT))
 
