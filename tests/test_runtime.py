@@ -314,3 +314,22 @@ def test_qc_verdicts_count_as_failed_attempts(film: Path) -> None:
         r.run_once("qc-grader", "S01_SH01")
     with pytest.raises(HardStop, match="limit for hero tier B is 2"):
         r.run_once("take", "S01_SH01")
+
+
+def test_a_revision_that_passes_reports_the_attempt_it_fixed(film: Path) -> None:
+    r, model = runner(film, [CLICHE, GOOD_PREMISE])
+    result = r.run("pitch", "PROJECT")
+    assert result.gate.passed and result.attempt == 2
+    assert [(n, gate.verdict) for n, gate in result.earlier] == [(1, "FAIL")]
+    assert "cliché" in result.earlier[0][1].reasons[0]
+    assert "cliché" in model.requests[1].prompt
+
+
+def test_feedback_from_downstream_revises_a_passed_output(film: Path) -> None:
+    r, model = runner(film, [GOOD_PREMISE, {**GOOD_PREMISE, "logline": "A keeper relights a "
+                                            "lighthouse nobody needs."}])
+    assert r.run("pitch", "PROJECT").gate.passed
+    again = r.run("pitch", "PROJECT", force=True, feedback=("the stakes are unclear",))
+    assert again.gate.passed and again.attempt == 2  # continues after the passed attempt
+    assert "the stakes are unclear" in model.requests[1].prompt
+    assert again.records[0].filename == "PREMISE_v002.md"

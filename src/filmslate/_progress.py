@@ -50,6 +50,10 @@ class RichProgress:
         if result.status == "waiting":
             self.bars.console.print(f"  {result.skill} {result.target}: [yellow]waiting[/]")
             return
+        for attempt, gate in result.earlier:  # revisions inside the run: show what was fixed
+            self.bars.console.print(f"  {result.skill} {result.target}: attempt {attempt} "
+                                    f"[{COLOURS[gate.verdict]}]{gate.verdict}[/]: "
+                                    f"{'; '.join(gate.reasons)} [dim](revised)[/]")
         verdict = result.gate.verdict if result.status == "done" else "up to date"
         colour = COLOURS.get(verdict, "dim")
         names = ", ".join(r.filename for r in result.records) or "-"

@@ -62,6 +62,7 @@ class RunResult:
     estimated_cost: float = 0.0
     actual_cost: float = 0.0
     task_path: str = ""
+    earlier: list[tuple[int, Gate]] = field(default_factory=list)  # (attempt, gate) revised
 
 
 @dataclass
@@ -511,11 +512,14 @@ class Runner:
         if feedback and not resumed:
             attempt = self._attempts_so_far(skill_cls.name, target) + 1
         feedback = resumed or tuple(feedback)
+        earlier: list[tuple[int, Gate]] = []
         while True:
             result = self.run_once(skill_name, target, route=route, feedback=feedback,
                                    attempt=attempt, params=params)
+            result.earlier = list(earlier)
             if result.status == "waiting" or result.gate.passed or not skill_cls.revise_on_fail:
                 return result
+            earlier.append((attempt, result.gate))
             feedback = result.gate.reasons
             attempt += 1
             if revisions < self.config.loops.max_revisions and skill_cls.uses_model:

@@ -269,7 +269,12 @@ def _print_result(result: RunResult) -> None:
         out.print(f"{result.skill} {result.target}: [yellow]waiting[/] for an answer to "
                   f"{result.task_path}\nanswer it, then `slate submit ANSWER.json`")
         return
-    colour = {"PASS": "green", "FIX": "yellow", "FAIL": "red"}[result.gate.verdict]
+    colours = {"PASS": "green", "FIX": "yellow", "FAIL": "red"}
+    for attempt, gate in result.earlier:
+        out.print(f"{result.skill} {result.target}: attempt {attempt} "
+                  f"[{colours[gate.verdict]}]{gate.verdict}[/] (revised): "
+                  + "; ".join(gate.reasons))
+    colour = colours[result.gate.verdict]
     names = ", ".join(r.filename for r in result.records)
     route = result.route
     out.print(f"{result.skill} {result.target}: [{colour}]{result.gate.verdict}[/] -> {names}"
