@@ -13,7 +13,7 @@ from PIL import Image
 import test_skills_production as production
 from filmslate._errors import UserError
 from filmslate._media import QC_CATEGORIES
-from filmslate._runner import Runner
+from filmslate._runner import InputNotReady, Runner
 from filmslate._skill import Registry
 from filmslate._video import VideoJob
 from filmslate.providers.animatic import AnimaticProvider
@@ -351,3 +351,28 @@ def test_the_analyzer_gate_conditions() -> None:
                for f in regen_failures(rules(anchor, shorter), found, rules(anchor, shorter)))
     other = AdjustmentRule(type="anchor_reinforcement", scope="S01_SH05", rule="x")
     assert any("no new adjustment" in f for f in regen_failures(rules(other), found, None))
+
+
+def test_a_graded_take_is_not_graded_again(film: Path, tmp_path: Path) -> None:
+    r = packaged(film)
+    proxy(r, "S01_SH02", clip(tmp_path, "#000000"))
+    assert r.run("qc-grader", "S01_SH02").gate.verdict == "FAIL"
+    with pytest.raises(InputNotReady, match="already graded FAIL"):
+        r.run("qc-grader", "S01_SH02")  # the same take: not another attempt
+    assert [x.attempt_number for x in batch(r).rows] == [1]
+    proxy(r, "S01_SH01", clip(tmp_path, MILL_BROWN, 3.0, "establishing"))
+    assert r.run("qc-grader", "S01_SH01").gate.passed
+    assert r.run("qc-grader", "S01_SH01").status == "up_to_date"
+    proxy(r, "S01_SH01", clip(tmp_path, MILL_BROWN, 3.0, "establishing"))
+    assert r.run("qc-grader", "S01_SH01").status == "done"  # a new take is graded
+
+
+def test_the_analyzer_reruns_when_new_failures_arrive(film: Path, tmp_path: Path) -> None:
+    r = _fail_twice(film, tmp_path)
+    assert r.run("regen-analyzer", "S01_SH02").gate.passed
+    assert r.run("regen-analyzer", "S01_SH02").status == "up_to_date"
+    assert r.run("prompt-packager", "S01_SH02", force=True).gate.passed
+    proxy(r, "S01_SH02", clip(tmp_path, "#1850D0"))
+    assert r.run("qc-grader", "S01_SH02").gate.verdict == "FAIL"
+    again = r.run("regen-analyzer", "S01_SH02")  # a new QC row: not up to date any more
+    assert again.status == "done" and again.records[0].filename == "REGEN_RULES_v002.md"

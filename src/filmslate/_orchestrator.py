@@ -240,17 +240,8 @@ class Orchestrator:
 
     def qc_state(self, shot: str) -> QcState:
         """The QC verdict of the shot's current proxy ('todo' when it is not graded yet)."""
-        proxy = self.store.latest("PROXY", shot)
-        if proxy is None:
-            return "todo"
-        conn = self.store.conn
-        made = conn.execute("SELECT max(seq) FROM runlog WHERE event = 'write' AND "
-                            "artifact_output = ?", (proxy.filename,)).fetchone()[0] or 0
-        graded = conn.execute(
-            "SELECT outcome FROM runlog WHERE skill_name = 'qc-grader' AND target = ? AND "
-            "event = 'run' AND seq > ? AND outcome IN ('PASS', 'FIX', 'FAIL') ORDER BY seq "
-            "DESC LIMIT 1", (shot, made)).fetchone()
-        return str(graded[0]) if graded else "todo"  # type: ignore[return-value]
+        verdict = self.runner.graded(self.runner.registry.get("qc-grader"), shot)
+        return verdict or "todo"  # type: ignore[return-value]
 
     # -- the cost loop ----------------------------------------------------------------------
 

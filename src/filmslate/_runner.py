@@ -508,6 +508,8 @@ class Runner:
         self._refuse_on_hard_stops(target, skill_name)
         if not force and (done := self._up_to_date(skill_cls, target)) is not None:
             return done
+        if not force and skill_cls.grades:
+            self._refuse_regrading(skill_cls, target)
         route, attempt, revisions, resumed = self._resume_state(skill_cls, target)
         if feedback and not resumed:
             attempt = self._attempts_so_far(skill_cls.name, target) + 1
@@ -533,9 +535,38 @@ class Runner:
             "SELECT count(*) FROM runlog WHERE skill_name = ? AND target = ? AND event = 'run' "
             "AND outcome IN ('PASS', 'FAIL', 'FIX')", (skill, target)).fetchone()[0])
 
+    def graded(self, skill: type[Skill], target: str) -> str | None:
+        """The verdict a grading skill gave the target's current take (None: not graded)."""
+        take = self.store.latest(skill.grades, target)
+        if take is None:
+            return None
+        row = self.store.conn.execute(
+            "SELECT outcome FROM runlog WHERE skill_name = ? AND target = ? AND event = 'run' "
+            "AND outcome IN ('PASS', 'FIX', 'FAIL') AND seq > ? ORDER BY seq DESC LIMIT 1",
+            (skill.name, target, self._written_at(take.filename))).fetchone()
+        return str(row[0]) if row else None
+
+    def _refuse_regrading(self, skill: type[Skill], target: str) -> None:
+        verdict = self.graded(skill, target)
+        if verdict in ("FIX", "FAIL"):
+            raise InputNotReady(
+                f"{target}: its current {skill.grades} was already graded {verdict}; grading "
+                f"it again is not a new attempt. Run regen-analyzer and prompt-packager on "
+                f"{target}, render it again, then grade the new take (or --force a second "
+                "opinion, which counts as another attempt)", target=target)
+
+    def _written_at(self, filename: str) -> int:
+        row = self.store.conn.execute("SELECT max(seq) FROM runlog WHERE event = 'write' AND "
+                                      "artifact_output = ?", (filename,)).fetchone()
+        return int(row[0] or 0)
+
     def _up_to_date(self, skill_cls: type[Skill], target: str) -> RunResult | None:
         row = self._last_run(skill_cls.name, target)
         if row is None or row["outcome"] != "PASS" or not row["artifact_output"]:
+            return None
+        if skill_cls.grades and self.graded(skill_cls, target) is None:
+            return None  # a new take to grade
+        if self._history_moved(skill_cls, target, int(row["seq"])):
             return None
         try:
             if self.store.is_stale(row["artifact_output"]):
@@ -543,6 +574,16 @@ class Runner:
         except ArtifactNotFound:
             return None
         return RunResult(skill_cls.name, target, "up_to_date", run_id=row["run_id"])
+
+    def _history_moved(self, skill_cls: type[Skill], target: str, since: int) -> bool:
+        """True when a history input (a QC sheet) got a new version after the run at ``since``:
+        history carries no lineage, so staleness cannot see it."""
+        for need in skill_cls.needs:
+            if need.history:
+                latest = self.store.latest(need.kind, _subject_for(need, target))
+                if latest is not None and self._written_at(latest.filename) > since:
+                    return True
+        return False
 
     def _last_run(self, skill: str, target: str) -> dict[str, str] | None:
         row = self.store.conn.execute(

@@ -153,6 +153,9 @@ class Skill:
     # once with the reasons instead of revising and escalating for nothing.
     revise_on_fail: ClassVar[bool] = True
     uses_video: ClassVar[bool] = False  # gets the runner's render service (video generation)
+    # A grading skill (qc-grader grades PROXY): one verdict per version of that kind. Grading
+    # the same take again is not a new attempt, so the runner refuses it unless forced.
+    grades: ClassVar[str] = ""
     summary: ClassVar[str] = ""
 
     def produce(self, ctx: Context) -> list[Artifact | Media]:

@@ -151,6 +151,7 @@ class QcGrader(Skill):
     produces: ClassVar[tuple[str, ...]] = ("QC_BATCH",)
     target_scope: ClassVar[Any] = "shot"
     revise_on_fail: ClassVar[bool] = False  # grading again cannot fix a clip
+    grades: ClassVar[str] = "PROXY"
     summary: ClassVar[str] = ("after every generation attempt: technical checks and the "
                               "7-category rubric; PASS/FIX/FAIL by hero-tier threshold")
 
