@@ -16,7 +16,7 @@ from filmslate._runlog import LogEntry
 from filmslate._runner import Runner
 from filmslate._skill import Registry
 from filmslate._stops import all_open_hard_stops
-from filmslate.schemas import CostReport, ShotList
+from filmslate.schemas import BudgetStatus, CostReport, ShotList
 from filmslate.skills_governance import BudgetGates, CostOptimizer
 from filmslate.skills_production import ShotPlanner
 from filmslate.testing import FAKE_MP4, scripted_runner
@@ -221,6 +221,7 @@ def test_a_review_at_the_warning_point_writes_a_new_report(tmp_path: Path) -> No
     _spend(r.ledger, "S01", 9.5)  # crosses 90%: the scene enters its warning state
     with pytest.raises(CostReviewRequired, match="slate cost --target S01"):
         r.ledger.reserve("R2", "S01", "", 0.1, "after the warning")
+    assert any("S01: cost review required" in a for a in actions(r))
     review = r.run("cost-optimizer", "S01", force=True)  # same shot list, new spend
     assert review.records[0].filename == "COST_REPORT_S01_v002.md"
     assert any("spent 9.50, committed 9.50 of the S01 scene cap 10.00" in line and
@@ -228,6 +229,14 @@ def test_a_review_at_the_warning_point_writes_a_new_report(tmp_path: Path) -> No
     again = r.run("cost-optimizer", "S01", force=True)  # nothing new: no new version
     assert again.records[0].filename == "COST_REPORT_S01_v002.md"
     r.ledger.reserve("R3", "S01", "", 0.1, "after the review")  # no longer refused
+    assert any("S01: cost review done" in a for a in actions(r))
+
+
+def actions(r: Runner) -> list[str]:
+    """The enforcement actions of a fresh BUDGET_STATUS."""
+    status = r.store.load(r.run("budget-gates", "PROJECT", force=True).records[0].name)
+    assert isinstance(status, BudgetStatus)
+    return list(status.enforcement_actions)
 
 
 def test_the_project_target_answers_to_the_project_cap(tmp_path: Path) -> None:

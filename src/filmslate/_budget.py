@@ -193,6 +193,11 @@ class Ledger:
             "cost review before more paid work", level=level, scope=scope,
             target=_review_target(level, scope))
 
+    def review_pending(self, level: Level, scope: str) -> bool:
+        """True when the cap entered its warning state and no cost review followed yet."""
+        warned_at = self._totals(level, scope)[3]
+        return bool(warned_at) and not self._review_after(level, scope, warned_at)
+
     def _review_after(self, level: Level, scope: str, since: str) -> bool:
         targets = {"PROJECT", _review_target(level, scope)}
         for target in targets:

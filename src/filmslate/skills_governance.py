@@ -31,6 +31,7 @@ class BudgetView:
     regens_by_shot: dict[str, int] = field(default_factory=dict)
     open_stops: list[str] = field(default_factory=list)
     projected_remaining: float = 0.0
+    reviews_pending: set[str] = field(default_factory=set)  # "level:scope" warned, unreviewed
 
 
 @dataclass(frozen=True)
@@ -218,9 +219,13 @@ class BudgetGates(Skill):
                    for c in view.caps if c.state != "ok"]
         actions += [f"hard stop open: {s}" for s in view.open_stops]
         for c in view.caps:
-            if c.state == "warning":
-                actions.append(f"{c.scope}: cost review required (`slate cost --target "
-                               f"{c.scope if c.level != 'shot' else c.scope.split('_SH')[0]}`)")
+            if c.state != "warning":
+                continue
+            where = c.scope if c.level != "shot" else c.scope.split("_SH")[0]
+            actions.append(f"{c.scope}: cost review required (`slate cost --target {where}`)"
+                           if f"{c.level}:{c.scope}" in view.reviews_pending else
+                           f"{c.scope}: cost review done (COST_REPORT after the warning); "
+                           "tier allocation reviewed")
         violations = any(c.state == "stopped" for c in view.caps) or bool(view.open_stops)
         return [BudgetStatus(
             current_spend=round(project.settled, 6),
