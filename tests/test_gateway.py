@@ -229,10 +229,27 @@ def test_replay_falls_back_to_target_then_skill(gateway, tmp_path):
     assert gateway.complete(ask()).output.title == "target"
 
 
+def test_replay_answers_each_question_of_a_run_from_its_own_file(gateway, tmp_path):
+    write(tmp_path / "replay/story-architect/S03/2.json", {"title": "shared", "score": 1})
+    write(tmp_path / "replay/story-architect/S03/2-2.json", {"title": "second", "score": 2})
+    assert gateway.complete(ask(call=1)).output.title == "shared"
+    assert gateway.complete(ask(call=2)).output.title == "second"
+    assert gateway.complete(ask(call=3)).output.title == "shared"
+
+
+def test_handoff_gives_each_question_of_a_run_its_own_task(gateway, tmp_path):
+    for call in (1, 2):
+        with pytest.raises(WaitingForHandoff):
+            gateway.complete(ask("handoff:premium", call=call))
+    names = sorted(p.name for p in (tmp_path / "inbox").glob("*.task.json"))
+    assert names == [f"{STEM}-2.task.json", f"{STEM}.task.json"]
+
+
 def test_replay_missing_lists_every_path(gateway, tmp_path):
     with pytest.raises(ProviderError) as caught:
         gateway.complete(ask())
-    expected = [tmp_path / "replay/story-architect/S03/2.json",
+    expected = [tmp_path / "replay/story-architect/S03/2-1.json",
+                tmp_path / "replay/story-architect/S03/2.json",
                 tmp_path / "replay/story-architect/S03/any.json",
                 tmp_path / "replay/story-architect/any.json"]
     for path in expected:

@@ -64,6 +64,7 @@ class TextRequest:
     prompt: str
     output_type: type[pydantic.BaseModel]
     max_output_tokens: int = 4096
+    call: int = 1  # the n-th question of this run (a lock skill asks once per subject)
 
     @property
     def provider_prefix(self) -> str:

@@ -373,10 +373,12 @@ class Runner:
 
     def _asker(self, skill: Skill, target: str, route: Route, run_id: str, attempt: int,
                meter: _Meter) -> Any:
+        calls = iter(range(1, 1_000_000))
+
         def ask(output_type: type[BaseModel], system: str, prompt: str) -> BaseModel:
             request = TextRequest(skill=skill.name, target=target, attempt=attempt,
                                   model=route.model, system=system, prompt=prompt,
-                                  output_type=output_type)
+                                  output_type=output_type, call=next(calls))
             meter.last_request = request
             return self._paid_call(request, route, run_id, meter)
         return ask

@@ -81,8 +81,12 @@ class HandoffProvider(TextProvider):
 
 
 def task_stem(request: TextRequest) -> str:
-    """``<skill>__<target>__<attempt>``: the name shared by a task and its answer."""
-    return f"{safe_part(request.skill)}__{safe_part(request.target)}__{int(request.attempt)}"
+    """``<skill>__<target>__<attempt>``: the name shared by a task and its answer; a run that
+    asks several questions names the second and later ``<attempt>-<call>``, so each question
+    gets its own answer."""
+    call = f"-{int(request.call)}" if request.call > 1 else ""
+    return (f"{safe_part(request.skill)}__{safe_part(request.target)}__"
+            f"{int(request.attempt)}{call}")
 
 
 def build_task(request: TextRequest, stem: str) -> dict[str, Any]:

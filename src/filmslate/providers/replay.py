@@ -3,9 +3,12 @@
 ``replay:<anything>`` (the part after the colon, e.g. the tier ``judgment``, is not used in the
 lookup) answers a request from the project's replay folder, trying in order:
 
-1. ``<project>/<replay_dir>/<skill>/<target>/<attempt>.json``: this exact revision;
-2. ``<project>/<replay_dir>/<skill>/<target>/any.json``: every revision of this target;
-3. ``<project>/<replay_dir>/<skill>/any.json``: every target of this skill.
+1. ``<project>/<replay_dir>/<skill>/<target>/<attempt>-<call>.json``: the n-th question of
+   this revision, for skills that ask several in one run (script-breakdown asks once per
+   scene, the lock skills once per subject);
+2. ``<project>/<replay_dir>/<skill>/<target>/<attempt>.json``: this exact revision;
+3. ``<project>/<replay_dir>/<skill>/<target>/any.json``: every revision of this target;
+4. ``<project>/<replay_dir>/<skill>/any.json``: every target of this skill.
 
 There is deliberately no fall-back to an earlier attempt's file: a revision loop that replays
 attempt 1 for attempt 2 would never converge, and should fail loudly instead.
@@ -43,7 +46,9 @@ class ReplayProvider(TextProvider):
     def candidates(self, request: TextRequest) -> list[Path]:
         """The files tried for ``request``, in order."""
         skill, target = safe_part(request.skill), safe_part(request.target)
-        return [self.root / skill / target / f"{int(request.attempt)}.json",
+        attempt = int(request.attempt)
+        return [self.root / skill / target / f"{attempt}-{int(request.call)}.json",
+                self.root / skill / target / f"{attempt}.json",
                 self.root / skill / target / "any.json",
                 self.root / skill / "any.json"]
 
@@ -55,7 +60,7 @@ class ReplayProvider(TextProvider):
             tried = "\n  ".join(str(p) for p in candidates)
             raise ProviderError(
                 f"no replay answer for {request.skill} {request.target} attempt "
-                f"{request.attempt}; write one of:\n  {tried}",
+                f"{request.attempt} (question {request.call}); write one of:\n  {tried}",
                 provider=self.name, skill=request.skill, target=request.target,
                 attempt=request.attempt, looked_for=[str(p) for p in candidates])
         return self._load(path, request)
