@@ -262,6 +262,8 @@ def test_batch_plan_routes_by_hero_tier_within_quota(film: Path) -> None:
     assert "S01_SH02: hero A -> mid" in text and "quota" in text  # 25% of 4 shots = 1
     assert "S01_SH03: hero B -> mid" in text and "S01_SH04: hero C -> low" in text
     assert rows(r, "routing")[-1][1] == "BATCH_PLAN"
+    assert r.plan_batch("S01") == record  # the same shot list: the plan stands
+    assert [n.filename for n in r.store.lineage(record.name)] == ["SHOTLIST_S01_v001.csv"]
 
 
 def test_loop_order_is_enforced(tmp_path: Path) -> None:

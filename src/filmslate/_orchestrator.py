@@ -11,7 +11,8 @@ missing or stale, in loop order:
    central), then the continuity loop (world-state-tracker, continuity-supervisor, and on a
    supervisor FAIL a revised diff from the tracker), scene by scene;
 5. planning: shot-planner for each scene, then the cost loop on the whole production;
-6. shots, one scene at a time (a batch): the cost loop on the scene, then per shot
+6. shots, one scene at a time (a batch): the cost loop on the scene and its routing plan
+   (model-router writes a ROUTING_DECISION), then per shot
    storyboard-generator, prompt-packager, render-proxy, qc-grader, and on FIX or FAIL
    regen-analyzer and round again; then render-final for each shot;
 7. cut: assemble-cut and budget-gates.
@@ -198,10 +199,12 @@ class Orchestrator:
     def _shots(self) -> None:
         for scene in self._scene_ids():
             rows = self._shot_rows(scene)
-            self.progress.phase(f"shots of {scene}", 2 * len(rows) + 1)
+            self.progress.phase(f"shots of {scene}", 2 * len(rows) + 2)
             self.cost_loop(scene)  # SPEC §5: a projection before every batch
             self.progress.advance(f"cost-optimizer {scene}")
             rows = self._shot_rows(scene)  # the cost loop may have simplified the list
+            self.batch_plan(scene)
+            self.progress.advance(f"model-router {scene}")
             for row in rows:
                 self.proxy_until_accepted(row.shot_id)
                 self.progress.advance(f"{row.shot_id} proxy")
@@ -267,6 +270,17 @@ class Orchestrator:
         if plan.verdict not in ("", "PASS"):
             raise Stop("stopped", "cost-optimizer", target, "the simplified shot lists still "
                        f"fail the cost gate: {'; '.join(plan.reasons)}")
+
+    def batch_plan(self, scene: str) -> None:
+        """model-router: route the batch's shots by hero tier within the premium quota, as a
+        ROUTING_DECISION with its projected cost (once per version of the shot list)."""
+        plan = self.store.latest("ROUTING_DECISION", f"BATCH_PLAN_{scene}")
+        if plan is not None and not self.store.is_stale(plan.name):
+            return
+        try:
+            self.runner.plan_batch(scene)
+        except RunError as error:
+            raise Stop("stopped", "model-router", scene, str(error)) from None
 
     # -- steps ------------------------------------------------------------------------------
 

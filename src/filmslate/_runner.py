@@ -332,9 +332,11 @@ class Runner:
         """Route every planned shot of a scene (or PROJECT) by hero tier within the premium
         quota, and record the plan as a ROUTING_DECISION with its projected cost."""
         rows: list[Any] = []
+        used: list[str] = []
         for record in self.store.latest_of_each("SHOTLIST"):
             if target in ("PROJECT", record.name.subject):
                 rows.extend(getattr(self.store.load(record.name), "rows", []))
+                used.append(record.filename)
         if not rows:
             raise InputNotReady(f"no shot list for {target}: run shot-planner first")
         premium, lines, total = 0, [], 0.0
@@ -356,7 +358,11 @@ class Runner:
             "escalation_conditions": [
                 "a shot escalates only after QC failure and regen-analyzer, within quota",
                 f"premium visual quota {self.config.quotas.premium_visual_pct:g}% of shots"]})
-        return self.store.write("ROUTING_DECISION", task, payload, entry=_runlog.LogEntry(
+        same = self.store.same_as_latest("ROUTING_DECISION", task, payload, used)
+        if same is not None:
+            return same  # the shot lists did not change: the plan stands
+        return self.store.write("ROUTING_DECISION", task, payload, inputs=used,
+                                entry=_runlog.LogEntry(
             run_id=_runlog.new_run_id(), skill_name="model-router", event="routing",
             outcome="BATCH_PLAN", target=target, scene_id=scene_of(target),
             estimated_cost=round(total, 4), notes=f"{len(rows)} shots, {premium} premium"))
