@@ -77,12 +77,22 @@ def status(project: ProjectOpt = None) -> None:
 
 
 def _print_budget(p: Project) -> None:
+    """Project and scene caps; shot caps only when one needs attention (a production has
+    thousands of shots), with a one-line summary of the rest."""
     table = Table("cap", "scope", "cap", "committed", "%", "state")
+    quiet_shots = []
     for state in Ledger(p.store, p.config).states():
+        if state.level == "shot" and state.state == "ok":
+            quiet_shots.append(state)
+            continue
         colour = {"ok": "green", "warning": "yellow", "stopped": "red"}[state.state]
         table.add_row(state.level, state.scope, f"{state.cap:.2f}", f"{state.committed:.2f}",
                       f"{state.percent:.1f}", f"[{colour}]{state.state}[/]")
     out.print(table)
+    if quiet_shots:
+        top = max(quiet_shots, key=lambda s: s.percent)
+        out.print(f"shot caps: {len(quiet_shots)} ok (highest {top.scope} at "
+                  f"{top.percent:.1f}% of {top.cap:.2f})")
 
 
 @app.command()
