@@ -1,0 +1,121 @@
+"""The demo film, produced end to end by the orchestrator with its authored answers: every
+scenario it promises happens, a rerun does nothing, and revising one character's lock
+regenerates exactly the shots that show the character."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from filmslate import Project
+from filmslate._locks import add_lock
+from filmslate._media import probe
+from filmslate._orchestrator import Orchestrator, Outcome
+from filmslate._runner import Runner
+from filmslate._stops import gate_of
+from filmslate.schemas import QcBatch, ShotList
+
+FILM = Path(__file__).resolve().parents[1] / "examples" / "demo_short_film"
+SMALL = {"width = 960": "width = 320", "height = 540": "height = 180"}  # a quicker "final"
+
+
+@pytest.fixture(scope="module")
+def produced(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Outcome]:
+    root = tmp_path_factory.mktemp("demo") / "side-b"
+    with Project.init(root, name="side-b"):
+        pass
+    config = (FILM / "filmslate.toml").read_text()
+    for old, new in SMALL.items():
+        config = config.replace(old, new)
+    (root / "filmslate.toml").write_text(config)
+    shutil.copytree(FILM / "replay", root / "replay")
+    with Project(root) as project:
+        for source in sorted((FILM / "inputs").iterdir()):
+            project.add(source, "demo source material")
+        outcome = Orchestrator(Runner(project)).run()
+    return root, outcome
+
+
+def verdicts(project: Project, kind: str, subject: str) -> list[str | None]:
+    return [gate_of(project, r.filename) for r in project.store.versions(kind, subject)]
+
+
+def test_the_demo_runs_from_premise_to_a_playable_cut(produced: tuple[Path, Outcome]) -> None:
+    root, outcome = produced
+    assert outcome.status == "complete", outcome.describe()
+    with Project(root) as project:
+        assert project.verify() == []
+        cut = project.store.latest("CUT", "PROJECT")
+        assert cut is not None
+        shots = [row for rec in project.store.latest_of_each("SHOTLIST")
+                 for row in project.store.load(rec.name).rows]  # type: ignore[attr-defined]
+        assert 15 <= len(shots) <= 30
+        info = probe(project.store.read(cut.name))
+        assert abs(info.duration_s - sum(s.duration_s for s in shots)) <= 0.5
+        kinds = {k for (k,) in project.store.conn.execute("SELECT DISTINCT kind FROM artifacts")}
+        assert kinds >= {"BEATS", "SCENES", "BREAKDOWN", "PSYCH", "TRUTH", "PLAUS", "REDTEAM",
+                         "AUDIENCE", "CHAR_LOCK", "SET_LOCK", "VOICE_LOCK", "STYLE_LOCK",
+                         "WORLD_STATE", "STATE_DIFF", "CONTINUITY_REPORT", "SHOTLIST",
+                         "GENPACK", "STORYBOARD", "STORYBOARD_REPORT", "PROXY", "QC_BATCH",
+                         "REGEN_RULES", "FINAL", "COST_REPORT", "ROUTING_DECISION",
+                         "BUDGET_STATUS", "CUT"}
+
+
+def test_the_planned_failures_happen_and_recover(produced: tuple[Path, Outcome]) -> None:
+    root, _ = produced
+    with Project(root) as project:
+        # a continuity error (a teleporting cassette) caught by the gate, fixed by revision
+        assert verdicts(project, "STATE_DIFF", "S04") == ["FAIL", "PASS"]
+        # a hero-A shot: FIX, then FAIL, then PASS through regen-analyzer's rules
+        record = project.store.latest("QC_BATCH", "S04")
+        assert record is not None
+        batch = project.store.load(record.name)
+        assert isinstance(batch, QcBatch)
+        assert [r.verdict for r in batch.rows if r.shot_id == "S04_SH03"] == \
+            ["FIX", "FAIL", "PASS"]
+        assert len(project.store.versions("GENPACK", "S04_SH03")) == 3
+        analyzer = project.store.conn.execute(
+            "SELECT count(*) FROM runlog WHERE skill_name = 'regen-analyzer' AND event = 'run' "
+            "AND outcome = 'PASS' AND target = 'S04_SH03'").fetchone()[0]
+        assert analyzer == 2
+        # a budget warning on scene S04, and a cost review after it
+        warned = project.store.conn.execute(
+            "SELECT count(*) FROM runlog WHERE event = 'budget_warning' AND scene_id = 'S04'"
+        ).fetchone()[0]
+        assert warned == 1
+        assert len(project.store.versions("COST_REPORT", "S04")) >= 2
+
+
+def test_a_rerun_changes_nothing(produced: tuple[Path, Outcome]) -> None:
+    root, _ = produced
+    with Project(root) as project:
+        before = project.store.conn.execute("SELECT count(*) FROM runlog").fetchone()[0]
+        again = Orchestrator(Runner(project)).run()
+        after = project.store.conn.execute("SELECT count(*) FROM runlog").fetchone()[0]
+    assert again.status == "complete" and again.ran == [] and after == before
+
+
+def test_revising_a_lock_regenerates_exactly_its_shots(produced: tuple[Path, Outcome]) -> None:
+    root, _ = produced
+    with Project(root) as project:
+        revision = next((FILM / "revisions").glob("CHAR_*_LOCK.txt"))
+        character = revision.stem.removeprefix("CHAR_").removesuffix("_LOCK")
+        before = proxies(project)
+        add_lock(project, revision, "wardrobe revised")
+        outcome = Orchestrator(Runner(project)).run()
+        assert outcome.status == "complete", outcome.describe()
+        after = proxies(project)
+        rerendered = {shot for shot, version in after.items() if version != before[shot]}
+        showing = set()
+        for record in project.store.latest_of_each("SHOTLIST"):
+            shotlist = project.store.load(record.name)
+            assert isinstance(shotlist, ShotList)
+            showing |= {row.shot_id for row in shotlist.rows if character in row.char_ids}
+        assert showing and rerendered == showing
+        assert project.verify() == []
+
+
+def proxies(project: Project) -> dict[str | None, int]:
+    return {r.name.subject: r.name.version for r in project.store.latest_of_each("PROXY")}
