@@ -293,6 +293,18 @@ def test_script_breakdown_passes_and_keeps_what_code_extracted(film: Path) -> No
     assert "LANTERN" not in model.requests[0].prompt  # scene 1's prompt holds scene 1 only
 
 
+def test_a_new_prop_enters_with_its_first_owner_not_its_last(film: Path) -> None:
+    answers = _breakdown_with("S03", prop_owners=[{"prop": "brass key", "owner": "TOM"}],
+                              state_changes=["NELL is wounded: cut palm",
+                                             "NELL gives the BRASS_KEY to TOM"])
+    r, _ = imported(film, by_scene(answers))
+    result = r.run("script-breakdown", "PROJECT")
+    assert result.gate.verdict == "PASS", reasons(result)
+    after = r.store.load(result.records[0].name)
+    assert isinstance(after, Breakdown)
+    assert "BRASS_KEY enters the story, owned by NELL" in after.rows[0].state_changes
+
+
 def _breakdown_with(scene_id: str, **change: Any) -> dict[str, dict[str, Any]]:
     answers = copy.deepcopy(GOOD_BREAKDOWN)
     answers[scene_id].update(change)

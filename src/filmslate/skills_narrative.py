@@ -811,6 +811,7 @@ class ScriptBreakdown(Skill):
         scenes: Scenes = ctx.inputs.get("SCENES")
         self.extracted = extract(ctx)
         owners = _world_owners(ctx.inputs.get("WORLD_STATE"))
+        first = dict(owners)  # who holds each prop when it enters the story
         system = system_prompt(self.name)
         drafts = []
         for row in scenes.rows:
@@ -818,8 +819,10 @@ class ScriptBreakdown(Skill):
             answer = ctx.ask(BreakdownAnswer, system, _breakdown_prompt(ctx, row, ext, owners))
             self.answers[row.scene_id] = answer
             owners.update(_owners_of(answer))
+            for prop, owner in _owners_of(answer).items():
+                first.setdefault(prop, owner)
             drafts.append(_draft_row(row.scene_id, ext, answer))
-        return [Breakdown(rows=with_introductions(drafts, self.extracted, owners))]
+        return [Breakdown(rows=with_introductions(drafts, self.extracted, first))]
 
     def gate(self, outputs: list[Any], ctx: Context) -> Gate:
         """FAIL on any row fault (see the class docstring)."""
@@ -1293,8 +1296,9 @@ class DialogueConsistencyCheck(Skill):
         Need("SCRIPT", "scene"), Need("VOICE_LOCK", "all", optional=True),
         Need("CHAR_LOCK", "cast", optional=True), Need("WORLD_STATE", optional=True),
         Need("STATE_DIFF", "scene", optional=True),
-        # the previous scene's check carries each speaker's running voice profile
-        Need("DIALOGUE_CHECK", "previous", optional=True))
+        # the previous scene's check carries each speaker's running voice profile; it is
+        # context, so a new version of it (say after a lock revision) does not reopen this one
+        Need("DIALOGUE_CHECK", "previous", optional=True, lineage=False))
     produces: ClassVar[tuple[str, ...]] = ("DIALOGUE_CHECK",)
     target_scope: ClassVar[Any] = "scene"
     summary: ClassVar[str] = "voice drift measured in code (stylometry) plus model nuance"
