@@ -257,20 +257,53 @@ def _reopens(project: Project, used: ArtifactName, scene: str, row: SceneRow | N
 
 
 def _state_before_rewritten(project: Project, used: ArtifactName, scene: str) -> bool:
-    order = [r.scene_id for r in scene_rows(project)]
-    at = order.index(scene) if scene in order else len(order)
-    for record in project.store.versions("WORLD_STATE"):
-        if record.name.version <= used.version:
-            continue
-        current = _current_scene(project, record)
-        if current is None or current not in order or order.index(current) < at:
-            return True
-    return False
+    """True when a WORLD_STATE newer than ``used`` sits at a scene before ``scene``."""
+    order = _scene_index(project)
+    at = order.get(scene, len(order))
+    earliest = _earliest_newer(project, order)
+    return used.version < len(earliest) and earliest[used.version] < at
+
+
+def _earliest_newer(project: Project, order: dict[str, int]) -> list[int]:
+    """For each WORLD_STATE version v (a list index), the earliest scene position any version
+    newer than v is at (-1 when one is at no known scene). Asked once per artifact checked, so
+    it is built once per new state version (a suffix minimum), not per question: the scan
+    over every version per check made a 500-scene production quadratic."""
+    latest = project.store.latest("WORLD_STATE")
+    if latest is None:
+        return []
+    key = (latest.sha256, _scenes_sha(project))
+    if key not in _EARLIEST:
+        records = project.store.versions("WORLD_STATE")
+        earliest = [len(order) + 1] * (records[-1].name.version + 1)
+        running = len(order) + 1
+        for record in reversed(records):
+            earliest[record.name.version] = running
+            current = _current_scene(project, record)
+            running = min(running, order.get(current, -1) if current else -1)
+        _EARLIEST.clear()  # only the newest state matters
+        _EARLIEST[key] = earliest
+    return _EARLIEST[key]
+
+
+def _scenes_sha(project: Project) -> str:
+    record = project.store.latest("SCENES")
+    return record.sha256 if record else ""
+
+
+def _scene_index(project: Project) -> dict[str, int]:
+    """Scene id -> its position in the latest SCENES."""
+    sha = _scenes_sha(project)
+    if sha not in _INDEX:
+        _INDEX[sha] = {row.scene_id: i for i, row in enumerate(scene_rows(project))}
+    return _INDEX[sha]
 
 
 # Artifact versions never change, so what is read from one can be kept by its sha256.
 _CURRENT: dict[str, str | None] = {}  # WORLD_STATE sha256 -> timeline.current_scene
 _ROWS: dict[str, list[SceneRow]] = {}  # SCENES sha256 -> rows
+_INDEX: dict[str, dict[str, int]] = {}  # SCENES sha256 -> scene id -> position
+_EARLIEST: dict[tuple[str, str], list[int]] = {}  # (latest state, SCENES) -> suffix minima
 
 
 def _current_scene(project: Project, record: Record) -> str | None:
@@ -294,7 +327,8 @@ def scene_rows(project: Project) -> list[SceneRow]:
 
 
 def _row(project: Project, scene: str) -> SceneRow | None:
-    return next((r for r in scene_rows(project) if r.scene_id == scene), None)
+    index = _scene_index(project).get(scene)
+    return None if index is None else _ROWS[_scenes_sha(project)][index]
 
 
 def culture_required(project: Project, scene: str) -> bool:

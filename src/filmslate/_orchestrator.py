@@ -41,6 +41,7 @@ from .skills_production import rules_missing
 Status = Literal["complete", "stopped", "waiting"]
 QcState = Literal["todo", "PASS", "FIX", "FAIL"]
 LOCK_SKILLS = ("character-lock", "set-lock", "voice-lock")
+BUDGET_EVENTS = ("budget_warning", "hard_stop", "override")
 MAX_ROUNDS = 10  # QC rounds per shot in one run; the regen limits stop far earlier
 
 
@@ -211,13 +212,13 @@ class Orchestrator:
             for row in rows:
                 self.step("render-final", row.shot_id, advance=False)
                 self.progress.advance(f"{row.shot_id} final")
-            if self._budget_moved():
+            if self._budget_moved(BUDGET_EVENTS):  # a cap changed state: report it now
                 self._run("budget-gates", "PROJECT")
 
     def _cut(self) -> None:
         self.progress.phase("cut", 2)
         self.step("assemble-cut", "PROJECT")
-        if self._budget_moved():
+        if self._budget_moved((*BUDGET_EVENTS, "spend")):
             self._run("budget-gates", "PROJECT")
         self.progress.advance("budget-gates PROJECT")
 
@@ -362,17 +363,19 @@ class Orchestrator:
         assert isinstance(pack, GenPack) and isinstance(rules, RegenRules)
         return bool(rules_missing(pack, rules, shot))
 
-    def _budget_moved(self) -> bool:
-        """True when money moved since the latest BUDGET_STATUS (or there is none)."""
+    def _budget_moved(self, events: tuple[str, ...]) -> bool:
+        """True when one of these log events happened since the latest BUDGET_STATUS (or
+        there is none). A status lists every cap, so writing one per batch regardless would
+        make a long production quadratic."""
         status = self.store.latest("BUDGET_STATUS")
         if status is None:
             return True
         conn = self.store.conn
         written = conn.execute("SELECT max(seq) FROM runlog WHERE artifact_output = ?",
                                (status.filename,)).fetchone()[0] or 0
-        moved = conn.execute("SELECT 1 FROM runlog WHERE event IN ('spend', 'budget_warning', "
-                             "'hard_stop', 'override') AND seq > ? LIMIT 1",
-                             (written,)).fetchone()
+        marks = ", ".join("?" * len(events))
+        moved = conn.execute(f"SELECT 1 FROM runlog WHERE event IN ({marks}) AND seq > ? "
+                             "LIMIT 1", (*events, written)).fetchone()
         return moved is not None
 
 

@@ -102,7 +102,7 @@ class Runner:
         """Load every declared input, refusing missing, stale or failed ones."""
         inputs = Inputs()
         for need in skill.needs:
-            if need.scope in ("all", "cast", "scene_set"):
+            if need.scope in ("all", "within", "cast", "scene_set"):
                 for record in self._many(need, target):
                     self._check_usable(record, need)
                     inputs.many.setdefault(need.kind, {})[record.name.subject or ""] = \
@@ -133,6 +133,9 @@ class Runner:
         if need.scope == "all" or not scene_of(target):
             # a whole-story target (PROJECT, an act) has everyone as its cast
             return self.store.latest_of_each(need.kind)
+        if need.scope == "within":
+            record = self.store.latest(need.kind, scene_of(target))
+            return [record] if record is not None else []
         cast, location = self._cast_and_set(target)
         subjects = cast if need.scope == "cast" else [location] if location else []
         found = []
@@ -233,7 +236,7 @@ class Runner:
         if skill.uses_model:
             ctx.ask_model = self._asker(skill, target, route, run_id, attempt, meter)
         if skill.wants_budget_view:
-            ctx.params["budget_view"] = self.budget_view()
+            ctx.params["budget_view"] = self.budget_view(target)
         if skill.wants_existing:
             ctx.params["existing"] = self.existing_outputs(skill)
         if skill.uses_video:
@@ -476,8 +479,16 @@ class Runner:
                 out.setdefault(kind_name, {})[record.name.subject or ""] = verdict
         return out
 
-    def budget_view(self) -> BudgetView:
-        """Read-only budget facts for governance skills (grouped queries, no history walk)."""
+    def budget_view(self, target: str = "PROJECT") -> BudgetView:
+        """Read-only budget facts for governance skills (grouped queries, no history walk).
+
+        For a scene target only the caps over that scene: a cost review per scene batch must
+        not read every shot's cap and the whole log, or a long production turns quadratic.
+        """
+        scene = scene_of(target)
+        if scene:
+            caps = [self.ledger.state("project", "PROJECT"), self.ledger.state("scene", scene)]
+            return BudgetView(caps=[c for c in caps if c is not None])
         conn = self.store.conn
         projected = 0.0
         report = self.store.latest("COST_REPORT", "PROJECT")

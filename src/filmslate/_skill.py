@@ -25,7 +25,7 @@ from .schemas import Artifact
 
 Verdict = Literal["PASS", "FAIL", "FIX"]
 Tier = Literal["throughput", "judgment", "premium", "vision", "research"]
-Scope = Literal["project", "scene", "shot", "target", "all", "cast", "scene_set",
+Scope = Literal["project", "scene", "shot", "target", "all", "within", "cast", "scene_set",
                 "before_scene", "previous"]
 Layer = Literal["narrative", "validation", "continuity", "production", "governance",
                 "observability"]
@@ -70,6 +70,8 @@ class Need:
 
     scope: ``project`` (no subject, e.g. SCENES), ``scene`` / ``shot`` / ``target`` (subject
     from the run's target), ``all`` (the latest version of every subject, e.g. every lock),
+    ``within`` (the subjects inside the target: a scene's own version, every subject for
+    PROJECT, e.g. the shot lists a cost projection covers),
     ``cast`` / ``scene_set`` (the locks of the target scene's or shot's characters / set only,
     so an unrelated lock change does not make this run stale), ``before_scene`` (the
     WORLD_STATE as it stood before the target's scene), ``previous`` (the latest version for

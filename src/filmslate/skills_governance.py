@@ -141,7 +141,7 @@ class CostOptimizer(Skill):
     layer: ClassVar[Any] = "governance"
     tier: ClassVar[Any] = "throughput"
     loop: ClassVar[str] = "cost"
-    needs: ClassVar[tuple[Need, ...]] = (Need("SHOTLIST", "all", optional=True),)
+    needs: ClassVar[tuple[Need, ...]] = (Need("SHOTLIST", "within", optional=True),)
     produces: ClassVar[tuple[str, ...]] = ("COST_REPORT",)
     target_scope: ClassVar[Any] = "target"
     uses_model: ClassVar[bool] = False
