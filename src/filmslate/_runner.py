@@ -102,7 +102,7 @@ class Runner:
         """Load every declared input, refusing missing, stale or failed ones."""
         inputs = Inputs()
         for need in skill.needs:
-            if need.scope in ("all", "within", "cast", "scene_set"):
+            if need.scope in ("all", "within", "adjacent", "cast", "scene_set"):
                 for record in self._many(need, target):
                     self._check_usable(record, need)
                     inputs.many.setdefault(need.kind, {})[record.name.subject or ""] = \
@@ -133,9 +133,12 @@ class Runner:
         if need.scope == "all" or not scene_of(target):
             # a whole-story target (PROJECT, an act) has everyone as its cast
             return self.store.latest_of_each(need.kind)
-        if need.scope == "within":
-            record = self.store.latest(need.kind, scene_of(target))
-            return [record] if record is not None else []
+        if need.scope in ("within", "adjacent"):
+            scenes = [scene_of(target)]
+            if need.scope == "adjacent":
+                scenes.insert(0, previous_scene(scenes[0]) or "")
+            near = [self.store.latest(need.kind, s) for s in scenes if s]
+            return [r for r in near if r is not None]
         cast, location = self._cast_and_set(target)
         subjects = cast if need.scope == "cast" else [location] if location else []
         found = []

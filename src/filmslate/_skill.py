@@ -25,8 +25,8 @@ from .schemas import Artifact
 
 Verdict = Literal["PASS", "FAIL", "FIX"]
 Tier = Literal["throughput", "judgment", "premium", "vision", "research"]
-Scope = Literal["project", "scene", "shot", "target", "all", "within", "cast", "scene_set",
-                "before_scene", "previous"]
+Scope = Literal["project", "scene", "shot", "target", "all", "within", "adjacent", "cast",
+                "scene_set", "before_scene", "previous"]
 Layer = Literal["narrative", "validation", "continuity", "production", "governance",
                 "observability"]
 ENTRY_POINT_GROUP = "filmslate.skills"
@@ -71,7 +71,8 @@ class Need:
     scope: ``project`` (no subject, e.g. SCENES), ``scene`` / ``shot`` / ``target`` (subject
     from the run's target), ``all`` (the latest version of every subject, e.g. every lock),
     ``within`` (the subjects inside the target: a scene's own version, every subject for
-    PROJECT, e.g. the shot lists a cost projection covers),
+    PROJECT, e.g. the shot lists a cost projection covers), ``adjacent`` (the target scene's
+    version and its predecessor's, every subject for PROJECT: a scene's continuity join),
     ``cast`` / ``scene_set`` (the locks of the target scene's or shot's characters / set only,
     so an unrelated lock change does not make this run stale), ``before_scene`` (the
     WORLD_STATE as it stood before the target's scene), ``previous`` (the latest version for

@@ -119,12 +119,12 @@ class ContinuitySupervisor(Skill):
     # continuity loop goes back to the scene and the world-state tracker instead.
     revise_on_fail: ClassVar[bool] = False
     # WORLD_STATE is the state before the target scene (for PROJECT: the initial state, or
-    # none), so every scene's before and after follow exactly from the diffs. STATE_DIFF is
-    # read for every subject because a PROJECT target needs them all; a scene target uses only
-    # its own diff and its predecessor's. The locks are the scene's cast and set (everyone's
-    # for PROJECT), so revising one character's lock reopens only that character's scenes.
+    # none), so every scene's before and after follow exactly from the diffs. A scene target
+    # reads its own diff and its predecessor's (PROJECT reads them all), and the locks of the
+    # scene's cast and set (everyone's for PROJECT), so revising one character's lock reopens
+    # only that character's scenes and the cost per scene does not grow with the production.
     needs: ClassVar[tuple[Need, ...]] = (
-        Need("SCENES"), Need("BREAKDOWN"), Need("STATE_DIFF", "all"),
+        Need("SCENES"), Need("BREAKDOWN"), Need("STATE_DIFF", "adjacent"),
         Need("WORLD_STATE", "before_scene", optional=True),
         Need("CHAR_LOCK", "cast", optional=True), Need("SET_LOCK", "scene_set", optional=True))
     produces: ClassVar[tuple[str, ...]] = ("CONTINUITY_REPORT",)
