@@ -108,6 +108,9 @@ class Orchestrator:
         self.store = runner.store
         self.progress = progress or Silent()
         self.ran: list[RunResult] = []
+        # Adopt render jobs a killed run left behind before any step's budget recovery runs,
+        # so they are resumed and settled at their price, not charged at the worst case.
+        runner.render_service()
 
     def run(self) -> Outcome:
         """Run to a complete production or to the first step that cannot pass."""
