@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from conftest import run_slate
 from filmslate import GateFailed, HardStop, Project
 from filmslate._budget import CostReviewRequired, Ledger
 from filmslate._costloop import apply_cost_plan
@@ -249,3 +250,14 @@ def test_the_project_target_answers_to_the_project_cap(tmp_path: Path) -> None:
         pytest.approx(7.805)
     with pytest.raises(UserError, match="a scene \\(S03\\) or PROJECT"):
         apply_cost_plan(r, "ACT_1")
+
+
+def test_slate_cost_apply_simplifies_through_the_command(tmp_path: Path) -> None:
+    root = make_film(tmp_path / "film", **cap(7.9))
+    planned(root).project.close()
+    done = run_slate("cost", "--scene", "S01", "--apply", "-C", str(root))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "projected 8.74" in done.stdout and "S01_SH02: downgrade" in done.stdout
+    assert "wrote SHOTLIST_S01_v002.csv" in done.stdout and "PASS" in done.stdout
+    again = run_slate("cost", "--scene", "S01", "--apply", "-C", str(root))
+    assert again.returncode == 0 and "fits: nothing changed" in again.stdout
