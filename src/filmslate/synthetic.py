@@ -239,10 +239,6 @@ class SyntheticFilm:
         """The index of the scene where a character first appears."""
         return next(i for i in range(self.scenes) if character in self.scene_cast(i))
 
-    def first_scene_at(self, place: str) -> int:
-        """The index of the scene where a set is first used."""
-        return next(i for i in range(self.scenes) if self.location(i) == place)
-
     def prop_of(self, character: str) -> str:
         """The prop a character owns (``ADA_LEDGER``)."""
         return f"{character}_{_pick(_OBJECTS, self.seed, character)}"
