@@ -160,8 +160,14 @@ def sync_csv(conn: sqlite3.Connection, root: Path) -> int:
     return len(rows)
 
 
+# A cut's row names every take it joins: 5,000 shots make a cell far past the csv module's
+# default 128 KiB field limit, which would make the log unreadable to `slate verify`.
+FIELD_LIMIT = 2**31 - 1
+
+
 def read_csv(root: Path) -> Iterator[tuple[int, dict[str, str]]]:
     """Yield (line number, row) from the CSV; header checked."""
+    csv.field_size_limit(FIELD_LIMIT)
     path = root / LOG_RELPATH
     if not path.exists():
         return
