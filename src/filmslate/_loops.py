@@ -22,14 +22,14 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from ._errors import RunError, UserError
-from ._names import SCENE_RE, ArtifactName, kind
+from ._names import SCENE_RE, ArtifactName, kind, lock_subject
 from ._project import Project
 from ._runner import Runner, RunResult
 from ._skill import Registry, Skill, scene_of
 from ._stops import gate_of
 from ._store import Record
 from .schemas import SceneRow, Scenes, Truth, WorldState
-from .skills_validation import NarrativeRedTeamLight, culture_applies, key
+from .skills_validation import NarrativeRedTeamLight, culture_applies
 
 LOOPS: dict[str, tuple[str, ...]] = {
     "narrative": ("story-architect", "script-breakdown", "character-psychology",
@@ -250,9 +250,9 @@ def _reopens(project: Project, used: ArtifactName, scene: str, row: SceneRow | N
     if used.kind == "WORLD_STATE":
         return bool(scene) and _state_before_rewritten(project, used, scene)
     if used.kind in ("CHAR_LOCK", "VOICE_LOCK") and scene:
-        return row is None or used.subject in {key(c) for c in row.characters_present}
+        return row is None or used.subject in {lock_subject(c) for c in row.characters_present}
     if used.kind == "SET_LOCK" and scene:
-        return row is None or used.subject == key(row.location)
+        return row is None or used.subject == lock_subject(row.location)
     return True
 
 

@@ -212,6 +212,12 @@ class ArtifactName:
         return cls(k.name, subject, version)
 
 
+def lock_subject(name: str) -> str:
+    """SPEC §3's subject form of a character or set name: uppercase, spaces to underscores
+    (``Old Mill`` -> ``OLD_MILL``)."""
+    return "_".join(name.strip().upper().split())
+
+
 def format_stem(kind_name: str, subject: str | None) -> str:
     """The stem for a kind and subject."""
     k = kind(kind_name)

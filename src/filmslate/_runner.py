@@ -20,7 +20,7 @@ from . import _runlog
 from ._budget import Ledger
 from ._errors import ArtifactNotFound, GateFailed, HardStop, ProviderError, RunError
 from ._gateway import Gateway, ProviderSettings, TextRequest, WaitingForHandoff
-from ._names import SHOT_RE, format_stem, kind
+from ._names import SHOT_RE, format_stem, kind, lock_subject
 from ._project import Project
 from ._regen import check_regen
 from ._router import BUILTIN, EscalationCheck, Route, Router
@@ -162,8 +162,8 @@ class Runner:
         scenes = self.store.latest("SCENES")
         for row in getattr(self.store.load(scenes.name), "rows", []) if scenes else []:
             if row.scene_id == scene:  # lock subjects are canonical: "Old Mill" -> OLD_MILL
-                return ([_canonical(c) for c in row.characters_present],
-                        _canonical(str(row.location)))
+                return ([lock_subject(c) for c in row.characters_present],
+                        lock_subject(str(row.location)))
         return [], ""
 
     def _state_before(self, target: str) -> Record | None:
@@ -699,10 +699,6 @@ class Runner:
         except ProviderError:
             return 0.0
         return round(after - before, 6)
-
-
-def _canonical(name: str) -> str:
-    return "_".join(name.strip().upper().split())
 
 
 def previous_scene(scene: str) -> str | None:

@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from typing import Any, ClassVar, Literal
 
 from ._errors import UserError
+from ._names import lock_subject
 from ._skill import REGISTRY, Context, Gate, Layer, Media, Need, Skill, Tier
 from ._storyboard import Figure, Frame, FramePlan, draw_storyboard, hex_of
 from .schemas import (
@@ -53,10 +54,6 @@ SIMPLIFICATION = "Simplification:"
 def _lock_text(lock: Artifact) -> str:
     """A lock as it sits in its .txt file, without the final newline (pasted verbatim)."""
     return lock.render().decode("utf-8").removesuffix("\n")
-
-
-def _name_form(value: str) -> str:
-    return "_".join(value.strip().upper().split())
 
 
 # -- shot-planner ----------------------------------------------------------------------------
@@ -132,7 +129,7 @@ def _cast(scene: SceneRow, row: BreakdownRow | None) -> list[str]:
     names = [*scene.characters_present]
     if row is not None:
         names += [*row.characters_present, *row.new_characters_introduced]
-    return list(dict.fromkeys(_name_form(n) for n in names if n.strip()))
+    return list(dict.fromkeys(lock_subject(n) for n in names if n.strip()))
 
 
 def _sentences(text: str) -> int:
@@ -153,7 +150,7 @@ def planner_prompt(ctx: Context) -> str:
     sets: dict[str, SetLock] = ctx.inputs.all("SET_LOCK")
     report: ContinuityReport = ctx.inputs.get("CONTINUITY_REPORT")
     cast = _cast(scene, row)
-    places = {_name_form(scene.location), *(_name_form(p) for p in
+    places = {lock_subject(scene.location), *(lock_subject(p) for p in
                                             (row.locations_used if row else []))}
     lines = [f"TARGET SCENE: {scene.scene_id}", "", "SCENE",
              f"location: {scene.location} | time of day: {scene.time_of_day or '?'} | cast: "

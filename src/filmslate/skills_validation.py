@@ -20,6 +20,7 @@ from typing import Annotated, Any, ClassVar, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ._errors import UserError
+from ._names import lock_subject
 from ._skill import REGISTRY, Context, Gate, Need, Skill
 from .schemas import (
     Artifact,
@@ -243,11 +244,6 @@ class AudienceAnswer(_Answer):
 # -- rendering the declared inputs compactly -------------------------------------------------
 
 
-def key(name: str) -> str:
-    """The canonical form of a character or set name (``Old Mill`` -> ``OLD_MILL``)."""
-    return "_".join(name.strip().upper().split())
-
-
 def scene_row(ctx: Context) -> SceneRow:
     """The target scene's row of SCENES."""
     for row in ctx.inputs.get("SCENES").rows:
@@ -280,7 +276,7 @@ def _joined(items: Iterable[str], empty: str = "none") -> str:
 
 def render_char_locks(ctx: Context, cast: list[str]) -> str:
     """The behavioral baseline, knowledge and forbidden drift of each cast member's lock."""
-    locks = {key(k): v for k, v in ctx.inputs.all("CHAR_LOCK").items()}
+    locks = {lock_subject(k): v for k, v in ctx.inputs.all("CHAR_LOCK").items()}
     lines = []
     for name in cast:
         lock = locks.get(name)
@@ -297,7 +293,7 @@ def render_char_locks(ctx: Context, cast: list[str]) -> str:
 
 def render_voice_locks(ctx: Context, cast: list[str]) -> str:
     """Accent and speech constraints of each cast member's voice lock."""
-    locks = {key(k): v for k, v in ctx.inputs.all("VOICE_LOCK").items()}
+    locks = {lock_subject(k): v for k, v in ctx.inputs.all("VOICE_LOCK").items()}
     lines = []
     for name in cast:
         lock = locks.get(name)
@@ -326,23 +322,23 @@ def render_world(ctx: Context, row: SceneRow) -> str:
         # it as "before" would invent conflicts, so the check rests on the locks and truth.
         return (f"The world state on record is after {current}, not before this scene: "
                 "judge consistency from the locks and the truth packet.")
-    cast, location = [key(c) for c in row.characters_present], row.location
+    cast, location = [lock_subject(c) for c in row.characters_present], row.location
     t = state.timeline
     lines = [f"State after {t.current_scene or 'nothing (initial state)'}; elapsed time "
              f"{t.elapsed_time or 'unknown'}"]
-    people = {key(k): v for k, v in state.characters.items()}
+    people = {lock_subject(k): v for k, v in state.characters.items()}
     for name in cast:
         c = people.get(name)
         if c is not None:
             lines.append(f"- {name}: at {c.location or '?'}, feeling {c.emotional_state or '?'}; "
                          f"injuries {_joined(c.injuries)}; knows {_joined(c.knowledge)}; "
                          f"carries {_joined(c.inventory)}")
-    place = {key(k): v for k, v in state.locations.items()}.get(key(location))
+    place = {lock_subject(k): v for k, v in state.locations.items()}.get(lock_subject(location))
     if place is not None:
         lines.append(f"- {location}: {place.condition or 'condition unknown'}; light "
                      f"{place.lighting_state or 'unknown'}; {place.notes}".rstrip("; "))
     for prop, p in state.props.items():
-        if key(p.owner) in cast or key(p.location) == key(location):
+        if lock_subject(p.owner) in cast or lock_subject(p.location) == lock_subject(location):
             lines.append(f"- prop {prop}: owner {p.owner or 'none'}, at {p.location or '?'}, "
                          f"{p.status or 'status unknown'}")
     rules = [*state.rules.fictional_constraints, *state.rules.modified_rules]
@@ -543,7 +539,7 @@ class PlausibilityAuditor(_AnsweringSkill):
     def prompt(self, ctx: Context) -> str:
         """Scene, truth packet, the cast's locks, the world before the scene."""
         row = scene_row(ctx)
-        cast = [key(c) for c in row.characters_present]
+        cast = [lock_subject(c) for c in row.characters_present]
         return (f"SCENE\n{render_scene(row)}\n\nTRUTH PACKET\n"
                 f"{render_truth(ctx.inputs.get('TRUTH'))}\n\nCHARACTER LOCKS\n"
                 f"{render_char_locks(ctx, cast)}\n\nWORLD BEFORE THE SCENE\n"
@@ -613,7 +609,7 @@ class CulturalCheck(_AnsweringSkill):
     def prompt(self, ctx: Context) -> str:
         """Scene, truth packet and the cast's voice and character locks."""
         row = scene_row(ctx)
-        cast = [key(c) for c in row.characters_present]
+        cast = [lock_subject(c) for c in row.characters_present]
         return (f"SCENE\n{render_scene(row)}\n\nTRUTH PACKET\n"
                 f"{render_truth(ctx.inputs.get('TRUTH'))}\n\nVOICES\n"
                 f"{render_voice_locks(ctx, cast)}\n\nCHARACTERS\n{render_char_locks(ctx, cast)}"

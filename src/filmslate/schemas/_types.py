@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from .._names import SCENE_RE, SHOT_RE, TARGET_RE, TOKEN_RE
+from .._names import SCENE_RE, SHOT_RE, TARGET_RE, TOKEN_RE, lock_subject
 
 # Control characters and Unicode line/paragraph separators would break a line-based file.
 _FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
@@ -70,11 +70,6 @@ def _matching(pattern: re.Pattern[str], what: str, normalise: Callable[[str], st
     return check
 
 
-def _name_form(value: str) -> str:
-    # SPEC §3: lock subject names are uppercase with spaces turned into underscores.
-    return "_".join(value.strip().upper().split())
-
-
 Text = Annotated[str, AfterValidator(_text)]
 """One line of text, stripped; may be empty."""
 Item = Annotated[str, AfterValidator(_item)]
@@ -93,7 +88,7 @@ ShotId = Annotated[str, AfterValidator(_matching(SHOT_RE, "a shot id like S01_SH
 Target = Annotated[str, AfterValidator(_matching(
     TARGET_RE, "a target: a scene (S03), act (ACT_1), episode (E01) or PROJECT"))]
 Name = Annotated[str, AfterValidator(_matching(
-    TOKEN_RE, "an uppercase name like ALEX or ABANDONED_WAREHOUSE", _name_form))]
+    TOKEN_RE, "an uppercase name like ALEX or ABANDONED_WAREHOUSE", lock_subject))]
 """A lock, character, set or task name: uppercase, spaces to underscores (``Old Mill`` ->
 ``OLD_MILL``)."""
 Currency = Annotated[str, AfterValidator(_matching(
