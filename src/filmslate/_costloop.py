@@ -22,9 +22,7 @@ be lifted by a structural simplification or a logged human override.
 
 from __future__ import annotations
 
-import getpass
 import math
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, NoReturn
@@ -33,12 +31,13 @@ from . import _runlog
 from ._config import Config
 from ._errors import GateFailed, HardStop, UserError
 from ._names import SCENE_RE
+from ._override import lift
 from ._router import BUILTIN
 from ._runner import Runner
 from ._skill import Context, target_fields
 from ._stops import HardStopRow, open_hard_stops, record_hard_stop
 from ._store import Record
-from .schemas import Override, ShotList, ShotRow
+from .schemas import ShotList, ShotRow
 from .skills_governance import (
     CostOptimizer,
     cap_scope,
@@ -179,10 +178,6 @@ def apply_cost_plan(runner: Runner, target: str) -> CostPlanResult:
 Found = tuple[ShotRow, str, str, str] | None  # new row, before, after, why
 
 
-def _policy(config: Config, key: str) -> float:
-    return float(getattr(config.visual, key))
-
-
 def _with(row: ShotRow, **change: object) -> ShotRow:
     return ShotRow.model_validate({**row.model_dump(), **change})
 
@@ -202,9 +197,9 @@ def _downgrade(row: ShotRow, config: Config) -> Found:
 def _shorten_coverage(row: ShotRow, config: Config) -> Found:
     if row.hero_tier != "C":
         return None
-    keep, least = _policy(config, "coverage_keep_pct"), _policy(config, "coverage_min_s")
+    keep, least = config.visual.coverage_keep_pct, config.visual.coverage_min_s
     seconds = max(least, _to_grid(row.duration_s * keep / 100,
-                                  _policy(config, "duration_step_s")))
+                                  config.visual.duration_step_s))
     if seconds >= row.duration_s - ZERO:
         return None
     return (_with(row, duration_s=seconds), f"{row.duration_s:g}s", f"{seconds:g}s",
@@ -424,27 +419,14 @@ def _stop_for_budget(runner: Runner, result: CostPlanResult, plan: _Plan,
     raise HardStop(reason, kind="budget", target=stop_target, overrun=overrun)
 
 
-def _approver() -> str:
-    try:
-        return os.environ.get("FILMSLATE_USER") or getpass.getuser()
-    except (OSError, KeyError):  # no login name in some containers
-        return "unknown"
-
-
 def _lift_cost_stops(runner: Runner, target: str, records: list[Record]) -> None:
     """SPEC §8: a structural simplification lifts cost-optimizer's stop; it is logged as an
     OVERRIDE that names the new shot lists, never silently."""
-    who = _approver()
     written = ", ".join(r.filename for r in records)
+    reason = (f"structural simplification: the cost plan wrote {written}; cost-optimizer "
+              "reruns on it")
     for stop in _cost_stops(open_hard_stops(runner.project, target, SKILL), target):
-        reason = (f"structural simplification: the cost plan wrote {written}; cost-optimizer "
-                  "reruns on it")
-        payload = Override(target=target, hard_stop=f"{stop.kind}: {target}: {stop.reason}",
-                           reason=reason, cost_impact=0.0, approved_by=who)
-        runner.store.write("OVERRIDE", target, payload, entry=_runlog.LogEntry(
-            run_id=_runlog.new_run_id(), parent_run_id=stop.run_id, skill_name=SKILL,
-            event="override", outcome=stop.kind, **target_fields(target), model_used="human",
-            tier="manual", notes=f"{who}: {reason}"))
+        lift(runner.project, stop, reason, by_skill=SKILL)
 
 
 def _rerun_review(runner: Runner, result: CostPlanResult) -> None:

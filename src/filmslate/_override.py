@@ -15,7 +15,7 @@ from ._budget import Ledger, level_of
 from ._errors import UserError
 from ._project import Project
 from ._skill import target_fields
-from ._stops import all_open_hard_stops
+from ._stops import HardStopRow, all_open_hard_stops
 from ._store import Record
 from .schemas import Override
 
@@ -31,18 +31,33 @@ def record_override(project: Project, target: str, reason: str, cost_impact: flo
     if not stops:
         raise UserError(f"no open hard stop on {target}; `slate status` lists open stops and "
                         "their targets", target=target)
-    run_id, kind = stops[0].run_id, stops[0].kind
-    detail = f"{target}: {stops[0].reason}"
-    who = approved_by or os.environ.get("FILMSLATE_USER") or getpass.getuser()
-    payload = Override(target=target, hard_stop=f"{kind}: {detail}", reason=reason,
-                       cost_impact=cost_impact, approved_by=who)
-    record = project.store.write("OVERRIDE", target, payload, entry=_runlog.LogEntry(
-        run_id=_runlog.new_run_id(), parent_run_id=run_id, skill_name="override",
-        event="override", outcome=kind, **target_fields(target), estimated_cost=cost_impact,
-        model_used="human", tier="manual", notes=f"{who}: {reason}"))
+    kind = stops[0].kind
+    record = lift(project, stops[0], reason, cost_impact, approved_by)
     if kind == "budget":
         ledger = Ledger(project.store, project.config)
         level = level_of(target)
         with project.store.transaction() as conn:
             ledger.grant(conn, level, "PROJECT" if level == "project" else target, cost_impact)
     return record
+
+
+def lift(project: Project, stop: HardStopRow, reason: str, cost_impact: float = 0.0,
+         approved_by: str = "", by_skill: str = "override") -> Record:
+    """Write the OVERRIDE that lifts one hard stop, and its log row pointing at the stop."""
+    who = approved_by or approver()
+    payload = Override(target=stop.target, hard_stop=f"{stop.kind}: {stop.target}: "
+                       f"{stop.reason}", reason=reason, cost_impact=cost_impact,
+                       approved_by=who)
+    return project.store.write("OVERRIDE", stop.target, payload, entry=_runlog.LogEntry(
+        run_id=_runlog.new_run_id(), parent_run_id=stop.run_id, skill_name=by_skill,
+        event="override", outcome=stop.kind, **target_fields(stop.target),
+        estimated_cost=cost_impact, model_used="human", tier="manual",
+        notes=f"{who}: {reason}"))
+
+
+def approver() -> str:
+    """Who approves: FILMSLATE_USER, else the login name ("unknown" where there is none)."""
+    try:
+        return os.environ.get("FILMSLATE_USER") or getpass.getuser()
+    except (OSError, KeyError):  # no login name in some containers
+        return "unknown"
