@@ -373,12 +373,11 @@ class Orchestrator:
         status = self.store.latest("BUDGET_STATUS")
         if status is None:
             return True
-        conn = self.store.conn
-        written = conn.execute("SELECT max(seq) FROM runlog WHERE artifact_output = ?",
-                               (status.filename,)).fetchone()[0] or 0
+        written = self.store.written_at(status.filename)
         marks = ", ".join("?" * len(events))
-        moved = conn.execute(f"SELECT 1 FROM runlog WHERE event IN ({marks}) AND seq > ? "
-                             "LIMIT 1", (*events, written)).fetchone()
+        moved = self.store.conn.execute(
+            f"SELECT 1 FROM runlog WHERE event IN ({marks}) AND seq > ? LIMIT 1",
+            (*events, written)).fetchone()
         return moved is not None
 
 

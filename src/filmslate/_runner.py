@@ -569,7 +569,7 @@ class Runner:
         row = self.store.conn.execute(
             "SELECT outcome FROM runlog WHERE skill_name = ? AND target = ? AND event = 'run' "
             "AND outcome IN ('PASS', 'FIX', 'FAIL') AND seq > ? ORDER BY seq DESC LIMIT 1",
-            (skill.name, target, self._written_at(take.filename))).fetchone()
+            (skill.name, target, self.store.written_at(take.filename))).fetchone()
         return str(row[0]) if row else None
 
     def _refuse_regrading(self, skill: type[Skill], target: str) -> None:
@@ -580,11 +580,6 @@ class Runner:
                 f"it again is not a new attempt. Run regen-analyzer and prompt-packager on "
                 f"{target}, render it again, then grade the new take (or --force a second "
                 "opinion, which counts as another attempt)", target=target)
-
-    def _written_at(self, filename: str) -> int:
-        row = self.store.conn.execute("SELECT max(seq) FROM runlog WHERE event = 'write' AND "
-                                      "artifact_output = ?", (filename,)).fetchone()
-        return int(row[0] or 0)
 
     def _up_to_date(self, skill_cls: type[Skill], target: str) -> RunResult | None:
         row = self._last_run(skill_cls.name, target)
@@ -607,7 +602,7 @@ class Runner:
         for need in skill_cls.needs:
             if need.history:
                 latest = self.store.latest(need.kind, _subject_for(need, target))
-                if latest is not None and self._written_at(latest.filename) > since:
+                if latest is not None and self.store.written_at(latest.filename) > since:
                     return True
         return False
 

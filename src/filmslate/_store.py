@@ -483,6 +483,13 @@ class Store:
                                 "version DESC LIMIT 1", (scene,)).fetchone()
         return self.record(row[0]) if row else None
 
+    def written_at(self, filename: str) -> int:
+        """The run-log sequence number of a version's write (0 when there is none): what
+        happened after it, the log says."""
+        row = self.conn.execute("SELECT max(seq) FROM runlog WHERE event = 'write' AND "
+                                "artifact_output = ?", (filename,)).fetchone()
+        return int(row[0] or 0)
+
     def is_stale(self, name: str | ArtifactName) -> bool:
         """True when any input of this version has a newer version."""
         return bool(self.stale_inputs(name))
