@@ -92,7 +92,7 @@ def timed_skills(runner: Any) -> dict[str, list[float]]:
 def child(scenes: int, shots: int, folder: Path, profile: Path | None, until: str = ""
           ) -> dict[str, Any]:
     """Run one production (or its phases before ``until``) and measure it."""
-    from filmslate._orchestrator import Orchestrator, Outcome
+    from filmslate.workflow._orchestrator import Orchestrator, Outcome
     from filmslate.synthetic import synthetic_project
 
     started = time.perf_counter()

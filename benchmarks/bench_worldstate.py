@@ -20,12 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from filmslate import Project
-from filmslate._gateway import Gateway, TextRequest
-from filmslate._runner import InputNotReady, Runner, provider_settings
-from filmslate._skill import Registry
-from filmslate._worldstate import build_states
+from filmslate.engine._gateway import Gateway, TextRequest
+from filmslate.engine._runner import InputNotReady, Runner, provider_settings
+from filmslate.engine._skill import Registry
+from filmslate.rules._worldstate import build_states
 from filmslate.schemas import Breakdown, Scenes, StateDiff, WorldState
-from filmslate.skills_world import WorldStateTracker
+from filmslate.skills.continuity._world import WorldStateTracker
 from filmslate.testing import ScriptedTextModel
 
 CHARACTERS = [f"CHAR_{n:02d}" for n in range(1, 9)]

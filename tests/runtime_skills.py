@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from filmslate._skill import Context, Gate, Need, Registry, Skill
+from filmslate.engine._skill import Context, Gate, Need, Registry, Skill
 from filmslate.schemas import Beats, Premise, RegenRules, StoryboardReport
-from filmslate.skills_governance import BudgetGates, CostOptimizer
+from filmslate.skills.governance._governance import BudgetGates, CostOptimizer
 
 
 class Pitch(Skill):

@@ -15,9 +15,9 @@ import pytest
 
 from conftest import SRC
 from filmslate import BudgetExceeded, HardStop, Project
-from filmslate._budget import CostReviewRequired, Ledger
-from filmslate._override import record_override
-from filmslate._stops import all_open_hard_stops
+from filmslate.store._ledger import CostReviewRequired, Ledger
+from filmslate.engine._override import record_override
+from filmslate.engine._stops import all_open_hard_stops
 from filmslate.schemas import ShotList
 from runtime_skills import registry
 from test_runtime import GOOD_PREMISE, REPORT, configure, runner
@@ -41,7 +41,7 @@ def ledger(root: Path) -> Ledger:
 
 def spend(led: Ledger, scene: str, shot: str, amount: float) -> None:
     hold = led.reserve("R-test", scene, shot, amount, "test call")
-    from filmslate._runlog import LogEntry
+    from filmslate.store._runlog import LogEntry
     led.settle(hold, amount, LogEntry(run_id="R-test", skill_name="test", scene_id=scene,
                                       shot_id=shot))
 

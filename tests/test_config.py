@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from filmslate import Config, ConfigError, parse_config
-from filmslate._config import default_toml
+from filmslate.core._config import default_toml
 
 
 def test_the_commented_template_holds_exactly_the_defaults() -> None:

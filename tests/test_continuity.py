@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from filmslate import Project
-from filmslate._continuity import (
+from filmslate.rules._continuity import (
     Locks,
     Observation,
     Policy,
@@ -23,11 +23,11 @@ from filmslate._continuity import (
     time_join,
     with_observations,
 )
-from filmslate._errors import UserError
-from filmslate._runner import Runner
-from filmslate._skill import Registry
+from filmslate.core._errors import UserError
+from filmslate.engine._runner import Runner
+from filmslate.engine._skill import Registry
 from filmslate.schemas import ContinuityReport, Finding, SetLock, StateDiff, WorldState
-from filmslate.skills_supervisor import ContinuitySupervisor
+from filmslate.skills.continuity._supervisor import ContinuitySupervisor
 from filmslate.testing import ScriptedTextModel, scripted_runner
 from fixtures.continuity.lighthouse import Production, corrected, planted
 from test_runtime import configure
@@ -132,7 +132,7 @@ def test_findings_do_not_depend_on_where_the_world_state_stands(
 
 def test_scene_by_scene_finds_what_the_whole_pass_finds(planted_findings: list[Finding]
                                                           ) -> None:
-    from filmslate._continuity import phase_at
+    from filmslate.rules._continuity import phase_at
 
     prod = planted()
     order = [r.scene_id for r in prod.scenes.rows]
@@ -272,7 +272,7 @@ def test_time_of_day_rules() -> None:
     ("NIGHT (CONTINUOUS)", "continuous", "NIGHT"), ("SUNSET", "", "DUSK"),
 ])
 def test_time_of_day_texts(text: str, join: str, phase: str | None) -> None:
-    from filmslate._continuity import PHASES
+    from filmslate.rules._continuity import PHASES
 
     assert time_join(text) == join
     found = phase_of(text)
@@ -462,7 +462,7 @@ def test_set_lock_lookup_falls_back_to_the_containing_place() -> None:
 
 
 def test_the_policy_reads_the_config_and_defaults_without_it() -> None:
-    from filmslate._config import Config
+    from filmslate.core._config import Config
 
     policy = Policy.from_config(Config.model_validate({"project": {"name": "film"}}))
     assert (policy.light_tolerance_k, policy.light_fail_k) == (500, 1500)

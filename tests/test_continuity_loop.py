@@ -9,10 +9,10 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from filmslate._gateway import TextRequest
-from filmslate._orchestrator import Orchestrator
-from filmslate._stops import gate_of
-from filmslate.skills_supervisor import SupervisorAnswer
+from filmslate.engine._gateway import TextRequest
+from filmslate.workflow._orchestrator import Orchestrator
+from filmslate.engine._stops import gate_of
+from filmslate.skills.continuity._supervisor import SupervisorAnswer
 from filmslate.synthetic import SyntheticFilm, synthetic_project, synthetic_runner
 
 FINDING = {"category": "injury_emotional", "severity": "High", "scenes": ["S02"],

@@ -9,17 +9,17 @@ import pytest
 
 from conftest import run_slate
 from filmslate import GateFailed, HardStop, Project
-from filmslate._budget import CostReviewRequired, Ledger
-from filmslate._costloop import apply_cost_plan
-from filmslate._errors import UserError
-from filmslate._override import record_override
-from filmslate._runlog import LogEntry
-from filmslate._runner import Runner
-from filmslate._skill import Registry
-from filmslate._stops import all_open_hard_stops
+from filmslate.store._ledger import CostReviewRequired, Ledger
+from filmslate.workflow._costloop import apply_cost_plan
+from filmslate.core._errors import UserError
+from filmslate.engine._override import record_override
+from filmslate.store._runlog import LogEntry
+from filmslate.engine._runner import Runner
+from filmslate.engine._skill import Registry
+from filmslate.engine._stops import all_open_hard_stops
 from filmslate.schemas import BudgetStatus, CostReport, ShotList
-from filmslate.skills_governance import BudgetGates, CostOptimizer
-from filmslate.skills_production import ShotPlanner
+from filmslate.skills.governance._governance import BudgetGates, CostOptimizer
+from filmslate.skills.production._production import ShotPlanner
 from filmslate.testing import FAKE_MP4, scripted_runner
 from test_runtime import configure
 from test_skills_production import ALEX, BEN, BREAKDOWN, MILL, MIRA, SCENES, _report, put, shot

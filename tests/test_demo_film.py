@@ -24,10 +24,10 @@ import pytest
 from pydantic import BaseModel
 
 from filmslate import parse_config
-from filmslate._fountain import parse_fountain
-from filmslate._gateway import ProviderContext, ProviderSettings, TextRequest
-from filmslate._locks import lock_gate
-from filmslate._skill import Context, Inputs, Skill
+from filmslate.rules._fountain import parse_fountain
+from filmslate.engine._gateway import ProviderContext, ProviderSettings, TextRequest
+from filmslate.workflow._locks import lock_gate
+from filmslate.engine._skill import Context, Inputs, Skill
 from filmslate.providers.replay import ReplayProvider
 from filmslate.schemas import (
     Artifact,
@@ -43,8 +43,8 @@ from filmslate.schemas import (
     StyleLock,
     VoiceLock,
 )
-from filmslate.skills_locks import CharacterLock, LockSkill, SetLockSkill, VoiceLockSkill
-from filmslate.skills_narrative import (
+from filmslate.skills.continuity._locks import CharacterLock, LockSkill, SetLockSkill, VoiceLockSkill
+from filmslate.skills.narrative._narrative import (
     BreakdownAnswer,
     DialogueAnswer,
     DialogueConsistencyCheck,
@@ -53,9 +53,9 @@ from filmslate.skills_narrative import (
     StoryAnswer,
     StoryArchitect,
 )
-from filmslate.skills_qc import RubricAnswer
-from filmslate.skills_supervisor import SupervisorAnswer
-from filmslate.skills_validation import (
+from filmslate.skills.production._qc import RubricAnswer
+from filmslate.skills.continuity._supervisor import SupervisorAnswer
+from filmslate.skills.validation._validation import (
     AudienceAnswer,
     PlausibilityAnswer,
     RedTeamAnswer,

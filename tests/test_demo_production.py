@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from filmslate import Project
-from filmslate._locks import add_lock
-from filmslate._media import probe
-from filmslate._orchestrator import Orchestrator, Outcome
-from filmslate._runner import Runner
-from filmslate._stops import gate_of
+from filmslate.workflow._locks import add_lock
+from filmslate.rules._media import probe
+from filmslate.workflow._orchestrator import Orchestrator, Outcome
+from filmslate.engine._runner import Runner
+from filmslate.engine._stops import gate_of
 from filmslate.schemas import QcBatch, ShotList
 
 FILM = Path(__file__).resolve().parents[1] / "examples" / "demo_short_film"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from filmslate._errors import SchemaError
-from filmslate._fountain import (
+from filmslate.core._errors import SchemaError
+from filmslate.rules._fountain import (
     DialogueLine,
     ParsedScene,
     Screenplay,
@@ -475,7 +475,7 @@ def test_heading_without_location(line: str) -> None:
 
 
 def test_errors_are_filmslate_user_errors() -> None:
-    from filmslate._errors import FilmslateError, UserError
+    from filmslate.core._errors import FilmslateError, UserError
 
     error = error_for("")
     assert isinstance(error, UserError) and isinstance(error, FilmslateError)

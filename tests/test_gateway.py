@@ -11,7 +11,7 @@ import pydantic
 import pytest
 
 from filmslate import ProviderError, SchemaError, UserError
-from filmslate._gateway import (
+from filmslate.engine._gateway import (
     Gateway,
     ProviderContext,
     ProviderSettings,
@@ -21,7 +21,7 @@ from filmslate._gateway import (
     Usage,
     WaitingForHandoff,
 )
-from filmslate._prices import token_cost, token_prices
+from filmslate.core._prices import token_cost, token_prices
 from filmslate.providers import submit_answer
 
 FAKE_KEY = "sk-FAKE-KEY-never-to-be-seen-9876"
@@ -117,7 +117,7 @@ def test_entry_point_providers(gateway, monkeypatch):
                 return scripted
             return factory
 
-    monkeypatch.setattr("filmslate._gateway.entry_points",
+    monkeypatch.setattr("filmslate.engine._gateway.entry_points",
                         lambda group, name: [EntryPoint()] if name == "plugin" else [])
     gateway.complete(ask("plugin:some-model"))
     assert len(scripted.seen) == 1

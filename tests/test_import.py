@@ -8,7 +8,7 @@ import pytest
 
 from conftest import run_slate
 from filmslate import Project
-from filmslate._importer import import_screenplay
+from filmslate.workflow._importer import import_screenplay
 from filmslate.schemas import ScriptScene
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "heist_at_the_lighthouse.fountain"

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from filmslate import Project
-from filmslate._config import Config
-from filmslate._errors import SchemaError, UserError
-from filmslate._gateway import TextRequest
-from filmslate._locks import (
+from filmslate.core._config import Config
+from filmslate.core._errors import SchemaError, UserError
+from filmslate.engine._gateway import TextRequest
+from filmslate.workflow._locks import (
     LockRefused,
     add_lock,
     check_lock_file,
@@ -21,8 +21,8 @@ from filmslate._locks import (
     lock_diff,
     lock_gate,
 )
-from filmslate._runner import Runner
-from filmslate._skill import Registry
+from filmslate.engine._runner import Runner
+from filmslate.engine._skill import Registry
 from filmslate.schemas import (
     Breakdown,
     CharLock,
@@ -34,7 +34,7 @@ from filmslate.schemas import (
     StyleLock,
     VoiceLock,
 )
-from filmslate.skills_locks import CharacterLock, SetLockSkill, VoiceLockSkill
+from filmslate.skills.continuity._locks import CharacterLock, SetLockSkill, VoiceLockSkill
 from filmslate.testing import FAKE_MP4, ScriptedTextModel, scripted_runner
 from test_runtime import configure
 

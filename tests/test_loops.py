@@ -14,13 +14,13 @@ from typing import Any, ClassVar
 import pytest
 
 from filmslate import Project
-from filmslate._errors import UserError
-from filmslate._gateway import TextRequest
-from filmslate._loops import LoopResult, production_allowed, run_loop
-from filmslate._runner import Runner
-from filmslate._skill import Context, Gate, Need, Registry, Skill
+from filmslate.core._errors import UserError
+from filmslate.engine._gateway import TextRequest
+from filmslate.workflow._loops import LoopResult, production_allowed, run_loop
+from filmslate.engine._runner import Runner
+from filmslate.engine._skill import Context, Gate, Need, Registry, Skill
 from filmslate.schemas import Beats, Breakdown, BreakdownRow, Psych, SceneRow, Scenes, WorldState
-from filmslate.skills_validation import SKILLS
+from filmslate.skills.validation._validation import SKILLS
 from filmslate.testing import ScriptedTextModel, scripted_runner
 from test_runtime import BEATS, configure
 from test_skills_validation import (

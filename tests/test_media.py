@@ -12,7 +12,7 @@ import numpy.typing as npt
 import pytest
 
 from filmslate import ProviderError
-from filmslate._media import (
+from filmslate.rules._media import (
     NOT_MEASURABLE_OFFLINE,
     QC_CATEGORIES,
     ClipSpec,

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from filmslate import KINDS, ArtifactName, ArtifactNameError
-from filmslate._names import parse_unversioned
+from filmslate.core._names import parse_unversioned
 
 GOOD = {
     "BEATS_v001.md": ("BEATS", None, 1, "narrative"),

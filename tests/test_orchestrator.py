@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from filmslate._orchestrator import Orchestrator
-from filmslate._project import Project
-from filmslate._runner import Runner
+from filmslate.workflow._orchestrator import Orchestrator
+from filmslate.store._project import Project
+from filmslate.engine._runner import Runner
 from filmslate.schemas import CharLock, QcBatch, ShotList
-from filmslate.skills_render import CRASH_AFTER_JOB
+from filmslate.skills.production._render import CRASH_AFTER_JOB
 from filmslate.synthetic import Settings, SyntheticFilm, synthetic_project, synthetic_runner
 
 REPO = Path(__file__).resolve().parents[1]

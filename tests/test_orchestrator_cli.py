@@ -9,7 +9,7 @@ import pytest
 
 from conftest import run_slate
 from filmslate import Project
-from filmslate._stops import record_hard_stop
+from filmslate.engine._stops import record_hard_stop
 from filmslate.schemas import schema_for
 
 PREMISE = {"title": "The Last Keeper", "logline": "A keeper relights a dead lighthouse.",

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 
 from filmslate import GateFailed, HardStop, Project
-from filmslate._errors import ProviderError
-from filmslate._override import record_override
-from filmslate._regen import AnalyzerRequired
-from filmslate._runner import InputNotReady, Runner
-from filmslate._stops import all_open_hard_stops
+from filmslate.core._errors import ProviderError
+from filmslate.engine._override import record_override
+from filmslate.engine._regen import AnalyzerRequired
+from filmslate.engine._runner import InputNotReady, Runner
+from filmslate.engine._stops import all_open_hard_stops
 from filmslate.testing import ScriptedTextModel, scripted_runner
 from runtime_skills import registry
 
@@ -165,8 +165,8 @@ def test_tier3_quota(film: Path) -> None:
         r.run("pitch", "PROJECT", force=True)
     # a second Tier 3 run would exceed 15% of narrative runs; the first is always allowed
     assert r.router.escalate(r.router.route("judgment", True), "narrative",
-                             __import__("filmslate._router").\
-                             _router.EscalationCheck()).tier == "premium"
+                             __import__("filmslate.engine._router").\
+                             engine._router.EscalationCheck()).tier == "premium"
     r.store.conn.execute("INSERT INTO runlog (seq, run_id, parent_run_id, timestamp, "
                          "skill_name, scene_id, shot_id, model_used, tier, estimated_cost, "
                          "actual_cost, duration_s, outcome, regen_count, artifact_output, notes, "
@@ -174,13 +174,13 @@ def test_tier3_quota(film: Path) -> None:
                          "row_hash) SELECT max(seq) + 1, 'x', '', '', 'pitch', '', '', '', "
                          "'premium', '0', '0', '0', 'PASS', '0', '', '', '', 'run', 'PROJECT', "
                          "'', '', '', '' FROM runlog")
-    from filmslate._router import EscalationCheck
+    from filmslate.engine._router import EscalationCheck
     with pytest.raises(HardStop, match="Tier 3 quota reached"):
         r.router.escalate(r.router.route("judgment", True), "narrative", EscalationCheck())
 
 
 def test_do_not_escalate_rules(film: Path) -> None:
-    from filmslate._router import EscalationCheck
+    from filmslate.engine._router import EscalationCheck
     r, _ = runner(film, [])
     base = r.router.route("judgment", True)
     for check, message in [(EscalationCheck(gate_failed=False), "escalation only follows"),
@@ -287,7 +287,7 @@ def test_loop_order_is_enforced(tmp_path: Path) -> None:
 def test_qc_verdicts_count_as_failed_attempts(film: Path) -> None:
     from typing import ClassVar
 
-    from filmslate._skill import Context, Gate, Skill
+    from filmslate.engine._skill import Context, Gate, Skill
     from filmslate.schemas import ShotList
 
     class StandInQc(Skill):

@@ -212,7 +212,7 @@ def test_every_kind_round_trips(kind: str) -> None:
 
 
 def test_schemas_cover_every_text_kind_and_no_binary_one() -> None:
-    from filmslate._names import KINDS
+    from filmslate.core._names import KINDS
 
     assert set(SCHEMAS) == {k for k, spec in KINDS.items() if not spec.binary}
     for kind, model in SCHEMAS.items():
@@ -220,7 +220,7 @@ def test_schemas_cover_every_text_kind_and_no_binary_one() -> None:
 
 
 def test_run_log_columns_follow_the_run_log() -> None:
-    from filmslate import _runlog
+    from filmslate.store import _runlog
 
     assert SCHEMAS["RUN_LOG"].header() == _runlog.COLUMNS
 

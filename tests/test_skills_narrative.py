@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 
 from filmslate import Project
-from filmslate._errors import ProviderError
-from filmslate._gateway import TextRequest
-from filmslate._importer import import_screenplay
-from filmslate._runner import Runner
-from filmslate._skill import REGISTRY
-from filmslate._stylometry import profile
+from filmslate.core._errors import ProviderError
+from filmslate.engine._gateway import TextRequest
+from filmslate.workflow._importer import import_screenplay
+from filmslate.engine._runner import Runner
+from filmslate.engine._skill import REGISTRY
+from filmslate.rules._stylometry import profile
 from filmslate.schemas import (
     Breakdown,
     CharLock,
@@ -32,7 +32,7 @@ from filmslate.schemas import (
     VoiceLock,
     WorldState,
 )
-from filmslate.skills_narrative import (
+from filmslate.skills.narrative._narrative import (
     HISTORY_WORDS,
     merge_profiles,
     row_profile,

@@ -10,11 +10,11 @@ import pytest
 from PIL import Image
 
 from filmslate import Project
-from filmslate._errors import ProviderError
-from filmslate._runlog import LogEntry, new_run_id
-from filmslate._runner import InputNotReady, Runner
-from filmslate._skill import Context, Registry
-from filmslate._storyboard import FramePlan, draw_storyboard, kelvin_to_rgb, light_direction
+from filmslate.core._errors import ProviderError
+from filmslate.store._runlog import LogEntry, new_run_id
+from filmslate.engine._runner import InputNotReady, Runner
+from filmslate.engine._skill import Context, Registry
+from filmslate.rules._storyboard import FramePlan, draw_storyboard, kelvin_to_rgb, light_direction
 from filmslate.schemas import (
     GENPACK_SECTIONS,
     AdjustmentRule,
@@ -34,7 +34,7 @@ from filmslate.schemas import (
     StoryboardReport,
     StyleLock,
 )
-from filmslate.skills_production import (
+from filmslate.skills.production._production import (
     PromptPackager,
     ShotPlanner,
     StoryboardGenerator,

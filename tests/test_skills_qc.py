@@ -11,21 +11,21 @@ import pytest
 from PIL import Image
 
 import test_skills_production as production
-from filmslate._errors import UserError
-from filmslate._media import QC_CATEGORIES
-from filmslate._runner import InputNotReady, Runner
-from filmslate._skill import Registry
-from filmslate._video import VideoJob
+from filmslate.core._errors import UserError
+from filmslate.rules._media import QC_CATEGORIES
+from filmslate.engine._runner import InputNotReady, Runner
+from filmslate.engine._skill import Registry
+from filmslate.engine._video import VideoJob
 from filmslate.providers.animatic import AnimaticProvider
 from filmslate.schemas import AdjustmentRule, GenPack, QcBatch, QcRow, RegenRules
-from filmslate.skills_production import (
+from filmslate.skills.production._production import (
     PromptPackager,
     ShotPlanner,
     StoryboardGenerator,
     applicable_rules,
     genpack_changed,
 )
-from filmslate.skills_qc import (
+from filmslate.skills.production._qc import (
     QcGrader,
     RegenAnalyzer,
     analyse,

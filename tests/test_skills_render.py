@@ -11,15 +11,15 @@ from typing import ClassVar
 import pytest
 
 from filmslate import Project
-from filmslate._errors import ProviderError
-from filmslate._media import probe
-from filmslate._runner import InputNotReady, Runner
-from filmslate._skill import Registry
-from filmslate._video import JobStatus, VideoJob, VideoProvider
+from filmslate.core._errors import ProviderError
+from filmslate.rules._media import probe
+from filmslate.engine._runner import InputNotReady, Runner
+from filmslate.engine._skill import Registry
+from filmslate.engine._video import JobStatus, VideoJob, VideoProvider
 from filmslate.providers.animatic import render
 from filmslate.schemas import GenPack, QcBatch, QcRow, SceneRow, Scenes, ShotList, ShotRow
-from filmslate.skills_qc import pack_digest
-from filmslate.skills_render import (
+from filmslate.skills.production._qc import pack_digest
+from filmslate.skills.production._render import (
     CRASH_AFTER_JOB,
     AssembleCut,
     NoAcceptedTake,

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from filmslate import Project
-from filmslate._errors import ProviderError
-from filmslate._runner import Runner, RunResult
-from filmslate._skill import Registry
+from filmslate.core._errors import ProviderError
+from filmslate.engine._runner import Runner, RunResult
+from filmslate.engine._skill import Registry
 from filmslate.schemas import (
     Appearance,
     Behavior,
@@ -27,7 +27,7 @@ from filmslate.schemas import (
     Wardrobe,
     WorldState,
 )
-from filmslate.skills_validation import SKILLS, NotApplicable
+from filmslate.skills.validation._validation import SKILLS, NotApplicable
 from filmslate.testing import ScriptedTextModel, scripted_runner
 from test_runtime import BEATS, configure
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from filmslate._stylometry import (
+from filmslate.rules._stylometry import (
     FUNCTION_WORDS,
     INSUFFICIENT_TEXT,
     MIN_WORDS,

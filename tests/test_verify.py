@@ -125,7 +125,7 @@ def test_inconsistent_scene_padding(project: Project) -> None:
 
 
 def test_a_log_row_longer_than_the_csv_default_field_limit_verifies(project) -> None:
-    from filmslate._runlog import LogEntry, new_run_id
+    from filmslate.store._runlog import LogEntry, new_run_id
 
     inputs = ";".join(f"PROXY_S{n // 10:03d}_SH{n % 10 + 1:02d}_v001.mp4" for n in range(6000))
     assert len(inputs) > 131_072  # the csv module's default field limit

@@ -15,8 +15,8 @@ import pytest
 from PIL import Image, ImageDraw
 
 from filmslate import ProviderError
-from filmslate._media import ClipSpec, probe, technical_checks
-from filmslate._video import VideoJob
+from filmslate.rules._media import ClipSpec, probe, technical_checks
+from filmslate.engine._video import VideoJob
 from filmslate.providers.animatic import (
     CAMERA_MOVES,
     AnimaticProvider,

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from filmslate import Project
-from filmslate._names import format_stem
-from filmslate._runner import InputNotReady, Runner
-from filmslate._skill import Registry
-from filmslate._worldstate import (
+from filmslate.core._names import format_stem
+from filmslate.engine._runner import InputNotReady, Runner
+from filmslate.engine._skill import Registry
+from filmslate.rules._worldstate import (
     RULES,
     WorldStateError,
     apply_diff,
@@ -20,7 +20,7 @@ from filmslate._worldstate import (
     check_successor,
 )
 from filmslate.schemas import Breakdown, Scenes, ScriptScene, StateDiff, WorldState
-from filmslate.skills_world import WorldStateTracker, check_order
+from filmslate.skills.continuity._world import WorldStateTracker, check_order
 from filmslate.testing import ScriptedTextModel, scripted_runner
 from test_runtime import configure
 

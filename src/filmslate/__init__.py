@@ -4,8 +4,8 @@ Open a project with :class:`Project`; everything written into it goes through it
 :class:`Store`, which versions, hashes, links and logs every artifact.
 """
 
-from ._config import Config, load_config, parse_config
-from ._errors import (
+from .core._config import Config, load_config, parse_config
+from .core._errors import (
     ArtifactNameError,
     ArtifactNotFound,
     BudgetExceeded,
@@ -20,13 +20,13 @@ from ._errors import (
     SchemaError,
     UserError,
 )
-from ._metrics import Metrics, compute_metrics
-from ._names import KINDS, ArtifactName, Kind
-from ._project import Project, Status
-from ._runlog import LogEntry
-from ._skill import REGISTRY, Context, Gate, Media, Need, Skill
-from ._store import Record, Store
-from ._verify import Violation, reindex, verify
+from .store._metrics import Metrics, compute_metrics
+from .core._names import KINDS, ArtifactName, Kind
+from .store._project import Project, Status
+from .store._runlog import LogEntry
+from .engine._skill import REGISTRY, Context, Gate, Media, Need, Skill
+from .store._store import Record, Store
+from .store._verify import Violation, reindex, verify
 
 __all__ = [
     "KINDS",
@@ -75,7 +75,7 @@ def __getattr__(name: str) -> object:
     # The runner pulls in the model gateway (pydantic-ai, HTTP clients): import it on first
     # use so that `slate status` and friends start fast.
     if name in ("Runner", "RunResult"):
-        from . import _runner
+        from .engine import _runner
 
         return getattr(_runner, name)
     raise AttributeError(f"module 'filmslate' has no attribute {name!r}")

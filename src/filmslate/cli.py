@@ -14,20 +14,20 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ._budget import Ledger
-from ._config import CONFIG_FILE, load_config
-from ._errors import ConfigError, FilmslateError, HardStop, UserError
-from ._metrics import compute_metrics
-from ._names import KINDS
-from ._override import record_override
-from ._project import Project
-from ._runlog import COLUMNS
-from ._skill import load_skills
-from ._stops import all_open_hard_stops
-from ._verify import reindex
+from .store._ledger import Ledger
+from .core._config import CONFIG_FILE, load_config
+from .core._errors import ConfigError, FilmslateError, HardStop, UserError
+from .store._metrics import compute_metrics
+from .core._names import KINDS
+from .engine._override import record_override
+from .store._project import Project
+from .store._runlog import COLUMNS
+from .engine._skill import load_skills
+from .engine._stops import all_open_hard_stops
+from .store._verify import reindex
 
 if TYPE_CHECKING:
-    from ._runner import Runner, RunResult
+    from .engine._runner import Runner, RunResult
 
 app = typer.Typer(help="filmslate: a gated, versioned, budgeted AI film production.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -214,7 +214,7 @@ def _runner(p: Project) -> Runner:  # imported lazily: model SDK glue is slow to
         more = f"\n  ... and {len(problems) - 10} more" if len(problems) > 10 else ""
         raise HardStop(f"the project fails `slate verify` ({len(problems)} violation(s)); no "
                        f"work runs until it is clean:\n  {listing}{more}")
-    from ._runner import Runner
+    from .engine._runner import Runner
 
     return Runner(p)
 
@@ -232,7 +232,7 @@ def import_cmd(script: Annotated[Path, typer.Argument(help="A Fountain screenpla
                    help="NAME=CANONICAL, e.g. KEEPER=GUS (repeatable).")] = None,
                project: ProjectOpt = None) -> None:
     """Import a Fountain screenplay into SCENES, BREAKDOWN and per-scene SCRIPT artifacts."""
-    from ._importer import import_screenplay
+    from .workflow._importer import import_screenplay
 
     aliases = {}
     for item in alias or []:
@@ -303,7 +303,7 @@ def run(skill: Annotated[str | None, typer.Argument(
         project: ProjectOpt = None) -> None:
     """Run a skill (or a loop) on a target to PASS: revise on FAIL, escalate, or hard-stop.
     With no skill, run the whole production: everything missing or stale, in loop order."""
-    from ._loops import LOOPS, run_loop
+    from .workflow._loops import LOOPS, run_loop
 
     with _open(project) as p:
         if skill is None:
@@ -326,8 +326,8 @@ def run(skill: Annotated[str | None, typer.Argument(
 
 def _orchestrate(p: Project) -> None:
     """The semi-automated mode: progress bars while it runs, then the outcome."""
-    from ._orchestrator import Orchestrator
-    from ._progress import RichProgress
+    from .workflow._orchestrator import Orchestrator
+    from .workflow._progress import RichProgress
 
     runner = _runner(p)
     with RichProgress(out) as progress:
@@ -349,7 +349,7 @@ def submit(answer: Annotated[Path, typer.Argument(help="The answer JSON for a ha
            project: ProjectOpt = None) -> None:
     """Validate a handoff answer, then continue the run that was waiting for it."""
     with _open(project) as p:
-        from ._runner import provider_settings
+        from .engine._runner import provider_settings
         from .providers.handoff import submit_answer
 
         runner = _runner(p)
@@ -415,7 +415,7 @@ def cost(target: TargetOpt = None, scene: SceneOpt = None,
 
 
 def _apply_cost_plan(runner: Runner, target: str) -> None:
-    from ._costloop import apply_cost_plan
+    from .workflow._costloop import apply_cost_plan
 
     plan = apply_cost_plan(runner, target)
     money = plan.currency
@@ -449,7 +449,7 @@ def _apply_cost_plan(runner: Runner, target: str) -> None:
 def lock_add(file: Path, reason: Annotated[str, typer.Option(help="Why, for the log.")] = "",
              project: ProjectOpt = None) -> None:
     """Gate a hand-written lock (CHAR_NELL_LOCK.txt) and store it as its next version."""
-    from ._locks import add_lock
+    from .workflow._locks import add_lock
 
     with _open(project) as p:
         record, _ = add_lock(p, file, reason)
@@ -459,7 +459,7 @@ def lock_add(file: Path, reason: Annotated[str, typer.Option(help="Why, for the 
 @lock_app.command("check")
 def lock_check(file: Path, project: ProjectOpt = None) -> None:
     """Gate a lock file without storing it; exit 1 on FAIL."""
-    from ._locks import check_lock_file
+    from .workflow._locks import check_lock_file
 
     with _open(project) as p:
         _, gate = check_lock_file(file, p.config)
@@ -473,7 +473,7 @@ def lock_check(file: Path, project: ProjectOpt = None) -> None:
 @lock_app.command("diff")
 def lock_diff_cmd(name: str, old: str, new: str, project: ProjectOpt = None) -> None:
     """What changed between two versions of a lock: `slate lock diff CHAR_NELL_LOCK v001 v002`."""
-    from ._locks import diff_versions
+    from .workflow._locks import diff_versions
 
     with _open(project) as p:
         changes = diff_versions(p, name, old, new)
@@ -490,7 +490,7 @@ def lock_diff_cmd(name: str, old: str, new: str, project: ProjectOpt = None) -> 
 def impact(name: Annotated[str, typer.Argument(help="A lock, e.g. CHAR_NELL_LOCK.")],
            project: ProjectOpt = None) -> None:
     """Everything made from an older version of a lock (now stale) and the cost to redo it."""
-    from ._locks import impact as lock_impact
+    from .workflow._locks import impact as lock_impact
 
     with _open(project) as p:
         report = lock_impact(p, name)

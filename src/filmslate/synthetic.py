@@ -49,11 +49,11 @@ import imageio_ffmpeg  # type: ignore[import-untyped]
 import numpy as np
 from pydantic import BaseModel
 
-from ._config import CONFIG_FILE
-from ._errors import ProviderError
-from ._gateway import TextRequest
-from ._project import Project
-from ._video import JobStatus, VideoJob, VideoProvider
+from .core._config import CONFIG_FILE
+from .core._errors import ProviderError
+from .engine._gateway import TextRequest
+from .store._project import Project
+from .engine._video import JobStatus, VideoJob, VideoProvider
 from .schemas import (
     CharLock,
     Claim,
@@ -67,7 +67,7 @@ from .schemas import (
     StyleLock,
     VoiceLock,
 )
-from .skills_narrative import (
+from .skills.narrative._narrative import (
     BeatStakes,
     BreakdownAnswer,
     CharacterJudgment,
@@ -77,9 +77,9 @@ from .skills_narrative import (
     SpeakerAnswer,
     StoryAnswer,
 )
-from .skills_qc import RubricAnswer
-from .skills_supervisor import SupervisorAnswer
-from .skills_validation import (
+from .skills.production._qc import RubricAnswer
+from .skills.continuity._supervisor import SupervisorAnswer
+from .skills.validation._validation import (
     AudienceAnswer,
     CultureAnswer,
     PlausibilityAnswer,
@@ -89,7 +89,7 @@ from .skills_validation import (
 from .testing import scripted_runner
 
 if TYPE_CHECKING:
-    from ._runner import Runner
+    from .engine._runner import Runner
 
 __all__ = ["CLIP_PALETTE", "VIDEO_MODEL", "Settings", "SyntheticFilm", "SyntheticVideo",
            "clip_bytes", "configured", "set_key", "synthetic_project", "synthetic_runner"]

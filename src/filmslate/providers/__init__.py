@@ -1,4 +1,4 @@
-"""Text-model providers behind :class:`filmslate._gateway.Gateway`, one module per provider.
+"""Text-model providers behind :class:`filmslate.engine._gateway.Gateway`, one module per provider.
 
 ========================  ==========  ================================================
 module                    prefix      what answers

@@ -9,7 +9,7 @@ module adds what the gateway promises on top:
   with our retries: 429, 5xx and timeouts, honouring ``Retry-After``. The SDKs' own retries are
   switched off so a call is never retried twice over.
 * Keys come only from the environment variable the settings name, and never reach an error.
-* Costs come from :mod:`filmslate._prices`; errors become :class:`ProviderError` with context.
+* Costs come from :mod:`filmslate.core._prices`; errors become :class:`ProviderError` with context.
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import httpx
 
-from .._errors import ProviderError
-from .._gateway import ProviderContext, TextProvider, TextRequest, TextResult, Usage
-from .._prices import token_cost, token_prices
+from ..core._errors import ProviderError
+from ..engine._gateway import ProviderContext, TextProvider, TextRequest, TextResult, Usage
+from ..core._prices import token_cost, token_prices
 
 if TYPE_CHECKING:
     import httpx2

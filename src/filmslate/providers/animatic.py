@@ -39,8 +39,8 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageDraw, ImageFont
 
-from .._errors import ProviderError
-from .._video import JobStatus, VideoJob, VideoProvider
+from ..core._errors import ProviderError
+from ..engine._video import JobStatus, VideoJob, VideoProvider
 
 RENDER_VERSION = "animatic-v1"  # bump when the picture a job renders to changes
 DEFAULT_CAMERA = "medium"

@@ -34,8 +34,8 @@ from typing import Any, ClassVar
 
 import httpx
 
-from .._errors import ProviderError
-from .._video import JobStatus, VideoJob, VideoProvider
+from ..core._errors import ProviderError
+from ..engine._video import JobStatus, VideoJob, VideoProvider
 
 VIDEO_EXTENSIONS = (".mp4", ".webm", ".mov", ".mkv", ".gif", ".webp")
 NUMERIC_PLACEHOLDERS = ("seed", "width", "height", "fps", "frames", "duration_s")

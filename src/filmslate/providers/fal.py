@@ -37,8 +37,8 @@ from typing import Any, ClassVar
 
 import httpx
 
-from .._errors import ProviderError
-from .._video import JobStatus, VideoJob, VideoProvider
+from ..core._errors import ProviderError
+from ..engine._video import JobStatus, VideoJob, VideoProvider
 
 QUEUE_URL = "https://queue.fal.run"
 STATES = {"IN_QUEUE": "queued", "IN_PROGRESS": "running", "COMPLETED": "done"}

@@ -5,7 +5,7 @@
 it is validated and returned (usage and cost zero). Otherwise it writes the task next to it,
 ``<skill>__<target>__<attempt>.task.json`` (everything needed to answer: system text, prompt,
 the output's JSON schema, plain-language instructions) plus a ``.task.md`` copy for reading,
-and raises :class:`~filmslate._gateway.WaitingForHandoff`. That is not a failure: the run
+and raises :class:`~filmslate.engine._gateway.WaitingForHandoff`. That is not a failure: the run
 stops, someone answers, and the same command run again picks the answer up.
 
 :func:`submit_answer` checks an answer against its task before putting it in the inbox.
@@ -22,8 +22,8 @@ from typing import Any, ClassVar
 
 import pydantic
 
-from .._errors import ProviderError, SchemaError, UserError
-from .._gateway import (
+from ..core._errors import ProviderError, SchemaError, UserError
+from ..engine._gateway import (
     ProviderContext,
     ProviderSettings,
     TextProvider,

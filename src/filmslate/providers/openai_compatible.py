@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
-from .._errors import ProviderError
+from ..core._errors import ProviderError
 from ._pydantic_ai import PydanticAIProvider, is_local_url, vendor_import
 
 if TYPE_CHECKING:

@@ -28,8 +28,8 @@ from typing import Any, ClassVar
 
 import pydantic
 
-from .._errors import ProviderError
-from .._gateway import ProviderContext, TextProvider, TextRequest, TextResult, Usage
+from ..core._errors import ProviderError
+from ..engine._gateway import ProviderContext, TextProvider, TextRequest, TextResult, Usage
 
 _WRAPPER_KEYS = frozenset({"output", "usage", "cost"})
 

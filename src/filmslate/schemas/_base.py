@@ -8,7 +8,7 @@ from typing import Any, ClassVar, Self, TypeVar
 import pydantic
 from pydantic import ConfigDict, ValidationError
 
-from .._errors import ArtifactNameError, SchemaError
+from ..core._errors import ArtifactNameError, SchemaError
 
 Loc = tuple[str | int, ...]
 A = TypeVar("A", bound="Artifact")

@@ -7,7 +7,7 @@ from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import AfterValidator, Field, create_model, model_validator
 
-from .._runlog import COLUMNS as RUN_LOG_COLUMNS
+from ..store._runlog import COLUMNS as RUN_LOG_COLUMNS
 from ._csv import CsvArtifact, CsvRow
 from ._document import DocumentArtifact
 from ._types import (
@@ -152,7 +152,7 @@ def _run_log_row() -> type[CsvRow]:
     fields: dict[str, Any] = {name: (Cell, "") for name in RUN_LOG_COLUMNS}
     fields[RUN_LOG_COLUMNS[0]] = (KeyCell, ...)
     return create_model("RunLogRow", __base__=CsvRow, __module__=__name__,
-                        __doc__="One run-log row, as text cells; ``filmslate._runlog`` owns "
+                        __doc__="One run-log row, as text cells; ``filmslate.store._runlog`` owns "
                                 "their meaning.", **fields)
 
 

@@ -156,7 +156,7 @@ class VoiceAssessment(SubModel):
 
 
 class VoiceProfileRow(SubModel):
-    """A character's measured voice (see ``filmslate._stylometry.VoiceProfile``), as numbers.
+    """A character's measured voice (see ``filmslate.rules._stylometry.VoiceProfile``), as numbers.
 
     Rates are per word except ``question_rate`` and ``exclamation_rate`` (per sentence).
     """

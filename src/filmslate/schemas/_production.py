@@ -9,7 +9,7 @@ from typing import Annotated, ClassVar, Literal, Self
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
-from .._names import SCENE_RE, SHOT_RE
+from ..core._names import SCENE_RE, SHOT_RE
 from ._csv import CsvArtifact, CsvRow, unique
 from ._document import DocumentArtifact
 from ._types import Item, Level, Name, Paragraphs, SceneId, Score0to2, ShotId, SubModel, Text

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from .._names import SCENE_RE, SHOT_RE, TARGET_RE, TOKEN_RE, lock_subject
+from ..core._names import SCENE_RE, SHOT_RE, TARGET_RE, TOKEN_RE, lock_subject
 
 # Control characters and Unicode line/paragraph separators would break a line-based file.
 _FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})

@@ -1,0 +1,281 @@
+"""The skill contract: what a skill declares, what it gets, and how its gate is expressed.
+
+A skill never touches files, budget, routing or the log: it receives its declared inputs
+(already loaded and verified) and, when it needs judgment, asks a model through ``ctx.ask``,
+which the runner backs with the router, the budget ledger and the gateway.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any, ClassVar, Literal, TypedDict, TypeVar
+
+from pydantic import BaseModel
+
+from ..core._config import Config
+from ..core._errors import UserError
+from ..core._names import SCENE_RE, SHOT_RE, TARGET_RE, kind
+from ..schemas import Artifact
+
+Verdict = Literal["PASS", "FAIL", "FIX"]
+Tier = Literal["throughput", "judgment", "premium", "vision", "research"]
+Scope = Literal["project", "scene", "shot", "target", "all", "within", "adjacent", "cast",
+                "scene_set", "before_scene", "previous"]
+Layer = Literal["narrative", "validation", "continuity", "production", "governance",
+                "observability"]
+ENTRY_POINT_GROUP = "filmslate.skills"
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Gate:
+    """A verdict with its reasons. Computed by code from structured data."""
+
+    verdict: Verdict
+    reasons: tuple[str, ...] = ()
+
+    @classmethod
+    def from_failures(cls, failures: Sequence[str], fixes: Sequence[str] = ()) -> Gate:
+        """FAIL when anything failed, FIX when only fixable issues remain, else PASS."""
+        if failures:
+            return cls("FAIL", tuple(failures) + tuple(fixes))
+        if fixes:
+            return cls("FIX", tuple(fixes))
+        return cls("PASS")
+
+    @property
+    def passed(self) -> bool:
+        """PASS only; FIX and FAIL both send work back."""
+        return self.verdict == "PASS"
+
+
+@dataclass(frozen=True)
+class Media:
+    """A binary output (PNG frame, MP4 clip) of a skill, stored as bytes."""
+
+    KIND: str
+    subject: str | None
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Need:
+    """One input a skill declares: a kind, where its subject comes from, and if optional.
+
+    scope: ``project`` (no subject, e.g. SCENES), ``scene`` / ``shot`` / ``target`` (subject
+    from the run's target), ``all`` (the latest version of every subject, e.g. every lock),
+    ``within`` (the subjects inside the target: a scene's own version, every subject for
+    PROJECT, e.g. the shot lists a cost projection covers), ``adjacent`` (the target scene's
+    version and its predecessor's, every subject for PROJECT: a scene's continuity join),
+    ``cast`` / ``scene_set`` (the locks of the target scene's or shot's characters / set only,
+    so an unrelated lock change does not make this run stale), ``before_scene`` (the
+    WORLD_STATE as it stood before the target's scene), ``previous`` (the latest version for
+    the nearest earlier scene that has one, e.g. the last DIALOGUE_CHECK).
+    """
+
+    kind: str
+    scope: Scope = "project"
+    optional: bool = False
+    lineage: bool = True  # False: read for context only; a new version does not make us stale
+    history: bool = False  # a record of what happened (QC sheets): its gate and age don't matter
+
+    def describe(self) -> str:
+        """``CHAR_LOCK (all, optional)``."""
+        return f"{self.kind} ({self.scope}{', optional' if self.optional else ''})"
+
+
+@dataclass
+class Inputs:
+    """The loaded inputs of one run, by kind; ``all`` scopes hold a subject -> model map."""
+
+    one: dict[str, Artifact] = field(default_factory=dict)
+    many: dict[str, dict[str, Artifact]] = field(default_factory=dict)
+    names: list[str] = field(default_factory=list)
+
+    def get(self, kind_name: str) -> Any:
+        """The single input of a kind, or None when it was optional and absent."""
+        return self.one.get(kind_name)
+
+    def all(self, kind_name: str) -> dict[str, Any]:
+        """Every subject's latest version of a kind (``all`` scope)."""
+        return self.many.get(kind_name, {})
+
+
+@dataclass
+class Context:
+    """What a skill sees during one run."""
+
+    target: str
+    inputs: Inputs
+    config: Config
+    feedback: tuple[str, ...] = ()
+    attempt: int = 1
+    ask_model: Callable[[type[BaseModel], str, str], BaseModel] | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def ask(self, output_type: type[M], system: str, prompt: str) -> M:
+        """Ask the routed model for a structured answer (the runner meters and logs it)."""
+        if self.ask_model is None:
+            raise UserError("this skill is deterministic and cannot ask a model")
+        answer = self.ask_model(output_type, system, prompt)
+        assert isinstance(answer, output_type)
+        return answer
+
+    @property
+    def scene_id(self) -> str:
+        """The scene of the target ('' for PROJECT, acts and episodes)."""
+        return scene_of(self.target)
+
+
+class Skill:
+    """Base class of every skill. Subclasses set the class attributes and ``produce``.
+
+    ``produce`` returns the artifacts to store (they name their own subjects); ``gate``
+    judges them in code. Deterministic skills set ``uses_model = False`` and route to the
+    ``builtin`` model at zero cost.
+    """
+
+    name: ClassVar[str]
+    layer: ClassVar[Layer]
+    tier: ClassVar[Tier] = "throughput"
+    loop: ClassVar[str] = ""
+    needs: ClassVar[tuple[Need, ...]] = ()
+    produces: ClassVar[tuple[str, ...]] = ()
+    target_scope: ClassVar[Literal["project", "scene", "shot", "target"]] = "project"
+    uses_model: ClassVar[bool] = True
+    wants_budget_view: ClassVar[bool] = False
+    regen_limited: ClassVar[bool] = False  # generation skills: SPEC §8 regen limits apply
+    wants_existing: ClassVar[bool] = False  # sees the verdicts of its own latest outputs
+    # False when asking again cannot fix a FAIL (the fault is upstream): the loop stops at
+    # once with the reasons instead of revising and escalating for nothing.
+    revise_on_fail: ClassVar[bool] = True
+    uses_video: ClassVar[bool] = False  # gets the runner's render service (video generation)
+    # A grading skill (qc-grader grades PROXY): one verdict per version of that kind. Grading
+    # the same take again is not a new attempt, so the runner refuses it unless forced.
+    grades: ClassVar[str] = ""
+    summary: ClassVar[str] = ""
+
+    def produce(self, ctx: Context) -> list[Artifact | Media]:
+        """Turn the inputs (and model answers) into artifacts."""
+        raise NotImplementedError
+
+    def gate(self, outputs: list[Any], ctx: Context) -> Gate:
+        """Judge the outputs in code; PASS by default only for skills with no rules."""
+        return Gate("PASS")
+
+    def check_target(self, target: str) -> str:
+        """Validate that a target fits this skill's scope; returns it."""
+        patterns = {"project": re.compile("PROJECT"), "scene": SCENE_RE, "shot": SHOT_RE,
+                    "target": TARGET_RE}
+        if not patterns[self.target_scope].fullmatch(target):
+            example = {"project": "PROJECT", "scene": "--scene S03", "shot": "--shot S03_SH02",
+                       "target": "--target PROJECT (or a scene, ACT_1, E01)"}[self.target_scope]
+            raise UserError(f"{self.name} runs on a {self.target_scope}, not {target!r}: "
+                            f"use {example}", skill=self.name, target=target)
+        return target
+
+
+def scene_of(target: str) -> str:
+    """The scene id inside a scene or shot id, else ''."""
+    head = target.split("_SH", 1)[0]
+    return head if SCENE_RE.fullmatch(head) else ""
+
+
+class TargetFields(TypedDict):
+    """The run-log cells that name a target."""
+
+    target: str
+    scene_id: str
+    shot_id: str
+
+
+def target_fields(target: str) -> TargetFields:
+    """The run-log cells naming a target: the target itself, its scene and its shot."""
+    return {"target": target, "scene_id": scene_of(target),
+            "shot_id": target if SHOT_RE.fullmatch(target) else ""}
+
+
+class Registry:
+    """Skills by name: the built-ins plus anything registered through entry points."""
+
+    def __init__(self) -> None:
+        self._skills: dict[str, type[Skill]] = {}
+
+    def register(self, skill: type[Skill]) -> type[Skill]:
+        """Add a skill class (usable as a decorator); names are unique."""
+        for produced in skill.produces:
+            kind(produced)
+        for need in skill.needs:
+            kind(need.kind)
+        if skill.name in self._skills and self._skills[skill.name] is not skill:
+            raise UserError(f"two skills are named {skill.name!r}", skill=skill.name)
+        self._skills[skill.name] = skill
+        return skill
+
+    def get(self, name: str) -> type[Skill]:
+        """The skill called ``name``; the error lists what exists."""
+        try:
+            return self._skills[name]
+        except KeyError:
+            raise UserError(f"no skill named {name!r}; `slate skills` lists them: "
+                            f"{', '.join(sorted(self._skills))}", skill=name) from None
+
+    def producer_of(self, kind_name: str) -> type[Skill] | None:
+        """The skill that produces a kind, if any."""
+        return next((s for s in self._skills.values() if kind_name in s.produces), None)
+
+    def __iter__(self) -> Iterator[type[Skill]]:
+        return iter(sorted(self._skills.values(), key=lambda s: (s.layer, s.name)))
+
+    def load_entry_points(self) -> None:
+        """Register third-party skills from the ``filmslate.skills`` entry-point group."""
+        for point in entry_points(group=ENTRY_POINT_GROUP):
+            loaded = point.load()
+            for skill in loaded if isinstance(loaded, list | tuple) else [loaded]:
+                self.register(skill)
+
+
+    def load_file(self, path: Path) -> list[type[Skill]]:
+        """Register every Skill subclass defined in a Python file (project-local skills)."""
+        if not path.is_file():
+            raise UserError(f"skill file {path} not found (listed in [skills] paths)",
+                            path=str(path))
+        name = "filmslate_project_skill_" + re.sub(r"\W", "_", path.stem)
+        spec = importlib.util.spec_from_file_location(name, path)
+        if spec is None or spec.loader is None:
+            raise UserError(f"cannot load skill file {path}", path=str(path))
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module  # so answers can name its output types by import path
+        spec.loader.exec_module(module)
+        found = [obj for obj in vars(module).values() if isinstance(obj, type)
+                 and issubclass(obj, Skill) and obj is not Skill and "name" in vars(obj)
+                 and obj.__module__ == name]
+        for skill in found:
+            self.register(skill)
+        return found
+
+
+REGISTRY = Registry()
+# Each package registers its skills on import.
+BUILTIN_SKILL_MODULES = ("filmslate.skills.narrative", "filmslate.skills.validation",
+                         "filmslate.skills.continuity", "filmslate.skills.production",
+                         "filmslate.skills.governance")
+_LOADED = False
+
+
+def load_skills(registry: Registry | None = None) -> Registry:
+    """The registry with the built-in skills and third-party entry points loaded (once)."""
+    global _LOADED
+    if not _LOADED:
+        for module in BUILTIN_SKILL_MODULES:  # each registers its skills on import
+            importlib.import_module(module)
+
+        REGISTRY.load_entry_points()
+        _LOADED = True
+    return registry or REGISTRY

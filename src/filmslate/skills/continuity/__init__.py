@@ -1,0 +1,5 @@
+"""The continuity skills; importing this package registers them."""
+
+from . import _locks, _world, _supervisor
+
+__all__ = ["_locks", "_world", "_supervisor"]

@@ -1,0 +1,326 @@
+"""Budget: caps at project, scene and shot level, enforced with reservations.
+
+Every paid call reserves its worst-case cost under SQLite's write lock, then settles to the
+actual cost (or is released) in one transaction with its run-log row. Totals are kept per
+scope, so a check costs the same at scene 3 and at scene 500, and N concurrent calls can
+never push committed spend past a cap.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from dataclasses import dataclass
+from typing import Literal
+
+from . import _runlog
+from ..core._config import Config
+from ..core._errors import BudgetExceeded, RunError
+from ..core._names import SHOT_RE
+from ..engine._skill import scene_of
+from ._store import Store, pid_alive
+
+Level = Literal["project", "scene", "shot"]
+
+
+
+class CostReviewRequired(RunError):
+    """A cap is in its warning state: cost-optimizer must rerun before more paid work."""
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """A held amount of budget for one paid call."""
+
+    id: int
+    run_id: str
+    scene_id: str
+    shot_id: str
+    amount: float
+
+
+@dataclass(frozen=True)
+class CapState:
+    """One cap: what is committed against it and what state that puts it in."""
+
+    level: Level
+    scope: str
+    cap: float
+    settled: float
+    reserved: float
+    state: Literal["ok", "warning", "stopped"]
+
+    @property
+    def committed(self) -> float:
+        """Settled plus held."""
+        return self.settled + self.reserved
+
+    @property
+    def percent(self) -> float:
+        """Share of the cap committed, in percent."""
+        return 100.0 * self.committed / self.cap if self.cap else 0.0
+
+
+def scopes_of(scene_id: str, shot_id: str) -> list[tuple[Level, str]]:
+    """The caps a call counts against: always the project, then its scene and shot."""
+    out: list[tuple[Level, str]] = [("project", "PROJECT")]
+    if scene_id:
+        out.append(("scene", scene_id))
+    if shot_id:
+        out.append(("shot", shot_id))
+    return out
+
+
+class Ledger:
+    """Reservations and settled spend for one project, in the project's index."""
+
+    def __init__(self, store: Store, config: Config) -> None:
+        self.store = store
+        self.config = config
+        self.conn: sqlite3.Connection = store.conn
+
+    # -- caps ---------------------------------------------------------------------------
+
+    def cap(self, level: Level) -> float | None:
+        """The configured cap for a level (scene and shot caps are optional)."""
+        budget = self.config.budget
+        return {"project": budget.project_cap, "scene": budget.scene_cap,
+                "shot": budget.shot_cap}[level]
+
+    def _totals(self, level: Level, scope: str) -> tuple[float, float, float, str]:
+        row = self.conn.execute(
+            "SELECT settled, reserved, headroom, warned_at FROM spend_totals "
+            "WHERE level = ? AND scope = ?", (level, scope)).fetchone()
+        return tuple(row) if row else (0.0, 0.0, 0.0, "")
+
+    def state(self, level: Level, scope: str) -> CapState | None:
+        """The state of one cap, or None when that level has no cap."""
+        base = self.cap(level)
+        if base is None:
+            return None
+        settled, reserved, headroom, _ = self._totals(level, scope)
+        cap = base + headroom
+        committed = settled + reserved
+        budget = self.config.budget
+        state: Literal["ok", "warning", "stopped"] = "ok"
+        if committed >= cap * budget.stop_pct / 100:
+            state = "stopped"
+        elif committed >= cap * budget.warn_pct / 100:
+            state = "warning"
+        return CapState(level, scope, cap, settled, reserved, state)
+
+    def states(self) -> list[CapState]:
+        """Every cap with spend against it, project first."""
+        rows = self.conn.execute("SELECT level, scope FROM spend_totals ORDER BY "
+                                 "CASE level WHEN 'project' THEN 0 WHEN 'scene' THEN 1 "
+                                 "ELSE 2 END, scope").fetchall()
+        found = [s for level, scope in rows if (s := self.state(level, scope)) is not None]
+        if not any(s.level == "project" for s in found):
+            found.insert(0, self.state("project", "PROJECT"))  # type: ignore[arg-type]
+        return found
+
+    # -- reserve / settle / release -----------------------------------------------------
+
+    def reserve(self, run_id: str, scene_id: str, shot_id: str, amount: float,
+                what: str = "") -> Reservation:
+        """Hold ``amount`` against every cap the call counts for, or refuse."""
+        if amount < 0:
+            raise ValueError("a reservation cannot be negative")
+        refusal: RunError | None = None
+        with self.store.transaction() as conn:
+            for level, scope in scopes_of(scene_id, shot_id):
+                refusal = refusal or self._admit(conn, level, scope, amount, what)
+            if refusal is None:
+                cur = conn.execute(
+                    "INSERT INTO reservations (run_id, scene_id, shot_id, amount, pid, "
+                    "created_at, what) VALUES (?,?,?,?,?,?,?)",
+                    (run_id, scene_id, shot_id, amount, os.getpid(), _runlog.utc_now(), what))
+                for level, scope in scopes_of(scene_id, shot_id):
+                    _bump(conn, level, scope, reserved=amount)
+        if refusal is not None:
+            self.store.log(_runlog.LogEntry(
+                run_id=run_id, skill_name="budget-gates",
+                event="hard_stop" if isinstance(refusal, BudgetExceeded) else "budget_review",
+                outcome="budget", estimated_cost=amount, scene_id=scene_id, shot_id=shot_id,
+                target=str(refusal.context.get("target", "PROJECT")),
+                notes=f"refused {what}: {refusal}"))
+            raise refusal
+        return Reservation(int(cur.lastrowid or 0), run_id, scene_id, shot_id, amount)
+
+    def _admit(self, conn: sqlite3.Connection, level: Level, scope: str, amount: float,
+               what: str) -> RunError | None:
+        """None when the call fits under this cap, else the error that refuses it."""
+        state = self.state(level, scope)
+        if state is None:
+            return None
+        budget = self.config.budget
+        limit = state.cap * budget.stop_pct / 100
+        if state.committed + amount > limit + 1e-9:
+            return BudgetExceeded(
+                f"{level} cap for {scope} would be exceeded: {state.committed:.2f} committed of "
+                f"{state.cap:.2f} {budget.currency}, {what or 'this call'} needs up to "
+                f"{amount:.2f}. Simplify (downgrade C shots, split, shorten) or record "
+                f"`slate override {_review_target(level, scope)} --reason ... --cost-impact "
+                "AMOUNT`.", level=level, scope=scope, committed=state.committed, cap=state.cap,
+                target=_review_target(level, scope) if level != "shot" else scope)
+        return self._require_review(conn, level, scope, state, amount)
+
+    def _require_review(self, conn: sqlite3.Connection, level: Level, scope: str,
+                        state: CapState, amount: float) -> RunError | None:
+        """At the warning point a cost review (a fresh COST_REPORT) is required."""
+        warn_at = state.cap * self.config.budget.warn_pct / 100
+        if state.committed + amount < warn_at:
+            return None
+        warned_at = self._totals(level, scope)[3]
+        if not warned_at:
+            stamp = _runlog.utc_now()  # the same instant in the mark and its log row (reindex)
+            conn.execute("INSERT INTO spend_totals (level, scope, warned_at) VALUES (?,?,?) "
+                         "ON CONFLICT (level, scope) DO UPDATE SET warned_at = excluded.warned_at",
+                         (level, scope, stamp))
+            _runlog.append(conn, _runlog.LogEntry(
+                run_id=_runlog.new_run_id(), skill_name="budget-gates", event="budget_warning",
+                timestamp=stamp,
+                outcome="WARNING", scene_id=scene_of(scope),
+                shot_id=scope if level == "shot" else "",
+                notes=f"{level} {scope} reached {self.config.budget.warn_pct:.0f}% of its cap; "
+                      "cost review required"))
+            return None  # the call that crosses the line may proceed; later ones need a review
+        if self._review_after(level, scope, warned_at):
+            return None
+        return CostReviewRequired(
+            f"{level} {scope} is at {state.percent:.0f}% of its cap (warning state since "
+            f"{warned_at}): run `slate cost --target {_review_target(level, scope)}` for a "
+            "cost review before more paid work", level=level, scope=scope,
+            target=_review_target(level, scope))
+
+    def review_pending(self, level: Level, scope: str) -> bool:
+        """True when the cap entered its warning state and no cost review followed yet."""
+        warned_at = self._totals(level, scope)[3]
+        return bool(warned_at) and not self._review_after(level, scope, warned_at)
+
+    def _review_after(self, level: Level, scope: str, since: str) -> bool:
+        targets = {"PROJECT", _review_target(level, scope)}
+        for target in targets:
+            rec = self.store.latest("COST_REPORT", target)
+            if rec is not None and rec.created_at > since:
+                return True
+        return False
+
+    def mark_started(self, res: Reservation) -> None:
+        """Record that the paid call is under way (a crash after this is charged)."""
+        with self.store.transaction() as conn:
+            conn.execute("UPDATE reservations SET started = 1 WHERE id = ?", (res.id,))
+
+    def settle(self, res: Reservation, actual: float, entry: _runlog.LogEntry) -> None:
+        """Replace the hold with the actual cost and log the spend, atomically."""
+        with self.store.transaction() as conn:
+            self._close(conn, res.id, actual, entry)
+        _runlog.sync_csv(self.conn, self.store.root)
+
+    def release(self, res: Reservation, reason: str) -> None:
+        """Drop a hold whose call never ran or failed before costing anything."""
+        entry = _runlog.LogEntry(run_id=res.run_id, skill_name="budget-gates", event="release",
+                                 scene_id=res.scene_id, shot_id=res.shot_id,
+                                 estimated_cost=res.amount, notes=reason)
+        with self.store.transaction() as conn:
+            self._close(conn, res.id, 0.0, entry)
+        _runlog.sync_csv(self.conn, self.store.root)
+
+    def _close(self, conn: sqlite3.Connection, res_id: int, actual: float,
+               entry: _runlog.LogEntry) -> None:
+        row = conn.execute("SELECT amount, scene_id, shot_id FROM reservations WHERE id = ?",
+                           (res_id,)).fetchone()
+        if row is None:
+            raise RunError(f"reservation {res_id} is not open (already settled or released)")
+        amount, scene_id, shot_id = row
+        conn.execute("DELETE FROM reservations WHERE id = ?", (res_id,))
+        for level, scope in scopes_of(scene_id, shot_id):
+            _bump(conn, level, scope, reserved=-amount, settled=actual)
+        if entry.event == "run":
+            entry.event = "spend"
+        entry.actual_cost = actual
+        entry.estimated_cost = entry.estimated_cost or amount
+        _runlog.append(conn, entry)
+
+    def recover(self) -> list[str]:
+        """Close reservations left by dead processes; returns what was done.
+
+        A call that never started is released. One that started may have been billed, so it
+        is charged at its worst case and flagged: the budget errs on the side of the cap.
+        """
+        done = []
+        rows = self.conn.execute(
+            "SELECT id, run_id, scene_id, shot_id, amount, started, pid, what "
+            "FROM reservations").fetchall()
+        for res_id, run_id, scene_id, shot_id, amount, started, pid, what in rows:
+            if pid_alive(pid):
+                continue
+            res = Reservation(res_id, run_id, scene_id, shot_id, amount)
+            if started:
+                self.settle(res, amount, _runlog.LogEntry(
+                    run_id=run_id, skill_name="budget-gates", scene_id=scene_id,
+                    shot_id=shot_id, outcome="UNKNOWN",
+                    notes=f"{what}: process died during the paid call; charged at worst case"))
+                done.append(f"charged {amount:.2f} for interrupted call {what} ({run_id})")
+            else:
+                self.release(res, f"{what}: process died before the call; released")
+                done.append(f"released {amount:.2f} held for {what} ({run_id})")
+        return done
+
+    def grant(self, conn: sqlite3.Connection, level: Level, scope: str, amount: float) -> None:
+        """Raise a cap by a human override's cost impact (inside the override's transaction)."""
+        _bump(conn, level, scope, headroom=amount)
+        conn.execute("UPDATE spend_totals SET warned_at = '' WHERE level = ? AND scope = ?",
+                     (level, scope))
+
+    def rebuild(self, conn: sqlite3.Connection) -> None:
+        """Recompute the totals from the run log (inside reindex's transaction).
+
+        Settled spend comes from ``spend`` rows, extra headroom from budget overrides, and the
+        warning marks from ``budget_warning`` rows not followed by a budget override.
+        """
+        conn.execute("DELETE FROM spend_totals")
+        conn.execute("DELETE FROM reservations")
+        for scene, shot, amount in conn.execute(
+                "SELECT scene_id, shot_id, CAST(actual_cost AS REAL) FROM runlog "
+                "WHERE event = 'spend'").fetchall():
+            for level, scope in scopes_of(scene, shot):
+                _bump(conn, level, scope, settled=amount)
+        for target, amount in conn.execute(
+                "SELECT target, CAST(estimated_cost AS REAL) FROM runlog WHERE event = "
+                "'override' AND outcome = 'budget'").fetchall():
+            _bump(conn, level_of(target), target, headroom=amount)
+        for scene, shot, stamp, seq in conn.execute(
+                "SELECT scene_id, shot_id, timestamp, seq FROM runlog "
+                "WHERE event = 'budget_warning' ORDER BY seq").fetchall():
+            level, scope = scopes_of(scene, shot)[-1]
+            lifted = conn.execute("SELECT 1 FROM runlog WHERE event = 'override' AND outcome = "
+                                  "'budget' AND target = ? AND seq > ?", (scope, seq)).fetchone()
+            if not lifted:
+                conn.execute("INSERT INTO spend_totals (level, scope, warned_at) VALUES (?,?,?) "
+                             "ON CONFLICT (level, scope) DO UPDATE SET warned_at = "
+                             "excluded.warned_at", (level, scope, stamp))
+
+    def open_reservations(self) -> int:
+        """How many holds are open right now."""
+        return int(self.conn.execute("SELECT count(*) FROM reservations").fetchone()[0])
+
+
+def _bump(conn: sqlite3.Connection, level: str, scope: str, reserved: float = 0.0,
+          settled: float = 0.0, headroom: float = 0.0) -> None:
+    conn.execute(
+        "INSERT INTO spend_totals (level, scope, settled, reserved, headroom) VALUES (?,?,?,?,?) "
+        "ON CONFLICT (level, scope) DO UPDATE SET settled = settled + excluded.settled, "
+        "reserved = reserved + excluded.reserved, headroom = headroom + excluded.headroom",
+        (level, scope, settled, reserved, headroom))
+
+
+def level_of(target: str) -> Level:
+    """The cap level a stop target names: PROJECT, a scene or a shot."""
+    if target == "PROJECT":
+        return "project"
+    return "shot" if SHOT_RE.fullmatch(target) else "scene"
+
+
+def _review_target(level: Level, scope: str) -> str:
+    return "PROJECT" if level == "project" else scene_of(scope)

@@ -1,0 +1,128 @@
+"""A project: the folder, its configuration and its store; the one object users open."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import _runlog
+from ..core._config import CONFIG_FILE, Config, default_toml, load_config
+from ..core._errors import ProjectError, SchemaError
+from ..core._names import LAYERS, parse_unversioned
+from ..engine._skill import target_fields
+from ._store import Record, Store
+from ._verify import Violation, verify
+
+
+@dataclass(frozen=True)
+class Status:
+    """A cheap summary of a project, for `slate status`."""
+
+    name: str
+    root: Path
+    counts: dict[str, tuple[int, int]]
+    log_rows: int
+    spend: float
+    last_run: str
+
+
+class Project:
+    """A production folder: config, store and run log."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root).resolve()
+        self.config: Config = load_config(self.root / CONFIG_FILE)
+        self.store = Store(self.root)
+
+    def close(self) -> None:
+        """Release the index."""
+        self.store.close()
+
+    def __enter__(self) -> Project:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @classmethod
+    def init(cls, root: Path, name: str | None = None, title: str = "") -> Project:
+        """Create a new project folder with the layer folders and a commented config."""
+        root = Path(root)
+        if (root / CONFIG_FILE).exists():
+            raise ProjectError(f"{root} is already a filmslate project", path=str(root))
+        if root.exists() and any(p.name in LAYERS for p in root.iterdir()):
+            raise ProjectError(f"{root} already holds layer folders; pick an empty folder",
+                               path=str(root))
+        root.mkdir(parents=True, exist_ok=True)
+        for layer in LAYERS:
+            (root / layer).mkdir(exist_ok=True)
+        project_name = name or root.resolve().name
+        (root / CONFIG_FILE).write_text(default_toml(project_name, title), encoding="utf-8")
+        project = cls(root)
+        project.store.log(_runlog.LogEntry(
+            run_id=_runlog.new_run_id(), skill_name="init", event="init", outcome="PASS",
+            notes=f"project {project_name} created"))
+        return project
+
+    @classmethod
+    def find(cls, start: Path | None = None) -> Project:
+        """Open the project containing ``start`` (default: the current folder)."""
+        here = Path(start or Path.cwd()).resolve()
+        for folder in (here, *here.parents):
+            if (folder / CONFIG_FILE).is_file():
+                return cls(folder)
+        raise ProjectError(f"no {CONFIG_FILE} in {here} or any parent folder: create a "
+                           "project with `slate init DIR`, or pass --project DIR", path=str(here))
+
+    def add(self, file: Path, reason: str = "") -> Record:
+        """Store a hand-written file as the next version of its artifact (manual mode)."""
+        file = Path(file)
+        if not file.is_file():
+            raise ProjectError(f"{file} is not a file", path=str(file))
+        k, subject = parse_unversioned(file.name)
+        if k.name in ("CHAR_LOCK", "SET_LOCK", "VOICE_LOCK", "STYLE_LOCK"):
+            from ..workflow._locks import add_lock  # locks pass their gate before they are stored
+
+            return add_lock(self, file, reason)[0]
+        try:
+            data = file.read_bytes()
+        except OSError as exc:
+            raise ProjectError(f"cannot read {file}: {exc}", path=str(file)) from None
+        entry = manual_entry(file.name, subject, reason)
+        try:
+            record = self.store.write(k.name, subject, data, entry=entry)
+        except SchemaError as exc:
+            raise SchemaError(f"{file.name} does not match the {k.name} schema: {exc}",
+                              path=str(file)) from None
+        return record
+
+    def show(self, name: str) -> tuple[Record, bytes]:
+        """A version (or the latest, when no version is given) and its verified bytes."""
+        record = self.store.resolve(name)
+        return record, self.store.read(record.name)
+
+    def status(self) -> Status:
+        """Counts and totals from the index only: constant work per kind."""
+        conn = self.store.conn
+        # Constant-cost lookups: the last row (seq counts rows) and the ledger's running total.
+        rows, last = conn.execute("SELECT seq, timestamp FROM runlog ORDER BY seq DESC LIMIT 1"
+                                  ).fetchone() or (0, "")
+        spend = conn.execute("SELECT coalesce(sum(settled), 0) FROM spend_totals "
+                             "WHERE level = 'project'").fetchone()[0]
+        return Status(self.config.project.name, self.root, self.store.counts(), rows,
+                      float(spend), last)
+
+    def verify(self) -> list[Violation]:
+        """Every contract violation in the project."""
+        return verify(self.store)
+
+
+def manual_entry(file_name: str, subject: str | None, reason: str, note: str = ""
+                 ) -> _runlog.LogEntry:
+    """The run-log row of an artifact a person wrote and added by hand (manual mode)."""
+    fields = target_fields(subject or "")
+    return _runlog.LogEntry(
+        run_id=_runlog.new_run_id(), skill_name="manual", event="write", outcome="PASS",
+        model_used="human", tier="manual", scene_id=fields["scene_id"],
+        shot_id=fields["shot_id"],
+        notes=reason or f"added by hand from {file_name}{note}")

@@ -1,0 +1,199 @@
+"""The run log: an append-only, hash-chained record of every write, run and decision.
+
+The index holds the rows (fast queries); ``logs/RUN_LOG_v001.csv`` is their human view and,
+with the artifact files, the truth the index is rebuilt from. Each row's hash covers the
+previous row's hash, so an edited, removed or reordered row breaks the chain.
+"""
+
+from __future__ import annotations
+
+import csv
+import fcntl
+import hashlib
+import io
+import json
+import os
+import sqlite3
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ..core._errors import IntegrityError
+
+# SPEC §4 RUN_LOG columns, then ours: what happened (event), the artifact's hash, the exact
+# input versions (lineage, so the index can be rebuilt), and the chain.
+SPEC_COLUMNS = (
+    "run_id", "parent_run_id", "timestamp", "skill_name", "scene_id", "shot_id",
+    "model_used", "tier", "estimated_cost", "actual_cost", "duration_s", "outcome",
+    "regen_count", "artifact_output", "notes", "budget_status",
+)
+COLUMNS = ("seq", *SPEC_COLUMNS, "event", "target", "artifact_sha256", "inputs", "prev_hash",
+           "row_hash")
+LOG_RELPATH = "logs/RUN_LOG_v001.csv"
+GENESIS = "0" * 64
+
+
+def utc_now() -> str:
+    """An ISO-8601 UTC timestamp with milliseconds."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def new_run_id() -> str:
+    """A sortable, unique run id."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    return f"R{stamp}-{os.urandom(3).hex()}"
+
+
+@dataclass
+class LogEntry:
+    """One run-log row before it is chained. Costs in the project currency."""
+
+    run_id: str
+    skill_name: str
+    event: str = "run"
+    target: str = ""
+    parent_run_id: str = ""
+    scene_id: str = ""
+    shot_id: str = ""
+    model_used: str = ""
+    tier: str = ""
+    estimated_cost: float = 0.0
+    actual_cost: float = 0.0
+    duration_s: float = 0.0
+    outcome: str = ""
+    regen_count: int = 0
+    artifact_output: str = ""
+    notes: str = ""
+    budget_status: str = ""
+    artifact_sha256: str = ""
+    inputs: tuple[str, ...] = field(default_factory=tuple)
+    timestamp: str = field(default_factory=utc_now)
+
+    def cells(self) -> dict[str, str]:
+        """The row as text cells, exactly as hashed and written."""
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["estimated_cost"] = f"{self.estimated_cost:.6f}"
+        out["actual_cost"] = f"{self.actual_cost:.6f}"
+        out["duration_s"] = f"{self.duration_s:.3f}"
+        out["regen_count"] = str(self.regen_count)
+        out["inputs"] = ";".join(self.inputs)
+        return {k: " ".join(str(v).split()) if k == "notes" else str(v) for k, v in out.items()}
+
+
+def row_hash(prev_hash: str, cells: Mapping[str, str]) -> str:
+    """The chain hash of a row: covers every cell and the previous row's hash."""
+    body = [prev_hash] + [cells.get(c, "") for c in COLUMNS if c not in ("prev_hash", "row_hash")]
+    return hashlib.sha256(json.dumps(body, ensure_ascii=False).encode()).hexdigest()
+
+
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS runlog (
+    {", ".join(f"{c} TEXT NOT NULL" if c != "seq" else "seq INTEGER PRIMARY KEY"
+               for c in COLUMNS)}
+);
+CREATE INDEX IF NOT EXISTS runlog_artifact ON runlog(artifact_output);
+CREATE INDEX IF NOT EXISTS runlog_hash ON runlog(row_hash);
+CREATE INDEX IF NOT EXISTS runlog_skill ON runlog(skill_name, target);
+CREATE INDEX IF NOT EXISTS runlog_event ON runlog(event, target);
+CREATE INDEX IF NOT EXISTS runlog_tier ON runlog(tier, event);
+"""
+
+
+def append(conn: sqlite3.Connection, entry: LogEntry) -> dict[str, str]:
+    """Chain and insert one row inside the caller's transaction; returns its cells."""
+    last = conn.execute("SELECT seq, row_hash FROM runlog ORDER BY seq DESC LIMIT 1").fetchone()
+    seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+    cells = {"seq": str(seq), **entry.cells(), "prev_hash": prev}
+    cells["row_hash"] = row_hash(prev, cells)
+    conn.execute(f"INSERT INTO runlog ({', '.join(COLUMNS)}) VALUES "
+                 f"({', '.join('?' for _ in COLUMNS)})", [cells[c] for c in COLUMNS])
+    return cells
+
+
+def _csv_line(cells: Mapping[str, str]) -> str:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerow([cells[c] for c in COLUMNS])
+    return buf.getvalue()
+
+
+def _last_hash_in_file(path: Path) -> str | None:
+    """The row_hash of the file's last row, read from the end (constant cost)."""
+    with path.open("rb") as fh:
+        fh.seek(0, os.SEEK_END)
+        size = fh.tell()
+        fh.seek(max(0, size - 8192))
+        tail = fh.read().decode("utf-8", errors="replace").rstrip("\n").rsplit("\n", 1)[-1]
+    last = tail.rsplit(",", 1)[-1].strip()
+    return last if len(last) == 64 and last != "row_hash" else None
+
+
+def sync_csv(conn: sqlite3.Connection, root: Path) -> int:
+    """Append to the CSV every committed row it does not have yet; returns rows appended.
+
+    Runs after each commit and on open, under a file lock, so a crash between commit and
+    append is repaired by the next command and concurrent appenders never interleave.
+    """
+    path = root / LOG_RELPATH
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+", encoding="utf-8", newline="") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        if fh.tell() == 0:
+            fh.write(",".join(COLUMNS) + "\n")
+            fh.flush()
+        last = _last_hash_in_file(path)
+        after = 0
+        if last is not None:
+            found = conn.execute("SELECT seq FROM runlog WHERE row_hash = ?", (last,)).fetchone()
+            if found is None:
+                raise IntegrityError(
+                    f"{LOG_RELPATH} ends with a row the index does not know: the log was "
+                    "edited (missing log entry: hard stop). Run `slate verify` to see where.",
+                    path=str(path))
+            after = int(found[0])
+        rows = conn.execute(f"SELECT {', '.join(COLUMNS)} FROM runlog WHERE seq > ? ORDER BY seq",
+                            (after,)).fetchall()
+        for row in rows:
+            fh.write(_csv_line(dict(zip(COLUMNS, row, strict=True))))
+        fh.flush()
+        os.fsync(fh.fileno())
+    return len(rows)
+
+
+# A cut's row names every take it joins: 5,000 shots make a cell far past the csv module's
+# default 128 KiB field limit, which would make the log unreadable to `slate verify`.
+FIELD_LIMIT = 2**31 - 1
+
+
+def read_csv(root: Path) -> Iterator[tuple[int, dict[str, str]]]:
+    """Yield (line number, row) from the CSV; header checked."""
+    csv.field_size_limit(FIELD_LIMIT)
+    path = root / LOG_RELPATH
+    if not path.exists():
+        return
+    with path.open(encoding="utf-8", newline="") as fh:
+        reader = csv.reader(fh)
+        header = next(reader, None)
+        if header is not None and tuple(header) != COLUMNS:
+            raise IntegrityError(f"{LOG_RELPATH}: header changed; expected {','.join(COLUMNS)}",
+                                 path=str(path))
+        for values in reader:
+            yield reader.line_num, dict(zip(COLUMNS, values, strict=False))
+
+
+def chain_problems(root: Path) -> Iterator[str]:
+    """Walk the CSV chain and say every place it breaks."""
+    prev = GENESIS
+    expected_seq = 1
+    for line, cells in read_csv(root):
+        if len(cells) != len(COLUMNS):
+            yield f"{LOG_RELPATH}:{line}: row has {len(cells)} cells, expected {len(COLUMNS)}"
+            return
+        if cells["seq"] != str(expected_seq):
+            yield f"{LOG_RELPATH}:{line}: row seq {cells['seq']}, expected {expected_seq} " \
+                  "(a row was removed, added or reordered)"
+        if cells["prev_hash"] != prev or row_hash(prev, cells) != cells["row_hash"]:
+            yield f"{LOG_RELPATH}:{line}: hash chain broken (row edited or removed)"
+            return
+        prev = cells["row_hash"]
+        expected_seq += 1

@@ -1,0 +1,445 @@
+"""The cost loop's hands (SPEC §6 "over budget: simplify, downgrade, split, shorten", §8).
+
+cost-optimizer projects and recommends; ``apply_cost_plan`` makes the reductions when the
+projection of a scene (or of PROJECT) does not fit in what is left under its cap: the cap
+(raised by any budget override) less what the ledger has already committed. It works on
+copies of the latest shot lists, one step at a time, and stops as soon as the projection
+fits, so it changes as few shots as it can:
+
+1. downgrade: a hero-B shot with no character in frame is coverage and becomes C (C shots
+   already route to the low-cost visual tier);
+2. shorten coverage: C shots to 60% of their length, never under 2 s, on a 0.5 s grid;
+3. shorten complex and high-risk shots to ``visual.complex_max_s``;
+4. split whatever is still longer than ``visual.max_clip_s`` (shot ids are renumbered).
+
+Within a step the largest saving goes first. A hero-A shot's tier is never changed, and a
+shot whose proxy exists is never touched: rendered work is not invalidated silently. Each
+changed scene gets a new SHOTLIST version, checked against shot-planner's gate before
+anything is written and logged with every change; then cost-optimizer reruns on the target.
+When even every reduction cannot fit, nothing is written: a budget hard stop is recorded, to
+be lifted by a structural simplification or a logged human override.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal, NoReturn
+
+from ..store import _runlog
+from ..core._config import Config
+from ..core._errors import GateFailed, HardStop, UserError
+from ..core._names import SCENE_RE
+from ..engine._override import lift
+from ..engine._router import BUILTIN
+from ..engine._runner import Runner
+from ..engine._skill import Context, target_fields
+from ..engine._stops import HardStopRow, open_hard_stops, record_hard_stop
+from ..store._store import Record
+from ..schemas import ShotList, ShotRow
+from ..skills.governance._governance import (
+    CostOptimizer,
+    cap_scope,
+    projected_total,
+    room_left,
+    shot_line,
+    target_lines,
+)
+from ..skills.production._production import ShotPlanner, shotlist_failures
+
+SKILL = CostOptimizer.name
+ZERO = 1e-9
+# The shortening policy. [visual] in filmslate.toml may carry these keys; until it does, the
+# values of the cost loop's definition apply.
+RENDERED_KINDS = ("PROXY", "FINAL")
+
+Step = Literal["downgrade", "shorten", "simplify", "split"]
+
+
+@dataclass(frozen=True)
+class ShotChange:
+    """One reduction made to one shot (ids as in the shot list it was made from)."""
+
+    shot_id: str
+    step: Step
+    before: str
+    after: str
+    why: str
+    saving: float = 0.0
+
+    def describe(self) -> str:
+        """``S01_SH02: downgrade hero B -> C (no character in frame), saves 1.20``."""
+        saving = f", saves {self.saving:.2f}" if self.saving > ZERO else ""
+        return f"{self.shot_id}: {self.step} {self.before} -> {self.after} ({self.why}){saving}"
+
+
+@dataclass
+class CostPlanResult:
+    """What ``apply_cost_plan`` found and did.
+
+    ``status`` is ``within_cap`` (the projection fits: nothing written) or ``applied`` (new
+    shot lists written and cost-optimizer rerun: ``report``, ``verdict``, ``reasons``).
+    """
+
+    target: str
+    status: Literal["within_cap", "applied"]
+    cap_level: str
+    cap_scope: str
+    cap: float
+    committed: float
+    room: float
+    projected_before: float
+    projected_after: float
+    currency: str = "USD"
+    changes: list[ShotChange] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+    renumbered: dict[str, str] = field(default_factory=dict)
+    records: list[Record] = field(default_factory=list)
+    stale_renders: list[str] = field(default_factory=list)
+    report: Record | None = None
+    verdict: str = ""
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass
+class _Shot:
+    """A working copy of one row: where it came from, and whether it may change."""
+
+    row: ShotRow
+    origin: str
+    locked: bool
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Plan:
+    """The working copies of the target's shot lists and what has been done to them."""
+
+    scenes: dict[str, list[_Shot]]
+    total: float
+    changes: list[ShotChange] = field(default_factory=list)
+    changed: set[str] = field(default_factory=set)
+    kept: list[str] = field(default_factory=list)
+
+    def fits(self, room: float) -> bool:
+        """True when the projection, rounded as the cost report rounds it, fits the room."""
+        return round(self.total, 4) <= room + ZERO
+
+
+def apply_cost_plan(runner: Runner, target: str) -> CostPlanResult:
+    """Fit ``target``'s projection (a scene id or PROJECT) under its cap, or hard-stop.
+
+    Raises ``HardStop`` when a hard stop already blocks the target or when even every
+    reduction cannot fit (a budget stop is recorded), ``GateFailed`` when the reduced shot
+    list would break shot-planner's rules (nothing is written), and ``InputNotReady`` when a
+    shot list or a shot-planner input is missing, stale or failed.
+    """
+    if target != "PROJECT" and not SCENE_RE.fullmatch(target):
+        raise UserError(f"the cost plan applies to a scene (S03) or PROJECT, not {target!r}",
+                        target=target)
+    _refuse_on_stops(runner, target)
+    config = runner.config
+    lists: dict[str, ShotList] = runner.load_inputs(CostOptimizer(), target).all("SHOTLIST")
+    lists = {s: shots for s, shots in lists.items() if target in ("PROJECT", s)}
+    level, scope = cap_scope(target, config)
+    cap = runner.ledger.state(level, scope)
+    assert cap is not None  # cap_scope names a level that has a cap
+    room = room_left(cap, config)
+    before = projected_total(target_lines(lists, target, config))
+    result = CostPlanResult(target, "within_cap", level, scope, cap.cap, cap.committed, room,
+                            before, before, config.budget.currency)
+    if before <= room + ZERO:
+        return result
+    plan = _plan(runner, lists, config)
+    for step in STEPS:
+        _reduce(plan, step, room, config)
+    after = projected_total(target_lines(_shot_lists(plan), target, config))
+    if after > room + ZERO:
+        _stop_for_budget(runner, result, plan, after)
+    _split_long(plan, config)
+    result.renumbered = _renumber(plan)
+    new_lists = {scene: _shot_list(plan.scenes[scene]) for scene in sorted(plan.changed)}
+    _check_rules(runner, plan, new_lists)
+    result.status, result.projected_after = "applied", after
+    result.changes, result.kept = plan.changes, plan.kept
+    trigger = runner.store.latest("COST_REPORT", target)
+    for scene, shotlist in new_lists.items():
+        result.records.append(_write(runner, target, scene, shotlist, plan, result,
+                                     trigger.filename if trigger else "no cost report yet"))
+    result.stale_renders = _stale_renders(runner, plan)
+    _lift_cost_stops(runner, target, result.records)
+    _rerun_review(runner, result)
+    return result
+
+
+# -- the steps -------------------------------------------------------------------------------
+
+Found = tuple[ShotRow, str, str, str] | None  # new row, before, after, why
+
+
+def _with(row: ShotRow, **change: object) -> ShotRow:
+    return ShotRow.model_validate({**row.model_dump(), **change})
+
+
+def _to_grid(seconds: float, step: float) -> float:
+    """Round half up to the duration grid (``round`` would round 2.25 down to 2.0)."""
+    return math.floor(seconds / step + 0.5) * step if step > 0 else seconds
+
+
+def _downgrade(row: ShotRow, config: Config) -> Found:
+    if row.hero_tier != "B" or row.char_ids:
+        return None
+    return (_with(row, hero_tier="C"), "hero B", "C",
+            "no character in frame: coverage, routed to the low-cost visual tier")
+
+
+def _shorten_coverage(row: ShotRow, config: Config) -> Found:
+    if row.hero_tier != "C":
+        return None
+    keep, least = config.visual.coverage_keep_pct, config.visual.coverage_min_s
+    seconds = max(least, _to_grid(row.duration_s * keep / 100,
+                                  config.visual.duration_step_s))
+    if seconds >= row.duration_s - ZERO:
+        return None
+    return (_with(row, duration_s=seconds), f"{row.duration_s:g}s", f"{seconds:g}s",
+            f"coverage shot kept at {keep:g}% of its length, at least {least:g}s")
+
+
+def _shorten_complex(row: ShotRow, config: Config) -> Found:
+    limit = config.visual.complex_max_s
+    if row.complexity_level == "high":
+        why = "high complexity"
+    elif row.regen_risk_estimate == "high":
+        why = "high regen risk"
+    else:
+        return None
+    if row.duration_s <= limit + ZERO:
+        return None
+    return (_with(row, duration_s=limit), f"{row.duration_s:g}s", f"{limit:g}s",
+            f"{why}: complex shots last at most {limit:g}s")
+
+
+STEPS: tuple[tuple[Step, Callable[[ShotRow, Config], Found]], ...] = (
+    ("downgrade", _downgrade), ("shorten", _shorten_coverage), ("simplify", _shorten_complex))
+
+
+def _plan(runner: Runner, lists: dict[str, ShotList], config: Config) -> _Plan:
+    scenes: dict[str, list[_Shot]] = {}
+    kept = []
+    for scene, shotlist in sorted(lists.items()):
+        scenes[scene] = []
+        for row in shotlist.rows:
+            proxy = runner.store.latest("PROXY", row.shot_id)
+            if proxy is not None:
+                kept.append(f"{row.shot_id}: {proxy.filename} exists: left as it is")
+            scenes[scene].append(_Shot(row, row.shot_id, proxy is not None))
+    total = sum(shot_line(s.row, config).cost for shots in scenes.values() for s in shots)
+    return _Plan(scenes, total, kept=kept)
+
+
+def _reduce(plan: _Plan, step: tuple[Step, Callable[[ShotRow, Config], Found]], room: float,
+            config: Config) -> None:
+    """Apply one step to the shots it fits, largest saving first, until the plan fits."""
+    name, change = step
+    candidates = []
+    for scene, shots in plan.scenes.items():
+        for index, shot in enumerate(shots):
+            found = None if shot.locked else change(shot.row, config)
+            if found is None:
+                continue
+            saving = shot_line(shot.row, config).cost - shot_line(found[0], config).cost
+            if saving > ZERO:  # a change that saves nothing is not worth a new version
+                candidates.append((-saving, scene, index, found))
+    for negative, scene, index, (row, before, after, why) in sorted(
+            candidates, key=lambda c: (c[0], c[1], c[2])):
+        if plan.fits(room):
+            return
+        shot = plan.scenes[scene][index]
+        plan.changes.append(ShotChange(shot.origin, name, before, after, why, -negative))
+        shot.notes.append(f"{name} {before} -> {after}")
+        shot.row = row
+        plan.total += negative
+        plan.changed.add(scene)
+
+
+def _split_durations(seconds: float, limit: float) -> list[float]:
+    parts = max(2, math.ceil(seconds / limit - ZERO))
+    while True:
+        each = round(seconds / parts, 3)
+        last = round(seconds - each * (parts - 1), 3)
+        if max(each, last) <= limit + ZERO:
+            return [each] * (parts - 1) + [last]
+        parts += 1
+
+
+def _split_long(plan: _Plan, config: Config) -> None:
+    """Split what is longer than the clip limit in the scenes being rewritten."""
+    limit = config.visual.max_clip_s
+    for scene in sorted(plan.changed):
+        shots, out = plan.scenes[scene], []
+        for index, shot in enumerate(shots):
+            rendered = [s.origin for s in shots[index + 1:] if s.locked]
+            if shot.locked or shot.row.duration_s <= limit + ZERO or rendered:
+                if rendered and not shot.locked and shot.row.duration_s > limit + ZERO:
+                    plan.kept.append(f"{shot.origin}: not split: {rendered[0]} after it has "
+                                     "a proxy and would be renumbered")
+                out.append(shot)
+                continue
+            parts = _split_durations(shot.row.duration_s, limit)
+            for number, seconds in enumerate(parts, 1):
+                row = _with(shot.row, duration_s=seconds, blocking_summary=(
+                    f"{shot.row.blocking_summary} (part {number} of {len(parts)})"))
+                out.append(_Shot(row, shot.origin, False,
+                                 [*shot.notes, f"split part {number} of {len(parts)}"]))
+            plan.changes.append(ShotChange(
+                shot.origin, "split", f"{shot.row.duration_s:g}s",
+                " + ".join(f"{p:g}s" for p in parts), f"clip limit {limit:g}s"))
+        plan.scenes[scene] = out
+
+
+def _renumber(plan: _Plan) -> dict[str, str]:
+    """Sequential ids in each rewritten scene (one padding); old id -> new id(s) that moved."""
+    moved: dict[str, list[str]] = {}
+    for scene in sorted(plan.changed):
+        shots = plan.scenes[scene]
+        width = max(2, len(str(len(shots))),
+                    *(len(s.origin.rsplit("_SH", 1)[1]) for s in shots))
+        for number, shot in enumerate(shots, 1):
+            new_id = f"{scene}_SH{number:0{width}d}"
+            moved.setdefault(shot.origin, []).append(new_id)
+            if new_id != shot.row.shot_id:
+                shot.row = _with(shot.row, shot_id=new_id)
+    return {old: ", ".join(new) for old, new in moved.items() if new != [old]}
+
+
+def _shot_lists(plan: _Plan) -> dict[str, ShotList]:
+    return {scene: ShotList(rows=[s.row for s in shots])
+            for scene, shots in plan.scenes.items()}
+
+
+def _shot_list(shots: list[_Shot]) -> ShotList:
+    rows = []
+    for shot in shots:
+        row = shot.row
+        if shot.notes:
+            note = f"cost plan: {', '.join(shot.notes)}"
+            row = _with(row, notes=f"{row.notes}; {note}" if row.notes else note)
+        rows.append(row)
+    return ShotList(rows=rows)
+
+
+# -- checks, writes, stops -------------------------------------------------------------------
+
+
+def _check_rules(runner: Runner, plan: _Plan, new_lists: dict[str, ShotList]) -> None:
+    """Every rewritten list must pass shot-planner's gate, checked before anything is written."""
+    failures = [f"{s.origin}: has a proxy and would be renumbered {s.row.shot_id}"
+                for scene in new_lists for s in plan.scenes[scene]
+                if s.locked and s.row.shot_id != s.origin]
+    for scene, shotlist in new_lists.items():
+        inputs = runner.load_inputs(ShotPlanner(), scene)
+        failures += shotlist_failures(shotlist, Context(target=scene, inputs=inputs,
+                                                        config=runner.config))
+    if failures:
+        raise GateFailed("the reduced shot list would fail shot-planner's gate, so nothing was "
+                         "written: " + "; ".join(failures) + ". Revise the scene's shots with "
+                         "shot-planner, then run the cost plan again.", skill=SKILL,
+                         failures=failures)
+
+
+def _write(runner: Runner, target: str, scene: str, shotlist: ShotList, plan: _Plan,
+           result: CostPlanResult, trigger: str) -> Record:
+    """The scene's next SHOTLIST version; its lineage is the old version's own inputs."""
+    old = runner.store.latest("SHOTLIST", scene)
+    assert old is not None  # the plan was made from it
+    origins = {s.origin for s in plan.scenes[scene]}
+    lines = [c.describe() for c in plan.changes if c.shot_id in origins]
+    lines += [k for k in plan.kept if k.split(":", 1)[0] in origins]
+    lines += [f"renumbered {old_id} -> {new}" for old_id, new in result.renumbered.items()
+              if old_id in origins]
+    cost = projected_total([shot_line(row, runner.config) for row in shotlist.rows])
+    entry = _runlog.LogEntry(
+        run_id=_runlog.new_run_id(), skill_name=SKILL, event="write", **target_fields(scene),
+        model_used=BUILTIN, tier="throughput", outcome="PASS", estimated_cost=cost,
+        notes=f"cost plan for {target} ({result.room:.2f} left under the {result.cap_level} "
+              f"cap {result.cap_scope}): revises {old.filename} per {trigger}; "
+              + "; ".join(lines))
+    # The old version is not an input: a version made from its own predecessor (or from the
+    # cost report the rerun replaces) would be stale at once. The log row names both.
+    return runner.store.write("SHOTLIST", scene, shotlist, inputs=runner.store.lineage(old.name),
+                              entry=entry)
+
+
+def _stale_renders(runner: Runner, plan: _Plan) -> list[str]:
+    """Renders of untouched shots that the new shot-list versions make stale by lineage."""
+    out = []
+    for scene in sorted(plan.changed):
+        for shot in plan.scenes[scene]:
+            for kind_name in RENDERED_KINDS if shot.locked else ():
+                record = runner.store.latest(kind_name, shot.origin)
+                if record is not None and runner.store.is_stale(record.name):
+                    out.append(record.filename)
+    return out
+
+
+def _cost_stops(stops: list[HardStopRow], target: str) -> list[HardStopRow]:
+    """cost-optimizer's own gate stops on the target: what a simplification resolves."""
+    return [s for s in stops if s.kind == "gate" and s.skill == SKILL and s.target == target]
+
+
+def _refuse_on_stops(runner: Runner, target: str) -> None:
+    if runner.store.log_problem:
+        raise HardStop(runner.store.log_problem)
+    stops = open_hard_stops(runner.project, target, SKILL)
+    liftable = _cost_stops(stops, target)
+    blocking = [s for s in stops if s not in liftable]
+    if blocking:
+        stop = blocking[0]
+        raise HardStop(f"hard stop ({stop.kind}) on {stop.target}: {stop.reason}. Resolve it, "
+                       f"or record `slate override {stop.target} --reason ... --cost-impact "
+                       "AMOUNT`, then apply the cost plan.", kind=stop.kind, target=stop.target)
+
+
+def _stop_for_budget(runner: Runner, result: CostPlanResult, plan: _Plan,
+                     after: float) -> NoReturn:
+    """Even every reduction does not fit: record a budget hard stop and raise it."""
+    overrun = after - result.room
+    stop_target = "PROJECT" if result.cap_level == "project" else result.cap_scope
+    currency = result.currency
+    reason = (f"the {result.target} projection {result.projected_before:.2f} {currency} does "
+              f"not fit the {result.room:.2f} left under the {result.cap_level} cap "
+              f"{result.cap_scope} ({result.cap:.2f}, {result.committed:.2f} committed), even "
+              f"after every reduction the cost plan may make ({len(plan.changes)} change(s), "
+              f"{after:.2f}): overrun {overrun:.2f}. Nothing was changed. Simplify the "
+              "structure (fewer or shorter shots: revise the scene, rerun shot-planner), or "
+              f"record `slate override {stop_target} --reason ... --cost-impact "
+              f"{math.ceil(overrun * 100) / 100:.2f}`")
+    record_hard_stop(runner.project, stop_target, "budget", reason, SKILL)
+    raise HardStop(reason, kind="budget", target=stop_target, overrun=overrun)
+
+
+def _lift_cost_stops(runner: Runner, target: str, records: list[Record]) -> None:
+    """SPEC §8: a structural simplification lifts cost-optimizer's stop; it is logged as an
+    OVERRIDE that names the new shot lists, never silently."""
+    written = ", ".join(r.filename for r in records)
+    reason = (f"structural simplification: the cost plan wrote {written}; cost-optimizer "
+              "reruns on it")
+    for stop in _cost_stops(open_hard_stops(runner.project, target, SKILL), target):
+        lift(runner.project, stop, reason, by_skill=SKILL)
+
+
+def _rerun_review(runner: Runner, result: CostPlanResult) -> None:
+    """cost-optimizer on the new lists; a FAIL (say, premium quota) is reported, not raised:
+    the shot lists are written and the runner has recorded its stop."""
+    try:
+        review = runner.run(SKILL, result.target, force=True)
+    except GateFailed as failed:
+        result.report = runner.store.latest("COST_REPORT", result.target)
+        result.verdict, result.reasons = "FAIL", (str(failed),)
+        return
+    result.report = review.records[0] if review.records else None
+    result.verdict, result.reasons = review.gate.verdict, review.gate.reasons
+
+
+__all__ = ["CostPlanResult", "ShotChange", "apply_cost_plan"]

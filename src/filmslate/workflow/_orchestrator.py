@@ -1,0 +1,384 @@
+"""The semi-automated mode of SPEC §9: ``slate run`` with no skill named.
+
+The orchestrator reads the project (SCENES, shot lists, the run log) and runs whatever is
+missing or stale, in loop order:
+
+1. story: story-architect, script-breakdown;
+2. locks: character-lock, set-lock, voice-lock for each scene;
+3. narrative: character-psychology and dialogue-consistency-check for each scene, then
+   narrative-red-team and audience-simulator on the whole story;
+4. scenes: research-agent, plausibility-auditor, cultural-check (where a real culture is
+   central), then the continuity loop (world-state-tracker, continuity-supervisor, and on a
+   supervisor FAIL a revised diff from the tracker), scene by scene;
+5. planning: shot-planner for each scene, then the cost loop on the whole production;
+6. shots, one scene at a time (a batch): the cost loop on the scene and its routing plan
+   (model-router writes a ROUTING_DECISION), then per shot
+   storyboard-generator, prompt-packager, render-proxy, qc-grader, and on FIX or FAIL
+   regen-analyzer and round again; then render-final for each shot;
+7. cut: assemble-cut and budget-gates.
+
+Nothing is remembered between runs: every decision is read back from the files and the log,
+so after Ctrl-C or kill -9 the next ``slate run`` picks up exactly where the last one stopped
+(the runner resumes loops from the log and render jobs from their recorded ids). A step that
+cannot pass (a hard stop, a handoff waiting for an answer, a gate that stays FAIL) ends the
+run with the reason and what to do; nothing downstream of it runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from ..store._ledger import CostReviewRequired
+from ..core._errors import GateFailed, RunError
+from ._loops import culture_required, output_problems, passed_and_fresh, scene_rows
+from ..engine._runner import Runner, RunResult
+from ..engine._skill import Context
+from ..schemas import GenPack, RegenRules, ShotList, ShotRow
+from ..skills.continuity._locks import LockSkill, done_subjects
+from ..skills.production._production import rules_missing
+
+Status = Literal["complete", "stopped", "waiting"]
+QcState = Literal["todo", "PASS", "FIX", "FAIL"]
+LOCK_SKILLS = ("character-lock", "set-lock", "voice-lock")
+BUDGET_EVENTS = ("budget_warning", "hard_stop", "override")
+MAX_ROUNDS = 10  # QC rounds per shot in one run; the regen limits stop far earlier
+
+
+class Progress(Protocol):
+    """Where the orchestrator reports what it does (the CLI draws rich progress bars)."""
+
+    def phase(self, name: str, total: int) -> None:
+        """A new phase with ``total`` units of work begins."""
+
+    def advance(self, detail: str) -> None:
+        """One unit of the current phase is done."""
+
+    def ran(self, result: RunResult) -> None:
+        """A skill ran (not called for steps that were already up to date)."""
+
+
+class Silent:
+    """A Progress that reports nothing (library use, tests)."""
+
+    def phase(self, name: str, total: int) -> None:
+        """Ignore."""
+
+    def advance(self, detail: str) -> None:
+        """Ignore."""
+
+    def ran(self, result: RunResult) -> None:
+        """Ignore."""
+
+
+class Stop(Exception):
+    """Ends the run at a step that cannot pass; carries the outcome."""
+
+    def __init__(self, status: Status, skill: str, target: str, reason: str) -> None:
+        super().__init__(reason)
+        self.status, self.skill, self.target, self.reason = status, skill, target, reason
+
+
+@dataclass
+class Outcome:
+    """How a whole orchestrated run ended."""
+
+    status: Status
+    ran: list[RunResult] = field(default_factory=list)
+    skill: str = ""
+    target: str = ""
+    reason: str = ""
+    cut: str = ""
+
+    def describe(self) -> str:
+        """One paragraph for the CLI."""
+        done = f"{len(self.ran)} step(s) ran"
+        if self.status == "complete":
+            return f"production complete: {done}" + (f"; cut {self.cut}" if self.cut else "")
+        verb = "waiting at" if self.status == "waiting" else "stopped at"
+        return f"{done}; {verb} {self.skill} on {self.target}:\n{self.reason}"
+
+
+class Orchestrator:
+    """Runs every missing or stale step of a project in loop order (see the module docs)."""
+
+    def __init__(self, runner: Runner, progress: Progress | None = None) -> None:
+        self.runner = runner
+        self.project = runner.project
+        self.store = runner.store
+        self.progress = progress or Silent()
+        self.ran: list[RunResult] = []
+        # Adopt render jobs a killed run left behind before any step's budget recovery runs,
+        # so they are resumed and settled at their price, not charged at the worst case.
+        runner.render_service()
+
+    def run(self) -> Outcome:
+        """Run to a complete production or to the first step that cannot pass."""
+        try:
+            for phase in (self._story, self._locks, self._narrative, self._scenes,
+                          self._planning, self._shots, self._cut):
+                phase()
+        except Stop as stop:
+            return Outcome(stop.status, self.ran, stop.skill, stop.target, stop.reason)
+        cut = self.store.latest("CUT", "PROJECT")
+        return Outcome("complete", self.ran, cut=cut.name.relpath if cut else "")
+
+    # -- phases -----------------------------------------------------------------------------
+
+    def _story(self) -> None:
+        self.progress.phase("story", 2)
+        for skill in ("story-architect", "script-breakdown"):
+            if skill == "story-architect" and self.store.latest("PREMISE") is None \
+                    and self.store.latest("SCENES") is not None:
+                self.progress.advance("story-architect: no premise (scenes were imported)")
+                continue
+            self.step(skill, "PROJECT")
+
+    def _locks(self) -> None:
+        scenes = self._scene_ids()
+        self.progress.phase("locks", len(scenes) * len(LOCK_SKILLS))
+        for scene in scenes:
+            for skill in LOCK_SKILLS:
+                if self._locks_pending(skill, scene):
+                    self._run(skill, scene)
+                self.progress.advance(f"{skill} {scene}")
+
+    def _narrative(self) -> None:
+        rows = scene_rows(self.project)
+        self.progress.phase("narrative", 2 * len(rows) + 2)
+        for row in rows:
+            if row.characters_present:
+                self.step("character-psychology", row.scene_id)
+            else:
+                self.progress.advance(f"character-psychology {row.scene_id}: no characters")
+            if row.characters_present and self.store.latest("SCRIPT", row.scene_id):
+                self.step("dialogue-consistency-check", row.scene_id)
+            else:
+                self.progress.advance(f"dialogue-consistency-check {row.scene_id}: no script")
+        self.step("narrative-red-team", "PROJECT")
+        self.step("audience-simulator", "PROJECT")
+
+    def _scenes(self) -> None:
+        scenes = self._scene_ids()
+        self.progress.phase("validation and continuity", 5 * len(scenes))
+        for scene in scenes:
+            self.step("research-agent", scene)
+            self.step("plausibility-auditor", scene)
+            if culture_required(self.project, scene):
+                self.step("cultural-check", scene)
+            else:
+                self.progress.advance(f"cultural-check {scene}: no real culture is central")
+            self.continuity_loop(scene)
+
+    def continuity_loop(self, scene: str) -> None:
+        """world-state-tracker -> continuity-supervisor; a supervisor FAIL sends its findings
+        back to the tracker for a revised diff (SPEC §6), a bounded number of times."""
+        if not self._tracked(scene):
+            self._run("world-state-tracker", scene)
+        self.progress.advance(f"world-state-tracker {scene}")
+        supervisor = self.runner.registry.get("continuity-supervisor")
+        rounds = self.runner.config.loops.max_revisions
+        for round_ in range(rounds + 1):
+            if passed_and_fresh(self.project, supervisor, scene):
+                break
+            result = self._run("continuity-supervisor", scene, stop_on_fail=False)
+            if result.gate.passed:
+                break
+            if round_ == rounds:
+                raise Stop("stopped", "continuity-supervisor", scene,
+                           f"continuity still FAILs after {rounds} revised diff(s): "
+                           + "; ".join(result.gate.reasons) + ". Revise the scene or the "
+                           "locks, or record `slate override`.")
+            self._run("world-state-tracker", scene, feedback=result.gate.reasons)
+        self.progress.advance(f"continuity-supervisor {scene}")
+
+    def _planning(self) -> None:
+        scenes = self._scene_ids()
+        self.progress.phase("shot planning", len(scenes) + 1)
+        for scene in scenes:
+            self.step("shot-planner", scene)
+        self.cost_loop("PROJECT")
+        self.progress.advance("cost-optimizer PROJECT")
+
+    def _shots(self) -> None:
+        for scene in self._scene_ids():
+            rows = self._shot_rows(scene)
+            self.progress.phase(f"shots of {scene}", 2 * len(rows) + 2)
+            self.cost_loop(scene)  # SPEC §5: a projection before every batch
+            self.progress.advance(f"cost-optimizer {scene}")
+            rows = self._shot_rows(scene)  # the cost loop may have simplified the list
+            self.batch_plan(scene)
+            self.progress.advance(f"model-router {scene}")
+            for row in rows:
+                self.proxy_until_accepted(row.shot_id)
+                self.progress.advance(f"{row.shot_id} proxy")
+            for row in rows:
+                self.step("render-final", row.shot_id, advance=False)
+                self.progress.advance(f"{row.shot_id} final")
+            if self._budget_moved(BUDGET_EVENTS):  # a cap changed state: report it now
+                self._run("budget-gates", "PROJECT")
+
+    def _cut(self) -> None:
+        self.progress.phase("cut", 2)
+        self.step("assemble-cut", "PROJECT")
+        if self._budget_moved((*BUDGET_EVENTS, "spend")):
+            self._run("budget-gates", "PROJECT")
+        self.progress.advance("budget-gates PROJECT")
+
+    # -- the production loop of one shot ----------------------------------------------------
+
+    def proxy_until_accepted(self, shot: str) -> None:
+        """storyboard -> GenPack -> proxy -> QC; on FIX or FAIL the analyzer writes rules and
+        the shot goes round again (the regen limits hard-stop a shot that keeps failing)."""
+        for _ in range(MAX_ROUNDS):
+            self.step("storyboard-generator", shot, advance=False)
+            if self._pack_pending(shot):
+                self._run("prompt-packager", shot)
+            self.step("render-proxy", shot, advance=False)
+            state = self.qc_state(shot)
+            if state == "todo":
+                self._run("qc-grader", shot, stop_on_fail=False)
+                state = self.qc_state(shot)
+            if state == "PASS":
+                return
+            self._run("regen-analyzer", shot)
+        raise Stop("stopped", "qc-grader", shot, f"{shot} did not pass QC in {MAX_ROUNDS} "
+                   "rounds; review its QC rows (`slate show QC_BATCH_...`)")
+
+    def qc_state(self, shot: str) -> QcState:
+        """The QC verdict of the shot's current proxy ('todo' when it is not graded yet)."""
+        verdict = self.runner.graded(self.runner.registry.get("qc-grader"), shot)
+        return verdict or "todo"  # type: ignore[return-value]
+
+    # -- the cost loop ----------------------------------------------------------------------
+
+    def cost_loop(self, target: str) -> None:
+        """cost-optimizer on the target; over a cap, apply its recommendations to the shot
+        lists (a logged, versioned simplification), or stop for the budget."""
+        from ._costloop import apply_cost_plan
+
+        skill = self.runner.registry.get("cost-optimizer")
+        if passed_and_fresh(self.project, skill, target):
+            return
+        try:
+            self._record(self.runner.run("cost-optimizer", target, force=True))
+            return
+        except GateFailed:
+            pass  # over the cap: simplify below
+        except RunError as error:
+            raise Stop("stopped", "cost-optimizer", target, str(error)) from None
+        try:
+            plan = apply_cost_plan(self.runner, target)
+        except RunError as error:
+            raise Stop("stopped", "cost-optimizer", target, str(error)) from None
+        if plan.verdict not in ("", "PASS"):
+            raise Stop("stopped", "cost-optimizer", target, "the simplified shot lists still "
+                       f"fail the cost gate: {'; '.join(plan.reasons)}")
+
+    def batch_plan(self, scene: str) -> None:
+        """model-router: route the batch's shots by hero tier within the premium quota, as a
+        ROUTING_DECISION with its projected cost (once per version of the shot list)."""
+        plan = self.store.latest("ROUTING_DECISION", f"BATCH_PLAN_{scene}")
+        if plan is not None and not self.store.is_stale(plan.name):
+            return
+        try:
+            self.runner.plan_batch(scene)
+        except RunError as error:
+            raise Stop("stopped", "model-router", scene, str(error)) from None
+
+    # -- steps ------------------------------------------------------------------------------
+
+    def step(self, skill: str, target: str, *, advance: bool = True) -> None:
+        """Run one skill on one target unless its latest output is a fresh PASS."""
+        if not passed_and_fresh(self.project, self.runner.registry.get(skill), target):
+            self._run(skill, target)
+        if advance:
+            self.progress.advance(f"{skill} {target}")
+
+    def _run(self, skill: str, target: str, *, stop_on_fail: bool = True,
+             feedback: tuple[str, ...] = ()) -> RunResult:
+        """Run a skill to PASS (the runner revises and escalates); stop the whole run when it
+        cannot pass. A cost review demanded by a cap's warning state runs first."""
+        for _ in range(2):
+            try:
+                result = self.runner.run(skill, target, force=True, feedback=feedback)
+                break
+            except CostReviewRequired as review:
+                self.cost_review(str(review.context.get("target", "PROJECT")))
+            except RunError as error:
+                raise Stop("stopped", skill, target, str(error)) from None
+        else:
+            raise Stop("stopped", skill, target, "a cost review did not clear the warning")
+        self._record(result)
+        if result.status == "waiting":
+            raise Stop("waiting", skill, target, f"answer the handoff task {result.task_path} "
+                       "with `slate submit ANSWER.json`, then `slate run` again")
+        if stop_on_fail and not result.gate.passed:
+            raise Stop("stopped", skill, target, f"{result.gate.verdict}: "
+                       + "; ".join(result.gate.reasons))
+        return result
+
+    def cost_review(self, target: str) -> None:
+        """SPEC §8: at 90% of a cap cost-optimizer reruns and budget-gates reports."""
+        for skill, on in (("cost-optimizer", target), ("budget-gates", "PROJECT")):
+            self._record(self.runner.run(skill, on, force=True))
+
+    def _record(self, result: RunResult) -> None:
+        self.ran.append(result)
+        self.progress.ran(result)
+
+    # -- what is pending --------------------------------------------------------------------
+
+    def _scene_ids(self) -> list[str]:
+        return [row.scene_id for row in scene_rows(self.project)]
+
+    def _shot_rows(self, scene: str) -> list[ShotRow]:
+        record = self.store.latest("SHOTLIST", scene)
+        shotlist = self.store.load(record.name) if record else None
+        return list(shotlist.rows) if isinstance(shotlist, ShotList) else []
+
+    def _locks_pending(self, skill_name: str, scene: str) -> bool:
+        """True when the scene has a subject without a fresh, passed lock of this kind."""
+        skill = self.runner.registry.get(skill_name)()
+        assert isinstance(skill, LockSkill)
+        inputs = self.runner.load_inputs(skill, scene)
+        ctx = Context(target=scene, inputs=inputs, config=self.runner.config,
+                      params={"existing": self.runner.existing_outputs(skill)})
+        done = done_subjects(ctx, skill.lock_type.KIND)
+        return any(subject not in done for subject in skill.subjects(ctx))
+
+    def _tracked(self, scene: str) -> bool:
+        """The scene's STATE_DIFF is a fresh PASS and a WORLD_STATE after it exists."""
+        return not output_problems(self.project, "STATE_DIFF", scene, scene) \
+            and self.store.state_after(scene) is not None
+
+    def _pack_pending(self, shot: str) -> bool:
+        """The GenPack is missing, stale, failed, or lacks regen rules that now apply."""
+        skill = self.runner.registry.get("prompt-packager")
+        if not passed_and_fresh(self.project, skill, shot):
+            return True
+        rules_record = self.store.latest("REGEN_RULES")
+        if rules_record is None:
+            return False
+        pack_record = self.store.latest("GENPACK", shot)
+        assert pack_record is not None
+        pack, rules = self.store.load(pack_record.name), self.store.load(rules_record.name)
+        assert isinstance(pack, GenPack) and isinstance(rules, RegenRules)
+        return bool(rules_missing(pack, rules, shot))
+
+    def _budget_moved(self, events: tuple[str, ...]) -> bool:
+        """True when one of these log events happened since the latest BUDGET_STATUS (or
+        there is none). A status lists every cap, so writing one per batch regardless would
+        make a long production quadratic."""
+        status = self.store.latest("BUDGET_STATUS")
+        if status is None:
+            return True
+        written = self.store.written_at(status.filename)
+        marks = ", ".join("?" * len(events))
+        moved = self.store.conn.execute(
+            f"SELECT 1 FROM runlog WHERE event IN ({marks}) AND seq > ? LIMIT 1",
+            (*events, written)).fetchone()
+        return moved is not None
+
+
+__all__ = ["Orchestrator", "Outcome", "Progress", "Silent", "Stop"]

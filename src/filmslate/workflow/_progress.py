@@ -1,0 +1,62 @@
+"""Rich progress bars for `slate run` (the orchestrator's Progress)."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
+
+from ..engine._runner import RunResult
+
+COLOURS = {"PASS": "green", "FIX": "yellow", "FAIL": "red"}
+
+
+class RichProgress:
+    """One bar per phase; each skill that actually ran prints one line above the bars."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.bars = Progress(TextColumn("{task.description:<28}"), BarColumn(),
+                             MofNCompleteColumn(), TextColumn("[dim]{task.fields[detail]}"),
+                             console=console, transient=False)
+        self.task: TaskID | None = None
+
+    def __enter__(self) -> RichProgress:
+        self.bars.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        """Stop drawing (idempotent)."""
+        self.bars.stop()
+
+    def phase(self, name: str, total: int) -> None:
+        """Finish the previous bar and start one for this phase."""
+        if self.task is not None:
+            self.bars.update(self.task, completed=self.bars.tasks[-1].total, detail="")
+        self.task = self.bars.add_task(name, total=max(total, 1), detail="")
+
+    def advance(self, detail: str) -> None:
+        """One unit of the phase is done."""
+        if self.task is not None:
+            self.bars.update(self.task, advance=1, detail=detail)
+
+    def ran(self, result: RunResult) -> None:
+        """Print the step that ran, its verdict and cost."""
+        if result.status == "waiting":
+            self.bars.console.print(f"  {result.skill} {result.target}: [yellow]waiting[/]")
+            return
+        for attempt, gate in result.earlier:  # revisions inside the run: show what was fixed
+            self.bars.console.print(f"  {result.skill} {result.target}: attempt {attempt} "
+                                    f"[{COLOURS[gate.verdict]}]{gate.verdict}[/]: "
+                                    f"{'; '.join(gate.reasons)} [dim](revised)[/]")
+        verdict = result.gate.verdict if result.status == "done" else "up to date"
+        colour = COLOURS.get(verdict, "dim")
+        names = ", ".join(r.filename for r in result.records) or "-"
+        self.bars.console.print(f"  {result.skill} {result.target}: [{colour}]{verdict}[/] "
+                                f"-> {names} [dim](attempt {result.attempt}, cost "
+                                f"{result.actual_cost:.4f})[/]")
