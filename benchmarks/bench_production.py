@@ -92,8 +92,8 @@ def timed_skills(runner: Any) -> dict[str, list[float]]:
 def child(scenes: int, shots: int, folder: Path, profile: Path | None, until: str = ""
           ) -> dict[str, Any]:
     """Run one production (or its phases before ``until``) and measure it."""
-    from filmslate.workflow._orchestrator import Orchestrator, Outcome
     from filmslate.synthetic import synthetic_project
+    from filmslate.workflow._orchestrator import Orchestrator, Outcome
 
     started = time.perf_counter()
     runner, _ = synthetic_project(folder / "film", scenes, shots)

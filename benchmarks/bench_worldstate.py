@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from filmslate import Project
+from filmslate.core._errors import InputNotReady
 from filmslate.engine._gateway import Gateway, TextRequest
-from filmslate.engine._runner import InputNotReady, Runner, provider_settings
+from filmslate.engine._runner import Runner, provider_settings
 from filmslate.engine._skill import Registry
 from filmslate.rules._worldstate import build_states
 from filmslate.schemas import Breakdown, Scenes, StateDiff, WorldState

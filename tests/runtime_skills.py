@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from filmslate.engine._skill import Context, Gate, Need, Registry, Skill
+from filmslate.core._gate import Gate
+from filmslate.engine._skill import Context, Need, Registry, Skill
 from filmslate.schemas import Beats, Premise, RegenRules, StoryboardReport
 from filmslate.skills.governance._governance import BudgetGates, CostOptimizer
 

@@ -15,10 +15,11 @@ import pytest
 
 from conftest import SRC
 from filmslate import BudgetExceeded, HardStop, Project
-from filmslate.store._ledger import CostReviewRequired, Ledger
+from filmslate.core._errors import CostReviewRequired
 from filmslate.engine._override import record_override
 from filmslate.engine._stops import all_open_hard_stops
 from filmslate.schemas import ShotList
+from filmslate.store._ledger import Ledger
 from runtime_skills import registry
 from test_runtime import GOOD_PREMISE, REPORT, configure, runner
 

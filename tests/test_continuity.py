@@ -8,6 +8,9 @@ from typing import Any
 import pytest
 
 from filmslate import Project
+from filmslate.core._errors import UserError
+from filmslate.engine._runner import Runner
+from filmslate.engine._skill import Registry
 from filmslate.rules._continuity import (
     Locks,
     Observation,
@@ -23,9 +26,6 @@ from filmslate.rules._continuity import (
     time_join,
     with_observations,
 )
-from filmslate.core._errors import UserError
-from filmslate.engine._runner import Runner
-from filmslate.engine._skill import Registry
 from filmslate.schemas import ContinuityReport, Finding, SetLock, StateDiff, WorldState
 from filmslate.skills.continuity._supervisor import ContinuitySupervisor
 from filmslate.testing import ScriptedTextModel, scripted_runner

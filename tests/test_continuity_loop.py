@@ -10,10 +10,10 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from filmslate.engine._gateway import TextRequest
-from filmslate.workflow._orchestrator import Orchestrator
 from filmslate.engine._stops import gate_of
 from filmslate.skills.continuity._supervisor import SupervisorAnswer
 from filmslate.synthetic import SyntheticFilm, synthetic_project, synthetic_runner
+from filmslate.workflow._orchestrator import Orchestrator
 
 FINDING = {"category": "injury_emotional", "severity": "High", "scenes": ["S02"],
            "description": "the diff forgets the limp the scene shows",

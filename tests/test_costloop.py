@@ -9,18 +9,18 @@ import pytest
 
 from conftest import run_slate
 from filmslate import GateFailed, HardStop, Project
-from filmslate.store._ledger import CostReviewRequired, Ledger
-from filmslate.workflow._costloop import apply_cost_plan
-from filmslate.core._errors import UserError
+from filmslate.core._errors import CostReviewRequired, UserError
 from filmslate.engine._override import record_override
-from filmslate.store._runlog import LogEntry
 from filmslate.engine._runner import Runner
 from filmslate.engine._skill import Registry
 from filmslate.engine._stops import all_open_hard_stops
 from filmslate.schemas import BudgetStatus, CostReport, ShotList
 from filmslate.skills.governance._governance import BudgetGates, CostOptimizer
 from filmslate.skills.production._production import ShotPlanner
+from filmslate.store._ledger import Ledger
+from filmslate.store._runlog import LogEntry
 from filmslate.testing import FAKE_MP4, scripted_runner
+from filmslate.workflow._costloop import apply_cost_plan
 from test_runtime import configure
 from test_skills_production import ALEX, BEN, BREAKDOWN, MILL, MIRA, SCENES, _report, put, shot
 

@@ -24,11 +24,11 @@ import pytest
 from pydantic import BaseModel
 
 from filmslate import parse_config
-from filmslate.rules._fountain import parse_fountain
 from filmslate.engine._gateway import ProviderContext, ProviderSettings, TextRequest
-from filmslate.workflow._locks import lock_gate
 from filmslate.engine._skill import Context, Inputs, Skill
 from filmslate.providers.replay import ReplayProvider
+from filmslate.rules._fountain import parse_fountain
+from filmslate.rules._locks import lock_gate
 from filmslate.schemas import (
     Artifact,
     Breakdown,
@@ -43,7 +43,13 @@ from filmslate.schemas import (
     StyleLock,
     VoiceLock,
 )
-from filmslate.skills.continuity._locks import CharacterLock, LockSkill, SetLockSkill, VoiceLockSkill
+from filmslate.skills.continuity._locks import (
+    CharacterLock,
+    LockSkill,
+    SetLockSkill,
+    VoiceLockSkill,
+)
+from filmslate.skills.continuity._supervisor import SupervisorAnswer
 from filmslate.skills.narrative._narrative import (
     BreakdownAnswer,
     DialogueAnswer,
@@ -54,7 +60,6 @@ from filmslate.skills.narrative._narrative import (
     StoryArchitect,
 )
 from filmslate.skills.production._qc import RubricAnswer
-from filmslate.skills.continuity._supervisor import SupervisorAnswer
 from filmslate.skills.validation._validation import (
     AudienceAnswer,
     PlausibilityAnswer,

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 from filmslate import Project
-from filmslate.workflow._locks import add_lock
-from filmslate.rules._media import probe
-from filmslate.workflow._orchestrator import Orchestrator, Outcome
 from filmslate.engine._runner import Runner
 from filmslate.engine._stops import gate_of
+from filmslate.rules._media import probe
 from filmslate.schemas import QcBatch, ShotList
+from filmslate.store._project import add_lock
+from filmslate.workflow._orchestrator import Orchestrator, Outcome
 
 FILM = Path(__file__).resolve().parents[1] / "examples" / "demo_short_film"
 SMALL = {"width = 960": "width = 320", "height = 540": "height = 180"}  # a quicker "final"

@@ -11,6 +11,8 @@ import pydantic
 import pytest
 
 from filmslate import ProviderError, SchemaError, UserError
+from filmslate.core._errors import WaitingForHandoff
+from filmslate.core._prices import token_cost, token_prices
 from filmslate.engine._gateway import (
     Gateway,
     ProviderContext,
@@ -19,9 +21,7 @@ from filmslate.engine._gateway import (
     TextRequest,
     TextResult,
     Usage,
-    WaitingForHandoff,
 )
-from filmslate.core._prices import token_cost, token_prices
 from filmslate.providers import submit_answer
 
 FAKE_KEY = "sk-FAKE-KEY-never-to-be-seen-9876"

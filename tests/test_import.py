@@ -8,8 +8,8 @@ import pytest
 
 from conftest import run_slate
 from filmslate import Project
-from filmslate.workflow._importer import import_screenplay
 from filmslate.schemas import ScriptScene
+from filmslate.workflow._importer import import_screenplay
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "heist_at_the_lighthouse.fountain"
 ALIASES = {"KEEPER": "GUS"}

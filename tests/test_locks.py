@@ -10,19 +10,11 @@ import pytest
 
 from filmslate import Project
 from filmslate.core._config import Config
-from filmslate.core._errors import SchemaError, UserError
+from filmslate.core._errors import LockRefused, SchemaError, UserError
 from filmslate.engine._gateway import TextRequest
-from filmslate.workflow._locks import (
-    LockRefused,
-    add_lock,
-    check_lock_file,
-    diff_versions,
-    impact,
-    lock_diff,
-    lock_gate,
-)
 from filmslate.engine._runner import Runner
 from filmslate.engine._skill import Registry
+from filmslate.rules._locks import lock_gate
 from filmslate.schemas import (
     Breakdown,
     CharLock,
@@ -35,7 +27,9 @@ from filmslate.schemas import (
     VoiceLock,
 )
 from filmslate.skills.continuity._locks import CharacterLock, SetLockSkill, VoiceLockSkill
+from filmslate.store._project import add_lock, check_lock_file
 from filmslate.testing import FAKE_MP4, ScriptedTextModel, scripted_runner
+from filmslate.workflow._locks import diff_versions, impact, lock_diff
 from test_runtime import configure
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "locks"

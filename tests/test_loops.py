@@ -15,13 +15,15 @@ import pytest
 
 from filmslate import Project
 from filmslate.core._errors import UserError
+from filmslate.core._gate import Gate
 from filmslate.engine._gateway import TextRequest
-from filmslate.workflow._loops import LoopResult, production_allowed, run_loop
+from filmslate.engine._readiness import production_allowed
 from filmslate.engine._runner import Runner
-from filmslate.engine._skill import Context, Gate, Need, Registry, Skill
+from filmslate.engine._skill import Context, Need, Registry, Skill
 from filmslate.schemas import Beats, Breakdown, BreakdownRow, Psych, SceneRow, Scenes, WorldState
 from filmslate.skills.validation._validation import SKILLS
 from filmslate.testing import ScriptedTextModel, scripted_runner
+from filmslate.workflow._loops import LoopResult, run_loop
 from test_runtime import BEATS, configure
 from test_skills_validation import (
     GOOD_AUDIENCE,

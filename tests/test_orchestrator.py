@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from filmslate.workflow._orchestrator import Orchestrator
-from filmslate.store._project import Project
+from filmslate.engine._render import CRASH_AFTER_JOB
 from filmslate.engine._runner import Runner
 from filmslate.schemas import CharLock, QcBatch, ShotList
-from filmslate.skills.production._render import CRASH_AFTER_JOB
+from filmslate.store._project import Project
 from filmslate.synthetic import Settings, SyntheticFilm, synthetic_project, synthetic_runner
+from filmslate.workflow._orchestrator import Orchestrator
 
 REPO = Path(__file__).resolve().parents[1]
 SCENES, SHOTS = 2, 3

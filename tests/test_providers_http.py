@@ -23,8 +23,8 @@ import pytest
 import respx
 
 from filmslate import ProviderError
-from filmslate.engine._gateway import Gateway, ProviderSettings, TextRequest
 from filmslate.core._prices import token_cost
+from filmslate.engine._gateway import Gateway, ProviderSettings, TextRequest
 from filmslate.providers._pydantic_ai import BridgeTransport, retry_after_seconds
 
 FAKE_KEYS = {

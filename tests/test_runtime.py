@@ -8,10 +8,9 @@ from typing import Any
 import pytest
 
 from filmslate import GateFailed, HardStop, Project
-from filmslate.core._errors import ProviderError
+from filmslate.core._errors import AnalyzerRequired, InputNotReady, ProviderError
 from filmslate.engine._override import record_override
-from filmslate.engine._regen import AnalyzerRequired
-from filmslate.engine._runner import InputNotReady, Runner
+from filmslate.engine._runner import Runner
 from filmslate.engine._stops import all_open_hard_stops
 from filmslate.testing import ScriptedTextModel, scripted_runner
 from runtime_skills import registry
@@ -287,7 +286,8 @@ def test_loop_order_is_enforced(tmp_path: Path) -> None:
 def test_qc_verdicts_count_as_failed_attempts(film: Path) -> None:
     from typing import ClassVar
 
-    from filmslate.engine._skill import Context, Gate, Skill
+    from filmslate.core._gate import Gate
+    from filmslate.engine._skill import Context, Skill
     from filmslate.schemas import ShotList
 
     class StandInQc(Skill):

@@ -17,7 +17,6 @@ import pytest
 from filmslate import Project
 from filmslate.core._errors import ProviderError
 from filmslate.engine._gateway import TextRequest
-from filmslate.workflow._importer import import_screenplay
 from filmslate.engine._runner import Runner
 from filmslate.engine._skill import REGISTRY
 from filmslate.rules._stylometry import profile
@@ -42,6 +41,7 @@ from filmslate.skills.narrative._narrative import (
     voice_expectation,
 )
 from filmslate.testing import ScriptedTextModel, scripted_runner
+from filmslate.workflow._importer import import_screenplay
 from test_runtime import configure
 
 # -- harness ----------------------------------------------------------------------------------

@@ -10,11 +10,11 @@ import pytest
 from PIL import Image
 
 from filmslate import Project
-from filmslate.core._errors import ProviderError
-from filmslate.store._runlog import LogEntry, new_run_id
-from filmslate.engine._runner import InputNotReady, Runner
+from filmslate.core._errors import InputNotReady, ProviderError
+from filmslate.engine._runner import Runner
 from filmslate.engine._skill import Context, Registry
 from filmslate.rules._storyboard import FramePlan, draw_storyboard, kelvin_to_rgb, light_direction
+from filmslate.rules._takes import shot_seed
 from filmslate.schemas import (
     GENPACK_SECTIONS,
     AdjustmentRule,
@@ -41,8 +41,8 @@ from filmslate.skills.production._production import (
     build_genpack,
     genpack_changed,
     genpack_failures,
-    shot_seed,
 )
+from filmslate.store._runlog import LogEntry, new_run_id
 from filmslate.testing import ScriptedTextModel, scripted_runner
 from test_runtime import configure
 

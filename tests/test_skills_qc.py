@@ -11,12 +11,12 @@ import pytest
 from PIL import Image
 
 import test_skills_production as production
-from filmslate.core._errors import UserError
-from filmslate.rules._media import QC_CATEGORIES
-from filmslate.engine._runner import InputNotReady, Runner
+from filmslate.core._errors import InputNotReady, UserError
+from filmslate.engine._runner import Runner
 from filmslate.engine._skill import Registry
 from filmslate.engine._video import VideoJob
 from filmslate.providers.animatic import AnimaticProvider
+from filmslate.rules._media import QC_CATEGORIES
 from filmslate.schemas import AdjustmentRule, GenPack, QcBatch, QcRow, RegenRules
 from filmslate.skills.production._production import (
     PromptPackager,

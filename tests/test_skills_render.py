@@ -11,24 +11,22 @@ from typing import ClassVar
 import pytest
 
 from filmslate import Project
-from filmslate.core._errors import ProviderError
-from filmslate.rules._media import probe
-from filmslate.engine._runner import InputNotReady, Runner
+from filmslate.core._errors import (
+    InputNotReady,
+    NoAcceptedTake,
+    ProviderError,
+    ProxyFirst,
+    RegenRefused,
+)
+from filmslate.engine._render import CRASH_AFTER_JOB, RenderService
+from filmslate.engine._runner import Runner
 from filmslate.engine._skill import Registry
 from filmslate.engine._video import JobStatus, VideoJob, VideoProvider
 from filmslate.providers.animatic import render
+from filmslate.rules._media import probe
 from filmslate.schemas import GenPack, QcBatch, QcRow, SceneRow, Scenes, ShotList, ShotRow
 from filmslate.skills.production._qc import pack_digest
-from filmslate.skills.production._render import (
-    CRASH_AFTER_JOB,
-    AssembleCut,
-    NoAcceptedTake,
-    ProxyFirst,
-    RegenRefused,
-    RenderFinal,
-    RenderProxy,
-    RenderService,
-)
+from filmslate.skills.production._render import AssembleCut, RenderFinal, RenderProxy
 from test_runtime import configure
 from test_skills_production import put
 

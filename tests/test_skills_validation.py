@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from filmslate import Project
-from filmslate.core._errors import ProviderError
+from filmslate.core._errors import NotApplicable, ProviderError
 from filmslate.engine._runner import Runner, RunResult
 from filmslate.engine._skill import Registry
 from filmslate.schemas import (
@@ -27,7 +27,7 @@ from filmslate.schemas import (
     Wardrobe,
     WorldState,
 )
-from filmslate.skills.validation._validation import SKILLS, NotApplicable
+from filmslate.skills.validation._validation import SKILLS
 from filmslate.testing import ScriptedTextModel, scripted_runner
 from test_runtime import BEATS, configure
 

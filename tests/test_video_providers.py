@@ -15,7 +15,6 @@ import pytest
 from PIL import Image, ImageDraw
 
 from filmslate import ProviderError
-from filmslate.rules._media import ClipSpec, probe, technical_checks
 from filmslate.engine._video import VideoJob
 from filmslate.providers.animatic import (
     CAMERA_MOVES,
@@ -26,6 +25,7 @@ from filmslate.providers.animatic import (
 )
 from filmslate.providers.comfyui import ComfyUIProvider, fill_workflow, workflow_hash
 from filmslate.providers.fal import FalProvider
+from filmslate.rules._media import ClipSpec, probe, technical_checks
 from filmslate.testing import FAKE_MP4
 
 MP4 = FAKE_MP4 + b"fake video payload"

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from filmslate import Project
+from filmslate.core._errors import InputNotReady
 from filmslate.core._names import format_stem
-from filmslate.engine._runner import InputNotReady, Runner
+from filmslate.engine._runner import Runner
 from filmslate.engine._skill import Registry
 from filmslate.rules._worldstate import (
     RULES,

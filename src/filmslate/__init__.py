@@ -20,11 +20,12 @@ from .core._errors import (
     SchemaError,
     UserError,
 )
-from .store._metrics import Metrics, compute_metrics
+from .core._gate import Gate
 from .core._names import KINDS, ArtifactName, Kind
+from .engine._skill import REGISTRY, Context, Media, Need, Skill
+from .store._metrics import Metrics, compute_metrics
 from .store._project import Project, Status
 from .store._runlog import LogEntry
-from .engine._skill import REGISTRY, Context, Gate, Media, Need, Skill
 from .store._store import Record, Store
 from .store._verify import Violation, reindex, verify
 

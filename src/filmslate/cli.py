@@ -14,16 +14,16 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .store._ledger import Ledger
 from .core._config import CONFIG_FILE, load_config
 from .core._errors import ConfigError, FilmslateError, HardStop, UserError
-from .store._metrics import compute_metrics
 from .core._names import KINDS
 from .engine._override import record_override
-from .store._project import Project
-from .store._runlog import COLUMNS
 from .engine._skill import load_skills
 from .engine._stops import all_open_hard_stops
+from .store._ledger import Ledger
+from .store._metrics import compute_metrics
+from .store._project import Project
+from .store._runlog import COLUMNS
 from .store._verify import reindex
 
 if TYPE_CHECKING:
@@ -449,7 +449,7 @@ def _apply_cost_plan(runner: Runner, target: str) -> None:
 def lock_add(file: Path, reason: Annotated[str, typer.Option(help="Why, for the log.")] = "",
              project: ProjectOpt = None) -> None:
     """Gate a hand-written lock (CHAR_NELL_LOCK.txt) and store it as its next version."""
-    from .workflow._locks import add_lock
+    from .store._project import add_lock
 
     with _open(project) as p:
         record, _ = add_lock(p, file, reason)
@@ -459,7 +459,7 @@ def lock_add(file: Path, reason: Annotated[str, typer.Option(help="Why, for the 
 @lock_app.command("check")
 def lock_check(file: Path, project: ProjectOpt = None) -> None:
     """Gate a lock file without storing it; exit 1 on FAIL."""
-    from .workflow._locks import check_lock_file
+    from .store._project import check_lock_file
 
     with _open(project) as p:
         _, gate = check_lock_file(file, p.config)

@@ -52,7 +52,6 @@ from pydantic import BaseModel
 from .core._config import CONFIG_FILE
 from .core._errors import ProviderError
 from .engine._gateway import TextRequest
-from .store._project import Project
 from .engine._video import JobStatus, VideoJob, VideoProvider
 from .schemas import (
     CharLock,
@@ -67,6 +66,7 @@ from .schemas import (
     StyleLock,
     VoiceLock,
 )
+from .skills.continuity._supervisor import SupervisorAnswer
 from .skills.narrative._narrative import (
     BeatStakes,
     BreakdownAnswer,
@@ -78,7 +78,6 @@ from .skills.narrative._narrative import (
     StoryAnswer,
 )
 from .skills.production._qc import RubricAnswer
-from .skills.continuity._supervisor import SupervisorAnswer
 from .skills.validation._validation import (
     AudienceAnswer,
     CultureAnswer,
@@ -86,6 +85,7 @@ from .skills.validation._validation import (
     RedTeamAnswer,
     ResearchAnswer,
 )
+from .store._project import Project
 from .testing import scripted_runner
 
 if TYPE_CHECKING:

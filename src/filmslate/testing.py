@@ -82,8 +82,8 @@ def scripted_runner(root: Path, script: Script, registry: Registry | None = None
     Map the project's tiers to ``scripted:...`` in filmslate.toml; ``registry`` defaults to
     the built-in skills.
     """
-    from .store._project import Project
     from .engine._runner import Runner, provider_settings
+    from .store._project import Project
 
     project = Project(root)
     model = ScriptedTextModel(script, cost=cost, worst_case=worst_case)

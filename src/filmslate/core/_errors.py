@@ -8,13 +8,23 @@
     │   ├── ArtifactNameError      a file or artifact name breaks SPEC §3
     │   ├── SchemaError            an artifact's content breaks its kind's schema
     │   ├── ArtifactNotFound       no such artifact (or version) in the project
-    │   └── ProjectError           not a project, or a project that cannot be created here
-    └── RunError                   the production cannot proceed
-        ├── IntegrityError         a file changed behind the store's back (hash mismatch, ...)
-        ├── GateFailed             a gate said FAIL
-        ├── BudgetExceeded         a cap would be passed
-        ├── HardStop               SPEC §6 hard stop: needs a logged human override
-        └── ProviderError          a model or media provider failed
+    │   ├── ProjectError           not a project, or a project that cannot be created here
+    │   ├── LockRefused            a hand-written lock failed its gate (every reason listed)
+    │   └── NotApplicable          the skill does not apply to this target
+    ├── RunError                   the production cannot proceed
+    │   ├── IntegrityError         a file changed behind the store's back (hash mismatch, ...)
+    │   ├── GateFailed             a gate said FAIL
+    │   │   └── WorldStateError    a state diff broke world-state rules (rules._worldstate)
+    │   ├── BudgetExceeded         a cap would be passed
+    │   ├── CostReviewRequired     a cap is at its warning: cost-optimizer reruns first
+    │   ├── HardStop               SPEC §6 hard stop: needs a logged human override
+    │   ├── ProviderError          a model or media provider failed
+    │   ├── InputNotReady          a needed input is missing, stale or failed its gate
+    │   ├── AnalyzerRequired       regen-analyzer must run before another attempt
+    │   ├── RegenRefused           a regeneration from the GenPack whose take failed QC
+    │   ├── ProxyFirst             a final render before the proxy passed QC
+    │   └── NoAcceptedTake         a cut while some shots have no accepted take
+    └── WaitingForHandoff          not a failure: a handoff task waits for its answer
 
 Exceptions carry their context as keyword arguments (``exc.context``) and their message says
 what to do next.
@@ -22,6 +32,8 @@ what to do next.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 
@@ -88,3 +100,51 @@ class HardStop(RunError):
 
 class ProviderError(RunError):
     """A model or media provider failed."""
+
+
+class InputNotReady(RunError):
+    """A needed input is missing, stale, or failed its gate."""
+
+
+class AnalyzerRequired(RunError):
+    """After repeated failures regen-analyzer must run before another attempt."""
+
+
+class CostReviewRequired(RunError):
+    """A cap is in its warning state: cost-optimizer must rerun before more paid work."""
+
+
+class RegenRefused(RunError):
+    """A regeneration whose GenPack is unchanged since the take that failed QC."""
+
+
+class ProxyFirst(RunError):
+    """A final render asked for before the shot's proxy passed QC."""
+
+
+class NoAcceptedTake(RunError):
+    """A cut asked for while some shots have no accepted take."""
+
+
+class LockRefused(UserError):
+    """A lock failed its gate; nothing was written. ``reasons`` lists every failure."""
+
+    def __init__(self, message: str, reasons: Sequence[str] = (), **context: Any) -> None:
+        super().__init__(message, **context)
+        self.reasons = tuple(reasons)
+
+
+class NotApplicable(UserError):
+    """The skill does not apply to this target (nothing was asked, nothing written)."""
+
+
+class WaitingForHandoff(FilmslateError):
+    """Not a failure: the run waits until a person or agent answers the task at ``task_path``."""
+
+    def __init__(self, task_path: Path, **context: Any) -> None:
+        answer = task_path.name.replace(".task.json", ".answer.json")
+        super().__init__(
+            f"waiting for an answer: read {task_path} (or its .task.md copy), save the answer "
+            f"as {task_path.with_name(answer)} and run again",
+            task_path=task_path, **context)
+        self.task_path = task_path

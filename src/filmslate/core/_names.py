@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypedDict
 
 from ._errors import ArtifactNameError
 
@@ -310,3 +310,39 @@ def parse_unversioned(filename: str) -> tuple[Kind, str | None]:
     k, subject = parse_stem(stem)
     check_extension(k, ext, filename)
     return k, subject
+
+
+# SPEC §4 RUN_LOG columns, then ours: what happened (event), the artifact's hash, the exact
+# input versions (lineage, so the index can be rebuilt), and the chain.
+RUN_LOG_SPEC_COLUMNS = (
+    "run_id", "parent_run_id", "timestamp", "skill_name", "scene_id", "shot_id",
+    "model_used", "tier", "estimated_cost", "actual_cost", "duration_s", "outcome",
+    "regen_count", "artifact_output", "notes", "budget_status",
+)
+RUN_LOG_COLUMNS = ("seq", *RUN_LOG_SPEC_COLUMNS, "event", "target", "artifact_sha256", "inputs", "prev_hash",
+                   "row_hash")
+
+
+def scene_of(target: str) -> str:
+    """The scene id inside a scene or shot id, else ''."""
+    head = target.split("_SH", 1)[0]
+    return head if SCENE_RE.fullmatch(head) else ""
+
+
+class TargetFields(TypedDict):
+    """The run-log cells that name a target."""
+
+    target: str
+    scene_id: str
+    shot_id: str
+
+
+def target_fields(target: str) -> TargetFields:
+    """The run-log cells naming a target: the target itself, its scene and its shot."""
+    return {"target": target, "scene_id": scene_of(target),
+            "shot_id": target if SHOT_RE.fullmatch(target) else ""}
+
+
+# Which visual tier renders a shot of each hero tier (SPEC §7).
+VisualTier = Literal["premium", "mid", "low"]
+HERO_VISUAL: dict[str, VisualTier] = {"A": "premium", "B": "mid", "C": "low"}

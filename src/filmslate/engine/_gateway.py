@@ -24,12 +24,12 @@ from importlib import import_module
 from importlib.metadata import entry_points
 from pathlib import Path
 from types import TracebackType
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import httpx
 import pydantic
 
-from ..core._errors import FilmslateError, ProviderError
+from ..core._errors import ProviderError
 from ..core._prices import token_prices
 
 ENTRY_POINT_GROUP = "filmslate.text_providers"
@@ -133,18 +133,6 @@ class ProviderContext:
     settings: ProviderSettings
     env: Mapping[str, str]
     http_client: httpx.Client
-
-
-class WaitingForHandoff(FilmslateError):
-    """Not a failure: the run waits until a person or agent answers the task at ``task_path``."""
-
-    def __init__(self, task_path: Path, **context: Any) -> None:
-        answer = task_path.name.replace(".task.json", ".answer.json")
-        super().__init__(
-            f"waiting for an answer: read {task_path} (or its .task.md copy), save the answer "
-            f"as {task_path.with_name(answer)} and run again",
-            task_path=task_path, **context)
-        self.task_path = task_path
 
 
 class TextProvider(abc.ABC):

@@ -10,14 +10,14 @@ from __future__ import annotations
 import getpass
 import os
 
+from ..core._errors import UserError
+from ..core._names import target_fields
+from ..schemas import Override
 from ..store import _runlog
 from ..store._ledger import Ledger, level_of
-from ..core._errors import UserError
 from ..store._project import Project
-from ._skill import target_fields
-from ._stops import HardStopRow, all_open_hard_stops
 from ..store._store import Record
-from ..schemas import Override
+from ._stops import HardStopRow, all_open_hard_stops
 
 
 def record_override(project: Project, target: str, reason: str, cost_impact: float,

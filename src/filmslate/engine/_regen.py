@@ -6,15 +6,11 @@ and whether regen-analyzer has run since the failure that made it mandatory.
 
 from __future__ import annotations
 
-from ..core._errors import HardStop, RunError
+from ..core._errors import AnalyzerRequired, HardStop
 from ..store._project import Project
 
 ANALYZER = "regen-analyzer"
 QC_GRADER = "qc-grader"  # its FAIL / FIX verdicts are failed attempts of the shot
-
-
-class AnalyzerRequired(RunError):
-    """After repeated failures regen-analyzer must run before another attempt."""
 
 
 def hero_tier_of(project: Project, shot_id: str) -> str:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Literal
 
 from ..core._config import Config
 from ..core._errors import HardStop
+from ..core._names import HERO_VISUAL
 from ..store._store import Store
 
 BUILTIN = "builtin"
@@ -20,8 +20,6 @@ BUILTIN = "builtin"
 # next step up is the premium tier (the strongest generalist) and then nothing.
 NEXT_TIER = {"throughput": "judgment", "judgment": "premium", "vision": "premium",
              "research": "premium", "premium": None}
-VisualTier = Literal["premium", "mid", "low"]
-HERO_VISUAL: dict[str, VisualTier] = {"A": "premium", "B": "mid", "C": "low"}
 
 
 @dataclass(frozen=True)

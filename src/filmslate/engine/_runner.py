@@ -16,35 +16,29 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from ..store import _runlog
-from ..store._ledger import Ledger
-from ..core._errors import ArtifactNotFound, GateFailed, HardStop, ProviderError, RunError
-from ._gateway import Gateway, ProviderSettings, TextRequest, WaitingForHandoff
-from ..core._names import SHOT_RE, format_stem, kind, lock_subject
-from ..store._project import Project
-from ._regen import check_regen
-from ._router import BUILTIN, EscalationCheck, Route, Router
-from ._skill import (
-    Context,
-    Gate,
-    Inputs,
-    Media,
-    Need,
-    Registry,
-    Skill,
-    load_skills,
-    scene_of,
-    target_fields,
+from ..core._budget import BudgetView
+from ..core._errors import (
+    ArtifactNotFound,
+    GateFailed,
+    HardStop,
+    InputNotReady,
+    ProviderError,
+    RunError,
+    WaitingForHandoff,
 )
-from ._stops import all_open_hard_stops, gate_of, open_hard_stops, record_hard_stop
-from ..store._store import Record, crash_point
+from ..core._gate import Gate
+from ..core._names import SHOT_RE, format_stem, kind, lock_subject, scene_of, target_fields
 from ..core._video_prices import price_per_second
 from ..schemas import Artifact, schema_for
-from ..skills.governance._governance import BudgetView
-
-
-class InputNotReady(RunError):
-    """A needed input is missing, stale, or failed its gate."""
+from ..store import _runlog
+from ..store._ledger import Ledger
+from ..store._project import Project
+from ..store._store import Record, crash_point
+from ._gateway import Gateway, ProviderSettings, TextRequest
+from ._regen import check_regen
+from ._router import BUILTIN, EscalationCheck, Route, Router
+from ._skill import Context, Inputs, Media, Need, Registry, Skill, load_skills
+from ._stops import all_open_hard_stops, gate_of, open_hard_stops, record_hard_stop
 
 
 @dataclass
@@ -277,7 +271,7 @@ class Runner:
         if not self.config.loops.enforce_order or not scene or not (
                 tracker or skill.layer == "production"):
             return
-        from ..workflow._loops import production_allowed  # the loops build on this module
+        from ._readiness import production_allowed
 
         _, reasons = production_allowed(self.project, scene)
         if tracker:
@@ -466,7 +460,7 @@ class Runner:
         """The video render service (built once: it takes over the holds of recorded jobs,
         so it must exist before the ledger recovers dead reservations)."""
         if self._render is None:
-            from ..skills.production._render import RenderService  # video code loads only when needed
+            from ._render import RenderService
 
             self._render = RenderService(self.project, self.ledger)
         return self._render

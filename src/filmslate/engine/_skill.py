@@ -10,20 +10,20 @@ from __future__ import annotations
 import importlib.util
 import re
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, ClassVar, Literal, TypedDict, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 
 from pydantic import BaseModel
 
 from ..core._config import Config
 from ..core._errors import UserError
-from ..core._names import SCENE_RE, SHOT_RE, TARGET_RE, kind
+from ..core._gate import Gate
+from ..core._names import SCENE_RE, SHOT_RE, TARGET_RE, kind, scene_of
 from ..schemas import Artifact
 
-Verdict = Literal["PASS", "FAIL", "FIX"]
 Tier = Literal["throughput", "judgment", "premium", "vision", "research"]
 Scope = Literal["project", "scene", "shot", "target", "all", "within", "adjacent", "cast",
                 "scene_set", "before_scene", "previous"]
@@ -31,28 +31,6 @@ Layer = Literal["narrative", "validation", "continuity", "production", "governan
                 "observability"]
 ENTRY_POINT_GROUP = "filmslate.skills"
 M = TypeVar("M", bound=BaseModel)
-
-
-@dataclass(frozen=True)
-class Gate:
-    """A verdict with its reasons. Computed by code from structured data."""
-
-    verdict: Verdict
-    reasons: tuple[str, ...] = ()
-
-    @classmethod
-    def from_failures(cls, failures: Sequence[str], fixes: Sequence[str] = ()) -> Gate:
-        """FAIL when anything failed, FIX when only fixable issues remain, else PASS."""
-        if failures:
-            return cls("FAIL", tuple(failures) + tuple(fixes))
-        if fixes:
-            return cls("FIX", tuple(fixes))
-        return cls("PASS")
-
-    @property
-    def passed(self) -> bool:
-        """PASS only; FIX and FAIL both send work back."""
-        return self.verdict == "PASS"
 
 
 @dataclass(frozen=True)
@@ -179,26 +157,6 @@ class Skill:
             raise UserError(f"{self.name} runs on a {self.target_scope}, not {target!r}: "
                             f"use {example}", skill=self.name, target=target)
         return target
-
-
-def scene_of(target: str) -> str:
-    """The scene id inside a scene or shot id, else ''."""
-    head = target.split("_SH", 1)[0]
-    return head if SCENE_RE.fullmatch(head) else ""
-
-
-class TargetFields(TypedDict):
-    """The run-log cells that name a target."""
-
-    target: str
-    scene_id: str
-    shot_id: str
-
-
-def target_fields(target: str) -> TargetFields:
-    """The run-log cells naming a target: the target itself, its scene and its shot."""
-    return {"target": target, "scene_id": scene_of(target),
-            "shot_id": target if SHOT_RE.fullmatch(target) else ""}
 
 
 class Registry:

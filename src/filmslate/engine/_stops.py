@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from ..core._names import scene_of, target_fields
 from ..store import _runlog
 from ..store._project import Project
-from ._skill import scene_of, target_fields
 
 
 def gate_of(project: Project, name: str) -> str:

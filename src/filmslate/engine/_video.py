@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from ..schemas import GenPack, ShotRow
 
 JobState = Literal["queued", "running", "done", "failed"]
+ResolutionTier = Literal["proxy", "final"]
 
 
 @dataclass(frozen=True)
@@ -59,3 +63,13 @@ class VideoProvider(abc.ABC):
     @abc.abstractmethod
     def price_per_second(self, width: int, height: int) -> float:
         """Cost of one second of output at this resolution, in the project currency."""
+
+
+@runtime_checkable
+class ClipRenderer(Protocol):
+    """What a generation skill may ask of the render service the runner passes it."""
+
+    def render(self, shot: ShotRow, pack: GenPack, resolution: ResolutionTier,
+               image: bytes | None = None, skill: str = "") -> bytes:
+        """The shot's clip at a resolution tier, metered and resumable."""
+        ...

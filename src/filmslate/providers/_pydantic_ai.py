@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 import httpx
 
 from ..core._errors import ProviderError
-from ..engine._gateway import ProviderContext, TextProvider, TextRequest, TextResult, Usage
 from ..core._prices import token_cost, token_prices
+from ..engine._gateway import ProviderContext, TextProvider, TextRequest, TextResult, Usage
 
 if TYPE_CHECKING:
     import httpx2

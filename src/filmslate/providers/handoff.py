@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 
 import pydantic
 
-from ..core._errors import ProviderError, SchemaError, UserError
+from ..core._errors import ProviderError, SchemaError, UserError, WaitingForHandoff
 from ..engine._gateway import (
     ProviderContext,
     ProviderSettings,
@@ -30,7 +30,6 @@ from ..engine._gateway import (
     TextRequest,
     TextResult,
     Usage,
-    WaitingForHandoff,
 )
 from .replay import describe_error, read_json, safe_part, validation_problems
 

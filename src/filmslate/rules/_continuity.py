@@ -30,9 +30,7 @@ from pydantic import Field
 
 from ..core._config import Config
 from ..core._errors import ArtifactNameError
-from ._fountain import canonical_id
 from ..core._names import ArtifactName
-from ._worldstate import RuleBreach, WorldStateError, apply_diff
 from ..schemas import (
     Breakdown,
     BreakdownRow,
@@ -53,6 +51,8 @@ from ..schemas import (
     WorldState,
 )
 from ..schemas._continuity import Category
+from ._fountain import canonical_id
+from ._worldstate import RuleBreach, WorldStateError, apply_diff
 
 Severity = Literal["Low", "Medium", "High"]
 Join = Literal["continuous", "simultaneous", "cut", ""]

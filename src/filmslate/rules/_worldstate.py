@@ -77,6 +77,7 @@ class RuleBreach:
                 f"{RULES.get(self.rule, self.rule)}). To fix: {self.fix}")
 
 
+
 class WorldStateError(GateFailed):
     """A diff broke one or more world-state rules; nothing was applied.
 

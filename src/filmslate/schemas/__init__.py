@@ -99,7 +99,16 @@ from ._types import (
     Target,
     Text,
 )
-from ._validation import Audience, Claim, Culture, PersonaReactions, Plausibility, RedTeam, Truth
+from ._validation import (
+    Audience,
+    Claim,
+    Culture,
+    PersonaReactions,
+    Plausibility,
+    RedTeam,
+    Truth,
+    culture_applies,
+)
 
 __all__ = [
     "GENPACK_SECTIONS",
@@ -191,5 +200,6 @@ __all__ = [
     "VoiceProfileRow",
     "Wardrobe",
     "WorldState",
+    "culture_applies",
     "schema_for",
 ]

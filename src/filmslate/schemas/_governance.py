@@ -7,7 +7,7 @@ from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import AfterValidator, Field, create_model, model_validator
 
-from ..store._runlog import COLUMNS as RUN_LOG_COLUMNS
+from ..core._names import RUN_LOG_COLUMNS
 from ._csv import CsvArtifact, CsvRow
 from ._document import DocumentArtifact
 from ._types import (

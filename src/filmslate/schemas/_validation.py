@@ -124,3 +124,8 @@ class Audience(DocumentArtifact):
     clarity: Score1to5
     engagement: Score1to5
     adjustments: list[Item] = Field(default_factory=list)
+
+
+def culture_applies(truth: Truth | None) -> bool:
+    """True when a truth packet records a real culture, period or community in its scene."""
+    return truth is not None and bool(truth.cultural_context)

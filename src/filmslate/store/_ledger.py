@@ -13,19 +13,12 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Literal
 
-from . import _runlog
+from ..core._budget import CapState, Level
 from ..core._config import Config
-from ..core._errors import BudgetExceeded, RunError
-from ..core._names import SHOT_RE
-from ..engine._skill import scene_of
+from ..core._errors import BudgetExceeded, CostReviewRequired, RunError
+from ..core._names import SHOT_RE, scene_of
+from . import _runlog
 from ._store import Store, pid_alive
-
-Level = Literal["project", "scene", "shot"]
-
-
-
-class CostReviewRequired(RunError):
-    """A cap is in its warning state: cost-optimizer must rerun before more paid work."""
 
 
 @dataclass(frozen=True)
@@ -37,28 +30,6 @@ class Reservation:
     scene_id: str
     shot_id: str
     amount: float
-
-
-@dataclass(frozen=True)
-class CapState:
-    """One cap: what is committed against it and what state that puts it in."""
-
-    level: Level
-    scope: str
-    cap: float
-    settled: float
-    reserved: float
-    state: Literal["ok", "warning", "stopped"]
-
-    @property
-    def committed(self) -> float:
-        """Settled plus held."""
-        return self.settled + self.reserved
-
-    @property
-    def percent(self) -> float:
-        """Share of the cap committed, in percent."""
-        return 100.0 * self.committed / self.cap if self.cap else 0.0
 
 
 def scopes_of(scene_id: str, shot_id: str) -> list[tuple[Level, str]]:

@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import _runlog
 from ..core._config import CONFIG_FILE, Config, default_toml, load_config
-from ..core._errors import ProjectError, SchemaError
-from ..core._names import LAYERS, parse_unversioned
-from ..engine._skill import target_fields
+from ..core._errors import LockRefused, ProjectError, SchemaError, UserError
+from ..core._gate import Gate
+from ..core._names import LAYERS, format_stem, parse_unversioned, target_fields
+from ..rules._locks import LOCK_KINDS, Lock, lock_gate
+from ..schemas import CharLock, SetLock, StyleLock, VoiceLock, schema_for
+from . import _runlog
 from ._store import Record, Store
 from ._verify import Violation, verify
 
@@ -80,9 +82,7 @@ class Project:
         if not file.is_file():
             raise ProjectError(f"{file} is not a file", path=str(file))
         k, subject = parse_unversioned(file.name)
-        if k.name in ("CHAR_LOCK", "SET_LOCK", "VOICE_LOCK", "STYLE_LOCK"):
-            from ..workflow._locks import add_lock  # locks pass their gate before they are stored
-
+        if k.name in LOCK_KINDS:  # locks pass their gate before they are stored
             return add_lock(self, file, reason)[0]
         try:
             data = file.read_bytes()
@@ -126,3 +126,53 @@ def manual_entry(file_name: str, subject: str | None, reason: str, note: str = "
         model_used="human", tier="manual", scene_id=fields["scene_id"],
         shot_id=fields["shot_id"],
         notes=reason or f"added by hand from {file_name}{note}")
+
+
+# -- adding a lock by hand: gated first, refused with every reason on FAIL -------------------
+
+
+def check_lock_file(file: Path, config: Config) -> tuple[Lock, Gate]:
+    """Parse a hand-written lock file (named like ``CHAR_ALEX_LOCK.txt``) and gate it."""
+    file = Path(file)
+    if not file.is_file():
+        raise ProjectError(f"{file} is not a file", path=str(file))
+    k, subject = parse_unversioned(file.name)
+    if k.name not in LOCK_KINDS:
+        raise UserError(f"{file.name} is a {k.name}, not a lock: `slate lock add` takes "
+                        "CHAR_/SET_/VOICE_/STYLE_<NAME>_LOCK.txt files (use `slate add` for "
+                        "other artifacts)", path=str(file))
+    try:
+        lock = schema_for(k.name).parse(file.read_bytes())
+    except SchemaError as exc:
+        raise SchemaError(f"{file.name} does not match the {k.name} schema: {exc}",
+                          path=str(file)) from None
+    except OSError as exc:
+        raise ProjectError(f"cannot read {file}: {exc}", path=str(file)) from None
+    if lock.subject != subject:
+        raise SchemaError(f"{file.name} is named for {subject} but its title says "
+                          f"{lock.subject}: make them agree", path=str(file))
+    assert isinstance(lock, CharLock | SetLock | VoiceLock | StyleLock)
+    return lock, lock_gate(lock, config)
+
+
+def add_lock(project: Project, file: Path, reason: str = "") -> tuple[Record, Gate]:
+    """Gate a hand-written lock and store it as the next version; refuse it on FAIL.
+
+    On FAIL nothing is written (no artifact, no log row) and ``LockRefused`` lists every
+    reason. A lock identical to the latest version, which was itself added by hand, is not
+    stored again: a new version would mark everything made from the old one stale for
+    nothing.
+    """
+    lock, gate = check_lock_file(file, project.config)
+    stem = format_stem(lock.KIND, lock.subject)
+    if not gate.passed:
+        listing = "\n".join(f"  - {r}" for r in gate.reasons)
+        raise LockRefused(f"{Path(file).name} was refused: {stem} fails its gate "
+                          f"({len(gate.reasons)} problem(s)); nothing was written:\n{listing}",
+                          reasons=gate.reasons, path=str(file))
+    same = project.store.same_as_latest(lock.KIND, lock.subject, lock)
+    if same is not None:
+        return same, gate
+    # The same log entry Project.add writes for a hand-added file, with the gate's verdict.
+    entry = manual_entry(Path(file).name, lock.subject, reason, " (lock gate PASS)")
+    return project.store.write(lock.KIND, lock.subject, lock, entry=entry), gate

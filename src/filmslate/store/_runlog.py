@@ -20,16 +20,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ..core._errors import IntegrityError
+from ..core._names import RUN_LOG_COLUMNS, RUN_LOG_SPEC_COLUMNS
 
-# SPEC §4 RUN_LOG columns, then ours: what happened (event), the artifact's hash, the exact
-# input versions (lineage, so the index can be rebuilt), and the chain.
-SPEC_COLUMNS = (
-    "run_id", "parent_run_id", "timestamp", "skill_name", "scene_id", "shot_id",
-    "model_used", "tier", "estimated_cost", "actual_cost", "duration_s", "outcome",
-    "regen_count", "artifact_output", "notes", "budget_status",
-)
-COLUMNS = ("seq", *SPEC_COLUMNS, "event", "target", "artifact_sha256", "inputs", "prev_hash",
-           "row_hash")
+COLUMNS = RUN_LOG_COLUMNS
+SPEC_COLUMNS = RUN_LOG_SPEC_COLUMNS
 LOG_RELPATH = "logs/RUN_LOG_v001.csv"
 GENESIS = "0" * 64
 

@@ -19,10 +19,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import _runlog
 from ..core._errors import ArtifactNotFound, HardStop, IntegrityError, SchemaError
 from ..core._names import KINDS, ArtifactName, format_stem, kind, parse_stem
 from ..schemas import Artifact, schema_for
+from . import _runlog
 
 INDEX_DIR = ".filmslate"
 INDEX_FILE = "index.sqlite"

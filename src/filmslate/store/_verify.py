@@ -14,11 +14,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import _runlog
-from ._ledger import Ledger
 from ..core._config import Config
 from ..core._errors import ArtifactNameError, IntegrityError
 from ..core._names import LAYERS, SCENE_RE, ArtifactName
+from . import _runlog
+from ._ledger import Ledger
 from ._store import Record, Store, index_world_state, insert_record, sha256_file
 
 WRITE_BITS = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH

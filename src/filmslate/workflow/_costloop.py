@@ -27,16 +27,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, NoReturn
 
-from ..store import _runlog
 from ..core._config import Config
 from ..core._errors import GateFailed, HardStop, UserError
-from ..core._names import SCENE_RE
+from ..core._names import SCENE_RE, target_fields
 from ..engine._override import lift
 from ..engine._router import BUILTIN
 from ..engine._runner import Runner
-from ..engine._skill import Context, target_fields
+from ..engine._skill import Context
 from ..engine._stops import HardStopRow, open_hard_stops, record_hard_stop
-from ..store._store import Record
 from ..schemas import ShotList, ShotRow
 from ..skills.governance._governance import (
     CostOptimizer,
@@ -47,6 +45,8 @@ from ..skills.governance._governance import (
     target_lines,
 )
 from ..skills.production._production import ShotPlanner, shotlist_failures
+from ..store import _runlog
+from ..store._store import Record
 
 SKILL = CostOptimizer.name
 ZERO = 1e-9

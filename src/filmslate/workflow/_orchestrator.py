@@ -29,9 +29,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from ..store._ledger import CostReviewRequired
-from ..core._errors import GateFailed, RunError
-from ._loops import culture_required, output_problems, passed_and_fresh, scene_rows
+from ..core._errors import CostReviewRequired, GateFailed, RunError
+from ..engine._readiness import culture_required, output_problems, passed_and_fresh, scene_rows
 from ..engine._runner import Runner, RunResult
 from ..engine._skill import Context
 from ..schemas import GenPack, RegenRules, ShotList, ShotRow

@@ -24,10 +24,11 @@ from collections.abc import Iterable
 from typing import Any, ClassVar
 
 from ...core._errors import SchemaError, UserError
-from ...rules._fountain import canonical_id, parse_fountain
-from ...workflow._locks import VAGUE_PHRASES, Lock, lock_gate
+from ...core._gate import Gate
 from ...core._names import format_stem
-from ...engine._skill import REGISTRY, Context, Gate, Media, Need, Skill
+from ...engine._skill import REGISTRY, Context, Media, Need, Skill
+from ...rules._fountain import canonical_id, parse_fountain
+from ...rules._locks import VAGUE_PHRASES, Lock, lock_gate
 from ...schemas import (
     Artifact,
     Breakdown,

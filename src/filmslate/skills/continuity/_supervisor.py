@@ -17,6 +17,10 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field
 
+from ...core._errors import UserError
+from ...core._gate import Gate
+from ...core._names import SCENE_RE
+from ...engine._skill import REGISTRY, Context, Need, Skill
 from ...rules._continuity import (
     Locks,
     Observation,
@@ -33,9 +37,6 @@ from ...rules._continuity import (
     scene_facts,
     with_observations,
 )
-from ...core._errors import UserError
-from ...core._names import SCENE_RE
-from ...engine._skill import REGISTRY, Context, Gate, Need, Skill
 from ...schemas import (
     Breakdown,
     BreakdownRow,

@@ -20,7 +20,8 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
-from ...engine._skill import REGISTRY, Context, Gate, Layer, Media, Need, Skill, Tier
+from ...core._gate import Gate
+from ...engine._skill import REGISTRY, Context, Layer, Media, Need, Skill, Tier
 from ...rules._worldstate import RuleBreach, WorldStateError, apply_diff
 from ...schemas import (
     Artifact,

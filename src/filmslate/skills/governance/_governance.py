@@ -8,30 +8,18 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from ...store._ledger import CapState, Level
+from ...core._budget import BudgetView, CapState, Level
 from ...core._config import Config
-from ...engine._router import HERO_VISUAL
-from ...engine._skill import REGISTRY, Context, Gate, Media, Need, Skill, scene_of
+from ...core._gate import Gate
+from ...core._names import HERO_VISUAL, scene_of
 from ...core._video_prices import price_per_second
+from ...engine._skill import REGISTRY, Context, Media, Need, Skill
 from ...schemas import Artifact, BudgetStatus, CostReport, ShotList, ShotRow
 
 ZERO = 1e-9
-
-
-@dataclass(frozen=True)
-class BudgetView:
-    """A read-only snapshot of budget facts, prepared by the runner for governance skills."""
-
-    caps: list[CapState]
-    spend_by_tier: dict[str, float] = field(default_factory=dict)
-    runs_by_tier: dict[str, int] = field(default_factory=dict)
-    regens_by_shot: dict[str, int] = field(default_factory=dict)
-    open_stops: list[str] = field(default_factory=list)
-    projected_remaining: float = 0.0
-    reviews_pending: set[str] = field(default_factory=set)  # "level:scope" warned, unreviewed
 
 
 @dataclass(frozen=True)

@@ -34,10 +34,11 @@ from typing import Any, ClassVar, Final, Literal, Self
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from ...core._errors import UserError
-from ...rules._fountain import ParsedScene, canonical_id, parse_fountain
-from ...workflow._importer import breakdown_table
+from ...core._gate import Gate
 from ...core._names import TOKEN_RE
-from ...engine._skill import REGISTRY, Context, Gate, Media, Need, Skill
+from ...engine._skill import REGISTRY, Context, Media, Need, Skill
+from ...rules._fountain import ParsedScene, canonical_id, parse_fountain
+from ...rules._script_tables import breakdown_table
 from ...rules._stylometry import (
     FUNCTION_WORDS,
     MIN_WORDS,

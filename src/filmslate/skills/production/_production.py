@@ -19,14 +19,15 @@ yet (``complex_max_s``, ``max_shots_per_scene``, ``shots_per_summary_sentence``)
 from __future__ import annotations
 
 import re
-import zlib
 from collections.abc import Iterable
 from typing import Any, ClassVar, Literal
 
 from ...core._errors import UserError
+from ...core._gate import Gate
 from ...core._names import lock_subject
-from ...engine._skill import REGISTRY, Context, Gate, Layer, Media, Need, Skill, Tier
+from ...engine._skill import REGISTRY, Context, Layer, Media, Need, Skill, Tier
 from ...rules._storyboard import Figure, Frame, FramePlan, draw_storyboard, hex_of
+from ...rules._takes import shot_seed
 from ...schemas import (
     GENPACK_SECTIONS,
     Artifact,
@@ -338,11 +339,6 @@ def _negatives(ctx: Context, row: ShotRow) -> str:
     return "\n".join(lines) or "- (no forbidden drift recorded)"
 
 
-def shot_seed(shot_id: str) -> int:
-    """A stable seed per shot: a regeneration changes wording, not luck."""
-    return zlib.crc32(shot_id.encode("utf-8")) & 0x7FFFFFFF
-
-
 def _settings(ctx: Context, row: ShotRow) -> str:
     tier = str(ctx.params.get(RESOLUTION_PARAM, "proxy"))
     if tier not in ("proxy", "final"):
@@ -541,4 +537,4 @@ REGISTRY.register(StoryboardGenerator)
 __all__ = ["PLANNER_SYSTEM", "PromptPackager", "ShotPlanner", "StoryboardGenerator",
            "applicable_rules", "build_genpack", "drift_risk", "genpack_changed", "recommend",
            "rules_missing",
-           "shot_row", "shot_seed", "shotlist_failures", "storyboard_report"]
+           "shot_row", "shotlist_failures", "storyboard_report"]

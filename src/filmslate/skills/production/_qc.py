@@ -27,9 +27,16 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, Field
 
 from ...core._errors import UserError
-from ...rules._media import QC_CATEGORIES, ClipSpec, TechFinding, rubric_from_technical, technical_checks
+from ...core._gate import Gate
 from ...engine._regen import ANALYZER
-from ...engine._skill import REGISTRY, Context, Gate, Layer, Media, Need, Skill, Tier
+from ...engine._skill import REGISTRY, Context, Layer, Media, Need, Skill, Tier
+from ...rules._media import (
+    QC_CATEGORIES,
+    ClipSpec,
+    TechFinding,
+    rubric_from_technical,
+    technical_checks,
+)
 from ...schemas import (
     AdjustmentRule,
     Artifact,

@@ -19,9 +19,10 @@ from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ...core._errors import UserError
+from ...core._errors import NotApplicable, UserError
+from ...core._gate import Gate
 from ...core._names import lock_subject
-from ...engine._skill import REGISTRY, Context, Gate, Need, Skill
+from ...engine._skill import REGISTRY, Context, Need, Skill
 from ...schemas import (
     Artifact,
     Audience,
@@ -33,15 +34,12 @@ from ...schemas import (
     SceneRow,
     Truth,
     WorldState,
+    culture_applies,
 )
 from ...schemas._types import Item, Level, Paragraphs, Score0to2, Score1to5, Text
 
 ANSWER_KEY = "answer"  # where produce() leaves the model's answer for gate()
 SCRIPT = Need("SCRIPT", "scene", optional=True)  # the scene's screenplay text, when imported
-
-
-class NotApplicable(UserError):
-    """The skill does not apply to this target (nothing was asked, nothing written)."""
 
 
 class _Answer(BaseModel):
@@ -375,11 +373,6 @@ def revision_note(ctx: Context) -> str:
               "section, an unnamed flag). Re-examine every finding about the scene or story: "
               "keep it if it is real, withdraw it only if you were wrong. Never raise a score "
               "just to pass.")
-
-
-def culture_applies(truth: Truth | None) -> bool:
-    """True when a truth packet records a real culture, period or community in its scene."""
-    return truth is not None and bool(truth.cultural_context)
 
 
 # -- the skills -------------------------------------------------------------------------------
