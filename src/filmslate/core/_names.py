@@ -109,8 +109,73 @@ KINDS: dict[str, Kind] = {k.name: k for k in [
     _kind("RUN_LOG", None, "csv", "logs"),
 ]}
 
-# Longest prefixes first, so STORYBOARD_REPORT_ wins over STORYBOARD_.
-_BY_PREFIX = sorted(KINDS.values(), key=lambda k: (len(k.prefix) + len(k.suffix)), reverse=True)
+BUILTIN_KINDS = frozenset(KINDS)
+EXTENSION_RE = re.compile(r"[a-z0-9]{1,8}")
+
+
+def _by_prefix() -> list[Kind]:
+    # Longest prefixes first, so STORYBOARD_REPORT_ wins over STORYBOARD_.
+    return sorted(KINDS.values(), key=lambda k: (len(k.prefix) + len(k.suffix)), reverse=True)
+
+
+_BY_PREFIX = _by_prefix()
+
+
+def register_kind(name: str, subject: SubjectType | None, extension: str, layer: str,
+                  prefix: str | None = None, suffix: str = "") -> Kind:
+    """Add an artifact kind (a third-party skill's output) to the naming contract.
+
+    The kind gets the same guarantees as the built-in ones: names parsed and refused by the
+    same rules, a folder of its layer, versions allocated by the store. A kind's name, prefix
+    and suffix may not collide with an existing kind's (names must parse one way only).
+    Registering the same definition twice is a no-op.
+    """
+    new = _kind(name, subject, extension, layer, prefix, suffix)
+    problems = _kind_problems(new)
+    if problems:
+        raise ArtifactNameError(f"artifact kind {name!r} cannot be registered: "
+                                + "; ".join(problems), kind=name)
+    if KINDS.get(new.name) == new:
+        return new
+    KINDS[new.name] = new
+    _BY_PREFIX[:] = _by_prefix()
+    return new
+
+
+def _kind_problems(new: Kind) -> list[str]:
+    problems = []
+    if not TOKEN_RE.fullmatch(new.name) or _ends_forbidden(new.name):
+        problems.append("a kind name is an uppercase token such as MOODBOARD or SOUND_MAP")
+    if new.subject is not None and new.subject not in SUBJECT_FORMS:
+        problems.append(f"subject must be one of {', '.join(SUBJECT_FORMS)} or None")
+    if not EXTENSION_RE.fullmatch(new.extension):
+        problems.append("the extension is lowercase letters and digits, without the dot")
+    if new.layer not in LAYERS:
+        problems.append(f"layer must be one of the project folders {', '.join(LAYERS)}")
+    if not TOKEN_RE.fullmatch(new.prefix.strip("_")) or (new.suffix and not TOKEN_RE.fullmatch(
+            new.suffix.strip("_"))):
+        problems.append("prefix and suffix are uppercase tokens")
+    old = KINDS.get(new.name)
+    if old is not None and old != new:
+        problems.append(f"{new.name} is already defined as {old.form()}")
+    problems += [f"its names would read as {k.name} names ({k.form()})"
+                 for k in KINDS.values() if k.name != new.name and _overlap(k, new)]
+    return problems
+
+
+def _overlap(a: Kind, b: Kind) -> bool:
+    """Whether an example name of one kind would also parse as a name of the other."""
+    for one, other in ((a, b), (b, a)):
+        stem = other.example().rsplit("_v", 1)[0]
+        if one.subject is None:
+            if stem == one.prefix:
+                return True
+            continue
+        if stem.startswith(one.prefix) and stem.endswith(one.suffix):
+            middle = stem[len(one.prefix):len(stem) - len(one.suffix)]
+            if middle and _subject_ok(one.subject, middle):
+                return True
+    return False
 
 
 def kind(name: str) -> Kind:
@@ -319,8 +384,8 @@ RUN_LOG_SPEC_COLUMNS = (
     "model_used", "tier", "estimated_cost", "actual_cost", "duration_s", "outcome",
     "regen_count", "artifact_output", "notes", "budget_status",
 )
-RUN_LOG_COLUMNS = ("seq", *RUN_LOG_SPEC_COLUMNS, "event", "target", "artifact_sha256", "inputs", "prev_hash",
-                   "row_hash")
+RUN_LOG_COLUMNS = ("seq", *RUN_LOG_SPEC_COLUMNS, "event", "target", "artifact_sha256", "inputs",
+                   "prev_hash", "row_hash")
 
 
 def scene_of(target: str) -> str:

@@ -14,14 +14,23 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar, get_args
 
 from pydantic import BaseModel
 
 from ..core._config import Config
 from ..core._errors import UserError
 from ..core._gate import Gate
-from ..core._names import SCENE_RE, SHOT_RE, TARGET_RE, kind, scene_of
+from ..core._names import (
+    KINDS,
+    SCENE_RE,
+    SHOT_RE,
+    TARGET_RE,
+    Kind,
+    SubjectType,
+    register_kind,
+    scene_of,
+)
 from ..schemas import Artifact
 
 Tier = Literal["throughput", "judgment", "premium", "vision", "research"]
@@ -29,6 +38,8 @@ Scope = Literal["project", "scene", "shot", "target", "all", "within", "adjacent
                 "scene_set", "before_scene", "previous"]
 Layer = Literal["narrative", "validation", "continuity", "production", "governance",
                 "observability"]
+TargetScope = Literal["project", "scene", "shot", "target"]
+SKILL_NAME_RE = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
 ENTRY_POINT_GROUP = "filmslate.skills"
 M = TypeVar("M", bound=BaseModel)
 
@@ -125,7 +136,7 @@ class Skill:
     loop: ClassVar[str] = ""
     needs: ClassVar[tuple[Need, ...]] = ()
     produces: ClassVar[tuple[str, ...]] = ()
-    target_scope: ClassVar[Literal["project", "scene", "shot", "target"]] = "project"
+    target_scope: ClassVar[TargetScope] = "project"
     uses_model: ClassVar[bool] = True
     wants_budget_view: ClassVar[bool] = False
     regen_limited: ClassVar[bool] = False  # generation skills: SPEC §8 regen limits apply
@@ -138,6 +149,8 @@ class Skill:
     # the same take again is not a new attempt, so the runner refuses it unless forced.
     grades: ClassVar[str] = ""
     summary: ClassVar[str] = ""
+    # Built into the engine: runs on its own around other skills, never through `slate run`.
+    automatic: ClassVar[bool] = False
 
     def produce(self, ctx: Context) -> list[Artifact | Media]:
         """Turn the inputs (and model answers) into artifacts."""
@@ -159,6 +172,20 @@ class Skill:
         return target
 
 
+class AutomaticSkill(Skill):
+    """A skill of the seed that the engine performs around every other one (model-router,
+    run-logger). It is listed with the others, with its gate and what it writes, but it is
+    not run by hand: ``how`` says what the engine does and which command shows the result."""
+
+    automatic: ClassVar[bool] = True
+    uses_model: ClassVar[bool] = False
+    how: ClassVar[str] = ""
+
+    def check_target(self, target: str) -> str:
+        """Refuse every run by hand, saying where the work happens instead."""
+        raise UserError(f"{self.name} runs automatically: {self.how}", skill=self.name)
+
+
 class Registry:
     """Skills by name: the built-ins plus anything registered through entry points."""
 
@@ -166,11 +193,13 @@ class Registry:
         self._skills: dict[str, type[Skill]] = {}
 
     def register(self, skill: type[Skill]) -> type[Skill]:
-        """Add a skill class (usable as a decorator); names are unique."""
-        for produced in skill.produces:
-            kind(produced)
-        for need in skill.needs:
-            kind(need.kind)
+        """Add a skill class (usable as a decorator); names are unique and every declaration
+        is checked here, so a typo in a layer, tier, scope or kind fails loudly at load."""
+        problems = declaration_problems(skill)
+        if problems:
+            raise UserError(f"skill {getattr(skill, 'name', skill.__qualname__)!r} "
+                            f"({skill.__module__}) is declared wrong: " + "; ".join(problems),
+                            skill=getattr(skill, "name", ""))
         if skill.name in self._skills and self._skills[skill.name] is not skill:
             raise UserError(f"two skills are named {skill.name!r}", skill=skill.name)
         self._skills[skill.name] = skill
@@ -185,18 +214,36 @@ class Registry:
                             f"{', '.join(sorted(self._skills))}", skill=name) from None
 
     def producer_of(self, kind_name: str) -> type[Skill] | None:
-        """The skill that produces a kind, if any."""
-        return next((s for s in self._skills.values() if kind_name in s.produces), None)
+        """The skill a person runs to produce a kind, if any (automatic ones are not run)."""
+        return next((s for s in self._skills.values()
+                     if kind_name in s.produces and not s.automatic), None)
 
     def __iter__(self) -> Iterator[type[Skill]]:
         return iter(sorted(self._skills.values(), key=lambda s: (s.layer, s.name)))
 
     def load_entry_points(self) -> None:
-        """Register third-party skills from the ``filmslate.skills`` entry-point group."""
+        """Register third-party skills and artifact kinds from the ``filmslate.skills``
+        entry-point group. An entry point names a Skill subclass, an ArtifactKind, or a list
+        of both; kinds are registered first, so a skill can produce a kind of its package."""
+        loaded: list[Any] = []
         for point in entry_points(group=ENTRY_POINT_GROUP):
-            loaded = point.load()
-            for skill in loaded if isinstance(loaded, list | tuple) else [loaded]:
-                self.register(skill)
+            try:
+                value = point.load()
+            except Exception as exc:  # a broken plugin is the user's to fix, not our bug
+                raise UserError(f"the skill plugin {point.name} ({point.value}) fails to "
+                                f"load: {type(exc).__name__}: {exc}; fix or uninstall it",
+                                entry_point=point.name) from exc
+            loaded.extend(value if isinstance(value, list | tuple) else [value])
+        for item in loaded:
+            if isinstance(item, ArtifactKind):
+                item.register()
+        for item in loaded:
+            if isinstance(item, ArtifactKind):
+                continue
+            if not (isinstance(item, type) and issubclass(item, Skill)):
+                raise UserError(f"entry point of group {ENTRY_POINT_GROUP} gave {item!r}: "
+                                "expected a Skill subclass or an ArtifactKind")
+            self.register(item)
 
 
     def load_file(self, path: Path) -> list[type[Skill]]:
@@ -219,11 +266,64 @@ class Registry:
         return found
 
 
+def declaration_problems(skill: type[Skill]) -> list[str]:
+    """What is wrong with a skill class's declarations (empty when nothing is)."""
+    name = getattr(skill, "name", None)
+    problems = []
+    if not isinstance(name, str) or not SKILL_NAME_RE.fullmatch(name):
+        problems.append(f"name {name!r} must be lowercase words joined by '-' (story-architect)")
+    for attr, allowed in (("layer", Layer), ("tier", Tier), ("target_scope", TargetScope)):
+        value = getattr(skill, attr, None)
+        if value not in get_args(allowed):
+            problems.append(f"{attr} {value!r} is not one of {', '.join(get_args(allowed))}")
+    for need in skill.needs:
+        if need.scope not in get_args(Scope):
+            problems.append(f"need {need.kind} has scope {need.scope!r}, not one of "
+                            f"{', '.join(get_args(Scope))}")
+    for kind_name in [*skill.produces, *(n.kind for n in skill.needs)]:
+        if kind_name.upper() not in KINDS:
+            problems.append(f"unknown artifact kind {kind_name!r} (register it with an "
+                            "ArtifactKind in the same entry point)")
+    return problems
+
+
+@dataclass(frozen=True)
+class ArtifactKind:
+    """A third-party artifact kind: its naming (SPEC §3 form), folder and schema.
+
+    Publish it in the ``filmslate.skills`` entry-point group next to the skill that
+    produces it. A text kind needs its schema (an ``Artifact`` subclass whose ``KIND`` and
+    ``EXTENSION`` match); media kinds (png, mp4) are stored as bytes and have none.
+    """
+
+    name: str
+    subject: SubjectType | None
+    extension: str
+    layer: str
+    schema: type[Artifact] | None = None
+    prefix: str | None = None
+    suffix: str = ""
+
+    def register(self) -> Kind:
+        """Add the kind to the naming contract and check its schema; returns the kind."""
+        registered = register_kind(self.name, self.subject, self.extension, self.layer,
+                                   self.prefix, self.suffix)
+        if registered.binary:
+            return registered
+        schema = self.schema
+        if schema is None or getattr(schema, "KIND", None) != self.name or getattr(
+                schema, "EXTENSION", None) != self.extension:
+            raise UserError(f"artifact kind {self.name} is a .{self.extension} text kind: give "
+                            f"it a schema, an Artifact subclass with KIND = {self.name!r} and "
+                            f"EXTENSION = {self.extension!r}", kind=self.name)
+        return registered
+
+
 REGISTRY = Registry()
 # Each package registers its skills on import.
 BUILTIN_SKILL_MODULES = ("filmslate.skills.narrative", "filmslate.skills.validation",
                          "filmslate.skills.continuity", "filmslate.skills.production",
-                         "filmslate.skills.governance")
+                         "filmslate.skills.governance", "filmslate.skills.observability")
 _LOADED = False
 
 

@@ -217,8 +217,24 @@ def _find_task(inbox: Path, answer_file: Path, data: Any) -> Path:
     return inbox / name
 
 
+# Task files written before the layer packages name answer types by their old modules; they
+# keep loading from the package that now exports each type under the same class name.
+MOVED_MODULES = {
+    "filmslate.skills_narrative": "filmslate.skills.narrative",
+    "filmslate.skills_validation": "filmslate.skills.validation",
+    "filmslate.skills_locks": "filmslate.skills.continuity",
+    "filmslate.skills_world": "filmslate.skills.continuity",
+    "filmslate.skills_supervisor": "filmslate.skills.continuity",
+    "filmslate.skills_production": "filmslate.skills.production",
+    "filmslate.skills_qc": "filmslate.skills.production",
+    "filmslate.skills_render": "filmslate.skills.production",
+    "filmslate.skills_governance": "filmslate.skills.governance",
+}
+
+
 def _import_output_type(dotted: str, task_path: Path) -> type[pydantic.BaseModel]:
     module_name, _, qualname = dotted.partition(":")
+    module_name = MOVED_MODULES.get(module_name, module_name)
     try:
         found: Any = import_module(module_name)
         for attr in qualname.split("."):
