@@ -50,7 +50,7 @@ from filmslate.skills.continuity._locks import (
     VoiceLockSkill,
 )
 from filmslate.skills.continuity._supervisor import SupervisorAnswer
-from filmslate.skills.narrative._narrative import (
+from filmslate.skills.narrative import (
     BreakdownAnswer,
     DialogueAnswer,
     DialogueConsistencyCheck,
@@ -60,7 +60,7 @@ from filmslate.skills.narrative._narrative import (
     StoryArchitect,
 )
 from filmslate.skills.production._qc import RubricAnswer
-from filmslate.skills.validation._validation import (
+from filmslate.skills.validation import (
     AudienceAnswer,
     PlausibilityAnswer,
     RedTeamAnswer,

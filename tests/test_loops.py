@@ -21,7 +21,7 @@ from filmslate.engine._readiness import production_allowed
 from filmslate.engine._runner import Runner
 from filmslate.engine._skill import Context, Need, Registry, Skill
 from filmslate.schemas import Beats, Breakdown, BreakdownRow, Psych, SceneRow, Scenes, WorldState
-from filmslate.skills.validation._validation import SKILLS
+from filmslate.skills.validation import SKILLS
 from filmslate.testing import ScriptedTextModel, scripted_runner
 from filmslate.workflow._loops import LoopResult, run_loop
 from test_runtime import BEATS, configure

@@ -31,13 +31,13 @@ from filmslate.schemas import (
     VoiceLock,
     WorldState,
 )
-from filmslate.skills.narrative._narrative import (
+from filmslate.skills._prompts import system_prompt
+from filmslate.skills.narrative import (
     HISTORY_WORDS,
     merge_profiles,
     row_profile,
     running_profiles,
     same_fact,
-    system_prompt,
     voice_expectation,
 )
 from filmslate.testing import ScriptedTextModel, scripted_runner
@@ -70,7 +70,7 @@ def reasons(result: Any) -> str:
 def test_every_skill_has_its_prompt_with_role_process_and_checklist() -> None:
     for name in ("story-architect", "script-breakdown", "character-psychology",
                  "dialogue-consistency-check"):
-        text = system_prompt(name)
+        text = system_prompt("filmslate.skills.narrative", name)
         assert all(part in text for part in ("ROLE", "PROCESS", "CHECKLIST")), name
         skill = REGISTRY.get(name)
         assert skill.loop == "narrative" and skill.uses_model

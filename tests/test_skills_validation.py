@@ -27,7 +27,7 @@ from filmslate.schemas import (
     Wardrobe,
     WorldState,
 )
-from filmslate.skills.validation._validation import SKILLS
+from filmslate.skills.validation import SKILLS
 from filmslate.testing import ScriptedTextModel, scripted_runner
 from test_runtime import BEATS, configure
 

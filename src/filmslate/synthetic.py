@@ -67,7 +67,7 @@ from .schemas import (
     VoiceLock,
 )
 from .skills.continuity._supervisor import SupervisorAnswer
-from .skills.narrative._narrative import (
+from .skills.narrative import (
     BeatStakes,
     BreakdownAnswer,
     CharacterJudgment,
@@ -78,7 +78,7 @@ from .skills.narrative._narrative import (
     StoryAnswer,
 )
 from .skills.production._qc import RubricAnswer
-from .skills.validation._validation import (
+from .skills.validation import (
     AudienceAnswer,
     CultureAnswer,
     PlausibilityAnswer,

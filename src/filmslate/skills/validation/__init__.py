@@ -1,5 +1,41 @@
-"""The validation skills; importing this package registers them."""
+"""The validation skills; importing this package registers them.
 
-from . import _validation
+Every answer type a skill asks a model for is importable from here by its class name: hand-off
+task files name it by import path, and this is the path that stays put when modules move.
+"""
 
-__all__ = ["_validation"]
+from ._common import (
+    SKILLS,
+    AudienceAnswer,
+    AudienceSimulator,
+    Coincidence,
+    ConfusionPoint,
+    CriticalFailure,
+    CulturalCheck,
+    CultureAnswer,
+    NarrativeRedTeam,
+    NarrativeRedTeamLight,
+    PlausibilityAnswer,
+    PlausibilityAuditor,
+    RedTeamAnswer,
+    ResearchAgent,
+    ResearchAnswer,
+)
+
+__all__ = [
+    "SKILLS",
+    "AudienceAnswer",
+    "AudienceSimulator",
+    "Coincidence",
+    "ConfusionPoint",
+    "CriticalFailure",
+    "CulturalCheck",
+    "CultureAnswer",
+    "NarrativeRedTeam",
+    "NarrativeRedTeamLight",
+    "PlausibilityAnswer",
+    "PlausibilityAuditor",
+    "RedTeamAnswer",
+    "ResearchAgent",
+    "ResearchAnswer",
+]
