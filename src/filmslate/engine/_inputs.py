@@ -1,0 +1,174 @@
+"""Input loading: resolve a skill's declared needs for one target and load them.
+
+Every input is checked before a skill sees it: it must exist, be fresh (no input it was made
+from has a newer version) and have passed its gate. A refusal names what to run instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..core._errors import InputNotReady
+from ..core._names import SHOT_RE, format_stem, kind, lock_subject, scene_of
+from ..store._project import Project
+from ..store._store import Record
+from ._skill import Inputs, Need, Registry, Skill
+from ._stops import gate_of
+
+# Scopes that load one version per subject into ``Inputs.many``.
+MANY_SCOPES = ("all", "within", "adjacent", "cast", "scene_set")
+
+
+class InputLoader:
+    """Loads the declared inputs of a skill for a target from one project's store."""
+
+    def __init__(self, project: Project, registry: Registry) -> None:
+        self.project = project
+        self.store = project.store
+        self.registry = registry
+
+    def load(self, skill: Skill, target: str) -> Inputs:
+        """Load every declared input, refusing missing, stale or failed ones."""
+        inputs = Inputs()
+        for need in skill.needs:
+            if need.scope in MANY_SCOPES:
+                for record in self._many(need, target):
+                    self._check_usable(record, need)
+                    inputs.many.setdefault(need.kind, {})[record.name.subject or ""] = \
+                        self._load(record)
+                    if need.lineage:
+                        inputs.names.append(record.filename)
+                continue
+            latest = self._one(need, target)
+            if latest is None:
+                if need.optional:
+                    continue
+                raise self._missing(need, target)
+            self._check_usable(latest, need)
+            inputs.one[need.kind] = self._load(latest)
+            if need.lineage:
+                inputs.names.append(latest.filename)
+        return inputs
+
+    def _one(self, need: Need, target: str) -> Record | None:
+        """The single version a one-subject need resolves to (None: there is none)."""
+        if need.scope == "before_scene":
+            # optional means the first scene may start with no initial state; a later
+            # scene whose predecessor is untracked is refused (order matters)
+            return self._state_before(target)
+        if need.scope == "previous":
+            return self._previous_scene(need.kind, target)
+        return self.store.latest(need.kind, subject_for(need, target))
+
+    def _many(self, need: Need, target: str) -> list[Record]:
+        """Records of a many-subject need: every subject, or just the target's cast / set."""
+        if need.scope == "all" or not scene_of(target):
+            # a whole-story target (PROJECT, an act) has everyone as its cast
+            return self.store.latest_of_each(need.kind)
+        if need.scope in ("within", "adjacent"):
+            scenes = [scene_of(target)]
+            if need.scope == "adjacent":
+                scenes.insert(0, previous_scene(scenes[0]) or "")
+            near = [self.store.latest(need.kind, s) for s in scenes if s]
+            return [r for r in near if r is not None]
+        cast, location = self._cast_and_set(target)
+        subjects = cast if need.scope == "cast" else [location] if location else []
+        found = []
+        for subject in subjects:
+            record = self.store.latest(need.kind, subject)
+            if record is None and not need.optional:
+                raise self._missing(Need(need.kind, "target"), target, subject)
+            if record is not None:
+                found.append(record)
+        return found
+
+    def _cast_and_set(self, target: str) -> tuple[list[str], str]:
+        """Characters and set of a scene (from SCENES) or a shot (from its SHOTLIST row)."""
+        scene = scene_of(target)
+        if SHOT_RE.fullmatch(target):
+            shots = self.store.latest("SHOTLIST", scene)
+            for row in getattr(self.store.load(shots.name), "rows", []) if shots else []:
+                if row.shot_id == target:
+                    return list(row.char_ids), str(row.set_id)
+            return [], ""
+        scenes = self.store.latest("SCENES")
+        for row in getattr(self.store.load(scenes.name), "rows", []) if scenes else []:
+            if row.scene_id == scene:  # lock subjects are canonical: "Old Mill" -> OLD_MILL
+                return ([lock_subject(c) for c in row.characters_present],
+                        lock_subject(str(row.location)))
+        return [], ""
+
+    def _state_before(self, target: str) -> Record | None:
+        """The WORLD_STATE as it stood before the target's scene: the latest state after the
+        previous scene (the initial state for the first), so tracking later scenes does not
+        make this scene's inputs stale."""
+        previous = previous_scene(scene_of(target))
+        state = self.store.state_after(previous or "")
+        if state is None and previous is not None:
+            raise InputNotReady(f"no WORLD_STATE after {previous}: run `slate run "
+                                f"world-state-tracker --scene {previous}` first",
+                                input=f"WORLD_STATE after {previous}")
+        return state
+
+    def _previous_scene(self, kind_name: str, target: str) -> Record | None:
+        """The latest version of ``kind`` for the nearest earlier scene that has one."""
+        scene = scene_of(target)
+        if not scene:
+            return None
+        row = self.store.conn.execute(
+            "SELECT subject FROM artifacts WHERE kind = ? AND CAST(substr(subject, 2) AS "
+            "INTEGER) < ? ORDER BY CAST(substr(subject, 2) AS INTEGER) DESC LIMIT 1",
+            (kind_name, int(scene[1:]))).fetchone()
+        return self.store.latest(kind_name, row[0]) if row else None
+
+    def _load(self, record: Record) -> Any:
+        if record.name.spec.binary:
+            return self.store.read(record.name)
+        return self.store.load(record.name)
+
+    def _missing(self, need: Need, target: str, subject: str | None = None) -> InputNotReady:
+        subject = subject or subject_for(need, target)
+        stem = format_stem(need.kind, subject)
+        producer = self.registry.producer_of(need.kind)
+        how = (f"run `slate run {producer.name}{target_flag(producer, target)}`" if producer
+               else f"add it by hand with `slate add {stem}.{kind(need.kind).extension}`")
+        return InputNotReady(f"missing input {stem}: {how}", input=stem)
+
+    def _check_usable(self, record: Record, need: Need) -> None:
+        if need.history:
+            return
+        stale = self.store.stale_inputs(record.name)
+        if stale:
+            old, new = stale[0]
+            raise InputNotReady(f"input {record.filename} is stale: it was made from {old}, "
+                                f"now {new}; rerun what produces {need.kind}",
+                                input=record.filename)
+        verdict = gate_of(self.project, record.filename)
+        if verdict in ("FAIL", "FIX"):
+            raise InputNotReady(f"input {record.filename} failed its gate ({verdict}): revise "
+                                "it first; nothing runs downstream of a failed gate",
+                                input=record.filename)
+
+
+def previous_scene(scene: str) -> str | None:
+    """The scene before ``S04`` is ``S03`` (scene ids are sequential, padding kept)."""
+    if not scene:
+        return None
+    digits = scene[1:]
+    number = int(digits) - 1
+    return f"S{number:0{len(digits)}d}" if number >= 1 else None
+
+
+def subject_for(need: Need, target: str) -> str | None:
+    """The subject a one-subject need names for a target (None: a project-wide kind)."""
+    if need.scope == "project":
+        return None
+    if need.scope == "scene":
+        return scene_of(target) or target
+    return target
+
+
+def target_flag(skill: type[Skill], target: str) -> str:
+    """The ``slate run`` flag that points a skill at a target (`` --scene S03``)."""
+    return {"project": "", "scene": f" --scene {scene_of(target) or target}",
+            "shot": f" --shot {target}", "target": f" --target {target}"}[skill.target_scope]
