@@ -34,7 +34,7 @@ from filmslate.schemas import (
     StoryboardReport,
     StyleLock,
 )
-from filmslate.skills.production._production import (
+from filmslate.skills.production import (
     PromptPackager,
     ShotPlanner,
     StoryboardGenerator,

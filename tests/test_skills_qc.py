@@ -18,18 +18,16 @@ from filmslate.engine._video import VideoJob
 from filmslate.providers.animatic import AnimaticProvider
 from filmslate.rules._media import QC_CATEGORIES
 from filmslate.schemas import AdjustmentRule, GenPack, QcBatch, QcRow, RegenRules
-from filmslate.skills.production._production import (
+from filmslate.skills.production import (
     PromptPackager,
-    ShotPlanner,
-    StoryboardGenerator,
-    applicable_rules,
-    genpack_changed,
-)
-from filmslate.skills.production._qc import (
     QcGrader,
     RegenAnalyzer,
+    ShotPlanner,
+    StoryboardGenerator,
     analyse,
+    applicable_rules,
     capped,
+    genpack_changed,
     qc_verdict,
     regen_failures,
 )

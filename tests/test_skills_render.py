@@ -25,8 +25,7 @@ from filmslate.engine._video import JobStatus, VideoJob, VideoProvider
 from filmslate.providers.animatic import render
 from filmslate.rules._media import probe
 from filmslate.schemas import GenPack, QcBatch, QcRow, SceneRow, Scenes, ShotList, ShotRow
-from filmslate.skills.production._qc import pack_digest
-from filmslate.skills.production._render import AssembleCut, RenderFinal, RenderProxy
+from filmslate.skills.production import AssembleCut, RenderFinal, RenderProxy, pack_digest
 from test_runtime import configure
 from test_skills_production import put
 

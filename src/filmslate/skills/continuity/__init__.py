@@ -1,5 +1,16 @@
-"""The continuity skills; importing this package registers them."""
+"""The continuity skills; importing this package registers them.
 
+The skills and every answer type they ask a model for are re-exported here: a handoff task
+file names its answer type by import path, and this one does not move when a module does.
+"""
+
+from ...schemas import CharLock, SetLock, StateDiff, VoiceLock
 from . import _locks, _supervisor, _world
+from ._locks import CharacterLock, LockSkill, SetLockSkill, VoiceLockSkill, done_subjects
+from ._supervisor import ContinuitySupervisor, SupervisorAnswer
+from ._world import WorldStateTracker, check_order
 
-__all__ = ["_locks", "_world", "_supervisor"]
+__all__ = ["CharLock", "CharacterLock", "ContinuitySupervisor", "LockSkill", "SetLock",
+           "SetLockSkill", "StateDiff", "SupervisorAnswer", "VoiceLock", "VoiceLockSkill",
+           "WorldStateTracker", "_locks", "_supervisor", "_world", "check_order",
+           "done_subjects"]

@@ -9,9 +9,9 @@ breakdown row filtered to the subject, the scene where the subject first appears
 lock (for looks) or the subject's lines in this scene (for voices). Prompt size therefore does
 not grow with the length of the production.
 
-Every lock is judged by ``_locks.lock_gate`` in code; a FAIL on any lock fails the run, with
-reasons prefixed by the lock's name, and a revision sends each lock's own reasons back to the
-model.
+Each skill's system prompt is ``prompts/<prompt_name>.md`` of this package. Every lock is
+judged by ``_locks.lock_gate`` in code; a FAIL on any lock fails the run, with reasons
+prefixed by the lock's name, and a revision sends each lock's own reasons back to the model.
 
 Which locks already exist is read from ``ctx.params["existing"]`` (kind -> subject ->
 verdict of the latest version, ``STALE`` when its inputs moved on), which the runner fills for
@@ -41,7 +41,9 @@ from ...schemas import (
     StyleLock,
     VoiceLock,
 )
+from .._prompts import system_prompt
 
+PACKAGE = "filmslate.skills.continuity"  # the package whose prompts/ holds the prompts
 VAGUE_LIST = ", ".join(f'"{p}"' for p in VAGUE_PHRASES)
 
 # -- scene facts ------------------------------------------------------------------------------
@@ -137,7 +139,7 @@ class LockSkill(Skill):
     target_scope = "scene"
     wants_existing: ClassVar[bool] = True
     lock_type: ClassVar[type[Lock]]
-    system: ClassVar[str]
+    prompt_name: ClassVar[str]  # its system prompt: prompts/<prompt_name>.md
 
     def subjects(self, ctx: Context) -> list[str]:
         """Every subject of this scene that needs a lock of this kind."""
@@ -155,7 +157,8 @@ class LockSkill(Skill):
         for subject in self.subjects(ctx):
             if subject in done:
                 continue
-            answer = ctx.ask(self.lock_type, self.system, self.prompt(ctx, subject))
+            answer = ctx.ask(self.lock_type, system_prompt(PACKAGE, self.prompt_name),
+                             self.prompt(ctx, subject))
             # The name is ours, not the model's: the file is filed under this subject.
             outputs.append(self.lock_type.model_validate({**answer.model_dump(),
                                                           "name": subject}))
@@ -190,16 +193,6 @@ class LockSkill(Skill):
 
 # -- character-lock ---------------------------------------------------------------------------
 
-CHAR_SYSTEM = """\
-You are the continuity supervisor of a film production, writing a character lock. The lock is \
-pasted word for word into every image and video prompt that shows this character, so that the \
-face, body, clothes, manner and knowledge stay identical from the first shot to the last.
-
-Work in this order: read the story facts you are given and keep every one; settle each detail \
-the facts leave open by choosing one precise value; state what the character knows when first \
-seen; then name the few details that identify them at a glance and the changes that must never \
-happen. Write plain, concrete description a camera could check. Answer with the lock only."""
-
 CHAR_CHECKLIST = """\
 The lock is refused unless:
 - age_range is one number or a narrow range such as 32-36;
@@ -219,11 +212,11 @@ class CharacterLock(LockSkill):
     """character-lock: a CHAR lock for each character present in the scene."""
 
     name = "character-lock"
+    prompt_name = "character-lock"
     needs = (Need("SCENES", lineage=False), Need("BREAKDOWN", lineage=False),
              Need("STYLE_LOCK", "all", optional=True))
     produces = ("CHAR_LOCK",)
     lock_type = CharLock
-    system = CHAR_SYSTEM
     summary = "Lock the look, behavior and knowledge of each character in a scene."
 
     def subjects(self, ctx: Context) -> list[str]:
@@ -239,17 +232,6 @@ class CharacterLock(LockSkill):
 
 
 # -- set-lock ---------------------------------------------------------------------------------
-
-SET_SYSTEM = """\
-You are the production designer and director of photography of a film, writing a set lock. \
-The lock is pasted word for word into every prompt that shows this location, so that its \
-layout, landmarks, light and atmosphere stay identical in every shot.
-
-Work in this order: fix the room's shape and size, its ways in and out, its windows and where \
-things stand relative to each other; choose the few landmarks a viewer would recognise it by; \
-decide the light (colour temperature, key source, shadow, contrast, how far it may vary) so \
-that it agrees with the time of day; describe weather, sound and wear; say where each prop \
-lives; then list what must never change. Answer with the lock only."""
 
 SET_CHECKLIST = """\
 The lock is refused unless:
@@ -268,11 +250,11 @@ class SetLockSkill(LockSkill):
     """set-lock: a SET lock for each location the scene uses."""
 
     name = "set-lock"
+    prompt_name = "set-lock"
     needs = (Need("SCENES", lineage=False), Need("BREAKDOWN", lineage=False),
              Need("STYLE_LOCK", "all", optional=True))
     produces = ("SET_LOCK",)
     lock_type = SetLock
-    system = SET_SYSTEM
     summary = "Lock the layout, anchors, light and atmosphere of each location in a scene."
 
     def subjects(self, ctx: Context) -> list[str]:
@@ -288,18 +270,6 @@ class SetLockSkill(LockSkill):
 
 
 # -- voice-lock -------------------------------------------------------------------------------
-
-VOICE_SYSTEM = """\
-You are the dialogue coach of a film production, writing a voice lock. The lock is given to \
-every writer, actor and voice model that speaks for this character, so that pitch, rhythm, \
-accent, emotional range and vocabulary stay the same in every line.
-
-Work in this order: listen to the lines you are given; fix the pitch and a timbre that agrees \
-with it; describe the rhythm (sentence length, pauses, speed, hesitations); place the accent \
-and say how strong it is; set the emotional range from the default to the upper limit and \
-the reaction under stress; set the limits on vocabulary, swearing, figurative speech and \
-directness; note signature phrases that obey those limits; then list what must never \
-change. Answer with the lock only."""
 
 VOICE_CHECKLIST = """\
 The lock is refused unless:
@@ -353,11 +323,11 @@ class VoiceLockSkill(LockSkill):
     """voice-lock: a VOICE lock for each character who speaks in the scene."""
 
     name = "voice-lock"
+    prompt_name = "voice-lock"
     needs = (Need("SCENES", lineage=False), Need("BREAKDOWN", lineage=False),
              Need("SCRIPT", "scene", optional=True, lineage=False))
     produces = ("VOICE_LOCK",)
     lock_type = VoiceLock
-    system = VOICE_SYSTEM
     summary = "Lock the pitch, cadence, accent and range of each speaking character in a scene."
 
     def subjects(self, ctx: Context) -> list[str]:

@@ -48,34 +48,9 @@ from ...schemas import (
     StateDiff,
     WorldState,
 )
+from .._prompts import system_prompt
 
-SYSTEM = """\
-You are the continuity supervisor of a film production. Your job is to catch what would
-break the illusion of one continuous world: a character who changes coat between two
-shots, a wound that vanishes, a key that is suddenly in the wrong hands, a line of dialogue
-about something the speaker cannot know.
-
-How to work:
-1. Read the scene's summary, goal, conflict, outcome and breakdown.
-2. Note as observations only what that text actually says the scene shows, in the given
-   kinds: a character using a prop (uses_prop), what a character wears or how they look
-   (wears, with subject outfit / hair / eyes / build / accessory / colour / mark), an
-   injury shown (shows_injury) or visibly absent or ignored by the action (uninjured), a
-   fact a character states or acts on (states_fact), a place a character is said to be
-   (at_location), the light of the scene (lighting, with a colour temperature in kelvin if
-   the text gives one). Never guess: an empty list is a good answer.
-3. Compare the scene with the state of the world before it, its state diff and the locks,
-   and report only contradictions that the code findings listed do not already cover.
-
-Checklist: appearance and wardrobe against the character locks; layout and light against
-the set lock; who holds each prop and where it is; injuries carried from earlier scenes;
-what each character can know; time of day and time passed; emotional state after what
-happened before; nobody in two places at once.
-
-Severity: High when the contradiction would be visible on screen or makes a later scene
-impossible; Medium when an attentive viewer would notice; Low for a note. The code
-findings stand whatever you answer: you cannot withdraw or soften them, only add to them.
-"""
+PACKAGE = "filmslate.skills.continuity"  # the package whose prompts/ holds the prompts
 
 
 class SupervisorAnswer(BaseModel):
@@ -113,6 +88,7 @@ class ContinuitySupervisor(Skill):
     """Cross-checks scenes, breakdown, state diffs, world state and locks; FAIL on any High."""
 
     name: ClassVar[str] = "continuity-supervisor"
+    prompt_name: ClassVar[str] = "continuity-supervisor"
     layer: ClassVar[Any] = "continuity"
     tier: ClassVar[Any] = "judgment"
     loop: ClassVar[str] = "continuity"
@@ -147,7 +123,8 @@ class ContinuitySupervisor(Skill):
         before = _previous_phase(data, previous)
         code = problems + check_continuity(checked, data.locks, policy, previous, before)
         code = name_artifacts(code, ctx.inputs.names)
-        answer = ctx.ask(SupervisorAnswer, SYSTEM, _prompt(ctx, data, previous, checked, code))
+        answer = ctx.ask(SupervisorAnswer, system_prompt(PACKAGE, self.prompt_name),
+                         _prompt(ctx, data, previous, checked, code))
         known = [f.scene_id for f in checked]
         observed = with_observations(checked, _observations(answer, ctx.target, known))
         seen = name_artifacts(check_continuity(observed, data.locks, policy, previous, before),

@@ -32,41 +32,17 @@ from ...schemas import (
     StateDiff,
     WorldState,
 )
+from .._prompts import system_prompt
 
 _WRONG_SCENE = "wrong_scene"
-
-SYSTEM = """\
-You keep the continuity ledger of a film production. For one scene you write the STATE_DIFF:
-the changes the scene makes to the world, and nothing else.
-
-How to work:
-1. Read the scene and its breakdown row; they say who is present, which props and places are
-   used, and which changes happen.
-2. Compare with the world state before the scene (given only for what the scene shows).
-3. Record each change in the section it belongs to. Leave out what does not change: an empty
-   diff is the right answer for a scene that changes nothing.
-
-Checklist (the diff is refused when one fails):
-- scene_id is the target scene.
-- Use the ids exactly as given. A character or prop the world does not know yet appears through
-  an update that names it (its first appearance); only characters in the scene's cast appear.
-- Injuries: add_injuries for new ones; heal_injuries only for an injury the character has,
-  with its recorded wording. An injury never disappears any other way.
-- Knowledge: learn lists what a character finds out in this scene. Nothing is ever forgotten.
-- Props: every change of a prop's owner, location or status is a prop_updates entry whose via
-  names the event in a short clause (who did what). An owner is a character id, or '' for
-  nobody. A prop changing hands leaves the old owner's inventory and enters the new one's.
-- Inventories: lose_items only for items the character holds; gain_items and lose_items must
-  agree with the prop owners.
-- Set location or emotional_state only when they change. Timeline: elapsed_time when time
-  passes, notes for facts later scenes depend on. Rules: constraints the fiction establishes.
-"""
+PACKAGE = "filmslate.skills.continuity"  # the package whose prompts/ holds the prompts
 
 
 class WorldStateTracker(Skill):
     """Proposes a scene's STATE_DIFF (Tier 1) and applies it in code to the prior WORLD_STATE."""
 
     name: ClassVar[str] = "world-state-tracker"
+    prompt_name: ClassVar[str] = "world-state-tracker"
     layer: ClassVar[Layer] = "continuity"
     tier: ClassVar[Tier] = "throughput"
     loop: ClassVar[str] = "continuity"
@@ -83,7 +59,8 @@ class WorldStateTracker(Skill):
     def produce(self, ctx: Context) -> list[Artifact | Media]:
         """Ask for the diff and apply it; a refused diff is returned alone, for the record."""
         scene, row, prior = _scene_inputs(ctx)
-        diff = ctx.ask(StateDiff, SYSTEM, render_prompt(ctx, scene, row, prior))
+        diff = ctx.ask(StateDiff, system_prompt(PACKAGE, self.prompt_name),
+                       render_prompt(ctx, scene, row, prior))
         if diff.scene_id != ctx.target:
             ctx.params[_WRONG_SCENE] = diff.scene_id  # stored under S05, it would pollute S05
             return []

@@ -32,7 +32,7 @@ from ...rules._media import probe
 from ...rules._takes import last_qc_verdict
 from ...schemas import Artifact, GenPack, QcBatch, Scenes, ShotList, ShotRow
 from ._production import shot_row
-from ._qc import passed_with
+from ._shared import passed_with
 
 RENDER_PARAM = "render"  # ctx.params key of the render service
 
@@ -45,7 +45,8 @@ def service_of(ctx: Context) -> ClipRenderer:
     service = ctx.params.get(RENDER_PARAM)
     if not isinstance(service, ClipRenderer):
         raise UserError("video generation needs the render service: run it through the runner "
-                        f"with params={{{RENDER_PARAM!r}: filmslate.engine.RenderService(project)}}")
+                        f"with params={{{RENDER_PARAM!r}: "
+                        "filmslate.engine.RenderService(project)}")
     return service
 
 

@@ -1,0 +1,133 @@
+"""storyboard-generator (SPEC §5, Vision tier, proxy resolution): a shot's schematic frame.
+
+The frame is drawn offline (``rules._storyboard``) and the report is computed from what was
+drawn. A vision model would plug in as a ``FrameSource`` for the image and as an extra reviewer
+whose notes go into the report; the recommendation and the gate stay in code.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar, Literal
+
+from ...core._gate import Gate
+from ...engine._skill import REGISTRY, Context, Layer, Media, Need, Skill, Tier
+from ...rules._storyboard import Figure, Frame, FramePlan, draw_storyboard, hex_of
+from ...schemas import Artifact, ShotRow, StoryboardReport
+from ...schemas._types import Level
+from ._production import shot_cast, shot_row
+from ._shared import CROWD
+
+LEVEL_RANK = {"low": 0, "medium": 1, "high": 2}
+SIMPLIFICATION = "Simplification:"
+
+
+class StoryboardGenerator(Skill):
+    """Draws a shot's schematic proxy frame and reports on it, offline and deterministic.
+
+    With a vision model configured, a model-backed variant would pass the same ``FramePlan``
+    to an image ``FrameSource`` and ask the vision tier to review the frame against the locks;
+    its review would be appended to the report's paragraphs, never decide the verdict.
+    """
+
+    name: ClassVar[str] = "storyboard-generator"
+    layer: ClassVar[Layer] = "production"
+    tier: ClassVar[Tier] = "vision"
+    loop: ClassVar[str] = "production"
+    needs: ClassVar[tuple[Need, ...]] = (
+        Need("SHOTLIST", "scene"), Need("CHAR_LOCK", "cast"), Need("SET_LOCK", "scene_set"),
+        Need("CONTINUITY_REPORT", "scene", lineage=False))
+    produces: ClassVar[tuple[str, ...]] = ("STORYBOARD", "STORYBOARD_REPORT")
+    target_scope: ClassVar[Any] = "shot"
+    uses_model: ClassVar[bool] = False
+    summary: ClassVar[str] = ("before costly generation: a proxy frame (framing, placement, "
+                              "anchors, light) and its report")
+
+    def produce(self, ctx: Context) -> list[Artifact | Media]:
+        """The PNG frame and the report computed from what it shows."""
+        row = shot_row(ctx)
+        plan = FramePlan(row=row, set_lock=ctx.inputs.all("SET_LOCK").get(row.set_id),
+                         characters=tuple(shot_cast(ctx, row)), version=_shotlist_version(ctx))
+        png, frame = draw_storyboard(plan)
+        return [Media("STORYBOARD", row.shot_id, png), storyboard_report(plan, frame)]
+
+    def gate(self, outputs: list[Any], ctx: Context) -> Gate:
+        """FAIL on missing locks, or a Simplify recommendation that names no simplification."""
+        report = next(o for o in outputs if isinstance(o, StoryboardReport))
+        row = shot_row(ctx)
+        failures = []
+        if row.set_id not in ctx.inputs.all("SET_LOCK"):
+            failures.append(f"{row.shot_id}: set {row.set_id} has no SET lock")
+        failures += [f"{row.shot_id}: character {cid} has no CHAR lock"
+                     for cid, lock in shot_cast(ctx, row) if lock is None]
+        if report.recommendation == "Simplify" and SIMPLIFICATION not in report.composition:
+            failures.append(f"{row.shot_id}: Simplify is recommended but no simplification is "
+                            "named")
+        return Gate.from_failures(failures)
+
+
+def _shotlist_version(ctx: Context) -> str:
+    name = next((n for n in ctx.inputs.names if n.startswith("SHOTLIST_")), "")
+    found = re.search(r"_(v\d{3})\.", name)
+    return f"shotlist {found.group(1)}" if found else ""
+
+
+Recommendation = Literal["Proceed", "Adjust", "Simplify"]
+
+
+def drift_risk(row: ShotRow) -> Level:
+    """The higher of the shot's complexity and its regen risk."""
+    return max(row.complexity_level, row.regen_risk_estimate, key=LEVEL_RANK.__getitem__)
+
+
+def recommend(row: ShotRow) -> Recommendation:
+    """Simplify crowded complex shots, Adjust risky ones, else Proceed."""
+    if len(row.char_ids) >= CROWD and row.complexity_level == "high":
+        return "Simplify"
+    return "Adjust" if LEVEL_RANK[drift_risk(row)] >= 1 else "Proceed"
+
+
+def _placement(index: int, figure: Figure) -> str:
+    where = " (foreground, back to camera)" if figure.foreground else ""
+    look = f"palette {', '.join(figure.colours)}" if figure.locked else "NO CHAR lock, grey"
+    return f"{index}. {figure.name} at x={figure.x}{where}: {look}"
+
+
+def storyboard_report(plan: FramePlan, frame: Frame) -> StoryboardReport:
+    """The report, computed from the drawn frame (placements, anchors, light)."""
+    row = plan.row
+    recommendation = recommend(row)
+    composition = [f"{frame.framing}; {row.camera_type}, {row.duration_s:g}s, hero "
+                   f"{row.hero_tier}, complexity {row.complexity_level}; "
+                   f"{len(frame.figures)} character(s) drawn; slate: {frame.slate}"]
+    if frame.prop:
+        composition.append(f"insert subject: {frame.prop}")
+    if recommendation == "Simplify":
+        composition.append(f"{SIMPLIFICATION} split into shots of at most {CROWD - 1} "
+                           "characters each, or lower the blocking complexity to medium")
+    placement = [_placement(i, f) for i, f in enumerate(frame.figures, 1)] or \
+        ["no characters in frame"]
+    set_lock = plan.set_lock
+    if set_lock is None:
+        anchors = f"NO SET lock for {row.set_id}: no anchors drawn"
+    else:
+        anchors = (f"{len(frame.anchors)} of {len(set_lock.visual_anchors)} visual anchors of "
+                   f"{set_lock.name} drawn along the top edge: {'; '.join(frame.anchors)}"
+                   if set_lock.visual_anchors else f"{set_lock.name} lists no visual anchors")
+    if set_lock is None:
+        lighting = "no SET lock: no lighting rules to follow"
+    else:
+        lighting = (f"key light from {frame.light_from} (lock primary source: "
+                    f"{set_lock.lighting.primary_source}); {frame.kelvin}K drawn as tint "
+                    f"{hex_of(frame.tint)}, matching the lock's temperature")
+    return StoryboardReport(
+        shot_id=row.shot_id, composition="\n".join(composition),
+        character_placement="left to right:\n" + "\n".join(placement),
+        set_anchor_presence=anchors, lighting_compliance=lighting,
+        drift_risk=drift_risk(row), recommendation=recommendation)
+
+
+REGISTRY.register(StoryboardGenerator)
+
+__all__ = ["Recommendation", "StoryboardGenerator", "drift_risk", "recommend",
+           "storyboard_report"]
