@@ -25,7 +25,7 @@ MAX_CLASS_LINES = 300
 NOT_YET_SPLIT = {"filmslate.rules._continuity",
                  "filmslate.rules._fountain", "filmslate.rules._stylometry",
                  "filmslate.skills.narrative._dialogue", "filmslate.skills.validation._common",
-                 "filmslate.store._store", "filmslate.synthetic"}
+                 "filmslate.synthetic"}
 
 
 def module_name(path: Path) -> str:
