@@ -1,26 +1,21 @@
-"""The validation skills; importing this package registers them.
+"""The validation skills (SPEC §5), one module each; importing this package registers them.
 
 Every answer type a skill asks a model for is importable from here by its class name: hand-off
 task files name it by import path, and this is the path that stays put when modules move.
 """
 
-from ._common import (
-    SKILLS,
-    AudienceAnswer,
-    AudienceSimulator,
+from ...engine._skill import REGISTRY, Skill
+from ._audience import AudienceAnswer, AudienceSimulator, ConfusionPoint
+from ._culture import CulturalCheck, CultureAnswer
+from ._plausibility import PlausibilityAnswer, PlausibilityAuditor
+from ._redteam import (
     Coincidence,
-    ConfusionPoint,
     CriticalFailure,
-    CulturalCheck,
-    CultureAnswer,
     NarrativeRedTeam,
     NarrativeRedTeamLight,
-    PlausibilityAnswer,
-    PlausibilityAuditor,
     RedTeamAnswer,
-    ResearchAgent,
-    ResearchAnswer,
 )
+from ._research import ResearchAgent, ResearchAnswer
 
 __all__ = [
     "SKILLS",
@@ -39,3 +34,11 @@ __all__ = [
     "ResearchAgent",
     "ResearchAnswer",
 ]
+
+#: The package's skills, in the order they register. The full red team comes before its
+#: light pass: both produce REDTEAM, and the first registered is the kind's producer.
+SKILLS: tuple[type[Skill], ...] = (ResearchAgent, PlausibilityAuditor, CulturalCheck,
+                                   NarrativeRedTeam, NarrativeRedTeamLight, AudienceSimulator)
+
+for _skill in SKILLS:
+    REGISTRY.register(_skill)

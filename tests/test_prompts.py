@@ -1,0 +1,105 @@
+"""One convention for system prompts: a model-backed skill sends the text of its prompt file,
+``filmslate/skills/<layer>/prompts/<prompt_name>.md``, byte for byte (plus the files named in
+``prompt_notes``, each after a blank line, where a variant shares another skill's prompt).
+
+The prompt a skill sends is caught at its first question: every covered skill runs on one
+small film whose inputs reach that question, and the question stops the run.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+
+from filmslate.core._config import parse_config
+from filmslate.engine._skill import Context, Inputs, Skill, load_skills
+from filmslate.schemas import Beats, Premise, SceneRow, Scenes, ScriptScene, Truth
+from test_runtime import BEATS
+from test_skills_validation import GOOD_TRUTH, SCENES, char_lock
+
+# The skills packages whose model-backed skills this test holds to the convention.
+PACKAGES = ("filmslate.skills.narrative", "filmslate.skills.validation")
+
+CONFIG = parse_config('[project]\nname = "film"\n')
+SCRIPT = ScriptScene(scene_id="S01", text="INT. LIGHTHOUSE - DUSK\n\nNell climbs the stairs."
+                     "\n\nNELL\nThe lamp has been dead for a year. I will light it tonight.\n")
+
+
+def package_of(skill: type[Skill]) -> str | None:
+    """The covered package a skill's module lives in, if any."""
+    return next((p for p in PACKAGES
+                 if skill.__module__ == p or skill.__module__.startswith(p + ".")), None)
+
+
+def covered() -> dict[str, type[Skill]]:
+    """Every registered model-backed skill of the covered packages, by name."""
+    return {s.name: s for s in load_skills() if s.uses_model and package_of(s)}
+
+
+def prompt_names(skill: type[Skill]) -> list[str]:
+    """The prompt files a skill sends, in order."""
+    return [getattr(skill, "prompt_name", ""), *getattr(skill, "prompt_notes", ())]
+
+
+def prompt_file(skill: type[Skill], name: str) -> Any:
+    """The package-data path of one of a skill's prompt files."""
+    return resources.files(package_of(skill) or "") / "prompts" / f"{name}.md"
+
+
+def inputs() -> Inputs:
+    """One scene of a film, with every input a covered skill reads before its first question."""
+    truth = Truth.model_validate({**GOOD_TRUTH, "scene_id": "S01",
+                                  "cultural_context": "a 1950s Breton fishing village"})
+    premise = Premise(title="The Last Keeper", logline="An old keeper relights a dead "
+                      "lighthouse before a storm.", genre="drama", tone="tense", length="short",
+                      characters=["Nell, the keeper"])
+    scenes = Scenes(rows=[SceneRow.model_validate(SCENES[0])])
+    return Inputs(one={"PREMISE": premise, "BEATS": Beats.model_validate(BEATS), "TRUTH": truth,
+                       "SCRIPT": SCRIPT, "SCENES": scenes},
+                  many={"CHAR_LOCK": {"NELL": char_lock("NELL")}})
+
+
+class Asked(Exception):
+    """Raised by the stand-in model at the first question, carrying the system prompt."""
+
+    def __init__(self, system: str) -> None:
+        super().__init__("asked")
+        self.system = system
+
+
+def sent_system_prompt(skill: type[Skill]) -> str:
+    """The system prompt a skill sends with its first question."""
+    def ask(output_type: type[BaseModel], system: str, prompt: str) -> BaseModel:
+        raise Asked(system)
+
+    target = "S01" if skill.target_scope == "scene" else "PROJECT"
+    ctx = Context(target=target, inputs=inputs(), config=CONFIG, ask_model=ask)
+    with pytest.raises(Asked) as asked:
+        skill().produce(ctx)
+    return asked.value.system
+
+
+def test_every_covered_package_has_model_backed_skills() -> None:
+    found = {package_of(s) for s in covered().values()}
+    assert found == set(PACKAGES)
+
+
+@pytest.mark.parametrize("name", sorted(covered()))
+def test_the_skill_has_its_prompt_files(name: str) -> None:
+    skill = covered()[name]
+    assert getattr(skill, "prompt_name", ""), f"{name} declares no prompt_name"
+    for prompt in prompt_names(skill):
+        path = prompt_file(skill, prompt)
+        assert path.is_file(), f"{name}: {package_of(skill)}/prompts/{prompt}.md is missing"
+        assert path.read_text(encoding="utf-8").strip(), f"{name}: {prompt}.md is empty"
+
+
+@pytest.mark.parametrize("name", sorted(covered()))
+def test_the_skill_sends_its_prompt_files_text(name: str) -> None:
+    skill = covered()[name]
+    expected = "\n\n".join(prompt_file(skill, p).read_text(encoding="utf-8")
+                           for p in prompt_names(skill))
+    assert sent_system_prompt(skill) == expected
