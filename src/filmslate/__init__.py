@@ -40,10 +40,11 @@ if TYPE_CHECKING:
         WaitingForHandoff,
     )
     from .core._gate import Gate
-    from .core._names import KINDS, ArtifactName, Kind
+    from .core._names import KINDS, ArtifactName, Kind, register_kind
     from .engine._runner import Runner, RunResult
-    from .engine._skill import REGISTRY, Context, Media, Need, Skill
+    from .engine._skill import REGISTRY, AutomaticSkill, Context, Media, Need, Skill
     from .rules._worldstate import WorldStateError
+    from .schemas._kinds import ArtifactKind
     from .store._metrics import Metrics, compute_metrics
     from .store._project import Project, Status
     from .store._runlog import LogEntry
@@ -54,9 +55,11 @@ __all__ = [
     "KINDS",
     "REGISTRY",
     "AnalyzerRequired",
+    "ArtifactKind",
     "ArtifactName",
     "ArtifactNameError",
     "ArtifactNotFound",
+    "AutomaticSkill",
     "BudgetExceeded",
     "Config",
     "ConfigError",
@@ -96,6 +99,7 @@ __all__ = [
     "compute_metrics",
     "load_config",
     "parse_config",
+    "register_kind",
     "reindex",
     "verify",
 ]
@@ -113,9 +117,11 @@ _MODULES: dict[str, str] = {
     **dict.fromkeys(("Config", "load_config", "parse_config"), ".core._config"),
     **dict.fromkeys(_ERRORS, ".core._errors"),
     "Gate": ".core._gate",
-    **dict.fromkeys(("KINDS", "ArtifactName", "Kind"), ".core._names"),
+    **dict.fromkeys(("KINDS", "ArtifactName", "Kind", "register_kind"), ".core._names"),
     **dict.fromkeys(("Runner", "RunResult"), ".engine._runner"),
-    **dict.fromkeys(("REGISTRY", "Context", "Media", "Need", "Skill"), ".engine._skill"),
+    **dict.fromkeys(("REGISTRY", "AutomaticSkill", "Context", "Media", "Need", "Skill"),
+                   ".engine._skill"),
+    "ArtifactKind": ".schemas._kinds",
     "WorldStateError": ".rules._worldstate",
     **dict.fromkeys(("Metrics", "compute_metrics"), ".store._metrics"),
     **dict.fromkeys(("Project", "Status"), ".store._project"),

@@ -26,12 +26,10 @@ from ..core._names import (
     SCENE_RE,
     SHOT_RE,
     TARGET_RE,
-    Kind,
-    SubjectType,
-    register_kind,
     scene_of,
 )
 from ..schemas import Artifact
+from ..schemas._kinds import load_entry_point, load_kinds
 
 Tier = Literal["throughput", "judgment", "premium", "vision", "research"]
 Scope = Literal["project", "scene", "shot", "target", "all", "within", "adjacent", "cast",
@@ -222,29 +220,17 @@ class Registry:
         return iter(sorted(self._skills.values(), key=lambda s: (s.layer, s.name)))
 
     def load_entry_points(self) -> None:
-        """Register third-party skills and artifact kinds from the ``filmslate.skills``
-        entry-point group. An entry point names a Skill subclass, an ArtifactKind, or a list
-        of both; kinds are registered first, so a skill can produce a kind of its package."""
-        loaded: list[Any] = []
+        """Register third-party skills from the ``filmslate.skills`` entry-point group (an
+        entry point names a Skill subclass or a list of them). Their packages' artifact kinds
+        come first, from ``filmslate.kinds``, so a skill can produce a kind of its own."""
+        load_kinds()
         for point in entry_points(group=ENTRY_POINT_GROUP):
-            try:
-                value = point.load()
-            except Exception as exc:  # a broken plugin is the user's to fix, not our bug
-                raise UserError(f"the skill plugin {point.name} ({point.value}) fails to "
-                                f"load: {type(exc).__name__}: {exc}; fix or uninstall it",
-                                entry_point=point.name) from exc
-            loaded.extend(value if isinstance(value, list | tuple) else [value])
-        for item in loaded:
-            if isinstance(item, ArtifactKind):
-                item.register()
-        for item in loaded:
-            if isinstance(item, ArtifactKind):
-                continue
-            if not (isinstance(item, type) and issubclass(item, Skill)):
-                raise UserError(f"entry point of group {ENTRY_POINT_GROUP} gave {item!r}: "
-                                "expected a Skill subclass or an ArtifactKind")
-            self.register(item)
-
+            for item in load_entry_point(point):
+                if not (isinstance(item, type) and issubclass(item, Skill)):
+                    raise UserError(f"entry point {point.name} of {ENTRY_POINT_GROUP} gives "
+                                    f"{item!r}: expected a Skill subclass (artifact kinds go in "
+                                    "the filmslate.kinds group)", entry_point=point.name)
+                self.register(item)
 
     def load_file(self, path: Path) -> list[type[Skill]]:
         """Register every Skill subclass defined in a Python file (project-local skills)."""
@@ -282,41 +268,9 @@ def declaration_problems(skill: type[Skill]) -> list[str]:
                             f"{', '.join(get_args(Scope))}")
     for kind_name in [*skill.produces, *(n.kind for n in skill.needs)]:
         if kind_name.upper() not in KINDS:
-            problems.append(f"unknown artifact kind {kind_name!r} (register it with an "
-                            "ArtifactKind in the same entry point)")
+            problems.append(f"unknown artifact kind {kind_name!r} (publish an ArtifactKind "
+                            "for it in the filmslate.kinds entry-point group)")
     return problems
-
-
-@dataclass(frozen=True)
-class ArtifactKind:
-    """A third-party artifact kind: its naming (SPEC §3 form), folder and schema.
-
-    Publish it in the ``filmslate.skills`` entry-point group next to the skill that
-    produces it. A text kind needs its schema (an ``Artifact`` subclass whose ``KIND`` and
-    ``EXTENSION`` match); media kinds (png, mp4) are stored as bytes and have none.
-    """
-
-    name: str
-    subject: SubjectType | None
-    extension: str
-    layer: str
-    schema: type[Artifact] | None = None
-    prefix: str | None = None
-    suffix: str = ""
-
-    def register(self) -> Kind:
-        """Add the kind to the naming contract and check its schema; returns the kind."""
-        registered = register_kind(self.name, self.subject, self.extension, self.layer,
-                                   self.prefix, self.suffix)
-        if registered.binary:
-            return registered
-        schema = self.schema
-        if schema is None or getattr(schema, "KIND", None) != self.name or getattr(
-                schema, "EXTENSION", None) != self.extension:
-            raise UserError(f"artifact kind {self.name} is a .{self.extension} text kind: give "
-                            f"it a schema, an Artifact subclass with KIND = {self.name!r} and "
-                            f"EXTENSION = {self.extension!r}", kind=self.name)
-        return registered
 
 
 REGISTRY = Registry()

@@ -11,6 +11,7 @@ from ..core._gate import Gate
 from ..core._names import LAYERS, format_stem, parse_unversioned, target_fields
 from ..rules._locks import LOCK_KINDS, Lock, lock_gate
 from ..schemas import CharLock, SetLock, StyleLock, VoiceLock, schema_for
+from ..schemas._kinds import load_kinds
 from . import _runlog
 from ._store import Record, Store
 from ._verify import Violation, verify
@@ -34,6 +35,7 @@ class Project:
     def __init__(self, root: Path) -> None:
         self.root = Path(root).resolve()
         self.config: Config = load_config(self.root / CONFIG_FILE)
+        load_kinds()  # third-party kinds name files like built-in ones do
         self.store = Store(self.root)
 
     def close(self) -> None:
