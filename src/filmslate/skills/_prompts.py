@@ -7,13 +7,13 @@ code, and are read once per process.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 from ..core._errors import FilmslateError
 
 
-@lru_cache(maxsize=None)
+@cache
 def system_prompt(package: str, name: str) -> str:
     """The prompt ``<name>.md`` of a skills package (e.g. ``filmslate.skills.narrative``)."""
     path = resources.files(package) / "prompts" / f"{name}.md"
