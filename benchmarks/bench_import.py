@@ -5,7 +5,8 @@ Measures, each in fresh subprocesses and as the best of N runs:
 * the import time of ``filmslate.cli`` against ``import typer, rich`` (timed inside the child
   around the import statement, so interpreter start-up is left out), and their ratio;
 * the wall time of ``slate --help`` against ``python -c "import typer, rich"`` (whole
-  process, start-up included), and their ratio.
+  process, start-up included), and their ratio; and, for scale, the ``--help`` of a bare
+  two-command typer app (typer's rich help screen imports rich.markdown and pygments itself).
 
 The goal is an import ratio of at most 1.5. Compare the ratios printed in one run; absolute
 times depend on the (shared) machine.
@@ -22,6 +23,9 @@ import time
 from pathlib import Path
 
 BASELINE = "import typer, rich"
+# The same rich help screen from a bare two-command typer app: what typer's help costs itself.
+BARE_APP = ("import typer\napp = typer.Typer()\n@app.command()\ndef a() -> None: ...\n"
+            "@app.command()\ndef b() -> None: ...\napp()")
 TIMED = ("import time; t = time.perf_counter(); {stmt}; "
          "print(time.perf_counter() - t)")
 
@@ -75,10 +79,13 @@ def main() -> None:
 
     base_wall = wall_time([sys.executable, "-c", BASELINE], runs)
     help_wall = wall_time([*slate_argv(), "--help"], runs)
+    bare_wall = wall_time([sys.executable, "-c", BARE_APP, "--help"], runs)
     print(f"wall time, best of {runs} processes (interpreter start-up included):")
     print(f"  {'python -c ' + repr(BASELINE):<28} {base_wall * 1000:8.1f} ms")
     print(f"  {'slate --help':<28} {help_wall * 1000:8.1f} ms")
     print(f"  ratio                        {help_wall / base_wall:8.2f}x")
+    print(f"  {'bare typer app --help':<28} {bare_wall * 1000:8.1f} ms  "
+          f"(slate --help is {help_wall / bare_wall:.2f}x that)")
 
 
 if __name__ == "__main__":
