@@ -16,14 +16,28 @@ from pydantic import BaseModel
 
 from filmslate.core._config import parse_config
 from filmslate.engine._skill import Context, Inputs, Skill, load_skills
-from filmslate.schemas import Beats, Premise, SceneRow, Scenes, ScriptScene, Truth
+from filmslate.schemas import (
+    Beats,
+    Breakdown,
+    BreakdownRow,
+    GenPack,
+    Premise,
+    SceneRow,
+    Scenes,
+    ScriptScene,
+    ShotList,
+    Truth,
+)
 from test_runtime import BEATS
+from test_skills_production import _report, shot
 from test_skills_validation import GOOD_TRUTH, SCENES, char_lock
 
 # The skills packages whose model-backed skills this test holds to the convention.
-PACKAGES = ("filmslate.skills.narrative", "filmslate.skills.validation")
+PACKAGES = ("filmslate.skills.narrative", "filmslate.skills.validation",
+            "filmslate.skills.continuity", "filmslate.skills.production")
 
-CONFIG = parse_config('[project]\nname = "film"\n')
+# qc-grader asks a model only for the rubric of rubric_source = "model".
+CONFIG = parse_config('[project]\nname = "film"\n\n[qc]\nrubric_source = "model"\n')
 SCRIPT = ScriptScene(scene_id="S01", text="INT. LIGHTHOUSE - DUSK\n\nNell climbs the stairs."
                      "\n\nNELL\nThe lamp has been dead for a year. I will light it tonight.\n")
 
@@ -57,8 +71,16 @@ def inputs() -> Inputs:
                       "lighthouse before a storm.", genre="drama", tone="tense", length="short",
                       characters=["Nell, the keeper"])
     scenes = Scenes(rows=[SceneRow.model_validate(SCENES[0])])
+    breakdown = Breakdown(rows=[BreakdownRow(scene_id="S01", characters_present=["NELL"],
+                                             locations_used=["LIGHTHOUSE"])])
+    shots = ShotList.model_validate({"rows": [shot(1, char_ids=["NELL"], set_id="LIGHTHOUSE")]})
+    pack = GenPack(shot_id="S01_SH01", style="", set="", characters="", action="Nell climbs.",
+                   negatives="- none", settings="resolution_tier: proxy")
+    # qc-grader's technical checks run first; an undecodable clip is a finding, not an error.
     return Inputs(one={"PREMISE": premise, "BEATS": Beats.model_validate(BEATS), "TRUTH": truth,
-                       "SCRIPT": SCRIPT, "SCENES": scenes},
+                       "SCRIPT": SCRIPT, "SCENES": scenes, "BREAKDOWN": breakdown,
+                       "CONTINUITY_REPORT": _report(), "SHOTLIST": shots, "GENPACK": pack,
+                       "PROXY": b"not a clip"},
                   many={"CHAR_LOCK": {"NELL": char_lock("NELL")}})
 
 
@@ -75,7 +97,7 @@ def sent_system_prompt(skill: type[Skill]) -> str:
     def ask(output_type: type[BaseModel], system: str, prompt: str) -> BaseModel:
         raise Asked(system)
 
-    target = "S01" if skill.target_scope == "scene" else "PROJECT"
+    target = {"scene": "S01", "shot": "S01_SH01"}.get(skill.target_scope, "PROJECT")
     ctx = Context(target=target, inputs=inputs(), config=CONFIG, ask_model=ask)
     with pytest.raises(Asked) as asked:
         skill().produce(ctx)
