@@ -1,0 +1,111 @@
+"""The prop_inventory check: props never teleport.
+
+A used prop must be in the user's hands (or the scene's cast's), moved here by the scene's
+diff, or new here; its recorded status must not say it is gone.
+"""
+
+from __future__ import annotations
+
+from ..schemas import Finding, WorldState
+from ._continuity_inputs import (
+    SceneFacts,
+    Severity,
+    diff_stem,
+    finding,
+    key,
+    prop_state,
+    same_place,
+    update_of,
+    words,
+)
+
+_GONE = frozenset({"destroyed", "lost", "burned", "burnt", "smashed", "sunk", "gone",
+                   "consumed", "shattered"})
+
+
+def check_props(f: SceneFacts) -> list[Finding]:
+    """Props never teleport (prop_inventory).
+
+    For each ``uses_prop`` observation: fine when the user holds the prop at the start of the
+    scene (its owner, or it is in their inventory), the scene's diff moves it (a prop update
+    naming the event) or puts it in their inventory, or the prop is first introduced here.
+    Otherwise, when someone else holds it: **High** if the
+    holder is not in the scene, **Medium** if they are (a hand-over the diff does not record).
+    When nobody holds it and its recorded location is another place: **High**.
+
+    For each prop in BREAKDOWN ``props_used`` (not already judged above): fine when the diff
+    updates it in this scene (a named event moves it), it is new here, or its holder is in the
+    scene; **High** when its holder is elsewhere, or nobody holds it and it lies elsewhere.
+    A used prop whose recorded status says it is gone (destroyed, lost, burned ...): **High**.
+    A prop the world state does not track and nobody carries: **Low**.
+    """
+    findings: list[Finding] = []
+    judged: set[str] = set()
+    for obs in f.seen("uses_prop"):
+        judged.add(key(obs.subject))
+        findings += _use_by(f, obs.subject, obs.character, obs.detail)
+    for pid in f.props_used:
+        if key(pid) not in judged:
+            judged.add(key(pid))
+            findings += _use_by(f, pid, "", "")
+    return findings
+
+
+def _holder(state: WorldState, pid: str) -> str:
+    prop = prop_state(state, pid)
+    if prop is not None and prop.owner:
+        return prop.owner
+    for cid, char in state.characters.items():
+        if any(key(item) == key(pid) for item in char.inventory):
+            return cid
+    return ""
+
+
+def _moved_here(f: SceneFacts, pid: str) -> bool:
+    return f.diff is not None and any(key(p) == key(pid) for p in f.diff.prop_updates)
+
+
+def _gains(f: SceneFacts, pid: str, user: str) -> bool:
+    if f.diff is None or not user:
+        return False
+    update = update_of(f, user)
+    return update is not None and any(key(i) == key(pid) for i in update.gain_items)
+
+
+def _use_by(f: SceneFacts, pid: str, user: str, how: str) -> list[Finding]:
+    arts = ["BREAKDOWN", diff_stem(f.scene_id), "WORLD_STATE"]
+    who = f"{user} uses" if user else "the scene uses"
+    said = f" ({how})" if how else ""
+    prop = prop_state(f.before, pid)
+    holder = _holder(f.before, pid)
+    if prop is not None and prop.status and words(prop.status) & _GONE:
+        return [finding("prop_inventory", "High", [f.scene_id], arts,
+                        f"{who} {pid}{said}, but the world state records it as "
+                        f"{prop.status!r}", f"drop {pid} from {f.scene_id}, or restore it in "
+                        "an earlier diff with an event that explains it")]
+    if _gains(f, pid, user) or (user and holder and key(holder) == key(user)):
+        return []
+    if _moved_here(f, pid) or any(key(p) == key(pid) for p in f.new_props):
+        return []
+    if prop is None and not holder:
+        return [finding("prop_inventory", "Low", [f.scene_id], arts,
+                        f"{pid} is used in {f.scene_id} but the world state does not track it",
+                        f"add {pid} to the world state (owner, location) in the diff of the "
+                        "scene that introduces it")]
+    if holder:
+        if not user and f.present(holder):
+            return []
+        severity: Severity = "Medium" if f.present(holder) else "High"
+        where = "who is in the scene" if f.present(holder) else "who is not in the scene"
+        return [finding("prop_inventory", severity, [f.scene_id], arts,
+                        f"{who} {pid}{said}, but {holder} holds it, {where}",
+                        f"record how {pid} reaches {user or f.location} (a prop update in "
+                        f"{diff_stem(f.scene_id)} with a via naming the hand-over), or "
+                        f"give the action to {holder}")]
+    location = prop.location if prop else ""
+    if location and not same_place(location, f.location) and not _moved_here(f, pid):
+        return [finding("prop_inventory", "High", [f.scene_id], arts,
+                        f"{who} {pid}{said} at {f.location}, but it is recorded at {location}",
+                        f"move {pid} to {f.location} through a prop update with a via naming "
+                        f"the event, or play the action at {location}")]
+    return []
