@@ -21,8 +21,6 @@ SKILL_FORBIDDEN = ("filmslate.store", "filmslate.engine._router", "filmslate.eng
                    "filmslate.engine._render", "filmslate.engine._budget_view", "sqlite3")
 MAX_MODULE_LINES = 500
 MAX_CLASS_LINES = 300
-# Still being split along their seams (issue 10); this list only shrinks.
-NOT_YET_SPLIT: set[str] = set()
 
 
 def module_name(path: Path) -> str:
@@ -145,8 +143,6 @@ def test_the_scan_catches_an_upward_import(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("name", sorted(modules()))
 def test_modules_and_classes_stay_small(name: str) -> None:
-    if name in NOT_YET_SPLIT:
-        pytest.skip("not split yet")
     source = modules()[name].read_text(encoding="utf-8")
     assert source.count("\n") <= MAX_MODULE_LINES, f"{name} has over {MAX_MODULE_LINES} lines"
     for node in ast.walk(ast.parse(source)):
