@@ -12,9 +12,10 @@ from typing import Any
 from pydantic import BaseModel
 
 from ..core._config import Config
-from ..core._errors import InputNotReady, ProviderError, RunError
+from ..core._errors import GateFailed, InputNotReady, ProviderError, RunError
 from ..core._names import scene_of
 from ..core._video_prices import price_per_second
+from ..rules._routing import routing_gate
 from ..schemas import schema_for
 from ..store import _runlog
 from ..store._store import Record, Store
@@ -55,7 +56,7 @@ def record_switch(store: Store, router: Router, gateway: Gateway, tier: str,
         "cost_impact": impact, "escalation_conditions": [
             "visual tiers: a QC sample and a lock-consistency test on the new provider "
             "before batch generation", "revert if the new model fails gates it passed"]})
-    return store.write("ROUTING_DECISION", task, payload, entry=_runlog.LogEntry(
+    return _write(store, payload, entry=_runlog.LogEntry(
         run_id=_runlog.new_run_id(), skill_name="model-router", event="routing",
         outcome="SWITCH", tier=tier, model_used=new, estimated_cost=impact,
         target="PROJECT", notes=f"{old} -> {new}: {reason}"))
@@ -87,10 +88,22 @@ def plan_batch(store: Store, router: Router, config: Config, target: str) -> Rec
     same = store.same_as_latest("ROUTING_DECISION", task, payload, used)
     if same is not None:
         return same  # the shot lists did not change: the plan stands
-    return store.write("ROUTING_DECISION", task, payload, inputs=used, entry=_runlog.LogEntry(
+    return _write(store, payload, inputs=used, entry=_runlog.LogEntry(
         run_id=_runlog.new_run_id(), skill_name="model-router", event="routing",
         outcome="BATCH_PLAN", target=target, scene_id=scene_of(target),
         estimated_cost=round(total, 4), notes=f"{len(rows)} shots, {premium} premium"))
+
+
+def _write(store: Store, payload: Any, inputs: list[str] | None = None, *,
+           entry: _runlog.LogEntry) -> Record:
+    """Store a ROUTING_DECISION that passes model-router's gate; a premium route without its
+    justification is a bug of the writer and is never stored silently."""
+    gate = routing_gate(payload)
+    if not gate.passed:
+        raise GateFailed(f"{payload.task}: the routing decision fails model-router's gate: "
+                         + "; ".join(gate.reasons), task=payload.task)
+    return store.write("ROUTING_DECISION", payload.task, payload, inputs=inputs or [],
+                       entry=entry)
 
 
 def _planned_shots(store: Store, target: str) -> tuple[list[Any], list[str]]:
@@ -124,7 +137,7 @@ def write_escalation(store: Store, gateway: Gateway, config: Config, skill_cls: 
             f"escalated from {old.tier} after {revisions} revisions",
             f"next failure at {new.tier} escalates again or hard-stops at the top tier"],
     })
-    store.write("ROUTING_DECISION", task, payload, entry=_runlog.LogEntry(
+    _write(store, payload, entry=_runlog.LogEntry(
         run_id=_runlog.new_run_id(), skill_name="model-router", event="routing",
         target=target, scene_id=scene_of(target), tier=new.tier, model_used=new.model,
         estimated_cost=impact, outcome="ESCALATE",
