@@ -52,12 +52,13 @@ def test_every_old_answer_type_path_still_loads(waiting: Path, tmp_path: Path,
     body["output_type"] = dotted
     task.write_text(json.dumps(body))
     answer = tmp_path / "story-architect__PROJECT__1.answer.json"
-    answer.write_text("{}")
+    answer.write_text("[]")  # valid for no model: refused after the type has loaded
     refused = run_slate("submit", str(answer), cwd=waiting)
     # The type loads, so the refusal is about the answer's fields, not a missing model.
     assert refused.returncode == 2
     assert "cannot load the output model" not in refused.stderr, refused.stderr
     assert "Traceback" not in refused.stderr
+    assert not (waiting / "inbox" / answer.name).exists()
 
 
 def test_an_old_task_file_is_answered_and_the_run_goes_on(waiting: Path, tmp_path: Path) -> None:
