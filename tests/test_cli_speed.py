@@ -76,3 +76,24 @@ def test_the_package_root_is_lazy_and_complete() -> None:
     assert set(filmslate.__all__) <= set(dir(filmslate))
     with pytest.raises(AttributeError):
         _ = filmslate.NoSuchThing
+
+
+def test_slate_status_builds_no_artifact_schema(tmp_path: Path) -> None:
+    """`slate status` opens the project and reads the index: no schema, model or video code."""
+    root = tmp_path / "film"
+    filmslate.Project.init(root).close()
+    status = f"""
+import os, sys
+from filmslate.cli import main
+os.chdir({str(root)!r})
+sys.argv = ["slate", "status"]
+try:
+    main()
+except SystemExit as exc:
+    assert exc.code in (0, None), exc.code
+"""
+    modules = loaded_after(status)
+    assert "filmslate.store._project" in modules
+    slow = ("filmslate.schemas", "filmslate.skills", "filmslate.engine._runner", "pydantic_ai",
+            "numpy", "PIL", "httpx")
+    assert [m for m in modules if m.startswith(slow)] == []

@@ -40,11 +40,11 @@ if TYPE_CHECKING:
         WaitingForHandoff,
     )
     from .core._gate import Gate
+    from .core._kinds import ArtifactKind
     from .core._names import KINDS, ArtifactName, Kind, register_kind
     from .engine._runner import Runner, RunResult
     from .engine._skill import REGISTRY, AutomaticSkill, Context, Media, Need, Skill
     from .rules._worldstate import WorldStateError
-    from .schemas._kinds import ArtifactKind
     from .store._metrics import Metrics, compute_metrics
     from .store._project import Project, Status
     from .store._runlog import LogEntry
@@ -121,7 +121,7 @@ _MODULES: dict[str, str] = {
     **dict.fromkeys(("Runner", "RunResult"), ".engine._runner"),
     **dict.fromkeys(("REGISTRY", "AutomaticSkill", "Context", "Media", "Need", "Skill"),
                    ".engine._skill"),
-    "ArtifactKind": ".schemas._kinds",
+    "ArtifactKind": ".core._kinds",
     "WorldStateError": ".rules._worldstate",
     **dict.fromkeys(("Metrics", "compute_metrics"), ".store._metrics"),
     **dict.fromkeys(("Project", "Status"), ".store._project"),

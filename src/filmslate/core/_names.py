@@ -110,6 +110,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in [
 ]}
 
 BUILTIN_KINDS = frozenset(KINDS)
+LOCK_KINDS = ("CHAR_LOCK", "SET_LOCK", "VOICE_LOCK", "STYLE_LOCK")
 EXTENSION_RE = re.compile(r"[a-z0-9]{1,8}")
 
 

@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from ..core._config import Config
 from ..core._errors import UserError
 from ..core._gate import Gate
+from ..core._kinds import load_entry_point, load_kinds
 from ..core._names import (
     KINDS,
     SCENE_RE,
@@ -29,7 +30,6 @@ from ..core._names import (
     scene_of,
 )
 from ..schemas import Artifact
-from ..schemas._kinds import load_entry_point, load_kinds
 
 Tier = Literal["throughput", "judgment", "premium", "vision", "research"]
 Scope = Literal["project", "scene", "shot", "target", "all", "within", "adjacent", "cast",

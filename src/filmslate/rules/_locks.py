@@ -21,9 +21,9 @@ from pydantic import BaseModel
 from ..core._config import Config
 from ..core._errors import UserError
 from ..core._gate import Gate
+from ..core._names import LOCK_KINDS
 from ..schemas import Artifact, CharLock, SetLock, StyleLock, VoiceLock
 
-LOCK_KINDS = ("CHAR_LOCK", "SET_LOCK", "VOICE_LOCK", "STYLE_LOCK")
 Lock = CharLock | SetLock | VoiceLock | StyleLock
 
 # -- rule tables ------------------------------------------------------------------------------

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..core._errors import ArtifactNotFound, IntegrityError
 from ..core._names import KINDS, ArtifactName, format_stem, kind, parse_stem
-from ..schemas import Artifact, schema_for
 from ._index import Record, sha256_bytes
+
+if TYPE_CHECKING:  # schemas load on first use, so `slate status` builds none of them
+    from ..schemas import Artifact
 
 PARSE_CACHE_SIZE = 256
 
@@ -74,6 +77,8 @@ class Catalog:
         key = (rec.filename, rec.sha256)
         cached = self._parsed.pop(key, None)
         if cached is None:
+            from ..schemas import schema_for
+
             cached = schema_for(rec.name.kind).parse(self.read(rec.name))
         self._parsed[key] = cached  # most recently used last
         while len(self._parsed) > PARSE_CACHE_SIZE:

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..core._config import CONFIG_FILE, Config, default_toml, load_config
 from ..core._errors import LockRefused, ProjectError, SchemaError, UserError
 from ..core._gate import Gate
-from ..core._names import LAYERS, format_stem, parse_unversioned, target_fields
-from ..rules._locks import LOCK_KINDS, Lock, lock_gate
-from ..schemas import CharLock, SetLock, StyleLock, VoiceLock, schema_for
-from ..schemas._kinds import load_kinds
+from ..core._kinds import load_kinds
+from ..core._names import LAYERS, LOCK_KINDS, format_stem, parse_unversioned, target_fields
 from . import _runlog
 from ._store import Record, Store
 from ._verify import Violation, verify
+
+if TYPE_CHECKING:  # locks and schemas load when a lock is added, not to open a project
+    from ..rules._locks import Lock
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,9 @@ def manual_entry(file_name: str, subject: str | None, reason: str, note: str = "
 
 def check_lock_file(file: Path, config: Config) -> tuple[Lock, Gate]:
     """Parse a hand-written lock file (named like ``CHAR_ALEX_LOCK.txt``) and gate it."""
+    from ..rules._locks import lock_gate
+    from ..schemas import CharLock, SetLock, StyleLock, VoiceLock, schema_for
+
     file = Path(file)
     if not file.is_file():
         raise ProjectError(f"{file} is not a file", path=str(file))

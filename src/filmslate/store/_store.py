@@ -19,10 +19,10 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..core._errors import ArtifactNotFound, HardStop, IntegrityError, SchemaError
 from ..core._names import ArtifactName, format_stem, kind
-from ..schemas import Artifact, schema_for
 from . import _runlog
 from ._index import (
     INDEX_DIR,
@@ -40,6 +40,9 @@ from ._index import (
     sha256_file,
 )
 from ._lineage import Lineage
+
+if TYPE_CHECKING:  # schemas load on first use, so `slate status` builds none of them
+    from ..schemas import Artifact
 
 __all__ = ["INDEX_DIR", "INDEX_FILE", "READ_ONLY", "SCHEMA", "Record", "Store", "connect",
            "crash_point", "index_world_state", "insert_record", "pid_alive", "sha256_bytes",
@@ -96,6 +99,8 @@ class Store(Lineage):
             if payload[offset:offset + len(magic)] != magic:
                 raise SchemaError(f"payload is not a .{k.extension} file", kind=k.name)
             return payload
+        from ..schemas import schema_for
+
         model = schema_for(k.name)
         if isinstance(payload, bytes):
             payload = model.parse(payload)

@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from ..core._errors import UserError
-from ..core._names import HERO_VISUAL, ArtifactName, parse_stem, scene_of
+from ..core._names import HERO_VISUAL, LOCK_KINDS, ArtifactName, parse_stem, scene_of
 from ..core._video_prices import price_per_second
-from ..rules._locks import LOCK_KINDS
 from ..schemas import ShotList
 from ..store._project import Project
 

@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
-from ..core._errors import UserError
-from ..core._names import Kind, SubjectType, register_kind
-from ._base import Artifact
+from ._errors import UserError
+from ._names import Kind, SubjectType, register_kind
 
 ENTRY_POINT_GROUP = "filmslate.kinds"
 _loaded = False
@@ -34,7 +33,7 @@ class ArtifactKind:
     subject: SubjectType | None
     extension: str
     layer: str
-    schema: type[Artifact] | None = None
+    schema: type[Any] | None = None  # an Artifact subclass (schemas sit above core)
     prefix: str | None = None
     suffix: str = ""
 
