@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench docs clean-demo
+.PHONY: demo test test-fast lint bench docs clean-demo
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,12 +19,18 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks examples
+	$(BIN)/ruff check src tests benchmarks examples
 	$(BIN)/mypy
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_store.py
 
-# docs/cli.md is generated from the typer app (tests/test_cli_docs.py keeps it current).
+# docs/cli.md and docs/skills/ are generated from the code (tests keep them current).
 docs: $(STAMP)
 	$(BIN)/python -m filmslate.cli._docs docs/cli.md
+	$(BIN)/python -m filmslate._skill_docs docs/skills
+
+# The fast part of the suite, for developers (make test runs everything, CI too).
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow"

@@ -24,10 +24,11 @@ from pathlib import Path
 
 BASELINE = "import typer, rich"
 # The same rich help screen from a bare two-command typer app: what typer's help costs itself.
-BARE_APP = ("import typer\napp = typer.Typer()\n@app.command()\ndef a() -> None: ...\n"
-            "@app.command()\ndef b() -> None: ...\napp()")
-TIMED = ("import time; t = time.perf_counter(); {stmt}; "
-         "print(time.perf_counter() - t)")
+BARE_APP = (
+    "import typer\napp = typer.Typer()\n@app.command()\ndef a() -> None: ...\n"
+    "@app.command()\ndef b() -> None: ...\napp()"
+)
+TIMED = "import time; t = time.perf_counter(); {stmt}; print(time.perf_counter() - t)"
 
 
 def _env() -> dict[str, str]:
@@ -38,8 +39,13 @@ def import_time(stmt: str, runs: int) -> float:
     """Best of `runs` fresh interpreters: seconds spent in `stmt` alone."""
     best = float("inf")
     for _ in range(runs):
-        out = subprocess.run([sys.executable, "-c", TIMED.format(stmt=stmt)], env=_env(),
-                             capture_output=True, text=True, check=True).stdout
+        out = subprocess.run(
+            [sys.executable, "-c", TIMED.format(stmt=stmt)],
+            env=_env(),
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         best = min(best, float(out.strip().splitlines()[-1]))
     return best
 
@@ -84,8 +90,10 @@ def main() -> None:
     print(f"  {'python -c ' + repr(BASELINE):<28} {base_wall * 1000:8.1f} ms")
     print(f"  {'slate --help':<28} {help_wall * 1000:8.1f} ms")
     print(f"  ratio                        {help_wall / base_wall:8.2f}x")
-    print(f"  {'bare typer app --help':<28} {bare_wall * 1000:8.1f} ms  "
-          f"(slate --help is {help_wall / bare_wall:.2f}x that)")
+    print(
+        f"  {'bare typer app --help':<28} {bare_wall * 1000:8.1f} ms  "
+        f"(slate --help is {help_wall / bare_wall:.2f}x that)"
+    )
 
 
 if __name__ == "__main__":

@@ -89,8 +89,9 @@ def timed_skills(runner: Any) -> dict[str, list[float]]:
     return totals
 
 
-def child(scenes: int, shots: int, folder: Path, profile: Path | None, until: str = ""
-          ) -> dict[str, Any]:
+def child(
+    scenes: int, shots: int, folder: Path, profile: Path | None, until: str = ""
+) -> dict[str, Any]:
     """Run one production (or its phases before ``until``) and measure it."""
     from filmslate.synthetic import synthetic_project
     from filmslate.workflow._orchestrator import Orchestrator, Outcome
@@ -119,31 +120,55 @@ def child(scenes: int, shots: int, folder: Path, profile: Path | None, until: st
     except Exception as exc:  # a verify that breaks is a finding, not the end of the report
         problems = [f"verify raised {type(exc).__name__}: {exc}"]
     verify_s = time.perf_counter() - checked
-    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(
-        resource.RUSAGE_CHILDREN)
-    return {"scenes": scenes, "shots": scenes * shots, "status": outcome.status,
-            "reason": outcome.reason[:500], "steps": len(outcome.ran), "setup_s": setup,
-            "run_s": run_s, "verify_s": verify_s, "violations": len(problems),
-            "first_violation": problems[0][:300] if problems else "",
-            "maxrss_mb": own.ru_maxrss / 1024, "ffmpeg_cpu_s": kids.ru_utime + kids.ru_stime,
-            "own_cpu_s": own.ru_utime + own.ru_stime, "phases": dict(clock.seconds),
-            "skills": {k: v for k, v in sorted(skills.items(), key=lambda kv: -kv[1][0])}}
+    own, kids = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return {
+        "scenes": scenes,
+        "shots": scenes * shots,
+        "status": outcome.status,
+        "reason": outcome.reason[:500],
+        "steps": len(outcome.ran),
+        "setup_s": setup,
+        "run_s": run_s,
+        "verify_s": verify_s,
+        "violations": len(problems),
+        "first_violation": problems[0][:300] if problems else "",
+        "maxrss_mb": own.ru_maxrss / 1024,
+        "ffmpeg_cpu_s": kids.ru_utime + kids.ru_stime,
+        "own_cpu_s": own.ru_utime + own.ru_stime,
+        "phases": dict(clock.seconds),
+        "skills": {k: v for k, v in sorted(skills.items(), key=lambda kv: -kv[1][0])},
+    }
 
 
 # -- the parent: one child per size --------------------------------------------------------------
 
 
-def measure(scenes: int, shots: int, keep: bool, profile: bool, timeout: float,
-            until: str = "") -> dict[str, Any]:
+def measure(
+    scenes: int, shots: int, keep: bool, profile: bool, timeout: float, until: str = ""
+) -> dict[str, Any]:
     """Run one size in a fresh subprocess; its JSON line is the result."""
     folder = Path(tempfile.mkdtemp(prefix=f"filmslate-bench-{scenes}-"))
     stats = folder / "profile.pstats" if profile else None
-    command = [sys.executable, str(HERE), "--child", "--scenes", str(scenes), "--shots",
-               str(shots), "--root", str(folder), "--until", until] + (
-                   ["--stats", str(stats)] if stats else [])
+    command = [
+        sys.executable,
+        str(HERE),
+        "--child",
+        "--scenes",
+        str(scenes),
+        "--shots",
+        str(shots),
+        "--root",
+        str(folder),
+        "--until",
+        until,
+    ] + (["--stats", str(stats)] if stats else [])
     env = {"PYTHONPATH": str(SRC), "PATH": "/usr/bin:/bin"}
-    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env,
-                          check=False)
+    done = subprocess.run(
+        command, capture_output=True, text=True, timeout=timeout, env=env, check=False
+    )
     if done.returncode:
         raise SystemExit(f"{scenes} scenes: the child failed:\n{done.stderr[-3000:]}")
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
@@ -166,37 +191,50 @@ def report(row: dict[str, Any]) -> None:
     """One size's numbers."""
     per_shot = row["run_s"] / row["shots"]
     first = f": {row['first_violation']}" if row["violations"] else ""
-    print(f"\n{row['scenes']:>4} scenes x {row['shots'] // row['scenes']} shots = "
-          f"{row['shots']} shots: {row['status']} ({row['steps']} steps)"
-          + (f" -- {row['reason']}" if row["reason"] else ""), flush=True)
-    print(f"  run {row['run_s']:.1f} s, {per_shot * 1000:.0f} ms/shot; setup "
-          f"{row['setup_s']:.1f} s; verify {row['verify_s']:.1f} s "
-          f"({row['violations']} violations{first})")
-    print(f"  peak memory {row['maxrss_mb']:.0f} MB; CPU: python {row['own_cpu_s']:.0f} s, "
-          f"ffmpeg {row['ffmpeg_cpu_s']:.0f} s")
+    print(
+        f"\n{row['scenes']:>4} scenes x {row['shots'] // row['scenes']} shots = "
+        f"{row['shots']} shots: {row['status']} ({row['steps']} steps)"
+        + (f" -- {row['reason']}" if row["reason"] else ""),
+        flush=True,
+    )
+    print(
+        f"  run {row['run_s']:.1f} s, {per_shot * 1000:.0f} ms/shot; setup "
+        f"{row['setup_s']:.1f} s; verify {row['verify_s']:.1f} s "
+        f"({row['violations']} violations{first})"
+    )
+    print(
+        f"  peak memory {row['maxrss_mb']:.0f} MB; CPU: python {row['own_cpu_s']:.0f} s, "
+        f"ffmpeg {row['ffmpeg_cpu_s']:.0f} s"
+    )
     print("  phases: " + ", ".join(f"{k} {v:.1f} s" for k, v in row["phases"].items()))
     accounted = sum(s for s, _ in row["skills"].values())
-    print("  skills: " + ", ".join(f"{k} {s:.1f} s/{int(n)}"
-                                   for k, (s, n) in list(row["skills"].items())[:10])
-          + f"; outside skill runs {row['run_s'] - accounted:.1f} s")
+    print(
+        "  skills: "
+        + ", ".join(f"{k} {s:.1f} s/{int(n)}" for k, (s, n) in list(row["skills"].items())[:10])
+        + f"; outside skill runs {row['run_s'] - accounted:.1f} s"
+    )
 
 
 def ratios(small: dict[str, Any], big: dict[str, Any]) -> None:
     """How the largest size compares with the smallest (linear: time ratio = shot ratio)."""
     work = big["shots"] / small["shots"]
-    print(f"\n{big['scenes']}/{small['scenes']} scenes ({work:g}x the shots): "
-          f"total time {big['run_s'] / small['run_s']:.1f}x, time per shot "
-          f"{(big['run_s'] / big['shots']) / (small['run_s'] / small['shots']):.2f}x, "
-          f"peak memory {big['maxrss_mb'] / small['maxrss_mb']:.1f}x, verify "
-          f"{big['verify_s'] / max(small['verify_s'], 1e-9):.1f}x")
+    print(
+        f"\n{big['scenes']}/{small['scenes']} scenes ({work:g}x the shots): "
+        f"total time {big['run_s'] / small['run_s']:.1f}x, time per shot "
+        f"{(big['run_s'] / big['shots']) / (small['run_s'] / small['shots']):.2f}x, "
+        f"peak memory {big['maxrss_mb'] / small['maxrss_mb']:.1f}x, verify "
+        f"{big['verify_s'] / max(small['verify_s'], 1e-9):.1f}x"
+    )
     print(f"  per skill: total time ratio (linear: {work:g}x), runs, and time per run")
     for name in sorted(set(small["skills"]) & set(big["skills"])):
         (s1, n1), (s2, n2) = small["skills"][name], big["skills"][name]
         if n1 and n2 and s1 > 0.05:
             grow = s2 / s1
             flag = "  <-- super-linear" if grow > 1.5 * work else ""
-            print(f"  {name:28} {s1:7.1f} -> {s2:8.1f} s ({grow:5.1f}x), runs {int(n1)} -> "
-                  f"{int(n2)}, {s1 / n1 * 1000:7.1f} -> {s2 / n2 * 1000:7.1f} ms/run{flag}")
+            print(
+                f"  {name:28} {s1:7.1f} -> {s2:8.1f} s ({grow:5.1f}x), runs {int(n1)} -> "
+                f"{int(n2)}, {s1 / n1 * 1000:7.1f} -> {s2 / n2 * 1000:7.1f} ms/run{flag}"
+            )
 
 
 def main() -> None:
@@ -206,21 +244,26 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="cProfile every child")
     parser.add_argument("--keep", action="store_true", help="keep the project folders")
     parser.add_argument("--timeout", type=float, default=4 * 3600, help="seconds per size")
-    parser.add_argument("--until", default="", help="stop where this phase begins (e.g. "
-                        "'shots': time everything before the shots)")
+    parser.add_argument(
+        "--until",
+        default="",
+        help="stop where this phase begins (e.g. 'shots': time everything before the shots)",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--root", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--stats", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     sizes = [int(s) for s in str(args.scenes).split(",") if s.strip()]
     if args.child:
-        print(json.dumps(child(sizes[0], args.shots, args.root, args.stats, args.until)),
-              flush=True)
+        print(
+            json.dumps(child(sizes[0], args.shots, args.root, args.stats, args.until)), flush=True
+        )
         return
     results = []
     for scenes in sizes:
-        results.append(measure(scenes, args.shots, args.keep, args.profile, args.timeout,
-                               args.until))
+        results.append(
+            measure(scenes, args.shots, args.keep, args.profile, args.timeout, args.until)
+        )
         report(results[-1])
     if len(results) > 1:
         ratios(results[0], results[-1])

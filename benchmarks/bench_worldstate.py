@@ -54,8 +54,11 @@ class Story:
         taker = rng.choice([c for c in CHARACTERS if c != giver])
         self.owner[prop] = taker
         place = rng.choice(PLACES)
-        update: dict[str, Any] = {"learn": [f"fact learned in {sid}"], "location": place,
-                                  "emotional_state": rng.choice(["calm", "tense", "angry"])}
+        update: dict[str, Any] = {
+            "learn": [f"fact learned in {sid}"],
+            "location": place,
+            "emotional_state": rng.choice(["calm", "tense", "angry"]),
+        }
         if n % 7 == 0:
             update["add_injuries"] = [f"wound from {sid}"]
             self.injuries[who].append(f"wound from {sid}")
@@ -63,34 +66,64 @@ class Story:
         if n % 11 == 0 and (hurt := [c for c in CHARACTERS if self.injuries[c]]):
             patient = rng.choice(hurt)
             updates.setdefault(patient, {})["heal_injuries"] = [self.injuries[patient].pop(0)]
-        diff = {"scene_id": sid, "character_updates": updates,
-                "prop_updates": {prop: {"owner": taker, "location": place,
-                                        "via": f"{giver} hands {prop} to {taker}"}},
-                "timeline_update": {"elapsed_time": f"day {n // 10 + 1}",
-                                    "notes": [f"event of {sid}"] if n % 10 == 0 else []},
-                "location_updates": {place: {"lighting_state": f"light of {sid}"}}
-                if n % 25 == 0 else {},
-                "rule_updates": {"add_constraints": [f"rule from {sid}"]} if n % 50 == 0
-                else {}}
+        diff = {
+            "scene_id": sid,
+            "character_updates": updates,
+            "prop_updates": {
+                prop: {"owner": taker, "location": place, "via": f"{giver} hands {prop} to {taker}"}
+            },
+            "timeline_update": {
+                "elapsed_time": f"day {n // 10 + 1}",
+                "notes": [f"event of {sid}"] if n % 10 == 0 else [],
+            },
+            "location_updates": {place: {"lighting_state": f"light of {sid}"}}
+            if n % 25 == 0
+            else {},
+            "rule_updates": {"add_constraints": [f"rule from {sid}"]} if n % 50 == 0 else {},
+        }
         cast = sorted({who, giver, taker, *updates})
-        scene = {"scene_id": sid, "summary": f"{giver} gives {prop} to {taker}.",
-                 "location": place, "time_of_day": "DAY", "characters_present": cast}
-        breakdown = {"scene_id": sid, "characters_present": cast, "locations_used": [place],
-                     "props_used": [prop], "state_changes": [f"{prop} changes hands"]}
+        scene = {
+            "scene_id": sid,
+            "summary": f"{giver} gives {prop} to {taker}.",
+            "location": place,
+            "time_of_day": "DAY",
+            "characters_present": cast,
+        }
+        breakdown = {
+            "scene_id": sid,
+            "characters_present": cast,
+            "locations_used": [place],
+            "props_used": [prop],
+            "state_changes": [f"{prop} changes hands"],
+        }
         return scene, breakdown, diff
 
     def _opening(self, sid: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-        diff = {"scene_id": sid,
-                "character_updates": {c: {"location": PLACES[0]} for c in CHARACTERS},
-                "prop_updates": {p: {"owner": o, "location": PLACES[0],
-                                     "via": f"{o} brings {p} to the meeting"}
-                                 for p, o in self.owner.items()}}
-        scene = {"scene_id": sid, "summary": "Everyone meets.", "location": PLACES[0],
-                 "time_of_day": "DAY", "characters_present": CHARACTERS}
-        breakdown = {"scene_id": sid, "characters_present": CHARACTERS,
-                     "new_characters_introduced": CHARACTERS, "locations_used": [PLACES[0]],
-                     "new_locations_introduced": [PLACES[0]], "props_used": PROPS,
-                     "new_props_introduced": PROPS, "state_changes": ["props are handed out"]}
+        diff = {
+            "scene_id": sid,
+            "character_updates": {c: {"location": PLACES[0]} for c in CHARACTERS},
+            "prop_updates": {
+                p: {"owner": o, "location": PLACES[0], "via": f"{o} brings {p} to the meeting"}
+                for p, o in self.owner.items()
+            },
+        }
+        scene = {
+            "scene_id": sid,
+            "summary": "Everyone meets.",
+            "location": PLACES[0],
+            "time_of_day": "DAY",
+            "characters_present": CHARACTERS,
+        }
+        breakdown = {
+            "scene_id": sid,
+            "characters_present": CHARACTERS,
+            "new_characters_introduced": CHARACTERS,
+            "locations_used": [PLACES[0]],
+            "new_locations_introduced": [PLACES[0]],
+            "props_used": PROPS,
+            "new_props_introduced": PROPS,
+            "state_changes": ["props are handed out"],
+        }
         return scene, breakdown, diff
 
 
@@ -98,8 +131,11 @@ def story(n: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[Stat
     """Scene rows, breakdown rows and diffs of an ``n``-scene story."""
     teller = Story()
     parts = [teller.scene(k) for k in range(1, n + 1)]
-    return ([p[0] for p in parts], [p[1] for p in parts],
-            [StateDiff.model_validate(p[2]) for p in parts])
+    return (
+        [p[0] for p in parts],
+        [p[1] for p in parts],
+        [StateDiff.model_validate(p[2]) for p in parts],
+    )
 
 
 def time_engine(sizes: tuple[int, int], repeats: int = 9) -> tuple[dict[int, float], float]:
@@ -168,25 +204,35 @@ def time_tracker(n: int) -> tuple[float, float, float, int, int, float]:
         total = time.perf_counter() - start
         project.close()
     tenth = max(1, n // 10)
-    return (total, sum(per_scene[1:tenth + 1]) / tenth, sum(per_scene[-tenth:]) / tenth,
-            len(model.requests[1].prompt), len(model.requests[-1].prompt), loads.seconds)
+    return (
+        total,
+        sum(per_scene[1 : tenth + 1]) / tenth,
+        sum(per_scene[-tenth:]) / tenth,
+        len(model.requests[1].prompt),
+        len(model.requests[-1].prompt),
+        loads.seconds,
+    )
 
 
 def _answer(answers: dict[str, StateDiff], request: TextRequest) -> StateDiff:
     return answers[request.target]
 
 
-def _project(folder: Path, scenes: list[dict[str, Any]], breakdown: list[dict[str, Any]]
-             ) -> Path:
+def _project(folder: Path, scenes: list[dict[str, Any]], breakdown: list[dict[str, Any]]) -> Path:
     with Project.init(folder / "film", name="bench") as project:
         root = project.root
         config = root / "filmslate.toml"
         # Offline model on every tier; the tracker alone, without the validation loop first.
-        config.write_text(config.read_text().replace('"replay:', '"scripted:').replace(
-            "enforce_order = true", "enforce_order = false"))
+        config.write_text(
+            config.read_text()
+            .replace('"replay:', '"scripted:')
+            .replace("enforce_order = true", "enforce_order = false")
+        )
     with Project(root) as project:
-        for artifact in (Scenes.model_validate({"rows": scenes}),
-                         Breakdown.model_validate({"rows": breakdown})):
+        for artifact in (
+            Scenes.model_validate({"rows": scenes}),
+            Breakdown.model_validate({"rows": breakdown}),
+        ):
             path = folder / f"{artifact.KIND}.csv"
             path.write_bytes(artifact.render())
             project.add(path)
@@ -202,11 +248,16 @@ def main() -> None:
     small, large = args.sizes
     engine, ratio = time_engine((small, large))
     for n, seconds in engine.items():
-        print(f"build_states {n:>4} scenes: {seconds * 1000:8.1f} ms total (best), "
-              f"{seconds / n * 1e6:7.1f} us/scene", flush=True)
-    print(f"build_states {large}/{small} ratio: {ratio:.1f}x median of paired runs, "
-          f"{engine[large] / engine[small]:.1f}x best to best (linear = {large / small:.0f}x)",
-          flush=True)
+        print(
+            f"build_states {n:>4} scenes: {seconds * 1000:8.1f} ms total (best), "
+            f"{seconds / n * 1e6:7.1f} us/scene",
+            flush=True,
+        )
+    print(
+        f"build_states {large}/{small} ratio: {ratio:.1f}x median of paired runs, "
+        f"{engine[large] / engine[small]:.1f}x best to best (linear = {large / small:.0f}x)",
+        flush=True,
+    )
     if args.no_runner:
         return
     tracked = {}
@@ -217,14 +268,19 @@ def main() -> None:
             print(f"tracker through the runner stopped: {exc}")
             return
         total, early, late, first, last, tables = tracked[n]
-        print(f"tracker {n:>4} scenes: {total:7.2f} s total, {total / n * 1000:6.1f} ms/scene "
-              f"(first tenth {early * 1000:.1f} ms, last tenth {late * 1000:.1f} ms); "
-              f"loading SCENES+BREAKDOWN {tables:.2f} s; prompt {first} chars at S002, "
-              f"{last} at S{n:03d}", flush=True)
+        print(
+            f"tracker {n:>4} scenes: {total:7.2f} s total, {total / n * 1000:6.1f} ms/scene "
+            f"(first tenth {early * 1000:.1f} ms, last tenth {late * 1000:.1f} ms); "
+            f"loading SCENES+BREAKDOWN {tables:.2f} s; prompt {first} chars at S002, "
+            f"{last} at S{n:03d}",
+            flush=True,
+        )
     ratio = tracked[large][0] / tracked[small][0]
     rest = (tracked[large][0] - tracked[large][5]) / (tracked[small][0] - tracked[small][5])
-    print(f"tracker {large}/{small} ratio: {ratio:.1f}x (linear = {large / small:.0f}x); "
-          f"without loading SCENES+BREAKDOWN: {rest:.1f}x")
+    print(
+        f"tracker {large}/{small} ratio: {ratio:.1f}x (linear = {large / small:.0f}x); "
+        f"without loading SCENES+BREAKDOWN: {rest:.1f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -30,8 +30,11 @@ def slate(*args: str, check: bool = True) -> int:
 
 def stored(stem: str) -> bool:
     """True when the project holds a version of this stem (so a rerun adds nothing)."""
-    probe = subprocess.run([sys.executable, "-m", "filmslate", "show", stem, "--info",
-                            "-C", str(PROJECT)], capture_output=True, text=True)
+    probe = subprocess.run(
+        [sys.executable, "-m", "filmslate", "show", stem, "--info", "-C", str(PROJECT)],
+        capture_output=True,
+        text=True,
+    )
     return probe.returncode == 0
 
 

@@ -25,12 +25,19 @@ def project(tmp_path: Path):
         yield p
 
 
-def run_slate(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
-              check: bool = False) -> subprocess.CompletedProcess[str]:
+def run_slate(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, check: bool = False
+) -> subprocess.CompletedProcess[str]:
     """Run the real `slate` entry point in a subprocess."""
     full_env = {**os.environ, "PYTHONPATH": str(SRC), "COLUMNS": "200", **(env or {})}
-    result = subprocess.run([sys.executable, "-m", "filmslate", *args], cwd=cwd, env=full_env,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "filmslate", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     if check and result.returncode != 0:
         raise AssertionError(f"slate {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
     return result

@@ -20,14 +20,16 @@ class Pitch(Skill):
     produces: ClassVar[tuple[str, ...]] = ("PREMISE",)
 
     def produce(self, ctx: Context) -> list[Any]:
-        prompt = "Pitch a short film." + (f" Fix: {'; '.join(ctx.feedback)}" if ctx.feedback
-                                         else "")
+        prompt = "Pitch a short film." + (
+            f" Fix: {'; '.join(ctx.feedback)}" if ctx.feedback else ""
+        )
         return [ctx.ask(Premise, "You pitch films.", prompt)]
 
     def gate(self, outputs: list[Any], ctx: Context) -> Gate:
         premise = outputs[0]
-        return Gate.from_failures(["the logline is a cliché"] if "chosen one" in
-                                  premise.logline.lower() else [])
+        return Gate.from_failures(
+            ["the logline is a cliché"] if "chosen one" in premise.logline.lower() else []
+        )
 
 
 class Outline(Skill):
@@ -46,8 +48,11 @@ class Outline(Skill):
 
     def gate(self, outputs: list[Any], ctx: Context) -> Gate:
         beats = outputs[0]
-        return Gate.from_failures([] if len(beats.escalation_sequence) >= 2 else
-                                  ["stakes do not escalate: fewer than two escalation beats"])
+        return Gate.from_failures(
+            []
+            if len(beats.escalation_sequence) >= 2
+            else ["stakes do not escalate: fewer than two escalation beats"]
+        )
 
 
 class Take(Skill):
@@ -80,10 +85,15 @@ class Analyzer(Skill):
     uses_model: ClassVar[bool] = False
 
     def produce(self, ctx: Context) -> list[Any]:
-        return [RegenRules(failure_pattern_summary=f"{ctx.target} drifts",
-                           root_cause_hypothesis="too many characters in frame",
-                           prompt_adjustment_rules=[], structural_simplifications=["split"],
-                           escalation_recommendation="none")]
+        return [
+            RegenRules(
+                failure_pattern_summary=f"{ctx.target} drifts",
+                root_cause_hypothesis="too many characters in frame",
+                prompt_adjustment_rules=[],
+                structural_simplifications=["split"],
+                escalation_recommendation="none",
+            )
+        ]
 
 
 def registry() -> Registry:

@@ -13,12 +13,26 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "filmslate"
 
 # Lower layers never import higher ones. Providers implement the engine's interfaces; the
 # top (cli, testing, synthetic, the package root) may import anything.
-LAYERS = {"core": 0, "schemas": 1, "rules": 2, "store": 3, "engine": 4, "providers": 5,
-          "skills": 6, "workflow": 7}
+LAYERS = {
+    "core": 0,
+    "schemas": 1,
+    "rules": 2,
+    "store": 3,
+    "engine": 4,
+    "providers": 5,
+    "skills": 6,
+    "workflow": 7,
+}
 TOP = 8
 # What a skill gets through its Context instead of importing it (DESIGN §3).
-SKILL_FORBIDDEN = ("filmslate.store", "filmslate.engine._router", "filmslate.engine._runner",
-                   "filmslate.engine._render", "filmslate.engine._budget_view", "sqlite3")
+SKILL_FORBIDDEN = (
+    "filmslate.store",
+    "filmslate.engine._router",
+    "filmslate.engine._runner",
+    "filmslate.engine._render",
+    "filmslate.engine._budget_view",
+    "sqlite3",
+)
 MAX_MODULE_LINES = 500
 MAX_CLASS_LINES = 300
 
@@ -45,8 +59,7 @@ def imports_of(name: str, path: Path, known: set[str]) -> set[str]:
             base = package[: len(package) - node.level + 1] if node.level else []
             target = ".".join([*base, node.module] if node.module else base)
             found.add(target)
-            found.update(f"{target}.{a.name}" for a in node.names
-                         if f"{target}.{a.name}" in known)
+            found.update(f"{target}.{a.name}" for a in node.names if f"{target}.{a.name}" in known)
     return found
 
 
@@ -62,22 +75,30 @@ def graph() -> dict[str, set[str]]:
 
 
 def test_no_module_imports_a_higher_layer() -> None:
-    upward = [f"{name} ({layer_of(name)}) imports {target} ({layer_of(target)})"
-              for name, targets in graph().items() for target in sorted(targets)
-              if target.startswith("filmslate.") and layer_of(target) > layer_of(name)]
+    upward = [
+        f"{name} ({layer_of(name)}) imports {target} ({layer_of(target)})"
+        for name, targets in graph().items()
+        for target in sorted(targets)
+        if target.startswith("filmslate.") and layer_of(target) > layer_of(name)
+    ]
     assert upward == []
 
 
 def test_skills_reach_services_only_through_the_context() -> None:
-    reaching = [f"{name} imports {target}" for name, targets in graph().items()
-                if name.startswith("filmslate.skills") for target in sorted(targets)
-                if target.startswith(SKILL_FORBIDDEN)]
+    reaching = [
+        f"{name} imports {target}"
+        for name, targets in graph().items()
+        if name.startswith("filmslate.skills")
+        for target in sorted(targets)
+        if target.startswith(SKILL_FORBIDDEN)
+    ]
     assert reaching == []
 
 
 def test_no_import_circles() -> None:
-    edges = {name: {t for t in targets if t.startswith("filmslate")}
-             for name, targets in graph().items()}
+    edges = {
+        name: {t for t in targets if t.startswith("filmslate")} for name, targets in graph().items()
+    }
     # A package's __init__ importing its own submodules is not a circle of the design.
     for name in edges:
         edges[name] = {t for t in edges[name] if t in edges and not t.startswith(name + ".")}

@@ -23,8 +23,11 @@ from filmslate.store._ledger import Ledger
 from runtime_skills import registry
 from test_runtime import GOOD_PREMISE, REPORT, configure, runner
 
-CAPS = {"project_cap = 15000.0": "project_cap = 100.0", "scene_cap = 1000.0": "scene_cap = 50.0",
-        "shot_cap = 200.0": "shot_cap = 20.0"}
+CAPS = {
+    "project_cap = 15000.0": "project_cap = 100.0",
+    "scene_cap = 1000.0": "scene_cap = 50.0",
+    "shot_cap = 200.0": "shot_cap = 20.0",
+}
 
 
 @pytest.fixture
@@ -43,22 +46,31 @@ def ledger(root: Path) -> Ledger:
 def spend(led: Ledger, scene: str, shot: str, amount: float) -> None:
     hold = led.reserve("R-test", scene, shot, amount, "test call")
     from filmslate.store._runlog import LogEntry
-    led.settle(hold, amount, LogEntry(run_id="R-test", skill_name="test", scene_id=scene,
-                                      shot_id=shot))
+
+    led.settle(
+        hold, amount, LogEntry(run_id="R-test", skill_name="test", scene_id=scene, shot_id=shot)
+    )
 
 
-@pytest.mark.parametrize("scene,shot,cap,level,scope", [
-    ("", "", 100.0, "project", "PROJECT"), ("S01", "", 50.0, "scene", "S01"),
-    ("S01", "S01_SH01", 20.0, "shot", "S01_SH01")])
-def test_warning_at_90_and_stop_at_100_at_every_level(film: Path, scene: str, shot: str,
-                                                      cap: float, level: str, scope: str) -> None:
+@pytest.mark.parametrize(
+    "scene,shot,cap,level,scope",
+    [
+        ("", "", 100.0, "project", "PROJECT"),
+        ("S01", "", 50.0, "scene", "S01"),
+        ("S01", "S01_SH01", 20.0, "shot", "S01_SH01"),
+    ],
+)
+def test_warning_at_90_and_stop_at_100_at_every_level(
+    film: Path, scene: str, shot: str, cap: float, level: str, scope: str
+) -> None:
     led = ledger(film)
     spend(led, scene, shot, cap * 0.85)
     assert led.state(level, scope).state == "ok"  # type: ignore[arg-type]
     spend(led, scene, shot, cap * 0.05)  # crosses 90%: allowed, enters warning
     assert led.state(level, scope).state == "warning"  # type: ignore[arg-type]
     warnings = led.conn.execute(
-        "SELECT notes FROM runlog WHERE event = 'budget_warning'").fetchall()
+        "SELECT notes FROM runlog WHERE event = 'budget_warning'"
+    ).fetchall()
     assert any(scope in w[0] for w in warnings)
     with pytest.raises(CostReviewRequired, match="slate cost"):
         led.reserve("R2", scene, shot, 0.01, "after warning")
@@ -105,8 +117,7 @@ def _threaded_call(root: Path, index: int, results: list[str]) -> None:
 def test_fifty_parallel_paid_calls_in_threads_never_overshoot(film: Path) -> None:
     configure(film, **{"warn_pct = 90.0": "warn_pct = 99.0"})
     results: list[str] = []
-    threads = [threading.Thread(target=_threaded_call, args=(film, i, results))
-               for i in range(50)]
+    threads = [threading.Thread(target=_threaded_call, args=(film, i, results)) for i in range(50)]
     for t in threads:
         t.start()
     for t in threads:
@@ -154,12 +165,20 @@ CRASHER = textwrap.dedent("""
 
 
 @pytest.mark.parametrize("how,charged", [("FILMSLATE_CRASH_AT", 0.0), ("DIE_IN_CALL", 5.0)])
-def test_a_crash_between_reserve_and_settle_leaks_nothing(film: Path, how: str,
-                                                          charged: float) -> None:
-    env = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{Path(__file__).parent}",
-           how: "after_reserve" if how == "FILMSLATE_CRASH_AT" else "1"}
-    proc = subprocess.run([sys.executable, "-c", CRASHER, str(film), str(Path(__file__).parent)],
-                          env=env, capture_output=True, text=True)
+def test_a_crash_between_reserve_and_settle_leaks_nothing(
+    film: Path, how: str, charged: float
+) -> None:
+    env = {
+        **os.environ,
+        "PYTHONPATH": f"{SRC}{os.pathsep}{Path(__file__).parent}",
+        how: "after_reserve" if how == "FILMSLATE_CRASH_AT" else "1",
+    }
+    proc = subprocess.run(
+        [sys.executable, "-c", CRASHER, str(film), str(Path(__file__).parent)],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == -9, proc.stderr
     led = ledger(film)
     assert led.open_reservations() == 1
@@ -172,24 +191,57 @@ def test_a_crash_between_reserve_and_settle_leaks_nothing(film: Path, how: str,
 
 
 def _shots(rows: list[dict[str, object]]) -> ShotList:
-    base = {"scene_id": "S01", "camera_type": "medium", "blocking_summary": "x",
-            "set_id": "LIGHTHOUSE", "char_ids": ["NELL"], "complexity_level": "low"}
+    base = {
+        "scene_id": "S01",
+        "camera_type": "medium",
+        "blocking_summary": "x",
+        "set_id": "LIGHTHOUSE",
+        "char_ids": ["NELL"],
+        "complexity_level": "low",
+    }
     return ShotList.model_validate({"rows": [{**base, **r} for r in rows]})
 
 
 def test_cost_report_uses_the_formula_and_multipliers(film: Path) -> None:
     text = (film / "filmslate.toml").read_text()
-    text = text.replace('premium = "animatic"', 'premium = "fal:hero"').replace(
-        'mid = "animatic"', 'mid = "fal:mid"').replace(
-        "[prices]", '[prices]\nvideo = { "fal:hero" = { proxy = 0.1, final = 0.4 }, '
-                    '"fal:mid" = { proxy = 0.05, final = 0.15 } }')
+    text = (
+        text.replace('premium = "animatic"', 'premium = "fal:hero"')
+        .replace('mid = "animatic"', 'mid = "fal:mid"')
+        .replace(
+            "[prices]",
+            '[prices]\nvideo = { "fal:hero" = { proxy = 0.1, final = 0.4 }, '
+            '"fal:mid" = { proxy = 0.05, final = 0.15 } }',
+        )
+    )
     (film / "filmslate.toml").write_text(text)
     r, _ = runner(film, [])
-    r.store.write("SHOTLIST", "S01", _shots([
-        {"shot_id": "S01_SH01", "duration_s": 4, "hero_tier": "A", "regen_risk_estimate": "high"},
-        {"shot_id": "S01_SH02", "duration_s": 6, "hero_tier": "B", "regen_risk_estimate": "low"},
-        {"shot_id": "S01_SH03", "duration_s": 12, "hero_tier": "C",
-         "regen_risk_estimate": "medium", "complexity_level": "high"}]))
+    r.store.write(
+        "SHOTLIST",
+        "S01",
+        _shots(
+            [
+                {
+                    "shot_id": "S01_SH01",
+                    "duration_s": 4,
+                    "hero_tier": "A",
+                    "regen_risk_estimate": "high",
+                },
+                {
+                    "shot_id": "S01_SH02",
+                    "duration_s": 6,
+                    "hero_tier": "B",
+                    "regen_risk_estimate": "low",
+                },
+                {
+                    "shot_id": "S01_SH03",
+                    "duration_s": 12,
+                    "hero_tier": "C",
+                    "regen_risk_estimate": "medium",
+                    "complexity_level": "high",
+                },
+            ]
+        ),
+    )
     result = r.run_once("cost-optimizer", "PROJECT")
     report = r.store.load(result.records[0].name)
     # 4s x 0.5 x 1.6 + 6s x 0.2 x 1.1 + 12s x 0 x 1.3
@@ -218,6 +270,7 @@ def test_budget_status_has_every_field(film: Path) -> None:
 
 def test_reindex_rebuilds_spend_headroom_and_warnings(film: Path) -> None:
     from filmslate import reindex
+
     led = ledger(film)
     spend(led, "S01", "S01_SH01", 18.5)  # shot cap 20: warning at 18
     spend(led, "S02", "", 30.0)

@@ -33,8 +33,7 @@ def test_init_creates_layers_and_config(film: Path) -> None:
 def test_add_show_artifacts_status_verify(film: Path, tmp_path: Path) -> None:
     source = tmp_path / "SCENES.csv"
     source.write_text(SCENES_CSV)
-    added = run_slate("add", str(source), "--reason", "from the spreadsheet", cwd=film,
-                      check=True)
+    added = run_slate("add", str(source), "--reason", "from the spreadsheet", cwd=film, check=True)
     assert "narrative/SCENES_v001.csv" in added.stdout
     run_slate("add", str(source), cwd=film, check=True)
     shown = run_slate("show", "SCENES", cwd=film, check=True)
@@ -51,15 +50,19 @@ def test_add_show_artifacts_status_verify(film: Path, tmp_path: Path) -> None:
     assert run_slate("verify", cwd=film).returncode == 0
 
 
-@pytest.mark.parametrize("filename,content,message", [
-    ("SCENES_v002.csv", SCENES_CSV, "already carries a version"),
-    ("scenes.csv", SCENES_CSV, "uppercase"),
-    ("SCENES_final.csv", SCENES_CSV, "not allowed"),
-    ("SCENES.csv", "scene_id,summary\nS01,x\n", "SCENES"),
-    ("SCENES.md", SCENES_CSV, ".csv"),
-])
-def test_add_refuses_bad_files_and_writes_nothing(film: Path, tmp_path: Path, filename: str,
-                                                  content: str, message: str) -> None:
+@pytest.mark.parametrize(
+    "filename,content,message",
+    [
+        ("SCENES_v002.csv", SCENES_CSV, "already carries a version"),
+        ("scenes.csv", SCENES_CSV, "uppercase"),
+        ("SCENES_final.csv", SCENES_CSV, "not allowed"),
+        ("SCENES.csv", "scene_id,summary\nS01,x\n", "SCENES"),
+        ("SCENES.md", SCENES_CSV, ".csv"),
+    ],
+)
+def test_add_refuses_bad_files_and_writes_nothing(
+    film: Path, tmp_path: Path, filename: str, content: str, message: str
+) -> None:
     source = tmp_path / filename
     source.write_text(content)
     result = run_slate("add", str(source), cwd=film)

@@ -16,7 +16,8 @@ DOCS = Path(__file__).resolve().parents[1] / "docs" / "cli.md"
 def test_docs_cli_md_is_the_fresh_rendering() -> None:
     assert DOCS.read_text(encoding="utf-8") == render_reference(), (
         "docs/cli.md is out of date with the `slate` commands: regenerate it with `make docs` "
-        "(or `python -m filmslate.cli._docs docs/cli.md`) and commit the result")
+        "(or `python -m filmslate.cli._docs docs/cli.md`) and commit the result"
+    )
 
 
 def test_every_command_and_option_is_documented() -> None:
@@ -35,8 +36,14 @@ def test_every_command_and_option_is_documented() -> None:
     assert len(paths) > 20
     for path in paths:
         assert f"## `{path}`" in text, path
-    for needle in ("`--cost-impact <float>`", "`-C, --project <path>`", "`--apply`",
-                   "`--force / --no-force`", "[default: 50]", "`slate lock diff`"):
+    for needle in (
+        "`--cost-impact <float>`",
+        "`-C, --project <path>`",
+        "`--apply`",
+        "`--force / --no-force`",
+        "[default: 50]",
+        "`slate lock diff`",
+    ):
         assert needle in text, needle
 
 

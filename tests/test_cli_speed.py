@@ -17,9 +17,23 @@ from filmslate.core import _errors
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 # None of these may be imported before a command body runs.
-HEAVY = ("pydantic", "pydantic_ai", "numpy", "PIL", "httpx", "genai_prices", "sqlite3",
-         "filmslate.schemas", "filmslate.rules", "filmslate.store", "filmslate.engine",
-         "filmslate.providers", "filmslate.skills", "filmslate.workflow", "filmslate.core._config")
+HEAVY = (
+    "pydantic",
+    "pydantic_ai",
+    "numpy",
+    "PIL",
+    "httpx",
+    "genai_prices",
+    "sqlite3",
+    "filmslate.schemas",
+    "filmslate.rules",
+    "filmslate.store",
+    "filmslate.engine",
+    "filmslate.providers",
+    "filmslate.skills",
+    "filmslate.workflow",
+    "filmslate.core._config",
+)
 
 IMPORT_ONLY = "import filmslate.cli"
 BUILD_APP = "import typer, filmslate.cli; typer.main.get_command(filmslate.cli.app)"
@@ -38,8 +52,14 @@ def loaded_after(code: str) -> list[str]:
     """The module names in sys.modules after running `code` in a fresh interpreter."""
     probe = code + "\nimport json, sys\nprint(json.dumps(sorted(sys.modules)), file=sys.stderr)"
     env = {**os.environ, "PYTHONPATH": str(SRC), "COLUMNS": "100"}
-    result = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True,
-                            text=True, timeout=60, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     return list(json.loads(result.stderr.strip().splitlines()[-1]))
 
 
@@ -47,8 +67,9 @@ def heavy_in(modules: list[str]) -> list[str]:
     return [m for m in modules if any(m == h or m.startswith(h + ".") for h in HEAVY)]
 
 
-@pytest.mark.parametrize("code", [IMPORT_ONLY, BUILD_APP, HELP],
-                         ids=["import", "build-app", "--help"])
+@pytest.mark.parametrize(
+    "code", [IMPORT_ONLY, BUILD_APP, HELP], ids=["import", "build-app", "--help"]
+)
 def test_the_cli_starts_without_the_library(code: str) -> None:
     modules = loaded_after(code)
     assert "filmslate.cli" in modules
@@ -64,11 +85,16 @@ def test_the_probe_can_fail() -> None:
 
 def test_the_package_root_is_lazy_and_complete() -> None:
     assert heavy_in(loaded_after("import filmslate")) == []
-    assert filmslate.__all__ == sorted(filmslate.__all__, key=lambda n: (
-        0 if n.isupper() else 1 if n[0].isupper() else 2, n))
-    errors = {name for name, value in vars(_errors).items()
-              if isinstance(value, type) and issubclass(value, Exception)
-              and value.__module__ == _errors.__name__}
+    assert filmslate.__all__ == sorted(
+        filmslate.__all__, key=lambda n: (0 if n.isupper() else 1 if n[0].isupper() else 2, n)
+    )
+    errors = {
+        name
+        for name, value in vars(_errors).items()
+        if isinstance(value, type)
+        and issubclass(value, Exception)
+        and value.__module__ == _errors.__name__
+    }
     assert errors <= set(filmslate.__all__)
     assert "WorldStateError" in filmslate.__all__
     for name in filmslate.__all__:
@@ -94,6 +120,13 @@ except SystemExit as exc:
 """
     modules = loaded_after(status)
     assert "filmslate.store._project" in modules
-    slow = ("filmslate.schemas", "filmslate.skills", "filmslate.engine._runner", "pydantic_ai",
-            "numpy", "PIL", "httpx")
+    slow = (
+        "filmslate.schemas",
+        "filmslate.skills",
+        "filmslate.engine._runner",
+        "pydantic_ai",
+        "numpy",
+        "PIL",
+        "httpx",
+    )
     assert [m for m in modules if m.startswith(slow)] == []

@@ -20,10 +20,12 @@ def test_the_commented_template_holds_exactly_the_defaults() -> None:
 
 
 def test_every_problem_is_reported_with_key_and_line() -> None:
-    text = (default_toml("demo")
-            .replace("threshold_b = 10", "threshold_b = 99")
-            .replace("project_cap = 15000.0", 'project_cap = "lots"')
-            .replace("[quotas]", "[quotas]\nbogus = 1"))
+    text = (
+        default_toml("demo")
+        .replace("threshold_b = 10", "threshold_b = 99")
+        .replace("project_cap = 15000.0", 'project_cap = "lots"')
+        .replace("[quotas]", "[quotas]\nbogus = 1")
+    )
     with pytest.raises(ConfigError) as info:
         parse_config(text)
     lines = text.splitlines()

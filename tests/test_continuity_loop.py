@@ -15,9 +15,13 @@ from filmslate.skills.continuity._supervisor import SupervisorAnswer
 from filmslate.synthetic import SyntheticFilm, synthetic_project, synthetic_runner
 from filmslate.workflow._orchestrator import Orchestrator
 
-FINDING = {"category": "injury_emotional", "severity": "High", "scenes": ["S02"],
-           "description": "the diff forgets the limp the scene shows",
-           "correction": "record the limp in S02's diff"}
+FINDING = {
+    "category": "injury_emotional",
+    "severity": "High",
+    "scenes": ["S02"],
+    "description": "the diff forgets the limp the scene shows",
+    "correction": "record the limp in S02's diff",
+}
 
 
 @dataclass(frozen=True)

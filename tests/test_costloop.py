@@ -26,23 +26,52 @@ from test_skills_production import ALEX, BEN, BREAKDOWN, MILL, MIRA, SCENES, _re
 
 # hero A -> 0.5/s, B -> 0.2/s, C -> 0.1/s (proxy + final)
 PRICED = {
-    'premium = "animatic"': 'premium = "fal:hero"', 'mid = "animatic"': 'mid = "fal:mid"',
+    'premium = "animatic"': 'premium = "fal:hero"',
+    'mid = "animatic"': 'mid = "fal:mid"',
     'low = "animatic"': 'low = "fal:low"',
-    '# video = { "fal:some-model"':
+    '# video = { "fal:some-model"': (
         'video = { "fal:hero" = { proxy = 0.1, final = 0.4 }, "fal:mid" = { proxy = 0.05, '
-        'final = 0.15 }, "fal:low" = { proxy = 0.02, final = 0.08 }, "fal:some-model"'}
+        'final = 0.15 }, "fal:low" = { proxy = 0.02, final = 0.08 }, "fal:some-model"'
+    ),
+}
 
 # 0.66 + 1.32 + 2.6 + 1.6 + 2.56 = 8.74 projected; every reduction brings it to 6.57
-PLAN = {"rows": [
-    shot(1, camera_type="establishing", hero_tier="C", char_ids=[], duration_s=6.0,
-         blocking_summary="The mill at dusk, rain on the skylight."),
-    shot(2, camera_type="insert", char_ids=[], duration_s=6.0,
-         blocking_summary="The ledger on the desk."),
-    shot(3, camera_type="close_up", hero_tier="A", char_ids=["MIRA"],
-         blocking_summary="Mira holds Alex's gaze.", regen_risk_estimate="medium"),
-    shot(4, char_ids=["ALEX", "MIRA", "BEN"], complexity_level="high", duration_s=5.0,
-         regen_risk_estimate="high", blocking_summary="Ben walks in between them."),
-    shot(5, complexity_level="medium", duration_s=8.0, regen_risk_estimate="high")]}
+PLAN = {
+    "rows": [
+        shot(
+            1,
+            camera_type="establishing",
+            hero_tier="C",
+            char_ids=[],
+            duration_s=6.0,
+            blocking_summary="The mill at dusk, rain on the skylight.",
+        ),
+        shot(
+            2,
+            camera_type="insert",
+            char_ids=[],
+            duration_s=6.0,
+            blocking_summary="The ledger on the desk.",
+        ),
+        shot(
+            3,
+            camera_type="close_up",
+            hero_tier="A",
+            char_ids=["MIRA"],
+            blocking_summary="Mira holds Alex's gaze.",
+            regen_risk_estimate="medium",
+        ),
+        shot(
+            4,
+            char_ids=["ALEX", "MIRA", "BEN"],
+            complexity_level="high",
+            duration_s=5.0,
+            regen_risk_estimate="high",
+            blocking_summary="Ben walks in between them.",
+        ),
+        shot(5, complexity_level="medium", duration_s=8.0, regen_risk_estimate="high"),
+    ]
+}
 
 
 def make_film(root: Path, **config: str) -> Path:
@@ -90,15 +119,16 @@ def report_of(r: Runner, target: str = "S01") -> CostReport:
     return report
 
 
-def test_over_the_scene_cap_writes_a_reduced_shot_list_and_a_passing_report(
-        tmp_path: Path) -> None:
+def test_over_the_scene_cap_writes_a_reduced_shot_list_and_a_passing_report(tmp_path: Path) -> None:
     r = planned(make_film(tmp_path / "film", **cap(7.9)))
     with pytest.raises(GateFailed, match=r"projected 8\.74 exceeds the scene cap 7\.90"):
         r.run("cost-optimizer", "S01")  # the review fails and stops the cost skill
     result = apply_cost_plan(r, "S01")
     # largest saving first, and only until the projection fits: SH02 is not shortened
     assert [(c.shot_id, c.step) for c in result.changes] == [
-        ("S01_SH02", "downgrade"), ("S01_SH01", "shorten")]
+        ("S01_SH02", "downgrade"),
+        ("S01_SH01", "shorten"),
+    ]
     assert result.status == "applied" and result.projected_before == pytest.approx(8.74)
     assert result.projected_after == pytest.approx(7.805)
     assert [rec.filename for rec in result.records] == ["SHOTLIST_S01_v002.csv"]
@@ -106,19 +136,23 @@ def test_over_the_scene_cap_writes_a_reduced_shot_list_and_a_passing_report(
     assert (rows["S01_SH02"].hero_tier, rows["S01_SH02"].duration_s) == ("C", 6.0)
     assert (rows["S01_SH01"].hero_tier, rows["S01_SH01"].duration_s) == ("C", 3.5)
     assert "cost plan: shorten 6s -> 3.5s" in rows["S01_SH01"].notes
-    assert [rows[s] for s in ("S01_SH03", "S01_SH04", "S01_SH05")] == \
-        ShotList.model_validate(PLAN).rows[2:]  # untouched
+    assert [rows[s] for s in ("S01_SH03", "S01_SH04", "S01_SH05")] == ShotList.model_validate(
+        PLAN
+    ).rows[2:]  # untouched
     # the new version is usable downstream: fresh, and gated PASS by shot-planner's rules
     assert not r.store.is_stale("SHOTLIST_S01_v002.csv")
     write = r.store.conn.execute(
         "SELECT skill_name, outcome, notes FROM runlog WHERE event = 'write' AND "
-        "artifact_output = 'SHOTLIST_S01_v002.csv'").fetchone()
+        "artifact_output = 'SHOTLIST_S01_v002.csv'"
+    ).fetchone()
     assert write[:2] == ("cost-optimizer", "PASS")
     assert "S01_SH02: downgrade hero B -> C" in write[2] and "SHOTLIST_S01_v001" in write[2]
     assert "COST_REPORT_S01_v001" in write[2]  # the report that triggered the plan
     # the rerun passes; the simplification lifted the cost stop with a logged override
     assert (result.verdict, result.report and result.report.filename) == (
-        "PASS", "COST_REPORT_S01_v002.md")
+        "PASS",
+        "COST_REPORT_S01_v002.md",
+    )
     assert report_of(r).projected_total == pytest.approx(7.805)
     assert all_open_hard_stops(r.project) == []
     assert r.store.latest("OVERRIDE", "S01") is not None
@@ -129,24 +163,39 @@ def test_complex_shots_are_shortened_and_long_ones_split(tmp_path: Path) -> None
     r = planned(make_film(tmp_path / "film", **cap(6.6)))
     result = apply_cost_plan(r, "S01")
     assert [(c.shot_id, c.step) for c in result.changes] == [
-        ("S01_SH02", "downgrade"), ("S01_SH01", "shorten"), ("S01_SH02", "shorten"),
-        ("S01_SH05", "simplify")]
+        ("S01_SH02", "downgrade"),
+        ("S01_SH01", "shorten"),
+        ("S01_SH02", "shorten"),
+        ("S01_SH05", "simplify"),
+    ]
     assert {row.shot_id: row.duration_s for row in rows_of(r)}["S01_SH05"] == 5.0
     assert result.verdict == "PASS"
 
     # a 20s coverage shot (a hand-made list) is shortened to 12s, then split in two
     film = make_film(tmp_path / "long", **cap(4.0))
     with Project(film) as project:
-        put(project, "SHOTLIST", "S01", ShotList.model_validate({"rows": [
-            shot(1, camera_type="wide", hero_tier="C", char_ids=[], duration_s=20.0),
-            shot(2, camera_type="close_up", hero_tier="A", char_ids=["MIRA"])]}))
+        put(
+            project,
+            "SHOTLIST",
+            "S01",
+            ShotList.model_validate(
+                {
+                    "rows": [
+                        shot(1, camera_type="wide", hero_tier="C", char_ids=[], duration_s=20.0),
+                        shot(2, camera_type="close_up", hero_tier="A", char_ids=["MIRA"]),
+                    ]
+                }
+            ),
+        )
     r2, _ = scripted_runner(film, [], _registry())
     result = apply_cost_plan(r2, "S01")
-    assert [(c.step, c.after) for c in result.changes] == [("shorten", "12s"),
-                                                           ("split", "6s + 6s")]
+    assert [(c.step, c.after) for c in result.changes] == [("shorten", "12s"), ("split", "6s + 6s")]
     assert result.renumbered == {"S01_SH01": "S01_SH01, S01_SH02", "S01_SH02": "S01_SH03"}
     assert [(row.shot_id, row.duration_s, row.hero_tier) for row in rows_of(r2)] == [
-        ("S01_SH01", 6.0, "C"), ("S01_SH02", 6.0, "C"), ("S01_SH03", 4.0, "A")]
+        ("S01_SH01", 6.0, "C"),
+        ("S01_SH02", 6.0, "C"),
+        ("S01_SH03", 4.0, "A"),
+    ]
     # the cost now fits, but one A shot of three breaks the premium quota: the plan does not
     # touch A tiers, so the rerun's FAIL is reported (and the runner stops the cost skill)
     assert result.verdict == "FAIL" and "premium overuse: 1 of 3" in result.reasons[0]
@@ -193,7 +242,9 @@ def test_a_shot_with_a_proxy_is_not_changed(tmp_path: Path) -> None:
     r.store.write("PROXY", "S01_SH02", FAKE_MP4, inputs=["SHOTLIST_S01_v001.csv"])
     result = apply_cost_plan(r, "S01")
     assert [(c.shot_id, c.step) for c in result.changes] == [
-        ("S01_SH01", "shorten"), ("S01_SH05", "simplify")]
+        ("S01_SH01", "shorten"),
+        ("S01_SH05", "simplify"),
+    ]
     assert result.kept == ["S01_SH02: PROXY_S01_SH02_v001.mp4 exists: left as it is"]
     old = ShotList.model_validate(PLAN).rows[1]
     assert rows_of(r)[1] == old  # same id, tier, duration and notes
@@ -210,8 +261,11 @@ def test_the_cost_gate_counts_what_is_already_committed(tmp_path: Path) -> None:
     r = planned(make_film(tmp_path / "film", **cap(10.0)))
     assert r.run("cost-optimizer", "S01").gate.passed  # 8.74 of 10
     _spend(r.ledger, "S01", 2.0)
-    with pytest.raises(GateFailed, match=r"8\.74 exceeds the scene cap 10\.00 \(2\.00 "
-                                         r"committed, 8\.00 left\)"):
+    with pytest.raises(
+        GateFailed,
+        match=r"8\.74 exceeds the scene cap 10\.00 \(2\.00 "
+        r"committed, 8\.00 left\)",
+    ):
         r.run("cost-optimizer", "S01", force=True)
 
 
@@ -225,8 +279,10 @@ def test_a_review_at_the_warning_point_writes_a_new_report(tmp_path: Path) -> No
     assert any("S01: cost review required" in a for a in actions(r))
     review = r.run("cost-optimizer", "S01", force=True)  # same shot list, new spend
     assert review.records[0].filename == "COST_REPORT_S01_v002.md"
-    assert any("spent 9.50, committed 9.50 of the S01 scene cap 10.00" in line and
-               "warning" in line for line in report_of(r).tier_reallocation_suggestions)
+    assert any(
+        "spent 9.50, committed 9.50 of the S01 scene cap 10.00" in line and "warning" in line
+        for line in report_of(r).tier_reallocation_suggestions
+    )
     again = r.run("cost-optimizer", "S01", force=True)  # nothing new: no new version
     assert again.records[0].filename == "COST_REPORT_S01_v002.md"
     r.ledger.reserve("R3", "S01", "", 0.1, "after the review")  # no longer refused
@@ -241,13 +297,15 @@ def actions(r: Runner) -> list[str]:
 
 
 def test_the_project_target_answers_to_the_project_cap(tmp_path: Path) -> None:
-    r = planned(make_film(tmp_path / "film", **{
-        **PRICED, "project_cap = 15000.0": "project_cap = 7.9"}))
+    r = planned(
+        make_film(tmp_path / "film", **{**PRICED, "project_cap = 15000.0": "project_cap = 7.9"})
+    )
     result = apply_cost_plan(r, "PROJECT")
     assert (result.cap_level, result.cap_scope, result.cap) == ("project", "PROJECT", 7.9)
     assert [rec.filename for rec in result.records] == ["SHOTLIST_S01_v002.csv"]
-    assert result.verdict == "PASS" and report_of(r, "PROJECT").projected_total == \
-        pytest.approx(7.805)
+    assert result.verdict == "PASS" and report_of(r, "PROJECT").projected_total == pytest.approx(
+        7.805
+    )
     with pytest.raises(UserError, match="a scene \\(S03\\) or PROJECT"):
         apply_cost_plan(r, "ACT_1")
 

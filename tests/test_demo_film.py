@@ -103,18 +103,30 @@ def request_for(path: Path) -> TextRequest:
     target = parts[1] if len(parts) == 3 else "S99_SH99"  # <skill>/any.json: any target
     name = ANSWER_NAME.fullmatch(path.stem)
     assert name is not None, f"{path.name}: not <attempt>.json, <attempt>-<call>.json or any.json"
-    return TextRequest(skill=skill, target=target, attempt=int(name["attempt"] or 1),
-                       call=int(name["call"] or 1), model="replay:demo", system="", prompt="",
-                       output_type=OUTPUT_TYPES[skill])
+    return TextRequest(
+        skill=skill,
+        target=target,
+        attempt=int(name["attempt"] or 1),
+        call=int(name["call"] or 1),
+        model="replay:demo",
+        system="",
+        prompt="",
+        output_type=OUTPUT_TYPES[skill],
+    )
 
 
 @pytest.fixture(scope="module")
 def provider() -> Iterator[ReplayProvider]:
     """The replay provider, reading the demo's answers where a project would keep them."""
     with httpx.Client() as client:
-        yield ReplayProvider(ProviderContext(
-            project_root=DEMO, settings=ProviderSettings(replay_dir="replay"), env={},
-            http_client=client))
+        yield ReplayProvider(
+            ProviderContext(
+                project_root=DEMO,
+                settings=ProviderSettings(replay_dir="replay"),
+                env={},
+                http_client=client,
+            )
+        )
 
 
 def test_the_demo_has_answers_for_known_skills_only() -> None:
@@ -133,8 +145,11 @@ def test_every_replay_answer_fits_its_skill(provider: ReplayProvider, path: Path
     assert 0 <= result.cost < 1, "a demo call should cost cents, not dollars"
 
 
-@pytest.mark.parametrize("path", [p for p in ANSWERS if p.parts[-3].endswith("-lock")],
-                         ids=lambda p: str(p.relative_to(REPLAY)))
+@pytest.mark.parametrize(
+    "path",
+    [p for p in ANSWERS if p.parts[-3].endswith("-lock")],
+    ids=lambda p: str(p.relative_to(REPLAY)),
+)
 def test_every_lock_answer_passes_the_lock_gate(provider: ReplayProvider, path: Path) -> None:
     lock = provider.complete(request_for(path)).output
     gate = lock_gate(lock, CONFIG)  # type: ignore[arg-type]
@@ -201,39 +216,66 @@ class Story:
     read: set[Path] = field(default_factory=set)
 
 
-def asker(provider: ReplayProvider, skill: str, target: str,
-          read: set[Path]) -> Callable[[type[BaseModel], str, str], BaseModel]:
+def asker(
+    provider: ReplayProvider, skill: str, target: str, read: set[Path]
+) -> Callable[[type[BaseModel], str, str], BaseModel]:
     """``ctx.ask`` as the runner wires it: the n-th question of the run is call n."""
     calls = count(1)
 
     def ask(output_type: type[BaseModel], system: str, prompt: str) -> BaseModel:
-        request = TextRequest(skill=skill, target=target, attempt=1, call=next(calls),
-                              model="replay:demo", system=system, prompt=prompt,
-                              output_type=output_type)
+        request = TextRequest(
+            skill=skill,
+            target=target,
+            attempt=1,
+            call=next(calls),
+            model="replay:demo",
+            system=system,
+            prompt=prompt,
+            output_type=output_type,
+        )
         read.add(next(p for p in provider.candidates(request) if p.is_file()))
         return provider.complete(request).output
 
     return ask
 
 
-def run_skill(skill: Skill, target: str, provider: ReplayProvider, read: set[Path],
-              one: dict[str, Any], many: dict[str, dict[str, Any]] | None = None,
-              params: dict[str, Any] | None = None) -> tuple[Context, list[Any]]:
+def run_skill(
+    skill: Skill,
+    target: str,
+    provider: ReplayProvider,
+    read: set[Path],
+    one: dict[str, Any],
+    many: dict[str, dict[str, Any]] | None = None,
+    params: dict[str, Any] | None = None,
+) -> tuple[Context, list[Any]]:
     """One attempt of ``skill`` on ``target`` with the given inputs; returns its outputs."""
-    ctx = Context(target=target, inputs=Inputs(one=one, many=many or {}), config=CONFIG,
-                  ask_model=asker(provider, skill.name, target, read), params=params or {})
+    ctx = Context(
+        target=target,
+        inputs=Inputs(one=one, many=many or {}),
+        config=CONFIG,
+        ask_model=asker(provider, skill.name, target, read),
+        params=params or {},
+    )
     return ctx, skill.produce(ctx)
 
 
-def lock_round(story: Story, provider: ReplayProvider, scene: str, skill: LockSkill,
-               styles: dict[str, StyleLock]) -> None:
+def lock_round(
+    story: Story,
+    provider: ReplayProvider,
+    scene: str,
+    skill: LockSkill,
+    styles: dict[str, StyleLock],
+) -> None:
     """One lock skill on one scene, skipping subjects whose lock already passed."""
     kind = skill.lock_type.KIND
     done = {s: "PASS" for s in story.locks.get(kind, {})}
-    one = {"SCENES": story.scenes, "BREAKDOWN": story.breakdown,
-           "SCRIPT": story.scripts.get(scene)}
-    ctx = Context(target=scene, inputs=Inputs(one=one, many={"STYLE_LOCK": styles}),
-                  config=CONFIG, params={"existing": {kind: done}})
+    one = {"SCENES": story.scenes, "BREAKDOWN": story.breakdown, "SCRIPT": story.scripts.get(scene)}
+    ctx = Context(
+        target=scene,
+        inputs=Inputs(one=one, many={"STYLE_LOCK": styles}),
+        config=CONFIG,
+        params={"existing": {kind: done}},
+    )
     asked = [s for s in skill.subjects(ctx) if s not in done]
     story.lock_subjects[(skill.name, scene)] = asked
     ctx.ask_model = asker(provider, skill.name, scene, story.read)
@@ -247,10 +289,18 @@ def dialogue_round(story: Story, provider: ReplayProvider, scene: str) -> None:
     """dialogue-consistency-check on one scene, reading the previous scene's check."""
     previous = next(reversed(story.dialogue.values()), None)
     skill = DialogueConsistencyCheck()
-    many = {"VOICE_LOCK": story.locks.get("VOICE_LOCK", {}),
-            "CHAR_LOCK": story.locks.get("CHAR_LOCK", {})}
-    ctx, outputs = run_skill(skill, scene, provider, story.read,
-                             {"SCRIPT": story.scripts[scene], "DIALOGUE_CHECK": previous}, many)
+    many = {
+        "VOICE_LOCK": story.locks.get("VOICE_LOCK", {}),
+        "CHAR_LOCK": story.locks.get("CHAR_LOCK", {}),
+    }
+    ctx, outputs = run_skill(
+        skill,
+        scene,
+        provider,
+        story.read,
+        {"SCRIPT": story.scripts[scene], "DIALOGUE_CHECK": previous},
+        many,
+    )
     story.dialogue[scene] = outputs[0]
     story.dialogue_failures[scene] = list(skill.gate(outputs, ctx).reasons)
 
@@ -263,14 +313,19 @@ def story(provider: ReplayProvider) -> Story:
     premise = Premise.parse((DEMO / "inputs" / "PREMISE.md").read_bytes())
     style = StyleLock.parse((DEMO / "inputs" / "STYLE_LAMPLIGHT_LOCK.txt").read_bytes())
     scripts = {s.scene_id: s for s in (ScriptScene.parse(p.read_bytes()) for p in SCRIPTS)}
-    _, (_, scenes) = run_skill(StoryArchitect(), "PROJECT", provider, read,
-                               {"PREMISE": premise})
+    _, (_, scenes) = run_skill(StoryArchitect(), "PROJECT", provider, read, {"PREMISE": premise})
     breakdown_skill = ScriptBreakdown()
-    ctx, (breakdown,) = run_skill(breakdown_skill, "PROJECT", provider, read,
-                                  {"SCENES": scenes}, {"SCRIPT": scripts})
-    story = Story(scenes=scenes, scripts=scripts, breakdown=breakdown,
-                  breakdown_failures=list(breakdown_skill.gate([breakdown], ctx).reasons),
-                  breakdown_calls=len(breakdown_skill.answers), read=read)
+    ctx, (breakdown,) = run_skill(
+        breakdown_skill, "PROJECT", provider, read, {"SCENES": scenes}, {"SCRIPT": scripts}
+    )
+    story = Story(
+        scenes=scenes,
+        scripts=scripts,
+        breakdown=breakdown,
+        breakdown_failures=list(breakdown_skill.gate([breakdown], ctx).reasons),
+        breakdown_calls=len(breakdown_skill.answers),
+        read=read,
+    )
     for row in scenes.rows:
         for skill in (CharacterLock(), SetLockSkill(), VoiceLockSkill()):
             lock_round(story, provider, row.scene_id, skill, {style.subject: style})
@@ -302,18 +357,32 @@ def test_script_breakdown_asks_once_per_scene_and_passes(story: Story) -> None:
 
 
 def test_the_lock_answers_are_for_the_subjects_a_run_asks_about(
-        provider: ReplayProvider, story: Story) -> None:
+    provider: ReplayProvider, story: Story
+) -> None:
     assert not story.lock_failures
     for (skill, scene), subjects in story.lock_subjects.items():
         for call, subject in enumerate(subjects, start=1):
-            request = TextRequest(skill=skill, target=scene, attempt=1, call=call,
-                                  model="replay:demo", system="", prompt="",
-                                  output_type=OUTPUT_TYPES[skill])
+            request = TextRequest(
+                skill=skill,
+                target=scene,
+                attempt=1,
+                call=call,
+                model="replay:demo",
+                system="",
+                prompt="",
+                output_type=OUTPUT_TYPES[skill],
+            )
             path = next(p for p in provider.candidates(request) if p.is_file())
             answer = json.loads(path.read_text(encoding="utf-8"))["output"]
             assert answer["name"] == subject, (skill, scene, call)  # the run files it so
     assert {s for kind in story.locks.values() for s in kind} == {
-        "NICO", "IDA", "SAUL", "SHOP_FRONT", "REPAIR_SHOP", "REPAIR_SHOP_BACK_ROOM"}
+        "NICO",
+        "IDA",
+        "SAUL",
+        "SHOP_FRONT",
+        "REPAIR_SHOP",
+        "REPAIR_SHOP_BACK_ROOM",
+    }
 
 
 def test_every_scripted_scene_passes_the_dialogue_check(story: Story) -> None:
@@ -330,9 +399,13 @@ def test_every_scripted_scene_passes_the_dialogue_check(story: Story) -> None:
 
 
 def test_every_story_answer_is_read_by_the_story_steps(story: Story) -> None:
-    story_skills = {"story-architect", "script-breakdown", "character-lock", "set-lock",
-                    "voice-lock", "dialogue-consistency-check"}
+    story_skills = {
+        "story-architect",
+        "script-breakdown",
+        "character-lock",
+        "set-lock",
+        "voice-lock",
+        "dialogue-consistency-check",
+    }
     authored = {p for p in ANSWERS if p.relative_to(REPLAY).parts[0] in story_skills}
-    assert authored == story.read, sorted(str(p.relative_to(REPLAY)) for p in
-                                          authored ^ story.read)
-
+    assert authored == story.read, sorted(str(p.relative_to(REPLAY)) for p in authored ^ story.read)

@@ -49,18 +49,44 @@ def test_the_demo_runs_from_premise_to_a_playable_cut(produced: tuple[Path, Outc
         assert project.verify() == []
         cut = project.store.latest("CUT", "PROJECT")
         assert cut is not None
-        shots = [row for rec in project.store.latest_of_each("SHOTLIST")
-                 for row in project.store.load(rec.name).rows]  # type: ignore[attr-defined]
+        shots = [
+            row
+            for rec in project.store.latest_of_each("SHOTLIST")
+            for row in project.store.load(rec.name).rows
+        ]  # type: ignore[attr-defined]
         assert 15 <= len(shots) <= 30
         info = probe(project.store.read(cut.name))
         assert abs(info.duration_s - sum(s.duration_s for s in shots)) <= 0.5
         kinds = {k for (k,) in project.store.conn.execute("SELECT DISTINCT kind FROM artifacts")}
-        assert kinds >= {"BEATS", "SCENES", "BREAKDOWN", "PSYCH", "TRUTH", "PLAUS", "REDTEAM",
-                         "AUDIENCE", "CHAR_LOCK", "SET_LOCK", "VOICE_LOCK", "STYLE_LOCK",
-                         "WORLD_STATE", "STATE_DIFF", "CONTINUITY_REPORT", "SHOTLIST",
-                         "GENPACK", "STORYBOARD", "STORYBOARD_REPORT", "PROXY", "QC_BATCH",
-                         "REGEN_RULES", "FINAL", "COST_REPORT", "ROUTING_DECISION",
-                         "BUDGET_STATUS", "CUT"}
+        assert kinds >= {
+            "BEATS",
+            "SCENES",
+            "BREAKDOWN",
+            "PSYCH",
+            "TRUTH",
+            "PLAUS",
+            "REDTEAM",
+            "AUDIENCE",
+            "CHAR_LOCK",
+            "SET_LOCK",
+            "VOICE_LOCK",
+            "STYLE_LOCK",
+            "WORLD_STATE",
+            "STATE_DIFF",
+            "CONTINUITY_REPORT",
+            "SHOTLIST",
+            "GENPACK",
+            "STORYBOARD",
+            "STORYBOARD_REPORT",
+            "PROXY",
+            "QC_BATCH",
+            "REGEN_RULES",
+            "FINAL",
+            "COST_REPORT",
+            "ROUTING_DECISION",
+            "BUDGET_STATUS",
+            "CUT",
+        }
 
 
 def test_the_planned_failures_happen_and_recover(produced: tuple[Path, Outcome]) -> None:
@@ -73,12 +99,12 @@ def test_the_planned_failures_happen_and_recover(produced: tuple[Path, Outcome])
         assert record is not None
         batch = project.store.load(record.name)
         assert isinstance(batch, QcBatch)
-        assert [r.verdict for r in batch.rows if r.shot_id == "S04_SH03"] == \
-            ["FIX", "FAIL", "PASS"]
+        assert [r.verdict for r in batch.rows if r.shot_id == "S04_SH03"] == ["FIX", "FAIL", "PASS"]
         assert len(project.store.versions("GENPACK", "S04_SH03")) == 3
         analyzer = project.store.conn.execute(
             "SELECT count(*) FROM runlog WHERE skill_name = 'regen-analyzer' AND event = 'run' "
-            "AND outcome = 'PASS' AND target = 'S04_SH03'").fetchone()[0]
+            "AND outcome = 'PASS' AND target = 'S04_SH03'"
+        ).fetchone()[0]
         assert analyzer == 2
         # a budget warning on scene S04, and a cost review after it
         warned = project.store.conn.execute(

@@ -44,15 +44,22 @@ def no_network(request: httpx.Request) -> httpx.Response:
 @pytest.fixture
 def gateway(tmp_path: Path) -> Gateway:
     client = httpx.Client(transport=httpx.MockTransport(no_network))
-    return Gateway(tmp_path, ProviderSettings(), env={"OPENAI_API_KEY": FAKE_KEY},
-                   http_client=client)
+    return Gateway(
+        tmp_path, ProviderSettings(), env={"OPENAI_API_KEY": FAKE_KEY}, http_client=client
+    )
 
 
 def ask(model: str = "replay:judgment", **overrides: Any) -> TextRequest:
     fields: dict[str, Any] = dict(
-        skill="story-architect", target="S03", attempt=2, model=model,
-        system="You are the story architect.", prompt="Outline scene 3 as one beat.",
-        output_type=Beat, max_output_tokens=1000)
+        skill="story-architect",
+        target="S03",
+        attempt=2,
+        model=model,
+        system="You are the story architect.",
+        prompt="Outline scene 3 as one beat.",
+        output_type=Beat,
+        max_output_tokens=1000,
+    )
     return TextRequest(**{**fields, **overrides})
 
 
@@ -115,10 +122,13 @@ def test_entry_point_providers(gateway, monkeypatch):
             def factory(context: ProviderContext) -> TextProvider:
                 assert isinstance(context, ProviderContext)
                 return scripted
+
             return factory
 
-    monkeypatch.setattr("filmslate.engine._gateway.entry_points",
-                        lambda group, name: [EntryPoint()] if name == "plugin" else [])
+    monkeypatch.setattr(
+        "filmslate.engine._gateway.entry_points",
+        lambda group, name: [EntryPoint()] if name == "plugin" else [],
+    )
     gateway.complete(ask("plugin:some-model"))
     assert len(scripted.seen) == 1
 
@@ -157,8 +167,9 @@ def test_prices_from_genai_prices_offline():
 def test_price_overrides_win():
     overrides = {"openai:gpt-4.1-mini": (1.0, 2.0), "compat:llama3.1": (0.0, 0.0)}
     assert token_prices("openai", "gpt-4.1-mini", overrides=overrides) == (1.0, 2.0)
-    assert token_cost("openai", "gpt-4.1-mini", 500_000, 250_000,
-                      overrides=overrides) == pytest.approx(1.0)
+    assert token_cost(
+        "openai", "gpt-4.1-mini", 500_000, 250_000, overrides=overrides
+    ) == pytest.approx(1.0)
     assert token_cost("compat", "llama3.1", 10, 10, overrides=overrides) == 0.0
 
 
@@ -189,8 +200,9 @@ def test_key_never_leaks(tmp_path):
         return httpx.Response(401, json={"error": {"message": f"bad key {FAKE_KEY}"}})
 
     client = httpx.Client(transport=httpx.MockTransport(refuse))
-    gateway = Gateway(tmp_path, ProviderSettings(), env={"OPENAI_API_KEY": FAKE_KEY},
-                      http_client=client)
+    gateway = Gateway(
+        tmp_path, ProviderSettings(), env={"OPENAI_API_KEY": FAKE_KEY}, http_client=client
+    )
     provider = gateway.provider("openai:gpt-4.1-mini")
     texts = [repr(provider), repr(gateway.context.settings)]
     with pytest.raises(ProviderError) as caught:
@@ -203,8 +215,10 @@ def test_key_never_leaks(tmp_path):
 
 
 def test_missing_key_names_the_variable(tmp_path):
-    with Gateway(tmp_path, ProviderSettings(), env={}) as gateway, \
-            pytest.raises(ProviderError, match=r"OPENAI_API_KEY") as caught:
+    with (
+        Gateway(tmp_path, ProviderSettings(), env={}) as gateway,
+        pytest.raises(ProviderError, match=r"OPENAI_API_KEY") as caught,
+    ):
         gateway.complete(ask("openai:gpt-4.1-mini"))
     assert caught.value.context["env_var"] == "OPENAI_API_KEY"
 
@@ -248,18 +262,22 @@ def test_handoff_gives_each_question_of_a_run_its_own_task(gateway, tmp_path):
 def test_replay_missing_lists_every_path(gateway, tmp_path):
     with pytest.raises(ProviderError) as caught:
         gateway.complete(ask())
-    expected = [tmp_path / "replay/story-architect/S03/2-1.json",
-                tmp_path / "replay/story-architect/S03/2.json",
-                tmp_path / "replay/story-architect/S03/any.json",
-                tmp_path / "replay/story-architect/any.json"]
+    expected = [
+        tmp_path / "replay/story-architect/S03/2-1.json",
+        tmp_path / "replay/story-architect/S03/2.json",
+        tmp_path / "replay/story-architect/S03/any.json",
+        tmp_path / "replay/story-architect/any.json",
+    ]
     for path in expected:
         assert str(path) in str(caught.value)
     assert caught.value.context["looked_for"] == [str(p) for p in expected]
 
 
 def test_replay_wrapped_answer_carries_usage_and_cost(gateway, tmp_path):
-    write(tmp_path / "replay/story-architect/S03/2.json",
-          {"output": GOOD, "usage": {"input_tokens": 900, "output_tokens": 80}, "cost": 0.0123})
+    write(
+        tmp_path / "replay/story-architect/S03/2.json",
+        {"output": GOOD, "usage": {"input_tokens": 900, "output_tokens": 80}, "cost": 0.0123},
+    )
     result = gateway.complete(ask())
     assert result.output == Beat(**GOOD)
     assert result.usage == Usage(900, 80)
@@ -323,7 +341,9 @@ def test_handoff_asking_again_is_idempotent(gateway, tmp_path):
         with pytest.raises(WaitingForHandoff):
             gateway.complete(ask("handoff:premium"))
     assert sorted(p.name for p in (tmp_path / "inbox").iterdir()) == [
-        f"{STEM}.task.json", f"{STEM}.task.md"]
+        f"{STEM}.task.json",
+        f"{STEM}.task.md",
+    ]
 
 
 def test_handoff_never_overwrites_a_different_task(gateway, tmp_path):

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import run_slate
 
-SKILLS = '''
+SKILLS = """
 from typing import Any, ClassVar
 from filmslate import Context, Gate, Need, Skill
 from filmslate.schemas import Beats, Premise
@@ -39,10 +39,16 @@ class Outline(Skill):
     def produce(self, ctx: Context) -> list[Any]:
         premise = ctx.inputs.get("PREMISE")
         return [ctx.ask(Beats, "You outline.", "Outline: " + premise.logline)]
-'''
+"""
 
-PREMISE = {"title": "The Last Keeper", "logline": "A keeper relights a dead lighthouse.",
-           "genre": "drama", "tone": "tense", "length": "short", "characters": ["NELL"]}
+PREMISE = {
+    "title": "The Last Keeper",
+    "logline": "A keeper relights a dead lighthouse.",
+    "genre": "drama",
+    "tone": "tense",
+    "length": "short",
+    "characters": ["NELL"],
+}
 
 
 @pytest.fixture
@@ -52,8 +58,11 @@ def film(tmp_path: Path) -> Path:
     (root / "skills").mkdir()
     (root / "skills" / "story.py").write_text(SKILLS)
     config = root / "filmslate.toml"
-    config.write_text(config.read_text().replace('"replay:', '"handoff:')
-                      .replace("paths = []", 'paths = ["skills/story.py"]'))
+    config.write_text(
+        config.read_text()
+        .replace('"replay:', '"handoff:')
+        .replace("paths = []", 'paths = ["skills/story.py"]')
+    )
     return root
 
 

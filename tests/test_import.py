@@ -70,13 +70,17 @@ def test_reimport_changes_nothing(project: Project) -> None:
     assert project.verify() == []
 
 
-@pytest.mark.parametrize("content,message", [
-    ("scene_id,summary\nS01,hello\n", "bad.fountain:1:"),
-    ("INT. HOUSE - NIGHT\n\n/* a note never closed\n", "bad.fountain:3:"),
-    ("", "bad.fountain:1:"),
-])
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        ("scene_id,summary\nS01,hello\n", "bad.fountain:1:"),
+        ("INT. HOUSE - NIGHT\n\n/* a note never closed\n", "bad.fountain:3:"),
+        ("", "bad.fountain:1:"),
+    ],
+)
 def test_malformed_input_is_refused_with_a_line_and_nothing_is_written(
-        tmp_path: Path, content: str, message: str) -> None:
+    tmp_path: Path, content: str, message: str
+) -> None:
     run_slate("init", str(tmp_path / "film"), check=True)
     script = tmp_path / "bad.fountain"
     script.write_text(content)
@@ -87,8 +91,9 @@ def test_malformed_input_is_refused_with_a_line_and_nothing_is_written(
 
 def test_import_through_the_cli_with_an_alias(tmp_path: Path) -> None:
     run_slate("init", str(tmp_path / "film"), check=True)
-    result = run_slate("import", str(EXAMPLE), "--alias", "KEEPER=GUS", cwd=tmp_path / "film",
-                       check=True)
+    result = run_slate(
+        "import", str(EXAMPLE), "--alias", "KEEPER=GUS", cwd=tmp_path / "film", check=True
+    )
     assert "imported 9 scenes, 4 characters" in result.stdout
     assert "left for the model" in result.stdout
     assert run_slate("verify", cwd=tmp_path / "film").returncode == 0

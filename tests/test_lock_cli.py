@@ -28,8 +28,7 @@ def test_lock_gate_versioning_diff_and_impact(tmp_path: Path) -> None:
     assert "continuity/CHAR_JONAH_LOCK_v001.txt: lock gate PASS" in added.stdout
     with Project(film) as p:  # something made from v001: a storyboard frame
         p.store.write("STORYBOARD", "S01_SH01", png(), inputs=["CHAR_JONAH_LOCK_v001.txt"])
-    assert "nothing is stale" in run_slate("impact", "CHAR_JONAH_LOCK", cwd=film,
-                                           check=True).stdout
+    assert "nothing is stale" in run_slate("impact", "CHAR_JONAH_LOCK", cwd=film, check=True).stdout
 
     changed = tmp_path / "CHAR_JONAH_LOCK.txt"
     text = good.read_text()

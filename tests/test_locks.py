@@ -81,15 +81,25 @@ def test_good_examples_pass(path: Path) -> None:
 
 
 BAD = {
-    "CHAR_MR_QUILL_LOCK.txt": ["age_range 'old' is ambiguous", "'pale' names no colour",
-                               "'slim' and 'heavyset'", "'sort of'", "'normal'",
-                               "'sometimes'", "forbidden_drift is empty"],
-    "SET_LIGHTHOUSE_COTTAGE_LOCK.txt": ["2 distinct anchor(s); a set lock needs 3-5",
-                                        "'night' and lighting.primary_source 'daylight'",
-                                        "2700K does not fit"],
-    "VOICE_JONAH_LOCK.txt": ["pitch 'high' and tone.timbre 'deep'",
-                             "swearing 'never' and signature_phrases",
-                             "strength is 'none' but accent.region is 'Shetland'"],
+    "CHAR_MR_QUILL_LOCK.txt": [
+        "age_range 'old' is ambiguous",
+        "'pale' names no colour",
+        "'slim' and 'heavyset'",
+        "'sort of'",
+        "'normal'",
+        "'sometimes'",
+        "forbidden_drift is empty",
+    ],
+    "SET_LIGHTHOUSE_COTTAGE_LOCK.txt": [
+        "2 distinct anchor(s); a set lock needs 3-5",
+        "'night' and lighting.primary_source 'daylight'",
+        "2700K does not fit",
+    ],
+    "VOICE_JONAH_LOCK.txt": [
+        "pitch 'high' and tone.timbre 'deep'",
+        "swearing 'never' and signature_phrases",
+        "strength is 'none' but accent.region is 'Shetland'",
+    ],
     "STYLE_HARBOUR_DAY_LOCK.txt": ["#D9A400 is also in forbidden_drift[0]", "'etc'"],
 }
 
@@ -178,32 +188,49 @@ def test_set_lock_rules_accept() -> None:
     data = changed(good_set(), "layout.windows", "none")
     data = changed(data, "lighting.primary_source", "tungsten lamp and moonlight; no sun")
     assert reasons(SetLock, data) == ()
-    day = changed(changed(good_set(), "lighting.temperature_k", 5600),
-                  "lighting.primary_source", "daylight through the panes")
+    day = changed(
+        changed(good_set(), "lighting.temperature_k", 5600),
+        "lighting.primary_source",
+        "daylight through the panes",
+    )
     assert reasons(SetLock, changed(day, "environment.time_of_day", "midday")) == ()
 
 
 def test_set_anchor_range_comes_from_config() -> None:
-    wide = Config.model_validate({"project": {"name": "t"},
-                                  "thresholds": {"set_anchors_max": 6}})
+    wide = Config.model_validate({"project": {"name": "t"}, "thresholds": {"set_anchors_max": 6}})
     six = changed(good_set(), "visual_anchors", [f"anchor {i}" for i in range(6)])
     assert reasons(SetLock, six, wide) == ()
     assert reasons(SetLock, six) != ()
 
 
 VOICE_REFUSED = [
-    ("tone", {"pitch": "high", "timbre": "deep bass", "energy": "eager"},
-     "pitch 'high' and tone.timbre 'deep'"),
-    ("tone", {"pitch": "low", "timbre": "shrill", "energy": "eager"},
-     "pitch 'low' and tone.timbre 'shrill'"),
+    (
+        "tone",
+        {"pitch": "high", "timbre": "deep bass", "energy": "eager"},
+        "pitch 'high' and tone.timbre 'deep'",
+    ),
+    (
+        "tone",
+        {"pitch": "low", "timbre": "shrill", "energy": "eager"},
+        "pitch 'low' and tone.timbre 'shrill'",
+    ),
     ("signature_phrases", ["No bloody way."], "never' and signature_phrases 'bloody'"),
-    ("accent", {"region": "Glasgow", "strength": "none", "vocabulary": "local",
-                "slang_level": "low"}, "strength is 'none' but accent.region is 'Glasgow'"),
-    ("emotional_range", {"default": "", "upper_limit": "a shout", "baseline": "dry",
-                         "stress_reaction": "quiet"}, "emotional_range.default is empty"),
+    (
+        "accent",
+        {"region": "Glasgow", "strength": "none", "vocabulary": "local", "slang_level": "low"},
+        "strength is 'none' but accent.region is 'Glasgow'",
+    ),
+    (
+        "emotional_range",
+        {"default": "", "upper_limit": "a shout", "baseline": "dry", "stress_reaction": "quiet"},
+        "emotional_range.default is empty",
+    ),
     ("forbidden_drift", [], "forbidden_drift is empty"),
-    ("cadence", {"sentence_length": "short", "pauses": "maybe", "speed": "slow",
-                 "hesitations": "none"}, "cadence.pauses: 'maybe'"),
+    (
+        "cadence",
+        {"sentence_length": "short", "pauses": "maybe", "speed": "slow", "hesitations": "none"},
+        "cadence.pauses: 'maybe'",
+    ),
 ]
 
 
@@ -219,16 +246,20 @@ def test_voice_lock_rules_accept() -> None:
     assert reasons(VoiceLock, rare) == ()  # swearing "rare" allows it
     quoted = changed(good_voice(), "signature_phrases", ["Maybe. Maybe not."])
     assert reasons(VoiceLock, quoted) == ()  # speech may be vague; the lock may not
-    neutral = changed(good_voice(), "accent", {"region": "neutral", "strength": "none",
-                                               "vocabulary": "plain", "slang_level": "none"})
+    neutral = changed(
+        good_voice(),
+        "accent",
+        {"region": "neutral", "strength": "none", "vocabulary": "plain", "slang_level": "none"},
+    )
     assert reasons(VoiceLock, neutral) == ()
 
 
 def test_style_lock_rules() -> None:
-    assert any("palette is empty" in r for r in reasons(StyleLock, {**good_style(),
-                                                                    "palette": []}))
-    assert any("forbidden_drift is empty" in r
-               for r in reasons(StyleLock, {**good_style(), "forbidden_drift": []}))
+    assert any("palette is empty" in r for r in reasons(StyleLock, {**good_style(), "palette": []}))
+    assert any(
+        "forbidden_drift is empty" in r
+        for r in reasons(StyleLock, {**good_style(), "forbidden_drift": []})
+    )
     lens = {**good_style(), "lens_film_look": "a normal lens, 50mm"}  # an exact term
     assert reasons(StyleLock, lens) == ()
 
@@ -250,8 +281,10 @@ def hand_file(folder: Path, filename: str, lock: Any) -> Path:
 
 def counts(project: Project) -> tuple[int, int]:
     conn = project.store.conn
-    return (conn.execute("SELECT count(*) FROM artifacts").fetchone()[0],
-            conn.execute("SELECT count(*) FROM runlog").fetchone()[0])
+    return (
+        conn.execute("SELECT count(*) FROM artifacts").fetchone()[0],
+        conn.execute("SELECT count(*) FROM runlog").fetchone()[0],
+    )
 
 
 def test_add_lock_refuses_a_vague_lock_and_writes_nothing(project: Project) -> None:
@@ -264,30 +297,35 @@ def test_add_lock_refuses_a_vague_lock_and_writes_nothing(project: Project) -> N
     assert not list((project.root / "continuity").iterdir())
 
 
-def test_add_lock_refuses_other_files_and_mismatched_names(project: Project,
-                                                           tmp_path: Path) -> None:
+def test_add_lock_refuses_other_files_and_mismatched_names(
+    project: Project, tmp_path: Path
+) -> None:
     scenes = tmp_path / "in" / "SCENES.csv"
     scenes.parent.mkdir()
     scenes.write_bytes(Scenes(rows=[]).render())
     with pytest.raises(UserError, match="not a lock"):
         add_lock(project, scenes)
-    wrong = hand_file(tmp_path / "in", "CHAR_NELL_LOCK.txt", example(CharLock,
-                                                                     "CHAR_JONAH_LOCK.txt"))
+    wrong = hand_file(
+        tmp_path / "in", "CHAR_NELL_LOCK.txt", example(CharLock, "CHAR_JONAH_LOCK.txt")
+    )
     with pytest.raises(SchemaError, match="named for NELL but its title says JONAH"):
         add_lock(project, wrong)
-    versioned = hand_file(tmp_path / "in", "CHAR_JONAH_LOCK_v001.txt",
-                          example(CharLock, "CHAR_JONAH_LOCK.txt"))
+    versioned = hand_file(
+        tmp_path / "in", "CHAR_JONAH_LOCK_v001.txt", example(CharLock, "CHAR_JONAH_LOCK.txt")
+    )
     with pytest.raises(UserError, match="already carries a version"):
         add_lock(project, versioned)
 
 
-def test_a_changed_lock_is_a_new_version_and_diff_shows_it(project: Project,
-                                                           tmp_path: Path) -> None:
+def test_a_changed_lock_is_a_new_version_and_diff_shows_it(
+    project: Project, tmp_path: Path
+) -> None:
     first, gate = add_lock(project, EXAMPLES / "good" / "CHAR_JONAH_LOCK.txt", "cast")
     assert (first.filename, gate.verdict) == ("CHAR_JONAH_LOCK_v001.txt", "PASS")
     row = project.store.conn.execute(
         "SELECT skill_name, outcome, model_used, notes FROM runlog WHERE artifact_output = ?",
-        (first.filename,)).fetchone()
+        (first.filename,),
+    ).fetchone()
     assert row == ("manual", "PASS", "human", "cast")
     again, _ = add_lock(project, EXAMPLES / "good" / "CHAR_JONAH_LOCK.txt")
     assert again.filename == first.filename  # identical: no new version
@@ -296,17 +334,27 @@ def test_a_changed_lock_is_a_new_version_and_diff_shows_it(project: Project,
     path = hand_file(tmp_path / "edit", "CHAR_JONAH_LOCK.txt", CharLock.model_validate(edited))
     second, _ = add_lock(project, path, "new haircut from S04")
     assert second.filename == "CHAR_JONAH_LOCK_v002.txt"
-    assert project.store.read(first.name) == (EXAMPLES / "good" / "CHAR_JONAH_LOCK.txt"
-                                              ).read_bytes()  # v001 untouched
+    assert (
+        project.store.read(first.name) == (EXAMPLES / "good" / "CHAR_JONAH_LOCK.txt").read_bytes()
+    )  # v001 untouched
     diff = diff_versions(project, "CHAR_JONAH_LOCK", "v001", "v002")
     assert diff == [
-        ("appearance.hair", "dark auburn, short, damp curls at the neck",
-         "dark auburn, buzzed short"),
-        ("forbidden_drift", "no beard or stubble; never taller than the doorframe of the "
-         "cottage; jacket never unzipped outdoors", "no beard or stubble; never taller than "
-         "the doorframe of the cottage; jacket never unzipped outdoors; no hat indoors")]
-    assert diff_versions(project, "CHAR_JONAH_LOCK_v002.txt", "1", "CHAR_JONAH_LOCK_v002.txt"
-                         ) == diff
+        (
+            "appearance.hair",
+            "dark auburn, short, damp curls at the neck",
+            "dark auburn, buzzed short",
+        ),
+        (
+            "forbidden_drift",
+            "no beard or stubble; never taller than the doorframe of the "
+            "cottage; jacket never unzipped outdoors",
+            "no beard or stubble; never taller than "
+            "the doorframe of the cottage; jacket never unzipped outdoors; no hat indoors",
+        ),
+    ]
+    assert (
+        diff_versions(project, "CHAR_JONAH_LOCK_v002.txt", "1", "CHAR_JONAH_LOCK_v002.txt") == diff
+    )
     assert lock_diff(project.store.load(first.name), project.store.load(first.name)) == []
 
 
@@ -337,28 +385,70 @@ def film(tmp_path: Path) -> Path:
     """A project with three scenes, their breakdown and the script of S01."""
     with Project.init(tmp_path / "film", name="film") as p:
         root = p.root
-        p.store.write("SCENES", None, Scenes.model_validate({"rows": [
-            {"scene_id": "S01", "summary": "Nell and Jonah row out to the dark lighthouse.",
-             "location": "HOLM_SOUND_ROWING_BOAT", "time_of_day": "NIGHT",
-             "characters_present": ["NELL", "JONAH"]},
-            {"scene_id": "S02", "summary": "Nell climbs to the lamp room alone.",
-             "goal": "take the logbook", "location": "LIGHTHOUSE_LAMP_ROOM",
-             "time_of_day": "NIGHT", "characters_present": ["NELL"]},
-            {"scene_id": "S03", "summary": "The empty lamp room; the lens turns.",
-             "location": "LIGHTHOUSE_LAMP_ROOM", "time_of_day": "NIGHT"}]}))
-        p.store.write("BREAKDOWN", None, Breakdown.model_validate({"rows": [
-            {"scene_id": "S01", "characters_present": ["NELL", "JONAH"],
-             "new_characters_introduced": ["NELL", "JONAH"],
-             "locations_used": ["HOLM_SOUND_ROWING_BOAT"],
-             "new_locations_introduced": ["HOLM_SOUND_ROWING_BOAT"], "props_used": ["RADIO"],
-             "continuity_risks": ["heard only in voice-over: MR_QUILL"],
-             "lock_requirements": ["CHAR_NELL_LOCK", "CHAR_JONAH_LOCK",
-                                   "VOICE_MR_QUILL_LOCK"]},
-            {"scene_id": "S02", "characters_present": ["NELL"],
-             "locations_used": ["LIGHTHOUSE_LAMP_ROOM"],
-             "new_locations_introduced": ["LIGHTHOUSE_LAMP_ROOM"], "props_used": ["LOGBOOK"],
-             "state_changes": ["NELL takes the LOGBOOK", "JONAH waits below"]},
-            {"scene_id": "S03", "locations_used": ["LIGHTHOUSE_LAMP_ROOM"]}]}))
+        p.store.write(
+            "SCENES",
+            None,
+            Scenes.model_validate(
+                {
+                    "rows": [
+                        {
+                            "scene_id": "S01",
+                            "summary": "Nell and Jonah row out to the dark lighthouse.",
+                            "location": "HOLM_SOUND_ROWING_BOAT",
+                            "time_of_day": "NIGHT",
+                            "characters_present": ["NELL", "JONAH"],
+                        },
+                        {
+                            "scene_id": "S02",
+                            "summary": "Nell climbs to the lamp room alone.",
+                            "goal": "take the logbook",
+                            "location": "LIGHTHOUSE_LAMP_ROOM",
+                            "time_of_day": "NIGHT",
+                            "characters_present": ["NELL"],
+                        },
+                        {
+                            "scene_id": "S03",
+                            "summary": "The empty lamp room; the lens turns.",
+                            "location": "LIGHTHOUSE_LAMP_ROOM",
+                            "time_of_day": "NIGHT",
+                        },
+                    ]
+                }
+            ),
+        )
+        p.store.write(
+            "BREAKDOWN",
+            None,
+            Breakdown.model_validate(
+                {
+                    "rows": [
+                        {
+                            "scene_id": "S01",
+                            "characters_present": ["NELL", "JONAH"],
+                            "new_characters_introduced": ["NELL", "JONAH"],
+                            "locations_used": ["HOLM_SOUND_ROWING_BOAT"],
+                            "new_locations_introduced": ["HOLM_SOUND_ROWING_BOAT"],
+                            "props_used": ["RADIO"],
+                            "continuity_risks": ["heard only in voice-over: MR_QUILL"],
+                            "lock_requirements": [
+                                "CHAR_NELL_LOCK",
+                                "CHAR_JONAH_LOCK",
+                                "VOICE_MR_QUILL_LOCK",
+                            ],
+                        },
+                        {
+                            "scene_id": "S02",
+                            "characters_present": ["NELL"],
+                            "locations_used": ["LIGHTHOUSE_LAMP_ROOM"],
+                            "new_locations_introduced": ["LIGHTHOUSE_LAMP_ROOM"],
+                            "props_used": ["LOGBOOK"],
+                            "state_changes": ["NELL takes the LOGBOOK", "JONAH waits below"],
+                        },
+                        {"scene_id": "S03", "locations_used": ["LIGHTHOUSE_LAMP_ROOM"]},
+                    ]
+                }
+            ),
+        )
         p.store.write("SCRIPT", "S01", ScriptScene(scene_id="S01", text=SCRIPT_S01))
     configure(root)
     return root
@@ -379,8 +469,7 @@ def answer_good(request: TextRequest) -> dict[str, Any]:
     return BODIES[kind]()
 
 
-def lock_runner(root: Path, script: Any, cost: float = 0.0
-                ) -> tuple[Runner, ScriptedTextModel]:
+def lock_runner(root: Path, script: Any, cost: float = 0.0) -> tuple[Runner, ScriptedTextModel]:
     registry = Registry()
     for skill in (CharacterLock, SetLockSkill, VoiceLockSkill):
         registry.register(skill)
@@ -391,12 +480,16 @@ def test_character_lock_writes_a_gated_lock_per_character(film: Path) -> None:
     r, model = lock_runner(film, answer_good)
     result = r.run("character-lock", "S01")
     assert result.gate.verdict == "PASS"
-    assert [rec.filename for rec in result.records] == ["CHAR_NELL_LOCK_v001.txt",
-                                                        "CHAR_JONAH_LOCK_v001.txt"]
+    assert [rec.filename for rec in result.records] == [
+        "CHAR_NELL_LOCK_v001.txt",
+        "CHAR_JONAH_LOCK_v001.txt",
+    ]
     nell = r.store.load("CHAR_NELL_LOCK_v001.txt")
     assert isinstance(nell, CharLock) and nell.name == "NELL"  # filed under its subject
-    assert [subject_of(q) for q in model.requests] == [("CHARACTER", "NELL"),
-                                                       ("CHARACTER", "JONAH")]
+    assert [subject_of(q) for q in model.requests] == [
+        ("CHARACTER", "NELL"),
+        ("CHARACTER", "JONAH"),
+    ]
     prompt = model.requests[0].prompt
     assert "SCENE S01 | HOLM_SOUND_ROWING_BOAT | NIGHT" in prompt
     assert "There is no style lock yet." in prompt and '"kind of"' in prompt
@@ -433,11 +526,15 @@ def test_a_failed_lock_fails_the_run_and_the_revision_gets_its_reasons(film: Pat
     r, model = lock_runner(film, answer)
     result = r.run("character-lock", "S01")
     assert result.gate.verdict == "PASS" and result.attempt == 2
-    runs = r.store.conn.execute("SELECT outcome, notes FROM runlog WHERE event = 'run' AND "
-                                "skill_name = 'character-lock' ORDER BY seq").fetchall()
+    runs = r.store.conn.execute(
+        "SELECT outcome, notes FROM runlog WHERE event = 'run' AND "
+        "skill_name = 'character-lock' ORDER BY seq"
+    ).fetchall()
     assert runs[0][0] == "FAIL"
-    assert runs[0][1] == ("CHAR_JONAH_LOCK: vague phrasing in behavior.temperament: 'kind of' "
-                          "(say exactly what is seen or heard)")
+    assert runs[0][1] == (
+        "CHAR_JONAH_LOCK: vague phrasing in behavior.temperament: 'kind of' "
+        "(say exactly what is seen or heard)"
+    )
     revised = [q.prompt for q in model.requests if subject_of(q)[1] == "JONAH"][1]
     assert "Your previous draft of CHAR_JONAH_LOCK was refused" in revised
     assert "- vague phrasing in behavior.temperament: 'kind of'" in revised
@@ -461,7 +558,10 @@ def test_voice_lock_covers_the_speakers_of_the_script(film: Path) -> None:
     r, model = lock_runner(film, answer_good)
     result = r.run("voice-lock", "S01")
     assert [rec.filename for rec in result.records] == [
-        "VOICE_MR_QUILL_LOCK_v001.txt", "VOICE_JONAH_LOCK_v001.txt", "VOICE_NELL_LOCK_v001.txt"]
+        "VOICE_MR_QUILL_LOCK_v001.txt",
+        "VOICE_JONAH_LOCK_v001.txt",
+        "VOICE_NELL_LOCK_v001.txt",
+    ]
     quill = model.requests[0].prompt
     assert "MR_QUILL's 1 line(s) in S01:\n- (V.O.) Lamp room, top of the tower." in quill
     assert r.store.lineage("VOICE_NELL_LOCK_v001.txt") == []  # the script is context
@@ -476,9 +576,17 @@ def test_voice_lock_without_a_script_covers_everyone_present(film: Path) -> None
 
 def test_voice_lock_falls_back_when_a_speaker_is_an_unknown_alias(film: Path) -> None:
     with Project(film) as p:
-        p.store.write("SCRIPT", "S02", ScriptScene(scene_id="S02", text=(
-            "INT. LIGHTHOUSE - LAMP ROOM - NIGHT\n\nNell climbs in.\n\nKEEPER (O.S.)\n"
-            "Who's up there?")))
+        p.store.write(
+            "SCRIPT",
+            "S02",
+            ScriptScene(
+                scene_id="S02",
+                text=(
+                    "INT. LIGHTHOUSE - LAMP ROOM - NIGHT\n\nNell climbs in.\n\nKEEPER (O.S.)\n"
+                    "Who's up there?"
+                ),
+            ),
+        )
     r, _ = lock_runner(film, answer_good)
     result = r.run("voice-lock", "S02")
     assert [rec.filename for rec in result.records] == ["VOICE_NELL_LOCK_v001.txt"]
@@ -507,13 +615,21 @@ def test_failed_drafts_are_drafted_again(film: Path) -> None:
 
 # -- impact ---------------------------------------------------------------------------------
 
-PRICED = {'premium = "animatic"': 'premium = "fake:hero"',
-          "[prices]\n": '[prices]\nvideo = { "fake:hero" = { proxy = 0.5, final = 2.0 } }\n'}
+PRICED = {
+    'premium = "animatic"': 'premium = "fake:hero"',
+    "[prices]\n": '[prices]\nvideo = { "fake:hero" = { proxy = 0.5, final = 2.0 } }\n',
+}
 
 
 def genpack(shot: str) -> GenPack:
-    return GenPack(shot_id=shot, set="SET LOCK", characters="CHARACTER LOCK", action="rows",
-                   negatives="none", settings="proxy")
+    return GenPack(
+        shot_id=shot,
+        set="SET LOCK",
+        characters="CHARACTER LOCK",
+        action="rows",
+        negatives="none",
+        settings="proxy",
+    )
 
 
 def test_impact_lists_stale_dependents_with_their_cost(film: Path, tmp_path: Path) -> None:
@@ -523,25 +639,44 @@ def test_impact_lists_stale_dependents_with_their_cost(film: Path, tmp_path: Pat
     r, _ = lock_runner(film, answer_good, cost=0.25)
     r.run("character-lock", "S02")  # CHAR_NELL_LOCK_v001, made from the style lock
     store = r.store
-    store.write("SHOTLIST", "S02", ShotList.model_validate({"rows": [
-        {"shot_id": "S02_SH01", "scene_id": "S02", "duration_s": 4, "camera_type": "close_up",
-         "blocking_summary": "Nell lifts the logbook", "set_id": "LIGHTHOUSE_LAMP_ROOM",
-         "char_ids": ["NELL"], "hero_tier": "A", "complexity_level": "low",
-         "regen_risk_estimate": "medium"}]}))
+    store.write(
+        "SHOTLIST",
+        "S02",
+        ShotList.model_validate(
+            {
+                "rows": [
+                    {
+                        "shot_id": "S02_SH01",
+                        "scene_id": "S02",
+                        "duration_s": 4,
+                        "camera_type": "close_up",
+                        "blocking_summary": "Nell lifts the logbook",
+                        "set_id": "LIGHTHOUSE_LAMP_ROOM",
+                        "char_ids": ["NELL"],
+                        "hero_tier": "A",
+                        "complexity_level": "low",
+                        "regen_risk_estimate": "medium",
+                    }
+                ]
+            }
+        ),
+    )
     store.write("GENPACK", "S02_SH01", genpack("S02_SH01"), inputs=["CHAR_NELL_LOCK_v001.txt"])
     store.write("PROXY", "S02_SH01", FAKE_MP4, inputs=["GENPACK_S02_SH01_v001.txt"])
     assert impact(r.project, "CHAR_NELL_LOCK").rows == ()  # nothing older than v001
 
     style = changed(good_style(), "grading", "Cold teal shadows, crushed blacks.")
-    path = hand_file(tmp_path / "edit", "STYLE_NORTH_SEA_NIGHT_LOCK.txt",
-                     StyleLock.model_validate(style))
+    path = hand_file(
+        tmp_path / "edit", "STYLE_NORTH_SEA_NIGHT_LOCK.txt", StyleLock.model_validate(style)
+    )
     add_lock(r.project, path, "darker grade")
     report = impact(r.project, "STYLE_NORTH_SEA_NIGHT_LOCK")
     assert report.current == "STYLE_NORTH_SEA_NIGHT_LOCK_v002.txt"
     assert [(row.artifact, row.made_from, row.est_cost) for row in report.rows] == [
         ("CHAR_NELL_LOCK_v001.txt", "STYLE_NORTH_SEA_NIGHT_LOCK_v001.txt", 0.25),
         ("GENPACK_S02_SH01_v001.txt", "STYLE_NORTH_SEA_NIGHT_LOCK_v001.txt", 0.0),
-        ("PROXY_S02_SH01_v001.mp4", "STYLE_NORTH_SEA_NIGHT_LOCK_v001.txt", 2.6)]
+        ("PROXY_S02_SH01_v001.mp4", "STYLE_NORTH_SEA_NIGHT_LOCK_v001.txt", 2.6),
+    ]
     assert report.total == pytest.approx(2.85) and report.currency == "USD"
     assert "4s x 0.5/s (fake:hero, proxy, hero A) x 1.3" in report.rows[2].basis
     # A versioned name asks the same question; v001 itself has nothing older.
@@ -550,8 +685,10 @@ def test_impact_lists_stale_dependents_with_their_cost(film: Path, tmp_path: Pat
     # A redone GenPack is no longer work to do; the render made from the old one still is.
     store.write("GENPACK", "S02_SH01", genpack("S02_SH01"))
     again = impact(r.project, "STYLE_NORTH_SEA_NIGHT_LOCK")
-    assert [row.artifact for row in again.rows] == ["CHAR_NELL_LOCK_v001.txt",
-                                                    "PROXY_S02_SH01_v001.mp4"]
+    assert [row.artifact for row in again.rows] == [
+        "CHAR_NELL_LOCK_v001.txt",
+        "PROXY_S02_SH01_v001.mp4",
+    ]
 
 
 def test_impact_refuses_what_is_not_a_lock(film: Path) -> None:

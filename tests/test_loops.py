@@ -52,8 +52,9 @@ class StandInStoryArchitect(Skill):
         return [beats, Scenes(rows=[SceneRow.model_validate(r) for r in [*SCENES, QUIET]])]
 
     def gate(self, outputs: list[Any], ctx: Context) -> Gate:
-        return Gate.from_failures([] if len(outputs[0].escalation_sequence) >= 2 else
-                                  ["stakes do not escalate"])
+        return Gate.from_failures(
+            [] if len(outputs[0].escalation_sequence) >= 2 else ["stakes do not escalate"]
+        )
 
 
 class StandInBreakdown(Skill):
@@ -67,9 +68,14 @@ class StandInBreakdown(Skill):
     uses_model: ClassVar[bool] = False
 
     def produce(self, ctx: Context) -> list[Any]:
-        return [Breakdown(rows=[BreakdownRow(scene_id=r.scene_id,
-                                             characters_present=r.characters_present)
-                                for r in ctx.inputs.get("SCENES").rows])]
+        return [
+            Breakdown(
+                rows=[
+                    BreakdownRow(scene_id=r.scene_id, characters_present=r.characters_present)
+                    for r in ctx.inputs.get("SCENES").rows
+                ]
+            )
+        ]
 
 
 class StandInPsychology(Skill):
@@ -93,16 +99,32 @@ class StandInPsychology(Skill):
 
 
 STAND_INS = (StandInStoryArchitect, StandInBreakdown, StandInPsychology)
-QUIET = {"scene_id": "S04", "summary": "The lamp turns over an empty sea.",
-         "location": "Lighthouse", "time_of_day": "dawn", "goal": "show the light",
-         "conflict": "nobody sees it", "outcome": "a ship answers", "characters_present": []}
+QUIET = {
+    "scene_id": "S04",
+    "summary": "The lamp turns over an empty sea.",
+    "location": "Lighthouse",
+    "time_of_day": "dawn",
+    "goal": "show the light",
+    "conflict": "nobody sees it",
+    "outcome": "a ship answers",
+    "characters_present": [],
+}
 
 
 def psych(drift: str = "NO") -> dict[str, Any]:
-    return {"scene_id": "S01", "characters": [{
-        "character": "NELL", "motivation_alignment": "fits", "emotional_continuity": "fits",
-        "trauma_history_influence": "her father's wreck", "arc_progression_status": "rising",
-        "drift_warning": drift}]}
+    return {
+        "scene_id": "S01",
+        "characters": [
+            {
+                "character": "NELL",
+                "motivation_alignment": "fits",
+                "emotional_continuity": "fits",
+                "trauma_history_influence": "her father's wreck",
+                "arc_progression_status": "rising",
+                "drift_warning": drift,
+            }
+        ],
+    }
 
 
 # -- harness ------------------------------------------------------------------------------------
@@ -124,16 +146,27 @@ class BySkill:
 
 
 def narrative_answers(**overrides: list[Any]) -> Answers:
-    return {"story-architect": [BEATS], "character-psychology": [psych()] * 3,
-            "narrative-red-team": [GOOD_REDTEAM], "audience-simulator": [GOOD_AUDIENCE],
-            **overrides}
+    return {
+        "story-architect": [BEATS],
+        "character-psychology": [psych()] * 3,
+        "narrative-red-team": [GOOD_REDTEAM],
+        "audience-simulator": [GOOD_AUDIENCE],
+        **overrides,
+    }
 
 
 def validation_answers(scenes: int = 4, culture: tuple[str, ...] = ()) -> Answers:
-    truths = [{**GOOD_TRUTH, "cultural_context": True, "cultural_context_note": "Breton village"}
-              if f"S0{i}" in culture else GOOD_TRUTH for i in range(1, scenes + 1)]
-    return {"research-agent": truths, "plausibility-auditor": [GOOD_PLAUS] * scenes,
-            "cultural-check": [GOOD_CULTURE] * len(culture)}
+    truths = [
+        {**GOOD_TRUTH, "cultural_context": True, "cultural_context_note": "Breton village"}
+        if f"S0{i}" in culture
+        else GOOD_TRUTH
+        for i in range(1, scenes + 1)
+    ]
+    return {
+        "research-agent": truths,
+        "plausibility-auditor": [GOOD_PLAUS] * scenes,
+        "cultural-check": [GOOD_CULTURE] * len(culture),
+    }
 
 
 def registry(with_stand_ins: bool = True) -> Registry:
@@ -151,10 +184,12 @@ def film(tmp_path: Path) -> Path:
     return root
 
 
-def make_runner(root: Path, answers: Answers | Callable[[TextRequest], Any],
-                reg: Registry | None = None) -> tuple[Runner, ScriptedTextModel]:
-    return scripted_runner(root, answers if callable(answers) else BySkill(answers),
-                           reg or registry())
+def make_runner(
+    root: Path, answers: Answers | Callable[[TextRequest], Any], reg: Registry | None = None
+) -> tuple[Runner, ScriptedTextModel]:
+    return scripted_runner(
+        root, answers if callable(answers) else BySkill(answers), reg or registry()
+    )
 
 
 def statuses(result: LoopResult) -> list[tuple[str, str, str]]:
@@ -169,13 +204,18 @@ def test_narrative_loop_runs_every_step_then_skips_what_is_up_to_date(film: Path
     result = run_loop(r, "narrative")
     assert result.passed, result.describe()
     assert statuses(result) == [
-        ("story-architect", "PROJECT", "passed"), ("script-breakdown", "PROJECT", "passed"),
-        ("character-psychology", "S01", "passed"), ("character-psychology", "S02", "passed"),
+        ("story-architect", "PROJECT", "passed"),
+        ("script-breakdown", "PROJECT", "passed"),
+        ("character-psychology", "S01", "passed"),
+        ("character-psychology", "S02", "passed"),
         ("character-psychology", "S03", "passed"),
         ("character-psychology", "S04", "skipped"),  # nobody on screen
-        ("narrative-red-team", "PROJECT", "passed"), ("audience-simulator", "PROJECT", "passed")]
-    assert [q.model for q in model.requests if q.skill == "narrative-red-team"] == \
-        ["scripted:premium"]
+        ("narrative-red-team", "PROJECT", "passed"),
+        ("audience-simulator", "PROJECT", "passed"),
+    ]
+    assert [q.model for q in model.requests if q.skill == "narrative-red-team"] == [
+        "scripted:premium"
+    ]
     calls = len(model.requests)
     again = run_loop(r, "narrative")
     assert again.passed and len(model.requests) == calls
@@ -184,11 +224,21 @@ def test_narrative_loop_runs_every_step_then_skips_what_is_up_to_date(film: Path
 
 
 def test_narrative_fail_mid_loop_revises_with_the_reasons_and_passes(film: Path) -> None:
-    hole = {**GOOD_REDTEAM, "critical_failures": [
-        {"kind": "major plot hole", "description": "where does the oil come from"}]}
-    r, model = make_runner(film, narrative_answers(**{
-        "narrative-red-team": [hole, GOOD_REDTEAM],
-        "character-psychology": [psych(), psych("YES"), psych(), psych()]}))
+    hole = {
+        **GOOD_REDTEAM,
+        "critical_failures": [
+            {"kind": "major plot hole", "description": "where does the oil come from"}
+        ],
+    }
+    r, model = make_runner(
+        film,
+        narrative_answers(
+            **{
+                "narrative-red-team": [hole, GOOD_REDTEAM],
+                "character-psychology": [psych(), psych("YES"), psych(), psych()],
+            }
+        ),
+    )
     result = run_loop(r, "narrative")
     assert result.passed, result.describe()
     red = [q for q in model.requests if q.skill == "narrative-red-team"]
@@ -206,22 +256,30 @@ def test_hard_stop_ends_the_loop_and_says_where(film: Path) -> None:
     result = run_loop(r, "narrative")
     assert not result.passed
     stop = result.stopped_at
-    assert stop is not None and (stop.skill, stop.target, stop.status) == \
-        ("audience-simulator", "PROJECT", "stopped")
+    assert stop is not None and (stop.skill, stop.target, stop.status) == (
+        "audience-simulator",
+        "PROJECT",
+        "stopped",
+    )
     assert "top tier" in stop.detail and "engagement 1 is below 3" in stop.detail
     assert result.steps[-1] is stop and result.steps[-2].status == "passed"
     assert "stopped at audience-simulator on PROJECT" in result.describe()
-    assert [q.model for q in model.requests if q.skill == "audience-simulator"] == \
-        ["scripted:judgment", "scripted:premium"]
+    assert [q.model for q in model.requests if q.skill == "audience-simulator"] == [
+        "scripted:judgment",
+        "scripted:premium",
+    ]
     again = run_loop(r, "narrative")  # the stop holds until a person overrides it
     assert again.stopped_at is not None and "hard stop" in again.stopped_at.detail
 
 
 def test_missing_skills_fail_clearly(film: Path) -> None:
     r, _ = make_runner(film, {}, registry(with_stand_ins=False))
-    with pytest.raises(UserError, match="the narrative loop needs story-architect, "
-                                        "script-breakdown, character-psychology, which are "
-                                        "not registered"):
+    with pytest.raises(
+        UserError,
+        match="the narrative loop needs story-architect, "
+        "script-breakdown, character-psychology, which are "
+        "not registered",
+    ):
         run_loop(r, "narrative")
     with pytest.raises(UserError, match="no loop named 'continuity'"):
         run_loop(r, "continuity")
@@ -248,27 +306,36 @@ def test_validation_loop_runs_every_scene_in_order(film: Path) -> None:
     result = run_loop(r, "validation", "PROJECT")
     assert result.passed, result.describe()
     assert statuses(result) == [
-        ("research-agent", "S01", "passed"), ("plausibility-auditor", "S01", "passed"),
+        ("research-agent", "S01", "passed"),
+        ("plausibility-auditor", "S01", "passed"),
         ("cultural-check", "S01", "skipped"),
-        ("research-agent", "S02", "passed"), ("plausibility-auditor", "S02", "passed"),
+        ("research-agent", "S02", "passed"),
+        ("plausibility-auditor", "S02", "passed"),
         ("cultural-check", "S02", "passed"),
-        ("research-agent", "S03", "passed"), ("plausibility-auditor", "S03", "passed"),
+        ("research-agent", "S03", "passed"),
+        ("plausibility-auditor", "S03", "passed"),
         ("cultural-check", "S03", "skipped"),
-        ("research-agent", "S04", "passed"), ("plausibility-auditor", "S04", "passed"),
-        ("cultural-check", "S04", "skipped")]
-    assert [q.model for q in model.requests if q.skill == "research-agent"] == \
-        ["scripted:research"] * 4
+        ("research-agent", "S04", "passed"),
+        ("plausibility-auditor", "S04", "passed"),
+        ("cultural-check", "S04", "skipped"),
+    ]
+    assert [q.model for q in model.requests if q.skill == "research-agent"] == [
+        "scripted:research"
+    ] * 4
 
 
 def test_validation_loop_on_one_scene_revises_and_stops_at_a_hard_stop(film: Path) -> None:
     _story(film)
     configure(film, **{"max_revisions = 2": "max_revisions = 1"})
     weak = {**GOOD_PLAUS, "logistical": 0}
-    r, model = make_runner(film, {"research-agent": [GOOD_TRUTH],
-                                  "plausibility-auditor": [weak, weak, weak, weak]})
+    r, model = make_runner(
+        film, {"research-agent": [GOOD_TRUTH], "plausibility-auditor": [weak, weak, weak, weak]}
+    )
     result = run_loop(r, "validation", "S03")
     assert [(s.skill, s.status) for s in result.steps] == [
-        ("research-agent", "passed"), ("plausibility-auditor", "stopped")]
+        ("research-agent", "passed"),
+        ("plausibility-auditor", "stopped"),
+    ]
     assert result.stopped_at is not None and result.stopped_at.target == "S03"
     assert "logistical scores 0" in result.stopped_at.detail
     plaus = [q for q in model.requests if q.skill == "plausibility-auditor"]
@@ -287,10 +354,19 @@ def test_validation_loop_refuses_unknown_scenes(film: Path) -> None:
 
 
 def _validate(film: Path, scene: str, culture: bool = False) -> None:
-    truth = ({**GOOD_TRUTH, "cultural_context": True, "cultural_context_note": "Breton village"}
-             if culture else GOOD_TRUTH)
-    r, _ = make_runner(film, {"research-agent": [truth], "plausibility-auditor": [GOOD_PLAUS],
-                              "cultural-check": [GOOD_CULTURE]})
+    truth = (
+        {**GOOD_TRUTH, "cultural_context": True, "cultural_context_note": "Breton village"}
+        if culture
+        else GOOD_TRUTH
+    )
+    r, _ = make_runner(
+        film,
+        {
+            "research-agent": [truth],
+            "plausibility-auditor": [GOOD_PLAUS],
+            "cultural-check": [GOOD_CULTURE],
+        },
+    )
     assert run_loop(r, "validation", scene).passed
 
 
@@ -301,8 +377,9 @@ def test_production_is_blocked_until_both_loops_pass(film: Path) -> None:
     _story(film)
     allowed, why = production_allowed(project, "S01")
     assert not allowed and all(w.startswith("validation loop not passed") for w in why)
-    assert any("TRUTH_S01 does not exist yet" in w and "slate run validation --scene S01" in w
-               for w in why)
+    assert any(
+        "TRUTH_S01 does not exist yet" in w and "slate run validation --scene S01" in w for w in why
+    )
     _validate(film, "S01")
     assert production_allowed(project, "S01") == (True, [])
     assert not production_allowed(project, "S02")[0]
@@ -339,14 +416,25 @@ def test_world_state_moving_on_does_not_reopen_a_validated_scene(film: Path) -> 
     _validate(film, "S01")
     assert production_allowed(project, "S01")[0]
     for scene in ("S01", "S02"):  # the tracker moves on through S01 and S02
-        project.store.write("WORLD_STATE", None, state.model_copy(
-            update={"timeline": state.timeline.model_copy(update={"current_scene": scene})}))
+        project.store.write(
+            "WORLD_STATE",
+            None,
+            state.model_copy(
+                update={"timeline": state.timeline.model_copy(update={"current_scene": scene})}
+            ),
+        )
     assert production_allowed(project, "S01") == (True, [])
-    project.store.write("WORLD_STATE", None, state.model_copy(  # the state before S01, redone
-        update={"characters": {}}))
+    project.store.write(
+        "WORLD_STATE",
+        None,
+        state.model_copy(  # the state before S01, redone
+            update={"characters": {}}
+        ),
+    )
     allowed, why = production_allowed(project, "S01")
-    assert not allowed and any("WORLD_STATE_v001.json; WORLD_STATE_v004.json is newer" in w
-                               for w in why)
+    assert not allowed and any(
+        "WORLD_STATE_v001.json; WORLD_STATE_v004.json is newer" in w for w in why
+    )
 
 
 def test_only_locks_of_the_scene_cast_reopen_it(film: Path) -> None:

@@ -39,11 +39,12 @@ def texture(colours: list[str], seed: int, block: int = 16) -> Frame:
     return np.kron(rgb[cells], np.ones((block, block, 1), np.uint8))[:H, : 2 * W]
 
 
-def moving(colours: list[str] = PALETTE, seed: int = 1, frames: int = int(SECONDS * FPS),
-           step: int = 1) -> list[Frame]:
+def moving(
+    colours: list[str] = PALETTE, seed: int = 1, frames: int = int(SECONDS * FPS), step: int = 1
+) -> list[Frame]:
     """A slow slide across a mosaic: a clean, gently moving shot."""
     base = texture(colours, seed)
-    return [np.ascontiguousarray(base[:, i * step: i * step + W]) for i in range(frames)]
+    return [np.ascontiguousarray(base[:, i * step : i * step + W]) for i in range(frames)]
 
 
 def encode(frames: list[Frame], fps: int = FPS) -> bytes:
@@ -52,9 +53,15 @@ def encode(frames: list[Frame], fps: int = FPS) -> bytes:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "clip.mp4"
         writer = imageio_ffmpeg.write_frames(
-            str(path), (width, height), fps=fps, codec="libx264", macro_block_size=2,
-            ffmpeg_log_level="error", quality=None, output_params=["-preset", "ultrafast",
-                                                                   "-crf", "18"])
+            str(path),
+            (width, height),
+            fps=fps,
+            codec="libx264",
+            macro_block_size=2,
+            ffmpeg_log_level="error",
+            quality=None,
+            output_params=["-preset", "ultrafast", "-crf", "18"],
+        )
         writer.send(None)
         for frame in frames:
             writer.send(np.ascontiguousarray(frame, np.uint8).tobytes())
@@ -90,22 +97,27 @@ def with_frozen(frames: list[Frame]) -> list[Frame]:
 
 
 def with_flicker(frames: list[Frame]) -> list[Frame]:
-    return [(f * 0.55).astype(np.uint8) if i % 2 and 4 <= i < 18 else f
-            for i, f in enumerate(frames)]
+    return [
+        (f * 0.55).astype(np.uint8) if i % 2 and 4 <= i < 18 else f for i, f in enumerate(frames)
+    ]
 
 
 def with_cut(frames: list[Frame]) -> list[Frame]:
     return frames[:12] + moving(seed=99)[12:]
 
 
-@pytest.mark.parametrize(("defect", "check", "severity"), [
-    (with_black, "black_frames", "severe"),
-    (with_frozen, "frozen_frames", "minor"),
-    (with_flicker, "flicker", "severe"),
-    (with_cut, "hard_cut", "severe"),
-])
-def test_each_defect_is_flagged_alone(defect: Callable[[list[Frame]], list[Frame]], check: str,
-                                      severity: str) -> None:
+@pytest.mark.parametrize(
+    ("defect", "check", "severity"),
+    [
+        (with_black, "black_frames", "severe"),
+        (with_frozen, "frozen_frames", "minor"),
+        (with_flicker, "flicker", "severe"),
+        (with_cut, "hard_cut", "severe"),
+    ],
+)
+def test_each_defect_is_flagged_alone(
+    defect: Callable[[list[Frame]], list[Frame]], check: str, severity: str
+) -> None:
     findings = technical_checks(encode(defect(moving())), SPEC)
     assert checks_of(findings) == {check}, findings
     assert findings[0].severity == severity
@@ -154,8 +166,9 @@ def test_undecodable_data_is_a_severe_decode_finding() -> None:
 
 def test_rubric_from_technical_maps_findings_to_categories() -> None:
     assert rubric_from_technical([]) == dict.fromkeys(QC_CATEGORIES, 2)
-    scores = rubric_from_technical([TechFinding("flicker", "minor", "x"),
-                                    TechFinding("palette", "severe", "y")])
+    scores = rubric_from_technical(
+        [TechFinding("flicker", "minor", "x"), TechFinding("palette", "severe", "y")]
+    )
     assert scores["motion_integrity"] == 1
     assert scores["lighting_consistency"] == 0
     assert scores["set_continuity"] == 0

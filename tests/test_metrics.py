@@ -9,14 +9,25 @@ from filmslate import Project, compute_metrics
 from filmslate.schemas import QcBatch, ShotList
 from test_runtime import GOOD_PREMISE, REPORT, configure, runner
 
-CATS = ("face_consistency", "wardrobe_consistency", "set_continuity", "prop_accuracy",
-        "lighting_consistency", "motion_integrity")
+CATS = (
+    "face_consistency",
+    "wardrobe_consistency",
+    "set_continuity",
+    "prop_accuracy",
+    "lighting_consistency",
+    "motion_integrity",
+)
 
 
 def _qc(shot: str, attempt: int, low: dict[str, int], verdict: str) -> dict[str, object]:
     scores = {c: low.get(c, 2) for c in CATS}
-    return {"shot_id": shot, "attempt_number": attempt, **scores,
-            "total_score": sum(scores.values()), "verdict": verdict}
+    return {
+        "shot_id": shot,
+        "attempt_number": attempt,
+        **scores,
+        "total_score": sum(scores.values()),
+        "verdict": verdict,
+    }
 
 
 def test_metrics_from_runs_qc_and_shots(tmp_path: Path) -> None:
@@ -28,16 +39,41 @@ def test_metrics_from_runs_qc_and_shots(tmp_path: Path) -> None:
     r.run("pitch", "PROJECT")
     r.run_once("take", "S01_SH01")
     r.run_once("take", "S01_SH01", attempt=2)
-    base = {"scene_id": "S01", "blocking_summary": "x", "set_id": "LIGHTHOUSE",
-            "char_ids": ["NELL"], "hero_tier": "B", "complexity_level": "low",
-            "regen_risk_estimate": "low", "duration_s": 4}
-    r.store.write("SHOTLIST", "S01", ShotList.model_validate({"rows": [
-        {**base, "shot_id": "S01_SH01", "camera_type": "close_up"},
-        {**base, "shot_id": "S01_SH02", "camera_type": "wide"}]}))
-    r.store.write("QC_BATCH", "S01", QcBatch.model_validate({"rows": [
-        _qc("S01_SH01", 1, {"face_consistency": 0}, "FAIL"),
-        _qc("S01_SH01", 2, {"face_consistency": 1}, "FIX"),
-        _qc("S01_SH02", 1, {}, "PASS")]}))
+    base = {
+        "scene_id": "S01",
+        "blocking_summary": "x",
+        "set_id": "LIGHTHOUSE",
+        "char_ids": ["NELL"],
+        "hero_tier": "B",
+        "complexity_level": "low",
+        "regen_risk_estimate": "low",
+        "duration_s": 4,
+    }
+    r.store.write(
+        "SHOTLIST",
+        "S01",
+        ShotList.model_validate(
+            {
+                "rows": [
+                    {**base, "shot_id": "S01_SH01", "camera_type": "close_up"},
+                    {**base, "shot_id": "S01_SH02", "camera_type": "wide"},
+                ]
+            }
+        ),
+    )
+    r.store.write(
+        "QC_BATCH",
+        "S01",
+        QcBatch.model_validate(
+            {
+                "rows": [
+                    _qc("S01_SH01", 1, {"face_consistency": 0}, "FAIL"),
+                    _qc("S01_SH01", 2, {"face_consistency": 1}, "FIX"),
+                    _qc("S01_SH02", 1, {}, "PASS"),
+                ]
+            }
+        ),
+    )
     m = compute_metrics(r.store)
     assert m.runs == 3
     assert m.average_regens_per_shot == 1.0  # S01_SH01 reached regen count 1

@@ -15,22 +15,31 @@ from filmslate.workflow._orchestrator import Orchestrator
 
 
 def decision(tier: str, justification: str, conditions: list[str]) -> RoutingDecision:
-    return RoutingDecision(task="S03_SH02_RENDER", task_type="render",
-                           required_capability="video", tier_selected=tier, model="fal:x",
-                           justification=justification, cost_impact=2.0,
-                           escalation_conditions=conditions)
+    return RoutingDecision(
+        task="S03_SH02_RENDER",
+        task_type="render",
+        required_capability="video",
+        tier_selected=tier,
+        model="fal:x",
+        justification=justification,
+        cost_impact=2.0,
+        escalation_conditions=conditions,
+    )
 
 
-@pytest.mark.parametrize(("tier", "why", "conditions", "verdict"), [
-    ("visual_premium", "hero shot", [], "FAIL"),
-    ("premium", "hero A shot of the climax, within the 25% quota", [], "FAIL"),
-    ("premium", "ok", ["QC FAIL twice at mid"], "FAIL"),
-    ("premium", "hero A shot of the climax, within the 25% quota", ["QC FAIL twice"], "PASS"),
-    ("mid", "b", [], "PASS"),
-])
-def test_premium_needs_a_justification_and_its_conditions(tier: str, why: str,
-                                                          conditions: list[str],
-                                                          verdict: str) -> None:
+@pytest.mark.parametrize(
+    ("tier", "why", "conditions", "verdict"),
+    [
+        ("visual_premium", "hero shot", [], "FAIL"),
+        ("premium", "hero A shot of the climax, within the 25% quota", [], "FAIL"),
+        ("premium", "ok", ["QC FAIL twice at mid"], "FAIL"),
+        ("premium", "hero A shot of the climax, within the 25% quota", ["QC FAIL twice"], "PASS"),
+        ("mid", "b", [], "PASS"),
+    ],
+)
+def test_premium_needs_a_justification_and_its_conditions(
+    tier: str, why: str, conditions: list[str], verdict: str
+) -> None:
     assert routing_gate(decision(tier, why, conditions)).verdict == verdict
 
 

@@ -13,12 +13,16 @@ from filmslate.synthetic import SyntheticFilm
 
 # Every answer type a pre-package task file could name (skills asked for these).
 OLD_ANSWER_TYPES = [
-    "filmslate.skills_narrative:StoryAnswer", "filmslate.skills_narrative:BreakdownAnswer",
-    "filmslate.skills_narrative:PsychAnswer", "filmslate.skills_narrative:DialogueAnswer",
+    "filmslate.skills_narrative:StoryAnswer",
+    "filmslate.skills_narrative:BreakdownAnswer",
+    "filmslate.skills_narrative:PsychAnswer",
+    "filmslate.skills_narrative:DialogueAnswer",
     "filmslate.skills_validation:ResearchAnswer",
     "filmslate.skills_validation:PlausibilityAnswer",
-    "filmslate.skills_validation:CultureAnswer", "filmslate.skills_validation:RedTeamAnswer",
-    "filmslate.skills_validation:AudienceAnswer", "filmslate.skills_qc:RubricAnswer",
+    "filmslate.skills_validation:CultureAnswer",
+    "filmslate.skills_validation:RedTeamAnswer",
+    "filmslate.skills_validation:AudienceAnswer",
+    "filmslate.skills_qc:RubricAnswer",
     "filmslate.skills_supervisor:SupervisorAnswer",
 ]
 
@@ -45,8 +49,7 @@ def waiting(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.parametrize("dotted", OLD_ANSWER_TYPES)
-def test_every_old_answer_type_path_still_loads(waiting: Path, tmp_path: Path,
-                                                dotted: str) -> None:
+def test_every_old_answer_type_path_still_loads(waiting: Path, tmp_path: Path, dotted: str) -> None:
     task = waiting / "inbox" / "story-architect__PROJECT__1.task.json"
     body = json.loads(task.read_text())
     body["output_type"] = dotted

@@ -76,8 +76,12 @@ BAD = {
 def test_valid_names_parse_and_format_back(filename: str) -> None:
     name = ArtifactName.parse(filename)
     kind, subject, version, layer = GOOD[filename]
-    assert (name.kind, name.subject, name.version, name.spec.layer) == (kind, subject, version,
-                                                                         layer)
+    assert (name.kind, name.subject, name.version, name.spec.layer) == (
+        kind,
+        subject,
+        version,
+        layer,
+    )
     assert name.filename == filename
     assert name.relpath == f"{layer}/{filename}"
 
@@ -111,13 +115,25 @@ def test_version_above_999_is_refused() -> None:
 scene_ids = st.integers(1, 999).map(lambda n: f"S{n:02d}")
 shot_ids = st.tuples(scene_ids, st.integers(1, 999)).map(lambda t: f"{t[0]}_SH{t[1]:02d}")
 words = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", min_size=1, max_size=6)
-tokens = st.lists(words, min_size=1, max_size=3).map("_".join).filter(
-    lambda t: t.rsplit("_", 1)[-1] not in {"FINAL", "NEW", "LATEST", "UPDATED", "OLD", "COPY",
-                                           "BACKUP"})
-SUBJECTS = {"scene": scene_ids, "shot": shot_ids, "name": tokens, "task": tokens,
-            "target": st.one_of(scene_ids, st.just("PROJECT"),
-                                st.integers(1, 9).map(lambda n: f"ACT_{n}")),
-            "scene_or_run": scene_ids, "stop_target": st.one_of(scene_ids, shot_ids)}
+tokens = (
+    st.lists(words, min_size=1, max_size=3)
+    .map("_".join)
+    .filter(
+        lambda t: (
+            t.rsplit("_", 1)[-1]
+            not in {"FINAL", "NEW", "LATEST", "UPDATED", "OLD", "COPY", "BACKUP"}
+        )
+    )
+)
+SUBJECTS = {
+    "scene": scene_ids,
+    "shot": shot_ids,
+    "name": tokens,
+    "task": tokens,
+    "target": st.one_of(scene_ids, st.just("PROJECT"), st.integers(1, 9).map(lambda n: f"ACT_{n}")),
+    "scene_or_run": scene_ids,
+    "stop_target": st.one_of(scene_ids, shot_ids),
+}
 
 
 @st.composite

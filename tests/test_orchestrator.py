@@ -47,8 +47,10 @@ def copy_of(finished: Path, tmp_path: Path) -> Runner:
 def counts(project: Project) -> tuple[int, int]:
     """(artifact versions, run-log rows)."""
     conn = project.store.conn
-    return (conn.execute("SELECT count(*) FROM artifacts").fetchone()[0],
-            conn.execute("SELECT count(*) FROM runlog").fetchone()[0])
+    return (
+        conn.execute("SELECT count(*) FROM artifacts").fetchone()[0],
+        conn.execute("SELECT count(*) FROM runlog").fetchone()[0],
+    )
 
 
 def latest_versions(project: Project, kind: str) -> dict[str, int]:
@@ -75,7 +77,8 @@ def test_a_full_run_reaches_a_verified_cut(finished: Path) -> None:
         assert len(shots) == SCENES * SHOTS
         assert set(latest_versions(project, "FINAL")) == set(shots)
         stops = project.store.conn.execute(
-            "SELECT count(*) FROM runlog WHERE event = 'hard_stop'").fetchone()[0]
+            "SELECT count(*) FROM runlog WHERE event = 'hard_stop'"
+        ).fetchone()[0]
         assert stops == 0
 
 
@@ -89,7 +92,8 @@ def test_a_second_run_runs_and_writes_nothing(finished: Path, tmp_path: Path) ->
 
 
 def test_a_revised_character_lock_reruns_exactly_that_characters_shots(
-        finished: Path, tmp_path: Path) -> None:
+    finished: Path, tmp_path: Path
+) -> None:
     runner = copy_of(finished, tmp_path)
     project = runner.project
     before = latest_versions(project, "PROXY")
@@ -113,8 +117,9 @@ def test_a_revised_character_lock_reruns_exactly_that_characters_shots(
 
 def test_two_qc_failures_go_through_regen_analyzer_and_recover(tmp_path: Path) -> None:
     shot = "S01_SH03"  # the scene's hero-A close-up: three attempts allowed
-    runner, film = synthetic_project(tmp_path / "film", 1, 4, qc_failures={shot: 2},
-                                     settings=Settings(rubric_source="model"))
+    runner, film = synthetic_project(
+        tmp_path / "film", 1, 4, qc_failures={shot: 2}, settings=Settings(rubric_source="model")
+    )
     assert [r.hero_tier for r in film.shot_rows(0) if r.shot_id == shot] == ["A"]
     outcome = Orchestrator(runner).run()
     assert outcome.status == "complete", outcome.describe()
@@ -125,8 +130,7 @@ def test_two_qc_failures_go_through_regen_analyzer_and_recover(tmp_path: Path) -
     assert isinstance(batch, QcBatch)
     assert [r.verdict for r in batch.rows if r.shot_id == shot] == ["FAIL", "FAIL", "PASS"]
     assert [r.verdict for r in batch.rows if r.shot_id != shot] == ["PASS"] * 3
-    analyses = [t for s, t in ((r.skill, r.target) for r in outcome.ran)
-                if s == "regen-analyzer"]
+    analyses = [t for s, t in ((r.skill, r.target) for r in outcome.ran) if s == "regen-analyzer"]
     assert analyses == [shot, shot]
     assert latest_versions(runner.project, "PROXY")[shot] == 3
     rules = store.latest("REGEN_RULES")
@@ -144,11 +148,19 @@ def test_a_killed_run_resumes_without_paying_twice(tmp_path: Path) -> None:
     settings = Settings()
     runner, film = synthetic_project(root, 1, 2, settings=settings)
     runner.project.close()
-    env = {**os.environ, "FILMSLATE_CRASH_AT": CRASH_AFTER_JOB,
-           "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO / "tests")])}
-    killed = subprocess.run([sys.executable, "-c", f"import test_orchestrator as t; "
-                             f"t.child({str(root)!r})"], env=env, cwd=REPO, check=False,
-                            capture_output=True, timeout=120)
+    env = {
+        **os.environ,
+        "FILMSLATE_CRASH_AT": CRASH_AFTER_JOB,
+        "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO / "tests")]),
+    }
+    killed = subprocess.run(
+        [sys.executable, "-c", f"import test_orchestrator as t; t.child({str(root)!r})"],
+        env=env,
+        cwd=REPO,
+        check=False,
+        capture_output=True,
+        timeout=120,
+    )
     assert killed.returncode == -9, killed.stderr.decode()[-2000:]
     runner = synthetic_runner(root, film, settings)
     outcome = Orchestrator(runner).run()
@@ -156,10 +168,12 @@ def test_a_killed_run_resumes_without_paying_twice(tmp_path: Path) -> None:
     assert runner.project.verify() == []
     shot = film.shot_rows(0)[0]  # the first render: the one the kill interrupted
     spends = runner.store.conn.execute(
-        "SELECT CAST(actual_cost AS REAL), notes FROM runlog WHERE event = 'spend' AND "
-        "shot_id = ?", (shot.shot_id,)).fetchall()
+        "SELECT CAST(actual_cost AS REAL), notes FROM runlog WHERE event = 'spend' AND shot_id = ?",
+        (shot.shot_id,),
+    ).fetchall()
     proxies = [cost for cost, notes in spends if "proxy render" in notes]
     assert proxies == [pytest.approx(shot.duration_s * settings.price_proxy)]
     assert sum(cost for cost, _ in spends) == pytest.approx(
-        shot.duration_s * (settings.price_proxy + settings.price_final))
+        shot.duration_s * (settings.price_proxy + settings.price_final)
+    )
     assert runner.ledger.open_reservations() == 0

@@ -12,8 +12,14 @@ from filmslate import Project
 from filmslate.engine._stops import record_hard_stop
 from filmslate.schemas import schema_for
 
-PREMISE = {"title": "The Last Keeper", "logline": "A keeper relights a dead lighthouse.",
-           "genre": "drama", "tone": "tense", "length": "short", "characters": ["NELL"]}
+PREMISE = {
+    "title": "The Last Keeper",
+    "logline": "A keeper relights a dead lighthouse.",
+    "genre": "drama",
+    "tone": "tense",
+    "length": "short",
+    "characters": ["NELL"],
+}
 
 
 @pytest.fixture
@@ -39,8 +45,9 @@ def test_a_handoff_wait_stops_the_run_and_says_how_to_go_on(film: Path) -> None:
 
 def test_a_hard_stop_stops_the_run_with_the_way_out(film: Path) -> None:
     with Project(film) as project:
-        record_hard_stop(project, "PROJECT", "gate", "story-architect FAIL: no climax",
-                         "story-architect")
+        record_hard_stop(
+            project, "PROJECT", "gate", "story-architect FAIL: no climax", "story-architect"
+        )
     result = run_slate("run", "-C", str(film))
     assert result.returncode == 1, result.stdout + result.stderr
     assert "stopped at story-architect on PROJECT" in result.stdout

@@ -79,11 +79,11 @@ def install_plugin(site: Path, layer: str = "production") -> dict[str, str]:
     (package / "__init__.py").write_text(PLUGIN.replace("LAYER", layer))
     info = site / "titlecard_plugin-0.1.dist-info"
     info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: titlecard-plugin\n"
-                                   "Version: 0.1\n")
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: titlecard-plugin\nVersion: 0.1\n")
     (info / "entry_points.txt").write_text(
         "[filmslate.kinds]\ntitle-card = titlecard_plugin:KIND\n"
-        "[filmslate.skills]\ntitle-card = titlecard_plugin:TitleCardSkill\n")
+        "[filmslate.skills]\ntitle-card = titlecard_plugin:TitleCardSkill\n"
+    )
     return {"PYTHONPATH": os.pathsep.join([str(SRC), str(site)])}
 
 
@@ -93,8 +93,9 @@ def film(tmp_path: Path) -> Path:
     return tmp_path / "film"
 
 
-def test_a_plugin_skill_with_its_own_kind_runs_through_slate_run(film: Path,
-                                                                 tmp_path: Path) -> None:
+def test_a_plugin_skill_with_its_own_kind_runs_through_slate_run(
+    film: Path, tmp_path: Path
+) -> None:
     env = install_plugin(tmp_path / "site")
     listed = run_slate("skills", cwd=film, env=env, check=True)
     assert "title-card" in listed.stdout and "TITLE_CARD" in listed.stdout
@@ -120,8 +121,9 @@ def test_a_plugin_skill_with_its_own_kind_runs_through_slate_run(film: Path,
     assert not (film / "production" / "TITLE_CARD_v002.md").exists()
 
 
-def test_a_bad_kind_name_for_the_plugin_kind_is_refused_with_its_form(film: Path,
-                                                                     tmp_path: Path) -> None:
+def test_a_bad_kind_name_for_the_plugin_kind_is_refused_with_its_form(
+    film: Path, tmp_path: Path
+) -> None:
     env = install_plugin(tmp_path / "site")
     bad = tmp_path / "TITLE_CARD_final.md"
     bad.write_text("# TITLE_CARD\n")
@@ -141,12 +143,31 @@ def test_a_typo_in_a_plugin_layer_fails_loudly(film: Path, tmp_path: Path) -> No
 def test_the_23_skills_of_the_seed_are_listed(film: Path) -> None:
     listed = run_slate("skills", cwd=film, check=True).stdout
     names = {line.split()[1] for line in listed.splitlines() if line.startswith("│ ")}
-    seed = {"story-architect", "script-breakdown", "character-psychology",
-            "dialogue-consistency-check", "research-agent", "plausibility-auditor",
-            "cultural-check", "narrative-red-team", "audience-simulator", "character-lock",
-            "set-lock", "voice-lock", "world-state-tracker", "continuity-supervisor",
-            "shot-planner", "prompt-packager", "storyboard-generator", "qc-grader",
-            "regen-analyzer", "cost-optimizer", "model-router", "budget-gates", "run-logger"}
+    seed = {
+        "story-architect",
+        "script-breakdown",
+        "character-psychology",
+        "dialogue-consistency-check",
+        "research-agent",
+        "plausibility-auditor",
+        "cultural-check",
+        "narrative-red-team",
+        "audience-simulator",
+        "character-lock",
+        "set-lock",
+        "voice-lock",
+        "world-state-tracker",
+        "continuity-supervisor",
+        "shot-planner",
+        "prompt-packager",
+        "storyboard-generator",
+        "qc-grader",
+        "regen-analyzer",
+        "cost-optimizer",
+        "model-router",
+        "budget-gates",
+        "run-logger",
+    }
     assert len(seed) == 23 and seed <= names
 
 

@@ -33,19 +33,27 @@ from test_skills_production import _report, shot
 from test_skills_validation import GOOD_TRUTH, SCENES, char_lock
 
 # The skills packages whose model-backed skills this test holds to the convention.
-PACKAGES = ("filmslate.skills.narrative", "filmslate.skills.validation",
-            "filmslate.skills.continuity", "filmslate.skills.production")
+PACKAGES = (
+    "filmslate.skills.narrative",
+    "filmslate.skills.validation",
+    "filmslate.skills.continuity",
+    "filmslate.skills.production",
+)
 
 # qc-grader asks a model only for the rubric of rubric_source = "model".
 CONFIG = parse_config('[project]\nname = "film"\n\n[qc]\nrubric_source = "model"\n')
-SCRIPT = ScriptScene(scene_id="S01", text="INT. LIGHTHOUSE - DUSK\n\nNell climbs the stairs."
-                     "\n\nNELL\nThe lamp has been dead for a year. I will light it tonight.\n")
+SCRIPT = ScriptScene(
+    scene_id="S01",
+    text="INT. LIGHTHOUSE - DUSK\n\nNell climbs the stairs."
+    "\n\nNELL\nThe lamp has been dead for a year. I will light it tonight.\n",
+)
 
 
 def package_of(skill: type[Skill]) -> str | None:
     """The covered package a skill's module lives in, if any."""
-    return next((p for p in PACKAGES
-                 if skill.__module__ == p or skill.__module__.startswith(p + ".")), None)
+    return next(
+        (p for p in PACKAGES if skill.__module__ == p or skill.__module__.startswith(p + ".")), None
+    )
 
 
 def covered() -> dict[str, type[Skill]]:
@@ -65,23 +73,49 @@ def prompt_file(skill: type[Skill], name: str) -> Any:
 
 def inputs() -> Inputs:
     """One scene of a film, with every input a covered skill reads before its first question."""
-    truth = Truth.model_validate({**GOOD_TRUTH, "scene_id": "S01",
-                                  "cultural_context": "a 1950s Breton fishing village"})
-    premise = Premise(title="The Last Keeper", logline="An old keeper relights a dead "
-                      "lighthouse before a storm.", genre="drama", tone="tense", length="short",
-                      characters=["Nell, the keeper"])
+    truth = Truth.model_validate(
+        {**GOOD_TRUTH, "scene_id": "S01", "cultural_context": "a 1950s Breton fishing village"}
+    )
+    premise = Premise(
+        title="The Last Keeper",
+        logline="An old keeper relights a dead lighthouse before a storm.",
+        genre="drama",
+        tone="tense",
+        length="short",
+        characters=["Nell, the keeper"],
+    )
     scenes = Scenes(rows=[SceneRow.model_validate(SCENES[0])])
-    breakdown = Breakdown(rows=[BreakdownRow(scene_id="S01", characters_present=["NELL"],
-                                             locations_used=["LIGHTHOUSE"])])
+    breakdown = Breakdown(
+        rows=[
+            BreakdownRow(scene_id="S01", characters_present=["NELL"], locations_used=["LIGHTHOUSE"])
+        ]
+    )
     shots = ShotList.model_validate({"rows": [shot(1, char_ids=["NELL"], set_id="LIGHTHOUSE")]})
-    pack = GenPack(shot_id="S01_SH01", style="", set="", characters="", action="Nell climbs.",
-                   negatives="- none", settings="resolution_tier: proxy")
+    pack = GenPack(
+        shot_id="S01_SH01",
+        style="",
+        set="",
+        characters="",
+        action="Nell climbs.",
+        negatives="- none",
+        settings="resolution_tier: proxy",
+    )
     # qc-grader's technical checks run first; an undecodable clip is a finding, not an error.
-    return Inputs(one={"PREMISE": premise, "BEATS": Beats.model_validate(BEATS), "TRUTH": truth,
-                       "SCRIPT": SCRIPT, "SCENES": scenes, "BREAKDOWN": breakdown,
-                       "CONTINUITY_REPORT": _report(), "SHOTLIST": shots, "GENPACK": pack,
-                       "PROXY": b"not a clip"},
-                  many={"CHAR_LOCK": {"NELL": char_lock("NELL")}})
+    return Inputs(
+        one={
+            "PREMISE": premise,
+            "BEATS": Beats.model_validate(BEATS),
+            "TRUTH": truth,
+            "SCRIPT": SCRIPT,
+            "SCENES": scenes,
+            "BREAKDOWN": breakdown,
+            "CONTINUITY_REPORT": _report(),
+            "SHOTLIST": shots,
+            "GENPACK": pack,
+            "PROXY": b"not a clip",
+        },
+        many={"CHAR_LOCK": {"NELL": char_lock("NELL")}},
+    )
 
 
 class Asked(Exception):
@@ -94,6 +128,7 @@ class Asked(Exception):
 
 def sent_system_prompt(skill: type[Skill]) -> str:
     """The system prompt a skill sends with its first question."""
+
     def ask(output_type: type[BaseModel], system: str, prompt: str) -> BaseModel:
         raise Asked(system)
 
@@ -122,6 +157,7 @@ def test_the_skill_has_its_prompt_files(name: str) -> None:
 @pytest.mark.parametrize("name", sorted(covered()))
 def test_the_skill_sends_its_prompt_files_text(name: str) -> None:
     skill = covered()[name]
-    expected = "\n\n".join(prompt_file(skill, p).read_text(encoding="utf-8")
-                           for p in prompt_names(skill))
+    expected = "\n\n".join(
+        prompt_file(skill, p).read_text(encoding="utf-8") for p in prompt_names(skill)
+    )
     assert sent_system_prompt(skill) == expected

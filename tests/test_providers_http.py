@@ -51,24 +51,48 @@ BAD = {"title": "The storm breaks", "score": "lots"}
 def openai_body(args: dict[str, Any], model: str, tokens: tuple[int, int]) -> dict[str, Any]:
     """A chat.completion whose assistant message calls the final_result tool."""
     return {
-        "id": "chatcmpl-abc123", "object": "chat.completion", "created": 1_760_000_000,
-        "model": model, "system_fingerprint": "fp_1",
-        "choices": [{"index": 0, "finish_reason": "tool_calls", "logprobs": None, "message": {
-            "role": "assistant", "content": None, "refusal": None,
-            "tool_calls": [{"id": "call_1", "type": "function", "function": {
-                "name": "final_result", "arguments": json.dumps(args)}}]}}],
-        "usage": {"prompt_tokens": tokens[0], "completion_tokens": tokens[1],
-                  "total_tokens": sum(tokens)},
+        "id": "chatcmpl-abc123",
+        "object": "chat.completion",
+        "created": 1_760_000_000,
+        "model": model,
+        "system_fingerprint": "fp_1",
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "tool_calls",
+                "logprobs": None,
+                "message": {
+                    "role": "assistant",
+                    "content": None,
+                    "refusal": None,
+                    "tool_calls": [
+                        {
+                            "id": "call_1",
+                            "type": "function",
+                            "function": {"name": "final_result", "arguments": json.dumps(args)},
+                        }
+                    ],
+                },
+            }
+        ],
+        "usage": {
+            "prompt_tokens": tokens[0],
+            "completion_tokens": tokens[1],
+            "total_tokens": sum(tokens),
+        },
     }
 
 
 def anthropic_body(args: dict[str, Any], model: str, tokens: tuple[int, int]) -> dict[str, Any]:
     """A Messages API response with a tool_use block for final_result."""
     return {
-        "id": "msg_01abc", "type": "message", "role": "assistant", "model": model,
-        "content": [{"type": "tool_use", "id": "toolu_01", "name": "final_result",
-                     "input": args}],
-        "stop_reason": "tool_use", "stop_sequence": None,
+        "id": "msg_01abc",
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": [{"type": "tool_use", "id": "toolu_01", "name": "final_result", "input": args}],
+        "stop_reason": "tool_use",
+        "stop_sequence": None,
         "usage": {"input_tokens": tokens[0], "output_tokens": tokens[1]},
     }
 
@@ -76,12 +100,23 @@ def anthropic_body(args: dict[str, Any], model: str, tokens: tuple[int, int]) ->
 def gemini_body(args: dict[str, Any], model: str, tokens: tuple[int, int]) -> dict[str, Any]:
     """A generateContent response with a functionCall part for final_result."""
     return {
-        "candidates": [{"index": 0, "finishReason": "STOP", "content": {
-            "role": "model", "parts": [{"functionCall": {"name": "final_result",
-                                                         "args": args}}]}}],
-        "usageMetadata": {"promptTokenCount": tokens[0], "candidatesTokenCount": tokens[1],
-                          "totalTokenCount": sum(tokens)},
-        "modelVersion": model, "responseId": "resp-1",
+        "candidates": [
+            {
+                "index": 0,
+                "finishReason": "STOP",
+                "content": {
+                    "role": "model",
+                    "parts": [{"functionCall": {"name": "final_result", "args": args}}],
+                },
+            }
+        ],
+        "usageMetadata": {
+            "promptTokenCount": tokens[0],
+            "candidatesTokenCount": tokens[1],
+            "totalTokenCount": sum(tokens),
+        },
+        "modelVersion": model,
+        "responseId": "resp-1",
     }
 
 
@@ -89,12 +124,15 @@ def error_body(vendor: str, status: int, message: str) -> dict[str, Any]:
     """The error envelope each vendor documents."""
     if vendor == "anthropic":
         kinds = {401: "authentication_error", 429: "rate_limit_error", 500: "api_error"}
-        return {"type": "error", "error": {"type": kinds.get(status, "api_error"),
-                                           "message": message}}
+        return {
+            "type": "error",
+            "error": {"type": kinds.get(status, "api_error"), "message": message},
+        }
     if vendor == "gemini":
         states = {401: "UNAUTHENTICATED", 429: "RESOURCE_EXHAUSTED", 500: "INTERNAL"}
-        return {"error": {"code": status, "message": message,
-                          "status": states.get(status, "UNKNOWN")}}
+        return {
+            "error": {"code": status, "message": message, "status": states.get(status, "UNKNOWN")}
+        }
     return {"error": {"message": message, "type": "invalid_request_error", "code": None}}
 
 
@@ -118,14 +156,34 @@ class Vendor:
 
 
 VENDORS = [
-    Vendor("openai", "gpt-4.1-mini", "https://api.openai.com/v1/chat/completions",
-           "OPENAI_API_KEY", openai_body),
-    Vendor("anthropic", "claude-sonnet-4-6", "https://api.anthropic.com/v1/messages",
-           "ANTHROPIC_API_KEY", anthropic_body),
-    Vendor("gemini", "gemini-2.5-flash", "https://generativelanguage.googleapis.com/v1beta/"
-           "models/gemini-2.5-flash:generateContent", "GEMINI_API_KEY", gemini_body),
-    Vendor("compat", "qwen-plus", f"{COMPAT_URL}/chat/completions",
-           "OPENAI_COMPATIBLE_API_KEY", openai_body),
+    Vendor(
+        "openai",
+        "gpt-4.1-mini",
+        "https://api.openai.com/v1/chat/completions",
+        "OPENAI_API_KEY",
+        openai_body,
+    ),
+    Vendor(
+        "anthropic",
+        "claude-sonnet-4-6",
+        "https://api.anthropic.com/v1/messages",
+        "ANTHROPIC_API_KEY",
+        anthropic_body,
+    ),
+    Vendor(
+        "gemini",
+        "gemini-2.5-flash",
+        "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:generateContent",
+        "GEMINI_API_KEY",
+        gemini_body,
+    ),
+    Vendor(
+        "compat",
+        "qwen-plus",
+        f"{COMPAT_URL}/chat/completions",
+        "OPENAI_COMPATIBLE_API_KEY",
+        openai_body,
+    ),
 ]
 
 
@@ -139,26 +197,43 @@ def router() -> respx.Router:
     return respx.Router(assert_all_mocked=True, assert_all_called=False)
 
 
-def make_gateway(tmp_path: Path, router: respx.Router, env: dict[str, str] | None = None,
-                 **settings: Any) -> Gateway:
+def make_gateway(
+    tmp_path: Path, router: respx.Router, env: dict[str, str] | None = None, **settings: Any
+) -> Gateway:
     options: dict[str, Any] = dict(
-        base_urls={"compat": COMPAT_URL}, price_overrides={"compat:qwen-plus": COMPAT_PRICE},
-        max_retries=2, schema_retries=2, retry_backoff_s=0.001, retry_wait_max_s=1.0)
+        base_urls={"compat": COMPAT_URL},
+        price_overrides={"compat:qwen-plus": COMPAT_PRICE},
+        max_retries=2,
+        schema_retries=2,
+        retry_backoff_s=0.001,
+        retry_wait_max_s=1.0,
+    )
     client = httpx.Client(transport=httpx.MockTransport(router.handler))
-    return Gateway(tmp_path, ProviderSettings(**{**options, **settings}),
-                   env=FAKE_KEYS if env is None else env, http_client=client)
+    return Gateway(
+        tmp_path,
+        ProviderSettings(**{**options, **settings}),
+        env=FAKE_KEYS if env is None else env,
+        http_client=client,
+    )
 
 
 def ask(vendor: Vendor, **overrides: Any) -> TextRequest:
     fields: dict[str, Any] = dict(
-        skill="story-architect", target="S03", attempt=1, model=f"{vendor.prefix}:{vendor.model}",
-        system="You are the story architect.", prompt="Outline scene 3 as one beat.",
-        output_type=Beat, max_output_tokens=512)
+        skill="story-architect",
+        target="S03",
+        attempt=1,
+        model=f"{vendor.prefix}:{vendor.model}",
+        system="You are the story architect.",
+        prompt="Outline scene 3 as one beat.",
+        output_type=Beat,
+        max_output_tokens=512,
+    )
     return TextRequest(**{**fields, **overrides})
 
 
-def ok(vendor: Vendor, args: dict[str, Any] = GOOD, tokens: tuple[int, int] = (1200, 80)
-       ) -> httpx.Response:
+def ok(
+    vendor: Vendor, args: dict[str, Any] = GOOD, tokens: tuple[int, int] = (1200, 80)
+) -> httpx.Response:
     return httpx.Response(200, json=vendor.body(args, vendor.model, tokens))
 
 
@@ -217,7 +292,8 @@ def test_max_output_tokens_is_sent(tmp_path, router):
 def test_401_names_the_key_variable_and_never_the_key(tmp_path, router, vendor):
     echoed = f"Incorrect API key provided: {FAKE_KEYS[vendor.key_env]}"
     route = router.post(vendor.url).mock(
-        return_value=httpx.Response(401, json=error_body(vendor.prefix, 401, echoed)))
+        return_value=httpx.Response(401, json=error_body(vendor.prefix, 401, echoed))
+    )
     with pytest.raises(ProviderError) as caught:
         make_gateway(tmp_path, router).complete(ask(vendor))
     error = caught.value
@@ -230,8 +306,11 @@ def test_401_names_the_key_variable_and_never_the_key(tmp_path, router, vendor):
 
 
 def test_429_then_success_honours_retry_after(tmp_path, router, vendor):
-    limited = httpx.Response(429, headers={"retry-after": "0.2"},
-                             json=error_body(vendor.prefix, 429, "Rate limit reached"))
+    limited = httpx.Response(
+        429,
+        headers={"retry-after": "0.2"},
+        json=error_body(vendor.prefix, 429, "Rate limit reached"),
+    )
     route = router.post(vendor.url).mock(side_effect=[limited, ok(vendor)])
     started = time.monotonic()
     result = make_gateway(tmp_path, router).complete(ask(vendor))
@@ -241,8 +320,9 @@ def test_429_then_success_honours_retry_after(tmp_path, router, vendor):
 
 
 def test_429_exhausted_is_a_provider_error(tmp_path, router, vendor):
-    limited = httpx.Response(429, headers={"retry-after": "0"},
-                             json=error_body(vendor.prefix, 429, "Rate limit reached"))
+    limited = httpx.Response(
+        429, headers={"retry-after": "0"}, json=error_body(vendor.prefix, 429, "Rate limit reached")
+    )
     route = router.post(vendor.url).mock(return_value=limited)
     with pytest.raises(ProviderError, match="rate limited") as caught:
         make_gateway(tmp_path, router, max_retries=2).complete(ask(vendor))
@@ -277,14 +357,18 @@ def test_timeout_is_retried_then_reported(tmp_path, router, vendor):
 
 def test_timeout_then_success(tmp_path, router, vendor):
     route = router.post(vendor.url).mock(
-        side_effect=[httpx.ConnectTimeout("connect timed out"), ok(vendor)])
+        side_effect=[httpx.ConnectTimeout("connect timed out"), ok(vendor)]
+    )
     assert make_gateway(tmp_path, router).complete(ask(vendor)).output == Beat(**GOOD)
     assert route.call_count == 2
 
 
 def test_malformed_json_body(tmp_path, router, vendor):
-    router.post(vendor.url).mock(return_value=httpx.Response(
-        200, content=b'{"id": "x", "choices": [', headers={"content-type": "application/json"}))
+    router.post(vendor.url).mock(
+        return_value=httpx.Response(
+            200, content=b'{"id": "x", "choices": [', headers={"content-type": "application/json"}
+        )
+    )
     with pytest.raises(ProviderError, match="could not read") as caught:
         make_gateway(tmp_path, router).complete(ask(vendor))
     assert caught.value.context["skill"] == "story-architect"
@@ -303,8 +387,9 @@ def test_output_failing_the_schema_is_reasked_then_reported(tmp_path, router, ve
 
 
 def test_invalid_then_valid_output_succeeds_and_sums_usage(tmp_path, router, vendor):
-    router.post(vendor.url).mock(side_effect=[ok(vendor, BAD, (1000, 50)),
-                                              ok(vendor, GOOD, (1100, 60))])
+    router.post(vendor.url).mock(
+        side_effect=[ok(vendor, BAD, (1000, 50)), ok(vendor, GOOD, (1100, 60))]
+    )
     result = make_gateway(tmp_path, router).complete(ask(vendor))
     assert result.output == Beat(**GOOD)
     assert (result.usage.input_tokens, result.usage.output_tokens) == (2100, 110)
@@ -323,8 +408,12 @@ def test_missing_key_names_the_variable(tmp_path, router, vendor):
 def test_key_variable_name_comes_from_settings(tmp_path, router):
     openai = VENDORS[0]
     route = router.post(openai.url).mock(return_value=ok(openai))
-    gateway = make_gateway(tmp_path, router, env={"STUDIO_OPENAI": "sk-studio"},
-                           api_key_env={"openai": "STUDIO_OPENAI"})
+    gateway = make_gateway(
+        tmp_path,
+        router,
+        env={"STUDIO_OPENAI": "sk-studio"},
+        api_key_env={"openai": "STUDIO_OPENAI"},
+    )
     gateway.complete(ask(openai))
     assert openai.sent_key(route.calls.last.request) == "sk-studio"
 
@@ -334,11 +423,14 @@ def test_key_variable_name_comes_from_settings(tmp_path, router):
 
 def test_compat_on_localhost_needs_no_key(tmp_path, router):
     compat = VENDORS[3]
-    route = router.post("http://localhost:11434/v1/chat/completions").mock(
-        return_value=ok(compat))
-    gateway = make_gateway(tmp_path, router, env={},
-                           base_urls={"compat": "http://localhost:11434/v1"},
-                           price_overrides={"compat:qwen-plus": (0.0, 0.0)})
+    route = router.post("http://localhost:11434/v1/chat/completions").mock(return_value=ok(compat))
+    gateway = make_gateway(
+        tmp_path,
+        router,
+        env={},
+        base_urls={"compat": "http://localhost:11434/v1"},
+        price_overrides={"compat:qwen-plus": (0.0, 0.0)},
+    )
     result = gateway.complete(ask(compat))
     assert result.output == Beat(**GOOD) and result.cost == 0.0
     assert route.call_count == 1
@@ -385,16 +477,22 @@ def test_bridge_waits_what_the_server_asks_capped():
     async def record(seconds: float) -> None:
         waits.append(seconds)
 
-    answers = iter([httpx.Response(429, headers={"retry-after": "7"}),
-                    httpx.Response(503), httpx.Response(429, headers={"retry-after": "999"}),
-                    httpx.Response(200, json={})])
+    answers = iter(
+        [
+            httpx.Response(429, headers={"retry-after": "7"}),
+            httpx.Response(503),
+            httpx.Response(429, headers={"retry-after": "999"}),
+            httpx.Response(200, json={}),
+        ]
+    )
     client = httpx.Client(transport=httpx.MockTransport(lambda request: next(answers)))
 
     class Transport(BridgeTransport, httpx2.AsyncBaseTransport):
         pass
 
-    transport = Transport(client, timeout_s=5, max_retries=3, backoff_s=0.5, wait_max_s=60,
-                          sleep=record)
+    transport = Transport(
+        client, timeout_s=5, max_retries=3, backoff_s=0.5, wait_max_s=60, sleep=record
+    )
 
     async def send() -> httpx2.Response:
         async with httpx2.AsyncClient(transport=transport) as async_client:

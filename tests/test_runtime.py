@@ -15,15 +15,35 @@ from filmslate.engine._stops import all_open_hard_stops
 from filmslate.testing import ScriptedTextModel, scripted_runner
 from runtime_skills import registry
 
-GOOD_PREMISE = {"title": "The Last Keeper", "logline": "A keeper relights a dead lighthouse.",
-                "genre": "drama", "tone": "tense", "length": "short", "characters": ["NELL"]}
+GOOD_PREMISE = {
+    "title": "The Last Keeper",
+    "logline": "A keeper relights a dead lighthouse.",
+    "genre": "drama",
+    "tone": "tense",
+    "length": "short",
+    "characters": ["NELL"],
+}
 CLICHE = {**GOOD_PREMISE, "logline": "The chosen one must save the lighthouse."}
-BEATS = {"title": "The Last Keeper", "logline": "x", "central_dramatic_question": "Will she?",
-         "inciting_incident": "a", "escalation_sequence": ["b", "c"], "midpoint_shift": "d",
-         "crisis": "e", "climax": "f resolves whether she will", "resolution": "g"}
-REPORT = {"shot_id": "S01_SH01", "composition": "ok", "character_placement": "ok",
-          "set_anchor_presence": "ok", "lighting_compliance": "ok", "drift_risk": "low",
-          "recommendation": "Proceed"}
+BEATS = {
+    "title": "The Last Keeper",
+    "logline": "x",
+    "central_dramatic_question": "Will she?",
+    "inciting_incident": "a",
+    "escalation_sequence": ["b", "c"],
+    "midpoint_shift": "d",
+    "crisis": "e",
+    "climax": "f resolves whether she will",
+    "resolution": "g",
+}
+REPORT = {
+    "shot_id": "S01_SH01",
+    "composition": "ok",
+    "character_placement": "ok",
+    "set_anchor_presence": "ok",
+    "lighting_compliance": "ok",
+    "drift_risk": "low",
+    "recommendation": "Proceed",
+}
 
 
 def configure(root: Path, **replacements: str) -> None:
@@ -31,8 +51,11 @@ def configure(root: Path, **replacements: str) -> None:
     loop-order rule (production after the narrative and validation loops) is switched off
     here; test_loop_order_is_enforced covers it."""
     config = root / "filmslate.toml"
-    text = config.read_text().replace('"replay:', '"scripted:').replace(
-        "enforce_order = true", "enforce_order = false")
+    text = (
+        config.read_text()
+        .replace('"replay:', '"scripted:')
+        .replace("enforce_order = true", "enforce_order = false")
+    )
     for old, new in replacements.items():
         text = text.replace(old, new)
     config.write_text(text)
@@ -46,15 +69,18 @@ def film(tmp_path: Path) -> Path:
     return root
 
 
-def runner(root: Path, script: Any, cost: float = 0.0, worst: float | None = None
-           ) -> tuple[Runner, ScriptedTextModel]:
+def runner(
+    root: Path, script: Any, cost: float = 0.0, worst: float | None = None
+) -> tuple[Runner, ScriptedTextModel]:
     return scripted_runner(root, script, registry(), cost=cost, worst_case=worst)
 
 
 def rows(r: Runner, event: str) -> list[tuple[str, ...]]:
     return r.store.conn.execute(
         "SELECT skill_name, outcome, tier, model_used, target, notes FROM runlog WHERE event = ? "
-        "ORDER BY seq", (event,)).fetchall()
+        "ORDER BY seq",
+        (event,),
+    ).fetchall()
 
 
 def test_a_passing_run_writes_logs_and_gates(film: Path) -> None:
@@ -64,8 +90,9 @@ def test_a_passing_run_writes_logs_and_gates(film: Path) -> None:
     assert (result.route.tier, result.route.model) == ("judgment", "scripted:judgment")
     run = rows(r, "run")[-1]
     assert run[:4] == ("pitch", "PASS", "judgment", "scripted:judgment")
-    spend = r.store.conn.execute("SELECT estimated_cost, actual_cost FROM runlog WHERE "
-                                 "event = 'spend'").fetchone()
+    spend = r.store.conn.execute(
+        "SELECT estimated_cost, actual_cost FROM runlog WHERE event = 'spend'"
+    ).fetchone()
     assert spend == ("1.000000", "0.250000")
     assert r.ledger.state("project", "PROJECT").settled == pytest.approx(0.25)
     assert r.ledger.open_reservations() == 0
@@ -100,6 +127,7 @@ def test_stale_input_is_refused(film: Path) -> None:
 
 def _premise_file(folder: Path) -> Path:
     from filmslate.schemas import Premise
+
     path = folder / "PREMISE.md"
     path.write_bytes(Premise.model_validate({**GOOD_PREMISE, "title": "Keeper II"}).render())
     return path
@@ -129,8 +157,7 @@ def test_override_is_logged_and_lets_work_continue(film: Path) -> None:
     r, _ = runner(film, [CLICHE] * 6 + [GOOD_PREMISE])
     with pytest.raises(HardStop):
         r.run("pitch", "PROJECT")
-    record = record_override(r.project, "PROJECT", "the director accepts this logline", 0.0,
-                             "ana")
+    record = record_override(r.project, "PROJECT", "the director accepts this logline", 0.0, "ana")
     assert record.filename == "OVERRIDE_PROJECT_v001.md"
     assert "the director accepts" in r.store.read(record.name).decode()
     assert all_open_hard_stops(r.project) == []
@@ -144,15 +171,33 @@ def test_deterministic_failure_stops_without_escalating(film: Path) -> None:
     configure(film, **{"project_cap = 15000.0": "project_cap = 1.0"})
     r, _ = runner(film, [])
     from filmslate.schemas import ShotList
-    shots = ShotList.model_validate({"rows": [{
-        "shot_id": "S01_SH01", "scene_id": "S01", "duration_s": 8, "camera_type": "wide",
-        "blocking_summary": "x", "set_id": "LIGHTHOUSE", "char_ids": [], "hero_tier": "C",
-        "complexity_level": "low", "regen_risk_estimate": "low"}]})
+
+    shots = ShotList.model_validate(
+        {
+            "rows": [
+                {
+                    "shot_id": "S01_SH01",
+                    "scene_id": "S01",
+                    "duration_s": 8,
+                    "camera_type": "wide",
+                    "blocking_summary": "x",
+                    "set_id": "LIGHTHOUSE",
+                    "char_ids": [],
+                    "hero_tier": "C",
+                    "complexity_level": "low",
+                    "regen_risk_estimate": "low",
+                }
+            ]
+        }
+    )
     r.store.write("SHOTLIST", "S01", shots)
     configure(film, **{'low = "animatic"': 'low = "fal:pricey"'})
     text = (film / "filmslate.toml").read_text()
-    (film / "filmslate.toml").write_text(text.replace(
-        "[prices]", '[prices]\nvideo = { "fal:pricey" = { proxy = 1.0, final = 1.0 } }'))
+    (film / "filmslate.toml").write_text(
+        text.replace(
+            "[prices]", '[prices]\nvideo = { "fal:pricey" = { proxy = 1.0, final = 1.0 } }'
+        )
+    )
     r2, _ = runner(film, [])
     with pytest.raises(GateFailed, match="exceeds the project cap"):
         r2.run("cost-optimizer", "PROJECT")
@@ -163,30 +208,41 @@ def test_tier3_quota(film: Path) -> None:
     for _ in range(3):
         r.run("pitch", "PROJECT", force=True)
     # a second Tier 3 run would exceed 15% of narrative runs; the first is always allowed
-    assert r.router.escalate(r.router.route("judgment", True), "narrative",
-                             __import__("filmslate.engine._router").\
-                             engine._router.EscalationCheck()).tier == "premium"
-    r.store.conn.execute("INSERT INTO runlog (seq, run_id, parent_run_id, timestamp, "
-                         "skill_name, scene_id, shot_id, model_used, tier, estimated_cost, "
-                         "actual_cost, duration_s, outcome, regen_count, artifact_output, notes, "
-                         "budget_status, event, target, artifact_sha256, inputs, prev_hash, "
-                         "row_hash) SELECT max(seq) + 1, 'x', '', '', 'pitch', '', '', '', "
-                         "'premium', '0', '0', '0', 'PASS', '0', '', '', '', 'run', 'PROJECT', "
-                         "'', '', '', '' FROM runlog")
+    assert (
+        r.router.escalate(
+            r.router.route("judgment", True),
+            "narrative",
+            __import__("filmslate.engine._router").engine._router.EscalationCheck(),
+        ).tier
+        == "premium"
+    )
+    r.store.conn.execute(
+        "INSERT INTO runlog (seq, run_id, parent_run_id, timestamp, "
+        "skill_name, scene_id, shot_id, model_used, tier, estimated_cost, "
+        "actual_cost, duration_s, outcome, regen_count, artifact_output, notes, "
+        "budget_status, event, target, artifact_sha256, inputs, prev_hash, "
+        "row_hash) SELECT max(seq) + 1, 'x', '', '', 'pitch', '', '', '', "
+        "'premium', '0', '0', '0', 'PASS', '0', '', '', '', 'run', 'PROJECT', "
+        "'', '', '', '' FROM runlog"
+    )
     from filmslate.engine._router import EscalationCheck
+
     with pytest.raises(HardStop, match="Tier 3 quota reached"):
         r.router.escalate(r.router.route("judgment", True), "narrative", EscalationCheck())
 
 
 def test_do_not_escalate_rules(film: Path) -> None:
     from filmslate.engine._router import EscalationCheck
+
     r, _ = runner(film, [])
     base = r.router.route("judgment", True)
-    for check, message in [(EscalationCheck(gate_failed=False), "escalation only follows"),
-                           (EscalationCheck(analyzer_ran=False), "regen-analyzer has not run"),
-                           (EscalationCheck(cost_consulted=False), "cost-optimizer"),
-                           (EscalationCheck(inputs_complete=False), "incomplete"),
-                           (EscalationCheck(complexity_ok=False), "simplify")]:
+    for check, message in [
+        (EscalationCheck(gate_failed=False), "escalation only follows"),
+        (EscalationCheck(analyzer_ran=False), "regen-analyzer has not run"),
+        (EscalationCheck(cost_consulted=False), "cost-optimizer"),
+        (EscalationCheck(inputs_complete=False), "incomplete"),
+        (EscalationCheck(complexity_ok=False), "simplify"),
+    ]:
         with pytest.raises(HardStop, match=message):
             r.router.escalate(base, "production", check)
     assert r.router.route("judgment", False).model == "builtin"
@@ -205,14 +261,35 @@ def test_visual_routing_by_hero_tier_and_quota(film: Path) -> None:
 def test_regen_limits_by_hero_tier_and_forced_analyzer(film: Path, hero: str, limit: int) -> None:
     r, model = runner(film, lambda req: {**REPORT, "recommendation": "Simplify"})
     from filmslate.schemas import ShotList
-    r.store.write("SHOTLIST", "S01", ShotList.model_validate({"rows": [{
-        "shot_id": "S01_SH01", "scene_id": "S01", "duration_s": 4, "camera_type": "close_up",
-        "blocking_summary": "x", "set_id": "LIGHTHOUSE", "char_ids": ["NELL"],
-        "hero_tier": hero, "complexity_level": "low", "regen_risk_estimate": "low"}]}))
+
+    r.store.write(
+        "SHOTLIST",
+        "S01",
+        ShotList.model_validate(
+            {
+                "rows": [
+                    {
+                        "shot_id": "S01_SH01",
+                        "scene_id": "S01",
+                        "duration_s": 4,
+                        "camera_type": "close_up",
+                        "blocking_summary": "x",
+                        "set_id": "LIGHTHOUSE",
+                        "char_ids": ["NELL"],
+                        "hero_tier": hero,
+                        "complexity_level": "low",
+                        "regen_risk_estimate": "low",
+                    }
+                ]
+            }
+        ),
+    )
     for _ in range(2):
         assert r.run_once("take", "S01_SH01").gate.verdict == "FAIL"
-    with pytest.raises(AnalyzerRequired if limit > 2 else HardStop,
-                       match="regen-analyzer must run" if limit > 2 else "limit"):
+    with pytest.raises(
+        AnalyzerRequired if limit > 2 else HardStop,
+        match="regen-analyzer must run" if limit > 2 else "limit",
+    ):
         r.run_once("take", "S01_SH01")
     if limit > 2:
         r.run_once("regen-analyzer", "S01_SH01")
@@ -247,13 +324,31 @@ def test_no_silent_provider_switch(film: Path) -> None:
 
 def test_batch_plan_routes_by_hero_tier_within_quota(film: Path) -> None:
     from filmslate.schemas import ShotList
+
     r, _ = runner(film, [])
-    base = {"scene_id": "S01", "camera_type": "close_up", "blocking_summary": "x",
-            "set_id": "LIGHTHOUSE", "char_ids": ["NELL"], "complexity_level": "low",
-            "regen_risk_estimate": "low", "duration_s": 4}
+    base = {
+        "scene_id": "S01",
+        "camera_type": "close_up",
+        "blocking_summary": "x",
+        "set_id": "LIGHTHOUSE",
+        "char_ids": ["NELL"],
+        "complexity_level": "low",
+        "regen_risk_estimate": "low",
+        "duration_s": 4,
+    }
     heroes = ["A", "A", "B", "C"]
-    r.store.write("SHOTLIST", "S01", ShotList.model_validate({"rows": [
-        {**base, "shot_id": f"S01_SH0{i + 1}", "hero_tier": h} for i, h in enumerate(heroes)]}))
+    r.store.write(
+        "SHOTLIST",
+        "S01",
+        ShotList.model_validate(
+            {
+                "rows": [
+                    {**base, "shot_id": f"S01_SH0{i + 1}", "hero_tier": h}
+                    for i, h in enumerate(heroes)
+                ]
+            }
+        ),
+    )
     record = r.plan_batch("S01")
     assert record.filename == "ROUTING_DECISION_BATCH_PLAN_S01_v001.md"
     text = r.store.read(record.name).decode()
@@ -271,12 +366,36 @@ def test_loop_order_is_enforced(tmp_path: Path) -> None:
     configure(root, **{"enforce_order = false": "enforce_order = true"})
     r, _ = runner(root, [])
     from filmslate.schemas import Scenes, ShotList
-    r.store.write("SCENES", None, Scenes.model_validate({"rows": [{
-        "scene_id": "S01", "summary": "x", "location": "LIGHTHOUSE"}]}))
-    r.store.write("SHOTLIST", "S01", ShotList.model_validate({"rows": [{
-        "shot_id": "S01_SH01", "scene_id": "S01", "duration_s": 4, "camera_type": "close_up",
-        "blocking_summary": "x", "set_id": "LIGHTHOUSE", "char_ids": [], "hero_tier": "C",
-        "complexity_level": "low", "regen_risk_estimate": "low"}]}))
+
+    r.store.write(
+        "SCENES",
+        None,
+        Scenes.model_validate(
+            {"rows": [{"scene_id": "S01", "summary": "x", "location": "LIGHTHOUSE"}]}
+        ),
+    )
+    r.store.write(
+        "SHOTLIST",
+        "S01",
+        ShotList.model_validate(
+            {
+                "rows": [
+                    {
+                        "shot_id": "S01_SH01",
+                        "scene_id": "S01",
+                        "duration_s": 4,
+                        "camera_type": "close_up",
+                        "blocking_summary": "x",
+                        "set_id": "LIGHTHOUSE",
+                        "char_ids": [],
+                        "hero_tier": "C",
+                        "complexity_level": "low",
+                        "regen_risk_estimate": "low",
+                    }
+                ]
+            }
+        ),
+    )
     with pytest.raises(InputNotReady, match="take cannot run on S01_SH01 yet") as info:
         r.run_once("take", "S01_SH01")
     assert "narrative loop not passed" in str(info.value)
@@ -307,10 +426,28 @@ def test_qc_verdicts_count_as_failed_attempts(film: Path) -> None:
 
     r, _ = runner(film, lambda req: REPORT)
     r.registry.register(StandInQc)
-    r.store.write("SHOTLIST", "S01", ShotList.model_validate({"rows": [{
-        "shot_id": "S01_SH01", "scene_id": "S01", "duration_s": 4, "camera_type": "close_up",
-        "blocking_summary": "x", "set_id": "LIGHTHOUSE", "char_ids": [], "hero_tier": "B",
-        "complexity_level": "low", "regen_risk_estimate": "low"}]}))
+    r.store.write(
+        "SHOTLIST",
+        "S01",
+        ShotList.model_validate(
+            {
+                "rows": [
+                    {
+                        "shot_id": "S01_SH01",
+                        "scene_id": "S01",
+                        "duration_s": 4,
+                        "camera_type": "close_up",
+                        "blocking_summary": "x",
+                        "set_id": "LIGHTHOUSE",
+                        "char_ids": [],
+                        "hero_tier": "B",
+                        "complexity_level": "low",
+                        "regen_risk_estimate": "low",
+                    }
+                ]
+            }
+        ),
+    )
     for _ in range(2):
         r.run_once("take", "S01_SH01")
         r.run_once("qc-grader", "S01_SH01")
@@ -328,8 +465,10 @@ def test_a_revision_that_passes_reports_the_attempt_it_fixed(film: Path) -> None
 
 
 def test_feedback_from_downstream_revises_a_passed_output(film: Path) -> None:
-    r, model = runner(film, [GOOD_PREMISE, {**GOOD_PREMISE, "logline": "A keeper relights a "
-                                            "lighthouse nobody needs."}])
+    r, model = runner(
+        film,
+        [GOOD_PREMISE, {**GOOD_PREMISE, "logline": "A keeper relights a lighthouse nobody needs."}],
+    )
     assert r.run("pitch", "PROJECT").gate.passed
     again = r.run("pitch", "PROJECT", force=True, feedback=("the stakes are unclear",))
     assert again.gate.passed and again.attempt == 2  # continues after the passed attempt

@@ -57,8 +57,10 @@ _TRICKY = [*",;|\\\"'#-:()[]* ", "é", "—", "\u00a0", "🎬"]
 
 
 def _chars(no: str = "") -> st.SearchStrategy[str]:
-    return st.one_of(st.sampled_from([c for c in _TRICKY if c not in no]),
-                     st.characters(exclude_categories=_FORBIDDEN, exclude_characters=no))
+    return st.one_of(
+        st.sampled_from([c for c in _TRICKY if c not in no]),
+        st.characters(exclude_categories=_FORBIDDEN, exclude_characters=no),
+    )
 
 
 _CHARS = _chars()
@@ -76,8 +78,13 @@ def _line(no: str = "", min_size: int = 0) -> st.SearchStrategy[str]:
 def _paragraphs(min_size: int = 0) -> st.SearchStrategy[str]:
     lines = st.lists(st.one_of(st.just(""), st.text(_CHARS, max_size=16)), max_size=3)
     text = lines.map(lambda ls: "\n".join(line.rstrip() for line in ls).strip())
-    return text.filter(lambda s: len(s) >= min_size and s != NONE_MARKER
-                       and all(_plain_line(line) for line in s.split("\n")))
+    return text.filter(
+        lambda s: (
+            len(s) >= min_size
+            and s != NONE_MARKER
+            and all(_plain_line(line) for line in s.split("\n"))
+        )
+    )
 
 
 def _raw_cell(nonblank: bool = False) -> st.SearchStrategy[str]:
@@ -87,7 +94,8 @@ def _raw_cell(nonblank: bool = False) -> st.SearchStrategy[str]:
 
 _SCENE = st.integers(1, 120).map(lambda n: f"S{n:02d}")
 _SHOT = st.tuples(st.integers(1, 120), st.integers(1, 120)).map(
-    lambda t: f"S{t[0]:02d}_SH{t[1]:02d}")
+    lambda t: f"S{t[0]:02d}_SH{t[1]:02d}"
+)
 _NAME = st.from_regex(re.compile(r"[A-Z0-9]{1,6}(_[A-Z0-9]{1,6}){0,2}"), fullmatch=True)
 
 SPECIAL: list[tuple[Any, st.SearchStrategy[Any]]] = [
@@ -100,8 +108,15 @@ SPECIAL: list[tuple[Any, st.SearchStrategy[Any]]] = [
     (HexColour, st.from_regex(re.compile(r"#[0-9a-fA-F]{6}"), fullmatch=True)),
     (SceneId, _SCENE),
     (ShotId, _SHOT),
-    (Target, st.one_of(_SCENE, st.just("PROJECT"), st.integers(1, 9).map(lambda n: f"ACT_{n}"),
-                       st.integers(1, 30).map(lambda n: f"E{n:02d}"))),
+    (
+        Target,
+        st.one_of(
+            _SCENE,
+            st.just("PROJECT"),
+            st.integers(1, 9).map(lambda n: f"ACT_{n}"),
+            st.integers(1, 30).map(lambda n: f"E{n:02d}"),
+        ),
+    ),
     (Name, _NAME),
     (Currency, st.sampled_from(["USD", "EUR", "JPY"])),
     (Scope, st.one_of(st.just("ALL"), _SCENE, _SHOT)),
@@ -115,8 +130,12 @@ def _bounds(metadata: list[Any]) -> dict[str, Any]:
     for item in metadata:
         if isinstance(item, FieldInfo):
             found |= _bounds(item.metadata)
-        for attr, key in (("ge", "min_value"), ("gt", "min_value"), ("le", "max_value"),
-                          ("lt", "max_value")):
+        for attr, key in (
+            ("ge", "min_value"),
+            ("gt", "min_value"),
+            ("le", "max_value"),
+            ("lt", "max_value"),
+        ):
             if isinstance(item, getattr(annotated_types, attr.capitalize())):
                 found[key] = getattr(item, attr)
                 if attr in ("gt", "lt"):
@@ -167,21 +186,32 @@ def _renumber_scenes(d: dict[str, Any]) -> dict[str, Any]:
 
 
 def _one_scene_of_shots(d: dict[str, Any]) -> dict[str, Any]:
-    rows = [r.model_copy(update={"scene_id": "S01", "shot_id": f"S01_SH{i + 1:02d}"})
-            for i, r in enumerate(d["rows"])]
+    rows = [
+        r.model_copy(update={"scene_id": "S01", "shot_id": f"S01_SH{i + 1:02d}"})
+        for i, r in enumerate(d["rows"])
+    ]
     return {**d, "rows": rows}
 
 
-QC = ("face_consistency", "wardrobe_consistency", "set_continuity", "prop_accuracy",
-      "lighting_consistency", "motion_integrity", "audio_consistency")
+QC = (
+    "face_consistency",
+    "wardrobe_consistency",
+    "set_continuity",
+    "prop_accuracy",
+    "lighting_consistency",
+    "motion_integrity",
+    "audio_consistency",
+)
 PLAUS = ("procedural", "physical", "emotional", "logistical", "internal_consistency")
 
 # Cross-field rules a generic strategy cannot know: make the drawn values consistent.
 FIXUPS = {
     "Plausibility": lambda d: {**d, "total": sum(d[k] for k in PLAUS)},
     "QcRow": lambda d: {**d, "total_score": sum(d[k] or 0 for k in QC)},
-    "QcBatch": lambda d: {**d, "rows": [r.model_copy(update={"attempt_number": i + 1})
-                                         for i, r in enumerate(d["rows"])]},
+    "QcBatch": lambda d: {
+        **d,
+        "rows": [r.model_copy(update={"attempt_number": i + 1}) for i, r in enumerate(d["rows"])],
+    },
     "ShotRow": lambda d: {**d, "shot_id": d["scene_id"] + "_SH01"},
     "ShotList": _one_scene_of_shots,
     "Scenes": _renumber_scenes,
@@ -191,8 +221,11 @@ FIXUPS = {
 
 # -- round trips ----------------------------------------------------------------------------
 
-ROUND_TRIP = settings(max_examples=20, deadline=None,
-                      suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+ROUND_TRIP = settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 
 
 @pytest.mark.parametrize("kind", sorted(SCHEMAS))
@@ -242,11 +275,21 @@ S02,Ben waits.,,,,Old Mill,NIGHT,
 
 
 def test_scenes_golden() -> None:
-    scenes = Scenes(rows=[
-        SceneRow(scene_id="S01", summary=' Alex slips in, "quietly". ', goal="Find the ledger",
-                 location="Old Mill", time_of_day="NIGHT", characters_present=["ALEX", " BEN"]),
-        SceneRow(scene_id="S02", summary="Ben waits.", location="Old Mill", time_of_day="NIGHT"),
-    ])
+    scenes = Scenes(
+        rows=[
+            SceneRow(
+                scene_id="S01",
+                summary=' Alex slips in, "quietly". ',
+                goal="Find the ledger",
+                location="Old Mill",
+                time_of_day="NIGHT",
+                characters_present=["ALEX", " BEN"],
+            ),
+            SceneRow(
+                scene_id="S02", summary="Ben waits.", location="Old Mill", time_of_day="NIGHT"
+            ),
+        ]
+    )
     assert scenes.render().decode() == SCENES_TEXT
     assert Scenes.parse(SCENES_TEXT.encode()) == scenes
 
@@ -295,10 +338,14 @@ WORLD_TEXT = """\
 def test_world_state_golden_and_sorted_by_id() -> None:
     state = WorldState(
         timeline=Timeline(current_scene="S02", elapsed_time="2 hours"),
-        characters={"BEN": CharacterState(),
-                    "ALEX": CharacterState(injuries=["cut left hand"], emotional_state="wary",
-                                           location="Old Mill")},
-        props={"LEDGER": PropState(owner="ALEX", location="satchel", status="intact")})
+        characters={
+            "BEN": CharacterState(),
+            "ALEX": CharacterState(
+                injuries=["cut left hand"], emotional_state="wary", location="Old Mill"
+            ),
+        },
+        props={"LEDGER": PropState(owner="ALEX", location="satchel", status="intact")},
+    )
     assert list(state.characters) == ["ALEX", "BEN"]
     assert state.render().decode() == WORLD_TEXT
     assert WorldState.parse(WORLD_TEXT.encode()) == state
@@ -340,19 +387,30 @@ FORBIDDEN DRIFT:
 def _alex() -> CharLock:
     return CharLock(
         name="Alex Reyes",
-        appearance=Appearance(age_range="30-35", build="lean, 1.80 m",
-                              hair="short black, side part", eyes="brown",
-                              distinguishing_marks=["scar over left eyebrow",
-                                                    "chipped front tooth"]),
-        wardrobe=Wardrobe(default_outfit="navy peacoat over grey hoodie",
-                          palette=["#1b2a41", "#8A8D91"], accessories=["steel watch"]),
-        behavior=Behavior(speech_patterns="short declaratives", temperament="guarded",
-                          decision_style="fast, then second-guesses",
-                          stress_behavior="goes quiet", default_emotional_tone="wry"),
+        appearance=Appearance(
+            age_range="30-35",
+            build="lean, 1.80 m",
+            hair="short black, side part",
+            eyes="brown",
+            distinguishing_marks=["scar over left eyebrow", "chipped front tooth"],
+        ),
+        wardrobe=Wardrobe(
+            default_outfit="navy peacoat over grey hoodie",
+            palette=["#1b2a41", "#8A8D91"],
+            accessories=["steel watch"],
+        ),
+        behavior=Behavior(
+            speech_patterns="short declaratives",
+            temperament="guarded",
+            decision_style="fast, then second-guesses",
+            stress_behavior="goes quiet",
+            default_emotional_tone="wry",
+        ),
         voice_profile="Low, measured, slightly hoarse.",
         knowledge_at_introduction=["the mill's back door is unlocked"],
         visual_anchors=["scar over left eyebrow", "navy peacoat"],
-        forbidden_drift=["no beard", "no glasses"])
+        forbidden_drift=["no beard", "no glasses"],
+    )
 
 
 def test_char_lock_golden() -> None:
@@ -386,18 +444,33 @@ resolution: proxy
 
 
 def test_genpack_golden() -> None:
-    pack = GenPack(shot_id="S01_SH02", set="SET LOCK: OLD_MILL\nLAYOUT: one long room",
-                   characters="CHARACTER LOCK: ALEX_REYES", action="Alex crosses to the desk.",
-                   negatives="- no beard", settings="resolution: proxy")
+    pack = GenPack(
+        shot_id="S01_SH02",
+        set="SET LOCK: OLD_MILL\nLAYOUT: one long room",
+        characters="CHARACTER LOCK: ALEX_REYES",
+        action="Alex crosses to the desk.",
+        negatives="- no beard",
+        settings="resolution: proxy",
+    )
     assert pack.render().decode() == GENPACK_TEXT
     assert GenPack.parse(GENPACK_TEXT.encode()) == pack
     assert pack.subject == "S01_SH02"
 
 
 def test_markdown_table_escapes_pipes_and_backslashes() -> None:
-    psych = Psych(scene_id="S01", characters=[PsychAssessment(
-        character="ALEX", motivation_alignment="wants a|b", emotional_continuity="ok \\ fine",
-        trauma_history_influence="", arc_progression_status="on track", drift_warning="NO")])
+    psych = Psych(
+        scene_id="S01",
+        characters=[
+            PsychAssessment(
+                character="ALEX",
+                motivation_alignment="wants a|b",
+                emotional_continuity="ok \\ fine",
+                trauma_history_influence="",
+                arc_progression_status="on track",
+                drift_warning="NO",
+            )
+        ],
+    )
     text = psych.render().decode()
     assert "| ALEX | wants a\\|b | ok \\\\ fine |  | on track | NO |  |" in text
     assert text.startswith("# PSYCH S01\n\n## Characters\n\n| character | motivation alignment")
@@ -405,6 +478,7 @@ def test_markdown_table_escapes_pipes_and_backslashes() -> None:
 
 
 # -- parse errors name the line and field ---------------------------------------------------
+
 
 def _error(model: Any, text: str) -> SchemaError:
     with pytest.raises(SchemaError) as info:
@@ -427,11 +501,15 @@ def test_csv_blank_row_and_column_count() -> None:
 
 
 def test_csv_bad_score_names_line_and_column() -> None:
-    header = ("shot_id,attempt_number,face_consistency,wardrobe_consistency,set_continuity,"
-              "prop_accuracy,lighting_consistency,motion_integrity,audio_consistency,"
-              "total_score,verdict,notes")
-    err = _error(SCHEMAS["QC_BATCH"], f"{header}\nS01_SH01,1,2,2,2,2,2,2,,12,PASS,\n"
-                                      f"S01_SH01,2,3,2,2,2,2,2,,13,PASS,\n")
+    header = (
+        "shot_id,attempt_number,face_consistency,wardrobe_consistency,set_continuity,"
+        "prop_accuracy,lighting_consistency,motion_integrity,audio_consistency,"
+        "total_score,verdict,notes"
+    )
+    err = _error(
+        SCHEMAS["QC_BATCH"],
+        f"{header}\nS01_SH01,1,2,2,2,2,2,2,,12,PASS,\nS01_SH01,2,3,2,2,2,2,2,,13,PASS,\n",
+    )
     assert "line 3, column 'face_consistency'" in str(err)
     assert "less than or equal to 2" in str(err) and err.context["line"] == 3
 
@@ -442,24 +520,43 @@ def test_csv_list_item_with_separator_is_refused() -> None:
 
 
 def test_markdown_missing_section() -> None:
-    text = "# OVERRIDE PROJECT\n\n## Hard Stop\n\nbudget cap\n\n## Cost Impact\n\n10.0\n\n" \
-           "## Approved By\n\nJo\n"
+    text = (
+        "# OVERRIDE PROJECT\n\n## Hard Stop\n\nbudget cap\n\n## Cost Impact\n\n10.0\n\n"
+        "## Approved By\n\nJo\n"
+    )
     err = _error(SCHEMAS["OVERRIDE"], text)
     assert "line 7: missing section '## Reason'" in str(err)
 
 
 def test_markdown_bad_value_names_line_and_field() -> None:
-    text = Psych(scene_id="S01", characters=[PsychAssessment(
-        character="ALEX", motivation_alignment="a", emotional_continuity="b",
-        trauma_history_influence="c", arc_progression_status="d", drift_warning="NO")]
-    ).render().decode().replace("| NO |", "| MAYBE |")
+    text = (
+        Psych(
+            scene_id="S01",
+            characters=[
+                PsychAssessment(
+                    character="ALEX",
+                    motivation_alignment="a",
+                    emotional_continuity="b",
+                    trauma_history_influence="c",
+                    arc_progression_status="d",
+                    drift_warning="NO",
+                )
+            ],
+        )
+        .render()
+        .decode()
+        .replace("| NO |", "| MAYBE |")
+    )
     err = _error(Psych, text)
     assert "line 7, field 'characters[0].drift_warning'" in str(err) and "MAYBE" in str(err)
 
 
 def test_genpack_sections_out_of_order() -> None:
-    text = GENPACK_TEXT.replace("[STYLE]", "[TMP]").replace("[SET]", "[STYLE]") \
+    text = (
+        GENPACK_TEXT.replace("[STYLE]", "[TMP]")
+        .replace("[SET]", "[STYLE]")
         .replace("[TMP]", "[SET]")
+    )
     err = _error(GenPack, text)
     assert "line 3: section '[SET]' is out of order; expected '[STYLE]'" in str(err)
 
@@ -473,16 +570,24 @@ def test_genpack_duplicate_and_missing_sections() -> None:
 
 def test_genpack_body_cannot_hold_a_section_heading() -> None:
     with pytest.raises(ValidationError, match="GenPack section heading"):
-        GenPack(shot_id="S01_SH01", set="[ACTION]", characters="", action="", negatives="",
-                settings="")
+        GenPack(
+            shot_id="S01_SH01", set="[ACTION]", characters="", action="", negatives="", settings=""
+        )
 
 
-@pytest.mark.parametrize(("change", "words"), [
-    (lambda t: t.replace('  "rules"', '  "extra": 1,\n  "rules"'), "unexpected 'extra'"),
-    (lambda t: t.replace('  "locations": {},\n', ""), "missing 'locations'"),
-    (lambda t: t.replace('"injuries": [\n        "cut left hand"\n      ]', '"injuries": "x"'),
-     "field 'characters.ALEX.injuries'"),
-])
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        (lambda t: t.replace('  "rules"', '  "extra": 1,\n  "rules"'), "unexpected 'extra'"),
+        (lambda t: t.replace('  "locations": {},\n', ""), "missing 'locations'"),
+        (
+            lambda t: t.replace(
+                '"injuries": [\n        "cut left hand"\n      ]', '"injuries": "x"'
+            ),
+            "field 'characters.ALEX.injuries'",
+        ),
+    ],
+)
 def test_json_top_level_keys_and_fields(change: Any, words: str) -> None:
     err = _error(WorldState, change(WORLD_TEXT))
     assert words in str(err)
@@ -494,14 +599,17 @@ def test_json_syntax_error_has_a_line() -> None:
 
 
 def test_bad_hex_colour() -> None:
-    text = ("STYLE LOCK: NOIR\nMEDIUM:\n35mm film\nPALETTE:\n- #1A2B3C\n- #12345\n"
-            "LENS / FILM LOOK:\nanamorphic\nGRADING:\nteal and orange\nFORBIDDEN DRIFT:\n"
-            f"- {NONE_MARKER}\n")
+    text = (
+        "STYLE LOCK: NOIR\nMEDIUM:\n35mm film\nPALETTE:\n- #1A2B3C\n- #12345\n"
+        "LENS / FILM LOOK:\nanamorphic\nGRADING:\nteal and orange\nFORBIDDEN DRIFT:\n"
+        f"- {NONE_MARKER}\n"
+    )
     err = _error(StyleLock, text)
     assert "line 6, field 'palette[1]': must be a hex colour" in str(err)
 
 
 # -- construction normalises, and refuses what a file could not carry back ------------------
+
 
 def test_none_marker_and_headings_are_refused_as_values() -> None:
     with pytest.raises(ValidationError, match="not a valid list item"):
@@ -518,5 +626,7 @@ def test_text_cells_are_single_lines() -> None:
 def test_pasted_tabs_become_spaces_and_names_are_normalised() -> None:
     row = SceneRow(scene_id="S01", summary="a\tb", location="Mill")
     assert row.summary == "a b"
-    assert StyleLock(name="film noir", medium="35mm", lens_film_look="", grading="").name \
+    assert (
+        StyleLock(name="film noir", medium="35mm", lens_film_look="", grading="").name
         == "FILM_NOIR"
+    )

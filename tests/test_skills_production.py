@@ -50,64 +50,130 @@ from test_runtime import configure
 
 
 def _char(name: str, palette: list[str], drift: str) -> CharLock:
-    return CharLock.model_validate({
-        "name": name,
-        "appearance": {"age_range": "30-35", "build": "lean", "hair": "short black",
-                       "eyes": "brown", "distinguishing_marks": ["scar over left eyebrow"]},
-        "wardrobe": {"default_outfit": "navy peacoat", "palette": palette},
-        "behavior": {"speech_patterns": "short declaratives", "temperament": "guarded",
-                     "decision_style": "fast", "stress_behavior": "goes quiet",
-                     "default_emotional_tone": "wry"},
-        "voice_profile": "Low and measured.",
-        "knowledge_at_introduction": ["the mill is closed"],
-        "visual_anchors": [f"{name.lower()} anchor"], "forbidden_drift": [drift]})
+    return CharLock.model_validate(
+        {
+            "name": name,
+            "appearance": {
+                "age_range": "30-35",
+                "build": "lean",
+                "hair": "short black",
+                "eyes": "brown",
+                "distinguishing_marks": ["scar over left eyebrow"],
+            },
+            "wardrobe": {"default_outfit": "navy peacoat", "palette": palette},
+            "behavior": {
+                "speech_patterns": "short declaratives",
+                "temperament": "guarded",
+                "decision_style": "fast",
+                "stress_behavior": "goes quiet",
+                "default_emotional_tone": "wry",
+            },
+            "voice_profile": "Low and measured.",
+            "knowledge_at_introduction": ["the mill is closed"],
+            "visual_anchors": [f"{name.lower()} anchor"],
+            "forbidden_drift": [drift],
+        }
+    )
 
 
-MILL = SetLock.model_validate({
-    "name": "OLD_MILL",
-    "layout": {"geometry": "one long room", "entries_exits": "front door, back door",
-               "windows": "two tall windows on the left wall",
-               "spatial_relations": "desk under the windows"},
-    "visual_anchors": ["millstone", "rusted gear wall", "cracked skylight"],
-    "lighting": {"temperature_k": 3200, "primary_source": "window light from the left",
-                 "shadow": "hard", "contrast": "high", "allowed_variation": "none"},
-    "environment": {"weather": "rain", "ambient_sound": "dripping water",
-                    "time_of_day": "dusk", "cleanliness_decay": "dusty"},
-    "palette": ["#5A4632"], "prop_anchors": ["leather ledger"],
-    "forbidden_drift": ["no modern light fixtures"]})
-NOIR = StyleLock.model_validate({
-    "name": "NOIR", "medium": "35mm film", "palette": ["#101010"],
-    "lens_film_look": "anamorphic, heavy grain", "grading": "crushed blacks",
-    "forbidden_drift": ["no saturated colour"]})
+MILL = SetLock.model_validate(
+    {
+        "name": "OLD_MILL",
+        "layout": {
+            "geometry": "one long room",
+            "entries_exits": "front door, back door",
+            "windows": "two tall windows on the left wall",
+            "spatial_relations": "desk under the windows",
+        },
+        "visual_anchors": ["millstone", "rusted gear wall", "cracked skylight"],
+        "lighting": {
+            "temperature_k": 3200,
+            "primary_source": "window light from the left",
+            "shadow": "hard",
+            "contrast": "high",
+            "allowed_variation": "none",
+        },
+        "environment": {
+            "weather": "rain",
+            "ambient_sound": "dripping water",
+            "time_of_day": "dusk",
+            "cleanliness_decay": "dusty",
+        },
+        "palette": ["#5A4632"],
+        "prop_anchors": ["leather ledger"],
+        "forbidden_drift": ["no modern light fixtures"],
+    }
+)
+NOIR = StyleLock.model_validate(
+    {
+        "name": "NOIR",
+        "medium": "35mm film",
+        "palette": ["#101010"],
+        "lens_film_look": "anamorphic, heavy grain",
+        "grading": "crushed blacks",
+        "forbidden_drift": ["no saturated colour"],
+    }
+)
 ALEX = _char("ALEX", ["#1B2A41", "#C0392B"], "no beard")
 MIRA = _char("MIRA", ["#2E8B57"], "no glasses")
 BEN = _char("BEN", ["#8A8D91"], "no hat")
-SCENES = Scenes(rows=[SceneRow(
-    scene_id="S01", summary="Alex confronts Mira at the mill. Ben interrupts.",
-    goal="get the ledger", conflict="Mira hides it", outcome="Alex leaves empty-handed",
-    location="Old Mill", time_of_day="dusk", characters_present=["ALEX", "MIRA", "BEN"])])
-BREAKDOWN = Breakdown(rows=[BreakdownRow(scene_id="S01", characters_present=["ALEX", "MIRA",
-                                                                             "BEN"],
-                                         locations_used=["OLD_MILL"],
-                                         props_used=["LEDGER"])])
+SCENES = Scenes(
+    rows=[
+        SceneRow(
+            scene_id="S01",
+            summary="Alex confronts Mira at the mill. Ben interrupts.",
+            goal="get the ledger",
+            conflict="Mira hides it",
+            outcome="Alex leaves empty-handed",
+            location="Old Mill",
+            time_of_day="dusk",
+            characters_present=["ALEX", "MIRA", "BEN"],
+        )
+    ]
+)
+BREAKDOWN = Breakdown(
+    rows=[
+        BreakdownRow(
+            scene_id="S01",
+            characters_present=["ALEX", "MIRA", "BEN"],
+            locations_used=["OLD_MILL"],
+            props_used=["LEDGER"],
+        )
+    ]
+)
 
 
 def _report(status: str = "PASS") -> ContinuityReport:
     check = Check(status=status)  # type: ignore[arg-type]
-    return ContinuityReport(target="S01", character_check=check, set_check=Check(status="PASS"),
-                            prop_inventory_check=Check(status="PASS"),
-                            injury_emotional_check=Check(status="PASS"),
-                            knowledge_check=Check(status="PASS"),
-                            timeline_check=Check(status="PASS"),
-                            corrections=["Mira keeps the ledger in her coat"])
+    return ContinuityReport(
+        target="S01",
+        character_check=check,
+        set_check=Check(status="PASS"),
+        prop_inventory_check=Check(status="PASS"),
+        injury_emotional_check=Check(status="PASS"),
+        knowledge_check=Check(status="PASS"),
+        timeline_check=Check(status="PASS"),
+        corrections=["Mira keeps the ledger in her coat"],
+    )
 
 
-def put(project: Project, kind: str, subject: str | None, payload: Artifact,
-        outcome: str = "PASS") -> str:
+def put(
+    project: Project, kind: str, subject: str | None, payload: Artifact, outcome: str = "PASS"
+) -> str:
     """Store a hand-made artifact with a gate verdict (like `slate add`)."""
-    record = project.store.write(kind, subject, payload, entry=LogEntry(
-        run_id=new_run_id(), skill_name="manual", event="write", outcome=outcome,
-        model_used="human", tier="manual"))
+    record = project.store.write(
+        kind,
+        subject,
+        payload,
+        entry=LogEntry(
+            run_id=new_run_id(),
+            skill_name="manual",
+            event="write",
+            outcome=outcome,
+            model_used="human",
+            tier="manual",
+        ),
+    )
     return record.filename
 
 
@@ -138,22 +204,51 @@ def runner(root: Path, script: Any = ()) -> tuple[Runner, ScriptedTextModel]:
 
 
 def shot(n: int, **change: Any) -> dict[str, Any]:
-    row = {"shot_id": f"S01_SH{n:02d}", "scene_id": "S01", "duration_s": 4.0,
-           "camera_type": "medium", "blocking_summary": f"Alex steps toward Mira ({n}).",
-           "set_id": "OLD_MILL", "char_ids": ["ALEX", "MIRA"], "hero_tier": "B",
-           "complexity_level": "low", "regen_risk_estimate": "low", "notes": ""}
+    row = {
+        "shot_id": f"S01_SH{n:02d}",
+        "scene_id": "S01",
+        "duration_s": 4.0,
+        "camera_type": "medium",
+        "blocking_summary": f"Alex steps toward Mira ({n}).",
+        "set_id": "OLD_MILL",
+        "char_ids": ["ALEX", "MIRA"],
+        "hero_tier": "B",
+        "complexity_level": "low",
+        "regen_risk_estimate": "low",
+        "notes": "",
+    }
     return {**row, **change}
 
 
-GOOD = {"rows": [
-    shot(1, camera_type="establishing", hero_tier="C", char_ids=[], duration_s=3.0,
-         blocking_summary="The mill at dusk, rain on the skylight."),
-    shot(2),
-    shot(3, camera_type="close_up", hero_tier="A", char_ids=["MIRA"],
-         blocking_summary="Mira holds Alex's gaze and says nothing.",
-         regen_risk_estimate="medium"),
-    shot(4, char_ids=["ALEX", "MIRA", "BEN"], complexity_level="high", duration_s=5.0,
-         regen_risk_estimate="high", blocking_summary="Ben walks in between them.")]}
+GOOD = {
+    "rows": [
+        shot(
+            1,
+            camera_type="establishing",
+            hero_tier="C",
+            char_ids=[],
+            duration_s=3.0,
+            blocking_summary="The mill at dusk, rain on the skylight.",
+        ),
+        shot(2),
+        shot(
+            3,
+            camera_type="close_up",
+            hero_tier="A",
+            char_ids=["MIRA"],
+            blocking_summary="Mira holds Alex's gaze and says nothing.",
+            regen_risk_estimate="medium",
+        ),
+        shot(
+            4,
+            char_ids=["ALEX", "MIRA", "BEN"],
+            complexity_level="high",
+            duration_s=5.0,
+            regen_risk_estimate="high",
+            blocking_summary="Ben walks in between them.",
+        ),
+    ]
+}
 
 
 def plan(root: Path, answer: dict[str, Any] = GOOD) -> Runner:
@@ -182,20 +277,23 @@ def _bad(*rows: dict[str, Any]) -> dict[str, Any]:
     return {"rows": list(rows)}
 
 
-@pytest.mark.parametrize(("answer", "reason"), [
-    (_bad(shot(1, camera_type="wide", hero_tier="A")), "hero-A moment is buried in a wide"),
-    (_bad(shot(1, camera_type="establishing", hero_tier="A")), "buried in a establishing"),
-    (_bad(shot(1, duration_s=11)), "11s exceeds the 10s clip limit"),
-    (_bad(shot(1, complexity_level="high", duration_s=6)), "high complexity in 6s"),
-    (_bad(shot(1, char_ids=["ALEX", "MIRA", "BEN"], duration_s=6)), "3 characters in 6s"),
-    (_bad(shot(1), shot(3)), "not sequential: expected S01_SH01, S01_SH02"),
-    (_bad(shot(2)), "not sequential: expected S01_SH01"),
-    (_bad(shot(1), {**shot(2), "shot_id": "S01_SH002"}), "mix paddings"),
-    (_bad(shot(1, set_id="LIGHTHOUSE")), "set LIGHTHOUSE has no SET lock"),
-    (_bad(shot(1, char_ids=["ALEX", "ZOE"])), "character ZOE is not in S01's cast"),
-    (_bad(*(shot(n) for n in range(1, 10))), "bloated: 9 shots, at most 8"),
-    (_bad(), "the shot list is empty"),
-])
+@pytest.mark.parametrize(
+    ("answer", "reason"),
+    [
+        (_bad(shot(1, camera_type="wide", hero_tier="A")), "hero-A moment is buried in a wide"),
+        (_bad(shot(1, camera_type="establishing", hero_tier="A")), "buried in a establishing"),
+        (_bad(shot(1, duration_s=11)), "11s exceeds the 10s clip limit"),
+        (_bad(shot(1, complexity_level="high", duration_s=6)), "high complexity in 6s"),
+        (_bad(shot(1, char_ids=["ALEX", "MIRA", "BEN"], duration_s=6)), "3 characters in 6s"),
+        (_bad(shot(1), shot(3)), "not sequential: expected S01_SH01, S01_SH02"),
+        (_bad(shot(2)), "not sequential: expected S01_SH01"),
+        (_bad(shot(1), {**shot(2), "shot_id": "S01_SH002"}), "mix paddings"),
+        (_bad(shot(1, set_id="LIGHTHOUSE")), "set LIGHTHOUSE has no SET lock"),
+        (_bad(shot(1, char_ids=["ALEX", "ZOE"])), "character ZOE is not in S01's cast"),
+        (_bad(*(shot(n) for n in range(1, 10))), "bloated: 9 shots, at most 8"),
+        (_bad(), "the shot list is empty"),
+    ],
+)
 def test_each_planner_rule_fails(film: Path, answer: dict[str, Any], reason: str) -> None:
     r, _ = runner(film, [answer])
     result = r.run_once("shot-planner", "S01")
@@ -265,40 +363,60 @@ def test_the_packager_pastes_locks_verbatim_in_section_order(film: Path) -> None
     assert result.route.model == "builtin" and result.actual_cost == 0
     text = r.store.read(result.records[0].name).decode()
     headings = [line for line in text.split("\n") if line in GENPACK_SECTIONS.values()]
-    assert headings == ["[STYLE]", "[SET]", "[CHARACTERS]", "[ACTION]",
-                        "[NEGATIVES / NO-DRIFT]", "[SETTINGS]"]
+    assert headings == [
+        "[STYLE]",
+        "[SET]",
+        "[CHARACTERS]",
+        "[ACTION]",
+        "[NEGATIVES / NO-DRIFT]",
+        "[SETTINGS]",
+    ]
     body = _sections(text)
     assert body["[STYLE]"] == _lock_bytes(r, "STYLE_LOCK", "NOIR")
     assert body["[SET]"] == _lock_bytes(r, "SET_LOCK", "OLD_MILL")
-    assert body["[CHARACTERS]"] == (_lock_bytes(r, "CHAR_LOCK", "ALEX") + "\n\n"
-                                    + _lock_bytes(r, "CHAR_LOCK", "MIRA"))
+    assert body["[CHARACTERS]"] == (
+        _lock_bytes(r, "CHAR_LOCK", "ALEX") + "\n\n" + _lock_bytes(r, "CHAR_LOCK", "MIRA")
+    )
     assert "BEN" not in body["[CHARACTERS]"]
-    assert body["[ACTION]"].startswith("Alex steps toward Mira (2).\ncamera: medium\n"
-                                       "duration: 4s")
+    assert body["[ACTION]"].startswith("Alex steps toward Mira (2).\ncamera: medium\nduration: 4s")
     assert r.project.verify() == []
 
 
 def test_negatives_hold_drift_lists_and_the_rules_that_apply(film: Path) -> None:
     project = Project(film)
     put(project, "STYLE_LOCK", "NOIR", NOIR)
-    put(project, "REGEN_RULES", None, RegenRules(
-        failure_pattern_summary="face drift on S01_SH02", root_cause_hypothesis="weak anchors",
-        prompt_adjustment_rules=[
-            AdjustmentRule(type="anchor_reinforcement", scope="S01_SH02",
-                           rule="repeat the scar over the left eyebrow"),
-            AdjustmentRule(type="constraint_tightening", scope="S01", rule="no rain indoors"),
-            AdjustmentRule(type="constraint_tightening", scope="ALL", rule="no lens flares"),
-            AdjustmentRule(type="duration_reduction", scope="S01_SH03", rule="other shot"),
-            AdjustmentRule(type="duration_reduction", scope="S02", rule="other scene")]))
+    put(
+        project,
+        "REGEN_RULES",
+        None,
+        RegenRules(
+            failure_pattern_summary="face drift on S01_SH02",
+            root_cause_hypothesis="weak anchors",
+            prompt_adjustment_rules=[
+                AdjustmentRule(
+                    type="anchor_reinforcement",
+                    scope="S01_SH02",
+                    rule="repeat the scar over the left eyebrow",
+                ),
+                AdjustmentRule(type="constraint_tightening", scope="S01", rule="no rain indoors"),
+                AdjustmentRule(type="constraint_tightening", scope="ALL", rule="no lens flares"),
+                AdjustmentRule(type="duration_reduction", scope="S01_SH03", rule="other shot"),
+                AdjustmentRule(type="duration_reduction", scope="S02", rule="other scene"),
+            ],
+        ),
+    )
     r = plan(film)
     text = r.store.read(r.run("prompt-packager", "S01_SH02").records[0].name).decode()
     negatives = _sections(text)["[NEGATIVES / NO-DRIFT]"].split("\n")
     assert negatives == [
-        "- STYLE NOIR: no saturated colour", "- SET OLD_MILL: no modern light fixtures",
-        "- CHAR ALEX: no beard", "- CHAR MIRA: no glasses",
+        "- STYLE NOIR: no saturated colour",
+        "- SET OLD_MILL: no modern light fixtures",
+        "- CHAR ALEX: no beard",
+        "- CHAR MIRA: no glasses",
         "- regen rule (anchor_reinforcement, S01_SH02): repeat the scar over the left eyebrow",
         "- regen rule (constraint_tightening, S01): no rain indoors",
-        "- regen rule (constraint_tightening, ALL): no lens flares"]
+        "- regen rule (constraint_tightening, ALL): no lens flares",
+    ]
 
 
 def _context(r: Runner, skill: Any, target: str, **params: Any) -> Context:
@@ -311,10 +429,10 @@ def test_settings_follow_the_resolution_tier(film: Path) -> None:
     text = r.store.read(r.run("prompt-packager", "S01_SH03").records[0].name).decode()
     assert _sections(text)["[SETTINGS]"] == (
         f"resolution_tier: proxy\nwidth: 640\nheight: 360\nfps: 12\nduration_s: 4\n"
-        f"camera_type: close_up\nseed: {shot_seed('S01_SH03')}")
+        f"camera_type: close_up\nseed: {shot_seed('S01_SH03')}"
+    )
     final = build_genpack(_context(r, PromptPackager, "S01_SH03", resolution_tier="final"))
-    assert final.settings.startswith("resolution_tier: final\nwidth: 1920\nheight: 1080\n"
-                                     "fps: 24\n")
+    assert final.settings.startswith("resolution_tier: final\nwidth: 1920\nheight: 1080\nfps: 24\n")
 
 
 def test_genpack_changed_refuses_an_identical_regeneration(film: Path) -> None:
@@ -323,10 +441,18 @@ def test_genpack_changed_refuses_an_identical_regeneration(film: Path) -> None:
     first = build_genpack(ctx)
     assert genpack_changed(None, first)
     assert not genpack_changed(first, build_genpack(ctx))
-    put(r.project, "REGEN_RULES", None, RegenRules(
-        failure_pattern_summary="drift", root_cause_hypothesis="weak anchors",
-        prompt_adjustment_rules=[AdjustmentRule(type="anchor_reinforcement", scope="ALL",
-                                                rule="repeat the peacoat")]))
+    put(
+        r.project,
+        "REGEN_RULES",
+        None,
+        RegenRules(
+            failure_pattern_summary="drift",
+            root_cause_hypothesis="weak anchors",
+            prompt_adjustment_rules=[
+                AdjustmentRule(type="anchor_reinforcement", scope="ALL", rule="repeat the peacoat")
+            ],
+        ),
+    )
     assert genpack_changed(first, build_genpack(_context(r, PromptPackager, "S01_SH02")))
 
 
@@ -336,10 +462,12 @@ def test_the_packager_gate_catches_altered_or_missing_locks(film: Path) -> None:
     pack = build_genpack(ctx)
     assert genpack_failures(pack, ctx) == []
     altered = pack.model_copy(update={"set": pack.set.replace("millstone", "grindstone")})
-    assert any("[SET] is not the SET OLD_MILL lock verbatim" in f
-               for f in genpack_failures(altered, ctx))
-    swapped = pack.model_copy(update={"characters": "\n\n".join(
-        reversed(pack.characters.split("\n\nCHARACTER LOCK")))})
+    assert any(
+        "[SET] is not the SET OLD_MILL lock verbatim" in f for f in genpack_failures(altered, ctx)
+    )
+    swapped = pack.model_copy(
+        update={"characters": "\n\n".join(reversed(pack.characters.split("\n\nCHARACTER LOCK")))}
+    )
     assert any("lacks the CHAR" in f for f in genpack_failures(swapped, ctx))
 
 
@@ -384,7 +512,9 @@ def test_the_storyboard_is_a_deterministic_proxy_png_with_a_computed_report(film
     report = r.store.load(result.records[1].name)
     assert isinstance(report, StoryboardReport)
     assert report.character_placement.split("\n")[1:] == [
-        "1. ALEX at x=160: palette #1B2A41, #C0392B", "2. MIRA at x=480: palette #2E8B57"]
+        "1. ALEX at x=160: palette #1B2A41, #C0392B",
+        "2. MIRA at x=480: palette #2E8B57",
+    ]
     assert report.set_anchor_presence.startswith("3 of 3 visual anchors of OLD_MILL")
     assert "key light from left" in report.lighting_compliance
     assert "3200K" in report.lighting_compliance
@@ -419,9 +549,21 @@ def test_a_storyboard_with_an_unlocked_character_fails(film: Path) -> None:
         r.run_once("storyboard-generator", "S01_SH02")
 
 
-@pytest.mark.parametrize("camera", ["close_up", "extreme_close_up", "medium", "two_shot",
-                                    "over_shoulder", "wide", "establishing", "tracking",
-                                    "insert", "pov"])
+@pytest.mark.parametrize(
+    "camera",
+    [
+        "close_up",
+        "extreme_close_up",
+        "medium",
+        "two_shot",
+        "over_shoulder",
+        "wide",
+        "establishing",
+        "tracking",
+        "insert",
+        "pov",
+    ],
+)
 def test_every_camera_type_draws(camera: str) -> None:
     row = ShotRow.model_validate(shot(1, camera_type=camera))
     frame_plan = FramePlan(row, MILL, (("ALEX", ALEX), ("MIRA", MIRA)), "shotlist v001")
@@ -445,5 +587,11 @@ def test_kelvin_and_light_direction() -> None:
 
 def test_genpack_sections_are_the_schema_order() -> None:
     assert list(GENPACK_SECTIONS.values()) == [
-        "[STYLE]", "[SET]", "[CHARACTERS]", "[ACTION]", "[NEGATIVES / NO-DRIFT]", "[SETTINGS]"]
+        "[STYLE]",
+        "[SET]",
+        "[CHARACTERS]",
+        "[ACTION]",
+        "[NEGATIVES / NO-DRIFT]",
+        "[SETTINGS]",
+    ]
     assert GenPack.model_fields["style"].default == ""

@@ -54,7 +54,7 @@ def runner(root: Path, script: Any = ()) -> tuple[Runner, ScriptedTextModel]:
 def picture(colour: str, spread: float = 18.0) -> bytes:
     """A textured 640x360 frame around one colour (texture so a camera move shows)."""
     rng = np.random.default_rng(7)
-    base = np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)], float)
+    base = np.array([int(colour[i : i + 2], 16) for i in (1, 3, 5)], float)
     yy, xx = np.mgrid[0:360, 0:640]
     pattern = (np.sin(xx / 23.0) + np.cos(yy / 17.0)) * spread / 2
     pixels = base + pattern[..., None] + rng.normal(0, spread / 3, (360, 640, 3))
@@ -66,8 +66,15 @@ def picture(colour: str, spread: float = 18.0) -> bytes:
 def clip(tmp: Path, colour: str, duration: float = 4.0, camera: str = "medium") -> bytes:
     """A real proxy render of the animatic provider."""
     provider = AnimaticProvider(tmp / "renders")
-    job = VideoJob("S01_SH02", f"[SETTINGS]\ncamera_type: {camera}", duration, 640, 360, 12,
-                   image=picture(colour))
+    job = VideoJob(
+        "S01_SH02",
+        f"[SETTINGS]\ncamera_type: {camera}",
+        duration,
+        640,
+        360,
+        12,
+        image=picture(colour),
+    )
     return provider.download(provider.submit(job))
 
 
@@ -108,11 +115,22 @@ def _scores(total_ones: int, zeros: int = 0) -> dict[str, int | None]:
     return {c: (values[i] if i < len(values) else 2) for i, c in enumerate(QC_CATEGORIES)}
 
 
-@pytest.mark.parametrize(("ones", "zeros", "threshold", "verdict"), [
-    (0, 0, 12, "PASS"), (2, 0, 12, "PASS"), (3, 0, 12, "FIX"), (4, 0, 12, "FIX"),
-    (5, 0, 12, "FAIL"), (0, 1, 8, "FAIL"), (5, 0, 8, "PASS"), (7, 0, 8, "FIX")])
-def test_the_verdict_is_computed_from_scores(ones: int, zeros: int, threshold: int,
-                                             verdict: str) -> None:
+@pytest.mark.parametrize(
+    ("ones", "zeros", "threshold", "verdict"),
+    [
+        (0, 0, 12, "PASS"),
+        (2, 0, 12, "PASS"),
+        (3, 0, 12, "FIX"),
+        (4, 0, 12, "FIX"),
+        (5, 0, 12, "FAIL"),
+        (0, 1, 8, "FAIL"),
+        (5, 0, 8, "PASS"),
+        (7, 0, 8, "FIX"),
+    ],
+)
+def test_the_verdict_is_computed_from_scores(
+    ones: int, zeros: int, threshold: int, verdict: str
+) -> None:
     assert qc_verdict(_scores(ones, zeros), threshold)[0] == verdict
 
 
@@ -137,7 +155,11 @@ def test_a_clean_proxy_passes_and_records_its_genpack(film: Path, tmp_path: Path
     assert result.route is not None and result.route.tier == "vision"
     (row,) = batch(r).rows
     assert (row.shot_id, row.attempt_number, row.total_score, row.verdict) == (
-        "S01_SH02", 1, 14, "PASS")
+        "S01_SH02",
+        1,
+        14,
+        "PASS",
+    )
     assert "genpack GENPACK_S01_SH02_v001.txt sha256:" in row.notes
     assert "rubric technical" in row.notes
     assert r.project.verify() == []
@@ -150,13 +172,17 @@ def test_a_black_proxy_fails_on_motion_and_rows_append(film: Path, tmp_path: Pat
     proxy(r, "S01_SH02", clip(tmp_path, "#000000"))
     result = r.run("qc-grader", "S01_SH02")
     assert result.gate.verdict == "FAIL"
-    assert "severe (0) in" in result.gate.reasons[0] and "motion_integrity" in \
-        result.gate.reasons[0]
+    assert (
+        "severe (0) in" in result.gate.reasons[0] and "motion_integrity" in result.gate.reasons[0]
+    )
     proxy(r, "S01_SH02", clip(tmp_path, MILL_BROWN))
     assert r.run("qc-grader", "S01_SH02").gate.verdict == "PASS"
     rows = batch(r).rows
     assert [(x.shot_id, x.attempt_number, x.verdict) for x in rows] == [
-        ("S01_SH01", 1, "PASS"), ("S01_SH02", 1, "FAIL"), ("S01_SH02", 2, "PASS")]
+        ("S01_SH01", 1, "PASS"),
+        ("S01_SH02", 1, "FAIL"),
+        ("S01_SH02", 2, "PASS"),
+    ]
     assert rows[1].motion_integrity == 0 and "black_frames severe" in rows[1].notes
     assert r.store.latest("QC_BATCH", "S01").filename == "QC_BATCH_S01_v003.csv"  # type: ignore[union-attr]
 
@@ -172,16 +198,23 @@ def test_a_wrong_palette_lowers_set_and_lighting(film: Path, tmp_path: Path) -> 
     assert (minor.set_continuity, minor.lighting_consistency, minor.total_score) == (1, 1, 12)
 
 
-def test_a_minor_palette_drift_is_a_fix_under_a_stricter_threshold(film: Path,
-                                                                    tmp_path: Path) -> None:
+def test_a_minor_palette_drift_is_a_fix_under_a_stricter_threshold(
+    film: Path, tmp_path: Path
+) -> None:
     configure(film, **{"threshold_b = 10": "threshold_b = 13"})
     r = packaged(film)
     proxy(r, "S01_SH02", clip(tmp_path, NEAR_TEAL))
     result = r.run("qc-grader", "S01_SH02")
     assert result.gate.verdict == "FIX"
     assert "1 below the threshold 13 (minor, salvageable)" in result.gate.reasons[0]
-    assert len(r.store.conn.execute("SELECT 1 FROM runlog WHERE skill_name = 'qc-grader' AND "
-                                    "event = 'run'").fetchall()) == 1  # no re-grading loop
+    assert (
+        len(
+            r.store.conn.execute(
+                "SELECT 1 FROM runlog WHERE skill_name = 'qc-grader' AND event = 'run'"
+            ).fetchall()
+        )
+        == 1
+    )  # no re-grading loop
 
 
 def _answer(ones: int, notes: str = "left eye shape shifts") -> dict[str, Any]:
@@ -189,25 +222,31 @@ def _answer(ones: int, notes: str = "left eye shape shifts") -> dict[str, Any]:
     return {**scores, "notes": notes}
 
 
-@pytest.mark.parametrize(("ones", "verdicts"), [
-    (3, {"S01_SH01": "PASS", "S01_SH02": "PASS", "S01_SH03": "FIX"}),  # total 11
-    (5, {"S01_SH01": "PASS", "S01_SH02": "FIX", "S01_SH03": "FAIL"}),  # total 9
-    (7, {"S01_SH01": "FIX", "S01_SH02": "FAIL", "S01_SH03": "FAIL"})])  # total 7
-def test_model_scores_are_judged_by_hero_tier(film: Path, tmp_path: Path, ones: int,
-                                              verdicts: dict[str, str]) -> None:
+@pytest.mark.parametrize(
+    ("ones", "verdicts"),
+    [
+        (3, {"S01_SH01": "PASS", "S01_SH02": "PASS", "S01_SH03": "FIX"}),  # total 11
+        (5, {"S01_SH01": "PASS", "S01_SH02": "FIX", "S01_SH03": "FAIL"}),  # total 9
+        (7, {"S01_SH01": "FIX", "S01_SH02": "FAIL", "S01_SH03": "FAIL"}),
+    ],
+)  # total 7
+def test_model_scores_are_judged_by_hero_tier(
+    film: Path, tmp_path: Path, ones: int, verdicts: dict[str, str]
+) -> None:
     r = packaged(film)
     r, model = runner(film, [_answer(ones)] * 3)
     # SH01 is hero C (8), SH02 hero B (10), SH03 hero A (12)
-    for shot, (duration, camera) in {"S01_SH01": (3.0, "establishing"),
-                                     "S01_SH02": (4.0, "medium"),
-                                     "S01_SH03": (4.0, "close_up")}.items():
+    for shot, (duration, camera) in {
+        "S01_SH01": (3.0, "establishing"),
+        "S01_SH02": (4.0, "medium"),
+        "S01_SH03": (4.0, "close_up"),
+    }.items():
         proxy(r, shot, clip(tmp_path, MILL_BROWN, duration, camera))
         result = r.run("qc-grader", shot, params={"rubric_source": "model"})
         assert result.gate.verdict == verdicts[shot], shot
     assert len(model.requests) == 3
     request = model.requests[0]
-    assert "GENPACK: S01_SH01" in request.prompt and "Technical findings:\n- none" in \
-        request.prompt
+    assert "GENPACK: S01_SH01" in request.prompt and "Technical findings:\n- none" in request.prompt
     assert all(row.total_score == 14 - ones for row in batch(r).rows)
     assert "reviewer: left eye shape shifts" in batch(r).rows[0].notes
 
@@ -260,10 +299,11 @@ def test_the_analyzer_writes_rules_the_packager_applies(film: Path, tmp_path: Pa
     assert "GenPack unchanged across 2 attempts" in rules.failure_pattern_summary
     assert rules.root_cause_hypothesis.startswith("Set drift:")
     kinds = {(rule.type, rule.scope) for rule in rules.prompt_adjustment_rules}
-    assert kinds == {("constraint_tightening", "S01_SH02"),
-                     ("complexity_reduction", "S01_SH02")}
-    assert any("3200K from window light from the left" in rule.rule
-               for rule in rules.prompt_adjustment_rules)
+    assert kinds == {("constraint_tightening", "S01_SH02"), ("complexity_reduction", "S01_SH02")}
+    assert any(
+        "3200K from window light from the left" in rule.rule
+        for rule in rules.prompt_adjustment_rules
+    )
     assert "No escalation" in rules.escalation_recommendation
     # the packager picks the rules up (a new REGEN_RULES is not lineage of the old GenPack,
     # so the orchestrator forces the repackaging)
@@ -292,8 +332,9 @@ def test_failures_after_applied_rules_recommend_escalation(film: Path, tmp_path:
     assert "2 different GenPacks over 3 attempts" in rules.failure_pattern_summary
 
 
-def test_analysing_the_same_failures_again_adds_nothing_and_fails(film: Path,
-                                                                   tmp_path: Path) -> None:
+def test_analysing_the_same_failures_again_adds_nothing_and_fails(
+    film: Path, tmp_path: Path
+) -> None:
     r = _fail_twice(film, tmp_path)
     assert r.run("regen-analyzer", "S01_SH02").gate.passed
     again = r.run("regen-analyzer", "S01_SH02", force=True)
@@ -310,8 +351,7 @@ def test_the_analyzer_keeps_other_shots_rules(film: Path, tmp_path: Path) -> Non
     assert r.run("regen-analyzer", "S01_SH03").gate.passed
     scopes = [rule.scope for rule in _rules(r).prompt_adjustment_rules]
     assert "S01_SH02" in scopes and "S01_SH03" in scopes
-    mira = [rule.rule for rule in _rules(r).prompt_adjustment_rules
-            if rule.scope == "S01_SH03"]
+    mira = [rule.rule for rule in _rules(r).prompt_adjustment_rules if rule.scope == "S01_SH03"]
     assert any("one continuous take" in text for text in mira)
 
 
@@ -326,8 +366,13 @@ def test_nothing_to_analyse_without_a_failed_attempt(film: Path, tmp_path: Path)
 
 def _row(attempt: int, **scores: int) -> QcRow:
     values = dict.fromkeys(QC_CATEGORIES, 2) | scores
-    return QcRow(shot_id="S01_SH02", attempt_number=attempt, total_score=sum(values.values()),
-                 verdict="FAIL", **values)
+    return QcRow(
+        shot_id="S01_SH02",
+        attempt_number=attempt,
+        total_score=sum(values.values()),
+        verdict="FAIL",
+        **values,
+    )
 
 
 def test_the_analyzer_gate_conditions() -> None:
@@ -337,16 +382,24 @@ def test_the_analyzer_gate_conditions() -> None:
     shorter = AdjustmentRule(type="duration_reduction", scope="S01_SH02", rule="3s at most")
 
     def rules(*items: AdjustmentRule, cause: str = "weak anchors") -> RegenRules:
-        return RegenRules(failure_pattern_summary="face drift", root_cause_hypothesis=cause,
-                          prompt_adjustment_rules=list(items))
+        return RegenRules(
+            failure_pattern_summary="face drift",
+            root_cause_hypothesis=cause,
+            prompt_adjustment_rules=list(items),
+        )
 
     assert regen_failures(rules(anchor, shorter), found, None) == []
-    assert any("no root cause" in f for f in regen_failures(rules(anchor, shorter, cause=""),
-                                                            found, None))
-    assert any("complexity and duration are unchanged" in f
-               for f in regen_failures(rules(anchor), found, None))
-    assert any("no new adjustment" in f
-               for f in regen_failures(rules(anchor, shorter), found, rules(anchor, shorter)))
+    assert any(
+        "no root cause" in f for f in regen_failures(rules(anchor, shorter, cause=""), found, None)
+    )
+    assert any(
+        "complexity and duration are unchanged" in f
+        for f in regen_failures(rules(anchor), found, None)
+    )
+    assert any(
+        "no new adjustment" in f
+        for f in regen_failures(rules(anchor, shorter), found, rules(anchor, shorter))
+    )
     other = AdjustmentRule(type="anchor_reinforcement", scope="S01_SH05", rule="x")
     assert any("no new adjustment" in f for f in regen_failures(rules(other), found, None))
 

@@ -30,8 +30,10 @@ from test_runtime import configure
 from test_skills_production import put
 
 REPO = Path(__file__).resolve().parents[1]
-PRICES = ('# video = { "fal:some-model"',
-          'video = { "fake:clip" = { proxy = 1.0, final = 2.0 }, "fal:some-model"')
+PRICES = (
+    '# video = { "fal:some-model"',
+    'video = { "fake:clip" = { proxy = 1.0, final = 2.0 }, "fal:some-model"',
+)
 
 
 class FileFake(VideoProvider):
@@ -74,17 +76,33 @@ class FileFake(VideoProvider):
 
 
 def _shot(n: int, hero: str, duration: float) -> ShotRow:
-    return ShotRow.model_validate({
-        "shot_id": f"S01_SH{n:02d}", "scene_id": "S01", "duration_s": duration,
-        "camera_type": "medium", "blocking_summary": f"Alex waits ({n}).",
-        "set_id": "OLD_MILL", "char_ids": ["ALEX"], "hero_tier": hero,
-        "complexity_level": "low", "regen_risk_estimate": "low", "notes": ""})
+    return ShotRow.model_validate(
+        {
+            "shot_id": f"S01_SH{n:02d}",
+            "scene_id": "S01",
+            "duration_s": duration,
+            "camera_type": "medium",
+            "blocking_summary": f"Alex waits ({n}).",
+            "set_id": "OLD_MILL",
+            "char_ids": ["ALEX"],
+            "hero_tier": hero,
+            "complexity_level": "low",
+            "regen_risk_estimate": "low",
+            "notes": "",
+        }
+    )
 
 
 def _pack(shot_id: str, action: str = "Alex waits.") -> GenPack:
-    return GenPack(shot_id=shot_id, style="NOIR", set="OLD_MILL lock", characters="ALEX lock",
-                   action=action, negatives="- no beard",
-                   settings="resolution_tier: proxy\ncamera_type: medium")
+    return GenPack(
+        shot_id=shot_id,
+        style="NOIR",
+        set="OLD_MILL lock",
+        characters="ALEX lock",
+        action=action,
+        negatives="- no beard",
+        settings="resolution_tier: proxy\ncamera_type: medium",
+    )
 
 
 @pytest.fixture
@@ -92,13 +110,34 @@ def film(tmp_path: Path) -> Path:
     with Project.init(tmp_path / "film", name="film") as project:
         root = project.root
     # hero B shots route to the priced fake model; small frames keep the tests quick
-    configure(root, **{'mid = "animatic"': 'mid = "fake:clip"', PRICES[0]: PRICES[1],
-                       "width = 640": "width = 96", "height = 360": "height = 64",
-                       "width = 1920": "width = 160", "height = 1080": "height = 96"})
+    configure(
+        root,
+        **{
+            'mid = "animatic"': 'mid = "fake:clip"',
+            PRICES[0]: PRICES[1],
+            "width = 640": "width = 96",
+            "height = 360": "height = 64",
+            "width = 1920": "width = 160",
+            "height = 1080": "height = 96",
+        },
+    )
     project = Project(root)
-    put(project, "SCENES", None, Scenes(rows=[
-        SceneRow(scene_id=s, summary="Alex waits.", location="Old Mill",
-                 characters_present=["ALEX"]) for s in ("S01", "S02")]))
+    put(
+        project,
+        "SCENES",
+        None,
+        Scenes(
+            rows=[
+                SceneRow(
+                    scene_id=s,
+                    summary="Alex waits.",
+                    location="Old Mill",
+                    characters_present=["ALEX"],
+                )
+                for s in ("S01", "S02")
+            ]
+        ),
+    )
     put(project, "SHOTLIST", "S01", ShotList(rows=[_shot(1, "C", 3.0), _shot(2, "B", 4.0)]))
     for n in (1, 2):
         put(project, "GENPACK", f"S01_SH{n:02d}", _pack(f"S01_SH{n:02d}"))
@@ -106,8 +145,9 @@ def film(tmp_path: Path) -> Path:
     return root
 
 
-def make_runner(root: Path, fake: Path | None = None, polls: int = 3
-                ) -> tuple[Runner, RenderService, FileFake]:
+def make_runner(
+    root: Path, fake: Path | None = None, polls: int = 3
+) -> tuple[Runner, RenderService, FileFake]:
     project = Project(root)
     registry = Registry()
     for skill in (RenderProxy, RenderFinal, AssembleCut):
@@ -121,13 +161,26 @@ def qc(root: Path, *rows: tuple[str, int, str]) -> None:
     """Write the scene's QC batch directly (the qc-grader's output)."""
     score = {"PASS": 2, "FIX": 1, "FAIL": 0}
     with Project(root) as project:
-        batch = QcBatch(rows=[QcRow.model_validate({
-            "shot_id": shot, "attempt_number": attempt, "face_consistency": score[verdict],
-            "wardrobe_consistency": 2, "set_continuity": 2, "prop_accuracy": 2,
-            "lighting_consistency": 2, "motion_integrity": 2,
-            "total_score": 10 + score[verdict], "verdict": verdict,
-            "notes": graded_note(project, shot)})
-            for shot, attempt, verdict in rows])
+        batch = QcBatch(
+            rows=[
+                QcRow.model_validate(
+                    {
+                        "shot_id": shot,
+                        "attempt_number": attempt,
+                        "face_consistency": score[verdict],
+                        "wardrobe_consistency": 2,
+                        "set_continuity": 2,
+                        "prop_accuracy": 2,
+                        "lighting_consistency": 2,
+                        "motion_integrity": 2,
+                        "total_score": 10 + score[verdict],
+                        "verdict": verdict,
+                        "notes": graded_note(project, shot),
+                    }
+                )
+                for shot, attempt, verdict in rows
+            ]
+        )
         put(project, "QC_BATCH", "S01", batch)
 
 
@@ -142,9 +195,13 @@ def graded_note(project: Project, shot: str) -> str:
 
 
 def spends(r: Runner, shot: str) -> list[tuple[float, float]]:
-    return [(float(e), float(a)) for e, a in r.store.conn.execute(
-        "SELECT estimated_cost, actual_cost FROM runlog WHERE event = 'spend' AND shot_id = ?",
-        (shot,)).fetchall()]
+    return [
+        (float(e), float(a))
+        for e, a in r.store.conn.execute(
+            "SELECT estimated_cost, actual_cost FROM runlog WHERE event = 'spend' AND shot_id = ?",
+            (shot,),
+        ).fetchall()
+    ]
 
 
 def test_proxy_renders_through_the_runner_with_the_animatic(film: Path) -> None:
@@ -156,9 +213,13 @@ def test_proxy_renders_through_the_runner_with_the_animatic(film: Path) -> None:
     assert (info.width, info.height, info.fps) == (96, 64, 12)
     assert abs(info.duration_s - 3.0) <= 1 / 12
     assert set(r.store.lineage("PROXY_S01_SH01_v001.mp4")) >= {
-        r.store.latest("GENPACK", "S01_SH01").name}  # type: ignore[union-attr]
-    job = service.job("S01_SH01", "proxy", service.store.conn.execute(
-        "SELECT genpack_sha FROM render_jobs").fetchone()[0])
+        r.store.latest("GENPACK", "S01_SH01").name
+    }  # type: ignore[union-attr]
+    job = service.job(
+        "S01_SH01",
+        "proxy",
+        service.store.conn.execute("SELECT genpack_sha FROM render_jobs").fetchone()[0],
+    )
     assert job is not None and job.state == "done" and job.provider == "animatic"
     assert spends(r, "S01_SH01") == [(0.0, 0.0)]  # free, but metered all the same
 
@@ -231,10 +292,14 @@ def child(root: str, fake: str) -> None:
 def test_a_killed_render_resumes_its_job_without_paying_twice(film: Path) -> None:
     fake = film.parent / "fake"
     code = f"import test_skills_render as t; t.child({str(film)!r}, {str(fake)!r})"
-    env = {**os.environ, "FILMSLATE_CRASH_AT": CRASH_AFTER_JOB,
-           "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO / "tests")])}
-    done = subprocess.run([sys.executable, "-c", code], env=env, cwd=REPO, check=False,
-                          capture_output=True)
+    env = {
+        **os.environ,
+        "FILMSLATE_CRASH_AT": CRASH_AFTER_JOB,
+        "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO / "tests")]),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=REPO, check=False, capture_output=True
+    )
     assert done.returncode == -9, done.stderr.decode()[-2000:]
     r, service, provider = make_runner(film, fake)
     job = r.store.conn.execute("SELECT job_id, state FROM render_jobs").fetchall()
@@ -303,16 +368,16 @@ def test_a_proxy_only_cut_has_the_summed_duration(film: Path) -> None:
     assert info.frames == 84
 
 
-
-
 def test_hero_a_shots_route_premium_within_the_quota(film: Path) -> None:
     _, service, _ = make_runner(film)
     hero = _shot(1, "A", 3.0)
     assert service.route(hero).tier == "visual_premium"
     with service.store.transaction() as conn:  # another shot already rendered premium
-        conn.execute("INSERT INTO render_jobs (shot_id, resolution, genpack_sha, provider, "
-                     "state, tier) VALUES ('S01_SH09', 'proxy', 'x', 'animatic', 'done', "
-                     "'visual_premium')")
+        conn.execute(
+            "INSERT INTO render_jobs (shot_id, resolution, genpack_sha, provider, "
+            "state, tier) VALUES ('S01_SH09', 'proxy', 'x', 'animatic', 'done', "
+            "'visual_premium')"
+        )
     route = service.route(hero)  # 2 planned shots at 25%: one premium shot at most
     assert route.tier == "visual_mid" and route.model == "fake:clip"
     assert "quota" in route.reason

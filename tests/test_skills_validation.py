@@ -32,46 +32,97 @@ from filmslate.testing import ScriptedTextModel, scripted_runner
 from test_runtime import BEATS, configure
 
 SCENES = [
-    {"scene_id": "S01", "summary": "Nell climbs the dead lighthouse.", "goal": "relight it",
-     "conflict": "the stairs are rotten", "outcome": "she reaches the lamp room",
-     "location": "Lighthouse", "time_of_day": "dusk", "characters_present": ["NELL"]},
-    {"scene_id": "S02", "summary": "The harbour master refuses oil.", "goal": "get oil",
-     "conflict": "rationing rules", "outcome": "she steals a can",
-     "location": "Harbour Office", "time_of_day": "night",
-     "characters_present": ["NELL", "BOB"]},
-    {"scene_id": "S03", "summary": "A storm rolls in.", "goal": "light the lamp",
-     "conflict": "the wick is wet", "outcome": "the light turns",
-     "location": "Lighthouse", "time_of_day": "night", "characters_present": ["NELL"]},
+    {
+        "scene_id": "S01",
+        "summary": "Nell climbs the dead lighthouse.",
+        "goal": "relight it",
+        "conflict": "the stairs are rotten",
+        "outcome": "she reaches the lamp room",
+        "location": "Lighthouse",
+        "time_of_day": "dusk",
+        "characters_present": ["NELL"],
+    },
+    {
+        "scene_id": "S02",
+        "summary": "The harbour master refuses oil.",
+        "goal": "get oil",
+        "conflict": "rationing rules",
+        "outcome": "she steals a can",
+        "location": "Harbour Office",
+        "time_of_day": "night",
+        "characters_present": ["NELL", "BOB"],
+    },
+    {
+        "scene_id": "S03",
+        "summary": "A storm rolls in.",
+        "goal": "light the lamp",
+        "conflict": "the wick is wet",
+        "outcome": "the light turns",
+        "location": "Lighthouse",
+        "time_of_day": "night",
+        "characters_present": ["NELL"],
+    },
 ]
 GOOD_TRUTH: dict[str, Any] = {
     "claims": [
-        {"claim": "Fresnel lenses were used in 1950s lighthouses", "status": "Verified",
-         "citation": "US Lighthouse Society, Fresnel lens history"},
-        {"claim": "a keeper could relight a lamp alone", "status": "Creative License",
-         "creative_license_note": "one keeper stands in for a crew of two; the film shows it"}],
-    "terminology_corrections": [], "realism_risk": "low", "creative_allowances": [],
-    "cultural_context": False}
-GOOD_PLAUS: dict[str, Any] = {"procedural": 2, "physical": 2, "emotional": 1,
-                              "logistical": 2, "internal_consistency": 1}
+        {
+            "claim": "Fresnel lenses were used in 1950s lighthouses",
+            "status": "Verified",
+            "citation": "US Lighthouse Society, Fresnel lens history",
+        },
+        {
+            "claim": "a keeper could relight a lamp alone",
+            "status": "Creative License",
+            "creative_license_note": "one keeper stands in for a crew of two; the film shows it",
+        },
+    ],
+    "terminology_corrections": [],
+    "realism_risk": "low",
+    "creative_allowances": [],
+    "cultural_context": False,
+}
+GOOD_PLAUS: dict[str, Any] = {
+    "procedural": 2,
+    "physical": 2,
+    "emotional": 1,
+    "logistical": 2,
+    "internal_consistency": 1,
+}
 GOOD_CULTURE: dict[str, Any] = {
     "cultural_accuracy": "Fishing-village customs are right.",
-    "dialect_language": "The Breton phrases fit.", "historical_alignment": "1952 fits.",
-    "social_norms": "Rationing is shown as it was.", "stereotype_risk": "Low.",
-    "authenticity_score": 4, "adjustments": ["let Bob speak Breton to his wife"]}
+    "dialect_language": "The Breton phrases fit.",
+    "historical_alignment": "1952 fits.",
+    "social_norms": "Rationing is shown as it was.",
+    "stereotype_risk": "Low.",
+    "authenticity_score": 4,
+    "adjustments": ["let Bob speak Breton to his wife"],
+}
 GOOD_REDTEAM: dict[str, Any] = {
-    "critical_failures": [], "hidden_weaknesses": ["the storm arrives on cue"],
+    "critical_failures": [],
+    "hidden_weaknesses": ["the storm arrives on cue"],
     "coincidence_scan": [{"event": "the oil can is unguarded", "central": False}],
-    "stakes_audit": "Stakes rise from pride to lives.", "tension_audit": "Act two sags.",
+    "stakes_audit": "Stakes rise from pride to lives.",
+    "tension_audit": "Act two sags.",
     "thematic_consistency": "Every act asks what duty costs.",
     "fix_conservative": "Seed the storm warning in scene one.",
-    "fix_structural": "Make the harbour master cause the blackout."}
+    "fix_structural": "Make the harbour master cause the blackout.",
+}
 GOOD_AUDIENCE: dict[str, Any] = {
-    "reactions": {"mainstream_viewer": "Moved by Nell.", "genre_fan": "Classic tension.",
-                  "critical_viewer": "Tidy but earnest."},
+    "reactions": {
+        "mainstream_viewer": "Moved by Nell.",
+        "genre_fan": "Classic tension.",
+        "critical_viewer": "Tidy but earnest.",
+    },
     "confusion_points": [{"description": "why the light was dead", "impairs_story": False}],
-    "engagement_dips": ["the office scene"], "emotional_peaks": ["the light turns"],
-    "predictability": 3, "clarity": 4, "engagement": 4, "adjustments": ["trim S02"],
-    "stakes_clear_after_act_one": True, "genre_mismatch": []}
+    "engagement_dips": ["the office scene"],
+    "emotional_peaks": ["the light turns"],
+    "predictability": 3,
+    "clarity": 4,
+    "engagement": 4,
+    "adjustments": ["trim S02"],
+    "stakes_clear_after_act_one": True,
+    "genre_mismatch": [],
+}
 
 
 def registry() -> Registry:
@@ -100,20 +151,27 @@ def write(root: Path, kind: str, subject: str | None, payload: Any) -> None:
 
 
 def truth(scene: str = "S02", **changes: Any) -> Truth:
-    return Truth.model_validate({**GOOD_TRUTH, "scene_id": scene, "cultural_context": None,
-                                 **changes})
+    return Truth.model_validate(
+        {**GOOD_TRUTH, "scene_id": scene, "cultural_context": None, **changes}
+    )
 
 
 def char_lock(name: str, temperament: str = "stubborn") -> CharLock:
     return CharLock(
-        name=name, appearance=Appearance(age_range="40-50", build="wiry", hair="grey",
-                                         eyes="green"),
+        name=name,
+        appearance=Appearance(age_range="40-50", build="wiry", hair="grey", eyes="green"),
         wardrobe=Wardrobe(default_outfit="oilskin coat"),
-        behavior=Behavior(speech_patterns="clipped", temperament=temperament,
-                          decision_style="acts first", stress_behavior="goes silent",
-                          default_emotional_tone="guarded"),
-        voice_profile="low and dry", knowledge_at_introduction=[f"{name} knows the coast"],
-        forbidden_drift=["never cheerful"])
+        behavior=Behavior(
+            speech_patterns="clipped",
+            temperament=temperament,
+            decision_style="acts first",
+            stress_behavior="goes silent",
+            default_emotional_tone="guarded",
+        ),
+        voice_profile="low and dry",
+        knowledge_at_introduction=[f"{name} knows the coast"],
+        forbidden_drift=["never cheerful"],
+    )
 
 
 def once(root: Path, skill: str, target: str, answer: Any) -> tuple[RunResult, Runner]:
@@ -125,8 +183,9 @@ def reasons(result: RunResult) -> str:
     return " | ".join(result.gate.reasons)
 
 
-def assert_revises(root: Path, skill: str, target: str, bad: Any, good: Any,
-                   expected_reason: str) -> None:
+def assert_revises(
+    root: Path, skill: str, target: str, bad: Any, good: Any, expected_reason: str
+) -> None:
     """The runner's loop: FAIL, then a revision whose prompt carries the gate's reasons."""
     r, model = make_runner(root, [bad, good])
     result = r.run(skill, target)
@@ -137,8 +196,9 @@ def assert_revises(root: Path, skill: str, target: str, bad: Any, good: Any,
     assert [v.name.version for v in versions] == [1, 2]
 
 
-def assert_malformed_fails_clearly(root: Path, skill: str, target: str, answer: Any,
-                                   kind: str) -> None:
+def assert_malformed_fails_clearly(
+    root: Path, skill: str, target: str, answer: Any, kind: str
+) -> None:
     r, _ = make_runner(root, [answer])
     with pytest.raises(ProviderError, match="does not match"):
         r.run(skill, target)
@@ -166,44 +226,66 @@ def _claim(**fields: Any) -> dict[str, Any]:
     return {"claim": "oil was rationed in 1952", **fields}
 
 
-@pytest.mark.parametrize("changes,expected", [
-    ({"claims": [_claim(status="Verified")]}, "neither a citation nor a creative-license note"),
-    ({"claims": [_claim(status="Verified", creative_license_note="we say so")]},
-     "Verified without a citation"),
-    ({"claims": [_claim(status="Creative License", citation="a book")]},
-     "Creative License without a note"),
-    ({"claims": [_claim(status="Disputed", citation="Ministry records disagree")]},
-     "Disputed but no terminology correction or creative allowance"),
-    ({"realism_risk": "high"}, "realism risk is high"),
-    ({"contradictions": ["paraffin does not burn underwater"]}, "contradicts reality"),
-    ({"impossible_procedures": ["relighting a Fresnel lamp takes a crew"]},
-     "impossible procedure"),
-    ({"claims": []}, "lists no claims"),
-    ({"cultural_context": True}, "cultural context is flagged but not named"),
-])
+@pytest.mark.parametrize(
+    "changes,expected",
+    [
+        ({"claims": [_claim(status="Verified")]}, "neither a citation nor a creative-license note"),
+        (
+            {"claims": [_claim(status="Verified", creative_license_note="we say so")]},
+            "Verified without a citation",
+        ),
+        (
+            {"claims": [_claim(status="Creative License", citation="a book")]},
+            "Creative License without a note",
+        ),
+        (
+            {"claims": [_claim(status="Disputed", citation="Ministry records disagree")]},
+            "Disputed but no terminology correction or creative allowance",
+        ),
+        ({"realism_risk": "high"}, "realism risk is high"),
+        ({"contradictions": ["paraffin does not burn underwater"]}, "contradicts reality"),
+        (
+            {"impossible_procedures": ["relighting a Fresnel lamp takes a crew"]},
+            "impossible procedure",
+        ),
+        ({"claims": []}, "lists no claims"),
+        ({"cultural_context": True}, "cultural context is flagged but not named"),
+    ],
+)
 def test_research_fail_conditions(film: Path, changes: dict[str, Any], expected: str) -> None:
     result, r = once(film, "research-agent", "S02", {**GOOD_TRUTH, **changes})
     assert result.gate.verdict == "FAIL" and expected in reasons(result)
     assert r.store.latest("TRUTH", "S02") is not None  # the failed packet is kept, gated FAIL
 
 
-@pytest.mark.parametrize("changes", [
-    {"claims": [_claim(status="Disputed", citation="records disagree")],
-     "creative_allowances": ["the film keeps the popular version"]},
-    {"claims": [_claim(status="Disputed", citation="records disagree")],
-     "terminology_corrections": ["say 'paraffin', not 'kerosene'"]},
-    {"claims": [_claim(status="Disputed", citation="x", creative_license_note="legend")]},
-    {"realism_risk": "high", "creative_allowances": ["the storm is heightened on purpose"]},
-])
-def test_research_disputes_and_high_risk_pass_when_settled(film: Path,
-                                                           changes: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {
+            "claims": [_claim(status="Disputed", citation="records disagree")],
+            "creative_allowances": ["the film keeps the popular version"],
+        },
+        {
+            "claims": [_claim(status="Disputed", citation="records disagree")],
+            "terminology_corrections": ["say 'paraffin', not 'kerosene'"],
+        },
+        {"claims": [_claim(status="Disputed", citation="x", creative_license_note="legend")]},
+        {"realism_risk": "high", "creative_allowances": ["the storm is heightened on purpose"]},
+    ],
+)
+def test_research_disputes_and_high_risk_pass_when_settled(
+    film: Path, changes: dict[str, Any]
+) -> None:
     result, _ = once(film, "research-agent", "S02", {**GOOD_TRUTH, **changes})
     assert result.gate.verdict == "PASS", reasons(result)
 
 
 def test_research_records_cultural_context(film: Path) -> None:
-    answer = {**GOOD_TRUTH, "cultural_context": True,
-              "cultural_context_note": "a 1950s Breton fishing village"}
+    answer = {
+        **GOOD_TRUTH,
+        "cultural_context": True,
+        "cultural_context_note": "a 1950s Breton fishing village",
+    }
     result, r = once(film, "research-agent", "S02", answer)
     assert result.gate.verdict == "PASS"
     packet = r.store.load(result.records[0].name)
@@ -239,16 +321,27 @@ def test_plausibility_pass_total_computed_in_code(with_truth: Path) -> None:
     assert isinstance(report, Plausibility) and report.total == 8  # the model's 3 is ignored
 
 
-@pytest.mark.parametrize("changes,expected", [
-    ({"physical": 0, "emotional": 2, "internal_consistency": 2}, "physical scores 0"),
-    ({"procedural": 1, "physical": 1, "emotional": 1}, "total 6 of 10 is below the threshold 7"),
-    ({"internal_consistency_conflicts": ["Nell has no oil in the world state"]},
-     "internal consistency conflict: Nell has no oil"),
-    ({"logistical_impossibilities": ["the harbour is 40 km away and she walks in a minute"]},
-     "logistical impossibility"),
-])
-def test_plausibility_fail_conditions(with_truth: Path, changes: dict[str, Any],
-                                      expected: str) -> None:
+@pytest.mark.parametrize(
+    "changes,expected",
+    [
+        ({"physical": 0, "emotional": 2, "internal_consistency": 2}, "physical scores 0"),
+        (
+            {"procedural": 1, "physical": 1, "emotional": 1},
+            "total 6 of 10 is below the threshold 7",
+        ),
+        (
+            {"internal_consistency_conflicts": ["Nell has no oil in the world state"]},
+            "internal consistency conflict: Nell has no oil",
+        ),
+        (
+            {"logistical_impossibilities": ["the harbour is 40 km away and she walks in a minute"]},
+            "logistical impossibility",
+        ),
+    ],
+)
+def test_plausibility_fail_conditions(
+    with_truth: Path, changes: dict[str, Any], expected: str
+) -> None:
     result, r = once(with_truth, "plausibility-auditor", "S02", {**GOOD_PLAUS, **changes})
     assert result.gate.verdict == "FAIL" and expected in reasons(result)
     if "impossib" in expected:  # the flag is kept in the report, not only in the log
@@ -262,19 +355,27 @@ def test_plausibility_threshold_comes_from_config(with_truth: Path) -> None:
 
 
 def test_plausibility_malformed_answer(with_truth: Path) -> None:
-    assert_malformed_fails_clearly(with_truth, "plausibility-auditor", "S02",
-                                   {**GOOD_PLAUS, "physical": 3}, "PLAUS")
+    assert_malformed_fails_clearly(
+        with_truth, "plausibility-auditor", "S02", {**GOOD_PLAUS, "physical": 3}, "PLAUS"
+    )
 
 
 def test_plausibility_revises_after_fail(with_truth: Path) -> None:
-    assert_revises(with_truth, "plausibility-auditor", "S02", {**GOOD_PLAUS, "physical": 0},
-                   GOOD_PLAUS, "physical scores 0")
+    assert_revises(
+        with_truth,
+        "plausibility-auditor",
+        "S02",
+        {**GOOD_PLAUS, "physical": 0},
+        GOOD_PLAUS,
+        "physical scores 0",
+    )
 
 
 def test_plausibility_needs_the_truth_packet(film: Path) -> None:
     r, model = make_runner(film, [GOOD_PLAUS])
-    with pytest.raises(Exception, match="missing input TRUTH_S02: run `slate run "
-                                        "research-agent --scene S02`"):
+    with pytest.raises(
+        Exception, match="missing input TRUTH_S02: run `slate run research-agent --scene S02`"
+    ):
         r.run("plausibility-auditor", "S02")
     assert model.requests == []
 
@@ -282,13 +383,20 @@ def test_plausibility_needs_the_truth_packet(film: Path) -> None:
 def test_plausibility_prompt_holds_only_the_cast_and_the_prior_world(with_truth: Path) -> None:
     write(with_truth, "CHAR_LOCK", "NELL", char_lock("NELL", "stubborn"))
     write(with_truth, "CHAR_LOCK", "MARA", char_lock("MARA", "theatrical"))
-    state = WorldState.model_validate({
-        "timeline": {"current_scene": "S01", "elapsed_time": "one night"},
-        "characters": {"NELL": {"injuries": ["cut hand"], "knowledge": ["the lamp is dry"]},
-                       "MARA": {"knowledge": ["the secret code"]}},
-        "props": {"OIL_CAN": {"owner": "BOB", "location": "Harbour Office"},
-                  "RADIO": {"owner": "MARA", "location": "Town"}},
-        "rules": {"fictional_constraints": ["no electricity on the island"]}})
+    state = WorldState.model_validate(
+        {
+            "timeline": {"current_scene": "S01", "elapsed_time": "one night"},
+            "characters": {
+                "NELL": {"injuries": ["cut hand"], "knowledge": ["the lamp is dry"]},
+                "MARA": {"knowledge": ["the secret code"]},
+            },
+            "props": {
+                "OIL_CAN": {"owner": "BOB", "location": "Harbour Office"},
+                "RADIO": {"owner": "MARA", "location": "Town"},
+            },
+            "rules": {"fictional_constraints": ["no electricity on the island"]},
+        }
+    )
     write(with_truth, "WORLD_STATE", None, state)
     r, model = make_runner(with_truth, [GOOD_PLAUS])
     r.run_once("plausibility-auditor", "S02")
@@ -301,8 +409,14 @@ def test_plausibility_prompt_holds_only_the_cast_and_the_prior_world(with_truth:
 
 
 def test_plausibility_does_not_show_a_later_world_as_the_prior_one(with_truth: Path) -> None:
-    write(with_truth, "WORLD_STATE", None, WorldState.model_validate({
-        "timeline": {"current_scene": "S03"}, "characters": {"NELL": {"injuries": ["burn"]}}}))
+    write(
+        with_truth,
+        "WORLD_STATE",
+        None,
+        WorldState.model_validate(
+            {"timeline": {"current_scene": "S03"}, "characters": {"NELL": {"injuries": ["burn"]}}}
+        ),
+    )
     r, model = make_runner(with_truth, [GOOD_PLAUS])
     r.run_once("plausibility-auditor", "S02")
     prompt = model.requests[0].prompt
@@ -310,10 +424,19 @@ def test_plausibility_does_not_show_a_later_world_as_the_prior_one(with_truth: P
 
 
 def test_per_scene_prompt_does_not_grow_with_the_number_of_scenes(tmp_path: Path) -> None:
-    rows = [SceneRow(scene_id=f"S{i:03d}", summary=f"Beat number {i:03d} happens.",
-                     goal="win", conflict="loss", outcome="draw", location="Lighthouse",
-                     time_of_day="night", characters_present=["NELL"])
-            for i in range(1, 301)]
+    rows = [
+        SceneRow(
+            scene_id=f"S{i:03d}",
+            summary=f"Beat number {i:03d} happens.",
+            goal="win",
+            conflict="loss",
+            outcome="draw",
+            location="Lighthouse",
+            time_of_day="night",
+            characters_present=["NELL"],
+        )
+        for i in range(1, 301)
+    ]
     with Project.init(tmp_path / "big", name="big") as p:
         root = p.root
         p.store.write("SCENES", None, Scenes(rows=rows))
@@ -334,22 +457,42 @@ def test_per_scene_prompt_does_not_grow_with_the_number_of_scenes(tmp_path: Path
 
 @pytest.fixture
 def cultural(with_truth: Path) -> Path:
-    write(with_truth, "TRUTH", "S02", truth(
-        "S02", cultural_context="a 1950s Breton fishing village",
-        claims=[{"claim": "Breton was banned in schools", "status": "Verified",
-                 "citation": "Broudic, 1995"},
-                {"claim": "the harbour master spoke only French", "status": "Disputed",
-                 "citation": "village records disagree"},
-                {"claim": "the pardon festival is in August", "status": "Disputed",
-                 "citation": "dates vary", "creative_license_note": "the film fixes it"}],
-        creative_allowances=["the festival date is fixed for the story"]))
+    write(
+        with_truth,
+        "TRUTH",
+        "S02",
+        truth(
+            "S02",
+            cultural_context="a 1950s Breton fishing village",
+            claims=[
+                {
+                    "claim": "Breton was banned in schools",
+                    "status": "Verified",
+                    "citation": "Broudic, 1995",
+                },
+                {
+                    "claim": "the harbour master spoke only French",
+                    "status": "Disputed",
+                    "citation": "village records disagree",
+                },
+                {
+                    "claim": "the pardon festival is in August",
+                    "status": "Disputed",
+                    "citation": "dates vary",
+                    "creative_license_note": "the film fixes it",
+                },
+            ],
+            creative_allowances=["the festival date is fixed for the story"],
+        ),
+    )
     return with_truth
 
 
 def test_cultural_check_skips_cleanly_when_not_applicable(with_truth: Path) -> None:
     r, model = make_runner(with_truth, [GOOD_CULTURE])
-    with pytest.raises(NotApplicable, match="does not apply to S01: its truth packet records "
-                                            "no real culture"):
+    with pytest.raises(
+        NotApplicable, match="does not apply to S01: its truth packet records no real culture"
+    ):
         r.run("cultural-check", "S01")
     assert model.requests == [] and r.store.versions("CULTURE", "S01") == []
     assert r.ledger.open_reservations() == 0
@@ -365,18 +508,24 @@ def test_cultural_check_pass(cultural: Path) -> None:
     assert "a 1950s Breton fishing village" in prompt
 
 
-@pytest.mark.parametrize("changes,expected", [
-    ({"authenticity_score": 2}, "authenticity 2 of 5 is below the threshold 3"),
-    ({"harmful_misrepresentations": ["villagers shown as drunkards"]},
-     "harmful misrepresentation"),
-    ({"major_historical_inaccuracies": ["the war ended in 1950"]}, "major historical"),
-    ({"wrong_dialect": ["Bob speaks Parisian slang"]}, "clearly wrong dialect"),
-    ({"claims_presented_as_fact": [2]}, "contradicts the truth packet: claim 2"),
-    ({"claims_presented_as_fact": [9]}, "claim 9 presented as fact does not exist"),
-    ({"social_norms": ""}, "section social norms is empty"),
-])
-def test_cultural_check_fail_conditions(cultural: Path, changes: dict[str, Any],
-                                        expected: str) -> None:
+@pytest.mark.parametrize(
+    "changes,expected",
+    [
+        ({"authenticity_score": 2}, "authenticity 2 of 5 is below the threshold 3"),
+        (
+            {"harmful_misrepresentations": ["villagers shown as drunkards"]},
+            "harmful misrepresentation",
+        ),
+        ({"major_historical_inaccuracies": ["the war ended in 1950"]}, "major historical"),
+        ({"wrong_dialect": ["Bob speaks Parisian slang"]}, "clearly wrong dialect"),
+        ({"claims_presented_as_fact": [2]}, "contradicts the truth packet: claim 2"),
+        ({"claims_presented_as_fact": [9]}, "claim 9 presented as fact does not exist"),
+        ({"social_norms": ""}, "section social norms is empty"),
+    ],
+)
+def test_cultural_check_fail_conditions(
+    cultural: Path, changes: dict[str, Any], expected: str
+) -> None:
     result, _ = once(cultural, "cultural-check", "S02", {**GOOD_CULTURE, **changes})
     assert result.gate.verdict == "FAIL" and expected in reasons(result)
 
@@ -388,13 +537,20 @@ def test_cultural_threshold_comes_from_config(cultural: Path) -> None:
 
 
 def test_cultural_check_malformed_answer(cultural: Path) -> None:
-    assert_malformed_fails_clearly(cultural, "cultural-check", "S02",
-                                   {**GOOD_CULTURE, "authenticity_score": 6}, "CULTURE")
+    assert_malformed_fails_clearly(
+        cultural, "cultural-check", "S02", {**GOOD_CULTURE, "authenticity_score": 6}, "CULTURE"
+    )
 
 
 def test_cultural_check_revises_after_fail(cultural: Path) -> None:
-    assert_revises(cultural, "cultural-check", "S02", {**GOOD_CULTURE, "authenticity_score": 1},
-                   GOOD_CULTURE, "authenticity 1 of 5")
+    assert_revises(
+        cultural,
+        "cultural-check",
+        "S02",
+        {**GOOD_CULTURE, "authenticity_score": 1},
+        GOOD_CULTURE,
+        "authenticity 1 of 5",
+    )
 
 
 # -- narrative-red-team -----------------------------------------------------------------------
@@ -403,6 +559,7 @@ def test_cultural_check_revises_after_fail(cultural: Path) -> None:
 @pytest.fixture
 def story(film: Path) -> Path:
     from filmslate.schemas import Beats
+
     write(film, "BEATS", None, Beats.model_validate(BEATS))
     return film
 
@@ -431,8 +588,16 @@ def test_red_team_on_a_scene_reads_that_scene(story: Path) -> None:
     assert "refuses oil" in model.requests[0].prompt and "storm" not in model.requests[0].prompt
 
 
-@pytest.mark.parametrize("kind", ["major plot hole", "central coincidence", "stakes collapse",
-                                  "antagonist incompetence", "unearned climax"])
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "major plot hole",
+        "central coincidence",
+        "stakes collapse",
+        "antagonist incompetence",
+        "unearned climax",
+    ],
+)
 def test_red_team_fails_on_each_critical_failure(story: Path, kind: str) -> None:
     answer = {**GOOD_REDTEAM, "critical_failures": [{"kind": kind, "description": "x y z"}]}
     result, r = once(story, "narrative-red-team", "PROJECT", answer)
@@ -440,16 +605,23 @@ def test_red_team_fails_on_each_critical_failure(story: Path, kind: str) -> None
     assert f"- {kind}: x y z" in r.store.read(result.records[0].name).decode()
 
 
-@pytest.mark.parametrize("changes,expected", [
-    ({"coincidence_scan": [{"event": "the storm hits exactly then", "central": True}]},
-     "central event rests on coincidence"),
-    ({"fix_structural": "  seed the storm WARNING in scene one. "},
-     "conservative and structural fix options are the same"),
-    ({"fix_conservative": ""}, "section fix option: conservative is empty"),
-    ({"fix_structural": ""}, "section fix option: structural is empty"),
-    ({"stakes_audit": ""}, "section stakes audit is empty"),
-    ({"hidden_weaknesses": []}, "hidden weaknesses is empty"),
-])
+@pytest.mark.parametrize(
+    "changes,expected",
+    [
+        (
+            {"coincidence_scan": [{"event": "the storm hits exactly then", "central": True}]},
+            "central event rests on coincidence",
+        ),
+        (
+            {"fix_structural": "  seed the storm WARNING in scene one. "},
+            "conservative and structural fix options are the same",
+        ),
+        ({"fix_conservative": ""}, "section fix option: conservative is empty"),
+        ({"fix_structural": ""}, "section fix option: structural is empty"),
+        ({"stakes_audit": ""}, "section stakes audit is empty"),
+        ({"hidden_weaknesses": []}, "hidden weaknesses is empty"),
+    ],
+)
 def test_red_team_fail_conditions(story: Path, changes: dict[str, Any], expected: str) -> None:
     result, _ = once(story, "narrative-red-team", "PROJECT", {**GOOD_REDTEAM, **changes})
     assert result.gate.verdict == "FAIL" and expected in reasons(result)
@@ -466,10 +638,20 @@ def test_red_team_answer_that_cannot_be_written_is_malformed(story: Path) -> Non
 
 
 def test_red_team_revises_after_fail(story: Path) -> None:
-    bad = {**GOOD_REDTEAM, "critical_failures": [{"kind": "unearned climax",
-                                                  "description": "the lamp relights itself"}]}
-    assert_revises(story, "narrative-red-team", "PROJECT", bad, GOOD_REDTEAM,
-                   "unearned climax: the lamp relights itself")
+    bad = {
+        **GOOD_REDTEAM,
+        "critical_failures": [
+            {"kind": "unearned climax", "description": "the lamp relights itself"}
+        ],
+    }
+    assert_revises(
+        story,
+        "narrative-red-team",
+        "PROJECT",
+        bad,
+        GOOD_REDTEAM,
+        "unearned climax: the lamp relights itself",
+    )
 
 
 # -- audience-simulator -----------------------------------------------------------------------
@@ -485,24 +667,36 @@ def test_audience_pass(story: Path) -> None:
         assert persona in model.requests[0].system
 
 
-@pytest.mark.parametrize("changes,expected", [
-    ({"clarity": 2}, "clarity 2 is below 3"),
-    ({"engagement": 2}, "engagement 2 is below 3"),
-    ({"stakes_clear_after_act_one": False}, "stakes are unclear after act one"),
-    ({"confusion_points": [{"description": "who the stranger is", "impairs_story": True}]},
-     "confusion impairs the story: who the stranger is"),
-    ({"genre_mismatch": ["sold as a thriller, plays as a romance"]}, "genre mismatch"),
-    ({"reactions": {**GOOD_AUDIENCE["reactions"], "genre_fan": ""}},
-     "the genre fan reaction is missing"),
-])
+@pytest.mark.parametrize(
+    "changes,expected",
+    [
+        ({"clarity": 2}, "clarity 2 is below 3"),
+        ({"engagement": 2}, "engagement 2 is below 3"),
+        ({"stakes_clear_after_act_one": False}, "stakes are unclear after act one"),
+        (
+            {"confusion_points": [{"description": "who the stranger is", "impairs_story": True}]},
+            "confusion impairs the story: who the stranger is",
+        ),
+        ({"genre_mismatch": ["sold as a thriller, plays as a romance"]}, "genre mismatch"),
+        (
+            {"reactions": {**GOOD_AUDIENCE["reactions"], "genre_fan": ""}},
+            "the genre fan reaction is missing",
+        ),
+    ],
+)
 def test_audience_fail_conditions(story: Path, changes: dict[str, Any], expected: str) -> None:
     result, _ = once(story, "audience-simulator", "PROJECT", {**GOOD_AUDIENCE, **changes})
     assert result.gate.verdict == "FAIL" and expected in reasons(result)
 
 
 def test_audience_thresholds_come_from_config(story: Path) -> None:
-    configure(story, **{"audience_clarity = 3": "audience_clarity = 5",
-                        "audience_engagement = 3": "audience_engagement = 5"})
+    configure(
+        story,
+        **{
+            "audience_clarity = 3": "audience_clarity = 5",
+            "audience_engagement = 3": "audience_engagement = 5",
+        },
+    )
     result, _ = once(story, "audience-simulator", "PROJECT", GOOD_AUDIENCE)
     assert "clarity 4 is below 5" in reasons(result)
     assert "engagement 4 is below 5" in reasons(result)
@@ -514,5 +708,11 @@ def test_audience_malformed_answer(story: Path) -> None:
 
 
 def test_audience_revises_after_fail(story: Path) -> None:
-    assert_revises(story, "audience-simulator", "PROJECT", {**GOOD_AUDIENCE, "clarity": 1},
-                   GOOD_AUDIENCE, "clarity 1 is below 3")
+    assert_revises(
+        story,
+        "audience-simulator",
+        "PROJECT",
+        {**GOOD_AUDIENCE, "clarity": 1},
+        GOOD_AUDIENCE,
+        "clarity 1 is below 3",
+    )

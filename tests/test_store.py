@@ -27,8 +27,10 @@ from filmslate import (
 def test_versions_are_allocated_in_order_and_files_are_read_only(project: Project) -> None:
     first = project.store.write("STORYBOARD", "S01_SH01", png(1))
     second = project.store.write("STORYBOARD", "S01_SH01", png(2))
-    assert (first.filename, second.filename) == ("STORYBOARD_S01_SH01_v001.png",
-                                                 "STORYBOARD_S01_SH01_v002.png")
+    assert (first.filename, second.filename) == (
+        "STORYBOARD_S01_SH01_v001.png",
+        "STORYBOARD_S01_SH01_v002.png",
+    )
     path = project.root / "production" / second.filename
     assert not path.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
     assert project.store.latest("STORYBOARD", "S01_SH01") == second
@@ -40,7 +42,8 @@ def test_every_write_appends_a_chained_log_row(project: Project) -> None:
     rec = project.store.write("STORYBOARD", "S01_SH01", png())
     row = project.store.conn.execute(
         "SELECT artifact_sha256, event, prev_hash FROM runlog WHERE artifact_output = ?",
-        (rec.filename,)).fetchone()
+        (rec.filename,),
+    ).fetchone()
     assert row[0] == rec.sha256 and row[1] == "write" and len(row[2]) == 64
     csv_text = (project.root / "logs" / "RUN_LOG_v001.csv").read_text()
     assert rec.filename in csv_text and rec.sha256 in csv_text
@@ -105,8 +108,7 @@ def test_resolve_with_and_without_version(project: Project) -> None:
 
 def _write_many(root: str, count: int) -> list[int]:
     with Project(Path(root)) as p:
-        return [p.store.write("STORYBOARD", "S01_SH01", png(i)).name.version
-                for i in range(count)]
+        return [p.store.write("STORYBOARD", "S01_SH01", png(i)).name.version for i in range(count)]
 
 
 def test_concurrent_processes_get_distinct_consecutive_versions(project: Project) -> None:
@@ -128,15 +130,24 @@ CRASHER = textwrap.dedent("""
 """)
 
 
-@pytest.mark.parametrize("point,survives", [
-    ("after_temp", False), ("after_intent", False), ("after_link", False),
-    ("after_commit", True), ("before_csv", True)])
+@pytest.mark.parametrize(
+    "point,survives",
+    [
+        ("after_temp", False),
+        ("after_intent", False),
+        ("after_link", False),
+        ("after_commit", True),
+        ("before_csv", True),
+    ],
+)
 def test_a_writer_killed_mid_write_leaves_a_consistent_project(
-        project: Project, point: str, survives: bool) -> None:
+    project: Project, point: str, survives: bool
+) -> None:
     project.store.write("STORYBOARD", "S01_SH01", png(1))
     env = {**os.environ, "PYTHONPATH": str(SRC), "FILMSLATE_CRASH_AT": point}
-    proc = subprocess.run([sys.executable, "-c", CRASHER, str(project.root)], env=env,
-                          capture_output=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", CRASHER, str(project.root)], env=env, capture_output=True
+    )
     assert proc.returncode == -9
     with Project(project.root) as reopened:
         assert reopened.verify() == []
@@ -150,8 +161,10 @@ def test_a_writer_killed_mid_write_leaves_a_consistent_project(
 
 
 def _tables(store: Store) -> dict[str, list[tuple[object, ...]]]:
-    return {t: store.conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall()
-            for t in ("artifacts", "lineage", "runlog")}
+    return {
+        t: store.conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall()
+        for t in ("artifacts", "lineage", "runlog")
+    }
 
 
 def test_reindex_rebuilds_an_equal_index(project: Project) -> None:
@@ -176,4 +189,5 @@ def test_reindex_rebuilds_an_equal_index(project: Project) -> None:
 def test_artifact_name_objects_and_strings_are_interchangeable(project: Project) -> None:
     rec = project.store.write("STORYBOARD", "S01_SH01", png())
     assert project.store.record(str(rec.name)) == project.store.record(
-        ArtifactName("STORYBOARD", "S01_SH01", 1))
+        ArtifactName("STORYBOARD", "S01_SH01", 1)
+    )

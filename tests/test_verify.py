@@ -35,13 +35,15 @@ def test_edited_file(filled: Project) -> None:
     os.chmod(path, 0o444)
     assert _reasons(filled) == [
         "production/STORYBOARD_S01_SH01_v002.png: content changed after it was written "
-        "(sha256 mismatch)"]
+        "(sha256 mismatch)"
+    ]
 
 
 def test_deleted_file(filled: Project) -> None:
     _path(filled, "STORYBOARD_S01_SH01_v003.png").unlink()
     assert _reasons(filled) == [
-        "production/STORYBOARD_S01_SH01_v003.png: missing from disk: deleted or renamed"]
+        "production/STORYBOARD_S01_SH01_v003.png: missing from disk: deleted or renamed"
+    ]
 
 
 def test_chmod_writable(filled: Project) -> None:
@@ -60,18 +62,22 @@ def test_stray_files(filled: Project) -> None:
 
 
 def test_renamed_version(filled: Project) -> None:
-    os.rename(_path(filled, "STORYBOARD_S01_SH01_v002.png"),
-              _path(filled, "STORYBOARD_S01_SH01_v005.png"))
+    os.rename(
+        _path(filled, "STORYBOARD_S01_SH01_v002.png"), _path(filled, "STORYBOARD_S01_SH01_v005.png")
+    )
     reasons = _reasons(filled)
     assert any("v005.png: not in the index" in r for r in reasons)
     assert any("v002.png: missing from disk" in r for r in reasons)
-    assert any("STORYBOARD_S01_SH01: versions are not sequential: missing v002, v004" in r
-               for r in reasons)
+    assert any(
+        "STORYBOARD_S01_SH01: versions are not sequential: missing v002, v004" in r for r in reasons
+    )
 
 
 def test_file_in_the_wrong_layer(filled: Project) -> None:
-    os.rename(_path(filled, "STORYBOARD_S02_SH01_v001.png"),
-              filled.root / "narrative" / "STORYBOARD_S02_SH01_v001.png")
+    os.rename(
+        _path(filled, "STORYBOARD_S02_SH01_v001.png"),
+        filled.root / "narrative" / "STORYBOARD_S02_SH01_v001.png",
+    )
     assert any("belong in production/" in r for r in _reasons(filled))
 
 
@@ -88,6 +94,7 @@ def test_edited_log_row_breaks_the_chain(filled: Project) -> None:
     def edit(rows):
         rows[2][rows[0].index("actual_cost")] = "0.000001"
         return rows
+
     _rewrite_log(filled, edit)
     assert any("RUN_LOG_v001.csv:3: hash chain broken" in r for r in _reasons(filled))
 
@@ -111,6 +118,7 @@ def test_log_edited_at_its_end_stops_writes(filled: Project) -> None:
         rows[-1][rows[0].index("notes")] = "rewritten history"
         rows[-1][-1] = "f" * 64
         return rows
+
     _rewrite_log(filled, edit)
     with Project(filled.root) as reopened:
         assert any("hash chain broken" in str(v) for v in reopened.verify())
@@ -129,6 +137,5 @@ def test_a_log_row_longer_than_the_csv_default_field_limit_verifies(project) -> 
 
     inputs = ";".join(f"PROXY_S{n // 10:03d}_SH{n % 10 + 1:02d}_v001.mp4" for n in range(6000))
     assert len(inputs) > 131_072  # the csv module's default field limit
-    project.store.log(LogEntry(run_id=new_run_id(), skill_name="assemble-cut",
-                               notes=inputs))
+    project.store.log(LogEntry(run_id=new_run_id(), skill_name="assemble-cut", notes=inputs))
     assert project.verify() == []

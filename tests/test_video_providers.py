@@ -34,9 +34,11 @@ Handler = Callable[[httpx.Request], httpx.Response]
 
 def pack(camera: str, action: str = "Mara crosses the kitchen.") -> str:
     """A GenPack-shaped prompt whose SETTINGS name the camera type."""
-    return (f"GENPACK: SC01_SH001\n\n[STYLE]\nInk wash.\n\n[SET]\nKitchen.\n\n[CHARACTERS]\n"
-            f"Mara.\n\n[ACTION]\n{action}\n\n[NEGATIVES / NO-DRIFT]\nNo new props.\n\n"
-            f"[SETTINGS]\nresolution: 640x360 @ 12 fps\ncamera_type: {camera}\n")
+    return (
+        f"GENPACK: SC01_SH001\n\n[STYLE]\nInk wash.\n\n[SET]\nKitchen.\n\n[CHARACTERS]\n"
+        f"Mara.\n\n[ACTION]\n{action}\n\n[NEGATIVES / NO-DRIFT]\nNo new props.\n\n"
+        f"[SETTINGS]\nresolution: 640x360 @ 12 fps\ncamera_type: {camera}\n"
+    )
 
 
 def storyboard() -> bytes:
@@ -52,8 +54,9 @@ def storyboard() -> bytes:
     return out.getvalue()
 
 
-def proxy_job(camera: str, image: bytes | None = None, seed: int = 0,
-              duration: float = 4.0) -> VideoJob:
+def proxy_job(
+    camera: str, image: bytes | None = None, seed: int = 0, duration: float = 4.0
+) -> VideoJob:
     """A 4 s proxy job (640x360 @ 12 fps)."""
     return VideoJob("SC01_SH001", pack(camera), duration, 640, 360, 12, image=image, seed=seed)
 
@@ -78,13 +81,16 @@ def test_animatic_renders_a_playable_clip_per_camera_type(tmp_path: Path, camera
     assert technical_checks(data, spec) == []
     if camera == "insert":
         assert {f.check for f in technical_checks(data, ClipSpec(4.0, 640, 360, 12))} == {
-            "frozen_frames"}
+            "frozen_frames"
+        }
 
 
 def test_animatic_camera_moves_differ_by_type() -> None:
     image = storyboard()
-    last = {camera: frames_of(proxy_job(camera, image, duration=1.0))[-1].tobytes()
-            for camera in ("close_up", "wide", "medium", "tracking", "over_shoulder", "insert")}
+    last = {
+        camera: frames_of(proxy_job(camera, image, duration=1.0))[-1].tobytes()
+        for camera in ("close_up", "wide", "medium", "tracking", "over_shoulder", "insert")
+    }
     assert len(set(last.values())) == len(last)
     first, *_, end = frames_of(proxy_job("insert", image, duration=1.0))
     assert first.tobytes() == end.tobytes()
@@ -145,24 +151,42 @@ WORKFLOW: dict[str, Any] = {
     "3": {"class_type": "KSampler", "inputs": {"seed": "{{seed}}", "steps": 20}},
     "6": {"class_type": "CLIPTextEncode", "inputs": {"text": "{{prompt}}"}},
     "10": {"class_type": "LoadImage", "inputs": {"image": "{{image}}"}},
-    "20": {"class_type": "EmptyLatentVideo",
-           "inputs": {"width": "{{width}}", "height": "{{height}}", "length": "{{frames}}"}},
-    "30": {"class_type": "VHS_VideoCombine",
-           "inputs": {"frame_rate": "{{fps}}", "filename_prefix": "filmslate/{{shot_id}}"}},
+    "20": {
+        "class_type": "EmptyLatentVideo",
+        "inputs": {"width": "{{width}}", "height": "{{height}}", "length": "{{frames}}"},
+    },
+    "30": {
+        "class_type": "VHS_VideoCombine",
+        "inputs": {"frame_rate": "{{fps}}", "filename_prefix": "filmslate/{{shot_id}}"},
+    },
 }
 PIN = workflow_hash(WORKFLOW)
 PROMPT_ID = "0b8d4c4e-7a0f-4b55-9a7e-3f7a7d0f2c11"
-OUTPUT = {"filename": "SC01_SH001_00001.mp4", "subfolder": "filmslate", "type": "output",
-          "format": "video/h264-mp4"}
+OUTPUT = {
+    "filename": "SC01_SH001_00001.mp4",
+    "subfolder": "filmslate",
+    "type": "output",
+    "format": "video/h264-mp4",
+}
 
 
-def history(status: str = "success", outputs: dict[str, Any] | None = None,
-            messages: list[Any] | None = None) -> dict[str, Any]:
+def history(
+    status: str = "success",
+    outputs: dict[str, Any] | None = None,
+    messages: list[Any] | None = None,
+) -> dict[str, Any]:
     """GET /history/{id} once the prompt finished."""
-    return {PROMPT_ID: {"prompt": [0, PROMPT_ID, {}, {}, ["30"]],
-                        "outputs": {"30": {"gifs": [OUTPUT]}} if outputs is None else outputs,
-                        "status": {"status_str": status, "completed": status == "success",
-                                   "messages": messages or []}}}
+    return {
+        PROMPT_ID: {
+            "prompt": [0, PROMPT_ID, {}, {}, ["30"]],
+            "outputs": {"30": {"gifs": [OUTPUT]}} if outputs is None else outputs,
+            "status": {
+                "status_str": status,
+                "completed": status == "success",
+                "messages": messages or [],
+            },
+        }
+    }
 
 
 class ComfyServer:
@@ -177,26 +201,34 @@ class ComfyServer:
         self.requests.append(request)
         path = request.url.path
         if path == "/prompt" and request.method == "POST":
-            return httpx.Response(200, json={"prompt_id": PROMPT_ID, "number": 1,
-                                             "node_errors": {}})
+            return httpx.Response(
+                200, json={"prompt_id": PROMPT_ID, "number": 1, "node_errors": {}}
+            )
         if path == "/upload/image":
-            return httpx.Response(200, json={"name": "SC01_SH001.png", "subfolder": "",
-                                             "type": "input"})
+            return httpx.Response(
+                200, json={"name": "SC01_SH001.png", "subfolder": "", "type": "input"}
+            )
         where, done = self.states[min(self.polls, len(self.states) - 1)]
         if path == f"/history/{PROMPT_ID}":
             return httpx.Response(200, json=done)
         if path == "/queue":
             self.polls += 1
             entry = [[1, PROMPT_ID, {}, {}, ["30"]]]
-            return httpx.Response(200, json={"queue_running": entry if where == "running" else [],
-                                             "queue_pending": entry if where == "queued" else []})
+            return httpx.Response(
+                200,
+                json={
+                    "queue_running": entry if where == "running" else [],
+                    "queue_pending": entry if where == "queued" else [],
+                },
+            )
         if path == "/view":
             return httpx.Response(200, content=MP4)
         return httpx.Response(404, json={"error": "not found"})
 
 
-def comfy(handler: Handler, workflow: dict[str, Any] = WORKFLOW, pin: str = PIN,
-          price: float = 0.0) -> ComfyUIProvider:
+def comfy(
+    handler: Handler, workflow: dict[str, Any] = WORKFLOW, pin: str = PIN, price: float = 0.0
+) -> ComfyUIProvider:
     """A ComfyUI provider talking to the handler."""
     client = httpx.Client(transport=httpx.MockTransport(handler))
     return ComfyUIProvider(BASE, workflow, pin, client, price_per_second=price)
@@ -219,8 +251,11 @@ def test_comfyui_submits_polls_queued_running_done_and_downloads() -> None:
     assert nodes["20"]["inputs"] == {"width": 640, "height": 360, "length": 48}
     assert nodes["30"]["inputs"]["filename_prefix"] == "filmslate/SC01_SH001"
     view = next(r for r in server.requests if r.url.path == "/view")
-    assert dict(view.url.params) == {"filename": OUTPUT["filename"], "subfolder": "filmslate",
-                                     "type": "output"}
+    assert dict(view.url.params) == {
+        "filename": OUTPUT["filename"],
+        "subfolder": "filmslate",
+        "type": "output",
+    }
     assert provider.price_per_second(640, 360) == 0.0
     assert comfy(server, price=0.02).price_per_second(640, 360) == 0.02
 
@@ -242,8 +277,15 @@ def test_comfyui_refuses_a_workflow_that_does_not_match_its_pin() -> None:
 
 
 def test_comfyui_execution_error_is_a_failed_job() -> None:
-    error = ["execution_error", {"prompt_id": PROMPT_ID, "node_id": "3", "node_type": "KSampler",
-                                 "exception_message": "CUDA out of memory"}]
+    error = [
+        "execution_error",
+        {
+            "prompt_id": PROMPT_ID,
+            "node_id": "3",
+            "node_type": "KSampler",
+            "exception_message": "CUDA out of memory",
+        },
+    ]
     server = ComfyServer([("gone", history("error", outputs={}, messages=[error]))])
     status = comfy(server).poll(PROMPT_ID)
     assert status.state == "failed"
@@ -260,17 +302,26 @@ def test_comfyui_lost_prompt_is_failed_and_missing_video_refused() -> None:
 
 def test_comfyui_invalid_prompt_reports_status_and_message() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(400, json={"error": {"type": "prompt_outputs_failed_validation",
-                                                   "message": "Prompt outputs failed validation",
-                                                   "details": ""}, "node_errors": {}})
+        return httpx.Response(
+            400,
+            json={
+                "error": {
+                    "type": "prompt_outputs_failed_validation",
+                    "message": "Prompt outputs failed validation",
+                    "details": "",
+                },
+                "node_errors": {},
+            },
+        )
 
     with pytest.raises(ProviderError, match="400: Prompt outputs failed validation") as caught:
         comfy(handler).submit(proxy_job("wide"))
     assert caught.value.context["status"] == 400
 
 
-@pytest.mark.parametrize("failure", [httpx.ConnectError("Connection refused"),
-                                     httpx.ReadTimeout("timed out")])
+@pytest.mark.parametrize(
+    "failure", [httpx.ConnectError("Connection refused"), httpx.ReadTimeout("timed out")]
+)
 def test_comfyui_unreachable_server(failure: Exception) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         raise failure
@@ -337,10 +388,16 @@ class FalServer:
 
 def submitted() -> httpx.Response:
     """The queue's answer to a submit."""
-    return httpx.Response(200, json={
-        "request_id": REQUEST_ID, "status_url": f"{APP}/requests/{REQUEST_ID}/status",
-        "response_url": f"{APP}/requests/{REQUEST_ID}",
-        "cancel_url": f"{APP}/requests/{REQUEST_ID}/cancel", "queue_position": 0})
+    return httpx.Response(
+        200,
+        json={
+            "request_id": REQUEST_ID,
+            "status_url": f"{APP}/requests/{REQUEST_ID}/status",
+            "response_url": f"{APP}/requests/{REQUEST_ID}",
+            "cancel_url": f"{APP}/requests/{REQUEST_ID}/cancel",
+            "queue_position": 0,
+        },
+    )
 
 
 def status(state: str, **extra: Any) -> httpx.Response:
@@ -351,9 +408,14 @@ def status(state: str, **extra: Any) -> httpx.Response:
 def fal(server: FalServer, retries: int = 2) -> tuple[FalProvider, list[float]]:
     """A fal provider on the scripted server, with recorded (not slept) backoffs."""
     slept: list[float] = []
-    provider = FalProvider(MODEL, http_client=httpx.Client(transport=httpx.MockTransport(server)),
-                           price_per_second=0.05, max_retries=retries, backoff_s=0.01,
-                           sleep=slept.append)
+    provider = FalProvider(
+        MODEL,
+        http_client=httpx.Client(transport=httpx.MockTransport(server)),
+        price_per_second=0.05,
+        max_retries=retries,
+        backoff_s=0.01,
+        sleep=slept.append,
+    )
     return provider, slept
 
 
@@ -361,10 +423,14 @@ def happy(**overrides: list[httpx.Response | Exception]) -> FalServer:
     """A server where everything works, except the overridden routes."""
     routes: dict[str, list[httpx.Response | Exception]] = {
         "submit": [submitted()],
-        "status": [status("IN_QUEUE", queue_position=2), status("IN_PROGRESS"),
-                   status("COMPLETED")],
-        "result": [httpx.Response(200, json={"video": {"url": VIDEO_URL,
-                                                       "content_type": "video/mp4"}})],
+        "status": [
+            status("IN_QUEUE", queue_position=2),
+            status("IN_PROGRESS"),
+            status("COMPLETED"),
+        ],
+        "result": [
+            httpx.Response(200, json={"video": {"url": VIDEO_URL, "content_type": "video/mp4"}})
+        ],
         "video": [httpx.Response(200, content=MP4)],
     }
     return FalServer(**{**routes, **overrides})
@@ -412,15 +478,19 @@ def test_fal_completed_with_error_is_failed() -> None:
     assert (state.state, state.message) == ("failed", "NSFW content detected")
 
 
-@pytest.mark.parametrize(("code", "match"), [
-    (401, "rejected the key in FAL_KEY"),
-    (403, "rejected the key in FAL_KEY"),
-    (404, "check the model id"),
-    (422, "rejected the input.*duration"),
-])
+@pytest.mark.parametrize(
+    ("code", "match"),
+    [
+        (401, "rejected the key in FAL_KEY"),
+        (403, "rejected the key in FAL_KEY"),
+        (404, "check the model id"),
+        (422, "rejected the input.*duration"),
+    ],
+)
 def test_fal_client_errors_are_not_retried(code: int, match: str) -> None:
-    answer = httpx.Response(code, json={"detail": [{"loc": ["body", "duration"],
-                                                    "msg": "bad duration", "echo": KEY}]})
+    answer = httpx.Response(
+        code, json={"detail": [{"loc": ["body", "duration"], "msg": "bad duration", "echo": KEY}]}
+    )
     server = happy(submit=[answer])
     provider, slept = fal(server)
     with pytest.raises(ProviderError, match=match) as caught:
@@ -492,4 +562,3 @@ def test_fal_refuses_clips_over_its_limit() -> None:
     with pytest.raises(ProviderError, match="clip limit"):
         fal(server)[0].submit(proxy_job("wide", duration=12.0))
     assert server.requests == []
-

@@ -28,16 +28,25 @@ from test_runtime import configure
 TRACKER = "world-state-tracker"
 
 BEFORE: dict[str, Any] = {
-    "timeline": {"current_scene": "S01", "elapsed_time": "one night",
-                 "global_notes": ["S01: the storm cuts the phone line"]},
+    "timeline": {
+        "current_scene": "S01",
+        "elapsed_time": "one night",
+        "global_notes": ["S01: the storm cuts the phone line"],
+    },
     "characters": {
-        "ALEX": {"injuries": ["cut on left arm"], "knowledge": ["the vault code"],
-                 "inventory": ["KNIFE", "lighter"], "emotional_state": "wary",
-                 "location": "BARN"},
+        "ALEX": {
+            "injuries": ["cut on left arm"],
+            "knowledge": ["the vault code"],
+            "inventory": ["KNIFE", "lighter"],
+            "emotional_state": "wary",
+            "location": "BARN",
+        },
         "BEA": {"location": "FARMHOUSE"},
     },
-    "props": {"KNIFE": {"owner": "ALEX", "location": "BARN", "status": "clean"},
-              "LANTERN": {"owner": "", "location": "BARN", "status": "lit"}},
+    "props": {
+        "KNIFE": {"owner": "ALEX", "location": "BARN", "status": "clean"},
+        "LANTERN": {"owner": "", "location": "BARN", "status": "lit"},
+    },
     "locations": {"BARN": {"condition": "dusty", "lighting_state": "lantern light"}},
     "rules": {"fictional_constraints": ["no phones work in the valley"]},
 }
@@ -71,10 +80,20 @@ def test_an_empty_diff_only_moves_the_timeline() -> None:
 
 
 def test_injuries_persist_until_healed_and_knowledge_grows() -> None:
-    after = apply_diff(state(), diff(character_updates={"ALEX": {
-        "add_injuries": ["bruised ribs"], "heal_injuries": ["Cut on  LEFT arm"],
-        "learn": ["Bea lied about the keys", "the vault code"],
-        "emotional_state": "furious", "location": "FARMHOUSE"}}))
+    after = apply_diff(
+        state(),
+        diff(
+            character_updates={
+                "ALEX": {
+                    "add_injuries": ["bruised ribs"],
+                    "heal_injuries": ["Cut on  LEFT arm"],
+                    "learn": ["Bea lied about the keys", "the vault code"],
+                    "emotional_state": "furious",
+                    "location": "FARMHOUSE",
+                }
+            }
+        ),
+    )
     alex = after.characters["ALEX"]
     assert alex.injuries == ["bruised ribs"]
     assert alex.knowledge == ["the vault code", "Bea lied about the keys"]  # no duplicate
@@ -84,87 +103,153 @@ def test_injuries_persist_until_healed_and_knowledge_grows() -> None:
 
 
 def test_plain_items_come_and_go_through_gain_and_lose() -> None:
-    after = apply_diff(state(), diff(character_updates={"ALEX": {
-        "gain_items": ["matches"], "lose_items": ["LIGHTER"]}}))
+    after = apply_diff(
+        state(),
+        diff(character_updates={"ALEX": {"gain_items": ["matches"], "lose_items": ["LIGHTER"]}}),
+    )
     assert after.characters["ALEX"].inventory == ["KNIFE", "matches"]
 
 
 @pytest.mark.parametrize("redundant", [False, True])
 def test_a_prop_changing_hands_moves_between_inventories(redundant: bool) -> None:
-    updates = {"ALEX": {"lose_items": ["KNIFE"]}, "BEA": {"gain_items": ["KNIFE"]}} \
-        if redundant else {}
-    after = apply_diff(state(), diff(
-        character_updates=updates,
-        prop_updates={"KNIFE": {"owner": "BEA", "location": "FARMHOUSE",
-                                "via": "Alex hands Bea the knife at the door"}}))
-    assert after.props["KNIFE"].model_dump() == {"owner": "BEA", "location": "FARMHOUSE",
-                                                 "status": "clean"}
+    updates = (
+        {"ALEX": {"lose_items": ["KNIFE"]}, "BEA": {"gain_items": ["KNIFE"]}} if redundant else {}
+    )
+    after = apply_diff(
+        state(),
+        diff(
+            character_updates=updates,
+            prop_updates={
+                "KNIFE": {
+                    "owner": "BEA",
+                    "location": "FARMHOUSE",
+                    "via": "Alex hands Bea the knife at the door",
+                }
+            },
+        ),
+    )
+    assert after.props["KNIFE"].model_dump() == {
+        "owner": "BEA",
+        "location": "FARMHOUSE",
+        "status": "clean",
+    }
     assert after.characters["ALEX"].inventory == ["lighter"]
     assert after.characters["BEA"].inventory == ["KNIFE"]
 
 
 def test_a_prop_can_be_dropped_and_picked_up() -> None:
-    dropped = apply_diff(state(), diff(prop_updates={"KNIFE": {
-        "owner": "", "location": "BARN floor", "status": "bloodied",
-        "via": "Alex drops it in the struggle"}}))
+    dropped = apply_diff(
+        state(),
+        diff(
+            prop_updates={
+                "KNIFE": {
+                    "owner": "",
+                    "location": "BARN floor",
+                    "status": "bloodied",
+                    "via": "Alex drops it in the struggle",
+                }
+            }
+        ),
+    )
     assert "KNIFE" not in dropped.characters["ALEX"].inventory
     assert dropped.props["KNIFE"].owner == ""
-    taken = apply_diff(dropped, diff("S03", prop_updates={"KNIFE": {
-        "owner": "BEA", "via": "Bea picks it up from the floor"}}))
+    taken = apply_diff(
+        dropped,
+        diff(
+            "S03", prop_updates={"KNIFE": {"owner": "BEA", "via": "Bea picks it up from the floor"}}
+        ),
+    )
     assert taken.characters["BEA"].inventory == ["KNIFE"]
     assert taken.props["KNIFE"].location == "BARN floor"  # unchanged fields stay
 
 
 def test_first_appearances_of_characters_props_and_locations() -> None:
-    after = apply_diff(state(), diff(
-        character_updates={"CAL": {"location": "SHED", "learn": ["the barn is empty"]}},
-        prop_updates={"MAP": {"owner": "CAL", "location": "SHED", "status": "torn",
-                              "via": "Cal finds the map under the floorboards"}},
-        location_updates={"SHED": {"condition": "half collapsed", "notes": "one door"}}))
+    after = apply_diff(
+        state(),
+        diff(
+            character_updates={"CAL": {"location": "SHED", "learn": ["the barn is empty"]}},
+            prop_updates={
+                "MAP": {
+                    "owner": "CAL",
+                    "location": "SHED",
+                    "status": "torn",
+                    "via": "Cal finds the map under the floorboards",
+                }
+            },
+            location_updates={"SHED": {"condition": "half collapsed", "notes": "one door"}},
+        ),
+    )
     assert after.characters["CAL"].model_dump() == {
-        "injuries": [], "knowledge": ["the barn is empty"], "inventory": ["MAP"],
-        "emotional_state": "", "location": "SHED"}
-    assert after.props["MAP"].owner == "CAL" and after.locations["SHED"].condition == \
-        "half collapsed"
+        "injuries": [],
+        "knowledge": ["the barn is empty"],
+        "inventory": ["MAP"],
+        "emotional_state": "",
+        "location": "SHED",
+    }
+    assert (
+        after.props["MAP"].owner == "CAL" and after.locations["SHED"].condition == "half collapsed"
+    )
     assert list(after.characters) == ["ALEX", "BEA", "CAL"]  # id order, as rendered
     assert WorldState.parse(after.render()) == after
 
 
 def test_locations_timeline_and_rules() -> None:
-    after = apply_diff(state(), diff(
-        location_updates={"BARN": {"lighting_state": "dark", "notes": "lantern smashed"}},
-        timeline_update={"elapsed_time": "two nights", "notes": ["the river floods"]},
-        rule_updates={"add_constraints": ["the bridge is out"],
-                      "modify_rules": ["phones work on the ridge"]}))
+    after = apply_diff(
+        state(),
+        diff(
+            location_updates={"BARN": {"lighting_state": "dark", "notes": "lantern smashed"}},
+            timeline_update={"elapsed_time": "two nights", "notes": ["the river floods"]},
+            rule_updates={
+                "add_constraints": ["the bridge is out"],
+                "modify_rules": ["phones work on the ridge"],
+            },
+        ),
+    )
     assert after.locations["BARN"].model_dump() == {
-        "condition": "dusty", "lighting_state": "dark", "notes": "lantern smashed"}
+        "condition": "dusty",
+        "lighting_state": "dark",
+        "notes": "lantern smashed",
+    }
     assert after.timeline.model_dump() == {
-        "current_scene": "S02", "elapsed_time": "two nights",
-        "global_notes": ["S01: the storm cuts the phone line", "S02: the river floods"]}
-    assert after.rules.fictional_constraints == ["no phones work in the valley",
-                                                 "the bridge is out"]
+        "current_scene": "S02",
+        "elapsed_time": "two nights",
+        "global_notes": ["S01: the storm cuts the phone line", "S02: the river floods"],
+    }
+    assert after.rules.fictional_constraints == [
+        "no phones work in the valley",
+        "the bridge is out",
+    ]
     assert after.rules.modified_rules == ["phones work on the ridge"]
 
 
 def test_the_input_state_is_never_changed() -> None:
     before = state()
     snapshot = copy.deepcopy(before.model_dump())
-    apply_diff(before, diff(
-        character_updates={"ALEX": {"add_injuries": ["burn"], "learn": ["z"],
-                                    "lose_items": ["lighter"]}, "BEA": {"learn": ["y"]}},
-        prop_updates={"KNIFE": {"owner": "BEA", "via": "Bea takes the knife"}},
-        location_updates={"BARN": {"condition": "burnt"}},
-        timeline_update={"notes": ["fire"]}, rule_updates={"add_constraints": ["c"]}))
+    apply_diff(
+        before,
+        diff(
+            character_updates={
+                "ALEX": {"add_injuries": ["burn"], "learn": ["z"], "lose_items": ["lighter"]},
+                "BEA": {"learn": ["y"]},
+            },
+            prop_updates={"KNIFE": {"owner": "BEA", "via": "Bea takes the knife"}},
+            location_updates={"BARN": {"condition": "burnt"}},
+            timeline_update={"notes": ["fire"]},
+            rule_updates={"add_constraints": ["c"]},
+        ),
+    )
     assert before.model_dump() == snapshot
     with pytest.raises(WorldStateError):
-        apply_diff(before, diff(character_updates={"ALEX": {"learn": ["q"],
-                                                            "heal_injuries": ["flu"]}}))
+        apply_diff(
+            before, diff(character_updates={"ALEX": {"learn": ["q"], "heal_injuries": ["flu"]}})
+        )
     assert before.model_dump() == snapshot
 
 
 def test_build_states_applies_in_order() -> None:
-    diffs = [diff(f"S0{n}", character_updates={"ALEX": {"learn": [f"fact {n}"]}})
-             for n in (2, 3, 4)]
+    diffs = [
+        diff(f"S0{n}", character_updates={"ALEX": {"learn": [f"fact {n}"]}}) for n in (2, 3, 4)
+    ]
     states = list(build_states(state(), diffs))
     assert [s.timeline.current_scene for s in states] == ["S02", "S03", "S04"]
     assert states[-1].characters["ALEX"].knowledge[-3:] == ["fact 2", "fact 3", "fact 4"]
@@ -192,8 +277,9 @@ def test_healing_an_injury_the_character_does_not_have_is_refused() -> None:
 
 
 def test_gaining_and_healing_one_injury_in_one_scene_is_refused() -> None:
-    error = refused(diff(character_updates={"BEA": {"add_injuries": ["scratch"],
-                                                    "heal_injuries": ["scratch"]}}))
+    error = refused(
+        diff(character_updates={"BEA": {"add_injuries": ["scratch"], "heal_injuries": ["scratch"]}})
+    )
     assert error.rules == ("injury_persists", "injury_persists")  # not had + both at once
 
 
@@ -218,31 +304,48 @@ def test_a_prop_cannot_enter_or_leave_an_inventory_without_a_prop_update() -> No
 
 
 def test_inventories_must_agree_with_owner_changes() -> None:
-    error = refused(diff(character_updates={"ALEX": {"gain_items": ["KNIFE"]},
-                                             "BEA": {"lose_items": ["lighter"]}},
-                         prop_updates={"LANTERN": {"owner": "BEA",
-                                                   "via": "Bea takes the lantern"},
-                                       "KNIFE": {"owner": "BEA",
-                                                 "via": "Bea wrestles the knife away"}}))
+    error = refused(
+        diff(
+            character_updates={
+                "ALEX": {"gain_items": ["KNIFE"]},
+                "BEA": {"lose_items": ["lighter"]},
+            },
+            prop_updates={
+                "LANTERN": {"owner": "BEA", "via": "Bea takes the lantern"},
+                "KNIFE": {"owner": "BEA", "via": "Bea wrestles the knife away"},
+            },
+        )
+    )
     assert "inventory_matches_owner" in error.rules  # ALEX gains what BEA now owns
     assert "item_not_held" in error.rules  # BEA never had a lighter
-    error = refused(diff(character_updates={"BEA": {"gain_items": ["LANTERN"]},
-                                             "ALEX": {"gain_items": ["LANTERN"]}},
-                         prop_updates={"LANTERN": {"owner": "ALEX",
-                                                   "via": "Alex grabs the lantern"}}))
+    error = refused(
+        diff(
+            character_updates={
+                "BEA": {"gain_items": ["LANTERN"]},
+                "ALEX": {"gain_items": ["LANTERN"]},
+            },
+            prop_updates={"LANTERN": {"owner": "ALEX", "via": "Alex grabs the lantern"}},
+        )
+    )
     assert error.rules == ("inventory_matches_owner",)
 
 
 def test_losing_a_prop_one_keeps_or_is_given_is_refused() -> None:
-    error = refused(diff(character_updates={"ALEX": {"lose_items": ["KNIFE"]}},
-                         prop_updates={"KNIFE": {"status": "blunt",
-                                                 "via": "Alex grinds the blade on stone"}}))
+    error = refused(
+        diff(
+            character_updates={"ALEX": {"lose_items": ["KNIFE"]}},
+            prop_updates={"KNIFE": {"status": "blunt", "via": "Alex grinds the blade on stone"}},
+        )
+    )
     assert error.rules == ("prop_needs_event",)  # the owner stays ALEX: it never left him
     holding = state(characters={**BEFORE["characters"], "BEA": {"inventory": ["LANTERN"]}})
-    error = refused(diff(character_updates={"BEA": {"lose_items": ["LANTERN"]}},
-                         prop_updates={"LANTERN": {"owner": "BEA",
-                                                   "via": "Bea claims the lantern"}}),
-                    holding)
+    error = refused(
+        diff(
+            character_updates={"BEA": {"lose_items": ["LANTERN"]}},
+            prop_updates={"LANTERN": {"owner": "BEA", "via": "Bea claims the lantern"}},
+        ),
+        holding,
+    )
     assert error.rules == ("inventory_matches_owner",)
 
 
@@ -255,73 +358,137 @@ def test_a_prop_owner_must_be_a_known_character() -> None:
     error = refused(diff(prop_updates={"KNIFE": {"owner": "ZED", "via": "Zed takes it"}}))
     assert error.rule == "unknown_character" and "ZED" in str(error)
     # ... unless the same diff introduces them:
-    after = apply_diff(state(), diff(character_updates={"ZED": {"location": "BARN"}},
-                                     prop_updates={"KNIFE": {"owner": "ZED",
-                                                             "via": "Zed takes it"}}))
+    after = apply_diff(
+        state(),
+        diff(
+            character_updates={"ZED": {"location": "BARN"}},
+            prop_updates={"KNIFE": {"owner": "ZED", "via": "Zed takes it"}},
+        ),
+    )
     assert after.characters["ZED"].inventory == ["KNIFE"]
 
 
 def test_every_breach_is_reported_at_once() -> None:
-    error = refused(diff("S01", character_updates={"ALEX": {"heal_injuries": ["flu"]}},
-                         prop_updates={"KNIFE": {"location": "SHED", "via": "-"}}))
+    error = refused(
+        diff(
+            "S01",
+            character_updates={"ALEX": {"heal_injuries": ["flu"]}},
+            prop_updates={"KNIFE": {"location": "SHED", "via": "-"}},
+        )
+    )
     assert error.rules == ("scene_order", "prop_needs_event", "injury_persists")
     assert str(error).count("To fix:") == 3
 
 
 def test_a_successor_that_forgets_or_drops_things_is_refused() -> None:
     before = state()
-    forged = before.model_copy(update={"characters": {
-        **before.characters, "ALEX": before.characters["ALEX"].model_copy(update={
-            "knowledge": [], "injuries": [], "inventory": ["KNIFE"]})}})
+    forged = before.model_copy(
+        update={
+            "characters": {
+                **before.characters,
+                "ALEX": before.characters["ALEX"].model_copy(
+                    update={"knowledge": [], "injuries": [], "inventory": ["KNIFE"]}
+                ),
+            }
+        }
+    )
     breaches = check_successor(before, diff(), forged)
-    assert [b.rule for b in breaches] == ["knowledge_only_grows", "injury_persists",
-                                          "inventory_needs_update"]
+    assert [b.rule for b in breaches] == [
+        "knowledge_only_grows",
+        "injury_persists",
+        "inventory_needs_update",
+    ]
     assert "the vault code" in str(breaches[0]) and "lighter" in str(breaches[2])
     honest = apply_diff(before, diff(character_updates={"ALEX": {"lose_items": ["lighter"]}}))
-    assert check_successor(before, diff(character_updates={"ALEX": {
-        "lose_items": ["lighter"]}}), honest) == []
+    assert (
+        check_successor(
+            before, diff(character_updates={"ALEX": {"lose_items": ["lighter"]}}), honest
+        )
+        == []
+    )
 
 
 # -- world-state-tracker through the real runner ---------------------------------------------
 
 SCENE_ROWS = [
-    {"scene_id": "S01", "summary": "Alex hides in the barn with a knife.", "location": "BARN",
-     "time_of_day": "NIGHT", "characters_present": ["ALEX"]},
-    {"scene_id": "S02", "summary": "Bea finds Alex and takes the knife.", "location": "BARN",
-     "time_of_day": "NIGHT", "characters_present": ["ALEX", "BEA"]},
-    {"scene_id": "S03", "summary": "Bea tells Dan what she saw.", "location": "FARMHOUSE",
-     "time_of_day": "DAWN", "characters_present": ["BEA", "DAN"]},
+    {
+        "scene_id": "S01",
+        "summary": "Alex hides in the barn with a knife.",
+        "location": "BARN",
+        "time_of_day": "NIGHT",
+        "characters_present": ["ALEX"],
+    },
+    {
+        "scene_id": "S02",
+        "summary": "Bea finds Alex and takes the knife.",
+        "location": "BARN",
+        "time_of_day": "NIGHT",
+        "characters_present": ["ALEX", "BEA"],
+    },
+    {
+        "scene_id": "S03",
+        "summary": "Bea tells Dan what she saw.",
+        "location": "FARMHOUSE",
+        "time_of_day": "DAWN",
+        "characters_present": ["BEA", "DAN"],
+    },
 ]
 BREAKDOWN_ROWS = [
-    {"scene_id": "S01", "characters_present": ["ALEX"], "new_characters_introduced": ["ALEX"],
-     "locations_used": ["BARN"], "new_locations_introduced": ["BARN"],
-     "props_used": ["KNIFE"], "new_props_introduced": ["KNIFE"],
-     "state_changes": ["Alex cuts his arm"]},
-    {"scene_id": "S02", "characters_present": ["ALEX", "BEA"],
-     "new_characters_introduced": ["BEA"], "locations_used": ["BARN"], "props_used": ["KNIFE"],
-     "state_changes": ["Bea takes the knife"]},
-    {"scene_id": "S03", "characters_present": ["BEA", "DAN"],
-     "new_characters_introduced": ["DAN"], "locations_used": ["FARMHOUSE"],
-     "new_locations_introduced": ["FARMHOUSE"]},
+    {
+        "scene_id": "S01",
+        "characters_present": ["ALEX"],
+        "new_characters_introduced": ["ALEX"],
+        "locations_used": ["BARN"],
+        "new_locations_introduced": ["BARN"],
+        "props_used": ["KNIFE"],
+        "new_props_introduced": ["KNIFE"],
+        "state_changes": ["Alex cuts his arm"],
+    },
+    {
+        "scene_id": "S02",
+        "characters_present": ["ALEX", "BEA"],
+        "new_characters_introduced": ["BEA"],
+        "locations_used": ["BARN"],
+        "props_used": ["KNIFE"],
+        "state_changes": ["Bea takes the knife"],
+    },
+    {
+        "scene_id": "S03",
+        "characters_present": ["BEA", "DAN"],
+        "new_characters_introduced": ["DAN"],
+        "locations_used": ["FARMHOUSE"],
+        "new_locations_introduced": ["FARMHOUSE"],
+    },
 ]
-DIFF_S01 = {"scene_id": "S01",
-            "character_updates": {"ALEX": {"add_injuries": ["cut on left arm"],
-                                           "location": "BARN"}},
-            "prop_updates": {"KNIFE": {"owner": "ALEX", "location": "BARN",
-                                       "via": "Alex pulls the knife from the wall"}},
-            "location_updates": {"BARN": {"condition": "dusty"}}}
-DIFF_S02 = {"scene_id": "S02",
-            "character_updates": {"BEA": {"location": "BARN", "learn": ["Alex is hurt"]}},
-            "prop_updates": {"KNIFE": {"owner": "BEA", "via": "Bea takes the knife from Alex"}}}
-DIFF_S03 = {"scene_id": "S03",
-            "character_updates": {"DAN": {"location": "FARMHOUSE",
-                                          "learn": ["Alex is hiding in the barn"]},
-                                  "BEA": {"location": "FARMHOUSE"}},
-            "location_updates": {"FARMHOUSE": {"lighting_state": "grey dawn light"}}}
-BAD_S02 = {**DIFF_S02, "character_updates": {
-    "BEA": {"location": "BARN"}, "ALEX": {"heal_injuries": ["bandaged arm"],
-                                          "lose_items": ["KNIFE"]}},
-    "prop_updates": {"KNIFE": {"owner": "BEA", "via": "moved"}}}
+DIFF_S01 = {
+    "scene_id": "S01",
+    "character_updates": {"ALEX": {"add_injuries": ["cut on left arm"], "location": "BARN"}},
+    "prop_updates": {
+        "KNIFE": {"owner": "ALEX", "location": "BARN", "via": "Alex pulls the knife from the wall"}
+    },
+    "location_updates": {"BARN": {"condition": "dusty"}},
+}
+DIFF_S02 = {
+    "scene_id": "S02",
+    "character_updates": {"BEA": {"location": "BARN", "learn": ["Alex is hurt"]}},
+    "prop_updates": {"KNIFE": {"owner": "BEA", "via": "Bea takes the knife from Alex"}},
+}
+DIFF_S03 = {
+    "scene_id": "S03",
+    "character_updates": {
+        "DAN": {"location": "FARMHOUSE", "learn": ["Alex is hiding in the barn"]},
+        "BEA": {"location": "FARMHOUSE"},
+    },
+    "location_updates": {"FARMHOUSE": {"lighting_state": "grey dawn light"}},
+}
+BAD_S02 = {
+    **DIFF_S02,
+    "character_updates": {
+        "BEA": {"location": "BARN"},
+        "ALEX": {"heal_injuries": ["bandaged arm"], "lose_items": ["KNIFE"]},
+    },
+    "prop_updates": {"KNIFE": {"owner": "BEA", "via": "moved"}},
+}
 
 
 @pytest.fixture
@@ -353,19 +520,30 @@ def tracker(root: Path, script: Any) -> tuple[Runner, ScriptedTextModel]:
 def test_three_scenes_make_diffs_and_states_with_lineage(film: Path) -> None:
     r, model = tracker(film, [DIFF_S01, DIFF_S02, DIFF_S03])
     first = r.run(TRACKER, "S01")
-    assert [x.filename for x in first.records] == ["STATE_DIFF_S01_v001.json",
-                                                   "WORLD_STATE_v001.json"]
+    assert [x.filename for x in first.records] == [
+        "STATE_DIFF_S01_v001.json",
+        "WORLD_STATE_v001.json",
+    ]
     assert r.run(TRACKER, "S02").gate.passed
     assert r.run(TRACKER, "S03").gate.passed
     store = r.store
     assert [x.filename for x in store.versions("WORLD_STATE")] == [
-        "WORLD_STATE_v001.json", "WORLD_STATE_v002.json", "WORLD_STATE_v003.json"]
+        "WORLD_STATE_v001.json",
+        "WORLD_STATE_v002.json",
+        "WORLD_STATE_v003.json",
+    ]
     assert {x.filename for x in store.artifacts("STATE_DIFF")} == {
-        f"STATE_DIFF_S0{n}_v001.json" for n in (1, 2, 3)}
+        f"STATE_DIFF_S0{n}_v001.json" for n in (1, 2, 3)
+    }
     assert [n.filename for n in store.lineage("WORLD_STATE_v001.json")] == [
-        "BREAKDOWN_v001.csv", "SCENES_v001.csv"]
+        "BREAKDOWN_v001.csv",
+        "SCENES_v001.csv",
+    ]
     assert [n.filename for n in store.lineage("WORLD_STATE_v003.json")] == [
-        "BREAKDOWN_v001.csv", "SCENES_v001.csv", "WORLD_STATE_v002.json"]
+        "BREAKDOWN_v001.csv",
+        "SCENES_v001.csv",
+        "WORLD_STATE_v002.json",
+    ]
     final = store.load("WORLD_STATE_v003.json")
     assert final.timeline.current_scene == "S03"
     assert final.characters["ALEX"].injuries == ["cut on left arm"]  # persists, unhealed
@@ -383,10 +561,13 @@ def test_a_rule_breaking_diff_fails_then_the_revision_passes(film: Path) -> None
     r.run(TRACKER, "S01")
     result = r.run(TRACKER, "S02")
     assert result.gate.passed and result.attempt == 2
-    assert [x.filename for x in result.records] == ["STATE_DIFF_S02_v002.json",
-                                                    "WORLD_STATE_v002.json"]
+    assert [x.filename for x in result.records] == [
+        "STATE_DIFF_S02_v002.json",
+        "WORLD_STATE_v002.json",
+    ]
     failed = r.store.conn.execute(
-        "SELECT notes FROM runlog WHERE event = 'run' AND outcome = 'FAIL'").fetchone()[0]
+        "SELECT notes FROM runlog WHERE event = 'run' AND outcome = 'FAIL'"
+    ).fetchone()[0]
     for rule in ("prop_needs_event", "injury_persists"):
         assert f"rule {rule}" in failed
     assert "rule prop_needs_event" in model.requests[2].prompt  # the revision sees why
@@ -400,7 +581,8 @@ def test_a_diff_for_another_scene_fails_without_being_stored(film: Path) -> None
     assert result.gate.passed and result.attempt == 2
     assert r.store.versions("STATE_DIFF", "S03") == []
     notes = r.store.conn.execute(
-        "SELECT notes FROM runlog WHERE event = 'run' AND outcome = 'FAIL'").fetchone()[0]
+        "SELECT notes FROM runlog WHERE event = 'run' AND outcome = 'FAIL'"
+    ).fetchone()[0]
     assert "rule scene_mismatch" in notes and "set scene_id to S01" in notes
 
 
@@ -430,8 +612,10 @@ def test_a_scene_without_changes_gets_an_empty_diff(film: Path) -> None:
 
 def test_a_target_out_of_order_is_refused_before_asking(film: Path) -> None:
     r, model = tracker(film, [DIFF_S01])
-    with pytest.raises(InputNotReady, match="no WORLD_STATE after S01: run `slate run "
-                       "world-state-tracker --scene S01` first"):
+    with pytest.raises(
+        InputNotReady,
+        match="no WORLD_STATE after S01: run `slate run world-state-tracker --scene S01` first",
+    ):
         r.run(TRACKER, "S02")
     r.run(TRACKER, "S01")
     with pytest.raises(InputNotReady, match="--scene S02` first"):
@@ -459,14 +643,18 @@ def test_a_scene_missing_from_the_breakdown_is_refused(film: Path) -> None:
 
 
 def test_redoing_an_earlier_scene_starts_from_the_state_before_it(film: Path) -> None:
-    hurt_less = {**DIFF_S01, "character_updates": {"ALEX": {"add_injuries": ["grazed hand"],
-                                                            "location": "BARN"}}}
+    hurt_less = {
+        **DIFF_S01,
+        "character_updates": {"ALEX": {"add_injuries": ["grazed hand"], "location": "BARN"}},
+    }
     r, model = tracker(film, [DIFF_S01, DIFF_S02, hurt_less, DIFF_S02])
     r.run(TRACKER, "S01")
     r.run(TRACKER, "S02")
     redo = r.run(TRACKER, "S01", force=True)  # the scene was revised: track it again
-    assert [x.filename for x in redo.records] == ["STATE_DIFF_S01_v002.json",
-                                                  "WORLD_STATE_v003.json"]
+    assert [x.filename for x in redo.records] == [
+        "STATE_DIFF_S01_v002.json",
+        "WORLD_STATE_v003.json",
+    ]
     assert "ALEX: not in the world yet" in model.requests[2].prompt  # from the initial state
     assert r.store.is_stale("STATE_DIFF_S02_v001.json")  # made from the old state after S01
     again = r.run(TRACKER, "S02")
@@ -476,9 +664,12 @@ def test_redoing_an_earlier_scene_starts_from_the_state_before_it(film: Path) ->
 
 
 def test_the_first_scene_can_start_from_a_hand_written_initial_state(film: Path) -> None:
-    initial = WorldState.model_validate({
-        "characters": {"ALEX": {"knowledge": ["the farm's layout"], "location": "BARN"}},
-        "rules": {"fictional_constraints": ["no phones in the valley"]}})
+    initial = WorldState.model_validate(
+        {
+            "characters": {"ALEX": {"knowledge": ["the farm's layout"], "location": "BARN"}},
+            "rules": {"fictional_constraints": ["no phones in the valley"]},
+        }
+    )
     add(film, initial)
     r, model = tracker(film, [DIFF_S01])
     assert r.run(TRACKER, "S01").gate.passed
@@ -489,10 +680,15 @@ def test_the_first_scene_can_start_from_a_hand_written_initial_state(film: Path)
 
 
 def test_the_scene_script_slice_goes_into_the_prompt(film: Path) -> None:
-    add(film, ScriptScene(scene_id="S01", text="INT. BARN - NIGHT\n\nALEX pulls a KNIFE "
-                          "from the wall and slices his arm on the blade."))
+    add(
+        film,
+        ScriptScene(
+            scene_id="S01",
+            text="INT. BARN - NIGHT\n\nALEX pulls a KNIFE "
+            "from the wall and slices his arm on the blade.",
+        ),
+    )
     r, model = tracker(film, [DIFF_S01])
     assert r.run(TRACKER, "S01").gate.passed
     assert "slices his arm on the blade" in model.requests[0].prompt
-    assert "SCRIPT_S01_v001.txt" in [n.filename for n in r.store.lineage(
-        "WORLD_STATE_v001.json")]
+    assert "SCRIPT_S01_v001.txt" in [n.filename for n in r.store.lineage("WORLD_STATE_v001.json")]

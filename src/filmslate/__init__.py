@@ -106,11 +106,30 @@ __all__ = [
 
 __version__ = "0.1.0"
 
-_ERRORS = ("AnalyzerRequired", "ArtifactNameError", "ArtifactNotFound", "BudgetExceeded",
-           "ConfigError", "CostReviewRequired", "FilmslateError", "GateFailed", "HardStop",
-           "InputNotReady", "IntegrityError", "LockRefused", "NoAcceptedTake", "NotApplicable",
-           "ProjectError", "ProviderError", "ProxyFirst", "RegenRefused", "RunError",
-           "SchemaError", "UserError", "WaitingForHandoff")
+_ERRORS = (
+    "AnalyzerRequired",
+    "ArtifactNameError",
+    "ArtifactNotFound",
+    "BudgetExceeded",
+    "ConfigError",
+    "CostReviewRequired",
+    "FilmslateError",
+    "GateFailed",
+    "HardStop",
+    "InputNotReady",
+    "IntegrityError",
+    "LockRefused",
+    "NoAcceptedTake",
+    "NotApplicable",
+    "ProjectError",
+    "ProviderError",
+    "ProxyFirst",
+    "RegenRefused",
+    "RunError",
+    "SchemaError",
+    "UserError",
+    "WaitingForHandoff",
+)
 
 # Each public name and the module (relative to this package) that defines it.
 _MODULES: dict[str, str] = {
@@ -119,8 +138,9 @@ _MODULES: dict[str, str] = {
     "Gate": ".core._gate",
     **dict.fromkeys(("KINDS", "ArtifactName", "Kind", "register_kind"), ".core._names"),
     **dict.fromkeys(("Runner", "RunResult"), ".engine._runner"),
-    **dict.fromkeys(("REGISTRY", "AutomaticSkill", "Context", "Media", "Need", "Skill"),
-                   ".engine._skill"),
+    **dict.fromkeys(
+        ("REGISTRY", "AutomaticSkill", "Context", "Media", "Need", "Skill"), ".engine._skill"
+    ),
     "ArtifactKind": ".core._kinds",
     "WorldStateError": ".rules._worldstate",
     **dict.fromkeys(("Metrics", "compute_metrics"), ".store._metrics"),

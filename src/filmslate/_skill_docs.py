@@ -17,15 +17,24 @@ from .engine._skill import Need, Skill, load_skills
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "skills"
 SCOPES = {
-    "project": "the project's latest version", "scene": "the run's scene",
-    "shot": "the run's shot", "target": "the run's target", "all": "every subject's latest",
-    "within": "every version inside the target", "adjacent": "this scene's and the previous",
-    "cast": "the scene's cast", "scene_set": "the scene's set", "before_scene":
-    "the state before this scene", "previous": "the previous scene's",
+    "project": "the project's latest version",
+    "scene": "the run's scene",
+    "shot": "the run's shot",
+    "target": "the run's target",
+    "all": "every subject's latest",
+    "within": "every version inside the target",
+    "adjacent": "this scene's and the previous",
+    "cast": "the scene's cast",
+    "scene_set": "the scene's set",
+    "before_scene": "the state before this scene",
+    "previous": "the previous scene's",
 }
-TARGETS = {"project": "PROJECT", "scene": "a scene (`--scene S03`)",
-           "shot": "a shot (`--shot S03_SH02`)",
-           "target": "PROJECT, a scene, an act or an episode (`--target`)"}
+TARGETS = {
+    "project": "PROJECT",
+    "scene": "a scene (`--scene S03`)",
+    "shot": "a shot (`--shot S03_SH02`)",
+    "target": "PROJECT, a scene, an act or an episode (`--target`)",
+}
 
 
 def builtin_skills() -> list[type[Skill]]:
@@ -35,19 +44,42 @@ def builtin_skills() -> list[type[Skill]]:
 
 def render_page(skill: type[Skill]) -> str:
     """The Markdown reference page of one skill."""
-    lines = [f"# {skill.name}", "", _doc(skill), "",
-             "<!-- generated from the code by filmslate._skill_docs; do not edit -->", "",
-             "| | |", "|---|---|",
-             f"| layer | {skill.layer} |",
-             f"| loop | {skill.loop or '-'} |",
-             f"| tier | {_tier(skill)} |",
-             f"| runs on | {_runs_on(skill)} |",
-             f"| summary | {skill.summary or '-'} |", "",
-             "## Inputs", "", *_inputs(skill), "",
-             "## Outputs", "", *_outputs(skill), "",
-             "## Gate", "", _gate(skill), "",
-             "## On FAIL", "", _escalation(skill), "",
-             "## Log", "", *_log(skill), ""]
+    lines = [
+        f"# {skill.name}",
+        "",
+        _doc(skill),
+        "",
+        "<!-- generated from the code by filmslate._skill_docs; do not edit -->",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| layer | {skill.layer} |",
+        f"| loop | {skill.loop or '-'} |",
+        f"| tier | {_tier(skill)} |",
+        f"| runs on | {_runs_on(skill)} |",
+        f"| summary | {skill.summary or '-'} |",
+        "",
+        "## Inputs",
+        "",
+        *_inputs(skill),
+        "",
+        "## Outputs",
+        "",
+        *_outputs(skill),
+        "",
+        "## Gate",
+        "",
+        _gate(skill),
+        "",
+        "## On FAIL",
+        "",
+        _escalation(skill),
+        "",
+        "## Log",
+        "",
+        *_log(skill),
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -72,8 +104,10 @@ def _runs_on(skill: type[Skill]) -> str:
 def _inputs(skill: type[Skill]) -> list[str]:
     if not skill.needs:
         return ["None."]
-    return [f"- `{need.kind}`: {SCOPES.get(need.scope, need.scope)}{_input_notes(need)}"
-            for need in skill.needs]
+    return [
+        f"- `{need.kind}`: {SCOPES.get(need.scope, need.scope)}{_input_notes(need)}"
+        for need in skill.needs
+    ]
 
 
 def _input_notes(need: Need) -> str:
@@ -101,33 +135,48 @@ def _escalation(skill: type[Skill]) -> str:
     if skill.automatic:
         return "Not run by hand: its rules hold inside every other run."
     if not skill.revise_on_fail:
-        return ("The loop stops at once with the gate's reasons: asking again cannot fix "
-                "this FAIL, the fault is in an input; fix it upstream and run again.")
+        return (
+            "The loop stops at once with the gate's reasons: asking again cannot fix "
+            "this FAIL, the fault is in an input; fix it upstream and run again."
+        )
     if not skill.uses_model:
-        return ("Deterministic: no model to revise or escalate. A FAIL names what to change "
-                "upstream; the orchestrator sends it back to the step that can fix it.")
+        return (
+            "Deterministic: no model to revise or escalate. A FAIL names what to change "
+            "upstream; the orchestrator sends it back to the step that can fix it."
+        )
     ladder: list[str] = [skill.tier]
     while NEXT_TIER.get(ladder[-1]):
         ladder.append(str(NEXT_TIER[ladder[-1]]))
-    return ("Revised with the gate's reasons up to `loops.max_revisions` times at one tier, "
-            f"then one tier up ({' -> '.join(ladder)}), each step a ROUTING_DECISION; past "
-            "the top tier a hard stop that `slate override` lifts on the record.")
+    return (
+        "Revised with the gate's reasons up to `loops.max_revisions` times at one tier, "
+        f"then one tier up ({' -> '.join(ladder)}), each step a ROUTING_DECISION; past "
+        "the top tier a hard stop that `slate override` lifts on the record."
+    )
 
 
 def _log(skill: type[Skill]) -> list[str]:
-    out = ["- Every run appends hash-chained rows to `logs/RUN_LOG_v001.csv` with "
-           + ", ".join(f"`{c}`" for c in RUN_LOG_SPEC_COLUMNS) + "."]
+    out = [
+        "- Every run appends hash-chained rows to `logs/RUN_LOG_v001.csv` with "
+        + ", ".join(f"`{c}`" for c in RUN_LOG_SPEC_COLUMNS)
+        + "."
+    ]
     if skill.uses_model:
-        out.append("- Each model call is metered: estimated (reserved) and actual (settled) "
-                   "cost, the model and tier used.")
+        out.append(
+            "- Each model call is metered: estimated (reserved) and actual (settled) "
+            "cost, the model and tier used."
+        )
     if skill.uses_video:
-        out.append("- Each generation records its provider job id before waiting, so a "
-                   "resumed run polls the same job instead of paying again.")
+        out.append(
+            "- Each generation records its provider job id before waiting, so a "
+            "resumed run polls the same job instead of paying again."
+        )
     if skill.regen_limited:
         out.append("- `regen_count` counts the shot's regenerations against SPEC §8's limits.")
     if skill.grades:
-        out.append(f"- One verdict per version of {skill.grades}: grading the same take again "
-                   "is refused unless forced.")
+        out.append(
+            f"- One verdict per version of {skill.grades}: grading the same take again "
+            "is refused unless forced."
+        )
     return out
 
 
@@ -150,14 +199,18 @@ def write_all(folder: Path = DOCS) -> list[Path]:
 
 def render_index() -> str:
     """``docs/skills/README.md``: the skills by layer, with their one-line summaries."""
-    lines = ["# Skills", "", "<!-- generated from the code by filmslate._skill_docs -->", "",
-             "| skill | layer | tier | produces |", "|---|---|---|---|"]
+    lines = [
+        "# Skills",
+        "",
+        "<!-- generated from the code by filmslate._skill_docs -->",
+        "",
+        "| skill | layer | tier | produces |",
+        "|---|---|---|---|",
+    ]
     for skill in builtin_skills():
         produces = ", ".join(skill.produces) or "-"
-        tier = "automatic" if skill.automatic else (skill.tier if skill.uses_model else
-                                                     "builtin")
-        lines.append(f"| [{skill.name}]({skill.name}.md) | {skill.layer} | {tier} | "
-                     f"{produces} |")
+        tier = "automatic" if skill.automatic else (skill.tier if skill.uses_model else "builtin")
+        lines.append(f"| [{skill.name}]({skill.name}.md) | {skill.layer} | {tier} | {produces} |")
     return "\n".join([*lines, ""])
 
 

@@ -35,8 +35,13 @@ class ScriptedTextModel(TextProvider):
 
     name: ClassVar[str] = "scripted"
 
-    def __init__(self, script: Script, cost: float = 0.0, worst_case: float | None = None,
-                 tokens: tuple[int, int] = (100, 50)) -> None:
+    def __init__(
+        self,
+        script: Script,
+        cost: float = 0.0,
+        worst_case: float | None = None,
+        tokens: tuple[int, int] = (100, 50),
+    ) -> None:
         self._next: Callable[[TextRequest], Answer]
         if callable(script):
             self._next = script
@@ -56,12 +61,16 @@ class ScriptedTextModel(TextProvider):
             raise answer
         try:
             output = request.output_type.model_validate(
-                answer.model_dump() if isinstance(answer, BaseModel) else answer)
+                answer.model_dump() if isinstance(answer, BaseModel) else answer
+            )
         except ValidationError as exc:
-            raise ProviderError(f"scripted answer for {request.skill} {request.target} does not "
-                                f"match {request.output_type.__name__}: {exc}") from None
-        return TextResult(output=output, usage=Usage(*self.tokens), cost=self.cost,
-                          model=request.model)
+            raise ProviderError(
+                f"scripted answer for {request.skill} {request.target} does not "
+                f"match {request.output_type.__name__}: {exc}"
+            ) from None
+        return TextResult(
+            output=output, usage=Usage(*self.tokens), cost=self.cost, model=request.model
+        )
 
     def worst_case_cost(self, request: TextRequest) -> float:
         """The configured worst case (what the runner reserves before calling)."""
@@ -74,9 +83,14 @@ def _pop(queue: list[Answer]) -> Answer:
     return queue.pop(0)
 
 
-def scripted_runner(root: Path, script: Script, registry: Registry | None = None, *,
-                    cost: float = 0.0, worst_case: float | None = None
-                    ) -> tuple[Runner, ScriptedTextModel]:
+def scripted_runner(
+    root: Path,
+    script: Script,
+    registry: Registry | None = None,
+    *,
+    cost: float = 0.0,
+    worst_case: float | None = None,
+) -> tuple[Runner, ScriptedTextModel]:
     """A runner on the project at ``root`` whose ``scripted:`` models play ``script``.
 
     Map the project's tiers to ``scripted:...`` in filmslate.toml; ``registry`` defaults to
@@ -104,8 +118,9 @@ class FakeVideoProvider(VideoProvider):
     name: ClassVar[str] = "fake-video"
     offline: ClassVar[bool] = True
 
-    def __init__(self, price: float = 0.0, states: Iterable[str] = ("done",),
-                 max_clip_s: float = 10.0) -> None:
+    def __init__(
+        self, price: float = 0.0, states: Iterable[str] = ("done",), max_clip_s: float = 10.0
+    ) -> None:
         self.price = price
         self.states = list(states)
         self.max_clip_s = max_clip_s  # type: ignore[misc]
@@ -115,8 +130,9 @@ class FakeVideoProvider(VideoProvider):
     def submit(self, job: VideoJob) -> str:
         """Accept a job; its id is predictable for tests."""
         if job.duration_s > self.max_clip_s:
-            raise ProviderError(f"{job.shot_id}: {job.duration_s}s exceeds the "
-                                f"{self.max_clip_s}s clip limit")
+            raise ProviderError(
+                f"{job.shot_id}: {job.duration_s}s exceeds the {self.max_clip_s}s clip limit"
+            )
         job_id = f"fake-{len(self.jobs) + 1}"
         self.jobs[job_id] = job
         self.polls[job_id] = 0

@@ -21,8 +21,12 @@ from ._common import err, out
 
 __all__ = ["app", "err", "main", "out"]
 
-app = typer.Typer(help="filmslate: a gated, versioned, budgeted AI film production.",
-                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="filmslate: a gated, versioned, budgeted AI film production.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
 # Unnamed groups merge their commands into `slate` itself, in this order (`slate --help`).
 for _group in (_project.commands, _run.commands, _budget.commands, _locks.commands):
     app.add_typer(_group)

@@ -17,8 +17,9 @@ commands = typer.Typer()
 
 
 @commands.command("plan-batch")
-def plan_batch(target: TargetOpt = None, scene: SceneOpt = None,
-               project: ProjectOpt = None) -> None:
+def plan_batch(
+    target: TargetOpt = None, scene: SceneOpt = None, project: ProjectOpt = None
+) -> None:
     """Route every planned shot by hero tier and record the batch plan (ROUTING_DECISION)."""
     with open_project(project) as p:
         record = runner_for(p).plan_batch(target_of(scene, None, target))
@@ -26,9 +27,11 @@ def plan_batch(target: TargetOpt = None, scene: SceneOpt = None,
 
 
 @commands.command()
-def switch(tier: Annotated[str, typer.Argument(help="The tier whose model changed.")],
-           reason: Annotated[str, typer.Option(help="Why the provider changes.")],
-           project: ProjectOpt = None) -> None:
+def switch(
+    tier: Annotated[str, typer.Argument(help="The tier whose model changed.")],
+    reason: Annotated[str, typer.Option(help="Why the provider changes.")],
+    project: ProjectOpt = None,
+) -> None:
     """Record a provider switch for a tier (a ROUTING_DECISION with a cost comparison)."""
     with open_project(project) as p:
         record = runner_for(p).record_switch(tier, reason)
@@ -36,11 +39,13 @@ def switch(tier: Annotated[str, typer.Argument(help="The tier whose model change
 
 
 @commands.command()
-def override(target: Annotated[str, typer.Argument(help="The stopped target (PROJECT, S03, ...)")],
-             reason: Annotated[str, typer.Option(help="Why the stop may be passed.")],
-             cost_impact: Annotated[float, typer.Option(help="Money this lets through.")],
-             by: Annotated[str, typer.Option(help="Who approves.")] = "",
-             project: ProjectOpt = None) -> None:
+def override(
+    target: Annotated[str, typer.Argument(help="The stopped target (PROJECT, S03, ...)")],
+    reason: Annotated[str, typer.Option(help="Why the stop may be passed.")],
+    cost_impact: Annotated[float, typer.Option(help="Money this lets through.")],
+    by: Annotated[str, typer.Option(help="Who approves.")] = "",
+    project: ProjectOpt = None,
+) -> None:
     """Record a human override of one hard stop (logged, versioned, never silent)."""
     from ..engine._override import record_override
 
@@ -58,11 +63,19 @@ def budget(project: ProjectOpt = None) -> None:
 
 
 @commands.command()
-def cost(target: TargetOpt = None, scene: SceneOpt = None,
-         apply: Annotated[bool, typer.Option(
-             "--apply", help="Over the cap: simplify the shot lists until the projection fits "
-                             "(new SHOTLIST versions), or hard-stop.")] = False,
-         project: ProjectOpt = None) -> None:
+def cost(
+    target: TargetOpt = None,
+    scene: SceneOpt = None,
+    apply: Annotated[
+        bool,
+        typer.Option(
+            "--apply",
+            help="Over the cap: simplify the shot lists until the projection fits "
+            "(new SHOTLIST versions), or hard-stop.",
+        ),
+    ] = False,
+    project: ProjectOpt = None,
+) -> None:
     """Write and show a COST_REPORT (cost-optimizer) for PROJECT or a scene."""
     with open_project(project) as p:
         if apply:
@@ -78,9 +91,11 @@ def _apply_cost_plan(runner: Runner, target: str) -> None:
 
     plan = apply_cost_plan(runner, target)
     money = plan.currency
-    out.print(f"cost plan {target}: projected {plan.projected_before:.2f} {money}; "
-              f"{plan.room:.2f} left under the {plan.cap_level} cap {plan.cap_scope} "
-              f"(cap {plan.cap:.2f}, {plan.committed:.2f} committed)")
+    out.print(
+        f"cost plan {target}: projected {plan.projected_before:.2f} {money}; "
+        f"{plan.room:.2f} left under the {plan.cap_level} cap {plan.cap_scope} "
+        f"(cap {plan.cap:.2f}, {plan.committed:.2f} committed)"
+    )
     if plan.status == "within_cap":
         out.print("fits: nothing changed")
         return
@@ -90,11 +105,15 @@ def _apply_cost_plan(runner: Runner, target: str) -> None:
         out.print(f"  kept: {kept}")
     for old, new in plan.renumbered.items():
         out.print(f"  renumbered {old} -> {new}")
-    out.print(f"wrote {', '.join(r.filename for r in plan.records)}; projected now "
-              f"{plan.projected_after:.2f}")
+    out.print(
+        f"wrote {', '.join(r.filename for r in plan.records)}; projected now "
+        f"{plan.projected_after:.2f}"
+    )
     if plan.stale_renders:
-        out.print("[yellow]made stale by the new shot list[/] (re-rendering costs money): "
-                  + ", ".join(plan.stale_renders))
+        out.print(
+            "[yellow]made stale by the new shot list[/] (re-rendering costs money): "
+            + ", ".join(plan.stale_renders)
+        )
     colour = "green" if plan.verdict == "PASS" else "red"
     report = plan.report.filename if plan.report else "-"
     out.print(f"cost-optimizer {target}: [{colour}]{plan.verdict}[/] -> {report}")

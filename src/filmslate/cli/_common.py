@@ -43,12 +43,15 @@ class LazyConsole:
 out = LazyConsole()
 err = LazyConsole(stderr=True)
 
-ProjectOpt = Annotated[Path | None, typer.Option(
-    "--project", "-C", help="Project folder (default: the current folder or a parent).")]
+ProjectOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--project", "-C", help="Project folder (default: the current folder or a parent)."
+    ),
+]
 SceneOpt = Annotated[str | None, typer.Option("--scene", help="A scene id, e.g. S03.")]
 ShotOpt = Annotated[str | None, typer.Option("--shot", help="A shot id, e.g. S03_SH02.")]
-TargetOpt = Annotated[str | None, typer.Option(
-    "--target", help="PROJECT, a scene, ACT_1 or E01.")]
+TargetOpt = Annotated[str | None, typer.Option("--target", help="PROJECT, a scene, ACT_1 or E01.")]
 
 
 def open_project(project: Path | None) -> Project:
@@ -64,8 +67,10 @@ def runner_for(p: Project) -> Runner:  # imported lazily: model SDK glue is slow
     if problems:
         listing = "\n  ".join(str(v) for v in problems[:10])
         more = f"\n  ... and {len(problems) - 10} more" if len(problems) > 10 else ""
-        raise HardStop(f"the project fails `slate verify` ({len(problems)} violation(s)); no "
-                       f"work runs until it is clean:\n  {listing}{more}")
+        raise HardStop(
+            f"the project fails `slate verify` ({len(problems)} violation(s)); no "
+            f"work runs until it is clean:\n  {listing}{more}"
+        )
     from ..engine._runner import Runner
 
     return Runner(p)

@@ -23,5 +23,7 @@ def config_check(project: ProjectOpt = None) -> None:
     except ConfigError as exc:
         err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from None
-    out.print(f"{root / CONFIG_FILE}: ok (project {config.project.name}, cap "
-              f"{config.budget.project_cap:.2f} {config.budget.currency})")
+    out.print(
+        f"{root / CONFIG_FILE}: ok (project {config.project.name}, cap "
+        f"{config.budget.project_cap:.2f} {config.budget.currency})"
+    )

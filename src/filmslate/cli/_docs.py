@@ -28,14 +28,22 @@ def render_reference() -> str:
     assert isinstance(root, TyperGroup)
     root_ctx = typer.Context(root, info_name=PROG)
     found = list(_walk(root, root_ctx))
-    lines = [f"# `{PROG}` command reference", "",
-             f"<!-- Generated from the typer app by filmslate.cli._docs; do not edit. "
-             f"Regenerate with {REGENERATE}. -->", "",
-             *_paragraphs(root), "",
-             "Every command also takes `--help`. In a usage line `{name}` is a required "
-             "argument and `[name]` an optional one.", ""]
-    lines += [f"- [`{ctx.command_path}`](#{_anchor(ctx.command_path)}): {_summary(cmd)}"
-              for cmd, ctx in found]
+    lines = [
+        f"# `{PROG}` command reference",
+        "",
+        f"<!-- Generated from the typer app by filmslate.cli._docs; do not edit. "
+        f"Regenerate with {REGENERATE}. -->",
+        "",
+        *_paragraphs(root),
+        "",
+        "Every command also takes `--help`. In a usage line `{name}` is a required "
+        "argument and `[name]` an optional one.",
+        "",
+    ]
+    lines += [
+        f"- [`{ctx.command_path}`](#{_anchor(ctx.command_path)}): {_summary(cmd)}"
+        for cmd, ctx in found
+    ]
     for cmd, ctx in found:
         lines += ["", *_section(cmd, ctx)]
     return "\n".join(lines) + "\n"
@@ -63,9 +71,13 @@ def _section(command: Command, ctx: typer.Context) -> list[str]:
         subs = [f"`{ctx.command_path} {name}`" for name in command.list_commands(ctx)]
         lines += ["", f"Subcommands: {', '.join(subs)}."]
     for title, kind in (("Arguments", "argument"), ("Options", "option")):
-        rows = [record for param in command.get_params(ctx)
-                if param.param_type_name == kind and param.name != "help"
-                and (record := param.get_help_record(ctx)) is not None]
+        rows = [
+            record
+            for param in command.get_params(ctx)
+            if param.param_type_name == kind
+            and param.name != "help"
+            and (record := param.get_help_record(ctx)) is not None
+        ]
         if rows:
             lines += ["", f"{title}:", "", f"| {kind} | description |", "| --- | --- |"]
             lines += [f"| `{_cell(name)}` | {_cell(text) or '-'} |" for name, text in rows]

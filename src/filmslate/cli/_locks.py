@@ -14,8 +14,11 @@ lock_app = typer.Typer(help="Character, set, voice and style locks.", no_args_is
 
 
 @lock_app.command("add")
-def lock_add(file: Path, reason: Annotated[str, typer.Option(help="Why, for the log.")] = "",
-             project: ProjectOpt = None) -> None:
+def lock_add(
+    file: Path,
+    reason: Annotated[str, typer.Option(help="Why, for the log.")] = "",
+    project: ProjectOpt = None,
+) -> None:
     """Gate a hand-written lock (CHAR_NELL_LOCK.txt) and store it as its next version."""
     from ..store._project import add_lock
 
@@ -57,8 +60,10 @@ def lock_diff_cmd(name: str, old: str, new: str, project: ProjectOpt = None) -> 
 
 
 @commands.command()
-def impact(name: Annotated[str, typer.Argument(help="A lock, e.g. CHAR_NELL_LOCK.")],
-           project: ProjectOpt = None) -> None:
+def impact(
+    name: Annotated[str, typer.Argument(help="A lock, e.g. CHAR_NELL_LOCK.")],
+    project: ProjectOpt = None,
+) -> None:
     """Everything made from an older version of a lock (now stale) and the cost to redo it."""
     from rich.table import Table
 
@@ -73,5 +78,7 @@ def impact(name: Annotated[str, typer.Argument(help="A lock, e.g. CHAR_NELL_LOCK
         for row in report.rows:
             table.add_row(row.artifact, row.made_from, f"{row.est_cost:.2f}", row.basis)
         out.print(table)
-        out.print(f"{len(report.rows)} stale artifact(s) against {report.current}; projected "
-                  f"cost to redo: {report.total:.2f} {report.currency}")
+        out.print(
+            f"{len(report.rows)} stale artifact(s) against {report.current}; projected "
+            f"cost to redo: {report.total:.2f} {report.currency}"
+        )

@@ -18,8 +18,11 @@ commands = typer.Typer()
 
 
 @commands.command()
-def init(directory: Path, name: Annotated[str | None, typer.Option(help="Project name.")] = None,
-         title: Annotated[str, typer.Option(help="Working title.")] = "") -> None:
+def init(
+    directory: Path,
+    name: Annotated[str | None, typer.Option(help="Project name.")] = None,
+    title: Annotated[str, typer.Option(help="Working title.")] = "",
+) -> None:
     """Create a project: layer folders and a commented filmslate.toml."""
     from ..core._config import CONFIG_FILE
     from ..store._project import Project
@@ -48,9 +51,11 @@ def status(project: ProjectOpt = None) -> None:
         _print_budget(p)
         stops = all_open_hard_stops(p)
         for stop in stops:
-            out.print(f"[red]HARD STOP[/] {stop.kind} {stop.target}: {stop.reason} "
-                      f"({stop.run_id}): resolve, or "
-                      "`slate override TARGET --reason ... --cost-impact AMOUNT`")
+            out.print(
+                f"[red]HARD STOP[/] {stop.kind} {stop.target}: {stop.reason} "
+                f"({stop.run_id}): resolve, or "
+                "`slate override TARGET --reason ... --cost-impact AMOUNT`"
+            )
         if not stops:
             out.print("hard stops: none")
 
@@ -69,18 +74,28 @@ def _print_budget(p: Project) -> None:
             quiet_shots.append(state)
             continue
         colour = {"ok": "green", "warning": "yellow", "stopped": "red"}[state.state]
-        table.add_row(state.level, state.scope, f"{state.cap:.2f}", f"{state.committed:.2f}",
-                      f"{state.percent:.1f}", f"[{colour}]{state.state}[/]")
+        table.add_row(
+            state.level,
+            state.scope,
+            f"{state.cap:.2f}",
+            f"{state.committed:.2f}",
+            f"{state.percent:.1f}",
+            f"[{colour}]{state.state}[/]",
+        )
     out.print(table)
     if quiet_shots:
         top = max(quiet_shots, key=lambda s: s.percent)
-        out.print(f"shot caps: {len(quiet_shots)} ok (highest {top.scope} at "
-                  f"{top.percent:.1f}% of {top.cap:.2f})")
+        out.print(
+            f"shot caps: {len(quiet_shots)} ok (highest {top.scope} at "
+            f"{top.percent:.1f}% of {top.cap:.2f})"
+        )
 
 
 @commands.command()
-def artifacts(kind: Annotated[str | None, typer.Argument(help="Only this kind.")] = None,
-              project: ProjectOpt = None) -> None:
+def artifacts(
+    kind: Annotated[str | None, typer.Argument(help="Only this kind.")] = None,
+    project: ProjectOpt = None,
+) -> None:
     """List artifact versions, with staleness."""
     from rich.table import Table
 
@@ -89,29 +104,38 @@ def artifacts(kind: Annotated[str | None, typer.Argument(help="Only this kind.")
         for rec in p.store.artifacts(kind):
             stale = p.store.stale_inputs(rec.name)
             note = ", ".join(f"{old} -> {new}" for old, new in stale)
-            table.add_row(rec.filename, str(rec.size), rec.sha256[:12], rec.run_id,
-                          rec.created_at, note or "")
+            table.add_row(
+                rec.filename, str(rec.size), rec.sha256[:12], rec.run_id, rec.created_at, note or ""
+            )
         out.print(table)
 
 
 @commands.command()
-def show(name: str, info: Annotated[bool, typer.Option(help="Metadata only.")] = False,
-         project: ProjectOpt = None) -> None:
+def show(
+    name: str,
+    info: Annotated[bool, typer.Option(help="Metadata only.")] = False,
+    project: ProjectOpt = None,
+) -> None:
     """Print an artifact (NAME with or without _v###; without = latest)."""
     with open_project(project) as p:
         record, data = p.show(name)
         if info or record.name.spec.binary:
             inputs = ", ".join(str(n) for n in p.store.lineage(record.name)) or "-"
-            out.print(f"{record.name.relpath}\n  sha256 {record.sha256}\n  size {record.size}"
-                      f"\n  run {record.run_id}\n  written {record.created_at}\n"
-                      f"  inputs {inputs}")
+            out.print(
+                f"{record.name.relpath}\n  sha256 {record.sha256}\n  size {record.size}"
+                f"\n  run {record.run_id}\n  written {record.created_at}\n"
+                f"  inputs {inputs}"
+            )
             return
         sys.stdout.write(data.decode("utf-8"))
 
 
 @commands.command()
-def add(file: Path, reason: Annotated[str, typer.Option(help="Why, for the log.")] = "",
-        project: ProjectOpt = None) -> None:
+def add(
+    file: Path,
+    reason: Annotated[str, typer.Option(help="Why, for the log.")] = "",
+    project: ProjectOpt = None,
+) -> None:
     """Store a hand-written artifact (named without a version) as its next version."""
     with open_project(project) as p:
         record = p.add(file, reason)
@@ -128,8 +152,9 @@ def verify_cmd(project: ProjectOpt = None) -> None:
         if problems:
             out.print(f"{len(problems)} violation(s): this is a hard stop until resolved")
             raise typer.Exit(1)
-        out.print(f"clean: {sum(v for _, v in p.store.counts().values())} artifact versions "
-                  "verified")
+        out.print(
+            f"clean: {sum(v for _, v in p.store.counts().values())} artifact versions verified"
+        )
 
 
 @commands.command("reindex")
@@ -145,12 +170,14 @@ def reindex_cmd(project: ProjectOpt = None) -> None:
 
 
 @commands.command()
-def log(skill: Annotated[str | None, typer.Option(help="Only this skill.")] = None,
-        scene: Annotated[str | None, typer.Option(help="Only this scene.")] = None,
-        shot: Annotated[str | None, typer.Option(help="Only this shot.")] = None,
-        outcome: Annotated[str | None, typer.Option(help="PASS, FAIL, FIX, ...")] = None,
-        limit: Annotated[int, typer.Option(help="Newest N rows.")] = 50,
-        project: ProjectOpt = None) -> None:
+def log(
+    skill: Annotated[str | None, typer.Option(help="Only this skill.")] = None,
+    scene: Annotated[str | None, typer.Option(help="Only this scene.")] = None,
+    shot: Annotated[str | None, typer.Option(help="Only this shot.")] = None,
+    outcome: Annotated[str | None, typer.Option(help="PASS, FAIL, FIX, ...")] = None,
+    limit: Annotated[int, typer.Option(help="Newest N rows.")] = 50,
+    project: ProjectOpt = None,
+) -> None:
     """Show run-log rows, newest last."""
     from rich.table import Table
 
@@ -163,8 +190,18 @@ def log(skill: Annotated[str | None, typer.Option(help="Only this skill.")] = No
     sql += (" WHERE " + " AND ".join(where)) if where else ""
     with open_project(project) as p:
         rows = p.store.conn.execute(sql + " ORDER BY seq DESC LIMIT ?", [*args, limit]).fetchall()
-        shown = ("seq", "timestamp", "skill_name", "scene_id", "shot_id", "model_used", "tier",
-                 "actual_cost", "outcome", "artifact_output")
+        shown = (
+            "seq",
+            "timestamp",
+            "skill_name",
+            "scene_id",
+            "shot_id",
+            "model_used",
+            "tier",
+            "actual_cost",
+            "outcome",
+            "artifact_output",
+        )
         table = Table(*shown)
         for row in reversed(rows):
             cells = dict(zip(COLUMNS, row, strict=True))
@@ -183,28 +220,39 @@ def metrics(project: ProjectOpt = None) -> None:
         m = compute_metrics(p.store)
         out.print(f"runs: {m.runs}")
         out.print(f"average regens per shot: {m.average_regens_per_shot:.2f}")
-        for title, values in (("cost per scene", m.cost_per_scene),
-                              ("tier usage", m.tier_usage),
-                              ("failure rate per model", m.failure_rate_per_model),
-                              ("drift frequency by QC category", m.drift_frequency)):
+        for title, values in (
+            ("cost per scene", m.cost_per_scene),
+            ("tier usage", m.tier_usage),
+            ("failure rate per model", m.failure_rate_per_model),
+            ("drift frequency by QC category", m.drift_frequency),
+        ):
             table = Table(title=title)
             table.add_column("key")
             table.add_column("value")
             for key, value in values.items():
                 table.add_row(key, str(value))
             out.print(table if values else f"{title}: none yet")
-        out.print("most common QC violations: "
-                  + (", ".join(f"{c} x{n}" for c, n in m.common_qc_violations) or "none yet"))
-        out.print("high-risk shot types: "
-                  + (", ".join(f"{t} ({r:.0%} not passing)" for t, r in m.high_risk_shot_types)
-                     or "none yet"))
+        out.print(
+            "most common QC violations: "
+            + (", ".join(f"{c} x{n}" for c, n in m.common_qc_violations) or "none yet")
+        )
+        out.print(
+            "high-risk shot types: "
+            + (
+                ", ".join(f"{t} ({r:.0%} not passing)" for t, r in m.high_risk_shot_types)
+                or "none yet"
+            )
+        )
 
 
 @commands.command("import")
-def import_cmd(script: Annotated[Path, typer.Argument(help="A Fountain screenplay.")],
-               alias: Annotated[list[str] | None, typer.Option(
-                   help="NAME=CANONICAL, e.g. KEEPER=GUS (repeatable).")] = None,
-               project: ProjectOpt = None) -> None:
+def import_cmd(
+    script: Annotated[Path, typer.Argument(help="A Fountain screenplay.")],
+    alias: Annotated[
+        list[str] | None, typer.Option(help="NAME=CANONICAL, e.g. KEEPER=GUS (repeatable).")
+    ] = None,
+    project: ProjectOpt = None,
+) -> None:
     """Import a Fountain screenplay into SCENES, BREAKDOWN and per-scene SCRIPT artifacts."""
     from ..workflow._importer import import_screenplay
 
@@ -217,9 +265,11 @@ def import_cmd(script: Annotated[Path, typer.Argument(help="A Fountain screenpla
     with open_project(project) as p:
         result = import_screenplay(p, script, aliases)
         play = result.screenplay
-        out.print(f"imported {len(play.scenes)} scenes, {len(play.characters)} characters "
-                  f"({', '.join(play.characters)}), {len(play.locations)} locations, "
-                  f"{len(play.props)} props")
+        out.print(
+            f"imported {len(play.scenes)} scenes, {len(play.characters)} characters "
+            f"({', '.join(play.characters)}), {len(play.locations)} locations, "
+            f"{len(play.props)} props"
+        )
         for record in result.records:
             out.print(f"  {record.name.relpath}")
         for flag in result.flagged:

@@ -37,10 +37,15 @@ def skills() -> None:
     table = Table("skill", "layer", "tier", "loop", "runs on", "inputs", "produces")
     table.columns[0].no_wrap = True
     for skill in load_skills():
-        table.add_row(skill.name, skill.layer, "builtin" if not skill.uses_model else skill.tier,
-                      skill.loop or "-", skill.target_scope,
-                      ", ".join(n.describe() for n in skill.needs) or "-",
-                      ", ".join(skill.produces))
+        table.add_row(
+            skill.name,
+            skill.layer,
+            "builtin" if not skill.uses_model else skill.tier,
+            skill.loop or "-",
+            skill.target_scope,
+            ", ".join(n.describe() for n in skill.needs) or "-",
+            ", ".join(skill.produces),
+        )
     out.print(table)
 
 
@@ -50,31 +55,44 @@ def print_result(result: RunResult) -> None:
         out.print(f"{result.skill} {result.target}: up to date (nothing to do)")
         return
     if result.status == "waiting":
-        out.print(f"{result.skill} {result.target}: [yellow]waiting[/] for an answer to "
-                  f"{result.task_path}\nanswer it, then `slate submit ANSWER.json`")
+        out.print(
+            f"{result.skill} {result.target}: [yellow]waiting[/] for an answer to "
+            f"{result.task_path}\nanswer it, then `slate submit ANSWER.json`"
+        )
         return
     colours = {"PASS": "green", "FIX": "yellow", "FAIL": "red"}
     for attempt, gate in result.earlier:
-        out.print(f"{result.skill} {result.target}: attempt {attempt} "
-                  f"[{colours[gate.verdict]}]{gate.verdict}[/] (revised): "
-                  + "; ".join(gate.reasons))
+        out.print(
+            f"{result.skill} {result.target}: attempt {attempt} "
+            f"[{colours[gate.verdict]}]{gate.verdict}[/] (revised): " + "; ".join(gate.reasons)
+        )
     colour = colours[result.gate.verdict]
     names = ", ".join(r.filename for r in result.records)
     route = result.route
-    out.print(f"{result.skill} {result.target}: [{colour}]{result.gate.verdict}[/] -> {names}"
-              f" (attempt {result.attempt}, {route.tier if route else '-'} "
-              f"{route.model if route else ''}, cost {result.actual_cost:.4f})")
+    out.print(
+        f"{result.skill} {result.target}: [{colour}]{result.gate.verdict}[/] -> {names}"
+        f" (attempt {result.attempt}, {route.tier if route else '-'} "
+        f"{route.model if route else ''}, cost {result.actual_cost:.4f})"
+    )
     for reason in result.gate.reasons:
         out.print(f"  - {reason}")
 
 
 @commands.command()
-def run(skill: Annotated[str | None, typer.Argument(
+def run(
+    skill: Annotated[
+        str | None,
+        typer.Argument(
             help="The skill (see `slate skills`) or loop (narrative, validation) to run; "
-                 "none: run everything missing or stale in loop order.")] = None,
-        scene: SceneOpt = None, shot: ShotOpt = None, target: TargetOpt = None,
-        force: Annotated[bool, typer.Option(help="Run even when up to date.")] = False,
-        project: ProjectOpt = None) -> None:
+            "none: run everything missing or stale in loop order."
+        ),
+    ] = None,
+    scene: SceneOpt = None,
+    shot: ShotOpt = None,
+    target: TargetOpt = None,
+    force: Annotated[bool, typer.Option(help="Run even when up to date.")] = False,
+    project: ProjectOpt = None,
+) -> None:
     """Run a skill (or a loop) on a target to PASS: revise on FAIL, escalate, or hard-stop.
     With no skill, run the whole production: everything missing or stale, in loop order."""
     from ..workflow._loops import LOOPS, run_loop
@@ -82,8 +100,10 @@ def run(skill: Annotated[str | None, typer.Argument(
     with open_project(project) as p:
         if skill is None:
             if scene or shot or target or force:
-                raise UserError("`slate run` with no skill runs the whole production: name a "
-                                "skill to use --scene, --shot, --target or --force")
+                raise UserError(
+                    "`slate run` with no skill runs the whole production: name a "
+                    "skill to use --scene, --shot, --target or --force"
+                )
             _orchestrate(p)
             return
         if skill in LOOPS:
@@ -109,8 +129,10 @@ def _orchestrate(p: Project) -> None:
             outcome = Orchestrator(runner, progress).run()
         except KeyboardInterrupt:
             progress.stop()
-            err.print("[yellow]interrupted[/]: everything finished so far is stored; "
-                      "`slate run` resumes where this stopped")
+            err.print(
+                "[yellow]interrupted[/]: everything finished so far is stored; "
+                "`slate run` resumes where this stopped"
+            )
             raise typer.Exit(130) from None
     colour = {"complete": "green", "waiting": "yellow", "stopped": "red"}[outcome.status]
     out.print(f"[{colour}]{outcome.describe()}[/]")
@@ -119,8 +141,10 @@ def _orchestrate(p: Project) -> None:
 
 
 @commands.command()
-def submit(answer: Annotated[Path, typer.Argument(help="The answer JSON for a handoff task.")],
-           project: ProjectOpt = None) -> None:
+def submit(
+    answer: Annotated[Path, typer.Argument(help="The answer JSON for a handoff task.")],
+    project: ProjectOpt = None,
+) -> None:
     """Validate a handoff answer, then continue the run that was waiting for it."""
     with open_project(project) as p:
         from ..engine._runner import provider_settings

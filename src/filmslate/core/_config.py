@@ -84,8 +84,11 @@ class RegenSection(_Section):
 
     def multiplier(self, risk: Literal["low", "medium", "high"]) -> float:
         """Cost multiplier for a regen risk estimate."""
-        return {"low": self.multiplier_low, "medium": self.multiplier_medium,
-                "high": self.multiplier_high}[risk]
+        return {
+            "low": self.multiplier_low,
+            "medium": self.multiplier_medium,
+            "high": self.multiplier_high,
+        }[risk]
 
 
 class BudgetSection(_Section):
@@ -349,8 +352,9 @@ def parse_config(text: str, source: str = CONFIG_FILE) -> Config:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         line = int(m.group(1)) if (m := re.search(r"line (\d+)", str(exc))) else None
-        raise ConfigError(f"{source}: not valid TOML: {exc}",
-                          problems=[("", line, str(exc))], source=source) from None
+        raise ConfigError(
+            f"{source}: not valid TOML: {exc}", problems=[("", line, str(exc))], source=source
+        ) from None
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
@@ -359,10 +363,12 @@ def parse_config(text: str, source: str = CONFIG_FILE) -> Config:
         for err in exc.errors():
             key = ".".join(str(p) for p in err["loc"]) or "(top level)"
             problems.append((key, _line_for(err["loc"], lines), err["msg"]))
-        listing = "\n".join(f"  {source}:{line or '?'}: {key}: {msg}"
-                            for key, line, msg in problems)
-        raise ConfigError(f"{source} has {len(problems)} problem(s):\n{listing}",
-                          problems=problems, source=source) from None
+        listing = "\n".join(
+            f"  {source}:{line or '?'}: {key}: {msg}" for key, line, msg in problems
+        )
+        raise ConfigError(
+            f"{source} has {len(problems)} problem(s):\n{listing}", problems=problems, source=source
+        ) from None
 
 
 def load_config(path: Path) -> Config:
@@ -370,6 +376,8 @@ def load_config(path: Path) -> Config:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"{path} not found: is this a filmslate project? "
-                          "Create one with `slate init DIR`.", path=str(path)) from None
+        raise ConfigError(
+            f"{path} not found: is this a filmslate project? Create one with `slate init DIR`.",
+            path=str(path),
+        ) from None
     return parse_config(text, source=str(path))

@@ -56,8 +56,12 @@ class UserError(FilmslateError):
 class ConfigError(UserError):
     """filmslate.toml is invalid. ``problems`` lists (key, line, message)."""
 
-    def __init__(self, message: str, problems: list[tuple[str, int | None, str]] | None = None,
-                 **context: Any) -> None:
+    def __init__(
+        self,
+        message: str,
+        problems: list[tuple[str, int | None, str]] | None = None,
+        **context: Any,
+    ) -> None:
         super().__init__(message, **context)
         self.problems = problems or []
 
@@ -146,5 +150,7 @@ class WaitingForHandoff(FilmslateError):
         super().__init__(
             f"waiting for an answer: read {task_path} (or its .task.md copy), save the answer "
             f"as {task_path.with_name(answer)} and run again",
-            task_path=task_path, **context)
+            task_path=task_path,
+            **context,
+        )
         self.task_path = task_path

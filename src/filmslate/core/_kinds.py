@@ -39,16 +39,23 @@ class ArtifactKind:
 
     def register(self) -> Kind:
         """Add the kind to the naming contract and check its schema; returns the kind."""
-        registered = register_kind(self.name, self.subject, self.extension, self.layer,
-                                   self.prefix, self.suffix)
+        registered = register_kind(
+            self.name, self.subject, self.extension, self.layer, self.prefix, self.suffix
+        )
         if registered.binary:
             return registered
         schema = self.schema
-        if schema is None or getattr(schema, "KIND", None) != self.name or getattr(
-                schema, "EXTENSION", None) != self.extension:
-            raise UserError(f"artifact kind {self.name} is a .{self.extension} text kind: give "
-                            f"it a schema, an Artifact subclass with KIND = {self.name!r} and "
-                            f"EXTENSION = {self.extension!r}", kind=self.name)
+        if (
+            schema is None
+            or getattr(schema, "KIND", None) != self.name
+            or getattr(schema, "EXTENSION", None) != self.extension
+        ):
+            raise UserError(
+                f"artifact kind {self.name} is a .{self.extension} text kind: give "
+                f"it a schema, an Artifact subclass with KIND = {self.name!r} and "
+                f"EXTENSION = {self.extension!r}",
+                kind=self.name,
+            )
         return registered
 
 
@@ -60,8 +67,11 @@ def load_kinds() -> None:
     for point in entry_points(group=ENTRY_POINT_GROUP):
         for item in load_entry_point(point):
             if not isinstance(item, ArtifactKind):
-                raise UserError(f"entry point {point.name} of {ENTRY_POINT_GROUP} gives "
-                                f"{item!r}: expected an ArtifactKind", entry_point=point.name)
+                raise UserError(
+                    f"entry point {point.name} of {ENTRY_POINT_GROUP} gives "
+                    f"{item!r}: expected an ArtifactKind",
+                    entry_point=point.name,
+                )
             item.register()
     _loaded = True
 
@@ -71,7 +81,9 @@ def load_entry_point(point: EntryPoint) -> Sequence[Any]:
     try:
         value = point.load()
     except Exception as exc:  # a broken plugin is the user's to fix, not our bug
-        raise UserError(f"the plugin entry point {point.name} ({point.value}) fails to load: "
-                        f"{type(exc).__name__}: {exc}; fix or uninstall it",
-                        entry_point=point.name) from exc
+        raise UserError(
+            f"the plugin entry point {point.name} ({point.value}) fails to load: "
+            f"{type(exc).__name__}: {exc}; fix or uninstall it",
+            entry_point=point.name,
+        ) from exc
     return list(value) if isinstance(value, list | tuple) else [value]

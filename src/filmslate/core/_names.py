@@ -59,55 +59,71 @@ class Kind:
 
     def example(self) -> str:
         """A valid example name of this kind."""
-        examples = {"scene": "S03", "shot": "S03_SH02", "target": "S03", "name": "ALEX",
-                    "task": "S03_SH02_QC", "scene_or_run": "S03", "stop_target": "S03"}
+        examples = {
+            "scene": "S03",
+            "shot": "S03_SH02",
+            "target": "S03",
+            "name": "ALEX",
+            "task": "S03_SH02_QC",
+            "scene_or_run": "S03",
+            "stop_target": "S03",
+        }
         middle = examples[self.subject] if self.subject else ""
         return f"{self.prefix}{middle}{self.suffix}_v001.{self.extension}"
 
 
-def _kind(name: str, subject: SubjectType | None, ext: str, layer: str,
-          prefix: str | None = None, suffix: str = "") -> Kind:
+def _kind(
+    name: str,
+    subject: SubjectType | None,
+    ext: str,
+    layer: str,
+    prefix: str | None = None,
+    suffix: str = "",
+) -> Kind:
     if prefix is None:
         prefix = f"{name}_" if subject else name
     return Kind(name, prefix, suffix, subject, ext, layer)
 
 
-KINDS: dict[str, Kind] = {k.name: k for k in [
-    _kind("PREMISE", None, "md", "narrative"),
-    _kind("BEATS", None, "md", "narrative"),
-    _kind("SCENES", None, "csv", "narrative"),
-    _kind("SCRIPT", "scene", "txt", "narrative"),
-    _kind("BREAKDOWN", None, "csv", "narrative"),
-    _kind("PSYCH", "scene", "md", "narrative"),
-    _kind("DIALOGUE_CHECK", "scene", "md", "narrative"),
-    _kind("TRUTH", "scene", "md", "validation"),
-    _kind("PLAUS", "scene", "md", "validation"),
-    _kind("CULTURE", "scene", "md", "validation"),
-    _kind("REDTEAM", "target", "md", "validation"),
-    _kind("AUDIENCE", "target", "md", "validation"),
-    _kind("CHAR_LOCK", "name", "txt", "continuity", "CHAR_", "_LOCK"),
-    _kind("SET_LOCK", "name", "txt", "continuity", "SET_", "_LOCK"),
-    _kind("VOICE_LOCK", "name", "txt", "continuity", "VOICE_", "_LOCK"),
-    _kind("STYLE_LOCK", "name", "txt", "continuity", "STYLE_", "_LOCK"),
-    _kind("WORLD_STATE", None, "json", "continuity"),
-    _kind("STATE_DIFF", "scene", "json", "continuity"),
-    _kind("CONTINUITY_REPORT", "target", "md", "continuity"),
-    _kind("SHOTLIST", "scene", "csv", "production"),
-    _kind("GENPACK", "shot", "txt", "production"),
-    _kind("STORYBOARD", "shot", "png", "production"),
-    _kind("STORYBOARD_REPORT", "shot", "md", "production"),
-    _kind("QC_BATCH", "scene_or_run", "csv", "production"),
-    _kind("REGEN_RULES", None, "md", "production"),
-    _kind("PROXY", "shot", "mp4", "production"),
-    _kind("FINAL", "shot", "mp4", "production"),
-    _kind("CUT", "target", "mp4", "production"),
-    _kind("COST_REPORT", "target", "md", "governance"),
-    _kind("ROUTING_DECISION", "task", "md", "governance"),
-    _kind("BUDGET_STATUS", None, "md", "governance"),
-    # A hard stop can sit on a shot (its cap, its regen limit), so overrides name shots too.
-    _kind("OVERRIDE", "stop_target", "md", "governance"),
-    _kind("RUN_LOG", None, "csv", "logs"),
-]}
+KINDS: dict[str, Kind] = {
+    k.name: k
+    for k in [
+        _kind("PREMISE", None, "md", "narrative"),
+        _kind("BEATS", None, "md", "narrative"),
+        _kind("SCENES", None, "csv", "narrative"),
+        _kind("SCRIPT", "scene", "txt", "narrative"),
+        _kind("BREAKDOWN", None, "csv", "narrative"),
+        _kind("PSYCH", "scene", "md", "narrative"),
+        _kind("DIALOGUE_CHECK", "scene", "md", "narrative"),
+        _kind("TRUTH", "scene", "md", "validation"),
+        _kind("PLAUS", "scene", "md", "validation"),
+        _kind("CULTURE", "scene", "md", "validation"),
+        _kind("REDTEAM", "target", "md", "validation"),
+        _kind("AUDIENCE", "target", "md", "validation"),
+        _kind("CHAR_LOCK", "name", "txt", "continuity", "CHAR_", "_LOCK"),
+        _kind("SET_LOCK", "name", "txt", "continuity", "SET_", "_LOCK"),
+        _kind("VOICE_LOCK", "name", "txt", "continuity", "VOICE_", "_LOCK"),
+        _kind("STYLE_LOCK", "name", "txt", "continuity", "STYLE_", "_LOCK"),
+        _kind("WORLD_STATE", None, "json", "continuity"),
+        _kind("STATE_DIFF", "scene", "json", "continuity"),
+        _kind("CONTINUITY_REPORT", "target", "md", "continuity"),
+        _kind("SHOTLIST", "scene", "csv", "production"),
+        _kind("GENPACK", "shot", "txt", "production"),
+        _kind("STORYBOARD", "shot", "png", "production"),
+        _kind("STORYBOARD_REPORT", "shot", "md", "production"),
+        _kind("QC_BATCH", "scene_or_run", "csv", "production"),
+        _kind("REGEN_RULES", None, "md", "production"),
+        _kind("PROXY", "shot", "mp4", "production"),
+        _kind("FINAL", "shot", "mp4", "production"),
+        _kind("CUT", "target", "mp4", "production"),
+        _kind("COST_REPORT", "target", "md", "governance"),
+        _kind("ROUTING_DECISION", "task", "md", "governance"),
+        _kind("BUDGET_STATUS", None, "md", "governance"),
+        # A hard stop can sit on a shot (its cap, its regen limit), so overrides name shots too.
+        _kind("OVERRIDE", "stop_target", "md", "governance"),
+        _kind("RUN_LOG", None, "csv", "logs"),
+    ]
+}
 
 BUILTIN_KINDS = frozenset(KINDS)
 LOCK_KINDS = ("CHAR_LOCK", "SET_LOCK", "VOICE_LOCK", "STYLE_LOCK")
@@ -116,14 +132,20 @@ EXTENSION_RE = re.compile(r"[a-z0-9]{1,8}")
 
 def _by_prefix() -> list[Kind]:
     # Longest prefixes first, so STORYBOARD_REPORT_ wins over STORYBOARD_.
-    return sorted(KINDS.values(), key=lambda k: (len(k.prefix) + len(k.suffix)), reverse=True)
+    return sorted(KINDS.values(), key=lambda k: len(k.prefix) + len(k.suffix), reverse=True)
 
 
 _BY_PREFIX = _by_prefix()
 
 
-def register_kind(name: str, subject: SubjectType | None, extension: str, layer: str,
-                  prefix: str | None = None, suffix: str = "") -> Kind:
+def register_kind(
+    name: str,
+    subject: SubjectType | None,
+    extension: str,
+    layer: str,
+    prefix: str | None = None,
+    suffix: str = "",
+) -> Kind:
     """Add an artifact kind (a third-party skill's output) to the naming contract.
 
     The kind gets the same guarantees as the built-in ones: names parsed and refused by the
@@ -134,8 +156,9 @@ def register_kind(name: str, subject: SubjectType | None, extension: str, layer:
     new = _kind(name, subject, extension, layer, prefix, suffix)
     problems = _kind_problems(new)
     if problems:
-        raise ArtifactNameError(f"artifact kind {name!r} cannot be registered: "
-                                + "; ".join(problems), kind=name)
+        raise ArtifactNameError(
+            f"artifact kind {name!r} cannot be registered: " + "; ".join(problems), kind=name
+        )
     if KINDS.get(new.name) == new:
         return new
     KINDS[new.name] = new
@@ -153,14 +176,18 @@ def _kind_problems(new: Kind) -> list[str]:
         problems.append("the extension is lowercase letters and digits, without the dot")
     if new.layer not in LAYERS:
         problems.append(f"layer must be one of the project folders {', '.join(LAYERS)}")
-    if not TOKEN_RE.fullmatch(new.prefix.strip("_")) or (new.suffix and not TOKEN_RE.fullmatch(
-            new.suffix.strip("_"))):
+    if not TOKEN_RE.fullmatch(new.prefix.strip("_")) or (
+        new.suffix and not TOKEN_RE.fullmatch(new.suffix.strip("_"))
+    ):
         problems.append("prefix and suffix are uppercase tokens")
     old = KINDS.get(new.name)
     if old is not None and old != new:
         problems.append(f"{new.name} is already defined as {old.form()}")
-    problems += [f"its names would read as {k.name} names ({k.form()})"
-                 for k in KINDS.values() if k.name != new.name and _overlap(k, new)]
+    problems += [
+        f"its names would read as {k.name} names ({k.form()})"
+        for k in KINDS.values()
+        if k.name != new.name and _overlap(k, new)
+    ]
     return problems
 
 
@@ -173,7 +200,7 @@ def _overlap(a: Kind, b: Kind) -> bool:
                 return True
             continue
         if stem.startswith(one.prefix) and stem.endswith(one.suffix):
-            middle = stem[len(one.prefix):len(stem) - len(one.suffix)]
+            middle = stem[len(one.prefix) : len(stem) - len(one.suffix)]
             if middle and _subject_ok(one.subject, middle):
                 return True
     return False
@@ -185,8 +212,8 @@ def kind(name: str) -> Kind:
         return KINDS[name.upper()]
     except KeyError:
         raise ArtifactNameError(
-            f"unknown artifact kind {name!r}; known kinds: {', '.join(sorted(KINDS))}",
-            kind=name) from None
+            f"unknown artifact kind {name!r}; known kinds: {', '.join(sorted(KINDS))}", kind=name
+        ) from None
 
 
 def _subject_ok(subject_type: SubjectType, subject: str) -> bool:
@@ -211,18 +238,24 @@ def check_subject(k: Kind, subject: str | None) -> str | None:
     """Validate a subject for kind ``k``; returns it, or raises with the expected form."""
     if k.subject is None:
         if subject:
-            raise ArtifactNameError(f"{k.name} artifacts have no subject; expected {k.form()}",
-                                    kind=k.name, subject=subject)
+            raise ArtifactNameError(
+                f"{k.name} artifacts have no subject; expected {k.form()}",
+                kind=k.name,
+                subject=subject,
+            )
         return None
     if not subject:
-        raise ArtifactNameError(f"{k.name} needs a subject: expected {k.form()}, "
-                                f"e.g. {k.example()}", kind=k.name)
+        raise ArtifactNameError(
+            f"{k.name} needs a subject: expected {k.form()}, e.g. {k.example()}", kind=k.name
+        )
     if not _subject_ok(k.subject, subject):
         form, example = SUBJECT_FORMS[k.subject]
         raise ArtifactNameError(
             f"{subject!r} is not a valid {form} for {k.name} (expected e.g. {example}; "
             f"ids are uppercase, zero-padded, no _FINAL/_NEW/_LATEST/_UPDATED)",
-            kind=k.name, subject=subject)
+            kind=k.name,
+            subject=subject,
+        )
     return subject
 
 
@@ -240,7 +273,9 @@ class ArtifactName:
         if not 1 <= self.version <= MAX_VERSION:
             raise ArtifactNameError(
                 f"version {self.version} is out of range: versions run v001 to v{MAX_VERSION}",
-                kind=self.kind, version=self.version)
+                kind=self.kind,
+                version=self.version,
+            )
 
     @property
     def spec(self) -> Kind:
@@ -272,7 +307,9 @@ class ArtifactName:
         if stem != stem.upper():
             raise ArtifactNameError(
                 f"{filename!r}: artifact names are uppercase (expected "
-                f"{stem.upper()}_v{version:03d}.{ext})", name=filename)
+                f"{stem.upper()}_v{version:03d}.{ext})",
+                name=filename,
+            )
         k, subject = parse_stem(stem)
         check_extension(k, ext, filename)
         return cls(k.name, subject, version)
@@ -297,7 +334,9 @@ def _check_bare(filename: str) -> None:
     if "/" in filename or "\\" in filename or ".." in filename or "\0" in filename:
         raise ArtifactNameError(
             f"{filename!r}: an artifact name is a bare file name, without folders or '..' "
-            "(e.g. SCENES_v001.csv)", name=filename)
+            "(e.g. SCENES_v001.csv)",
+            name=filename,
+        )
 
 
 def split_versioned(filename: str) -> tuple[str, int, str]:
@@ -312,15 +351,20 @@ def split_versioned(filename: str) -> tuple[str, int, str]:
             raise ArtifactNameError(
                 f"{filename!r}: '_{last}' is not a version; versions are _v### "
                 f"(e.g. {clean}_v002.{filename.rsplit('.', 1)[-1]}); a change is a new "
-                "version number", name=filename)
+                "version number",
+                name=filename,
+            )
         raise ArtifactNameError(
-            f"{filename!r} has no version suffix; expected <STEM>_v###.<ext>, e.g. "
-            "SCENES_v001.csv", name=filename)
+            f"{filename!r} has no version suffix; expected <STEM>_v###.<ext>, e.g. SCENES_v001.csv",
+            name=filename,
+        )
     digits = m.group("version")
     if len(digits) != 3:
         raise ArtifactNameError(
             f"{filename!r}: version must be exactly three digits (v{int(digits):03d}), "
-            f"not v{digits}", name=filename)
+            f"not v{digits}",
+            name=filename,
+        )
     return m.group("stem"), int(digits), m.group("ext")
 
 
@@ -331,24 +375,29 @@ def parse_stem(stem: str) -> tuple[Kind, str | None]:
     if last in FORBIDDEN_SUFFIXES:
         raise ArtifactNameError(
             f"{stem!r}: '_{last}' is not allowed; a change is a new version (_v###), "
-            "never a _FINAL/_NEW/_LATEST/_UPDATED copy", name=stem)
+            "never a _FINAL/_NEW/_LATEST/_UPDATED copy",
+            name=stem,
+        )
     if stem != stem.upper():
         raise ArtifactNameError(
-            f"{stem!r}: artifact names are uppercase (e.g. {stem.upper()})", name=stem)
+            f"{stem!r}: artifact names are uppercase (e.g. {stem.upper()})", name=stem
+        )
     for k in _BY_PREFIX:
         if k.subject is None:
             if stem == k.prefix:
                 return k, None
             continue
         if stem.startswith(k.prefix) and stem.endswith(k.suffix):
-            subject = stem[len(k.prefix):len(stem) - len(k.suffix)]
+            subject = stem[len(k.prefix) : len(stem) - len(k.suffix)]
             return k, check_subject(k, subject)
     if any(stem.startswith(k.prefix) for k in KINDS.values() if k.subject is None):
         k = next(k for k in _BY_PREFIX if k.subject is None and stem.startswith(k.prefix))
-        return k, check_subject(k, stem[len(k.prefix):].lstrip("_"))
+        return k, check_subject(k, stem[len(k.prefix) :].lstrip("_"))
     raise ArtifactNameError(
         f"{stem!r} is not a known artifact; expected one of: "
-        + ", ".join(k.form() for k in KINDS.values()), name=stem)
+        + ", ".join(k.form() for k in KINDS.values()),
+        name=stem,
+    )
 
 
 def check_extension(k: Kind, ext: str, filename: str) -> None:
@@ -356,7 +405,9 @@ def check_extension(k: Kind, ext: str, filename: str) -> None:
     if ext != k.extension:
         raise ArtifactNameError(
             f"{filename!r}: {k.name} artifacts are .{k.extension} files ({k.form()})",
-            name=filename, kind=k.name)
+            name=filename,
+            kind=k.name,
+        )
 
 
 def parse_unversioned(filename: str) -> tuple[Kind, str | None]:
@@ -368,10 +419,13 @@ def parse_unversioned(filename: str) -> tuple[Kind, str | None]:
     if VERSIONED_RE.fullmatch(filename) or re.search(r"_v\d+$", filename.rsplit(".", 1)[0]):
         raise ArtifactNameError(
             f"{filename!r} already carries a version; name the file without one "
-            "(e.g. SCENES.csv): filmslate allocates the next version itself", name=filename)
+            "(e.g. SCENES.csv): filmslate allocates the next version itself",
+            name=filename,
+        )
     if "." not in filename:
-        raise ArtifactNameError(f"{filename!r} has no extension; expected e.g. SCENES.csv",
-                                name=filename)
+        raise ArtifactNameError(
+            f"{filename!r} has no extension; expected e.g. SCENES.csv", name=filename
+        )
     stem, ext = filename.rsplit(".", 1)
     k, subject = parse_stem(stem)
     check_extension(k, ext, filename)
@@ -381,12 +435,33 @@ def parse_unversioned(filename: str) -> tuple[Kind, str | None]:
 # SPEC §4 RUN_LOG columns, then ours: what happened (event), the artifact's hash, the exact
 # input versions (lineage, so the index can be rebuilt), and the chain.
 RUN_LOG_SPEC_COLUMNS = (
-    "run_id", "parent_run_id", "timestamp", "skill_name", "scene_id", "shot_id",
-    "model_used", "tier", "estimated_cost", "actual_cost", "duration_s", "outcome",
-    "regen_count", "artifact_output", "notes", "budget_status",
+    "run_id",
+    "parent_run_id",
+    "timestamp",
+    "skill_name",
+    "scene_id",
+    "shot_id",
+    "model_used",
+    "tier",
+    "estimated_cost",
+    "actual_cost",
+    "duration_s",
+    "outcome",
+    "regen_count",
+    "artifact_output",
+    "notes",
+    "budget_status",
 )
-RUN_LOG_COLUMNS = ("seq", *RUN_LOG_SPEC_COLUMNS, "event", "target", "artifact_sha256", "inputs",
-                   "prev_hash", "row_hash")
+RUN_LOG_COLUMNS = (
+    "seq",
+    *RUN_LOG_SPEC_COLUMNS,
+    "event",
+    "target",
+    "artifact_sha256",
+    "inputs",
+    "prev_hash",
+    "row_hash",
+)
 
 
 def scene_of(target: str) -> str:
@@ -405,8 +480,11 @@ class TargetFields(TypedDict):
 
 def target_fields(target: str) -> TargetFields:
     """The run-log cells naming a target: the target itself, its scene and its shot."""
-    return {"target": target, "scene_id": scene_of(target),
-            "shot_id": target if SHOT_RE.fullmatch(target) else ""}
+    return {
+        "target": target,
+        "scene_id": scene_of(target),
+        "shot_id": target if SHOT_RE.fullmatch(target) else "",
+    }
 
 
 # Which visual tier renders a shot of each hero tier (SPEC §7).

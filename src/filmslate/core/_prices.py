@@ -27,8 +27,13 @@ _GENAI_PROVIDER_IDS: dict[str, str | None] = {
 _PROBE_TOKENS = 1000
 
 
-def token_prices(provider: str, model: str, *, overrides: PriceOverrides | None = None,
-                 api_url: str | None = None) -> tuple[float, float]:
+def token_prices(
+    provider: str,
+    model: str,
+    *,
+    overrides: PriceOverrides | None = None,
+    api_url: str | None = None,
+) -> tuple[float, float]:
     """USD per million (input, output) tokens for ``provider:model`` at its base tier."""
     override = _override(provider, model, overrides)
     if override is not None:
@@ -38,8 +43,15 @@ def token_prices(provider: str, model: str, *, overrides: PriceOverrides | None 
     return float(calc.input_price) * scale, float(calc.output_price) * scale
 
 
-def token_cost(provider: str, model: str, input_tokens: int, output_tokens: int, *,
-               overrides: PriceOverrides | None = None, api_url: str | None = None) -> float:
+def token_cost(
+    provider: str,
+    model: str,
+    input_tokens: int,
+    output_tokens: int,
+    *,
+    overrides: PriceOverrides | None = None,
+    api_url: str | None = None,
+) -> float:
     """USD cost of one call of ``provider:model`` that used these tokens."""
     override = _override(provider, model, overrides)
     if override is not None:
@@ -49,8 +61,9 @@ def token_cost(provider: str, model: str, input_tokens: int, output_tokens: int,
     return float(calc.total_price)
 
 
-def _override(provider: str, model: str,
-              overrides: PriceOverrides | None) -> tuple[float, float] | None:
+def _override(
+    provider: str, model: str, overrides: PriceOverrides | None
+) -> tuple[float, float] | None:
     if not overrides:
         return None
     found = overrides.get(f"{provider}:{model}")
@@ -60,8 +73,9 @@ def _override(provider: str, model: str,
     return float(input_price), float(output_price)
 
 
-def _calc_price(provider: str, model: str, input_tokens: int, output_tokens: int,
-                api_url: str | None) -> Any:
+def _calc_price(
+    provider: str, model: str, input_tokens: int, output_tokens: int, api_url: str | None
+) -> Any:
     from genai_prices import Usage, calc_price
 
     usage = Usage(input_tokens=input_tokens, output_tokens=output_tokens)
@@ -79,4 +93,6 @@ def _calc_price(provider: str, model: str, input_tokens: int, output_tokens: int
     raise ProviderError(
         f"no token price is known for {provider}:{model}; add it to the project's price "
         f'overrides as "{provider}:{model}" = [input, output] in USD per million tokens',
-        provider=provider, model=model)
+        provider=provider,
+        model=model,
+    )

@@ -24,6 +24,9 @@ def price_per_second(config: Config, model: str, resolution: str) -> float:
         prices = table.get(model) or table.get(model.split(":", 1)[0])
         if prices and resolution in prices:
             return float(prices[resolution])  # type: ignore[index]
-    raise ConfigError(f"no {resolution} price for video model {model!r}: add it to "
-                      f"[prices.video] in filmslate.toml, e.g. \"{model}\" = "
-                      "{ proxy = 0.05, final = 0.20 }", model=model)
+    raise ConfigError(
+        f"no {resolution} price for video model {model!r}: add it to "
+        f'[prices.video] in filmslate.toml, e.g. "{model}" = '
+        "{ proxy = 0.05, final = 0.20 }",
+        model=model,
+    )

@@ -32,17 +32,33 @@ def budget_view(project: Project, ledger: Ledger, target: str = "PROJECT") -> Bu
     return BudgetView(
         caps=ledger.states(),
         # spend booked without a tier (by hand, through the ledger) still shows in totals
-        spend_by_tier={t or "untiered": float(c) for t, c in conn.execute(
-            "SELECT tier, sum(CAST(actual_cost AS REAL)) FROM runlog WHERE event = 'spend' "
-            "GROUP BY tier")},
-        runs_by_tier={t or "untiered": int(n) for t, n in conn.execute(
-            "SELECT tier, count(*) FROM runlog WHERE event = 'run' GROUP BY tier")},
-        regens_by_shot={s: int(n) for s, n in conn.execute(
-            "SELECT shot_id, max(CAST(regen_count AS INTEGER)) FROM runlog WHERE event = "
-            "'run' AND shot_id != '' GROUP BY shot_id")},
-        open_stops=[f"{s.kind} ({s.run_id}): {s.target}: {s.reason}"
-                    for s in all_open_hard_stops(project)],
+        spend_by_tier={
+            t or "untiered": float(c)
+            for t, c in conn.execute(
+                "SELECT tier, sum(CAST(actual_cost AS REAL)) FROM runlog WHERE event = 'spend' "
+                "GROUP BY tier"
+            )
+        },
+        runs_by_tier={
+            t or "untiered": int(n)
+            for t, n in conn.execute(
+                "SELECT tier, count(*) FROM runlog WHERE event = 'run' GROUP BY tier"
+            )
+        },
+        regens_by_shot={
+            s: int(n)
+            for s, n in conn.execute(
+                "SELECT shot_id, max(CAST(regen_count AS INTEGER)) FROM runlog WHERE event = "
+                "'run' AND shot_id != '' GROUP BY shot_id"
+            )
+        },
+        open_stops=[
+            f"{s.kind} ({s.run_id}): {s.target}: {s.reason}" for s in all_open_hard_stops(project)
+        ],
         projected_remaining=projected,
-        reviews_pending={f"{c.level}:{c.scope}" for c in ledger.states()
-                         if c.state == "warning"
-                         and ledger.review_pending(c.level, c.scope)})
+        reviews_pending={
+            f"{c.level}:{c.scope}"
+            for c in ledger.states()
+            if c.state == "warning" and ledger.review_pending(c.level, c.scope)
+        },
+    )

@@ -122,7 +122,8 @@ class ProviderSettings:
     def key_env(self, prefix: str) -> str:
         """The environment variable that holds the API key for ``prefix``."""
         return self.api_key_env.get(prefix) or DEFAULT_API_KEY_ENV.get(
-            prefix, f"{prefix.upper()}_API_KEY")
+            prefix, f"{prefix.upper()}_API_KEY"
+        )
 
 
 @dataclass(frozen=True)
@@ -165,14 +166,21 @@ class TextProvider(abc.ABC):
 class Gateway:
     """Routes text requests to providers by the ``provider:`` prefix of their model."""
 
-    def __init__(self, project_root: Path, provider_settings: ProviderSettings,
-                 env: Mapping[str, str] | None = None,
-                 http_client: httpx.Client | None = None) -> None:
+    def __init__(
+        self,
+        project_root: Path,
+        provider_settings: ProviderSettings,
+        env: Mapping[str, str] | None = None,
+        http_client: httpx.Client | None = None,
+    ) -> None:
         self._owns_client = http_client is None
         client = http_client or httpx.Client(timeout=provider_settings.timeout_s)
         self.context = ProviderContext(
-            project_root=Path(project_root), settings=provider_settings,
-            env=os.environ if env is None else env, http_client=client)
+            project_root=Path(project_root),
+            settings=provider_settings,
+            env=os.environ if env is None else env,
+            http_client=client,
+        )
         self._providers: dict[str, TextProvider] = {}
 
     def register(self, prefix: str, provider: TextProvider) -> None:
@@ -194,7 +202,10 @@ class Gateway:
             raise ProviderError(
                 f"the {request.provider_prefix} provider returned a "
                 f"{type(result.output).__name__}, not the {request.output_type.__name__} "
-                f"{request.skill} asked for", model=request.model, skill=request.skill)
+                f"{request.skill} asked for",
+                model=request.model,
+                skill=request.skill,
+            )
         return result
 
     def worst_case_cost(self, request: TextRequest) -> float:
@@ -209,8 +220,12 @@ class Gateway:
     def __enter__(self) -> Gateway:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.close()
 
     def _build(self, prefix: str) -> TextProvider:
@@ -219,7 +234,9 @@ class Gateway:
             known = sorted({*_BUILTIN_PROVIDERS, *self._providers})
             raise ProviderError(
                 f"no text provider is called {prefix!r}; use one of {', '.join(known)} in the "
-                "tier mapping, or install a package that provides it", provider=prefix)
+                "tier mapping, or install a package that provides it",
+                provider=prefix,
+            )
         return factory(self.context)
 
 
@@ -229,7 +246,9 @@ def split_model(model: str) -> tuple[str, str]:
     if not sep or not prefix or not name:
         raise ProviderError(
             f"model {model!r} does not name its provider; write it as provider:model, "
-            "e.g. openai:gpt-4.1-mini or replay:judgment", model=model)
+            "e.g. openai:gpt-4.1-mini or replay:judgment",
+            model=model,
+        )
     return prefix, name
 
 

@@ -24,9 +24,13 @@ def refuse_on_hard_stops(project: Project, target: str, skill: str) -> None:
     stops = open_hard_stops(project, target, skill)
     if stops:
         kind, reason = stops[0].kind, stops[0].reason
-        raise HardStop(f"hard stop ({kind}) on {target} or what contains it: {reason}. "
-                       f"Resolve it, or record `slate override {target} --reason ... "
-                       "--cost-impact AMOUNT`.", kind=kind, target=target)
+        raise HardStop(
+            f"hard stop ({kind}) on {target} or what contains it: {reason}. "
+            f"Resolve it, or record `slate override {target} --reason ... "
+            "--cost-impact AMOUNT`.",
+            kind=kind,
+            target=target,
+        )
 
 
 def check_loop_order(project: Project, skill: Skill, target: str) -> None:
@@ -34,8 +38,11 @@ def check_loop_order(project: Project, skill: Skill, target: str) -> None:
     world-state update before the scene's validation passes."""
     scene = scene_of(target)
     tracker = skill.name == "world-state-tracker"
-    if not project.config.loops.enforce_order or not scene or not (
-            tracker or skill.layer == "production"):
+    if (
+        not project.config.loops.enforce_order
+        or not scene
+        or not (tracker or skill.layer == "production")
+    ):
         return
     from ._readiness import production_allowed
 
@@ -43,8 +50,11 @@ def check_loop_order(project: Project, skill: Skill, target: str) -> None:
     if tracker:
         reasons = [r for r in reasons if r.startswith("validation")]
     if reasons:
-        raise InputNotReady(f"{skill.name} cannot run on {target} yet:\n  - "
-                            + "\n  - ".join(reasons), skill=skill.name, target=target)
+        raise InputNotReady(
+            f"{skill.name} cannot run on {target} yet:\n  - " + "\n  - ".join(reasons),
+            skill=skill.name,
+            target=target,
+        )
 
 
 def refuse_silent_switch(store: Store, route: Route) -> None:
@@ -56,14 +66,17 @@ def refuse_silent_switch(store: Store, route: Route) -> None:
         return
     decided = store.conn.execute(
         "SELECT 1 FROM runlog WHERE tier = ? AND event = 'routing' AND outcome = 'SWITCH' "
-        "AND model_used = ? AND seq > ? LIMIT 1", (route.tier, route.model, previous[0])
+        "AND model_used = ? AND seq > ? LIMIT 1",
+        (route.tier, route.model, previous[0]),
     ).fetchone()
     if decided is None:
         raise HardStop(
             f"tier {route.tier} now maps to {route.model} but its last run used "
             f"{previous[1]}: no silent provider switches. Record the decision with "
             f"`slate switch {route.tier} --reason ...` (it compares costs), or restore "
-            "the old mapping in filmslate.toml.", tier=route.tier)
+            "the old mapping in filmslate.toml.",
+            tier=route.tier,
+        )
 
 
 def last_model(store: Store, tier: str) -> tuple[int, str] | None:
@@ -71,7 +84,9 @@ def last_model(store: Store, tier: str) -> tuple[int, str] | None:
     row = store.conn.execute(
         "SELECT seq, model_used FROM runlog WHERE tier = ? AND event IN ('run', 'routing') "
         "AND model_used NOT IN ('', 'builtin') AND outcome != 'ESCALATE' "
-        "ORDER BY seq DESC LIMIT 1", (tier,)).fetchone()
+        "ORDER BY seq DESC LIMIT 1",
+        (tier,),
+    ).fetchone()
     return (int(row[0]), str(row[1])) if row else None
 
 
@@ -94,7 +109,8 @@ def graded(store: Store, skill: type[Skill], target: str) -> str | None:
     row = store.conn.execute(
         "SELECT outcome FROM runlog WHERE skill_name = ? AND target = ? AND event = 'run' "
         "AND outcome IN ('PASS', 'FIX', 'FAIL') AND seq > ? ORDER BY seq DESC LIMIT 1",
-        (skill.name, target, store.written_at(take.filename))).fetchone()
+        (skill.name, target, store.written_at(take.filename)),
+    ).fetchone()
     return str(row[0]) if row else None
 
 
@@ -106,4 +122,6 @@ def refuse_regrading(store: Store, skill: type[Skill], target: str) -> None:
             f"{target}: its current {skill.grades} was already graded {verdict}; grading "
             f"it again is not a new attempt. Run regen-analyzer and prompt-packager on "
             f"{target}, render it again, then grade the new take (or --force a second "
-            "opinion, which counts as another attempt)", target=target)
+            "opinion, which counts as another attempt)",
+            target=target,
+        )

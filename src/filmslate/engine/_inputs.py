@@ -34,8 +34,9 @@ class InputLoader:
             if need.scope in MANY_SCOPES:
                 for record in self._many(need, target):
                     self._check_usable(record, need)
-                    inputs.many.setdefault(need.kind, {})[record.name.subject or ""] = \
-                        self._load(record)
+                    inputs.many.setdefault(need.kind, {})[record.name.subject or ""] = self._load(
+                        record
+                    )
                     if need.lineage:
                         inputs.names.append(record.filename)
                 continue
@@ -94,8 +95,10 @@ class InputLoader:
         scenes = self.store.latest("SCENES")
         for row in getattr(self.store.load(scenes.name), "rows", []) if scenes else []:
             if row.scene_id == scene:  # lock subjects are canonical: "Old Mill" -> OLD_MILL
-                return ([lock_subject(c) for c in row.characters_present],
-                        lock_subject(str(row.location)))
+                return (
+                    [lock_subject(c) for c in row.characters_present],
+                    lock_subject(str(row.location)),
+                )
         return [], ""
 
     def _state_before(self, target: str) -> Record | None:
@@ -105,9 +108,11 @@ class InputLoader:
         previous = previous_scene(scene_of(target))
         state = self.store.state_after(previous or "")
         if state is None and previous is not None:
-            raise InputNotReady(f"no WORLD_STATE after {previous}: run `slate run "
-                                f"world-state-tracker --scene {previous}` first",
-                                input=f"WORLD_STATE after {previous}")
+            raise InputNotReady(
+                f"no WORLD_STATE after {previous}: run `slate run "
+                f"world-state-tracker --scene {previous}` first",
+                input=f"WORLD_STATE after {previous}",
+            )
         return state
 
     def _previous_scene(self, kind_name: str, target: str) -> Record | None:
@@ -118,7 +123,8 @@ class InputLoader:
         row = self.store.conn.execute(
             "SELECT subject FROM artifacts WHERE kind = ? AND CAST(substr(subject, 2) AS "
             "INTEGER) < ? ORDER BY CAST(substr(subject, 2) AS INTEGER) DESC LIMIT 1",
-            (kind_name, int(scene[1:]))).fetchone()
+            (kind_name, int(scene[1:])),
+        ).fetchone()
         return self.store.latest(kind_name, row[0]) if row else None
 
     def _load(self, record: Record) -> Any:
@@ -130,8 +136,11 @@ class InputLoader:
         subject = subject or subject_for(need, target)
         stem = format_stem(need.kind, subject)
         producer = self.registry.producer_of(need.kind)
-        how = (f"run `slate run {producer.name}{target_flag(producer, target)}`" if producer
-               else f"add it by hand with `slate add {stem}.{kind(need.kind).extension}`")
+        how = (
+            f"run `slate run {producer.name}{target_flag(producer, target)}`"
+            if producer
+            else f"add it by hand with `slate add {stem}.{kind(need.kind).extension}`"
+        )
         return InputNotReady(f"missing input {stem}: {how}", input=stem)
 
     def _check_usable(self, record: Record, need: Need) -> None:
@@ -140,14 +149,18 @@ class InputLoader:
         stale = self.store.stale_inputs(record.name)
         if stale:
             old, new = stale[0]
-            raise InputNotReady(f"input {record.filename} is stale: it was made from {old}, "
-                                f"now {new}; rerun what produces {need.kind}",
-                                input=record.filename)
+            raise InputNotReady(
+                f"input {record.filename} is stale: it was made from {old}, "
+                f"now {new}; rerun what produces {need.kind}",
+                input=record.filename,
+            )
         verdict = gate_of(self.project, record.filename)
         if verdict in ("FAIL", "FIX"):
-            raise InputNotReady(f"input {record.filename} failed its gate ({verdict}): revise "
-                                "it first; nothing runs downstream of a failed gate",
-                                input=record.filename)
+            raise InputNotReady(
+                f"input {record.filename} failed its gate ({verdict}): revise "
+                "it first; nothing runs downstream of a failed gate",
+                input=record.filename,
+            )
 
 
 def previous_scene(scene: str) -> str | None:
@@ -170,5 +183,9 @@ def subject_for(need: Need, target: str) -> str | None:
 
 def target_flag(skill: type[Skill], target: str) -> str:
     """The ``slate run`` flag that points a skill at a target (`` --scene S03``)."""
-    return {"project": "", "scene": f" --scene {scene_of(target) or target}",
-            "shot": f" --shot {target}", "target": f" --target {target}"}[skill.target_scope]
+    return {
+        "project": "",
+        "scene": f" --scene {scene_of(target) or target}",
+        "shot": f" --shot {target}",
+        "target": f" --target {target}",
+    }[skill.target_scope]

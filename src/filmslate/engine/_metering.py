@@ -40,27 +40,36 @@ class PaidCalls:
         self.ledger = ledger
         self.gateway = gateway
 
-    def asker(self, skill: Skill, target: str, route: Route, run_id: str, attempt: int,
-              meter: Meter) -> Asker:
+    def asker(
+        self, skill: Skill, target: str, route: Route, run_id: str, attempt: int, meter: Meter
+    ) -> Asker:
         """The ``ctx.ask_model`` of one run: numbered calls on the routed model."""
         calls = iter(range(1, 1_000_000))
 
         def ask(output_type: type[BaseModel], system: str, prompt: str) -> BaseModel:
-            request = TextRequest(skill=skill.name, target=target, attempt=attempt,
-                                  model=route.model, system=system, prompt=prompt,
-                                  output_type=output_type, call=next(calls))
+            request = TextRequest(
+                skill=skill.name,
+                target=target,
+                attempt=attempt,
+                model=route.model,
+                system=system,
+                prompt=prompt,
+                output_type=output_type,
+                call=next(calls),
+            )
             meter.last_request = request
             return self.call(request, route, run_id, meter)
+
         return ask
 
-    def call(self, request: TextRequest, route: Route, run_id: str,
-             meter: Meter) -> BaseModel:
+    def call(self, request: TextRequest, route: Route, run_id: str, meter: Meter) -> BaseModel:
         """One paid call: the worst case reserved first, the actual cost settled after."""
         worst = self.gateway.worst_case_cost(request)
         scene = scene_of(request.target)
         shot = request.target if SHOT_RE.fullmatch(request.target) else ""
-        hold = self.ledger.reserve(run_id, scene, shot, worst,
-                                   what=f"{request.skill} {request.target} ({route.model})")
+        hold = self.ledger.reserve(
+            run_id, scene, shot, worst, what=f"{request.skill} {request.target} ({route.model})"
+        )
         crash_point("after_reserve")
         self.ledger.mark_started(hold)
         try:
@@ -71,17 +80,40 @@ class PaidCalls:
         except ProviderError as exc:
             spent = float(exc.context.get("cost", 0.0) or 0.0)
             if spent > 0:  # tokens were billed even though no usable answer came back
-                self.ledger.settle(hold, spent, _runlog.LogEntry(
-                    run_id=run_id, skill_name=request.skill, target=request.target,
-                    scene_id=scene, shot_id=shot, model_used=request.model, tier=route.tier,
-                    estimated_cost=worst, outcome="ERROR", notes=f"failed call: {exc}"))
+                self.ledger.settle(
+                    hold,
+                    spent,
+                    _runlog.LogEntry(
+                        run_id=run_id,
+                        skill_name=request.skill,
+                        target=request.target,
+                        scene_id=scene,
+                        shot_id=shot,
+                        model_used=request.model,
+                        tier=route.tier,
+                        estimated_cost=worst,
+                        outcome="ERROR",
+                        notes=f"failed call: {exc}",
+                    ),
+                )
             else:
                 self.ledger.release(hold, f"provider failed before producing an answer: {exc}")
             raise
-        self.ledger.settle(hold, result.cost, _runlog.LogEntry(
-            run_id=run_id, skill_name=request.skill, target=request.target, scene_id=scene,
-            shot_id=shot, model_used=result.model, tier=route.tier, estimated_cost=worst,
-            notes=f"tokens in {result.usage.input_tokens} out {result.usage.output_tokens}"))
+        self.ledger.settle(
+            hold,
+            result.cost,
+            _runlog.LogEntry(
+                run_id=run_id,
+                skill_name=request.skill,
+                target=request.target,
+                scene_id=scene,
+                shot_id=shot,
+                model_used=result.model,
+                tier=route.tier,
+                estimated_cost=worst,
+                notes=f"tokens in {result.usage.input_tokens} out {result.usage.output_tokens}",
+            ),
+        )
         meter.estimated += worst
         meter.actual += result.cost
         return result.output

@@ -20,8 +20,9 @@ from ..store._store import Record
 from ._stops import HardStopRow, all_open_hard_stops
 
 
-def record_override(project: Project, target: str, reason: str, cost_impact: float,
-                    approved_by: str = "") -> Record:
+def record_override(
+    project: Project, target: str, reason: str, cost_impact: float, approved_by: str = ""
+) -> Record:
     """Lift the oldest open hard stop on ``target``; returns the OVERRIDE artifact."""
     if not reason.strip():
         raise UserError("an override needs --reason: say why the stop may be passed")
@@ -29,8 +30,10 @@ def record_override(project: Project, target: str, reason: str, cost_impact: flo
         raise UserError("--cost-impact cannot be negative")
     stops = [s for s in all_open_hard_stops(project) if s.target == target]
     if not stops:
-        raise UserError(f"no open hard stop on {target}; `slate status` lists open stops and "
-                        "their targets", target=target)
+        raise UserError(
+            f"no open hard stop on {target}; `slate status` lists open stops and their targets",
+            target=target,
+        )
     kind = stops[0].kind
     record = lift(project, stops[0], reason, cost_impact, approved_by)
     if kind == "budget":
@@ -41,18 +44,40 @@ def record_override(project: Project, target: str, reason: str, cost_impact: flo
     return record
 
 
-def lift(project: Project, stop: HardStopRow, reason: str, cost_impact: float = 0.0,
-         approved_by: str = "", by_skill: str = "override") -> Record:
+def lift(
+    project: Project,
+    stop: HardStopRow,
+    reason: str,
+    cost_impact: float = 0.0,
+    approved_by: str = "",
+    by_skill: str = "override",
+) -> Record:
     """Write the OVERRIDE that lifts one hard stop, and its log row pointing at the stop."""
     who = approved_by or approver()
-    payload = Override(target=stop.target, hard_stop=f"{stop.kind}: {stop.target}: "
-                       f"{stop.reason}", reason=reason, cost_impact=cost_impact,
-                       approved_by=who)
-    return project.store.write("OVERRIDE", stop.target, payload, entry=_runlog.LogEntry(
-        run_id=_runlog.new_run_id(), parent_run_id=stop.run_id, skill_name=by_skill,
-        event="override", outcome=stop.kind, **target_fields(stop.target),
-        estimated_cost=cost_impact, model_used="human", tier="manual",
-        notes=f"{who}: {reason}"))
+    payload = Override(
+        target=stop.target,
+        hard_stop=f"{stop.kind}: {stop.target}: {stop.reason}",
+        reason=reason,
+        cost_impact=cost_impact,
+        approved_by=who,
+    )
+    return project.store.write(
+        "OVERRIDE",
+        stop.target,
+        payload,
+        entry=_runlog.LogEntry(
+            run_id=_runlog.new_run_id(),
+            parent_run_id=stop.run_id,
+            skill_name=by_skill,
+            event="override",
+            outcome=stop.kind,
+            **target_fields(stop.target),
+            estimated_cost=cost_impact,
+            model_used="human",
+            tier="manual",
+            notes=f"{who}: {reason}",
+        ),
+    )
 
 
 def approver() -> str:

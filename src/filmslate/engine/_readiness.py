@@ -28,11 +28,14 @@ def passed_and_fresh(project: Project, skill: type[Skill], target: str) -> bool:
     """The skill's last run on the target passed and its latest outputs are fresh PASSes."""
     row = project.store.conn.execute(
         "SELECT outcome FROM runlog WHERE skill_name = ? AND target = ? AND event = 'run' "
-        "ORDER BY seq DESC LIMIT 1", (skill.name, target)).fetchone()
+        "ORDER BY seq DESC LIMIT 1",
+        (skill.name, target),
+    ).fetchone()
     if row is None or row[0] != "PASS":
         return False
-    return not any(output_problems(project, k, _subject(k, target), scene_of(target))
-                   for k in skill.produces)
+    return not any(
+        output_problems(project, k, _subject(k, target), scene_of(target)) for k in skill.produces
+    )
 
 
 def _subject(kind_name: str, target: str) -> str | None:
@@ -45,8 +48,9 @@ def _subject(kind_name: str, target: str) -> str | None:
 # -- freshness and the production gate --------------------------------------------------------
 
 
-def output_problems(project: Project, kind_name: str, subject: str | None,
-                    scene: str = "") -> list[str]:
+def output_problems(
+    project: Project, kind_name: str, subject: str | None, scene: str = ""
+) -> list[str]:
     """Why the latest version of a stem is not a fresh PASS (empty when it is)."""
     record = project.store.latest(kind_name, subject)
     stem = f"{kind_name}{'_' + subject if subject else ''}"
@@ -57,15 +61,19 @@ def output_problems(project: Project, kind_name: str, subject: str | None,
         return [f"{record.filename} did not pass its gate ({verdict or 'no verdict'})"]
     problems = stale_reasons(project, record, scene)
     if kind_name == "REDTEAM" and _writer(project, record) == LIGHT_RED_TEAM:
-        problems.append(f"{record.filename} is a light red-team pass: production needs the "
-                        "full narrative-red-team")
+        problems.append(
+            f"{record.filename} is a light red-team pass: production needs the "
+            "full narrative-red-team"
+        )
     return problems
 
 
 def _writer(project: Project, record: Record) -> str:
     row = project.store.conn.execute(
         "SELECT skill_name FROM runlog WHERE artifact_output = ? AND event = 'write' "
-        "ORDER BY seq DESC LIMIT 1", (record.filename,)).fetchone()
+        "ORDER BY seq DESC LIMIT 1",
+        (record.filename,),
+    ).fetchone()
     return str(row[0]) if row else ""
 
 
@@ -82,8 +90,11 @@ def stale_reasons(project: Project, record: Record, scene: str = "") -> list[str
     if not moved:
         return []
     row = _row(project, scene) if scene else None
-    return [f"{record.filename} was made from {used.filename}; {newer.filename} is newer"
-            for used, newer in moved if _reopens(project, used, scene, row)]
+    return [
+        f"{record.filename} was made from {used.filename}; {newer.filename} is newer"
+        for used, newer in moved
+        if _reopens(project, used, scene, row)
+    ]
 
 
 def _reopens(project: Project, used: ArtifactName, scene: str, row: SceneRow | None) -> bool:
@@ -193,21 +204,29 @@ def production_allowed(project: Project, scene: str) -> tuple[bool, list[str]]:
     if row is None:
         return False, [f"{scene} is not in the latest SCENES"]
     narrative: list[tuple[str, str | None, str]] = [
-        ("BEATS", None, ""), ("SCENES", None, ""), ("BREAKDOWN", None, ""),
-        ("REDTEAM", "PROJECT", ""), ("AUDIENCE", "PROJECT", "")]
+        ("BEATS", None, ""),
+        ("SCENES", None, ""),
+        ("BREAKDOWN", None, ""),
+        ("REDTEAM", "PROJECT", ""),
+        ("AUDIENCE", "PROJECT", ""),
+    ]
     if row.characters_present:
         narrative.insert(3, ("PSYCH", scene, scene))
     validation = [("TRUTH", scene, scene), ("PLAUS", scene, scene)]
     if culture_required(project, scene):
         validation.append(("CULTURE", scene, scene))
-    reasons = [*_loop_reasons(project, "narrative", narrative, "slate run narrative"),
-               *_loop_reasons(project, "validation", validation,
-                              f"slate run validation --scene {scene}")]
+    reasons = [
+        *_loop_reasons(project, "narrative", narrative, "slate run narrative"),
+        *_loop_reasons(project, "validation", validation, f"slate run validation --scene {scene}"),
+    ]
     return not reasons, reasons
 
 
-def _loop_reasons(project: Project, loop: str, checks: Iterable[tuple[str, str | None, str]],
-                  command: str) -> list[str]:
-    return [f"{loop} loop not passed: {problem} (run `{command}`)"
-            for kind_name, subject, scene in checks
-            for problem in output_problems(project, kind_name, subject, scene)]
+def _loop_reasons(
+    project: Project, loop: str, checks: Iterable[tuple[str, str | None, str]], command: str
+) -> list[str]:
+    return [
+        f"{loop} loop not passed: {problem} (run `{command}`)"
+        for kind_name, subject, scene in checks
+        for problem in output_problems(project, kind_name, subject, scene)
+    ]

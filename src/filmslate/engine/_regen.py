@@ -34,10 +34,12 @@ def failures_since_pass(project: Project, skill: str, shot_id: str) -> list[int]
     rows = project.store.conn.execute(
         "SELECT seq, outcome, skill_name FROM runlog WHERE skill_name IN (?, ?) AND target = ? AND "
         "event = 'run' AND outcome IN ('PASS', 'FAIL', 'FIX') ORDER BY seq DESC LIMIT 100",
-        (skill, QC_GRADER, shot_id)).fetchall()
+        (skill, QC_GRADER, shot_id),
+    ).fetchall()
     lifted = project.store.conn.execute(
         "SELECT coalesce(max(seq), 0) FROM runlog WHERE event = 'override' AND target = ?",
-        (shot_id,)).fetchone()[0]
+        (shot_id,),
+    ).fetchone()[0]
     graded = any(name == QC_GRADER for _, _, name in rows)
     failed = []
     for seq, outcome, name in rows:
@@ -55,7 +57,9 @@ def analyzer_ran_after(project: Project, seq: int) -> bool:
     """True when regen-analyzer has a run logged after log row ``seq``."""
     row = project.store.conn.execute(
         "SELECT 1 FROM runlog WHERE skill_name = ? AND event = 'run' AND outcome = 'PASS' "
-        "AND seq > ? LIMIT 1", (ANALYZER, seq)).fetchone()
+        "AND seq > ? LIMIT 1",
+        (ANALYZER, seq),
+    ).fetchone()
     return row is not None
 
 
@@ -70,11 +74,16 @@ def check_regen(project: Project, skill: str, shot_id: str) -> None:
             f"{shot_id} (hero {hero}) has failed {len(failed)} attempt(s), the limit for hero "
             f"tier {hero} is {limit}: run regen-analyzer, then simplify the shot or justify a "
             f"tier escalation with `slate override {shot_id} --reason ... --cost-impact ...`",
-            kind="regen_limit", target=shot_id, hero=hero)
+            kind="regen_limit",
+            target=shot_id,
+            hero=hero,
+        )
     if len(failed) >= regen.analyzer_after_failures:
         mandatory_after = failed[len(failed) - regen.analyzer_after_failures]
         if not analyzer_ran_after(project, mandatory_after):
             raise AnalyzerRequired(
                 f"{shot_id} failed {len(failed)} attempts: regen-analyzer must run before the "
                 "next regeneration (`slate run regen-analyzer --shot " + shot_id + "`)",
-                kind="regen_analyzer", target=shot_id)
+                kind="regen_analyzer",
+                target=shot_id,
+            )

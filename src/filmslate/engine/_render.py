@@ -79,9 +79,15 @@ class RenderService:
     is always available and renders into ``<project>/.filmslate/renders``.
     """
 
-    def __init__(self, project: Project, ledger: Ledger | None = None,
-                 providers: dict[str, VideoProvider] | None = None, *,
-                 poll_interval_s: float = 1.0, timeout_s: float = 1800.0) -> None:
+    def __init__(
+        self,
+        project: Project,
+        ledger: Ledger | None = None,
+        providers: dict[str, VideoProvider] | None = None,
+        *,
+        poll_interval_s: float = 1.0,
+        timeout_s: float = 1800.0,
+    ) -> None:
         self.project = project
         self.store = project.store
         self.config = project.config
@@ -110,11 +116,18 @@ class RenderService:
             cur = conn.execute(
                 "UPDATE reservations SET pid = ? WHERE id IN (SELECT reservation_id FROM "
                 "render_jobs WHERE state IN ('submitted', 'running') AND job_id != '')",
-                (os.getpid(),))
+                (os.getpid(),),
+            )
         return int(cur.rowcount or 0)
 
-    def render(self, shot: ShotRow, pack: GenPack, resolution: ResolutionTier,
-               image: bytes | None = None, skill: str = "") -> bytes:
+    def render(
+        self,
+        shot: ShotRow,
+        pack: GenPack,
+        resolution: ResolutionTier,
+        image: bytes | None = None,
+        skill: str = "",
+    ) -> bytes:
         """The shot's clip at a resolution tier: resumed, reused, or generated and paid."""
         sha = genpack_sha(pack)
         if resolution == "proxy":
@@ -133,14 +146,17 @@ class RenderService:
         found = self.store.conn.execute(
             "SELECT shot_id, resolution, genpack_sha, provider, job_id, state, reservation_id, "
             "tier FROM render_jobs WHERE shot_id = ? AND resolution = ? AND genpack_sha = ?",
-            (shot_id, resolution, sha)).fetchone()
+            (shot_id, resolution, sha),
+        ).fetchone()
         return JobRow(*found) if found else None
 
     def route(self, shot: ShotRow) -> Route:
         """The visual route of a shot by hero tier, within the premium quota."""
         premium = self.store.conn.execute(
             "SELECT count(DISTINCT shot_id) FROM render_jobs WHERE tier = 'visual_premium' "
-            "AND shot_id != ?", (shot.shot_id,)).fetchone()[0]
+            "AND shot_id != ?",
+            (shot.shot_id,),
+        ).fetchone()[0]
         return self.router.route_visual(shot.hero_tier, self.shots_total(), int(premium))
 
     def provider_for(self, model: str) -> VideoProvider:
@@ -150,14 +166,17 @@ class RenderService:
             raise ProviderError(
                 f"no video provider for model {model!r}: the render service knows "
                 f"{', '.join(sorted(self.providers))}; set [visual] to one of them",
-                model=model)
+                model=model,
+            )
         return found
 
     def shots_total(self) -> int:
         """How many shots the latest shot lists plan (the base of the premium quota)."""
         if self._shots_total is None:
-            self._shots_total = sum(len(getattr(self.store.load(rec.name), "rows", []))
-                                    for rec in self.store.latest_of_each("SHOTLIST"))
+            self._shots_total = sum(
+                len(getattr(self.store.load(rec.name), "rows", []))
+                for rec in self.store.latest_of_each("SHOTLIST")
+            )
         return max(1, self._shots_total)
 
     def last_qc_verdict(self, shot_id: str) -> str | None:
@@ -172,7 +191,9 @@ class RenderService:
         """SPEC §8: a regeneration after a failed take must change the GenPack."""
         previous = self.store.conn.execute(
             "SELECT genpack_sha FROM render_jobs WHERE shot_id = ? AND resolution = 'proxy' "
-            "AND state = 'done' ORDER BY rowid DESC LIMIT 1", (shot_id,)).fetchone()
+            "AND state = 'done' ORDER BY rowid DESC LIMIT 1",
+            (shot_id,),
+        ).fetchone()
         if previous is None or previous[0] != sha:
             return
         verdict = self.last_qc_verdict(shot_id)
@@ -180,23 +201,44 @@ class RenderService:
             raise RegenRefused(
                 f"{shot_id}: the last proxy got QC {verdict} and this GenPack is unchanged "
                 f"(sha {sha[:12]}): a regeneration must change it. Run regen-analyzer, then "
-                f"prompt-packager on {shot_id}, and render again.", target=shot_id)
+                f"prompt-packager on {shot_id}, and render again.",
+                target=shot_id,
+            )
 
-    def _submit(self, shot: ShotRow, pack: GenPack, resolution: ResolutionTier, sha: str,
-                image: bytes | None, skill: str) -> bytes:
+    def _submit(
+        self,
+        shot: ShotRow,
+        pack: GenPack,
+        resolution: ResolutionTier,
+        sha: str,
+        image: bytes | None,
+        skill: str,
+    ) -> bytes:
         route = self.route(shot)
         provider = self.provider_for(route.model)
         res: Resolution = getattr(self.config.resolution, resolution)
-        job = VideoJob(shot_id=shot.shot_id, prompt=pack.render().decode("utf-8"),
-                       duration_s=shot.duration_s, width=res.width, height=res.height,
-                       fps=res.fps, image=image, seed=shot_seed(shot.shot_id))
+        job = VideoJob(
+            shot_id=shot.shot_id,
+            prompt=pack.render().decode("utf-8"),
+            duration_s=shot.duration_s,
+            width=res.width,
+            height=res.height,
+            fps=res.fps,
+            image=image,
+            seed=shot_seed(shot.shot_id),
+        )
         worst = shot.duration_s * price_per_second(self.config, route.model, resolution) * 1
         hold = self.ledger.reserve(
-            self.run_id, shot.scene_id, shot.shot_id, worst,
-            what=f"{skill or 'render'} {shot.shot_id} {resolution} ({route.model})")
+            self.run_id,
+            shot.scene_id,
+            shot.shot_id,
+            worst,
+            what=f"{skill or 'render'} {shot.shot_id} {resolution} ({route.model})",
+        )
         self.estimated += worst
-        self._record(JobRow(shot.shot_id, resolution, sha, route.model, "", "reserved",
-                            hold.id, route.tier))
+        self._record(
+            JobRow(shot.shot_id, resolution, sha, route.model, "", "reserved", hold.id, route.tier)
+        )
         self.ledger.mark_started(hold)
         try:
             job_id = provider.submit(job)
@@ -204,14 +246,14 @@ class RenderService:
             self.ledger.release(hold, f"submission failed: {exc}")
             self._set_state(shot.shot_id, resolution, sha, "failed")
             raise
-        row = JobRow(shot.shot_id, resolution, sha, route.model, job_id, "submitted", hold.id,
-                     route.tier)
+        row = JobRow(
+            shot.shot_id, resolution, sha, route.model, job_id, "submitted", hold.id, route.tier
+        )
         self._record(row)  # before waiting: a killed run resumes this job, not a new one
         crash_point(CRASH_AFTER_JOB)
         return self._finish(row, shot, resolution, skill)
 
-    def _finish(self, row: JobRow, shot: ShotRow, resolution: ResolutionTier,
-                skill: str) -> bytes:
+    def _finish(self, row: JobRow, shot: ShotRow, resolution: ResolutionTier, skill: str) -> bytes:
         provider = self.provider_for(row.provider)
         hold = self._reservation(row.reservation_id)
         status = self._wait(provider, row)
@@ -219,17 +261,29 @@ class RenderService:
             if hold is not None:
                 self.ledger.release(hold, f"job {row.job_id} failed: {status.message}")
             self._set_state(row.shot_id, row.resolution, row.genpack_sha, "failed")
-            raise ProviderError(f"{row.shot_id}: {row.provider} job {row.job_id} failed: "
-                                f"{status.message}", job_id=row.job_id)
+            raise ProviderError(
+                f"{row.shot_id}: {row.provider} job {row.job_id} failed: {status.message}",
+                job_id=row.job_id,
+            )
         data = provider.download(row.job_id)
         res: Resolution = getattr(self.config.resolution, resolution)
         actual = shot.duration_s * provider.price_per_second(res.width, res.height)
         if hold is not None:  # None: an earlier recovery already charged it
-            self.ledger.settle(hold, actual, _runlog.LogEntry(
-                run_id=hold.run_id, skill_name=skill or "render", target=row.shot_id,
-                scene_id=shot.scene_id, shot_id=row.shot_id, model_used=row.provider,
-                tier=row.tier, estimated_cost=hold.amount,
-                notes=f"{resolution} render, job {row.job_id}, {shot.duration_s:g}s"))
+            self.ledger.settle(
+                hold,
+                actual,
+                _runlog.LogEntry(
+                    run_id=hold.run_id,
+                    skill_name=skill or "render",
+                    target=row.shot_id,
+                    scene_id=shot.scene_id,
+                    shot_id=row.shot_id,
+                    model_used=row.provider,
+                    tier=row.tier,
+                    estimated_cost=hold.amount,
+                    notes=f"{resolution} render, job {row.job_id}, {shot.duration_s:g}s",
+                ),
+            )
             self.spent += actual
         self._set_state(row.shot_id, row.resolution, row.genpack_sha, "done")
         return data
@@ -249,7 +303,9 @@ class RenderService:
                 raise ProviderError(
                     f"{row.shot_id}: {row.provider} job {row.job_id} is still {status.state} "
                     f"after {self.timeout_s:g}s; run again to resume polling it (it will not "
-                    "be submitted or paid twice)", job_id=row.job_id)
+                    "be submitted or paid twice)",
+                    job_id=row.job_id,
+                )
             time.sleep(self.poll_interval_s)
 
     def _discard(self, row: JobRow) -> None:
@@ -261,27 +317,50 @@ class RenderService:
         elif hold is not None:
             self.ledger.recover()
         with self.store.transaction() as conn:
-            conn.execute("DELETE FROM render_jobs WHERE shot_id = ? AND resolution = ? AND "
-                         "genpack_sha = ?", (row.shot_id, row.resolution, row.genpack_sha))
+            conn.execute(
+                "DELETE FROM render_jobs WHERE shot_id = ? AND resolution = ? AND genpack_sha = ?",
+                (row.shot_id, row.resolution, row.genpack_sha),
+            )
 
     def _reservation(self, res_id: int | None) -> Reservation | None:
-        found = self.store.conn.execute(
-            "SELECT id, run_id, scene_id, shot_id, amount FROM reservations WHERE id = ?",
-            (res_id,)).fetchone() if res_id is not None else None
-        return Reservation(int(found[0]), found[1], found[2], found[3], float(found[4])) \
-            if found else None
+        found = (
+            self.store.conn.execute(
+                "SELECT id, run_id, scene_id, shot_id, amount FROM reservations WHERE id = ?",
+                (res_id,),
+            ).fetchone()
+            if res_id is not None
+            else None
+        )
+        return (
+            Reservation(int(found[0]), found[1], found[2], found[3], float(found[4]))
+            if found
+            else None
+        )
 
     def _record(self, row: JobRow) -> None:
         with self.store.transaction() as conn:
-            conn.execute("INSERT OR REPLACE INTO render_jobs VALUES (?,?,?,?,?,?,?,?,?)",
-                         (row.shot_id, row.resolution, row.genpack_sha, row.provider,
-                          row.job_id, row.state, row.reservation_id, row.tier,
-                          _runlog.utc_now()))
+            conn.execute(
+                "INSERT OR REPLACE INTO render_jobs VALUES (?,?,?,?,?,?,?,?,?)",
+                (
+                    row.shot_id,
+                    row.resolution,
+                    row.genpack_sha,
+                    row.provider,
+                    row.job_id,
+                    row.state,
+                    row.reservation_id,
+                    row.tier,
+                    _runlog.utc_now(),
+                ),
+            )
 
     def _set_state(self, shot_id: str, resolution: str, sha: str, state: str) -> None:
         with self.store.transaction() as conn:
-            conn.execute("UPDATE render_jobs SET state = ? WHERE shot_id = ? AND resolution = ? "
-                         "AND genpack_sha = ?", (state, shot_id, resolution, sha))
+            conn.execute(
+                "UPDATE render_jobs SET state = ? WHERE shot_id = ? AND resolution = ? "
+                "AND genpack_sha = ?",
+                (state, shot_id, resolution, sha),
+            )
 
 
 def _animatic(folder: Path) -> VideoProvider:

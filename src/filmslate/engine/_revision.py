@@ -39,12 +39,15 @@ class Revisions:
         keeps the tier reached.
         """
         conn = self.store.conn
-        lifted = conn.execute("SELECT coalesce(max(seq), 0) FROM runlog WHERE event = "
-                              "'override' AND target = ?", (target,)).fetchone()[0]
+        lifted = conn.execute(
+            "SELECT coalesce(max(seq), 0) FROM runlog WHERE event = 'override' AND target = ?",
+            (target,),
+        ).fetchone()[0]
         rows = conn.execute(
             "SELECT seq, outcome, tier, model_used, notes FROM runlog WHERE skill_name = ? AND "
             "target = ? AND event = 'run' AND outcome != 'WAITING' ORDER BY seq DESC LIMIT 50",
-            (skill_cls.name, target)).fetchall()
+            (skill_cls.name, target),
+        ).fetchall()
         failed = []
         for seq, outcome, tier, model, notes in rows:
             if outcome == "PASS":
@@ -62,31 +65,40 @@ class Revisions:
             at_tier = 0
         return route, len(failed) + 1, max(0, at_tier - 1), feedback
 
-    def escalate(self, skill_cls: type[Skill], target: str, route: Route,
-                 reasons: str) -> Route:
+    def escalate(self, skill_cls: type[Skill], target: str, route: Route, reasons: str) -> Route:
         """One tier up (recorded), or a hard stop: past the top tier, or for a deterministic
         skill, which no bigger model can fix."""
         if not skill_cls.uses_model:
-            record_hard_stop(self.project, target, "gate",
-                             f"{skill_cls.name} FAIL: {reasons}", skill_cls.name)
-            raise GateFailed(f"{skill_cls.name} failed on {target}: {reasons}. This skill is "
-                             "deterministic: fix its inputs and run again.",
-                             skill=skill_cls.name, target=target)
+            record_hard_stop(
+                self.project, target, "gate", f"{skill_cls.name} FAIL: {reasons}", skill_cls.name
+            )
+            raise GateFailed(
+                f"{skill_cls.name} failed on {target}: {reasons}. This skill is "
+                "deterministic: fix its inputs and run again.",
+                skill=skill_cls.name,
+                target=target,
+            )
         try:
             new = self.router.escalate(route, skill_cls.layer, EscalationCheck())
         except HardStop as stop:
-            record_hard_stop(self.project, target, "gate", f"{skill_cls.name}: {stop}",
-                             skill_cls.name)
+            record_hard_stop(
+                self.project, target, "gate", f"{skill_cls.name}: {stop}", skill_cls.name
+            )
             raise
-        write_escalation(self.store, self.gateway, self.config, skill_cls, target, route, new,
-                         reasons)
+        write_escalation(
+            self.store, self.gateway, self.config, skill_cls, target, route, new, reasons
+        )
         return new
 
     def attempts_so_far(self, skill: str, target: str) -> int:
         """How many graded attempts the skill has made on the target, ever."""
-        return int(self.store.conn.execute(
-            "SELECT count(*) FROM runlog WHERE skill_name = ? AND target = ? AND event = 'run' "
-            "AND outcome IN ('PASS', 'FAIL', 'FIX')", (skill, target)).fetchone()[0])
+        return int(
+            self.store.conn.execute(
+                "SELECT count(*) FROM runlog WHERE skill_name = ? AND target = ? AND event = 'run' "
+                "AND outcome IN ('PASS', 'FAIL', 'FIX')",
+                (skill, target),
+            ).fetchone()[0]
+        )
 
     def standing_pass(self, skill_cls: type[Skill], target: str) -> str | None:
         """The run id of the skill's last run on the target when it is a PASS that still
@@ -118,5 +130,7 @@ class Revisions:
     def _last_run(self, skill: str, target: str) -> dict[str, str] | None:
         row = self.store.conn.execute(
             f"SELECT {', '.join(_runlog.COLUMNS)} FROM runlog WHERE skill_name = ? AND "
-            "target = ? AND event = 'run' ORDER BY seq DESC LIMIT 1", (skill, target)).fetchone()
+            "target = ? AND event = 'run' ORDER BY seq DESC LIMIT 1",
+            (skill, target),
+        ).fetchone()
         return dict(zip(_runlog.COLUMNS, row, strict=True)) if row else None

@@ -61,8 +61,9 @@ class RunResult:
 class Runner:
     """Runs skills on one project."""
 
-    def __init__(self, project: Project, registry: Registry | None = None,
-                 gateway: Gateway | None = None) -> None:
+    def __init__(
+        self, project: Project, registry: Registry | None = None, gateway: Gateway | None = None
+    ) -> None:
         self.project = project
         self.store = project.store
         self.config = project.config
@@ -80,8 +81,10 @@ class Runner:
 
     def _remember_layers(self) -> None:
         conn = self.store.conn
-        conn.executemany("INSERT OR REPLACE INTO skill_layers VALUES (?, ?)",
-                         [(s.name, s.layer) for s in self.registry])
+        conn.executemany(
+            "INSERT OR REPLACE INTO skill_layers VALUES (?, ?)",
+            [(s.name, s.layer) for s in self.registry],
+        )
 
     def load_inputs(self, skill: Skill, target: str) -> Inputs:
         """Load every declared input, refusing missing, stale or failed ones."""
@@ -89,9 +92,17 @@ class Runner:
 
     # -- one run ------------------------------------------------------------------------
 
-    def run_once(self, skill_name: str, target: str, *, route: Route | None = None,
-                 feedback: Sequence[str] = (), attempt: int = 1, parent_run_id: str = "",
-                 params: dict[str, Any] | None = None) -> RunResult:
+    def run_once(
+        self,
+        skill_name: str,
+        target: str,
+        *,
+        route: Route | None = None,
+        feedback: Sequence[str] = (),
+        attempt: int = 1,
+        parent_run_id: str = "",
+        params: dict[str, Any] | None = None,
+    ) -> RunResult:
         """Execute a skill once for a target and record everything about it."""
         skill = self.registry.get(skill_name)()
         skill.check_target(target)
@@ -108,16 +119,55 @@ class Runner:
         try:
             outputs = skill.produce(ctx)
         except WaitingForHandoff as wait:
-            self._log_run(skill, target, route, run_id, parent_run_id, meter, started,
-                          "WAITING", attempt, [], f"waiting for an answer to {wait.task_path}")
-            return RunResult(skill.name, target, "waiting", route=route, run_id=run_id,
-                             attempt=attempt, task_path=str(wait.task_path))
+            self._log_run(
+                skill,
+                target,
+                route,
+                run_id,
+                parent_run_id,
+                meter,
+                started,
+                "WAITING",
+                attempt,
+                [],
+                f"waiting for an answer to {wait.task_path}",
+            )
+            return RunResult(
+                skill.name,
+                target,
+                "waiting",
+                route=route,
+                run_id=run_id,
+                attempt=attempt,
+                task_path=str(wait.task_path),
+            )
         gate = skill.gate(outputs, ctx)
         records = self._write_outputs(skill, target, outputs, inputs, gate, run_id, route)
-        self._log_run(skill, target, route, run_id, parent_run_id, meter, started,
-                      gate.verdict, attempt, records, "; ".join(gate.reasons))
-        return RunResult(skill.name, target, "done", gate, records, route, run_id, attempt,
-                         meter.estimated, meter.actual)
+        self._log_run(
+            skill,
+            target,
+            route,
+            run_id,
+            parent_run_id,
+            meter,
+            started,
+            gate.verdict,
+            attempt,
+            records,
+            "; ".join(gate.reasons),
+        )
+        return RunResult(
+            skill.name,
+            target,
+            "done",
+            gate,
+            records,
+            route,
+            run_id,
+            attempt,
+            meter.estimated,
+            meter.actual,
+        )
 
     def _guard(self, skill: Skill, target: str) -> None:
         """The refusals before inputs are read: hard stops, regen limits, loop order."""
@@ -126,11 +176,24 @@ class Runner:
             _guards.enforce_regen_limit(self.project, skill, target)
         _guards.check_loop_order(self.project, skill, target)
 
-    def _context(self, skill: Skill, target: str, inputs: Inputs, feedback: Sequence[str],
-                 attempt: int, params: dict[str, Any] | None) -> Context:
+    def _context(
+        self,
+        skill: Skill,
+        target: str,
+        inputs: Inputs,
+        feedback: Sequence[str],
+        attempt: int,
+        params: dict[str, Any] | None,
+    ) -> Context:
         """What the skill sees: its inputs, plus the services it declares it wants."""
-        ctx = Context(target=target, inputs=inputs, config=self.config,
-                      feedback=tuple(feedback), attempt=attempt, params=dict(params or {}))
+        ctx = Context(
+            target=target,
+            inputs=inputs,
+            config=self.config,
+            feedback=tuple(feedback),
+            attempt=attempt,
+            params=dict(params or {}),
+        )
         if skill.wants_budget_view:
             ctx.params["budget_view"] = self.budget_view(target)
         if skill.wants_existing:
@@ -139,40 +202,81 @@ class Runner:
             ctx.params.setdefault("render", self.render_service())
         return ctx
 
-    def _write_outputs(self, skill: Skill, target: str, outputs: list[Any], inputs: Inputs,
-                       gate: Gate, run_id: str, route: Route) -> list[Record]:
+    def _write_outputs(
+        self,
+        skill: Skill,
+        target: str,
+        outputs: list[Any],
+        inputs: Inputs,
+        gate: Gate,
+        run_id: str,
+        route: Route,
+    ) -> list[Record]:
         records = []
         for payload in outputs:
             if payload.KIND not in skill.produces:
-                raise RunError(f"{skill.name} produced a {payload.KIND}, which it does not "
-                               f"declare ({', '.join(skill.produces)})")
+                raise RunError(
+                    f"{skill.name} produced a {payload.KIND}, which it does not "
+                    f"declare ({', '.join(skill.produces)})"
+                )
             entry = _runlog.LogEntry(
-                run_id=run_id, skill_name=skill.name, event="write", **target_fields(target),
-                model_used=route.model, tier=route.tier, outcome=gate.verdict,
-                notes="; ".join(gate.reasons))
+                run_id=run_id,
+                skill_name=skill.name,
+                event="write",
+                **target_fields(target),
+                model_used=route.model,
+                tier=route.tier,
+                outcome=gate.verdict,
+                notes="; ".join(gate.reasons),
+            )
             data = payload.data if isinstance(payload, Media) else payload
             subject = _output_subject(payload, target)
             same = self.store.same_as_latest(payload.KIND, subject, data, inputs.names)
             if same is not None and gate_of(self.project, same.filename) == gate.verdict:
                 records.append(same)  # identical bytes, inputs and verdict: nothing new
                 continue
-            records.append(self.store.write(payload.KIND, subject, data, inputs=inputs.names,
-                                            entry=entry))
+            records.append(
+                self.store.write(payload.KIND, subject, data, inputs=inputs.names, entry=entry)
+            )
         return records
 
-    def _log_run(self, skill: Skill, target: str, route: Route, run_id: str, parent: str,
-                 meter: Meter, started: float, outcome: str, attempt: int,
-                 records: list[Record], notes: str) -> None:
+    def _log_run(
+        self,
+        skill: Skill,
+        target: str,
+        route: Route,
+        run_id: str,
+        parent: str,
+        meter: Meter,
+        started: float,
+        outcome: str,
+        attempt: int,
+        records: list[Record],
+        notes: str,
+    ) -> None:
         project_cap = self.ledger.state("project", "PROJECT")
         budget = f"{project_cap.state} {project_cap.percent:.1f}%" if project_cap else ""
         first = records[0] if records else None
-        self.store.log(_runlog.LogEntry(
-            run_id=run_id, parent_run_id=parent, skill_name=skill.name, event="run",
-            **target_fields(target), model_used=route.model,
-            tier=route.tier, estimated_cost=meter.estimated, actual_cost=meter.actual,
-            duration_s=time.monotonic() - started, outcome=outcome, regen_count=attempt - 1,
-            artifact_output=first.filename if first else "",
-            artifact_sha256=first.sha256 if first else "", budget_status=budget, notes=notes))
+        self.store.log(
+            _runlog.LogEntry(
+                run_id=run_id,
+                parent_run_id=parent,
+                skill_name=skill.name,
+                event="run",
+                **target_fields(target),
+                model_used=route.model,
+                tier=route.tier,
+                estimated_cost=meter.estimated,
+                actual_cost=meter.actual,
+                duration_s=time.monotonic() - started,
+                outcome=outcome,
+                regen_count=attempt - 1,
+                artifact_output=first.filename if first else "",
+                artifact_sha256=first.sha256 if first else "",
+                budget_status=budget,
+                notes=notes,
+            )
+        )
 
     # -- services and decisions ---------------------------------------------------------
 
@@ -191,8 +295,11 @@ class Runner:
         out: dict[str, dict[str, str]] = {}
         for kind_name in skill.produces:
             for record in self.store.latest_of_each(kind_name):
-                verdict = ("STALE" if self.store.is_stale(record.name)
-                           else gate_of(self.project, record.filename))
+                verdict = (
+                    "STALE"
+                    if self.store.is_stale(record.name)
+                    else gate_of(self.project, record.filename)
+                )
                 out.setdefault(kind_name, {})[record.name.subject or ""] = verdict
         return out
 
@@ -215,9 +322,15 @@ class Runner:
 
     # -- the loop -----------------------------------------------------------------------
 
-    def run(self, skill_name: str, target: str, *, force: bool = False,
-            params: dict[str, Any] | None = None,
-            feedback: Sequence[str] = ()) -> RunResult:
+    def run(
+        self,
+        skill_name: str,
+        target: str,
+        *,
+        force: bool = False,
+        params: dict[str, Any] | None = None,
+        feedback: Sequence[str] = (),
+    ) -> RunResult:
         """Run a skill to PASS: revise, escalate, or hard-stop. Resumes from the log.
 
         ``feedback`` sends a passed output back for revision with a downstream gate's reasons
@@ -240,8 +353,9 @@ class Runner:
         feedback = resumed or tuple(feedback)
         earlier: list[tuple[int, Gate]] = []
         while True:
-            result = self.run_once(skill_name, target, route=route, feedback=feedback,
-                                   attempt=attempt, params=params)
+            result = self.run_once(
+                skill_name, target, route=route, feedback=feedback, attempt=attempt, params=params
+            )
             result.earlier = list(earlier)
             if result.status == "waiting" or result.gate.passed or not skill_cls.revise_on_fail:
                 return result
@@ -251,8 +365,9 @@ class Runner:
             if revisions < self.config.loops.max_revisions and skill_cls.uses_model:
                 revisions += 1
                 continue
-            route = self._revisions.escalate(skill_cls, target, route,
-                                             "; ".join(result.gate.reasons))
+            route = self._revisions.escalate(
+                skill_cls, target, route, "; ".join(result.gate.reasons)
+            )
             revisions = 0
 
 
@@ -267,9 +382,13 @@ def _output_subject(payload: Artifact | Media, target: str) -> str | None:
 def provider_settings(project: Project) -> ProviderSettings:
     """The gateway settings from the project config."""
     providers = project.config.providers
-    return ProviderSettings(replay_dir=providers.replay_dir, inbox_dir=providers.inbox_dir,
-                            api_key_env=dict(providers.api_key_env),
-                            base_urls=dict(providers.base_urls), timeout_s=providers.timeout_s,
-                            max_retries=providers.max_retries,
-                            schema_retries=providers.schema_retries,
-                            price_overrides=dict(project.config.prices.text))
+    return ProviderSettings(
+        replay_dir=providers.replay_dir,
+        inbox_dir=providers.inbox_dir,
+        api_key_env=dict(providers.api_key_env),
+        base_urls=dict(providers.base_urls),
+        timeout_s=providers.timeout_s,
+        max_retries=providers.max_retries,
+        schema_retries=providers.schema_retries,
+        price_overrides=dict(project.config.prices.text),
+    )

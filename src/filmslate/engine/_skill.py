@@ -32,10 +32,22 @@ from ..core._names import (
 from ..schemas import Artifact
 
 Tier = Literal["throughput", "judgment", "premium", "vision", "research"]
-Scope = Literal["project", "scene", "shot", "target", "all", "within", "adjacent", "cast",
-                "scene_set", "before_scene", "previous"]
-Layer = Literal["narrative", "validation", "continuity", "production", "governance",
-                "observability"]
+Scope = Literal[
+    "project",
+    "scene",
+    "shot",
+    "target",
+    "all",
+    "within",
+    "adjacent",
+    "cast",
+    "scene_set",
+    "before_scene",
+    "previous",
+]
+Layer = Literal[
+    "narrative", "validation", "continuity", "production", "governance", "observability"
+]
 TargetScope = Literal["project", "scene", "shot", "target"]
 SKILL_NAME_RE = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
 ENTRY_POINT_GROUP = "filmslate.skills"
@@ -160,13 +172,24 @@ class Skill:
 
     def check_target(self, target: str) -> str:
         """Validate that a target fits this skill's scope; returns it."""
-        patterns = {"project": re.compile("PROJECT"), "scene": SCENE_RE, "shot": SHOT_RE,
-                    "target": TARGET_RE}
+        patterns = {
+            "project": re.compile("PROJECT"),
+            "scene": SCENE_RE,
+            "shot": SHOT_RE,
+            "target": TARGET_RE,
+        }
         if not patterns[self.target_scope].fullmatch(target):
-            example = {"project": "PROJECT", "scene": "--scene S03", "shot": "--shot S03_SH02",
-                       "target": "--target PROJECT (or a scene, ACT_1, E01)"}[self.target_scope]
-            raise UserError(f"{self.name} runs on a {self.target_scope}, not {target!r}: "
-                            f"use {example}", skill=self.name, target=target)
+            example = {
+                "project": "PROJECT",
+                "scene": "--scene S03",
+                "shot": "--shot S03_SH02",
+                "target": "--target PROJECT (or a scene, ACT_1, E01)",
+            }[self.target_scope]
+            raise UserError(
+                f"{self.name} runs on a {self.target_scope}, not {target!r}: use {example}",
+                skill=self.name,
+                target=target,
+            )
         return target
 
 
@@ -195,9 +218,11 @@ class Registry:
         is checked here, so a typo in a layer, tier, scope or kind fails loudly at load."""
         problems = declaration_problems(skill)
         if problems:
-            raise UserError(f"skill {getattr(skill, 'name', skill.__qualname__)!r} "
-                            f"({skill.__module__}) is declared wrong: " + "; ".join(problems),
-                            skill=getattr(skill, "name", ""))
+            raise UserError(
+                f"skill {getattr(skill, 'name', skill.__qualname__)!r} "
+                f"({skill.__module__}) is declared wrong: " + "; ".join(problems),
+                skill=getattr(skill, "name", ""),
+            )
         if skill.name in self._skills and self._skills[skill.name] is not skill:
             raise UserError(f"two skills are named {skill.name!r}", skill=skill.name)
         self._skills[skill.name] = skill
@@ -208,13 +233,17 @@ class Registry:
         try:
             return self._skills[name]
         except KeyError:
-            raise UserError(f"no skill named {name!r}; `slate skills` lists them: "
-                            f"{', '.join(sorted(self._skills))}", skill=name) from None
+            raise UserError(
+                f"no skill named {name!r}; `slate skills` lists them: "
+                f"{', '.join(sorted(self._skills))}",
+                skill=name,
+            ) from None
 
     def producer_of(self, kind_name: str) -> type[Skill] | None:
         """The skill a person runs to produce a kind, if any (automatic ones are not run)."""
-        return next((s for s in self._skills.values()
-                     if kind_name in s.produces and not s.automatic), None)
+        return next(
+            (s for s in self._skills.values() if kind_name in s.produces and not s.automatic), None
+        )
 
     def __iter__(self) -> Iterator[type[Skill]]:
         return iter(sorted(self._skills.values(), key=lambda s: (s.layer, s.name)))
@@ -227,16 +256,20 @@ class Registry:
         for point in entry_points(group=ENTRY_POINT_GROUP):
             for item in load_entry_point(point):
                 if not (isinstance(item, type) and issubclass(item, Skill)):
-                    raise UserError(f"entry point {point.name} of {ENTRY_POINT_GROUP} gives "
-                                    f"{item!r}: expected a Skill subclass (artifact kinds go in "
-                                    "the filmslate.kinds group)", entry_point=point.name)
+                    raise UserError(
+                        f"entry point {point.name} of {ENTRY_POINT_GROUP} gives "
+                        f"{item!r}: expected a Skill subclass (artifact kinds go in "
+                        "the filmslate.kinds group)",
+                        entry_point=point.name,
+                    )
                 self.register(item)
 
     def load_file(self, path: Path) -> list[type[Skill]]:
         """Register every Skill subclass defined in a Python file (project-local skills)."""
         if not path.is_file():
-            raise UserError(f"skill file {path} not found (listed in [skills] paths)",
-                            path=str(path))
+            raise UserError(
+                f"skill file {path} not found (listed in [skills] paths)", path=str(path)
+            )
         name = "filmslate_project_skill_" + re.sub(r"\W", "_", path.stem)
         spec = importlib.util.spec_from_file_location(name, path)
         if spec is None or spec.loader is None:
@@ -244,9 +277,15 @@ class Registry:
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module  # so answers can name its output types by import path
         spec.loader.exec_module(module)
-        found = [obj for obj in vars(module).values() if isinstance(obj, type)
-                 and issubclass(obj, Skill) and obj is not Skill and "name" in vars(obj)
-                 and obj.__module__ == name]
+        found = [
+            obj
+            for obj in vars(module).values()
+            if isinstance(obj, type)
+            and issubclass(obj, Skill)
+            and obj is not Skill
+            and "name" in vars(obj)
+            and obj.__module__ == name
+        ]
         for skill in found:
             self.register(skill)
         return found
@@ -264,20 +303,29 @@ def declaration_problems(skill: type[Skill]) -> list[str]:
             problems.append(f"{attr} {value!r} is not one of {', '.join(get_args(allowed))}")
     for need in skill.needs:
         if need.scope not in get_args(Scope):
-            problems.append(f"need {need.kind} has scope {need.scope!r}, not one of "
-                            f"{', '.join(get_args(Scope))}")
+            problems.append(
+                f"need {need.kind} has scope {need.scope!r}, not one of "
+                f"{', '.join(get_args(Scope))}"
+            )
     for kind_name in [*skill.produces, *(n.kind for n in skill.needs)]:
         if kind_name.upper() not in KINDS:
-            problems.append(f"unknown artifact kind {kind_name!r} (publish an ArtifactKind "
-                            "for it in the filmslate.kinds entry-point group)")
+            problems.append(
+                f"unknown artifact kind {kind_name!r} (publish an ArtifactKind "
+                "for it in the filmslate.kinds entry-point group)"
+            )
     return problems
 
 
 REGISTRY = Registry()
 # Each package registers its skills on import.
-BUILTIN_SKILL_MODULES = ("filmslate.skills.narrative", "filmslate.skills.validation",
-                         "filmslate.skills.continuity", "filmslate.skills.production",
-                         "filmslate.skills.governance", "filmslate.skills.observability")
+BUILTIN_SKILL_MODULES = (
+    "filmslate.skills.narrative",
+    "filmslate.skills.validation",
+    "filmslate.skills.continuity",
+    "filmslate.skills.production",
+    "filmslate.skills.governance",
+    "filmslate.skills.observability",
+)
 _LOADED = False
 
 

@@ -16,7 +16,9 @@ def gate_of(project: Project, name: str) -> str:
     """The recorded verdict of an artifact version (PASS for hand-added files)."""
     row = project.store.conn.execute(
         "SELECT outcome FROM runlog WHERE artifact_output = ? AND event IN ('write', 'run') "
-        "ORDER BY seq DESC LIMIT 1", (name,)).fetchone()
+        "ORDER BY seq DESC LIMIT 1",
+        (name,),
+    ).fetchone()
     return str(row[0]) if row else ""
 
 
@@ -40,20 +42,33 @@ def all_open_hard_stops(project: Project) -> list[HardStopRow]:
     rows = project.store.conn.execute(
         "SELECT run_id, outcome, target, notes, skill_name FROM runlog WHERE event = "
         "'hard_stop' AND run_id NOT IN (SELECT parent_run_id FROM runlog WHERE event = "
-        "'override') ORDER BY seq").fetchall()
+        "'override') ORDER BY seq"
+    ).fetchall()
     return [HardStopRow(*row) for row in rows]
 
 
 def open_hard_stops(project: Project, target: str, skill: str = "") -> list[HardStopRow]:
     """Unlifted hard stops that block ``skill`` on ``target`` (or what contains it)."""
     scopes = {"PROJECT", target, scene_of(target)} - {""}
-    return [stop for stop in all_open_hard_stops(project) if stop.target in scopes
-            and (stop.kind not in SKILL_SCOPED_STOPS or not skill or stop.skill == skill)]
+    return [
+        stop
+        for stop in all_open_hard_stops(project)
+        if stop.target in scopes
+        and (stop.kind not in SKILL_SCOPED_STOPS or not skill or stop.skill == skill)
+    ]
 
 
-def record_hard_stop(project: Project, target: str, kind: str, reason: str,
-                     skill: str = "") -> None:
+def record_hard_stop(
+    project: Project, target: str, kind: str, reason: str, skill: str = ""
+) -> None:
     """Log a hard stop; work on the target stops until an override lifts it."""
-    project.store.log(_runlog.LogEntry(
-        run_id=_runlog.new_run_id(), skill_name=skill or "runner", event="hard_stop",
-        outcome=kind, **target_fields(target), notes=reason))
+    project.store.log(
+        _runlog.LogEntry(
+            run_id=_runlog.new_run_id(),
+            skill_name=skill or "runner",
+            event="hard_stop",
+            outcome=kind,
+            **target_fields(target),
+            notes=reason,
+        )
+    )

@@ -69,7 +69,13 @@ class VideoProvider(abc.ABC):
 class ClipRenderer(Protocol):
     """What a generation skill may ask of the render service the runner passes it."""
 
-    def render(self, shot: ShotRow, pack: GenPack, resolution: ResolutionTier,
-               image: bytes | None = None, skill: str = "") -> bytes:
+    def render(
+        self,
+        shot: ShotRow,
+        pack: GenPack,
+        resolution: ResolutionTier,
+        image: bytes | None = None,
+        skill: str = "",
+    ) -> bytes:
         """The shot's clip at a resolution tier, metered and resumable."""
         ...

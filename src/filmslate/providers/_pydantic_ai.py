@@ -71,7 +71,10 @@ def vendor_import(provider: str, extra: str) -> Iterator[None]:
     except ImportError as exc:
         raise ProviderError(
             f"the {provider} provider needs its SDK: pip install 'filmslate[{extra}]'",
-            provider=provider, extra=extra, missing=exc.name) from None
+            provider=provider,
+            extra=extra,
+            missing=exc.name,
+        ) from None
 
 
 def is_local_url(url: str | None) -> bool:
@@ -102,8 +105,16 @@ class BridgeTransport:
     Built by :func:`bridge_transport` (``httpx2`` is imported lazily, with the vendor extras).
     """
 
-    def __init__(self, client: httpx.Client, *, timeout_s: float, max_retries: int,
-                 backoff_s: float, wait_max_s: float, sleep: Sleep = asyncio.sleep) -> None:
+    def __init__(
+        self,
+        client: httpx.Client,
+        *,
+        timeout_s: float,
+        max_retries: int,
+        backoff_s: float,
+        wait_max_s: float,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
         self._client = client
         self._timeout_s = timeout_s
         self._max_retries = max_retries
@@ -116,19 +127,25 @@ class BridgeTransport:
         import httpx2
 
         outgoing = self._client.build_request(
-            request.method, str(request.url), content=await request.aread(),
-            headers=[(k, v) for k, v in request.headers.multi_items()
-                     if k.lower() != "accept-encoding"],
-            timeout=self._timeout_s)
+            request.method,
+            str(request.url),
+            content=await request.aread(),
+            headers=[
+                (k, v) for k, v in request.headers.multi_items() if k.lower() != "accept-encoding"
+            ],
+            timeout=self._timeout_s,
+        )
         try:
             response = await self._send_with_retries(outgoing)
         except httpx.TransportError as exc:
             error_type = getattr(httpx2, type(exc).__name__, httpx2.TransportError)
             raise error_type(str(exc) or type(exc).__name__, request=request) from None
-        headers = [(k, v) for k, v in response.headers.multi_items()
-                   if k.lower() not in _DECODED_HEADERS]
-        return httpx2.Response(response.status_code, headers=headers,
-                               content=response.content, request=request)
+        headers = [
+            (k, v) for k, v in response.headers.multi_items() if k.lower() not in _DECODED_HEADERS
+        ]
+        return httpx2.Response(
+            response.status_code, headers=headers, content=response.content, request=request
+        )
 
     async def aclose(self) -> None:
         """Nothing to close: the gateway owns the sync client."""
@@ -148,10 +165,15 @@ class BridgeTransport:
             return state.outcome.result()
 
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(self._max_retries + 1), wait=self._wait,
-            retry=(retry_if_exception_type(_RETRIED_ERRORS)
-                   | retry_if_result(lambda r: r.status_code in TRANSIENT_STATUSES)),
-            retry_error_callback=last_outcome, sleep=self._sleep)
+            stop=stop_after_attempt(self._max_retries + 1),
+            wait=self._wait,
+            retry=(
+                retry_if_exception_type(_RETRIED_ERRORS)
+                | retry_if_result(lambda r: r.status_code in TRANSIENT_STATUSES)
+            ),
+            retry_error_callback=last_outcome,
+            sleep=self._sleep,
+        )
         response: httpx.Response = await retrying(self._send_once, outgoing)
         return response
 
@@ -191,8 +213,11 @@ def bridge_transport(context: ProviderContext, **overrides: Any) -> Any:
     """A :class:`BridgeTransport` (as an ``httpx2.AsyncBaseTransport``) for ``context``."""
     settings = context.settings
     options: dict[str, Any] = dict(
-        timeout_s=settings.timeout_s, max_retries=settings.max_retries,
-        backoff_s=settings.retry_backoff_s, wait_max_s=settings.retry_wait_max_s)
+        timeout_s=settings.timeout_s,
+        max_retries=settings.max_retries,
+        backoff_s=settings.retry_backoff_s,
+        wait_max_s=settings.retry_wait_max_s,
+    )
     return _transport_class()(context.http_client, **{**options, **overrides})
 
 
@@ -250,26 +275,43 @@ class PydanticAIProvider(TextProvider):
         if not key:
             raise ProviderError(
                 f"no API key for the {self.name} provider: set the environment variable "
-                f"{self.key_env}", provider=self.name, env_var=self.key_env)
+                f"{self.key_env}",
+                provider=self.name,
+                env_var=self.key_env,
+            )
         return key
 
     @abc.abstractmethod
-    def build_model(self, model_name: str, *, api_key: str | None, base_url: str | None,
-                    http_client: httpx2.AsyncClient) -> Model:
+    def build_model(
+        self,
+        model_name: str,
+        *,
+        api_key: str | None,
+        base_url: str | None,
+        http_client: httpx2.AsyncClient,
+    ) -> Model:
         """The pydantic-ai model for ``model_name``, sending through ``http_client``."""
 
     def token_prices(self, model_name: str) -> tuple[float, float]:
         """USD per million tokens, from the project's overrides or genai-prices."""
-        return token_prices(self.name, model_name, api_url=self.base_url,
-                            overrides=self.context.settings.price_overrides)
+        return token_prices(
+            self.name,
+            model_name,
+            api_url=self.base_url,
+            overrides=self.context.settings.price_overrides,
+        )
 
     def complete(self, request: TextRequest) -> TextResult:
         """Ask the model; validate into ``request.output_type``; price the tokens used."""
         from pydantic_ai import Agent
 
-        agent = Agent(self._model(request.model_name), output_type=request.output_type,
-                      system_prompt=request.system, name=request.skill,
-                      retries={"output": self.context.settings.schema_retries})
+        agent = Agent(
+            self._model(request.model_name),
+            output_type=request.output_type,
+            system_prompt=request.system,
+            name=request.skill,
+            retries={"output": self.context.settings.schema_retries},
+        )
         counter = _attempts.set(_Attempts())  # the run's task sees a copy of this context
         try:
             outcome = self._run(agent, request)
@@ -303,8 +345,11 @@ class PydanticAIProvider(TextProvider):
     def _model(self, model_name: str) -> Model:
         if model_name not in self._models:
             self._models[model_name] = self.build_model(
-                model_name, api_key=self.api_key(), base_url=self.base_url,
-                http_client=self._client())
+                model_name,
+                api_key=self.api_key(),
+                base_url=self.base_url,
+                http_client=self._client(),
+            )
         return self._models[model_name]
 
     def _client(self) -> httpx2.AsyncClient:
@@ -313,31 +358,49 @@ class PydanticAIProvider(TextProvider):
         if self._async_client is None:
             # The timeout here is only what SDKs read back; the bridge enforces ours.
             self._async_client = httpx2.AsyncClient(
-                transport=self.transport, timeout=self.context.settings.timeout_s)
+                transport=self.transport, timeout=self.context.settings.timeout_s
+            )
         return self._async_client
 
-    def _result(self, request: TextRequest, output: Any, input_tokens: int,
-                output_tokens: int) -> TextResult:
-        cost = token_cost(self.name, request.model_name, input_tokens, output_tokens,
-                          overrides=self.context.settings.price_overrides, api_url=self.base_url)
-        return TextResult(output=output, usage=Usage(input_tokens, output_tokens), cost=cost,
-                          model=request.model)
+    def _result(
+        self, request: TextRequest, output: Any, input_tokens: int, output_tokens: int
+    ) -> TextResult:
+        cost = token_cost(
+            self.name,
+            request.model_name,
+            input_tokens,
+            output_tokens,
+            overrides=self.context.settings.price_overrides,
+            api_url=self.base_url,
+        )
+        return TextResult(
+            output=output, usage=Usage(input_tokens, output_tokens), cost=cost, model=request.model
+        )
 
-    def _translate(self, exc: Exception, request: TextRequest,
-                   messages: Sequence[Any]) -> ProviderError:
+    def _translate(
+        self, exc: Exception, request: TextRequest, messages: Sequence[Any]
+    ) -> ProviderError:
         secret = self.context.env.get(self.key_env)
-        translated = translate_error(exc, self._error_context(request, messages),
-                                     key_env=self.key_env, secret=secret)
+        translated = translate_error(
+            exc, self._error_context(request, messages), key_env=self.key_env, secret=secret
+        )
         if translated is None:
             raise exc  # not a provider failure: a bug, which should show its traceback
         return translated
 
     def _error_context(self, request: TextRequest, messages: Sequence[Any]) -> dict[str, Any]:
         spent = _spent_tokens(messages)
-        return dict(provider=self.name, model=request.model, skill=request.skill,
-                    target=request.target, attempt=request.attempt,
-                    requests_sent=requests_sent(), input_tokens=spent.input_tokens,
-                    output_tokens=spent.output_tokens, cost=self._cost_or_zero(request, spent))
+        return dict(
+            provider=self.name,
+            model=request.model,
+            skill=request.skill,
+            target=request.target,
+            attempt=request.attempt,
+            requests_sent=requests_sent(),
+            input_tokens=spent.input_tokens,
+            output_tokens=spent.output_tokens,
+            cost=self._cost_or_zero(request, spent),
+        )
 
     def _cost_or_zero(self, request: TextRequest, spent: Usage) -> float:
         # Tokens a failed call still consumed are money spent; report them when we can price them.
@@ -353,12 +416,14 @@ def _spent_tokens(messages: Sequence[Any]) -> Usage:
     from pydantic_ai.messages import ModelResponse
 
     responses = [m for m in messages if isinstance(m, ModelResponse)]
-    return Usage(sum(r.usage.input_tokens for r in responses),
-                 sum(r.usage.output_tokens for r in responses))
+    return Usage(
+        sum(r.usage.input_tokens for r in responses), sum(r.usage.output_tokens for r in responses)
+    )
 
 
-def translate_error(exc: Exception, context: dict[str, Any], *, key_env: str,
-                    secret: str | None) -> ProviderError | None:
+def translate_error(
+    exc: Exception, context: dict[str, Any], *, key_env: str, secret: str | None
+) -> ProviderError | None:
     """The :class:`ProviderError` for a pydantic-ai or SDK failure, or None if it is not one."""
     from pydantic_ai.exceptions import (
         ModelAPIError,
@@ -372,38 +437,63 @@ def translate_error(exc: Exception, context: dict[str, Any], *, key_env: str,
     if isinstance(exc, ModelHTTPError):
         return _http_error(exc.status_code, _redact(exc.body, secret), who, key_env, context)
     if isinstance(exc, ModelTimeoutError):
-        return ProviderError(f"{who} timed out {context['requests_sent']} times; try again "
-                             "later or raise the provider timeout", **context)
+        return ProviderError(
+            f"{who} timed out {context['requests_sent']} times; try again "
+            "later or raise the provider timeout",
+            **context,
+        )
     if isinstance(exc, ModelConnectionError):
-        return ProviderError(f"could not reach {who}: {_redact(str(exc), secret)}; check the "
-                             "network and the provider's base URL", **context)
+        return ProviderError(
+            f"could not reach {who}: {_redact(str(exc), secret)}; check the "
+            "network and the provider's base URL",
+            **context,
+        )
     if isinstance(exc, UnexpectedModelBehavior) and "output retries" in exc.message:
         problem = _redact(str(exc.__cause__ or exc), secret)
-        return ProviderError(f"{who}: the model's output failed the {context['skill']} output "
-                             f"schema after every re-ask: {problem}", problem=problem, **context)
+        return ProviderError(
+            f"{who}: the model's output failed the {context['skill']} output "
+            f"schema after every re-ask: {problem}",
+            problem=problem,
+            **context,
+        )
     if isinstance(exc, ModelAPIError | UnexpectedModelBehavior) or _is_malformed_body(exc):
         detail = _redact(f"{type(exc).__name__}: {exc}", secret)[:300]
-        return ProviderError(f"{who} sent a response filmslate could not read ({detail}); try "
-                             "again, and report it if it persists", **context)
+        return ProviderError(
+            f"{who} sent a response filmslate could not read ({detail}); try "
+            "again, and report it if it persists",
+            **context,
+        )
     return None
 
 
-def _http_error(status: int, body: str, who: str, key_env: str,
-                context: dict[str, Any]) -> ProviderError:
+def _http_error(
+    status: int, body: str, who: str, key_env: str, context: dict[str, Any]
+) -> ProviderError:
     retried = _retries(context["requests_sent"] - 1)
     if status in (401, 403):
         # The body is left out on purpose: some vendors echo part of the key back.
-        return ProviderError(f"{who} refused the API key (HTTP {status}): check the key in "
-                             f"${key_env}", status=status, env_var=key_env, **context)
+        return ProviderError(
+            f"{who} refused the API key (HTTP {status}): check the key in ${key_env}",
+            status=status,
+            env_var=key_env,
+            **context,
+        )
     if status == 429:
-        return ProviderError(f"{who} is rate limited (HTTP 429) after {retried}; wait "
-                             "and run again, or raise the provider's limits", status=status,
-                             **context)
+        return ProviderError(
+            f"{who} is rate limited (HTTP 429) after {retried}; wait "
+            "and run again, or raise the provider's limits",
+            status=status,
+            **context,
+        )
     if status >= 500:
-        return ProviderError(f"{who} failed on the server side (HTTP {status}) after "
-                             f"{retried}; try again later", status=status, **context)
-    return ProviderError(f"{who} rejected the request (HTTP {status}): {body[:500]}",
-                         status=status, **context)
+        return ProviderError(
+            f"{who} failed on the server side (HTTP {status}) after {retried}; try again later",
+            status=status,
+            **context,
+        )
+    return ProviderError(
+        f"{who} rejected the request (HTTP {status}): {body[:500]}", status=status, **context
+    )
 
 
 def _retries(count: int) -> str:
@@ -416,11 +506,11 @@ def _is_malformed_body(exc: Exception) -> bool:
 
     try:
         import openai
+
         sdk_errors: tuple[type[Exception], ...] = (openai.APIResponseValidationError,)
     except ImportError:
         sdk_errors = ()
-    return isinstance(exc, (ValueError, KeyError, TypeError, pydantic.ValidationError,
-                            *sdk_errors))
+    return isinstance(exc, (ValueError, KeyError, TypeError, pydantic.ValidationError, *sdk_errors))
 
 
 def _redact(value: object, secret: str | None) -> str:

@@ -53,14 +53,24 @@ MOVES: dict[str, Move] = {
     "drift": lambda t, s: (s * 0.04 * (2 * t - 1), 0.025 * (2 * t - 1), 1.12 + 0.04 * t),
     "lateral": lambda t, s: (s * 0.12 * (2 * t - 1), 0.0, 1.3),
     "dolly": lambda t, s: (s * 0.03 * t, 0.0, 1.04 + 0.1 * t),
-    "sway": lambda t, s: (0.02 * math.sin(2 * math.pi * t), 0.012 * math.sin(4 * math.pi * t),
-                          1.1 + 0.08 * t),
+    "sway": lambda t, s: (
+        0.02 * math.sin(2 * math.pi * t),
+        0.012 * math.sin(4 * math.pi * t),
+        1.1 + 0.08 * t,
+    ),
     "static": lambda t, s: (0.0, 0.0, 1.0),
 }
 CAMERA_MOVES = {
-    "close_up": "push_in", "extreme_close_up": "push_in", "wide": "pan", "establishing": "pan",
-    "medium": "drift", "two_shot": "drift", "tracking": "lateral", "over_shoulder": "dolly",
-    "pov": "sway", "insert": "static",
+    "close_up": "push_in",
+    "extreme_close_up": "push_in",
+    "wide": "pan",
+    "establishing": "pan",
+    "medium": "drift",
+    "two_shot": "drift",
+    "tracking": "lateral",
+    "over_shoulder": "dolly",
+    "pov": "sway",
+    "insert": "static",
 }
 _CAMERA_LINE = re.compile(r"^\s*camera_type\s*:\s*([A-Za-z_\-]+)\s*$", re.MULTILINE)
 _SETTINGS = re.compile(r"^\[SETTINGS\]\s*$(.*?)(?=^\[[^\]\n]+\]\s*$|\Z)", re.MULTILINE | re.DOTALL)
@@ -79,8 +89,16 @@ def camera_type_of(prompt: str) -> str:
 def job_id_of(job: VideoJob) -> str:
     """A stable id for a job: the hash of everything that shapes its render."""
     digest = hashlib.sha256()
-    for part in (RENDER_VERSION, job.shot_id, job.prompt, repr(float(job.duration_s)),
-                 str(job.width), str(job.height), str(job.fps), str(job.seed)):
+    for part in (
+        RENDER_VERSION,
+        job.shot_id,
+        job.prompt,
+        repr(float(job.duration_s)),
+        str(job.width),
+        str(job.height),
+        str(job.fps),
+        str(job.seed),
+    ):
         digest.update(part.encode("utf-8") + b"\x00")
     digest.update(hashlib.sha256(job.image or b"").digest())
     return f"animatic-{digest.hexdigest()[:24]}"
@@ -134,21 +152,44 @@ class AnimaticProvider(VideoProvider):
 
 def _check(job: VideoJob, limit: float) -> None:
     if job.width % 2 or job.height % 2 or job.width < 16 or job.height < 16:
-        raise ProviderError(f"{job.shot_id}: {job.width}x{job.height} is not renderable "
-                            "(H.264 needs even sizes of at least 16)")
+        raise ProviderError(
+            f"{job.shot_id}: {job.width}x{job.height} is not renderable "
+            "(H.264 needs even sizes of at least 16)"
+        )
     if job.fps <= 0 or not 0 < job.duration_s <= limit:
-        raise ProviderError(f"{job.shot_id}: duration {job.duration_s}s at {job.fps} fps is out "
-                            f"of range (0 < duration <= {limit}s)")
+        raise ProviderError(
+            f"{job.shot_id}: duration {job.duration_s}s at {job.fps} fps is out "
+            f"of range (0 < duration <= {limit}s)"
+        )
 
 
 def render(job: VideoJob, path: Path) -> None:
     """Write the job's animatic to ``path`` as H.264 MP4."""
     writer = imageio_ffmpeg.write_frames(
-        str(path), (job.width, job.height), fps=job.fps, codec="libx264", macro_block_size=2,
-        ffmpeg_log_level="error", quality=None,
-        output_params=["-preset", "veryfast", "-crf", "23", "-threads", "1",
-                       "-fflags", "+bitexact", "-flags:v", "+bitexact", "-map_metadata", "-1",
-                       "-movflags", "+faststart"])
+        str(path),
+        (job.width, job.height),
+        fps=job.fps,
+        codec="libx264",
+        macro_block_size=2,
+        ffmpeg_log_level="error",
+        quality=None,
+        output_params=[
+            "-preset",
+            "veryfast",
+            "-crf",
+            "23",
+            "-threads",
+            "1",
+            "-fflags",
+            "+bitexact",
+            "-flags:v",
+            "+bitexact",
+            "-map_metadata",
+            "-1",
+            "-movflags",
+            "+faststart",
+        ],
+    )
     writer.send(None)
     try:
         for frame in iter_frames(job):
@@ -157,8 +198,9 @@ def render(job: VideoJob, path: Path) -> None:
         writer.close()
 
 
-def _frame(source: Image.Image, width: int, height: int,
-           camera: tuple[float, float, float]) -> bytes:
+def _frame(
+    source: Image.Image, width: int, height: int, camera: tuple[float, float, float]
+) -> bytes:
     """One frame: the window of the source the camera sees, scaled to the output size."""
     dx, dy, zoom = camera
     box_w, box_h = width / zoom, height / zoom
@@ -177,8 +219,10 @@ def _source(job: VideoJob) -> Image.Image:
     except (OSError, ValueError) as exc:
         raise ProviderError(f"{job.shot_id}: the storyboard image cannot be read: {exc}") from None
     scale = max(job.width / image.width, job.height / image.height)
-    size = (max(job.width, round(image.width * scale)),
-            max(job.height, round(image.height * scale)))
+    size = (
+        max(job.width, round(image.width * scale)),
+        max(job.height, round(image.height * scale)),
+    )
     image = image.resize(size, Image.Resampling.LANCZOS)
     left, top = (size[0] - job.width) // 2, (size[1] - job.height) // 2
     return image.crop((left, top, left + job.width, top + job.height))
@@ -215,5 +259,7 @@ def iter_frames(job: VideoJob) -> Iterator[bytes]:
 
 def frames_of(job: VideoJob) -> list[npt.NDArray[np.uint8]]:
     """The job's frames as (height, width, 3) arrays, without encoding (tests, previews)."""
-    return [np.frombuffer(frame, np.uint8).reshape(job.height, job.width, 3)
-            for frame in iter_frames(job)]
+    return [
+        np.frombuffer(frame, np.uint8).reshape(job.height, job.width, 3)
+        for frame in iter_frames(job)
+    ]

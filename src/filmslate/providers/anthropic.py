@@ -18,8 +18,14 @@ class AnthropicProvider(PydanticAIProvider):
     extra: ClassVar[str] = "anthropic"
     default_base_url: ClassVar[str | None] = "https://api.anthropic.com"
 
-    def build_model(self, model_name: str, *, api_key: str | None, base_url: str | None,
-                    http_client: httpx2.AsyncClient) -> Model:
+    def build_model(
+        self,
+        model_name: str,
+        *,
+        api_key: str | None,
+        base_url: str | None,
+        http_client: httpx2.AsyncClient,
+    ) -> Model:
         """An ``AnthropicModel`` sending through ``http_client``."""
         with vendor_import(self.name, self.extra):
             from pydantic_ai.models.anthropic import AnthropicModel

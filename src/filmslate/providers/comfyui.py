@@ -53,14 +53,24 @@ class ComfyUIProvider(VideoProvider):
     name: ClassVar[str] = "comfyui"
     capabilities: ClassVar[frozenset[str]] = frozenset({"text_to_video", "image_to_video"})
 
-    def __init__(self, base_url: str, workflow: dict[str, Any], workflow_sha256: str,
-                 http_client: httpx.Client, price_per_second: float = 0.0,
-                 client_id: str = "filmslate") -> None:
+    def __init__(
+        self,
+        base_url: str,
+        workflow: dict[str, Any],
+        workflow_sha256: str,
+        http_client: httpx.Client,
+        price_per_second: float = 0.0,
+        client_id: str = "filmslate",
+    ) -> None:
         actual = workflow_hash(workflow)
         if actual != workflow_sha256.lower():
-            raise ProviderError(f"the ComfyUI workflow does not match its pin: sha256 {actual}, "
-                                f"pinned {workflow_sha256}; re-pin it deliberately if the "
-                                "change is intended", actual=actual, pinned=workflow_sha256)
+            raise ProviderError(
+                f"the ComfyUI workflow does not match its pin: sha256 {actual}, "
+                f"pinned {workflow_sha256}; re-pin it deliberately if the "
+                "change is intended",
+                actual=actual,
+                pinned=workflow_sha256,
+            )
         self.base_url = base_url.rstrip("/")
         self.workflow = workflow
         self.http = http_client
@@ -77,8 +87,10 @@ class ComfyUIProvider(VideoProvider):
         body = self._json("POST", "/prompt", json={"prompt": prompt, "client_id": self.client_id})
         prompt_id = body.get("prompt_id") if isinstance(body, dict) else None
         if not isinstance(prompt_id, str) or not prompt_id:
-            raise ProviderError(f"ComfyUI at {self.base_url} answered /prompt without a "
-                                f"prompt_id: {str(body)[:200]}")
+            raise ProviderError(
+                f"ComfyUI at {self.base_url} answered /prompt without a "
+                f"prompt_id: {str(body)[:200]}"
+            )
         return prompt_id
 
     def poll(self, job_id: str) -> JobStatus:
@@ -95,8 +107,11 @@ class ComfyUIProvider(VideoProvider):
         finished = self._history_status(job_id)
         if finished is not None:
             return finished
-        return JobStatus("failed", f"prompt {job_id} is neither queued nor in the history of "
-                         f"{self.base_url} (was the server restarted?)")
+        return JobStatus(
+            "failed",
+            f"prompt {job_id} is neither queued nor in the history of "
+            f"{self.base_url} (was the server restarted?)",
+        )
 
     def download(self, job_id: str) -> bytes:
         """The first video file among the prompt's outputs."""
@@ -105,10 +120,15 @@ class ComfyUIProvider(VideoProvider):
             raise ProviderError(f"prompt {job_id} has no history on {self.base_url} yet")
         found = _video_output(entry.get("outputs"))
         if found is None:
-            raise ProviderError(f"prompt {job_id} finished without a video output (outputs: "
-                                f"{', '.join(entry.get('outputs') or {}) or 'none'})")
-        params = {"filename": found.get("filename", ""), "subfolder": found.get("subfolder", ""),
-                  "type": found.get("type", "output")}
+            raise ProviderError(
+                f"prompt {job_id} finished without a video output (outputs: "
+                f"{', '.join(entry.get('outputs') or {}) or 'none'})"
+            )
+        params = {
+            "filename": found.get("filename", ""),
+            "subfolder": found.get("subfolder", ""),
+            "type": found.get("type", "output"),
+        }
         response = self._send("GET", "/view", params=params)
         if not response.content:
             raise ProviderError(f"ComfyUI returned an empty file for {params['filename']}")
@@ -150,29 +170,41 @@ class ComfyUIProvider(VideoProvider):
         try:
             return response.json()
         except ValueError:
-            raise ProviderError(f"ComfyUI {path} answered something that is not JSON: "
-                                f"{response.text[:200]!r}", status=response.status_code) from None
+            raise ProviderError(
+                f"ComfyUI {path} answered something that is not JSON: {response.text[:200]!r}",
+                status=response.status_code,
+            ) from None
 
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         url = f"{self.base_url}{path}"
         try:
             response = self.http.request(method, url, **kwargs)
         except (httpx.ConnectError, httpx.TimeoutException) as exc:
-            raise ProviderError(f"the ComfyUI server at {self.base_url} is unreachable "
-                                f"({type(exc).__name__}): is it running?") from None
+            raise ProviderError(
+                f"the ComfyUI server at {self.base_url} is unreachable "
+                f"({type(exc).__name__}): is it running?"
+            ) from None
         except httpx.HTTPError as exc:
             raise ProviderError(f"ComfyUI {path} failed: {exc}") from None
         if response.status_code >= 400:
-            raise ProviderError(f"ComfyUI {method} {path} returned {response.status_code}: "
-                                f"{_server_message(response)}", status=response.status_code)
+            raise ProviderError(
+                f"ComfyUI {method} {path} returned {response.status_code}: "
+                f"{_server_message(response)}",
+                status=response.status_code,
+            )
         return response
 
 
 def fill_workflow(workflow: dict[str, Any], job: VideoJob, image_name: str = "") -> Any:
     """A copy of the workflow with the job's values in place of its ``{{...}}`` placeholders."""
     numbers: dict[str, int | float] = {
-        "seed": job.seed, "width": job.width, "height": job.height, "fps": job.fps,
-        "frames": max(1, math.ceil(job.duration_s * job.fps)), "duration_s": job.duration_s}
+        "seed": job.seed,
+        "width": job.width,
+        "height": job.height,
+        "fps": job.fps,
+        "frames": max(1, math.ceil(job.duration_s * job.fps)),
+        "duration_s": job.duration_s,
+    }
     texts = {"prompt": job.prompt, "shot_id": job.shot_id, "image": image_name}
 
     def fill(value: Any) -> Any:

@@ -47,8 +47,11 @@ InputBuilder = Callable[[VideoJob], dict[str, Any]]
 
 def default_input(job: VideoJob) -> dict[str, Any]:
     """The common input of fal's video models: prompt, seed, duration, optional image."""
-    payload: dict[str, Any] = {"prompt": job.prompt, "seed": job.seed,
-                               "duration": max(1, math.ceil(job.duration_s))}
+    payload: dict[str, Any] = {
+        "prompt": job.prompt,
+        "seed": job.seed,
+        "duration": max(1, math.ceil(job.duration_s)),
+    }
     if job.image is not None:
         payload["image_url"] = "data:image/png;base64," + base64.b64encode(job.image).decode()
     return payload
@@ -60,12 +63,20 @@ class FalProvider(VideoProvider):
     name: ClassVar[str] = "fal"
     capabilities: ClassVar[frozenset[str]] = frozenset({"text_to_video", "image_to_video"})
 
-    def __init__(self, model_id: str, api_key_env: str = "FAL_KEY", *,
-                 http_client: httpx.Client, price_per_second: float,
-                 max_clip_s: float = 10.0, max_retries: int = 3, backoff_s: float = 1.0,
-                 extra_input: dict[str, Any] | None = None,
-                 input_builder: InputBuilder = default_input,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        model_id: str,
+        api_key_env: str = "FAL_KEY",
+        *,
+        http_client: httpx.Client,
+        price_per_second: float,
+        max_clip_s: float = 10.0,
+        max_retries: int = 3,
+        backoff_s: float = 1.0,
+        extra_input: dict[str, Any] | None = None,
+        input_builder: InputBuilder = default_input,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.model_id = model_id.strip("/")
         self.api_key_env = api_key_env
         self.http = http_client
@@ -84,16 +95,20 @@ class FalProvider(VideoProvider):
     def submit(self, job: VideoJob) -> str:
         """Queue the job; returns fal's request id."""
         if job.duration_s > self.max_clip_s:
-            raise ProviderError(f"{job.shot_id}: {job.duration_s}s exceeds {self.model_id}'s "
-                                f"{self.max_clip_s}s clip limit")
+            raise ProviderError(
+                f"{job.shot_id}: {job.duration_s}s exceeds {self.model_id}'s "
+                f"{self.max_clip_s}s clip limit"
+            )
         payload = {**self.input_builder(job), **self.extra_input}
         body = self._json("POST", f"{QUEUE_URL}/{self.model_id}", json=payload)
         request_id = body.get("request_id")
         if not isinstance(request_id, str) or not request_id:
             raise ProviderError(f"fal answered the submit of {job.shot_id} without a request_id")
         status_url, response_url = self._default_urls(request_id)
-        self._urls[request_id] = (str(body.get("status_url") or status_url),
-                                  str(body.get("response_url") or response_url))
+        self._urls[request_id] = (
+            str(body.get("status_url") or status_url),
+            str(body.get("response_url") or response_url),
+        )
         return request_id
 
     def poll(self, job_id: str) -> JobStatus:
@@ -101,8 +116,9 @@ class FalProvider(VideoProvider):
         body = self._json("GET", self._url(job_id)[0])
         status = body.get("status")
         if status not in STATES:
-            raise ProviderError(f"fal reported an unknown status {str(status)[:40]!r} for "
-                                f"request {job_id}")
+            raise ProviderError(
+                f"fal reported an unknown status {str(status)[:40]!r} for request {job_id}"
+            )
         if status == "COMPLETED" and body.get("error"):
             return JobStatus("failed", self._clean(str(body["error"]))[:300])
         return JobStatus(STATES[status])  # type: ignore[arg-type]
@@ -136,8 +152,7 @@ class FalProvider(VideoProvider):
     def _key(self) -> str:
         key = os.environ.get(self.api_key_env, "").strip()
         if not key:
-            raise ProviderError(f"no fal API key: set the environment variable "
-                                f"{self.api_key_env}")
+            raise ProviderError(f"no fal API key: set the environment variable {self.api_key_env}")
         return key
 
     def _clean(self, text: str) -> str:
@@ -152,13 +167,16 @@ class FalProvider(VideoProvider):
         except ValueError:
             body = None
         if not isinstance(body, dict):
-            raise ProviderError(f"fal answered {method} {_path(url)} with malformed JSON: "
-                                f"{self._clean(response.text[:120])!r}",
-                                status=response.status_code)
+            raise ProviderError(
+                f"fal answered {method} {_path(url)} with malformed JSON: "
+                f"{self._clean(response.text[:120])!r}",
+                status=response.status_code,
+            )
         return body
 
-    def _send(self, method: str, url: str, authorised: bool = True,
-              **kwargs: Any) -> httpx.Response:
+    def _send(
+        self, method: str, url: str, authorised: bool = True, **kwargs: Any
+    ) -> httpx.Response:
         headers = {"Authorization": f"Key {self._key()}"} if authorised else {}
         for attempt in range(self.max_retries + 1):
             last = attempt == self.max_retries
@@ -166,15 +184,17 @@ class FalProvider(VideoProvider):
                 response = self.http.request(method, url, headers=headers, **kwargs)
             except httpx.TimeoutException:
                 if method != "GET" or last:  # a submit that timed out may have been accepted
-                    raise ProviderError(f"fal timed out on {method} {_path(url)}"
-                                        + (": check fal's dashboard before resubmitting"
-                                           if method != "GET" else "")) from None
+                    raise ProviderError(
+                        f"fal timed out on {method} {_path(url)}"
+                        + (": check fal's dashboard before resubmitting" if method != "GET" else "")
+                    ) from None
             except httpx.TransportError as exc:
                 # only a failed connect proves a submit was not received
                 sent = method != "GET" and not isinstance(exc, httpx.ConnectError)
                 if last or sent:
-                    raise ProviderError(f"fal is unreachable ({type(exc).__name__}) on "
-                                        f"{method} {_path(url)}") from None
+                    raise ProviderError(
+                        f"fal is unreachable ({type(exc).__name__}) on {method} {_path(url)}"
+                    ) from None
             else:
                 retryable = response.status_code == 429 or response.status_code >= 500
                 if not retryable or last:

@@ -21,14 +21,24 @@ class GeminiProvider(PydanticAIProvider):
     extra: ClassVar[str] = "gemini"
     default_base_url: ClassVar[str | None] = "https://generativelanguage.googleapis.com/"
 
-    def build_model(self, model_name: str, *, api_key: str | None, base_url: str | None,
-                    http_client: httpx2.AsyncClient) -> Model:
+    def build_model(
+        self,
+        model_name: str,
+        *,
+        api_key: str | None,
+        base_url: str | None,
+        http_client: httpx2.AsyncClient,
+    ) -> Model:
         """A ``GoogleModel`` on the Gemini API, sending through ``http_client``."""
         with vendor_import(self.name, self.extra):
             from google.genai.types import HttpRetryOptions
             from pydantic_ai.models.google import GoogleModel
             from pydantic_ai.providers.google import GoogleProvider as SDKProvider
         # One attempt per request at the SDK level: our bridge transport owns retrying.
-        provider = SDKProvider(api_key=api_key, base_url=base_url, http_client=http_client,
-                               retry_options=HttpRetryOptions(attempts=1))
+        provider = SDKProvider(
+            api_key=api_key,
+            base_url=base_url,
+            http_client=http_client,
+            retry_options=HttpRetryOptions(attempts=1),
+        )
         return GoogleModel(model_name, provider=provider)

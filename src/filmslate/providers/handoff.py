@@ -52,31 +52,52 @@ class HandoffProvider(TextProvider):
         stem = task_stem(request)
         answer = self.inbox / f"{stem}{ANSWER_SUFFIX}"
         if answer.is_file():
-            return TextResult(output=self._read_answer(answer, request),
-                              usage=Usage(0, 0), cost=0.0, model=request.model)
+            return TextResult(
+                output=self._read_answer(answer, request),
+                usage=Usage(0, 0),
+                cost=0.0,
+                model=request.model,
+            )
         task_path = self.inbox / f"{stem}{TASK_SUFFIX}"
         task = build_task(request, stem)
-        for path, text in ((task_path, json.dumps(task, indent=2, ensure_ascii=False) + "\n"),
-                           (self.inbox / f"{stem}.task.md", render_markdown(task))):
+        for path, text in (
+            (task_path, json.dumps(task, indent=2, ensure_ascii=False) + "\n"),
+            (self.inbox / f"{stem}.task.md", render_markdown(task)),
+        ):
             if not write_once(path, text):
                 raise ProviderError(
                     f"a different task is already waiting at {path} (the prompt changed since "
                     "it was written); answer it or delete it, then run again",
-                    provider=self.name, skill=request.skill, target=request.target,
-                    attempt=request.attempt, path=str(path))
-        raise WaitingForHandoff(task_path, skill=request.skill, target=request.target,
-                                attempt=request.attempt, answer_path=answer)
+                    provider=self.name,
+                    skill=request.skill,
+                    target=request.target,
+                    attempt=request.attempt,
+                    path=str(path),
+                )
+        raise WaitingForHandoff(
+            task_path,
+            skill=request.skill,
+            target=request.target,
+            attempt=request.attempt,
+            answer_path=answer,
+        )
 
     def _read_answer(self, path: Path, request: TextRequest) -> pydantic.BaseModel:
-        where = dict(provider=self.name, skill=request.skill, target=request.target,
-                     attempt=request.attempt, path=str(path))
+        where = dict(
+            provider=self.name,
+            skill=request.skill,
+            target=request.target,
+            attempt=request.attempt,
+            path=str(path),
+        )
         try:
             return request.output_type.model_validate(unwrap(read_json(path, where)))
         except pydantic.ValidationError as exc:
             raise ProviderError(
                 f"the answer {path} does not fit {request.output_type.__name__}: "
                 f"{describe_error(exc)}; correct it (or delete it to be asked again)",
-                **where) from None
+                **where,
+            ) from None
 
 
 def task_stem(request: TextRequest) -> str:
@@ -84,8 +105,7 @@ def task_stem(request: TextRequest) -> str:
     asks several questions names the second and later ``<attempt>-<call>``, so each question
     gets its own answer."""
     call = f"-{int(request.call)}" if request.call > 1 else ""
-    return (f"{safe_part(request.skill)}__{safe_part(request.target)}__"
-            f"{int(request.attempt)}{call}")
+    return f"{safe_part(request.skill)}__{safe_part(request.target)}__{int(request.attempt)}{call}"
 
 
 def build_task(request: TextRequest, stem: str) -> dict[str, Any]:
@@ -117,20 +137,38 @@ def instructions(stem: str, output_type: type[pydantic.BaseModel]) -> str:
         f"Answer with a single JSON object that matches 'output_schema' (a "
         f"{output_type.__name__}): no prose around it, no comments. Save it as "
         f"{stem}{ANSWER_SUFFIX} in this folder, then run the same slate command again: it "
-        f"checks the answer against the schema and continues from here.")
+        f"checks the answer against the schema and continues from here."
+    )
 
 
 def render_markdown(task: dict[str, Any]) -> str:
     """A human-readable copy of a task."""
     schema = json.dumps(task["output_schema"], indent=2, ensure_ascii=False)
-    return "\n".join([
-        f"# Task: {task['skill']} for {task['target']} (attempt {task['attempt']})", "",
-        task["instructions"], "",
-        f"- Answer file: `{task['answer_file']}`",
-        f"- Tier: {task['tier']} ({task['model']})", "",
-        "## System", "", task["system"], "",
-        "## Prompt", "", task["prompt"], "",
-        "## Output schema", "", "```json", schema, "```", ""])
+    return "\n".join(
+        [
+            f"# Task: {task['skill']} for {task['target']} (attempt {task['attempt']})",
+            "",
+            task["instructions"],
+            "",
+            f"- Answer file: `{task['answer_file']}`",
+            f"- Tier: {task['tier']} ({task['model']})",
+            "",
+            "## System",
+            "",
+            task["system"],
+            "",
+            "## Prompt",
+            "",
+            task["prompt"],
+            "",
+            "## Output schema",
+            "",
+            "```json",
+            schema,
+            "```",
+            "",
+        ]
+    )
 
 
 def unwrap(data: Any) -> Any:
@@ -171,14 +209,15 @@ def submit_answer(project_root: Path, settings: ProviderSettings, answer_file: P
     task_path = _find_task(inbox, answer_file, data)
     task = read_json(task_path, {"path": str(task_path)})
     output = unwrap(data)
-    _validate(output, _import_output_type(task["output_type"], task_path), answer_file,
-              task_path)
+    _validate(output, _import_output_type(task["output_type"], task_path), answer_file, task_path)
     target = inbox / str(task["answer_file"])
     if target.exists() and target.resolve() == answer_file.resolve():
         return target  # saved straight into the inbox: checked, nothing to copy
     if not write_once(target, json.dumps(output, indent=2, ensure_ascii=False) + "\n"):
-        raise UserError(f"a different answer is already in {target}; delete it first to "
-                        "replace it", path=str(target))
+        raise UserError(
+            f"a different answer is already in {target}; delete it first to replace it",
+            path=str(target),
+        )
     return target
 
 
@@ -186,19 +225,23 @@ def _read_answer_file(answer_file: Path) -> Any:
     try:
         return json.loads(answer_file.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise SchemaError(f"{answer_file} is not valid JSON: {exc}", problems=[str(exc)],
-                          path=str(answer_file)) from None
+        raise SchemaError(
+            f"{answer_file} is not valid JSON: {exc}", problems=[str(exc)], path=str(answer_file)
+        ) from None
 
 
-def _validate(output: Any, output_type: type[pydantic.BaseModel], answer_file: Path,
-              task_path: Path) -> None:
+def _validate(
+    output: Any, output_type: type[pydantic.BaseModel], answer_file: Path, task_path: Path
+) -> None:
     try:
         output_type.model_validate(output)
     except pydantic.ValidationError as exc:
         problems = validation_problems(exc)
-        raise SchemaError(f"{answer_file} does not answer {task_path.name}: "
-                          + "; ".join(problems), problems=problems,
-                          task=str(task_path)) from None
+        raise SchemaError(
+            f"{answer_file} does not answer {task_path.name}: " + "; ".join(problems),
+            problems=problems,
+            task=str(task_path),
+        ) from None
 
 
 def _find_task(inbox: Path, answer_file: Path, data: Any) -> Path:
@@ -211,7 +254,9 @@ def _find_task(inbox: Path, answer_file: Path, data: Any) -> Path:
         raise UserError(
             f"cannot tell which task {answer_file} answers: name it "
             f"<skill>__<target>__<attempt>{ANSWER_SUFFIX}, or wrap the answer as "
-            '{"task": "<task file name>", "output": {...}}', path=str(answer_file))
+            '{"task": "<task file name>", "output": {...}}',
+            path=str(answer_file),
+        )
     if Path(name).name != name or not (inbox / name).is_file():
         raise UserError(f"no task {name!r} is waiting in {inbox}", task=name)
     return inbox / name
@@ -240,9 +285,13 @@ def _import_output_type(dotted: str, task_path: Path) -> type[pydantic.BaseModel
         for attr in qualname.split("."):
             found = getattr(found, attr)
     except (ImportError, AttributeError):
-        raise UserError(f"cannot load the output model {dotted} named by {task_path}; is the "
-                        "package that defines it installed?", task=str(task_path)) from None
+        raise UserError(
+            f"cannot load the output model {dotted} named by {task_path}; is the "
+            "package that defines it installed?",
+            task=str(task_path),
+        ) from None
     if not (isinstance(found, type) and issubclass(found, pydantic.BaseModel)):
-        raise UserError(f"{dotted} named by {task_path} is not a pydantic model",
-                        task=str(task_path))
+        raise UserError(
+            f"{dotted} named by {task_path} is not a pydantic model", task=str(task_path)
+        )
     return found

@@ -18,8 +18,14 @@ class OpenAIProvider(PydanticAIProvider):
     extra: ClassVar[str] = "openai"
     default_base_url: ClassVar[str | None] = "https://api.openai.com/v1"
 
-    def build_model(self, model_name: str, *, api_key: str | None, base_url: str | None,
-                    http_client: httpx2.AsyncClient) -> Model:
+    def build_model(
+        self,
+        model_name: str,
+        *,
+        api_key: str | None,
+        base_url: str | None,
+        http_client: httpx2.AsyncClient,
+    ) -> Model:
         """An ``OpenAIChatModel`` sending through ``http_client``."""
         with vendor_import(self.name, self.extra):
             from pydantic_ai.models.openai import OpenAIChatModel

@@ -30,13 +30,20 @@ class OpenAICompatibleProvider(PydanticAIProvider):
             raise ProviderError(
                 "the compat provider needs the endpoint's URL: set base_urls.compat in the "
                 "provider settings (e.g. http://localhost:11434/v1 for Ollama)",
-                provider=self.name)
+                provider=self.name,
+            )
         if is_local_url(self.base_url) and not self.context.env.get(self.key_env):
             return None
         return super().api_key()
 
-    def build_model(self, model_name: str, *, api_key: str | None, base_url: str | None,
-                    http_client: httpx2.AsyncClient) -> Model:
+    def build_model(
+        self,
+        model_name: str,
+        *,
+        api_key: str | None,
+        base_url: str | None,
+        http_client: httpx2.AsyncClient,
+    ) -> Model:
         """An ``OpenAIChatModel`` on the compatible endpoint, sending through ``http_client``."""
         with vendor_import(self.name, self.extra):
             from pydantic_ai.models.openai import OpenAIChatModel
@@ -44,6 +51,7 @@ class OpenAICompatibleProvider(PydanticAIProvider):
                 OpenAICompatibleProvider as SDKProvider,
             )
         assert base_url is not None  # api_key() has checked it
-        provider = SDKProvider(self.name, base_url=base_url, api_key=api_key,
-                               http_client=http_client)
+        provider = SDKProvider(
+            self.name, base_url=base_url, api_key=api_key, http_client=http_client
+        )
         return OpenAIChatModel(model_name, provider=provider)

@@ -47,10 +47,12 @@ class ReplayProvider(TextProvider):
         """The files tried for ``request``, in order."""
         skill, target = safe_part(request.skill), safe_part(request.target)
         attempt = int(request.attempt)
-        return [self.root / skill / target / f"{attempt}-{int(request.call)}.json",
-                self.root / skill / target / f"{attempt}.json",
-                self.root / skill / target / "any.json",
-                self.root / skill / "any.json"]
+        return [
+            self.root / skill / target / f"{attempt}-{int(request.call)}.json",
+            self.root / skill / target / f"{attempt}.json",
+            self.root / skill / target / "any.json",
+            self.root / skill / "any.json",
+        ]
 
     def complete(self, request: TextRequest) -> TextResult:
         """The first authored answer found for ``request``, validated."""
@@ -61,13 +63,22 @@ class ReplayProvider(TextProvider):
             raise ProviderError(
                 f"no replay answer for {request.skill} {request.target} attempt "
                 f"{request.attempt} (question {request.call}); write one of:\n  {tried}",
-                provider=self.name, skill=request.skill, target=request.target,
-                attempt=request.attempt, looked_for=[str(p) for p in candidates])
+                provider=self.name,
+                skill=request.skill,
+                target=request.target,
+                attempt=request.attempt,
+                looked_for=[str(p) for p in candidates],
+            )
         return self._load(path, request)
 
     def _load(self, path: Path, request: TextRequest) -> TextResult:
-        where = dict(provider=self.name, skill=request.skill, target=request.target,
-                     attempt=request.attempt, path=str(path))
+        where = dict(
+            provider=self.name,
+            skill=request.skill,
+            target=request.target,
+            attempt=request.attempt,
+            path=str(path),
+        )
         data = read_json(path, where)
         wrapped = isinstance(data, dict) and "output" in data and set(data) <= _WRAPPER_KEYS
         body: dict[str, Any] = data if wrapped else {"output": data}
@@ -78,7 +89,9 @@ class ReplayProvider(TextProvider):
         except (pydantic.ValidationError, TypeError, ValueError) as exc:
             raise ProviderError(
                 f"the replay answer {path} does not fit {request.output_type.__name__}: "
-                f"{describe_error(exc)}", **where) from None
+                f"{describe_error(exc)}",
+                **where,
+            ) from None
         return TextResult(output=output, usage=usage, cost=cost, model=request.model)
 
 
@@ -92,8 +105,10 @@ def read_json(path: Path, where: dict[str, Any]) -> Any:
 
 def validation_problems(exc: pydantic.ValidationError) -> list[str]:
     """Each validation problem as ``field.path: message``."""
-    return [f"{'.'.join(str(x) for x in e['loc']) or '(root)'}: {e['msg']}"
-            for e in exc.errors(include_url=False)]
+    return [
+        f"{'.'.join(str(x) for x in e['loc']) or '(root)'}: {e['msg']}"
+        for e in exc.errors(include_url=False)
+    ]
 
 
 def describe_error(exc: Exception) -> str:
@@ -106,6 +121,9 @@ def describe_error(exc: Exception) -> str:
 def safe_part(value: str) -> str:
     """``value`` as one path component; skill and target names never hold separators."""
     if not value or value in {".", ".."} or "/" in value or "\\" in value:
-        raise ProviderError(f"{value!r} cannot name a file: skill and target names are single "
-                            "words such as story-architect or S03_SH02", value=value)
+        raise ProviderError(
+            f"{value!r} cannot name a file: skill and target names are single "
+            "words such as story-architect or S03_SH02",
+            value=value,
+        )
     return value

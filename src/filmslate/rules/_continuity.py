@@ -104,18 +104,29 @@ CATEGORIES: tuple[Category, ...] = get_args(Category)
 # -- the checks ------------------------------------------------------------------------------
 
 
-def check_scene(f: SceneFacts, prev: SceneFacts | None, locks: Locks, policy: Policy,
-                prev_phase: int | None) -> list[Finding]:
+def check_scene(
+    f: SceneFacts, prev: SceneFacts | None, locks: Locks, policy: Policy, prev_phase: int | None
+) -> list[Finding]:
     """Every check on one scene (and its join with the previous one)."""
     phase = effective_phase(f, prev_phase)
-    return [*check_props(f), *check_injuries(f), *check_knowledge(f, locks),
-            *check_places(f, prev, locks), *check_time(f, prev, prev_phase),
-            *check_lighting(f, locks, policy, phase), *check_wardrobe(f, locks)]
+    return [
+        *check_props(f),
+        *check_injuries(f),
+        *check_knowledge(f, locks),
+        *check_places(f, prev, locks),
+        *check_time(f, prev, prev_phase),
+        *check_lighting(f, locks, policy, phase),
+        *check_wardrobe(f, locks),
+    ]
 
 
-def check_continuity(scenes: Sequence[SceneFacts], locks: Locks | None = None,
-                     policy: Policy | None = None, previous: SceneFacts | None = None,
-                     previous_phase: int | None = None) -> list[Finding]:
+def check_continuity(
+    scenes: Sequence[SceneFacts],
+    locks: Locks | None = None,
+    policy: Policy | None = None,
+    previous: SceneFacts | None = None,
+    previous_phase: int | None = None,
+) -> list[Finding]:
     """Every check over scenes in order.
 
     ``previous`` is the scene before the first one: used only by the checks that join two
@@ -145,7 +156,8 @@ _READS: dict[Category, tuple[str, ...]] = {
     "prop_inventory": ("BREAKDOWN", "STATE_DIFF", "WORLD_STATE"),
     "injury_emotional": ("STATE_DIFF", "WORLD_STATE"),
     "knowledge": ("STATE_DIFF", "WORLD_STATE", "CHAR_LOCK"),
-    "timeline": ("SCENES", "STATE_DIFF", "SET_LOCK")}
+    "timeline": ("SCENES", "STATE_DIFF", "SET_LOCK"),
+}
 """The artifact kinds each check reads (named in its notes)."""
 _NEEDS: dict[Category, str] = {"character": "CHAR_LOCK", "set": "SET_LOCK"}
 """A check with no finding and no input of this kind had nothing to check (N/A)."""
@@ -172,8 +184,9 @@ def _identity(f: Finding) -> tuple[str, str, tuple[str, ...], str]:
     return (f.category, f.severity, tuple(f.scenes), " ".join(f.description.casefold().split()))
 
 
-def report(target: str, findings: Sequence[Finding], checked_artifacts: Sequence[str]
-           ) -> ContinuityReport:
+def report(
+    target: str, findings: Sequence[Finding], checked_artifacts: Sequence[str]
+) -> ContinuityReport:
     """The CONTINUITY_REPORT: one check per category, the findings, the corrections.
 
     A check FAILs when its category has a Medium or High finding, is N/A when it had nothing
@@ -182,9 +195,14 @@ def report(target: str, findings: Sequence[Finding], checked_artifacts: Sequence
     """
     checks = {f"{cat}_check": _check(cat, findings, checked_artifacts) for cat in CATEGORIES}
     corrections = list(dict.fromkeys(f.correction for f in findings if f.correction))
-    return ContinuityReport.model_validate({"target": target, **checks,
-                                            "findings": [f.model_dump() for f in findings],
-                                            "corrections": corrections})
+    return ContinuityReport.model_validate(
+        {
+            "target": target,
+            **checks,
+            "findings": [f.model_dump() for f in findings],
+            "corrections": corrections,
+        }
+    )
 
 
 def _check(category: Category, findings: Sequence[Finding], checked: Sequence[str]) -> Check:
@@ -194,8 +212,9 @@ def _check(category: Category, findings: Sequence[Finding], checked: Sequence[st
     needed = _NEEDS.get(category)
     if not mine and needed and needed not in kinds.values():
         return Check(status="N/A", notes=f"no {needed} to check against")
-    counts = ", ".join(f"{n} {s}" for s in _SEVERITIES
-                       if (n := sum(1 for f in mine if f.severity == s)))
+    counts = ", ".join(
+        f"{n} {s}" for s in _SEVERITIES if (n := sum(1 for f in mine if f.severity == s))
+    )
     failed = any(f.severity in ("High", "Medium") for f in mine)
     notes = f"{counts or 'no contradictions'}; checked {_summarise(relevant, kinds)}"
     return Check(status="FAIL" if failed else "PASS", notes=notes)
@@ -212,20 +231,28 @@ def _summarise(names: Sequence[str], kinds: Mapping[str, str], most: int = 4) ->
     groups: dict[str, list[str]] = {}
     for name in names:
         groups.setdefault(kinds[name], []).append(name)
-    parts = [", ".join(group) if len(group) <= most else f"{len(group)} {kind_name} versions"
-             for kind_name, group in groups.items()]
+    parts = [
+        ", ".join(group) if len(group) <= most else f"{len(group)} {kind_name} versions"
+        for kind_name, group in groups.items()
+    ]
     return ", ".join(parts) or "nothing"
 
 
 def gate_failures(findings: Sequence[Finding]) -> list[str]:
     """The gate's reasons: every High finding (the gate FAILs on any)."""
-    return [f"High {f.category} finding in {', '.join(f.scenes) or 'the target'}: "
-            f"{f.description}" for f in findings if f.severity == "High"]
+    return [
+        f"High {f.category} finding in {', '.join(f.scenes) or 'the target'}: {f.description}"
+        for f in findings
+        if f.severity == "High"
+    ]
 
 
 def name_artifacts(findings: Sequence[Finding], names: Sequence[str]) -> list[Finding]:
     """Findings with artifact stems (``STATE_DIFF_S03``) replaced by the file names read."""
     by_stem = {re.sub(r"_v\d+\.\w+$", "", n): n for n in names}
-    return [f.model_copy(update={"artifacts": list(dict.fromkeys(by_stem.get(a, a)
-                                                                  for a in f.artifacts))})
-            for f in findings]
+    return [
+        f.model_copy(
+            update={"artifacts": list(dict.fromkeys(by_stem.get(a, a) for a in f.artifacts))}
+        )
+        for f in findings
+    ]

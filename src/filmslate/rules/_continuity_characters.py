@@ -42,20 +42,34 @@ def check_injuries(f: SceneFacts) -> list[Finding]:
             if obs.subject and not words(obs.subject) & words(injury):
                 continue
             shown = f" ({obs.detail})" if obs.detail else ""
-            findings.append(finding(
-                "injury_emotional", "High", [f.scene_id], arts,
-                f"{obs.character} appears without {injury!r}{shown} in {f.scene_id}, but the "
-                "injury was never healed", f"show {injury!r} in {f.scene_id} (or play the "
-                f"action as the injury allows), or heal it in a diff with the event that "
-                "heals it"))
+            findings.append(
+                finding(
+                    "injury_emotional",
+                    "High",
+                    [f.scene_id],
+                    arts,
+                    f"{obs.character} appears without {injury!r}{shown} in {f.scene_id}, but the "
+                    "injury was never healed",
+                    f"show {injury!r} in {f.scene_id} (or play the "
+                    f"action as the injury allows), or heal it in a diff with the event that "
+                    "heals it",
+                )
+            )
     for obs in f.seen("shows_injury"):
         known = [*char_state(f.before, obs.character).injuries, *_added_injuries(f, obs.character)]
         if not any(words(obs.subject) & words(i) for i in known):
-            findings.append(finding(
-                "injury_emotional", "Medium", [f.scene_id], arts,
-                f"{obs.character} shows {obs.subject!r} in {f.scene_id}, an injury the world "
-                "state does not record", "add it with add_injuries in the diff of the scene "
-                "where it happens, or remove it from the scene"))
+            findings.append(
+                finding(
+                    "injury_emotional",
+                    "Medium",
+                    [f.scene_id],
+                    arts,
+                    f"{obs.character} shows {obs.subject!r} in {f.scene_id}, an injury the world "
+                    "state does not record",
+                    "add it with add_injuries in the diff of the scene "
+                    "where it happens, or remove it from the scene",
+                )
+            )
     return findings
 
 
@@ -82,18 +96,26 @@ def check_knowledge(f: SceneFacts, locks: Locks) -> list[Finding]:
     findings = []
     for obs in f.seen("states_fact"):
         lock = locks.char(obs.character)
-        known = [*char_state(f.after, obs.character).knowledge,
-                 *(lock.knowledge_at_introduction if lock else [])]
+        known = [
+            *char_state(f.after, obs.character).knowledge,
+            *(lock.knowledge_at_introduction if lock else []),
+        ]
         if any(_same_fact(obs.detail, entry) for entry in known):
             continue
         arts = ["WORLD_STATE", diff_stem(f.scene_id)]
         if lock:
             arts.append(f"CHAR_{key(obs.character)}_LOCK")
-        findings.append(finding(
-            "knowledge", "High", [f.scene_id], arts,
-            f"{obs.character} knows {obs.detail!r} in {f.scene_id}, which they never learned",
-            f"show {obs.character} learning it (learn in the diff of the scene where it "
-            f"happens), or cut the line from {f.scene_id}"))
+        findings.append(
+            finding(
+                "knowledge",
+                "High",
+                [f.scene_id],
+                arts,
+                f"{obs.character} knows {obs.detail!r} in {f.scene_id}, which they never learned",
+                f"show {obs.character} learning it (learn in the diff of the scene where it "
+                f"happens), or cut the line from {f.scene_id}",
+            )
+        )
     return findings
 
 
@@ -122,18 +144,31 @@ def check_wardrobe(f: SceneFacts, locks: Locks) -> list[Finding]:
         stem = f"CHAR_{lock.name}_LOCK"
         forbidden = [item for item in lock.forbidden_drift if covered(item, obs.detail)]
         if forbidden:
-            findings.append(finding(
-                "character", "High", [f.scene_id], [stem],
-                f"{obs.character}'s {obs.subject or 'look'} in {f.scene_id} ({obs.detail}) is "
-                f"on the forbidden-drift list: {forbidden[0]!r}",
-                f"restore {obs.character}'s locked {obs.subject or 'look'} in {f.scene_id}"))
+            findings.append(
+                finding(
+                    "character",
+                    "High",
+                    [f.scene_id],
+                    [stem],
+                    f"{obs.character}'s {obs.subject or 'look'} in {f.scene_id} ({obs.detail}) is "
+                    f"on the forbidden-drift list: {forbidden[0]!r}",
+                    f"restore {obs.character}'s locked {obs.subject or 'look'} in {f.scene_id}",
+                )
+            )
         elif not _fits_lock(obs, lock) and not _justified(f, obs):
-            findings.append(finding(
-                "character", "Medium", [f.scene_id], [stem, "BREAKDOWN"],
-                f"{obs.character}'s {obs.subject or 'look'} in {f.scene_id} ({obs.detail}) "
-                f"does not match {stem}", f"use the locked {obs.subject or 'look'}, or add a "
-                f"justified variant to {stem} (a new lock version) and note the change in "
-                "the breakdown"))
+            findings.append(
+                finding(
+                    "character",
+                    "Medium",
+                    [f.scene_id],
+                    [stem, "BREAKDOWN"],
+                    f"{obs.character}'s {obs.subject or 'look'} in {f.scene_id} ({obs.detail}) "
+                    f"does not match {stem}",
+                    f"use the locked {obs.subject or 'look'}, or add a "
+                    f"justified variant to {stem} (a new lock version) and note the change in "
+                    "the breakdown",
+                )
+            )
     return findings
 
 
@@ -143,13 +178,19 @@ def _fits_lock(obs: Observation, lock: CharLock) -> bool:
     if aspect in ("colour", "color") and (hexes := _HEX.findall(obs.detail)):
         return all(h.upper() in dress.palette for h in hexes)
     base = " ".join([dress.default_outfit, *dress.accessories])
-    refs = {"hair": [look.hair], "eyes": [look.eyes], "build": [look.build],
-            "mark": [" ".join(look.distinguishing_marks)]}.get(aspect)
+    refs = {
+        "hair": [look.hair],
+        "eyes": [look.eyes],
+        "build": [look.build],
+        "mark": [" ".join(look.distinguishing_marks)],
+    }.get(aspect)
     if refs is None:
         refs = [base, *(f"{v} {' '.join(dress.accessories)}" for v in dress.justified_variants)]
     return any(covered(obs.detail, ref) for ref in refs)
 
 
 def _justified(f: SceneFacts, obs: Observation) -> bool:
-    return any(f"_{key(obs.character)}_" in f"_{key(change)}_" and covered(obs.detail, change)
-               for change in f.state_changes)
+    return any(
+        f"_{key(obs.character)}_" in f"_{key(change)}_" and covered(obs.detail, change)
+        for change in f.state_changes
+    )

@@ -34,28 +34,78 @@ from ._fountain import canonical_id
 
 Severity = Literal["Low", "Medium", "High"]
 Join = Literal["continuous", "simultaneous", "cut", ""]
-ObservationKind = Literal["uses_prop", "wears", "shows_injury", "uninjured", "states_fact",
-                          "at_location", "lighting"]
+ObservationKind = Literal[
+    "uses_prop", "wears", "shows_injury", "uninjured", "states_fact", "at_location", "lighting"
+]
 PHASES = ("DAWN", "MORNING", "DAY", "DUSK", "NIGHT")
 """Phases of a day, in order; the day wraps from NIGHT to DAWN."""
 DEFAULT_LIGHT_TOLERANCE_K = 500
 DEFAULT_LIGHT_FAIL_K = 1500
 
-PHASE_PATTERNS = [re.compile(rf"\b(?:{words})\b") for words in (
-    "PREDAWN|DAWN|SUNRISE|DAYBREAK|FIRST LIGHT",
-    "MORNING",
-    "DAY|DAYTIME|NOON|MIDDAY|AFTERNOON|DAYLIGHT|SUNLIGHT|SUNLIT",
-    "DUSK|EVENING|SUNSET|TWILIGHT|NIGHTFALL|GOLDEN HOUR|MAGIC HOUR",
-    "NIGHT|NIGHTTIME|MIDNIGHT|MOONLIGHT|MOONLIT|STARLIGHT")]
+PHASE_PATTERNS = [
+    re.compile(rf"\b(?:{words})\b")
+    for words in (
+        "PREDAWN|DAWN|SUNRISE|DAYBREAK|FIRST LIGHT",
+        "MORNING",
+        "DAY|DAYTIME|NOON|MIDDAY|AFTERNOON|DAYLIGHT|SUNLIGHT|SUNLIT",
+        "DUSK|EVENING|SUNSET|TWILIGHT|NIGHTFALL|GOLDEN HOUR|MAGIC HOUR",
+        "NIGHT|NIGHTTIME|MIDNIGHT|MOONLIGHT|MOONLIT|STARLIGHT",
+    )
+]
 _CONTINUOUS = re.compile(r"\b(?:CONTINUOUS|CONT|(?:MOMENTS?|SECONDS?) LATER)\b")
-_CUT = re.compile(r"\b(?:LATER|NEXT|AFTER|AGO|FLASHBACK|PRESENT|TOMORROW|YESTERDAY|"
-                  r"MINUTES?|HOURS?|DAYS|WEEKS?|MONTHS?|YEARS?)\b")
+_CUT = re.compile(
+    r"\b(?:LATER|NEXT|AFTER|AGO|FLASHBACK|PRESENT|TOMORROW|YESTERDAY|"
+    r"MINUTES?|HOURS?|DAYS|WEEKS?|MONTHS?|YEARS?)\b"
+)
 _SIMULTANEOUS = re.compile(r"\b(?:SAME|SIMULTANEOUS|INTERCUT)\b")
-_FILLER = frozenset({
-    "a", "an", "the", "of", "with", "and", "or", "in", "on", "at", "to", "for", "from", "into",
-    "onto", "over", "under", "her", "his", "their", "its", "is", "are", "was", "were", "be",
-    "been", "has", "have", "had", "no", "not", "never", "without", "wears", "wear", "wearing",
-    "worn", "shows", "show", "showing", "shown", "some", "very"})
+_FILLER = frozenset(
+    {
+        "a",
+        "an",
+        "the",
+        "of",
+        "with",
+        "and",
+        "or",
+        "in",
+        "on",
+        "at",
+        "to",
+        "for",
+        "from",
+        "into",
+        "onto",
+        "over",
+        "under",
+        "her",
+        "his",
+        "their",
+        "its",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "has",
+        "have",
+        "had",
+        "no",
+        "not",
+        "never",
+        "without",
+        "wears",
+        "wear",
+        "wearing",
+        "worn",
+        "shows",
+        "show",
+        "showing",
+        "shown",
+        "some",
+        "very",
+    }
+)
 
 
 # -- inputs ----------------------------------------------------------------------------------
@@ -194,8 +244,11 @@ def covered(description: str, reference: str) -> bool:
 def phase_of(text: str) -> int | None:
     """The phase of day a text names first (index into PHASES), or None."""
     upper = " ".join(re.findall(r"[A-Z]+", text.upper().replace("PRE-DAWN", "PREDAWN")))
-    found = [(m.start(), phase) for phase, pattern in enumerate(PHASE_PATTERNS)
-             if (m := pattern.search(upper))]
+    found = [
+        (m.start(), phase)
+        for phase, pattern in enumerate(PHASE_PATTERNS)
+        if (m := pattern.search(upper))
+    ]
     return min(found)[1] if found else None
 
 
@@ -216,16 +269,28 @@ def time_join(text: str) -> Join:
     return ""
 
 
-def finding(category: Category, severity: Severity, scenes: Iterable[str],
-            artifacts: Iterable[str], description: str, correction: str) -> Finding:
+def finding(
+    category: Category,
+    severity: Severity,
+    scenes: Iterable[str],
+    artifacts: Iterable[str],
+    description: str,
+    correction: str,
+) -> Finding:
     """A finding with its scenes and artifacts de-duplicated in order."""
-    return Finding(category=category, severity=severity, scenes=list(dict.fromkeys(scenes)),
-                   artifacts=list(dict.fromkeys(artifacts)), description=description,
-                   correction=correction)
+    return Finding(
+        category=category,
+        severity=severity,
+        scenes=list(dict.fromkeys(scenes)),
+        artifacts=list(dict.fromkeys(artifacts)),
+        description=description,
+        correction=correction,
+    )
 
 
-def by_key(mapping: Mapping[str, CharacterState | PropState | LocationState], name: str
-           ) -> CharacterState | PropState | LocationState | None:
+def by_key(
+    mapping: Mapping[str, CharacterState | PropState | LocationState], name: str
+) -> CharacterState | PropState | LocationState | None:
     """The entry of a world-state mapping whose id matches ``name`` in canonical form."""
     wanted = key(name)
     return next((v for k, v in mapping.items() if key(k) == wanted), None)

@@ -22,8 +22,7 @@ _KELVIN_RANGE = re.compile(r"(\d{3,5})\s*K?\s*(?:-|–|to)\s*(\d{3,5})\s*K\b", r
 _KELVIN_PLUS_MINUS = re.compile(r"(?:±|\+/-|\+-)\s*(\d{2,5})\s*K\b")
 
 
-def check_lighting(f: SceneFacts, locks: Locks, policy: Policy, phase: int | None
-                   ) -> list[Finding]:
+def check_lighting(f: SceneFacts, locks: Locks, policy: Policy, phase: int | None) -> list[Finding]:
     """A scene's light agrees with its set lock (set).
 
     - The scene's phase (stated or inherited) must be one the lock's environment time of day
@@ -43,25 +42,51 @@ def check_lighting(f: SceneFacts, locks: Locks, policy: Policy, phase: int | Non
     allowed = _lock_phases(lock)
     if phase is not None and allowed and phase not in allowed:
         names = "/".join(PHASES[p] for p in sorted(allowed))
-        findings.append(finding(
-            "set", "Medium", [f.scene_id], ["SCENES", stem],
-            f"{f.scene_id} plays at {PHASES[phase]} but {stem} is locked to {names}",
-            f"move {f.scene_id} to {names}, or add a justified {PHASES[phase]} variant to "
-            f"{stem} (a new lock version)"))
+        findings.append(
+            finding(
+                "set",
+                "Medium",
+                [f.scene_id],
+                ["SCENES", stem],
+                f"{f.scene_id} plays at {PHASES[phase]} but {stem} is locked to {names}",
+                f"move {f.scene_id} to {names}, or add a justified {PHASES[phase]} variant to "
+                f"{stem} (a new lock version)",
+            )
+        )
     for obs in f.seen("lighting"):
         if obs.kelvin is not None:
-            findings += _kelvin(f, lock, policy, obs.kelvin, f"the observed light ({obs.detail})"
-                                if obs.detail else "the observed light", stem)
-        findings += [finding("set", "High", [f.scene_id], [stem],
-                             f"the light in {f.scene_id} ({obs.detail}) is on {stem}'s "
-                             f"forbidden-drift list: {item!r}",
-                             f"relight {f.scene_id} within {stem}")
-                     for item in lock.forbidden_drift if covered(item, obs.detail)]
+            findings += _kelvin(
+                f,
+                lock,
+                policy,
+                obs.kelvin,
+                f"the observed light ({obs.detail})" if obs.detail else "the observed light",
+                stem,
+            )
+        findings += [
+            finding(
+                "set",
+                "High",
+                [f.scene_id],
+                [stem],
+                f"the light in {f.scene_id} ({obs.detail}) is on {stem}'s "
+                f"forbidden-drift list: {item!r}",
+                f"relight {f.scene_id} within {stem}",
+            )
+            for item in lock.forbidden_drift
+            if covered(item, obs.detail)
+        ]
     state = by_key(f.after.locations, f.location)
     if isinstance(state, LocationState):
         for figure in _KELVIN.findall(state.lighting_state):
-            findings += _kelvin(f, lock, policy, int(figure),
-                                f"the world state's lighting ({state.lighting_state})", stem)
+            findings += _kelvin(
+                f,
+                lock,
+                policy,
+                int(figure),
+                f"the world state's lighting ({state.lighting_state})",
+                stem,
+            )
     return findings
 
 
@@ -85,14 +110,21 @@ def allowed_kelvin(lock: SetLock, policy: Policy) -> tuple[int, int]:
     return base - policy.light_tolerance_k, base + policy.light_tolerance_k
 
 
-def _kelvin(f: SceneFacts, lock: SetLock, policy: Policy, kelvin: int, what: str, stem: str
-            ) -> list[Finding]:
+def _kelvin(
+    f: SceneFacts, lock: SetLock, policy: Policy, kelvin: int, what: str, stem: str
+) -> list[Finding]:
     low, high = allowed_kelvin(lock, policy)
     if low <= kelvin <= high:
         return []
     far = abs(kelvin - lock.lighting.temperature_k) > policy.light_fail_k
-    return [finding("set", "High" if far else "Medium", [f.scene_id],
-                    [stem, "WORLD_STATE", diff_stem(f.scene_id)],
-                    f"{what} in {f.scene_id} is {kelvin}K; {stem} allows {low}-{high}K",
-                    f"relight {f.scene_id} to about {lock.lighting.temperature_k}K, or record "
-                    f"a justified variation in {stem} (a new lock version)")]
+    return [
+        finding(
+            "set",
+            "High" if far else "Medium",
+            [f.scene_id],
+            [stem, "WORLD_STATE", diff_stem(f.scene_id)],
+            f"{what} in {f.scene_id} is {kelvin}K; {stem} allows {low}-{high}K",
+            f"relight {f.scene_id} to about {lock.lighting.temperature_k}K, or record "
+            f"a justified variation in {stem} (a new lock version)",
+        )
+    ]

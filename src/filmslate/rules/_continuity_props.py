@@ -19,8 +19,9 @@ from ._continuity_inputs import (
     words,
 )
 
-_GONE = frozenset({"destroyed", "lost", "burned", "burnt", "smashed", "sunk", "gone",
-                   "consumed", "shattered"})
+_GONE = frozenset(
+    {"destroyed", "lost", "burned", "burnt", "smashed", "sunk", "gone", "consumed", "shattered"}
+)
 
 
 def check_props(f: SceneFacts) -> list[Finding]:
@@ -79,33 +80,61 @@ def _use_by(f: SceneFacts, pid: str, user: str, how: str) -> list[Finding]:
     prop = prop_state(f.before, pid)
     holder = _holder(f.before, pid)
     if prop is not None and prop.status and words(prop.status) & _GONE:
-        return [finding("prop_inventory", "High", [f.scene_id], arts,
-                        f"{who} {pid}{said}, but the world state records it as "
-                        f"{prop.status!r}", f"drop {pid} from {f.scene_id}, or restore it in "
-                        "an earlier diff with an event that explains it")]
+        return [
+            finding(
+                "prop_inventory",
+                "High",
+                [f.scene_id],
+                arts,
+                f"{who} {pid}{said}, but the world state records it as {prop.status!r}",
+                f"drop {pid} from {f.scene_id}, or restore it in "
+                "an earlier diff with an event that explains it",
+            )
+        ]
     if _gains(f, pid, user) or (user and holder and key(holder) == key(user)):
         return []
     if _moved_here(f, pid) or any(key(p) == key(pid) for p in f.new_props):
         return []
     if prop is None and not holder:
-        return [finding("prop_inventory", "Low", [f.scene_id], arts,
-                        f"{pid} is used in {f.scene_id} but the world state does not track it",
-                        f"add {pid} to the world state (owner, location) in the diff of the "
-                        "scene that introduces it")]
+        return [
+            finding(
+                "prop_inventory",
+                "Low",
+                [f.scene_id],
+                arts,
+                f"{pid} is used in {f.scene_id} but the world state does not track it",
+                f"add {pid} to the world state (owner, location) in the diff of the "
+                "scene that introduces it",
+            )
+        ]
     if holder:
         if not user and f.present(holder):
             return []
         severity: Severity = "Medium" if f.present(holder) else "High"
         where = "who is in the scene" if f.present(holder) else "who is not in the scene"
-        return [finding("prop_inventory", severity, [f.scene_id], arts,
-                        f"{who} {pid}{said}, but {holder} holds it, {where}",
-                        f"record how {pid} reaches {user or f.location} (a prop update in "
-                        f"{diff_stem(f.scene_id)} with a via naming the hand-over), or "
-                        f"give the action to {holder}")]
+        return [
+            finding(
+                "prop_inventory",
+                severity,
+                [f.scene_id],
+                arts,
+                f"{who} {pid}{said}, but {holder} holds it, {where}",
+                f"record how {pid} reaches {user or f.location} (a prop update in "
+                f"{diff_stem(f.scene_id)} with a via naming the hand-over), or "
+                f"give the action to {holder}",
+            )
+        ]
     location = prop.location if prop else ""
     if location and not same_place(location, f.location) and not _moved_here(f, pid):
-        return [finding("prop_inventory", "High", [f.scene_id], arts,
-                        f"{who} {pid}{said} at {f.location}, but it is recorded at {location}",
-                        f"move {pid} to {f.location} through a prop update with a via naming "
-                        f"the event, or play the action at {location}")]
+        return [
+            finding(
+                "prop_inventory",
+                "High",
+                [f.scene_id],
+                arts,
+                f"{who} {pid}{said} at {f.location}, but it is recorded at {location}",
+                f"move {pid} to {f.location} through a prop update with a via naming "
+                f"the event, or play the action at {location}",
+            )
+        ]
     return []

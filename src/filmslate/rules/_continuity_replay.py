@@ -27,9 +27,13 @@ from ._continuity_inputs import Observation, SceneFacts, diff_stem, entry_key, f
 from ._worldstate import RuleBreach, WorldStateError, apply_diff
 
 
-def scene_facts(scenes: Scenes, breakdown: Breakdown, diffs: Mapping[str, StateDiff],
-                world: WorldState, only: Sequence[str] | None = None
-                ) -> tuple[list[SceneFacts], list[Finding]]:
+def scene_facts(
+    scenes: Scenes,
+    breakdown: Breakdown,
+    diffs: Mapping[str, StateDiff],
+    world: WorldState,
+    only: Sequence[str] | None = None,
+) -> tuple[list[SceneFacts], list[Finding]]:
     """Facts for the scenes in ``only`` (default: every scene the world state has reached or
     that has a diff), with findings for missing diffs and diffs that break world rules.
 
@@ -38,10 +42,14 @@ def scene_facts(scenes: Scenes, breakdown: Breakdown, diffs: Mapping[str, StateD
     and applied forward again, so each scene gets the state just before it and just after.
     """
     order = [row.scene_id for row in scenes.rows]
-    anchor = order.index(world.timeline.current_scene) \
-        if world.timeline.current_scene in order else -1
-    wanted = list(only) if only is not None else \
-        [s for i, s in enumerate(order) if i <= anchor or s in diffs]
+    anchor = (
+        order.index(world.timeline.current_scene) if world.timeline.current_scene in order else -1
+    )
+    wanted = (
+        list(only)
+        if only is not None
+        else [s for i, s in enumerate(order) if i <= anchor or s in diffs]
+    )
     if not wanted:
         return [], []
     start = order.index(wanted[0])
@@ -57,7 +65,7 @@ def scene_facts(scenes: Scenes, breakdown: Breakdown, diffs: Mapping[str, StateD
     problems: list[Finding] = []
     out: list[SceneFacts] = []
     last = order.index(wanted[-1])
-    for sid in order[start:last + 1]:
+    for sid in order[start : last + 1]:
         diff = diffs.get(sid)
         after = state
         if diff is not None:
@@ -71,40 +79,62 @@ def scene_facts(scenes: Scenes, breakdown: Breakdown, diffs: Mapping[str, StateD
     return out, problems
 
 
-def _previous_applied(order: Sequence[str], diffs: Mapping[str, StateDiff], i: int
-                      ) -> str | None:
+def _previous_applied(order: Sequence[str], diffs: Mapping[str, StateDiff], i: int) -> str | None:
     return next((order[j] for j in range(i - 1, -1, -1) if order[j] in diffs), None)
 
 
-def _facts(row: SceneRow, bd: BreakdownRow | None, diff: StateDiff | None,
-           before: WorldState, after: WorldState) -> SceneFacts:
+def _facts(
+    row: SceneRow,
+    bd: BreakdownRow | None,
+    diff: StateDiff | None,
+    before: WorldState,
+    after: WorldState,
+) -> SceneFacts:
     return SceneFacts(
-        scene_id=row.scene_id, location=row.location, time_of_day=row.time_of_day,
+        scene_id=row.scene_id,
+        location=row.location,
+        time_of_day=row.time_of_day,
         characters=tuple(row.characters_present),
         props_used=tuple(bd.props_used if bd else ()),
         new_props=tuple(bd.new_props_introduced if bd else ()),
         state_changes=tuple(bd.state_changes if bd else ()),
-        diff=diff, before=before, after=after)
+        diff=diff,
+        before=before,
+        after=after,
+    )
 
 
 def _missing_diff(scene: str) -> Finding:
-    return finding("timeline", "High", [scene], [diff_stem(scene), "WORLD_STATE"],
-                   f"{scene} has no STATE_DIFF: the world state cannot account for it",
-                   f"run world-state-tracker on {scene}")
+    return finding(
+        "timeline",
+        "High",
+        [scene],
+        [diff_stem(scene), "WORLD_STATE"],
+        f"{scene} has no STATE_DIFF: the world state cannot account for it",
+        f"run world-state-tracker on {scene}",
+    )
 
 
 _RULE_CATEGORY: dict[str, Category] = {
-    "injury_persists": "injury_emotional", "knowledge_only_grows": "knowledge",
-    "prop_needs_event": "prop_inventory", "inventory_matches_owner": "prop_inventory",
-    "item_not_held": "prop_inventory", "inventory_needs_update": "prop_inventory",
-    "unknown_character": "prop_inventory"}
+    "injury_persists": "injury_emotional",
+    "knowledge_only_grows": "knowledge",
+    "prop_needs_event": "prop_inventory",
+    "inventory_matches_owner": "prop_inventory",
+    "item_not_held": "prop_inventory",
+    "inventory_needs_update": "prop_inventory",
+    "unknown_character": "prop_inventory",
+}
 
 
 def _breach_finding(breach: RuleBreach) -> Finding:
-    return finding(_RULE_CATEGORY.get(breach.rule, "timeline"), "High", [breach.scene],
-                   [diff_stem(breach.scene), "WORLD_STATE"],
-                   f"{breach.entity}: {breach.problem} (world-state rule {breach.rule})",
-                   breach.fix)
+    return finding(
+        _RULE_CATEGORY.get(breach.rule, "timeline"),
+        "High",
+        [breach.scene],
+        [diff_stem(breach.scene), "WORLD_STATE"],
+        f"{breach.entity}: {breach.problem} (world-state rule {breach.rule})",
+        breach.fix,
+    )
 
 
 def replay_step(before: WorldState, diff: StateDiff) -> tuple[WorldState, list[RuleBreach]]:
@@ -133,28 +163,46 @@ def _lenient(before: WorldState, diff: StateDiff) -> WorldState:
     chars = dict(before.characters)
     for cid, up in diff.character_updates.items():
         old = chars.get(cid, CharacterState())
-        chars[cid] = old.model_copy(update={
-            "injuries": _plus(_minus(old.injuries, up.heal_injuries), up.add_injuries),
-            "knowledge": _plus(old.knowledge, up.learn),
-            "inventory": _plus(_minus(old.inventory, up.lose_items), up.gain_items),
-            "location": old.location if up.location is None else up.location,
-            "emotional_state": old.emotional_state if up.emotional_state is None
-            else up.emotional_state})
+        chars[cid] = old.model_copy(
+            update={
+                "injuries": _plus(_minus(old.injuries, up.heal_injuries), up.add_injuries),
+                "knowledge": _plus(old.knowledge, up.learn),
+                "inventory": _plus(_minus(old.inventory, up.lose_items), up.gain_items),
+                "location": old.location if up.location is None else up.location,
+                "emotional_state": old.emotional_state
+                if up.emotional_state is None
+                else up.emotional_state,
+            }
+        )
     props = dict(before.props)
     for pid, pu in diff.prop_updates.items():
-        changes = {k: v for k, v in (("owner", pu.owner), ("location", pu.location),
-                                     ("status", pu.status)) if v is not None}
+        changes = {
+            k: v
+            for k, v in (("owner", pu.owner), ("location", pu.location), ("status", pu.status))
+            if v is not None
+        }
         props[pid] = props.get(pid, PropState()).model_copy(update=changes)
     places = dict(before.locations)
     for lid, lu in diff.location_updates.items():
-        changes = {k: v for k, v in (("condition", lu.condition), ("lighting_state",
-                   lu.lighting_state), ("notes", lu.notes)) if v is not None}
+        changes = {
+            k: v
+            for k, v in (
+                ("condition", lu.condition),
+                ("lighting_state", lu.lighting_state),
+                ("notes", lu.notes),
+            )
+            if v is not None
+        }
         places[lid] = places.get(lid, LocationState()).model_copy(update=changes)
     timeline = before.timeline.model_copy(update={"current_scene": diff.scene_id})
-    return before.model_copy(update={"characters": dict(sorted(chars.items())),
-                                     "props": dict(sorted(props.items())),
-                                     "locations": dict(sorted(places.items())),
-                                     "timeline": timeline})
+    return before.model_copy(
+        update={
+            "characters": dict(sorted(chars.items())),
+            "props": dict(sorted(props.items())),
+            "locations": dict(sorted(places.items())),
+            "timeline": timeline,
+        }
+    )
 
 
 def rewind(after: WorldState, diff: StateDiff, previous_scene: str | None) -> WorldState:
@@ -169,37 +217,63 @@ def rewind(after: WorldState, diff: StateDiff, previous_scene: str | None) -> Wo
     for pid, pu in diff.prop_updates.items():
         if pu.owner and pu.owner in chars:
             held = chars[pu.owner]
-            chars[pu.owner] = held.model_copy(update={"inventory": _minus(held.inventory,
-                                                                            [pid])})
+            chars[pu.owner] = held.model_copy(update={"inventory": _minus(held.inventory, [pid])})
     for cid, up in diff.character_updates.items():
         now = chars.get(cid)
         if now is None:
             continue
-        chars[cid] = now.model_copy(update={
-            "injuries": _plus(_minus(now.injuries, up.add_injuries), up.heal_injuries),
-            "knowledge": _minus(now.knowledge, up.learn),
-            "inventory": _plus(_minus(now.inventory, up.gain_items), up.lose_items),
-            "location": "" if up.location is not None else now.location,
-            "emotional_state": "" if up.emotional_state is not None else now.emotional_state})
-    props = {pid: p.model_copy(update={k: "" for k in ("owner", "location", "status")
-                                       if getattr(diff.prop_updates[pid], k) is not None})
-             if pid in diff.prop_updates else p for pid, p in after.props.items()}
-    places = {lid: s.model_copy(update={k: "" for k in ("condition", "lighting_state", "notes")
-                                        if getattr(diff.location_updates[lid], k) is not None})
-              if lid in diff.location_updates else s for lid, s in after.locations.items()}
+        chars[cid] = now.model_copy(
+            update={
+                "injuries": _plus(_minus(now.injuries, up.add_injuries), up.heal_injuries),
+                "knowledge": _minus(now.knowledge, up.learn),
+                "inventory": _plus(_minus(now.inventory, up.gain_items), up.lose_items),
+                "location": "" if up.location is not None else now.location,
+                "emotional_state": "" if up.emotional_state is not None else now.emotional_state,
+            }
+        )
+    props = {
+        pid: p.model_copy(
+            update={
+                k: ""
+                for k in ("owner", "location", "status")
+                if getattr(diff.prop_updates[pid], k) is not None
+            }
+        )
+        if pid in diff.prop_updates
+        else p
+        for pid, p in after.props.items()
+    }
+    places = {
+        lid: s.model_copy(
+            update={
+                k: ""
+                for k in ("condition", "lighting_state", "notes")
+                if getattr(diff.location_updates[lid], k) is not None
+            }
+        )
+        if lid in diff.location_updates
+        else s
+        for lid, s in after.locations.items()
+    }
     prefix = f"{diff.scene_id}: "
-    timeline = after.timeline.model_copy(update={
-        "current_scene": previous_scene,
-        "global_notes": [n for n in after.timeline.global_notes if not n.startswith(prefix)]})
-    return after.model_copy(update={"characters": chars, "props": props, "locations": places,
-                                    "timeline": timeline})
+    timeline = after.timeline.model_copy(
+        update={
+            "current_scene": previous_scene,
+            "global_notes": [n for n in after.timeline.global_notes if not n.startswith(prefix)],
+        }
+    )
+    return after.model_copy(
+        update={"characters": chars, "props": props, "locations": places, "timeline": timeline}
+    )
 
 
-def with_observations(facts: Sequence[SceneFacts],
-                      observations: Iterable[Observation]) -> list[SceneFacts]:
+def with_observations(
+    facts: Sequence[SceneFacts], observations: Iterable[Observation]
+) -> list[SceneFacts]:
     """The facts with observations attached to their scenes (unknown scenes are ignored)."""
     by_scene: dict[str, list[Observation]] = {}
     for obs in observations:
         by_scene.setdefault(obs.scene_id, []).append(obs)
-    return [replace(f, observations=(*f.observations, *by_scene.get(f.scene_id, ())))
-            for f in facts]
+    return [
+        replace(f, observations=(*f.observations, *by_scene.get(f.scene_id, ()))) for f in facts
+    ]

@@ -40,24 +40,36 @@ def check_places(f: SceneFacts, prev: SceneFacts | None, locks: Locks) -> list[F
     and the connection cannot be confirmed. Places inside one another count as one place.
     """
     findings = _places_in_scene(f)
-    if prev is None or f.join not in ("continuous", "simultaneous") \
-            or same_place(prev.location, f.location):
+    if (
+        prev is None
+        or f.join not in ("continuous", "simultaneous")
+        or same_place(prev.location, f.location)
+    ):
         return findings
     scenes = [prev.scene_id, f.scene_id]
     arts = ["SCENES", diff_stem(prev.scene_id), diff_stem(f.scene_id)]
     for cid in (c for c in f.characters if prev.present(c)):
         severity: Severity | None = "High"
         if f.join == "continuous":
-            severity = None if _moved(cid, f, (prev, f)) else \
-                {True: None, False: "High", None: "Medium"}[_connected(prev, f, locks)]
+            severity = (
+                None
+                if _moved(cid, f, (prev, f))
+                else {True: None, False: "High", None: "Medium"}[_connected(prev, f, locks)]
+            )
         if severity is None:
             continue
-        findings.append(finding(
-            "timeline", severity, scenes, arts,
-            f"{cid} is at {prev.location} in {prev.scene_id} and at {f.location} in "
-            f"{f.scene_id}, joined as {f.time_of_day!r}: two places in the same moment",
-            f"mark a time cut (LATER) on {f.scene_id}, drop {cid} from one scene, or record "
-            f"the move (a location update with a via) and the connection in the set locks"))
+        findings.append(
+            finding(
+                "timeline",
+                severity,
+                scenes,
+                arts,
+                f"{cid} is at {prev.location} in {prev.scene_id} and at {f.location} in "
+                f"{f.scene_id}, joined as {f.time_of_day!r}: two places in the same moment",
+                f"mark a time cut (LATER) on {f.scene_id}, drop {cid} from one scene, or record "
+                f"the move (a location update with a via) and the connection in the set locks",
+            )
+        )
     return findings
 
 
@@ -74,18 +86,23 @@ def _places_in_scene(f: SceneFacts) -> list[Finding]:
             if not any(same_place(place, seen) for seen in distinct):
                 distinct.append(place)
         if len(distinct) > 1:
-            findings.append(finding(
-                "timeline", "High", [f.scene_id], ["SCENES", "BREAKDOWN"],
-                f"{cid} is placed at {' and '.join(distinct)} in {f.scene_id}",
-                f"keep {cid} in one place in {f.scene_id}, or split the scene"))
+            findings.append(
+                finding(
+                    "timeline",
+                    "High",
+                    [f.scene_id],
+                    ["SCENES", "BREAKDOWN"],
+                    f"{cid} is placed at {' and '.join(distinct)} in {f.scene_id}",
+                    f"keep {cid} in one place in {f.scene_id}, or split the scene",
+                )
+            )
     return findings
 
 
 def _moved(cid: str, here: SceneFacts, scenes: Sequence[SceneFacts]) -> bool:
     for scene in scenes:
         update = update_of(scene, cid)
-        if update and update.location and update.via and same_place(update.location,
-                                                                     here.location):
+        if update and update.location and update.via and same_place(update.location, here.location):
             return True
     return False
 
@@ -100,8 +117,9 @@ def _connected(a: SceneFacts, b: SceneFacts, locks: Locks) -> bool | None:
 
 def _names_place(lock: SetLock, place: str) -> bool:
     layout = lock.layout
-    text = key(" ".join([layout.geometry, layout.entries_exits, layout.windows,
-                         layout.spatial_relations]))
+    text = key(
+        " ".join([layout.geometry, layout.entries_exits, layout.windows, layout.spatial_relations])
+    )
     return f"_{key(place)}_" in f"_{text}_"
 
 
@@ -127,26 +145,47 @@ def check_time(f: SceneFacts, prev: SceneFacts | None, prev_phase: int | None) -
     scenes, arts = [prev.scene_id, f.scene_id], ["SCENES", diff_stem(f.scene_id)]
     if f.join in ("continuous", "simultaneous"):
         if step == 1:
-            return [finding("timeline", "Low", scenes, arts,
-                            f"the light turns {moves} within continuous action",
-                            f"make sure the turn of light is shown, or mark a cut on "
-                            f"{f.scene_id}")]
+            return [
+                finding(
+                    "timeline",
+                    "Low",
+                    scenes,
+                    arts,
+                    f"the light turns {moves} within continuous action",
+                    f"make sure the turn of light is shown, or mark a cut on {f.scene_id}",
+                )
+            ]
         how = "goes backwards" if step >= 3 else "jumps"
-        return [finding("timeline", "High", scenes, arts,
-                        f"time of day {how} {moves} across {f.time_of_day!r}",
-                        f"set {f.scene_id} to {PHASES[prev_phase]}, or replace "
-                        f"{f.time_of_day!r} with a time cut")]
+        return [
+            finding(
+                "timeline",
+                "High",
+                scenes,
+                arts,
+                f"time of day {how} {moves} across {f.time_of_day!r}",
+                f"set {f.scene_id} to {PHASES[prev_phase]}, or replace "
+                f"{f.time_of_day!r} with a time cut",
+            )
+        ]
     if step == 1 or f.join == "cut" or _elapsed(f):
         return []
-    return [finding("timeline", "Medium", scenes, arts,
-                    f"time of day jumps {moves} with no transition",
-                    f"mark the cut in {f.scene_id}'s heading (LATER, THE NEXT MORNING) or "
-                    "record the elapsed time in its diff")]
+    return [
+        finding(
+            "timeline",
+            "Medium",
+            scenes,
+            arts,
+            f"time of day jumps {moves} with no transition",
+            f"mark the cut in {f.scene_id}'s heading (LATER, THE NEXT MORNING) or "
+            "record the elapsed time in its diff",
+        )
+    ]
 
 
 def _elapsed(f: SceneFacts) -> bool:
-    return f.diff is not None and bool(f.diff.timeline_update.elapsed_time
-                                       or f.diff.timeline_update.notes)
+    return f.diff is not None and bool(
+        f.diff.timeline_update.elapsed_time or f.diff.timeline_update.notes
+    )
 
 
 def effective_phase(f: SceneFacts, prev_phase: int | None) -> int | None:
@@ -160,7 +199,7 @@ def effective_phase(f: SceneFacts, prev_phase: int | None) -> int | None:
 def phase_at(rows: Sequence[SceneRow], index: int) -> int | None:
     """The phase of day of one SCENES row, from time-of-day texts only: a continuous scene
     that states none inherits it from the rows before it."""
-    for row in reversed(rows[:index + 1]):
+    for row in reversed(rows[: index + 1]):
         phase = phase_of(row.time_of_day)
         if phase is not None:
             return phase

@@ -193,9 +193,7 @@ def scene_drafts(elements: list[Element], resolve: Resolver, source: str) -> lis
     return drafts
 
 
-def name_book(
-    elements: list[Element], drafts: list[SceneDraft], resolve: Resolver
-) -> NameBook:
+def name_book(elements: list[Element], drafts: list[SceneDraft], resolve: Resolver) -> NameBook:
     """Every written form of every character: speakers, aliases, introduced extras."""
     names = NameBook()
     for element in elements:

@@ -29,16 +29,48 @@ Lock = CharLock | SetLock | VoiceLock | StyleLock
 # -- rule tables ------------------------------------------------------------------------------
 
 # Values that say nothing: a required field holding one of these is treated as empty.
-PLACEHOLDERS = frozenset({"", "(none)", "none", "n/a", "na", "tbd", "tbc", "todo", "unknown",
-                          "?", "-", "--", "...", "same", "as above", "see above", "misc"})
+PLACEHOLDERS = frozenset(
+    {
+        "",
+        "(none)",
+        "none",
+        "n/a",
+        "na",
+        "tbd",
+        "tbc",
+        "todo",
+        "unknown",
+        "?",
+        "-",
+        "--",
+        "...",
+        "same",
+        "as above",
+        "see above",
+        "misc",
+    }
+)
 # Fields where "none" is a concrete answer (a windowless room, a voice that never hesitates).
-NONE_IS_AN_ANSWER = frozenset({"layout.windows", "environment.weather", "accent.region",
-                               "accent.strength", "accent.slang_level", "cadence.hesitations",
-                               "cadence.pauses", "constraints.figurative_language"})
+NONE_IS_AN_ANSWER = frozenset(
+    {
+        "layout.windows",
+        "environment.weather",
+        "accent.region",
+        "accent.strength",
+        "accent.slang_level",
+        "cadence.hesitations",
+        "cadence.pauses",
+        "constraints.figurative_language",
+    }
+)
 # Lists that must hold at least one item, per kind (set anchors have their own count rule).
 REQUIRED_LISTS: dict[str, tuple[str, ...]] = {
-    "CHAR_LOCK": ("wardrobe.palette", "knowledge_at_introduction", "visual_anchors",
-                  "forbidden_drift"),
+    "CHAR_LOCK": (
+        "wardrobe.palette",
+        "knowledge_at_introduction",
+        "visual_anchors",
+        "forbidden_drift",
+    ),
     "SET_LOCK": ("prop_anchors", "tone_rules", "forbidden_drift"),
     "VOICE_LOCK": ("forbidden_drift",),
     "STYLE_LOCK": ("palette", "forbidden_drift"),
@@ -49,11 +81,40 @@ NOT_PROSE = frozenset({"name", "external_voice_id", "signature_phrases"})
 
 # Phrases that leave a generator free to drift (matched as whole words, any case).
 VAGUE_PHRASES: tuple[str, ...] = (
-    "kind of", "kinda", "sort of", "sorta", "some kind", "some sort", "sometimes", "normal",
-    "normally", "etc", "and so on", "maybe", "perhaps", "possibly", "probably",
-    "somewhat", "somehow", "various", "average", "typical", "typically", "generic",
-    "whatever", "more or less", "or so", "ish", "a bit", "fairly", "pretty much", "stuff",
-    "things like", "as needed", "depends on", "or something",
+    "kind of",
+    "kinda",
+    "sort of",
+    "sorta",
+    "some kind",
+    "some sort",
+    "sometimes",
+    "normal",
+    "normally",
+    "etc",
+    "and so on",
+    "maybe",
+    "perhaps",
+    "possibly",
+    "probably",
+    "somewhat",
+    "somehow",
+    "various",
+    "average",
+    "typical",
+    "typically",
+    "generic",
+    "whatever",
+    "more or less",
+    "or so",
+    "ish",
+    "a bit",
+    "fairly",
+    "pretty much",
+    "stuff",
+    "things like",
+    "as needed",
+    "depends on",
+    "or something",
 )
 # Technical terms that contain a vague word but are exact (a 50mm "normal lens").
 EXACT_TERMS: tuple[str, ...] = ("normal lens", "normal focal length")
@@ -89,97 +150,258 @@ class CrossField:
 
 
 SLIM = ("slim", "slender", "thin", "skinny", "lean", "wiry", "slight", "petite", "gaunt")
-HEAVY = ("heavyset", "stocky", "heavy", "fat", "obese", "portly", "burly", "bulky", "chubby",
-         "stout", "rotund", "overweight")
-SHORT_HAIR = ("short", "cropped", "close-cropped", "buzzed", "buzz cut", "crew cut", "shaved",
-              "bald")
+HEAVY = (
+    "heavyset",
+    "stocky",
+    "heavy",
+    "fat",
+    "obese",
+    "portly",
+    "burly",
+    "bulky",
+    "chubby",
+    "stout",
+    "rotund",
+    "overweight",
+)
+SHORT_HAIR = (
+    "short",
+    "cropped",
+    "close-cropped",
+    "buzzed",
+    "buzz cut",
+    "crew cut",
+    "shaved",
+    "bald",
+)
 LONG_HAIR = ("long", "waist-length", "hip-length", "flowing")
 CONTRADICTIONS: tuple[Contradiction, ...] = (
     Contradiction(("appearance.build",), SLIM, HEAVY, "a build cannot be both"),
-    Contradiction(("appearance.build",), ("tall", "towering"), ("short", "diminutive"),
-                  "a height cannot be both"),
+    Contradiction(
+        ("appearance.build",),
+        ("tall", "towering"),
+        ("short", "diminutive"),
+        "a height cannot be both",
+    ),
     Contradiction(("appearance.hair",), SHORT_HAIR, LONG_HAIR, "hair cannot be both"),
-    Contradiction(("appearance.hair",), ("bald", "shaved head"),
-                  ("ponytail", "braid", "braids", "plait", "curls", "curly", "wavy", "bun",
-                   "fringe"), "a bald head has no hairstyle"),
-    Contradiction(("behavior.temperament",),
-                  ("calm", "placid", "serene", "even-tempered", "unflappable", "composed"),
-                  ("volatile", "explosive", "hot-headed", "hot-tempered", "erratic",
-                   "excitable", "irascible"), "one temperament cannot be both"),
+    Contradiction(
+        ("appearance.hair",),
+        ("bald", "shaved head"),
+        ("ponytail", "braid", "braids", "plait", "curls", "curly", "wavy", "bun", "fringe"),
+        "a bald head has no hairstyle",
+    ),
+    Contradiction(
+        ("behavior.temperament",),
+        ("calm", "placid", "serene", "even-tempered", "unflappable", "composed"),
+        (
+            "volatile",
+            "explosive",
+            "hot-headed",
+            "hot-tempered",
+            "erratic",
+            "excitable",
+            "irascible",
+        ),
+        "one temperament cannot be both",
+    ),
     Contradiction(("lighting.contrast",), ("low",), ("high",), "contrast cannot be both"),
-    Contradiction(("lighting.shadow",), ("soft", "diffuse", "diffused", "shadowless"),
-                  ("hard", "harsh"), "shadows cannot be both"),
-    Contradiction(("environment.cleanliness_decay",),
-                  ("spotless", "immaculate", "pristine"),
-                  ("filthy", "grimy", "dirty", "derelict", "decayed", "rotting", "squalid"),
-                  "a set cannot be both"),
-    Contradiction(("tone.energy",), ("low", "subdued", "lethargic", "listless"),
-                  ("high", "energetic", "exuberant", "manic"), "energy cannot be both"),
-    Contradiction(("cadence.speed",), ("slow", "unhurried", "leisurely"),
-                  ("fast", "rapid", "quick", "brisk", "rushed"), "speed cannot be both"),
+    Contradiction(
+        ("lighting.shadow",),
+        ("soft", "diffuse", "diffused", "shadowless"),
+        ("hard", "harsh"),
+        "shadows cannot be both",
+    ),
+    Contradiction(
+        ("environment.cleanliness_decay",),
+        ("spotless", "immaculate", "pristine"),
+        ("filthy", "grimy", "dirty", "derelict", "decayed", "rotting", "squalid"),
+        "a set cannot be both",
+    ),
+    Contradiction(
+        ("tone.energy",),
+        ("low", "subdued", "lethargic", "listless"),
+        ("high", "energetic", "exuberant", "manic"),
+        "energy cannot be both",
+    ),
+    Contradiction(
+        ("cadence.speed",),
+        ("slow", "unhurried", "leisurely"),
+        ("fast", "rapid", "quick", "brisk", "rushed"),
+        "speed cannot be both",
+    ),
 )
 
 DAY_SOURCES = ("sun", "sunlight", "daylight", "midday sun", "noon sun", "direct sun")
-SWEAR_WORDS = ("damn", "damned", "dammit", "goddamn", "hell", "shit", "fuck", "fucking",
-               "bloody", "bastard", "bugger", "crap", "arse", "ass", "piss", "pissed",
-               "bollocks")
+SWEAR_WORDS = (
+    "damn",
+    "damned",
+    "dammit",
+    "goddamn",
+    "hell",
+    "shit",
+    "fuck",
+    "fucking",
+    "bloody",
+    "bastard",
+    "bugger",
+    "crap",
+    "arse",
+    "ass",
+    "piss",
+    "pissed",
+    "bollocks",
+)
 CROSS_FIELD: tuple[CrossField, ...] = (
-    CrossField("environment.time_of_day", ("night", "midnight"), "lighting.primary_source",
-               DAY_SOURCES, "a night set cannot be lit by the sun",
-               unless=("day", "dawn", "dusk", "sunrise", "sunset", "evening", "morning",
-                       "afternoon")),
-    CrossField("environment.time_of_day", ("day", "daytime", "noon", "midday", "morning",
-                                           "afternoon"),
-               "lighting.primary_source", ("moon", "moonlight"),
-               "a day set cannot be lit by the moon",
-               unless=("night", "dusk", "dawn", "evening", "twilight")),
-    CrossField("tone.pitch", ("high",), "tone.timbre",
-               ("deep", "bass", "basso", "baritone", "booming"),
-               "a high pitch cannot have a deep timbre"),
-    CrossField("tone.pitch", ("low",), "tone.timbre",
-               ("shrill", "squeaky", "piping", "falsetto", "high-pitched"),
-               "a low pitch cannot have a shrill timbre"),
-    CrossField("constraints.swearing", ("never",), "signature_phrases", SWEAR_WORDS,
-               "a voice that never swears cannot swear in a signature phrase",
-               negatable=False),
-    CrossField("constraints.swearing", ("never",), "accent.vocabulary",
-               ("swears", "swearing", "curses", "cursing", "profane", "profanity",
-                "expletives"), "a voice that never swears cannot have a swearing vocabulary"),
-    CrossField("accent.slang_level", ("none",), "accent.vocabulary", ("slang", "slangy"),
-               "slang level none contradicts a slang vocabulary"),
+    CrossField(
+        "environment.time_of_day",
+        ("night", "midnight"),
+        "lighting.primary_source",
+        DAY_SOURCES,
+        "a night set cannot be lit by the sun",
+        unless=("day", "dawn", "dusk", "sunrise", "sunset", "evening", "morning", "afternoon"),
+    ),
+    CrossField(
+        "environment.time_of_day",
+        ("day", "daytime", "noon", "midday", "morning", "afternoon"),
+        "lighting.primary_source",
+        ("moon", "moonlight"),
+        "a day set cannot be lit by the moon",
+        unless=("night", "dusk", "dawn", "evening", "twilight"),
+    ),
+    CrossField(
+        "tone.pitch",
+        ("high",),
+        "tone.timbre",
+        ("deep", "bass", "basso", "baritone", "booming"),
+        "a high pitch cannot have a deep timbre",
+    ),
+    CrossField(
+        "tone.pitch",
+        ("low",),
+        "tone.timbre",
+        ("shrill", "squeaky", "piping", "falsetto", "high-pitched"),
+        "a low pitch cannot have a shrill timbre",
+    ),
+    CrossField(
+        "constraints.swearing",
+        ("never",),
+        "signature_phrases",
+        SWEAR_WORDS,
+        "a voice that never swears cannot swear in a signature phrase",
+        negatable=False,
+    ),
+    CrossField(
+        "constraints.swearing",
+        ("never",),
+        "accent.vocabulary",
+        ("swears", "swearing", "curses", "cursing", "profane", "profanity", "expletives"),
+        "a voice that never swears cannot have a swearing vocabulary",
+    ),
+    CrossField(
+        "accent.slang_level",
+        ("none",),
+        "accent.vocabulary",
+        ("slang", "slangy"),
+        "slang level none contradicts a slang vocabulary",
+    ),
 )
 
 # Plausible colour temperatures (K) of named light sources; generous, because a set may be
 # graded warmer or cooler. A lock fails only when its temperature fits none of the sources
 # its primary source names.
 SOURCE_KELVIN: dict[str, tuple[int, int]] = {
-    "candle": (1500, 2200), "candlelight": (1500, 2200), "candles": (1500, 2200),
-    "fire": (1500, 2500), "firelight": (1500, 2500), "fireplace": (1500, 2500),
-    "hearth": (1500, 2500), "embers": (1500, 2500),
-    "oil lamp": (1800, 2800), "kerosene": (1800, 2800), "lantern": (1800, 2800),
-    "gas lamp": (1800, 2800), "gaslight": (1800, 2800),
-    "sodium": (1800, 2600), "streetlight": (1800, 5000), "street lamp": (1800, 5000),
-    "tungsten": (2400, 3600), "incandescent": (2400, 3600), "halogen": (2600, 3600),
-    "sunrise": (2000, 4000), "sunset": (2000, 4000), "golden hour": (2000, 4000),
-    "low sun": (2500, 4500), "blue hour": (6500, 12000),
-    "sun": (4500, 6500), "sunlight": (4500, 6500), "daylight": (4500, 6500),
-    "hmi": (5000, 6500), "overcast": (5500, 8000), "skylight": (6500, 10000),
-    "moon": (3800, 9000), "moonlight": (3800, 9000), "fluorescent": (2700, 6500),
+    "candle": (1500, 2200),
+    "candlelight": (1500, 2200),
+    "candles": (1500, 2200),
+    "fire": (1500, 2500),
+    "firelight": (1500, 2500),
+    "fireplace": (1500, 2500),
+    "hearth": (1500, 2500),
+    "embers": (1500, 2500),
+    "oil lamp": (1800, 2800),
+    "kerosene": (1800, 2800),
+    "lantern": (1800, 2800),
+    "gas lamp": (1800, 2800),
+    "gaslight": (1800, 2800),
+    "sodium": (1800, 2600),
+    "streetlight": (1800, 5000),
+    "street lamp": (1800, 5000),
+    "tungsten": (2400, 3600),
+    "incandescent": (2400, 3600),
+    "halogen": (2600, 3600),
+    "sunrise": (2000, 4000),
+    "sunset": (2000, 4000),
+    "golden hour": (2000, 4000),
+    "low sun": (2500, 4500),
+    "blue hour": (6500, 12000),
+    "sun": (4500, 6500),
+    "sunlight": (4500, 6500),
+    "daylight": (4500, 6500),
+    "hmi": (5000, 6500),
+    "overcast": (5500, 8000),
+    "skylight": (6500, 10000),
+    "moon": (3800, 9000),
+    "moonlight": (3800, 9000),
+    "fluorescent": (2700, 6500),
 }
 EYE_COLOURS = ("blue", "green", "grey", "gray", "brown", "hazel", "amber", "black", "violet")
 EYE_SHADES = frozenset({"light", "dark", "pale", "deep", "bright", "eyes", "eye"})
-AGE_RE = re.compile(r"(\d{1,3})(?:\s*(?:-|–|to)\s*(\d{1,3}))?(?:\s*(?:years|yrs)(?:\s*old)?)?",
-                    re.IGNORECASE)
+AGE_RE = re.compile(
+    r"(\d{1,3})(?:\s*(?:-|–|to)\s*(\d{1,3}))?(?:\s*(?:years|yrs)(?:\s*old)?)?", re.IGNORECASE
+)
 HEX_IN_TEXT = re.compile(r"#[0-9A-Fa-f]{6}\b")
 # A set's layout must name its shape or size, and how people get in and out.
-SHAPE_WORDS = ("rectangular", "square", "round", "circular", "oval", "octagonal", "hexagonal",
-               "l-shaped", "t-shaped", "u-shaped", "narrow", "long", "wide", "tall", "low",
-               "cylindrical", "domed", "vaulted", "tiered", "split-level", "open-plan",
-               "spiral")
-OPENING_WORDS = ("door", "doors", "doorway", "hatch", "trapdoor", "stair", "stairs",
-                 "staircase", "stairwell", "ladder", "gate", "archway", "arch", "entrance",
-                 "exit", "corridor", "passage", "tunnel", "opening", "lift", "elevator",
-                 "ramp", "window", "gangway", "none")
+SHAPE_WORDS = (
+    "rectangular",
+    "square",
+    "round",
+    "circular",
+    "oval",
+    "octagonal",
+    "hexagonal",
+    "l-shaped",
+    "t-shaped",
+    "u-shaped",
+    "narrow",
+    "long",
+    "wide",
+    "tall",
+    "low",
+    "cylindrical",
+    "domed",
+    "vaulted",
+    "tiered",
+    "split-level",
+    "open-plan",
+    "spiral",
+)
+OPENING_WORDS = (
+    "door",
+    "doors",
+    "doorway",
+    "hatch",
+    "trapdoor",
+    "stair",
+    "stairs",
+    "staircase",
+    "stairwell",
+    "ladder",
+    "gate",
+    "archway",
+    "arch",
+    "entrance",
+    "exit",
+    "corridor",
+    "passage",
+    "tunnel",
+    "opening",
+    "lift",
+    "elevator",
+    "ramp",
+    "window",
+    "gangway",
+    "none",
+)
 NEUTRAL_REGIONS = ("none", "neutral", "standard", "unaccented", "no accent")
 
 # -- walking a lock ---------------------------------------------------------------------------
@@ -239,8 +461,11 @@ def _negated(text: str, start: int) -> bool:
 
 def mentions(text: str, words: Sequence[str], negatable: bool = True) -> list[str]:
     """The words (whole-word, any case, not negated) that ``text`` uses, in table order."""
-    return [w for w in words if any(not (negatable and _negated(text, m.start()))
-                                    for m in _find(w, text))]
+    return [
+        w
+        for w in words
+        if any(not (negatable and _negated(text, m.start())) for m in _find(w, text))
+    ]
 
 
 # -- the rules --------------------------------------------------------------------------------
@@ -273,15 +498,20 @@ def vague_phrases(lock: Lock) -> list[str]:
             text = _pattern(term).sub(" ", text)
         for phrase in VAGUE_PHRASES:
             if _find(phrase, text):
-                problems.append(f"vague phrasing in {path}: {phrase!r} (say exactly what is "
-                                "seen or heard)")
+                problems.append(
+                    f"vague phrasing in {path}: {phrase!r} (say exactly what is seen or heard)"
+                )
     return problems
 
 
 def conflicts(lock: Lock) -> list[str]:
     """Traits of the lock that contradict each other."""
-    problems = [*_contradictions(lock), *_cross_field(lock), *_palette_forbidden(lock),
-                *_anchors_forbidden(lock)]
+    problems = [
+        *_contradictions(lock),
+        *_cross_field(lock),
+        *_palette_forbidden(lock),
+        *_anchors_forbidden(lock),
+    ]
     if isinstance(lock, CharLock):
         problems += _eye_colours_twice(lock)
     if isinstance(lock, SetLock):
@@ -296,8 +526,9 @@ def _contradictions(lock: Lock) -> list[str]:
             text = field_text(lock, path)
             first, second = mentions(text, rule.first), mentions(text, rule.second)
             if first and second:
-                problems.append(f"conflicting traits in {path}: {first[0]!r} and "
-                                f"{second[0]!r} ({rule.why})")
+                problems.append(
+                    f"conflicting traits in {path}: {first[0]!r} and {second[0]!r} ({rule.why})"
+                )
     return problems
 
 
@@ -308,8 +539,10 @@ def _cross_field(lock: Lock) -> list[str]:
         found_a = mentions(text_a, rule.words_a)
         found_b = mentions(text_b, rule.words_b, rule.negatable)
         if found_a and found_b and not mentions(text_a, rule.unless):
-            problems.append(f"conflicting traits: {rule.field_a} {found_a[0]!r} and "
-                            f"{rule.field_b} {found_b[0]!r} ({rule.why})")
+            problems.append(
+                f"conflicting traits: {rule.field_a} {found_a[0]!r} and "
+                f"{rule.field_b} {found_b[0]!r} ({rule.why})"
+            )
     return problems
 
 
@@ -327,15 +560,21 @@ def _palette_forbidden(lock: Lock) -> list[str]:
     for i, item in enumerate(lock.forbidden_drift):
         for colour in HEX_IN_TEXT.findall(item):
             if colour.upper() in palette:
-                problems.append(f"conflicting traits: palette colour {colour.upper()} is also "
-                                f"in forbidden_drift[{i}] ({item!r})")
+                problems.append(
+                    f"conflicting traits: palette colour {colour.upper()} is also "
+                    f"in forbidden_drift[{i}] ({item!r})"
+                )
     return problems
 
 
 def _anchors_forbidden(lock: Lock) -> list[str]:
     anchors = {a.casefold(): a for a in getattr(lock, "visual_anchors", [])}
-    return [f"conflicting traits: {anchors[item.casefold()]!r} is both a visual anchor and "
-            "forbidden drift" for item in lock.forbidden_drift if item.casefold() in anchors]
+    return [
+        f"conflicting traits: {anchors[item.casefold()]!r} is both a visual anchor and "
+        "forbidden drift"
+        for item in lock.forbidden_drift
+        if item.casefold() in anchors
+    ]
 
 
 def _eye_colours_twice(lock: CharLock) -> list[str]:
@@ -349,8 +588,9 @@ def _eye_colours_twice(lock: CharLock) -> list[str]:
         if colours and words <= set(EYE_COLOURS) | EYE_SHADES:
             bare.append(frozenset(colours))
     if len(set(bare)) > 1:
-        return [f"conflicting traits in appearance.eyes: colour listed twice differently "
-                f"({text!r})"]
+        return [
+            f"conflicting traits in appearance.eyes: colour listed twice differently ({text!r})"
+        ]
     return []
 
 
@@ -361,8 +601,10 @@ def _light_temperature(lock: SetLock) -> list[str]:
     if not named or any(lo <= kelvin <= hi for lo, hi in (SOURCE_KELVIN[n] for n in named)):
         return []
     ranges = ", ".join(f"{n} {SOURCE_KELVIN[n][0]}-{SOURCE_KELVIN[n][1]}K" for n in named)
-    return [f"conflicting traits: lighting.temperature_k {kelvin}K does not fit the primary "
-            f"source {source!r} ({ranges})"]
+    return [
+        f"conflicting traits: lighting.temperature_k {kelvin}K does not fit the primary "
+        f"source {source!r} ({ranges})"
+    ]
 
 
 # -- kind-specific rules ----------------------------------------------------------------------
@@ -372,8 +614,10 @@ def _char_rules(lock: CharLock) -> list[str]:
     problems = []
     age = AGE_RE.fullmatch(lock.appearance.age_range.strip())
     if age is None:
-        problems.append(f"appearance.age_range {lock.appearance.age_range!r} is ambiguous: "
-                        "give a number or a range like 32-36")
+        problems.append(
+            f"appearance.age_range {lock.appearance.age_range!r} is ambiguous: "
+            "give a number or a range like 32-36"
+        )
     elif age.group(2) and int(age.group(1)) > int(age.group(2)):
         problems.append(f"appearance.age_range {lock.appearance.age_range!r} runs backwards")
     eyes = lock.appearance.eyes
@@ -387,16 +631,17 @@ def _set_rules(lock: SetLock, config: Config) -> list[str]:
     anchors = {a.casefold() for a in lock.visual_anchors}
     problems = []
     if not low <= len(anchors) <= high:
-        problems.append(f"visual_anchors: {len(anchors)} distinct anchor(s); a set lock needs "
-                        f"{low}-{high}")
+        problems.append(
+            f"visual_anchors: {len(anchors)} distinct anchor(s); a set lock needs {low}-{high}"
+        )
     geometry = lock.layout.geometry
     if geometry and not (re.search(r"\d", geometry) or mentions(geometry, SHAPE_WORDS)):
-        problems.append(f"layout.geometry {geometry!r} is not concrete: give the shape or "
-                        "the size")
+        problems.append(f"layout.geometry {geometry!r} is not concrete: give the shape or the size")
     exits = lock.layout.entries_exits
     if exits and not (re.search(r"\d", exits) or mentions(exits, OPENING_WORDS)):
-        problems.append(f"layout.entries_exits {exits!r} is not concrete: name each door, "
-                        "stair or hatch")
+        problems.append(
+            f"layout.entries_exits {exits!r} is not concrete: name each door, stair or hatch"
+        )
     if lock.lighting.temperature_k <= 0:
         problems.append("lighting.temperature_k is missing: give the colour temperature in K")
     return problems
@@ -405,8 +650,10 @@ def _set_rules(lock: SetLock, config: Config) -> list[str]:
 def _voice_rules(lock: VoiceLock) -> list[str]:
     region = lock.accent.region
     if region and not mentions(region, NEUTRAL_REGIONS) and lock.accent.strength == "none":
-        return [f"accent.strength is 'none' but accent.region is {region!r}: say how strong "
-                "the accent is (light, moderate, strong)"]
+        return [
+            f"accent.strength is 'none' but accent.region is {region!r}: say how strong "
+            "the accent is (light, moderate, strong)"
+        ]
     return []
 
 
@@ -452,7 +699,7 @@ def lock_gate(artifact: Artifact, config: Config) -> Gate:
         return voice_lock_gate(artifact, config)
     if isinstance(artifact, StyleLock):
         return style_lock_gate(artifact, config)
-    raise UserError(f"{artifact.KIND} is not a lock; lock gates judge "
-                    f"{', '.join(LOCK_KINDS)}", kind=artifact.KIND)
-
-
+    raise UserError(
+        f"{artifact.KIND} is not a lock; lock gates judge {', '.join(LOCK_KINDS)}",
+        kind=artifact.KIND,
+    )

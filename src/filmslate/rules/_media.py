@@ -52,10 +52,21 @@ Severity = Literal["minor", "severe"]
 FloatArray = npt.NDArray[np.float64]
 
 ANALYSIS_WIDTH = 160
-QC_CATEGORIES = ("face_consistency", "wardrobe_consistency", "set_continuity", "prop_accuracy",
-                 "lighting_consistency", "motion_integrity", "audio_consistency")
-NOT_MEASURABLE_OFFLINE = ("face_consistency", "wardrobe_consistency", "prop_accuracy",
-                          "audio_consistency")
+QC_CATEGORIES = (
+    "face_consistency",
+    "wardrobe_consistency",
+    "set_continuity",
+    "prop_accuracy",
+    "lighting_consistency",
+    "motion_integrity",
+    "audio_consistency",
+)
+NOT_MEASURABLE_OFFLINE = (
+    "face_consistency",
+    "wardrobe_consistency",
+    "prop_accuracy",
+    "audio_consistency",
+)
 # which rubric categories each technical check speaks for
 CHECK_CATEGORIES: dict[str, tuple[str, ...]] = {
     "decode": QC_CATEGORIES,
@@ -150,8 +161,9 @@ def probe(data: bytes) -> ClipInfo:
     return ClipInfo(round(duration, 3), meta.width, meta.height, meta.fps, int(frames))
 
 
-def technical_checks(data: bytes, expected: ClipSpec,
-                     thresholds: MediaThresholds | None = None) -> list[TechFinding]:
+def technical_checks(
+    data: bytes, expected: ClipSpec, thresholds: MediaThresholds | None = None
+) -> list[TechFinding]:
     """Every technical problem found in ``data`` against ``expected`` (empty when clean)."""
     limits = thresholds or MediaThresholds()
     try:
@@ -221,16 +233,21 @@ def _meta(path: Path) -> _Meta:
     stream = _VIDEO_STREAM.search(text)
     if stream is None:
         lines = [line for line in text.splitlines() if line.strip()]
-        raise ProviderError("the clip could not be decoded: "
-                            f"{lines[-1][:200] if lines else 'no video stream'}")
+        raise ProviderError(
+            f"the clip could not be decoded: {lines[-1][:200] if lines else 'no video stream'}"
+        )
     size = _SIZE.search(stream.group(1))
     rate = _FPS.search(stream.group(1))
     if size is None or rate is None:
-        raise ProviderError(f"the clip could not be decoded: no size or frame rate in "
-                            f"{stream.group(0)[:200]!r}")
+        raise ProviderError(
+            f"the clip could not be decoded: no size or frame rate in {stream.group(0)[:200]!r}"
+        )
     clock = _DURATION.search(text)
-    duration = (int(clock.group(1)) * 3600 + int(clock.group(2)) * 60 + float(clock.group(3))
-                if clock else 0.0)
+    duration = (
+        int(clock.group(1)) * 3600 + int(clock.group(2)) * 60 + float(clock.group(3))
+        if clock
+        else 0.0
+    )
     return _Meta(int(size.group(1)), int(size.group(2)), float(rate.group(1)), duration)
 
 
@@ -242,9 +259,21 @@ def _first_line(exc: BaseException) -> str:
 def _frames(path: Path, size: tuple[int, int]) -> Iterator[npt.NDArray[np.uint8]]:
     """Decoded frames at the analysis size, one (height, width, 3) array at a time."""
     width, height = size
-    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-nostdin", "-i", str(path),
-               "-vf", f"scale={width}:{height}:flags=area", "-f", "rawvideo",
-               "-pix_fmt", "rgb24", "-"]
+    command = [
+        imageio_ffmpeg.get_ffmpeg_exe(),
+        "-v",
+        "error",
+        "-nostdin",
+        "-i",
+        str(path),
+        "-vf",
+        f"scale={width}:{height}:flags=area",
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        "rgb24",
+        "-",
+    ]
     frame_bytes = width * height * 3
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
         assert proc.stdout is not None
@@ -298,14 +327,26 @@ def _spec_findings(info: ClipInfo, spec: ClipSpec, limits: MediaThresholds) -> l
     off = info.duration_s - spec.duration_s
     if abs(off) > tolerance:
         severity: Severity = "severe" if abs(off) > 4 * tolerance else "minor"
-        found.append(TechFinding("duration", severity, f"{info.duration_s:.2f}s instead of "
-                                 f"{spec.duration_s:.2f}s (tolerance {tolerance:.2f}s)"))
+        found.append(
+            TechFinding(
+                "duration",
+                severity,
+                f"{info.duration_s:.2f}s instead of "
+                f"{spec.duration_s:.2f}s (tolerance {tolerance:.2f}s)",
+            )
+        )
     if (info.width, info.height) != (spec.width, spec.height):
-        found.append(TechFinding("resolution", "severe", f"{info.width}x{info.height} instead "
-                                 f"of {spec.width}x{spec.height}"))
+        found.append(
+            TechFinding(
+                "resolution",
+                "severe",
+                f"{info.width}x{info.height} instead of {spec.width}x{spec.height}",
+            )
+        )
     if abs(info.fps - spec.fps) > limits.fps_tol:
-        found.append(TechFinding("frame_rate", "severe",
-                                 f"{info.fps:g} fps instead of {spec.fps:g}"))
+        found.append(
+            TechFinding("frame_rate", "severe", f"{info.fps:g} fps instead of {spec.fps:g}")
+        )
     return found
 
 
@@ -329,8 +370,14 @@ def _black_findings(stats: _Stats, fps: float, limits: MediaThresholds) -> list[
     longest = max(length for _, length in runs)
     where = ", ".join(f"{s}-{s + n - 1}" for s, n in runs[:5])
     severity: Severity = "severe" if longest >= limits.black_run else "minor"
-    return [TechFinding("black_frames", severity, f"{total} black frame(s) (mean luma below "
-                        f"{limits.black_luma:g}) at frames {where}; longest run {longest}")]
+    return [
+        TechFinding(
+            "black_frames",
+            severity,
+            f"{total} black frame(s) (mean luma below "
+            f"{limits.black_luma:g}) at frames {where}; longest run {longest}",
+        )
+    ]
 
 
 def _frozen_findings(stats: _Stats, fps: float, limits: MediaThresholds) -> list[TechFinding]:
@@ -342,8 +389,14 @@ def _frozen_findings(stats: _Stats, fps: float, limits: MediaThresholds) -> list
     longest = max(n for _, n in runs) + 1
     severity: Severity = "severe" if longest >= max(2, len(stats.luma) // 2) else "minor"
     where = ", ".join(f"{s}-{s + n}" for s, n in runs[:5])
-    return [TechFinding("frozen_frames", severity, f"the picture stops moving at frames {where} "
-                        f"(longest {longest} frames, {longest / fps:.2f}s)")]
+    return [
+        TechFinding(
+            "frozen_frames",
+            severity,
+            f"the picture stops moving at frames {where} "
+            f"(longest {longest} frames, {longest / fps:.2f}s)",
+        )
+    ]
 
 
 def _flicker_findings(stats: _Stats, fps: float, limits: MediaThresholds) -> list[TechFinding]:
@@ -360,9 +413,14 @@ def _flicker_findings(stats: _Stats, fps: float, limits: MediaThresholds) -> lis
             best, worst_at = count, index
     if best < limits.flicker_flips:
         return []
-    return [TechFinding("flicker", "severe" if best >= 2 * limits.flicker_flips else "minor",
-                        f"brightness jumps back and forth {best} times in a row by more than "
-                        f"{limits.flicker_delta:g} around frame {worst_at + 1}")]
+    return [
+        TechFinding(
+            "flicker",
+            "severe" if best >= 2 * limits.flicker_flips else "minor",
+            f"brightness jumps back and forth {best} times in a row by more than "
+            f"{limits.flicker_delta:g} around frame {worst_at + 1}",
+        )
+    ]
 
 
 def _cut_findings(stats: _Stats, fps: float, limits: MediaThresholds) -> list[TechFinding]:
@@ -374,12 +432,16 @@ def _cut_findings(stats: _Stats, fps: float, limits: MediaThresholds) -> list[Te
     if not cuts:
         return []
     where = ", ".join(str(c) for c in cuts[:5])
-    return [TechFinding("hard_cut", "severe", f"{len(cuts)} hard cut(s) inside the shot at "
-                        f"frame(s) {where}")]
+    return [
+        TechFinding(
+            "hard_cut", "severe", f"{len(cuts)} hard cut(s) inside the shot at frame(s) {where}"
+        )
+    ]
 
 
-def _palette_findings(stats: _Stats, palette: list[str],
-                      limits: MediaThresholds) -> list[TechFinding]:
+def _palette_findings(
+    stats: _Stats, palette: list[str], limits: MediaThresholds
+) -> list[TechFinding]:
     colours, weights = dominant_colours(np.concatenate(stats.pixels), limits.palette_coverage)
     target = rgb_to_lab(np.array([hex_to_rgb(c) for c in palette], np.float64))
     distance = palette_distance(rgb_to_lab(colours), weights, target)
@@ -387,9 +449,15 @@ def _palette_findings(stats: _Stats, palette: list[str],
         return []
     severity: Severity = "severe" if distance > 2 * limits.palette_delta_e else "minor"
     shown = ", ".join(rgb_to_hex(c) for c in colours[:4])
-    return [TechFinding("palette", severity, f"dominant colours ({shown}) are delta E "
-                        f"{distance:.1f} from the set palette on average (limit "
-                        f"{limits.palette_delta_e:g})")]
+    return [
+        TechFinding(
+            "palette",
+            severity,
+            f"dominant colours ({shown}) are delta E "
+            f"{distance:.1f} from the set palette on average (limit "
+            f"{limits.palette_delta_e:g})",
+        )
+    ]
 
 
 # --- colour ---------------------------------------------------------------------------------
@@ -416,23 +484,31 @@ def rgb_to_lab(rgb: npt.ArrayLike) -> FloatArray:
     """sRGB (0-255, shape (..., 3)) to CIELAB under D65."""
     c = np.asarray(rgb, np.float64) / 255.0
     linear = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
-    matrix = np.array([[0.4124564, 0.3575761, 0.1804375],
-                       [0.2126729, 0.7151522, 0.0721750],
-                       [0.0193339, 0.1191920, 0.9503041]])
+    matrix = np.array(
+        [
+            [0.4124564, 0.3575761, 0.1804375],
+            [0.2126729, 0.7151522, 0.0721750],
+            [0.0193339, 0.1191920, 0.9503041],
+        ]
+    )
     xyz = linear @ matrix.T / np.array([0.95047, 1.0, 1.08883])
     f = np.where(xyz > (6 / 29) ** 3, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
-    return np.stack([116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]),
-                     200 * (f[..., 1] - f[..., 2])], axis=-1)
+    return np.stack(
+        [116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]), 200 * (f[..., 1] - f[..., 2])],
+        axis=-1,
+    )
 
 
-def dominant_colours(pixels: npt.NDArray[np.uint8],
-                     coverage: float = 0.8) -> tuple[FloatArray, FloatArray]:
+def dominant_colours(
+    pixels: npt.NDArray[np.uint8], coverage: float = 0.8
+) -> tuple[FloatArray, FloatArray]:
     """The mean colours of the most populated coarse RGB bins that together cover ``coverage``
     of the pixels, most common first, with their pixel shares (summing to 1)."""
     bins = (pixels.astype(np.int64) // 32) @ np.array([64, 8, 1])  # 8 levels per channel
     counts = np.bincount(bins, minlength=512)
-    sums = np.stack([np.bincount(bins, pixels[:, k].astype(np.float64), 512) for k in range(3)],
-                    axis=1)
+    sums = np.stack(
+        [np.bincount(bins, pixels[:, k].astype(np.float64), 512) for k in range(3)], axis=1
+    )
     order = np.argsort(-counts, kind="stable")
     share = counts[order] / counts.sum()
     keep = int(np.searchsorted(np.cumsum(share), coverage) + 1)
@@ -442,8 +518,9 @@ def dominant_colours(pixels: npt.NDArray[np.uint8],
     return colours, weights.astype(np.float64)
 
 
-def palette_distance(colours_lab: FloatArray, weights: FloatArray,
-                     palette_lab: FloatArray) -> float:
+def palette_distance(
+    colours_lab: FloatArray, weights: FloatArray, palette_lab: FloatArray
+) -> float:
     """Weighted mean CIE76 distance from each colour to its nearest palette colour."""
     distances = np.linalg.norm(colours_lab[:, None, :] - palette_lab[None, :, :], axis=2)
     return float((distances.min(axis=1) * weights).sum())

@@ -16,7 +16,8 @@ def present(scene: ParsedScene) -> list[str]:
     """Characters physically in the scene: speakers not only heard in voice-over, then those
     introduced in the action."""
     voice_only = {line.speaker for line in scene.dialogue} - {
-        line.speaker for line in scene.dialogue if (line.extension or "") != "V.O."}
+        line.speaker for line in scene.dialogue if (line.extension or "") != "V.O."
+    }
     speakers = [c for c in scene.characters if c not in voice_only]
     return speakers + [c for c in scene.mentioned_characters if c not in speakers]
 
@@ -30,8 +31,15 @@ def summary_of(scene: ParsedScene) -> str:
     return scene.heading
 
 
-TRANSITIONS = ("CONTINUOUS", "MOMENTS LATER", "SECONDS LATER", "LATER", "SAME", "SAME TIME",
-               "SIMULTANEOUS")
+TRANSITIONS = (
+    "CONTINUOUS",
+    "MOMENTS LATER",
+    "SECONDS LATER",
+    "LATER",
+    "SAME",
+    "SAME TIME",
+    "SIMULTANEOUS",
+)
 
 
 def times_of_day(play: Screenplay) -> list[str]:
@@ -50,10 +58,20 @@ def times_of_day(play: Screenplay) -> list[str]:
 
 def scenes_table(play: Screenplay) -> Scenes:
     """SCENES rows; goal, conflict and outcome stay empty for the breakdown to fill."""
-    return Scenes.model_validate({"rows": [
-        {"scene_id": s.scene_id, "summary": summary_of(s), "location": canonical_id(s.location),
-         "time_of_day": time, "characters_present": present(s)}
-        for s, time in zip(play.scenes, times_of_day(play), strict=True)]})
+    return Scenes.model_validate(
+        {
+            "rows": [
+                {
+                    "scene_id": s.scene_id,
+                    "summary": summary_of(s),
+                    "location": canonical_id(s.location),
+                    "time_of_day": time,
+                    "characters_present": present(s),
+                }
+                for s, time in zip(play.scenes, times_of_day(play), strict=True)
+            ]
+        }
+    )
 
 
 def _first(seen: set[str], items: list[str]) -> list[str]:
@@ -75,22 +93,32 @@ def breakdown_table(play: Screenplay) -> Breakdown:
         new_chars = _first(chars, cast)
         new_places = _first(places, [location])
         new_voices = _first(voiced, list(scene.characters))
-        rows.append({
-            "scene_id": scene.scene_id, "characters_present": cast,
-            "new_characters_introduced": new_chars, "locations_used": [location],
-            "new_locations_introduced": new_places, "props_used": list(scene.props),
-            "new_props_introduced": _first(props, list(scene.props)),
-            "state_changes": [], "continuity_risks": _risks(scene),
-            "lock_requirements": [f"CHAR_{c}_LOCK" for c in new_chars]
-            + [f"SET_{p}_LOCK" for p in new_places] + [f"VOICE_{v}_LOCK" for v in new_voices]})
+        rows.append(
+            {
+                "scene_id": scene.scene_id,
+                "characters_present": cast,
+                "new_characters_introduced": new_chars,
+                "locations_used": [location],
+                "new_locations_introduced": new_places,
+                "props_used": list(scene.props),
+                "new_props_introduced": _first(props, list(scene.props)),
+                "state_changes": [],
+                "continuity_risks": _risks(scene),
+                "lock_requirements": [f"CHAR_{c}_LOCK" for c in new_chars]
+                + [f"SET_{p}_LOCK" for p in new_places]
+                + [f"VOICE_{v}_LOCK" for v in new_voices],
+            }
+        )
     return Breakdown.model_validate({"rows": rows})
 
 
 def _risks(scene: ParsedScene) -> list[str]:
     risks = []
     if scene.continuous:
-        risks.append(f"continuous with the previous scene ({scene.time_of_day}): same time, "
-                     "same wardrobe and injuries")
+        risks.append(
+            f"continuous with the previous scene ({scene.time_of_day}): same time, "
+            "same wardrobe and injuries"
+        )
     voice_only = [c for c in scene.characters if c not in present(scene)]
     if voice_only:
         risks.append("heard only in voice-over: " + ", ".join(voice_only))
@@ -101,6 +129,7 @@ def script_slices(text: str, play: Screenplay) -> list[ScriptScene]:
     """Each scene's own lines of the file, heading first."""
     lines = text.replace("\r\n", "\n").split("\n")
     starts = [s.line for s in play.scenes] + [len(lines) + 1]
-    return [ScriptScene(scene_id=s.scene_id,
-                        text="\n".join(lines[starts[i] - 1:starts[i + 1] - 1]))
-            for i, s in enumerate(play.scenes)]
+    return [
+        ScriptScene(scene_id=s.scene_id, text="\n".join(lines[starts[i] - 1 : starts[i + 1] - 1]))
+        for i, s in enumerate(play.scenes)
+    ]

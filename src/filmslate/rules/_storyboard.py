@@ -111,9 +111,16 @@ def _clamp(value: float) -> int:
 def light_direction(primary_source: str) -> str:
     """Where the key light comes from, read from the lock's primary-source wording."""
     text = primary_source.lower()
-    for word, side in (("left", "left"), ("right", "right"), ("overhead", "above"),
-                       ("above", "above"), ("ceiling", "above"), ("top", "above"),
-                       ("behind", "behind"), ("back", "behind")):
+    for word, side in (
+        ("left", "left"),
+        ("right", "right"),
+        ("overhead", "above"),
+        ("above", "above"),
+        ("ceiling", "above"),
+        ("top", "above"),
+        ("behind", "behind"),
+        ("back", "behind"),
+    ):
         if re.search(rf"\b{word}\b", text):
             return side
     return "front"
@@ -154,10 +161,12 @@ def draw_storyboard(plan: FramePlan) -> tuple[bytes, Frame]:
     return out.getvalue(), frame
 
 
-def _blend(a: tuple[int, int, int], b: tuple[int, int, int], share: float
-           ) -> tuple[int, int, int]:
-    return (round(a[0] + (b[0] - a[0]) * share), round(a[1] + (b[1] - a[1]) * share),
-            round(a[2] + (b[2] - a[2]) * share))
+def _blend(a: tuple[int, int, int], b: tuple[int, int, int], share: float) -> tuple[int, int, int]:
+    return (
+        round(a[0] + (b[0] - a[0]) * share),
+        round(a[1] + (b[1] - a[1]) * share),
+        round(a[2] + (b[2] - a[2]) * share),
+    )
 
 
 def _draw_set(draw: ImageDraw.ImageDraw, camera: str, set_lock: SetLock | None) -> None:
@@ -167,9 +176,12 @@ def _draw_set(draw: ImageDraw.ImageDraw, camera: str, set_lock: SetLock | None) 
     top, bottom = ANCHOR_H + 30, HEIGHT - SLATE_H - 10
     back = (200, top + 40, WIDTH - 200, bottom - 90)
     draw.rectangle(back, outline=INK, width=2)
-    for corner, edge in (((back[0], back[1]), (40, top)), ((back[2], back[1]), (WIDTH - 40, top)),
-                         ((back[0], back[3]), (40, bottom)),
-                         ((back[2], back[3]), (WIDTH - 40, bottom))):
+    for corner, edge in (
+        ((back[0], back[1]), (40, top)),
+        ((back[2], back[1]), (WIDTH - 40, top)),
+        ((back[0], back[3]), (40, bottom)),
+        ((back[2], back[3]), (WIDTH - 40, bottom)),
+    ):
         draw.line([corner, edge], fill=INK, width=1)
     name = set_lock.name if set_lock else "NO SET LOCK"
     draw.text((back[0] + 6, back[1] + 4), name, fill=INK, font=_font(11))
@@ -194,15 +206,21 @@ def _draw_subjects(draw: ImageDraw.ImageDraw, plan: FramePlan, frame: Frame) -> 
         xs = _slots(len(people), WIDTH // 3, WIDTH)
     else:
         xs = _slots(len(people))
-    scale = {"close_up": 3.0, "extreme_close_up": 4.0, "wide": 0.6, "establishing": 0.5,
-             "tracking": 0.6}.get(camera, 1.6)
+    scale = {
+        "close_up": 3.0,
+        "extreme_close_up": 4.0,
+        "wide": 0.6,
+        "establishing": 0.5,
+        "tracking": 0.6,
+    }.get(camera, 1.6)
     for x, (name, lock) in zip(xs, people, strict=True):
         _figure(draw, x, scale, name, lock, frame, full_body=scale < 1)
     if camera == "tracking":
         y = HEIGHT - SLATE_H - 18
         draw.line([(WIDTH // 2 - 60, y), (WIDTH // 2 + 60, y)], fill=INK, width=2)
-        draw.polygon([(WIDTH // 2 + 60, y - 6), (WIDTH // 2 + 72, y), (WIDTH // 2 + 60, y + 6)],
-                     fill=INK)
+        draw.polygon(
+            [(WIDTH // 2 + 60, y - 6), (WIDTH // 2 + 72, y), (WIDTH // 2 + 60, y + 6)], fill=INK
+        )
 
 
 def _palette(lock: CharLock | None) -> tuple[str, ...]:
@@ -211,8 +229,15 @@ def _palette(lock: CharLock | None) -> tuple[str, ...]:
     return tuple(lock.wardrobe.palette)
 
 
-def _figure(draw: ImageDraw.ImageDraw, x: int, scale: float, name: str, lock: CharLock | None,
-            frame: Frame, full_body: bool) -> None:
+def _figure(
+    draw: ImageDraw.ImageDraw,
+    x: int,
+    scale: float,
+    name: str,
+    lock: CharLock | None,
+    frame: Frame,
+    full_body: bool,
+) -> None:
     """Head and torso (full body in wide framings), filled with the wardrobe palette."""
     colours = _palette(lock)
     floor = HEIGHT - SLATE_H - (14 if full_body else 0)
@@ -220,21 +245,33 @@ def _figure(draw: ImageDraw.ImageDraw, x: int, scale: float, name: str, lock: Ch
     torso_h = round(70 * scale) if full_body else round(64 * scale)
     torso_top = floor - torso_h - (round(60 * scale) if full_body else 0)
     head_top = torso_top - 2 * head - 2
-    draw.ellipse((x - head, head_top, x + head, head_top + 2 * head), fill=_skin(colours),
-                 outline=INK, width=2)
+    draw.ellipse(
+        (x - head, head_top, x + head, head_top + 2 * head),
+        fill=_skin(colours),
+        outline=INK,
+        width=2,
+    )
     width = round(34 * scale)
-    draw.rounded_rectangle((x - width, torso_top, x + width, torso_top + torso_h),
-                           radius=max(2, round(8 * scale)), fill=colours[0], outline=INK,
-                           width=2)
+    draw.rounded_rectangle(
+        (x - width, torso_top, x + width, torso_top + torso_h),
+        radius=max(2, round(8 * scale)),
+        fill=colours[0],
+        outline=INK,
+        width=2,
+    )
     if len(colours) > 1:  # the second palette colour as a collar / accent band
         band = max(3, round(6 * scale))
-        draw.rectangle((x - width + 2, torso_top + 2, x + width - 2, torso_top + 2 + band),
-                       fill=colours[1])
+        draw.rectangle(
+            (x - width + 2, torso_top + 2, x + width - 2, torso_top + 2 + band), fill=colours[1]
+        )
     if full_body:
         legs = round(60 * scale)
         for dx in (-width // 2, width // 2):
-            draw.line([(x + dx, torso_top + torso_h), (x + dx, torso_top + torso_h + legs)],
-                      fill=INK, width=max(2, round(6 * scale)))
+            draw.line(
+                [(x + dx, torso_top + torso_h), (x + dx, torso_top + torso_h + legs)],
+                fill=INK,
+                width=max(2, round(6 * scale)),
+            )
     _label(draw, x, max(ANCHOR_H + 4, head_top - 16), name if lock else f"{name} (NO LOCK)")
     frame.figures.append(Figure(name, x, colours, lock is not None))
 
@@ -244,15 +281,18 @@ def _skin(colours: tuple[str, ...]) -> tuple[int, int, int]:
     return _blend(hex_rgb(colours[0]), (245, 245, 245), 0.7)
 
 
-def _shoulder(draw: ImageDraw.ImageDraw, name: str, lock: CharLock | None,
-              frame: Frame) -> None:
+def _shoulder(draw: ImageDraw.ImageDraw, name: str, lock: CharLock | None, frame: Frame) -> None:
     """The foreground shoulder of an over-the-shoulder shot, lower left, seen from behind."""
     colours = _palette(lock)
     bottom = HEIGHT - SLATE_H
-    draw.pieslice((-120, bottom - 200, 260, bottom + 200), 180, 360, fill=colours[0],
-                  outline=INK, width=2)
-    draw.ellipse((20, bottom - 250, 140, bottom - 130), fill=_blend(hex_rgb(colours[0]),
-                                                                      INK, 0.5), outline=INK)
+    draw.pieslice(
+        (-120, bottom - 200, 260, bottom + 200), 180, 360, fill=colours[0], outline=INK, width=2
+    )
+    draw.ellipse(
+        (20, bottom - 250, 140, bottom - 130),
+        fill=_blend(hex_rgb(colours[0]), INK, 0.5),
+        outline=INK,
+    )
     _label(draw, 80, bottom - 40, f"{name} (back)" if lock else f"{name} (NO LOCK)")
     frame.figures.append(Figure(name, 80, colours, lock is not None, foreground=True))
 
@@ -279,24 +319,27 @@ def _draw_anchors(draw: ImageDraw.ImageDraw, set_lock: SetLock | None, frame: Fr
         left = round(i * width)
         right = round((i + 1) * width) - 1
         draw.rectangle((left, 0, right, ANCHOR_H), fill=(255, 255, 255), outline=INK)
-        draw.text((left + 4, 5), _fit(anchor, max(4, int(width / 6.5))), fill=INK,
-                  font=_font(11))
+        draw.text((left + 4, 5), _fit(anchor, max(4, int(width / 6.5))), fill=INK, font=_font(11))
         frame.anchors.append(anchor)
 
 
 def _draw_light(draw: ImageDraw.ImageDraw, frame: Frame) -> None:
     """A key-light arrow pointing into the frame from its side, and a temperature swatch."""
     cx, cy = WIDTH - 70, ANCHOR_H + 40
-    start, end = {"left": ((cx - 40, cy), (cx + 10, cy)), "right": ((cx + 40, cy), (cx - 10, cy)),
-                  "above": ((cx, cy - 18), (cx, cy + 22)), "behind": ((cx + 30, cy - 14),
-                                                                      (cx - 10, cy + 10)),
-                  "front": ((cx - 30, cy + 14), (cx + 10, cy - 10))}[frame.light_from]
+    start, end = {
+        "left": ((cx - 40, cy), (cx + 10, cy)),
+        "right": ((cx + 40, cy), (cx - 10, cy)),
+        "above": ((cx, cy - 18), (cx, cy + 22)),
+        "behind": ((cx + 30, cy - 14), (cx - 10, cy + 10)),
+        "front": ((cx - 30, cy + 14), (cx + 10, cy - 10)),
+    }[frame.light_from]
     draw.line([start, end], fill=INK, width=3)
     angle = math.atan2(end[1] - start[1], end[0] - start[0])
-    tip = [end, (round(end[0] - 10 * math.cos(angle - 0.5)), round(end[1] - 10 *
-                                                                   math.sin(angle - 0.5))),
-           (round(end[0] - 10 * math.cos(angle + 0.5)), round(end[1] - 10 *
-                                                               math.sin(angle + 0.5)))]
+    tip = [
+        end,
+        (round(end[0] - 10 * math.cos(angle - 0.5)), round(end[1] - 10 * math.sin(angle - 0.5))),
+        (round(end[0] - 10 * math.cos(angle + 0.5)), round(end[1] - 10 * math.sin(angle + 0.5))),
+    ]
     draw.polygon(tip, fill=INK)
     draw.rectangle((cx + 22, cy + 14, cx + 58, cy + 30), fill=frame.tint, outline=INK)
     label = f"{frame.kelvin}K" if frame.kelvin else "no light"
@@ -305,9 +348,18 @@ def _draw_light(draw: ImageDraw.ImageDraw, frame: Frame) -> None:
 
 def _draw_slate(draw: ImageDraw.ImageDraw, plan: FramePlan, frame: Frame) -> None:
     row = plan.row
-    frame.slate = " | ".join(part for part in (
-        row.scene_id, row.shot_id, plan.version, f"{row.duration_s:g}s", row.camera_type,
-        f"hero {row.hero_tier}") if part)
+    frame.slate = " | ".join(
+        part
+        for part in (
+            row.scene_id,
+            row.shot_id,
+            plan.version,
+            f"{row.duration_s:g}s",
+            row.camera_type,
+            f"hero {row.hero_tier}",
+        )
+        if part
+    )
     draw.rectangle((0, HEIGHT - SLATE_H, WIDTH - 1, HEIGHT - 1), fill=INK)
     draw.text((8, HEIGHT - SLATE_H + 5), frame.slate, fill=(255, 255, 255), font=_font(12))
 
@@ -316,8 +368,11 @@ def _label(draw: ImageDraw.ImageDraw, x: int, y: int, text: str) -> None:
     font = _font(12)
     left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
     w = right - left
-    draw.rectangle((x - w // 2 - 3, y - 1, x + w // 2 + 3, y + bottom - top + 3),
-                   fill=(255, 255, 255), outline=INK)
+    draw.rectangle(
+        (x - w // 2 - 3, y - 1, x + w // 2 + 3, y + bottom - top + 3),
+        fill=(255, 255, 255),
+        outline=INK,
+    )
     draw.text((x - w // 2, y - top + 1), text, fill=INK, font=font)
 
 

@@ -38,11 +38,38 @@ T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
 
 # A ``via`` must name what happened; these say nothing about it.
-PLACEHOLDER_VIA = frozenset({
-    "", "-", "--", "n/a", "na", "none", "null", "nil", "unknown", "tbd", "todo", "x", "?",
-    "moved", "move", "changed", "change", "updated", "update", "event", "same", "as before",
-    "off-screen", "offscreen", "see scene", "various", "transfer", "transferred",
-})
+PLACEHOLDER_VIA = frozenset(
+    {
+        "",
+        "-",
+        "--",
+        "n/a",
+        "na",
+        "none",
+        "null",
+        "nil",
+        "unknown",
+        "tbd",
+        "todo",
+        "x",
+        "?",
+        "moved",
+        "move",
+        "changed",
+        "change",
+        "updated",
+        "update",
+        "event",
+        "same",
+        "as before",
+        "off-screen",
+        "offscreen",
+        "see scene",
+        "various",
+        "transfer",
+        "transferred",
+    }
+)
 RULES = {
     "scene_order": "diffs apply in scene order",
     "unknown_character": "a prop's owner is a character the world knows",
@@ -73,9 +100,10 @@ class RuleBreach:
     fix: str
 
     def __str__(self) -> str:
-        return (f"{self.scene} {self.entity}: {self.problem} (rule {self.rule}: "
-                f"{RULES.get(self.rule, self.rule)}). To fix: {self.fix}")
-
+        return (
+            f"{self.scene} {self.entity}: {self.problem} (rule {self.rule}: "
+            f"{RULES.get(self.rule, self.rule)}). To fix: {self.fix}"
+        )
 
 
 class WorldStateError(GateFailed):
@@ -135,8 +163,9 @@ def build_states(initial: WorldState, diffs: Iterable[StateDiff]) -> Iterator[Wo
         yield state
 
 
-def check_successor(before: WorldState, diff: StateDiff, after: WorldState,
-                    only: Collection[str] | None = None) -> list[RuleBreach]:
+def check_successor(
+    before: WorldState, diff: StateDiff, after: WorldState, only: Collection[str] | None = None
+) -> list[RuleBreach]:
     """What ``after`` loses that ``diff`` does not account for (empty for a true successor).
 
     Knowledge never shrinks; an injury leaves only through ``heal_injuries``; an item leaves
@@ -153,19 +182,37 @@ def check_successor(before: WorldState, diff: StateDiff, after: WorldState,
         update = diff.character_updates.get(cid, CharacterUpdate())
         kept = new or CharacterState()
         for fact in _missing(old.knowledge, kept.knowledge):
-            breaches.append(RuleBreach(
-                "knowledge_only_grows", diff.scene_id, cid, f"forgets {fact!r}",
-                "knowledge cannot be removed: keep every entry, add new ones with learn"))
+            breaches.append(
+                RuleBreach(
+                    "knowledge_only_grows",
+                    diff.scene_id,
+                    cid,
+                    f"forgets {fact!r}",
+                    "knowledge cannot be removed: keep every entry, add new ones with learn",
+                )
+            )
         for injury in _missing(old.injuries, kept.injuries, update.heal_injuries):
-            breaches.append(RuleBreach(
-                "injury_persists", diff.scene_id, cid, f"loses the injury {injury!r} unhealed",
-                f"keep it, or list it in character_updates.{cid}.heal_injuries"))
+            breaches.append(
+                RuleBreach(
+                    "injury_persists",
+                    diff.scene_id,
+                    cid,
+                    f"loses the injury {injury!r} unhealed",
+                    f"keep it, or list it in character_updates.{cid}.heal_injuries",
+                )
+            )
         allowed = [*update.lose_items, *moved_away.get(cid, ())]
         for item in _missing(old.inventory, kept.inventory, allowed):
-            breaches.append(RuleBreach(
-                "inventory_needs_update", diff.scene_id, cid, f"no longer holds {item!r}",
-                f"list it in character_updates.{cid}.lose_items, or move the prop with a "
-                "prop_updates entry"))
+            breaches.append(
+                RuleBreach(
+                    "inventory_needs_update",
+                    diff.scene_id,
+                    cid,
+                    f"no longer holds {item!r}",
+                    f"list it in character_updates.{cid}.lose_items, or move the prop with a "
+                    "prop_updates entry",
+                )
+            )
     return breaches
 
 
@@ -188,11 +235,16 @@ def same_entry(a: str, b: str) -> bool:
 def _check_order(state: WorldState, diff: StateDiff, breaches: list[RuleBreach]) -> None:
     current = state.timeline.current_scene
     if current is not None and scene_number(diff.scene_id) <= scene_number(current):
-        breaches.append(RuleBreach(
-            "scene_order", diff.scene_id, "timeline",
-            f"the world state is already at {current}",
-            f"apply diffs in scene order: only a scene after {current} can be applied to "
-            "this state"))
+        breaches.append(
+            RuleBreach(
+                "scene_order",
+                diff.scene_id,
+                "timeline",
+                f"the world state is already at {current}",
+                f"apply diffs in scene order: only a scene after {current} can be applied to "
+                "this state",
+            )
+        )
 
 
 class _Step:
@@ -227,18 +279,29 @@ class _Step:
     def _check_via(self, pid: str, update: PropUpdate) -> None:
         words = update.via.split()
         if _key(update.via).strip(" .!") in PLACEHOLDER_VIA or len(words) < 2:
-            self.refuse("prop_needs_event", pid, f"via {update.via!r} does not name an event",
-                        f"set prop_updates.{pid}.via to what happens, e.g. 'Bea pockets the "
-                        "key during the fight'")
+            self.refuse(
+                "prop_needs_event",
+                pid,
+                f"via {update.via!r} does not name an event",
+                f"set prop_updates.{pid}.via to what happens, e.g. 'Bea pockets the "
+                "key during the fight'",
+            )
 
     def _check_owner(self, pid: str, update: PropUpdate) -> None:
         owner = update.owner
-        if owner and owner not in self.state.characters \
-                and owner not in self.diff.character_updates:
-            self.refuse("unknown_character", pid, f"the new owner {owner!r} is not a known "
-                        "character", f"use a character id the world knows, or introduce "
-                        f"{owner} with a character_updates entry (first appearance), or set "
-                        "owner to '' for nobody")
+        if (
+            owner
+            and owner not in self.state.characters
+            and owner not in self.diff.character_updates
+        ):
+            self.refuse(
+                "unknown_character",
+                pid,
+                f"the new owner {owner!r} is not a known character",
+                f"use a character id the world knows, or introduce "
+                f"{owner} with a character_updates entry (first appearance), or set "
+                "owner to '' for nobody",
+            )
 
     # characters ------------------------------------------------------------------------
 
@@ -250,47 +313,65 @@ class _Step:
             previous = self.old_owner[pid]
             if previous in out:
                 held = out[previous]
-                out[previous] = held.model_copy(update={"inventory": _without(held.inventory,
-                                                                               [pid])})
+                out[previous] = held.model_copy(
+                    update={"inventory": _without(held.inventory, [pid])}
+                )
             if owner in out:
                 held = out[owner]
                 out[owner] = held.model_copy(update={"inventory": _with(held.inventory, [pid])})
         return _sorted_if_grown(out, self.state.characters)
 
-    def _character(self, cid: str, old: CharacterState | None,
-                   update: CharacterUpdate) -> CharacterState:
+    def _character(
+        self, cid: str, old: CharacterState | None, update: CharacterUpdate
+    ) -> CharacterState:
         current = old or CharacterState()
         self._check_heals(cid, current, update)
         self._check_items(cid, current, update)
-        return current.model_copy(update={
-            "injuries": _with(_without(current.injuries, update.heal_injuries),
-                              update.add_injuries),
-            "knowledge": _with(current.knowledge, update.learn),
-            "inventory": _with(_without(current.inventory, update.lose_items),
-                               update.gain_items),
-            "location": current.location if update.location is None else update.location,
-            "emotional_state": current.emotional_state if update.emotional_state is None
-            else update.emotional_state,
-        })
+        return current.model_copy(
+            update={
+                "injuries": _with(
+                    _without(current.injuries, update.heal_injuries), update.add_injuries
+                ),
+                "knowledge": _with(current.knowledge, update.learn),
+                "inventory": _with(
+                    _without(current.inventory, update.lose_items), update.gain_items
+                ),
+                "location": current.location if update.location is None else update.location,
+                "emotional_state": current.emotional_state
+                if update.emotional_state is None
+                else update.emotional_state,
+            }
+        )
 
     def _check_heals(self, cid: str, current: CharacterState, update: CharacterUpdate) -> None:
         for injury in update.heal_injuries:
             if not _contains(current.injuries, injury):
                 has = ", ".join(repr(i) for i in current.injuries) or "none"
-                self.refuse("injury_persists", cid, f"heals {injury!r}, an injury they do not "
-                            f"have (injuries: {has})", "heal an injury by its exact recorded "
-                            "wording, or drop the heal")
+                self.refuse(
+                    "injury_persists",
+                    cid,
+                    f"heals {injury!r}, an injury they do not have (injuries: {has})",
+                    "heal an injury by its exact recorded wording, or drop the heal",
+                )
             if _contains(update.add_injuries, injury):
-                self.refuse("injury_persists", cid, f"both gains and heals {injury!r} in one "
-                            "scene", "an injury gained here persists: drop the heal (a "
-                            "later scene can heal it), or note the scratch in timeline_update")
+                self.refuse(
+                    "injury_persists",
+                    cid,
+                    f"both gains and heals {injury!r} in one scene",
+                    "an injury gained here persists: drop the heal (a "
+                    "later scene can heal it), or note the scratch in timeline_update",
+                )
 
     def _check_items(self, cid: str, current: CharacterState, update: CharacterUpdate) -> None:
         for item in update.lose_items:
             if not _contains(current.inventory, item):
-                self.refuse("item_not_held", cid, f"loses {item!r}, which they do not hold",
-                            f"drop it from lose_items (inventory: "
-                            f"{', '.join(current.inventory) or 'empty'})")
+                self.refuse(
+                    "item_not_held",
+                    cid,
+                    f"loses {item!r}, which they do not hold",
+                    f"drop it from lose_items (inventory: "
+                    f"{', '.join(current.inventory) or 'empty'})",
+                )
             elif (pid := self._prop_id(item)) is not None:
                 self._check_prop_leaves(cid, pid)
         for item in update.gain_items:
@@ -300,26 +381,39 @@ class _Step:
     def _check_prop_leaves(self, cid: str, pid: str) -> None:
         owner = self._owner_after(pid)
         if owner == cid and pid in self.new_owner:
-            self.refuse("inventory_matches_owner", cid, f"loses {pid} while prop_updates "
-                        f"makes {cid} its owner", f"drop {pid} from lose_items, or give the prop "
-                        "its real new owner")
+            self.refuse(
+                "inventory_matches_owner",
+                cid,
+                f"loses {pid} while prop_updates makes {cid} its owner",
+                f"drop {pid} from lose_items, or give the prop its real new owner",
+            )
         elif owner == cid:
-            self.refuse("prop_needs_event", pid, f"leaves {cid}'s inventory with no prop "
-                        "update", f"add prop_updates.{pid} with the new owner ('' for nobody), "
-                        "its location and a via naming the event")
+            self.refuse(
+                "prop_needs_event",
+                pid,
+                f"leaves {cid}'s inventory with no prop update",
+                f"add prop_updates.{pid} with the new owner ('' for nobody), "
+                "its location and a via naming the event",
+            )
 
     def _check_prop_arrives(self, cid: str, pid: str) -> None:
         owner = self._owner_after(pid)
         if owner == cid:
             return
         if pid in self.new_owner:
-            self.refuse("inventory_matches_owner", cid, f"gains {pid} while prop_updates "
-                        f"gives it to {owner or 'nobody'}", f"make the prop's owner {cid}, or "
-                        f"drop {pid} from gain_items")
+            self.refuse(
+                "inventory_matches_owner",
+                cid,
+                f"gains {pid} while prop_updates gives it to {owner or 'nobody'}",
+                f"make the prop's owner {cid}, or drop {pid} from gain_items",
+            )
         else:
-            self.refuse("prop_needs_event", pid, f"enters {cid}'s inventory with no prop "
-                        "update", f"add prop_updates.{pid} with owner {cid!r} and a via naming "
-                        "how they get it")
+            self.refuse(
+                "prop_needs_event",
+                pid,
+                f"enters {cid}'s inventory with no prop update",
+                f"add prop_updates.{pid} with owner {cid!r} and a via naming how they get it",
+            )
 
     def _prop_id(self, item: str) -> str | None:
         """The tracked prop an inventory item names, if any (props are matched by id)."""
@@ -345,32 +439,39 @@ def _props_leaving(before: WorldState, diff: StateDiff) -> dict[str, list[str]]:
     return out
 
 
-def _locations(old: Mapping[str, LocationState],
-               updates: Mapping[str, LocationUpdate]) -> dict[str, LocationState]:
+def _locations(
+    old: Mapping[str, LocationState], updates: Mapping[str, LocationUpdate]
+) -> dict[str, LocationState]:
     out = dict(old)
     for lid, update in updates.items():
-        out[lid] = _merged(old.get(lid) or LocationState(), update,
-                           ("condition", "lighting_state", "notes"))
+        out[lid] = _merged(
+            old.get(lid) or LocationState(), update, ("condition", "lighting_state", "notes")
+        )
     return _sorted_if_grown(out, old)
 
 
 def _timeline(old: Timeline, diff: StateDiff) -> Timeline:
     update = diff.timeline_update
     notes = [*old.global_notes, *(f"{diff.scene_id}: {n}" for n in update.notes)]
-    return old.model_copy(update={
-        "current_scene": diff.scene_id,
-        "elapsed_time": old.elapsed_time if update.elapsed_time is None
-        else update.elapsed_time,
-        "global_notes": notes,
-    })
+    return old.model_copy(
+        update={
+            "current_scene": diff.scene_id,
+            "elapsed_time": old.elapsed_time
+            if update.elapsed_time is None
+            else update.elapsed_time,
+            "global_notes": notes,
+        }
+    )
 
 
 def _rules(old: Rules, diff: StateDiff) -> Rules:
     update = diff.rule_updates
-    return old.model_copy(update={
-        "fictional_constraints": _with(old.fictional_constraints, update.add_constraints),
-        "modified_rules": _with(old.modified_rules, update.modify_rules),
-    })
+    return old.model_copy(
+        update={
+            "fictional_constraints": _with(old.fictional_constraints, update.add_constraints),
+            "modified_rules": _with(old.modified_rules, update.modify_rules),
+        }
+    )
 
 
 # -- small helpers ---------------------------------------------------------------------------
@@ -407,7 +508,7 @@ def _without(entries: list[str], removed: Sequence[str]) -> list[str]:
 
 def _missing(old: Sequence[str], new: Sequence[str], allowed: Sequence[str] = ()) -> list[str]:
     """Entries of ``old`` absent from ``new`` and not in ``allowed``."""
-    if new[:len(old)] == old:  # the usual case, compared at C speed: only appended to
+    if new[: len(old)] == old:  # the usual case, compared at C speed: only appended to
         return []
     kept = {_key(e) for e in new} | {_key(e) for e in allowed}
     return [e for e in old if _key(e) not in kept]

@@ -59,7 +59,9 @@ def schema_for(kind: str) -> type[Artifact]:
     except KeyError:
         raise ArtifactNameError(
             f"no text schema for artifact kind {kind!r}; kinds with a schema: "
-            f"{', '.join(sorted(SCHEMAS))}", kind=kind) from None
+            f"{', '.join(sorted(SCHEMAS))}",
+            kind=kind,
+        ) from None
 
 
 def decode(cls: type[Artifact], data: bytes) -> str:
@@ -67,9 +69,12 @@ def decode(cls: type[Artifact], data: bytes) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        raise SchemaError(f"{cls.KIND}: line {line}: not valid UTF-8 text ({exc.reason})",
-                          kind=cls.KIND, line=line) from None
+        line = data[: exc.start].count(b"\n") + 1
+        raise SchemaError(
+            f"{cls.KIND}: line {line}: not valid UTF-8 text ({exc.reason})",
+            kind=cls.KIND,
+            line=line,
+        ) from None
 
 
 def fail(cls: type[Artifact], message: str, line: int | None = None, **context: Any) -> SchemaError:
@@ -78,8 +83,12 @@ def fail(cls: type[Artifact], message: str, line: int | None = None, **context: 
     return SchemaError(f"{cls.KIND}: {where}{message}", kind=cls.KIND, line=line, **context)
 
 
-def build(cls: type[A], payload: Mapping[str, Any],
-                       lines: Mapping[Loc, int] | None = None, columns: bool = False) -> A:
+def build(
+    cls: type[A],
+    payload: Mapping[str, Any],
+    lines: Mapping[Loc, int] | None = None,
+    columns: bool = False,
+) -> A:
     """Validate a parsed payload, turning pydantic errors into one readable SchemaError.
 
     ``lines`` maps location prefixes (``("rows", 3)``) to source line numbers; with
@@ -91,8 +100,13 @@ def build(cls: type[A], payload: Mapping[str, Any],
         problems = [_problem(err, lines or {}, columns) for err in exc.errors()]
         first = problems[0]
         message = "; ".join(p["message"] for p in problems)
-        raise SchemaError(f"{cls.KIND}: {message}", kind=cls.KIND, line=first["line"],
-                          field=first["field"], errors=problems) from None
+        raise SchemaError(
+            f"{cls.KIND}: {message}",
+            kind=cls.KIND,
+            line=first["line"],
+            field=first["field"],
+            errors=problems,
+        ) from None
 
 
 def _problem(err: Any, lines: Mapping[Loc, int], columns: bool) -> dict[str, Any]:
@@ -101,16 +115,21 @@ def _problem(err: Any, lines: Mapping[Loc, int], columns: bool) -> dict[str, Any
     line = lines.get(prefix) if prefix is not None else None
     shown = loc
     if columns:  # CSV: the line says which row; show only the column
-        shown = loc[len(prefix):] if prefix else loc[2:] if loc[:1] == ("rows",) else loc
+        shown = loc[len(prefix) :] if prefix else loc[2:] if loc[:1] == ("rows",) else loc
     field = format_loc(shown)
     text = str(err["msg"]).removeprefix("Value error, ")
     if err["type"] == "literal_error" and isinstance(err["input"], str):
         text += f" (got {err['input']!r})"
-    parts = [f"line {line}" if line is not None else "",
-             f"{'column' if columns else 'field'} {field!r}" if field else ""]
+    parts = [
+        f"line {line}" if line is not None else "",
+        f"{'column' if columns else 'field'} {field!r}" if field else "",
+    ]
     where = ", ".join(p for p in parts if p)
-    return {"line": line, "field": format_loc(loc),
-            "message": f"{where}: {text}" if where else text}
+    return {
+        "line": line,
+        "field": format_loc(loc),
+        "message": f"{where}: {text}" if where else text,
+    }
 
 
 def format_loc(loc: Loc) -> str:

@@ -333,8 +333,9 @@ class Check(SubModel):
     notes: Text = ""
 
 
-Category = Literal["character", "set", "prop_inventory", "injury_emotional", "knowledge",
-                   "timeline"]
+Category = Literal[
+    "character", "set", "prop_inventory", "injury_emotional", "knowledge", "timeline"
+]
 
 
 class Finding(SubModel):

@@ -27,22 +27,27 @@ class CsvRow(SubModel):
 
     def cells(self) -> list[str]:
         """The row's cells as text."""
-        return [_cell(getattr(self, name), separator(info))
-                for name, info in type(self).model_fields.items()]
+        return [
+            _cell(getattr(self, name), separator(info))
+            for name, info in type(self).model_fields.items()
+        ]
 
     @classmethod
     def payload(cls, cells: list[str]) -> dict[str, Any]:
         """Cells (already counted) -> a dict for validation; empty optional cells -> None."""
-        return {name: _value(cell, info)
-                for (name, info), cell in zip(cls.model_fields.items(), cells, strict=True)}
+        return {
+            name: _value(cell, info)
+            for (name, info), cell in zip(cls.model_fields.items(), cells, strict=True)
+        }
 
     @model_validator(mode="after")
     def _lists_survive_joining(self) -> Self:
         for name, info in type(self).model_fields.items():
             value, mark = getattr(self, name), separator(info).strip()
             if isinstance(value, list) and (bad := [v for v in value if mark in v or not v]):
-                raise ValueError(f"{name}: item {bad[0]!r} cannot be stored in a "
-                                 f"{mark!r}-separated cell")
+                raise ValueError(
+                    f"{name}: item {bad[0]!r} cannot be stored in a {mark!r}-separated cell"
+                )
         return self
 
 
@@ -86,8 +91,13 @@ class CsvArtifact(Artifact):
         if header is None:
             raise fail(cls, f"empty file; expected the header row {','.join(expected)}", 1)
         if header != expected:
-            raise fail(cls, f"wrong header row; expected {','.join(expected)} "
-                            f"but got {','.join(header)}", 1, expected=expected, got=header)
+            raise fail(
+                cls,
+                f"wrong header row; expected {','.join(expected)} but got {','.join(header)}",
+                1,
+                expected=expected,
+                got=header,
+            )
 
     @classmethod
     def _read_rows(cls, reader: Iterable[list[str]]) -> tuple[list[dict[str, Any]], dict[Loc, int]]:
@@ -139,6 +149,7 @@ def unique(values: Iterable[str], what: str) -> None:
     seen: dict[str, int] = {}
     for index, value in enumerate(values):
         if value in seen:
-            raise ValueError(f"duplicate {what} {value!r} on lines {seen[value] + 2} "
-                             f"and {index + 2}")
+            raise ValueError(
+                f"duplicate {what} {value!r} on lines {seen[value] + 2} and {index + 2}"
+            )
         seen[value] = index

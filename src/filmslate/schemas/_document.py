@@ -82,8 +82,9 @@ def _title_case(label: str) -> str:
 
 MARKDOWN = Dialect(MD_HEADING, lambda label: f"## {_title_case(label)}", True, (MD_HEADING,))
 # Locks are pasted verbatim into GenPacks, so their bodies may not hold GenPack headings either.
-TEXT = Dialect(TXT_HEADING, lambda label: f"{label.upper()}:", False,
-               (TXT_HEADING, BRACKET_HEADING))
+TEXT = Dialect(
+    TXT_HEADING, lambda label: f"{label.upper()}:", False, (TXT_HEADING, BRACKET_HEADING)
+)
 DIALECTS = {"md": MARKDOWN, "txt": TEXT}
 
 
@@ -157,8 +158,8 @@ class DocumentArtifact(Artifact):
     @classmethod
     def _parse_title(cls, line: str) -> str | None:
         bare = cls.title_form("").rstrip()
-        if cls.SUBJECT_FIELD and line.startswith(bare + " ") and line[len(bare):].strip():
-            return line[len(bare):].strip()
+        if cls.SUBJECT_FIELD and line.startswith(bare + " ") and line[len(bare) :].strip():
+            return line[len(bare) :].strip()
         if not cls.SUBJECT_FIELD and line.rstrip() == bare:
             return None
         raise fail(cls, f"expected the title line {cls.title_form()!r}, got {line!r}", 1)
@@ -168,6 +169,7 @@ _SECTIONS: dict[type[DocumentArtifact], tuple[Section, ...]] = {}
 
 
 # -- shapes ---------------------------------------------------------------------------------
+
 
 def unwrap(annotation: Any) -> tuple[Any, bool]:
     """``Annotated[X, ...] | None`` -> (X, True); ``X`` -> (X, False)."""
@@ -224,6 +226,7 @@ def _check_flat(cls: type, model: type[BaseModel]) -> None:
 
 # -- validation: refuse what the file could not carry back ----------------------------------
 
+
 def _problem(section: Section, value: Any, dialect: Dialect) -> str | None:
     if section.shape is Shape.SCALAR:
         return _scalar_problem(value, dialect)
@@ -242,31 +245,38 @@ def _scalar_problem(value: Any, dialect: Dialect) -> str | None:
     if not isinstance(value, str):
         return None
     if value == NONE_MARKER or value != value.strip():
-        return f"{value!r} cannot be written back unchanged (no surrounding blanks, not "\
-               f"{NONE_MARKER!r})"
+        return (
+            f"{value!r} cannot be written back unchanged (no surrounding blanks, not "
+            f"{NONE_MARKER!r})"
+        )
     clash = next((line for line in value.split("\n") if dialect.clashes(line)), None)
     return f"the line {clash!r} would read as a section heading" if clash else None
 
 
 def _item_problem(value: str, where: str) -> str | None:
     if not value or value == NONE_MARKER or value != value.strip() or "\n" in value:
-        return f"{where}: {value!r} is not a valid list item (one non-empty line, not "\
-               f"{NONE_MARKER!r})"
+        return (
+            f"{where}: {value!r} is not a valid list item (one non-empty line, not {NONE_MARKER!r})"
+        )
     return None
 
 
 def _inline_problem(value: Any, where: str) -> str | None:
     if isinstance(value, list):
         bad = next((v for v in value if ";" in v or _item_problem(v, where)), None)
-        return None if bad is None else f"{where}: list item {bad!r} must be one line "\
-                                            f"without ';' (items are joined with '; ')"
-    if isinstance(value, str) and (value == NONE_MARKER or "\n" in value
-                                   or value != value.strip()):
+        return (
+            None
+            if bad is None
+            else f"{where}: list item {bad!r} must be one line "
+            f"without ';' (items are joined with '; ')"
+        )
+    if isinstance(value, str) and (value == NONE_MARKER or "\n" in value or value != value.strip()):
         return f"{where}: {value!r} must be one line, not {NONE_MARKER!r}"
     return None
 
 
 # -- rendering ------------------------------------------------------------------------------
+
 
 def scalar_text(value: Any) -> str:
     """A scalar as text: floats in their shortest exact form, None as the marker."""
@@ -294,8 +304,9 @@ def _render_body(section: Section, value: Any, dialect: Dialect) -> list[str]:
     assert section.model is not None
     fields = section.model.model_fields
     if section.shape is Shape.RECORD:
-        return [f"- {label(n, i)}: {_inline(getattr(value, n))}".rstrip()
-                for n, i in fields.items()]
+        return [
+            f"- {label(n, i)}: {_inline(getattr(value, n))}".rstrip() for n, i in fields.items()
+        ]
     if not value:
         return [EMPTY_LIST]
     rows = [[_escape(_inline(getattr(row, n))) for n in fields] for row in value]
@@ -311,8 +322,10 @@ def _md_row(cells: Sequence[str]) -> str:
 
 # -- parsing --------------------------------------------------------------------------------
 
-def split_sections(cls: type[Artifact], lines: list[str], is_heading: Callable[[str], bool]
-                   ) -> list[tuple[str, int, list[Line]]]:
+
+def split_sections(
+    cls: type[Artifact], lines: list[str], is_heading: Callable[[str], bool]
+) -> list[tuple[str, int, list[Line]]]:
     """Cut lines 2.. into (heading, line number, body) sections; only blanks may precede."""
     found: list[tuple[str, int, list[Line]]] = []
     for number, line in enumerate(lines[1:], start=2):
@@ -331,24 +344,35 @@ def check_order(cls: type[Artifact], found: list[tuple[str, int]], expected: lis
     order = "; ".join(expected)
     for heading, number in found:
         if heading not in expected:
-            raise fail(cls, f"unknown section {heading!r}; sections are, in order: {order}",
-                       number)
+            raise fail(cls, f"unknown section {heading!r}; sections are, in order: {order}", number)
         if heading in seen:
-            raise fail(cls, f"duplicate section {heading!r} (first on line {seen[heading]})",
-                       number)
+            raise fail(
+                cls, f"duplicate section {heading!r} (first on line {seen[heading]})", number
+            )
         seen[heading] = number
     for index, heading in enumerate(expected):
         if index >= len(found):
             after = f" (expected after {found[-1][0]!r})" if found else ""
-            raise fail(cls, f"missing section {heading!r}{after}; sections are, in order: "
-                            f"{order}", found[-1][1] if found else None)
+            raise fail(
+                cls,
+                f"missing section {heading!r}{after}; sections are, in order: {order}",
+                found[-1][1] if found else None,
+            )
         got, number = found[index]
         if got != heading:
             if heading not in seen:
-                raise fail(cls, f"missing section {heading!r} (expected before {got!r}); "
-                                f"sections are, in order: {order}", number)
-            raise fail(cls, f"section {got!r} is out of order; expected {heading!r} here; "
-                            f"sections are, in order: {order}", number)
+                raise fail(
+                    cls,
+                    f"missing section {heading!r} (expected before {got!r}); "
+                    f"sections are, in order: {order}",
+                    number,
+                )
+            raise fail(
+                cls,
+                f"section {got!r} is out of order; expected {heading!r} here; "
+                f"sections are, in order: {order}",
+                number,
+            )
 
 
 def trim(body: list[Line]) -> list[Line]:
@@ -361,8 +385,9 @@ def trim(body: list[Line]) -> list[Line]:
     return body[start:end]
 
 
-def _parse_body(cls: type[DocumentArtifact], section: Section, body: list[Line],
-                where: dict[Loc, int]) -> Any:
+def _parse_body(
+    cls: type[DocumentArtifact], section: Section, body: list[Line], where: dict[Loc, int]
+) -> Any:
     if section.shape is Shape.SCALAR:
         text = "\n".join(line for _, line in body)
         return None if section.optional and text.strip() == NONE_MARKER else text
@@ -370,33 +395,47 @@ def _parse_body(cls: type[DocumentArtifact], section: Section, body: list[Line],
     if section.shape is not Shape.RECORD and [e for _, e in entries] == [EMPTY_LIST]:
         return []
     if section.shape is Shape.LIST:
-        return [_after_dash(cls, section, n, line, where, (section.name, i))
-                for i, (n, line) in enumerate(entries)]
+        return [
+            _after_dash(cls, section, n, line, where, (section.name, i))
+            for i, (n, line) in enumerate(entries)
+        ]
     assert section.model is not None
     if section.shape is Shape.RECORD:
         return _parse_record(cls, section, section.model, entries, where)
     if cls.dialect() is MARKDOWN:
         entries = _md_table_rows(cls, section, section.model, entries)
-    return [_parse_row(cls, section, section.model, n, line, where, i)
-            for i, (n, line) in enumerate(entries)]
+    return [
+        _parse_row(cls, section, section.model, n, line, where, i)
+        for i, (n, line) in enumerate(entries)
+    ]
 
 
-def _after_dash(cls: type[Artifact], section: Section, number: int, line: str,
-                where: dict[Loc, int], loc: Loc) -> str:
+def _after_dash(
+    cls: type[Artifact], section: Section, number: int, line: str, where: dict[Loc, int], loc: Loc
+) -> str:
     if line != "-" and not line.startswith("- "):
-        raise fail(cls, f"in section {section.heading!r}: expected a '- ' line, got {line!r}",
-                   number)
+        raise fail(
+            cls, f"in section {section.heading!r}: expected a '- ' line, got {line!r}", number
+        )
     where[loc] = number
     return line[2:]
 
 
-def _parse_record(cls: type[Artifact], section: Section, model: type[SubModel],
-                  entries: list[Line], where: dict[Loc, int]) -> dict[str, Any]:
+def _parse_record(
+    cls: type[Artifact],
+    section: Section,
+    model: type[SubModel],
+    entries: list[Line],
+    where: dict[Loc, int],
+) -> dict[str, Any]:
     fields = list(model.model_fields.items())
     last = entries[-1][0] if entries else where[(section.name,)]
     if len(entries) > len(fields):
-        raise fail(cls, f"in section {section.heading!r}: unexpected line "
-                        f"{entries[len(fields)][1]!r}", entries[len(fields)][0])
+        raise fail(
+            cls,
+            f"in section {section.heading!r}: unexpected line {entries[len(fields)][1]!r}",
+            entries[len(fields)][0],
+        )
     record: dict[str, Any] = {}
     for index, (name, info) in enumerate(fields):
         prefix = f"- {label(name, info)}:"
@@ -404,29 +443,48 @@ def _parse_record(cls: type[Artifact], section: Section, model: type[SubModel],
             raise fail(cls, f"in section {section.heading!r}: missing line '{prefix} ...'", last)
         number, line = entries[index]
         if not line.startswith(prefix):
-            raise fail(cls, f"in section {section.heading!r}: expected '{prefix} ...', got "
-                            f"{line!r}", number)
+            raise fail(
+                cls,
+                f"in section {section.heading!r}: expected '{prefix} ...', got {line!r}",
+                number,
+            )
         where[(section.name, name)] = number
-        record[name] = inline_value(line[len(prefix):].strip(), info)
+        record[name] = inline_value(line[len(prefix) :].strip(), info)
     return record
 
 
-def _md_table_rows(cls: type[Artifact], section: Section, model: type[SubModel],
-                   entries: list[Line]) -> list[Line]:
+def _md_table_rows(
+    cls: type[Artifact], section: Section, model: type[SubModel], entries: list[Line]
+) -> list[Line]:
     header = [label(n, i) for n, i in model.model_fields.items()]
     first = entries[0] if entries else (0, "")
     if _md_cells(first[1]) != header:
-        raise fail(cls, f"in section {section.heading!r}: expected the table header "
-                        f"{_md_row(header)!r}, got {first[1]!r}", first[0] or None)
+        raise fail(
+            cls,
+            f"in section {section.heading!r}: expected the table header "
+            f"{_md_row(header)!r}, got {first[1]!r}",
+            first[0] or None,
+        )
     if len(entries) < 2 or not _MD_RULE.fullmatch(entries[1][1].replace(" ", "")):
         number = entries[1][0] if len(entries) > 1 else first[0]
-        raise fail(cls, f"in section {section.heading!r}: expected the table rule "
-                        f"{_md_row(['---'] * len(header))!r} under the header", number)
+        raise fail(
+            cls,
+            f"in section {section.heading!r}: expected the table rule "
+            f"{_md_row(['---'] * len(header))!r} under the header",
+            number,
+        )
     return entries[2:]
 
 
-def _parse_row(cls: type[DocumentArtifact], section: Section, model: type[SubModel], number: int,
-               line: str, where: dict[Loc, int], index: int) -> dict[str, Any]:
+def _parse_row(
+    cls: type[DocumentArtifact],
+    section: Section,
+    model: type[SubModel],
+    number: int,
+    line: str,
+    where: dict[Loc, int],
+    index: int,
+) -> dict[str, Any]:
     where[(section.name, index)] = number
     if cls.dialect() is MARKDOWN:
         cells = _md_cells(line)
@@ -435,10 +493,15 @@ def _parse_row(cls: type[DocumentArtifact], section: Section, model: type[SubMod
     fields = model.model_fields
     if cells is None or len(cells) != len(fields):
         count = "a row like '| a | b |'" if cells is None else f"{len(cells)} cells"
-        raise fail(cls, f"in section {section.heading!r}: expected {len(fields)} cells, got "
-                        f"{count}", number)
-    return {name: inline_value(cell, info)
-            for (name, info), cell in zip(fields.items(), cells, strict=True)}
+        raise fail(
+            cls,
+            f"in section {section.heading!r}: expected {len(fields)} cells, got {count}",
+            number,
+        )
+    return {
+        name: inline_value(cell, info)
+        for (name, info), cell in zip(fields.items(), cells, strict=True)
+    }
 
 
 def _md_cells(line: str) -> list[str] | None:
@@ -453,7 +516,7 @@ def split_cells(text: str) -> list[str]:
     cells, current, index = [], [], 0
     while index < len(text):
         char = text[index]
-        if char == "\\" and text[index + 1:index + 2] in ("\\", "|"):
+        if char == "\\" and text[index + 1 : index + 2] in ("\\", "|"):
             current.append(text[index + 1])
             index += 2
             continue

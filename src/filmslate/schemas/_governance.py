@@ -151,9 +151,13 @@ def _run_log_row() -> type[CsvRow]:
     # The run log owns its columns (SPEC's plus its chain); follow them rather than copy them.
     fields: dict[str, Any] = {name: (Cell, "") for name in RUN_LOG_COLUMNS}
     fields[RUN_LOG_COLUMNS[0]] = (KeyCell, ...)
-    return create_model("RunLogRow", __base__=CsvRow, __module__=__name__,
-                        __doc__="One run-log row, as text cells; ``filmslate.store._runlog`` owns "
-                                "their meaning.", **fields)
+    return create_model(
+        "RunLogRow",
+        __base__=CsvRow,
+        __module__=__name__,
+        __doc__="One run-log row, as text cells; ``filmslate.store._runlog`` owns their meaning.",
+        **fields,
+    )
 
 
 RunLogRow = _run_log_row()

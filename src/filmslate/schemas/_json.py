@@ -37,13 +37,21 @@ class JsonArtifact(Artifact):
         missing = [k for k in expected if k not in keys]
         extra = [k for k in keys if k not in expected]
         if missing or extra:
-            problems = ([f"missing {', '.join(map(repr, missing))}"] if missing else []) + \
-                       ([f"unexpected {', '.join(map(repr, extra))}"] if extra else [])
-            raise fail(cls, f"top-level keys must be exactly {', '.join(expected)}: "
-                            f"{'; '.join(problems)}", field=(missing + extra)[0])
+            problems = ([f"missing {', '.join(map(repr, missing))}"] if missing else []) + (
+                [f"unexpected {', '.join(map(repr, extra))}"] if extra else []
+            )
+            raise fail(
+                cls,
+                f"top-level keys must be exactly {', '.join(expected)}: {'; '.join(problems)}",
+                field=(missing + extra)[0],
+            )
         if keys != expected:
-            raise fail(cls, f"top-level keys out of order; expected {', '.join(expected)} "
-                            f"but got {', '.join(keys)}", field=keys[0])
+            raise fail(
+                cls,
+                f"top-level keys out of order; expected {', '.join(expected)} "
+                f"but got {', '.join(keys)}",
+                field=keys[0],
+            )
 
 
 class _DuplicateKey(ValueError):

@@ -15,8 +15,18 @@ from ._document import DocumentArtifact
 from ._types import Item, Level, Name, Paragraphs, SceneId, Score0to2, ShotId, SubModel, Text
 
 HeroTier = Literal["A", "B", "C"]
-CameraType = Literal["close_up", "medium", "wide", "over_shoulder", "extreme_close_up",
-                     "two_shot", "insert", "tracking", "pov", "establishing"]
+CameraType = Literal[
+    "close_up",
+    "medium",
+    "wide",
+    "over_shoulder",
+    "extreme_close_up",
+    "two_shot",
+    "insert",
+    "tracking",
+    "pov",
+    "establishing",
+]
 
 
 class ShotRow(CsvRow):
@@ -74,8 +84,15 @@ class StoryboardReport(DocumentArtifact):
     recommendation: Literal["Proceed", "Adjust", "Simplify"]
 
 
-QC_CATEGORIES = ("face_consistency", "wardrobe_consistency", "set_continuity", "prop_accuracy",
-                 "lighting_consistency", "motion_integrity", "audio_consistency")
+QC_CATEGORIES = (
+    "face_consistency",
+    "wardrobe_consistency",
+    "set_continuity",
+    "prop_accuracy",
+    "lighting_consistency",
+    "motion_integrity",
+    "audio_consistency",
+)
 
 
 class QcRow(CsvRow):
@@ -103,8 +120,10 @@ class QcRow(CsvRow):
     def _total_is_the_sum(self) -> Self:
         expected = sum(score or 0 for score in self.scores.values())
         if self.total_score != expected:
-            raise ValueError(f"total_score must be the sum of the category scores "
-                             f"({expected}), got {self.total_score}")
+            raise ValueError(
+                f"total_score must be the sum of the category scores "
+                f"({expected}), got {self.total_score}"
+            )
         return self
 
 
@@ -130,8 +149,13 @@ def _scope(value: str) -> str:
 
 
 Scope = Annotated[str, AfterValidator(_scope)]
-AdjustmentType = Literal["anchor_reinforcement", "constraint_tightening", "complexity_reduction",
-                         "duration_reduction", "tier_escalation"]
+AdjustmentType = Literal[
+    "anchor_reinforcement",
+    "constraint_tightening",
+    "complexity_reduction",
+    "duration_reduction",
+    "tier_escalation",
+]
 
 
 class AdjustmentRule(SubModel):

@@ -27,8 +27,11 @@ def check_chars(value: str, allowed: str = "") -> None:
     """Refuse control characters and line breaks (except those in ``allowed``)."""
     for ch in value:
         if ch not in allowed and unicodedata.category(ch) in _FORBIDDEN_CATEGORIES:
-            kind = "line breaks" if ch in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029" \
+            kind = (
+                "line breaks"
+                if ch in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"
                 else "control characters"
+            )
             raise ValueError(f"must not contain {kind} (found {ch!r})")
 
 
@@ -51,6 +54,7 @@ def _without(chars: str) -> Callable[[str], str]:
         if found := [c for c in chars if c in value]:
             raise ValueError(f"must not contain {found[0]!r} (it separates list items)")
         return value
+
     return check
 
 
@@ -60,13 +64,15 @@ def _paragraphs(value: str) -> str:
     return "\n".join(line.rstrip() for line in value.split("\n")).strip()
 
 
-def _matching(pattern: re.Pattern[str], what: str, normalise: Callable[[str], str] = str.strip
-              ) -> Callable[[str], str]:
+def _matching(
+    pattern: re.Pattern[str], what: str, normalise: Callable[[str], str] = str.strip
+) -> Callable[[str], str]:
     def check(value: str) -> str:
         value = normalise(value)
         if not pattern.fullmatch(value):
             raise ValueError(f"must be {what} (got {value!r})")
         return value
+
     return check
 
 
@@ -80,19 +86,32 @@ Id = Annotated[str, AfterValidator(_without(",;"))]
 """An identifier or short name joined with ', ' (no commas or semicolons)."""
 Paragraphs = Annotated[str, AfterValidator(_paragraphs)]
 """Multi-line prose; lines right-stripped, no leading or trailing blank lines."""
-HexColour = Annotated[str, AfterValidator(_matching(HEX_RE, "a hex colour like #1A2B3C",
-                                                    lambda v: v.strip().upper()))]
+HexColour = Annotated[
+    str, AfterValidator(_matching(HEX_RE, "a hex colour like #1A2B3C", lambda v: v.strip().upper()))
+]
 """A colour as ``#RRGGBB`` (normalised to uppercase)."""
 SceneId = Annotated[str, AfterValidator(_matching(SCENE_RE, "a scene id like S01"))]
 ShotId = Annotated[str, AfterValidator(_matching(SHOT_RE, "a shot id like S01_SH02"))]
-Target = Annotated[str, AfterValidator(_matching(
-    TARGET_RE, "a target: a scene (S03), act (ACT_1), episode (E01) or PROJECT"))]
-Name = Annotated[str, AfterValidator(_matching(
-    TOKEN_RE, "an uppercase name like ALEX or ABANDONED_WAREHOUSE", lock_subject))]
+Target = Annotated[
+    str,
+    AfterValidator(
+        _matching(TARGET_RE, "a target: a scene (S03), act (ACT_1), episode (E01) or PROJECT")
+    ),
+]
+Name = Annotated[
+    str,
+    AfterValidator(
+        _matching(TOKEN_RE, "an uppercase name like ALEX or ABANDONED_WAREHOUSE", lock_subject)
+    ),
+]
 """A lock, character, set or task name: uppercase, spaces to underscores (``Old Mill`` ->
 ``OLD_MILL``)."""
-Currency = Annotated[str, AfterValidator(_matching(
-    CURRENCY_RE, "a three-letter currency code like USD", lambda v: v.strip().upper()))]
+Currency = Annotated[
+    str,
+    AfterValidator(
+        _matching(CURRENCY_RE, "a three-letter currency code like USD", lambda v: v.strip().upper())
+    ),
+]
 
 Money = Annotated[float, Field(allow_inf_nan=False)]
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]

@@ -34,8 +34,10 @@ class Truth(DocumentArtifact):
     # Not in SPEC §4's list, but SPEC §5 runs cultural-check "only where a real culture,
     # period or community is central": the research agent records that judgment here.
     cultural_context: Text | None = Field(
-        None, description="the real culture, period or community the scene involves; "
-                          "None when it involves none (cultural-check does not apply)")
+        None,
+        description="the real culture, period or community the scene involves; "
+        "None when it involves none (cultural-check does not apply)",
+    )
 
 
 class Plausibility(DocumentArtifact):
@@ -57,11 +59,17 @@ class Plausibility(DocumentArtifact):
 
     @model_validator(mode="after")
     def _total_is_the_sum(self) -> Self:
-        expected = (self.procedural + self.physical + self.emotional + self.logistical
-                    + self.internal_consistency)
+        expected = (
+            self.procedural
+            + self.physical
+            + self.emotional
+            + self.logistical
+            + self.internal_consistency
+        )
         if self.total != expected:
-            raise ValueError(f"total must be the sum of the five scores ({expected}), "
-                             f"got {self.total}")
+            raise ValueError(
+                f"total must be the sum of the five scores ({expected}), got {self.total}"
+            )
         return self
 
 

@@ -20,5 +20,8 @@ def system_prompt(package: str, name: str) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise FilmslateError(f"the prompt {name}.md is missing from {package}/prompts: "
-                             "reinstall filmslate", package=package, prompt=name) from None
+        raise FilmslateError(
+            f"the prompt {name}.md is missing from {package}/prompts: reinstall filmslate",
+            package=package,
+            prompt=name,
+        ) from None

@@ -27,8 +27,9 @@ class Catalog:
 
     def _row(self, filename: str) -> tuple[str, str, int, int, str, str] | None:
         row = self.conn.execute(
-            "SELECT name, sha256, size, version, run_id, created_at FROM artifacts "
-            "WHERE name = ?", (filename,)).fetchone()
+            "SELECT name, sha256, size, version, run_id, created_at FROM artifacts WHERE name = ?",
+            (filename,),
+        ).fetchone()
         return tuple(row) if row else None
 
     def record(self, name: str | ArtifactName) -> Record:
@@ -36,8 +37,10 @@ class Catalog:
         parsed = name if isinstance(name, ArtifactName) else ArtifactName.parse(name)
         row = self._row(parsed.filename)
         if row is None:
-            raise ArtifactNotFound(f"{parsed} is not in the project "
-                                   f"(see `slate artifacts {parsed.kind}`)", name=str(parsed))
+            raise ArtifactNotFound(
+                f"{parsed} is not in the project (see `slate artifacts {parsed.kind}`)",
+                name=str(parsed),
+            )
         return Record(parsed, row[1], row[2], row[4], row[5])
 
     def resolve(self, name: str) -> Record:
@@ -49,8 +52,7 @@ class Catalog:
         k, subject = parse_stem(base)
         latest = self.latest(k.name, subject)
         if latest is None:
-            raise ArtifactNotFound(f"no version of {format_stem(k.name, subject)} yet",
-                                   name=text)
+            raise ArtifactNotFound(f"no version of {format_stem(k.name, subject)} yet", name=text)
         return latest
 
     def read(self, name: str | ArtifactName) -> bytes:
@@ -60,11 +62,17 @@ class Catalog:
         try:
             data = path.read_bytes()
         except FileNotFoundError:
-            raise IntegrityError(f"{rec.name.relpath} is missing from disk; the index says it "
-                                 "was written. Run `slate verify`.", path=str(path)) from None
+            raise IntegrityError(
+                f"{rec.name.relpath} is missing from disk; the index says it "
+                "was written. Run `slate verify`.",
+                path=str(path),
+            ) from None
         if sha256_bytes(data) != rec.sha256:
-            raise IntegrityError(f"{rec.name.relpath} was changed after it was written "
-                                 "(hash mismatch). Run `slate verify`.", path=str(path))
+            raise IntegrityError(
+                f"{rec.name.relpath} was changed after it was written "
+                "(hash mismatch). Run `slate verify`.",
+                path=str(path),
+            )
         return data
 
     def load(self, name: str | ArtifactName) -> Artifact:
@@ -89,22 +97,24 @@ class Catalog:
         """The newest version of a stem, or None."""
         stem = format_stem(kind_name, subject)
         row = self.conn.execute(
-            "SELECT name FROM artifacts WHERE stem = ? ORDER BY version DESC LIMIT 1",
-            (stem,)).fetchone()
+            "SELECT name FROM artifacts WHERE stem = ? ORDER BY version DESC LIMIT 1", (stem,)
+        ).fetchone()
         return self.record(row[0]) if row else None
 
     def versions(self, kind_name: str, subject: str | None = None) -> list[Record]:
         """Every version of a stem, oldest first."""
         stem = format_stem(kind_name, subject)
-        rows = self.conn.execute("SELECT name FROM artifacts WHERE stem = ? ORDER BY version",
-                                 (stem,)).fetchall()
+        rows = self.conn.execute(
+            "SELECT name FROM artifacts WHERE stem = ? ORDER BY version", (stem,)
+        ).fetchall()
         return [self.record(r[0]) for r in rows]
 
     def latest_of_each(self, kind_name: str) -> list[Record]:
         """The latest version of every subject of a kind (every lock, every shot list)."""
         rows = self.conn.execute(
             "SELECT name FROM artifacts a WHERE kind = ? AND version = (SELECT max(version) "
-            "FROM artifacts b WHERE b.stem = a.stem) ORDER BY stem", (kind(kind_name).name,)
+            "FROM artifacts b WHERE b.stem = a.stem) ORDER BY stem",
+            (kind(kind_name).name,),
         ).fetchall()
         return [self.record(r[0]) for r in rows]
 
@@ -121,5 +131,6 @@ class Catalog:
     def counts(self) -> dict[str, tuple[int, int]]:
         """Per kind: (stems, versions). Cheap: one grouped query."""
         rows = self.conn.execute(
-            "SELECT kind, count(DISTINCT stem), count(*) FROM artifacts GROUP BY kind").fetchall()
+            "SELECT kind, count(DISTINCT stem), count(*) FROM artifacts GROUP BY kind"
+        ).fetchall()
         return {r[0]: (r[1], r[2]) for r in rows if r[0] in KINDS}

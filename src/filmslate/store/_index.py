@@ -79,10 +79,23 @@ def insert_record(conn: sqlite3.Connection, rec: Record, inputs: Iterable[str]) 
     conn.execute(
         "INSERT INTO artifacts (name, kind, subject, stem, version, relpath, sha256, size, "
         "run_id, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
-        (n.filename, n.kind, n.subject or "", n.stem, n.version, n.relpath, rec.sha256,
-         rec.size, rec.run_id, rec.created_at))
-    conn.executemany("INSERT OR IGNORE INTO lineage (artifact, input) VALUES (?, ?)",
-                     [(n.filename, i) for i in inputs])
+        (
+            n.filename,
+            n.kind,
+            n.subject or "",
+            n.stem,
+            n.version,
+            n.relpath,
+            rec.sha256,
+            rec.size,
+            rec.run_id,
+            rec.created_at,
+        ),
+    )
+    conn.executemany(
+        "INSERT OR IGNORE INTO lineage (artifact, input) VALUES (?, ?)",
+        [(n.filename, i) for i in inputs],
+    )
 
 
 def index_world_state(conn: sqlite3.Connection, name: ArtifactName, data: bytes) -> None:
@@ -90,8 +103,10 @@ def index_world_state(conn: sqlite3.Connection, name: ArtifactName, data: bytes)
     if name.kind != "WORLD_STATE":
         return
     after = json.loads(data.decode("utf-8"))["timeline"].get("current_scene") or ""
-    conn.execute("INSERT OR REPLACE INTO world_states (name, version, after_scene) "
-                 "VALUES (?, ?, ?)", (name.filename, name.version, after))
+    conn.execute(
+        "INSERT OR REPLACE INTO world_states (name, version, after_scene) VALUES (?, ?, ?)",
+        (name.filename, name.version, after),
+    )
 
 
 def sha256_bytes(data: bytes) -> str:

@@ -55,13 +55,16 @@ class Ledger:
     def cap(self, level: Level) -> float | None:
         """The configured cap for a level (scene and shot caps are optional)."""
         budget = self.config.budget
-        return {"project": budget.project_cap, "scene": budget.scene_cap,
-                "shot": budget.shot_cap}[level]
+        return {"project": budget.project_cap, "scene": budget.scene_cap, "shot": budget.shot_cap}[
+            level
+        ]
 
     def _totals(self, level: Level, scope: str) -> tuple[float, float, float, str]:
         row = self.conn.execute(
             "SELECT settled, reserved, headroom, warned_at FROM spend_totals "
-            "WHERE level = ? AND scope = ?", (level, scope)).fetchone()
+            "WHERE level = ? AND scope = ?",
+            (level, scope),
+        ).fetchone()
         return tuple(row) if row else (0.0, 0.0, 0.0, "")
 
     def state(self, level: Level, scope: str) -> CapState | None:
@@ -82,9 +85,11 @@ class Ledger:
 
     def states(self) -> list[CapState]:
         """Every cap with spend against it, project first."""
-        rows = self.conn.execute("SELECT level, scope FROM spend_totals ORDER BY "
-                                 "CASE level WHEN 'project' THEN 0 WHEN 'scene' THEN 1 "
-                                 "ELSE 2 END, scope").fetchall()
+        rows = self.conn.execute(
+            "SELECT level, scope FROM spend_totals ORDER BY "
+            "CASE level WHEN 'project' THEN 0 WHEN 'scene' THEN 1 "
+            "ELSE 2 END, scope"
+        ).fetchall()
         found = [s for level, scope in rows if (s := self.state(level, scope)) is not None]
         if not any(s.level == "project" for s in found):
             found.insert(0, self.state("project", "PROJECT"))  # type: ignore[arg-type]
@@ -92,8 +97,9 @@ class Ledger:
 
     # -- reserve / settle / release -----------------------------------------------------
 
-    def reserve(self, run_id: str, scene_id: str, shot_id: str, amount: float,
-                what: str = "") -> Reservation:
+    def reserve(
+        self, run_id: str, scene_id: str, shot_id: str, amount: float, what: str = ""
+    ) -> Reservation:
         """Hold ``amount`` against every cap the call counts for, or refuse."""
         if amount < 0:
             raise ValueError("a reservation cannot be negative")
@@ -105,21 +111,30 @@ class Ledger:
                 cur = conn.execute(
                     "INSERT INTO reservations (run_id, scene_id, shot_id, amount, pid, "
                     "created_at, what) VALUES (?,?,?,?,?,?,?)",
-                    (run_id, scene_id, shot_id, amount, os.getpid(), _runlog.utc_now(), what))
+                    (run_id, scene_id, shot_id, amount, os.getpid(), _runlog.utc_now(), what),
+                )
                 for level, scope in scopes_of(scene_id, shot_id):
                     _bump(conn, level, scope, reserved=amount)
         if refusal is not None:
-            self.store.log(_runlog.LogEntry(
-                run_id=run_id, skill_name="budget-gates",
-                event="hard_stop" if isinstance(refusal, BudgetExceeded) else "budget_review",
-                outcome="budget", estimated_cost=amount, scene_id=scene_id, shot_id=shot_id,
-                target=str(refusal.context.get("target", "PROJECT")),
-                notes=f"refused {what}: {refusal}"))
+            self.store.log(
+                _runlog.LogEntry(
+                    run_id=run_id,
+                    skill_name="budget-gates",
+                    event="hard_stop" if isinstance(refusal, BudgetExceeded) else "budget_review",
+                    outcome="budget",
+                    estimated_cost=amount,
+                    scene_id=scene_id,
+                    shot_id=shot_id,
+                    target=str(refusal.context.get("target", "PROJECT")),
+                    notes=f"refused {what}: {refusal}",
+                )
+            )
             raise refusal
         return Reservation(int(cur.lastrowid or 0), run_id, scene_id, shot_id, amount)
 
-    def _admit(self, conn: sqlite3.Connection, level: Level, scope: str, amount: float,
-               what: str) -> RunError | None:
+    def _admit(
+        self, conn: sqlite3.Connection, level: Level, scope: str, amount: float, what: str
+    ) -> RunError | None:
         """None when the call fits under this cap, else the error that refuses it."""
         state = self.state(level, scope)
         if state is None:
@@ -132,12 +147,18 @@ class Ledger:
                 f"{state.cap:.2f} {budget.currency}, {what or 'this call'} needs up to "
                 f"{amount:.2f}. Simplify (downgrade C shots, split, shorten) or record "
                 f"`slate override {_review_target(level, scope)} --reason ... --cost-impact "
-                "AMOUNT`.", level=level, scope=scope, committed=state.committed, cap=state.cap,
-                target=_review_target(level, scope) if level != "shot" else scope)
+                "AMOUNT`.",
+                level=level,
+                scope=scope,
+                committed=state.committed,
+                cap=state.cap,
+                target=_review_target(level, scope) if level != "shot" else scope,
+            )
         return self._require_review(conn, level, scope, state, amount)
 
-    def _require_review(self, conn: sqlite3.Connection, level: Level, scope: str,
-                        state: CapState, amount: float) -> RunError | None:
+    def _require_review(
+        self, conn: sqlite3.Connection, level: Level, scope: str, state: CapState, amount: float
+    ) -> RunError | None:
         """At the warning point a cost review (a fresh COST_REPORT) is required."""
         warn_at = state.cap * self.config.budget.warn_pct / 100
         if state.committed + amount < warn_at:
@@ -145,24 +166,36 @@ class Ledger:
         warned_at = self._totals(level, scope)[3]
         if not warned_at:
             stamp = _runlog.utc_now()  # the same instant in the mark and its log row (reindex)
-            conn.execute("INSERT INTO spend_totals (level, scope, warned_at) VALUES (?,?,?) "
-                         "ON CONFLICT (level, scope) DO UPDATE SET warned_at = excluded.warned_at",
-                         (level, scope, stamp))
-            _runlog.append(conn, _runlog.LogEntry(
-                run_id=_runlog.new_run_id(), skill_name="budget-gates", event="budget_warning",
-                timestamp=stamp,
-                outcome="WARNING", scene_id=scene_of(scope),
-                shot_id=scope if level == "shot" else "",
-                notes=f"{level} {scope} reached {self.config.budget.warn_pct:.0f}% of its cap; "
-                      "cost review required"))
+            conn.execute(
+                "INSERT INTO spend_totals (level, scope, warned_at) VALUES (?,?,?) "
+                "ON CONFLICT (level, scope) DO UPDATE SET warned_at = excluded.warned_at",
+                (level, scope, stamp),
+            )
+            _runlog.append(
+                conn,
+                _runlog.LogEntry(
+                    run_id=_runlog.new_run_id(),
+                    skill_name="budget-gates",
+                    event="budget_warning",
+                    timestamp=stamp,
+                    outcome="WARNING",
+                    scene_id=scene_of(scope),
+                    shot_id=scope if level == "shot" else "",
+                    notes=f"{level} {scope} reached {self.config.budget.warn_pct:.0f}% of its cap; "
+                    "cost review required",
+                ),
+            )
             return None  # the call that crosses the line may proceed; later ones need a review
         if self._review_after(level, scope, warned_at):
             return None
         return CostReviewRequired(
             f"{level} {scope} is at {state.percent:.0f}% of its cap (warning state since "
             f"{warned_at}): run `slate cost --target {_review_target(level, scope)}` for a "
-            "cost review before more paid work", level=level, scope=scope,
-            target=_review_target(level, scope))
+            "cost review before more paid work",
+            level=level,
+            scope=scope,
+            target=_review_target(level, scope),
+        )
 
     def review_pending(self, level: Level, scope: str) -> bool:
         """True when the cap entered its warning state and no cost review followed yet."""
@@ -190,17 +223,25 @@ class Ledger:
 
     def release(self, res: Reservation, reason: str) -> None:
         """Drop a hold whose call never ran or failed before costing anything."""
-        entry = _runlog.LogEntry(run_id=res.run_id, skill_name="budget-gates", event="release",
-                                 scene_id=res.scene_id, shot_id=res.shot_id,
-                                 estimated_cost=res.amount, notes=reason)
+        entry = _runlog.LogEntry(
+            run_id=res.run_id,
+            skill_name="budget-gates",
+            event="release",
+            scene_id=res.scene_id,
+            shot_id=res.shot_id,
+            estimated_cost=res.amount,
+            notes=reason,
+        )
         with self.store.transaction() as conn:
             self._close(conn, res.id, 0.0, entry)
         _runlog.sync_csv(self.conn, self.store.root)
 
-    def _close(self, conn: sqlite3.Connection, res_id: int, actual: float,
-               entry: _runlog.LogEntry) -> None:
-        row = conn.execute("SELECT amount, scene_id, shot_id FROM reservations WHERE id = ?",
-                           (res_id,)).fetchone()
+    def _close(
+        self, conn: sqlite3.Connection, res_id: int, actual: float, entry: _runlog.LogEntry
+    ) -> None:
+        row = conn.execute(
+            "SELECT amount, scene_id, shot_id FROM reservations WHERE id = ?", (res_id,)
+        ).fetchone()
         if row is None:
             raise RunError(f"reservation {res_id} is not open (already settled or released)")
         amount, scene_id, shot_id = row
@@ -221,17 +262,25 @@ class Ledger:
         """
         done = []
         rows = self.conn.execute(
-            "SELECT id, run_id, scene_id, shot_id, amount, started, pid, what "
-            "FROM reservations").fetchall()
+            "SELECT id, run_id, scene_id, shot_id, amount, started, pid, what FROM reservations"
+        ).fetchall()
         for res_id, run_id, scene_id, shot_id, amount, started, pid, what in rows:
             if pid_alive(pid):
                 continue
             res = Reservation(res_id, run_id, scene_id, shot_id, amount)
             if started:
-                self.settle(res, amount, _runlog.LogEntry(
-                    run_id=run_id, skill_name="budget-gates", scene_id=scene_id,
-                    shot_id=shot_id, outcome="UNKNOWN",
-                    notes=f"{what}: process died during the paid call; charged at worst case"))
+                self.settle(
+                    res,
+                    amount,
+                    _runlog.LogEntry(
+                        run_id=run_id,
+                        skill_name="budget-gates",
+                        scene_id=scene_id,
+                        shot_id=shot_id,
+                        outcome="UNKNOWN",
+                        notes=f"{what}: process died during the paid call; charged at worst case",
+                    ),
+                )
                 done.append(f"charged {amount:.2f} for interrupted call {what} ({run_id})")
             else:
                 self.release(res, f"{what}: process died before the call; released")
@@ -241,8 +290,9 @@ class Ledger:
     def grant(self, conn: sqlite3.Connection, level: Level, scope: str, amount: float) -> None:
         """Raise a cap by a human override's cost impact (inside the override's transaction)."""
         _bump(conn, level, scope, headroom=amount)
-        conn.execute("UPDATE spend_totals SET warned_at = '' WHERE level = ? AND scope = ?",
-                     (level, scope))
+        conn.execute(
+            "UPDATE spend_totals SET warned_at = '' WHERE level = ? AND scope = ?", (level, scope)
+        )
 
     def rebuild(self, conn: sqlite3.Connection) -> None:
         """Recompute the totals from the run log (inside reindex's transaction).
@@ -253,37 +303,52 @@ class Ledger:
         conn.execute("DELETE FROM spend_totals")
         conn.execute("DELETE FROM reservations")
         for scene, shot, amount in conn.execute(
-                "SELECT scene_id, shot_id, CAST(actual_cost AS REAL) FROM runlog "
-                "WHERE event = 'spend'").fetchall():
+            "SELECT scene_id, shot_id, CAST(actual_cost AS REAL) FROM runlog WHERE event = 'spend'"
+        ).fetchall():
             for level, scope in scopes_of(scene, shot):
                 _bump(conn, level, scope, settled=amount)
         for target, amount in conn.execute(
-                "SELECT target, CAST(estimated_cost AS REAL) FROM runlog WHERE event = "
-                "'override' AND outcome = 'budget'").fetchall():
+            "SELECT target, CAST(estimated_cost AS REAL) FROM runlog WHERE event = "
+            "'override' AND outcome = 'budget'"
+        ).fetchall():
             _bump(conn, level_of(target), target, headroom=amount)
         for scene, shot, stamp, seq in conn.execute(
-                "SELECT scene_id, shot_id, timestamp, seq FROM runlog "
-                "WHERE event = 'budget_warning' ORDER BY seq").fetchall():
+            "SELECT scene_id, shot_id, timestamp, seq FROM runlog "
+            "WHERE event = 'budget_warning' ORDER BY seq"
+        ).fetchall():
             level, scope = scopes_of(scene, shot)[-1]
-            lifted = conn.execute("SELECT 1 FROM runlog WHERE event = 'override' AND outcome = "
-                                  "'budget' AND target = ? AND seq > ?", (scope, seq)).fetchone()
+            lifted = conn.execute(
+                "SELECT 1 FROM runlog WHERE event = 'override' AND outcome = "
+                "'budget' AND target = ? AND seq > ?",
+                (scope, seq),
+            ).fetchone()
             if not lifted:
-                conn.execute("INSERT INTO spend_totals (level, scope, warned_at) VALUES (?,?,?) "
-                             "ON CONFLICT (level, scope) DO UPDATE SET warned_at = "
-                             "excluded.warned_at", (level, scope, stamp))
+                conn.execute(
+                    "INSERT INTO spend_totals (level, scope, warned_at) VALUES (?,?,?) "
+                    "ON CONFLICT (level, scope) DO UPDATE SET warned_at = "
+                    "excluded.warned_at",
+                    (level, scope, stamp),
+                )
 
     def open_reservations(self) -> int:
         """How many holds are open right now."""
         return int(self.conn.execute("SELECT count(*) FROM reservations").fetchone()[0])
 
 
-def _bump(conn: sqlite3.Connection, level: str, scope: str, reserved: float = 0.0,
-          settled: float = 0.0, headroom: float = 0.0) -> None:
+def _bump(
+    conn: sqlite3.Connection,
+    level: str,
+    scope: str,
+    reserved: float = 0.0,
+    settled: float = 0.0,
+    headroom: float = 0.0,
+) -> None:
     conn.execute(
         "INSERT INTO spend_totals (level, scope, settled, reserved, headroom) VALUES (?,?,?,?,?) "
         "ON CONFLICT (level, scope) DO UPDATE SET settled = settled + excluded.settled, "
         "reserved = reserved + excluded.reserved, headroom = headroom + excluded.headroom",
-        (level, scope, settled, reserved, headroom))
+        (level, scope, settled, reserved, headroom),
+    )
 
 
 def level_of(target: str) -> Level:

@@ -14,8 +14,9 @@ class Lineage(Catalog):
     def lineage(self, name: str | ArtifactName) -> list[ArtifactName]:
         """The exact input versions an artifact was made from."""
         rec = self.record(name)
-        rows = self.conn.execute("SELECT input FROM lineage WHERE artifact = ? ORDER BY input",
-                                 (rec.filename,)).fetchall()
+        rows = self.conn.execute(
+            "SELECT input FROM lineage WHERE artifact = ? ORDER BY input", (rec.filename,)
+        ).fetchall()
         return [ArtifactName.parse(r[0]) for r in rows]
 
     def dependents(self, name: str | ArtifactName, transitive: bool = False) -> list[ArtifactName]:
@@ -26,8 +27,8 @@ class Lineage(Catalog):
         while frontier:
             marks = ",".join("?" for _ in frontier)
             rows = self.conn.execute(
-                f"SELECT DISTINCT artifact FROM lineage WHERE input IN ({marks})",
-                frontier).fetchall()
+                f"SELECT DISTINCT artifact FROM lineage WHERE input IN ({marks})", frontier
+            ).fetchall()
             frontier = [r[0] for r in rows if r[0] not in seen]
             seen.update(frontier)
             if not transitive:
@@ -49,22 +50,26 @@ class Lineage(Catalog):
         if used.kind != "WORLD_STATE":
             newest = self.latest(used.kind, used.subject)
             return newest.name if newest else None
-        row = self.conn.execute("SELECT after_scene FROM world_states WHERE name = ?",
-                                (used.filename,)).fetchone()
+        row = self.conn.execute(
+            "SELECT after_scene FROM world_states WHERE name = ?", (used.filename,)
+        ).fetchone()
         state = self.state_after(row[0]) if row else None
         return state.name if state else used
 
     def state_after(self, scene: str) -> Record | None:
         """The latest WORLD_STATE that is the state after ``scene`` ('' = the initial one)."""
-        row = self.conn.execute("SELECT name FROM world_states WHERE after_scene = ? ORDER BY "
-                                "version DESC LIMIT 1", (scene,)).fetchone()
+        row = self.conn.execute(
+            "SELECT name FROM world_states WHERE after_scene = ? ORDER BY version DESC LIMIT 1",
+            (scene,),
+        ).fetchone()
         return self.record(row[0]) if row else None
 
     def written_at(self, filename: str) -> int:
         """The run-log sequence number of a version's write (0 when there is none): what
         happened after it, the log says."""
-        row = self.conn.execute("SELECT max(seq) FROM runlog WHERE event = 'write' AND "
-                                "artifact_output = ?", (filename,)).fetchone()
+        row = self.conn.execute(
+            "SELECT max(seq) FROM runlog WHERE event = 'write' AND artifact_output = ?", (filename,)
+        ).fetchone()
         return int(row[0] or 0)
 
     def is_stale(self, name: str | ArtifactName) -> bool:

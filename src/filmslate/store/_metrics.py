@@ -12,8 +12,15 @@ from typing import Any
 
 from ._store import Store
 
-QC_CATEGORIES = ("face_consistency", "wardrobe_consistency", "set_continuity", "prop_accuracy",
-                 "lighting_consistency", "motion_integrity", "audio_consistency")
+QC_CATEGORIES = (
+    "face_consistency",
+    "wardrobe_consistency",
+    "set_continuity",
+    "prop_accuracy",
+    "lighting_consistency",
+    "motion_integrity",
+    "audio_consistency",
+)
 
 
 @dataclass
@@ -33,30 +40,50 @@ class Metrics:
 def _runlog_metrics(store: Store, m: Metrics) -> None:
     conn = store.conn
     m.runs = conn.execute("SELECT count(*) FROM runlog WHERE event = 'run'").fetchone()[0]
-    regens = [r[0] for r in conn.execute(
-        "SELECT max(CAST(regen_count AS INTEGER)) FROM runlog WHERE shot_id != '' "
-        "AND event = 'run' GROUP BY shot_id")]
+    regens = [
+        r[0]
+        for r in conn.execute(
+            "SELECT max(CAST(regen_count AS INTEGER)) FROM runlog WHERE shot_id != '' "
+            "AND event = 'run' GROUP BY shot_id"
+        )
+    ]
     m.average_regens_per_shot = sum(regens) / len(regens) if regens else 0.0
-    m.cost_per_scene = {s: round(c, 6) for s, c in conn.execute(
-        "SELECT scene_id, sum(CAST(actual_cost AS REAL)) FROM runlog WHERE scene_id != '' "
-        "AND event = 'spend' GROUP BY scene_id ORDER BY scene_id")}
-    m.tier_usage = dict(conn.execute(
-        "SELECT tier, count(*) FROM runlog WHERE event = 'run' AND tier != '' "
-        "GROUP BY tier ORDER BY tier"))
-    m.failure_rate_per_model = {model: round(fails / total, 4) for model, fails, total in
-                                conn.execute(
-        "SELECT model_used, sum(outcome = 'FAIL'), count(*) FROM runlog WHERE event = 'run' "
-        "AND model_used != '' GROUP BY model_used ORDER BY model_used")}
+    m.cost_per_scene = {
+        s: round(c, 6)
+        for s, c in conn.execute(
+            "SELECT scene_id, sum(CAST(actual_cost AS REAL)) FROM runlog WHERE scene_id != '' "
+            "AND event = 'spend' GROUP BY scene_id ORDER BY scene_id"
+        )
+    }
+    m.tier_usage = dict(
+        conn.execute(
+            "SELECT tier, count(*) FROM runlog WHERE event = 'run' AND tier != '' "
+            "GROUP BY tier ORDER BY tier"
+        )
+    )
+    m.failure_rate_per_model = {
+        model: round(fails / total, 4)
+        for model, fails, total in conn.execute(
+            "SELECT model_used, sum(outcome = 'FAIL'), count(*) FROM runlog WHERE event = 'run' "
+            "AND model_used != '' GROUP BY model_used ORDER BY model_used"
+        )
+    }
 
 
 def _qc_rows(store: Store) -> list[Any]:
-    return [row for record in store.latest_of_each("QC_BATCH")
-            for row in getattr(store.load(record.name), "rows", [])]
+    return [
+        row
+        for record in store.latest_of_each("QC_BATCH")
+        for row in getattr(store.load(record.name), "rows", [])
+    ]
 
 
 def _shot_types(store: Store) -> dict[str, str]:
-    return {row.shot_id: row.camera_type for record in store.latest_of_each("SHOTLIST")
-            for row in getattr(store.load(record.name), "rows", [])}
+    return {
+        row.shot_id: row.camera_type
+        for record in store.latest_of_each("SHOTLIST")
+        for row in getattr(store.load(record.name), "rows", [])
+    }
 
 
 def _qc_metrics(store: Store, m: Metrics) -> None:
@@ -78,8 +105,9 @@ def _qc_metrics(store: Store, m: Metrics) -> None:
         shot_type = types.get(row.shot_id, "unknown")
         seen[shot_type] += 1
         failed[shot_type] += row.verdict != "PASS"
-    m.high_risk_shot_types = sorted(((t, round(failed[t] / seen[t], 4)) for t in seen),
-                                    key=lambda item: (-item[1], item[0]))
+    m.high_risk_shot_types = sorted(
+        ((t, round(failed[t] / seen[t], 4)) for t in seen), key=lambda item: (-item[1], item[0])
+    )
 
 
 def compute_metrics(store: Store) -> Metrics:

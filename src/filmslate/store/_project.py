@@ -57,17 +57,24 @@ class Project:
         if (root / CONFIG_FILE).exists():
             raise ProjectError(f"{root} is already a filmslate project", path=str(root))
         if root.exists() and any(p.name in LAYERS for p in root.iterdir()):
-            raise ProjectError(f"{root} already holds layer folders; pick an empty folder",
-                               path=str(root))
+            raise ProjectError(
+                f"{root} already holds layer folders; pick an empty folder", path=str(root)
+            )
         root.mkdir(parents=True, exist_ok=True)
         for layer in LAYERS:
             (root / layer).mkdir(exist_ok=True)
         project_name = name or root.resolve().name
         (root / CONFIG_FILE).write_text(default_toml(project_name, title), encoding="utf-8")
         project = cls(root)
-        project.store.log(_runlog.LogEntry(
-            run_id=_runlog.new_run_id(), skill_name="init", event="init", outcome="PASS",
-            notes=f"project {project_name} created"))
+        project.store.log(
+            _runlog.LogEntry(
+                run_id=_runlog.new_run_id(),
+                skill_name="init",
+                event="init",
+                outcome="PASS",
+                notes=f"project {project_name} created",
+            )
+        )
         return project
 
     @classmethod
@@ -77,8 +84,11 @@ class Project:
         for folder in (here, *here.parents):
             if (folder / CONFIG_FILE).is_file():
                 return cls(folder)
-        raise ProjectError(f"no {CONFIG_FILE} in {here} or any parent folder: create a "
-                           "project with `slate init DIR`, or pass --project DIR", path=str(here))
+        raise ProjectError(
+            f"no {CONFIG_FILE} in {here} or any parent folder: create a "
+            "project with `slate init DIR`, or pass --project DIR",
+            path=str(here),
+        )
 
     def add(self, file: Path, reason: str = "") -> Record:
         """Store a hand-written file as the next version of its artifact (manual mode)."""
@@ -96,8 +106,9 @@ class Project:
         try:
             record = self.store.write(k.name, subject, data, entry=entry)
         except SchemaError as exc:
-            raise SchemaError(f"{file.name} does not match the {k.name} schema: {exc}",
-                              path=str(file)) from None
+            raise SchemaError(
+                f"{file.name} does not match the {k.name} schema: {exc}", path=str(file)
+            ) from None
         return record
 
     def show(self, name: str) -> tuple[Record, bytes]:
@@ -109,27 +120,37 @@ class Project:
         """Counts and totals from the index only: constant work per kind."""
         conn = self.store.conn
         # Constant-cost lookups: the last row (seq counts rows) and the ledger's running total.
-        rows, last = conn.execute("SELECT seq, timestamp FROM runlog ORDER BY seq DESC LIMIT 1"
-                                  ).fetchone() or (0, "")
-        spend = conn.execute("SELECT coalesce(sum(settled), 0) FROM spend_totals "
-                             "WHERE level = 'project'").fetchone()[0]
-        return Status(self.config.project.name, self.root, self.store.counts(), rows,
-                      float(spend), last)
+        rows, last = conn.execute(
+            "SELECT seq, timestamp FROM runlog ORDER BY seq DESC LIMIT 1"
+        ).fetchone() or (0, "")
+        spend = conn.execute(
+            "SELECT coalesce(sum(settled), 0) FROM spend_totals WHERE level = 'project'"
+        ).fetchone()[0]
+        return Status(
+            self.config.project.name, self.root, self.store.counts(), rows, float(spend), last
+        )
 
     def verify(self) -> list[Violation]:
         """Every contract violation in the project."""
         return verify(self.store)
 
 
-def manual_entry(file_name: str, subject: str | None, reason: str, note: str = ""
-                 ) -> _runlog.LogEntry:
+def manual_entry(
+    file_name: str, subject: str | None, reason: str, note: str = ""
+) -> _runlog.LogEntry:
     """The run-log row of an artifact a person wrote and added by hand (manual mode)."""
     fields = target_fields(subject or "")
     return _runlog.LogEntry(
-        run_id=_runlog.new_run_id(), skill_name="manual", event="write", outcome="PASS",
-        model_used="human", tier="manual", scene_id=fields["scene_id"],
+        run_id=_runlog.new_run_id(),
+        skill_name="manual",
+        event="write",
+        outcome="PASS",
+        model_used="human",
+        tier="manual",
+        scene_id=fields["scene_id"],
         shot_id=fields["shot_id"],
-        notes=reason or f"added by hand from {file_name}{note}")
+        notes=reason or f"added by hand from {file_name}{note}",
+    )
 
 
 # -- adding a lock by hand: gated first, refused with every reason on FAIL -------------------
@@ -145,19 +166,26 @@ def check_lock_file(file: Path, config: Config) -> tuple[Lock, Gate]:
         raise ProjectError(f"{file} is not a file", path=str(file))
     k, subject = parse_unversioned(file.name)
     if k.name not in LOCK_KINDS:
-        raise UserError(f"{file.name} is a {k.name}, not a lock: `slate lock add` takes "
-                        "CHAR_/SET_/VOICE_/STYLE_<NAME>_LOCK.txt files (use `slate add` for "
-                        "other artifacts)", path=str(file))
+        raise UserError(
+            f"{file.name} is a {k.name}, not a lock: `slate lock add` takes "
+            "CHAR_/SET_/VOICE_/STYLE_<NAME>_LOCK.txt files (use `slate add` for "
+            "other artifacts)",
+            path=str(file),
+        )
     try:
         lock = schema_for(k.name).parse(file.read_bytes())
     except SchemaError as exc:
-        raise SchemaError(f"{file.name} does not match the {k.name} schema: {exc}",
-                          path=str(file)) from None
+        raise SchemaError(
+            f"{file.name} does not match the {k.name} schema: {exc}", path=str(file)
+        ) from None
     except OSError as exc:
         raise ProjectError(f"cannot read {file}: {exc}", path=str(file)) from None
     if lock.subject != subject:
-        raise SchemaError(f"{file.name} is named for {subject} but its title says "
-                          f"{lock.subject}: make them agree", path=str(file))
+        raise SchemaError(
+            f"{file.name} is named for {subject} but its title says "
+            f"{lock.subject}: make them agree",
+            path=str(file),
+        )
     assert isinstance(lock, CharLock | SetLock | VoiceLock | StyleLock)
     return lock, lock_gate(lock, config)
 
@@ -174,9 +202,12 @@ def add_lock(project: Project, file: Path, reason: str = "") -> tuple[Record, Ga
     stem = format_stem(lock.KIND, lock.subject)
     if not gate.passed:
         listing = "\n".join(f"  - {r}" for r in gate.reasons)
-        raise LockRefused(f"{Path(file).name} was refused: {stem} fails its gate "
-                          f"({len(gate.reasons)} problem(s)); nothing was written:\n{listing}",
-                          reasons=gate.reasons, path=str(file))
+        raise LockRefused(
+            f"{Path(file).name} was refused: {stem} fails its gate "
+            f"({len(gate.reasons)} problem(s)); nothing was written:\n{listing}",
+            reasons=gate.reasons,
+            path=str(file),
+        )
     same = project.store.same_as_latest(lock.KIND, lock.subject, lock)
     if same is not None:
         return same, gate

@@ -83,8 +83,7 @@ def row_hash(prev_hash: str, cells: Mapping[str, str]) -> str:
 
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS runlog (
-    {", ".join(f"{c} TEXT NOT NULL" if c != "seq" else "seq INTEGER PRIMARY KEY"
-               for c in COLUMNS)}
+    {", ".join(f"{c} TEXT NOT NULL" if c != "seq" else "seq INTEGER PRIMARY KEY" for c in COLUMNS)}
 );
 CREATE INDEX IF NOT EXISTS runlog_artifact ON runlog(artifact_output);
 CREATE INDEX IF NOT EXISTS runlog_hash ON runlog(row_hash);
@@ -100,8 +99,10 @@ def append(conn: sqlite3.Connection, entry: LogEntry) -> dict[str, str]:
     seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
     cells = {"seq": str(seq), **entry.cells(), "prev_hash": prev}
     cells["row_hash"] = row_hash(prev, cells)
-    conn.execute(f"INSERT INTO runlog ({', '.join(COLUMNS)}) VALUES "
-                 f"({', '.join('?' for _ in COLUMNS)})", [cells[c] for c in COLUMNS])
+    conn.execute(
+        f"INSERT INTO runlog ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)})",
+        [cells[c] for c in COLUMNS],
+    )
     return cells
 
 
@@ -143,10 +144,12 @@ def sync_csv(conn: sqlite3.Connection, root: Path) -> int:
                 raise IntegrityError(
                     f"{LOG_RELPATH} ends with a row the index does not know: the log was "
                     "edited (missing log entry: hard stop). Run `slate verify` to see where.",
-                    path=str(path))
+                    path=str(path),
+                )
             after = int(found[0])
-        rows = conn.execute(f"SELECT {', '.join(COLUMNS)} FROM runlog WHERE seq > ? ORDER BY seq",
-                            (after,)).fetchall()
+        rows = conn.execute(
+            f"SELECT {', '.join(COLUMNS)} FROM runlog WHERE seq > ? ORDER BY seq", (after,)
+        ).fetchall()
         for row in rows:
             fh.write(_csv_line(dict(zip(COLUMNS, row, strict=True))))
         fh.flush()
@@ -169,8 +172,9 @@ def read_csv(root: Path) -> Iterator[tuple[int, dict[str, str]]]:
         reader = csv.reader(fh)
         header = next(reader, None)
         if header is not None and tuple(header) != COLUMNS:
-            raise IntegrityError(f"{LOG_RELPATH}: header changed; expected {','.join(COLUMNS)}",
-                                 path=str(path))
+            raise IntegrityError(
+                f"{LOG_RELPATH}: header changed; expected {','.join(COLUMNS)}", path=str(path)
+            )
         for values in reader:
             yield reader.line_num, dict(zip(COLUMNS, values, strict=False))
 
@@ -184,8 +188,10 @@ def chain_problems(root: Path) -> Iterator[str]:
             yield f"{LOG_RELPATH}:{line}: row has {len(cells)} cells, expected {len(COLUMNS)}"
             return
         if cells["seq"] != str(expected_seq):
-            yield f"{LOG_RELPATH}:{line}: row seq {cells['seq']}, expected {expected_seq} " \
-                  "(a row was removed, added or reordered)"
+            yield (
+                f"{LOG_RELPATH}:{line}: row seq {cells['seq']}, expected {expected_seq} "
+                "(a row was removed, added or reordered)"
+            )
         if cells["prev_hash"] != prev or row_hash(prev, cells) != cells["row_hash"]:
             yield f"{LOG_RELPATH}:{line}: hash chain broken (row edited or removed)"
             return

@@ -44,9 +44,21 @@ from ._lineage import Lineage
 if TYPE_CHECKING:  # schemas load on first use, so `slate status` builds none of them
     from ..schemas import Artifact
 
-__all__ = ["INDEX_DIR", "INDEX_FILE", "READ_ONLY", "SCHEMA", "Record", "Store", "connect",
-           "crash_point", "index_world_state", "insert_record", "pid_alive", "sha256_bytes",
-           "sha256_file"]
+__all__ = [
+    "INDEX_DIR",
+    "INDEX_FILE",
+    "READ_ONLY",
+    "SCHEMA",
+    "Record",
+    "Store",
+    "connect",
+    "crash_point",
+    "index_world_state",
+    "insert_record",
+    "pid_alive",
+    "sha256_bytes",
+    "sha256_file",
+]
 
 MAGIC = {"png": (0, b"\x89PNG\r\n\x1a\n"), "mp4": (4, b"ftyp")}
 
@@ -96,7 +108,7 @@ class Store(Lineage):
             if not isinstance(payload, bytes):
                 raise SchemaError(f"{k.name} artifacts are {k.extension} bytes", kind=k.name)
             offset, magic = MAGIC[k.extension]
-            if payload[offset:offset + len(magic)] != magic:
+            if payload[offset : offset + len(magic)] != magic:
                 raise SchemaError(f"payload is not a .{k.extension} file", kind=k.name)
             return payload
         from ..schemas import schema_for
@@ -105,14 +117,20 @@ class Store(Lineage):
         if isinstance(payload, bytes):
             payload = model.parse(payload)
         if not isinstance(payload, model):
-            raise SchemaError(f"{k.name} needs a {model.__name__}, got "
-                              f"{type(payload).__name__}", kind=k.name)
+            raise SchemaError(
+                f"{k.name} needs a {model.__name__}, got {type(payload).__name__}", kind=k.name
+            )
         _check_subject_matches(payload, subject)
         return payload.render()
 
-    def write(self, kind_name: str, subject: str | None, payload: Artifact | bytes,
-              inputs: Sequence[str | ArtifactName] = (),
-              entry: _runlog.LogEntry | None = None) -> Record:
+    def write(
+        self,
+        kind_name: str,
+        subject: str | None,
+        payload: Artifact | bytes,
+        inputs: Sequence[str | ArtifactName] = (),
+        entry: _runlog.LogEntry | None = None,
+    ) -> Record:
         """Store a payload as the next version of its stem, with lineage and a log row."""
         if self.log_problem:
             raise HardStop(self.log_problem)
@@ -120,8 +138,9 @@ class Store(Lineage):
         stem = format_stem(k.name, subject)
         data = self.render(k.name, subject, payload)
         input_names = self._resolve_inputs(inputs)
-        entry = entry or _runlog.LogEntry(run_id=_runlog.new_run_id(), skill_name="store",
-                                          event="write")
+        entry = entry or _runlog.LogEntry(
+            run_id=_runlog.new_run_id(), skill_name="store", event="write"
+        )
         tmp = self._write_temp(data)
         crash_point("after_temp")
         try:
@@ -132,8 +151,13 @@ class Store(Lineage):
         _runlog.sync_csv(self.conn, self.root)
         return record
 
-    def same_as_latest(self, kind_name: str, subject: str | None, payload: Artifact | bytes,
-                       inputs: Sequence[str | ArtifactName] = ()) -> Record | None:
+    def same_as_latest(
+        self,
+        kind_name: str,
+        subject: str | None,
+        payload: Artifact | bytes,
+        inputs: Sequence[str | ArtifactName] = (),
+    ) -> Record | None:
         """The latest version when it has exactly these bytes and inputs, else None.
 
         Lets a rerun that would produce an identical artifact reuse it instead of adding a
@@ -166,11 +190,20 @@ class Store(Lineage):
         os.chmod(tmp, READ_ONLY)
         return tmp
 
-    def _publish(self, kind_name: str, subject: str | None, stem: str, tmp: Path, data: bytes,
-                 inputs: list[str], entry: _runlog.LogEntry) -> Record:
+    def _publish(
+        self,
+        kind_name: str,
+        subject: str | None,
+        stem: str,
+        tmp: Path,
+        data: bytes,
+        inputs: list[str],
+        entry: _runlog.LogEntry,
+    ) -> Record:
         with self.transaction() as conn:
-            row = conn.execute("SELECT max(version) FROM artifacts WHERE stem = ?",
-                               (stem,)).fetchone()
+            row = conn.execute(
+                "SELECT max(version) FROM artifacts WHERE stem = ?", (stem,)
+            ).fetchone()
             name = ArtifactName(kind_name, subject, (row[0] or 0) + 1)
             final = self.root / name.relpath
             final.parent.mkdir(parents=True, exist_ok=True)
@@ -190,7 +223,8 @@ class Store(Lineage):
                 raise IntegrityError(
                     f"{name.relpath} already exists but the index does not know it; nothing "
                     "was overwritten. Run `slate verify` to see how the project changed.",
-                    path=str(final)) from None
+                    path=str(final),
+                ) from None
             fsync_dir(final.parent)
             crash_point("after_link")
         crash_point("after_commit")
@@ -199,8 +233,9 @@ class Store(Lineage):
 
     def _write_intent(self, name: ArtifactName, tmp: Path, digest: str) -> Path:
         intent = self.meta_dir / "pending" / f"{name.filename}.json"
-        body = json.dumps({"relpath": name.relpath, "tmp": tmp.name, "sha256": digest,
-                           "pid": os.getpid()})
+        body = json.dumps(
+            {"relpath": name.relpath, "tmp": tmp.name, "sha256": digest, "pid": os.getpid()}
+        )
         with open(intent, "w", encoding="utf-8") as fh:
             fh.write(body)
             fh.flush()
@@ -247,5 +282,7 @@ def _check_subject_matches(payload: Artifact, subject: str | None) -> None:
     """A payload that names its own subject must name the one it is filed under."""
     field = getattr(type(payload), "SUBJECT_FIELD", None)
     if field and subject is not None and getattr(payload, field, subject) != subject:
-        raise SchemaError(f"payload says {field}={getattr(payload, field)!r} but is filed "
-                          f"under {subject!r}", field=field)
+        raise SchemaError(
+            f"payload says {field}={getattr(payload, field)!r} but is filed under {subject!r}",
+            field=field,
+        )

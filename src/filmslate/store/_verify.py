@@ -66,8 +66,9 @@ def _check_file(root: Path, path: Path, index: dict[str, tuple[str, str]]) -> li
     elif sha256_file(path) != known[1]:
         out.append(Violation(rel, "content changed after it was written (sha256 mismatch)"))
     if path.stat().st_mode & WRITE_BITS:
-        out.append(Violation(rel, "is writable: artifacts are read-only (chmod behind the "
-                                  "store's back?)"))
+        out.append(
+            Violation(rel, "is writable: artifacts are read-only (chmod behind the store's back?)")
+        )
     return out
 
 
@@ -80,8 +81,13 @@ def _check_sequences(names: list[ArtifactName]) -> list[Violation]:
         have = sorted(set(versions))
         if have != list(range(1, len(have) + 1)):
             missing = sorted(set(range(1, have[-1] + 1)) - set(have))
-            out.append(Violation(stem, "versions are not sequential: missing "
-                                       + ", ".join(f"v{v:03d}" for v in missing)))
+            out.append(
+                Violation(
+                    stem,
+                    "versions are not sequential: missing "
+                    + ", ".join(f"v{v:03d}" for v in missing),
+                )
+            )
     return out
 
 
@@ -104,21 +110,33 @@ def _check_log(store: Store, index: dict[str, tuple[str, str]]) -> list[Violatio
     ).fetchone()
     rows = list(_runlog.read_csv(store.root)) if not out else []
     if not out and (len(rows) != count or (rows and rows[-1][1]["row_hash"] != last)):
-        out.append(Violation(_runlog.LOG_RELPATH, f"log has {len(rows)} rows but the index "
-                                                  f"recorded {count} (rows removed or added)"))
-    logged = dict(conn.execute(
-        "SELECT artifact_output, artifact_sha256 FROM runlog WHERE artifact_output != ''"))
+        out.append(
+            Violation(
+                _runlog.LOG_RELPATH,
+                f"log has {len(rows)} rows but the index recorded {count} (rows removed or added)",
+            )
+        )
+    logged = dict(
+        conn.execute(
+            "SELECT artifact_output, artifact_sha256 FROM runlog WHERE artifact_output != ''"
+        )
+    )
     for name, (relpath, sha) in sorted(index.items()):
         if logged.get(name) != sha:
-            out.append(Violation(relpath, "has no run-log row for its write (missing log "
-                                          "entry: hard stop)"))
+            out.append(
+                Violation(
+                    relpath, "has no run-log row for its write (missing log entry: hard stop)"
+                )
+            )
     return out
 
 
 def verify(store: Store) -> list[Violation]:
     """Every violation in the project, in a stable order; empty when clean."""
-    index = {name: (rel, sha) for name, rel, sha in
-             store.conn.execute("SELECT name, relpath, sha256 FROM artifacts")}
+    index = {
+        name: (rel, sha)
+        for name, rel, sha in store.conn.execute("SELECT name, relpath, sha256 FROM artifacts")
+    }
     files, problems = disk_files(store.root)
     on_disk = set()
     for path in files:
@@ -145,8 +163,11 @@ def reindex(store: Store, config: Config) -> tuple[int, int, list[str]]:
     """
     chain = list(_runlog.chain_problems(store.root))
     if chain:
-        raise IntegrityError("the run log's chain is broken, so the index cannot be rebuilt "
-                             "from it:\n  " + "\n  ".join(chain), problems=chain)
+        raise IntegrityError(
+            "the run log's chain is broken, so the index cannot be rebuilt "
+            "from it:\n  " + "\n  ".join(chain),
+            problems=chain,
+        )
     rows = [cells for _, cells in _runlog.read_csv(store.root)]
     writes = {r["artifact_output"]: r for r in rows if r["artifact_output"]}
     files, _ = disk_files(store.root)
@@ -161,9 +182,18 @@ def reindex(store: Store, config: Config) -> tuple[int, int, list[str]]:
         if row is None or row["artifact_sha256"] != sha256_file(path):
             skipped.append(f"{name.relpath}: no run-log row with this content")
             continue
-        records.append((Record(name, row["artifact_sha256"], path.stat().st_size,
-                               row["run_id"], row["timestamp"]),
-                        [i for i in row["inputs"].split(";") if i]))
+        records.append(
+            (
+                Record(
+                    name,
+                    row["artifact_sha256"],
+                    path.stat().st_size,
+                    row["run_id"],
+                    row["timestamp"],
+                ),
+                [i for i in row["inputs"].split(";") if i],
+            )
+        )
     with store.transaction() as conn:
         for table in ("artifacts", "lineage", "runlog"):
             conn.execute(f"DELETE FROM {table}")
@@ -174,6 +204,7 @@ def reindex(store: Store, config: Config) -> tuple[int, int, list[str]]:
         conn.executemany(
             f"INSERT INTO runlog ({', '.join(_runlog.COLUMNS)}) VALUES "
             f"({', '.join('?' for _ in _runlog.COLUMNS)})",
-            [[r[c] for c in _runlog.COLUMNS] for r in rows])
+            [[r[c] for c in _runlog.COLUMNS] for r in rows],
+        )
         Ledger(store, config).rebuild(conn)
     return len(records), len(rows), skipped

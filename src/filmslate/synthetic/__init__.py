@@ -42,6 +42,19 @@ from ._project import Settings, configured, set_key, synthetic_project, syntheti
 from ._shape import CLIP_PALETTE, STYLE_NAME, TIME_OF_DAY, TITLE, FilmShape
 from ._video import VIDEO_MODEL, SyntheticVideo, clip_bytes
 
-__all__ = ["CLIP_PALETTE", "STYLE_NAME", "TIME_OF_DAY", "TITLE", "VIDEO_MODEL", "FilmShape",
-           "Settings", "SyntheticFilm", "SyntheticVideo", "clip_bytes", "configured", "set_key",
-           "synthetic_project", "synthetic_runner"]
+__all__ = [
+    "CLIP_PALETTE",
+    "STYLE_NAME",
+    "TIME_OF_DAY",
+    "TITLE",
+    "VIDEO_MODEL",
+    "FilmShape",
+    "Settings",
+    "SyntheticFilm",
+    "SyntheticVideo",
+    "clip_bytes",
+    "configured",
+    "set_key",
+    "synthetic_project",
+    "synthetic_runner",
+]

@@ -53,11 +53,24 @@ class SyntheticFilm(FilmShape):
     """
 
     SKILLS: ClassVar[tuple[str, ...]] = (
-        "story-architect", "script-breakdown", "character-lock", "set-lock", "voice-lock",
-        "character-psychology", "dialogue-consistency-check", "research-agent",
-        "plausibility-auditor", "cultural-check", "narrative-red-team",
-        "narrative-red-team-light", "audience-simulator", "world-state-tracker",
-        "continuity-supervisor", "shot-planner", "qc-grader")
+        "story-architect",
+        "script-breakdown",
+        "character-lock",
+        "set-lock",
+        "voice-lock",
+        "character-psychology",
+        "dialogue-consistency-check",
+        "research-agent",
+        "plausibility-auditor",
+        "cultural-check",
+        "narrative-red-team",
+        "narrative-red-team-light",
+        "audience-simulator",
+        "world-state-tracker",
+        "continuity-supervisor",
+        "shot-planner",
+        "qc-grader",
+    )
 
     def answer(self, request: TextRequest) -> BaseModel:
         """The answer to one request (pass this method to ScriptedTextModel)."""
@@ -82,8 +95,11 @@ class SyntheticFilm(FilmShape):
         }
         handler = handlers.get(request.skill)
         if handler is None:
-            raise ProviderError(f"the synthetic film has no answer for {request.skill}: it "
-                                f"answers {', '.join(self.SKILLS)}", skill=request.skill)
+            raise ProviderError(
+                f"the synthetic film has no answer for {request.skill}: it "
+                f"answers {', '.join(self.SKILLS)}",
+                skill=request.skill,
+            )
         return handler(request)
 
     # -- the source material and narrative (see _narrative) ------------------------------
@@ -185,8 +201,10 @@ def _scene_in(prompt: str) -> str:
     """The scene a script-breakdown request is about (one request per scene)."""
     found = _SCENE_LINE.search(prompt)
     if found is None:
-        raise ProviderError("the synthetic film cannot tell which scene this breakdown "
-                            "request is about (no '- scene: S..' line)")
+        raise ProviderError(
+            "the synthetic film cannot tell which scene this breakdown "
+            "request is about (no '- scene: S..' line)"
+        )
     return found.group(1)
 
 
@@ -194,7 +212,8 @@ def _subject_in(prompt: str) -> str:
     """The subject a lock request is about ("Write the SET LOCK for NET_LOFT.")."""
     found = _LOCK_SUBJECT.search(prompt)
     if found is None:
-        raise ProviderError("the synthetic film cannot tell which subject this lock request "
-                            "is about (no 'Write the ... for NAME.' line)")
+        raise ProviderError(
+            "the synthetic film cannot tell which subject this lock request "
+            "is about (no 'Write the ... for NAME.' line)"
+        )
     return found.group(1)
-

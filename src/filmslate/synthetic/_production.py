@@ -15,8 +15,7 @@ def shot_rows(film: FilmShape, index: int) -> list[ShotRow]:
     heroes = film.shots_per_scene // 4  # the premium visual quota: 25% of a scene
     rows = []
     for shot in range(film.shots_per_scene):
-        row = shot_row(film, index, shot,
-                       hero_a=heroes > 0 and _CAMERAS[shot % 4] == "close_up")
+        row = shot_row(film, index, shot, hero_a=heroes > 0 and _CAMERAS[shot % 4] == "close_up")
         heroes -= row.hero_tier == "A"
         rows.append(row)
     return rows
@@ -32,19 +31,26 @@ def shot_row(film: FilmShape, index: int, shot: int, hero_a: bool = False) -> Sh
     chars = {"wide": [], "two_shot": cast, "close_up": [one], "medium": [cast[-1]]}[camera]
     hero = "C" if camera == "wide" else "A" if hero_a else "B"
     words = place.replace("_", " ").lower()
-    blocking = {"wide": f"The {words} from the door: the work table, the windows, the "
-                        "tide chart",
-                "two_shot": f"{' and '.join(title(c) for c in chars)} lean over the "
-                            "signal log on the work table",
-                "close_up": f"{title(one)} reads the last figure and looks up, resolved",
-                "medium": f"{title(cast[-1])} checks the reading against the tide chart"}
+    blocking = {
+        "wide": f"The {words} from the door: the work table, the windows, the tide chart",
+        "two_shot": f"{' and '.join(title(c) for c in chars)} lean over the "
+        "signal log on the work table",
+        "close_up": f"{title(one)} reads the last figure and looks up, resolved",
+        "medium": f"{title(cast[-1])} checks the reading against the tide chart",
+    }
     return ShotRow(
-        shot_id=film.shot_id(index, shot), scene_id=film.scene_id(index),
-        duration_s=3.0 if camera in ("wide", "close_up") else 4.0, camera_type=camera,
-        blocking_summary=blocking[camera], set_id=place, char_ids=chars, hero_tier=hero,
+        shot_id=film.shot_id(index, shot),
+        scene_id=film.scene_id(index),
+        duration_s=3.0 if camera in ("wide", "close_up") else 4.0,
+        camera_type=camera,
+        blocking_summary=blocking[camera],
+        set_id=place,
+        char_ids=chars,
+        hero_tier=hero,
         complexity_level="low" if camera == "wide" else "medium",
         regen_risk_estimate="low" if hero == "C" else "medium",
-        notes="emotional anchor; locked-off camera" if hero == "A" else "")
+        notes="emotional anchor; locked-off camera" if hero == "A" else "",
+    )
 
 
 def shot_list(film: FilmShape, scene_id: str) -> ShotList:
@@ -57,7 +63,13 @@ def rubric(film: FilmShape, shot_id: str, attempt: int) -> RubricAnswer:
     names for this shot, which lose the light (a severe lighting score)."""
     failing = attempt <= film.qc_failures.get(shot_id, 0)
     return RubricAnswer(
-        face_consistency=2, wardrobe_consistency=2, set_continuity=2, prop_accuracy=2,
-        lighting_consistency=0 if failing else 2, motion_integrity=2,
-        notes="the key light jumps to a warm tungsten tint halfway through" if failing
-        else "faces, wardrobe, set anchors and light hold the locks")
+        face_consistency=2,
+        wardrobe_consistency=2,
+        set_continuity=2,
+        prop_accuracy=2,
+        lighting_consistency=0 if failing else 2,
+        motion_integrity=2,
+        notes="the key light jumps to a warm tungsten tint halfway through"
+        if failing
+        else "faces, wardrobe, set anchors and light hold the locks",
+    )

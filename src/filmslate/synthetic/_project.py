@@ -32,9 +32,17 @@ class Settings:
     rubric_source: str = "technical"
 
 
-def synthetic_project(root: Path, scenes: int, shots_per_scene: int, characters: int = 4,
-                      sets: int = 3, seed: int = 0, *, qc_failures: Mapping[str, int] | None = None,
-                      settings: Settings | None = None) -> tuple[Runner, SyntheticFilm]:
+def synthetic_project(
+    root: Path,
+    scenes: int,
+    shots_per_scene: int,
+    characters: int = 4,
+    sets: int = 3,
+    seed: int = 0,
+    *,
+    qc_failures: Mapping[str, int] | None = None,
+    settings: Settings | None = None,
+) -> tuple[Runner, SyntheticFilm]:
     """Create a project at ``root`` for a synthetic film and return a runner ready for
     ``Orchestrator(runner).run()``, with the film.
 
@@ -43,29 +51,31 @@ def synthetic_project(root: Path, scenes: int, shots_per_scene: int, characters:
     :class:`SyntheticVideo`, caps far above what the film costs, small proxy and final
     resolutions, and shot-list limits that fit ``shots_per_scene``.
     """
-    film = SyntheticFilm(scenes, shots_per_scene, characters, sets, seed,
-                         dict(qc_failures or {}))
+    film = SyntheticFilm(scenes, shots_per_scene, characters, sets, seed, dict(qc_failures or {}))
     settings = settings or Settings()
     with Project.init(root, name="synthetic", title=TITLE) as project:
         config = project.root / CONFIG_FILE
-        config.write_text(configured(config.read_text(encoding="utf-8"), film, settings),
-                          encoding="utf-8")
+        config.write_text(
+            configured(config.read_text(encoding="utf-8"), film, settings), encoding="utf-8"
+        )
     with Project(root) as project, tempfile.TemporaryDirectory() as folder:
-        for name, artifact in (("PREMISE.md", film.premise()),
-                               (f"STYLE_{STYLE_NAME}_LOCK.txt", film.style_lock())):
+        for name, artifact in (
+            ("PREMISE.md", film.premise()),
+            (f"STYLE_{STYLE_NAME}_LOCK.txt", film.style_lock()),
+        ):
             source = Path(folder) / name
             source.write_bytes(artifact.render())
             project.add(source, reason="synthetic film source material")
     return synthetic_runner(root, film, settings), film
 
 
-def synthetic_runner(root: Path, film: SyntheticFilm, settings: Settings | None = None
-                     ) -> Runner:
+def synthetic_runner(root: Path, film: SyntheticFilm, settings: Settings | None = None) -> Runner:
     """A runner on an existing synthetic project (e.g. in a second process after a crash)."""
     settings = settings or Settings()
     runner, _ = scripted_runner(root, film.answer)
     runner.render_service().providers[VIDEO_MODEL] = SyntheticVideo(
-        settings.price_proxy, settings.price_final, final_width=settings.final[0])
+        settings.price_proxy, settings.price_final, final_width=settings.final[0]
+    )
     return runner
 
 
@@ -79,8 +89,10 @@ def configured(text: str, film: SyntheticFilm, settings: Settings) -> str:
         ("qc", "rubric_source"): f'"{settings.rubric_source}"',
         ("visual", "max_shots_per_scene"): str(max(12, film.shots_per_scene)),
         ("visual", "shots_per_summary_sentence"): str(max(4, -(-film.shots_per_scene // 3))),
-        ("prices", "video"): (f'{{ "{VIDEO_MODEL}" = {{ proxy = {settings.price_proxy}, '
-                              f'final = {settings.price_final} }} }}'),
+        ("prices", "video"): (
+            f'{{ "{VIDEO_MODEL}" = {{ proxy = {settings.price_proxy}, '
+            f"final = {settings.price_final} }} }}"
+        ),
     }
     for tier in ("throughput", "judgment", "premium", "vision", "research"):
         values[("tiers", tier)] = f'"scripted:{tier}"'
@@ -88,8 +100,13 @@ def configured(text: str, film: SyntheticFilm, settings: Settings) -> str:
         values[("visual", tier)] = f'"{VIDEO_MODEL}"'
     for level, (width, height, fps) in (("proxy", settings.proxy), ("final", settings.final)):
         section = f"resolution.{level}"
-        values.update({(section, "width"): str(width), (section, "height"): str(height),
-                       (section, "fps"): str(fps)})
+        values.update(
+            {
+                (section, "width"): str(width),
+                (section, "height"): str(height),
+                (section, "fps"): str(fps),
+            }
+        )
     for (section, key), value in values.items():
         text = set_key(text, section, key, value)
     return text

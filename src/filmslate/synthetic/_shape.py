@@ -16,12 +16,44 @@ TITLE = "The Harbour Signal"
 STYLE_NAME = "GREY_HARBOUR"
 TIME_OF_DAY = "DAY"
 
-_FIRST_NAMES = ("ADA", "BRAM", "CORA", "DESMOND", "ELKE", "FARID", "GRETA", "HUGO", "ILSE",
-                "JONAS", "KAIA", "LEON", "MIRA", "NILS", "ORLA", "PIET")
-_SET_NAMES = ("HARBOUR_OFFICE", "SIGNAL_TOWER", "NET_LOFT", "TRAM_DEPOT", "GLASSHOUSE",
-              "SALT_MARKET", "FERRY_QUAY", "CHART_ROOM")
-_OBJECTS = ("LEDGER", "LANTERN", "COMPASS", "KEYRING", "SATCHEL", "SPYGLASS", "NOTEBOOK",
-            "TOOLROLL")
+_FIRST_NAMES = (
+    "ADA",
+    "BRAM",
+    "CORA",
+    "DESMOND",
+    "ELKE",
+    "FARID",
+    "GRETA",
+    "HUGO",
+    "ILSE",
+    "JONAS",
+    "KAIA",
+    "LEON",
+    "MIRA",
+    "NILS",
+    "ORLA",
+    "PIET",
+)
+_SET_NAMES = (
+    "HARBOUR_OFFICE",
+    "SIGNAL_TOWER",
+    "NET_LOFT",
+    "TRAM_DEPOT",
+    "GLASSHOUSE",
+    "SALT_MARKET",
+    "FERRY_QUAY",
+    "CHART_ROOM",
+)
+_OBJECTS = (
+    "LEDGER",
+    "LANTERN",
+    "COMPASS",
+    "KEYRING",
+    "SATCHEL",
+    "SPYGLASS",
+    "NOTEBOOK",
+    "TOOLROLL",
+)
 _MOODS = ("focused", "wary", "hopeful", "determined", "tired but steady", "resolved")
 
 
@@ -86,8 +118,10 @@ class FilmShape:
         """The index of ``S03`` (2)."""
         index = int(scene_id[1:]) - 1
         if not 0 <= index < self.scenes:
-            raise ProviderError(f"{scene_id} is not a scene of this synthetic film "
-                                f"({self.scenes} scenes)", target=scene_id)
+            raise ProviderError(
+                f"{scene_id} is not a scene of this synthetic film ({self.scenes} scenes)",
+                target=scene_id,
+            )
         return index
 
     def scene_cast(self, index: int) -> list[str]:
@@ -111,8 +145,10 @@ class FilmShape:
 
     def fact_of(self, character: str) -> str:
         """The one fact a character learns when first seen (and knows from their lock)."""
-        return (f"{character.replace('_', ' ').title()} knows the harbour signal has failed "
-                "three nights running")
+        return (
+            f"{character.replace('_', ' ').title()} knows the harbour signal has failed "
+            "three nights running"
+        )
 
     def mood(self, index: int, character: str) -> str:
         """A character's emotional state in a scene."""

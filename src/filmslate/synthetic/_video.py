@@ -42,16 +42,45 @@ def clip_bytes(width: int, height: int, fps: int, frames: int) -> bytes:
         pictures.append(np.broadcast_to(row, (height, width, 3)).astype(np.uint8).tobytes())
     with tempfile.TemporaryDirectory(prefix="filmslate-synthetic-") as folder:
         out = Path(folder) / "clip.mp4"
-        command = [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-nostdin", "-y",
-                   "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}",
-                   "-r", str(fps), "-i", "-", "-c:v", "libx264", "-preset", "veryfast",
-                   "-pix_fmt", "yuv420p", "-threads", "1", "-fflags", "+bitexact",
-                   "-flags:v", "+bitexact", "-map_metadata", "-1", "-an", str(out)]
-        result = subprocess.run(command, input=b"".join(pictures), capture_output=True,
-                                check=False)
+        command = [
+            imageio_ffmpeg.get_ffmpeg_exe(),
+            "-v",
+            "error",
+            "-nostdin",
+            "-y",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+            "-s",
+            f"{width}x{height}",
+            "-r",
+            str(fps),
+            "-i",
+            "-",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-pix_fmt",
+            "yuv420p",
+            "-threads",
+            "1",
+            "-fflags",
+            "+bitexact",
+            "-flags:v",
+            "+bitexact",
+            "-map_metadata",
+            "-1",
+            "-an",
+            str(out),
+        ]
+        result = subprocess.run(command, input=b"".join(pictures), capture_output=True, check=False)
         if result.returncode:
-            raise ProviderError("ffmpeg could not encode the synthetic clip: "
-                                + result.stderr.decode("utf-8", "replace").strip()[-200:])
+            raise ProviderError(
+                "ffmpeg could not encode the synthetic clip: "
+                + result.stderr.decode("utf-8", "replace").strip()[-200:]
+            )
         return out.read_bytes()
 
 
@@ -65,8 +94,9 @@ class SyntheticVideo(VideoProvider):
     name: ClassVar[str] = VIDEO_MODEL
     offline: ClassVar[bool] = True
 
-    def __init__(self, price_proxy: float = 0.01, price_final: float = 0.02,
-                 final_width: int | None = None) -> None:
+    def __init__(
+        self, price_proxy: float = 0.01, price_final: float = 0.02, final_width: int | None = None
+    ) -> None:
         self.price_proxy = price_proxy
         self.price_final = price_final
         self.final_width = final_width  # final renders are priced as final (wider) frames
@@ -75,8 +105,9 @@ class SyntheticVideo(VideoProvider):
     def submit(self, job: VideoJob) -> str:
         """Accept a job; its id encodes the clip to serve."""
         if job.duration_s > self.max_clip_s:
-            raise ProviderError(f"{job.shot_id}: {job.duration_s:g}s exceeds the "
-                                f"{self.max_clip_s:g}s clip limit")
+            raise ProviderError(
+                f"{job.shot_id}: {job.duration_s:g}s exceeds the {self.max_clip_s:g}s clip limit"
+            )
         self.submitted += 1
         frames = max(1, round(job.duration_s * job.fps))
         digest = zlib.crc32(f"{job.shot_id}\n{job.prompt}".encode()) & 0xFFFFFFFF
@@ -103,4 +134,3 @@ def _parse_job(job_id: str) -> tuple[int, int, int, int]:
         raise ProviderError(f"unknown synthetic job {job_id!r}", job_id=job_id)
     width, height, fps, frames = (int(g) for g in found.groups())
     return width, height, fps, frames
-

@@ -136,8 +136,9 @@ def apply_cost_plan(runner: Runner, target: str) -> CostPlanResult:
     shot list or a shot-planner input is missing, stale or failed.
     """
     if target != "PROJECT" and not SCENE_RE.fullmatch(target):
-        raise UserError(f"the cost plan applies to a scene (S03) or PROJECT, not {target!r}",
-                        target=target)
+        raise UserError(
+            f"the cost plan applies to a scene (S03) or PROJECT, not {target!r}", target=target
+        )
     _refuse_on_stops(runner, target)
     config = runner.config
     lists: dict[str, ShotList] = runner.load_inputs(CostOptimizer(), target).all("SHOTLIST")
@@ -147,8 +148,18 @@ def apply_cost_plan(runner: Runner, target: str) -> CostPlanResult:
     assert cap is not None  # cap_scope names a level that has a cap
     room = room_left(cap, config)
     before = projected_total(target_lines(lists, target, config))
-    result = CostPlanResult(target, "within_cap", level, scope, cap.cap, cap.committed, room,
-                            before, before, config.budget.currency)
+    result = CostPlanResult(
+        target,
+        "within_cap",
+        level,
+        scope,
+        cap.cap,
+        cap.committed,
+        room,
+        before,
+        before,
+        config.budget.currency,
+    )
     if before <= room + ZERO:
         return result
     plan = _plan(runner, lists, config)
@@ -165,8 +176,17 @@ def apply_cost_plan(runner: Runner, target: str) -> CostPlanResult:
     result.changes, result.kept = plan.changes, plan.kept
     trigger = runner.store.latest("COST_REPORT", target)
     for scene, shotlist in new_lists.items():
-        result.records.append(_write(runner, target, scene, shotlist, plan, result,
-                                     trigger.filename if trigger else "no cost report yet"))
+        result.records.append(
+            _write(
+                runner,
+                target,
+                scene,
+                shotlist,
+                plan,
+                result,
+                trigger.filename if trigger else "no cost report yet",
+            )
+        )
     result.stale_renders = _stale_renders(runner, plan)
     _lift_cost_stops(runner, target, result.records)
     _rerun_review(runner, result)
@@ -190,20 +210,27 @@ def _to_grid(seconds: float, step: float) -> float:
 def _downgrade(row: ShotRow, config: Config) -> Found:
     if row.hero_tier != "B" or row.char_ids:
         return None
-    return (_with(row, hero_tier="C"), "hero B", "C",
-            "no character in frame: coverage, routed to the low-cost visual tier")
+    return (
+        _with(row, hero_tier="C"),
+        "hero B",
+        "C",
+        "no character in frame: coverage, routed to the low-cost visual tier",
+    )
 
 
 def _shorten_coverage(row: ShotRow, config: Config) -> Found:
     if row.hero_tier != "C":
         return None
     keep, least = config.visual.coverage_keep_pct, config.visual.coverage_min_s
-    seconds = max(least, _to_grid(row.duration_s * keep / 100,
-                                  config.visual.duration_step_s))
+    seconds = max(least, _to_grid(row.duration_s * keep / 100, config.visual.duration_step_s))
     if seconds >= row.duration_s - ZERO:
         return None
-    return (_with(row, duration_s=seconds), f"{row.duration_s:g}s", f"{seconds:g}s",
-            f"coverage shot kept at {keep:g}% of its length, at least {least:g}s")
+    return (
+        _with(row, duration_s=seconds),
+        f"{row.duration_s:g}s",
+        f"{seconds:g}s",
+        f"coverage shot kept at {keep:g}% of its length, at least {least:g}s",
+    )
 
 
 def _shorten_complex(row: ShotRow, config: Config) -> Found:
@@ -216,12 +243,19 @@ def _shorten_complex(row: ShotRow, config: Config) -> Found:
         return None
     if row.duration_s <= limit + ZERO:
         return None
-    return (_with(row, duration_s=limit), f"{row.duration_s:g}s", f"{limit:g}s",
-            f"{why}: complex shots last at most {limit:g}s")
+    return (
+        _with(row, duration_s=limit),
+        f"{row.duration_s:g}s",
+        f"{limit:g}s",
+        f"{why}: complex shots last at most {limit:g}s",
+    )
 
 
 STEPS: tuple[tuple[Step, Callable[[ShotRow, Config], Found]], ...] = (
-    ("downgrade", _downgrade), ("shorten", _shorten_coverage), ("simplify", _shorten_complex))
+    ("downgrade", _downgrade),
+    ("shorten", _shorten_coverage),
+    ("simplify", _shorten_complex),
+)
 
 
 def _plan(runner: Runner, lists: dict[str, ShotList], config: Config) -> _Plan:
@@ -238,8 +272,9 @@ def _plan(runner: Runner, lists: dict[str, ShotList], config: Config) -> _Plan:
     return _Plan(scenes, total, kept=kept)
 
 
-def _reduce(plan: _Plan, step: tuple[Step, Callable[[ShotRow, Config], Found]], room: float,
-            config: Config) -> None:
+def _reduce(
+    plan: _Plan, step: tuple[Step, Callable[[ShotRow, Config], Found]], room: float, config: Config
+) -> None:
     """Apply one step to the shots it fits, largest saving first, until the plan fits."""
     name, change = step
     candidates = []
@@ -252,7 +287,8 @@ def _reduce(plan: _Plan, step: tuple[Step, Callable[[ShotRow, Config], Found]], 
             if saving > ZERO:  # a change that saves nothing is not worth a new version
                 candidates.append((-saving, scene, index, found))
     for negative, scene, index, (row, before, after, why) in sorted(
-            candidates, key=lambda c: (c[0], c[1], c[2])):
+        candidates, key=lambda c: (c[0], c[1], c[2])
+    ):
         if plan.fits(room):
             return
         shot = plan.scenes[scene][index]
@@ -279,22 +315,41 @@ def _split_long(plan: _Plan, config: Config) -> None:
     for scene in sorted(plan.changed):
         shots, out = plan.scenes[scene], []
         for index, shot in enumerate(shots):
-            rendered = [s.origin for s in shots[index + 1:] if s.locked]
+            rendered = [s.origin for s in shots[index + 1 :] if s.locked]
             if shot.locked or shot.row.duration_s <= limit + ZERO or rendered:
                 if rendered and not shot.locked and shot.row.duration_s > limit + ZERO:
-                    plan.kept.append(f"{shot.origin}: not split: {rendered[0]} after it has "
-                                     "a proxy and would be renumbered")
+                    plan.kept.append(
+                        f"{shot.origin}: not split: {rendered[0]} after it has "
+                        "a proxy and would be renumbered"
+                    )
                 out.append(shot)
                 continue
             parts = _split_durations(shot.row.duration_s, limit)
             for number, seconds in enumerate(parts, 1):
-                row = _with(shot.row, duration_s=seconds, blocking_summary=(
-                    f"{shot.row.blocking_summary} (part {number} of {len(parts)})"))
-                out.append(_Shot(row, shot.origin, False,
-                                 [*shot.notes, f"split part {number} of {len(parts)}"]))
-            plan.changes.append(ShotChange(
-                shot.origin, "split", f"{shot.row.duration_s:g}s",
-                " + ".join(f"{p:g}s" for p in parts), f"clip limit {limit:g}s"))
+                row = _with(
+                    shot.row,
+                    duration_s=seconds,
+                    blocking_summary=(
+                        f"{shot.row.blocking_summary} (part {number} of {len(parts)})"
+                    ),
+                )
+                out.append(
+                    _Shot(
+                        row,
+                        shot.origin,
+                        False,
+                        [*shot.notes, f"split part {number} of {len(parts)}"],
+                    )
+                )
+            plan.changes.append(
+                ShotChange(
+                    shot.origin,
+                    "split",
+                    f"{shot.row.duration_s:g}s",
+                    " + ".join(f"{p:g}s" for p in parts),
+                    f"clip limit {limit:g}s",
+                )
+            )
         plan.scenes[scene] = out
 
 
@@ -303,8 +358,7 @@ def _renumber(plan: _Plan) -> dict[str, str]:
     moved: dict[str, list[str]] = {}
     for scene in sorted(plan.changed):
         shots = plan.scenes[scene]
-        width = max(2, len(str(len(shots))),
-                    *(len(s.origin.rsplit("_SH", 1)[1]) for s in shots))
+        width = max(2, len(str(len(shots))), *(len(s.origin.rsplit("_SH", 1)[1]) for s in shots))
         for number, shot in enumerate(shots, 1):
             new_id = f"{scene}_SH{number:0{width}d}"
             moved.setdefault(shot.origin, []).append(new_id)
@@ -314,8 +368,7 @@ def _renumber(plan: _Plan) -> dict[str, str]:
 
 
 def _shot_lists(plan: _Plan) -> dict[str, ShotList]:
-    return {scene: ShotList(rows=[s.row for s in shots])
-            for scene, shots in plan.scenes.items()}
+    return {scene: ShotList(rows=[s.row for s in shots]) for scene, shots in plan.scenes.items()}
 
 
 def _shot_list(shots: list[_Shot]) -> ShotList:
@@ -334,41 +387,65 @@ def _shot_list(shots: list[_Shot]) -> ShotList:
 
 def _check_rules(runner: Runner, plan: _Plan, new_lists: dict[str, ShotList]) -> None:
     """Every rewritten list must pass shot-planner's gate, checked before anything is written."""
-    failures = [f"{s.origin}: has a proxy and would be renumbered {s.row.shot_id}"
-                for scene in new_lists for s in plan.scenes[scene]
-                if s.locked and s.row.shot_id != s.origin]
+    failures = [
+        f"{s.origin}: has a proxy and would be renumbered {s.row.shot_id}"
+        for scene in new_lists
+        for s in plan.scenes[scene]
+        if s.locked and s.row.shot_id != s.origin
+    ]
     for scene, shotlist in new_lists.items():
         inputs = runner.load_inputs(ShotPlanner(), scene)
-        failures += shotlist_failures(shotlist, Context(target=scene, inputs=inputs,
-                                                        config=runner.config))
+        failures += shotlist_failures(
+            shotlist, Context(target=scene, inputs=inputs, config=runner.config)
+        )
     if failures:
-        raise GateFailed("the reduced shot list would fail shot-planner's gate, so nothing was "
-                         "written: " + "; ".join(failures) + ". Revise the scene's shots with "
-                         "shot-planner, then run the cost plan again.", skill=SKILL,
-                         failures=failures)
+        raise GateFailed(
+            "the reduced shot list would fail shot-planner's gate, so nothing was "
+            "written: " + "; ".join(failures) + ". Revise the scene's shots with "
+            "shot-planner, then run the cost plan again.",
+            skill=SKILL,
+            failures=failures,
+        )
 
 
-def _write(runner: Runner, target: str, scene: str, shotlist: ShotList, plan: _Plan,
-           result: CostPlanResult, trigger: str) -> Record:
+def _write(
+    runner: Runner,
+    target: str,
+    scene: str,
+    shotlist: ShotList,
+    plan: _Plan,
+    result: CostPlanResult,
+    trigger: str,
+) -> Record:
     """The scene's next SHOTLIST version; its lineage is the old version's own inputs."""
     old = runner.store.latest("SHOTLIST", scene)
     assert old is not None  # the plan was made from it
     origins = {s.origin for s in plan.scenes[scene]}
     lines = [c.describe() for c in plan.changes if c.shot_id in origins]
     lines += [k for k in plan.kept if k.split(":", 1)[0] in origins]
-    lines += [f"renumbered {old_id} -> {new}" for old_id, new in result.renumbered.items()
-              if old_id in origins]
+    lines += [
+        f"renumbered {old_id} -> {new}"
+        for old_id, new in result.renumbered.items()
+        if old_id in origins
+    ]
     cost = projected_total([shot_line(row, runner.config) for row in shotlist.rows])
     entry = _runlog.LogEntry(
-        run_id=_runlog.new_run_id(), skill_name=SKILL, event="write", **target_fields(scene),
-        model_used=BUILTIN, tier="throughput", outcome="PASS", estimated_cost=cost,
+        run_id=_runlog.new_run_id(),
+        skill_name=SKILL,
+        event="write",
+        **target_fields(scene),
+        model_used=BUILTIN,
+        tier="throughput",
+        outcome="PASS",
+        estimated_cost=cost,
         notes=f"cost plan for {target} ({result.room:.2f} left under the {result.cap_level} "
-              f"cap {result.cap_scope}): revises {old.filename} per {trigger}; "
-              + "; ".join(lines))
+        f"cap {result.cap_scope}): revises {old.filename} per {trigger}; " + "; ".join(lines),
+    )
     # The old version is not an input: a version made from its own predecessor (or from the
     # cost report the rerun replaces) would be stale at once. The log row names both.
-    return runner.store.write("SHOTLIST", scene, shotlist, inputs=runner.store.lineage(old.name),
-                              entry=entry)
+    return runner.store.write(
+        "SHOTLIST", scene, shotlist, inputs=runner.store.lineage(old.name), entry=entry
+    )
 
 
 def _stale_renders(runner: Runner, plan: _Plan) -> list[str]:
@@ -396,25 +473,30 @@ def _refuse_on_stops(runner: Runner, target: str) -> None:
     blocking = [s for s in stops if s not in liftable]
     if blocking:
         stop = blocking[0]
-        raise HardStop(f"hard stop ({stop.kind}) on {stop.target}: {stop.reason}. Resolve it, "
-                       f"or record `slate override {stop.target} --reason ... --cost-impact "
-                       "AMOUNT`, then apply the cost plan.", kind=stop.kind, target=stop.target)
+        raise HardStop(
+            f"hard stop ({stop.kind}) on {stop.target}: {stop.reason}. Resolve it, "
+            f"or record `slate override {stop.target} --reason ... --cost-impact "
+            "AMOUNT`, then apply the cost plan.",
+            kind=stop.kind,
+            target=stop.target,
+        )
 
 
-def _stop_for_budget(runner: Runner, result: CostPlanResult, plan: _Plan,
-                     after: float) -> NoReturn:
+def _stop_for_budget(runner: Runner, result: CostPlanResult, plan: _Plan, after: float) -> NoReturn:
     """Even every reduction does not fit: record a budget hard stop and raise it."""
     overrun = after - result.room
     stop_target = "PROJECT" if result.cap_level == "project" else result.cap_scope
     currency = result.currency
-    reason = (f"the {result.target} projection {result.projected_before:.2f} {currency} does "
-              f"not fit the {result.room:.2f} left under the {result.cap_level} cap "
-              f"{result.cap_scope} ({result.cap:.2f}, {result.committed:.2f} committed), even "
-              f"after every reduction the cost plan may make ({len(plan.changes)} change(s), "
-              f"{after:.2f}): overrun {overrun:.2f}. Nothing was changed. Simplify the "
-              "structure (fewer or shorter shots: revise the scene, rerun shot-planner), or "
-              f"record `slate override {stop_target} --reason ... --cost-impact "
-              f"{math.ceil(overrun * 100) / 100:.2f}`")
+    reason = (
+        f"the {result.target} projection {result.projected_before:.2f} {currency} does "
+        f"not fit the {result.room:.2f} left under the {result.cap_level} cap "
+        f"{result.cap_scope} ({result.cap:.2f}, {result.committed:.2f} committed), even "
+        f"after every reduction the cost plan may make ({len(plan.changes)} change(s), "
+        f"{after:.2f}): overrun {overrun:.2f}. Nothing was changed. Simplify the "
+        "structure (fewer or shorter shots: revise the scene, rerun shot-planner), or "
+        f"record `slate override {stop_target} --reason ... --cost-impact "
+        f"{math.ceil(overrun * 100) / 100:.2f}`"
+    )
     record_hard_stop(runner.project, stop_target, "budget", reason, SKILL)
     raise HardStop(reason, kind="budget", target=stop_target, overrun=overrun)
 
@@ -423,8 +505,9 @@ def _lift_cost_stops(runner: Runner, target: str, records: list[Record]) -> None
     """SPEC §8: a structural simplification lifts cost-optimizer's stop; it is logged as an
     OVERRIDE that names the new shot lists, never silently."""
     written = ", ".join(r.filename for r in records)
-    reason = (f"structural simplification: the cost plan wrote {written}; cost-optimizer "
-              "reruns on it")
+    reason = (
+        f"structural simplification: the cost plan wrote {written}; cost-optimizer reruns on it"
+    )
     for stop in _cost_stops(open_hard_stops(runner.project, target, SKILL), target):
         lift(runner.project, stop, reason, by_skill=SKILL)
 

@@ -31,16 +31,20 @@ class ImportResult:
     flagged: list[str] = field(default_factory=list)
 
 
-def import_screenplay(project: Project, path: Path,
-                      aliases: dict[str, str] | None = None) -> ImportResult:
+def import_screenplay(
+    project: Project, path: Path, aliases: dict[str, str] | None = None
+) -> ImportResult:
     """Parse a Fountain file and store SCENES, BREAKDOWN and SCRIPT_<SCENE> versions."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ProjectError(f"{path} not found", path=str(path)) from None
     except UnicodeDecodeError as exc:
-        raise SchemaError(f"{path}: not a UTF-8 text file (byte {exc.start}); a Fountain "
-                          "screenplay is plain text", path=str(path)) from None
+        raise SchemaError(
+            f"{path}: not a UTF-8 text file (byte {exc.start}); a Fountain "
+            "screenplay is plain text",
+            path=str(path),
+        ) from None
     play = parse_fountain(text, aliases=aliases, source=Path(path).name)
     result = ImportResult(play, flagged=[PENDING])
     run_id = _runlog.new_run_id()
@@ -52,14 +56,26 @@ def import_screenplay(project: Project, path: Path,
     return result
 
 
-def _store(project: Project, run_id: str, payload: Scenes | Breakdown | ScriptScene,
-           inputs: list[str], path: Path) -> Record:
+def _store(
+    project: Project,
+    run_id: str,
+    payload: Scenes | Breakdown | ScriptScene,
+    inputs: list[str],
+    path: Path,
+) -> Record:
     subject = payload.subject
     same = project.store.same_as_latest(payload.KIND, subject, payload, inputs)
     if same is not None:
         return same  # re-importing the same script changes nothing
     entry = _runlog.LogEntry(
-        run_id=run_id, skill_name="import", event="write", outcome="PASS", model_used="builtin",
-        tier="throughput", target=subject or "PROJECT", scene_id=subject or "",
-        notes=f"imported from {Path(path).name}; {PENDING}")
+        run_id=run_id,
+        skill_name="import",
+        event="write",
+        outcome="PASS",
+        model_used="builtin",
+        tier="throughput",
+        target=subject or "PROJECT",
+        scene_id=subject or "",
+        notes=f"imported from {Path(path).name}; {PENDING}",
+    )
     return project.store.write(payload.KIND, subject, payload, inputs=inputs, entry=entry)

@@ -43,8 +43,11 @@ def lock_diff(old: BaseModel, new: BaseModel) -> list[tuple[str, str, str]]:
     """(field path, old value, new value) for every field that differs, in field order."""
     before, after = _flatten(old), _flatten(new)
     paths = list(after) + [p for p in before if p not in after]
-    return [(p, before.get(p, "(none)"), after.get(p, "(none)")) for p in paths
-            if before.get(p) != after.get(p)]
+    return [
+        (p, before.get(p, "(none)"), after.get(p, "(none)"))
+        for p in paths
+        if before.get(p) != after.get(p)
+    ]
 
 
 def _lock_stem(name: str) -> tuple[str, str | None, int | None]:
@@ -57,8 +60,11 @@ def _lock_stem(name: str) -> tuple[str, str | None, int | None]:
         text, version = text.removesuffix(".txt"), None
     k, subject = parse_stem(text)
     if k.name not in LOCK_KINDS:
-        raise UserError(f"{name} is not a lock: expected e.g. CHAR_ALEX_LOCK or "
-                        "SET_ABANDONED_WAREHOUSE_LOCK_v002.txt", name=name)
+        raise UserError(
+            f"{name} is not a lock: expected e.g. CHAR_ALEX_LOCK or "
+            "SET_ABANDONED_WAREHOUSE_LOCK_v002.txt",
+            name=name,
+        )
     return k.name, subject, version
 
 
@@ -69,12 +75,10 @@ def _version_number(text: str) -> int:
     return int(match.group(1))
 
 
-def diff_versions(project: Project, name: str, old: str, new: str
-                  ) -> list[tuple[str, str, str]]:
+def diff_versions(project: Project, name: str, old: str, new: str) -> list[tuple[str, str, str]]:
     """``slate lock diff NAME v001 v002``: what changed between two versions of a lock."""
     k, subject, _ = _lock_stem(name)
-    models = [project.store.load(ArtifactName(k, subject, _version_number(v)))
-              for v in (old, new)]
+    models = [project.store.load(ArtifactName(k, subject, _version_number(v))) for v in (old, new)]
     return lock_diff(models[0], models[1])
 
 
@@ -118,8 +122,9 @@ def impact(project: Project, lock_name: str) -> ImpactReport:
     """
     k, subject, version = _lock_stem(lock_name)
     store = project.store
-    current = store.record(ArtifactName(k, subject, version)) if version \
-        else store.latest(k, subject)
+    current = (
+        store.record(ArtifactName(k, subject, version)) if version else store.latest(k, subject)
+    )
     if current is None:
         raise UserError(f"no version of {lock_name} yet", name=lock_name)
     found: dict[str, str] = {}
@@ -128,10 +133,11 @@ def impact(project: Project, lock_name: str) -> ImpactReport:
         for dependent in store.dependents(made_from, transitive=True):
             if dependent.filename not in found and _is_latest(project, dependent):
                 found[dependent.filename] = made_from.filename
-    rows = tuple(ImpactRow(name, src, *_redo_cost(project, ArtifactName.parse(name)))
-                 for name, src in sorted(found.items()))
-    return ImpactReport(current.name.stem, current.filename, rows,
-                        project.config.budget.currency)
+    rows = tuple(
+        ImpactRow(name, src, *_redo_cost(project, ArtifactName.parse(name)))
+        for name, src in sorted(found.items())
+    )
+    return ImpactReport(current.name.stem, current.filename, rows, project.config.budget.currency)
 
 
 def _is_latest(project: Project, name: ArtifactName) -> bool:
@@ -158,19 +164,24 @@ def _render_cost(project: Project, kind_name: str, shot: str) -> tuple[float, st
     per_second = price_per_second(config, model, resolution)
     multiplier = config.regen.multiplier(row.regen_risk_estimate)
     cost = round(row.duration_s * per_second * multiplier, 6)
-    return cost, (f"{row.duration_s:g}s x {per_second:g}/s ({model}, {resolution}, hero "
-                  f"{row.hero_tier}) x {multiplier:g} ({row.regen_risk_estimate} regen risk)")
+    return cost, (
+        f"{row.duration_s:g}s x {per_second:g}/s ({model}, {resolution}, hero "
+        f"{row.hero_tier}) x {multiplier:g} ({row.regen_risk_estimate} regen risk)"
+    )
 
 
 def _recorded_cost(project: Project, name: ArtifactName) -> tuple[float, str]:
     run_id = project.store.record(name).run_id
     conn = project.store.conn
-    spent = conn.execute("SELECT coalesce(sum(CAST(actual_cost AS REAL)), 0) FROM runlog "
-                         "WHERE event = 'spend' AND run_id = ?", (run_id,)).fetchone()[0]
+    spent = conn.execute(
+        "SELECT coalesce(sum(CAST(actual_cost AS REAL)), 0) FROM runlog "
+        "WHERE event = 'spend' AND run_id = ?",
+        (run_id,),
+    ).fetchone()[0]
     if not spent:
         return 0.0, "deterministic or hand-made: no model cost"
-    outputs = conn.execute("SELECT count(*) FROM artifacts WHERE run_id = ?",
-                           (run_id,)).fetchone()[0]
+    outputs = conn.execute("SELECT count(*) FROM artifacts WHERE run_id = ?", (run_id,)).fetchone()[
+        0
+    ]
     share = round(float(spent) / max(1, int(outputs)), 6)
     return share, f"what the run that made it cost ({outputs} output(s) shared {spent:g})"
-

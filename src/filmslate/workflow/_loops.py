@@ -25,8 +25,13 @@ from ..engine._skill import Registry, Skill
 from ..store._project import Project
 
 LOOPS: dict[str, tuple[str, ...]] = {
-    "narrative": ("story-architect", "script-breakdown", "character-psychology",
-                  "narrative-red-team", "audience-simulator"),
+    "narrative": (
+        "story-architect",
+        "script-breakdown",
+        "character-psychology",
+        "narrative-red-team",
+        "audience-simulator",
+    ),
     "validation": ("research-agent", "plausibility-auditor", "cultural-check"),
 }
 Status = Literal["passed", "up_to_date", "skipped", "stopped", "waiting"]
@@ -49,8 +54,9 @@ class StepResult:
 
     def describe(self) -> str:
         """``plausibility-auditor S03: stopped (hard stop ...)``."""
-        return f"{self.skill} {self.target}: {self.status}" + (f" ({self.detail})"
-                                                                 if self.detail else "")
+        return f"{self.skill} {self.target}: {self.status}" + (
+            f" ({self.detail})" if self.detail else ""
+        )
 
 
 @dataclass
@@ -75,8 +81,11 @@ class LoopResult:
         """A few lines for the CLI: every step, then the verdict and where it stopped."""
         lines = [step.describe() for step in self.steps]
         stop = self.stopped_at
-        verdict = (f"{self.loop} loop on {self.target}: PASS" if stop is None else
-                   f"{self.loop} loop on {self.target}: stopped at {stop.skill} on {stop.target}")
+        verdict = (
+            f"{self.loop} loop on {self.target}: PASS"
+            if stop is None
+            else f"{self.loop} loop on {self.target}: stopped at {stop.skill} on {stop.target}"
+        )
         return "\n".join([*lines, verdict])
 
 
@@ -102,17 +111,24 @@ def _loop_skills(registry: Registry, name: str) -> dict[str, type[Skill]]:
         except UserError:
             missing.append(skill)
     if missing:
-        raise UserError(f"the {name} loop needs {', '.join(missing)}, which "
-                        f"{'is' if len(missing) == 1 else 'are'} not registered: install or "
-                        "register the skill (see `slate skills`)", loop=name, missing=missing)
+        raise UserError(
+            f"the {name} loop needs {', '.join(missing)}, which "
+            f"{'is' if len(missing) == 1 else 'are'} not registered: install or "
+            "register the skill (see `slate skills`)",
+            loop=name,
+            missing=missing,
+        )
     return found
 
 
-def _narrative(runner: Runner, skills: dict[str, type[Skill]], target: str,
-               out: LoopResult) -> None:
+def _narrative(
+    runner: Runner, skills: dict[str, type[Skill]], target: str, out: LoopResult
+) -> None:
     if target != "PROJECT":
-        raise UserError(f"the narrative loop runs on the whole story, not {target!r}: use "
-                        "PROJECT", target=target)
+        raise UserError(
+            f"the narrative loop runs on the whole story, not {target!r}: use PROJECT",
+            target=target,
+        )
     for name in LOOPS["narrative"]:
         skill = skills[name]
         if skill.target_scope != "scene":
@@ -120,26 +136,39 @@ def _narrative(runner: Runner, skills: dict[str, type[Skill]], target: str,
                 return
             continue
         for row in scene_rows(runner.project):  # read after story-architect passed
-            step = (_step(runner, skill, row.scene_id) if row.characters_present else
-                    StepResult(name, row.scene_id, "skipped", "no characters in the scene"))
+            step = (
+                _step(runner, skill, row.scene_id)
+                if row.characters_present
+                else StepResult(name, row.scene_id, "skipped", "no characters in the scene")
+            )
             if not _record(out, step):
                 return
 
 
-def _validation(runner: Runner, skills: dict[str, type[Skill]], target: str,
-                out: LoopResult) -> None:
+def _validation(
+    runner: Runner, skills: dict[str, type[Skill]], target: str, out: LoopResult
+) -> None:
     ids = [row.scene_id for row in scene_rows(runner.project)]
     if not ids:
-        raise UserError("there are no scenes yet: run `slate run narrative` (or import a "
-                        "screenplay) first")
+        raise UserError(
+            "there are no scenes yet: run `slate run narrative` (or import a screenplay) first"
+        )
     if target != "PROJECT" and not (SCENE_RE.fullmatch(target) and target in ids):
-        raise UserError(f"the validation loop runs on a scene of SCENES or on PROJECT, not "
-                        f"{target!r}", target=target)
+        raise UserError(
+            f"the validation loop runs on a scene of SCENES or on PROJECT, not {target!r}",
+            target=target,
+        )
     for scene in ids if target == "PROJECT" else [target]:
         for name in LOOPS["validation"]:
             if name == "cultural-check" and not culture_required(runner.project, scene):
-                out.steps.append(StepResult(name, scene, "skipped", "the truth packet names "
-                                            "no real culture, period or community"))
+                out.steps.append(
+                    StepResult(
+                        name,
+                        scene,
+                        "skipped",
+                        "the truth packet names no real culture, period or community",
+                    )
+                )
                 continue
             if not _record(out, _step(runner, skills[name], scene)):
                 return
@@ -161,11 +190,20 @@ def _step(runner: Runner, skill: type[Skill], target: str) -> StepResult:
             # a failed hand edit) may have replaced it since, so run again for real.
             result = runner.run(skill.name, target, force=True)
     except RunError as stop:
-        return StepResult(skill.name, target, "stopped",
-                          f"{stop}{_last_failure(runner.project, skill.name, target)}")
+        return StepResult(
+            skill.name,
+            target,
+            "stopped",
+            f"{stop}{_last_failure(runner.project, skill.name, target)}",
+        )
     if result.status == "waiting":
-        return StepResult(skill.name, target, "waiting",
-                          f"answer the handoff task {result.task_path} and run again", result)
+        return StepResult(
+            skill.name,
+            target,
+            "waiting",
+            f"answer the handoff task {result.task_path} and run again",
+            result,
+        )
     return StepResult(skill.name, target, "passed", f"attempt {result.attempt}", result)
 
 
@@ -173,7 +211,7 @@ def _last_failure(project: Project, skill: str, target: str) -> str:
     """' Last gate: <reasons>' when the skill's last run on the target failed, else ''."""
     row = project.store.conn.execute(
         "SELECT outcome, notes FROM runlog WHERE skill_name = ? AND target = ? AND "
-        "event = 'run' ORDER BY seq DESC LIMIT 1", (skill, target)).fetchone()
+        "event = 'run' ORDER BY seq DESC LIMIT 1",
+        (skill, target),
+    ).fetchone()
     return f" Last gate: {row[0]}: {row[1]}" if row and row[0] in ("FAIL", "FIX") else ""
-
-

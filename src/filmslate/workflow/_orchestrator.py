@@ -114,8 +114,15 @@ class Orchestrator:
     def run(self) -> Outcome:
         """Run to a complete production or to the first step that cannot pass."""
         try:
-            for phase in (self._story, self._locks, self._narrative, self._scenes,
-                          self._planning, self._shots, self._cut):
+            for phase in (
+                self._story,
+                self._locks,
+                self._narrative,
+                self._scenes,
+                self._planning,
+                self._shots,
+                self._cut,
+            ):
                 phase()
         except Stop as stop:
             return Outcome(stop.status, self.ran, stop.skill, stop.target, stop.reason)
@@ -127,8 +134,11 @@ class Orchestrator:
     def _story(self) -> None:
         self.progress.phase("story", 2)
         for skill in ("story-architect", "script-breakdown"):
-            if skill == "story-architect" and self.store.latest("PREMISE") is None \
-                    and self.store.latest("SCENES") is not None:
+            if (
+                skill == "story-architect"
+                and self.store.latest("PREMISE") is None
+                and self.store.latest("SCENES") is not None
+            ):
                 self.progress.advance("story-architect: no premise (scenes were imported)")
                 continue
             self.step(skill, "PROJECT")
@@ -184,10 +194,15 @@ class Orchestrator:
             if result.gate.passed:
                 break
             if round_ == rounds:
-                raise Stop("stopped", "continuity-supervisor", scene,
-                           f"continuity still FAILs after {rounds} revised diff(s): "
-                           + "; ".join(result.gate.reasons) + ". Revise the scene or the "
-                           "locks, or record `slate override`.")
+                raise Stop(
+                    "stopped",
+                    "continuity-supervisor",
+                    scene,
+                    f"continuity still FAILs after {rounds} revised diff(s): "
+                    + "; ".join(result.gate.reasons)
+                    + ". Revise the scene or the "
+                    "locks, or record `slate override`.",
+                )
             self._run("world-state-tracker", scene, feedback=result.gate.reasons)
         self.progress.advance(f"continuity-supervisor {scene}")
 
@@ -241,8 +256,13 @@ class Orchestrator:
             if state == "PASS":
                 return
             self._run("regen-analyzer", shot)
-        raise Stop("stopped", "qc-grader", shot, f"{shot} did not pass QC in {MAX_ROUNDS} "
-                   "rounds; review its QC rows (`slate show QC_BATCH_...`)")
+        raise Stop(
+            "stopped",
+            "qc-grader",
+            shot,
+            f"{shot} did not pass QC in {MAX_ROUNDS} "
+            "rounds; review its QC rows (`slate show QC_BATCH_...`)",
+        )
 
     def qc_state(self, shot: str) -> QcState:
         """The QC verdict of the shot's current proxy ('todo' when it is not graded yet)."""
@@ -271,8 +291,12 @@ class Orchestrator:
         except RunError as error:
             raise Stop("stopped", "cost-optimizer", target, str(error)) from None
         if plan.verdict not in ("", "PASS"):
-            raise Stop("stopped", "cost-optimizer", target, "the simplified shot lists still "
-                       f"fail the cost gate: {'; '.join(plan.reasons)}")
+            raise Stop(
+                "stopped",
+                "cost-optimizer",
+                target,
+                f"the simplified shot lists still fail the cost gate: {'; '.join(plan.reasons)}",
+            )
 
     def batch_plan(self, scene: str) -> None:
         """model-router: route the batch's shots by hero tier within the premium quota, as a
@@ -294,8 +318,9 @@ class Orchestrator:
         if advance:
             self.progress.advance(f"{skill} {target}")
 
-    def _run(self, skill: str, target: str, *, stop_on_fail: bool = True,
-             feedback: tuple[str, ...] = ()) -> RunResult:
+    def _run(
+        self, skill: str, target: str, *, stop_on_fail: bool = True, feedback: tuple[str, ...] = ()
+    ) -> RunResult:
         """Run a skill to PASS (the runner revises and escalates); stop the whole run when it
         cannot pass. A cost review demanded by a cap's warning state runs first."""
         for _ in range(2):
@@ -310,11 +335,20 @@ class Orchestrator:
             raise Stop("stopped", skill, target, "a cost review did not clear the warning")
         self._record(result)
         if result.status == "waiting":
-            raise Stop("waiting", skill, target, f"answer the handoff task {result.task_path} "
-                       "with `slate submit ANSWER.json`, then `slate run` again")
+            raise Stop(
+                "waiting",
+                skill,
+                target,
+                f"answer the handoff task {result.task_path} "
+                "with `slate submit ANSWER.json`, then `slate run` again",
+            )
         if stop_on_fail and not result.gate.passed:
-            raise Stop("stopped", skill, target, f"{result.gate.verdict}: "
-                       + "; ".join(result.gate.reasons))
+            raise Stop(
+                "stopped",
+                skill,
+                target,
+                f"{result.gate.verdict}: " + "; ".join(result.gate.reasons),
+            )
         return result
 
     def cost_review(self, target: str) -> None:
@@ -341,15 +375,21 @@ class Orchestrator:
         skill = self.runner.registry.get(skill_name)()
         assert isinstance(skill, LockSkill)
         inputs = self.runner.load_inputs(skill, scene)
-        ctx = Context(target=scene, inputs=inputs, config=self.runner.config,
-                      params={"existing": self.runner.existing_outputs(skill)})
+        ctx = Context(
+            target=scene,
+            inputs=inputs,
+            config=self.runner.config,
+            params={"existing": self.runner.existing_outputs(skill)},
+        )
         done = done_subjects(ctx, skill.lock_type.KIND)
         return any(subject not in done for subject in skill.subjects(ctx))
 
     def _tracked(self, scene: str) -> bool:
         """The scene's STATE_DIFF is a fresh PASS and a WORLD_STATE after it exists."""
-        return not output_problems(self.project, "STATE_DIFF", scene, scene) \
+        return (
+            not output_problems(self.project, "STATE_DIFF", scene, scene)
             and self.store.state_after(scene) is not None
+        )
 
     def _pack_pending(self, shot: str) -> bool:
         """The GenPack is missing, stale, failed, or lacks regen rules that now apply."""
@@ -375,8 +415,8 @@ class Orchestrator:
         written = self.store.written_at(status.filename)
         marks = ", ".join("?" * len(events))
         moved = self.store.conn.execute(
-            f"SELECT 1 FROM runlog WHERE event IN ({marks}) AND seq > ? LIMIT 1",
-            (*events, written)).fetchone()
+            f"SELECT 1 FROM runlog WHERE event IN ({marks}) AND seq > ? LIMIT 1", (*events, written)
+        ).fetchone()
         return moved is not None
 
 

@@ -17,17 +17,26 @@ class RichProgress:
 
     def __init__(self, console: Console) -> None:
         self.console = console
-        self.bars = Progress(TextColumn("{task.description:<28}"), BarColumn(),
-                             MofNCompleteColumn(), TextColumn("[dim]{task.fields[detail]}"),
-                             console=console, transient=False)
+        self.bars = Progress(
+            TextColumn("{task.description:<28}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("[dim]{task.fields[detail]}"),
+            console=console,
+            transient=False,
+        )
         self.task: TaskID | None = None
 
     def __enter__(self) -> RichProgress:
         self.bars.start()
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
         self.stop()
 
     def stop(self) -> None:
@@ -51,12 +60,16 @@ class RichProgress:
             self.bars.console.print(f"  {result.skill} {result.target}: [yellow]waiting[/]")
             return
         for attempt, gate in result.earlier:  # revisions inside the run: show what was fixed
-            self.bars.console.print(f"  {result.skill} {result.target}: attempt {attempt} "
-                                    f"[{COLOURS[gate.verdict]}]{gate.verdict}[/]: "
-                                    f"{'; '.join(gate.reasons)} [dim](revised)[/]")
+            self.bars.console.print(
+                f"  {result.skill} {result.target}: attempt {attempt} "
+                f"[{COLOURS[gate.verdict]}]{gate.verdict}[/]: "
+                f"{'; '.join(gate.reasons)} [dim](revised)[/]"
+            )
         verdict = result.gate.verdict if result.status == "done" else "up to date"
         colour = COLOURS.get(verdict, "dim")
         names = ", ".join(r.filename for r in result.records) or "-"
-        self.bars.console.print(f"  {result.skill} {result.target}: [{colour}]{verdict}[/] "
-                                f"-> {names} [dim](attempt {result.attempt}, cost "
-                                f"{result.actual_cost:.4f})[/]")
+        self.bars.console.print(
+            f"  {result.skill} {result.target}: [{colour}]{verdict}[/] "
+            f"-> {names} [dim](attempt {result.attempt}, cost "
+            f"{result.actual_cost:.4f})[/]"
+        )

@@ -10,7 +10,21 @@ from ._locks import CharacterLock, LockSkill, SetLockSkill, VoiceLockSkill, done
 from ._supervisor import ContinuitySupervisor, SupervisorAnswer
 from ._world import WorldStateTracker, check_order
 
-__all__ = ["CharLock", "CharacterLock", "ContinuitySupervisor", "LockSkill", "SetLock",
-           "SetLockSkill", "StateDiff", "SupervisorAnswer", "VoiceLock", "VoiceLockSkill",
-           "WorldStateTracker", "_locks", "_supervisor", "_world", "check_order",
-           "done_subjects"]
+__all__ = [
+    "CharLock",
+    "CharacterLock",
+    "ContinuitySupervisor",
+    "LockSkill",
+    "SetLock",
+    "SetLockSkill",
+    "StateDiff",
+    "SupervisorAnswer",
+    "VoiceLock",
+    "VoiceLockSkill",
+    "WorldStateTracker",
+    "_locks",
+    "_supervisor",
+    "_world",
+    "check_order",
+    "done_subjects",
+]

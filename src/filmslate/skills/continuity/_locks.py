@@ -58,8 +58,10 @@ def scene_rows(ctx: Context) -> tuple[SceneRow, BreakdownRow]:
     if row is None:
         raise UserError(f"SCENES has no scene {ctx.scene_id}", scene=ctx.scene_id)
     if facts is None:
-        raise UserError(f"BREAKDOWN has no row for {ctx.scene_id}: run script-breakdown "
-                        "first", scene=ctx.scene_id)
+        raise UserError(
+            f"BREAKDOWN has no row for {ctx.scene_id}: run script-breakdown first",
+            scene=ctx.scene_id,
+        )
     return row, facts
 
 
@@ -76,17 +78,20 @@ def _about(subject: str, notes: Iterable[str]) -> list[str]:
 
 def render_scene(row: SceneRow, facts: BreakdownRow, subject: str) -> str:
     """One scene, compactly, with only the breakdown notes about ``subject``."""
-    lines = [f"SCENE {row.scene_id} | {row.location} | {row.time_of_day or 'time not given'}",
-             f"summary: {row.summary}"]
-    for label, value in (("goal", row.goal), ("conflict", row.conflict),
-                         ("outcome", row.outcome)):
+    lines = [
+        f"SCENE {row.scene_id} | {row.location} | {row.time_of_day or 'time not given'}",
+        f"summary: {row.summary}",
+    ]
+    for label, value in (("goal", row.goal), ("conflict", row.conflict), ("outcome", row.outcome)):
         if value:
             lines.append(f"{label}: {value}")
     lines.append(f"characters present: {', '.join(facts.characters_present) or '(none)'}")
     if facts.props_used:
         lines.append(f"props used: {', '.join(facts.props_used)}")
-    for label, notes in (("state changes", facts.state_changes),
-                         ("continuity risks", facts.continuity_risks)):
+    for label, notes in (
+        ("state changes", facts.state_changes),
+        ("continuity risks", facts.continuity_risks),
+    ):
         mine = _about(subject, notes)
         if mine:
             lines.append(f"{label}: {'; '.join(mine)}")
@@ -97,8 +102,7 @@ def first_appearance(ctx: Context, subject: str, column: str) -> str:
     """The scene that introduces the subject, rendered, when it is not the target scene."""
     breakdown: Breakdown = ctx.inputs.get("BREAKDOWN")
     scenes: Scenes = ctx.inputs.get("SCENES")
-    intro = next((r for r in breakdown.rows
-                  if subject in _ids(getattr(r, column))), None)
+    intro = next((r for r in breakdown.rows if subject in _ids(getattr(r, column))), None)
     if intro is None or intro.scene_id == ctx.scene_id:
         return ""
     row = next((r for r in scenes.rows if r.scene_id == intro.scene_id), None)
@@ -117,8 +121,9 @@ def revision_notes(ctx: Context, stem: str) -> str:
     mine = [r.removeprefix(prefix) for r in ctx.feedback if r.startswith(prefix)]
     if not mine:
         return ""
-    return (f"\n\nYour previous draft of {stem} was refused. Fix every point:\n"
-            + "\n".join(f"- {r}" for r in mine))
+    return f"\n\nYour previous draft of {stem} was refused. Fix every point:\n" + "\n".join(
+        f"- {r}" for r in mine
+    )
 
 
 def done_subjects(ctx: Context, kind_name: str) -> set[str]:
@@ -157,26 +162,28 @@ class LockSkill(Skill):
         for subject in self.subjects(ctx):
             if subject in done:
                 continue
-            answer = ctx.ask(self.lock_type, system_prompt(PACKAGE, self.prompt_name),
-                             self.prompt(ctx, subject))
+            answer = ctx.ask(
+                self.lock_type, system_prompt(PACKAGE, self.prompt_name), self.prompt(ctx, subject)
+            )
             # The name is ours, not the model's: the file is filed under this subject.
-            outputs.append(self.lock_type.model_validate({**answer.model_dump(),
-                                                          "name": subject}))
+            outputs.append(self.lock_type.model_validate({**answer.model_dump(), "name": subject}))
         return outputs
 
-    def visual_prompt(self, ctx: Context, subject: str, intro_field: str,
-                      checklist: str) -> str:
+    def visual_prompt(self, ctx: Context, subject: str, intro_field: str, checklist: str) -> str:
         """The request for a character or set lock: the subject's facts, where it first
         appears, the style lock, the checklist and any revision notes."""
         row, facts = scene_rows(ctx)
         style = style_text(ctx)
-        parts = [f"Write the {self.lock_type.TITLE} for {subject}.",
-                 f"What the story says about {subject}:\n{render_scene(row, facts, subject)}"]
+        parts = [
+            f"Write the {self.lock_type.TITLE} for {subject}.",
+            f"What the story says about {subject}:\n{render_scene(row, facts, subject)}",
+        ]
         intro = first_appearance(ctx, subject, intro_field)
         if intro:
             parts.append(f"Where {subject} first appears:\n{intro}")
-        parts.append(f"The production's style lock:\n{style}" if style
-                     else "There is no style lock yet.")
+        parts.append(
+            f"The production's style lock:\n{style}" if style else "There is no style lock yet."
+        )
         parts.append(checklist)
         return "\n\n".join(parts) + revision_notes(ctx, format_stem(self.lock_type.KIND, subject))
 
@@ -186,8 +193,9 @@ class LockSkill(Skill):
         for lock in outputs:
             stem = format_stem(lock.KIND, lock.subject)
             # The run log joins reasons with "; " and a resumed loop splits on it.
-            failures += [f"{stem}: {r.replace('; ', ', ')}"
-                         for r in lock_gate(lock, ctx.config).reasons]
+            failures += [
+                f"{stem}: {r.replace('; ', ', ')}" for r in lock_gate(lock, ctx.config).reasons
+            ]
         return Gate.from_failures(failures)
 
 
@@ -213,8 +221,11 @@ class CharacterLock(LockSkill):
 
     name = "character-lock"
     prompt_name = "character-lock"
-    needs = (Need("SCENES", lineage=False), Need("BREAKDOWN", lineage=False),
-             Need("STYLE_LOCK", "all", optional=True))
+    needs = (
+        Need("SCENES", lineage=False),
+        Need("BREAKDOWN", lineage=False),
+        Need("STYLE_LOCK", "all", optional=True),
+    )
     produces = ("CHAR_LOCK",)
     lock_type = CharLock
     summary = "Lock the look, behavior and knowledge of each character in a scene."
@@ -227,8 +238,12 @@ class CharacterLock(LockSkill):
     def prompt(self, ctx: Context, subject: str) -> str:
         """The character's facts, the style lock, the checklist and any revision notes."""
         hint = " drawn from the style lock's look" if style_text(ctx) else ""
-        return self.visual_prompt(ctx, subject, "new_characters_introduced",
-                                  CHAR_CHECKLIST.format(palette_hint=hint, vague=VAGUE_LIST))
+        return self.visual_prompt(
+            ctx,
+            subject,
+            "new_characters_introduced",
+            CHAR_CHECKLIST.format(palette_hint=hint, vague=VAGUE_LIST),
+        )
 
 
 # -- set-lock ---------------------------------------------------------------------------------
@@ -251,8 +266,11 @@ class SetLockSkill(LockSkill):
 
     name = "set-lock"
     prompt_name = "set-lock"
-    needs = (Need("SCENES", lineage=False), Need("BREAKDOWN", lineage=False),
-             Need("STYLE_LOCK", "all", optional=True))
+    needs = (
+        Need("SCENES", lineage=False),
+        Need("BREAKDOWN", lineage=False),
+        Need("STYLE_LOCK", "all", optional=True),
+    )
     produces = ("SET_LOCK",)
     lock_type = SetLock
     summary = "Lock the layout, anchors, light and atmosphere of each location in a scene."
@@ -265,8 +283,14 @@ class SetLockSkill(LockSkill):
     def prompt(self, ctx: Context, subject: str) -> str:
         """The location's facts, the style lock, the checklist and any revision notes."""
         thresholds = ctx.config.thresholds
-        return self.visual_prompt(ctx, subject, "new_locations_introduced", SET_CHECKLIST.format(
-            low=thresholds.set_anchors_min, high=thresholds.set_anchors_max, vague=VAGUE_LIST))
+        return self.visual_prompt(
+            ctx,
+            subject,
+            "new_locations_introduced",
+            SET_CHECKLIST.format(
+                low=thresholds.set_anchors_min, high=thresholds.set_anchors_max, vague=VAGUE_LIST
+            ),
+        )
 
 
 # -- voice-lock -------------------------------------------------------------------------------
@@ -314,8 +338,11 @@ def known_characters(ctx: Context) -> set[str]:
     known: set[str] = set()
     for row in breakdown.rows:
         known.update(_ids(row.characters_present))
-        known.update(r.removeprefix("VOICE_").removesuffix("_LOCK")
-                     for r in row.lock_requirements if r.startswith("VOICE_"))
+        known.update(
+            r.removeprefix("VOICE_").removesuffix("_LOCK")
+            for r in row.lock_requirements
+            if r.startswith("VOICE_")
+        )
     return known
 
 
@@ -324,8 +351,11 @@ class VoiceLockSkill(LockSkill):
 
     name = "voice-lock"
     prompt_name = "voice-lock"
-    needs = (Need("SCENES", lineage=False), Need("BREAKDOWN", lineage=False),
-             Need("SCRIPT", "scene", optional=True, lineage=False))
+    needs = (
+        Need("SCENES", lineage=False),
+        Need("BREAKDOWN", lineage=False),
+        Need("SCRIPT", "scene", optional=True, lineage=False),
+    )
     produces = ("VOICE_LOCK",)
     lock_type = VoiceLock
     summary = "Lock the pitch, cadence, accent and range of each speaking character in a scene."
@@ -338,11 +368,15 @@ class VoiceLockSkill(LockSkill):
         """The character's lines and facts, the checklist and any revision notes."""
         row, facts = scene_rows(ctx)
         lines = speakers(ctx)[1].get(subject, [])
-        parts = [f"Write the VOICE LOCK for {subject}.",
-                 f"What the story says about {subject}:\n{render_scene(row, facts, subject)}"]
+        parts = [
+            f"Write the VOICE LOCK for {subject}.",
+            f"What the story says about {subject}:\n{render_scene(row, facts, subject)}",
+        ]
         if lines:
-            parts.append(f"{subject}'s {len(lines)} line(s) in {row.scene_id}:\n"
-                         + "\n".join(f"- {line}" for line in lines))
+            parts.append(
+                f"{subject}'s {len(lines)} line(s) in {row.scene_id}:\n"
+                + "\n".join(f"- {line}" for line in lines)
+            )
         else:
             parts.append(f"No lines of {subject} are available for {row.scene_id}.")
         parts.append(VOICE_CHECKLIST.format(vague=VAGUE_LIST))

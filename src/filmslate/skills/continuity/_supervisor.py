@@ -57,9 +57,11 @@ class SupervisorAnswer(BaseModel):
     """What the model adds: observations for code to check, and findings code cannot see."""
 
     observations: list[Observation] = Field(
-        default_factory=list, description="what the scene text says it shows, by kind")
+        default_factory=list, description="what the scene text says it shows, by kind"
+    )
     findings: list[Finding] = Field(
-        default_factory=list, description="contradictions not already among the code findings")
+        default_factory=list, description="contradictions not already among the code findings"
+    )
 
 
 @dataclass(frozen=True)
@@ -74,11 +76,13 @@ class _Inputs:
 
     @classmethod
     def of(cls, ctx: Context) -> _Inputs:
-        return cls(scenes=ctx.inputs.get("SCENES"), breakdown=ctx.inputs.get("BREAKDOWN"),
-                   world=ctx.inputs.get("WORLD_STATE") or WorldState(),
-                   diffs=ctx.inputs.all("STATE_DIFF"),
-                   locks=Locks(characters=ctx.inputs.all("CHAR_LOCK"),
-                               sets=ctx.inputs.all("SET_LOCK")))
+        return cls(
+            scenes=ctx.inputs.get("SCENES"),
+            breakdown=ctx.inputs.get("BREAKDOWN"),
+            world=ctx.inputs.get("WORLD_STATE") or WorldState(),
+            diffs=ctx.inputs.all("STATE_DIFF"),
+            locks=Locks(characters=ctx.inputs.all("CHAR_LOCK"), sets=ctx.inputs.all("SET_LOCK")),
+        )
 
     def order(self) -> list[str]:
         return [row.scene_id for row in self.scenes.rows]
@@ -101,19 +105,29 @@ class ContinuitySupervisor(Skill):
     # scene's cast and set (everyone's for PROJECT), so revising one character's lock reopens
     # only that character's scenes and the cost per scene does not grow with the production.
     needs: ClassVar[tuple[Need, ...]] = (
-        Need("SCENES"), Need("BREAKDOWN"), Need("STATE_DIFF", "adjacent"),
+        Need("SCENES"),
+        Need("BREAKDOWN"),
+        Need("STATE_DIFF", "adjacent"),
         Need("WORLD_STATE", "before_scene", optional=True),
-        Need("CHAR_LOCK", "cast", optional=True), Need("SET_LOCK", "scene_set", optional=True))
+        Need("CHAR_LOCK", "cast", optional=True),
+        Need("SET_LOCK", "scene_set", optional=True),
+    )
     produces: ClassVar[tuple[str, ...]] = ("CONTINUITY_REPORT",)
     target_scope: ClassVar[Any] = "target"
-    summary: ClassVar[str] = ("checks a scene (or the whole project) for continuity breaks "
-                              "against the world state and the locks; FAIL on any High")
+    summary: ClassVar[str] = (
+        "checks a scene (or the whole project) for continuity breaks "
+        "against the world state and the locks; FAIL on any High"
+    )
 
     def check_target(self, target: str) -> str:
         """A scene or PROJECT (acts and episodes have no scene list of their own yet)."""
         if target != "PROJECT" and not SCENE_RE.fullmatch(target):
-            raise UserError(f"{self.name} runs on a scene or PROJECT, not {target!r}: use "
-                            "--target S03 or --target PROJECT", skill=self.name, target=target)
+            raise UserError(
+                f"{self.name} runs on a scene or PROJECT, not {target!r}: use "
+                "--target S03 or --target PROJECT",
+                skill=self.name,
+                target=target,
+            )
         return target
 
     def produce(self, ctx: Context) -> list[Any]:
@@ -123,12 +137,16 @@ class ContinuitySupervisor(Skill):
         before = _previous_phase(data, previous)
         code = problems + check_continuity(checked, data.locks, policy, previous, before)
         code = name_artifacts(code, ctx.inputs.names)
-        answer = ctx.ask(SupervisorAnswer, system_prompt(PACKAGE, self.prompt_name),
-                         _prompt(ctx, data, previous, checked, code))
+        answer = ctx.ask(
+            SupervisorAnswer,
+            system_prompt(PACKAGE, self.prompt_name),
+            _prompt(ctx, data, previous, checked, code),
+        )
         known = [f.scene_id for f in checked]
         observed = with_observations(checked, _observations(answer, ctx.target, known))
-        seen = name_artifacts(check_continuity(observed, data.locks, policy, previous, before),
-                              ctx.inputs.names)
+        seen = name_artifacts(
+            check_continuity(observed, data.locks, policy, previous, before), ctx.inputs.names
+        )
         added = [_scoped(f, ctx.target, data.order()) for f in answer.findings]
         findings = merge(code, [*seen, *added])
         return [report(ctx.target, findings, _checked_names(ctx, data, previous, checked))]
@@ -138,8 +156,7 @@ class ContinuitySupervisor(Skill):
         return Gate.from_failures(gate_failures(outputs[0].findings))
 
 
-def _facts(data: _Inputs, target: str
-           ) -> tuple[SceneFacts | None, list[SceneFacts], list[Finding]]:
+def _facts(data: _Inputs, target: str) -> tuple[SceneFacts | None, list[SceneFacts], list[Finding]]:
     """(previous scene, scenes to check, replay findings) for the target."""
     order = data.order()
     if target == "PROJECT":
@@ -148,7 +165,7 @@ def _facts(data: _Inputs, target: str
     if target not in order:
         raise UserError(f"{target} is not in SCENES: add it there first", target=target)
     index = order.index(target)
-    only = order[max(0, index - 1):index + 1]
+    only = order[max(0, index - 1) : index + 1]
     facts, problems = scene_facts(data.scenes, data.breakdown, data.diffs, data.world, only)
     mine = [p for p in problems if target in p.scenes]
     return (facts[0] if len(facts) == 2 else None), facts[-1:], mine
@@ -161,8 +178,7 @@ def _previous_phase(data: _Inputs, previous: SceneFacts | None) -> int | None:
     return phase_at(data.scenes.rows, data.order().index(previous.scene_id))
 
 
-def _observations(answer: SupervisorAnswer, target: str, known: Sequence[str]
-                  ) -> list[Observation]:
+def _observations(answer: SupervisorAnswer, target: str, known: Sequence[str]) -> list[Observation]:
     """The model's observations on the scenes being checked (a scene target owns blanks)."""
     out = []
     for obs in answer.observations:
@@ -180,8 +196,9 @@ def _scoped(finding: Finding, target: str, order: Sequence[str]) -> Finding:
     return finding.model_copy(update={"scenes": scenes})
 
 
-def _checked_names(ctx: Context, data: _Inputs, previous: SceneFacts | None,
-                   checked: Sequence[SceneFacts]) -> list[str]:
+def _checked_names(
+    ctx: Context, data: _Inputs, previous: SceneFacts | None, checked: Sequence[SceneFacts]
+) -> list[str]:
     """The input versions the checks actually read (for the report's notes)."""
     if ctx.target == "PROJECT":
         return list(ctx.inputs.names)
@@ -189,10 +206,14 @@ def _checked_names(ctx: Context, data: _Inputs, previous: SceneFacts | None,
     cast = {key(c) for f in scenes for c in f.characters}
     places = [f.location for f in scenes]
     wanted = {f"STATE_DIFF_{f.scene_id}" for f in scenes}
-    wanted |= {f"CHAR_{lock.name}_LOCK" for cid, lock in data.locks.characters.items()
-               if key(cid) in cast}
-    wanted |= {f"SET_{lock.name}_LOCK" for name, lock in data.locks.sets.items()
-               if any(same_place(name, p) for p in places)}
+    wanted |= {
+        f"CHAR_{lock.name}_LOCK" for cid, lock in data.locks.characters.items() if key(cid) in cast
+    }
+    wanted |= {
+        f"SET_{lock.name}_LOCK"
+        for name, lock in data.locks.sets.items()
+        if any(same_place(name, p) for p in places)
+    }
     keep = []
     for name in ctx.inputs.names:
         stem = name.rsplit("_v", 1)[0]
@@ -205,20 +226,30 @@ def _checked_names(ctx: Context, data: _Inputs, previous: SceneFacts | None,
 # -- the prompt ------------------------------------------------------------------------------
 
 
-def _prompt(ctx: Context, data: _Inputs, previous: SceneFacts | None,
-            checked: Sequence[SceneFacts], code: Sequence[Finding]) -> str:
+def _prompt(
+    ctx: Context,
+    data: _Inputs,
+    previous: SceneFacts | None,
+    checked: Sequence[SceneFacts],
+    code: Sequence[Finding],
+) -> str:
     """Only the declared inputs the target needs, rendered compactly."""
     if ctx.target == "PROJECT":
         body = _project_body(data, checked)
     else:
         body = _scene_body(data, previous, checked[0])
-    parts = [f"Target: {ctx.target}", body, "Findings code already made (they stand):",
-             _lines(f"- {f.severity} {f.category} {', '.join(f.scenes)}: {f.description}"
-                    for f in code)]
+    parts = [
+        f"Target: {ctx.target}",
+        body,
+        "Findings code already made (they stand):",
+        _lines(f"- {f.severity} {f.category} {', '.join(f.scenes)}: {f.description}" for f in code),
+    ]
     if ctx.feedback:
         parts += ["Feedback on the previous attempt:", _lines(f"- {r}" for r in ctx.feedback)]
-    parts.append("Answer with observations (scene_id may stay empty for the target scene) "
-                 "and only the findings that are not listed above.")
+    parts.append(
+        "Answer with observations (scene_id may stay empty for the target scene) "
+        "and only the findings that are not listed above."
+    )
     return "\n\n".join(parts)
 
 
@@ -232,13 +263,17 @@ def _scene_body(data: _Inputs, previous: SceneFacts | None, f: SceneFacts) -> st
     bd = _row(data.breakdown.rows, f.scene_id)
     parts = [f"Scene {f.scene_id} (to check)\n" + _scene_block(row, bd)]
     if previous is not None:
-        parts.append(f"Previous scene {previous.scene_id}: {previous.location}, "
-                     f"{previous.time_of_day or 'time not given'}; characters "
-                     f"{', '.join(previous.characters) or 'none'}")
+        parts.append(
+            f"Previous scene {previous.scene_id}: {previous.location}, "
+            f"{previous.time_of_day or 'time not given'}; characters "
+            f"{', '.join(previous.characters) or 'none'}"
+        )
     parts.append(f"World before {f.scene_id}:\n" + _state_block(f))
     diff = f.diff.model_dump(mode="json", exclude_defaults=True) if f.diff else None
-    parts.append(f"State diff of {f.scene_id}: "
-                 + (json.dumps(diff, sort_keys=True) if diff else "(missing)"))
+    parts.append(
+        f"State diff of {f.scene_id}: "
+        + (json.dumps(diff, sort_keys=True) if diff else "(missing)")
+    )
     parts.append("Locks:\n" + _locks_block(data.locks, f))
     return "\n\n".join(parts)
 
@@ -252,16 +287,20 @@ def _row(rows: Sequence[Any], scene: str) -> Any:
 
 
 def _scene_block(row: SceneRow, bd: BreakdownRow | None) -> str:
-    lines = [f"- location {row.location}; time of day {row.time_of_day or '(not given)'}; "
-             f"characters {', '.join(row.characters_present) or 'none'}",
-             f"- summary: {row.summary}",
-             f"- goal: {row.goal or '-'} | conflict: {row.conflict or '-'} | outcome: "
-             f"{row.outcome or '-'}"]
+    lines = [
+        f"- location {row.location}; time of day {row.time_of_day or '(not given)'}; "
+        f"characters {', '.join(row.characters_present) or 'none'}",
+        f"- summary: {row.summary}",
+        f"- goal: {row.goal or '-'} | conflict: {row.conflict or '-'} | outcome: "
+        f"{row.outcome or '-'}",
+    ]
     if bd is not None:
-        lines.append(f"- breakdown: props used {', '.join(bd.props_used) or 'none'}; new props "
-                     f"{', '.join(bd.new_props_introduced) or 'none'}; state changes "
-                     f"{'; '.join(bd.state_changes) or 'none'}; risks "
-                     f"{'; '.join(bd.continuity_risks) or 'none'}")
+        lines.append(
+            f"- breakdown: props used {', '.join(bd.props_used) or 'none'}; new props "
+            f"{', '.join(bd.new_props_introduced) or 'none'}; state changes "
+            f"{'; '.join(bd.state_changes) or 'none'}; risks "
+            f"{'; '.join(bd.continuity_risks) or 'none'}"
+        )
     return "\n".join(lines)
 
 
@@ -272,17 +311,23 @@ def _state_block(f: SceneFacts) -> str:
     lines = []
     for cid, c in state.characters.items():
         if key(cid) in cast:
-            lines.append(f"- {cid}: at {c.location or '?'}; injuries {_list(c.injuries)}; "
-                         f"holds {_list(c.inventory)}; knows {_list(c.knowledge)}; mood "
-                         f"{c.emotional_state or '?'}")
+            lines.append(
+                f"- {cid}: at {c.location or '?'}; injuries {_list(c.injuries)}; "
+                f"holds {_list(c.inventory)}; knows {_list(c.knowledge)}; mood "
+                f"{c.emotional_state or '?'}"
+            )
     for pid, p in state.props.items():
         if key(pid) in used or key(p.owner) in cast:
-            lines.append(f"- prop {pid}: owner {p.owner or 'nobody'}; at {p.location or '?'}; "
-                         f"{p.status or 'status ?'}")
+            lines.append(
+                f"- prop {pid}: owner {p.owner or 'nobody'}; at {p.location or '?'}; "
+                f"{p.status or 'status ?'}"
+            )
     for lid, loc in state.locations.items():
         if same_place(lid, f.location):
-            lines.append(f"- place {lid}: lighting {loc.lighting_state or '?'}; condition "
-                         f"{loc.condition or '?'}")
+            lines.append(
+                f"- place {lid}: lighting {loc.lighting_state or '?'}; condition "
+                f"{loc.condition or '?'}"
+            )
     return _lines(lines)
 
 
@@ -300,17 +345,21 @@ def _locks_block(locks: Locks, f: SceneFacts) -> str:
 
 def _char_line(lock: CharLock) -> str:
     look, dress = lock.appearance, lock.wardrobe
-    return (f"- CHAR {lock.name}: hair {look.hair}; eyes {look.eyes}; build {look.build}; "
-            f"outfit {dress.default_outfit}; variants {_list(dress.justified_variants)}; "
-            f"anchors {_list(lock.visual_anchors)}; forbidden drift {_list(lock.forbidden_drift)}")
+    return (
+        f"- CHAR {lock.name}: hair {look.hair}; eyes {look.eyes}; build {look.build}; "
+        f"outfit {dress.default_outfit}; variants {_list(dress.justified_variants)}; "
+        f"anchors {_list(lock.visual_anchors)}; forbidden drift {_list(lock.forbidden_drift)}"
+    )
 
 
 def _set_line(lock: SetLock) -> str:
     light, env = lock.lighting, lock.environment
-    return (f"- SET {lock.name}: time of day {env.time_of_day}; light {light.temperature_k}K from "
-            f"{light.primary_source}, variation {light.allowed_variation}; exits "
-            f"{lock.layout.entries_exits}; anchors {'; '.join(lock.visual_anchors) or 'none'}; "
-            f"forbidden drift {'; '.join(lock.forbidden_drift) or 'none'}")
+    return (
+        f"- SET {lock.name}: time of day {env.time_of_day}; light {light.temperature_k}K from "
+        f"{light.primary_source}, variation {light.allowed_variation}; exits "
+        f"{lock.layout.entries_exits}; anchors {'; '.join(lock.visual_anchors) or 'none'}; "
+        f"forbidden drift {'; '.join(lock.forbidden_drift) or 'none'}"
+    )
 
 
 def _project_body(data: _Inputs, checked: Sequence[SceneFacts]) -> str:
@@ -318,12 +367,17 @@ def _project_body(data: _Inputs, checked: Sequence[SceneFacts]) -> str:
     lines = []
     for f in checked:
         row = _row(data.scenes.rows, f.scene_id)
-        lines.append(f"- {f.scene_id} | {f.location} | {f.time_of_day or '-'} | "
-                     f"{', '.join(f.characters) or '-'} | props {', '.join(f.props_used) or '-'}"
-                     f" | changes {'; '.join(f.state_changes) or '-'} | {row.summary}")
-    return "Scenes in order (id | place | time | characters | props | changes | summary):\n" \
-        + _lines(lines) + "\n\nLook for conflicts that span scenes; give each observation " \
+        lines.append(
+            f"- {f.scene_id} | {f.location} | {f.time_of_day or '-'} | "
+            f"{', '.join(f.characters) or '-'} | props {', '.join(f.props_used) or '-'}"
+            f" | changes {'; '.join(f.state_changes) or '-'} | {row.summary}"
+        )
+    return (
+        "Scenes in order (id | place | time | characters | props | changes | summary):\n"
+        + _lines(lines)
+        + "\n\nLook for conflicts that span scenes; give each observation "
         "its scene_id."
+    )
 
 
 REGISTRY.register(ContinuitySupervisor)

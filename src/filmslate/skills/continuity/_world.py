@@ -47,20 +47,28 @@ class WorldStateTracker(Skill):
     tier: ClassVar[Tier] = "throughput"
     loop: ClassVar[str] = "continuity"
     needs: ClassVar[tuple[Need, ...]] = (
-        Need("SCENES"), Need("BREAKDOWN"), Need("WORLD_STATE", "before_scene", optional=True),
+        Need("SCENES"),
+        Need("BREAKDOWN"),
+        Need("WORLD_STATE", "before_scene", optional=True),
         # the scene's script slice sharpens the diff when the project has one
-        Need("SCRIPT", "scene", optional=True))
+        Need("SCRIPT", "scene", optional=True),
+    )
     produces: ClassVar[tuple[str, ...]] = ("STATE_DIFF", "WORLD_STATE")
     target_scope: ClassVar[Any] = "scene"
-    summary: ClassVar[str] = ("after each validated scene: the scene's STATE_DIFF and the next "
-                              "WORLD_STATE (injuries persist, props never teleport, knowledge "
-                              "only grows)")
+    summary: ClassVar[str] = (
+        "after each validated scene: the scene's STATE_DIFF and the next "
+        "WORLD_STATE (injuries persist, props never teleport, knowledge "
+        "only grows)"
+    )
 
     def produce(self, ctx: Context) -> list[Artifact | Media]:
         """Ask for the diff and apply it; a refused diff is returned alone, for the record."""
         scene, row, prior = _scene_inputs(ctx)
-        diff = ctx.ask(StateDiff, system_prompt(PACKAGE, self.prompt_name),
-                       render_prompt(ctx, scene, row, prior))
+        diff = ctx.ask(
+            StateDiff,
+            system_prompt(PACKAGE, self.prompt_name),
+            render_prompt(ctx, scene, row, prior),
+        )
         if diff.scene_id != ctx.target:
             ctx.params[_WRONG_SCENE] = diff.scene_id  # stored under S05, it would pollute S05
             return []
@@ -72,22 +80,38 @@ class WorldStateTracker(Skill):
     def gate(self, outputs: list[Any], ctx: Context) -> Gate:
         """FAIL on every rule the diff breaks, each named with its fix."""
         if _WRONG_SCENE in ctx.params:
-            return Gate.from_failures([str(RuleBreach(
-                "scene_mismatch", ctx.target, "STATE_DIFF",
-                f"the diff is for {ctx.params[_WRONG_SCENE]}, not {ctx.target}",
-                f"set scene_id to {ctx.target}"))])
+            return Gate.from_failures(
+                [
+                    str(
+                        RuleBreach(
+                            "scene_mismatch",
+                            ctx.target,
+                            "STATE_DIFF",
+                            f"the diff is for {ctx.params[_WRONG_SCENE]}, not {ctx.target}",
+                            f"set scene_id to {ctx.target}",
+                        )
+                    )
+                ]
+            )
         diff = next(o for o in outputs if isinstance(o, StateDiff))
         breaches, after = judge(diff, *_scene_inputs(ctx))
         produced = [o for o in outputs if isinstance(o, WorldState)]
         if not breaches and produced != [after]:
-            breaches.append(RuleBreach("changes_recorded", ctx.target, "WORLD_STATE",
-                                       "the next state is not the prior state with this diff "
-                                       "applied", "rerun the tracker"))
+            breaches.append(
+                RuleBreach(
+                    "changes_recorded",
+                    ctx.target,
+                    "WORLD_STATE",
+                    "the next state is not the prior state with this diff applied",
+                    "rerun the tracker",
+                )
+            )
         return Gate.from_failures([str(b) for b in breaches])
 
 
-def judge(diff: StateDiff, scene: SceneRow, row: BreakdownRow,
-          prior: WorldState) -> tuple[list[RuleBreach], WorldState | None]:
+def judge(
+    diff: StateDiff, scene: SceneRow, row: BreakdownRow, prior: WorldState
+) -> tuple[list[RuleBreach], WorldState | None]:
     """Every rule the diff breaks (scene rules first), and the next state when it applies."""
     breaches = _scene_breaches(diff, scene, row, prior)
     try:
@@ -110,9 +134,17 @@ def _scene_inputs(ctx: Context) -> tuple[SceneRow, BreakdownRow, WorldState]:
     row = next((r for r in breakdown.rows if r.scene_id == ctx.target), None)
     if scene is None or row is None:
         where = "SCENES" if scene is None else "BREAKDOWN"
-        raise WorldStateError([RuleBreach(
-            "unknown_scene", ctx.target, where, f"{ctx.target} is not in the latest {where}",
-            "add the scene to SCENES and run script-breakdown before tracking it")])
+        raise WorldStateError(
+            [
+                RuleBreach(
+                    "unknown_scene",
+                    ctx.target,
+                    where,
+                    f"{ctx.target} is not in the latest {where}",
+                    "add the scene to SCENES and run script-breakdown before tracking it",
+                )
+            ]
+        )
     check_order(order, ctx.target, prior.timeline.current_scene)
     return scene, row, prior
 
@@ -125,41 +157,75 @@ def check_order(order: list[str], target: str, current: str | None) -> None:
     if current == previous:
         return
     start = current or "nothing (the initial state)"
-    problem = (f"the WORLD_STATE it starts from is the state after {start}, but {target} "
-               f"follows {previous or 'nothing'} in SCENES")
-    fix = (f"run world-state-tracker on {previous} first (scene ids follow SCENES order)"
-           if previous else "the first scene starts from the initial state (a WORLD_STATE "
-           "whose timeline.current_scene is null) or from none")
+    problem = (
+        f"the WORLD_STATE it starts from is the state after {start}, but {target} "
+        f"follows {previous or 'nothing'} in SCENES"
+    )
+    fix = (
+        f"run world-state-tracker on {previous} first (scene ids follow SCENES order)"
+        if previous
+        else "the first scene starts from the initial state (a WORLD_STATE "
+        "whose timeline.current_scene is null) or from none"
+    )
     raise WorldStateError([RuleBreach("scene_order", target, "WORLD_STATE", problem, fix)])
 
 
-def _scene_breaches(diff: StateDiff, scene: SceneRow, row: BreakdownRow,
-                    prior: WorldState) -> list[RuleBreach]:
+def _scene_breaches(
+    diff: StateDiff, scene: SceneRow, row: BreakdownRow, prior: WorldState
+) -> list[RuleBreach]:
     """Rules that need the scene: first appearances in the cast, listed changes recorded."""
     out = []
-    cast = set(scene.characters_present) | set(row.characters_present) \
+    cast = (
+        set(scene.characters_present)
+        | set(row.characters_present)
         | set(row.new_characters_introduced)
+    )
     for cid in diff.character_updates:
         if cid not in prior.characters and cid not in cast:
-            out.append(RuleBreach("first_appearance", diff.scene_id, cid, f"{cid} enters the "
-                                  f"world here but is not in {diff.scene_id}'s cast "
-                                  f"({', '.join(sorted(cast)) or 'none'})",
-                                  "use the id the scene lists, or drop the update"))
+            out.append(
+                RuleBreach(
+                    "first_appearance",
+                    diff.scene_id,
+                    cid,
+                    f"{cid} enters the "
+                    f"world here but is not in {diff.scene_id}'s cast "
+                    f"({', '.join(sorted(cast)) or 'none'})",
+                    "use the id the scene lists, or drop the update",
+                )
+            )
     for cid in row.new_characters_introduced:
         if cid not in prior.characters and cid not in diff.character_updates:
-            out.append(RuleBreach("first_appearance", diff.scene_id, cid, "the breakdown "
-                                  "introduces this character but the diff does not",
-                                  f"add character_updates.{cid} with at least their location"))
+            out.append(
+                RuleBreach(
+                    "first_appearance",
+                    diff.scene_id,
+                    cid,
+                    "the breakdown introduces this character but the diff does not",
+                    f"add character_updates.{cid} with at least their location",
+                )
+            )
     for pid in row.new_props_introduced:
         if pid not in prior.props and pid not in diff.prop_updates:
-            out.append(RuleBreach("first_appearance", diff.scene_id, pid, "the breakdown "
-                                  "introduces this prop but the diff does not",
-                                  f"add prop_updates.{pid} with its owner or location and a via"))
+            out.append(
+                RuleBreach(
+                    "first_appearance",
+                    diff.scene_id,
+                    pid,
+                    "the breakdown introduces this prop but the diff does not",
+                    f"add prop_updates.{pid} with its owner or location and a via",
+                )
+            )
     if row.state_changes and _is_empty(diff):
-        out.append(RuleBreach("changes_recorded", diff.scene_id, "STATE_DIFF",
-                              "the breakdown lists state changes but the diff records none: "
-                              + ", ".join(row.state_changes),
-                              "record each change in its section"))
+        out.append(
+            RuleBreach(
+                "changes_recorded",
+                diff.scene_id,
+                "STATE_DIFF",
+                "the breakdown lists state changes but the diff records none: "
+                + ", ".join(row.state_changes),
+                "record each change in its section",
+            )
+        )
     return out
 
 
@@ -172,40 +238,67 @@ def _is_empty(diff: StateDiff) -> bool:
 
 def render_prompt(ctx: Context, scene: SceneRow, row: BreakdownRow, prior: WorldState) -> str:
     """The scene, its breakdown and the prior state of what it shows; nothing else."""
-    lines = [f"TARGET SCENE: {scene.scene_id}", "", "SCENE", *_scene_lines(scene), "",
-             "BREAKDOWN", *_breakdown_lines(row)]
+    lines = [
+        f"TARGET SCENE: {scene.scene_id}",
+        "",
+        "SCENE",
+        *_scene_lines(scene),
+        "",
+        "BREAKDOWN",
+        *_breakdown_lines(row),
+    ]
     script = ctx.inputs.get("SCRIPT")
     if script is not None:
         lines += ["", "SCRIPT", script.text]
-    lines += ["", f"WORLD STATE BEFORE {scene.scene_id} (after "
-              f"{prior.timeline.current_scene or 'nothing: the story starts here'}; only what "
-              "this scene shows)", *_state_lines(prior, scene, row)]
+    lines += [
+        "",
+        f"WORLD STATE BEFORE {scene.scene_id} (after "
+        f"{prior.timeline.current_scene or 'nothing: the story starts here'}; only what "
+        "this scene shows)",
+        *_state_lines(prior, scene, row),
+    ]
     if ctx.feedback:
-        lines += ["", "YOUR PREVIOUS DIFF WAS REFUSED. Fix every point:",
-                  *(f"- {reason}" for reason in ctx.feedback)]
+        lines += [
+            "",
+            "YOUR PREVIOUS DIFF WAS REFUSED. Fix every point:",
+            *(f"- {reason}" for reason in ctx.feedback),
+        ]
     lines += ["", f"Answer with the STATE_DIFF of {scene.scene_id}."]
     return "\n".join(lines)
 
 
 def _scene_lines(scene: SceneRow) -> list[str]:
-    return [f"location: {scene.location} | time of day: {scene.time_of_day or '?'} | cast: "
-            f"{', '.join(scene.characters_present) or 'none'}",
-            f"summary: {scene.summary}", f"goal: {scene.goal or '?'}",
-            f"conflict: {scene.conflict or '?'}", f"outcome: {scene.outcome or '?'}"]
+    return [
+        f"location: {scene.location} | time of day: {scene.time_of_day or '?'} | cast: "
+        f"{', '.join(scene.characters_present) or 'none'}",
+        f"summary: {scene.summary}",
+        f"goal: {scene.goal or '?'}",
+        f"conflict: {scene.conflict or '?'}",
+        f"outcome: {scene.outcome or '?'}",
+    ]
 
 
 def _breakdown_lines(row: BreakdownRow) -> list[str]:
-    fields = ("new_characters_introduced", "locations_used", "new_locations_introduced",
-              "props_used", "new_props_introduced", "state_changes", "continuity_risks")
+    fields = (
+        "new_characters_introduced",
+        "locations_used",
+        "new_locations_introduced",
+        "props_used",
+        "new_props_introduced",
+        "state_changes",
+        "continuity_risks",
+    )
     return [f"{f}: {', '.join(getattr(row, f)) or 'none'}" for f in fields]
 
 
 def _state_lines(prior: WorldState, scene: SceneRow, row: BreakdownRow) -> list[str]:
-    cast = _ordered([*scene.characters_present, *row.characters_present,
-                     *row.new_characters_introduced])
+    cast = _ordered(
+        [*scene.characters_present, *row.characters_present, *row.new_characters_introduced]
+    )
     places = _ordered([scene.location, *row.locations_used, *row.new_locations_introduced])
-    props = _ordered([*row.props_used, *row.new_props_introduced,
-                      *_props_near(prior, cast, places)])
+    props = _ordered(
+        [*row.props_used, *row.new_props_introduced, *_props_near(prior, cast, places)]
+    )
     lines = [f"elapsed time: {prior.timeline.elapsed_time or 'not recorded'}", "characters:"]
     lines += [_entry(cid, prior.characters.get(cid)) for cid in cast]
     lines.append("props:")
@@ -219,8 +312,11 @@ def _props_near(prior: WorldState, cast: list[str], places: list[str]) -> list[s
     """Props held by the cast or lying where the scene happens (the scene may touch them)."""
     present = set(cast)
     here = {p.casefold() for p in places}
-    return [pid for pid, prop in prior.props.items()
-            if prop.owner in present or prop.location.casefold() in here]
+    return [
+        pid
+        for pid, prop in prior.props.items()
+        if prop.owner in present or prop.location.casefold() in here
+    ]
 
 
 def _entry(key: str, value: BaseModel | None) -> str:

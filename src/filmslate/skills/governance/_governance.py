@@ -39,17 +39,27 @@ def shot_line(row: ShotRow, config: Config) -> ShotLine:
     """The projected cost of one shot on the visual tier its hero tier routes to."""
     visual = HERO_VISUAL[row.hero_tier]
     model = str(getattr(config.visual, visual))
-    per_second = (price_per_second(config, model, "proxy")
-                  + price_per_second(config, model, "final"))
+    per_second = price_per_second(config, model, "proxy") + price_per_second(config, model, "final")
     multiplier = config.regen.multiplier(row.regen_risk_estimate)
-    return ShotLine(row.shot_id, row.duration_s, visual, model,
-                    row.duration_s * per_second * multiplier, multiplier, row)
+    return ShotLine(
+        row.shot_id,
+        row.duration_s,
+        visual,
+        model,
+        row.duration_s * per_second * multiplier,
+        multiplier,
+        row,
+    )
 
 
 def target_lines(lists: Mapping[str, ShotList], target: str, config: Config) -> list[ShotLine]:
     """The cost lines of the target's shots: one scene's, or every scene's for PROJECT."""
-    return [shot_line(row, config) for scene, shotlist in sorted(lists.items())
-            if target == "PROJECT" or scene == target for row in shotlist.rows]
+    return [
+        shot_line(row, config)
+        for scene, shotlist in sorted(lists.items())
+        if target == "PROJECT" or scene == target
+        for row in shotlist.rows
+    ]
 
 
 def projected_total(lines: list[ShotLine]) -> float:
@@ -82,9 +92,11 @@ def room_left(cap: CapState, config: Config) -> float:
 def budget_line(cap: CapState, config: Config) -> str:
     """Spend to date against the target's cap, so a review after new spend says something new
     (the ledger accepts only a COST_REPORT written after its warning mark as a review)."""
-    return (f"budget: spent {cap.settled:.2f}, committed {cap.committed:.2f} of the {cap.scope} "
-            f"{cap.level} cap {cap.cap:.2f} {config.budget.currency} ({cap.percent:.1f}%, "
-            f"{cap.state}); {room_left(cap, config):.2f} left for the projected work")
+    return (
+        f"budget: spent {cap.settled:.2f}, committed {cap.committed:.2f} of the {cap.scope} "
+        f"{cap.level} cap {cap.cap:.2f} {config.budget.currency} ({cap.percent:.1f}%, "
+        f"{cap.state}); {room_left(cap, config):.2f} left for the projected work"
+    )
 
 
 def _view_caps(ctx: Context) -> list[CapState]:
@@ -100,11 +112,14 @@ def _recommendations(lines: list[ShotLine], ctx: Context) -> list[str]:
         if row.hero_tier == "C" and line.visual_tier != "low":
             recs.append(f"{line.shot_id}: downgrade this C shot to the low-cost visual tier")
         if row.duration_s > max_clip:
-            recs.append(f"{line.shot_id}: split: {row.duration_s:g}s exceeds the "
-                        f"{max_clip:g}s clip limit")
+            recs.append(
+                f"{line.shot_id}: split: {row.duration_s:g}s exceeds the {max_clip:g}s clip limit"
+            )
         if row.regen_risk_estimate == "high":
-            recs.append(f"{line.shot_id}: high regen risk: shorten, simplify blocking, "
-                        "storyboard before generating")
+            recs.append(
+                f"{line.shot_id}: high regen risk: shorten, simplify blocking, "
+                "storyboard before generating"
+            )
         elif row.complexity_level == "high" and row.duration_s > 5:
             recs.append(f"{line.shot_id}: complex shot over 5s: shorten or split")
     groups: dict[tuple[str, str], list[str]] = defaultdict(list)
@@ -112,8 +127,9 @@ def _recommendations(lines: list[ShotLine], ctx: Context) -> list[str]:
         groups[(line.row.set_id, line.row.scene_id)].append(line.shot_id)
     sets = sorted({key[0] for key in groups})
     if len(lines) > 1:
-        recs.append(f"group generation by set and lighting: {len(sets)} set batch(es) "
-                    f"({', '.join(sets)})")
+        recs.append(
+            f"group generation by set and lighting: {len(sets)} set batch(es) ({', '.join(sets)})"
+        )
     return recs
 
 
@@ -149,22 +165,33 @@ class CostOptimizer(Skill):
         quota = ctx.config.quotas.premium_visual_pct
         realloc = []
         if lines and 100 * len(premium) / len(lines) > quota:
-            realloc.append(f"{len(premium)} of {len(lines)} shots are on the premium visual "
-                           f"tier (quota {quota:g}%): move the least face-critical A shots to "
-                           "mid")
+            realloc.append(
+                f"{len(premium)} of {len(lines)} shots are on the premium visual "
+                f"tier (quota {quota:g}%): move the least face-critical A shots to "
+                "mid"
+            )
         cap = review_cap(ctx.target, ctx.config, _view_caps(ctx))
-        return [CostReport(
-            target=ctx.target, currency=ctx.config.budget.currency,
-            total_duration_s=round(sum(line.seconds for line in lines), 3),
-            cost_per_tier=[{"tier": t, "seconds": round(s, 3), "cost": round(c, 4)}
-                           for t, (s, c) in sorted(by_tier.items())],
-            regen_multiplier=round(total / base, 4) if base > ZERO else 1.0,
-            projected_total=projected_total(lines),
-            high_risk_shots=[line.shot_id for line in lines
-                             if line.row.regen_risk_estimate == "high"],
-            reduction_recommendations=_recommendations(lines, ctx),
-            tier_reallocation_suggestions=[*(realloc or ["tier allocation within quota"]),
-                                           budget_line(cap, ctx.config)])]
+        return [
+            CostReport(
+                target=ctx.target,
+                currency=ctx.config.budget.currency,
+                total_duration_s=round(sum(line.seconds for line in lines), 3),
+                cost_per_tier=[
+                    {"tier": t, "seconds": round(s, 3), "cost": round(c, 4)}
+                    for t, (s, c) in sorted(by_tier.items())
+                ],
+                regen_multiplier=round(total / base, 4) if base > ZERO else 1.0,
+                projected_total=projected_total(lines),
+                high_risk_shots=[
+                    line.shot_id for line in lines if line.row.regen_risk_estimate == "high"
+                ],
+                reduction_recommendations=_recommendations(lines, ctx),
+                tier_reallocation_suggestions=[
+                    *(realloc or ["tier allocation within quota"]),
+                    budget_line(cap, ctx.config),
+                ],
+            )
+        ]
 
     def gate(self, outputs: list[Artifact], ctx: Context) -> Gate:
         """FAIL when the projection does not fit under the cap or premium use breaks its
@@ -175,13 +202,21 @@ class CostOptimizer(Skill):
         cap = review_cap(ctx.target, ctx.config, _view_caps(ctx))
         room = room_left(cap, ctx.config)
         if report.projected_total > room + ZERO:
-            spent = (f" ({cap.committed:.2f} committed, {room:.2f} left)"
-                     if room < cap.cap - ZERO else "")
-            failures.append(f"projected {report.projected_total:.2f} exceeds the {cap.level} "
-                            f"cap {cap.cap:.2f}{spent}: simplify, downgrade or split before "
-                            "generating (`slate cost --apply` applies the reductions)")
-        failures.extend(f"premium overuse: {s}" for s in report.tier_reallocation_suggestions
-                        if "quota" in s and "within" not in s)
+            spent = (
+                f" ({cap.committed:.2f} committed, {room:.2f} left)"
+                if room < cap.cap - ZERO
+                else ""
+            )
+            failures.append(
+                f"projected {report.projected_total:.2f} exceeds the {cap.level} "
+                f"cap {cap.cap:.2f}{spent}: simplify, downgrade or split before "
+                "generating (`slate cost --apply` applies the reductions)"
+            )
+        failures.extend(
+            f"premium overuse: {s}"
+            for s in report.tier_reallocation_suggestions
+            if "quota" in s and "within" not in s
+        )
         return Gate.from_failures(failures)
 
 
@@ -203,33 +238,53 @@ class BudgetGates(Skill):
         """The budget status of the whole project."""
         view: BudgetView = ctx.params["budget_view"]
         project = next(c for c in view.caps if c.level == "project")
-        actions = [f"{c.level} {c.scope}: {c.state} at {c.percent:.1f}% of {c.cap:.2f}"
-                   for c in view.caps if c.state != "ok"]
+        actions = [
+            f"{c.level} {c.scope}: {c.state} at {c.percent:.1f}% of {c.cap:.2f}"
+            for c in view.caps
+            if c.state != "ok"
+        ]
         actions += [f"hard stop open: {s}" for s in view.open_stops]
         for c in view.caps:
             if c.state != "warning":
                 continue
             where = c.scope if c.level != "shot" else c.scope.split("_SH")[0]
-            actions.append(f"{c.scope}: cost review required (`slate cost --target {where}`)"
-                           if f"{c.level}:{c.scope}" in view.reviews_pending else
-                           f"{c.scope}: cost review done (COST_REPORT after the warning); "
-                           "tier allocation reviewed")
+            actions.append(
+                f"{c.scope}: cost review required (`slate cost --target {where}`)"
+                if f"{c.level}:{c.scope}" in view.reviews_pending
+                else f"{c.scope}: cost review done (COST_REPORT after the warning); "
+                "tier allocation reviewed"
+            )
         violations = any(c.state == "stopped" for c in view.caps) or bool(view.open_stops)
-        return [BudgetStatus(
-            current_spend=round(project.settled, 6),
-            projected_spend=round(project.settled + view.projected_remaining, 6),
-            percent_used=round(project.percent, 3),
-            caps=[{"level": c.level, "target": c.scope, "cap": round(c.cap, 4),
-                   "spent": round(c.committed, 6),
-                   "state": "hard_stop" if c.state == "stopped" else c.state}
-                  for c in view.caps],
-            regen_count_by_shot=[{"shot_id": s, "regens": n}
-                                 for s, n in sorted(view.regens_by_shot.items())],
-            tier_usage=[{"tier": t, "runs": view.runs_by_tier.get(t, 0),
-                         "spend": round(view.spend_by_tier.get(t, 0.0), 6)}
-                        for t in sorted(set(view.runs_by_tier) | set(view.spend_by_tier))],
-            violations="YES" if violations else "NO",
-            enforcement_actions=actions or ["none: every cap is below its warning point"])]
+        return [
+            BudgetStatus(
+                current_spend=round(project.settled, 6),
+                projected_spend=round(project.settled + view.projected_remaining, 6),
+                percent_used=round(project.percent, 3),
+                caps=[
+                    {
+                        "level": c.level,
+                        "target": c.scope,
+                        "cap": round(c.cap, 4),
+                        "spent": round(c.committed, 6),
+                        "state": "hard_stop" if c.state == "stopped" else c.state,
+                    }
+                    for c in view.caps
+                ],
+                regen_count_by_shot=[
+                    {"shot_id": s, "regens": n} for s, n in sorted(view.regens_by_shot.items())
+                ],
+                tier_usage=[
+                    {
+                        "tier": t,
+                        "runs": view.runs_by_tier.get(t, 0),
+                        "spend": round(view.spend_by_tier.get(t, 0.0), 6),
+                    }
+                    for t in sorted(set(view.runs_by_tier) | set(view.spend_by_tier))
+                ],
+                violations="YES" if violations else "NO",
+                enforcement_actions=actions or ["none: every cap is below its warning point"],
+            )
+        ]
 
     def gate(self, outputs: list[Artifact], ctx: Context) -> Gate:
         """PASS: the status is a report; the ledger itself enforces the caps."""

@@ -29,16 +29,20 @@ class ModelRouter(AutomaticSkill):
     loop: ClassVar[str] = "cost"
     produces: ClassVar[tuple[str, ...]] = ("ROUTING_DECISION",)
     summary: ClassVar[str] = "routes every run by tier and hero tier; writes ROUTING_DECISION"
+
     def gate(self, outputs: list[Any], ctx: Context) -> Gate:
         """Every ROUTING_DECISION written passes ``routing_gate``."""
-        failures = [r for o in outputs if isinstance(o, RoutingDecision)
-                    for r in routing_gate(o).reasons]
+        failures = [
+            r for o in outputs if isinstance(o, RoutingDecision) for r in routing_gate(o).reasons
+        ]
         return Gate.from_failures(failures)
 
-    how: ClassVar[str] = ("the engine routes before every run and generation. See a scene's "
-                          "plan with `slate plan-batch --scene S03`, record a model change "
-                          "with `slate switch TIER --reason ...`, and read decisions with "
-                          "`slate log --skill model-router`")
+    how: ClassVar[str] = (
+        "the engine routes before every run and generation. See a scene's "
+        "plan with `slate plan-batch --scene S03`, record a model change "
+        "with `slate switch TIER --reason ...`, and read decisions with "
+        "`slate log --skill model-router`"
+    )
 
 
 __all__ = ["ModelRouter", "routing_gate"]

@@ -48,8 +48,12 @@ __all__ = [
 ]
 
 #: The package's skills, in the order they register (the order of the story's steps).
-SKILLS: tuple[type[Skill], ...] = (StoryArchitect, ScriptBreakdown, CharacterPsychology,
-                                   DialogueConsistencyCheck)
+SKILLS: tuple[type[Skill], ...] = (
+    StoryArchitect,
+    ScriptBreakdown,
+    CharacterPsychology,
+    DialogueConsistencyCheck,
+)
 
 for _skill in SKILLS:
     REGISTRY.register(_skill)

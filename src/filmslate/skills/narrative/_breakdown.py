@@ -76,23 +76,29 @@ _CHANGE_RE: Final = re.compile(
     r"drop(?:s|ped|ping)?|find(?:s|ing)?|found|pick(?:s|ed)? up|injur\w*|wound\w*|"
     r"hurt(?:s|ing)?|stab\w*|shoot(?:s|ing)?|shot|bleed\w*|bled|break(?:s|ing)?|broken?|"
     r"burn\w*|kill\w*|learn\w*|discover\w*|reveal\w*|reali[sz]\w*|overhear\w*|overheard|"
-    r"confess\w*|tell(?:s|ing)?|told)\b", re.IGNORECASE)
+    r"confess\w*|tell(?:s|ing)?|told)\b",
+    re.IGNORECASE,
+)
 _INJURY_RE: Final = re.compile(
     r"\b(?:injur\w*|wound\w*|hurt(?:s|ing)?|stab\w*|shot|shoot(?:s|ing)?|bleed\w*|bled|"
     r"blood\w*|burn(?:s|ed|t)?|bruis\w*|limp\w*|concuss\w*|fractur\w*|sprain\w*|scar(?:s|red)?)"
-    r"\b", re.IGNORECASE)
+    r"\b",
+    re.IGNORECASE,
+)
 #: Lock requirement names follow the lock files' stems, as the importer writes them.
 _LOCK_RE: Final = re.compile(r"(?:CHAR|SET|VOICE|STYLE)_[A-Z0-9]+(?:_[A-Z0-9]+)*_LOCK")
 _LOCK_PREFIX_RE: Final = re.compile(r"(?:CHAR|SET|VOICE|STYLE)_[A-Z0-9_]+")
 #: How code records a new prop's first owner among the state changes.
 _ENTERS: Final = " enters the story, owned by "
 #: Owners that say nobody knows who has the prop.
-_VAGUE_OWNERS: Final = frozenset({"", "UNKNOWN", "NONE", "NOBODY", "SOMEONE", "UNCLEAR",
-                                  "TBD", "NA", "N_A", "UNASSIGNED"})
+_VAGUE_OWNERS: Final = frozenset(
+    {"", "UNKNOWN", "NONE", "NOBODY", "SOMEONE", "UNCLEAR", "TBD", "NA", "N_A", "UNASSIGNED"}
+)
 
 
-def _parsed_script(scripts: Mapping[str, ScriptScene]
-                   ) -> dict[int, tuple[ParsedScene, BreakdownRow]]:
+def _parsed_script(
+    scripts: Mapping[str, ScriptScene],
+) -> dict[int, tuple[ParsedScene, BreakdownRow]]:
     """Parse the slices as one screenplay, exactly as `slate import` does, and break it down
     with the importer's own code (so the extraction is the import's, field for field)."""
     if not scripts:
@@ -100,12 +106,16 @@ def _parsed_script(scripts: Mapping[str, ScriptScene]
     ordered = sorted(scripts, key=scene_number)
     play = parse_fountain("\n\n".join(scripts[s].text for s in ordered), source="SCRIPT")
     if len(play.scenes) != len(ordered):
-        raise UserError(f"the SCRIPT slices hold {len(play.scenes)} scene headings for "
-                        f"{len(ordered)} scenes: each SCRIPT_<SCENE> must hold exactly one "
-                        "scene, heading first; re-import the screenplay")
+        raise UserError(
+            f"the SCRIPT slices hold {len(play.scenes)} scene headings for "
+            f"{len(ordered)} scenes: each SCRIPT_<SCENE> must hold exactly one "
+            "scene, heading first; re-import the screenplay"
+        )
     rows = breakdown_table(play).rows
-    return {scene_number(s): (scene, row)
-            for s, scene, row in zip(ordered, play.scenes, rows, strict=True)}
+    return {
+        scene_number(s): (scene, row)
+        for s, scene, row in zip(ordered, play.scenes, rows, strict=True)
+    }
 
 
 def extract(ctx: Context) -> dict[str, Extracted]:
@@ -119,13 +129,15 @@ def extract(ctx: Context) -> dict[str, Extracted]:
         number = scene_number(row.scene_id)
         scene, base = parsed.get(number, (None, None))
         out[row.scene_id] = Extracted(
-            characters=unique([*row.characters_present,
-                               *(base.characters_present if base else [])]),
+            characters=unique(
+                [*row.characters_present, *(base.characters_present if base else [])]
+            ),
             speakers=list(scene.characters) if scene else [],
             locations=unique([row.location, *(base.locations_used if base else [])]),
             props=list(base.props_used) if base else [],
             risks=list(base.continuity_risks) if base else [],
-            text=texts.get(number, ""))
+            text=texts.get(number, ""),
+        )
     return out
 
 
@@ -163,35 +175,56 @@ def _draft_row(scene_id: str, ext: Extracted, answer: BreakdownAnswer) -> Breakd
         props_used=_added(ext.props, answer.added_props, canonical_id),
         state_changes=unique(answer.state_changes),
         continuity_risks=unique([*ext.risks, *answer.continuity_risks]),
-        lock_requirements=unique(_lock_name(x) for x in answer.lock_requirements))
+        lock_requirements=unique(_lock_name(x) for x in answer.lock_requirements),
+    )
 
 
-def with_introductions(rows: Sequence[BreakdownRow], extracted: Mapping[str, Extracted],
-                       owners: Mapping[str, str]) -> list[BreakdownRow]:
+def with_introductions(
+    rows: Sequence[BreakdownRow], extracted: Mapping[str, Extracted], owners: Mapping[str, str]
+) -> list[BreakdownRow]:
     """First appearances in scene order, recomputed by code, with the locks they require
     (for what code extracted; the model names its own) and each new prop's owner."""
-    seen: dict[str, set[str]] = {"characters": set(), "locations": set(), "props": set(),
-                                 "voices": set()}
+    seen: dict[str, set[str]] = {
+        "characters": set(),
+        "locations": set(),
+        "props": set(),
+        "voices": set(),
+    }
     out = []
     for row in rows:
         ext = extracted[row.scene_id]
-        new = {kind: [x for x in getattr(row, used) if x not in seen[kind]]
-               for kind, used in (("characters", "characters_present"),
-                                  ("locations", "locations_used"), ("props", "props_used"))}
+        new = {
+            kind: [x for x in getattr(row, used) if x not in seen[kind]]
+            for kind, used in (
+                ("characters", "characters_present"),
+                ("locations", "locations_used"),
+                ("props", "props_used"),
+            )
+        }
         new["voices"] = [v for v in ext.speakers if v not in seen["voices"]]
         for kind, items in new.items():
             seen[kind].update(items)
-        locks = ([f"CHAR_{c}_LOCK" for c in new["characters"] if c in ext.characters]
-                 + [f"SET_{loc}_LOCK" for loc in new["locations"] if loc in ext.locations]
-                 + [f"VOICE_{v}_LOCK" for v in new["voices"]])
-        entries = [f"{p}{_ENTERS}{owner}" for p in new["props"]
-                   if (owner := owners.get(canonical_id(p), "")) not in _VAGUE_OWNERS]
-        out.append(row.model_copy(update={
-            "new_characters_introduced": new["characters"],
-            "new_locations_introduced": new["locations"],
-            "new_props_introduced": new["props"],
-            "state_changes": unique([*row.state_changes, *entries]),
-            "lock_requirements": unique([*locks, *row.lock_requirements])}))
+        locks = (
+            [f"CHAR_{c}_LOCK" for c in new["characters"] if c in ext.characters]
+            + [f"SET_{loc}_LOCK" for loc in new["locations"] if loc in ext.locations]
+            + [f"VOICE_{v}_LOCK" for v in new["voices"]]
+        )
+        entries = [
+            f"{p}{_ENTERS}{owner}"
+            for p in new["props"]
+            if (owner := owners.get(canonical_id(p), "")) not in _VAGUE_OWNERS
+        ]
+        out.append(
+            row.model_copy(
+                update={
+                    "new_characters_introduced": new["characters"],
+                    "new_locations_introduced": new["locations"],
+                    "new_props_introduced": new["props"],
+                    "state_changes": unique([*row.state_changes, *entries]),
+                    "lock_requirements": unique([*locks, *row.lock_requirements]),
+                }
+            )
+        )
     return out
 
 
@@ -207,50 +240,73 @@ class _Known:
 def _row_entity_failures(row: BreakdownRow, ext: Extracted, known: _Known) -> list[str]:
     failures = []
     for char in row.characters_present:
-        if char not in ext.characters and char not in known.characters \
-                and f"CHAR_{char}_LOCK" not in row.lock_requirements:
-            failures.append(f"{row.scene_id}: undefined character {char}: not in the scene list "
-                            f"or script, not introduced earlier, and no CHAR_{char}_LOCK lock "
-                            "requirement")
+        if (
+            char not in ext.characters
+            and char not in known.characters
+            and f"CHAR_{char}_LOCK" not in row.lock_requirements
+        ):
+            failures.append(
+                f"{row.scene_id}: undefined character {char}: not in the scene list "
+                f"or script, not introduced earlier, and no CHAR_{char}_LOCK lock "
+                "requirement"
+            )
     for loc in row.locations_used:
-        if loc not in ext.locations and loc not in known.locations \
-                and f"SET_{loc}_LOCK" not in row.lock_requirements:
-            failures.append(f"{row.scene_id}: location {loc} appears without introduction: "
-                            f"not in the scene list or script, and no SET_{loc}_LOCK lock "
-                            "requirement")
+        if (
+            loc not in ext.locations
+            and loc not in known.locations
+            and f"SET_{loc}_LOCK" not in row.lock_requirements
+        ):
+            failures.append(
+                f"{row.scene_id}: location {loc} appears without introduction: "
+                f"not in the scene list or script, and no SET_{loc}_LOCK lock "
+                "requirement"
+            )
     bad = [lock for lock in row.lock_requirements if not _LOCK_RE.fullmatch(lock)]
     if bad:
-        failures.append(f"{row.scene_id}: lock requirements must name locks (CHAR_, SET_, "
-                        f"VOICE_ or STYLE_ + id + _LOCK): {', '.join(bad)}")
+        failures.append(
+            f"{row.scene_id}: lock requirements must name locks (CHAR_, SET_, "
+            f"VOICE_ or STYLE_ + id + _LOCK): {', '.join(bad)}"
+        )
     return failures
 
 
-def _row_state_failures(row: BreakdownRow, scene: SceneRow, owners: Mapping[str, str]
-                        ) -> list[str]:
+def _row_state_failures(row: BreakdownRow, scene: SceneRow, owners: Mapping[str, str]) -> list[str]:
     failures = []
     story = f"{scene.summary} {scene.outcome}"
     change = _CHANGE_RE.search(story)
     listed = [c for c in row.state_changes if _ENTERS not in c]  # code's own notes aside
     if not listed and change:
-        failures.append(f"{row.scene_id}: state changes are not listed, but the summary or "
-                        f"outcome says something changes hands, hurts or is learned "
-                        f"({change.group()!r})")
+        failures.append(
+            f"{row.scene_id}: state changes are not listed, but the summary or "
+            f"outcome says something changes hands, hurts or is learned "
+            f"({change.group()!r})"
+        )
     for prop in row.props_used:
         if owners.get(canonical_id(prop), "") in _VAGUE_OWNERS:
-            failures.append(f"{row.scene_id}: prop {prop} is used without clear ownership; "
-                            "name the character or set that holds it")
+            failures.append(
+                f"{row.scene_id}: prop {prop} is used without clear ownership; "
+                "name the character or set that holds it"
+            )
     injury = _INJURY_RE.search(" ".join([story, *row.state_changes]))
     if not row.continuity_risks and (row.new_props_introduced or injury):
-        cause = (f"new props ({', '.join(row.new_props_introduced)})"
-                 if row.new_props_introduced else f"an injury ({injury.group()!r})"
-                 if injury else "")
+        cause = (
+            f"new props ({', '.join(row.new_props_introduced)})"
+            if row.new_props_introduced
+            else f"an injury ({injury.group()!r})"
+            if injury
+            else ""
+        )
         failures.append(f"{row.scene_id}: continuity risks are not acknowledged for {cause}")
     return failures
 
 
-def breakdown_failures(breakdown: Breakdown, scenes: Scenes, extracted: Mapping[str, Extracted],
-                       answers: Mapping[str, BreakdownAnswer],
-                       world: WorldState | None) -> list[str]:
+def breakdown_failures(
+    breakdown: Breakdown,
+    scenes: Scenes,
+    extracted: Mapping[str, Extracted],
+    answers: Mapping[str, BreakdownAnswer],
+    world: WorldState | None,
+) -> list[str]:
     """Every reason script-breakdown's output fails its gate, scene by scene in order."""
     rows = {r.scene_id: r for r in scenes.rows}
     known = _Known(
@@ -258,7 +314,8 @@ def breakdown_failures(breakdown: Breakdown, scenes: Scenes, extracted: Mapping[
         | {canonical_id(c) for c in (world.characters if world else {})},
         locations={r.location for r in scenes.rows}
         | {canonical_id(loc) for loc in (world.locations if world else {})},
-        owners=_world_owners(world))
+        owners=_world_owners(world),
+    )
     failures: list[str] = []
     for row in breakdown.rows:
         ext, answer = extracted[row.scene_id], answers[row.scene_id]
@@ -270,21 +327,31 @@ def breakdown_failures(breakdown: Breakdown, scenes: Scenes, extracted: Mapping[
     return failures
 
 
-def _breakdown_prompt(ctx: Context, row: SceneRow, ext: Extracted,
-                      owners: Mapping[str, str]) -> str:
-    feedback = [r for r in ctx.feedback if r.startswith(f"{row.scene_id}:")
-                or not re.match(r"S\d+:", r)]
+def _breakdown_prompt(
+    ctx: Context, row: SceneRow, ext: Extracted, owners: Mapping[str, str]
+) -> str:
+    feedback = [
+        r for r in ctx.feedback if r.startswith(f"{row.scene_id}:") or not re.match(r"S\d+:", r)
+    ]
     held = [f"{p}: {owners[canonical_id(p)]}" for p in ext.props if canonical_id(p) in owners]
-    return compose([
-        section("Scene", scene_lines(row)),
-        f"## Screenplay text\n{ext.text}" if ext.text else "",
-        section("Extracted by code (fixed: add only)", [
-            f"characters present: {joined(ext.characters)}",
-            f"speaking: {joined(ext.speakers)}",
-            f"locations: {joined(ext.locations)}", f"props: {joined(ext.props)}",
-            f"continuity risks noted: {joined(ext.risks)}"]),
-        section("Prop owners so far", held),
-    ], feedback)
+    return compose(
+        [
+            section("Scene", scene_lines(row)),
+            f"## Screenplay text\n{ext.text}" if ext.text else "",
+            section(
+                "Extracted by code (fixed: add only)",
+                [
+                    f"characters present: {joined(ext.characters)}",
+                    f"speaking: {joined(ext.speakers)}",
+                    f"locations: {joined(ext.locations)}",
+                    f"props: {joined(ext.props)}",
+                    f"continuity risks noted: {joined(ext.risks)}",
+                ],
+            ),
+            section("Prop owners so far", held),
+        ],
+        feedback,
+    )
 
 
 class ScriptBreakdown(Skill):
@@ -309,8 +376,11 @@ class ScriptBreakdown(Skill):
     layer: ClassVar[Any] = "narrative"
     tier: ClassVar[Any] = "throughput"
     loop: ClassVar[str] = "narrative"
-    needs: ClassVar[tuple[Need, ...]] = (Need("SCENES"), Need("SCRIPT", "all", optional=True),
-                                         Need("WORLD_STATE", optional=True))
+    needs: ClassVar[tuple[Need, ...]] = (
+        Need("SCENES"),
+        Need("SCRIPT", "all", optional=True),
+        Need("WORLD_STATE", optional=True),
+    )
     produces: ClassVar[tuple[str, ...]] = ("BREAKDOWN",)
     target_scope: ClassVar[Any] = "project"
     summary: ClassVar[str] = "breakdown: state changes, continuity risks, lock requirements"
@@ -339,6 +409,12 @@ class ScriptBreakdown(Skill):
 
     def gate(self, outputs: list[Any], ctx: Context) -> Gate:
         """FAIL on any row fault (see the class docstring)."""
-        return Gate.from_failures(breakdown_failures(
-            outputs[0], ctx.inputs.get("SCENES"), self.extracted, self.answers,
-            ctx.inputs.get("WORLD_STATE")))
+        return Gate.from_failures(
+            breakdown_failures(
+                outputs[0],
+                ctx.inputs.get("SCENES"),
+                self.extracted,
+                self.answers,
+                ctx.inputs.get("WORLD_STATE"),
+            )
+        )

@@ -86,18 +86,24 @@ def compose(sections: Iterable[str], feedback: Sequence[str]) -> str:
     """Sections joined; a revision adds the gate's reasons so the model can fix each one."""
     parts = [s for s in sections if s]
     if feedback:
-        parts.append(section("Revision: your previous answer failed these checks; fix every "
-                             "one", feedback))
+        parts.append(
+            section("Revision: your previous answer failed these checks; fix every one", feedback)
+        )
     return "\n\n".join(parts)
 
 
 def scene_lines(row: SceneRow) -> list[str]:
     """A SCENES row as prompt lines, one field each."""
-    return [f"scene: {row.scene_id}", f"location: {row.location}",
-            f"time of day: {row.time_of_day or '(unspecified)'}",
-            f"characters present: {', '.join(row.characters_present) or '(none)'}",
-            f"summary: {row.summary}", f"goal: {row.goal}", f"conflict: {row.conflict}",
-            f"outcome: {row.outcome}"]
+    return [
+        f"scene: {row.scene_id}",
+        f"location: {row.location}",
+        f"time of day: {row.time_of_day or '(unspecified)'}",
+        f"characters present: {', '.join(row.characters_present) or '(none)'}",
+        f"summary: {row.summary}",
+        f"goal: {row.goal}",
+        f"conflict: {row.conflict}",
+        f"outcome: {row.outcome}",
+    ]
 
 
 def joined(items: Iterable[str]) -> str:
@@ -106,6 +112,7 @@ def joined(items: Iterable[str]) -> str:
 
 
 # ── text and knowledge ──────────────────────────────────────────────────────────────────────
+
 
 def _word_set(words: str) -> frozenset[str]:
     return frozenset(words.split())
@@ -116,7 +123,8 @@ _STOP_WORDS: Final = _word_set(
     "these those will would can could should shall may might must does did has have had not "
     "who what when where why how which whom whose their there they them his her him she our "
     "you your its are was were been being is be it he we i me my us as at by if in of on or "
-    "so to up do no yes all any")
+    "so to up do no yes all any"
+)
 #: Share of a fact's content words that must appear in a recorded fact for the two to count
 #: as the same knowledge. Facts are paraphrased ("the key is under the mat" vs "key hidden
 #: under the mat"), so exact matching would fail honest scenes; 60 % keeps the subject and
@@ -167,14 +175,19 @@ def known_facts(character: str, ctx: Context) -> list[str]:
     facts: list[str] = []
     world: WorldState | None = ctx.inputs.get("WORLD_STATE")
     if world is not None:
-        facts += [k for state in for_character(world.characters, character)
-                  for k in state.knowledge]
+        facts += [
+            k for state in for_character(world.characters, character) for k in state.knowledge
+        ]
     diff: StateDiff | None = ctx.inputs.get("STATE_DIFF")
     if diff is not None:
-        facts += [k for update in for_character(diff.character_updates, character)
-                  for k in update.learn]
-    facts += [k for lock in for_character(ctx.inputs.all("CHAR_LOCK"), character)
-              for k in lock.knowledge_at_introduction]
+        facts += [
+            k for update in for_character(diff.character_updates, character) for k in update.learn
+        ]
+    facts += [
+        k
+        for lock in for_character(ctx.inputs.all("CHAR_LOCK"), character)
+        for k in lock.knowledge_at_introduction
+    ]
     return facts
 
 
@@ -183,16 +196,19 @@ def unknown_knowledge(uses: Iterable[KnowledgeUse], ctx: Context) -> list[str]:
     reasons = []
     for use in uses:
         if not any(same_fact(use.fact, known) for known in known_facts(use.character, ctx)):
-            reasons.append(f"{use.character} uses knowledge the world state does not give "
-                           f"them: {use.fact!r} (not in their recorded knowledge, their lock's "
-                           "knowledge at introduction, or this scene's state diff)")
+            reasons.append(
+                f"{use.character} uses knowledge the world state does not give "
+                f"them: {use.fact!r} (not in their recorded knowledge, their lock's "
+                "knowledge at introduction, or this scene's state diff)"
+            )
     return reasons
 
 
 def canonical_uses(uses: Iterable[KnowledgeUse]) -> list[KnowledgeUse]:
     """Knowledge uses with character ids in canonical form."""
-    return [KnowledgeUse(character=canonical_id(u.character) or u.character, fact=u.fact)
-            for u in uses]
+    return [
+        KnowledgeUse(character=canonical_id(u.character) or u.character, fact=u.fact) for u in uses
+    ]
 
 
 # ── scenes ──────────────────────────────────────────────────────────────────────────────────
@@ -210,8 +226,11 @@ def scene_row(ctx: Context) -> SceneRow:
     for row in scenes.rows:
         if scene_number(row.scene_id) == wanted:
             return row
-    raise UserError(f"{ctx.scene_id} is not in SCENES: run story-architect or import the "
-                    "script first, or pick a scene that exists", scene=ctx.scene_id)
+    raise UserError(
+        f"{ctx.scene_id} is not in SCENES: run story-architect or import the "
+        "script first, or pick a scene that exists",
+        scene=ctx.scene_id,
+    )
 
 
 def breakdown_row(ctx: Context) -> BreakdownRow | None:
@@ -243,8 +262,11 @@ def _drop_none_markers(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _drop_none_markers(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_drop_none_markers(v) for v in value
-                if not (isinstance(v, str) and v.strip() == NONE_MARKER)]
+        return [
+            _drop_none_markers(v)
+            for v in value
+            if not (isinstance(v, str) and v.strip() == NONE_MARKER)
+        ]
     if isinstance(value, str) and value.strip() == NONE_MARKER:
         return ""
     return value

@@ -73,9 +73,18 @@ __all__ = [
 #: out, so a voice that evolves slowly through an arc is compared with its recent self.
 HISTORY_WORDS: Final = 300
 _FLAG_RE: Final = re.compile(r"(Low|Medium|High) \((code|model)\): ")
-_RATES: Final = ("long_word_rate", "contraction_rate", "profanity_rate", "slang_rate",
-                 "dialect_marker_rate", "hedge_rate", "filler_rate", "figurative_rate",
-                 "ellipsis_rate", "dash_rate")
+_RATES: Final = (
+    "long_word_rate",
+    "contraction_rate",
+    "profanity_rate",
+    "slang_rate",
+    "dialect_marker_rate",
+    "hedge_rate",
+    "filler_rate",
+    "figurative_rate",
+    "ellipsis_rate",
+    "dash_rate",
+)
 
 
 class ModelFlag(Answer):
@@ -102,36 +111,73 @@ class DialogueAnswer(Answer):
 
     characters: list[SpeakerAnswer]
     knowledge_stated: list[KnowledgeUse] = Field(
-        default_factory=list, description="facts lines assert that the speaker knew before")
+        default_factory=list, description="facts lines assert that the speaker knew before"
+    )
     recommended_adjustments: list[Item] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _fits_dialogue_check(self) -> Self:
-        writable("DIALOGUE_CHECK", lambda: DialogueCheck(
-            scene_id="S01", recommended_adjustments=self.recommended_adjustments,
-            characters=[_speaker_assessment(canonical_id(c.character) or c.character, c, [], {})
-                        for c in self.characters],
-            knowledge_stated=canonical_uses(self.knowledge_stated)))
+        writable(
+            "DIALOGUE_CHECK",
+            lambda: DialogueCheck(
+                scene_id="S01",
+                recommended_adjustments=self.recommended_adjustments,
+                characters=[
+                    _speaker_assessment(canonical_id(c.character) or c.character, c, [], {})
+                    for c in self.characters
+                ],
+                knowledge_stated=canonical_uses(self.knowledge_stated),
+            ),
+        )
         return self
 
 
 # -- voice lock -> measurable expectation ----------------------------------------------------
 
-_FIGURATIVE: Final = {"none": ("none", "never", "literal", "plain"),
-                      "rare": ("rare", "rarely", "occasional", "occasionally", "sparing",
-                               "sparingly", "minimal", "some"),
-                      "frequent": ("frequent", "frequently", "often", "rich", "heavy",
-                                   "florid", "constant", "poetic", "lavish")}
-_DIRECTNESS: Final = {"blunt": ("blunt", "curt", "terse"),
-                      "direct": ("direct", "straightforward", "plain-spoken", "frank"),
-                      "indirect": ("indirect", "roundabout", "diplomatic", "hedging",
-                                   "tactful"),
-                      "evasive": ("evasive", "vague", "non-committal", "noncommittal")}
-_HESITATIONS: Final = {"none": ("none", "never", "fluent", "no hesitation", "no hesitations"),
-                       "some": ("some", "occasional", "occasionally", "rare", "rarely", "few",
-                                "slight"),
-                       "frequent": ("frequent", "frequently", "often", "constant", "many",
-                                    "halting", "stammers", "stammering")}
+_FIGURATIVE: Final = {
+    "none": ("none", "never", "literal", "plain"),
+    "rare": (
+        "rare",
+        "rarely",
+        "occasional",
+        "occasionally",
+        "sparing",
+        "sparingly",
+        "minimal",
+        "some",
+    ),
+    "frequent": (
+        "frequent",
+        "frequently",
+        "often",
+        "rich",
+        "heavy",
+        "florid",
+        "constant",
+        "poetic",
+        "lavish",
+    ),
+}
+_DIRECTNESS: Final = {
+    "blunt": ("blunt", "curt", "terse"),
+    "direct": ("direct", "straightforward", "plain-spoken", "frank"),
+    "indirect": ("indirect", "roundabout", "diplomatic", "hedging", "tactful"),
+    "evasive": ("evasive", "vague", "non-committal", "noncommittal"),
+}
+_HESITATIONS: Final = {
+    "none": ("none", "never", "fluent", "no hesitation", "no hesitations"),
+    "some": ("some", "occasional", "occasionally", "rare", "rarely", "few", "slight"),
+    "frequent": (
+        "frequent",
+        "frequently",
+        "often",
+        "constant",
+        "many",
+        "halting",
+        "stammers",
+        "stammering",
+    ),
+}
 
 
 def _keyword_label(text: str, table: Mapping[str, tuple[str, ...]]) -> Any:
@@ -155,7 +201,8 @@ def voice_expectation(lock: VoiceLock) -> VoiceExpectation:
         accent_strength=lock.accent.strength,
         figurative_language=_keyword_label(lock.constraints.figurative_language, _FIGURATIVE),
         directness=_keyword_label(lock.constraints.directness, _DIRECTNESS),
-        hesitations=_keyword_label(lock.cadence.hesitations, _HESITATIONS))
+        hesitations=_keyword_label(lock.cadence.hesitations, _HESITATIONS),
+    )
 
 
 # -- profiles as numbers, and the running history --------------------------------------------
@@ -163,8 +210,11 @@ def voice_expectation(lock: VoiceLock) -> VoiceExpectation:
 
 def profile_row(character: str, prof: VoiceProfile) -> VoiceProfileRow:
     """A profile as a table row (6 decimals: counts rebuilt from rates stay exact)."""
-    values = {name: round(float(getattr(prof, name)), 6) for name in VoiceProfileRow.model_fields
-              if name not in ("character", "lines", "words")}
+    values = {
+        name: round(float(getattr(prof, name)), 6)
+        for name in VoiceProfileRow.model_fields
+        if name not in ("character", "lines", "words")
+    }
     return VoiceProfileRow(character=character, lines=prof.lines, words=prof.words, **values)
 
 
@@ -178,8 +228,9 @@ def _weighted(a: float, wa: float, b: float, wb: float) -> float:
     return (a * wa + b * wb) / (wa + wb) if wa + wb else 0.0
 
 
-def merge_profiles(history: VoiceProfile | None, current: VoiceProfile,
-                   keep: int = HISTORY_WORDS) -> VoiceProfile:
+def merge_profiles(
+    history: VoiceProfile | None, current: VoiceProfile, keep: int = HISTORY_WORDS
+) -> VoiceProfile:
     """The running profile: this scene whole, plus as much history as fits in ``keep`` words."""
     if history is None or history.words == 0 or current.words >= keep:
         return current
@@ -196,7 +247,9 @@ def merge_profiles(history: VoiceProfile | None, current: VoiceProfile,
         mean_word_length=_weighted(history.mean_word_length, wh, current.mean_word_length, wc),
         question_rate=_weighted(history.question_rate, sh, current.question_rate, sc),
         exclamation_rate=_weighted(history.exclamation_rate, sh, current.exclamation_rate, sc),
-        function_word_profile=(0.0,) * len(FUNCTION_WORDS), **rates)
+        function_word_profile=(0.0,) * len(FUNCTION_WORDS),
+        **rates,
+    )
 
 
 def _history(ctx: Context) -> dict[str, VoiceProfile]:
@@ -206,12 +259,14 @@ def _history(ctx: Context) -> dict[str, VoiceProfile]:
     return {row.character: row_profile(row) for row in previous.voice_profiles}
 
 
-def running_profiles(history: Mapping[str, VoiceProfile],
-                     current: Mapping[str, VoiceProfile]) -> list[VoiceProfileRow]:
+def running_profiles(
+    history: Mapping[str, VoiceProfile], current: Mapping[str, VoiceProfile]
+) -> list[VoiceProfileRow]:
     """Every speaker so far: merged where they spoke in this scene, carried otherwise."""
     names = sorted({*history, *current})
-    merged = {n: merge_profiles(history.get(n), current[n]) if n in current else history[n]
-              for n in names}
+    merged = {
+        n: merge_profiles(history.get(n), current[n]) if n in current else history[n] for n in names
+    }
     return [profile_row(n, merged[n]) for n in names]
 
 
@@ -228,8 +283,11 @@ def dialogue_by_speaker(script: ScriptScene) -> dict[str, list[str]]:
     return lines
 
 
-def code_flags(profiles: Mapping[str, VoiceProfile], history: Mapping[str, VoiceProfile],
-               locks: Mapping[str, VoiceLock]) -> dict[str, list[DriftFlag]]:
+def code_flags(
+    profiles: Mapping[str, VoiceProfile],
+    history: Mapping[str, VoiceProfile],
+    locks: Mapping[str, VoiceLock],
+) -> dict[str, list[DriftFlag]]:
     """Measurable contradictions per speaker: against their voice lock and their history."""
     flags: dict[str, list[DriftFlag]] = {}
     for speaker, prof in profiles.items():
@@ -254,8 +312,12 @@ def _entry(severity: str, source: str, message: str) -> str:
     return f"{severity} ({source}): {text}"
 
 
-def _speaker_assessment(speaker: str, answer: SpeakerAnswer | None, flags: Sequence[DriftFlag],
-                        measured: Mapping[str, int]) -> VoiceAssessment:
+def _speaker_assessment(
+    speaker: str,
+    answer: SpeakerAnswer | None,
+    flags: Sequence[DriftFlag],
+    measured: Mapping[str, int],
+) -> VoiceAssessment:
     entries = [_entry(f.severity, "code", f.message) for f in flags]
     if answer is not None:
         entries += [_entry(f.severity, "model", f.description) for f in answer.drift_flags]
@@ -266,30 +328,35 @@ def _speaker_assessment(speaker: str, answer: SpeakerAnswer | None, flags: Seque
         tone_alignment=answer.tone_alignment if answer else "",
         emotional_authenticity=answer.emotional_authenticity if answer else "",
         distinctiveness=measured.get(speaker, answer.distinctiveness if answer else 1),
-        drift_flags=unique(entries))
+        drift_flags=unique(entries),
+    )
 
 
 def _measure_lines(speaker: str, prof: VoiceProfile, measured: Mapping[str, int]) -> str:
     score = measured.get(speaker)
-    return (f"{speaker}: {prof.words} words, {prof.mean_sentence_words:.1f} words/sentence, "
-            f"long words {prof.long_word_rate:.0%}, contractions {prof.contraction_rate:.0%}, "
-            f"questions {prof.question_rate:.0%}, slang {prof.slang_rate:.0%}, profanity "
-            f"{prof.profanity_rate:.0%}, dialect markers {prof.dialect_marker_rate:.0%}, hedges "
-            f"{prof.hedge_rate:.0%}, distinctiveness "
-            f"{score if score is not None else '(too little text to measure)'}")
+    return (
+        f"{speaker}: {prof.words} words, {prof.mean_sentence_words:.1f} words/sentence, "
+        f"long words {prof.long_word_rate:.0%}, contractions {prof.contraction_rate:.0%}, "
+        f"questions {prof.question_rate:.0%}, slang {prof.slang_rate:.0%}, profanity "
+        f"{prof.profanity_rate:.0%}, dialect markers {prof.dialect_marker_rate:.0%}, hedges "
+        f"{prof.hedge_rate:.0%}, distinctiveness "
+        f"{score if score is not None else '(too little text to measure)'}"
+    )
 
 
 def _voice_lock_line(speaker: str, lock: VoiceLock | None) -> str:
     if lock is None:
         return f"{speaker}: no voice lock"
-    return (f"{speaker}: pitch {lock.tone.pitch}, timbre {lock.tone.timbre}, energy "
-            f"{lock.tone.energy}; sentences {lock.cadence.sentence_length}, hesitations "
-            f"{lock.cadence.hesitations}; accent {lock.accent.region} "
-            f"({lock.accent.strength}), slang {lock.accent.slang_level}; vocabulary "
-            f"{lock.constraints.vocabulary_level}, swearing {lock.constraints.swearing}, "
-            f"figurative {lock.constraints.figurative_language}, directness "
-            f"{lock.constraints.directness}; default emotion {lock.emotional_range.default}; "
-            f"never: {joined(lock.forbidden_drift)}")
+    return (
+        f"{speaker}: pitch {lock.tone.pitch}, timbre {lock.tone.timbre}, energy "
+        f"{lock.tone.energy}; sentences {lock.cadence.sentence_length}, hesitations "
+        f"{lock.cadence.hesitations}; accent {lock.accent.region} "
+        f"({lock.accent.strength}), slang {lock.accent.slang_level}; vocabulary "
+        f"{lock.constraints.vocabulary_level}, swearing {lock.constraints.swearing}, "
+        f"figurative {lock.constraints.figurative_language}, directness "
+        f"{lock.constraints.directness}; default emotion {lock.emotional_range.default}; "
+        f"never: {joined(lock.forbidden_drift)}"
+    )
 
 
 @dataclass
@@ -305,16 +372,26 @@ class _Measured:
 
 def _dialogue_prompt(ctx: Context, m: _Measured) -> str:
     locks: dict[str, VoiceLock] = ctx.inputs.all("VOICE_LOCK")
-    return compose([
-        section(f"Dialogue of {ctx.scene_id}",
-                [f"{s}: {line}" for s, lines in m.lines.items() for line in lines]),
-        section("Voice locks", [_voice_lock_line(s, next(iter(for_character(locks, s)),
-                                                         None)) for s in m.lines]),
-        section("Measured by code", [_measure_lines(s, m.profiles[s], m.scores)
-                                     for s in m.lines]),
-        section("Code's drift flags (these stand)",
-                [f"{f.severity}: {f.message}" for s in m.lines for f in m.flags[s]]),
-    ], ctx.feedback)
+    return compose(
+        [
+            section(
+                f"Dialogue of {ctx.scene_id}",
+                [f"{s}: {line}" for s, lines in m.lines.items() for line in lines],
+            ),
+            section(
+                "Voice locks",
+                [_voice_lock_line(s, next(iter(for_character(locks, s)), None)) for s in m.lines],
+            ),
+            section(
+                "Measured by code", [_measure_lines(s, m.profiles[s], m.scores) for s in m.lines]
+            ),
+            section(
+                "Code's drift flags (these stand)",
+                [f"{f.severity}: {f.message}" for s in m.lines for f in m.flags[s]],
+            ),
+        ],
+        ctx.feedback,
+    )
 
 
 def dialogue_failures(check: DialogueCheck, minimum: int, ctx: Context) -> list[str]:
@@ -328,8 +405,10 @@ def dialogue_failures(check: DialogueCheck, minimum: int, ctx: Context) -> list[
             if match and match.group(1) in ("Medium", "High"):
                 failures.append(f"{item.character}: drift: {entry}")
         if item.distinctiveness < minimum:
-            failures.append(f"{item.character}: distinctiveness {item.distinctiveness} is below "
-                            f"the minimum {minimum}: their lines could be another speaker's")
+            failures.append(
+                f"{item.character}: distinctiveness {item.distinctiveness} is below "
+                f"the minimum {minimum}: their lines could be another speaker's"
+            )
     return failures + unknown_knowledge(check.knowledge_stated, ctx)
 
 
@@ -351,12 +430,15 @@ class DialogueConsistencyCheck(Skill):
     tier: ClassVar[Any] = "judgment"
     loop: ClassVar[str] = "narrative"
     needs: ClassVar[tuple[Need, ...]] = (
-        Need("SCRIPT", "scene"), Need("VOICE_LOCK", "all", optional=True),
-        Need("CHAR_LOCK", "cast", optional=True), Need("WORLD_STATE", optional=True),
+        Need("SCRIPT", "scene"),
+        Need("VOICE_LOCK", "all", optional=True),
+        Need("CHAR_LOCK", "cast", optional=True),
+        Need("WORLD_STATE", optional=True),
         Need("STATE_DIFF", "scene", optional=True),
         # the previous scene's check carries each speaker's running voice profile; it is
         # context, so a new version of it (say after a lock revision) does not reopen this one
-        Need("DIALOGUE_CHECK", "previous", optional=True, lineage=False))
+        Need("DIALOGUE_CHECK", "previous", optional=True, lineage=False),
+    )
     produces: ClassVar[tuple[str, ...]] = ("DIALOGUE_CHECK",)
     target_scope: ClassVar[Any] = "scene"
     summary: ClassVar[str] = "voice drift measured in code (stylometry) plus model nuance"
@@ -377,13 +459,17 @@ class DialogueConsistencyCheck(Skill):
             system = system_prompt(PACKAGE, self.prompt_name)
             answer = ctx.ask(DialogueAnswer, system, _dialogue_prompt(ctx, m))
         by_speaker = {canonical_id(a.character): a for a in answer.characters}
-        return [DialogueCheck(
-            scene_id=ctx.scene_id,
-            characters=[_speaker_assessment(s, by_speaker.get(s), m.flags[s], m.scores)
-                        for s in m.lines],
-            recommended_adjustments=answer.recommended_adjustments,
-            knowledge_stated=canonical_uses(answer.knowledge_stated),
-            voice_profiles=running_profiles(m.history, m.profiles))]
+        return [
+            DialogueCheck(
+                scene_id=ctx.scene_id,
+                characters=[
+                    _speaker_assessment(s, by_speaker.get(s), m.flags[s], m.scores) for s in m.lines
+                ],
+                recommended_adjustments=answer.recommended_adjustments,
+                knowledge_stated=canonical_uses(answer.knowledge_stated),
+                voice_profiles=running_profiles(m.history, m.profiles),
+            )
+        ]
 
     def gate(self, outputs: list[Any], ctx: Context) -> Gate:
         """FAIL on drift, indistinct voices, missing assessments or unacquired knowledge."""

@@ -57,8 +57,9 @@ class CharacterJudgment(Answer):
     emotional_continuity: Text
     trauma_history_influence: Text
     arc_progression_status: Text
-    broken_lock_trait: Text = Field("", description="the locked trait the behavior breaks; "
-                                                    "empty when none")
+    broken_lock_trait: Text = Field(
+        "", description="the locked trait the behavior breaks; empty when none"
+    )
     reaction_proportionate: bool
     arc_change_has_catalyst: bool = Field(description="true also when the arc does not move")
     drift_warning: YesNo
@@ -70,7 +71,8 @@ class PsychAnswer(Answer):
 
     characters: list[CharacterJudgment]
     knowledge_used: list[KnowledgeUse] = Field(
-        default_factory=list, description="facts acted on that were known before the scene")
+        default_factory=list, description="facts acted on that were known before the scene"
+    )
 
     @model_validator(mode="after")
     def _fits_psych(self) -> Self:
@@ -80,8 +82,11 @@ class PsychAnswer(Answer):
 
 def psych_of(answer: PsychAnswer, scene_id: str) -> Psych:
     """The PSYCH artifact of an answer; drift warnings follow the structured judgments."""
-    return Psych(scene_id=scene_id, characters=[_assessment(j) for j in answer.characters],
-                 knowledge_used=canonical_uses(answer.knowledge_used))
+    return Psych(
+        scene_id=scene_id,
+        characters=[_assessment(j) for j in answer.characters],
+        knowledge_used=canonical_uses(answer.knowledge_used),
+    )
 
 
 #: How many of a character's most recent recorded facts the prompt shows. Knowledge grows
@@ -110,18 +115,21 @@ def _assessment(judgment: CharacterJudgment) -> PsychAssessment:
         trauma_history_influence=judgment.trauma_history_influence,
         arc_progression_status=judgment.arc_progression_status,
         drift_warning="YES" if _drift_causes(judgment) else "NO",
-        recommended_correction=judgment.recommended_correction)
+        recommended_correction=judgment.recommended_correction,
+    )
 
 
 def _lock_lines(name: str, lock: CharLock | None) -> list[str]:
     if lock is None:
         return [f"{name}: no character lock"]
     b = lock.behavior
-    return [f"{name}: temperament {b.temperament}; decision style {b.decision_style}; "
-            f"under stress {b.stress_behavior}; default tone {b.default_emotional_tone}; "
-            f"speech {b.speech_patterns}",
-            f"{name} knew at introduction: {joined(lock.knowledge_at_introduction)}",
-            f"{name} must never: {joined(lock.forbidden_drift)}"]
+    return [
+        f"{name}: temperament {b.temperament}; decision style {b.decision_style}; "
+        f"under stress {b.stress_behavior}; default tone {b.default_emotional_tone}; "
+        f"speech {b.speech_patterns}",
+        f"{name} knew at introduction: {joined(lock.knowledge_at_introduction)}",
+        f"{name} must never: {joined(lock.forbidden_drift)}",
+    ]
 
 
 def _state_lines(name: str, ctx: Context) -> list[str]:
@@ -130,56 +138,94 @@ def _state_lines(name: str, ctx: Context) -> list[str]:
     if not states:
         return [f"{name}: no recorded state"]
     s = states[0]
-    return [f"{name}: emotional state {s.emotional_state or '(unrecorded)'}; location "
-            f"{s.location or '(unrecorded)'}; injuries {joined(s.injuries)}; inventory "
-            f"{joined(s.inventory)}",
-            f"{name} recently learned: {joined(s.knowledge[-RECENT_KNOWLEDGE:])}"]
+    return [
+        f"{name}: emotional state {s.emotional_state or '(unrecorded)'}; location "
+        f"{s.location or '(unrecorded)'}; injuries {joined(s.injuries)}; inventory "
+        f"{joined(s.inventory)}",
+        f"{name} recently learned: {joined(s.knowledge[-RECENT_KNOWLEDGE:])}",
+    ]
 
 
 def _diff_lines(ctx: Context, names: Iterable[str]) -> list[str]:
     diff: StateDiff | None = ctx.inputs.get("STATE_DIFF")
     if diff is None:
         return []
-    return [f"{n} learns here: {joined(u.learn)}" for n in names
-            for u in for_character(diff.character_updates, n) if u.learn]
+    return [
+        f"{n} learns here: {joined(u.learn)}"
+        for n in names
+        for u in for_character(diff.character_updates, n)
+        if u.learn
+    ]
 
 
 def _psych_prompt(ctx: Context, present: Sequence[str]) -> str:
     locks: dict[str, CharLock] = ctx.inputs.all("CHAR_LOCK")
     breakdown = breakdown_row(ctx)
-    return compose([
-        section("Scene", scene_lines(scene_row(ctx))),
-        section("Breakdown", [f"state changes: {joined(breakdown.state_changes)}",
-                              f"continuity risks: {joined(breakdown.continuity_risks)}"]
-                if breakdown else []),
-        section("Character locks", [line for n in present for line in _lock_lines(
-            n, next(iter(for_character(locks, n)), None))]),
-        section("State before this scene", [line for n in present
-                                            for line in _state_lines(n, ctx)]),
-        section("This scene's state diff", _diff_lines(ctx, present)),
-    ], ctx.feedback)
+    return compose(
+        [
+            section("Scene", scene_lines(scene_row(ctx))),
+            section(
+                "Breakdown",
+                [
+                    f"state changes: {joined(breakdown.state_changes)}",
+                    f"continuity risks: {joined(breakdown.continuity_risks)}",
+                ]
+                if breakdown
+                else [],
+            ),
+            section(
+                "Character locks",
+                [
+                    line
+                    for n in present
+                    for line in _lock_lines(n, next(iter(for_character(locks, n)), None))
+                ],
+            ),
+            section(
+                "State before this scene", [line for n in present for line in _state_lines(n, ctx)]
+            ),
+            section("This scene's state diff", _diff_lines(ctx, present)),
+        ],
+        ctx.feedback,
+    )
 
 
-def psych_failures(psych: Psych, present: Sequence[str], answer: PsychAnswer | None,
-                   ctx: Context) -> list[str]:
+def psych_failures(
+    psych: Psych, present: Sequence[str], answer: PsychAnswer | None, ctx: Context
+) -> list[str]:
     """Every reason character-psychology's output fails its gate."""
     assessed = [a.character for a in psych.characters]
-    failures = [f"no psychology for {c}, who is present in {psych.scene_id}"
-                for c in present if c not in assessed]
-    failures += [f"{c} is assessed but not present in {psych.scene_id}"
-                 for c in assessed if c not in present]
-    causes = {canonical_id(j.character): _drift_causes(j) for j in (answer.characters
-                                                                    if answer else [])}
+    failures = [
+        f"no psychology for {c}, who is present in {psych.scene_id}"
+        for c in present
+        if c not in assessed
+    ]
+    failures += [
+        f"{c} is assessed but not present in {psych.scene_id}" for c in assessed if c not in present
+    ]
+    causes = {
+        canonical_id(j.character): _drift_causes(j) for j in (answer.characters if answer else [])
+    }
     for item in psych.characters:
-        empty = [name for name in ("motivation_alignment", "emotional_continuity",
-                                   "trauma_history_influence", "arc_progression_status")
-                 if not getattr(item, name)]
+        empty = [
+            name
+            for name in (
+                "motivation_alignment",
+                "emotional_continuity",
+                "trauma_history_influence",
+                "arc_progression_status",
+            )
+            if not getattr(item, name)
+        ]
         if empty:
             failures.append(f"{item.character}: {', '.join(empty)} missing")
         if item.drift_warning == "YES":
             why = "; ".join(causes.get(item.character, [])) or "drift warning YES"
-            fix = f" (correction: {item.recommended_correction})" \
-                if item.recommended_correction else " (no correction proposed)"
+            fix = (
+                f" (correction: {item.recommended_correction})"
+                if item.recommended_correction
+                else " (no correction proposed)"
+            )
             failures.append(f"{item.character}: drift warning YES: {why}{fix}")
     return failures + unknown_knowledge(psych.knowledge_used, ctx)
 
@@ -200,8 +246,12 @@ class CharacterPsychology(Skill):
     tier: ClassVar[Any] = "judgment"
     loop: ClassVar[str] = "narrative"
     needs: ClassVar[tuple[Need, ...]] = (
-        Need("SCENES"), Need("BREAKDOWN"), Need("CHAR_LOCK", "cast", optional=True),
-        Need("WORLD_STATE", optional=True), Need("STATE_DIFF", "scene", optional=True))
+        Need("SCENES"),
+        Need("BREAKDOWN"),
+        Need("CHAR_LOCK", "cast", optional=True),
+        Need("WORLD_STATE", optional=True),
+        Need("STATE_DIFF", "scene", optional=True),
+    )
     produces: ClassVar[tuple[str, ...]] = ("PSYCH",)
     target_scope: ClassVar[Any] = "scene"
     summary: ClassVar[str] = "motivation, continuity, arc; drift and knowledge gated in code"

@@ -49,12 +49,14 @@ class StoryAnswer(Answer):
     climax_answers: Text = Field(description="how the climax answers the central question")
     resolution: Paragraphs
     escalation: list[BeatStakes] = Field(
-        description="stakes per beat, inciting incident to climax, in story order")
+        description="stakes per beat, inciting incident to climax, in story order"
+    )
     midpoint_changes_trajectory: bool
     midpoint_explanation: Text
     scenes: list[SceneRow]
-    new_characters: list[Id] = Field(default_factory=list,
-                                     description="characters not in the premise")
+    new_characters: list[Id] = Field(
+        default_factory=list, description="characters not in the premise"
+    )
 
     @field_validator("scenes")
     @classmethod
@@ -73,18 +75,25 @@ class StoryAnswer(Answer):
 
 def beats_of(answer: StoryAnswer, title: str, logline: str) -> Beats:
     """The BEATS artifact of an answer (title and logline come from the premise)."""
-    return Beats(title=title, logline=logline,
-                 central_dramatic_question=answer.central_dramatic_question,
-                 inciting_incident=answer.inciting_incident,
-                 escalation_sequence=answer.escalation_sequence,
-                 midpoint_shift=answer.midpoint_shift, crisis=answer.crisis,
-                 climax=answer.climax, resolution=answer.resolution)
+    return Beats(
+        title=title,
+        logline=logline,
+        central_dramatic_question=answer.central_dramatic_question,
+        inciting_incident=answer.inciting_incident,
+        escalation_sequence=answer.escalation_sequence,
+        midpoint_shift=answer.midpoint_shift,
+        crisis=answer.crisis,
+        climax=answer.climax,
+        resolution=answer.resolution,
+    )
 
 
 #: Placeholder phrasing that says nothing a crew could stage.
 _VAGUE_RE: Final = re.compile(
     r"\b(?:tbd|tba|todo|etc|n/a|somehow|something happens|things happen|stuff happens|"
-    r"and so on|whatever)\b|\?\?|\.\.\.$", re.IGNORECASE)
+    r"and so on|whatever)\b|\?\?|\.\.\.$",
+    re.IGNORECASE,
+)
 #: A goal, conflict or outcome needs at least a subject, a verb and an object.
 MIN_SCENE_FIELD_WORDS: Final = 3
 #: Share of the central question's content words the climax must reuse to count as answering
@@ -94,10 +103,15 @@ _NAME_CUT_RE: Final = re.compile(r"\s*[,(:;\u2014\u2013]\s*|\s+-\s+")
 
 
 def _premise_lines(premise: Premise) -> list[str]:
-    return [f"title: {premise.title}", f"logline: {premise.logline}",
-            f"genre: {premise.genre}", f"tone: {premise.tone}", f"length: {premise.length}",
-            f"theme: {premise.theme or '(none given)'}",
-            f"characters: {joined(premise.characters)}"]
+    return [
+        f"title: {premise.title}",
+        f"logline: {premise.logline}",
+        f"genre: {premise.genre}",
+        f"tone: {premise.tone}",
+        f"length: {premise.length}",
+        f"theme: {premise.theme or '(none given)'}",
+        f"characters: {joined(premise.characters)}",
+    ]
 
 
 def premise_ids(premise: Premise) -> set[str]:
@@ -107,9 +121,12 @@ def premise_ids(premise: Premise) -> set[str]:
 
 def _canonical_scene(row: SceneRow) -> SceneRow:
     """Ids in canonical form (code normalises spelling; it never invents content)."""
-    return row.model_copy(update={
-        "location": canonical_id(row.location),
-        "characters_present": unique(canonical_id(c) for c in row.characters_present)})
+    return row.model_copy(
+        update={
+            "location": canonical_id(row.location),
+            "characters_present": unique(canonical_id(c) for c in row.characters_present),
+        }
+    )
 
 
 def _is_vague(text: str) -> bool:
@@ -117,10 +134,16 @@ def _is_vague(text: str) -> bool:
 
 
 def _beat_failures(beats: Beats) -> list[str]:
-    named = {"inciting incident": beats.inciting_incident, "midpoint shift": beats.midpoint_shift,
-             "crisis": beats.crisis, "climax": beats.climax, "resolution": beats.resolution}
-    failures = [f"beat missing: the {name} is empty" for name, text in named.items()
-                if not text.strip()]
+    named = {
+        "inciting incident": beats.inciting_incident,
+        "midpoint shift": beats.midpoint_shift,
+        "crisis": beats.crisis,
+        "climax": beats.climax,
+        "resolution": beats.resolution,
+    }
+    failures = [
+        f"beat missing: the {name} is empty" for name, text in named.items() if not text.strip()
+    ]
     if not beats.escalation_sequence:
         failures.append("beat missing: the escalation sequence has no steps")
     return failures
@@ -129,18 +152,21 @@ def _beat_failures(beats: Beats) -> list[str]:
 def _question_failures(beats: Beats, answer: StoryAnswer) -> list[str]:
     question = beats.central_dramatic_question.strip()
     if not question.endswith("?"):
-        return ["the central dramatic question is missing or is not a question (end it "
-                "with '?')"]
+        return ["the central dramatic question is missing or is not a question (end it with '?')"]
     failures = []
     words = content_words(question)
     shared = words & content_words(beats.climax)
     if len(shared) < max(1, math.ceil(CLIMAX_OVERLAP * len(words))):
-        failures.append("the climax does not name the central dramatic question it resolves: "
-                        f"it reuses {len(shared)} of its key words "
-                        f"({', '.join(sorted(words)) or 'none'})")
+        failures.append(
+            "the climax does not name the central dramatic question it resolves: "
+            f"it reuses {len(shared)} of its key words "
+            f"({', '.join(sorted(words)) or 'none'})"
+        )
     if not answer.climax_answers:
-        failures.append("the climax does not say how it answers the central dramatic "
-                        "question (climax_answers is empty)")
+        failures.append(
+            "the climax does not say how it answers the central dramatic "
+            "question (climax_answers is empty)"
+        )
     return failures
 
 
@@ -148,16 +174,22 @@ def _stakes_failures(stakes: Sequence[BeatStakes]) -> list[str]:
     if len(stakes) < 3:
         return ["stakes not assessed: rate at least three beats, inciting incident to climax"]
     failures = []
-    falls = [f"{a.beat} ({a.level}) -> {b.beat} ({b.level})" for a, b in pairwise(stakes)
-             if b.level < a.level]
+    falls = [
+        f"{a.beat} ({a.level}) -> {b.beat} ({b.level})"
+        for a, b in pairwise(stakes)
+        if b.level < a.level
+    ]
     if falls:
         failures.append("stakes do not escalate: they fall at " + ", ".join(falls))
     if stakes[-1].level <= stakes[0].level:
-        failures.append(f"stakes do not escalate: they end at {stakes[-1].level}, no higher "
-                        f"than they start ({stakes[0].level})")
+        failures.append(
+            f"stakes do not escalate: they end at {stakes[-1].level}, no higher "
+            f"than they start ({stakes[0].level})"
+        )
     if "climax" not in stakes[-1].beat.lower():
-        failures.append("the stakes assessment must end at the climax "
-                        f"(it ends at {stakes[-1].beat!r})")
+        failures.append(
+            f"the stakes assessment must end at the climax (it ends at {stakes[-1].beat!r})"
+        )
     return failures
 
 
@@ -176,8 +208,9 @@ def _scene_field_failures(row: SceneRow) -> list[str]:
         if not text:
             failures.append(f"{row.scene_id}: the scene has no {name}")
         elif _is_vague(text):
-            failures.append(f"{row.scene_id}: the {name} is vague ({text!r}); say who does "
-                            "what, concretely")
+            failures.append(
+                f"{row.scene_id}: the {name} is vague ({text!r}); say who does what, concretely"
+            )
     return failures
 
 
@@ -188,31 +221,41 @@ def _scene_id_failures(ids: Sequence[str]) -> list[str]:
     expected = [f"S{n:0{width}d}" for n in range(1, len(ids) + 1)]
     for got, want in zip(ids, expected, strict=True):
         if got != want:
-            return [f"scene ids must run {expected[0]}, {expected[1] if len(ids) > 1 else ''}"
-                    f"... in order with {width}-digit padding: found {got} where {want} "
-                    "belongs"]
+            return [
+                f"scene ids must run {expected[0]}, {expected[1] if len(ids) > 1 else ''}"
+                f"... in order with {width}-digit padding: found {got} where {want} "
+                "belongs"
+            ]
     return []
 
 
 def _cast_failures(row: SceneRow, cast_ids: set[str]) -> list[str]:
     failures = []
     if not row.location or not TOKEN_RE.fullmatch(row.location):
-        failures.append(f"{row.scene_id}: the location is missing or not a set id "
-                        "(uppercase, like OLD_MILL)")
+        failures.append(
+            f"{row.scene_id}: the location is missing or not a set id (uppercase, like OLD_MILL)"
+        )
     unknown = [c for c in row.characters_present if c not in cast_ids]
     if unknown:
-        failures.append(f"{row.scene_id}: {', '.join(unknown)} not in the premise and not "
-                        "listed in new_characters")
+        failures.append(
+            f"{row.scene_id}: {', '.join(unknown)} not in the premise and not "
+            "listed in new_characters"
+        )
     return failures
 
 
-def story_failures(beats: Beats, scenes: Scenes, answer: StoryAnswer,
-                   premise: Premise) -> list[str]:
+def story_failures(
+    beats: Beats, scenes: Scenes, answer: StoryAnswer, premise: Premise
+) -> list[str]:
     """Every reason story-architect's output fails its gate (empty: PASS)."""
     cast_ids = premise_ids(premise) | {canonical_id(c) for c in answer.new_characters}
-    failures = [*_beat_failures(beats), *_question_failures(beats, answer),
-                *_stakes_failures(answer.escalation), *_midpoint_failures(answer),
-                *_scene_id_failures([r.scene_id for r in scenes.rows])]
+    failures = [
+        *_beat_failures(beats),
+        *_question_failures(beats, answer),
+        *_stakes_failures(answer.escalation),
+        *_midpoint_failures(answer),
+        *_scene_id_failures([r.scene_id for r in scenes.rows]),
+    ]
     for row in scenes.rows:
         failures += _scene_field_failures(row) + _cast_failures(row, cast_ids)
     return failures
@@ -255,5 +298,6 @@ class StoryArchitect(Skill):
         beats, scenes = outputs
         if self.answer is None:
             return Gate.from_failures(["no model answer was recorded for this run"])
-        return Gate.from_failures(story_failures(beats, scenes, self.answer,
-                                                 ctx.inputs.get("PREMISE")))
+        return Gate.from_failures(
+            story_failures(beats, scenes, self.answer, ctx.inputs.get("PREMISE"))
+        )

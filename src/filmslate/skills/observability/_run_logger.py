@@ -23,9 +23,11 @@ class RunLogger(AutomaticSkill):
     tier: ClassVar[Tier] = "throughput"
     produces: ClassVar[tuple[str, ...]] = ("RUN_LOG",)
     summary: ClassVar[str] = "logs every event in the hash-chained RUN_LOG; a gap hard-stops"
-    how: ClassVar[str] = ("every change is logged with the change itself. Read it with "
-                          "`slate log`, check the chain with `slate verify`, and see derived "
-                          "metrics with `slate metrics`")
+    how: ClassVar[str] = (
+        "every change is logged with the change itself. Read it with "
+        "`slate log`, check the chain with `slate verify`, and see derived "
+        "metrics with `slate metrics`"
+    )
 
 
 __all__ = ["RunLogger"]

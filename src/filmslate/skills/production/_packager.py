@@ -33,15 +33,20 @@ class PromptPackager(Skill):
     # the shots whose applicable rules changed (``rules_missing``). The continuity report is
     # a gate to pass, not content.
     needs: ClassVar[tuple[Need, ...]] = (
-        Need("SHOTLIST", "scene"), Need("CHAR_LOCK", "cast"), Need("SET_LOCK", "scene_set"),
+        Need("SHOTLIST", "scene"),
+        Need("CHAR_LOCK", "cast"),
+        Need("SET_LOCK", "scene_set"),
         Need("STYLE_LOCK", "all", optional=True),
         Need("REGEN_RULES", optional=True, lineage=False),
-        Need("CONTINUITY_REPORT", "scene", lineage=False))
+        Need("CONTINUITY_REPORT", "scene", lineage=False),
+    )
     produces: ClassVar[tuple[str, ...]] = ("GENPACK",)
     target_scope: ClassVar[Any] = "shot"
     uses_model: ClassVar[bool] = False
-    summary: ClassVar[str] = ("after shot-planner PASS: the shot's GENPACK (locks verbatim, "
-                              "action, negatives, settings); invents nothing")
+    summary: ClassVar[str] = (
+        "after shot-planner PASS: the shot's GENPACK (locks verbatim, "
+        "action, negatives, settings); invents nothing"
+    )
 
     def produce(self, ctx: Context) -> list[Artifact | Media]:
         """The GenPack of the target shot."""
@@ -61,11 +66,15 @@ def _styles(ctx: Context) -> list[tuple[str, StyleLock]]:
 def _negatives(ctx: Context, row: ShotRow) -> str:
     set_lock = ctx.inputs.all("SET_LOCK").get(row.set_id)
     groups: list[tuple[str, Iterable[str]]] = [
-        (f"STYLE {n}", lock.forbidden_drift) for n, lock in _styles(ctx)]
+        (f"STYLE {n}", lock.forbidden_drift) for n, lock in _styles(ctx)
+    ]
     if set_lock is not None:
         groups.append((f"SET {row.set_id}", set_lock.forbidden_drift))
-    groups += [(f"CHAR {cid}", lock.forbidden_drift) for cid, lock in shot_cast(ctx, row)
-               if lock is not None]
+    groups += [
+        (f"CHAR {cid}", lock.forbidden_drift)
+        for cid, lock in shot_cast(ctx, row)
+        if lock is not None
+    ]
     lines = [f"- {label}: {item}" for label, items in groups for item in items]
     lines += applicable_rules(ctx.inputs.get("REGEN_RULES"), row.shot_id)
     return "\n".join(lines) or "- (no forbidden drift recorded)"
@@ -76,18 +85,30 @@ def _settings(ctx: Context, row: ShotRow) -> str:
     if tier not in ("proxy", "final"):
         raise UserError(f"resolution tier must be proxy or final, not {tier!r}")
     res = getattr(ctx.config.resolution, tier)
-    return "\n".join([f"resolution_tier: {tier}", f"width: {res.width}",
-                      f"height: {res.height}", f"fps: {res.fps}",
-                      f"duration_s: {row.duration_s:g}", f"camera_type: {row.camera_type}",
-                      f"seed: {shot_seed(row.shot_id)}"])
+    return "\n".join(
+        [
+            f"resolution_tier: {tier}",
+            f"width: {res.width}",
+            f"height: {res.height}",
+            f"fps: {res.fps}",
+            f"duration_s: {row.duration_s:g}",
+            f"camera_type: {row.camera_type}",
+            f"seed: {shot_seed(row.shot_id)}",
+        ]
+    )
 
 
 def _action(row: ShotRow) -> str:
     # Only what the shot row says: blocking, camera, duration, who and where.
-    return "\n".join([row.blocking_summary, f"camera: {row.camera_type}",
-                      f"duration: {row.duration_s:g}s",
-                      f"in frame (left to right): {', '.join(row.char_ids) or 'no characters'}",
-                      f"set: {row.set_id}"])
+    return "\n".join(
+        [
+            row.blocking_summary,
+            f"camera: {row.camera_type}",
+            f"duration: {row.duration_s:g}s",
+            f"in frame (left to right): {', '.join(row.char_ids) or 'no characters'}",
+            f"set: {row.set_id}",
+        ]
+    )
 
 
 def build_genpack(ctx: Context) -> GenPack:
@@ -98,9 +119,13 @@ def build_genpack(ctx: Context) -> GenPack:
         shot_id=row.shot_id,
         style="\n\n".join(lock_text(lock) for _, lock in _styles(ctx)),
         set=lock_text(set_lock) if set_lock is not None else "",
-        characters="\n\n".join(lock_text(lock) for _, lock in shot_cast(ctx, row)
-                               if lock is not None),
-        action=_action(row), negatives=_negatives(ctx, row), settings=_settings(ctx, row))
+        characters="\n\n".join(
+            lock_text(lock) for _, lock in shot_cast(ctx, row) if lock is not None
+        ),
+        action=_action(row),
+        negatives=_negatives(ctx, row),
+        settings=_settings(ctx, row),
+    )
 
 
 def genpack_failures(pack: GenPack, ctx: Context) -> list[str]:
@@ -116,8 +141,10 @@ def genpack_failures(pack: GenPack, ctx: Context) -> list[str]:
     if headings != list(GENPACK_SECTIONS.values()):
         out.append(f"{row.shot_id}: sections out of order or missing: {', '.join(headings)}")
     if ctx.inputs.get("CONTINUITY_REPORT") is None:
-        out.append(f"{row.shot_id}: {ctx.scene_id} has no CONTINUITY_REPORT: run "
-                   "continuity-supervisor before packaging")
+        out.append(
+            f"{row.shot_id}: {ctx.scene_id} has no CONTINUITY_REPORT: run "
+            "continuity-supervisor before packaging"
+        )
     set_lock = ctx.inputs.all("SET_LOCK").get(row.set_id)
     if set_lock is None:
         out.append(f"{row.shot_id}: set {row.set_id} has no SET lock: lock it first")
@@ -142,8 +169,9 @@ def _char_failures(stored: GenPack, ctx: Context, row: ShotRow) -> list[str]:
             continue
         found = stored.characters.find(lock_text(lock), position)
         if found < 0:
-            out.append(f"{row.shot_id}: [CHARACTERS] lacks the CHAR {cid} lock verbatim (in "
-                       "shot order)")
+            out.append(
+                f"{row.shot_id}: [CHARACTERS] lacks the CHAR {cid} lock verbatim (in shot order)"
+            )
         else:
             position = found + len(lock_text(lock))
     return out

@@ -43,9 +43,11 @@ def shot_row(ctx: Context) -> ShotRow:
     shotlist: ShotList = ctx.inputs.get("SHOTLIST")
     row = next((r for r in shotlist.rows if r.shot_id == ctx.target), None)
     if row is None:
-        raise UserError(f"{ctx.target} is not in the latest SHOTLIST of {ctx.scene_id}: run "
-                        f"shot-planner on {ctx.scene_id} or pick a planned shot",
-                        target=ctx.target)
+        raise UserError(
+            f"{ctx.target} is not in the latest SHOTLIST of {ctx.scene_id}: run "
+            f"shot-planner on {ctx.scene_id} or pick a planned shot",
+            target=ctx.target,
+        )
     return row
 
 
@@ -70,12 +72,17 @@ class ShotPlanner(Skill):
     # pass (fresh PASS) and the locks must exist, but a new version of either does not make
     # the plan stale: lock text reaches the shots through their GenPacks, which do depend on it.
     needs: ClassVar[tuple[Need, ...]] = (
-        Need("SCENES"), Need("BREAKDOWN"), Need("CONTINUITY_REPORT", "scene", lineage=False),
-        Need("CHAR_LOCK", "cast", lineage=False), Need("SET_LOCK", "scene_set", lineage=False))
+        Need("SCENES"),
+        Need("BREAKDOWN"),
+        Need("CONTINUITY_REPORT", "scene", lineage=False),
+        Need("CHAR_LOCK", "cast", lineage=False),
+        Need("SET_LOCK", "scene_set", lineage=False),
+    )
     produces: ClassVar[tuple[str, ...]] = ("SHOTLIST",)
     target_scope: ClassVar[Any] = "scene"
-    summary: ClassVar[str] = ("after continuity PASS: the scene's shots with hero tier, "
-                              "complexity and regen risk")
+    summary: ClassVar[str] = (
+        "after continuity PASS: the scene's shots with hero tier, complexity and regen risk"
+    )
 
     def produce(self, ctx: Context) -> list[Artifact | Media]:
         """Ask for the shot list of the target scene."""
@@ -91,8 +98,10 @@ class ShotPlanner(Skill):
 def _scene_rows(ctx: Context) -> tuple[SceneRow, BreakdownRow | None]:
     scene = next((r for r in ctx.inputs.get("SCENES").rows if r.scene_id == ctx.target), None)
     if scene is None:
-        raise UserError(f"{ctx.target} is not in the latest SCENES: add it before planning "
-                        "shots", target=ctx.target)
+        raise UserError(
+            f"{ctx.target} is not in the latest SCENES: add it before planning shots",
+            target=ctx.target,
+        )
     row = next((r for r in ctx.inputs.get("BREAKDOWN").rows if r.scene_id == ctx.target), None)
     return scene, row
 
@@ -122,33 +131,56 @@ def planner_prompt(ctx: Context) -> str:
     sets: dict[str, SetLock] = ctx.inputs.all("SET_LOCK")
     report: ContinuityReport = ctx.inputs.get("CONTINUITY_REPORT")
     cast = _cast(scene, row)
-    places = {lock_subject(scene.location), *(lock_subject(p) for p in
-                                            (row.locations_used if row else []))}
-    lines = [f"TARGET SCENE: {scene.scene_id}", "", "SCENE",
-             f"location: {scene.location} | time of day: {scene.time_of_day or '?'} | cast: "
-             f"{', '.join(cast) or 'none'}", f"summary: {scene.summary}",
-             f"goal: {scene.goal or '?'}", f"conflict: {scene.conflict or '?'}",
-             f"outcome: {scene.outcome or '?'}"]
+    places = {
+        lock_subject(scene.location),
+        *(lock_subject(p) for p in (row.locations_used if row else [])),
+    }
+    lines = [
+        f"TARGET SCENE: {scene.scene_id}",
+        "",
+        "SCENE",
+        f"location: {scene.location} | time of day: {scene.time_of_day or '?'} | cast: "
+        f"{', '.join(cast) or 'none'}",
+        f"summary: {scene.summary}",
+        f"goal: {scene.goal or '?'}",
+        f"conflict: {scene.conflict or '?'}",
+        f"outcome: {scene.outcome or '?'}",
+    ]
     if row is not None:
-        lines += ["", "BREAKDOWN", f"props: {', '.join(row.props_used) or 'none'}",
-                  f"state changes: {'; '.join(row.state_changes) or 'none'}",
-                  f"continuity risks: {'; '.join(row.continuity_risks) or 'none'}"]
-    lines += ["", "CONTINUITY NOTES", *(f"- {c}" for c in report.corrections),
-              *(f"- {f.severity}: {f.description}" for f in report.findings)]
+        lines += [
+            "",
+            "BREAKDOWN",
+            f"props: {', '.join(row.props_used) or 'none'}",
+            f"state changes: {'; '.join(row.state_changes) or 'none'}",
+            f"continuity risks: {'; '.join(row.continuity_risks) or 'none'}",
+        ]
+    lines += [
+        "",
+        "CONTINUITY NOTES",
+        *(f"- {c}" for c in report.corrections),
+        *(f"- {f.severity}: {f.description}" for f in report.findings),
+    ]
     lines += ["", "CHARACTER LOCKS (id: visual anchors)"]
     lines += [_char_line(cid, chars.get(cid)) for cid in cast]
     matching = sorted(p for p in places if p in sets)
     lines += ["", "SET LOCKS (id: visual anchors)"]
-    lines += [f"- {sid}: {'; '.join(sets[sid].visual_anchors)}" for sid in matching] or \
-        [f"- {sid}" for sid in sorted(sets)]
-    lines += ["", "LIMITS",
-              f"- clip limit: {ctx.config.visual.max_clip_s:g}s per shot",
-              f"- complex (high) or {CROWD}+ character shots: at most "
-              f"{ctx.config.visual.complex_max_s:g}s",
-              f"- at most {shot_budget(ctx, scene)} shots for this scene"]
+    lines += [f"- {sid}: {'; '.join(sets[sid].visual_anchors)}" for sid in matching] or [
+        f"- {sid}" for sid in sorted(sets)
+    ]
+    lines += [
+        "",
+        "LIMITS",
+        f"- clip limit: {ctx.config.visual.max_clip_s:g}s per shot",
+        f"- complex (high) or {CROWD}+ character shots: at most "
+        f"{ctx.config.visual.complex_max_s:g}s",
+        f"- at most {shot_budget(ctx, scene)} shots for this scene",
+    ]
     if ctx.feedback:
-        lines += ["", "YOUR PREVIOUS SHOT LIST WAS REFUSED. Fix every point:",
-                  *(f"- {reason}" for reason in ctx.feedback)]
+        lines += [
+            "",
+            "YOUR PREVIOUS SHOT LIST WAS REFUSED. Fix every point:",
+            *(f"- {reason}" for reason in ctx.feedback),
+        ]
     lines += ["", f"Answer with the shot list of {scene.scene_id}."]
     return "\n".join(lines)
 
@@ -168,8 +200,10 @@ def shotlist_failures(shotlist: ShotList, ctx: Context) -> list[str]:
     out = _id_failures(rows, ctx.target)
     budget = shot_budget(ctx, scene)
     if len(rows) > budget:
-        out.append(f"{ctx.target}: bloated: {len(rows)} shots, at most {budget} for this scene "
-                   "(merge coverage, drop redundant C shots)")
+        out.append(
+            f"{ctx.target}: bloated: {len(rows)} shots, at most {budget} for this scene "
+            "(merge coverage, drop redundant C shots)"
+        )
     cast = set(_cast(scene, row))
     chars = ctx.inputs.all("CHAR_LOCK")
     sets = ctx.inputs.all("SET_LOCK")
@@ -179,8 +213,11 @@ def shotlist_failures(shotlist: ShotList, ctx: Context) -> list[str]:
 
 
 def _id_failures(rows: list[ShotRow], scene: str) -> list[str]:
-    out = [f"{r.shot_id}: scene_id is {r.scene_id}, the target is {scene}"
-           for r in rows if r.scene_id != scene]
+    out = [
+        f"{r.shot_id}: scene_id is {r.scene_id}, the target is {scene}"
+        for r in rows
+        if r.scene_id != scene
+    ]
     numbers = [r.shot_id.rsplit("_SH", 1)[1] for r in rows]
     widths = {len(n) for n in numbers}
     if len(widths) > 1:
@@ -193,38 +230,55 @@ def _id_failures(rows: list[ShotRow], scene: str) -> list[str]:
     return out
 
 
-def _shot_failures(shot: ShotRow, ctx: Context, cast: set[str], chars: dict[str, Any],
-                   sets: dict[str, Any]) -> list[str]:
+def _shot_failures(
+    shot: ShotRow, ctx: Context, cast: set[str], chars: dict[str, Any], sets: dict[str, Any]
+) -> list[str]:
     out = []
     sid = shot.shot_id
     max_clip = ctx.config.visual.max_clip_s
     short = ctx.config.visual.complex_max_s
     if shot.hero_tier == "A" and shot.camera_type in WIDE_TYPES:
-        out.append(f"{sid}: a hero-A moment is buried in a {shot.camera_type} shot: use a "
-                   "close_up or medium, or lower the hero tier")
+        out.append(
+            f"{sid}: a hero-A moment is buried in a {shot.camera_type} shot: use a "
+            "close_up or medium, or lower the hero tier"
+        )
     if shot.duration_s > max_clip:
         out.append(f"{sid}: {shot.duration_s:g}s exceeds the {max_clip:g}s clip limit: split it")
     crowded = len(shot.char_ids) >= CROWD
     if (shot.complexity_level == "high" or crowded) and shot.duration_s > short:
-        why = "high complexity" if shot.complexity_level == "high" else \
-            f"{len(shot.char_ids)} characters"
-        out.append(f"{sid}: {why} in {shot.duration_s:g}s: complex or crowded shots last at "
-                   f"most {short:g}s; shorten or split it")
+        why = (
+            "high complexity"
+            if shot.complexity_level == "high"
+            else f"{len(shot.char_ids)} characters"
+        )
+        out.append(
+            f"{sid}: {why} in {shot.duration_s:g}s: complex or crowded shots last at "
+            f"most {short:g}s; shorten or split it"
+        )
     if shot.set_id not in sets:
-        out.append(f"{sid}: set {shot.set_id} has no SET lock: lock it (set-lock) or use a "
-                   "locked set")
+        out.append(
+            f"{sid}: set {shot.set_id} has no SET lock: lock it (set-lock) or use a locked set"
+        )
     for cid in shot.char_ids:
         if cid not in cast:
-            out.append(f"{sid}: character {cid} is not in {shot.scene_id}'s cast "
-                       f"({', '.join(sorted(cast)) or 'none'})")
+            out.append(
+                f"{sid}: character {cid} is not in {shot.scene_id}'s cast "
+                f"({', '.join(sorted(cast)) or 'none'})"
+            )
         elif cid not in chars:
-            out.append(f"{sid}: character {cid} has no CHAR lock: lock them (character-lock) "
-                       "first")
+            out.append(f"{sid}: character {cid} has no CHAR lock: lock them (character-lock) first")
     return out
 
 
 REGISTRY.register(ShotPlanner)
 
 # rules_missing moved to _shared; the orchestrator still imports it from here.
-__all__ = ["ShotPlanner", "planner_prompt", "rules_missing", "shot_budget",
-           "shot_cast", "shot_row", "shotlist_failures"]
+__all__ = [
+    "ShotPlanner",
+    "planner_prompt",
+    "rules_missing",
+    "shot_budget",
+    "shot_cast",
+    "shot_row",
+    "shotlist_failures",
+]

@@ -62,15 +62,20 @@ def qc_verdict(scores: dict[str, int | None], threshold: int) -> tuple[Verdict, 
         return "PASS", []
     short = threshold - total
     verdict: Verdict = "FIX" if short <= FIX_MARGIN else "FAIL"
-    return verdict, [f"total {total} is {short} below the threshold {threshold}"
-                     + (" (minor, salvageable)" if verdict == "FIX" else "")]
+    return verdict, [
+        f"total {total} is {short} below the threshold {threshold}"
+        + (" (minor, salvageable)" if verdict == "FIX" else "")
+    ]
 
 
 def capped(model: dict[str, int | None], technical: dict[str, int]) -> dict[str, int | None]:
     """The model's scores, lowered wherever a technical check scored lower."""
-    return {name: (None if model.get(name) is None
-                   else min(int(model[name] or 0), technical.get(name, 2)))
-            for name in QC_CATEGORIES}
+    return {
+        name: (
+            None if model.get(name) is None else min(int(model[name] or 0), technical.get(name, 2))
+        )
+        for name in QC_CATEGORIES
+    }
 
 
 class QcGrader(Skill):
@@ -82,14 +87,20 @@ class QcGrader(Skill):
     tier: ClassVar[Tier] = "vision"
     loop: ClassVar[str] = "production"
     needs: ClassVar[tuple[Need, ...]] = (
-        Need("PROXY", "shot"), Need("SHOTLIST", "scene"), Need("SET_LOCK", "scene_set"),
-        Need("GENPACK", "shot"), history("QC_BATCH", "scene"))
+        Need("PROXY", "shot"),
+        Need("SHOTLIST", "scene"),
+        Need("SET_LOCK", "scene_set"),
+        Need("GENPACK", "shot"),
+        history("QC_BATCH", "scene"),
+    )
     produces: ClassVar[tuple[str, ...]] = ("QC_BATCH",)
     target_scope: ClassVar[Any] = "shot"
     revise_on_fail: ClassVar[bool] = False  # grading again cannot fix a clip
     grades: ClassVar[str] = "PROXY"
-    summary: ClassVar[str] = ("after every generation attempt: technical checks and the "
-                              "7-category rubric; PASS/FIX/FAIL by hero-tier threshold")
+    summary: ClassVar[str] = (
+        "after every generation attempt: technical checks and the "
+        "7-category rubric; PASS/FIX/FAIL by hero-tier threshold"
+    )
 
     def produce(self, ctx: Context) -> list[Artifact | Media]:
         """The scene's QC batch with this attempt's row appended."""
@@ -98,8 +109,11 @@ class QcGrader(Skill):
         technical = rubric_from_technical(findings)
         source = str(ctx.params.get(RUBRIC_PARAM, ctx.config.qc.rubric_source))
         if source == "model":
-            answer = ctx.ask(RubricAnswer, system_prompt(PACKAGE, self.prompt_name),
-                             qc_prompt(ctx, row, findings))
+            answer = ctx.ask(
+                RubricAnswer,
+                system_prompt(PACKAGE, self.prompt_name),
+                qc_prompt(ctx, row, findings),
+            )
             scores = capped(answer.model_dump(exclude={"notes"}), technical)
             opinion = answer.notes
         elif source == "technical":
@@ -111,9 +125,16 @@ class QcGrader(Skill):
         attempt = sum(1 for r in rows if r.shot_id == row.shot_id) + 1
         verdict, _ = qc_verdict(scores, ctx.config.qc.threshold(row.hero_tier))
         notes = _notes(ctx, source, findings, opinion)
-        rows.append(QcRow(shot_id=row.shot_id, attempt_number=attempt,
-                          total_score=sum(s or 0 for s in scores.values()), verdict=verdict,
-                          notes=notes, **scores))
+        rows.append(
+            QcRow(
+                shot_id=row.shot_id,
+                attempt_number=attempt,
+                total_score=sum(s or 0 for s in scores.values()),
+                verdict=verdict,
+                notes=notes,
+                **scores,
+            )
+        )
         return [QcBatch(rows=rows)]
 
     def gate(self, outputs: list[Any], ctx: Context) -> Gate:
@@ -123,8 +144,10 @@ class QcGrader(Skill):
         row = shot_row(ctx)
         mine = [r for r in batch.rows if r.shot_id == row.shot_id][-1]
         verdict, reasons = qc_verdict(mine.scores, ctx.config.qc.threshold(row.hero_tier))
-        reasons = [f"{row.shot_id} attempt {mine.attempt_number} (hero {row.hero_tier}): {r}"
-                   for r in reasons]
+        reasons = [
+            f"{row.shot_id} attempt {mine.attempt_number} (hero {row.hero_tier}): {r}"
+            for r in reasons
+        ]
         if verdict == "FIX":
             return Gate("FIX", tuple(reasons))
         return Gate.from_failures(reasons)
@@ -134,19 +157,26 @@ def clip_spec(ctx: Context, row: ShotRow) -> ClipSpec:
     """What the proxy should be: the shot's duration, proxy resolution, the set's palette."""
     proxy = ctx.config.resolution.proxy
     set_lock: SetLock | None = ctx.inputs.all("SET_LOCK").get(row.set_id)
-    return ClipSpec(row.duration_s, proxy.width, proxy.height, proxy.fps,
-                    palette=list(set_lock.palette) if set_lock else [],
-                    allow_static=row.camera_type == "insert")
+    return ClipSpec(
+        row.duration_s,
+        proxy.width,
+        proxy.height,
+        proxy.fps,
+        palette=list(set_lock.palette) if set_lock else [],
+        allow_static=row.camera_type == "insert",
+    )
 
 
 def qc_prompt(ctx: Context, row: ShotRow, findings: list[TechFinding]) -> str:
     """The shot row, its GenPack and the technical findings (bounded: one shot)."""
     pack: GenPack = ctx.inputs.get("GENPACK")
     found = "\n".join(f"- {f.check} ({f.severity}): {f.detail}" for f in findings) or "- none"
-    return (f"Shot {row.shot_id}: {row.camera_type}, {row.duration_s:g}s, hero {row.hero_tier}, "
-            f"characters {', '.join(row.char_ids) or 'none'}, set {row.set_id}.\n"
-            f"Blocking: {row.blocking_summary}\n\nGenPack:\n{pack.render().decode('utf-8')}\n"
-            f"Technical findings:\n{found}\n\nThe clip is attached as frames.")
+    return (
+        f"Shot {row.shot_id}: {row.camera_type}, {row.duration_s:g}s, hero {row.hero_tier}, "
+        f"characters {', '.join(row.char_ids) or 'none'}, set {row.set_id}.\n"
+        f"Blocking: {row.blocking_summary}\n\nGenPack:\n{pack.render().decode('utf-8')}\n"
+        f"Technical findings:\n{found}\n\nThe clip is attached as frames."
+    )
 
 
 def _notes(ctx: Context, source: str, findings: list[TechFinding], opinion: str) -> str:
@@ -161,5 +191,14 @@ def _notes(ctx: Context, source: str, findings: list[TechFinding], opinion: str)
 
 REGISTRY.register(QcGrader)
 
-__all__ = ["FIX_MARGIN", "RUBRIC_PARAM", "QcGrader", "RubricAnswer", "Verdict", "capped",
-           "clip_spec", "qc_prompt", "qc_verdict"]
+__all__ = [
+    "FIX_MARGIN",
+    "RUBRIC_PARAM",
+    "QcGrader",
+    "RubricAnswer",
+    "Verdict",
+    "capped",
+    "clip_spec",
+    "qc_prompt",
+    "qc_verdict",
+]

@@ -36,9 +36,12 @@ from ._shared import CROWD, GENPACK_NOTE, applicable_rules, history, pack_digest
 
 REDUCTIONS = ("complexity_reduction", "duration_reduction")
 PATTERNS = {
-    "face_consistency": "face drift", "wardrobe_consistency": "wardrobe drift",
-    "set_continuity": "set drift", "prop_accuracy": "prop inconsistency",
-    "lighting_consistency": "lighting shift", "motion_integrity": "motion artifact",
+    "face_consistency": "face drift",
+    "wardrobe_consistency": "wardrobe drift",
+    "set_continuity": "set drift",
+    "prop_accuracy": "prop inconsistency",
+    "lighting_consistency": "lighting shift",
+    "motion_integrity": "motion artifact",
     "audio_consistency": "audio mismatch",
 }
 
@@ -56,8 +59,7 @@ class Analysis:
     @property
     def dominant(self) -> str:
         """The category that lost the most points (QC column order breaks ties)."""
-        return max(QC_CATEGORIES, key=lambda c: (self.deficits.get(c, 0),
-                                                 -QC_CATEGORIES.index(c)))
+        return max(QC_CATEGORIES, key=lambda c: (self.deficits.get(c, 0), -QC_CATEGORIES.index(c)))
 
     @property
     def repeated(self) -> list[str]:
@@ -69,7 +71,7 @@ def analyse(rows: list[QcRow], shot_id: str) -> Analysis:
     """Aggregate the shot's attempts since its last PASS by category."""
     mine = [r for r in rows if r.shot_id == shot_id]
     last_pass = max((i for i, r in enumerate(mine) if r.verdict == "PASS"), default=-1)
-    failed = mine[last_pass + 1:]
+    failed = mine[last_pass + 1 :]
     deficits: Counter[str] = Counter()
     repeats: Counter[str] = Counter()
     for row in failed:
@@ -91,17 +93,20 @@ class RegenAnalyzer(Skill):
     # Nothing here is lineage: REGEN_RULES is project-wide, and a new GenPack or QC row (which
     # these rules cause) must not make them stale for every other shot's packaging.
     needs: ClassVar[tuple[Need, ...]] = (
-        history("QC_BATCH", "scene"), Need("SHOTLIST", "scene", lineage=False),
+        history("QC_BATCH", "scene"),
+        Need("SHOTLIST", "scene", lineage=False),
         Need("GENPACK", "shot", lineage=False),
         Need("CHAR_LOCK", "cast", optional=True, lineage=False),
         Need("SET_LOCK", "scene_set", optional=True, lineage=False),
-        Need("REGEN_RULES", optional=True, lineage=False))
+        Need("REGEN_RULES", optional=True, lineage=False),
+    )
     produces: ClassVar[tuple[str, ...]] = ("REGEN_RULES",)
     target_scope: ClassVar[Any] = "shot"
     uses_model: ClassVar[bool] = False
     revise_on_fail: ClassVar[bool] = False  # the same rows give the same analysis
-    summary: ClassVar[str] = ("after repeated QC failures: dominant pattern, root cause and "
-                              "rules for the next GenPack")
+    summary: ClassVar[str] = (
+        "after repeated QC failures: dominant pattern, root cause and rules for the next GenPack"
+    )
 
     def produce(self, ctx: Context) -> list[Artifact | Media]:
         """The previous rules plus this shot's new ones."""
@@ -109,8 +114,11 @@ class RegenAnalyzer(Skill):
         batch: QcBatch | None = ctx.inputs.get("QC_BATCH")
         found = analyse(list(batch.rows) if batch else [], row.shot_id)
         if not any(r.verdict != "PASS" for r in found.failed):
-            raise UserError(f"{row.shot_id} has no failed QC attempt since its last PASS: "
-                            "nothing to analyse (run qc-grader first)", target=row.shot_id)
+            raise UserError(
+                f"{row.shot_id} has no failed QC attempt since its last PASS: "
+                "nothing to analyse (run qc-grader first)",
+                target=row.shot_id,
+            )
         return [regen_rules(ctx, row, found)]
 
     def gate(self, outputs: list[Any], ctx: Context) -> Gate:
@@ -134,8 +142,10 @@ def regen_failures(rules: RegenRules, found: Analysis, previous: RegenRules | No
         out.append(f"{shot}: no new adjustment: the next GenPack would be unchanged")
     mine = [r for r in rules.prompt_adjustment_rules if r.scope == shot]
     if found.repeated and not any(r.type in REDUCTIONS for r in mine):
-        out.append(f"{shot}: repeated drift in {', '.join(found.repeated)} but complexity and "
-                   "duration are unchanged (add a complexity or duration reduction)")
+        out.append(
+            f"{shot}: repeated drift in {', '.join(found.repeated)} but complexity and "
+            "duration are unchanged (add a complexity or duration reduction)"
+        )
     return out
 
 
@@ -159,7 +169,8 @@ def regen_rules(ctx: Context, row: ShotRow, found: Analysis) -> RegenRules:
         root_cause_hypothesis=root_cause(ctx, row, found),
         prompt_adjustment_rules=kept + added,
         structural_simplifications=simplifications,
-        escalation_recommendation=_escalation(row, escalate))
+        escalation_recommendation=_escalation(row, escalate),
+    )
 
 
 def _rules_already_failed(previous: RegenRules | None, pack: GenPack, found: Analysis) -> bool:
@@ -175,20 +186,29 @@ def _rules_already_failed(previous: RegenRules | None, pack: GenPack, found: Ana
 
 def summary_of(found: Analysis, pack: GenPack) -> str:
     """Attempts, scores by category, the dominant pattern and the GenPack comparison."""
-    lines = [f"{found.shot_id}: {len(found.failed)} failed attempt(s) since the last PASS "
-             f"(attempts {', '.join(str(r.attempt_number) for r in found.failed)})."]
-    lost = ", ".join(f"{c} -{found.deficits[c]} in {found.repeats[c]} attempt(s)"
-                     for c in QC_CATEGORIES if found.deficits.get(c))
+    lines = [
+        f"{found.shot_id}: {len(found.failed)} failed attempt(s) since the last PASS "
+        f"(attempts {', '.join(str(r.attempt_number) for r in found.failed)})."
+    ]
+    lost = ", ".join(
+        f"{c} -{found.deficits[c]} in {found.repeats[c]} attempt(s)"
+        for c in QC_CATEGORIES
+        if found.deficits.get(c)
+    )
     lines.append(f"Points lost by category: {lost or 'none'}.")
     lines.append(f"Dominant pattern: {PATTERNS[found.dominant]} ({found.dominant}).")
     distinct = list(dict.fromkeys(found.packs))
     if len(found.packs) >= 2 and len(distinct) == 1:
         same = "the current one" if distinct[0] == pack_digest(pack) else "an earlier one"
-        lines.append(f"GenPack unchanged across {len(found.packs)} attempts (sha256:"
-                     f"{distinct[0]}, {same}): the wording did not change between retakes.")
+        lines.append(
+            f"GenPack unchanged across {len(found.packs)} attempts (sha256:"
+            f"{distinct[0]}, {same}): the wording did not change between retakes."
+        )
     elif distinct:
-        lines.append(f"{len(distinct)} different GenPacks over {len(found.packs)} attempts; "
-                     "rewording alone did not fix it.")
+        lines.append(
+            f"{len(distinct)} different GenPacks over {len(found.packs)} attempts; "
+            "rewording alone did not fix it."
+        )
     return "\n".join(lines)
 
 
@@ -196,13 +216,13 @@ def root_cause(ctx: Context, row: ShotRow, found: Analysis) -> str:
     """A hypothesis from the dominant pattern and what makes the shot hard."""
     causes = {
         "face_consistency": "the characters' identity anchors are too weak in the prompt for "
-                            "the model to hold faces steady",
+        "the model to hold faces steady",
         "wardrobe_consistency": "the wardrobe is described loosely, so the model re-dresses "
-                                "the characters between frames",
+        "the characters between frames",
         "set_continuity": "the set's anchors are not pinned, so the model invents a layout",
         "prop_accuracy": "props are not named precisely enough to stay the same",
         "lighting_consistency": "the light source and temperature are not constrained tightly "
-                                "enough, so the light shifts",
+        "enough, so the light shifts",
         "motion_integrity": "the motion asked for is more than the model renders cleanly",
         "audio_consistency": "the sound design is not constrained",
     }
@@ -219,8 +239,9 @@ def root_cause(ctx: Context, row: ShotRow, found: Analysis) -> str:
     return f"{PATTERNS[found.dominant].capitalize()}: {causes[found.dominant]}{made_worse}."
 
 
-def adjustments(ctx: Context, row: ShotRow, found: Analysis,
-                escalate: bool) -> list[AdjustmentRule]:
+def adjustments(
+    ctx: Context, row: ShotRow, found: Analysis, escalate: bool
+) -> list[AdjustmentRule]:
     """This shot's rules, by type, from the failed categories and the shot row."""
     shot = row.shot_id
     locks: dict[str, CharLock] = ctx.inputs.all("CHAR_LOCK")
@@ -232,60 +253,126 @@ def adjustments(ctx: Context, row: ShotRow, found: Analysis,
         if lock is None:
             continue
         if "face_consistency" in failing and lock.visual_anchors:
-            out.append(AdjustmentRule(type="anchor_reinforcement", scope=shot, rule=(
-                f"keep {cid} identical to the CHAR lock in every frame: "
-                f"{'; '.join(lock.visual_anchors)}; marks: "
-                f"{'; '.join(lock.appearance.distinguishing_marks) or 'none'}")))
+            out.append(
+                AdjustmentRule(
+                    type="anchor_reinforcement",
+                    scope=shot,
+                    rule=(
+                        f"keep {cid} identical to the CHAR lock in every frame: "
+                        f"{'; '.join(lock.visual_anchors)}; marks: "
+                        f"{'; '.join(lock.appearance.distinguishing_marks) or 'none'}"
+                    ),
+                )
+            )
         if "wardrobe_consistency" in failing:
-            out.append(AdjustmentRule(type="anchor_reinforcement", scope=shot, rule=(
-                f"{cid} wears exactly {lock.wardrobe.default_outfit} (palette "
-                f"{', '.join(lock.wardrobe.palette)}) from first to last frame")))
+            out.append(
+                AdjustmentRule(
+                    type="anchor_reinforcement",
+                    scope=shot,
+                    rule=(
+                        f"{cid} wears exactly {lock.wardrobe.default_outfit} (palette "
+                        f"{', '.join(lock.wardrobe.palette)}) from first to last frame"
+                    ),
+                )
+            )
     if set_lock is not None:
         out += _set_rules(shot, set_lock, failing)
     if "motion_integrity" in failing:
-        out.append(AdjustmentRule(type="constraint_tightening", scope=shot, rule=(
-            "one continuous take: no cuts, no frozen or black frames, no flicker, slow camera")))
+        out.append(
+            AdjustmentRule(
+                type="constraint_tightening",
+                scope=shot,
+                rule=(
+                    "one continuous take: no cuts, no frozen or black frames, no flicker, "
+                    "slow camera"
+                ),
+            )
+        )
     out += _reductions(ctx, row, found, out)
     if escalate:
-        out.append(AdjustmentRule(type="tier_escalation", scope=shot, rule=(
-            "earlier rules for this shot were applied and it still failed: render it one "
-            "visual tier up")))
+        out.append(
+            AdjustmentRule(
+                type="tier_escalation",
+                scope=shot,
+                rule=(
+                    "earlier rules for this shot were applied and it still failed: render it one "
+                    "visual tier up"
+                ),
+            )
+        )
     return out
 
 
 def _set_rules(shot: str, lock: SetLock, failing: set[str]) -> list[AdjustmentRule]:
     out = []
     if "set_continuity" in failing:
-        out.append(AdjustmentRule(type="constraint_tightening", scope=shot, rule=(
-            f"set {lock.name} stays as locked: {'; '.join(lock.visual_anchors)} in place; "
-            f"palette {', '.join(lock.palette) or 'as locked'}")))
+        out.append(
+            AdjustmentRule(
+                type="constraint_tightening",
+                scope=shot,
+                rule=(
+                    f"set {lock.name} stays as locked: {'; '.join(lock.visual_anchors)} in place; "
+                    f"palette {', '.join(lock.palette) or 'as locked'}"
+                ),
+            )
+        )
     if "lighting_consistency" in failing:
         light = lock.lighting
-        out.append(AdjustmentRule(type="constraint_tightening", scope=shot, rule=(
-            f"hold the light: {light.temperature_k}K from {light.primary_source}, "
-            f"{light.shadow} shadows, {light.contrast} contrast, no change during the shot")))
+        out.append(
+            AdjustmentRule(
+                type="constraint_tightening",
+                scope=shot,
+                rule=(
+                    f"hold the light: {light.temperature_k}K from {light.primary_source}, "
+                    f"{light.shadow} shadows, {light.contrast} contrast, no change during the shot"
+                ),
+            )
+        )
     if "prop_accuracy" in failing and lock.prop_anchors:
-        out.append(AdjustmentRule(type="constraint_tightening", scope=shot, rule=(
-            f"props exactly as locked: {'; '.join(lock.prop_anchors)}")))
+        out.append(
+            AdjustmentRule(
+                type="constraint_tightening",
+                scope=shot,
+                rule=(f"props exactly as locked: {'; '.join(lock.prop_anchors)}"),
+            )
+        )
     return out
 
 
-def _reductions(ctx: Context, row: ShotRow, found: Analysis,
-                so_far: list[AdjustmentRule]) -> list[AdjustmentRule]:
+def _reductions(
+    ctx: Context, row: ShotRow, found: Analysis, so_far: list[AdjustmentRule]
+) -> list[AdjustmentRule]:
     shot = row.shot_id
     limit = ctx.config.visual.complex_max_s
     out = []
     if len(row.char_ids) >= CROWD or row.complexity_level == "high":
-        out.append(AdjustmentRule(type="complexity_reduction", scope=shot, rule=(
-            f"at most {CROWD - 1} characters in frame and one action at a time")))
+        out.append(
+            AdjustmentRule(
+                type="complexity_reduction",
+                scope=shot,
+                rule=(f"at most {CROWD - 1} characters in frame and one action at a time"),
+            )
+        )
     if row.duration_s > limit:
-        out.append(AdjustmentRule(type="duration_reduction", scope=shot, rule=(
-            f"shorten the shot to at most {limit:g}s (now {row.duration_s:g}s)")))
+        out.append(
+            AdjustmentRule(
+                type="duration_reduction",
+                scope=shot,
+                rule=(f"shorten the shot to at most {limit:g}s (now {row.duration_s:g}s)"),
+            )
+        )
     if found.repeated and not out:
         # repeated drift on a shot that is already simple: calm the camera, hold one action
-        out.append(AdjustmentRule(type="complexity_reduction", scope=shot, rule=(
-            f"locked-off camera and a single action; repeated drift in "
-            f"{', '.join(found.repeated)}")))
+        out.append(
+            AdjustmentRule(
+                type="complexity_reduction",
+                scope=shot,
+                rule=(
+                    f"locked-off camera and a single action; repeated drift in "
+                    f"{', '.join(found.repeated)}"
+                ),
+            )
+        )
     return out
 
 
@@ -295,8 +382,7 @@ def simplify(ctx: Context, row: ShotRow, found: Analysis) -> list[str]:
     if len(row.char_ids) >= CROWD:
         out.append(f"{row.shot_id}: split into shots of at most {CROWD - 1} characters")
     if row.duration_s > ctx.config.visual.complex_max_s:
-        out.append(f"{row.shot_id}: split or trim to {ctx.config.visual.complex_max_s:g}s "
-                   "or less")
+        out.append(f"{row.shot_id}: split or trim to {ctx.config.visual.complex_max_s:g}s or less")
     if found.repeated and row.camera_type not in ("insert", "close_up"):
         out.append(f"{row.shot_id}: consider a steadier framing than {row.camera_type}")
     return out
@@ -304,13 +390,28 @@ def simplify(ctx: Context, row: ShotRow, found: Analysis) -> list[str]:
 
 def _escalation(row: ShotRow, escalate: bool) -> str:
     if escalate:
-        return (f"Escalate {row.shot_id} (hero {row.hero_tier}) one visual tier: its earlier "
-                "rules were applied and the failures persist. Record the cost impact.")
-    return (f"No escalation for {row.shot_id} yet: apply these rules and simplifications at "
-            "the current tier first.")
+        return (
+            f"Escalate {row.shot_id} (hero {row.hero_tier}) one visual tier: its earlier "
+            "rules were applied and the failures persist. Record the cost impact."
+        )
+    return (
+        f"No escalation for {row.shot_id} yet: apply these rules and simplifications at "
+        "the current tier first."
+    )
 
 
 REGISTRY.register(RegenAnalyzer)
 
-__all__ = ["PATTERNS", "REDUCTIONS", "Analysis", "RegenAnalyzer", "adjustments", "analyse",
-           "regen_failures", "regen_rules", "root_cause", "simplify", "summary_of"]
+__all__ = [
+    "PATTERNS",
+    "REDUCTIONS",
+    "Analysis",
+    "RegenAnalyzer",
+    "adjustments",
+    "analyse",
+    "regen_failures",
+    "regen_rules",
+    "root_cause",
+    "simplify",
+    "summary_of",
+]

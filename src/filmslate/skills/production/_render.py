@@ -44,9 +44,11 @@ def service_of(ctx: Context) -> ClipRenderer:
     """The render service the runner passed in, or a clear error."""
     service = ctx.params.get(RENDER_PARAM)
     if not isinstance(service, ClipRenderer):
-        raise UserError("video generation needs the render service: run it through the runner "
-                        f"with params={{{RENDER_PARAM!r}: "
-                        "filmslate.engine.RenderService(project)}")
+        raise UserError(
+            "video generation needs the render service: run it through the runner "
+            f"with params={{{RENDER_PARAM!r}: "
+            "filmslate.engine.RenderService(project)}"
+        )
     return service
 
 
@@ -58,11 +60,14 @@ def clip_failures(data: bytes, shot: ShotRow, res: Resolution, label: str) -> li
         return [f"{shot.shot_id}: the {label} cannot be decoded: {exc}"]
     out = []
     if (info.width, info.height) != (res.width, res.height):
-        out.append(f"{shot.shot_id}: {label} is {info.width}x{info.height}, the {label} "
-                   f"resolution is {res.width}x{res.height}")
+        out.append(
+            f"{shot.shot_id}: {label} is {info.width}x{info.height}, the {label} "
+            f"resolution is {res.width}x{res.height}"
+        )
     if abs(info.duration_s - shot.duration_s) > 1.0 / res.fps + 1e-6:
-        out.append(f"{shot.shot_id}: {label} lasts {info.duration_s:g}s, the shot "
-                   f"{shot.duration_s:g}s")
+        out.append(
+            f"{shot.shot_id}: {label} lasts {info.duration_s:g}s, the shot {shot.duration_s:g}s"
+        )
     return out
 
 
@@ -85,9 +90,9 @@ class _Render(Skill):
         self.before_render(ctx, row)
         pack: GenPack = ctx.inputs.get("GENPACK")
         image = ctx.inputs.get("STORYBOARD")
-        data = service_of(ctx).render(row, pack, self.resolution,
-                                      image if isinstance(image, bytes) else None,
-                                      skill=self.name)
+        data = service_of(ctx).render(
+            row, pack, self.resolution, image if isinstance(image, bytes) else None, skill=self.name
+        )
         return [Media(self.produces[0], row.shot_id, data)]
 
     def before_render(self, ctx: Context, row: ShotRow) -> None:
@@ -96,8 +101,9 @@ class _Render(Skill):
     def gate(self, outputs: list[Any], ctx: Context) -> Gate:
         """FAIL when the clip does not decode or has the wrong size or length."""
         res: Resolution = getattr(ctx.config.resolution, self.resolution)
-        return Gate.from_failures(clip_failures(outputs[0].data, shot_row(ctx), res,
-                                                self.resolution))
+        return Gate.from_failures(
+            clip_failures(outputs[0].data, shot_row(ctx), res, self.resolution)
+        )
 
 
 class RenderProxy(_Render):
@@ -105,12 +111,15 @@ class RenderProxy(_Render):
 
     name: ClassVar[str] = "render-proxy"
     needs: ClassVar[tuple[Need, ...]] = (
-        Need("GENPACK", "shot"), Need("SHOTLIST", "scene"),
-        Need("STORYBOARD", "shot", optional=True))
+        Need("GENPACK", "shot"),
+        Need("SHOTLIST", "scene"),
+        Need("STORYBOARD", "shot", optional=True),
+    )
     produces: ClassVar[tuple[str, ...]] = ("PROXY",)
     resolution: ClassVar[ResolutionTier] = "proxy"
-    summary: ClassVar[str] = ("after prompt-packager PASS: the shot's proxy clip at proxy "
-                              "resolution (metered, resumable)")
+    summary: ClassVar[str] = (
+        "after prompt-packager PASS: the shot's proxy clip at proxy resolution (metered, resumable)"
+    )
 
 
 class RenderFinal(_Render):
@@ -118,24 +127,30 @@ class RenderFinal(_Render):
 
     name: ClassVar[str] = "render-final"
     needs: ClassVar[tuple[Need, ...]] = (
-        Need("GENPACK", "shot"), Need("SHOTLIST", "scene"), Need("PROXY", "shot"),
+        Need("GENPACK", "shot"),
+        Need("SHOTLIST", "scene"),
+        Need("PROXY", "shot"),
         # the scene's QC sheet grows as its other shots are graded: read as a history (its
         # newer versions do not make this shot's final stale), checked row by row below
         Need("QC_BATCH", "scene", lineage=False, history=True),
-        Need("STORYBOARD", "shot", optional=True))
+        Need("STORYBOARD", "shot", optional=True),
+    )
     produces: ClassVar[tuple[str, ...]] = ("FINAL",)
     resolution: ClassVar[ResolutionTier] = "final"
     summary: ClassVar[str] = "after the proxy passed QC: the shot's clip at final resolution"
 
     def before_render(self, ctx: Context, row: ShotRow) -> None:
         """Proxy first: the shot's last QC row must be a PASS of this GenPack's proxy."""
-        passed, what = passed_with(ctx.inputs.get("QC_BATCH"), row.shot_id,
-                                   ctx.inputs.get("GENPACK"))
+        passed, what = passed_with(
+            ctx.inputs.get("QC_BATCH"), row.shot_id, ctx.inputs.get("GENPACK")
+        )
         if not passed:
             raise ProxyFirst(
                 f"{row.shot_id}: no final render before the proxy of its current GenPack "
                 f"passes QC (last QC: {what}): run qc-grader on {row.shot_id}, and "
-                "regenerate the proxy if it failed", target=row.shot_id)
+                "regenerate the proxy if it failed",
+                target=row.shot_id,
+            )
 
 
 # -- assemble-cut -----------------------------------------------------------------------------
@@ -158,14 +173,19 @@ class AssembleCut(Skill):
     tier: ClassVar[Tier] = "throughput"
     loop: ClassVar[str] = "production"
     needs: ClassVar[tuple[Need, ...]] = (
-        Need("SCENES"), Need("SHOTLIST", "all"), Need("PROXY", "all", optional=True),
-        Need("FINAL", "all", optional=True), Need("QC_BATCH", "all", optional=True))
+        Need("SCENES"),
+        Need("SHOTLIST", "all"),
+        Need("PROXY", "all", optional=True),
+        Need("FINAL", "all", optional=True),
+        Need("QC_BATCH", "all", optional=True),
+    )
     produces: ClassVar[tuple[str, ...]] = ("CUT",)
     target_scope: ClassVar[Any] = "target"
     uses_model: ClassVar[bool] = False
     revise_on_fail: ClassVar[bool] = False
-    summary: ClassVar[str] = ("after QC: the accepted takes (final, else a passed proxy) "
-                              "concatenated in shot order")
+    summary: ClassVar[str] = (
+        "after QC: the accepted takes (final, else a passed proxy) concatenated in shot order"
+    )
 
     def produce(self, ctx: Context) -> list[Artifact | Media]:
         """The cut of the target (PROJECT or one scene)."""
@@ -214,15 +234,34 @@ def accepted_takes(ctx: Context) -> list[Take]:
                 why = "no proxy" if row.shot_id not in proxies else f"QC {verdict or 'missing'}"
                 missing.append(f"{row.shot_id} ({why})")
     if missing:
-        raise NoAcceptedTake(f"{ctx.target}: {len(missing)} shot(s) have no accepted take (a "
-                             "FINAL, or a PROXY whose last QC row is PASS): "
-                             + ", ".join(missing), target=ctx.target, missing=missing)
+        raise NoAcceptedTake(
+            f"{ctx.target}: {len(missing)} shot(s) have no accepted take (a "
+            "FINAL, or a PROXY whose last QC row is PASS): " + ", ".join(missing),
+            target=ctx.target,
+            missing=missing,
+        )
     return takes
 
 
-ENCODE = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p",
-          "-threads", "1", "-fflags", "+bitexact", "-flags:v", "+bitexact",
-          "-map_metadata", "-1", "-an"]
+ENCODE = [
+    "-c:v",
+    "libx264",
+    "-preset",
+    "veryfast",
+    "-crf",
+    "20",
+    "-pix_fmt",
+    "yuv420p",
+    "-threads",
+    "1",
+    "-fflags",
+    "+bitexact",
+    "-flags:v",
+    "+bitexact",
+    "-map_metadata",
+    "-1",
+    "-an",
+]
 
 
 def concat(clips: list[bytes], res: Resolution) -> bytes:
@@ -231,8 +270,10 @@ def concat(clips: list[bytes], res: Resolution) -> bytes:
     if not clips:
         raise UserError("nothing to assemble: the target has no shots")
     ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
-    scale = (f"scale={res.width}:{res.height}:force_original_aspect_ratio=decrease,"
-             f"pad={res.width}:{res.height}:(ow-iw)/2:(oh-ih)/2,setsar=1,fps={res.fps}")
+    scale = (
+        f"scale={res.width}:{res.height}:force_original_aspect_ratio=decrease,"
+        f"pad={res.width}:{res.height}:(ow-iw)/2:(oh-ih)/2,setsar=1,fps={res.fps}"
+    )
     with tempfile.TemporaryDirectory(prefix="filmslate-cut-") as tmp:
         folder = Path(tmp)
         listing = []
@@ -243,15 +284,35 @@ def concat(clips: list[bytes], res: Resolution) -> bytes:
             listing.append(f"file '{normal.name}'")
         (folder / "list.txt").write_text("\n".join(listing) + "\n")
         out = folder / "cut.mp4"
-        _ffmpeg([ffmpeg, "-f", "concat", "-safe", "0", "-i", str(folder / "list.txt"),
-                 "-c", "copy", "-map_metadata", "-1", "-fflags", "+bitexact",
-                 "-movflags", "+faststart", str(out)])
+        _ffmpeg(
+            [
+                ffmpeg,
+                "-f",
+                "concat",
+                "-safe",
+                "0",
+                "-i",
+                str(folder / "list.txt"),
+                "-c",
+                "copy",
+                "-map_metadata",
+                "-1",
+                "-fflags",
+                "+bitexact",
+                "-movflags",
+                "+faststart",
+                str(out),
+            ]
+        )
         return out.read_bytes()
 
 
 def _ffmpeg(command: list[str]) -> None:
-    result = subprocess.run([command[0], "-v", "error", "-nostdin", "-y", *command[1:]],
-                            capture_output=True, check=False)
+    result = subprocess.run(
+        [command[0], "-v", "error", "-nostdin", "-y", *command[1:]],
+        capture_output=True,
+        check=False,
+    )
     if result.returncode:
         lines = result.stderr.decode("utf-8", "replace").strip().splitlines()
         raise ProviderError(f"ffmpeg failed while assembling: {lines[-1] if lines else '?'}")
@@ -261,5 +322,15 @@ REGISTRY.register(RenderProxy)
 REGISTRY.register(RenderFinal)
 REGISTRY.register(AssembleCut)
 
-__all__ = ["RENDER_PARAM", "AssembleCut", "RenderFinal", "RenderProxy", "Take",
-           "accepted_takes", "clip_failures", "concat", "scenes_in_order", "service_of"]
+__all__ = [
+    "RENDER_PARAM",
+    "AssembleCut",
+    "RenderFinal",
+    "RenderProxy",
+    "Take",
+    "accepted_takes",
+    "clip_failures",
+    "concat",
+    "scenes_in_order",
+    "service_of",
+]

@@ -29,8 +29,11 @@ def applicable_rules(rules: RegenRules | None, shot_id: str) -> list[str]:
     if rules is None:
         return []
     scopes = {shot_id, shot_id.split("_SH", 1)[0], "ALL"}
-    return [f"- regen rule ({rule.type}, {rule.scope}): {rule.rule}"
-            for rule in rules.prompt_adjustment_rules if rule.scope in scopes]
+    return [
+        f"- regen rule ({rule.type}, {rule.scope}): {rule.rule}"
+        for rule in rules.prompt_adjustment_rules
+        if rule.scope in scopes
+    ]
 
 
 def rules_missing(pack: GenPack, rules: RegenRules | None, shot_id: str) -> list[str]:
@@ -72,5 +75,15 @@ def history(kind_name: str, scope: Any) -> Need:
     return Need(kind_name, scope, optional=True, lineage=False, history=True)
 
 
-__all__ = ["CROWD", "GENPACK_NOTE", "PACKAGE", "applicable_rules", "genpack_changed",
-           "history", "lock_text", "pack_digest", "passed_with", "rules_missing"]
+__all__ = [
+    "CROWD",
+    "GENPACK_NOTE",
+    "PACKAGE",
+    "applicable_rules",
+    "genpack_changed",
+    "history",
+    "lock_text",
+    "pack_digest",
+    "passed_with",
+    "rules_missing",
+]

@@ -35,19 +35,28 @@ class StoryboardGenerator(Skill):
     tier: ClassVar[Tier] = "vision"
     loop: ClassVar[str] = "production"
     needs: ClassVar[tuple[Need, ...]] = (
-        Need("SHOTLIST", "scene"), Need("CHAR_LOCK", "cast"), Need("SET_LOCK", "scene_set"),
-        Need("CONTINUITY_REPORT", "scene", lineage=False))
+        Need("SHOTLIST", "scene"),
+        Need("CHAR_LOCK", "cast"),
+        Need("SET_LOCK", "scene_set"),
+        Need("CONTINUITY_REPORT", "scene", lineage=False),
+    )
     produces: ClassVar[tuple[str, ...]] = ("STORYBOARD", "STORYBOARD_REPORT")
     target_scope: ClassVar[Any] = "shot"
     uses_model: ClassVar[bool] = False
-    summary: ClassVar[str] = ("before costly generation: a proxy frame (framing, placement, "
-                              "anchors, light) and its report")
+    summary: ClassVar[str] = (
+        "before costly generation: a proxy frame (framing, placement, "
+        "anchors, light) and its report"
+    )
 
     def produce(self, ctx: Context) -> list[Artifact | Media]:
         """The PNG frame and the report computed from what it shows."""
         row = shot_row(ctx)
-        plan = FramePlan(row=row, set_lock=ctx.inputs.all("SET_LOCK").get(row.set_id),
-                         characters=tuple(shot_cast(ctx, row)), version=_shotlist_version(ctx))
+        plan = FramePlan(
+            row=row,
+            set_lock=ctx.inputs.all("SET_LOCK").get(row.set_id),
+            characters=tuple(shot_cast(ctx, row)),
+            version=_shotlist_version(ctx),
+        )
         png, frame = draw_storyboard(plan)
         return [Media("STORYBOARD", row.shot_id, png), storyboard_report(plan, frame)]
 
@@ -58,11 +67,15 @@ class StoryboardGenerator(Skill):
         failures = []
         if row.set_id not in ctx.inputs.all("SET_LOCK"):
             failures.append(f"{row.shot_id}: set {row.set_id} has no SET lock")
-        failures += [f"{row.shot_id}: character {cid} has no CHAR lock"
-                     for cid, lock in shot_cast(ctx, row) if lock is None]
+        failures += [
+            f"{row.shot_id}: character {cid} has no CHAR lock"
+            for cid, lock in shot_cast(ctx, row)
+            if lock is None
+        ]
         if report.recommendation == "Simplify" and SIMPLIFICATION not in report.composition:
-            failures.append(f"{row.shot_id}: Simplify is recommended but no simplification is "
-                            "named")
+            failures.append(
+                f"{row.shot_id}: Simplify is recommended but no simplification is named"
+            )
         return Gate.from_failures(failures)
 
 
@@ -97,37 +110,50 @@ def storyboard_report(plan: FramePlan, frame: Frame) -> StoryboardReport:
     """The report, computed from the drawn frame (placements, anchors, light)."""
     row = plan.row
     recommendation = recommend(row)
-    composition = [f"{frame.framing}; {row.camera_type}, {row.duration_s:g}s, hero "
-                   f"{row.hero_tier}, complexity {row.complexity_level}; "
-                   f"{len(frame.figures)} character(s) drawn; slate: {frame.slate}"]
+    composition = [
+        f"{frame.framing}; {row.camera_type}, {row.duration_s:g}s, hero "
+        f"{row.hero_tier}, complexity {row.complexity_level}; "
+        f"{len(frame.figures)} character(s) drawn; slate: {frame.slate}"
+    ]
     if frame.prop:
         composition.append(f"insert subject: {frame.prop}")
     if recommendation == "Simplify":
-        composition.append(f"{SIMPLIFICATION} split into shots of at most {CROWD - 1} "
-                           "characters each, or lower the blocking complexity to medium")
-    placement = [_placement(i, f) for i, f in enumerate(frame.figures, 1)] or \
-        ["no characters in frame"]
+        composition.append(
+            f"{SIMPLIFICATION} split into shots of at most {CROWD - 1} "
+            "characters each, or lower the blocking complexity to medium"
+        )
+    placement = [_placement(i, f) for i, f in enumerate(frame.figures, 1)] or [
+        "no characters in frame"
+    ]
     set_lock = plan.set_lock
     if set_lock is None:
         anchors = f"NO SET lock for {row.set_id}: no anchors drawn"
     else:
-        anchors = (f"{len(frame.anchors)} of {len(set_lock.visual_anchors)} visual anchors of "
-                   f"{set_lock.name} drawn along the top edge: {'; '.join(frame.anchors)}"
-                   if set_lock.visual_anchors else f"{set_lock.name} lists no visual anchors")
+        anchors = (
+            f"{len(frame.anchors)} of {len(set_lock.visual_anchors)} visual anchors of "
+            f"{set_lock.name} drawn along the top edge: {'; '.join(frame.anchors)}"
+            if set_lock.visual_anchors
+            else f"{set_lock.name} lists no visual anchors"
+        )
     if set_lock is None:
         lighting = "no SET lock: no lighting rules to follow"
     else:
-        lighting = (f"key light from {frame.light_from} (lock primary source: "
-                    f"{set_lock.lighting.primary_source}); {frame.kelvin}K drawn as tint "
-                    f"{hex_of(frame.tint)}, matching the lock's temperature")
+        lighting = (
+            f"key light from {frame.light_from} (lock primary source: "
+            f"{set_lock.lighting.primary_source}); {frame.kelvin}K drawn as tint "
+            f"{hex_of(frame.tint)}, matching the lock's temperature"
+        )
     return StoryboardReport(
-        shot_id=row.shot_id, composition="\n".join(composition),
+        shot_id=row.shot_id,
+        composition="\n".join(composition),
         character_placement="left to right:\n" + "\n".join(placement),
-        set_anchor_presence=anchors, lighting_compliance=lighting,
-        drift_risk=drift_risk(row), recommendation=recommendation)
+        set_anchor_presence=anchors,
+        lighting_compliance=lighting,
+        drift_risk=drift_risk(row),
+        recommendation=recommendation,
+    )
 
 
 REGISTRY.register(StoryboardGenerator)
 
-__all__ = ["Recommendation", "StoryboardGenerator", "drift_risk", "recommend",
-           "storyboard_report"]
+__all__ = ["Recommendation", "StoryboardGenerator", "drift_risk", "recommend", "storyboard_report"]

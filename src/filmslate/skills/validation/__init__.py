@@ -37,8 +37,14 @@ __all__ = [
 
 #: The package's skills, in the order they register. The full red team comes before its
 #: light pass: both produce REDTEAM, and the first registered is the kind's producer.
-SKILLS: tuple[type[Skill], ...] = (ResearchAgent, PlausibilityAuditor, CulturalCheck,
-                                   NarrativeRedTeam, NarrativeRedTeamLight, AudienceSimulator)
+SKILLS: tuple[type[Skill], ...] = (
+    ResearchAgent,
+    PlausibilityAuditor,
+    CulturalCheck,
+    NarrativeRedTeam,
+    NarrativeRedTeamLight,
+    AudienceSimulator,
+)
 
 for _skill in SKILLS:
     REGISTRY.register(_skill)

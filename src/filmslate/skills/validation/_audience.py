@@ -40,19 +40,25 @@ class AudienceAnswer(Answer):
     adjustments: list[Item] = Field(default_factory=list)
     stakes_clear_after_act_one: bool
     genre_mismatch: list[Item] = Field(
-        default_factory=list, description="ways the story breaks the promise of its genre")
+        default_factory=list, description="ways the story breaks the promise of its genre"
+    )
 
     def to_artifact(self, subject: str) -> Audience:
         """The AUDIENCE report."""
         return Audience(
-            target=subject, reactions=self.reactions,
-            confusion_points=[f"{c.description}{' (impairs the story)' if c.impairs_story else ''}"
-                              for c in self.confusion_points],
-            engagement_dips=self.engagement_dips, emotional_peaks=self.emotional_peaks,
-            predictability=self.predictability, clarity=self.clarity,
+            target=subject,
+            reactions=self.reactions,
+            confusion_points=[
+                f"{c.description}{' (impairs the story)' if c.impairs_story else ''}"
+                for c in self.confusion_points
+            ],
+            engagement_dips=self.engagement_dips,
+            emotional_peaks=self.emotional_peaks,
+            predictability=self.predictability,
+            clarity=self.clarity,
             engagement=self.engagement,
-            adjustments=[*(f"genre mismatch: {g}" for g in self.genre_mismatch),
-                         *self.adjustments])
+            adjustments=[*(f"genre mismatch: {g}" for g in self.genre_mismatch), *self.adjustments],
+        )
 
 
 class AudienceSimulator(AnsweringSkill):
@@ -63,8 +69,11 @@ class AudienceSimulator(AnsweringSkill):
     layer: ClassVar[Any] = "validation"
     tier: ClassVar[Any] = "judgment"
     loop: ClassVar[str] = "narrative"
-    needs: ClassVar[tuple[Need, ...]] = (Need("BEATS"), Need("SCENES"),
-                                         Need("PREMISE", optional=True))
+    needs: ClassVar[tuple[Need, ...]] = (
+        Need("BEATS"),
+        Need("SCENES"),
+        Need("PREMISE", optional=True),
+    )
     produces: ClassVar[tuple[str, ...]] = ("AUDIENCE",)
     target_scope: ClassVar[Any] = "target"
     summary: ClassVar[str] = "three personas; FAIL on low clarity/engagement, unclear stakes"
@@ -73,17 +82,26 @@ class AudienceSimulator(AnsweringSkill):
     def prompt(self, ctx: Context) -> str:
         """The promise (premise) and the story."""
         premise = ctx.inputs.get("PREMISE")
-        promise = (f"PROMISE\nGenre: {premise.genre}; tone: {premise.tone}; length: "
-                   f"{premise.length}. {premise.logline}" if premise is not None
-                   else "PROMISE\nNo premise recorded: infer the genre from the beats.")
+        promise = (
+            f"PROMISE\nGenre: {premise.genre}; tone: {premise.tone}; length: "
+            f"{premise.length}. {premise.logline}"
+            if premise is not None
+            else "PROMISE\nNo premise recorded: infer the genre from the beats."
+        )
         return f"{promise}\n\n{render_story(ctx)}"
 
     def failures(self, artifact: Audience, answer: AudienceAnswer, ctx: Context) -> list[str]:
         """Missing personas, low scores, unclear stakes, story-breaking confusion, genre."""
         r = answer.reactions
-        out = [f"the {persona} reaction is missing" for persona, text in (
-            ("mainstream viewer", r.mainstream_viewer), ("genre fan", r.genre_fan),
-            ("critical viewer", r.critical_viewer)) if not text]
+        out = [
+            f"the {persona} reaction is missing"
+            for persona, text in (
+                ("mainstream viewer", r.mainstream_viewer),
+                ("genre fan", r.genre_fan),
+                ("critical viewer", r.critical_viewer),
+            )
+            if not text
+        ]
         limits = ctx.config.thresholds
         if answer.clarity < limits.audience_clarity:
             out.append(f"clarity {answer.clarity} is below {limits.audience_clarity}")
@@ -91,6 +109,9 @@ class AudienceSimulator(AnsweringSkill):
             out.append(f"engagement {answer.engagement} is below {limits.audience_engagement}")
         if not answer.stakes_clear_after_act_one:
             out.append("the stakes are unclear after act one")
-        out += [f"confusion impairs the story: {c.description}"
-                for c in answer.confusion_points if c.impairs_story]
+        out += [
+            f"confusion impairs the story: {c.description}"
+            for c in answer.confusion_points
+            if c.impairs_story
+        ]
         return out + [f"genre mismatch: {g}" for g in answer.genre_mismatch]

@@ -85,25 +85,32 @@ def scene_row(ctx: Context) -> SceneRow:
     for row in ctx.inputs.get("SCENES").rows:
         if row.scene_id == ctx.scene_id:
             return row  # type: ignore[no-any-return]
-    raise UserError(f"{ctx.scene_id} is not in SCENES: pick a scene the scene list has, or "
-                    "revise SCENES first", scene=ctx.scene_id)
+    raise UserError(
+        f"{ctx.scene_id} is not in SCENES: pick a scene the scene list has, or revise SCENES first",
+        scene=ctx.scene_id,
+    )
 
 
 def render_scene(row: SceneRow) -> str:
     """One scene as a short block."""
-    return "\n".join([
-        f"Scene {row.scene_id} at {row.location}, {row.time_of_day or 'time of day unstated'}",
-        f"Characters: {', '.join(row.characters_present) or 'none'}",
-        f"Summary: {row.summary}",
-        f"Goal: {row.goal or '(unstated)'} | Conflict: {row.conflict or '(unstated)'} | "
-        f"Outcome: {row.outcome or '(unstated)'}"])
+    return "\n".join(
+        [
+            f"Scene {row.scene_id} at {row.location}, {row.time_of_day or 'time of day unstated'}",
+            f"Characters: {', '.join(row.characters_present) or 'none'}",
+            f"Summary: {row.summary}",
+            f"Goal: {row.goal or '(unstated)'} | Conflict: {row.conflict or '(unstated)'} | "
+            f"Outcome: {row.outcome or '(unstated)'}",
+        ]
+    )
 
 
 def render_scene_line(row: SceneRow) -> str:
     """One scene as one line (for whole-story reviews)."""
-    return (f"{row.scene_id} [{row.location}; {', '.join(row.characters_present) or 'nobody'}] "
-            f"{row.summary} Goal: {row.goal or '?'} Conflict: {row.conflict or '?'} "
-            f"Outcome: {row.outcome or '?'}")
+    return (
+        f"{row.scene_id} [{row.location}; {', '.join(row.characters_present) or 'nobody'}] "
+        f"{row.summary} Goal: {row.goal or '?'} Conflict: {row.conflict or '?'} "
+        f"Outcome: {row.outcome or '?'}"
+    )
 
 
 def joined(items: Iterable[str], empty: str = "none") -> str:
@@ -121,10 +128,12 @@ def render_char_locks(ctx: Context, cast: list[str]) -> str:
             lines.append(f"- {name}: no character lock yet")
             continue
         b = lock.behavior
-        lines.append(f"- {name}: temperament {b.temperament}; decides {b.decision_style}; under "
-                     f"stress {b.stress_behavior}; speaks {b.speech_patterns}; knows at "
-                     f"introduction: {joined(lock.knowledge_at_introduction)}; must never: "
-                     f"{joined(lock.forbidden_drift)}")
+        lines.append(
+            f"- {name}: temperament {b.temperament}; decides {b.decision_style}; under "
+            f"stress {b.stress_behavior}; speaks {b.speech_patterns}; knows at "
+            f"introduction: {joined(lock.knowledge_at_introduction)}; must never: "
+            f"{joined(lock.forbidden_drift)}"
+        )
     return "\n".join(lines) or "- nobody on screen"
 
 
@@ -136,8 +145,10 @@ def render_voice_locks(ctx: Context, cast: list[str]) -> str:
         lock = locks.get(name)
         if lock is not None:
             a, c = lock.accent, lock.constraints
-            lines.append(f"- {name}: accent {a.region} ({a.strength}), vocabulary {a.vocabulary}, "
-                         f"slang {a.slang_level}; vocabulary level {c.vocabulary_level}")
+            lines.append(
+                f"- {name}: accent {a.region} ({a.strength}), vocabulary {a.vocabulary}, "
+                f"slang {a.slang_level}; vocabulary level {c.vocabulary_level}"
+            )
     return "\n".join(lines) or "- no voice locks for this cast"
 
 
@@ -157,27 +168,37 @@ def render_world(ctx: Context, row: SceneRow) -> str:
     if current in order and order.index(current) >= order.index(row.scene_id):
         # Only the latest state is on record and it already includes this scene: showing
         # it as "before" would invent conflicts, so the check rests on the locks and truth.
-        return (f"The world state on record is after {current}, not before this scene: "
-                "judge consistency from the locks and the truth packet.")
+        return (
+            f"The world state on record is after {current}, not before this scene: "
+            "judge consistency from the locks and the truth packet."
+        )
     cast, location = [lock_subject(c) for c in row.characters_present], row.location
     t = state.timeline
-    lines = [f"State after {t.current_scene or 'nothing (initial state)'}; elapsed time "
-             f"{t.elapsed_time or 'unknown'}"]
+    lines = [
+        f"State after {t.current_scene or 'nothing (initial state)'}; elapsed time "
+        f"{t.elapsed_time or 'unknown'}"
+    ]
     people = {lock_subject(k): v for k, v in state.characters.items()}
     for name in cast:
         c = people.get(name)
         if c is not None:
-            lines.append(f"- {name}: at {c.location or '?'}, feeling {c.emotional_state or '?'}; "
-                         f"injuries {joined(c.injuries)}; knows {joined(c.knowledge)}; "
-                         f"carries {joined(c.inventory)}")
+            lines.append(
+                f"- {name}: at {c.location or '?'}, feeling {c.emotional_state or '?'}; "
+                f"injuries {joined(c.injuries)}; knows {joined(c.knowledge)}; "
+                f"carries {joined(c.inventory)}"
+            )
     place = {lock_subject(k): v for k, v in state.locations.items()}.get(lock_subject(location))
     if place is not None:
-        lines.append(f"- {location}: {place.condition or 'condition unknown'}; light "
-                     f"{place.lighting_state or 'unknown'}; {place.notes}".rstrip("; "))
+        lines.append(
+            f"- {location}: {place.condition or 'condition unknown'}; light "
+            f"{place.lighting_state or 'unknown'}; {place.notes}".rstrip("; ")
+        )
     for prop, p in state.props.items():
         if lock_subject(p.owner) in cast or lock_subject(p.location) == lock_subject(location):
-            lines.append(f"- prop {prop}: owner {p.owner or 'none'}, at {p.location or '?'}, "
-                         f"{p.status or 'status unknown'}")
+            lines.append(
+                f"- prop {prop}: owner {p.owner or 'none'}, at {p.location or '?'}, "
+                f"{p.status or 'status unknown'}"
+            )
     rules = [*state.rules.fictional_constraints, *state.rules.modified_rules]
     lines.append(f"Rules of this world: {joined(rules)}")
     return "\n".join(lines)
@@ -189,8 +210,10 @@ def render_truth(truth: Truth) -> str:
     for number, c in enumerate(truth.claims, start=1):
         source = f"source: {c.citation}" if c.citation else ""
         license_ = f"license: {c.creative_license_note}" if c.creative_license_note else ""
-        lines.append(f"{number}. [{c.status}] {c.claim} "
-                     f"({joined([s for s in (source, license_) if s], 'no source')})")
+        lines.append(
+            f"{number}. [{c.status}] {c.claim} "
+            f"({joined([s for s in (source, license_) if s], 'no source')})"
+        )
     lines.append(f"Terminology corrections: {joined(truth.terminology_corrections)}")
     lines.append(f"Creative allowances: {joined(truth.creative_allowances)}")
     lines.append(f"Cultural context: {truth.cultural_context or 'none'}")
@@ -203,16 +226,27 @@ def render_story(ctx: Context) -> str:
     rows = ctx.inputs.get("SCENES").rows
     if ctx.scene_id:
         rows = [scene_row(ctx)]
-    focus = (f"Review target: {ctx.target}" + (" (judge this act within the whole story)"
-                                               if ctx.target.startswith("ACT_") else ""))
-    return "\n".join([
-        focus, "", "BEATS", f"Logline: {beats.logline}",
-        f"Central dramatic question: {beats.central_dramatic_question}",
-        f"Inciting incident: {beats.inciting_incident}",
-        f"Escalation: {joined(beats.escalation_sequence)}",
-        f"Midpoint shift: {beats.midpoint_shift}", f"Crisis: {beats.crisis}",
-        f"Climax: {beats.climax}", f"Resolution: {beats.resolution}", "", "SCENES",
-        *(render_scene_line(r) for r in rows)])
+    focus = f"Review target: {ctx.target}" + (
+        " (judge this act within the whole story)" if ctx.target.startswith("ACT_") else ""
+    )
+    return "\n".join(
+        [
+            focus,
+            "",
+            "BEATS",
+            f"Logline: {beats.logline}",
+            f"Central dramatic question: {beats.central_dramatic_question}",
+            f"Inciting incident: {beats.inciting_incident}",
+            f"Escalation: {joined(beats.escalation_sequence)}",
+            f"Midpoint shift: {beats.midpoint_shift}",
+            f"Crisis: {beats.crisis}",
+            f"Climax: {beats.climax}",
+            f"Resolution: {beats.resolution}",
+            "",
+            "SCENES",
+            *(render_scene_line(r) for r in rows),
+        ]
+    )
 
 
 def revision_note(ctx: Context) -> str:
@@ -224,12 +258,14 @@ def revision_note(ctx: Context) -> str:
     """
     if not ctx.feedback:
         return ""
-    return ("\n\nREVISION: your previous answer failed these checks:\n"
-            + "\n".join(f"- {reason}" for reason in ctx.feedback)
-            + "\nCorrect what was wrong in your answer itself (a missing source, an empty "
-              "section, an unnamed flag). Re-examine every finding about the scene or story: "
-              "keep it if it is real, withdraw it only if you were wrong. Never raise a score "
-              "just to pass.")
+    return (
+        "\n\nREVISION: your previous answer failed these checks:\n"
+        + "\n".join(f"- {reason}" for reason in ctx.feedback)
+        + "\nCorrect what was wrong in your answer itself (a missing source, an empty "
+        "section, an unnamed flag). Re-examine every finding about the scene or story: "
+        "keep it if it is real, withdraw it only if you were wrong. Never raise a score "
+        "just to pass."
+    )
 
 
 # -- the skills -------------------------------------------------------------------------------
@@ -246,8 +282,9 @@ class AnsweringSkill(Skill):
 
     def system(self) -> str:
         """The system prompt: role, process and checklist, read from the package's files."""
-        return "\n\n".join(system_prompt(PACKAGE, name)
-                           for name in (self.prompt_name, *self.prompt_notes))
+        return "\n\n".join(
+            system_prompt(PACKAGE, name) for name in (self.prompt_name, *self.prompt_notes)
+        )
 
     def prompt(self, ctx: Context) -> str:
         """The rendered inputs (the system text carries role, process and checklist)."""

@@ -42,23 +42,31 @@ class CultureAnswer(Answer):
     adjustments: list[Item] = Field(default_factory=list)
     harmful_misrepresentations: list[Item] = Field(default_factory=list)
     major_historical_inaccuracies: list[Item] = Field(default_factory=list)
-    wrong_dialect: list[Item] = Field(default_factory=list,
-                                      description="dialect or language that is clearly wrong")
+    wrong_dialect: list[Item] = Field(
+        default_factory=list, description="dialect or language that is clearly wrong"
+    )
     claims_presented_as_fact: list[int] = Field(
-        default_factory=list, description="numbers of the truth-packet claims the scene "
-                                          "presents as true")
+        default_factory=list,
+        description="numbers of the truth-packet claims the scene presents as true",
+    )
 
     def to_artifact(self, subject: str) -> Culture:
         """The CULTURE report; failures are kept as labelled adjustments."""
-        flagged = ([f"harmful misrepresentation: {x}" for x in self.harmful_misrepresentations]
-                   + [f"historical inaccuracy: {x}" for x in self.major_historical_inaccuracies]
-                   + [f"wrong dialect: {x}" for x in self.wrong_dialect])
-        return Culture(scene_id=subject, cultural_accuracy=self.cultural_accuracy,
-                       dialect_language=self.dialect_language,
-                       historical_alignment=self.historical_alignment,
-                       social_norms=self.social_norms, stereotype_risk=self.stereotype_risk,
-                       authenticity_score=self.authenticity_score,
-                       adjustments=[*flagged, *self.adjustments])
+        flagged = (
+            [f"harmful misrepresentation: {x}" for x in self.harmful_misrepresentations]
+            + [f"historical inaccuracy: {x}" for x in self.major_historical_inaccuracies]
+            + [f"wrong dialect: {x}" for x in self.wrong_dialect]
+        )
+        return Culture(
+            scene_id=subject,
+            cultural_accuracy=self.cultural_accuracy,
+            dialect_language=self.dialect_language,
+            historical_alignment=self.historical_alignment,
+            social_norms=self.social_norms,
+            stereotype_risk=self.stereotype_risk,
+            authenticity_score=self.authenticity_score,
+            adjustments=[*flagged, *self.adjustments],
+        )
 
 
 class CulturalCheck(AnsweringSkill):
@@ -70,8 +78,12 @@ class CulturalCheck(AnsweringSkill):
     tier: ClassVar[Any] = "judgment"
     loop: ClassVar[str] = "validation"
     needs: ClassVar[tuple[Need, ...]] = (
-        Need("SCENES"), SCRIPT, Need("TRUTH", "scene"), Need("CHAR_LOCK", "cast", optional=True),
-        Need("VOICE_LOCK", "all", optional=True))
+        Need("SCENES"),
+        SCRIPT,
+        Need("TRUTH", "scene"),
+        Need("CHAR_LOCK", "cast", optional=True),
+        Need("VOICE_LOCK", "all", optional=True),
+    )
     produces: ClassVar[tuple[str, ...]] = ("CULTURE",)
     target_scope: ClassVar[Any] = "scene"
     summary: ClassVar[str] = "authenticity 0-5 for scenes whose TRUTH names a real culture"
@@ -84,30 +96,42 @@ class CulturalCheck(AnsweringSkill):
                 f"cultural-check does not apply to {ctx.scene_id}: its truth packet records no "
                 "real culture, period or community. Nothing was asked or written; if the "
                 "scene does involve one, revise the truth packet (run research-agent again "
-                "or add a TRUTH version by hand).", scene=ctx.scene_id, skill=self.name)
+                "or add a TRUTH version by hand).",
+                scene=ctx.scene_id,
+                skill=self.name,
+            )
         return super().produce(ctx)
 
     def prompt(self, ctx: Context) -> str:
         """Scene, truth packet and the cast's voice and character locks."""
         row = scene_row(ctx)
         cast = [lock_subject(c) for c in row.characters_present]
-        return (f"SCENE\n{render_scene(row)}\n\nTRUTH PACKET\n"
-                f"{render_truth(ctx.inputs.get('TRUTH'))}\n\nVOICES\n"
-                f"{render_voice_locks(ctx, cast)}\n\nCHARACTERS\n{render_char_locks(ctx, cast)}"
-                f"{render_script(ctx)}")
+        return (
+            f"SCENE\n{render_scene(row)}\n\nTRUTH PACKET\n"
+            f"{render_truth(ctx.inputs.get('TRUTH'))}\n\nVOICES\n"
+            f"{render_voice_locks(ctx, cast)}\n\nCHARACTERS\n{render_char_locks(ctx, cast)}"
+            f"{render_script(ctx)}"
+        )
 
     def failures(self, artifact: Culture, answer: CultureAnswer, ctx: Context) -> list[str]:
         """Score under the threshold, flagged harms, and disputed claims shown as fact."""
-        out = [f"section {label} is empty" for label, text in (
-            ("cultural accuracy", artifact.cultural_accuracy),
-            ("dialect / language", artifact.dialect_language),
-            ("historical alignment", artifact.historical_alignment),
-            ("social norms", artifact.social_norms),
-            ("stereotype risk", artifact.stereotype_risk)) if not text]
+        out = [
+            f"section {label} is empty"
+            for label, text in (
+                ("cultural accuracy", artifact.cultural_accuracy),
+                ("dialect / language", artifact.dialect_language),
+                ("historical alignment", artifact.historical_alignment),
+                ("social norms", artifact.social_norms),
+                ("stereotype risk", artifact.stereotype_risk),
+            )
+            if not text
+        ]
         threshold = ctx.config.thresholds.culture_authenticity
         if artifact.authenticity_score < threshold:
-            out.append(f"authenticity {artifact.authenticity_score} of 5 is below the "
-                       f"threshold {threshold}")
+            out.append(
+                f"authenticity {artifact.authenticity_score} of 5 is below the "
+                f"threshold {threshold}"
+            )
         out += [f"harmful misrepresentation: {x}" for x in answer.harmful_misrepresentations]
         out += [f"major historical inaccuracy: {x}" for x in answer.major_historical_inaccuracies]
         out += [f"clearly wrong dialect: {x}" for x in answer.wrong_dialect]
@@ -119,11 +143,15 @@ def truth_contradictions(truth: Truth, presented: list[int]) -> list[str]:
     out = []
     for number in sorted(set(presented)):
         if not 1 <= number <= len(truth.claims):
-            out.append(f"claim {number} presented as fact does not exist in the truth packet "
-                       f"(it has {len(truth.claims)} claims)")
+            out.append(
+                f"claim {number} presented as fact does not exist in the truth packet "
+                f"(it has {len(truth.claims)} claims)"
+            )
             continue
         claim = truth.claims[number - 1]
         if claim.status == "Disputed" and not claim.creative_license_note:
-            out.append(f"contradicts the truth packet: claim {number} ({claim.claim}) is "
-                       "Disputed but the scene presents it as fact")
+            out.append(
+                f"contradicts the truth packet: claim {number} ({claim.claim}) is "
+                "Disputed but the scene presents it as fact"
+            )
     return out

@@ -40,25 +40,35 @@ class PlausibilityAnswer(Answer):
     weak_points: list[Item] = Field(default_factory=list)
     adjustments: list[Item] = Field(default_factory=list)
     internal_consistency_conflicts: list[Item] = Field(
-        default_factory=list, description="contradictions with the world state, the locks or "
-                                          "the truth packet")
+        default_factory=list,
+        description="contradictions with the world state, the locks or the truth packet",
+    )
     logistical_impossibilities: list[Item] = Field(
-        default_factory=list, description="things that cannot happen as written")
+        default_factory=list, description="things that cannot happen as written"
+    )
 
     def scores(self) -> dict[str, int]:
         """The five category scores by name."""
-        return {"procedural": self.procedural, "physical": self.physical,
-                "emotional": self.emotional, "logistical": self.logistical,
-                "internal_consistency": self.internal_consistency}
+        return {
+            "procedural": self.procedural,
+            "physical": self.physical,
+            "emotional": self.emotional,
+            "logistical": self.logistical,
+            "internal_consistency": self.internal_consistency,
+        }
 
     def to_artifact(self, subject: str) -> Plausibility:
         """The PLAUS report; the flags are kept as labelled weak points."""
-        flagged = ([f"internal consistency conflict: {c}"
-                    for c in self.internal_consistency_conflicts]
-                   + [f"logistical impossibility: {c}" for c in self.logistical_impossibilities])
-        return Plausibility(scene_id=subject, **self.scores(), total=sum(self.scores().values()),
-                            weak_points=[*self.weak_points, *flagged],
-                            adjustments=self.adjustments)
+        flagged = [
+            f"internal consistency conflict: {c}" for c in self.internal_consistency_conflicts
+        ] + [f"logistical impossibility: {c}" for c in self.logistical_impossibilities]
+        return Plausibility(
+            scene_id=subject,
+            **self.scores(),
+            total=sum(self.scores().values()),
+            weak_points=[*self.weak_points, *flagged],
+            adjustments=self.adjustments,
+        )
 
 
 class PlausibilityAuditor(AnsweringSkill):
@@ -70,8 +80,12 @@ class PlausibilityAuditor(AnsweringSkill):
     tier: ClassVar[Any] = "judgment"
     loop: ClassVar[str] = "validation"
     needs: ClassVar[tuple[Need, ...]] = (
-        Need("SCENES"), SCRIPT, Need("TRUTH", "scene"), Need("CHAR_LOCK", "cast", optional=True),
-        Need("WORLD_STATE", optional=True))
+        Need("SCENES"),
+        SCRIPT,
+        Need("TRUTH", "scene"),
+        Need("CHAR_LOCK", "cast", optional=True),
+        Need("WORLD_STATE", optional=True),
+    )
     produces: ClassVar[tuple[str, ...]] = ("PLAUS",)
     target_scope: ClassVar[Any] = "scene"
     summary: ClassVar[str] = "five 0-2 plausibility scores; total from code vs threshold"
@@ -81,20 +95,27 @@ class PlausibilityAuditor(AnsweringSkill):
         """Scene, truth packet, the cast's locks, the world before the scene."""
         row = scene_row(ctx)
         cast = [lock_subject(c) for c in row.characters_present]
-        return (f"SCENE\n{render_scene(row)}\n\nTRUTH PACKET\n"
-                f"{render_truth(ctx.inputs.get('TRUTH'))}\n\nCHARACTER LOCKS\n"
-                f"{render_char_locks(ctx, cast)}\n\nWORLD BEFORE THE SCENE\n"
-                f"{render_world(ctx, row)}{render_script(ctx)}")
+        return (
+            f"SCENE\n{render_scene(row)}\n\nTRUTH PACKET\n"
+            f"{render_truth(ctx.inputs.get('TRUTH'))}\n\nCHARACTER LOCKS\n"
+            f"{render_char_locks(ctx, cast)}\n\nWORLD BEFORE THE SCENE\n"
+            f"{render_world(ctx, row)}{render_script(ctx)}"
+        )
 
-    def failures(self, artifact: Plausibility, answer: PlausibilityAnswer,
-                 ctx: Context) -> list[str]:
+    def failures(
+        self, artifact: Plausibility, answer: PlausibilityAnswer, ctx: Context
+    ) -> list[str]:
         """Any zero, a total under the threshold, conflicts and impossibilities."""
-        out = [f"{name.replace('_', ' ')} scores 0" for name, score in answer.scores().items()
-               if score == 0]
+        out = [
+            f"{name.replace('_', ' ')} scores 0"
+            for name, score in answer.scores().items()
+            if score == 0
+        ]
         threshold = ctx.config.thresholds.plausibility_total
         if artifact.total < threshold:
             out.append(f"total {artifact.total} of 10 is below the threshold {threshold}")
-        out += [f"internal consistency conflict: {c}"
-                for c in answer.internal_consistency_conflicts]
+        out += [
+            f"internal consistency conflict: {c}" for c in answer.internal_consistency_conflicts
+        ]
         out += [f"logistical impossibility: {c}" for c in answer.logistical_impossibilities]
         return out

@@ -20,8 +20,13 @@ __all__ = [
     "RedTeamAnswer",
 ]
 
-FailureKind = Literal["major plot hole", "central coincidence", "stakes collapse",
-                      "antagonist incompetence", "unearned climax"]
+FailureKind = Literal[
+    "major plot hole",
+    "central coincidence",
+    "stakes collapse",
+    "antagonist incompetence",
+    "unearned climax",
+]
 
 
 class CriticalFailure(BaseModel):
@@ -59,11 +64,16 @@ class RedTeamAnswer(Answer):
             target=subject,
             critical_failures=[f"{f.kind}: {f.description}" for f in self.critical_failures],
             hidden_weaknesses=self.hidden_weaknesses,
-            coincidence_scan=[f"{c.event} ({'central' if c.central else 'incidental'})"
-                              for c in self.coincidence_scan],
-            stakes_audit=self.stakes_audit, tension_audit=self.tension_audit,
+            coincidence_scan=[
+                f"{c.event} ({'central' if c.central else 'incidental'})"
+                for c in self.coincidence_scan
+            ],
+            stakes_audit=self.stakes_audit,
+            tension_audit=self.tension_audit,
             thematic_consistency=self.thematic_consistency,
-            fix_conservative=self.fix_conservative, fix_structural=self.fix_structural)
+            fix_conservative=self.fix_conservative,
+            fix_structural=self.fix_structural,
+        )
 
 
 class NarrativeRedTeam(AnsweringSkill):
@@ -75,8 +85,11 @@ class NarrativeRedTeam(AnsweringSkill):
     tier: ClassVar[Any] = "premium"
     loop: ClassVar[str] = "narrative"
     needs: ClassVar[tuple[Need, ...]] = (
-        Need("BEATS"), Need("SCENES"), Need("WORLD_STATE", optional=True),
-        Need("CHAR_LOCK", "all", optional=True))
+        Need("BEATS"),
+        Need("SCENES"),
+        Need("WORLD_STATE", optional=True),
+        Need("CHAR_LOCK", "all", optional=True),
+    )
     produces: ClassVar[tuple[str, ...]] = ("REDTEAM",)
     target_scope: ClassVar[Any] = "target"
     summary: ClassVar[str] = "red team (Tier 3): failures, audits, conservative + structural fix"
@@ -87,31 +100,49 @@ class NarrativeRedTeam(AnsweringSkill):
         parts = [render_story(ctx)]
         state = ctx.inputs.get("WORLD_STATE")
         if state is not None:
-            parts.append(f"WORLD STATE (after {state.timeline.current_scene or 'nothing'})\n"
-                         f"Rules: {joined(state.rules.fictional_constraints)}")
+            parts.append(
+                f"WORLD STATE (after {state.timeline.current_scene or 'nothing'})\n"
+                f"Rules: {joined(state.rules.fictional_constraints)}"
+            )
         locks = ctx.inputs.all("CHAR_LOCK")
         if locks:
-            parts.append("LOCKED CHARACTERS\n" + "\n".join(
-                f"- {name}: {lock.behavior.temperament}; {lock.behavior.decision_style}"
-                for name, lock in sorted(locks.items())))
+            parts.append(
+                "LOCKED CHARACTERS\n"
+                + "\n".join(
+                    f"- {name}: {lock.behavior.temperament}; {lock.behavior.decision_style}"
+                    for name, lock in sorted(locks.items())
+                )
+            )
         return "\n\n".join(parts)
 
     def failures(self, artifact: RedTeam, answer: RedTeamAnswer, ctx: Context) -> list[str]:
         """Empty sections, missing or identical fixes, critical failures, central coincidences."""
-        out = [f"section {label} is empty" for label, text in (
-            ("stakes audit", answer.stakes_audit), ("tension audit", answer.tension_audit),
-            ("thematic consistency", answer.thematic_consistency),
-            ("fix option: conservative", answer.fix_conservative),
-            ("fix option: structural", answer.fix_structural)) if not text]
+        out = [
+            f"section {label} is empty"
+            for label, text in (
+                ("stakes audit", answer.stakes_audit),
+                ("tension audit", answer.tension_audit),
+                ("thematic consistency", answer.thematic_consistency),
+                ("fix option: conservative", answer.fix_conservative),
+                ("fix option: structural", answer.fix_structural),
+            )
+            if not text
+        ]
         if not answer.hidden_weaknesses:
-            out.append("section hidden weaknesses is empty: a red team that finds nothing has "
-                       "not looked")
+            out.append(
+                "section hidden weaknesses is empty: a red team that finds nothing has not looked"
+            )
         if answer.fix_conservative and _same(answer.fix_conservative, answer.fix_structural):
-            out.append("the conservative and structural fix options are the same: offer two "
-                       "different fixes")
+            out.append(
+                "the conservative and structural fix options are the same: offer two "
+                "different fixes"
+            )
         out += [f"{f.kind}: {f.description}" for f in answer.critical_failures]
-        out += [f"central event rests on coincidence: {c.event}"
-                for c in answer.coincidence_scan if c.central]
+        out += [
+            f"central event rests on coincidence: {c.event}"
+            for c in answer.coincidence_scan
+            if c.central
+        ]
         return out
 
 

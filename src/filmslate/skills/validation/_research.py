@@ -25,21 +25,28 @@ class ResearchAnswer(Answer):
     realism_risk: Level
     creative_allowances: list[Item] = Field(default_factory=list)
     contradictions: list[Item] = Field(
-        default_factory=list, description="statements that contradict reality with no "
-                                          "creative license covering them")
+        default_factory=list,
+        description="statements that contradict reality with no creative license covering them",
+    )
     impossible_procedures: list[Item] = Field(
-        default_factory=list, description="critical procedures that cannot work as written")
+        default_factory=list, description="critical procedures that cannot work as written"
+    )
     cultural_context: bool = Field(
-        description="true only when a real culture, period or community is central")
+        description="true only when a real culture, period or community is central"
+    )
     cultural_context_note: Text = Field("", description="which one, and how it matters")
 
     def to_artifact(self, subject: str) -> Truth:
         """The TRUTH packet."""
         note = self.cultural_context_note or "(unnamed)"
-        return Truth(scene_id=subject, claims=self.claims,
-                     terminology_corrections=self.terminology_corrections,
-                     realism_risk=self.realism_risk, creative_allowances=self.creative_allowances,
-                     cultural_context=note if self.cultural_context else None)
+        return Truth(
+            scene_id=subject,
+            claims=self.claims,
+            terminology_corrections=self.terminology_corrections,
+            realism_risk=self.realism_risk,
+            creative_allowances=self.creative_allowances,
+            cultural_context=note if self.cultural_context else None,
+        )
 
 
 class ResearchAgent(AnsweringSkill):
@@ -59,30 +66,40 @@ class ResearchAgent(AnsweringSkill):
     def prompt(self, ctx: Context) -> str:
         """The premise's frame (genre, logline) and the scene."""
         premise = ctx.inputs.get("PREMISE")
-        frame = (f"Film: {premise.title} ({premise.genre}, {premise.tone}). {premise.logline}"
-                 if premise is not None else "Film: no premise recorded.")
+        frame = (
+            f"Film: {premise.title} ({premise.genre}, {premise.tone}). {premise.logline}"
+            if premise is not None
+            else "Film: no premise recorded."
+        )
         return f"{frame}\n\nSCENE\n{render_scene(scene_row(ctx))}{render_script(ctx)}"
 
     def failures(self, artifact: Truth, answer: ResearchAnswer, ctx: Context) -> list[str]:
         """Claims without support, unsettled disputes, unaddressed risk, flagged errors."""
-        out = [problem for number, claim in enumerate(artifact.claims, start=1)
-               if (problem := _claim_problem(number, claim))]
+        out = [
+            problem
+            for number, claim in enumerate(artifact.claims, start=1)
+            if (problem := _claim_problem(number, claim))
+        ]
         if not artifact.claims:
-            out.append("the packet lists no claims: name at least the setting and every "
-                       "procedure or fact the scene relies on")
+            out.append(
+                "the packet lists no claims: name at least the setting and every "
+                "procedure or fact the scene relies on"
+            )
         remedies = artifact.terminology_corrections or artifact.creative_allowances
         for number, claim in enumerate(artifact.claims, start=1):
             if claim.status == "Disputed" and not (claim.creative_license_note or remedies):
-                out.append(f"claim {number} ({claim.claim}) is Disputed but no terminology "
-                           "correction or creative allowance settles it")
+                out.append(
+                    f"claim {number} ({claim.claim}) is Disputed but no terminology "
+                    "correction or creative allowance settles it"
+                )
         if artifact.realism_risk == "high" and not remedies:
-            out.append("realism risk is high and no creative allowance or correction "
-                       "addresses it")
+            out.append("realism risk is high and no creative allowance or correction addresses it")
         out += [f"contradicts reality: {c}" for c in answer.contradictions]
         out += [f"impossible procedure: {p}" for p in answer.impossible_procedures]
         if answer.cultural_context and not answer.cultural_context_note:
-            out.append("cultural context is flagged but not named: say which culture, period "
-                       "or community")
+            out.append(
+                "cultural context is flagged but not named: say which culture, period or community"
+            )
         return out
 
 
