@@ -22,13 +22,7 @@ from ..core._config import Config
 from ..core._errors import UserError
 from ..core._gate import Gate
 from ..core._kinds import load_entry_point, load_kinds
-from ..core._names import (
-    KINDS,
-    SCENE_RE,
-    SHOT_RE,
-    TARGET_RE,
-    scene_of,
-)
+from ..core._names import KINDS, SCENE_RE, SHOT_RE, TARGET_RE, scene_of
 from ..schemas import Artifact
 
 Tier = Literal["throughput", "judgment", "premium", "vision", "research"]

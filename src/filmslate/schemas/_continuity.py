@@ -8,18 +8,7 @@ from pydantic import Field, field_validator
 
 from ._document import DocumentArtifact
 from ._json import JsonArtifact, sorted_by_key
-from ._types import (
-    Entry,
-    HexColour,
-    Id,
-    Item,
-    Name,
-    Paragraphs,
-    SceneId,
-    SubModel,
-    Target,
-    Text,
-)
+from ._types import Entry, HexColour, Id, Item, Name, Paragraphs, SceneId, SubModel, Target, Text
 
 # -- locks (.txt, pasted verbatim into GenPacks) --------------------------------------------
 

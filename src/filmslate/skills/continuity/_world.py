@@ -23,15 +23,7 @@ from pydantic import BaseModel
 from ...core._gate import Gate
 from ...engine._skill import REGISTRY, Context, Layer, Media, Need, Skill, Tier
 from ...rules._worldstate import RuleBreach, WorldStateError, apply_diff
-from ...schemas import (
-    Artifact,
-    Breakdown,
-    BreakdownRow,
-    SceneRow,
-    Scenes,
-    StateDiff,
-    WorldState,
-)
+from ...schemas import Artifact, Breakdown, BreakdownRow, SceneRow, Scenes, StateDiff, WorldState
 from .._prompts import system_prompt
 
 _WRONG_SCENE = "wrong_scene"

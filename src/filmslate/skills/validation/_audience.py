@@ -11,11 +11,7 @@ from ...schemas import Audience, PersonaReactions
 from ...schemas._types import Item, Score1to5
 from ._common import Answer, AnsweringSkill, render_story
 
-__all__ = [
-    "AudienceAnswer",
-    "AudienceSimulator",
-    "ConfusionPoint",
-]
+__all__ = ["AudienceAnswer", "AudienceSimulator", "ConfusionPoint"]
 
 
 class ConfusionPoint(BaseModel):

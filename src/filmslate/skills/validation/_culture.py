@@ -23,11 +23,7 @@ from ._common import (
     scene_row,
 )
 
-__all__ = [
-    "CulturalCheck",
-    "CultureAnswer",
-    "truth_contradictions",
-]
+__all__ = ["CulturalCheck", "CultureAnswer", "truth_contradictions"]
 
 
 class CultureAnswer(Answer):

@@ -22,10 +22,7 @@ from ._common import (
     scene_row,
 )
 
-__all__ = [
-    "PlausibilityAnswer",
-    "PlausibilityAuditor",
-]
+__all__ = ["PlausibilityAnswer", "PlausibilityAuditor"]
 
 
 class PlausibilityAnswer(Answer):

@@ -11,10 +11,7 @@ from ...schemas import Claim, Truth
 from ...schemas._types import Item, Level, Text
 from ._common import SCRIPT, Answer, AnsweringSkill, render_scene, render_script, scene_row
 
-__all__ = [
-    "ResearchAgent",
-    "ResearchAnswer",
-]
+__all__ = ["ResearchAgent", "ResearchAnswer"]
 
 
 class ResearchAnswer(Answer):
