@@ -13,6 +13,37 @@ from filmslate import Project
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 
+# End-to-end modules: whole productions, the demo, the real command in subprocesses, video
+# encoding. `make test` (and CI) runs everything; `make test-fast` leaves these out.
+SLOW_MODULES = frozenset(
+    {
+        "test_budget",
+        "test_cli",
+        "test_cli_speed",
+        "test_continuity_loop",
+        "test_costloop",
+        "test_demo_production",
+        "test_handoff_cli",
+        "test_import",
+        "test_lock_cli",
+        "test_model_router",
+        "test_moved_modules",
+        "test_orchestrator",
+        "test_orchestrator_cli",
+        "test_plugins",
+        "test_skills_qc",
+        "test_skills_render",
+        "test_video_providers",
+    }
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test of an end-to-end module `slow`."""
+    for item in items:
+        if item.path.stem in SLOW_MODULES or item.get_closest_marker("slow"):
+            item.add_marker(pytest.mark.slow)
+
 
 def png(seed: int = 0) -> bytes:
     """A tiny payload with a PNG signature (the store checks the signature only)."""
