@@ -19,10 +19,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ..core._budget import BudgetView
-from ..core._errors import RunError, WaitingForHandoff
+from ..core._errors import WaitingForHandoff
 from ..core._gate import Gate
-from ..core._names import SHOT_RE, kind, scene_of, target_fields
-from ..schemas import Artifact
+from ..core._names import SHOT_RE
 from ..store import _runlog
 from ..store._ledger import Ledger
 from ..store._project import Project
@@ -32,9 +31,10 @@ from ._budget_view import budget_view
 from ._gateway import Gateway, ProviderSettings
 from ._inputs import InputLoader
 from ._metering import Meter, PaidCalls
+from ._recording import RunFacts, log_run, write_outputs
 from ._revision import Revisions
 from ._router import Route, Router
-from ._skill import Context, Inputs, Media, Registry, Skill, load_skills
+from ._skill import Context, Inputs, Registry, Skill, load_skills
 from ._stops import gate_of
 
 __all__ = ["RunResult", "Runner", "provider_settings"]
@@ -112,6 +112,7 @@ class Runner:
         _guards.refuse_silent_switch(self.store, route)
         run_id = _runlog.new_run_id()
         meter = Meter()
+        facts = RunFacts(skill, target, route, run_id)
         ctx = self._context(skill, target, inputs, feedback, attempt, params)
         if skill.uses_model:
             ctx.ask_model = self._calls.asker(skill, target, route, run_id, attempt, meter)
@@ -119,19 +120,7 @@ class Runner:
         try:
             outputs = skill.produce(ctx)
         except WaitingForHandoff as wait:
-            self._log_run(
-                skill,
-                target,
-                route,
-                run_id,
-                parent_run_id,
-                meter,
-                started,
-                "WAITING",
-                attempt,
-                [],
-                f"waiting for an answer to {wait.task_path}",
-            )
+            self._log(facts, parent_run_id, meter, started, "WAITING", attempt, [], wait)
             return RunResult(
                 skill.name,
                 target,
@@ -142,20 +131,8 @@ class Runner:
                 task_path=str(wait.task_path),
             )
         gate = skill.gate(outputs, ctx)
-        records = self._write_outputs(skill, target, outputs, inputs, gate, run_id, route)
-        self._log_run(
-            skill,
-            target,
-            route,
-            run_id,
-            parent_run_id,
-            meter,
-            started,
-            gate.verdict,
-            attempt,
-            records,
-            "; ".join(gate.reasons),
-        )
+        records = write_outputs(self.project, facts, outputs, inputs, gate)
+        self._log(facts, parent_run_id, meter, started, gate.verdict, attempt, records, gate)
         return RunResult(
             skill.name,
             target,
@@ -175,6 +152,35 @@ class Runner:
         if skill.regen_limited and SHOT_RE.fullmatch(target):
             _guards.enforce_regen_limit(self.project, skill, target)
         _guards.check_loop_order(self.project, skill, target)
+
+    def _log(
+        self,
+        facts: RunFacts,
+        parent: str,
+        meter: Meter,
+        started: float,
+        outcome: str,
+        attempt: int,
+        records: list[Record],
+        why: Gate | WaitingForHandoff,
+    ) -> None:
+        notes = (
+            f"waiting for an answer to {why.task_path}"
+            if isinstance(why, WaitingForHandoff)
+            else "; ".join(why.reasons)
+        )
+        log_run(
+            self.project,
+            self.ledger,
+            facts,
+            parent=parent,
+            meter=meter,
+            started=started,
+            outcome=outcome,
+            attempt=attempt,
+            records=records,
+            notes=notes,
+        )
 
     def _context(
         self,
@@ -201,82 +207,6 @@ class Runner:
         if skill.uses_video:
             ctx.params.setdefault("render", self.render_service())
         return ctx
-
-    def _write_outputs(
-        self,
-        skill: Skill,
-        target: str,
-        outputs: list[Any],
-        inputs: Inputs,
-        gate: Gate,
-        run_id: str,
-        route: Route,
-    ) -> list[Record]:
-        records = []
-        for payload in outputs:
-            if payload.KIND not in skill.produces:
-                raise RunError(
-                    f"{skill.name} produced a {payload.KIND}, which it does not "
-                    f"declare ({', '.join(skill.produces)})"
-                )
-            entry = _runlog.LogEntry(
-                run_id=run_id,
-                skill_name=skill.name,
-                event="write",
-                **target_fields(target),
-                model_used=route.model,
-                tier=route.tier,
-                outcome=gate.verdict,
-                notes="; ".join(gate.reasons),
-            )
-            data = payload.data if isinstance(payload, Media) else payload
-            subject = _output_subject(payload, target)
-            same = self.store.same_as_latest(payload.KIND, subject, data, inputs.names)
-            if same is not None and gate_of(self.project, same.filename) == gate.verdict:
-                records.append(same)  # identical bytes, inputs and verdict: nothing new
-                continue
-            records.append(
-                self.store.write(payload.KIND, subject, data, inputs=inputs.names, entry=entry)
-            )
-        return records
-
-    def _log_run(
-        self,
-        skill: Skill,
-        target: str,
-        route: Route,
-        run_id: str,
-        parent: str,
-        meter: Meter,
-        started: float,
-        outcome: str,
-        attempt: int,
-        records: list[Record],
-        notes: str,
-    ) -> None:
-        project_cap = self.ledger.state("project", "PROJECT")
-        budget = f"{project_cap.state} {project_cap.percent:.1f}%" if project_cap else ""
-        first = records[0] if records else None
-        self.store.log(
-            _runlog.LogEntry(
-                run_id=run_id,
-                parent_run_id=parent,
-                skill_name=skill.name,
-                event="run",
-                **target_fields(target),
-                model_used=route.model,
-                tier=route.tier,
-                estimated_cost=meter.estimated,
-                actual_cost=meter.actual,
-                duration_s=time.monotonic() - started,
-                outcome=outcome,
-                regen_count=attempt - 1,
-                artifact_output=first.filename if first else "",
-                artifact_sha256=first.sha256 if first else "",
-                budget_status=budget,
-                notes=notes,
-            )
-        )
 
     # -- services and decisions ---------------------------------------------------------
 
@@ -369,14 +299,6 @@ class Runner:
                 skill_cls, target, route, "; ".join(result.gate.reasons)
             )
             revisions = 0
-
-
-def _output_subject(payload: Artifact | Media, target: str) -> str | None:
-    """Document kinds name their subject; row kinds (SHOTLIST, QC_BATCH) take the target's."""
-    if payload.subject is not None or kind(payload.KIND).subject is None:
-        return payload.subject
-    subject_type = kind(payload.KIND).subject
-    return scene_of(target) if subject_type in ("scene", "scene_or_run") else target
 
 
 def provider_settings(project: Project) -> ProviderSettings:

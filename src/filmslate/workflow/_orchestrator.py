@@ -30,15 +30,19 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from ..core._errors import CostReviewRequired, GateFailed, RunError
-from ..engine._readiness import culture_required, output_problems, passed_and_fresh, scene_rows
+from ..engine._readiness import culture_required, passed_and_fresh, scene_rows
 from ..engine._runner import Runner, RunResult
-from ..engine._skill import Context
-from ..schemas import GenPack, RegenRules, ShotList, ShotRow
-from ..skills.continuity._locks import LockSkill, done_subjects
-from ..skills.production._production import rules_missing
+from ._pending import (
+    budget_moved,
+    locks_pending,
+    pack_pending,
+    qc_state,
+    scene_ids,
+    shot_rows,
+    tracked,
+)
 
 Status = Literal["complete", "stopped", "waiting"]
-QcState = Literal["todo", "PASS", "FIX", "FAIL"]
 LOCK_SKILLS = ("character-lock", "set-lock", "voice-lock")
 BUDGET_EVENTS = ("budget_warning", "hard_stop", "override")
 MAX_ROUNDS = 10  # QC rounds per shot in one run; the regen limits stop far earlier
@@ -144,11 +148,11 @@ class Orchestrator:
             self.step(skill, "PROJECT")
 
     def _locks(self) -> None:
-        scenes = self._scene_ids()
+        scenes = scene_ids(self.runner)
         self.progress.phase("locks", len(scenes) * len(LOCK_SKILLS))
         for scene in scenes:
             for skill in LOCK_SKILLS:
-                if self._locks_pending(skill, scene):
+                if locks_pending(self.runner, skill, scene):
                     self._run(skill, scene)
                 self.progress.advance(f"{skill} {scene}")
 
@@ -168,7 +172,7 @@ class Orchestrator:
         self.step("audience-simulator", "PROJECT")
 
     def _scenes(self) -> None:
-        scenes = self._scene_ids()
+        scenes = scene_ids(self.runner)
         self.progress.phase("validation and continuity", 5 * len(scenes))
         for scene in scenes:
             self.step("research-agent", scene)
@@ -182,7 +186,7 @@ class Orchestrator:
     def continuity_loop(self, scene: str) -> None:
         """world-state-tracker -> continuity-supervisor; a supervisor FAIL sends its findings
         back to the tracker for a revised diff (SPEC §6), a bounded number of times."""
-        if not self._tracked(scene):
+        if not tracked(self.runner, scene):
             self._run("world-state-tracker", scene)
         self.progress.advance(f"world-state-tracker {scene}")
         supervisor = self.runner.registry.get("continuity-supervisor")
@@ -207,7 +211,7 @@ class Orchestrator:
         self.progress.advance(f"continuity-supervisor {scene}")
 
     def _planning(self) -> None:
-        scenes = self._scene_ids()
+        scenes = scene_ids(self.runner)
         self.progress.phase("shot planning", len(scenes) + 1)
         for scene in scenes:
             self.step("shot-planner", scene)
@@ -215,12 +219,12 @@ class Orchestrator:
         self.progress.advance("cost-optimizer PROJECT")
 
     def _shots(self) -> None:
-        for scene in self._scene_ids():
-            rows = self._shot_rows(scene)
+        for scene in scene_ids(self.runner):
+            rows = shot_rows(self.runner, scene)
             self.progress.phase(f"shots of {scene}", 2 * len(rows) + 2)
             self.cost_loop(scene)  # SPEC §5: a projection before every batch
             self.progress.advance(f"cost-optimizer {scene}")
-            rows = self._shot_rows(scene)  # the cost loop may have simplified the list
+            rows = shot_rows(self.runner, scene)  # the cost loop may have simplified the list
             self.batch_plan(scene)
             self.progress.advance(f"model-router {scene}")
             for row in rows:
@@ -229,13 +233,13 @@ class Orchestrator:
             for row in rows:
                 self.step("render-final", row.shot_id, advance=False)
                 self.progress.advance(f"{row.shot_id} final")
-            if self._budget_moved(BUDGET_EVENTS):  # a cap changed state: report it now
+            if budget_moved(self.runner, BUDGET_EVENTS):  # a cap changed state: report it now
                 self._run("budget-gates", "PROJECT")
 
     def _cut(self) -> None:
         self.progress.phase("cut", 2)
         self.step("assemble-cut", "PROJECT")
-        if self._budget_moved((*BUDGET_EVENTS, "spend")):
+        if budget_moved(self.runner, (*BUDGET_EVENTS, "spend")):
             self._run("budget-gates", "PROJECT")
         self.progress.advance("budget-gates PROJECT")
 
@@ -246,13 +250,13 @@ class Orchestrator:
         the shot goes round again (the regen limits hard-stop a shot that keeps failing)."""
         for _ in range(MAX_ROUNDS):
             self.step("storyboard-generator", shot, advance=False)
-            if self._pack_pending(shot):
+            if pack_pending(self.runner, shot):
                 self._run("prompt-packager", shot)
             self.step("render-proxy", shot, advance=False)
-            state = self.qc_state(shot)
+            state = qc_state(self.runner, shot)
             if state == "todo":
                 self._run("qc-grader", shot, stop_on_fail=False)
-                state = self.qc_state(shot)
+                state = qc_state(self.runner, shot)
             if state == "PASS":
                 return
             self._run("regen-analyzer", shot)
@@ -263,11 +267,6 @@ class Orchestrator:
             f"{shot} did not pass QC in {MAX_ROUNDS} "
             "rounds; review its QC rows (`slate show QC_BATCH_...`)",
         )
-
-    def qc_state(self, shot: str) -> QcState:
-        """The QC verdict of the shot's current proxy ('todo' when it is not graded yet)."""
-        verdict = self.runner.graded(self.runner.registry.get("qc-grader"), shot)
-        return verdict or "todo"  # type: ignore[return-value]
 
     # -- the cost loop ----------------------------------------------------------------------
 
@@ -359,65 +358,6 @@ class Orchestrator:
     def _record(self, result: RunResult) -> None:
         self.ran.append(result)
         self.progress.ran(result)
-
-    # -- what is pending --------------------------------------------------------------------
-
-    def _scene_ids(self) -> list[str]:
-        return [row.scene_id for row in scene_rows(self.project)]
-
-    def _shot_rows(self, scene: str) -> list[ShotRow]:
-        record = self.store.latest("SHOTLIST", scene)
-        shotlist = self.store.load(record.name) if record else None
-        return list(shotlist.rows) if isinstance(shotlist, ShotList) else []
-
-    def _locks_pending(self, skill_name: str, scene: str) -> bool:
-        """True when the scene has a subject without a fresh, passed lock of this kind."""
-        skill = self.runner.registry.get(skill_name)()
-        assert isinstance(skill, LockSkill)
-        inputs = self.runner.load_inputs(skill, scene)
-        ctx = Context(
-            target=scene,
-            inputs=inputs,
-            config=self.runner.config,
-            params={"existing": self.runner.existing_outputs(skill)},
-        )
-        done = done_subjects(ctx, skill.lock_type.KIND)
-        return any(subject not in done for subject in skill.subjects(ctx))
-
-    def _tracked(self, scene: str) -> bool:
-        """The scene's STATE_DIFF is a fresh PASS and a WORLD_STATE after it exists."""
-        return (
-            not output_problems(self.project, "STATE_DIFF", scene, scene)
-            and self.store.state_after(scene) is not None
-        )
-
-    def _pack_pending(self, shot: str) -> bool:
-        """The GenPack is missing, stale, failed, or lacks regen rules that now apply."""
-        skill = self.runner.registry.get("prompt-packager")
-        if not passed_and_fresh(self.project, skill, shot):
-            return True
-        rules_record = self.store.latest("REGEN_RULES")
-        if rules_record is None:
-            return False
-        pack_record = self.store.latest("GENPACK", shot)
-        assert pack_record is not None
-        pack, rules = self.store.load(pack_record.name), self.store.load(rules_record.name)
-        assert isinstance(pack, GenPack) and isinstance(rules, RegenRules)
-        return bool(rules_missing(pack, rules, shot))
-
-    def _budget_moved(self, events: tuple[str, ...]) -> bool:
-        """True when one of these log events happened since the latest BUDGET_STATUS (or
-        there is none). A status lists every cap, so writing one per batch regardless would
-        make a long production quadratic."""
-        status = self.store.latest("BUDGET_STATUS")
-        if status is None:
-            return True
-        written = self.store.written_at(status.filename)
-        marks = ", ".join("?" * len(events))
-        moved = self.store.conn.execute(
-            f"SELECT 1 FROM runlog WHERE event IN ({marks}) AND seq > ? LIMIT 1", (*events, written)
-        ).fetchone()
-        return moved is not None
 
 
 __all__ = ["Orchestrator", "Outcome", "Progress", "Silent", "Stop"]
