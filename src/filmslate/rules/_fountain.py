@@ -49,8 +49,9 @@ def parse_fountain(
     ``aliases`` maps other written names of a character to its id (``{"DETECTIVE RUIZ":
     "RUIZ"}``); keys and values are normalised like cues. ``source`` names the script in error
     messages. Raises :class:`~filmslate.core._errors.SchemaError` (with ``line`` and ``source``) for
-    a file that is not a screenplay, dialogue before the first scene heading, a cue without
-    dialogue, an unterminated ``/*`` or ``[[``, and a heading without a location.
+    a file that is not a screenplay, a control character (named by line and column), dialogue
+    before the first scene heading, a cue without dialogue, an unterminated ``/*`` or ``[[``,
+    and a heading without a location.
     """
     if not text.strip():
         raise script_error(

@@ -67,6 +67,25 @@ Line = tuple[int, str]
 """A line of the script: its 1-based number in the file and its text."""
 
 
+# Control characters (tab and newline aside), lone surrogates and the Unicode line and
+# paragraph separators: a scene slice could not store them (SCRIPT text is line based).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
+def _refuse_control(text: str, source: str) -> None:
+    found = _CONTROL.search(text)
+    if found is None:
+        return
+    start = text.rfind("\n", 0, found.start()) + 1
+    raise script_error(
+        f"column {found.start() - start + 1} holds the control character "
+        f"U+{ord(found.group()):04X}, which a screenplay cannot carry. Delete it (a page "
+        "break in Fountain is a line of ===) and import again.",
+        line=text.count("\n", 0, found.start()) + 1,
+        source=source,
+    )
+
+
 def clean_lines(text: str, source: str) -> list[Line]:
     """Split into numbered lines, removing ``/* */`` and ``[[ ]]`` (they may span lines)."""
     nul = text.find("\x00")
@@ -78,6 +97,7 @@ def clean_lines(text: str, source: str) -> list[Line]:
             source=source,
         )
     text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    _refuse_control(text, source)
     kept: list[Line] = []
     state: str | None = None
     opened_at = 0
