@@ -1,0 +1,173 @@
+"""Decoding a clip for ``_media``: ffmpeg (the one imageio-ffmpeg bundles) reads the
+container's header and streams small RGB frames, reduced to per-frame numbers as they pass.
+
+:func:`analyse` decodes once; memory stays flat (only a bounded sample of frames is kept)
+and time grows linearly with the number of frames. ``_media`` re-exports the public names.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import imageio_ffmpeg  # type: ignore[import-untyped]
+import numpy as np
+import numpy.typing as npt
+
+from ..core._errors import ProviderError
+from ._media_colour import FloatArray
+
+__all__ = ["ANALYSIS_WIDTH", "ClipInfo", "FrameStats", "analyse", "probe"]
+
+ANALYSIS_WIDTH = 160
+_VIDEO_STREAM = re.compile(r"Stream #\d+:\d+.*?: Video: (.*)")
+_SIZE = re.compile(r"\b(\d{2,5})x(\d{2,5})\b")
+_FPS = re.compile(r"(\d+(?:\.\d+)?) (?:fps|tbr)\b")
+_DURATION = re.compile(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)")
+
+
+@dataclass(frozen=True)
+class ClipInfo:
+    """What a clip is: its length, frame size, frame rate and number of frames."""
+
+    duration_s: float
+    width: int
+    height: int
+    fps: float
+    frames: int
+
+
+@dataclass
+class FrameStats:
+    """Per-frame numbers gathered while the clip streams past."""
+
+    luma: list[float] = field(default_factory=list)
+    diff: list[float] = field(default_factory=list)  # plain mean abs difference to previous
+    content: list[float] = field(default_factory=list)  # brightness-standardised difference
+    pixels: list[npt.NDArray[np.uint8]] = field(default_factory=list)  # sampled frames
+
+
+def probe(data: bytes) -> ClipInfo:
+    """Duration, frame size, frame rate and frame count of an encoded clip."""
+    with _as_file(data) as path:
+        meta = _meta(path)
+        frames, _ = imageio_ffmpeg.count_frames_and_secs(str(path))
+    duration = frames / meta.fps if meta.fps > 0 else meta.duration_s
+    return ClipInfo(round(duration, 3), meta.width, meta.height, meta.fps, int(frames))
+
+
+class _as_file:
+    """A temporary file holding the clip (ffmpeg needs to seek in an MP4)."""
+
+    def __init__(self, data: bytes) -> None:
+        self._dir = tempfile.TemporaryDirectory(prefix="filmslate-clip-")
+        self.path = Path(self._dir.name) / "clip.mp4"
+        self.path.write_bytes(data)
+
+    def __enter__(self) -> Path:
+        return self.path
+
+    def __exit__(self, *_: object) -> None:
+        self._dir.cleanup()
+
+
+@dataclass(frozen=True)
+class _Meta:
+    """What the container says about the video stream."""
+
+    width: int
+    height: int
+    fps: float
+    duration_s: float
+
+
+def _meta(path: Path) -> _Meta:
+    """The video stream's header as ffmpeg reports it; ProviderError when there is none."""
+    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)]
+    result = subprocess.run(command, capture_output=True, check=False)
+    text = result.stderr.decode("utf-8", "replace")
+    stream = _VIDEO_STREAM.search(text)
+    if stream is None:
+        lines = [line for line in text.splitlines() if line.strip()]
+        raise ProviderError(
+            f"the clip could not be decoded: {lines[-1][:200] if lines else 'no video stream'}"
+        )
+    size = _SIZE.search(stream.group(1))
+    rate = _FPS.search(stream.group(1))
+    if size is None or rate is None:
+        raise ProviderError(
+            f"the clip could not be decoded: no size or frame rate in {stream.group(0)[:200]!r}"
+        )
+    clock = _DURATION.search(text)
+    duration = (
+        int(clock.group(1)) * 3600 + int(clock.group(2)) * 60 + float(clock.group(3))
+        if clock
+        else 0.0
+    )
+    return _Meta(int(size.group(1)), int(size.group(2)), float(rate.group(1)), duration)
+
+
+def _frames(path: Path, size: tuple[int, int]) -> Iterator[npt.NDArray[np.uint8]]:
+    """Decoded frames at the analysis size, one (height, width, 3) array at a time."""
+    width, height = size
+    command = [
+        imageio_ffmpeg.get_ffmpeg_exe(),
+        "-v",
+        "error",
+        "-nostdin",
+        "-i",
+        str(path),
+        "-vf",
+        f"scale={width}:{height}:flags=area",
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        "rgb24",
+        "-",
+    ]
+    frame_bytes = width * height * 3
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        assert proc.stdout is not None
+        while chunk := proc.stdout.read(frame_bytes):
+            if len(chunk) < frame_bytes:
+                break
+            yield np.frombuffer(chunk, np.uint8).reshape(height, width, 3)
+        _, err = proc.communicate()
+    if proc.returncode:
+        message = err.decode("utf-8", "replace").strip().splitlines()
+        raise ProviderError(f"the clip could not be decoded: {message[-1] if message else ''}")
+
+
+def analyse(data: bytes, samples: int) -> tuple[ClipInfo, FrameStats]:
+    """Decode once, keeping per-frame numbers and about ``samples`` small frames to judge."""
+    with _as_file(data) as path:
+        meta = _meta(path)
+        width, height, fps = meta.width, meta.height, meta.fps
+        size = (ANALYSIS_WIDTH, max(2, round(ANALYSIS_WIDTH * height / width / 2) * 2))
+        estimate = max(1, round(meta.duration_s * fps))
+        stride = max(1, estimate // samples)
+        stats = FrameStats()
+        previous: FloatArray | None = None
+        previous_z: FloatArray | None = None
+        for index, frame in enumerate(_frames(path, size)):
+            luma = frame @ np.array([0.299, 0.587, 0.114])
+            mean, spread = float(luma.mean()), float(luma.std())
+            z = (luma - mean) / spread if spread > 1.0 else None
+            stats.luma.append(mean)
+            if previous is not None:
+                stats.diff.append(float(np.abs(luma - previous).mean()))
+                both = z is not None and previous_z is not None
+                stats.content.append(float(np.abs(z - previous_z).mean()) if both else 0.0)  # type: ignore[operator]
+            previous, previous_z = luma, z
+            if index % stride == 0:
+                stats.pixels.append(frame[::2, ::2].reshape(-1, 3).copy())
+                if len(stats.pixels) > 2 * samples:
+                    # the container's duration was wrong or missing: thin out, sample less often
+                    stats.pixels, stride = stats.pixels[::2], stride * 2
+    frames = len(stats.luma)
+    info = ClipInfo(round(frames / fps, 3) if fps else 0.0, width, height, fps, frames)
+    return info, stats
