@@ -13,117 +13,38 @@ size of the state and of the diff, never to the number of scenes already applied
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from functools import lru_cache
-from typing import TypeVar
+from collections.abc import Collection, Iterable, Iterator, Mapping
 
-from pydantic import BaseModel
-
-from ..core._errors import GateFailed
 from ..schemas import (
     CharacterState,
     CharacterUpdate,
     LocationState,
     LocationUpdate,
-    PropState,
-    PropUpdate,
     Rules,
     StateDiff,
     Timeline,
     WorldState,
 )
+from ._worldstate_breach import RULES, RuleBreach, WorldStateError
+from ._worldstate_entries import entry_key, merged, missing_entries, sorted_if_grown, with_entries
+from ._worldstate_step import PLACEHOLDER_VIA, Step
 
-T = TypeVar("T")
-M = TypeVar("M", bound=BaseModel)
+# The parts live beside this module: the rule ids and breaches (``_worldstate_breach``), one
+# diff's prop and character pass (``_worldstate_step``) and the entry helpers
+# (``_worldstate_entries``). The public names are re-exported so callers import from here.
+__all__ = [
+    "PLACEHOLDER_VIA",
+    "RULES",
+    "RuleBreach",
+    "WorldStateError",
+    "apply_diff",
+    "build_states",
+    "check_successor",
+    "same_entry",
+    "scene_number",
+]
 
-# A ``via`` must name what happened; these say nothing about it.
-PLACEHOLDER_VIA = frozenset(
-    {
-        "",
-        "-",
-        "--",
-        "n/a",
-        "na",
-        "none",
-        "null",
-        "nil",
-        "unknown",
-        "tbd",
-        "todo",
-        "x",
-        "?",
-        "moved",
-        "move",
-        "changed",
-        "change",
-        "updated",
-        "update",
-        "event",
-        "same",
-        "as before",
-        "off-screen",
-        "offscreen",
-        "see scene",
-        "various",
-        "transfer",
-        "transferred",
-    }
-)
-RULES = {
-    "scene_order": "diffs apply in scene order",
-    "unknown_character": "a prop's owner is a character the world knows",
-    "injury_persists": "injuries persist until explicitly healed",
-    "prop_needs_event": "a prop changes location, owner or status only through a named event",
-    "inventory_matches_owner": "inventories agree with prop owners",
-    "item_not_held": "an item leaves an inventory only if it was held",
-    "inventory_needs_update": "items leave an inventory only through an update",
-    "knowledge_only_grows": "knowledge only grows, through learn",
-    # checked by world-state-tracker, which knows the scene and its breakdown:
-    "unknown_scene": "the scene is listed in SCENES and BREAKDOWN",
-    "scene_mismatch": "a scene's diff is about that scene",
-    "first_appearance": "a new character or prop enters the world in a scene that shows it",
-    "changes_recorded": "the state changes the breakdown lists are recorded in the diff",
-}
-"""Every rule id the engine can name, with the rule in a sentence."""
 _SCENE_NUMBER = re.compile(r"S(\d+)")
-
-
-@dataclass(frozen=True)
-class RuleBreach:
-    """One broken rule: where, what, and how to fix the diff."""
-
-    rule: str
-    scene: str
-    entity: str
-    problem: str
-    fix: str
-
-    def __str__(self) -> str:
-        return (
-            f"{self.scene} {self.entity}: {self.problem} (rule {self.rule}: "
-            f"{RULES.get(self.rule, self.rule)}). To fix: {self.fix}"
-        )
-
-
-class WorldStateError(GateFailed):
-    """A diff broke one or more world-state rules; nothing was applied.
-
-    ``rule`` is the first rule broken, ``breaches`` all of them (each names the scene, the
-    entity and the rule, and says how to fix the diff).
-    """
-
-    def __init__(self, breaches: Sequence[RuleBreach]) -> None:
-        first = breaches[0]
-        message = " | ".join(str(b) for b in breaches)
-        super().__init__(message, rule=first.rule, scene=first.scene, entity=first.entity)
-        self.rule = first.rule
-        self.breaches = tuple(breaches)
-
-    @property
-    def rules(self) -> tuple[str, ...]:
-        """Every rule broken, in the order found."""
-        return tuple(b.rule for b in self.breaches)
 
 
 # -- the public API --------------------------------------------------------------------------
@@ -137,7 +58,7 @@ def apply_diff(state: WorldState, diff: StateDiff) -> WorldState:
     """
     breaches: list[RuleBreach] = []
     _check_order(state, diff, breaches)
-    step = _Step(state, diff, breaches)
+    step = Step(state, diff, breaches)
     props = step.props()
     characters = step.characters()
     if breaches:
@@ -181,7 +102,7 @@ def check_successor(
         new = after.characters.get(cid)
         update = diff.character_updates.get(cid, CharacterUpdate())
         kept = new or CharacterState()
-        for fact in _missing(old.knowledge, kept.knowledge):
+        for fact in missing_entries(old.knowledge, kept.knowledge):
             breaches.append(
                 RuleBreach(
                     "knowledge_only_grows",
@@ -191,7 +112,7 @@ def check_successor(
                     "knowledge cannot be removed: keep every entry, add new ones with learn",
                 )
             )
-        for injury in _missing(old.injuries, kept.injuries, update.heal_injuries):
+        for injury in missing_entries(old.injuries, kept.injuries, update.heal_injuries):
             breaches.append(
                 RuleBreach(
                     "injury_persists",
@@ -202,7 +123,7 @@ def check_successor(
                 )
             )
         allowed = [*update.lose_items, *moved_away.get(cid, ())]
-        for item in _missing(old.inventory, kept.inventory, allowed):
+        for item in missing_entries(old.inventory, kept.inventory, allowed):
             breaches.append(
                 RuleBreach(
                     "inventory_needs_update",
@@ -226,7 +147,7 @@ def scene_number(scene_id: str) -> int:
 
 def same_entry(a: str, b: str) -> bool:
     """Entries match ignoring case and spacing ('Cut on left arm' == 'cut on  left arm')."""
-    return _key(a) == _key(b)
+    return entry_key(a) == entry_key(b)
 
 
 # -- the rules, section by section -----------------------------------------------------------
@@ -247,188 +168,6 @@ def _check_order(state: WorldState, diff: StateDiff, breaches: list[RuleBreach])
         )
 
 
-class _Step:
-    """One diff being applied: the prop pass decides owners, the character pass follows."""
-
-    def __init__(self, state: WorldState, diff: StateDiff, breaches: list[RuleBreach]) -> None:
-        self.state = state
-        self.diff = diff
-        self.breaches = breaches
-        self.scene = diff.scene_id
-        self.new_owner: dict[str, str] = {}  # prop -> owner after the diff, when it changes
-        self.old_owner: dict[str, str] = {}
-
-    def refuse(self, rule: str, entity: str, problem: str, fix: str) -> None:
-        self.breaches.append(RuleBreach(rule, self.scene, entity, problem, fix))
-
-    # props ---------------------------------------------------------------------------
-
-    def props(self) -> dict[str, PropState]:
-        out = dict(self.state.props)
-        for pid, update in self.diff.prop_updates.items():
-            old = self.state.props.get(pid)
-            self._check_via(pid, update)
-            self._check_owner(pid, update)
-            out[pid] = _merged(old or PropState(), update, ("owner", "location", "status"))
-            before = old.owner if old else ""
-            if update.owner is not None and update.owner != before:
-                self.new_owner[pid] = update.owner
-                self.old_owner[pid] = before
-        return _sorted_if_grown(out, self.state.props)
-
-    def _check_via(self, pid: str, update: PropUpdate) -> None:
-        words = update.via.split()
-        if _key(update.via).strip(" .!") in PLACEHOLDER_VIA or len(words) < 2:
-            self.refuse(
-                "prop_needs_event",
-                pid,
-                f"via {update.via!r} does not name an event",
-                f"set prop_updates.{pid}.via to what happens, e.g. 'Bea pockets the "
-                "key during the fight'",
-            )
-
-    def _check_owner(self, pid: str, update: PropUpdate) -> None:
-        owner = update.owner
-        if (
-            owner
-            and owner not in self.state.characters
-            and owner not in self.diff.character_updates
-        ):
-            self.refuse(
-                "unknown_character",
-                pid,
-                f"the new owner {owner!r} is not a known character",
-                f"use a character id the world knows, or introduce "
-                f"{owner} with a character_updates entry (first appearance), or set "
-                "owner to '' for nobody",
-            )
-
-    # characters ------------------------------------------------------------------------
-
-    def characters(self) -> dict[str, CharacterState]:
-        out = dict(self.state.characters)
-        for cid, update in self.diff.character_updates.items():
-            out[cid] = self._character(cid, self.state.characters.get(cid), update)
-        for pid, owner in self.new_owner.items():  # owner changes move props between hands
-            previous = self.old_owner[pid]
-            if previous in out:
-                held = out[previous]
-                out[previous] = held.model_copy(
-                    update={"inventory": _without(held.inventory, [pid])}
-                )
-            if owner in out:
-                held = out[owner]
-                out[owner] = held.model_copy(update={"inventory": _with(held.inventory, [pid])})
-        return _sorted_if_grown(out, self.state.characters)
-
-    def _character(
-        self, cid: str, old: CharacterState | None, update: CharacterUpdate
-    ) -> CharacterState:
-        current = old or CharacterState()
-        self._check_heals(cid, current, update)
-        self._check_items(cid, current, update)
-        return current.model_copy(
-            update={
-                "injuries": _with(
-                    _without(current.injuries, update.heal_injuries), update.add_injuries
-                ),
-                "knowledge": _with(current.knowledge, update.learn),
-                "inventory": _with(
-                    _without(current.inventory, update.lose_items), update.gain_items
-                ),
-                "location": current.location if update.location is None else update.location,
-                "emotional_state": current.emotional_state
-                if update.emotional_state is None
-                else update.emotional_state,
-            }
-        )
-
-    def _check_heals(self, cid: str, current: CharacterState, update: CharacterUpdate) -> None:
-        for injury in update.heal_injuries:
-            if not _contains(current.injuries, injury):
-                has = ", ".join(repr(i) for i in current.injuries) or "none"
-                self.refuse(
-                    "injury_persists",
-                    cid,
-                    f"heals {injury!r}, an injury they do not have (injuries: {has})",
-                    "heal an injury by its exact recorded wording, or drop the heal",
-                )
-            if _contains(update.add_injuries, injury):
-                self.refuse(
-                    "injury_persists",
-                    cid,
-                    f"both gains and heals {injury!r} in one scene",
-                    "an injury gained here persists: drop the heal (a "
-                    "later scene can heal it), or note the scratch in timeline_update",
-                )
-
-    def _check_items(self, cid: str, current: CharacterState, update: CharacterUpdate) -> None:
-        for item in update.lose_items:
-            if not _contains(current.inventory, item):
-                self.refuse(
-                    "item_not_held",
-                    cid,
-                    f"loses {item!r}, which they do not hold",
-                    f"drop it from lose_items (inventory: "
-                    f"{', '.join(current.inventory) or 'empty'})",
-                )
-            elif (pid := self._prop_id(item)) is not None:
-                self._check_prop_leaves(cid, pid)
-        for item in update.gain_items:
-            if (pid := self._prop_id(item)) is not None:
-                self._check_prop_arrives(cid, pid)
-
-    def _check_prop_leaves(self, cid: str, pid: str) -> None:
-        owner = self._owner_after(pid)
-        if owner == cid and pid in self.new_owner:
-            self.refuse(
-                "inventory_matches_owner",
-                cid,
-                f"loses {pid} while prop_updates makes {cid} its owner",
-                f"drop {pid} from lose_items, or give the prop its real new owner",
-            )
-        elif owner == cid:
-            self.refuse(
-                "prop_needs_event",
-                pid,
-                f"leaves {cid}'s inventory with no prop update",
-                f"add prop_updates.{pid} with the new owner ('' for nobody), "
-                "its location and a via naming the event",
-            )
-
-    def _check_prop_arrives(self, cid: str, pid: str) -> None:
-        owner = self._owner_after(pid)
-        if owner == cid:
-            return
-        if pid in self.new_owner:
-            self.refuse(
-                "inventory_matches_owner",
-                cid,
-                f"gains {pid} while prop_updates gives it to {owner or 'nobody'}",
-                f"make the prop's owner {cid}, or drop {pid} from gain_items",
-            )
-        else:
-            self.refuse(
-                "prop_needs_event",
-                pid,
-                f"enters {cid}'s inventory with no prop update",
-                f"add prop_updates.{pid} with owner {cid!r} and a via naming how they get it",
-            )
-
-    def _prop_id(self, item: str) -> str | None:
-        """The tracked prop an inventory item names, if any (props are matched by id)."""
-        for pid in (item, item.upper()):
-            if pid in self.state.props or pid in self.diff.prop_updates:
-                return pid
-        return None
-
-    def _owner_after(self, pid: str) -> str:
-        if pid in self.new_owner:
-            return self.new_owner[pid]
-        old = self.state.props.get(pid)
-        return old.owner if old else ""
-
-
 def _props_leaving(before: WorldState, diff: StateDiff) -> dict[str, list[str]]:
     """character -> props the diff moves out of their hands."""
     out: dict[str, list[str]] = {}
@@ -444,10 +183,10 @@ def _locations(
 ) -> dict[str, LocationState]:
     out = dict(old)
     for lid, update in updates.items():
-        out[lid] = _merged(
+        out[lid] = merged(
             old.get(lid) or LocationState(), update, ("condition", "lighting_state", "notes")
         )
-    return _sorted_if_grown(out, old)
+    return sorted_if_grown(out, old)
 
 
 def _timeline(old: Timeline, diff: StateDiff) -> Timeline:
@@ -468,58 +207,9 @@ def _rules(old: Rules, diff: StateDiff) -> Rules:
     update = diff.rule_updates
     return old.model_copy(
         update={
-            "fictional_constraints": _with(old.fictional_constraints, update.add_constraints),
-            "modified_rules": _with(old.modified_rules, update.modify_rules),
+            "fictional_constraints": with_entries(
+                old.fictional_constraints, update.add_constraints
+            ),
+            "modified_rules": with_entries(old.modified_rules, update.modify_rules),
         }
     )
-
-
-# -- small helpers ---------------------------------------------------------------------------
-
-
-@lru_cache(maxsize=1 << 16)
-def _key(text: str) -> str:
-    # Cached: the same entries are compared scene after scene as the story goes on.
-    return " ".join(text.casefold().split())
-
-
-def _contains(entries: Sequence[str], entry: str) -> bool:
-    key = _key(entry)
-    return any(_key(e) == key for e in entries)
-
-
-def _with(entries: list[str], added: Sequence[str]) -> list[str]:
-    """A new list: ``entries`` plus each of ``added`` not already there (sets of entries)."""
-    out = list(entries)
-    if not added:
-        return out
-    keys = {_key(e) for e in out}
-    for entry in added:
-        if _key(entry) not in keys:
-            keys.add(_key(entry))
-            out.append(entry)
-    return out
-
-
-def _without(entries: list[str], removed: Sequence[str]) -> list[str]:
-    gone = {_key(r) for r in removed}
-    return [e for e in entries if _key(e) not in gone] if gone else list(entries)
-
-
-def _missing(old: Sequence[str], new: Sequence[str], allowed: Sequence[str] = ()) -> list[str]:
-    """Entries of ``old`` absent from ``new`` and not in ``allowed``."""
-    if new[: len(old)] == old:  # the usual case, compared at C speed: only appended to
-        return []
-    kept = {_key(e) for e in new} | {_key(e) for e in allowed}
-    return [e for e in old if _key(e) not in kept]
-
-
-def _merged(old: M, update: BaseModel, fields: tuple[str, ...]) -> M:
-    """``old`` with each field the update sets (None = unchanged)."""
-    changes = {f: getattr(update, f) for f in fields if getattr(update, f) is not None}
-    return old.model_copy(update=changes) if changes else old
-
-
-def _sorted_if_grown(out: dict[str, T], old: Mapping[str, object]) -> dict[str, T]:
-    """Keep maps in id order (as the schema renders them); sort only when ids were added."""
-    return dict(sorted(out.items())) if len(out) != len(old) else out
