@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from conftest import run_slate
-from filmslate import Project
+from filmslate import ConfigError, Project, parse_config
+from filmslate.core._config import default_toml
 from filmslate.core._errors import SchemaError
 from filmslate.rules._fountain import parse_fountain
 
@@ -82,3 +83,124 @@ def test_slate_import_refuses_a_control_character_and_writes_nothing(
 def test_tab_and_line_ends_are_not_control_characters(project: Project) -> None:
     play = parse_fountain(SCRIPT.replace("\n", "\r\n").replace("ALEX enters", "ALEX\tenters"))
     assert [s.scene_id for s in play.scenes] == ["S01"]
+
+
+# -- filmslate.toml --------------------------------------------------------------------------
+
+
+def config_problem(text: str) -> tuple[str, int | None, str]:
+    """The one problem parse_config finds in ``text``."""
+    with pytest.raises(ConfigError) as info:
+        parse_config(text)
+    assert len(info.value.problems) == 1, info.value.problems
+    assert "\n" not in str(info.value)
+    return info.value.problems[0]
+
+
+def line_of(text: str, needle: str) -> int:
+    return next(n for n, line in enumerate(text.splitlines(), start=1) if needle in line)
+
+
+@pytest.mark.parametrize("value", ["inf", "+inf", "1e400", "nan"])
+def test_caps_are_finite(value: str) -> None:
+    text = default_toml("demo").replace("project_cap = 15000.0", f"project_cap = {value}")
+    key, line, message = config_problem(text)
+    assert (key, line) == ("budget.project_cap", line_of(text, "project_cap ="))
+    assert "finite" in message
+
+
+def test_every_number_is_finite() -> None:
+    text = default_toml("demo").replace("timeout_s = 120.0", "timeout_s = inf")
+    assert config_problem(text)[0] == "providers.timeout_s"
+
+
+def test_project_cap_is_required_in_the_file() -> None:
+    text = default_toml("demo").replace("project_cap = 15000.0", "")
+    key, line, message = config_problem(text)
+    assert (key, line) == ("budget.project_cap", line_of(text, "[budget]"))
+    assert message.startswith("required: add `project_cap = <amount>` under [budget]")
+    assert config_problem('[project]\nname = "x"\n')[0] == "budget.project_cap"
+
+
+def test_the_template_slate_init_writes_sets_the_cap(film: Path) -> None:
+    text = (film / "filmslate.toml").read_text(encoding="utf-8")
+    assert "project_cap = 15000.0      # required" in text
+    assert parse_config(text).budget.project_cap == 15000.0
+    guide = (Path(__file__).resolve().parents[1] / "docs" / "guide.md").read_text()
+    assert "`[budget] project_cap` (required)" in guide
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key"),
+    [
+        ('inbox_dir = "inbox"', 'inbox_dir = "../../elsewhere"', "providers.inbox_dir"),
+        ('inbox_dir = "inbox"', 'inbox_dir = "/tmp/elsewhere"', "providers.inbox_dir"),
+        ('inbox_dir = "inbox"', 'inbox_dir = "inbox/../.."', "providers.inbox_dir"),
+        ('inbox_dir = "inbox"', 'inbox_dir = "C:/elsewhere"', "providers.inbox_dir"),
+        ('inbox_dir = "inbox"', 'inbox_dir = "..\\\\elsewhere"', "providers.inbox_dir"),
+        ('replay_dir = "replay"', 'replay_dir = ".."', "providers.replay_dir"),
+        ('replay_dir = "replay"', 'replay_dir = "."', "providers.replay_dir"),
+        ('replay_dir = "replay"', 'replay_dir = ""', "providers.replay_dir"),
+        ("paths = []", 'paths = ["skills/ok.py", "../../x.py"]', "skills.paths.1"),
+        ("paths = []", 'paths = ["/etc/x.py"]', "skills.paths.0"),
+    ],
+)
+def test_paths_in_the_config_stay_inside_the_project(old: str, new: str, key: str) -> None:
+    text = default_toml("demo").replace(old, new)
+    found, line, message = config_problem(text)
+    assert (found, line) == (key, line_of(text, new.split(" =")[0] + " ="))
+    assert "project" in message
+
+
+@pytest.mark.parametrize("folder", ["narrative", "logs/x", ".filmslate"])
+def test_paths_in_the_config_keep_out_of_the_store_folders(folder: str) -> None:
+    text = default_toml("demo").replace('inbox_dir = "inbox"', f'inbox_dir = "{folder}"')
+    assert "which filmslate owns" in config_problem(text)[2]
+
+
+def test_paths_inside_the_project_are_kept() -> None:
+    text = default_toml("demo").replace('inbox_dir = "inbox"', 'inbox_dir = "work/inbox"')
+    assert parse_config(text).providers.inbox_dir == "work/inbox"
+
+
+@pytest.mark.parametrize(
+    ("prices", "key"),
+    [
+        ('video = { "fal:m" = { proxy = -0.05, final = 0.2 } }', "prices.video.fal:m.proxy"),
+        ('text = { "openai:m" = [0.4, -1.6] }', "prices.text.openai:m.1"),
+        ('text = { "openai:m" = [inf, 1.6] }', "prices.text.openai:m.0"),
+    ],
+)
+def test_prices_are_not_negative(prices: str, key: str) -> None:
+    text = default_toml("demo").replace("[skills]", f"{prices}\n\n[skills]")
+    found, line, _ = config_problem(text)
+    assert (found, line) == (key, line_of(text, prices))
+
+
+def test_a_non_utf8_config_is_one_line_for_any_command(film: Path) -> None:
+    config = film / "filmslate.toml"
+    data = config.read_bytes().replace(b'title = ""', b'title = "caf\xe9"')
+    config.write_bytes(data)
+    line = data[: data.index(b"\xe9")].count(b"\n") + 1
+    before = state(film)
+    for args in (["status"], ["verify"], ["config", "check"]):
+        refused(run_slate(*args, cwd=film), f"filmslate.toml:{line}: not UTF-8", "save the file")
+    assert state(film) == before
+
+
+def test_slate_refuses_an_escaping_inbox_before_any_work(film: Path) -> None:
+    config = film / "filmslate.toml"
+    config.write_text(
+        config.read_text().replace('inbox_dir = "inbox"', 'inbox_dir = "../../elsewhere"')
+    )
+    before = state(film)
+    refused(run_slate("status", cwd=film), "providers.inbox_dir", "leaves the project")
+    assert state(film) == before
+
+
+def test_an_error_quoting_rich_markup_is_printed_as_it_is(film: Path) -> None:
+    (film / "[bold]SCENES.csv").write_text("x\n")
+    before = state(film)
+    refused(run_slate("add", "[bold]SCENES.csv", cwd=film), "'[bold]SCENES'")
+    refused(run_slate("add", "[/x].txt", cwd=film), "[/x].txt is not a file")
+    assert state(film) == before

@@ -41,7 +41,9 @@ PACKAGES = (
 )
 
 # qc-grader asks a model only for the rubric of rubric_source = "model".
-CONFIG = parse_config('[project]\nname = "film"\n\n[qc]\nrubric_source = "model"\n')
+CONFIG = parse_config(
+    '[project]\nname = "film"\n\n[budget]\nproject_cap = 15000.0\n\n[qc]\nrubric_source = "model"\n'
+)
 SCRIPT = ScriptScene(
     scene_id="S01",
     text="INT. LIGHTHOUSE - DUSK\n\nNell climbs the stairs."

@@ -39,5 +39,9 @@ def main() -> None:
     try:
         app()
     except FilmslateError as exc:
-        err.print(f"[red]error:[/] {exc}")
+        from rich.markup import escape
+
+        # escaped: a message quotes file names and values, which may look like rich markup;
+        # soft-wrapped: the error stays one line, however long the paths in it
+        err.console.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True)
         sys.exit(2)

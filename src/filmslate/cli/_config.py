@@ -6,8 +6,7 @@ from pathlib import Path
 
 import typer
 
-from ..core._errors import ConfigError
-from ._common import ProjectOpt, err, out
+from ._common import ProjectOpt, out
 
 config_app = typer.Typer(help="Project configuration.", no_args_is_help=True)
 
@@ -18,11 +17,7 @@ def config_check(project: ProjectOpt = None) -> None:
     from ..core._config import CONFIG_FILE, load_config
 
     root = Path(project or Path.cwd())
-    try:
-        config = load_config(root / CONFIG_FILE)
-    except ConfigError as exc:
-        err.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(2) from None
+    config = load_config(root / CONFIG_FILE)  # a ConfigError is printed by main, exit 2
     out.print(
         f"{root / CONFIG_FILE}: ok (project {config.project.name}, cap "
         f"{config.budget.project_cap:.2f} {config.budget.currency})"

@@ -1,19 +1,22 @@
 """Project configuration: every policy number of SPEC §5-8, validated, with defaults.
 
 ``filmslate.toml`` is the only file read here. Problems are reported all at once, each with
-its dotted key and the line it sits on, so a person can fix the file in one pass.
+its dotted key and the line it sits on, so a person can fix the file in one pass. Hostile values
+are refused, not trusted: every number is finite, ``budget.project_cap`` must be in the file,
+prices are not negative and every path stays inside the project folder.
 """
 
 from __future__ import annotations
 
 import re
 import tomllib
-from pathlib import Path
-from typing import Any, Literal
+from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ._errors import ConfigError
+from ._names import LAYERS
 
 CONFIG_FILE = "filmslate.toml"
 HeroTier = Literal["A", "B", "C"]
@@ -22,7 +25,42 @@ VISUAL_TIERS = ("premium", "mid", "low")
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # inf and nan are refused everywhere: `project_cap = inf` (or 1e400) would be no cap at all
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+# Folders the store owns: a configured path there would mix hand-made files with artifacts.
+_RESERVED = frozenset({*LAYERS, ".filmslate"})
+
+
+def _inside_project(value: str) -> str:
+    """A path relative to the project folder that stays inside it, refused otherwise."""
+    if "\0" in value:
+        raise ValueError("a path cannot hold a NUL character; delete it")
+    if "\\" in value:
+        raise ValueError(
+            f"{value!r}: write a path inside the project with '/' between folders "
+            '(e.g. "work/inbox")'
+        )
+    path = PurePosixPath(value)
+    if path.is_absolute() or PureWindowsPath(value).drive or ".." in path.parts:
+        raise ValueError(
+            f"{value!r} leaves the project: give a path relative to the project folder that "
+            'stays inside it (e.g. "inbox")'
+        )
+    if not path.parts:
+        raise ValueError('name a folder or file inside the project (e.g. "inbox")')
+    if path.parts[0] in _RESERVED:
+        raise ValueError(
+            f"{value!r} is inside {path.parts[0]}/, which filmslate owns; choose another folder"
+        )
+    return value
+
+
+ProjectPath = Annotated[str, AfterValidator(_inside_project)]
+"""A path in filmslate.toml: relative to the project folder and inside it."""
+Price = Annotated[float, Field(ge=0)]
+"""A price: finite and not negative."""
 
 
 class ProjectSection(_Section):
@@ -92,7 +130,11 @@ class RegenSection(_Section):
 
 
 class BudgetSection(_Section):
-    """Caps (project required; scene and shot recommended) and the warning/stop points."""
+    """Caps (project required; scene and shot recommended) and the warning/stop points.
+
+    ``project_cap`` has a default for a Config built in code; a filmslate.toml must set it
+    (:func:`parse_config` refuses a file without it, as SPEC §6 requires the cap).
+    """
 
     currency: str = "USD"
     project_cap: float = Field(15000.0, gt=0)
@@ -166,8 +208,8 @@ class ResolutionSection(_Section):
 class ProviderSection(_Section):
     """Where models live. Keys come from the environment variables named here, never files."""
 
-    replay_dir: str = "replay"
-    inbox_dir: str = "inbox"
+    replay_dir: ProjectPath = "replay"
+    inbox_dir: ProjectPath = "inbox"
     api_key_env: dict[str, str] = Field(default_factory=dict)
     base_urls: dict[str, str] = Field(default_factory=dict)
     timeout_s: float = Field(120.0, gt=0)
@@ -178,14 +220,14 @@ class ProviderSection(_Section):
 class PriceSection(_Section):
     """Project price overrides: video per second by resolution tier, text per million tokens."""
 
-    video: dict[str, dict[Literal["proxy", "final"], float]] = Field(default_factory=dict)
-    text: dict[str, tuple[float, float]] = Field(default_factory=dict)
+    video: dict[str, dict[Literal["proxy", "final"], Price]] = Field(default_factory=dict)
+    text: dict[str, tuple[Price, Price]] = Field(default_factory=dict)
 
 
 class SkillSection(_Section):
     """Project-local skills: Python files (relative to the project) that define Skill classes."""
 
-    paths: list[str] = Field(default_factory=list)
+    paths: list[ProjectPath] = Field(default_factory=list)
 
 
 class Config(_Section):
@@ -346,38 +388,87 @@ def _line_for(loc: tuple[Any, ...], lines: dict[str, int]) -> int | None:
     return None
 
 
+Problem = tuple[str, int | None, str]
+"""One problem of a filmslate.toml: dotted key, line (None when unknown), message."""
+
+
+def _required(data: dict[str, Any], lines: dict[str, int]) -> list[Problem]:
+    """Keys the file must set although the model has a default (SPEC §6: the cap)."""
+    budget = data.get("budget", {})
+    if isinstance(budget, dict) and "project_cap" not in budget:
+        return [
+            (
+                "budget.project_cap",
+                lines.get("budget"),
+                "required: add `project_cap = <amount>` under [budget], the hard stop for "
+                "the whole production",
+            )
+        ]
+    return []
+
+
+def _problems_error(source: str, problems: list[Problem]) -> ConfigError:
+    def one(key: str, line: int | None, msg: str) -> str:
+        return ": ".join(
+            part for part in (f"{source}:{line}" if line else source, key, msg) if part
+        )
+
+    if len(problems) == 1:
+        message = one(*problems[0])
+    else:
+        listing = "\n".join(f"  {one(*problem)}" for problem in problems)
+        message = f"{source} has {len(problems)} problems:\n{listing}"
+    return ConfigError(message, problems=problems, source=source)
+
+
 def parse_config(text: str, source: str = CONFIG_FILE) -> Config:
     """Validate a filmslate.toml text; ConfigError lists every problem with key and line."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         line = int(m.group(1)) if (m := re.search(r"line (\d+)", str(exc))) else None
-        raise ConfigError(
-            f"{source}: not valid TOML: {exc}", problems=[("", line, str(exc))], source=source
-        ) from None
+        problem = ("", line, f"not valid TOML: {exc}; correct the syntax there")
+        raise _problems_error(source, [problem]) from None
+    except RecursionError:
+        problem = ("", None, "not valid TOML: arrays or tables nested too deeply")
+        raise _problems_error(source, [problem]) from None
+    lines = key_lines(text)
+    problems = _required(data, lines)
     try:
-        return Config.model_validate(data)
+        config = Config.model_validate(data)
     except ValidationError as exc:
-        lines = key_lines(text)
-        problems = []
         for err in exc.errors():
             key = ".".join(str(p) for p in err["loc"]) or "(top level)"
-            problems.append((key, _line_for(err["loc"], lines), err["msg"]))
-        listing = "\n".join(
-            f"  {source}:{line or '?'}: {key}: {msg}" for key, line, msg in problems
-        )
-        raise ConfigError(
-            f"{source} has {len(problems)} problem(s):\n{listing}", problems=problems, source=source
-        ) from None
+            message = err["msg"].removeprefix("Value error, ")
+            problems.append((key, _line_for(err["loc"], lines), message))
+    if problems:
+        raise _problems_error(source, problems)
+    return config
 
 
 def load_config(path: Path) -> Config:
     """Read and validate a project's filmslate.toml."""
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(
             f"{path} not found: is this a filmslate project? Create one with `slate init DIR`.",
             path=str(path),
         ) from None
+    except OSError as exc:
+        raise ConfigError(
+            f"{path} cannot be read ({exc.strerror}); make it a readable file", path=str(path)
+        ) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        problem = (
+            "",
+            line,
+            f"not UTF-8 text (byte 0x{data[exc.start]:02x} at column {column}); save the "
+            "file as UTF-8",
+        )
+        raise _problems_error(str(path), [problem]) from None
     return parse_config(text, source=str(path))
