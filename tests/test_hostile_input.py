@@ -13,6 +13,8 @@ from conftest import run_slate
 from filmslate import ConfigError, Project, parse_config
 from filmslate.core._config import default_toml
 from filmslate.core._errors import SchemaError
+from filmslate.core._prices import token_cost
+from filmslate.core._video_prices import VIDEO_PRICES, price_per_second
 from filmslate.rules._fountain import parse_fountain
 
 SCRIPT = "INT. KITCHEN - NIGHT\n\nALEX enters.\n\nALEX\nHello there.\n"
@@ -175,6 +177,19 @@ def test_prices_are_not_negative(prices: str, key: str) -> None:
     text = default_toml("demo").replace("[skills]", f"{prices}\n\n[skills]")
     found, line, _ = config_problem(text)
     assert (found, line) == (key, line_of(text, prices))
+
+
+@pytest.mark.parametrize("price", [-0.01, float("inf"), float("nan")])
+def test_price_tables_handed_over_in_code_are_held_to_the_same_rule(
+    price: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(ConfigError, match=r"not negative; correct it in \[prices.text\]"):
+        token_cost("compat", "m", 10, 10, overrides={"compat:m": (0.1, price)})
+    config = parse_config(default_toml("demo"))
+    monkeypatch.setitem(VIDEO_PRICES, "cheap", {"proxy": price, "final": 0.0})
+    with pytest.raises(ConfigError, match=r"not negative; correct it in \[prices.video\]"):
+        price_per_second(config, "cheap", "proxy")
+    assert price_per_second(config, "cheap", "final") == 0.0
 
 
 def test_a_non_utf8_config_is_one_line_for_any_command(film: Path) -> None:

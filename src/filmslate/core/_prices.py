@@ -7,10 +7,11 @@ by ``"provider:model"`` and holding USD per million input and output tokens.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ._errors import ProviderError
+from ._errors import ConfigError, ProviderError
 
 PriceOverrides = Mapping[str, tuple[float, float]]
 
@@ -69,8 +70,16 @@ def _override(
     found = overrides.get(f"{provider}:{model}")
     if found is None:
         return None
-    input_price, output_price = found
-    return float(input_price), float(output_price)
+    prices = float(found[0]), float(found[1])
+    if not all(math.isfinite(price) and price >= 0 for price in prices):
+        # filmslate.toml refuses these; a table handed over in code gets the same rule
+        raise ConfigError(
+            f"the price of {provider}:{model} is {list(found)}: prices per million tokens "
+            "are finite and not negative; correct it in [prices.text]",
+            provider=provider,
+            model=model,
+        )
+    return prices
 
 
 def _calc_price(
