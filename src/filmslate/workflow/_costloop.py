@@ -23,7 +23,6 @@ be lifted by a structural simplification or a logged human override.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, NoReturn
 
@@ -35,7 +34,7 @@ from ..engine._router import BUILTIN
 from ..engine._runner import Runner
 from ..engine._skill import Context
 from ..engine._stops import HardStopRow, open_hard_stops, record_hard_stop
-from ..schemas import ShotList, ShotRow
+from ..schemas import ShotList
 from ..skills.governance._governance import (
     CostOptimizer,
     cap_scope,
@@ -47,31 +46,37 @@ from ..skills.governance._governance import (
 from ..skills.production._production import ShotPlanner, shotlist_failures
 from ..store import _runlog
 from ..store._store import Record
+from ._costloop_plan import (
+    STEPS,
+    ZERO,
+    Found,
+    Plan,
+    Shot,
+    ShotChange,
+    Step,
+    reduce_step,
+    renumber,
+    shot_list,
+    shot_lists,
+    split_long,
+)
+
+# The reductions themselves (``_costloop_plan``) live beside this module; its public names are
+# re-exported so callers import from here.
+__all__ = [
+    "STEPS",
+    "ZERO",
+    "CostPlanResult",
+    "Found",
+    "ShotChange",
+    "Step",
+    "apply_cost_plan",
+]
 
 SKILL = CostOptimizer.name
-ZERO = 1e-9
 # The shortening policy. [visual] in filmslate.toml may carry these keys; until it does, the
 # values of the cost loop's definition apply.
 RENDERED_KINDS = ("PROXY", "FINAL")
-
-Step = Literal["downgrade", "shorten", "simplify", "split"]
-
-
-@dataclass(frozen=True)
-class ShotChange:
-    """One reduction made to one shot (ids as in the shot list it was made from)."""
-
-    shot_id: str
-    step: Step
-    before: str
-    after: str
-    why: str
-    saving: float = 0.0
-
-    def describe(self) -> str:
-        """``S01_SH02: downgrade hero B -> C (no character in frame), saves 1.20``."""
-        saving = f", saves {self.saving:.2f}" if self.saving > ZERO else ""
-        return f"{self.shot_id}: {self.step} {self.before} -> {self.after} ({self.why}){saving}"
 
 
 @dataclass
@@ -100,31 +105,6 @@ class CostPlanResult:
     report: Record | None = None
     verdict: str = ""
     reasons: tuple[str, ...] = ()
-
-
-@dataclass
-class _Shot:
-    """A working copy of one row: where it came from, and whether it may change."""
-
-    row: ShotRow
-    origin: str
-    locked: bool
-    notes: list[str] = field(default_factory=list)
-
-
-@dataclass
-class _Plan:
-    """The working copies of the target's shot lists and what has been done to them."""
-
-    scenes: dict[str, list[_Shot]]
-    total: float
-    changes: list[ShotChange] = field(default_factory=list)
-    changed: set[str] = field(default_factory=set)
-    kept: list[str] = field(default_factory=list)
-
-    def fits(self, room: float) -> bool:
-        """True when the projection, rounded as the cost report rounds it, fits the room."""
-        return round(self.total, 4) <= room + ZERO
 
 
 def apply_cost_plan(runner: Runner, target: str) -> CostPlanResult:
@@ -164,13 +144,13 @@ def apply_cost_plan(runner: Runner, target: str) -> CostPlanResult:
         return result
     plan = _plan(runner, lists, config)
     for step in STEPS:
-        _reduce(plan, step, room, config)
-    after = projected_total(target_lines(_shot_lists(plan), target, config))
+        reduce_step(plan, step, room, config)
+    after = projected_total(target_lines(shot_lists(plan), target, config))
     if after > room + ZERO:
         _stop_for_budget(runner, result, plan, after)
-    _split_long(plan, config)
-    result.renumbered = _renumber(plan)
-    new_lists = {scene: _shot_list(plan.scenes[scene]) for scene in sorted(plan.changed)}
+    split_long(plan, config)
+    result.renumbered = renumber(plan)
+    new_lists = {scene: shot_list(plan.scenes[scene]) for scene in sorted(plan.changed)}
     _check_rules(runner, plan, new_lists)
     result.status, result.projected_after = "applied", after
     result.changes, result.kept = plan.changes, plan.kept
@@ -193,73 +173,8 @@ def apply_cost_plan(runner: Runner, target: str) -> CostPlanResult:
     return result
 
 
-# -- the steps -------------------------------------------------------------------------------
-
-Found = tuple[ShotRow, str, str, str] | None  # new row, before, after, why
-
-
-def _with(row: ShotRow, **change: object) -> ShotRow:
-    return ShotRow.model_validate({**row.model_dump(), **change})
-
-
-def _to_grid(seconds: float, step: float) -> float:
-    """Round half up to the duration grid (``round`` would round 2.25 down to 2.0)."""
-    return math.floor(seconds / step + 0.5) * step if step > 0 else seconds
-
-
-def _downgrade(row: ShotRow, config: Config) -> Found:
-    if row.hero_tier != "B" or row.char_ids:
-        return None
-    return (
-        _with(row, hero_tier="C"),
-        "hero B",
-        "C",
-        "no character in frame: coverage, routed to the low-cost visual tier",
-    )
-
-
-def _shorten_coverage(row: ShotRow, config: Config) -> Found:
-    if row.hero_tier != "C":
-        return None
-    keep, least = config.visual.coverage_keep_pct, config.visual.coverage_min_s
-    seconds = max(least, _to_grid(row.duration_s * keep / 100, config.visual.duration_step_s))
-    if seconds >= row.duration_s - ZERO:
-        return None
-    return (
-        _with(row, duration_s=seconds),
-        f"{row.duration_s:g}s",
-        f"{seconds:g}s",
-        f"coverage shot kept at {keep:g}% of its length, at least {least:g}s",
-    )
-
-
-def _shorten_complex(row: ShotRow, config: Config) -> Found:
-    limit = config.visual.complex_max_s
-    if row.complexity_level == "high":
-        why = "high complexity"
-    elif row.regen_risk_estimate == "high":
-        why = "high regen risk"
-    else:
-        return None
-    if row.duration_s <= limit + ZERO:
-        return None
-    return (
-        _with(row, duration_s=limit),
-        f"{row.duration_s:g}s",
-        f"{limit:g}s",
-        f"{why}: complex shots last at most {limit:g}s",
-    )
-
-
-STEPS: tuple[tuple[Step, Callable[[ShotRow, Config], Found]], ...] = (
-    ("downgrade", _downgrade),
-    ("shorten", _shorten_coverage),
-    ("simplify", _shorten_complex),
-)
-
-
-def _plan(runner: Runner, lists: dict[str, ShotList], config: Config) -> _Plan:
-    scenes: dict[str, list[_Shot]] = {}
+def _plan(runner: Runner, lists: dict[str, ShotList], config: Config) -> Plan:
+    scenes: dict[str, list[Shot]] = {}
     kept = []
     for scene, shotlist in sorted(lists.items()):
         scenes[scene] = []
@@ -267,125 +182,15 @@ def _plan(runner: Runner, lists: dict[str, ShotList], config: Config) -> _Plan:
             proxy = runner.store.latest("PROXY", row.shot_id)
             if proxy is not None:
                 kept.append(f"{row.shot_id}: {proxy.filename} exists: left as it is")
-            scenes[scene].append(_Shot(row, row.shot_id, proxy is not None))
+            scenes[scene].append(Shot(row, row.shot_id, proxy is not None))
     total = sum(shot_line(s.row, config).cost for shots in scenes.values() for s in shots)
-    return _Plan(scenes, total, kept=kept)
-
-
-def _reduce(
-    plan: _Plan, step: tuple[Step, Callable[[ShotRow, Config], Found]], room: float, config: Config
-) -> None:
-    """Apply one step to the shots it fits, largest saving first, until the plan fits."""
-    name, change = step
-    candidates = []
-    for scene, shots in plan.scenes.items():
-        for index, shot in enumerate(shots):
-            found = None if shot.locked else change(shot.row, config)
-            if found is None:
-                continue
-            saving = shot_line(shot.row, config).cost - shot_line(found[0], config).cost
-            if saving > ZERO:  # a change that saves nothing is not worth a new version
-                candidates.append((-saving, scene, index, found))
-    for negative, scene, index, (row, before, after, why) in sorted(
-        candidates, key=lambda c: (c[0], c[1], c[2])
-    ):
-        if plan.fits(room):
-            return
-        shot = plan.scenes[scene][index]
-        plan.changes.append(ShotChange(shot.origin, name, before, after, why, -negative))
-        shot.notes.append(f"{name} {before} -> {after}")
-        shot.row = row
-        plan.total += negative
-        plan.changed.add(scene)
-
-
-def _split_durations(seconds: float, limit: float) -> list[float]:
-    parts = max(2, math.ceil(seconds / limit - ZERO))
-    while True:
-        each = round(seconds / parts, 3)
-        last = round(seconds - each * (parts - 1), 3)
-        if max(each, last) <= limit + ZERO:
-            return [each] * (parts - 1) + [last]
-        parts += 1
-
-
-def _split_long(plan: _Plan, config: Config) -> None:
-    """Split what is longer than the clip limit in the scenes being rewritten."""
-    limit = config.visual.max_clip_s
-    for scene in sorted(plan.changed):
-        shots, out = plan.scenes[scene], []
-        for index, shot in enumerate(shots):
-            rendered = [s.origin for s in shots[index + 1 :] if s.locked]
-            if shot.locked or shot.row.duration_s <= limit + ZERO or rendered:
-                if rendered and not shot.locked and shot.row.duration_s > limit + ZERO:
-                    plan.kept.append(
-                        f"{shot.origin}: not split: {rendered[0]} after it has "
-                        "a proxy and would be renumbered"
-                    )
-                out.append(shot)
-                continue
-            parts = _split_durations(shot.row.duration_s, limit)
-            for number, seconds in enumerate(parts, 1):
-                row = _with(
-                    shot.row,
-                    duration_s=seconds,
-                    blocking_summary=(
-                        f"{shot.row.blocking_summary} (part {number} of {len(parts)})"
-                    ),
-                )
-                out.append(
-                    _Shot(
-                        row,
-                        shot.origin,
-                        False,
-                        [*shot.notes, f"split part {number} of {len(parts)}"],
-                    )
-                )
-            plan.changes.append(
-                ShotChange(
-                    shot.origin,
-                    "split",
-                    f"{shot.row.duration_s:g}s",
-                    " + ".join(f"{p:g}s" for p in parts),
-                    f"clip limit {limit:g}s",
-                )
-            )
-        plan.scenes[scene] = out
-
-
-def _renumber(plan: _Plan) -> dict[str, str]:
-    """Sequential ids in each rewritten scene (one padding); old id -> new id(s) that moved."""
-    moved: dict[str, list[str]] = {}
-    for scene in sorted(plan.changed):
-        shots = plan.scenes[scene]
-        width = max(2, len(str(len(shots))), *(len(s.origin.rsplit("_SH", 1)[1]) for s in shots))
-        for number, shot in enumerate(shots, 1):
-            new_id = f"{scene}_SH{number:0{width}d}"
-            moved.setdefault(shot.origin, []).append(new_id)
-            if new_id != shot.row.shot_id:
-                shot.row = _with(shot.row, shot_id=new_id)
-    return {old: ", ".join(new) for old, new in moved.items() if new != [old]}
-
-
-def _shot_lists(plan: _Plan) -> dict[str, ShotList]:
-    return {scene: ShotList(rows=[s.row for s in shots]) for scene, shots in plan.scenes.items()}
-
-
-def _shot_list(shots: list[_Shot]) -> ShotList:
-    rows = []
-    for shot in shots:
-        row = shot.row
-        if shot.notes:
-            note = f"cost plan: {', '.join(shot.notes)}"
-            row = _with(row, notes=f"{row.notes}; {note}" if row.notes else note)
-        rows.append(row)
-    return ShotList(rows=rows)
+    return Plan(scenes, total, kept=kept)
 
 
 # -- checks, writes, stops -------------------------------------------------------------------
 
 
-def _check_rules(runner: Runner, plan: _Plan, new_lists: dict[str, ShotList]) -> None:
+def _check_rules(runner: Runner, plan: Plan, new_lists: dict[str, ShotList]) -> None:
     """Every rewritten list must pass shot-planner's gate, checked before anything is written."""
     failures = [
         f"{s.origin}: has a proxy and would be renumbered {s.row.shot_id}"
@@ -413,7 +218,7 @@ def _write(
     target: str,
     scene: str,
     shotlist: ShotList,
-    plan: _Plan,
+    plan: Plan,
     result: CostPlanResult,
     trigger: str,
 ) -> Record:
@@ -448,7 +253,7 @@ def _write(
     )
 
 
-def _stale_renders(runner: Runner, plan: _Plan) -> list[str]:
+def _stale_renders(runner: Runner, plan: Plan) -> list[str]:
     """Renders of untouched shots that the new shot-list versions make stale by lineage."""
     out = []
     for scene in sorted(plan.changed):
@@ -482,7 +287,7 @@ def _refuse_on_stops(runner: Runner, target: str) -> None:
         )
 
 
-def _stop_for_budget(runner: Runner, result: CostPlanResult, plan: _Plan, after: float) -> NoReturn:
+def _stop_for_budget(runner: Runner, result: CostPlanResult, plan: Plan, after: float) -> NoReturn:
     """Even every reduction does not fit: record a budget hard stop and raise it."""
     overrun = after - result.room
     stop_target = "PROJECT" if result.cap_level == "project" else result.cap_scope
@@ -523,6 +328,3 @@ def _rerun_review(runner: Runner, result: CostPlanResult) -> None:
         return
     result.report = review.records[0] if review.records else None
     result.verdict, result.reasons = review.gate.verdict, review.gate.reasons
-
-
-__all__ = ["CostPlanResult", "ShotChange", "apply_cost_plan"]
