@@ -95,9 +95,10 @@ def run(
 ) -> None:
     """Run a skill (or a loop) on a target to PASS: revise on FAIL, escalate, or hard-stop.
     With no skill, run the whole production: everything missing or stale, in loop order."""
+    from ..store._runlock import run_lock
     from ..workflow._loops import LOOPS, run_loop
 
-    with open_project(project) as p:
+    with open_project(project) as p, run_lock(p.root, f"slate run {skill or ''}".strip()):
         if skill is None:
             if scene or shot or target or force:
                 raise UserError(
@@ -146,7 +147,9 @@ def submit(
     project: ProjectOpt = None,
 ) -> None:
     """Validate a handoff answer, then continue the run that was waiting for it."""
-    with open_project(project) as p:
+    from ..store._runlock import run_lock
+
+    with open_project(project) as p, run_lock(p.root, "slate submit"):
         from ..engine._runner import provider_settings
         from ..providers.handoff import submit_answer
 

@@ -32,6 +32,7 @@ from typing import Literal, Protocol
 from ..core._errors import CostReviewRequired, GateFailed, RunError
 from ..engine._readiness import culture_required, passed_and_fresh, scene_rows
 from ..engine._runner import Runner, RunResult
+from ..store._runlock import run_lock
 from ._pending import (
     budget_moved,
     locks_pending,
@@ -117,6 +118,10 @@ class Orchestrator:
 
     def run(self) -> Outcome:
         """Run to a complete production or to the first step that cannot pass."""
+        with run_lock(self.project.root):  # re-entrant: `slate run` holds it already
+            return self._run_phases()
+
+    def _run_phases(self) -> Outcome:
         try:
             for phase in (
                 self._story,
