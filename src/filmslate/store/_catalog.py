@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from ..core._errors import ArtifactNotFound, IntegrityError
 from ..core._names import KINDS, ArtifactName, format_stem, kind, parse_stem
+from . import _counts
 from ._index import Record, sha256_bytes
 
 if TYPE_CHECKING:  # schemas load on first use, so `slate status` builds none of them
@@ -24,6 +25,7 @@ class Catalog:
         self.root = Path(root)
         self.conn = conn
         self._parsed: dict[tuple[str, str], Artifact] = {}
+        _counts.ensure(conn)  # the running counts status reads (made once per project)
 
     def _row(self, filename: str) -> tuple[str, str, int, int, str, str] | None:
         row = self.conn.execute(
@@ -129,8 +131,6 @@ class Catalog:
         return [Record(ArtifactName.parse(r[0]), r[1], r[2], r[3], r[4]) for r in rows]
 
     def counts(self) -> dict[str, tuple[int, int]]:
-        """Per kind: (stems, versions). Cheap: one grouped query."""
-        rows = self.conn.execute(
-            "SELECT kind, count(DISTINCT stem), count(*) FROM artifacts GROUP BY kind"
-        ).fetchall()
-        return {r[0]: (r[1], r[2]) for r in rows if r[0] in KINDS}
+        """Per kind: (stems, versions), from the running counts the index keeps on write, so
+        the cost does not grow with the versions (`slate verify` checks them)."""
+        return {k: v for k, v in _counts.kind_counts(self.conn).items() if k in KINDS}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -297,38 +298,21 @@ class Ledger:
     def rebuild(self, conn: sqlite3.Connection) -> None:
         """Recompute the totals from the run log (inside reindex's transaction).
 
-        Settled spend comes from ``spend`` rows, extra headroom from budget overrides, and the
-        warning marks from ``budget_warning`` rows not followed by a budget override.
+        The same recomputation verify compares the live totals with (``totals_from_log``).
         """
         conn.execute("DELETE FROM spend_totals")
         conn.execute("DELETE FROM reservations")
-        for scene, shot, amount in conn.execute(
-            "SELECT scene_id, shot_id, CAST(actual_cost AS REAL) FROM runlog WHERE event = 'spend'"
-        ).fetchall():
-            for level, scope in scopes_of(scene, shot):
-                _bump(conn, level, scope, settled=amount)
-        for target, amount in conn.execute(
-            "SELECT target, CAST(estimated_cost AS REAL) FROM runlog WHERE event = "
-            "'override' AND outcome = 'budget'"
-        ).fetchall():
-            _bump(conn, level_of(target), target, headroom=amount)
-        for scene, shot, stamp, seq in conn.execute(
-            "SELECT scene_id, shot_id, timestamp, seq FROM runlog "
-            "WHERE event = 'budget_warning' ORDER BY seq"
-        ).fetchall():
-            level, scope = scopes_of(scene, shot)[-1]
-            lifted = conn.execute(
-                "SELECT 1 FROM runlog WHERE event = 'override' AND outcome = "
-                "'budget' AND target = ? AND seq > ?",
-                (scope, seq),
-            ).fetchone()
-            if not lifted:
-                conn.execute(
-                    "INSERT INTO spend_totals (level, scope, warned_at) VALUES (?,?,?) "
-                    "ON CONFLICT (level, scope) DO UPDATE SET warned_at = "
-                    "excluded.warned_at",
-                    (level, scope, stamp),
-                )
+        columns = ("event", "outcome", "target", "scene_id", "shot_id", "actual_cost")
+        rows = conn.execute(
+            f"SELECT {', '.join(columns)}, estimated_cost, timestamp FROM runlog ORDER BY seq"
+        )
+        cells = (dict(zip((*columns, "estimated_cost", "timestamp"), r, strict=True)) for r in rows)
+        for (level, scope), t in totals_from_log(cells).items():
+            conn.execute(
+                "INSERT INTO spend_totals (level, scope, settled, headroom, warned_at) "
+                "VALUES (?,?,?,?,?)",
+                (level, scope, t.settled, t.headroom, t.warned_at),
+            )
 
     def open_reservations(self) -> int:
         """How many holds are open right now."""
@@ -349,6 +333,37 @@ def _bump(
         "reserved = reserved + excluded.reserved, headroom = headroom + excluded.headroom",
         (level, scope, settled, reserved, headroom),
     )
+
+
+@dataclass
+class Totals:
+    """What the run log says one cap's ledger row must hold."""
+
+    settled: float = 0.0
+    headroom: float = 0.0
+    warned_at: str = ""
+
+
+def totals_from_log(rows: Iterable[Mapping[str, str]]) -> dict[tuple[Level, str], Totals]:
+    """Per (level, scope), the ledger's totals recomputed from run-log rows in order.
+
+    Settled spend comes from ``spend`` rows, extra headroom from budget overrides, and the
+    warning mark from the last ``budget_warning`` row no budget override on its scope followed.
+    """
+    out: dict[tuple[Level, str], Totals] = {}
+    for row in rows:
+        event = row["event"]
+        if event == "spend":
+            for key in scopes_of(row["scene_id"], row["shot_id"]):
+                out.setdefault(key, Totals()).settled += float(row["actual_cost"] or 0)
+        elif event == "override" and row["outcome"] == "budget":
+            total = out.setdefault((level_of(row["target"]), row["target"]), Totals())
+            total.headroom += float(row["estimated_cost"] or 0)
+            total.warned_at = ""
+        elif event == "budget_warning":
+            key = scopes_of(row["scene_id"], row["shot_id"])[-1]
+            out.setdefault(key, Totals()).warned_at = row["timestamp"]
+    return out
 
 
 def level_of(target: str) -> Level:
