@@ -12,9 +12,11 @@ import pytest
 from conftest import run_slate
 from filmslate import ConfigError, Project, parse_config
 from filmslate.core._config import default_toml
-from filmslate.core._errors import SchemaError
+from filmslate.core._errors import SchemaError, UserError
 from filmslate.core._prices import token_cost
 from filmslate.core._video_prices import VIDEO_PRICES, price_per_second
+from filmslate.engine._gateway import ProviderSettings
+from filmslate.providers.handoff import submit_answer
 from filmslate.rules._fountain import parse_fountain
 
 SCRIPT = "INT. KITCHEN - NIGHT\n\nALEX enters.\n\nALEX\nHello there.\n"
@@ -219,3 +221,99 @@ def test_an_error_quoting_rich_markup_is_printed_as_it_is(film: Path) -> None:
     refused(run_slate("add", "[bold]SCENES.csv", cwd=film), "'[bold]SCENES'")
     refused(run_slate("add", "[/x].txt", cwd=film), "[/x].txt is not a file")
     assert state(film) == before
+
+
+# -- slate submit ----------------------------------------------------------------------------
+
+PITCH = """
+from typing import Any, ClassVar
+from filmslate import Context, Gate, Skill
+from filmslate.schemas import Premise
+
+
+class Pitch(Skill):
+    name: ClassVar[str] = "pitch"
+    layer: ClassVar[Any] = "narrative"
+    tier: ClassVar[Any] = "judgment"
+    produces: ClassVar[tuple[str, ...]] = ("PREMISE",)
+
+    def produce(self, ctx: Context) -> list[Any]:
+        return [ctx.ask(Premise, "You pitch short films.", "Pitch one about a lighthouse.")]
+
+    def gate(self, outputs: list[Any], ctx: Context) -> Gate:
+        return Gate.from_failures([])
+"""
+ANSWER = "pitch__PROJECT__1.answer.json"
+
+
+@pytest.fixture
+def waiting(film: Path) -> Path:
+    """A project whose `pitch` skill waits for a handoff answer."""
+    (film / "skills").mkdir()
+    (film / "skills" / "pitch.py").write_text(PITCH)
+    config = film / "filmslate.toml"
+    config.write_text(
+        config.read_text()
+        .replace('"replay:', '"handoff:')
+        .replace("paths = []", 'paths = ["skills/pitch.py"]')
+    )
+    assert "waiting" in run_slate("run", "pitch", cwd=film, check=True).stdout
+    return film
+
+
+BAD_ANSWERS: list[tuple[bytes, str]] = [
+    (b'{\n  "title": "caf\xe9"\n}\n', ":2: not UTF-8 text (byte 0xe9)"),
+    (b'{\n  "title": "x",\n  "genre" "drama"\n}\n', ":3: not valid JSON: Expecting ':'"),
+    (b'{"title": NaN}', "the number NaN is not finite"),
+    (b'{"title": 1e400}', "the number 1e400 is not finite"),
+    (b'{"title": "\\ud800"}', "lone surrogate U+D800"),
+    (b"[" * 100_000, "nested too deeply"),
+]
+
+
+@pytest.mark.parametrize(("data", "message"), BAD_ANSWERS)
+def test_submit_answer_refuses_an_unreadable_answer(
+    data: bytes, message: str, tmp_path: Path
+) -> None:
+    answer = tmp_path / ANSWER
+    answer.write_bytes(data)
+    with pytest.raises(SchemaError) as info:
+        submit_answer(tmp_path, ProviderSettings(), answer)
+    assert str(info.value).startswith(str(answer)) and message in str(info.value)
+    assert "\n" not in str(info.value)
+    assert not (tmp_path / "inbox").exists()
+
+
+def test_slate_submit_refuses_a_missing_folder_or_bad_answer_file(
+    waiting: Path, tmp_path: Path
+) -> None:
+    before = state(waiting)
+    missing = tmp_path / ANSWER
+    refused(run_slate("submit", str(missing), cwd=waiting), f"{missing} not found")
+    missing.mkdir()
+    refused(run_slate("submit", str(missing), cwd=waiting), f"{missing} is a folder")
+    bad = tmp_path / "bad" / ANSWER
+    bad.parent.mkdir()
+    for data, message in BAD_ANSWERS[:3]:
+        bad.write_bytes(data)
+        refused(run_slate("submit", str(bad), cwd=waiting), str(bad), message)
+    assert state(waiting) == before
+
+
+def test_a_bad_answer_saved_in_the_inbox_is_a_clean_error(waiting: Path) -> None:
+    (waiting / "inbox" / ANSWER).write_bytes(b"\xff\xfe{}")
+    result = run_slate("run", "pitch", cwd=waiting)
+    refused(result, f"inbox/{ANSWER}:1: not UTF-8 text")
+
+
+def test_the_inbox_may_not_lead_out_of_the_project(tmp_path: Path) -> None:
+    outside, root = tmp_path / "outside", tmp_path / "film"
+    outside.mkdir()
+    root.mkdir()
+    (root / "inbox").symlink_to(outside, target_is_directory=True)
+    (outside / "pitch__PROJECT__1.task.json").write_text("{}")
+    answer = tmp_path / ANSWER
+    answer.write_text("{}")
+    with pytest.raises(UserError, match="outside the project"):
+        submit_answer(root, ProviderSettings(), answer)
+    assert [p.name for p in outside.iterdir()] == ["pitch__PROJECT__1.task.json"]

@@ -14,15 +14,23 @@ stops, someone answers, and the same command run again picks the answer up.
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
+from collections.abc import Callable
 from importlib import import_module
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pydantic
 
-from ..core._errors import ProviderError, SchemaError, UserError, WaitingForHandoff
+from ..core._errors import (
+    FilmslateError,
+    ProviderError,
+    SchemaError,
+    UserError,
+    WaitingForHandoff,
+)
 from ..engine._gateway import (
     ProviderContext,
     ProviderSettings,
@@ -32,6 +40,8 @@ from ..engine._gateway import (
     Usage,
 )
 from .replay import describe_error, read_json, safe_part, validation_problems
+
+Refusal = Callable[[str], FilmslateError]
 
 TASK_SUFFIX = ".task.json"
 ANSWER_SUFFIX = ".answer.json"
@@ -45,7 +55,7 @@ class HandoffProvider(TextProvider):
     offline: ClassVar[bool] = True
 
     def __init__(self, context: ProviderContext) -> None:
-        self.inbox = context.project_root / context.settings.inbox_dir
+        self.inbox = inbox_of(context.project_root, context.settings)
 
     def complete(self, request: TextRequest) -> TextResult:
         """The answer from the inbox, or write the task and raise WaitingForHandoff."""
@@ -90,8 +100,9 @@ class HandoffProvider(TextProvider):
             attempt=request.attempt,
             path=str(path),
         )
+        data = load_answer(path, lambda message: ProviderError(message, **where))
         try:
-            return request.output_type.model_validate(unwrap(read_json(path, where)))
+            return request.output_type.model_validate(unwrap(data))
         except pydantic.ValidationError as exc:
             raise ProviderError(
                 f"the answer {path} does not fit {request.output_type.__name__}: "
@@ -203,7 +214,7 @@ def submit_answer(project_root: Path, settings: ProviderSettings, answer_file: P
     from a ``{"task": "<task file name>", "output": {...}}`` wrapper. An answer that breaks
     the task's schema raises SchemaError listing the problems, and nothing is written.
     """
-    inbox = Path(project_root) / settings.inbox_dir
+    inbox = inbox_of(Path(project_root), settings)
     answer_file = Path(answer_file)
     data = _read_answer_file(answer_file)
     task_path = _find_task(inbox, answer_file, data)
@@ -221,13 +232,85 @@ def submit_answer(project_root: Path, settings: ProviderSettings, answer_file: P
     return target
 
 
+def inbox_of(project_root: Path, settings: ProviderSettings) -> Path:
+    """The inbox folder, refused if it resolves outside the project (a link out of it)."""
+    inbox = Path(project_root) / settings.inbox_dir
+    root = Path(project_root).resolve()
+    if not inbox.resolve().is_relative_to(root):
+        raise UserError(
+            f"the inbox {settings.inbox_dir!r} leads to {inbox.resolve()}, outside the project "
+            f"{root}; make providers.inbox_dir in filmslate.toml a folder inside the project",
+            path=str(inbox),
+        )
+    return inbox
+
+
 def _read_answer_file(answer_file: Path) -> Any:
+    def refuse(message: str) -> FilmslateError:
+        return SchemaError(message, problems=[message], path=str(answer_file))
+
+    return load_answer(answer_file, refuse)
+
+
+class _NotFinite(ValueError):
+    pass
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NotFinite(text)
+    return value
+
+
+def _refuse_constant(text: str) -> Any:
+    raise _NotFinite(text)
+
+
+def load_answer(path: Path, refuse: Refusal) -> Any:
+    """The JSON value in an answer file. Whatever the file holds, a problem is ``refuse``'s
+    error naming the file (and line) and what to do, never a traceback."""
     try:
-        return json.loads(answer_file.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise SchemaError(
-            f"{answer_file} is not valid JSON: {exc}", problems=[str(exc)], path=str(answer_file)
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise refuse(f"{path} not found: give the path of the answer file you saved") from None
+    except IsADirectoryError:
+        raise refuse(f"{path} is a folder: give the answer file itself (.answer.json)") from None
+    except OSError as exc:
+        raise refuse(f"{path} cannot be read ({exc.strerror}); make it readable") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise refuse(
+            f"{path}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); save the answer "
+            "as UTF-8 JSON"
         ) from None
+    return _parse_answer(path, text, refuse)
+
+
+def _parse_answer(path: Path, text: str, refuse: Refusal) -> Any:
+    try:
+        value = json.loads(text, parse_float=_finite, parse_constant=_refuse_constant)
+    except json.JSONDecodeError as exc:
+        raise refuse(
+            f"{path}:{exc.lineno}: not valid JSON: {exc.msg} (column {exc.colno}); the answer "
+            "is one JSON object"
+        ) from None
+    except _NotFinite as exc:
+        raise refuse(
+            f"{path}: the number {exc} is not finite; JSON answers hold finite numbers"
+        ) from None
+    except RecursionError:
+        raise refuse(f"{path}: the JSON is nested too deeply to be an answer") from None
+    try:  # a lone surrogate escape ("\ud800") parses, but no UTF-8 file can store it
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise refuse(
+            f"{path}: a string holds the lone surrogate U+{ord(exc.object[exc.start]):04X}, "
+            "which is not text; remove it"
+        ) from None
+    return value
 
 
 def _validate(
