@@ -213,6 +213,8 @@ def test_per_video_token_cost_follows_the_token_formula(catalogue: Catalogue) ->
     assert seedance.cost(5.0, 1280, 720) == pytest.approx(1.512)
     # A 1000x560 frame maps to the 720p tier, whose native frame is what is billed at worst.
     assert seedance.worst_case_cost(5.0, 1000, 560) == pytest.approx(1.512)
+    with pytest.raises(UserError, match="priced by resolution"):
+        seedance.cost(5.0)  # 480p, 720p or 1080p: the tier decides the tokens
 
 
 def test_prompt_limits(catalogue: Catalogue) -> None:
@@ -413,3 +415,40 @@ def test_a_model_listed_twice_is_refused(tmp_path: Path) -> None:
 def test_a_file_not_named_after_a_provider_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="name the file after its provider"):
         load_catalogue(files=[write(tmp_path, GOOD, name="My Models.toml")])
+
+
+# --- docs/catalogue.md cannot drift --------------------------------------------------------
+
+DOC = ROOT / "docs" / "catalogue.md"
+
+
+def toml_blocks() -> list[str]:
+    return re.findall(r"```toml\n(.*?)```", DOC.read_text(encoding="utf-8"), flags=re.S)
+
+
+def test_the_doc_names_every_field() -> None:
+    from filmslate.core._catalogue import Billing, InputShape
+
+    text = DOC.read_text(encoding="utf-8")
+    fields = {*ModelEntry.model_fields, *InputShape.model_fields, *Billing.model_fields}
+    missing = sorted(f for f in fields - {"key"} if f"`{f}`" not in text)
+    assert not missing
+
+
+def test_the_doc_s_file_example_is_a_valid_catalogue_file(tmp_path: Path) -> None:
+    example = toml_blocks()[0]
+    catalogue = load_catalogue(files=[write(tmp_path, example, name="vendor.toml")])
+    assert catalogue.get("vendor:vendor/clip-model").cost(6.0, 1920, 1080) == pytest.approx(0.9)
+
+
+def test_the_doc_s_override_example_loads() -> None:
+    overrides = tomllib.loads(toml_blocks()[1])["catalogue"]
+    catalogue = load_catalogue(overrides)
+    assert catalogue.get(KLING).cost(5.0) == pytest.approx(0.25)
+    assert catalogue.get("fal:fal-ai/veo3.1/image-to-video").max_prompt_chars == 1500
+    assert catalogue.get("fal:fal-ai/kling-video/v2.1/pro/image-to-video").cost(7.0) == 0.98
+
+
+def test_the_doc_lists_every_shipped_entry(catalogue: Catalogue) -> None:
+    text = DOC.read_text(encoding="utf-8")
+    assert [key for key in catalogue if f"| `{key}` |" not in text] == []

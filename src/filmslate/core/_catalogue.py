@@ -294,7 +294,8 @@ class ModelEntry(_Frozen):
             return resolution
         if width is not None and height is not None:
             return self.resolution_for(width, height)
-        if len(self.resolutions) > 1 and self.billing.by_resolution:
+        by_area = self.billing.unit in ("per_megapixel", "per_video_token")
+        if len(self.resolutions) > 1 and (self.billing.by_resolution or by_area):
             raise UserError(
                 f"{self.key} is priced by resolution: give the frame size or the resolution",
                 key=self.key,
