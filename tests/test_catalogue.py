@@ -7,6 +7,7 @@ import re
 import tomllib
 from datetime import date
 from pathlib import Path
+from types import MappingProxyType
 
 import pytest
 from hypothesis import given
@@ -256,6 +257,12 @@ def test_an_override_changes_a_price_and_keeps_the_rest() -> None:
     assert kling.billing.failed_jobs_charged is False
     assert kling.input.first_image == "image_url"
     assert load_catalogue().get(KLING).cost(5.0) == pytest.approx(0.28)  # shipped one untouched
+
+
+def test_an_override_may_come_as_read_only_mappings() -> None:
+    billing = MappingProxyType({"price": 0.03, "source": "a quote", "as_of": date(2026, 12, 1)})
+    catalogue = load_catalogue(MappingProxyType({"fal:fal-ai/flux/dev": {"billing": billing}}))
+    assert catalogue.get("fal:fal-ai/flux/dev").cost(0.0, 1024, 1024) == pytest.approx(0.03)
 
 
 def test_an_override_changes_durations_and_limits() -> None:
