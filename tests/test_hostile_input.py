@@ -12,12 +12,14 @@ import pytest
 from conftest import run_slate
 from filmslate import ConfigError, Project, parse_config
 from filmslate.core._config import default_toml
-from filmslate.core._errors import SchemaError, UserError
+from filmslate.core._errors import ArtifactNameError, SchemaError, UserError
+from filmslate.core._names import ArtifactName, check_subject, kind, parse_stem, parse_unversioned
 from filmslate.core._prices import token_cost
 from filmslate.core._video_prices import VIDEO_PRICES, price_per_second
 from filmslate.engine._gateway import ProviderSettings
 from filmslate.providers.handoff import submit_answer
 from filmslate.rules._fountain import parse_fountain
+from filmslate.schemas import ScriptScene
 
 SCRIPT = "INT. KITCHEN - NIGHT\n\nALEX enters.\n\nALEX\nHello there.\n"
 
@@ -317,3 +319,67 @@ def test_the_inbox_may_not_lead_out_of_the_project(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="outside the project"):
         submit_answer(root, ProviderSettings(), answer)
     assert [p.name for p in outside.iterdir()] == ["pitch__PROJECT__1.task.json"]
+
+
+# -- names -----------------------------------------------------------------------------------
+
+
+def test_full_width_names_are_normalised_to_their_ascii_form() -> None:
+    assert parse_unversioned("SCRIPT_S０１.txt") == (kind("SCRIPT"), "S01")
+    assert ArtifactName.parse("ＳＣＲＩＰＴ_S０１_v００２.txt").filename == "SCRIPT_S01_v002.txt"
+    assert parse_stem("CHAR_ＡＬＥＸ_LOCK") == (kind("CHAR_LOCK"), "ALEX")
+
+
+@pytest.mark.parametrize(
+    ("name", "found", "suggested"),
+    [
+        ("CHAR_ZOË_LOCK.txt", "U+00CB", "'CHAR_ZOE_LOCK.txt'"),
+        ("SCRIPT_S٠١.txt", "U+0660", "'SCRIPT_S.txt'"),
+        ("SET_CAFÉ_LOCK_v001.txt", "U+00C9", "'SET_CAFE_LOCK_v001.txt'"),
+    ],
+)
+def test_names_still_outside_ascii_are_refused(name: str, found: str, suggested: str) -> None:
+    parse = ArtifactName.parse if "_v0" in name else parse_unversioned
+    with pytest.raises(ArtifactNameError) as info:
+        parse(name)
+    assert found in str(info.value) and suggested in str(info.value)
+    assert "not ASCII" in str(info.value)
+
+
+def test_a_full_width_solidus_is_a_folder_after_normalising() -> None:
+    with pytest.raises(ArtifactNameError, match="bare file name"):
+        parse_unversioned("．．／SCENES.csv")
+
+
+@pytest.mark.parametrize("subject", ["S０１", "S٠١", "S01_SH０２"])
+def test_ids_given_in_code_are_ascii(subject: str) -> None:
+    shot = "_SH" in subject
+    with pytest.raises(ArtifactNameError, match="is not a valid"):
+        check_subject(kind("GENPACK" if shot else "SCRIPT"), subject)
+    if not shot:
+        with pytest.raises(ValueError, match="scene"):
+            ScriptScene(scene_id=subject, text="INT. A - DAY")
+
+
+def test_slate_add_stores_a_full_width_name_under_its_ascii_stem(
+    film: Path, tmp_path: Path
+) -> None:
+    for text, name in (("One.", "SCRIPT_S01.txt"), ("Two.", "SCRIPT_S０１.txt")):
+        folder = tmp_path / text
+        folder.mkdir()
+        scene = ScriptScene(scene_id="S01", text=f"INT. A - DAY\n\n{text}")
+        (folder / name).write_bytes(scene.render())
+        run_slate("add", str(folder / name), cwd=film, check=True)
+    assert sorted(p.name for p in (film / "narrative").iterdir()) == [
+        "SCRIPT_S01_v001.txt",
+        "SCRIPT_S01_v002.txt",
+    ]
+    assert run_slate("verify", cwd=film).returncode == 0
+
+
+def test_slate_add_refuses_a_name_outside_ascii(film: Path, tmp_path: Path) -> None:
+    lock = tmp_path / "CHAR_ZOË_LOCK.txt"
+    lock.write_text("x\n")
+    before = state(film)
+    refused(run_slate("add", str(lock), cwd=film), "U+00CB", "not ASCII", "CHAR_ZOE_LOCK.txt")
+    assert state(film) == before

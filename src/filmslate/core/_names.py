@@ -2,7 +2,7 @@
 
 A versioned artifact file is ``<STEM>_v###.<ext>``; the stem is a kind's prefix, an optional
 subject (scene, shot, target, lock name, task) and a kind's suffix. Everything else is refused
-with a message that shows the expected form.
+with a message that shows the expected form. Names are ASCII: NFKC first (``_name_chars``).
 """
 
 from __future__ import annotations
@@ -12,18 +12,20 @@ from dataclasses import dataclass
 from typing import Literal, TypedDict
 
 from ._errors import ArtifactNameError
+from ._name_chars import bare_name
 
 SubjectType = Literal["scene", "shot", "target", "name", "task", "scene_or_run", "stop_target"]
 LAYERS = ("narrative", "validation", "continuity", "production", "governance", "logs")
 MAX_VERSION = 999
 FORBIDDEN_SUFFIXES = ("FINAL", "NEW", "LATEST", "UPDATED", "OLD", "COPY", "BACKUP")
 
-SCENE_RE = re.compile(r"S\d{2,}")
-SHOT_RE = re.compile(r"S\d{2,}_SH\d{2,}")
-TARGET_RE = re.compile(r"S\d{2,}|ACT_\d+|E\d{2,}|PROJECT")
+# ASCII digits only: \d would also match full-width and other scripts' digits
+SCENE_RE = re.compile(r"S[0-9]{2,}")
+SHOT_RE = re.compile(r"S[0-9]{2,}_SH[0-9]{2,}")
+TARGET_RE = re.compile(r"S[0-9]{2,}|ACT_[0-9]+|E[0-9]{2,}|PROJECT")
 TOKEN_RE = re.compile(r"[A-Z0-9]+(?:_[A-Z0-9]+)*")
 RUN_RE = re.compile(r"RUN_[A-Z0-9]+(?:_[A-Z0-9]+)*")
-VERSIONED_RE = re.compile(r"(?P<stem>.+)_v(?P<version>\d+)\.(?P<ext>[A-Za-z0-9]+)")
+VERSIONED_RE = re.compile(r"(?P<stem>.+)_v(?P<version>[0-9]+)\.(?P<ext>[A-Za-z0-9]+)")
 
 SUBJECT_FORMS: dict[str, tuple[str, str]] = {
     "scene": ("<SCENE>", "S03"),
@@ -328,20 +330,9 @@ def format_stem(kind_name: str, subject: str | None) -> str:
     return f"{k.prefix}{subject or ''}{k.suffix}"
 
 
-def _check_bare(filename: str) -> None:
-    if not filename or not filename.strip():
-        raise ArtifactNameError("empty artifact name; expected e.g. SCENES_v001.csv")
-    if "/" in filename or "\\" in filename or ".." in filename or "\0" in filename:
-        raise ArtifactNameError(
-            f"{filename!r}: an artifact name is a bare file name, without folders or '..' "
-            "(e.g. SCENES_v001.csv)",
-            name=filename,
-        )
-
-
 def split_versioned(filename: str) -> tuple[str, int, str]:
     """Split ``STEM_v###.ext`` into its parts with a precise message for each mistake."""
-    _check_bare(filename)
+    filename = bare_name(filename)
     m = VERSIONED_RE.fullmatch(filename)
     if m is None:
         base = filename.rsplit(".", 1)[0]
@@ -370,7 +361,7 @@ def split_versioned(filename: str) -> tuple[str, int, str]:
 
 def parse_stem(stem: str) -> tuple[Kind, str | None]:
     """Find the kind and subject of a stem (``CHAR_ALEX_LOCK`` -> CHAR_LOCK, ``ALEX``)."""
-    _check_bare(stem)
+    stem = bare_name(stem)
     last = stem.rsplit("_", 1)[-1].upper()
     if last in FORBIDDEN_SUFFIXES:
         raise ArtifactNameError(
@@ -415,7 +406,7 @@ def parse_unversioned(filename: str) -> tuple[Kind, str | None]:
 
     A versioned name is refused: the store allocates versions, a person never does.
     """
-    _check_bare(filename)
+    filename = bare_name(filename)
     if VERSIONED_RE.fullmatch(filename) or re.search(r"_v\d+$", filename.rsplit(".", 1)[0]):
         raise ArtifactNameError(
             f"{filename!r} already carries a version; name the file without one "
@@ -433,7 +424,8 @@ def parse_unversioned(filename: str) -> tuple[Kind, str | None]:
 
 
 # SPEC §4 RUN_LOG columns, then ours: what happened (event), the artifact's hash, the exact
-# input versions (lineage, so the index can be rebuilt), and the chain.
+# input versions (lineage, so the index can be rebuilt), the row's signature with the project
+# key ('' without one, see store._chain), and the chain.
 RUN_LOG_SPEC_COLUMNS = (
     "run_id",
     "parent_run_id",
@@ -459,6 +451,7 @@ RUN_LOG_COLUMNS = (
     "target",
     "artifact_sha256",
     "inputs",
+    "row_mac",
     "prev_hash",
     "row_hash",
 )
