@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ..core._names import ArtifactName
 from . import _runlog
+from ._chain import IndexConnection
 
 INDEX_DIR = ".filmslate"
 INDEX_FILE = "index.sqlite"
@@ -28,6 +29,8 @@ CREATE TABLE IF NOT EXISTS artifacts (
     name TEXT PRIMARY KEY, kind TEXT NOT NULL, subject TEXT NOT NULL, stem TEXT NOT NULL,
     version INTEGER NOT NULL, relpath TEXT NOT NULL, sha256 TEXT NOT NULL,
     size INTEGER NOT NULL, run_id TEXT NOT NULL, created_at TEXT NOT NULL,
+    -- the log head at its write (its write row's seq and hash): a witness of the log's length
+    log_seq INTEGER NOT NULL DEFAULT 0, log_head TEXT NOT NULL DEFAULT '',
     UNIQUE (stem, version)
 );
 CREATE INDEX IF NOT EXISTS artifacts_kind ON artifacts(kind, subject);
@@ -73,12 +76,15 @@ class Record:
         return self.name.filename
 
 
-def insert_record(conn: sqlite3.Connection, rec: Record, inputs: Iterable[str]) -> None:
-    """Index one artifact version and its lineage (inside the caller's transaction)."""
+def insert_record(
+    conn: sqlite3.Connection, rec: Record, inputs: Iterable[str], head: tuple[int, str] = (0, "")
+) -> None:
+    """Index one artifact version, its lineage and the log head at its write (inside the
+    caller's transaction)."""
     n = rec.name
     conn.execute(
         "INSERT INTO artifacts (name, kind, subject, stem, version, relpath, sha256, size, "
-        "run_id, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+        "run_id, created_at, log_seq, log_head) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
         (
             n.filename,
             n.kind,
@@ -90,6 +96,7 @@ def insert_record(conn: sqlite3.Connection, rec: Record, inputs: Iterable[str]) 
             rec.size,
             rec.run_id,
             rec.created_at,
+            *head,
         ),
     )
     conn.executemany(
@@ -123,9 +130,9 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def connect(path: Path) -> sqlite3.Connection:
+def connect(path: Path) -> IndexConnection:
     """Open an index database in WAL mode with our settings."""
-    conn = sqlite3.connect(path, timeout=60.0, isolation_level=None)
+    conn = sqlite3.connect(path, timeout=60.0, isolation_level=None, factory=IndexConnection)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA busy_timeout=60000")

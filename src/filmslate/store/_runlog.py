@@ -18,9 +18,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import IO
 
 from ..core._errors import IntegrityError
 from ..core._names import RUN_LOG_COLUMNS, RUN_LOG_SPEC_COLUMNS
+from ._chain import signer_of
 
 COLUMNS = RUN_LOG_COLUMNS
 SPEC_COLUMNS = RUN_LOG_SPEC_COLUMNS
@@ -75,9 +77,15 @@ class LogEntry:
         return {k: " ".join(str(v).split()) if k == "notes" else str(v) for k, v in out.items()}
 
 
+CHAIN_COLUMNS = ("row_mac", "prev_hash", "row_hash")
+
+
 def row_hash(prev_hash: str, cells: Mapping[str, str]) -> str:
-    """The chain hash of a row: covers every cell and the previous row's hash."""
-    body = [prev_hash] + [cells.get(c, "") for c in COLUMNS if c not in ("prev_hash", "row_hash")]
+    """The chain hash of a row: covers every cell and the previous row's hash.
+
+    The signature is left out: it is made from this hash, and a log without a key has none.
+    """
+    body = [prev_hash] + [cells.get(c, "") for c in COLUMNS if c not in CHAIN_COLUMNS]
     return hashlib.sha256(json.dumps(body, ensure_ascii=False).encode()).hexdigest()
 
 
@@ -94,16 +102,47 @@ CREATE INDEX IF NOT EXISTS runlog_tier ON runlog(tier, event);
 
 
 def append(conn: sqlite3.Connection, entry: LogEntry) -> dict[str, str]:
-    """Chain and insert one row inside the caller's transaction; returns its cells."""
+    """Chain, sign and insert one row inside the caller's transaction; returns its cells.
+
+    The index's log head (rows, last hash and, with a key, its signature) moves in the same
+    transaction: a constant-cost witness of how long the log is (see ``_heads``).
+    """
     last = conn.execute("SELECT seq, row_hash FROM runlog ORDER BY seq DESC LIMIT 1").fetchone()
     seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+    signer = signer_of(conn)
+    if signer is not None and seq == 1:
+        signer.first_row(entry.run_id)
     cells = {"seq": str(seq), **entry.cells(), "prev_hash": prev}
     cells["row_hash"] = row_hash(prev, cells)
+    cells["row_mac"] = signer.mac(cells["row_hash"]) if signer else ""
     conn.execute(
         f"INSERT INTO runlog ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)})",
         [cells[c] for c in COLUMNS],
     )
+    head_mac = signer.head_mac(seq, cells["row_hash"]) if signer else ""
+    set_meta(conn, HEAD_KEY, f"{seq}:{cells['row_hash']}:{head_mac}")
     return cells
+
+
+HEAD_KEY = "log_head"  # meta: "rows:last row hash:signature" after the last append
+MIRRORED_KEY = "csv_seq"  # meta: the highest row ever mirrored into the CSV
+
+
+def set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
+    """Set one index meta value."""
+    conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+
+def get_meta(conn: sqlite3.Connection, key: str) -> str:
+    """One index meta value ('' when unset)."""
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return str(row[0]) if row else ""
+
+
+def mirrored(conn: sqlite3.Connection) -> int:
+    """How many rows the CSV has held at most (0 when unknown)."""
+    value = get_meta(conn, MIRRORED_KEY)
+    return int(value) if value.isdigit() else 0
 
 
 def _csv_line(cells: Mapping[str, str]) -> str:
@@ -127,26 +166,20 @@ def sync_csv(conn: sqlite3.Connection, root: Path) -> int:
     """Append to the CSV every committed row it does not have yet; returns rows appended.
 
     Runs after each commit and on open, under a file lock, so a crash between commit and
-    append is repaired by the next command and concurrent appenders never interleave.
+    append is repaired by the next command and concurrent appenders never interleave. Rows
+    the CSV once held and lost (a cut, a deleted file) are not put back quietly: that is
+    tampering, refused here and reported by verify; `slate reindex` restores and records it.
     """
     path = root / LOG_RELPATH
     path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists() and (held := mirrored(conn)):
+        raise IntegrityError(cut_message(0, held), path=str(path))
     with open(path, "a+", encoding="utf-8", newline="") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
-        if fh.tell() == 0:
-            fh.write(",".join(COLUMNS) + "\n")
-            fh.flush()
-        last = _last_hash_in_file(path)
-        after = 0
-        if last is not None:
-            found = conn.execute("SELECT seq FROM runlog WHERE row_hash = ?", (last,)).fetchone()
-            if found is None:
-                raise IntegrityError(
-                    f"{LOG_RELPATH} ends with a row the index does not know: the log was "
-                    "edited (missing log entry: hard stop). Run `slate verify` to see where.",
-                    path=str(path),
-                )
-            after = int(found[0])
+        held = mirrored(conn)  # read under the lock: appenders raise it in turn
+        after = _rows_in_file(conn, fh, path)
+        if after < held:
+            raise IntegrityError(cut_message(after, held), path=str(path))
         rows = conn.execute(
             f"SELECT {', '.join(COLUMNS)} FROM runlog WHERE seq > ? ORDER BY seq", (after,)
         ).fetchall()
@@ -154,7 +187,37 @@ def sync_csv(conn: sqlite3.Connection, root: Path) -> int:
             fh.write(_csv_line(dict(zip(COLUMNS, row, strict=True))))
         fh.flush()
         os.fsync(fh.fileno())
+        if after + len(rows) > held:
+            set_meta(conn, MIRRORED_KEY, str(after + len(rows)))
     return len(rows)
+
+
+def _rows_in_file(conn: sqlite3.Connection, fh: IO[str], path: Path) -> int:
+    """The seq of the CSV's last row (0 for a new file, which gets its header here)."""
+    if fh.tell() == 0:
+        fh.write(",".join(COLUMNS) + "\n")
+        fh.flush()
+    last = _last_hash_in_file(path)
+    if last is None:
+        return 0
+    found = conn.execute("SELECT seq FROM runlog WHERE row_hash = ?", (last,)).fetchone()
+    if found is None:
+        raise IntegrityError(
+            f"{LOG_RELPATH} ends with a row the index does not know: the log was "
+            "edited (missing log entry: hard stop). Run `slate verify` to see where.",
+            path=str(path),
+        )
+    return int(found[0])
+
+
+def cut_message(rows: int, held: int) -> str:
+    """Say which rows a shortened log lost (the index still holds them)."""
+    where = "the log file was deleted" if rows == 0 else f"the log ends at row {rows}"
+    return (
+        f"{LOG_RELPATH} lost {held - rows} row(s) it had held, rows {rows + 1}..{held}: "
+        f"{where} (missing log entry: hard stop). The index still holds them: `slate "
+        "reindex` restores them and records the cut as a hard stop."
+    )
 
 
 # A cut's row names every take it joins: 5,000 shots make a cell far past the csv module's

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..core._config import Config
-from ..core._errors import ArtifactNameError, IntegrityError
+from ..core._errors import ArtifactNameError
 from ..core._names import LAYERS, SCENE_RE, ArtifactName
-from . import _runlog
+from . import _heads, _runlog, _vouch
 from ._ledger import Ledger
 from ._store import Record, Store, index_world_state, insert_record, sha256_file
 
@@ -152,6 +152,7 @@ def verify(store: Store) -> list[Violation]:
     problems.extend(_check_sequences(names))
     problems.extend(_check_scene_widths(names))
     problems.extend(_check_log(store, index))
+    problems.extend(Violation(p, r) for p, r in _heads.log_problems(store.root, store.conn))
     return problems
 
 
@@ -161,14 +162,8 @@ def reindex(store: Store, config: Config) -> tuple[int, int, list[str]]:
     Returns (artifacts indexed, log rows, skipped files with reasons). A file without a
     run-log row of the same hash is not indexed: verify will then report it.
     """
-    chain = list(_runlog.chain_problems(store.root))
-    if chain:
-        raise IntegrityError(
-            "the run log's chain is broken, so the index cannot be rebuilt "
-            "from it:\n  " + "\n  ".join(chain),
-            problems=chain,
-        )
-    rows = [cells for _, cells in _runlog.read_csv(store.root)]
+    plan = _vouch.plan_reindex(store.root, store.conn)  # which copy of the log to trust
+    rows = plan.rows
     writes = {r["artifact_output"]: r for r in rows if r["artifact_output"]}
     files, _ = disk_files(store.root)
     skipped, records = [], []
@@ -207,4 +202,6 @@ def reindex(store: Store, config: Config) -> tuple[int, int, list[str]]:
             [[r[c] for c in _runlog.COLUMNS] for r in rows],
         )
         Ledger(store, config).rebuild(conn)
-    return len(records), len(rows), skipped
+        _vouch.record_findings(conn, plan)  # what it could not vouch for: a hard stop
+    _vouch.finish_reindex(store, plan)
+    return len(records), len(rows), skipped + plan.findings
