@@ -9,19 +9,26 @@ applies to text calls:
    already rendered premium) and pick the provider serving that model;
 2. reserve the worst case (duration x configured price per second of the resolution tier)
    against the project, scene and shot caps;
-3. submit, and record the provider's job id in ``render_jobs`` BEFORE waiting;
-4. poll (bounded by a timeout), download, settle the actual cost; release on failure.
+3. record a submission intent (a fresh client reference, sent with the job) in
+   ``render_jobs``, then submit, and record the provider's job id BEFORE waiting;
+4. poll (bounded by a timeout), settle the actual cost, download; release on failure.
+   A clip that does not decode is fetched once more (a local copy is discarded first) and
+   never handed on: no undecodable clip becomes an artifact.
 
-A process killed after step 3 leaves the job in ``render_jobs``: the next service finds it by
-(shot, resolution, GenPack sha), takes over its open reservation and polls the same job, so
-the provider is paid once and the reservation is settled once.
+A process killed after the job id is recorded leaves the job in ``render_jobs``: the next
+service finds it by (shot, resolution, GenPack sha), takes over its open reservation and
+polls the same job, so the provider is paid once and the reservation is settled once. One
+killed between the intent and the job id leaves an intent; the next run settles it by the
+provider's kind (see ``_video``): found by its reference, submitted again when it is offline,
+or a stop naming the job for a person to check (charged at its worst case, the ledger's rule
+for a call that may have been billed). docs/guide.md lists the window left per provider.
 """
 
 from __future__ import annotations
 
-import os
 import time
-from dataclasses import dataclass
+import uuid
+from dataclasses import replace
 from importlib import import_module
 from pathlib import Path
 
@@ -31,45 +38,29 @@ from ..core._video_prices import price_per_second
 from ..rules._takes import genpack_sha, last_qc_verdict, shot_seed
 from ..schemas import GenPack, QcBatch, ShotRow
 from ..store import _runlog
-from ..store._ledger import Ledger, Reservation
+from ..store._ledger import Ledger
 from ..store._project import Project
 from ..store._store import crash_point
+from ._render_jobs import (
+    INTENT_STATES,
+    OPEN_STATES,
+    JobRow,
+    JobTable,
+    adopt_open_jobs,
+    spend_entry,
+)
 from ._router import Route, Router
+from ._submissions import fetch_clip, settle_intent
 from ._video import JobStatus, ResolutionTier, VideoJob, VideoProvider
+
+__all__ = ["ANIMATIC", "CRASH_AFTER_INTENT", "CRASH_AFTER_JOB", "JobRow", "RenderService"]
 
 # The offline renderer is a provider like any other; the engine names it, never imports it.
 ANIMATIC = "filmslate.providers.animatic:AnimaticProvider"
 
-CRASH_AFTER_JOB = "render_job_recorded"  # FILMSLATE_CRASH_AT checkpoint (crash tests)
-OPEN_STATES = ("submitted", "running")
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS render_jobs (
-    shot_id TEXT NOT NULL,
-    resolution TEXT NOT NULL,
-    genpack_sha TEXT NOT NULL,
-    provider TEXT NOT NULL,
-    job_id TEXT NOT NULL DEFAULT '',
-    state TEXT NOT NULL,
-    reservation_id INTEGER,
-    tier TEXT NOT NULL DEFAULT '',
-    created_at TEXT NOT NULL DEFAULT '',
-    PRIMARY KEY (shot_id, resolution, genpack_sha)
-)"""
-
-
-@dataclass(frozen=True)
-class JobRow:
-    """One row of ``render_jobs``."""
-
-    shot_id: str
-    resolution: str
-    genpack_sha: str
-    provider: str
-    job_id: str
-    state: str
-    reservation_id: int | None
-    tier: str
+# FILMSLATE_CRASH_AT checkpoints (crash tests)
+CRASH_AFTER_INTENT = "render_intent_recorded"
+CRASH_AFTER_JOB = "render_job_recorded"
 
 
 class RenderService:
@@ -101,24 +92,15 @@ class RenderService:
         self.estimated = 0.0  # worst cases reserved by this service (for the run's meter)
         self.spent = 0.0  # actual costs settled by this service
         self._shots_total: int | None = None
-        self.store.conn.execute(SCHEMA)
+        self.jobs = JobTable(project.store)
         self.adopt_open_jobs()
 
     # -- public ---------------------------------------------------------------------------
 
     def adopt_open_jobs(self) -> int:
-        """Take over the reservations of submitted jobs left by dead processes.
-
-        ``Ledger.recover`` would charge them at worst case; this process will poll them and
-        settle the actual cost instead. Returns how many were adopted.
-        """
-        with self.store.transaction() as conn:
-            cur = conn.execute(
-                "UPDATE reservations SET pid = ? WHERE id IN (SELECT reservation_id FROM "
-                "render_jobs WHERE state IN ('submitted', 'running') AND job_id != '')",
-                (os.getpid(),),
-            )
-        return int(cur.rowcount or 0)
+        """Take over the holds of jobs and intents left by dead processes (see
+        ``_render_jobs.adopt_open_jobs``). Returns how many were adopted."""
+        return adopt_open_jobs(self.store)
 
     def render(
         self,
@@ -133,8 +115,10 @@ class RenderService:
         if resolution == "proxy":
             self._refuse_unchanged(shot.shot_id, sha)
         row = self.job(shot.shot_id, resolution, sha)
+        if row is not None and row.state in INTENT_STATES:
+            row = settle_intent(self.project, self.ledger, self.jobs, row, skill, self.provider_for)
         if row is not None and row.state == "done":
-            return self.provider_for(row.provider).download(row.job_id)  # paid already
+            return self._reuse(row, shot, pack, resolution, image, skill)
         if row is not None and row.state in OPEN_STATES and row.job_id:
             return self._finish(row, shot, resolution, skill)
         if row is not None:
@@ -143,12 +127,7 @@ class RenderService:
 
     def job(self, shot_id: str, resolution: str, sha: str) -> JobRow | None:
         """The recorded job for a (shot, resolution, GenPack) key."""
-        found = self.store.conn.execute(
-            "SELECT shot_id, resolution, genpack_sha, provider, job_id, state, reservation_id, "
-            "tier FROM render_jobs WHERE shot_id = ? AND resolution = ? AND genpack_sha = ?",
-            (shot_id, resolution, sha),
-        ).fetchone()
-        return JobRow(*found) if found else None
+        return self.jobs.get(shot_id, resolution, sha)
 
     def route(self, shot: ShotRow) -> Route:
         """The visual route of a shot by hero tier, within the premium quota."""
@@ -226,6 +205,7 @@ class RenderService:
             fps=res.fps,
             image=image,
             seed=shot_seed(shot.shot_id),
+            reference=str(uuid.uuid4()),
         )
         worst = shot.duration_s * price_per_second(self.config, route.model, resolution) * 1
         hold = self.ledger.reserve(
@@ -236,57 +216,68 @@ class RenderService:
             what=f"{skill or 'render'} {shot.shot_id} {resolution} ({route.model})",
         )
         self.estimated += worst
-        self._record(
-            JobRow(shot.shot_id, resolution, sha, route.model, "", "reserved", hold.id, route.tier)
+        intent = JobRow(
+            shot.shot_id, resolution, sha, route.model, "", "intent", hold.id, route.tier
         )
-        self.ledger.mark_started(hold)
+        intent = replace(intent, reference=job.reference, created_at=_runlog.utc_now())
+        self.jobs.record_intent(intent)  # before the call: a crash leaves a settleable intent
+        crash_point(CRASH_AFTER_INTENT)
         try:
             job_id = provider.submit(job)
         except ProviderError as exc:
+            if exc.context.get("maybe_sent"):  # it may have arrived: the next run settles it
+                raise ProviderError(
+                    f"{exc.message}; the intent (reference {job.reference}) is kept: the next "
+                    "run looks it up or stops for you to check, and never pays twice",
+                    **exc.context,
+                ) from None
             self.ledger.release(hold, f"submission failed: {exc}")
-            self._set_state(shot.shot_id, resolution, sha, "failed")
+            self.jobs.set_state(intent, "failed")
             raise
-        row = JobRow(
-            shot.shot_id, resolution, sha, route.model, job_id, "submitted", hold.id, route.tier
-        )
-        self._record(row)  # before waiting: a killed run resumes this job, not a new one
+        row = replace(intent, job_id=job_id, state="submitted")
+        self.jobs.record(row)  # before waiting: a killed run resumes this job, not a new one
         crash_point(CRASH_AFTER_JOB)
         return self._finish(row, shot, resolution, skill)
 
     def _finish(self, row: JobRow, shot: ShotRow, resolution: ResolutionTier, skill: str) -> bytes:
         provider = self.provider_for(row.provider)
-        hold = self._reservation(row.reservation_id)
+        hold = self.jobs.hold(row.reservation_id)
         status = self._wait(provider, row)
         if status.state == "failed":
             if hold is not None:
                 self.ledger.release(hold, f"job {row.job_id} failed: {status.message}")
-            self._set_state(row.shot_id, row.resolution, row.genpack_sha, "failed")
+            self.jobs.set_state(row, "failed")
             raise ProviderError(
                 f"{row.shot_id}: {row.provider} job {row.job_id} failed: {status.message}",
                 job_id=row.job_id,
             )
-        data = provider.download(row.job_id)
         res: Resolution = getattr(self.config.resolution, resolution)
         actual = shot.duration_s * provider.price_per_second(res.width, res.height)
         if hold is not None:  # None: an earlier recovery already charged it
-            self.ledger.settle(
-                hold,
-                actual,
-                _runlog.LogEntry(
-                    run_id=hold.run_id,
-                    skill_name=skill or "render",
-                    target=row.shot_id,
-                    scene_id=shot.scene_id,
-                    shot_id=row.shot_id,
-                    model_used=row.provider,
-                    tier=row.tier,
-                    estimated_cost=hold.amount,
-                    notes=f"{resolution} render, job {row.job_id}, {shot.duration_s:g}s",
-                ),
-            )
+            note = f"{resolution} render, job {row.job_id}, {shot.duration_s:g}s"
+            self.ledger.settle(hold, actual, spend_entry(hold, row, skill, note))
             self.spent += actual
-        self._set_state(row.shot_id, row.resolution, row.genpack_sha, "done")
-        return data
+        self.jobs.set_state(row, "done")  # paid: from here on it is only fetched
+        return fetch_clip(provider, row)
+
+    def _reuse(
+        self,
+        row: JobRow,
+        shot: ShotRow,
+        pack: GenPack,
+        resolution: ResolutionTier,
+        image: bytes | None,
+        skill: str,
+    ) -> bytes:
+        """A finished job's clip again; an offline one that cannot be fetched is redone."""
+        provider = self.provider_for(row.provider)
+        try:
+            return fetch_clip(provider, row)
+        except ProviderError:
+            if not provider.offline:
+                raise
+        self._discard(row)  # rendering it again costs nothing
+        return self._submit(shot, pack, resolution, row.genpack_sha, image, skill)
 
     def _wait(self, provider: VideoProvider, row: JobRow) -> JobStatus:
         """Poll until done or failed; a timeout leaves the job recorded for the next run."""
@@ -298,7 +289,7 @@ class RenderService:
                 return status
             if status.state == "running" and state != "running":
                 state = "running"
-                self._set_state(row.shot_id, row.resolution, row.genpack_sha, state)
+                self.jobs.set_state(row, state)
             if time.monotonic() >= deadline:
                 raise ProviderError(
                     f"{row.shot_id}: {row.provider} job {row.job_id} is still {status.state} "
@@ -309,58 +300,11 @@ class RenderService:
             time.sleep(self.poll_interval_s)
 
     def _discard(self, row: JobRow) -> None:
-        """Forget a failed job, or one whose submission was never recorded (its
-        reservation, if a dead process left it open, is closed by the ledger's recovery)."""
-        hold = self._reservation(row.reservation_id)
-        if hold is not None and row.state == "failed":
-            self.ledger.release(hold, f"job for {row.shot_id} failed")
-        elif hold is not None:
-            self.ledger.recover()
-        with self.store.transaction() as conn:
-            conn.execute(
-                "DELETE FROM render_jobs WHERE shot_id = ? AND resolution = ? AND genpack_sha = ?",
-                (row.shot_id, row.resolution, row.genpack_sha),
-            )
-
-    def _reservation(self, res_id: int | None) -> Reservation | None:
-        found = (
-            self.store.conn.execute(
-                "SELECT id, run_id, scene_id, shot_id, amount FROM reservations WHERE id = ?",
-                (res_id,),
-            ).fetchone()
-            if res_id is not None
-            else None
-        )
-        return (
-            Reservation(int(found[0]), found[1], found[2], found[3], float(found[4]))
-            if found
-            else None
-        )
-
-    def _record(self, row: JobRow) -> None:
-        with self.store.transaction() as conn:
-            conn.execute(
-                "INSERT OR REPLACE INTO render_jobs VALUES (?,?,?,?,?,?,?,?,?)",
-                (
-                    row.shot_id,
-                    row.resolution,
-                    row.genpack_sha,
-                    row.provider,
-                    row.job_id,
-                    row.state,
-                    row.reservation_id,
-                    row.tier,
-                    _runlog.utc_now(),
-                ),
-            )
-
-    def _set_state(self, shot_id: str, resolution: str, sha: str, state: str) -> None:
-        with self.store.transaction() as conn:
-            conn.execute(
-                "UPDATE render_jobs SET state = ? WHERE shot_id = ? AND resolution = ? "
-                "AND genpack_sha = ?",
-                (state, shot_id, resolution, sha),
-            )
+        """Forget a job that failed, was settled as unknown, or is to be redone."""
+        hold = self.jobs.hold(row.reservation_id)
+        if hold is not None:
+            self.ledger.release(hold, f"job for {row.shot_id} {row.state}: discarded")
+        self.jobs.delete(row)
 
 
 def _animatic(folder: Path) -> VideoProvider:

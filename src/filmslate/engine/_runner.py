@@ -32,6 +32,7 @@ from ._gateway import Gateway, ProviderSettings
 from ._inputs import InputLoader
 from ._metering import Meter, PaidCalls
 from ._recording import RunFacts, log_run, write_outputs
+from ._render_jobs import adopt_open_jobs
 from ._revision import Revisions
 from ._router import Route, Router
 from ._skill import Context, Inputs, Registry, Skill, load_skills
@@ -270,7 +271,10 @@ class Runner:
         skill_cls = self.registry.get(skill_name)
         skill_cls().check_target(target)
         if skill_cls.uses_video:
-            self.render_service()  # adopts recorded render jobs before recovery
+            self.render_service()
+        # render jobs (and submission intents) of dead runs are settled at what they cost,
+        # by the render service, never charged at their worst case by the recovery
+        adopt_open_jobs(self.store)
         self.ledger.recover()
         _guards.refuse_on_hard_stops(self.project, target, skill_name)
         if not force and (done := self._revisions.standing_pass(skill_cls, target)) is not None:

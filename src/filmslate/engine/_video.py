@@ -3,6 +3,14 @@
 A provider is a small class with the four methods below and its capabilities as class
 attributes. Job ids are returned by ``submit`` so the caller can record them before waiting:
 after a crash the run polls the same job instead of paying again.
+
+The one window left is the submit call itself: a process killed after sending a job but
+before recording its id. The render service records an intent with a client reference
+(``VideoJob.reference``) before calling ``submit``; a resumed run settles such an intent by
+the provider's kind: one that can look a job up by that reference (``finds_by_reference``)
+is asked with :meth:`VideoProvider.find`; an ``offline`` one (nothing billed outside this
+machine) is simply submitted again; any other is never resubmitted blindly: the run stops
+and names the job for a person to check.
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ class VideoJob:
     fps: int
     image: bytes | None = None
     seed: int = 0
+    reference: str = ""  # the client reference its submission intent was recorded under
 
 
 @dataclass(frozen=True)
@@ -46,7 +55,9 @@ class VideoProvider(abc.ABC):
     name: ClassVar[str]
     max_clip_s: ClassVar[float] = 10.0
     capabilities: ClassVar[frozenset[str]] = frozenset()  # e.g. {"image_to_video", "audio"}
-    offline: ClassVar[bool] = False
+    offline: ClassVar[bool] = False  # runs on this machine: a resubmission bills nothing
+    finds_by_reference: ClassVar[bool] = False  # implements find()
+    history_hint: ClassVar[str] = "the provider's request history"  # where a person looks
 
     @abc.abstractmethod
     def submit(self, job: VideoJob) -> str:
@@ -63,6 +74,16 @@ class VideoProvider(abc.ABC):
     @abc.abstractmethod
     def price_per_second(self, width: int, height: int) -> float:
         """Cost of one second of output at this resolution, in the project currency."""
+
+    def find(self, reference: str) -> str | None:
+        """The id of the job submitted with this client reference, or None when the provider
+        has none (it never arrived). Only for providers with ``finds_by_reference``."""
+        raise NotImplementedError(f"{self.name} cannot look a job up by its reference")
+
+    def discard(self, job_id: str) -> None:
+        """Forget any local copy of the job's clip, so the next download fetches (or renders)
+        it again. Called when a downloaded clip does not decode; nothing to do by default."""
+        return None
 
 
 @runtime_checkable

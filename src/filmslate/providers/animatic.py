@@ -2,8 +2,12 @@
 
 Nothing is generated: the job's image (a storyboard PNG) is framed, and a virtual camera moves
 over it for the shot's duration. Without an image a plain slate frame with the shot id is used.
-The render happens inside :meth:`AnimaticProvider.submit` (it takes a fraction of a second at
-proxy size), so ``poll`` says done at once and ``download`` returns the cached file.
+:meth:`AnimaticProvider.submit` only writes the job down (``<job id>.job.json`` in the cache)
+and returns its id at once, so the caller records the id before any rendering starts: a run
+killed mid-render is resumed by polling the same job, never charged or submitted twice.
+``poll`` (or ``download``) renders a job that is not in the cache yet, into a partial file
+unique to this process and call, then renames it into place: two processes rendering the
+same job never write the same file, and a killed render never leaves a half clip behind.
 
 The camera move follows the shot's camera type, read from a line ``camera_type: <type>`` in
 the prompt's ``[SETTINGS]`` section (prompt-packager writes it there); a line anywhere in the
@@ -26,10 +30,14 @@ and bit-exact flags the same bytes. Job ids are a hash of everything that shapes
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
+import json
 import math
+import os
 import re
+import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import ClassVar
@@ -41,8 +49,10 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ..core._errors import ProviderError
 from ..engine._video import JobStatus, VideoJob, VideoProvider
+from ..store._index import crash_point, pid_alive
 
 RENDER_VERSION = "animatic-v1"  # bump when the picture a job renders to changes
+CRASH_MID_RENDER = "animatic_mid_render"  # FILMSLATE_CRASH_AT checkpoint (crash tests)
 DEFAULT_CAMERA = "medium"
 # (centre x offset, centre y offset, zoom) at progress t in [0, 1], as fractions of the frame;
 # the sign argument flips the direction (from the seed) so retakes are not identical
@@ -116,29 +126,32 @@ class AnimaticProvider(VideoProvider):
         self.cache_dir = Path(cache_dir)
 
     def submit(self, job: VideoJob) -> str:
-        """Render the clip now (unless already cached) and return its id."""
+        """Write the job down and return its id (the render happens in poll or download)."""
         _check(job, self.max_clip_s)
+        _readable(job)
         job_id = job_id_of(job)
-        path = self._path(job_id)
-        if not path.exists():
+        if not self._spec(job_id).exists():  # kept beside the clip: a bad clip is re-rendered
             self.cache_dir.mkdir(parents=True, exist_ok=True)
-            partial = path.with_suffix(".part.mp4")
-            render(job, partial)
-            partial.replace(path)  # atomic: a killed render never leaves a half file behind
+            partial = self._partial(job_id, ".job.json")
+            partial.write_text(json.dumps(_spec_of(job)), encoding="utf-8")
+            partial.replace(self._spec(job_id))
         return job_id
 
     def poll(self, job_id: str) -> JobStatus:
-        """Done when the render is in the cache; failed (not re-rendered) otherwise."""
-        if self._path(job_id).exists():
-            return JobStatus("done")
-        return JobStatus("failed", f"no render {job_id} in {self.cache_dir}: submit it again")
+        """Done once rendered (rendering it now if needed); failed for an unknown job."""
+        try:
+            self._rendered(job_id)
+        except ProviderError as exc:
+            return JobStatus("failed", exc.message)
+        return JobStatus("done")
 
     def download(self, job_id: str) -> bytes:
-        """The rendered MP4."""
-        path = self._path(job_id)
-        if not path.exists():
-            raise ProviderError(f"no render {job_id} in {self.cache_dir}", job_id=job_id)
-        return path.read_bytes()
+        """The rendered MP4 (rendered now if it is not in the cache)."""
+        return self._rendered(job_id).read_bytes()
+
+    def discard(self, job_id: str) -> None:
+        """Drop the cached clip (it did not decode); the next download renders it again."""
+        self._path(job_id).unlink(missing_ok=True)
 
     def price_per_second(self, width: int, height: int) -> float:
         """Free: it runs on this machine."""
@@ -148,6 +161,80 @@ class AnimaticProvider(VideoProvider):
         if not re.fullmatch(r"animatic-[0-9a-f]{24}", job_id):
             raise ProviderError(f"{job_id!r} is not an animatic job id", job_id=job_id)
         return self.cache_dir / f"{job_id}.mp4"
+
+    def _spec(self, job_id: str) -> Path:
+        return self._path(job_id).with_suffix(".job.json")
+
+    def _partial(self, job_id: str, suffix: str) -> Path:
+        """A file name no other process or call uses (its pid first, for the cleanup)."""
+        return self.cache_dir / f"{job_id}.{os.getpid()}-{secrets.token_hex(4)}.part{suffix}"
+
+    def _rendered(self, job_id: str) -> Path:
+        """The cached clip, rendered from the job's spec first when it is not there."""
+        path = self._path(job_id)
+        if path.exists():
+            return path
+        try:
+            job = _job_of(json.loads(self._spec(job_id).read_text(encoding="utf-8")))
+        except FileNotFoundError:
+            raise ProviderError(
+                f"no animatic job {job_id} in {self.cache_dir}: submit it again", job_id=job_id
+            ) from None
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ProviderError(f"animatic job {job_id} is unreadable: {exc}") from None
+        partial = self._partial(job_id, ".mp4")
+        try:
+            render(job, partial)
+            partial.replace(path)  # atomic: readers see the whole clip or none
+        finally:
+            partial.unlink(missing_ok=True)
+        self._sweep(job_id)
+        return path
+
+    def _sweep(self, job_id: str) -> None:
+        """Remove partial files of this job left by processes that died mid-render."""
+        for stray in self.cache_dir.glob(f"{job_id}.*.part.*"):
+            pid = stray.name.split(".", 2)[1].split("-", 1)[0]
+            if pid.isdigit() and not pid_alive(int(pid)):
+                stray.unlink(missing_ok=True)
+
+
+def _spec_of(job: VideoJob) -> dict[str, object]:
+    """What the render needs of a job, as JSON (the client reference does not shape it)."""
+    return {
+        "shot_id": job.shot_id,
+        "prompt": job.prompt,
+        "duration_s": job.duration_s,
+        "width": job.width,
+        "height": job.height,
+        "fps": job.fps,
+        "seed": job.seed,
+        "image": base64.b64encode(job.image).decode("ascii") if job.image is not None else None,
+    }
+
+
+def _job_of(spec: dict[str, object]) -> VideoJob:
+    image = spec["image"]
+    return VideoJob(
+        shot_id=str(spec["shot_id"]),
+        prompt=str(spec["prompt"]),
+        duration_s=float(spec["duration_s"]),  # type: ignore[arg-type]
+        width=int(spec["width"]),  # type: ignore[call-overload]
+        height=int(spec["height"]),  # type: ignore[call-overload]
+        fps=int(spec["fps"]),  # type: ignore[call-overload]
+        seed=int(spec["seed"]),  # type: ignore[call-overload]
+        image=base64.b64decode(str(image)) if image is not None else None,
+    )
+
+
+def _readable(job: VideoJob) -> None:
+    """Refuse at submit a storyboard image the render could not read."""
+    if job.image is None:
+        return
+    try:
+        Image.open(io.BytesIO(job.image)).load()
+    except (OSError, ValueError) as exc:
+        raise ProviderError(f"{job.shot_id}: the storyboard image cannot be read: {exc}") from None
 
 
 def _check(job: VideoJob, limit: float) -> None:
@@ -192,8 +279,10 @@ def render(job: VideoJob, path: Path) -> None:
     )
     writer.send(None)
     try:
-        for frame in iter_frames(job):
+        for index, frame in enumerate(iter_frames(job)):
             writer.send(frame)
+            if index == 1:
+                crash_point(CRASH_MID_RENDER)
     finally:
         writer.close()
 

@@ -18,6 +18,12 @@ Assumptions about the ComfyUI server routes (the stock ``server.py``):
 - ``POST /upload/image`` (multipart field ``image``) stores an input image and answers
   ``{"name", "subfolder", "type"}``.
 
+The submission carries a client-chosen ``prompt_id`` (the job's client reference; stock
+``server.py`` takes ``json_data.get("prompt_id")`` and makes a uuid4 only when there is none),
+so a run killed before it recorded the answer finds the prompt again by that id
+(:meth:`ComfyUIProvider.find`: the history, then the queue) instead of queueing it twice.
+ComfyUI does not refuse a repeated id, so the lookup is what prevents a second render.
+
 The workflow template fills job values through placeholders: a string input that is exactly
 ``"{{seed}}"`` (or width, height, fps, frames, duration_s) becomes that number; ``{{prompt}}``,
 ``{{shot_id}}`` and ``{{image}}`` are replaced inside strings (the image is uploaded first and
@@ -52,6 +58,8 @@ class ComfyUIProvider(VideoProvider):
 
     name: ClassVar[str] = "comfyui"
     capabilities: ClassVar[frozenset[str]] = frozenset({"text_to_video", "image_to_video"})
+    finds_by_reference: ClassVar[bool] = True
+    history_hint: ClassVar[str] = "the ComfyUI server's queue and history"
 
     def __init__(
         self,
@@ -84,7 +92,10 @@ class ComfyUIProvider(VideoProvider):
         """Queue the filled workflow; returns ComfyUI's prompt id."""
         image_name = self._upload(job) if job.image is not None else ""
         prompt = fill_workflow(self.workflow, job, image_name)
-        body = self._json("POST", "/prompt", json={"prompt": prompt, "client_id": self.client_id})
+        request: dict[str, Any] = {"prompt": prompt, "client_id": self.client_id}
+        if job.reference:
+            request["prompt_id"] = job.reference
+        body = self._json("POST", "/prompt", json=request)
         prompt_id = body.get("prompt_id") if isinstance(body, dict) else None
         if not isinstance(prompt_id, str) or not prompt_id:
             raise ProviderError(
@@ -92,6 +103,18 @@ class ComfyUIProvider(VideoProvider):
                 f"prompt_id: {str(body)[:200]}"
             )
         return prompt_id
+
+    def find(self, reference: str) -> str | None:
+        """The prompt queued under this client-chosen id, if the server has it (queued,
+        running or finished); None when it never arrived."""
+        if self._history(reference) is not None:
+            return reference
+        queue = self._json("GET", "/queue")
+        if _in_queue(queue, "queue_running", reference) or _in_queue(
+            queue, "queue_pending", reference
+        ):
+            return reference
+        return reference if self._history(reference) is not None else None
 
     def poll(self, job_id: str) -> JobStatus:
         """The history first (finished or failed), then the queue (queued or running)."""
@@ -180,9 +203,12 @@ class ComfyUIProvider(VideoProvider):
         try:
             response = self.http.request(method, url, **kwargs)
         except (httpx.ConnectError, httpx.TimeoutException) as exc:
+            # only a failed connect proves a POST was not received
+            sent = method == "POST" and not isinstance(exc, httpx.ConnectError)
             raise ProviderError(
                 f"the ComfyUI server at {self.base_url} is unreachable "
-                f"({type(exc).__name__}): is it running?"
+                f"({type(exc).__name__}): is it running?",
+                maybe_sent=sent,
             ) from None
         except httpx.HTTPError as exc:
             raise ProviderError(f"ComfyUI {path} failed: {exc}") from None

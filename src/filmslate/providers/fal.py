@@ -21,6 +21,13 @@ and connection failures before a request was sent, are retried ``max_retries`` t
 exponential backoff starting at ``backoff_s``; a timeout on submit is not retried (the job may
 have been accepted: a retry could pay twice), and is reported instead.
 
+fal's queue takes no idempotency key and no client-chosen request id (its queue API and its
+official client send none), so a submit that may have been received (a timeout, a connection
+lost after sending) is reported with ``maybe_sent``: the render service keeps its intent and
+the next run stops for a person to check instead of paying twice. The job's client reference
+goes along as a usage tag (``X-Fal-Tags: filmslate_ref=<reference>``), so that person can
+match the request in fal's request history and usage.
+
 The input sent is ``{"prompt", "seed", "duration", "image_url"}`` (image as a data URI, only for
 jobs with an image) plus ``extra_input``; models with other input shapes take an
 ``input_builder``.
@@ -41,6 +48,7 @@ from ..core._errors import ProviderError
 from ..engine._video import JobStatus, VideoJob, VideoProvider
 
 QUEUE_URL = "https://queue.fal.run"
+TAGS_HEADER = "X-Fal-Tags"  # key=value pairs fal shows in the account's usage breakdown
 STATES = {"IN_QUEUE": "queued", "IN_PROGRESS": "running", "COMPLETED": "done"}
 InputBuilder = Callable[[VideoJob], dict[str, Any]]
 
@@ -62,6 +70,10 @@ class FalProvider(VideoProvider):
 
     name: ClassVar[str] = "fal"
     capabilities: ClassVar[frozenset[str]] = frozenset({"text_to_video", "image_to_video"})
+    history_hint: ClassVar[str] = (
+        "fal's request history (https://fal.ai/dashboard/requests; the request carries the "
+        "usage tag filmslate_ref=<reference>)"
+    )
 
     def __init__(
         self,
@@ -100,7 +112,8 @@ class FalProvider(VideoProvider):
                 f"{self.max_clip_s}s clip limit"
             )
         payload = {**self.input_builder(job), **self.extra_input}
-        body = self._json("POST", f"{QUEUE_URL}/{self.model_id}", json=payload)
+        tags = {TAGS_HEADER: f"filmslate_ref={job.reference}"} if job.reference else {}
+        body = self._json("POST", f"{QUEUE_URL}/{self.model_id}", json=payload, extra=tags)
         request_id = body.get("request_id")
         if not isinstance(request_id, str) or not request_id:
             raise ProviderError(f"fal answered the submit of {job.shot_id} without a request_id")
@@ -175,9 +188,15 @@ class FalProvider(VideoProvider):
         return body
 
     def _send(
-        self, method: str, url: str, authorised: bool = True, **kwargs: Any
+        self,
+        method: str,
+        url: str,
+        authorised: bool = True,
+        extra: dict[str, str] | None = None,
+        **kwargs: Any,
     ) -> httpx.Response:
         headers = {"Authorization": f"Key {self._key()}"} if authorised else {}
+        headers.update(extra or {})
         for attempt in range(self.max_retries + 1):
             last = attempt == self.max_retries
             try:
@@ -186,14 +205,18 @@ class FalProvider(VideoProvider):
                 if method != "GET" or last:  # a submit that timed out may have been accepted
                     raise ProviderError(
                         f"fal timed out on {method} {_path(url)}"
-                        + (": check fal's dashboard before resubmitting" if method != "GET" else "")
+                        + (
+                            ": check fal's dashboard before resubmitting" if method != "GET" else ""
+                        ),
+                        maybe_sent=method != "GET",
                     ) from None
             except httpx.TransportError as exc:
                 # only a failed connect proves a submit was not received
                 sent = method != "GET" and not isinstance(exc, httpx.ConnectError)
                 if last or sent:
                     raise ProviderError(
-                        f"fal is unreachable ({type(exc).__name__}) on {method} {_path(url)}"
+                        f"fal is unreachable ({type(exc).__name__}) on {method} {_path(url)}",
+                        maybe_sent=sent,
                     ) from None
             else:
                 retryable = response.status_code == 429 or response.status_code >= 500
