@@ -194,3 +194,41 @@ def test_racing_takeovers_of_a_stale_lock_leave_one_holder(film: Path, tmp_path:
             close(proc)
             assert proc.wait(timeout=30) == 0
         assert holder_of(film) is None
+
+
+RENDER = """
+import sys, time
+from pathlib import Path
+from filmslate.engine._video import VideoJob
+from filmslate.providers.animatic import AnimaticProvider
+from filmslate.rules._media import probe
+cache, go = Path(sys.argv[1]), Path(sys.argv[2])
+job = VideoJob("S01_SH01", "camera_type: wide", 2.0, 320, 180, 24)
+while not go.exists():
+    time.sleep(0.001)
+provider = AnimaticProvider(cache)
+job_id = provider.submit(job)
+print(probe(provider.download(job_id)).frames, flush=True)
+"""
+
+
+def test_renders_of_one_job_in_several_processes_never_share_a_partial_file(
+    tmp_path: Path,
+) -> None:
+    for round_ in range(3):
+        cache, go = tmp_path / f"renders{round_}", tmp_path / f"go{round_}"
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", RENDER, str(cache), str(go)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=env(),
+            )
+            for _ in range(4)
+        ]
+        time.sleep(0.5)
+        go.touch()
+        outcomes = [proc.communicate(timeout=120) for proc in procs]
+        assert [out.strip() for out, _ in outcomes] == ["48"] * 4, [e for _, e in outcomes]
+        assert [p.name for p in cache.iterdir() if ".part." in p.name] == []
