@@ -17,7 +17,7 @@ from ..rules._script_tables import breakdown_table, scenes_table, script_slices
 from ..schemas import Breakdown, Scenes, ScriptScene
 from ..store import _runlog
 from ..store._project import Project
-from ..store._store import Record
+from ..store._store import Batch, Record, Staged, Store
 
 PENDING = "goal, conflict, outcome and implicit state changes: pending script-breakdown"
 
@@ -48,25 +48,34 @@ def import_screenplay(
     play = parse_fountain(text, aliases=aliases, source=Path(path).name)
     result = ImportResult(play, flagged=[PENDING])
     run_id = _runlog.new_run_id()
-    for slice_ in script_slices(text, play):
-        result.records.append(_store(project, run_id, slice_, [], path))
-    inputs = [r.filename for r in result.records]
-    result.records.append(_store(project, run_id, scenes_table(play), inputs, path))
-    result.records.append(_store(project, run_id, breakdown_table(play), inputs, path))
+    store = project.store
+    # One batch: every slice, SCENES and BREAKDOWN are published together or not at all,
+    # so an import killed half-way never leaves slices without their tables.
+    with store.batch() as batch:
+        slices = [_stage(store, batch, run_id, s, [], path) for s in script_slices(text, play)]
+        tables = [
+            _stage(store, batch, run_id, table, slices, path)
+            for table in (scenes_table(play), breakdown_table(play))
+        ]
+    result.records = [i if isinstance(i, Record) else i.published for i in (*slices, *tables)]
     return result
 
 
-def _store(
-    project: Project,
+def _stage(
+    store: Store,
+    batch: Batch,
     run_id: str,
     payload: Scenes | Breakdown | ScriptScene,
-    inputs: list[str],
+    inputs: list[Record | Staged],
     path: Path,
-) -> Record:
+) -> Record | Staged:
+    """The unchanged latest version, or the payload staged as the next one."""
     subject = payload.subject
-    same = project.store.same_as_latest(payload.KIND, subject, payload, inputs)
-    if same is not None:
-        return same  # re-importing the same script changes nothing
+    names = [i.filename for i in inputs if isinstance(i, Record)]
+    if len(names) == len(inputs):  # a changed slice makes new tables
+        same = store.same_as_latest(payload.KIND, subject, payload, names)
+        if same is not None:
+            return same  # re-importing the same script changes nothing
     entry = _runlog.LogEntry(
         run_id=run_id,
         skill_name="import",
@@ -78,4 +87,5 @@ def _store(
         scene_id=subject or "",
         notes=f"imported from {Path(path).name}; {PENDING}",
     )
-    return project.store.write(payload.KIND, subject, payload, inputs=inputs, entry=entry)
+    staged = [i.name if isinstance(i, Record) else i for i in inputs]
+    return batch.add(payload.KIND, subject, payload, inputs=staged, entry=entry)
