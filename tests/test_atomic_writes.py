@@ -15,11 +15,18 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any, ClassVar
 
 import pytest
 
 from conftest import SRC, png, run_slate
 from filmslate import Project
+from filmslate.core._errors import RunError
+from filmslate.core._gate import Gate
+from filmslate.engine._recording import RunFacts, write_outputs
+from filmslate.engine._router import Route
+from filmslate.engine._skill import Context, Inputs, Skill
+from filmslate.schemas import Beats, Premise
 from filmslate.store._batch import Staged
 
 SCENES = 60  # a crash point is reached at any size
@@ -165,3 +172,38 @@ def test_staged_items_are_inputs_within_their_batch(project: Project) -> None:
     with pytest.raises(ValueError, match="another batch"), project.store.batch() as other:
         other.add("PROXY", "S01_SH01", b"\0\0\0\x18ftypisom", inputs=[board])
     assert isinstance(board, Staged) and project.verify() == []
+
+
+class _TwoOutputs(Skill):
+    """A skill whose run writes two artifacts; the second is one it did not declare."""
+
+    name: ClassVar[str] = "two-outputs"
+    layer: ClassVar[Any] = "narrative"
+    tier: ClassVar[Any] = "judgment"
+    loop: ClassVar[str] = "narrative"
+    produces: ClassVar[tuple[str, ...]] = ("PREMISE",)
+
+    def produce(self, ctx: Context) -> list[Any]:
+        raise NotImplementedError
+
+    def gate(self, outputs: list[Any], ctx: Context) -> Gate:
+        return Gate.from_failures([])
+
+
+def test_a_run_writes_all_of_its_outputs_or_none(project: Project) -> None:
+    """The runner's outputs go through one batch: a refused second output leaves no first."""
+    premise = Premise(
+        title="The Last Keeper",
+        logline="An old keeper relights a dead lighthouse before a storm.",
+        genre="drama",
+        tone="tense",
+        length="short",
+        characters=["Nell, the keeper"],
+    )
+    facts = RunFacts(_TwoOutputs(), "PROJECT", Route("judgment", "test", "test"), "R-two")
+    undeclared = Beats.model_construct()
+    with pytest.raises(RunError, match="does not declare"):
+        write_outputs(project, facts, [premise, undeclared], Inputs(), Gate.from_failures([]))
+    assert project.store.artifacts() == []
+    records = write_outputs(project, facts, [premise], Inputs(), Gate.from_failures([]))
+    assert [r.filename for r in records] == ["PREMISE_v001.md"]

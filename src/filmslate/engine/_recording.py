@@ -17,7 +17,7 @@ from ..schemas import Artifact
 from ..store import _runlog
 from ..store._ledger import Ledger
 from ..store._project import Project
-from ..store._store import Record
+from ..store._store import Batch, Record, Staged
 from ._metering import Meter
 from ._router import Route
 from ._skill import Inputs, Media, Skill
@@ -39,33 +39,43 @@ class RunFacts:
 def write_outputs(
     project: Project, facts: RunFacts, outputs: list[Any], inputs: Inputs, gate: Gate
 ) -> list[Record]:
-    """Write each output as a new version with its lineage (or reuse an identical one)."""
+    """Write each output as a new version with its lineage (or reuse an identical one).
+
+    The outputs are published together or not at all (a story-architect run never leaves
+    BEATS without its SCENES).
+    """
+    records: list[Record | Staged] = []
+    with project.store.batch() as batch:
+        for payload in outputs:
+            records.append(_stage_output(project, facts, batch, payload, inputs, gate))
+    return [r if isinstance(r, Record) else r.published for r in records]
+
+
+def _stage_output(
+    project: Project, facts: RunFacts, batch: Batch, payload: Any, inputs: Inputs, gate: Gate
+) -> Record | Staged:
     store, skill = project.store, facts.skill
-    records = []
-    for payload in outputs:
-        if payload.KIND not in skill.produces:
-            raise RunError(
-                f"{skill.name} produced a {payload.KIND}, which it does not "
-                f"declare ({', '.join(skill.produces)})"
-            )
-        entry = _runlog.LogEntry(
-            run_id=facts.run_id,
-            skill_name=skill.name,
-            event="write",
-            **target_fields(facts.target),
-            model_used=facts.route.model,
-            tier=facts.route.tier,
-            outcome=gate.verdict,
-            notes="; ".join(gate.reasons),
+    if payload.KIND not in skill.produces:
+        raise RunError(
+            f"{skill.name} produced a {payload.KIND}, which it does not "
+            f"declare ({', '.join(skill.produces)})"
         )
-        data = payload.data if isinstance(payload, Media) else payload
-        subject = _output_subject(payload, facts.target)
-        same = store.same_as_latest(payload.KIND, subject, data, inputs.names)
-        if same is not None and gate_of(project, same.filename) == gate.verdict:
-            records.append(same)  # identical bytes, inputs and verdict: nothing new
-            continue
-        records.append(store.write(payload.KIND, subject, data, inputs=inputs.names, entry=entry))
-    return records
+    entry = _runlog.LogEntry(
+        run_id=facts.run_id,
+        skill_name=skill.name,
+        event="write",
+        **target_fields(facts.target),
+        model_used=facts.route.model,
+        tier=facts.route.tier,
+        outcome=gate.verdict,
+        notes="; ".join(gate.reasons),
+    )
+    data = payload.data if isinstance(payload, Media) else payload
+    subject = _output_subject(payload, facts.target)
+    same = store.same_as_latest(payload.KIND, subject, data, inputs.names)
+    if same is not None and gate_of(project, same.filename) == gate.verdict:
+        return same  # identical bytes, inputs and verdict: nothing new
+    return batch.add(payload.KIND, subject, data, inputs=inputs.names, entry=entry)
 
 
 def log_run(

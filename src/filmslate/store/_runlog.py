@@ -89,9 +89,16 @@ def row_hash(prev_hash: str, cells: Mapping[str, str]) -> str:
     return hashlib.sha256(json.dumps(body, ensure_ascii=False).encode()).hexdigest()
 
 
+def _column(name: str) -> str:
+    if name == "seq":
+        return "seq INTEGER PRIMARY KEY"
+    # An unsigned row (no project key) has an empty signature.
+    return f"{name} TEXT NOT NULL" + (" DEFAULT ''" if name == "row_mac" else "")
+
+
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS runlog (
-    {", ".join(f"{c} TEXT NOT NULL" if c != "seq" else "seq INTEGER PRIMARY KEY" for c in COLUMNS)}
+    {", ".join(_column(c) for c in COLUMNS)}
 );
 CREATE INDEX IF NOT EXISTS runlog_artifact ON runlog(artifact_output);
 CREATE INDEX IF NOT EXISTS runlog_hash ON runlog(row_hash);
