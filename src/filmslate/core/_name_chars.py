@@ -20,8 +20,7 @@ def bare_name(name: str) -> str:
         raise ArtifactNameError("empty artifact name; expected e.g. SCENES_v001.csv")
     odd = next((ch for ch in normal if not ch.isascii()), None)
     if odd is not None:
-        folded = unicodedata.normalize("NFKD", normal)
-        ascii_form = "".join(ch for ch in folded if ch.isascii())
+        ascii_form = "".join(map(_ascii_of, unicodedata.normalize("NFKD", normal)))
         raise ArtifactNameError(
             f"{name!r}: {odd!r} (U+{ord(odd):04X}) is not ASCII; names and ids are ASCII "
             f"letters, digits and '_' (e.g. {ascii_form!r})",
@@ -34,3 +33,12 @@ def bare_name(name: str) -> str:
             name=name,
         )
     return normal
+
+
+def _ascii_of(ch: str) -> str:
+    """The ASCII spelling of one character for a suggestion: itself, its digit, or nothing
+    (an accent NFKD split off)."""
+    if ch.isascii():
+        return ch
+    digit = unicodedata.decimal(ch, None)
+    return "" if digit is None else str(digit)
