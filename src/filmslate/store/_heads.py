@@ -137,11 +137,11 @@ def _walk(
     root: Path, conn: sqlite3.Connection, signer: Signer, heads: dict[int, tuple[str, str]]
 ) -> _Walk:
     walk = _Walk()
-    copy = index_rows(conn)
+    copy = (row[0] for row in conn.execute("SELECT row_hash FROM runlog ORDER BY seq"))
     for position, cells, chained in chain_breaks(csv_rows(root)):
         walk.rows = position
         mirror = next(copy, None)
-        if not walk.parted_at and (mirror is None or mirror["row_hash"] != cells.get("row_hash")):
+        if not walk.parted_at and mirror != cells.get("row_hash"):
             walk.parted_at = position
         if not chained:
             walk.parted_at = walk.parted_at or position

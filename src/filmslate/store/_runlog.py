@@ -78,6 +78,10 @@ class LogEntry:
 
 
 CHAIN_COLUMNS = ("row_mac", "prev_hash", "row_hash")
+HASHED_COLUMNS = tuple(c for c in COLUMNS if c not in CHAIN_COLUMNS)
+# json.dumps(body, ensure_ascii=False) without building an encoder per row (verify hashes
+# every row of the log)
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def row_hash(prev_hash: str, cells: Mapping[str, str]) -> str:
@@ -85,8 +89,8 @@ def row_hash(prev_hash: str, cells: Mapping[str, str]) -> str:
 
     The signature is left out: it is made from this hash, and a log without a key has none.
     """
-    body = [prev_hash] + [cells.get(c, "") for c in COLUMNS if c not in CHAIN_COLUMNS]
-    return hashlib.sha256(json.dumps(body, ensure_ascii=False).encode()).hexdigest()
+    body = [prev_hash] + [cells.get(c, "") for c in HASHED_COLUMNS]
+    return hashlib.sha256(_ENCODE(body).encode()).hexdigest()
 
 
 def _column(name: str) -> str:
