@@ -86,6 +86,12 @@ def test_slate_import_refuses_a_control_character_and_writes_nothing(
     assert state(film) == before
 
 
+def test_slate_import_of_a_folder_is_a_clean_error(film: Path, tmp_path: Path) -> None:
+    before = state(film)
+    refused(run_slate("import", str(tmp_path), cwd=film), f"{tmp_path} cannot be read")
+    assert state(film) == before
+
+
 def test_tab_and_line_ends_are_not_control_characters(project: Project) -> None:
     play = parse_fountain(SCRIPT.replace("\n", "\r\n").replace("ALEX enters", "ALEX\tenters"))
     assert [s.scene_id for s in play.scenes] == ["S01"]

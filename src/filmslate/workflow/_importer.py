@@ -39,6 +39,11 @@ def import_screenplay(
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ProjectError(f"{path} not found", path=str(path)) from None
+    except OSError as exc:  # a folder, a file without read permission
+        raise ProjectError(
+            f"{path} cannot be read ({exc.strerror}): give the path of a Fountain file",
+            path=str(path),
+        ) from None
     except UnicodeDecodeError as exc:
         raise SchemaError(
             f"{path}: not a UTF-8 text file (byte {exc.start}); a Fountain "
