@@ -296,3 +296,22 @@ def test_signing_costs_one_hmac_per_row(tmp_path: Path, monkeypatch: pytest.Monk
         project.store.conn.set_trace_callback(None)
     reads = [s for s in statements if "FROM runlog" in s]
     assert reads and all("LIMIT 1" in s or "row_hash =" in s or "seq >" in s for s in reads)
+
+
+def test_reindex_gives_every_artifact_the_head_of_its_own_write(film: Path) -> None:
+    """A later row may name an artifact (a run's summary row); the head stays its write's."""
+    with Project(film) as project:
+        rec = project.store.record("STORYBOARD_S01_SH02_v001.png")
+        project.store.log(
+            _runlog.LogEntry(
+                run_id="R-run",
+                skill_name="render",
+                artifact_output=rec.filename,
+                artifact_sha256=rec.sha256,
+            )
+        )
+        heads = "SELECT name, log_seq, log_head FROM artifacts ORDER BY name"
+        before = project.store.conn.execute(heads).fetchall()
+        assert [seq for _, seq, _ in before] == [2, 4, 6]
+        run_slate("reindex", cwd=film, check=True)
+        assert project.store.conn.execute(heads).fetchall() == before

@@ -178,10 +178,11 @@ def evidence_path(root: Path) -> Path:
 def record_findings(conn: sqlite3.Connection, plan: ReindexPlan) -> None:
     """Inside reindex's transaction: the heads from the rebuilt copy, and one hard stop
     naming everything the rebuild could not vouch for."""
-    last_row = "FROM runlog WHERE artifact_output = artifacts.name ORDER BY seq DESC LIMIT 1"
+    # the row that published it: the first to name it (a run's summary row may name it later)
+    first_row = "FROM runlog WHERE artifact_output = artifacts.name ORDER BY seq LIMIT 1"
     conn.execute(
-        f"UPDATE artifacts SET log_seq = coalesce((SELECT seq {last_row}), 0), "
-        f"log_head = coalesce((SELECT row_hash {last_row}), '')"
+        f"UPDATE artifacts SET log_seq = coalesce((SELECT seq {first_row}), 0), "
+        f"log_head = coalesce((SELECT row_hash {first_row}), '')"
     )
     signer = signer_of(conn)
     if plan.rows:
