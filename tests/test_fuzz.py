@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import shutil
 import subprocess
 import tomllib
@@ -38,11 +39,16 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 T = TypeVar("T")
 
 
+# FILMSLATE_FUZZ_SCALE=20 runs twenty times the cases, fresh ones each run (a deep search
+# by hand); unset, the CI-sized deterministic set.
+SCALE = int(os.environ.get("FILMSLATE_FUZZ_SCALE", "1"))
+
+
 def fuzz(examples: int) -> settings:
     """CI-sized and deterministic: the same cases on every run, no example database."""
     return settings(
-        max_examples=examples,
-        derandomize=True,
+        max_examples=examples * SCALE,
+        derandomize=SCALE == 1,
         database=None,
         deadline=None,
         # one project serves every example of a test: what it accumulates is part of the fuzz
@@ -214,12 +220,21 @@ FOUNTAIN_LINES = st.one_of(
 SCREENPLAYS = st.lists(FOUNTAIN_LINES, max_size=30).map("\n".join)
 
 
+NAMES = st.one_of(st.sampled_from(["ALEX", "BOB", "NELL", "Mrs. Hale", ""]), st.text(max_size=8))
+
+
 @fuzz(300)
-@given(text=SCREENPLAYS, crlf=st.booleans())
-def test_fuzz_slate_import(project: Project, tmp_path: Path, text: str, crlf: bool) -> None:
+@given(
+    text=SCREENPLAYS,
+    crlf=st.booleans(),
+    aliases=st.one_of(st.none(), st.dictionaries(NAMES, NAMES, max_size=2)),
+)
+def test_fuzz_slate_import(
+    project: Project, tmp_path: Path, text: str, crlf: bool, aliases: dict[str, str] | None
+) -> None:
     script = tmp_path / "script.fountain"
     script.write_bytes((text.replace("\n", "\r\n") if crlf else text).encode("utf-8"))
-    accepted(project, lambda: import_screenplay(project, script))
+    accepted(project, lambda: import_screenplay(project, script, aliases))
 
 
 @fuzz(40)

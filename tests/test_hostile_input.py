@@ -92,6 +92,14 @@ def test_slate_import_of_a_folder_is_a_clean_error(film: Path, tmp_path: Path) -
     assert state(film) == before
 
 
+def test_slate_import_names_the_line_of_a_byte_that_is_not_utf8(film: Path, tmp_path: Path) -> None:
+    script = tmp_path / "s.fountain"
+    script.write_bytes(SCRIPT.replace("Hello", "H\xe9llo").encode("latin-1"))
+    before = state(film)
+    refused(run_slate("import", str(script), cwd=film), f"{script}:6: not UTF-8", "save it as")
+    assert state(film) == before
+
+
 def test_tab_and_line_ends_are_not_control_characters(project: Project) -> None:
     play = parse_fountain(SCRIPT.replace("\n", "\r\n").replace("ALEX enters", "ALEX\tenters"))
     assert [s.scene_id for s in play.scenes] == ["S01"]

@@ -36,7 +36,7 @@ def import_screenplay(
 ) -> ImportResult:
     """Parse a Fountain file and store SCENES, BREAKDOWN and SCRIPT_<SCENE> versions."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        data = Path(path).read_bytes()
     except FileNotFoundError:
         raise ProjectError(f"{path} not found", path=str(path)) from None
     except OSError as exc:  # a folder, a file without read permission
@@ -44,10 +44,13 @@ def import_screenplay(
             f"{path} cannot be read ({exc.strerror}): give the path of a Fountain file",
             path=str(path),
         ) from None
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
         raise SchemaError(
-            f"{path}: not a UTF-8 text file (byte {exc.start}); a Fountain "
-            "screenplay is plain text",
+            f"{path}:{line}: not UTF-8 text (byte "
+            f"0x{data[exc.start]:02x}); a Fountain screenplay is plain text: save it as UTF-8",
             path=str(path),
         ) from None
     play = parse_fountain(text, aliases=aliases, source=Path(path).name)
