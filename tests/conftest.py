@@ -37,6 +37,35 @@ SLOW_MODULES = frozenset(
     }
 )
 
+# The 23 skills of the seed (SEED.md "Included Skills"); filmslate has them all, and more.
+SEED_SKILLS = frozenset(
+    {
+        "story-architect",
+        "script-breakdown",
+        "character-psychology",
+        "dialogue-consistency-check",
+        "research-agent",
+        "plausibility-auditor",
+        "cultural-check",
+        "narrative-red-team",
+        "audience-simulator",
+        "character-lock",
+        "set-lock",
+        "voice-lock",
+        "world-state-tracker",
+        "continuity-supervisor",
+        "shot-planner",
+        "prompt-packager",
+        "storyboard-generator",
+        "qc-grader",
+        "regen-analyzer",
+        "cost-optimizer",
+        "model-router",
+        "budget-gates",
+        "run-logger",
+    }
+)
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark every test of an end-to-end module `slow`."""

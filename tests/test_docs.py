@@ -6,34 +6,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from conftest import SEED_SKILLS
 from filmslate._skill_docs import DOCS, render_all, render_index
 
 ROOT = Path(__file__).resolve().parents[1]
-SEED_SKILLS = {
-    "story-architect",
-    "script-breakdown",
-    "character-psychology",
-    "dialogue-consistency-check",
-    "research-agent",
-    "plausibility-auditor",
-    "cultural-check",
-    "narrative-red-team",
-    "audience-simulator",
-    "character-lock",
-    "set-lock",
-    "voice-lock",
-    "world-state-tracker",
-    "continuity-supervisor",
-    "shot-planner",
-    "prompt-packager",
-    "storyboard-generator",
-    "qc-grader",
-    "regen-analyzer",
-    "cost-optimizer",
-    "model-router",
-    "budget-gates",
-    "run-logger",
-}
 REGENERATE = "regenerate with `python -m filmslate._skill_docs`"
 
 
