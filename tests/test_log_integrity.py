@@ -315,3 +315,34 @@ def test_reindex_gives_every_artifact_the_head_of_its_own_write(film: Path) -> N
         assert [seq for _, seq, _ in before] == [2, 4, 6]
         run_slate("reindex", cwd=film, check=True)
         assert project.store.conn.execute(heads).fetchall() == before
+
+
+def _link_elsewhere(root: Path) -> None:
+    (root / LOG).rename(root.parent / "elsewhere.csv")
+    (root / LOG).symlink_to(root.parent / "elsewhere.csv")
+
+
+NOT_A_LOG = {
+    "a folder in its place": lambda r: ((r / LOG).unlink(), (r / LOG).mkdir()),
+    "a symbolic link to a copy outside": _link_elsewhere,
+    "bytes that are no text": lambda r: (r / LOG).write_bytes(b"\x92\xff" * 200),
+    "a changed header": lambda r: (r / LOG).write_text("a,b,c\n1,2,3\n"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(NOT_A_LOG))
+def test_a_log_that_is_no_log_is_set_aside_and_restored(film: Path, case: str) -> None:
+    NOT_A_LOG[case](film)
+    outside = film.parent / "elsewhere.csv"
+    before = outside.read_bytes() if outside.exists() else b""
+    for command in ("status", "verify"):
+        result = run_slate(command, cwd=film)
+        assert "Traceback" not in result.stderr, result.stderr
+    assert _verify(film)[0] == 1
+    run_slate("reindex", cwd=film, check=True)
+    code, said = _verify(film)
+    assert code == 1 and "reindex could not vouch for the log" in said and "kept as" in said
+    assert (film / LOG).is_file() and not (film / LOG).is_symlink()
+    assert len(list(_runlog.read_csv(film))) == 7  # the 6 rows and the hard stop
+    assert (outside.read_bytes() if outside.exists() else b"") == before  # never written through
+    assert _spent(film) == pytest.approx(9.75)

@@ -17,8 +17,10 @@ keeps reporting (``open_integrity_stops``) until a person lifts it with a logged
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
+import os
 import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -45,13 +47,19 @@ Rows = Iterable[dict[str, str]]
 # -- reading the two copies -------------------------------------------------------------------
 
 
-def csv_rows(root: Path) -> Iterator[dict[str, str]]:
-    """Every data row of the CSV, chained or not; nothing for a missing or unreadable log."""
+def csv_rows(root: Path, errors: list[str] | None = None) -> Iterator[dict[str, str]]:
+    """Every data row of the CSV, chained or not, up to where it cannot be read; why it
+    cannot is added to ``errors`` (a missing log is simply empty)."""
+    why = _runlog.not_a_log_file(root / LOG)
     try:
+        if why:
+            raise IntegrityError(why)
         for _, cells in _runlog.read_csv(root):
             yield cells
-    except (IntegrityError, OSError, UnicodeDecodeError, ValueError):
-        return  # a changed header or an unreadable file: verify's chain check reports it
+    except (IntegrityError, OSError, UnicodeDecodeError, ValueError, csv.Error) as exc:
+        if errors is not None:
+            first = str(exc).splitlines()[0]
+            errors.append(first if len(first) <= 120 else first[:117] + "...")
 
 
 def index_rows(conn: sqlite3.Connection, start: int = 1) -> Iterator[dict[str, str]]:
@@ -106,6 +114,7 @@ class _Walk:
     parted_at: int = 0  # the first position where the copies disagree (0: none)
     unsigned: list[int] = field(default_factory=list)
     moved: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
 
 
 def log_problems(store_root: Path, conn: sqlite3.Connection) -> list[tuple[str, str]]:
@@ -122,8 +131,11 @@ def log_problems(store_root: Path, conn: sqlite3.Connection) -> list[tuple[str, 
     total = int(conn.execute("SELECT count(*) FROM runlog").fetchone()[0])
     out = []
     parted = walk.parted_at or (walk.rows + 1 if walk.rows < min(total, held) else 0)
-    if not (store_root / LOG).exists() and total:
+    if not os.path.lexists(store_root / LOG) and total:
         out.append((LOG, f"the log file is missing: {deleted(conn, total)}"))
+    elif walk.errors and total:
+        reason = f"cannot be read after row {walk.rows} ({walk.errors[0]})"
+        out.append((LOG, f"{reason}: {deleted(conn, total, 'sets it aside and restores')}"))
     elif parted:
         out.append((LOG, _disagreement(store_root, conn, parted, total)))
     out += _head_problems(conn, signer, total)
@@ -138,7 +150,7 @@ def _walk(
 ) -> _Walk:
     walk = _Walk()
     copy = (row[0] for row in conn.execute("SELECT row_hash FROM runlog ORDER BY seq"))
-    for position, cells, chained in chain_breaks(csv_rows(root)):
+    for position, cells, chained in chain_breaks(csv_rows(root, walk.errors)):
         walk.rows = position
         mirror = next(copy, None)
         if not walk.parted_at and mirror != cells.get("row_hash"):
@@ -161,11 +173,11 @@ def _disagreement(root: Path, conn: sqlite3.Connection, start: int, total: int) 
     )
 
 
-def deleted(conn: sqlite3.Connection, total: int) -> str:
-    """What a deleted log lost, from the index's copy."""
+def deleted(conn: sqlite3.Connection, total: int, repair: str = "restores") -> str:
+    """What a deleted or unreadable log lost, from the index's copy."""
     return (
         f"the index holds its {total} row(s) ({describe_rows(list(index_rows(conn)))}); "
-        "`slate reindex` restores them and records the deletion as a hard stop"
+        f"`slate reindex` {repair} them and records this as a hard stop"
     )
 
 
@@ -270,6 +282,8 @@ def describe_rows(rows: list[dict[str, str]]) -> str:
 
 
 def _describe(cells: dict[str, str]) -> str:
+    if len(cells) != len(_runlog.COLUMNS):
+        return f"a malformed row of {len(cells)} cell(s)"
     what = next((cells[c] for c in WHAT if cells.get(c)), "")
     cost = cells.get("actual_cost", "0") or "0"
     money = f", cost {float(cost):.2f}" if _number(cost) and float(cost) else ""

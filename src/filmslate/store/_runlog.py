@@ -14,6 +14,7 @@ import io
 import json
 import os
 import sqlite3
+import stat
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
@@ -183,9 +184,15 @@ def sync_csv(conn: sqlite3.Connection, root: Path) -> int:
     """
     path = root / LOG_RELPATH
     path.parent.mkdir(parents=True, exist_ok=True)
+    if why := not_a_log_file(path):
+        raise IntegrityError(
+            f"{why}; nothing was written through it. `slate reindex` sets it aside and "
+            "restores the log from the index (recorded as a hard stop).",
+            path=str(path),
+        )
     if not path.exists() and (held := mirrored(conn)):
         raise IntegrityError(cut_message(0, held), path=str(path))
-    with open(path, "a+", encoding="utf-8", newline="") as fh:
+    with _open_log(path) as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         held = mirrored(conn)  # read under the lock: appenders raise it in turn
         after = _rows_in_file(conn, fh, path)
@@ -201,6 +208,32 @@ def sync_csv(conn: sqlite3.Connection, root: Path) -> int:
         if after + len(rows) > held:
             set_meta(conn, MIRRORED_KEY, str(after + len(rows)))
     return len(rows)
+
+
+def not_a_log_file(path: Path) -> str:
+    """Why ``path`` cannot be the log ('' for a regular file or none): a link or a folder in
+    its place would have the log written elsewhere, or not at all."""
+    try:
+        mode = path.lstat().st_mode
+    except FileNotFoundError:
+        return ""
+    except OSError as exc:
+        return f"{LOG_RELPATH} cannot be read ({exc.strerror})"
+    if stat.S_ISLNK(mode):
+        return f"{LOG_RELPATH} is a symbolic link, not the log itself"
+    return "" if stat.S_ISREG(mode) else f"{LOG_RELPATH} is not a regular file"
+
+
+def _open_log(path: Path) -> IO[str]:
+    """Open the log to read and append, never through a link swapped in meanwhile."""
+    flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW
+    try:
+        fd = os.open(path, flags, 0o644)
+    except OSError as exc:
+        raise IntegrityError(
+            f"{LOG_RELPATH} cannot be opened ({exc.strerror})", path=str(path)
+        ) from None
+    return os.fdopen(fd, "a+", encoding="utf-8", newline="")
 
 
 def _rows_in_file(conn: sqlite3.Connection, fh: IO[str], path: Path) -> int:

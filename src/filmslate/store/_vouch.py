@@ -60,15 +60,25 @@ def plan_reindex(root: Path, conn: sqlite3.Connection) -> ReindexPlan:
 
 def _choose(root: Path, conn: sqlite3.Connection) -> ReindexPlan:
     signer = signer_of(conn) or Signer(root)
-    logged = list(csv_rows(root))
-    chained = sum(1 for _, _, ok in chain_breaks(logged) if ok)
+    errors: list[str] = []
+    logged = list(csv_rows(root, errors))
+    # an unreadable log (a folder, a link, a changed header, bytes that are no text) chains
+    # nowhere: it is set aside like a rewritten one
+    chained = sum(1 for _, _, ok in chain_breaks(logged) if ok) if not errors else -1
     recorded = list(index_rows(conn))
     index_ok = _copy_intact(conn, recorded, signer)
-    common = _common_prefix(logged[:chained], recorded)
+    common = _common_prefix(logged[: max(chained, 0)], recorded)
     if (not recorded or common == len(recorded)) and chained == len(logged):
         return _from_csv(logged, common, signer)
     if index_ok:
-        return _from_index(root, logged, recorded, common, chained, signer)
+        plan = _from_index(root, logged, recorded, common, chained, signer)
+        if errors and plan.evidence is not None:
+            kept = plan.evidence.relative_to(root)
+            plan.findings[0] = (
+                f"{LOG} could not be read ({errors[0]}); the index's copy of its "
+                f"{len(recorded)} row(s) restored, the unreadable log kept as {kept}"
+            )
+        return plan
     if chained == len(logged):
         note = (
             f"the index's copy of the log had been edited from row {common + 1} "
@@ -128,7 +138,7 @@ def _from_index(
     missing, added = diff(recorded[common:], logged[common:])
     what = describe_disagreement(common + 1, len(recorded), missing, added)
     if chained == len(logged) == common:
-        if not (root / LOG).exists():
+        if not os.path.lexists(root / LOG):
             what = f"the log file was deleted ({describe_rows(recorded)})"
         return ReindexPlan(
             recorded,
@@ -209,7 +219,7 @@ def record_findings(conn: sqlite3.Connection, plan: ReindexPlan) -> None:
 def finish_reindex(store: Store, plan: ReindexPlan) -> None:
     """After reindex commits: set a rewritten CSV aside and mirror the rebuilt log."""
     path = store.root / LOG
-    if plan.evidence is not None and path.exists():
+    if plan.evidence is not None and os.path.lexists(path):
         plan.evidence.parent.mkdir(parents=True, exist_ok=True)
         os.replace(path, plan.evidence)
     _runlog.sync_csv(store.conn, store.root)
