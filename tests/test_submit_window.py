@@ -20,8 +20,10 @@ from typing import Any, ClassVar
 import httpx
 import pytest
 
+import test_runtime
 from filmslate import Project
 from filmslate.core._errors import HardStop, ProviderError
+from filmslate.engine._answers import CRASH_AFTER_ANSWER
 from filmslate.engine._override import record_override
 from filmslate.engine._render import CRASH_AFTER_INTENT, RenderService
 from filmslate.engine._runner import Runner
@@ -390,3 +392,40 @@ def test_a_submit_that_may_have_arrived_keeps_its_intent_and_is_never_resent(
         r.run("render-proxy", PAID_SHOT, params={"render": service})
     assert provider.submits == 1 and spends(r, PAID_SHOT) == [(4.0, 4.0, "UNKNOWN")]
     assert r.ledger.open_reservations() == 0
+
+
+# -- text calls: an answer paid for is not paid for again -------------------------------------
+
+TEXT_CHILD = """
+import sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[2])
+from test_runtime import runner, GOOD_PREMISE
+r, _ = runner(Path(sys.argv[1]), [GOOD_PREMISE], cost=1.0, worst=5.0)
+r.run("pitch", "PROJECT")
+"""
+
+
+@pytest.mark.parametrize("where", [CRASH_AFTER_ANSWER, "after_temp"])
+def test_a_text_answer_paid_before_a_kill_is_not_paid_again(tmp_path: Path, where: str) -> None:
+    with Project.init(tmp_path / "film", name="film") as project:
+        root = project.root
+    configure(root)
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "FILMSLATE_CRASH_AT": where}
+    done = subprocess.run(
+        [sys.executable, "-c", TEXT_CHILD, str(root), str(REPO / "tests")],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == -9, done.stderr[-2000:]
+    r, model = test_runtime.runner(root, [test_runtime.GOOD_PREMISE], cost=1.0, worst=5.0)
+    result = r.run("pitch", "PROJECT")
+    assert result.gate.passed
+    assert model.requests == []  # the recorded answer, not a second call
+    assert r.ledger.state("project", "PROJECT").settled == pytest.approx(1.0)  # not 2, not 5
+    assert r.ledger.open_reservations() == 0
+    assert r.store.conn.execute("SELECT count(*) FROM text_answers").fetchone()[0] == 0
+    again = r.run("pitch", "PROJECT", force=True)  # a rerun after the grade asks afresh
+    assert again.gate.passed and len(model.requests) == 1

@@ -17,6 +17,7 @@ from ..core._names import SHOT_RE, scene_of
 from ..store import _runlog
 from ..store._ledger import Ledger
 from ..store._store import crash_point
+from ._answers import AnswerBook
 from ._gateway import Gateway, TextRequest
 from ._router import Route
 from ._skill import Skill
@@ -36,9 +37,10 @@ class Meter:
 class PaidCalls:
     """Model calls backed by the ledger: reserve, call, settle (or release)."""
 
-    def __init__(self, ledger: Ledger, gateway: Gateway) -> None:
+    def __init__(self, ledger: Ledger, gateway: Gateway, answers: AnswerBook | None = None) -> None:
         self.ledger = ledger
         self.gateway = gateway
+        self.answers = answers  # paid answers of unfinished runs: a resumed run asks once
 
     def asker(
         self, skill: Skill, target: str, route: Route, run_id: str, attempt: int, meter: Meter
@@ -67,6 +69,10 @@ class PaidCalls:
         worst = self.gateway.worst_case_cost(request)
         scene = scene_of(request.target)
         shot = request.target if SHOT_RE.fullmatch(request.target) else ""
+        recalled = self.answers.recall(request, run_id, route.tier) if self.answers else None
+        if recalled is not None:  # answered (and paid) before the last run died
+            meter.actual += recalled[1]
+            return recalled[0]
         hold = self.ledger.reserve(
             run_id, scene, shot, worst, what=f"{request.skill} {request.target} ({route.model})"
         )
@@ -99,6 +105,8 @@ class PaidCalls:
             else:
                 self.ledger.release(hold, f"provider failed before producing an answer: {exc}")
             raise
+        if self.answers is not None:
+            self.answers.record(request, result.output, result.cost, hold.id, run_id)
         self.ledger.settle(
             hold,
             result.cost,

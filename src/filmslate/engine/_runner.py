@@ -27,6 +27,7 @@ from ..store._ledger import Ledger
 from ..store._project import Project
 from ..store._store import Record
 from . import _decisions, _guards
+from ._answers import AnswerBook, adopt_answer_holds
 from ._budget_view import budget_view
 from ._gateway import Gateway, ProviderSettings
 from ._inputs import InputLoader
@@ -76,7 +77,8 @@ class Runner:
         self.gateway = gateway or Gateway(project.root, provider_settings(project))
         self._render: Any = None
         self._inputs = InputLoader(project, self.registry)
-        self._calls = PaidCalls(self.ledger, self.gateway)
+        self._answers = AnswerBook(project.store, self.ledger)
+        self._calls = PaidCalls(self.ledger, self.gateway, self._answers)
         self._revisions = Revisions(project, self.router, self.gateway)
         self._remember_layers()
 
@@ -182,6 +184,8 @@ class Runner:
             records=records,
             notes=notes,
         )
+        if outcome != "WAITING":  # graded: a rerun asks the model afresh
+            self._answers.forget(facts.skill.name, facts.target)
 
     def _context(
         self,
@@ -275,6 +279,7 @@ class Runner:
         # render jobs (and submission intents) of dead runs are settled at what they cost,
         # by the render service, never charged at their worst case by the recovery
         adopt_open_jobs(self.store)
+        adopt_answer_holds(self.store)
         self.ledger.recover()
         _guards.refuse_on_hard_stops(self.project, target, skill_name)
         if not force and (done := self._revisions.standing_pass(skill_cls, target)) is not None:
