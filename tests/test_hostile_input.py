@@ -86,6 +86,30 @@ def test_slate_import_refuses_a_control_character_and_writes_nothing(
     assert state(film) == before
 
 
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        ("INT. ДОМ - NIGHT\n\nALEX\nHi.\n", 1, "the location 'ДОМ' has no Latin letter"),
+        (".䀀\n\nALEX\nHi.\n", 1, "the location '䀀' has no Latin letter"),
+        ("INT. A - DAY\n\nАННА\nПривет.\n", 3, "character cue 'АННА' has no Latin letter"),
+        ("INT. A - DAY\n\n@李\nHi.\n", 3, "character cue '@李' has no Latin letter"),
+    ],
+)
+def test_a_name_without_an_ascii_id_is_refused_at_its_line(
+    text: str, line: int, message: str
+) -> None:
+    with pytest.raises(SchemaError) as info:
+        parse_fountain(text, source="s.fountain")
+    assert str(info.value).startswith(f"s.fountain:{line}: ") and message in str(info.value)
+
+
+def test_a_caps_word_without_an_ascii_id_is_not_a_prop() -> None:
+    play = parse_fountain("INT. A - DAY\n\nThe ΑΒΓ and the LAMP sit.\n\nALEX\nHi.\n")
+    assert play.props == ("LAMP",)
+    extras = parse_fountain("INT. A - DAY\n\nАННА (30) enters.\n\nALEX\nHi.\n")
+    assert extras.characters == ("ALEX",)
+
+
 def test_slate_import_of_a_folder_is_a_clean_error(film: Path, tmp_path: Path) -> None:
     before = state(film)
     refused(run_slate("import", str(tmp_path), cwd=film), f"{tmp_path} cannot be read")

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 from filmslate.core._errors import SchemaError
 
+from ._fountain_names import canonical_id
+
 # ---------------------------------------------------------------------------------------------
 # Vocabulary
 
@@ -367,6 +369,14 @@ def parse_heading(item: Heading, source: str) -> HeadingParts:
     if not location:
         raise script_error(
             f"scene heading {heading!r} has no location. Write it as 'INT. LOCATION - TIME', "
+            "for example 'INT. KITCHEN - NIGHT'.",
+            line=item.line,
+            source=source,
+        )
+    if not canonical_id(location):
+        raise script_error(
+            f"scene heading {heading!r}: the location {location!r} has no Latin letter or "
+            "digit to make its id from (ids are ASCII). Write the location in Latin letters, "
             "for example 'INT. KITCHEN - NIGHT'.",
             line=item.line,
             source=source,

@@ -181,8 +181,9 @@ def _props_in_group(text: str, words: list[str], end: int) -> list[str]:
             part.pop(0)
         while part and part[-1] in _STOPWORDS:
             part.pop()
-        if part:
-            props.append(canonical_id(" ".join(part)))
+        prop = canonical_id(" ".join(part))
+        if prop:  # a caps word in another script ("ΑΒΓ") has no id: not a prop we can track
+            props.append(prop)
     return props
 
 
@@ -223,6 +224,6 @@ def introduced_extras(paragraphs: Iterable[str], names: NameBook) -> list[tuple[
             words = [tokens[i].word for i in group]
             while words and words[0] in _STOPWORDS:
                 words.pop(0)
-            if words:
+            if words and canonical_id(" ".join(words)):  # an id needs a Latin letter
                 extras.append((" ".join(words), canonical_id(" ".join(words))))
     return extras

@@ -183,6 +183,13 @@ def scene_drafts(elements: list[Element], resolve: Resolver, source: str) -> lis
                     line=element.line,
                     source=source,
                 )
+            if not resolve(name):
+                raise script_error(
+                    f"character cue {element.cue!r} has no Latin letter or digit to make the "
+                    "character's id from (ids are ASCII). Write the name in Latin letters.",
+                    line=element.line,
+                    source=source,
+                )
             drafts[-1].speeches.append(
                 DialogueLine(resolve(name), element.text, element.line, extension)
             )
