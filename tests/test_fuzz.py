@@ -209,6 +209,10 @@ FOUNTAIN_LINES = st.one_of(
             "~a lyric",
             "!FORCED ACTION",
             "INT. HALL - DAY #12#",
+            "INT. ДОМ - NIGHT",
+            "АННА",
+            "The ΑΒΓ glows.",
+            "INT. KITCHEN\x07 - DAY",
             "",
             "",
             "",
@@ -217,7 +221,11 @@ FOUNTAIN_LINES = st.one_of(
     ),
     st.text(max_size=30),
 )
-SCREENPLAYS = st.lists(FOUNTAIN_LINES, max_size=30).map("\n".join)
+SCREENPLAYS = st.builds(
+    str.__add__,
+    st.sampled_from(["", "INT. KITCHEN - NIGHT\n\n"]),  # half start as a screenplay does
+    st.lists(FOUNTAIN_LINES, max_size=30).map("\n".join),
+)
 
 
 NAMES = st.one_of(st.sampled_from(["ALEX", "BOB", "NELL", "Mrs. Hale", ""]), st.text(max_size=8))
