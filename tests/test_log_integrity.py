@@ -346,3 +346,12 @@ def test_a_log_that_is_no_log_is_set_aside_and_restored(film: Path, case: str) -
     assert len(list(_runlog.read_csv(film))) == 7  # the 6 rows and the hard stop
     assert (outside.read_bytes() if outside.exists() else b"") == before  # never written through
     assert _spent(film) == pytest.approx(9.75)
+
+
+def test_a_key_that_cannot_be_created_is_a_one_line_error(tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    config.write_text("not a folder")  # the keys folder cannot be made under a file
+    env = {"XDG_CONFIG_HOME": str(config), SIGN_ENV: "1"}
+    result = run_slate("init", str(tmp_path / "film"), env=env)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "cannot create the project key" in result.stdout + result.stderr

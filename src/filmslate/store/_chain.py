@@ -28,6 +28,8 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..core._errors import ProjectError
+
 KEY_ENV = "FILMSLATE_LOG_KEY"
 SIGN_ENV = "FILMSLATE_SIGN_LOG"
 
@@ -68,7 +70,14 @@ class Signer:
         """The log's first row is being chained: make the project's key now if asked to."""
         if self.key is None and self.create:
             path = keys_dir() / run_id
-            self.key = _create_key_file(path, self.root)
+            try:
+                self.key = _create_key_file(path, self.root)
+            except OSError as exc:
+                raise ProjectError(
+                    f"cannot create the project key {path} ({exc.strerror}): make "
+                    f"{path.parent} writable, or unset {SIGN_ENV} to create an unsigned project",
+                    path=str(path),
+                ) from None
             self.source = str(path)
 
 
