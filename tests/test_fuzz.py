@@ -258,9 +258,16 @@ def test_fuzz_slate_import_bytes(
 # -- slate submit: answer JSON, as text and as bytes -----------------------------------------
 
 TASK = "pitch__PROJECT__1"
+
+
+def nested(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """Lists and objects of ``inner`` values."""
+    return st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner)
+
+
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner),
+    nested,
     max_leaves=12,
 )
 FIELD_TEXT = st.one_of(st.text(max_size=20), st.sampled_from(["A keeper.", "", " ", "NELL"]))

@@ -20,6 +20,7 @@ from filmslate.engine._gateway import ProviderSettings
 from filmslate.providers.handoff import submit_answer
 from filmslate.rules._fountain import parse_fountain
 from filmslate.schemas import ScriptScene
+from filmslate.workflow._importer import import_screenplay
 
 SCRIPT = "INT. KITCHEN - NIGHT\n\nALEX enters.\n\nALEX\nHello there.\n"
 
@@ -108,6 +109,15 @@ def test_a_caps_word_without_an_ascii_id_is_not_a_prop() -> None:
     assert play.props == ("LAMP",)
     extras = parse_fountain("INT. A - DAY\n\nАННА (30) enters.\n\nALEX\nHi.\n")
     assert extras.characters == ("ALEX",)
+
+
+def test_old_mac_line_ends_cut_the_same_slices(project: Project, tmp_path: Path) -> None:
+    script = tmp_path / "mac.fountain"
+    two = SCRIPT + "\nEXT. YARD - DAY\n\nRain.\n"
+    script.write_bytes(two.replace("\n", "\r").encode())
+    import_screenplay(project, script)
+    slices = [project.store.load(f"SCRIPT_S0{n}_v001.txt") for n in (1, 2)]
+    assert [s.text for s in slices] == [SCRIPT.strip(), "EXT. YARD - DAY\n\nRain."]
 
 
 def test_slate_import_of_a_folder_is_a_clean_error(film: Path, tmp_path: Path) -> None:

@@ -127,7 +127,8 @@ def _risks(scene: ParsedScene) -> list[str]:
 
 def script_slices(text: str, play: Screenplay) -> list[ScriptScene]:
     """Each scene's own lines of the file, heading first."""
-    lines = text.replace("\r\n", "\n").split("\n")
+    # the line ends parse_fountain reads: a lone \r (old Mac files) ends a line too
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     starts = [s.line for s in play.scenes] + [len(lines) + 1]
     return [
         ScriptScene(scene_id=s.scene_id, text="\n".join(lines[starts[i] - 1 : starts[i + 1] - 1]))
