@@ -35,6 +35,7 @@ def init(
 @commands.command()
 def status(project: ProjectOpt = None) -> None:
     """Summary of the project: artifacts by kind, log rows, spend."""
+    from rich.markup import escape
     from rich.table import Table
 
     from ..core._names import KINDS
@@ -48,6 +49,8 @@ def status(project: ProjectOpt = None) -> None:
             table.add_row(kind_name, KINDS[kind_name].layer, str(stems), str(versions))
         out.print(table if s.counts else "no artifacts yet")
         out.print(f"run log: {s.log_rows} rows, last {s.last_run or '-'}")
+        for problem in s.problems:
+            out.print(f"[red]INDEX DISAGREES[/] {escape(problem)}")
         _print_budget(p)
         stops = all_open_hard_stops(p)
         for stop in stops:
@@ -145,10 +148,12 @@ def add(
 @commands.command("verify")
 def verify_cmd(project: ProjectOpt = None) -> None:
     """Check the whole project; exit 1 on any violation (a hard stop)."""
+    from rich.markup import escape
+
     with open_project(project) as p:
         problems = p.verify()
         for problem in problems:
-            out.print(f"[red]VIOLATION[/] {problem}")
+            out.console.print(f"[red]VIOLATION[/] {escape(str(problem))}", soft_wrap=True)
         if problems:
             out.print(f"{len(problems)} violation(s): this is a hard stop until resolved")
             raise typer.Exit(1)
@@ -160,13 +165,15 @@ def verify_cmd(project: ProjectOpt = None) -> None:
 @commands.command("reindex")
 def reindex_cmd(project: ProjectOpt = None) -> None:
     """Rebuild the index from the files and the run log."""
+    from rich.markup import escape
+
     from ..store._verify import reindex
 
     with open_project(project) as p:
         count, rows, skipped = reindex(p.store, p.config)
         out.print(f"indexed {count} artifact versions and {rows} log rows")
         for line in skipped:
-            out.print(f"[yellow]not indexed[/] {line}")
+            out.console.print(f"[yellow]not indexed[/] {escape(line)}", soft_wrap=True)
 
 
 @commands.command()

@@ -12,6 +12,8 @@ from ..core._gate import Gate
 from ..core._kinds import load_kinds
 from ..core._names import LAYERS, LOCK_KINDS, format_stem, parse_unversioned, target_fields
 from . import _runlog
+from ._counts import ledger_disagreements
+from ._derived import read_transaction
 from ._store import Record, Store
 from ._verify import Violation, verify
 
@@ -29,6 +31,7 @@ class Status:
     log_rows: int
     spend: float
     last_run: str
+    problems: tuple[str, ...] = ()  # the index disagreeing with itself: run `slate verify`
 
 
 class Project:
@@ -117,22 +120,38 @@ class Project:
         return record, self.store.read(record.name)
 
     def status(self) -> Status:
-        """Counts and totals from the index only: constant work per kind."""
+        """Counts and totals from the index only: constant work per kind and per cap.
+
+        The counts and the spend the ledger's totals are checked against are running figures
+        the index keeps on write (``_counts``), so nothing here grows with the versions or
+        the log; a ledger that no longer adds up to the log rows beside it is named in
+        ``problems`` rather than shown as if true.
+        """
         conn = self.store.conn
-        # Constant-cost lookups: the last row (seq counts rows) and the ledger's running total.
-        rows, last = conn.execute(
-            "SELECT seq, timestamp FROM runlog ORDER BY seq DESC LIMIT 1"
-        ).fetchone() or (0, "")
-        spend = conn.execute(
-            "SELECT coalesce(sum(settled), 0) FROM spend_totals WHERE level = 'project'"
-        ).fetchone()[0]
+        with read_transaction(conn):
+            # Constant-cost lookups: the last row (seq counts rows) and the running totals.
+            rows, last = conn.execute(
+                "SELECT seq, timestamp FROM runlog ORDER BY seq DESC LIMIT 1"
+            ).fetchone() or (0, "")
+            spend = conn.execute(
+                "SELECT coalesce(sum(settled), 0) FROM spend_totals WHERE level = 'project'"
+            ).fetchone()[0]
+            counts = self.store.counts()
+            disagree = ledger_disagreements(conn)
+        problems: tuple[str, ...] = ()
+        if disagree:
+            problems = (
+                "the index's spend totals disagree with its run-log rows for "
+                f"{', '.join(disagree[:5])}{' and more' if len(disagree) > 5 else ''}: the caps "
+                "below are not to be trusted; run `slate verify`",
+            )
         return Status(
-            self.config.project.name, self.root, self.store.counts(), rows, float(spend), last
+            self.config.project.name, self.root, counts, rows, float(spend), last, problems
         )
 
     def verify(self) -> list[Violation]:
         """Every contract violation in the project."""
-        return verify(self.store)
+        return verify(self.store, self.config)
 
 
 def manual_entry(

@@ -23,8 +23,9 @@ import hashlib
 import os
 import stat
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from ..core._config import CONFIG_FILE
 from ..core._errors import IntegrityError
@@ -58,8 +59,7 @@ class Violation:
         return f"{shown(self.path)}: {self.reason}"
 
 
-@dataclass(frozen=True)
-class FileFacts:
+class FileFacts(NamedTuple):
     """What verify needs of one regular file in a layer folder, from a single open."""
 
     rel: str
@@ -67,6 +67,9 @@ class FileFacts:
     size: int
     links: int
     writable: bool
+
+
+Facts = FileFacts | Violation
 
 
 @dataclass(frozen=True)
@@ -136,7 +139,7 @@ class _Walker:
     def entries(self, rel: str) -> list[os.DirEntry[str]] | None:
         try:
             with os.scandir(self.root / rel if rel else self.root) as found:
-                return sorted(found, key=lambda e: e.name)
+                return sorted(found, key=attrgetter("name"))
         except OSError as exc:
             self.problem(rel or ".", f"cannot be read: {exc.strerror or exc}")
             return None
@@ -208,13 +211,14 @@ def link_reason(path: str, why: str) -> str:
     return f"is a symbolic link to {shown(target)}{dangling}: {why}"
 
 
-def file_facts(root: Path, rel: str) -> FileFacts | Violation:
+def file_facts(root: Path | str, rel: str) -> FileFacts | Violation:
     """Hash one file through a single descriptor opened without following links."""
     flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK
+    path = f"{root}/{rel}"  # a plain join: this runs once per artifact
     try:
-        fd = os.open(root / rel, flags)
+        fd = os.open(path, flags)
     except OSError as exc:
-        return _unreadable(root, rel, exc)
+        return _unreadable(path, rel, exc)
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
@@ -223,19 +227,25 @@ def file_facts(root: Path, rel: str) -> FileFacts | Violation:
         while chunk := os.read(fd, CHUNK):
             digest.update(chunk)
     except OSError as exc:
-        return _unreadable(root, rel, exc)
+        return _unreadable(path, rel, exc)
     finally:
         os.close(fd)
     writable = bool(info.st_mode & WRITE_BITS)
     return FileFacts(rel, digest.hexdigest(), info.st_size, info.st_nlink, writable)
 
 
-def _unreadable(root: Path, rel: str, exc: OSError) -> Violation:
-    if os.path.islink(root / rel):
-        return Violation(rel, link_reason(str(root / rel), "an artifact must be a regular file"))
+def _unreadable(path: str, rel: str, exc: OSError) -> Violation:
+    if os.path.islink(path):
+        return Violation(rel, link_reason(path, "an artifact must be a regular file"))
     if isinstance(exc, FileNotFoundError):
         return Violation(rel, "disappeared while verify was reading it")
     return Violation(rel, f"cannot be read: {exc.strerror or exc}")
+
+
+def hash_files(root: Path, rels: list[str]) -> dict[str, Facts]:
+    """``file_facts`` of every file, by relative path."""
+    folder = str(root)
+    return {rel: file_facts(folder, rel) for rel in rels}
 
 
 def check_publish_target(root: Path, final: Path, tmp: Path) -> None:

@@ -6,76 +6,125 @@ or with SPEC §3 (a violation is a hard stop); reindex rebuilds the index from t
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import stat
+import sqlite3
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 from ..core._config import Config
-from ..core._errors import ArtifactNameError
+from ..core._errors import ArtifactNameError, IntegrityError
 from ..core._names import LAYERS, SCENE_RE, ArtifactName
-from . import _heads, _runlog, _vouch
+from . import _counts, _heads, _runlog, _vouch
+from ._derived import Row, Snapshot, Write, check_index, snapshot, writes_in
 from ._ledger import Ledger
-from ._store import Record, Store, index_world_state, insert_record, sha256_file
+from ._scan import (
+    WRITE_BITS,
+    Allowed,
+    Facts,
+    FileFacts,
+    Scan,
+    Violation,
+    file_facts,
+    hash_files,
+    scan_project,
+    shown,
+)
+from ._store import Record, Store, index_world_state, insert_record
 
-WRITE_BITS = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
+__all__ = ["WRITE_BITS", "Violation", "disk_files", "reindex", "verify"]
 
-
-@dataclass(frozen=True)
-class Violation:
-    """One way the project breaks the contract."""
-
-    path: str
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.reason}"
-
-
-def disk_files(root: Path) -> tuple[list[Path], list[Violation]]:
-    """Every file in the layer folders, and anything that does not belong there."""
-    files, problems = [], []
-    for layer in LAYERS:
-        folder = root / layer
-        if not folder.is_dir():
-            continue
-        for entry in sorted(os.scandir(folder), key=lambda e: e.name):
-            rel = f"{layer}/{entry.name}"
-            if entry.is_dir(follow_symlinks=False):
-                problems.append(Violation(rel, "unexpected folder inside a layer folder"))
-            elif rel != _runlog.LOG_RELPATH:
-                files.append(Path(entry.path))
-    return files, problems
+SCENE_DIGITS = re.compile(r"S(\d+)")
 
 
-def _check_file(root: Path, path: Path, index: dict[str, tuple[str, str]]) -> list[Violation]:
-    rel = path.relative_to(root).as_posix()
+def disk_files(root: Path, config: Config | None = None) -> tuple[list[Path], list[Violation]]:
+    """Every regular file in the layer folders, and everything in the project that is wrong."""
+    scan = scan_project(Path(root), Allowed.of(config))
+    return [Path(root) / rel for rel in scan.files], scan.problems
+
+
+class OnDisk(NamedTuple):
+    """A file in a layer folder and its name, when it has a valid one (from its index row
+    when it is where the index says, so most files are never parsed)."""
+
+    rel: str
+    name: ArtifactName | None
+    stem: str
+    version: int
+    subject: str
+
+
+def _identify(rel: str, row: Row | None) -> tuple[OnDisk, str]:
+    """Name a file; returns the reason it is not an artifact, or ''."""
+    if row is not None:
+        return OnDisk(rel, None, row.stem, row.version, row.subject), ""
     try:
-        name = ArtifactName.parse(path.name)
+        name = ArtifactName.parse(rel.rsplit("/", 1)[-1])
     except ArtifactNameError as exc:
-        return [Violation(rel, f"invalid artifact name: {exc}")]
+        return OnDisk(rel, None, "", 0, ""), f"invalid artifact name: {exc}"
+    return OnDisk(rel, name, name.stem, name.version, name.subject or ""), ""
+
+
+def _check_files(
+    files: Sequence[str], facts: Mapping[str, Facts], snap: Snapshot
+) -> tuple[list[OnDisk], list[Violation]]:
+    """Every file in the layer folders against the index; a clean one costs a comparison."""
+    by_relpath = {row.relpath: row for row in snap.artifacts.values()}
+    disk, problems = [], []
+    for rel in files:
+        row, found = by_relpath.get(rel), facts[rel]
+        if (
+            row is not None
+            and isinstance(found, FileFacts)
+            and found.sha256 == row.sha256
+            and found.links == 1
+            and not found.writable
+        ):
+            disk.append(OnDisk(rel, None, row.stem, row.version, row.subject))
+            continue
+        named, wrong = _check_file(rel, found, snap, row)
+        disk.append(named)
+        problems.extend(wrong)
+    return disk, problems
+
+
+def _check_file(
+    rel: str, facts: Facts, snap: Snapshot, row: Row | None
+) -> tuple[OnDisk, list[Violation]]:
+    disk, invalid = _identify(rel, row)
+    if invalid:
+        return disk, [Violation(rel, invalid)]
+    if isinstance(facts, Violation):
+        return disk, [facts]
     out = []
-    if name.relpath != rel:
-        out.append(Violation(rel, f"{name.kind} artifacts belong in {name.spec.layer}/"))
-    known = index.get(name.filename)
+    if disk.name is not None and disk.name.relpath != rel:
+        out.append(Violation(rel, f"{disk.name.kind} artifacts belong in {disk.name.spec.layer}/"))
+    known = snap.artifacts.get(rel.rsplit("/", 1)[-1])
     if known is None:
         out.append(Violation(rel, "not in the index: added or renamed behind the store's back"))
-    elif sha256_file(path) != known[1]:
+    elif facts.sha256 != known.sha256:
         out.append(Violation(rel, "content changed after it was written (sha256 mismatch)"))
-    if path.stat().st_mode & WRITE_BITS:
+    if facts.writable:
         out.append(
             Violation(rel, "is writable: artifacts are read-only (chmod behind the store's back?)")
         )
-    return out
+    if facts.links > 1:
+        out.append(
+            Violation(
+                rel,
+                f"has {facts.links} hard links: an artifact must be its only name (through "
+                "another one it can be changed from outside the project)",
+            )
+        )
+    return disk, out
 
 
-def _check_sequences(names: list[ArtifactName]) -> list[Violation]:
+def _check_sequences(disk: Sequence[OnDisk]) -> list[Violation]:
     by_stem: dict[str, list[int]] = defaultdict(list)
-    for n in names:
-        by_stem[n.stem].append(n.version)
+    for d in disk:
+        if d.stem:
+            by_stem[d.stem].append(d.version)
     out = []
     for stem, versions in sorted(by_stem.items()):
         have = sorted(set(versions))
@@ -91,67 +140,97 @@ def _check_sequences(names: list[ArtifactName]) -> list[Violation]:
     return out
 
 
-def _check_scene_widths(names: list[ArtifactName]) -> list[Violation]:
-    widths = defaultdict(list)
-    for n in names:
-        if n.subject and (m := re.match(r"S(\d+)", n.subject)) and SCENE_RE.match(n.subject):
-            widths[len(m.group(1))].append(n.filename)
+def _check_scene_widths(disk: Sequence[OnDisk]) -> list[Violation]:
+    widths: dict[int, str] = {}
+    seen: set[str] = set()
+    for d in disk:
+        if d.subject in seen or not d.subject.startswith("S"):
+            continue
+        seen.add(d.subject)  # one look per subject: a shot has many versions
+        if (m := SCENE_DIGITS.match(d.subject)) and SCENE_RE.match(d.subject):
+            widths.setdefault(len(m.group(1)), d.rel.rsplit("/", 1)[-1])
     if len(widths) > 1:
-        sample = ", ".join(f"{w} digits ({v[0]})" for w, v in sorted(widths.items()))
+        sample = ", ".join(f"{w} digits ({v})" for w, v in sorted(widths.items()))
         return [Violation("(project)", f"scene ids are padded inconsistently: {sample}")]
     return []
 
 
-def _check_log(store: Store, index: dict[str, tuple[str, str]]) -> list[Violation]:
-    out = [Violation(_runlog.LOG_RELPATH, p) for p in _runlog.chain_problems(store.root)]
-    conn = store.conn
-    count, last = conn.execute(
-        "SELECT count(*), (SELECT row_hash FROM runlog ORDER BY seq DESC LIMIT 1) FROM runlog"
-    ).fetchone()
-    rows = list(_runlog.read_csv(store.root)) if not out else []
-    if not out and (len(rows) != count or (rows and rows[-1][1]["row_hash"] != last)):
+def _log_rows(store: Store, snap: Snapshot) -> tuple[list[Violation], list[dict[str, str]]]:
+    """The log file's chain problems and its rows; the index's copy stands in for the rows
+    when the file is broken (so the other checks still run)."""
+    try:
+        out = [Violation(_runlog.LOG_RELPATH, p) for p in _runlog.chain_problems(store.root)]
+        rows = [] if out else [cells for _, cells in _runlog.read_csv(store.root)]
+    except (OSError, UnicodeDecodeError, ValueError, IntegrityError) as exc:
+        out, rows = [Violation(_runlog.LOG_RELPATH, f"cannot be read: {exc}")], []
+    count = len(snap.log)
+    last = snap.log[-1][_runlog.COLUMNS.index("row_hash")] if snap.log else None
+    if not out and (len(rows) != count or (rows and rows[-1]["row_hash"] != last)):
         out.append(
             Violation(
                 _runlog.LOG_RELPATH,
                 f"log has {len(rows)} rows but the index recorded {count} (rows removed or added)",
             )
         )
-    logged = dict(
-        conn.execute(
-            "SELECT artifact_output, artifact_sha256 FROM runlog WHERE artifact_output != ''"
-        )
-    )
-    for name, (relpath, sha) in sorted(index.items()):
-        if logged.get(name) != sha:
+    if out:
+        rows = [dict(zip(_runlog.COLUMNS, held, strict=True)) for held in snap.log]
+    return out, rows
+
+
+def _check_logged(snap: Snapshot, writes: Mapping[str, Write]) -> list[Violation]:
+    out = []
+    for name, row in sorted(snap.artifacts.items()):
+        write = writes.get(name)
+        if write is None or write.sha256 != row.sha256:
             out.append(
                 Violation(
-                    relpath, "has no run-log row for its write (missing log entry: hard stop)"
+                    row.relpath, "has no run-log row for its write (missing log entry: hard stop)"
                 )
             )
     return out
 
 
-def verify(store: Store) -> list[Violation]:
+def _check_missing(
+    snap: Snapshot, scan: Scan, writes: Mapping[str, Write], present: set[str]
+) -> list[Violation]:
+    """Versions the index or the log knows that are not on disk (a deletion stays visible
+    after a reindex: the log remembers the write)."""
+    indexed = {row.relpath for row in snap.artifacts.values()}
+    gone = sorted(rel for rel in indexed - present if rel.split("/")[0] not in scan.unchecked)
+    out = [Violation(rel, "missing from disk: deleted or renamed") for rel in gone]
+    for name in sorted(writes.keys() - snap.artifacts.keys()):
+        try:
+            relpath = ArtifactName.parse(name).relpath
+        except ArtifactNameError:
+            continue  # not an artifact of a kind this project knows
+        if relpath not in present and relpath.split("/")[0] not in scan.unchecked:
+            out.append(
+                Violation(
+                    relpath,
+                    f"missing from disk: the run log records its write (row "
+                    f"{writes[name].seq}) but the index no longer lists it (deleted, then "
+                    "reindexed?)",
+                )
+            )
+    return out
+
+
+def verify(store: Store, config: Config | None = None) -> list[Violation]:
     """Every violation in the project, in a stable order; empty when clean."""
-    index = {
-        name: (rel, sha)
-        for name, rel, sha in store.conn.execute("SELECT name, relpath, sha256 FROM artifacts")
-    }
-    files, problems = disk_files(store.root)
-    on_disk = set()
-    for path in files:
-        problems.extend(_check_file(store.root, path, index))
-        on_disk.add(path.relative_to(store.root).as_posix())
-    for _name, (rel, _sha) in sorted(index.items()):
-        if rel not in on_disk:
-            problems.append(Violation(rel, "missing from disk: deleted or renamed"))
-    names = []  # the sequence rule is about what is on disk; the index allocates gap-free
-    for path in files:
-        with contextlib.suppress(ArtifactNameError):  # reported above as an invalid name
-            names.append(ArtifactName.parse(path.name))
-    problems.extend(_check_sequences(names))
-    problems.extend(_check_scene_widths(names))
-    problems.extend(_check_log(store, index))
+    scan = scan_project(store.root, Allowed.of(config))
+    snap = snapshot(store.conn)
+    disk, wrong = _check_files(scan.files, hash_files(store.root, scan.files), snap)
+    problems = scan.problems + wrong
+    log_problems, rows = _log_rows(store, snap)
+    writes, twice = writes_in(rows)
+    problems.extend(_check_missing(snap, scan, writes, set(scan.files)))
+    # The sequence rule is about what is on disk; the index allocates gap-free.
+    problems.extend(_check_sequences(disk))
+    problems.extend(_check_scene_widths(disk))
+    problems.extend(log_problems)
+    problems.extend(_check_logged(snap, writes))
+    problems.extend(twice)
+    problems.extend(check_index(snap, rows, writes))
     problems.extend(Violation(p, r) for p, r in _heads.log_problems(store.root, store.conn))
     return problems
 
@@ -159,49 +238,70 @@ def verify(store: Store) -> list[Violation]:
 def reindex(store: Store, config: Config) -> tuple[int, int, list[str]]:
     """Rebuild the index from files and the run log in one transaction.
 
-    Returns (artifacts indexed, log rows, skipped files with reasons). A file without a
-    run-log row of the same hash is not indexed: verify will then report it.
+    Returns (artifacts indexed, log rows, what was not indexed and why). A file without a
+    run-log row of the same hash, a link, or a file outside its layer folder is not indexed:
+    verify then reports it, as it reports a version the log records but the disk lacks.
     """
     plan = _vouch.plan_reindex(store.root, store.conn)  # which copy of the log to trust
     rows = plan.rows
-    writes = {r["artifact_output"]: r for r in rows if r["artifact_output"]}
-    files, _ = disk_files(store.root)
-    skipped, records = [], []
-    for path in files:
-        try:
-            name = ArtifactName.parse(path.name)
-        except ArtifactNameError as exc:
-            skipped.append(f"{path.name}: {exc}")
-            continue
-        row = writes.get(name.filename)
-        if row is None or row["artifact_sha256"] != sha256_file(path):
-            skipped.append(f"{name.relpath}: no run-log row with this content")
-            continue
-        records.append(
-            (
-                Record(
-                    name,
-                    row["artifact_sha256"],
-                    path.stat().st_size,
-                    row["run_id"],
-                    row["timestamp"],
-                ),
-                [i for i in row["inputs"].split(";") if i],
+    writes, _ = writes_in(rows)
+    scan = scan_project(store.root, Allowed.of(config))
+    records, skipped = _records(store.root, scan, writes)
+    present = {rel.rsplit("/", 1)[-1] for rel in scan.files}
+    for name, write in sorted(writes.items()):
+        if name not in present:
+            skipped.append(
+                f"{name}: the run log records its write (row {write.seq}) but the file is "
+                "missing; `slate verify` reports it"
             )
-        )
     with store.transaction() as conn:
-        for table in ("artifacts", "lineage", "runlog"):
+        for table in ("artifacts", "lineage", "runlog", "world_states"):
             conn.execute(f"DELETE FROM {table}")
-        conn.execute("DELETE FROM world_states")
         for rec, inputs in records:
             insert_record(conn, rec, inputs)
-            index_world_state(conn, rec.name, (store.root / rec.name.relpath).read_bytes())
+            _index_world_state(conn, store.root, rec)
         conn.executemany(
             f"INSERT INTO runlog ({', '.join(_runlog.COLUMNS)}) VALUES "
             f"({', '.join('?' for _ in _runlog.COLUMNS)})",
             [[r[c] for c in _runlog.COLUMNS] for r in rows],
         )
         Ledger(store, config).rebuild(conn)
+        _counts.recompute(conn)
         _vouch.record_findings(conn, plan)  # what it could not vouch for: a hard stop
     _vouch.finish_reindex(store, plan)
     return len(records), len(rows), skipped + plan.findings
+
+
+def _records(
+    root: Path, scan: Scan, writes: Mapping[str, Write]
+) -> tuple[list[tuple[Record, list[str]]], list[str]]:
+    """The files that can be vouched for (right folder, a log row with their hash)."""
+    records, skipped = [], []
+    for rel in scan.files:
+        filename = rel.rsplit("/", 1)[-1]
+        try:
+            name = ArtifactName.parse(filename)
+        except ArtifactNameError as exc:
+            skipped.append(f"{shown(rel)}: {exc}")
+            continue
+        if name.relpath != rel:
+            skipped.append(f"{rel}: {name.kind} artifacts belong in {name.relpath}; move it back")
+            continue
+        facts, write = file_facts(root, rel), writes.get(filename)
+        if isinstance(facts, Violation):
+            skipped.append(str(facts))
+        elif write is None or write.sha256 != facts.sha256:
+            skipped.append(f"{rel}: no run-log row with this content")
+        else:
+            rec = Record(name, write.sha256, facts.size, write.run_id, write.timestamp)
+            records.append((rec, list(write.inputs)))
+    skipped.extend(str(p) for p in scan.problems if p.path.split("/")[0] in LAYERS)
+    return records, skipped
+
+
+def _index_world_state(conn: sqlite3.Connection, root: Path, rec: Record) -> None:
+    try:
+        data = (root / rec.name.relpath).read_bytes()
+    except OSError:
+        return  # gone since it was hashed: verify reports it
+    index_world_state(conn, rec.name, data)
