@@ -32,6 +32,7 @@ _LOG_COLUMNS = ", ".join("CAST(seq AS TEXT)" if c == "seq" else c for c in _runl
 class Row(NamedTuple):
     """One artifact row of the index."""
 
+    name: str
     relpath: str
     sha256: str
     kind: str
@@ -69,10 +70,8 @@ def read_transaction(conn: sqlite3.Connection) -> Iterator[None]:
 def snapshot(conn: sqlite3.Connection) -> Snapshot:
     """Read everything verify compares, in one read transaction."""
     with read_transaction(conn):
-        rows = conn.execute(
-            "SELECT name, relpath, sha256, kind, subject, stem, version FROM artifacts"
-        )
-        artifacts = {name: Row._make(rest) for name, *rest in rows}
+        rows = conn.execute(f"SELECT {', '.join(Row._fields)} FROM artifacts")
+        artifacts = {row.name: row for row in map(Row._make, rows)}
         return Snapshot(
             artifacts=artifacts,
             lineage=set(conn.execute("SELECT artifact, input FROM lineage")),
@@ -89,8 +88,7 @@ def snapshot(conn: sqlite3.Connection) -> Snapshot:
         )
 
 
-@dataclass(frozen=True)
-class Write:
+class Write(NamedTuple):
     """The run-log row that published an artifact version (its first mention)."""
 
     seq: int
@@ -114,7 +112,7 @@ def writes_in(rows: Sequence[Mapping[str, str]]) -> tuple[dict[str, Write], list
             continue
         first = writes.get(name)
         if first is None:
-            inputs = tuple(i for i in row["inputs"].split(";") if i)
+            inputs = tuple(filter(None, row["inputs"].split(";")))
             seq = int(row["seq"]) if row["seq"].isdigit() else 0
             writes[name] = Write(
                 seq, row["artifact_sha256"], inputs, row["run_id"], row["timestamp"]

@@ -126,10 +126,11 @@ def _check_sequences(disk: Sequence[OnDisk]) -> list[Violation]:
         if d.stem:
             by_stem[d.stem].append(d.version)
     out = []
-    for stem, versions in sorted(by_stem.items()):
-        have = sorted(set(versions))
-        if have != list(range(1, len(have) + 1)):
-            missing = sorted(set(range(1, have[-1] + 1)) - set(have))
+    gapped = [stem for stem, v in by_stem.items() if min(v) != 1 or max(v) != len(set(v))]
+    for stem in sorted(gapped):
+        have = set(by_stem[stem])
+        if have:
+            missing = sorted(set(range(1, max(have) + 1)) - have)
             out.append(
                 Violation(
                     stem,
@@ -155,11 +156,15 @@ def _check_scene_widths(disk: Sequence[OnDisk]) -> list[Violation]:
     return []
 
 
-def _log_rows(store: Store, snap: Snapshot) -> tuple[list[Violation], list[dict[str, str]]]:
-    """The log file's chain problems and its rows; the index's copy stands in for the rows
-    when the file is broken (so the other checks still run)."""
+def _log_rows(
+    store: Store, snap: Snapshot, suspect: bool
+) -> tuple[list[Violation], list[dict[str, str]]]:
+    """The log file's rows, and where its chain breaks when the log checks found it suspect
+    (``_heads`` walks the chain on every verify; this second walk only says where, for the
+    report); the index's copy stands in for the rows when the file is broken."""
     try:
-        out = [Violation(_runlog.LOG_RELPATH, p) for p in _runlog.chain_problems(store.root)]
+        chain = _runlog.chain_problems(store.root) if suspect else ()
+        out = [Violation(_runlog.LOG_RELPATH, p) for p in chain]
         rows = [] if out else [cells for _, cells in _runlog.read_csv(store.root)]
     except (OSError, UnicodeDecodeError, ValueError, IntegrityError) as exc:
         out, rows = [Violation(_runlog.LOG_RELPATH, f"cannot be read: {exc}")], []
@@ -178,16 +183,15 @@ def _log_rows(store: Store, snap: Snapshot) -> tuple[list[Violation], list[dict[
 
 
 def _check_logged(snap: Snapshot, writes: Mapping[str, Write]) -> list[Violation]:
-    out = []
-    for name, row in sorted(snap.artifacts.items()):
-        write = writes.get(name)
-        if write is None or write.sha256 != row.sha256:
-            out.append(
-                Violation(
-                    row.relpath, "has no run-log row for its write (missing log entry: hard stop)"
-                )
-            )
-    return out
+    unlogged = [
+        row.relpath
+        for name, row in snap.artifacts.items()
+        if (write := writes.get(name)) is None or write.sha256 != row.sha256
+    ]
+    return [
+        Violation(rel, "has no run-log row for its write (missing log entry: hard stop)")
+        for rel in sorted(unlogged)
+    ]
 
 
 def _check_missing(
@@ -221,7 +225,9 @@ def verify(store: Store, config: Config | None = None) -> list[Violation]:
     snap = snapshot(store.conn)
     disk, wrong = _check_files(scan.files, hash_files(store.root, scan.files), snap)
     problems = scan.problems + wrong
-    log_problems, rows = _log_rows(store, snap)
+    heads = [Violation(p, r) for p, r in _heads.log_problems(store.root, store.conn)]
+    suspect = any(v.path == _runlog.LOG_RELPATH for v in heads)
+    log_problems, rows = _log_rows(store, snap, suspect)
     writes, twice = writes_in(rows)
     problems.extend(_check_missing(snap, scan, writes, set(scan.files)))
     # The sequence rule is about what is on disk; the index allocates gap-free.
@@ -231,8 +237,7 @@ def verify(store: Store, config: Config | None = None) -> list[Violation]:
     problems.extend(_check_logged(snap, writes))
     problems.extend(twice)
     problems.extend(check_index(snap, rows, writes))
-    problems.extend(Violation(p, r) for p, r in _heads.log_problems(store.root, store.conn))
-    return problems
+    return problems + heads
 
 
 def reindex(store: Store, config: Config) -> tuple[int, int, list[str]]:
