@@ -1,7 +1,11 @@
 """`slate verify` and `slate reindex`: compare the files, the run log and the index.
 
 Files plus the run log are the truth. Verify reports every way they disagree with the index
-or with SPEC §3 (a violation is a hard stop); reindex rebuilds the index from them.
+or with SPEC §3 (a violation is a hard stop): it walks the whole project without following a
+link (``_scan``: every file accounted for), hashes every artifact once, checks the log
+(``_heads``) and recomputes what the index derives from it (``_derived``: spend, headroom,
+lineage, counts). Reindex rebuilds the index from what it can vouch for and says what it
+could not; a version the log records stays visible after it (the log remembers the write).
 """
 
 from __future__ import annotations
