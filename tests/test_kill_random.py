@@ -35,7 +35,7 @@ from filmslate.synthetic._video import VIDEO_MODEL, SyntheticVideo
 from filmslate.workflow._orchestrator import Orchestrator
 
 REPO = Path(__file__).resolve().parents[1]
-SEED = 20250611
+SEED = int(os.environ.get("FILMSLATE_KILL_SEED", "20250611"))  # another seed: another soak
 JOURNAL = "submissions.jsonl"  # beside the project: what the provider was sent, in order
 
 
@@ -109,7 +109,9 @@ def log_rows(root: Path) -> int:
 
 def kill_after(root: Path, scenes: int, shots: int, rows: int, delay: float) -> int:
     """Start a run; SIGKILL it once the log has ``rows`` rows and ``delay`` more seconds
-    passed. Returns its exit code (-9 when killed, 0 when it finished first)."""
+    passed (at least one row past where the last run died, so every kill lands in new
+    work). Returns its exit code (-9 when killed, 0 when it finished first)."""
+    rows = max(rows, log_rows(root) + 1)
     code = f"import test_kill_random as t; t.child({str(root)!r}, {scenes}, {shots})"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO / "tests")])}
     with subprocess.Popen(
@@ -222,7 +224,9 @@ def demo_project(root: Path) -> None:
 
 
 def slate_run_killed(root: Path, rows: int, delay: float) -> int:
-    """`slate run` on the project, SIGKILLed after ``rows`` log rows and ``delay`` s."""
+    """`slate run` on the project, SIGKILLed after ``rows`` log rows (at least one new one)
+    and ``delay`` s."""
+    rows = max(rows, log_rows(root) + 1)
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
     with subprocess.Popen(
         [sys.executable, "-m", "filmslate", "run", "-C", str(root)],

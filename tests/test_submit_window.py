@@ -429,3 +429,34 @@ def test_a_text_answer_paid_before_a_kill_is_not_paid_again(tmp_path: Path, wher
     assert r.store.conn.execute("SELECT count(*) FROM text_answers").fetchone()[0] == 0
     again = r.run("pitch", "PROJECT", force=True)  # a rerun after the grade asks afresh
     assert again.gate.passed and len(model.requests) == 1
+
+
+def test_a_stale_answer_never_adopts_another_runs_hold(tmp_path: Path) -> None:
+    """Reservation ids are reused once a hold closes: an answer left by a run killed after
+    its grade must not take over a later, unrelated hold that got the same id."""
+    with Project.init(tmp_path / "film", name="film") as project:
+        root = project.root
+    configure(root)
+    r, _ = test_runtime.runner(root, [test_runtime.GOOD_PREMISE], cost=1.0, worst=5.0)
+    dead = 2**22 + 12345  # above any pid this machine hands out
+    with r.store.transaction() as conn:
+        conn.execute(
+            "INSERT INTO text_answers VALUES ('k', 'voice-lock', 'S01', 'R-old', '{}', 0.5, 1, "
+            "'2025-01-01T00:00:00Z', ?)",
+            (dead,),
+        )
+        conn.execute(
+            "INSERT INTO reservations (id, run_id, scene_id, shot_id, amount, started, pid, "
+            "created_at, what) VALUES (1, 'R-new', '', '', 3.0, 1, ?, '2025-01-01T00:00:01Z', "
+            "'pitch PROJECT (scripted:judgment)')",
+            (dead,),
+        )
+        conn.execute(
+            "INSERT INTO spend_totals (level, scope, reserved) VALUES ('project', 'PROJECT', 3.0)"
+        )
+    assert r.run("pitch", "PROJECT").gate.passed
+    assert r.ledger.open_reservations() == 0  # the dead call was charged by the recovery
+    charged = r.store.conn.execute(
+        "SELECT CAST(actual_cost AS REAL) FROM runlog WHERE event = 'spend' AND outcome = 'UNKNOWN'"
+    ).fetchall()
+    assert charged == [(3.0,)]

@@ -64,10 +64,13 @@ def request_key(request: TextRequest) -> str:
     return digest.hexdigest()
 
 
-def open_hold(conn: sqlite3.Connection, res_id: int | None) -> Reservation | None:
-    """An open budget hold by id (None: settled, released, or never taken)."""
+def open_hold(conn: sqlite3.Connection, res_id: int | None, run_id: str = "") -> Reservation | None:
+    """An open budget hold (None: settled, released, or never taken). Reservation ids are
+    reused once a hold closes, so a hold is named by its id AND the run that took it."""
     found = conn.execute(
-        "SELECT id, run_id, scene_id, shot_id, amount FROM reservations WHERE id = ?", (res_id,)
+        "SELECT id, run_id, scene_id, shot_id, amount FROM reservations WHERE id = ? "
+        "AND (run_id = ? OR ? = '')",
+        (res_id, run_id, run_id),
     ).fetchone()
     if found is None:
         return None
@@ -79,7 +82,8 @@ def adopt_answer_holds(store: Store) -> int:
     settled at their recorded cost instead of charged at worst case."""
     store.conn.execute(SCHEMA)
     rows = store.conn.execute(
-        "SELECT r.id, r.pid FROM reservations r JOIN text_answers a ON a.reservation_id = r.id"
+        "SELECT r.id, r.pid FROM reservations r JOIN text_answers a "
+        "ON a.reservation_id = r.id AND a.run_id = r.run_id"
     ).fetchall()
     dead = [res_id for res_id, pid in rows if pid != os.getpid() and not pid_alive(pid)]
     if dead:
@@ -132,7 +136,7 @@ class AnswerBook:
         if found is None or pid_alive(int(found[4])) or self._graded(request, found[3]):
             return None  # none, a live run's own (not ours to take), or a finished run's
         output = request.output_type.model_validate_json(found[0])
-        hold = open_hold(self.store.conn, found[2])
+        hold = open_hold(self.store.conn, found[2], found[3])
         if hold is None:
             return output, 0.0
         entry = _runlog.LogEntry(

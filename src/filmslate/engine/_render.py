@@ -219,7 +219,9 @@ class RenderService:
         intent = JobRow(
             shot.shot_id, resolution, sha, route.model, "", "intent", hold.id, route.tier
         )
-        intent = replace(intent, reference=job.reference, created_at=_runlog.utc_now())
+        intent = replace(
+            intent, reference=job.reference, created_at=_runlog.utc_now(), hold_run=hold.run_id
+        )
         self.jobs.record_intent(intent)  # before the call: a crash leaves a settleable intent
         crash_point(CRASH_AFTER_INTENT)
         try:
@@ -241,7 +243,7 @@ class RenderService:
 
     def _finish(self, row: JobRow, shot: ShotRow, resolution: ResolutionTier, skill: str) -> bytes:
         provider = self.provider_for(row.provider)
-        hold = self.jobs.hold(row.reservation_id)
+        hold = self.jobs.hold(row)
         status = self._wait(provider, row)
         if status.state == "failed":
             if hold is not None:
@@ -301,7 +303,7 @@ class RenderService:
 
     def _discard(self, row: JobRow) -> None:
         """Forget a job that failed, was settled as unknown, or is to be redone."""
-        hold = self.jobs.hold(row.reservation_id)
+        hold = self.jobs.hold(row)
         if hold is not None:
             self.ledger.release(hold, f"job for {row.shot_id} {row.state}: discarded")
         self.jobs.delete(row)

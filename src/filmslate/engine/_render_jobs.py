@@ -19,6 +19,7 @@ from ..store import _runlog
 from ..store._index import pid_alive
 from ..store._ledger import Reservation
 from ..store._store import Store
+from ._answers import open_hold
 
 __all__ = [
     "INTENT_STATES",
@@ -44,12 +45,14 @@ CREATE TABLE IF NOT EXISTS render_jobs (
     tier TEXT NOT NULL DEFAULT '',
     created_at TEXT NOT NULL DEFAULT '',
     reference TEXT NOT NULL DEFAULT '',
+    hold_run TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (shot_id, resolution, genpack_sha)
 )"""
 COLUMNS = (
     "shot_id, resolution, genpack_sha, provider, job_id, state, reservation_id, tier, "
-    "reference, created_at"
+    "reference, created_at, hold_run"
 )
+ADDED = ("reference", "hold_run")  # columns newer than the table's first version
 
 
 @dataclass(frozen=True)
@@ -66,15 +69,19 @@ class JobRow:
     tier: str
     reference: str = ""
     created_at: str = ""  # when the intent was recorded
+    hold_run: str = ""  # the run that took the hold (ids are reused once a hold closes)
 
 
 def ensure_table(conn: sqlite3.Connection) -> None:
     """Create the table, or add the reference column to one made before it existed."""
     conn.execute(SCHEMA)
     columns = {row[1] for row in conn.execute("PRAGMA table_info(render_jobs)")}
-    if "reference" not in columns:
-        with contextlib.suppress(sqlite3.OperationalError):  # another process just added it
-            conn.execute("ALTER TABLE render_jobs ADD COLUMN reference TEXT NOT NULL DEFAULT ''")
+    for column in ADDED:
+        if column not in columns:
+            with contextlib.suppress(sqlite3.OperationalError):  # another process just did
+                conn.execute(
+                    f"ALTER TABLE render_jobs ADD COLUMN {column} TEXT NOT NULL DEFAULT ''"
+                )
 
 
 def adopt_open_jobs(store: Store) -> int:
@@ -88,6 +95,7 @@ def adopt_open_jobs(store: Store) -> int:
     states = (*OPEN_STATES, *INTENT_STATES)
     rows = store.conn.execute(
         "SELECT r.id, r.pid FROM reservations r JOIN render_jobs j ON j.reservation_id = r.id "
+        "AND (j.hold_run = r.run_id OR j.hold_run = '') "
         f"WHERE j.state IN ({', '.join('?' * len(states))})",
         states,
     ).fetchall()
@@ -122,7 +130,10 @@ class JobTable:
         sent, so a crash is settled by the provider's rules, never by a silent release."""
         with self.store.transaction() as conn:
             self._insert(conn, row)
-            conn.execute("UPDATE reservations SET started = 1 WHERE id = ?", (row.reservation_id,))
+            conn.execute(
+                "UPDATE reservations SET started = 1 WHERE id = ? AND run_id = ?",
+                (row.reservation_id, row.hold_run),
+            )
 
     def record(self, row: JobRow) -> None:
         """Write a row (its intent time kept)."""
@@ -144,26 +155,21 @@ class JobTable:
                 (row.shot_id, row.resolution, row.genpack_sha),
             )
 
-    def hold(self, res_id: int | None) -> Reservation | None:
+    def hold(self, row: JobRow) -> Reservation | None:
         """The job's open budget hold (None: settled, released, or never taken)."""
-        found = self.store.conn.execute(
-            "SELECT id, run_id, scene_id, shot_id, amount FROM reservations WHERE id = ?",
-            (res_id,),
-        ).fetchone()
-        if found is None:
-            return None
-        return Reservation(int(found[0]), found[1], found[2], found[3], float(found[4]))
+        return open_hold(self.store.conn, row.reservation_id, row.hold_run)
 
-    def hold_owner(self, res_id: int | None) -> int | None:
-        """The pid holding a reservation (None: no such open reservation)."""
+    def hold_owner(self, row: JobRow) -> int | None:
+        """The pid holding the job's reservation (None: no such open reservation)."""
         found = self.store.conn.execute(
-            "SELECT pid FROM reservations WHERE id = ?", (res_id,)
+            "SELECT pid FROM reservations WHERE id = ? AND (run_id = ? OR ? = '')",
+            (row.reservation_id, row.hold_run, row.hold_run),
         ).fetchone()
         return int(found[0]) if found else None
 
     def _insert(self, conn: sqlite3.Connection, row: JobRow) -> None:
         conn.execute(
-            f"INSERT OR REPLACE INTO render_jobs ({COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            f"INSERT OR REPLACE INTO render_jobs ({COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
             (
                 row.shot_id,
                 row.resolution,
@@ -175,6 +181,7 @@ class JobTable:
                 row.tier,
                 row.reference,
                 row.created_at or _runlog.utc_now(),
+                row.hold_run,
             ),
         )
 

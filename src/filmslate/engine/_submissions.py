@@ -41,7 +41,7 @@ def settle_intent(
 ) -> JobRow | None:
     """The job an interrupted submission made (now recorded as submitted), or None when a
     fresh submission is safe; a stop when nobody can tell whether it was billed."""
-    owner = jobs.hold_owner(row.reservation_id)
+    owner = jobs.hold_owner(row)
     if owner is not None and owner != os.getpid():
         raise ProviderError(
             f"{row.shot_id}: its {row.resolution} render is being submitted by process "
@@ -60,7 +60,7 @@ def settle_intent(
         why = f"{provider.name} renders on this machine: submitting again bills nothing"
     else:
         stop_unknown(project, ledger, jobs, row, provider, skill)
-    hold = jobs.hold(row.reservation_id)
+    hold = jobs.hold(row)
     if hold is not None:
         ledger.release(hold, f"interrupted submission of {row.shot_id}: {why}")
     jobs.delete(row)
@@ -76,7 +76,7 @@ def stop_unknown(
     skill: str,
 ) -> NoReturn:
     """Charge the hold at worst case, mark the job unknown, and hard-stop the shot."""
-    hold = jobs.hold(row.reservation_id)
+    hold = jobs.hold(row)
     worst = hold.amount if hold is not None else 0.0
     if hold is not None:
         note = (
