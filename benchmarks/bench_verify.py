@@ -47,6 +47,21 @@ def best(fn: Callable[[], object], repeat: int) -> tuple[float, float]:
     return min(wall), min(cpu)
 
 
+def status_steps(project: Project) -> int:
+    """SQLite virtual-machine steps one ``Project.status`` takes: its work, whatever the load."""
+    steps = 0
+
+    def count() -> int:
+        nonlocal steps
+        steps += 1
+        return 0
+
+    project.store.conn.set_progress_handler(count, 1)
+    project.status()
+    project.store.conn.set_progress_handler(None, 1)
+    return steps
+
+
 def artifact_files(root: Path) -> list[Path]:
     return [
         Path(entry.path)
@@ -107,6 +122,7 @@ def main() -> None:
     ):
         build(project, small_n, args.scenes)
         status_small = best(project.status, args.repeat * 10)
+        steps_small = status_steps(project)
         build(project, args.versions, args.scenes, start=small_n)
         files = artifact_files(project.root)
         assert len(files) == args.versions, len(files)
@@ -115,6 +131,7 @@ def main() -> None:
         hash_lean = best(lambda: hash_bare(files), args.repeat)
         verify_s = best(project.verify, args.repeat)
         status_large = best(project.status, args.repeat * 10)
+        steps_large = status_steps(project)
         cli_verify = best(lambda: cli_seconds(project.root, "verify"), args.repeat)[0]
         cli_status = best(lambda: cli_seconds(project.root, "status"), args.repeat)[0]
     print(f"{args.versions} versions, {args.scenes} scenes, best of {args.repeat} (wall / CPU)")
@@ -135,7 +152,8 @@ def main() -> None:
     print(
         f"  status in process: {status_small[0] * 1000:.3f} ms at {small_n} versions, "
         f"{status_large[0] * 1000:.3f} ms at {args.versions} "
-        f"(x{status_large[0] / status_small[0]:.2f} for x{args.versions / small_n:.0f} versions)"
+        f"(x{status_large[0] / status_small[0]:.2f} for x{args.versions / small_n:.0f} versions); "
+        f"SQLite steps {steps_small} and {steps_large}"
     )
 
 

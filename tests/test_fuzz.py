@@ -465,6 +465,7 @@ def through_slate(film: Path, *args: str) -> None:
             assert footprint(project) == before, result.stderr
 
 
+@pytest.mark.slow  # the real `slate` command in subprocesses
 @fuzz(4)
 @given(file=hand_written_files())
 def test_fuzz_through_slate_add(film: Path, tmp_path: Path, file: tuple[str, bytes]) -> None:
@@ -477,6 +478,7 @@ def test_fuzz_through_slate_add(film: Path, tmp_path: Path, file: tuple[str, byt
     through_slate(film, "add", str(folder / name))
 
 
+@pytest.mark.slow  # the real `slate` command in subprocesses
 @fuzz(4)
 @given(text=SCREENPLAYS.map(lambda t: t + "\n\x07"))
 def test_fuzz_through_slate_import(film: Path, tmp_path: Path, text: str) -> None:
@@ -495,6 +497,7 @@ def not_an_answer(data: bytes) -> bool:
     return False
 
 
+@pytest.mark.slow  # the real `slate` command in subprocesses
 @fuzz(4)
 @given(data=ANSWER_BYTES.filter(not_an_answer))
 def test_fuzz_through_slate_submit(film: Path, tmp_path: Path, data: bytes) -> None:

@@ -76,6 +76,7 @@ def test_a_control_character_in_a_screenplay_names_its_line_and_column(char: str
     assert f"U+{ord(char):04X}" in str(info.value) and "Delete it" in str(info.value)
 
 
+@pytest.mark.slow  # the real `slate` command in subprocesses
 def test_slate_import_refuses_a_control_character_and_writes_nothing(
     film: Path, tmp_path: Path
 ) -> None:
@@ -120,12 +121,14 @@ def test_old_mac_line_ends_cut_the_same_slices(project: Project, tmp_path: Path)
     assert [s.text for s in slices] == [SCRIPT.strip(), "EXT. YARD - DAY\n\nRain."]
 
 
+@pytest.mark.slow  # the real `slate` command in subprocesses
 def test_slate_import_of_a_folder_is_a_clean_error(film: Path, tmp_path: Path) -> None:
     before = state(film)
     refused(run_slate("import", str(tmp_path), cwd=film), f"{tmp_path} cannot be read")
     assert state(film) == before
 
 
+@pytest.mark.slow  # the real `slate` command in subprocesses
 def test_slate_import_names_the_line_of_a_byte_that_is_not_utf8(film: Path, tmp_path: Path) -> None:
     script = tmp_path / "s.fountain"
     script.write_bytes(SCRIPT.replace("Hello", "H\xe9llo").encode("latin-1"))
@@ -176,6 +179,7 @@ def test_project_cap_is_required_in_the_file() -> None:
     assert config_problem('[project]\nname = "x"\n')[0] == "budget.project_cap"
 
 
+@pytest.mark.slow  # the real `slate` command in subprocesses
 def test_the_template_slate_init_writes_sets_the_cap(film: Path) -> None:
     text = (film / "filmslate.toml").read_text(encoding="utf-8")
     assert "project_cap = 15000.0      # required" in text
@@ -244,6 +248,7 @@ def test_price_tables_handed_over_in_code_are_held_to_the_same_rule(
     assert price_per_second(config, "cheap", "final") == 0.0
 
 
+@pytest.mark.slow  # the real `slate` command in subprocesses
 def test_a_non_utf8_config_is_one_line_for_any_command(film: Path) -> None:
     config = film / "filmslate.toml"
     data = config.read_bytes().replace(b'title = ""', b'title = "caf\xe9"')
@@ -255,6 +260,7 @@ def test_a_non_utf8_config_is_one_line_for_any_command(film: Path) -> None:
     assert state(film) == before
 
 
+@pytest.mark.slow  # the real `slate` command in subprocesses
 def test_slate_refuses_an_escaping_inbox_before_any_work(film: Path) -> None:
     config = film / "filmslate.toml"
     config.write_text(
@@ -265,6 +271,7 @@ def test_slate_refuses_an_escaping_inbox_before_any_work(film: Path) -> None:
     assert state(film) == before
 
 
+@pytest.mark.slow  # the real `slate` command in subprocesses
 def test_an_error_quoting_rich_markup_is_printed_as_it_is(film: Path) -> None:
     (film / "[bold]SCENES.csv").write_text("x\n")
     before = state(film)
@@ -334,6 +341,7 @@ def test_submit_answer_refuses_an_unreadable_answer(
     assert not (tmp_path / "inbox").exists()
 
 
+@pytest.mark.slow  # the real `slate` command in subprocesses
 def test_slate_submit_refuses_a_missing_folder_or_bad_answer_file(
     waiting: Path, tmp_path: Path
 ) -> None:
@@ -350,6 +358,7 @@ def test_slate_submit_refuses_a_missing_folder_or_bad_answer_file(
     assert state(waiting) == before
 
 
+@pytest.mark.slow  # the real `slate` command in subprocesses
 def test_a_bad_answer_saved_in_the_inbox_is_a_clean_error(waiting: Path) -> None:
     (waiting / "inbox" / ANSWER).write_bytes(b"\xff\xfe{}")
     result = run_slate("run", "pitch", cwd=waiting)
@@ -409,6 +418,7 @@ def test_ids_given_in_code_are_ascii(subject: str) -> None:
             ScriptScene(scene_id=subject, text="INT. A - DAY")
 
 
+@pytest.mark.slow  # the real `slate` command in subprocesses
 def test_slate_add_stores_a_full_width_name_under_its_ascii_stem(
     film: Path, tmp_path: Path
 ) -> None:
@@ -425,6 +435,7 @@ def test_slate_add_stores_a_full_width_name_under_its_ascii_stem(
     assert run_slate("verify", cwd=film).returncode == 0
 
 
+@pytest.mark.slow  # the real `slate` command in subprocesses
 def test_slate_add_refuses_a_name_outside_ascii(film: Path, tmp_path: Path) -> None:
     lock = tmp_path / "CHAR_ZOË_LOCK.txt"
     lock.write_text("x\n")

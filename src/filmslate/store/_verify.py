@@ -1,15 +1,21 @@
 """`slate verify` and `slate reindex`: compare the files, the run log and the index.
 
 Files plus the run log are the truth. Verify reports every way they disagree with the index
-or with SPEC §3 (a violation is a hard stop); reindex rebuilds the index from them.
+or with SPEC §3 (a violation is a hard stop): it walks the whole project without following a
+link (``_scan``: every file accounted for), hashes every artifact once, checks the log
+(``_heads``) and recomputes what the index derives from it (``_derived``: spend, headroom,
+lineage, counts). Reindex rebuilds the index from what it can vouch for and says what it
+could not; a version the log records stays visible after it (the log remembers the write).
 """
 
 from __future__ import annotations
 
+import gc
 import re
 import sqlite3
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
 
@@ -221,6 +227,24 @@ def _check_missing(
 
 def verify(store: Store, config: Config | None = None) -> list[Violation]:
     """Every violation in the project, in a stable order; empty when clean."""
+    with _no_cycle_collection():
+        return _verify(store, config)
+
+
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Verify holds a row per version and per log row at once, none in a cycle: the cyclic
+    collector would walk them all again and again for nothing (a tenth of verify's time)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _verify(store: Store, config: Config | None) -> list[Violation]:
     scan = scan_project(store.root, Allowed.of(config))
     snap = snapshot(store.conn)
     disk, wrong = _check_files(scan.files, hash_files(store.root, scan.files), snap)
