@@ -24,6 +24,19 @@ if TYPE_CHECKING:
 
 JobState = Literal["queued", "running", "done", "failed"]
 ResolutionTier = Literal["proxy", "final"]
+# Why a job or a call failed, told apart from the vendor's status and body (issue 12 §8):
+# a refusal or invalid input is never resubmitted unchanged; a timeout or server failure may
+# be retried only where nothing was billed; a download failure is retried without paying again.
+Failure = Literal["refusal", "invalid_input", "timeout", "server", "download", "auth", "other"]
+
+
+@dataclass(frozen=True)
+class Reference:
+    """An image sent with a job: a character or set sheet, or a first frame."""
+
+    label: str  # what it is, e.g. "CHAR_NELL_REF_v002" or "storyboard S01_SH02"
+    data: bytes  # PNG or JPEG bytes
+    media_type: str = "image/png"
 
 
 @dataclass(frozen=True)
@@ -36,9 +49,12 @@ class VideoJob:
     width: int
     height: int
     fps: int
-    image: bytes | None = None
+    image: bytes | None = None  # the first frame, for image-to-video
     seed: int = 0
     reference: str = ""  # the client reference its submission intent was recorded under
+    negative_prompt: str = ""  # the GenPack's forbidden drift, where the model takes one
+    references: tuple[Reference, ...] = ()  # character and set sheets, where it takes them
+    model: str = ""  # the catalogue key ("fal:fal-ai/..."); "" for a model outside it
 
 
 @dataclass(frozen=True)
@@ -47,6 +63,7 @@ class JobStatus:
 
     state: JobState
     message: str = ""
+    failure: Failure | None = None  # set when state is "failed"
 
 
 class VideoProvider(abc.ABC):
@@ -80,6 +97,16 @@ class VideoProvider(abc.ABC):
         has none (it never arrived). Only for providers with ``finds_by_reference``."""
         raise NotImplementedError(f"{self.name} cannot look a job up by its reference")
 
+    def reported_cost(self, job_id: str) -> float | None:
+        """What the provider says the finished job cost (USD), or None when it does not say;
+        settlement then uses the catalogue's price."""
+        return None
+
+    def payload(self, job: VideoJob) -> dict[str, object]:
+        """The exact input that ``submit`` sends for ``job``, with every image replaced by its
+        sha256 (recorded with the job before it is sent)."""
+        return {"prompt": job.prompt, "seed": job.seed, "duration_s": job.duration_s}
+
     def discard(self, job_id: str) -> None:
         """Forget any local copy of the job's clip, so the next download fetches (or renders)
         it again. Called when a downloaded clip does not decode; nothing to do by default."""
@@ -97,6 +124,7 @@ class ClipRenderer(Protocol):
         resolution: ResolutionTier,
         image: bytes | None = None,
         skill: str = "",
+        references: tuple[Reference, ...] = (),
     ) -> bytes:
         """The shot's clip at a resolution tier, metered and resumable."""
         ...
