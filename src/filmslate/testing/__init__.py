@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ValidationError
 
-from .core._errors import ProviderError
-from .engine._gateway import Gateway, TextProvider, TextRequest, TextResult, Usage
-from .engine._skill import Registry
-from .engine._video import JobStatus, VideoJob, VideoProvider
+from ..core._errors import ProviderError
+from ..engine._gateway import Gateway, TextProvider, TextRequest, TextResult, Usage
+from ..engine._skill import Registry
+from ..engine._video import JobStatus, VideoJob, VideoProvider
 
 if TYPE_CHECKING:
-    from .engine._runner import Runner
+    from ..engine._runner import Runner
 
 Answer = BaseModel | dict[str, Any] | Exception
 Script = Iterable[Answer] | Callable[[TextRequest], Answer]
@@ -96,8 +96,8 @@ def scripted_runner(
     Map the project's tiers to ``scripted:...`` in filmslate.toml; ``registry`` defaults to
     the built-in skills.
     """
-    from .engine._runner import Runner, provider_settings
-    from .store._project import Project
+    from ..engine._runner import Runner, provider_settings
+    from ..store._project import Project
 
     project = Project(root)
     model = ScriptedTextModel(script, cost=cost, worst_case=worst_case)
