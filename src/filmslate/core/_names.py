@@ -117,6 +117,9 @@ KINDS: dict[str, Kind] = {
         _kind("REGEN_RULES", None, "md", "production"),
         _kind("PROXY", "shot", "mp4", "production"),
         _kind("FINAL", "shot", "mp4", "production"),
+        # the provider's clip as it arrived, kept beside the conformed PROXY / FINAL take
+        _kind("RAW_PROXY", "shot", "mp4", "production"),
+        _kind("RAW_FINAL", "shot", "mp4", "production"),
         _kind("CUT", "target", "mp4", "production"),
         _kind("COST_REPORT", "target", "md", "governance"),
         _kind("ROUTING_DECISION", "task", "md", "governance"),
