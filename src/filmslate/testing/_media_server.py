@@ -1,0 +1,303 @@
+"""What the local protocol servers share: real media bytes and a bounded HTTP server.
+
+The servers in ``filmslate.testing`` (ComfyUI, Replicate, fal) stand in for a vendor on
+127.0.0.1 so a test can run a production over real HTTP without the internet. They answer with
+real media, so the conform step and the technical checks see what a model would return:
+
+- :func:`png_bytes` draws a PNG of any size (a gradient, a disc and a label; Pillow);
+- :func:`mp4_bytes` encodes an H.264 MP4 of any size and length with the ffmpeg that
+  imageio-ffmpeg bundles; the picture moves, so no frozen-frame check trips on it.
+
+:class:`MediaServer` is a stdlib ``ThreadingHTTPServer`` on 127.0.0.1 (a free port) in a
+daemon thread that stops by itself after ``timeout_s``, records every request it received
+(method, path, query, JSON body, uploaded files by sha256; the Authorization header is kept
+only as its scheme, never the key) and can be told to fail the next jobs
+(:meth:`MediaServer.fail_next`). A subclass answers in :meth:`MediaServer.route`.
+Use it as a context manager: ``with ComfyUIServer() as server: server.url``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import math
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import HTTP
+from functools import lru_cache
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import imageio_ffmpeg  # type: ignore[import-untyped]
+import numpy as np
+from PIL import Image, ImageDraw
+
+DEFAULT_SIZE = (1280, 720)  # what a hosted model returns, not the proxy spec
+DEFAULT_SECONDS = 5.0
+DEFAULT_FPS = 24
+
+
+def png_bytes(width: int = 1280, height: int = 720, label: str = "filmslate") -> bytes:
+    """A real PNG: a gradient, a disc and the label, different for each label."""
+    tint = hashlib.sha256(label.encode()).digest()
+    x = np.linspace(0, 255, width, dtype=np.float32)[None, :]
+    y = np.linspace(0, 255, height, dtype=np.float32)[:, None]
+    pixels = np.zeros((height, width, 3), dtype=np.uint8)
+    pixels[..., 0] = ((x + tint[0]) % 256).astype(np.uint8)
+    pixels[..., 1] = ((y + tint[1]) % 256).astype(np.uint8)
+    pixels[..., 2] = tint[2]
+    image = Image.fromarray(pixels, "RGB")
+    draw = ImageDraw.Draw(image)
+    radius = min(width, height) // 4
+    draw.ellipse(
+        (width // 2 - radius, height // 2 - radius, width // 2 + radius, height // 2 + radius),
+        fill=(tint[3], tint[4], tint[5]),
+    )
+    draw.text((8, 8), label[:60], fill=(255, 255, 255))
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+@lru_cache(maxsize=8)
+def mp4_bytes(
+    width: int = 1280, height: int = 720, seconds: float = 5.0, fps: int = DEFAULT_FPS
+) -> bytes:
+    """A real H.264 MP4 of ``width`` x ``height``, ``seconds`` long: a disc crossing a
+    gradient (cached: the same clip is encoded once per process)."""
+    frames = max(1, round(seconds * fps))
+    out = io.BytesIO()
+    for chunk in _encode(width, height, frames, fps):
+        out.write(chunk)
+    return out.getvalue()
+
+
+def _encode(width: int, height: int, frames: int, fps: int) -> Iterator[bytes]:
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory(prefix="filmslate-media-") as folder:
+        path = Path(folder) / "clip.mp4"
+        writer = imageio_ffmpeg.write_frames(
+            str(path),
+            (width, height),
+            fps=fps,
+            codec="libx264",
+            macro_block_size=2,
+            ffmpeg_log_level="error",
+            quality=None,
+            output_params=["-preset", "ultrafast", "-crf", "28", "-movflags", "+faststart"],
+        )
+        writer.send(None)
+        try:
+            for index in range(frames):
+                writer.send(_frame(width, height, index / max(1, frames - 1)))
+        finally:
+            writer.close()
+        yield path.read_bytes()
+
+
+def _frame(width: int, height: int, t: float) -> bytes:
+    x = np.linspace(0, 1, width, dtype=np.float32)[None, :]
+    y = np.linspace(0, 1, height, dtype=np.float32)[:, None]
+    pixels = np.zeros((height, width, 3), dtype=np.uint8)
+    pixels[..., 0] = (90 + 80 * x).astype(np.uint8)
+    pixels[..., 1] = (70 + 60 * y).astype(np.uint8)
+    pixels[..., 2] = 110
+    cx, cy, r = (0.2 + 0.6 * t) * width, height * (0.5 + 0.1 * math.sin(6 * t)), height / 6
+    mask = (np.arange(width)[None, :] - cx) ** 2 + (np.arange(height)[:, None] - cy) ** 2 < r * r
+    pixels[mask] = (230, 210, 170)
+    return pixels.tobytes()
+
+
+@dataclass
+class Received:
+    """One request a local server received. ``auth`` is the Authorization scheme only
+    (``"Bearer"``), never the key; ``files`` maps each uploaded field to its sha256."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    auth: str | None
+    headers: dict[str, str]
+    body: Any = None  # the JSON body, or None
+    files: dict[str, str] = field(default_factory=dict)
+    form: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Answer:
+    """What a route answers: JSON (``body``) or raw bytes (``content``)."""
+
+    status: int = 200
+    body: Any = None
+    content: bytes | None = None
+    content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class MediaServer:
+    """A bounded local HTTP server; subclasses answer in :meth:`route`."""
+
+    def __init__(
+        self,
+        *,
+        size: tuple[int, int] = DEFAULT_SIZE,
+        seconds: float = DEFAULT_SECONDS,
+        fps: int = DEFAULT_FPS,
+        timeout_s: float = 120.0,
+    ) -> None:
+        self.size = size
+        self.seconds = seconds
+        self.fps = fps
+        self.timeout_s = timeout_s
+        self.received: list[Received] = []
+        self.failures: list[str] = []  # how the next jobs fail, oldest first
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        self._timer: threading.Timer | None = None
+
+    # --- the test's side ----------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """The server's base URL (``http://127.0.0.1:<port>``)."""
+        if self._server is None:
+            raise RuntimeError("the server is not running: use it in a with block")
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def fail_next(self, count: int = 1, kind: str = "server") -> None:
+        """Make the next ``count`` jobs fail: ``kind`` is ``"server"``, ``"refusal"`` or
+        ``"invalid_input"`` (each server says which kinds it speaks)."""
+        with self._lock:
+            self.failures.extend([kind] * count)
+
+    def take_failure(self) -> str | None:
+        """The failure planned for the job being submitted now, if any."""
+        with self._lock:
+            return self.failures.pop(0) if self.failures else None
+
+    def requests_to(self, path_prefix: str, method: str | None = None) -> list[Received]:
+        """Every received request whose path starts with ``path_prefix``."""
+        with self._lock:
+            found = list(self.received)
+        return [
+            r
+            for r in found
+            if r.path.startswith(path_prefix) and (method is None or r.method == method)
+        ]
+
+    def __enter__(self) -> MediaServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        """Listen on 127.0.0.1 (a free port) in a daemon thread, for ``timeout_s`` at most."""
+        handler = _handler_for(self)
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._timer = threading.Timer(self.timeout_s, self.stop)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def stop(self) -> None:
+        """Stop serving (also called by the timer when ``timeout_s`` has passed)."""
+        server, self._server = self._server, None
+        if self._timer is not None and threading.current_thread() is not self._timer:
+            self._timer.cancel()
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+
+    # --- the vendor's side --------------------------------------------------------------------
+
+    def route(self, request: Received) -> Answer:
+        """Answer one request (subclasses)."""
+        return Answer(404, {"detail": "Not Found"})
+
+    def record(self, request: Received) -> None:
+        with self._lock:
+            self.received.append(request)
+
+
+def _handler_for(server: MediaServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            self._serve("GET")
+
+        def do_POST(self) -> None:
+            self._serve("POST")
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return None  # quiet: the tests read server.received instead
+
+        def _serve(self, method: str) -> None:
+            request = _parse(self, method)
+            server.record(request)
+            try:
+                answer = server.route(request)
+            except Exception as exc:  # a bug in a route is a 500, as a real server answers
+                answer = Answer(500, {"detail": f"{type(exc).__name__}: {exc}"})
+            content = answer.content
+            if content is None:
+                content = json.dumps(answer.body).encode() if answer.body is not None else b""
+            self.send_response(answer.status)
+            self.send_header("Content-Type", answer.content_type)
+            self.send_header("Content-Length", str(len(content)))
+            for name, value in answer.headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(content)
+
+    return Handler
+
+
+def _parse(handler: BaseHTTPRequestHandler, method: str) -> Received:
+    parts = urlsplit(handler.path)
+    query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+    length = int(handler.headers.get("Content-Length") or 0)
+    raw = handler.rfile.read(length) if length else b""
+    auth = handler.headers.get("Authorization")
+    headers = {k.lower(): v for k, v in handler.headers.items() if k.lower() != "authorization"}
+    request = Received(method, parts.path, query, auth.split(" ", 1)[0] if auth else None, headers)
+    kind = headers.get("content-type", "")
+    if kind.startswith("application/json") and raw:
+        try:
+            request.body = json.loads(raw)
+        except ValueError:
+            request.body = None
+    elif kind.startswith("multipart/form-data"):
+        request.files, request.form, request.body = _multipart(kind, raw)
+    return request
+
+
+def _multipart(kind: str, raw: bytes) -> tuple[dict[str, str], dict[str, str], dict[str, bytes]]:
+    """(field -> sha256 of each file, field -> text of each plain field, field -> file bytes)."""
+    message = BytesParser(policy=HTTP).parsebytes(
+        b"Content-Type: " + kind.encode() + b"\r\n\r\n" + raw
+    )
+    files: dict[str, str] = {}
+    form: dict[str, str] = {}
+    data: dict[str, bytes] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        if not isinstance(name, str) or not isinstance(payload, bytes):
+            continue
+        if part.get_filename():
+            files[name] = hashlib.sha256(payload).hexdigest()
+            data[name] = payload
+        else:
+            form[name] = payload.decode("utf-8", "replace")
+    return files, form, data
