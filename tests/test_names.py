@@ -28,6 +28,13 @@ GOOD = {
     "SHOTLIST_S03_v001.csv": ("SHOTLIST", "S03", 1, "production"),
     "GENPACK_S03_SH02_v001.txt": ("GENPACK", "S03_SH02", 1, "production"),
     "GENPACK_S103_SH102_v001.txt": ("GENPACK", "S103_SH102", 1, "production"),
+    "CHAR_NELL_REF_v001.png": ("CHAR_REF", "NELL", 1, "production"),
+    "SET_LIGHTHOUSE_LAMP_ROOM_REF_v002.png": ("SET_REF", "LIGHTHOUSE_LAMP_ROOM", 2, "production"),
+    # one way only: the suffix decides, whatever the subject ends with
+    "CHAR_X_REF_LOCK_v001.txt": ("CHAR_LOCK", "X_REF", 1, "continuity"),
+    "CHAR_X_LOCK_REF_v001.png": ("CHAR_REF", "X_LOCK", 1, "production"),
+    "SET_REF_LOCK_v001.txt": ("SET_LOCK", "REF", 1, "continuity"),
+    "SET_LOCK_REF_v001.png": ("SET_REF", "LOCK", 1, "production"),
     "STORYBOARD_S03_SH02_v001.png": ("STORYBOARD", "S03_SH02", 1, "production"),
     "STORYBOARD_REPORT_S03_SH02_v001.md": ("STORYBOARD_REPORT", "S03_SH02", 1, "production"),
     "QC_BATCH_S03_v001.csv": ("QC_BATCH", "S03", 1, "production"),
@@ -59,6 +66,9 @@ BAD = {
     "SCENES_v001.md": ".csv",
     "CHAR_ALEX_LOCK_v001.md": ".txt",
     "STORYBOARD_S01_SH01_v001.jpg": ".png",
+    "CHAR_NELL_REF_v001.jpg": ".png",
+    "CHAR_NELL_REF_v001.txt": ".png",
+    "CHAR__REF_v001.png": "needs a subject",
     "narrative/SCENES_v001.csv": "bare file name",
     "../SCENES_v001.csv": "bare file name",
     "SCENES..v001.csv": "bare file name",
@@ -101,6 +111,8 @@ def test_every_kind_has_an_example_that_parses() -> None:
 def test_unversioned_names_for_manual_add() -> None:
     kind, subject = parse_unversioned("CHAR_ALEX_LOCK.txt")
     assert (kind.name, subject) == ("CHAR_LOCK", "ALEX")
+    kind, subject = parse_unversioned("CHAR_NELL_REF.png")  # a person's own sheet
+    assert (kind.name, subject) == ("CHAR_REF", "NELL")
     with pytest.raises(ArtifactNameError, match="already carries a version"):
         parse_unversioned("SCENES_v002.csv")
     with pytest.raises(ArtifactNameError, match="no extension"):

@@ -111,6 +111,9 @@ KINDS: dict[str, Kind] = {
         _kind("CONTINUITY_REPORT", "target", "md", "continuity"),
         _kind("SHOTLIST", "scene", "csv", "production"),
         _kind("GENPACK", "shot", "txt", "production"),
+        # reference sheets: a character's or a set's look drawn from its lock (issue 12 §3)
+        _kind("CHAR_REF", "name", "png", "production", "CHAR_", "_REF"),
+        _kind("SET_REF", "name", "png", "production", "SET_", "_REF"),
         _kind("STORYBOARD", "shot", "png", "production"),
         _kind("STORYBOARD_REPORT", "shot", "md", "production"),
         _kind("QC_BATCH", "scene_or_run", "csv", "production"),
