@@ -1,258 +1,267 @@
-"""fal.ai adapter over its queue API (submit, status, result, then the video file).
+"""fal.ai video and image models, driven through fal's queue (submit, status, result, file).
 
-The exchange (https://docs.fal.ai, "Queue"):
+:class:`FalProvider` (a :class:`VideoProvider`) and :class:`FalImageProvider` (an
+:class:`ImageProvider`) build each job's input from the model's catalogue entry
+(``providers._fal_input``: prompt, negative prompt, first frame, reference sheets as a URL list
+or Kling elements, snapped duration, seed, resolution, aspect ratio, size, fixed values) and
+speak the queue through ``providers._fal_queue`` (the exchange, the retries and how a failure
+is classified: refusal, invalid input, timeout, server, download, auth).
 
-- ``POST https://queue.fal.run/{model_id}`` with ``Authorization: Key <FAL_KEY>`` and the model's
-  input as JSON answers ``{"request_id", "status_url", "response_url", ...}``.
-- ``GET .../requests/{request_id}/status`` answers ``{"status": "IN_QUEUE" | "IN_PROGRESS" |
-  "COMPLETED", ...}``; a completed request that failed carries an ``error`` field.
-- ``GET .../requests/{request_id}`` answers the model's output: ``{"video": {"url": ...}}``.
-- The video URL is a public CDN file: it is fetched WITHOUT the Authorization header, so the key
-  never goes to another host.
+``payload(job)`` is the exact JSON ``submit`` sends, with every image replaced by
+``"sha256:<hex>"`` of its bytes: the render service records it before sending. The key is
+read from the environment (``api_key_env``, default ``FAL_KEY``) at the first paid call; a
+missing key is an ``auth`` failure then, never at config load. ``base_url`` points at fal's
+queue (``https://queue.fal.run``) or anything that speaks it (a gateway, a local test server).
 
-Status and result URLs come from the submit answer; after a restart (a new provider polling an
-id recorded earlier) they are rebuilt from the app id, which is the first two path segments of
-the model id (``fal-ai/kling-video/v1/standard/image-to-video`` -> ``fal-ai/kling-video``), as
-fal's queue does.
-
-The key is read from the environment variable named by ``api_key_env`` on each request; it is
-never stored on the object, shown in a repr, or left in an error message. 429 and 5xx answers,
-and connection failures before a request was sent, are retried ``max_retries`` times with an
-exponential backoff starting at ``backoff_s``; a timeout on submit is not retried (the job may
-have been accepted: a retry could pay twice), and is reported instead.
-
-fal's queue takes no idempotency key and no client-chosen request id (its queue API and its
-official client send none), so a submit that may have been received (a timeout, a connection
-lost after sending) is reported with ``maybe_sent``: the render service keeps its intent and
-the next run stops for a person to check instead of paying twice. The job's client reference
-goes along as a usage tag (``X-Fal-Tags: filmslate_ref=<reference>``), so that person can
-match the request in fal's request history and usage.
-
-The input sent is ``{"prompt", "seed", "duration", "image_url"}`` (image as a data URI, only for
-jobs with an image) plus ``extra_input``; models with other input shapes take an
-``input_builder``.
+fal's queue takes no idempotency key, so a submit that may have arrived is reported with
+``maybe_sent`` and the job's client reference goes along as a usage tag
+(``X-Fal-Tags: filmslate_ref=<reference>``) for a person to find it in fal's request history.
+``reported_cost`` is the result's ``x-fal-billable-units`` times the catalogue's unit price,
+for the units fal bills by (seconds, images, megapixels) when the entry has one price; None
+otherwise, and the catalogue's price settles the job.
 """
 
 from __future__ import annotations
 
-import base64
-import math
-import os
 import time
 from collections.abc import Callable
 from typing import Any, ClassVar
 
 import httpx
 
+from ..core._catalogue import ModelEntry
 from ..core._errors import ProviderError
+from ..engine._images import ImageJob, ImageProvider
 from ..engine._video import JobStatus, VideoJob, VideoProvider
+from ._fal_input import data_uri, digest, image_input, video_input
+from ._fal_queue import QUEUE_URL, FalQueue
 
-QUEUE_URL = "https://queue.fal.run"
-TAGS_HEADER = "X-Fal-Tags"  # key=value pairs fal shows in the account's usage breakdown
-STATES = {"IN_QUEUE": "queued", "IN_PROGRESS": "running", "COMPLETED": "done"}
-InputBuilder = Callable[[VideoJob], dict[str, Any]]
+__all__ = ["QUEUE_URL", "FalImageProvider", "FalProvider"]
+
+HISTORY_HINT = (
+    "fal's request history (https://fal.ai/dashboard/requests; the request carries the "
+    "usage tag filmslate_ref=<reference>)"
+)
+# Units x-fal-billable-units counts that match a catalogue price one to one.
+_UNIT_PRICED = ("per_second", "per_image", "per_megapixel")
 
 
-def default_input(job: VideoJob) -> dict[str, Any]:
-    """The common input of fal's video models: prompt, seed, duration, optional image."""
-    payload: dict[str, Any] = {
-        "prompt": job.prompt,
-        "seed": job.seed,
-        "duration": max(1, math.ceil(job.duration_s)),
-    }
-    if job.image is not None:
-        payload["image_url"] = "data:image/png;base64," + base64.b64encode(job.image).decode()
-    return payload
+def _queue(
+    model_id: str | None,
+    entry: ModelEntry | None,
+    http_client: httpx.Client,
+    base_url: str,
+    api_key_env: str,
+    max_retries: int,
+    backoff_s: float,
+    sleep: Callable[[float], None],
+) -> FalQueue:
+    model = model_id or (entry.model if entry is not None else "")
+    if not model:
+        raise ProviderError("a fal provider needs a model id or a catalogue entry")
+    return FalQueue(
+        model,
+        http_client=http_client,
+        base_url=base_url,
+        api_key_env=api_key_env,
+        max_retries=max_retries,
+        backoff_s=backoff_s,
+        sleep=sleep,
+    )
+
+
+def _reported(queue: FalQueue, entry: ModelEntry | None, request_id: str) -> float | None:
+    units = queue.billed_units.get(request_id)
+    if units is None or entry is None:
+        return None
+    billing = entry.billing
+    if billing.unit not in _UNIT_PRICED or billing.price is None or billing.by_resolution:
+        return None
+    return round(units * billing.price, 6)
 
 
 class FalProvider(VideoProvider):
-    """A video model hosted on fal.ai, driven through its queue (see the module docs)."""
+    """A video model hosted on fal.ai (see the module docs)."""
 
     name: ClassVar[str] = "fal"
     capabilities: ClassVar[frozenset[str]] = frozenset({"text_to_video", "image_to_video"})
-    history_hint: ClassVar[str] = (
-        "fal's request history (https://fal.ai/dashboard/requests; the request carries the "
-        "usage tag filmslate_ref=<reference>)"
-    )
+    history_hint: ClassVar[str] = HISTORY_HINT
 
     def __init__(
         self,
-        model_id: str,
+        model_id: str | None = None,
         api_key_env: str = "FAL_KEY",
         *,
         http_client: httpx.Client,
-        price_per_second: float,
-        max_clip_s: float = 10.0,
+        entry: ModelEntry | None = None,
+        base_url: str = QUEUE_URL,
+        price_per_second: float | None = None,
+        max_clip_s: float | None = None,
         max_retries: int = 3,
         backoff_s: float = 1.0,
         extra_input: dict[str, Any] | None = None,
-        input_builder: InputBuilder = default_input,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.model_id = model_id.strip("/")
+        self.entry = entry
+        self.queue = _queue(
+            model_id, entry, http_client, base_url, api_key_env, max_retries, backoff_s, sleep
+        )
+        self.model_id = self.queue.model_id
         self.api_key_env = api_key_env
-        self.http = http_client
         self.price = price_per_second
-        self.max_clip_s = max_clip_s  # type: ignore[misc]
-        self.max_retries = max_retries
-        self.backoff_s = backoff_s
+        longest = max(entry.allowed_durations()) if entry is not None else 10.0
+        self.max_clip_s = max_clip_s or longest  # type: ignore[misc]
         self.extra_input = dict(extra_input or {})
-        self.input_builder = input_builder
-        self.sleep = sleep
-        self._urls: dict[str, tuple[str, str]] = {}  # request id -> (status url, response url)
 
     def __repr__(self) -> str:
         return f"FalProvider({self.model_id!r}, api_key_env={self.api_key_env!r})"
 
+    def input(self, job: VideoJob, encode: Callable[[bytes, str], str]) -> dict[str, Any]:
+        """The model input for ``job`` with images written by ``encode``."""
+        return {**video_input(self.entry, job, encode), **self.extra_input}
+
+    def payload(self, job: VideoJob) -> dict[str, object]:
+        """What ``submit`` sends, every image as ``"sha256:<hex>"``."""
+        return self.input(job, digest)
+
     def submit(self, job: VideoJob) -> str:
         """Queue the job; returns fal's request id."""
-        if job.duration_s > self.max_clip_s:
-            raise ProviderError(
-                f"{job.shot_id}: {job.duration_s}s exceeds {self.model_id}'s "
-                f"{self.max_clip_s}s clip limit"
-            )
-        payload = {**self.input_builder(job), **self.extra_input}
-        tags = {TAGS_HEADER: f"filmslate_ref={job.reference}"} if job.reference else {}
-        body = self._json("POST", f"{QUEUE_URL}/{self.model_id}", json=payload, extra=tags)
-        request_id = body.get("request_id")
-        if not isinstance(request_id, str) or not request_id:
-            raise ProviderError(f"fal answered the submit of {job.shot_id} without a request_id")
-        status_url, response_url = self._default_urls(request_id)
-        self._urls[request_id] = (
-            str(body.get("status_url") or status_url),
-            str(body.get("response_url") or response_url),
-        )
-        return request_id
+        self._check(job)
+        return self.queue.submit(self.input(job, data_uri), job.reference, job.shot_id)
 
     def poll(self, job_id: str) -> JobStatus:
-        """IN_QUEUE -> queued, IN_PROGRESS -> running, COMPLETED -> done (or failed on error)."""
-        body = self._json("GET", self._url(job_id)[0])
-        status = body.get("status")
-        if status not in STATES:
-            raise ProviderError(
-                f"fal reported an unknown status {str(status)[:40]!r} for request {job_id}"
-            )
-        if status == "COMPLETED" and body.get("error"):
-            return JobStatus("failed", self._clean(str(body["error"]))[:300])
-        return JobStatus(STATES[status])  # type: ignore[arg-type]
+        """IN_QUEUE -> queued, IN_PROGRESS -> running, COMPLETED -> done (or failed, with why)."""
+        return self.queue.status(job_id)
 
     def download(self, job_id: str) -> bytes:
-        """Fetch the result, then the video file it points to."""
-        body = self._json("GET", self._url(job_id)[1])
+        """Fetch the result, then the video file it points to (from the CDN, without the key)."""
+        body = self.queue.result(job_id)
         video = body.get("video")
         url = video.get("url") if isinstance(video, dict) else None
-        if not isinstance(url, str) or not url.startswith(("https://", "http://")):
-            raise ProviderError(f"fal's result for request {job_id} has no video url")
-        response = self._send("GET", url, authorised=False)
-        if not response.content:
-            raise ProviderError(f"the video of fal request {job_id} is empty")
-        return response.content
+        if not isinstance(url, str):
+            raise ProviderError(
+                f"fal's result for request {job_id} has no video url", failure="other"
+            )
+        return self.queue.fetch(url, job_id)
+
+    def cancel(self, job_id: str) -> bool:
+        """Ask fal to cancel a queued request; True when it accepted."""
+        return self.queue.cancel(job_id)
+
+    def reported_cost(self, job_id: str) -> float | None:
+        """fal's billed units times the catalogue's unit price, when both say (module docs)."""
+        return _reported(self.queue, self.entry, job_id)
 
     def price_per_second(self, width: int, height: int) -> float:
-        """The configured price (fal bills per second or per clip by model; set it per model)."""
-        return self.price
+        """The configured price, else the catalogue's for the shortest clip, per second."""
+        if self.price is not None or self.entry is None:
+            return self.price or 0.0
+        seconds = self.entry.allowed_durations()[0]
+        return round(self.entry.cost(seconds, width, height) / seconds, 6)
 
-    # --- HTTP ---------------------------------------------------------------------------------
-
-    def _default_urls(self, request_id: str) -> tuple[str, str]:
-        app = "/".join(self.model_id.split("/")[:2])
-        base = f"{QUEUE_URL}/{app}/requests/{request_id}"
-        return f"{base}/status", base
-
-    def _url(self, request_id: str) -> tuple[str, str]:
-        return self._urls.get(request_id) or self._default_urls(request_id)
-
-    def _key(self) -> str:
-        key = os.environ.get(self.api_key_env, "").strip()
-        if not key:
-            raise ProviderError(f"no fal API key: set the environment variable {self.api_key_env}")
-        return key
-
-    def _clean(self, text: str) -> str:
-        """The text with the key masked, in case a server echoes it back."""
-        key = os.environ.get(self.api_key_env, "").strip()
-        return text.replace(key, "***") if key else text
-
-    def _json(self, method: str, url: str, **kwargs: Any) -> dict[str, Any]:
-        response = self._send(method, url, **kwargs)
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
+    def _check(self, job: VideoJob) -> None:
+        """Refuse locally what fal would refuse (and might bill): nothing is sent."""
+        limit = self.entry.max_prompt_chars if self.entry is not None else None
+        if job.duration_s > self.max_clip_s + 1e-3:
             raise ProviderError(
-                f"fal answered {method} {_path(url)} with malformed JSON: "
-                f"{self._clean(response.text[:120])!r}",
-                status=response.status_code,
+                f"{job.shot_id}: {job.duration_s}s exceeds {self.model_id}'s "
+                f"{self.max_clip_s:g}s clip limit",
+                failure="invalid_input",
+                maybe_sent=False,
             )
-        return body
+        if limit is not None and len(job.prompt) > limit:
+            raise ProviderError(
+                f"{job.shot_id}: the prompt has {len(job.prompt)} characters, over "
+                f"{self.model_id}'s {limit}",
+                failure="invalid_input",
+                maybe_sent=False,
+            )
 
-    def _send(
+
+class FalImageProvider(ImageProvider):
+    """An image model hosted on fal.ai: reference sheets, storyboard frames, first frames."""
+
+    name: ClassVar[str] = "fal"
+    history_hint: ClassVar[str] = HISTORY_HINT
+
+    def __init__(
         self,
-        method: str,
-        url: str,
-        authorised: bool = True,
-        extra: dict[str, str] | None = None,
-        **kwargs: Any,
-    ) -> httpx.Response:
-        headers = {"Authorization": f"Key {self._key()}"} if authorised else {}
-        headers.update(extra or {})
-        for attempt in range(self.max_retries + 1):
-            last = attempt == self.max_retries
-            try:
-                response = self.http.request(method, url, headers=headers, **kwargs)
-            except httpx.TimeoutException:
-                if method != "GET" or last:  # a submit that timed out may have been accepted
-                    raise ProviderError(
-                        f"fal timed out on {method} {_path(url)}"
-                        + (
-                            ": check fal's dashboard before resubmitting" if method != "GET" else ""
-                        ),
-                        maybe_sent=method != "GET",
-                    ) from None
-            except httpx.TransportError as exc:
-                # only a failed connect proves a submit was not received
-                sent = method != "GET" and not isinstance(exc, httpx.ConnectError)
-                if last or sent:
-                    raise ProviderError(
-                        f"fal is unreachable ({type(exc).__name__}) on {method} {_path(url)}",
-                        maybe_sent=sent,
-                    ) from None
-            else:
-                retryable = response.status_code == 429 or response.status_code >= 500
-                if not retryable or last:
-                    return self._checked(response, method, url)
-            self.sleep(self.backoff_s * 2**attempt)
-        raise AssertionError("unreachable")  # pragma: no cover
+        model_id: str | None = None,
+        api_key_env: str = "FAL_KEY",
+        *,
+        http_client: httpx.Client,
+        entry: ModelEntry | None = None,
+        base_url: str = QUEUE_URL,
+        max_retries: int = 3,
+        backoff_s: float = 1.0,
+        extra_input: dict[str, Any] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.entry = entry
+        self.queue = _queue(
+            model_id, entry, http_client, base_url, api_key_env, max_retries, backoff_s, sleep
+        )
+        self.model_id = self.queue.model_id
+        self.api_key_env = api_key_env
+        self.extra_input = dict(extra_input or {})
 
-    def _checked(self, response: httpx.Response, method: str, url: str) -> httpx.Response:
-        code = response.status_code
-        if code < 400:
-            return response
-        detail = self._clean(_detail(response))
-        if code in (401, 403):
-            message = f"fal rejected the key in {self.api_key_env} ({code})"
-        elif code == 404:
-            message = f"fal does not know {_path(url)} (404): check the model id {self.model_id}"
-        elif code == 422:
-            message = f"fal rejected the input for {self.model_id} (422): {detail}"
-        elif code == 429:
-            message = f"fal is rate limiting (429) after {self.max_retries} retries"
-        elif code >= 500:
-            message = f"fal failed ({code}) after {self.max_retries} retries: {detail}"
-        else:
-            message = f"fal answered {method} {_path(url)} with {code}: {detail}"
-        raise ProviderError(message, status=code)
+    def __repr__(self) -> str:
+        return f"FalImageProvider({self.model_id!r}, api_key_env={self.api_key_env!r})"
 
+    def input(self, job: ImageJob, encode: Callable[[bytes, str], str]) -> dict[str, Any]:
+        """The model input for ``job`` with images written by ``encode``."""
+        return {**image_input(self.entry, job, encode), **self.extra_input}
 
-def _path(url: str) -> str:
-    return httpx.URL(url).path
+    def payload(self, job: ImageJob) -> dict[str, object]:
+        """What ``submit`` sends, every image as ``"sha256:<hex>"``."""
+        return self.input(job, digest)
 
+    def submit(self, job: ImageJob) -> str:
+        """Queue the job; returns fal's request id."""
+        limit = self.entry.max_prompt_chars if self.entry is not None else None
+        if limit is not None and len(job.prompt) > limit:
+            raise ProviderError(
+                f"{job.key}: the prompt has {len(job.prompt)} characters, over "
+                f"{self.model_id}'s {limit}",
+                failure="invalid_input",
+                maybe_sent=False,
+            )
+        return self.queue.submit(self.input(job, data_uri), job.reference, job.key)
 
-def _detail(response: httpx.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return response.text[:200]
-    detail = body.get("detail", body) if isinstance(body, dict) else body
-    return str(detail)[:300]
+    def poll(self, job_id: str) -> JobStatus:
+        """The request's state (see :class:`FalProvider`)."""
+        return self.queue.status(job_id)
+
+    def download(self, job_id: str) -> bytes:
+        """The first image of the result (PNG or JPEG bytes), from the CDN without the key.
+
+        A result whose safety checker flagged the image (``has_nsfw_concepts``) is a refusal:
+        fal blacks such an image out, so it is never taken as a picture."""
+        body = self.queue.result(job_id)
+        flagged = body.get("has_nsfw_concepts")
+        if isinstance(flagged, list) and any(flag is True for flag in flagged):
+            raise ProviderError(
+                f"fal's safety checker flagged the image of request {job_id}",
+                failure="refusal",
+            )
+        images = body.get("images")
+        first = images[0] if isinstance(images, list) and images else None
+        url = first.get("url") if isinstance(first, dict) else None
+        if not isinstance(url, str):
+            raise ProviderError(
+                f"fal's result for request {job_id} has no image url", failure="other"
+            )
+        data = self.queue.fetch(url, job_id)
+        if not (data.startswith(b"\x89PNG\r\n\x1a\n") or data[:3] == b"\xff\xd8\xff"):
+            raise ProviderError(
+                f"the image of fal request {job_id} is neither PNG nor JPEG", failure="download"
+            )
+        return data
+
+    def cancel(self, job_id: str) -> bool:
+        """Ask fal to cancel a queued request; True when it accepted."""
+        return self.queue.cancel(job_id)
+
+    def reported_cost(self, job_id: str) -> float | None:
+        """fal's billed units times the catalogue's unit price, when both say."""
+        return _reported(self.queue, self.entry, job_id)
