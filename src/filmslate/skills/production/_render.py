@@ -4,11 +4,16 @@ The generation skills ask the render service the runner passes in ``ctx.params["
 (for skills with ``uses_video``) for a clip: routing, the budget hold, the recorded job and
 settlement are the service's (``filmslate.engine._render``), never a skill's.
 
-- **render-proxy** renders ``PROXY_<SHOT>`` at ``config.resolution.proxy``. A regeneration is
+- **render-proxy** renders ``PROXY_<SHOT>`` at ``config.resolution.proxy``: the provider's clip
+  (kept as ``RAW_PROXY_<SHOT>``) conformed to the proxy spec and the planned duration
+  (``_take``: scaled and cropped or padded, re-timed, trimmed; never stretched), sent with the
+  storyboard frame as its first image and the shot's sheets as references. A regeneration is
   refused when its GenPack is the one the previous proxy was made from and that proxy's latest
   QC verdict is FAIL or FIX: change the GenPack (regen-analyzer, prompt-packager) first.
-- **render-final** renders ``FINAL_<SHOT>`` at ``config.resolution.final``, proxy first: only
-  when the shot's last QC_BATCH row is PASS.
+- **render-final** renders ``FINAL_<SHOT>`` (and keeps ``RAW_FINAL_<SHOT>``) at
+  ``config.resolution.final``, proxy first: only when the shot's last QC_BATCH row is PASS.
+  Its gate runs the technical checks qc-grader runs on proxies: a final take that fails them
+  never reaches the cut.
 - **assemble-cut** concatenates the accepted takes (FINAL, else a PROXY whose last QC row is
   PASS) in SCENES and SHOTLIST order into ``CUT_<TARGET>``, re-encoded to one resolution.
 """
@@ -33,6 +38,7 @@ from ...rules._takes import last_qc_verdict
 from ...schemas import Artifact, GenPack, QcBatch, Scenes, ShotList, ShotRow
 from ._production import shot_row
 from ._shared import passed_with
+from ._take import Rendered, final_failures, make_take, shot_references
 
 RENDER_PARAM = "render"  # ctx.params key of the render service
 
@@ -85,25 +91,49 @@ class _Render(Skill):
     resolution: ClassVar[ResolutionTier] = "proxy"
 
     def produce(self, ctx: Context) -> list[Artifact | Media]:
-        """Render the shot through the service."""
+        """Render the shot through the service, with its first frame and sheets; the take is
+        the provider's clip conformed to the spec, the original is kept beside it."""
         row = shot_row(ctx)
         self.before_render(ctx, row)
         pack: GenPack = ctx.inputs.get("GENPACK")
         image = ctx.inputs.get("STORYBOARD")
-        data = service_of(ctx).render(
-            row, pack, self.resolution, image if isinstance(image, bytes) else None, skill=self.name
+        references = shot_references(ctx, row)
+        # a service of before the references were added takes none: sent only when there are
+        extra = {"references": references} if references else {}
+        raw = service_of(ctx).render(
+            row,
+            pack,
+            self.resolution,
+            image if isinstance(image, bytes) else None,
+            skill=self.name,
+            **extra,
         )
-        return [Media(self.produces[0], row.shot_id, data)]
+        res: Resolution = getattr(ctx.config.resolution, self.resolution)
+        self._take = make_take(ctx, row, raw, res, self.resolution)
+        take_kind, raw_kind = self.produces
+        return [Media(take_kind, row.shot_id, self._take.data), Media(raw_kind, row.shot_id, raw)]
 
     def before_render(self, ctx: Context, row: ShotRow) -> None:
         """Refuse before any spend (render-final: proxy first)."""
 
     def gate(self, outputs: list[Any], ctx: Context) -> Gate:
-        """FAIL when the clip does not decode or has the wrong size or length."""
+        """FAIL when the conformed take does not decode or has the wrong size or length (or
+        the provider's clip was too short to conform); the conform is noted on a PASS."""
         res: Resolution = getattr(ctx.config.resolution, self.resolution)
-        return Gate.from_failures(
-            clip_failures(outputs[0].data, shot_row(ctx), res, self.resolution)
-        )
+        row = shot_row(ctx)
+        take: Rendered | None = getattr(self, "_take", None)
+        failures = [take.failure] if take and take.failure else []
+        failures += clip_failures(outputs[0].data, row, res, self.resolution)
+        if not failures:
+            failures = self.take_failures(ctx, row, outputs[0].data)
+        if failures:
+            return Gate.from_failures(failures)
+        changed = take is not None and take.data is not take.raw
+        return Gate("PASS", (take.note,) if take and changed else ())
+
+    def take_failures(self, ctx: Context, row: ShotRow, data: bytes) -> list[str]:
+        """More checks of a take of the right size and length (render-final: technical)."""
+        return []
 
 
 class RenderProxy(_Render):
@@ -115,7 +145,7 @@ class RenderProxy(_Render):
         Need("SHOTLIST", "scene"),
         Need("STORYBOARD", "shot", optional=True),
     )
-    produces: ClassVar[tuple[str, ...]] = ("PROXY",)
+    produces: ClassVar[tuple[str, ...]] = ("PROXY", "RAW_PROXY")
     resolution: ClassVar[ResolutionTier] = "proxy"
     summary: ClassVar[str] = (
         "after prompt-packager PASS: the shot's proxy clip at proxy resolution (metered, resumable)"
@@ -134,8 +164,10 @@ class RenderFinal(_Render):
         # newer versions do not make this shot's final stale), checked row by row below
         Need("QC_BATCH", "scene", lineage=False, history=True),
         Need("STORYBOARD", "shot", optional=True),
+        # the set's palette, for the technical checks of the final take
+        Need("SET_LOCK", "scene_set", optional=True, lineage=False),
     )
-    produces: ClassVar[tuple[str, ...]] = ("FINAL",)
+    produces: ClassVar[tuple[str, ...]] = ("FINAL", "RAW_FINAL")
     resolution: ClassVar[ResolutionTier] = "final"
     summary: ClassVar[str] = "after the proxy passed QC: the shot's clip at final resolution"
 
@@ -151,6 +183,11 @@ class RenderFinal(_Render):
                 "regenerate the proxy if it failed",
                 target=row.shot_id,
             )
+
+    def take_failures(self, ctx: Context, row: ShotRow, data: bytes) -> list[str]:
+        """The final take goes into the cut only after the technical checks qc-grader runs on
+        proxies pass (verdict by the hero tier's threshold)."""
+        return final_failures(ctx, row, data)
 
 
 # -- assemble-cut -----------------------------------------------------------------------------

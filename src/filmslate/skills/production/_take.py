@@ -1,0 +1,104 @@
+"""A rendered take for render-proxy and render-final: the references sent, the conform of the
+provider's clip to the spec, and the technical grading of a final take.
+
+- **references**: the storyboard frame goes as the first image (image-to-video); the shot's
+  character and set sheets go as references (``shot_references`` of the reference-sheets
+  step, where it exists).
+- **conform**: the provider's clip (kept as ``RAW_PROXY`` / ``RAW_FINAL``) is scaled and
+  cropped (or padded: ``[visual] conform = "pad"``), re-timed and trimmed to the planned
+  duration (``rules._conform``); the conformed clip is the take the gate grades. A clip
+  shorter than the plan is never stretched: the take fails its gate, the original is kept.
+- **final grading**: a final take goes into the cut only after the technical checks qc-grader
+  runs on proxies (``rules._media.technical_checks``, verdict by the hero tier's threshold).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import import_module
+from typing import cast
+
+from ...core._config import Resolution
+from ...engine._skill import Context
+from ...engine._video import Reference
+from ...rules._conform import ClipTarget, ClipTooShort, ConformMode, conform
+from ...rules._media import ClipSpec, rubric_from_technical, technical_checks
+from ...schemas import SetLock, ShotRow
+from ._qc import qc_verdict
+
+# Where the reference-sheets step keeps ``shot_references(ctx, row)``, first found wins.
+REFERENCE_HELPERS = (f"{__package__}._sheets", f"{__package__}._shared")
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """The provider's clip, the take made from it, and what was done (or why it failed)."""
+
+    raw: bytes
+    data: bytes
+    note: str
+    failure: str = ""  # set when the clip could not be conformed (shorter than the plan)
+
+
+def shot_references(ctx: Context, row: ShotRow) -> tuple[Reference, ...]:
+    """The shot's character and set sheets, from the reference-sheets step (none without it)."""
+    for name in REFERENCE_HELPERS:
+        try:
+            helper = getattr(import_module(name), "shot_references", None)
+        except ImportError:
+            continue
+        if helper is not None:
+            return tuple(cast(tuple[Reference, ...], helper(ctx, row)))
+    return ()
+
+
+def conform_mode(ctx: Context) -> ConformMode:
+    """``[visual] conform``: "crop" (scale to cover, centre crop; default) or "pad"."""
+    mode = str(getattr(ctx.config.visual, "conform", "crop"))
+    return "pad" if mode == "pad" else "crop"
+
+
+def make_take(ctx: Context, row: ShotRow, raw: bytes, res: Resolution, label: str) -> Rendered:
+    """The provider's clip conformed to ``res`` and the shot's planned duration."""
+    target = ClipTarget(res.width, res.height, res.fps, row.duration_s)
+    try:
+        done = conform(raw, target, conform_mode(ctx))
+    except ClipTooShort as exc:
+        why = f"{row.shot_id}: the provider's {label} clip cannot be conformed: {exc}"
+        return Rendered(raw, raw, why, failure=why)
+    return Rendered(raw, done.data, f"{row.shot_id}: {done.summary()}")
+
+
+def final_failures(ctx: Context, row: ShotRow, data: bytes) -> list[str]:
+    """The technical checks qc-grader runs, on a final take: empty when it would PASS."""
+    final = ctx.config.resolution.final
+    set_lock: SetLock | None = ctx.inputs.all("SET_LOCK").get(row.set_id)
+    spec = ClipSpec(
+        row.duration_s,
+        final.width,
+        final.height,
+        final.fps,
+        palette=list(set_lock.palette) if set_lock else [],
+        allow_static=row.camera_type == "insert",
+    )
+    findings = technical_checks(data, spec)
+    scores: dict[str, int | None] = dict(rubric_from_technical(findings))
+    verdict, reasons = qc_verdict(scores, ctx.config.qc.threshold(row.hero_tier))
+    if verdict == "PASS":
+        return []
+    found = "; ".join(f"{f.check} {f.severity}: {f.detail}" for f in findings)
+    return [
+        f"{row.shot_id}: the final take fails the technical checks ({verdict}: "
+        f"{'; '.join(reasons)}): {found}; regenerate it (regen-analyzer, prompt-packager, "
+        "render-proxy) before the cut uses it"
+    ]
+
+
+__all__ = [
+    "REFERENCE_HELPERS",
+    "Rendered",
+    "conform_mode",
+    "final_failures",
+    "make_take",
+    "shot_references",
+]
