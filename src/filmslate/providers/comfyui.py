@@ -1,228 +1,329 @@
-"""ComfyUI adapter: a workflow pinned by hash, queued over ComfyUI's HTTP API.
+"""ComfyUI adapters: a pinned workflow queued on a ComfyUI server you run, for video and images.
 
-Assumptions about the ComfyUI server routes (the stock ``server.py``):
+The catalogue's ComfyUI entries (``core/catalogue/comfyui.toml``: ``comfyui:wan2.2-i2v-14b``
+for video, ``comfyui:flux-dev`` for images) name a workflow template shipped as package data
+(``providers/comfyui_workflows/<id>.json``, pinned in :mod:`._comfyui_workflow`); a project can
+give its own API-format workflow with its sha256 instead. The routes and how their failures are
+classified are in :mod:`._comfyui_http`.
 
-- ``POST /prompt`` with ``{"prompt": <API-format workflow>, "client_id": ...}`` answers
-  ``{"prompt_id": ..., "number": ..., "node_errors": {}}``; an invalid workflow answers 400 with
-  ``{"error": {"type", "message", "details"}, "node_errors": {...}}``.
-- ``GET /history/{prompt_id}`` answers ``{}`` until the prompt finished, then
-  ``{prompt_id: {"outputs": {node_id: {<kind>: [{"filename", "subfolder", "type"}]}},
-  "status": {"status_str": "success" | "error", "completed": bool, "messages": [...]}}}``.
-  Video outputs are lists under any key (``videos``, ``gifs`` from VideoHelperSuite's Video
-  Combine, ``images`` from SaveVideo / animated savers); the first file with a video extension
-  is taken.
-- ``GET /queue`` answers ``{"queue_running": [[number, prompt_id, ...]], "queue_pending": [...]}``
-  and is the truth for queued versus running; a prompt in neither and not in the history was
-  lost (server restarted) and is reported as failed.
-- ``GET /view?filename=&subfolder=&type=output`` returns the file's bytes.
-- ``POST /upload/image`` (multipart field ``image``) stores an input image and answers
-  ``{"name", "subfolder", "type"}``.
+A submission uploads the first frame and the reference images first (``POST /upload/image``,
+each under a name made from its digest), fills the template's placeholders from the job and
+the catalogue entry, and queues it (``POST /prompt``) under the job's client reference, both as
+the ``prompt_id`` (kept by current servers) and in ``extra_data`` (kept by every server), so a
+run killed before it recorded the answer finds the prompt again (:meth:`find`) instead of
+queueing it twice. ComfyUI does not refuse a repeated id: the lookup is what prevents a second
+render.
 
-The submission carries a client-chosen ``prompt_id`` (the job's client reference; stock
-``server.py`` takes ``json_data.get("prompt_id")`` and makes a uuid4 only when there is none),
-so a run killed before it recorded the answer finds the prompt again by that id
-(:meth:`ComfyUIProvider.find`: the history, then the queue) instead of queueing it twice.
-ComfyUI does not refuse a repeated id, so the lookup is what prevents a second render.
+What a job fills, by placeholder:
 
-The workflow template fills job values through placeholders: a string input that is exactly
-``"{{seed}}"`` (or width, height, fps, frames, duration_s) becomes that number; ``{{prompt}}``,
-``{{shot_id}}`` and ``{{image}}`` are replaced inside strings (the image is uploaded first and
-its stored name substituted). The pin (sha256 of the canonical JSON of the template: sorted
-keys, no spaces, UTF-8) is checked when the provider is built, so an edited workflow is refused.
+- ``{{prompt}}``, ``{{negative_prompt}}``, ``{{seed}}``; ``{{shot_id}}`` (video) or ``{{key}}``
+  (image) for file names;
+- ``{{width}}`` and ``{{height}}``: for a video entry with native resolutions, the smallest one
+  that covers the job's frame (in the job's orientation; the conform step scales down, never
+  up); otherwise the job's frame, for an image rounded up to a multiple of 16 (FLUX's latent);
+- ``{{frames}}``: the entry's ``duration_input`` when it sends frames (Wan: 5 s -> 81), else
+  the job's seconds x fps; ``{{fps}}`` the entry's frame rate, else the job's; ``{{duration_s}}``
+  the snapped length;
+- ``{{image}}``: the uploaded first frame; ``{{reference_1}}`` ... ``{{reference_N}}``: the
+  uploaded references, as many as the template has slots (and the entry's max_references).
+
+The hardware is yours: ``offline`` is False (the server is not this process, and a job it ran
+cannot be told from a new one by resubmitting) but the price is 0 unless configured.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import math
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import httpx
 
+from ..core._catalogue import ModelEntry
 from ..core._errors import ProviderError
-from ..engine._video import JobStatus, VideoJob, VideoProvider
+from ..engine._images import ImageJob, ImageProvider
+from ..engine._video import JobStatus, Reference, VideoJob, VideoProvider
+from ._comfyui_http import ComfyUIClient
+from ._comfyui_workflow import (
+    check_pin,
+    fill,
+    placeholders,
+    shipped_workflow,
+    upload_name,
+    workflow_hash,
+)
 
+DEFAULT_URL = "http://127.0.0.1:8188"
 VIDEO_EXTENSIONS = (".mp4", ".webm", ".mov", ".mkv", ".gif", ".webp")
-NUMERIC_PLACEHOLDERS = ("seed", "width", "height", "fps", "frames", "duration_s")
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp")
+HISTORY_HINT = "the ComfyUI server's queue and history"
+__all__ = [
+    "ComfyUIImageProvider",
+    "ComfyUIProvider",
+    "ComfyUIVideoProvider",
+    "fill_workflow",
+    "workflow_hash",
+]
 
 
-def workflow_hash(workflow: dict[str, Any]) -> str:
-    """The pin of a workflow: sha256 of its canonical JSON."""
-    canonical = json.dumps(workflow, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+@dataclass(frozen=True)
+class _Upload:
+    slot: str  # the placeholder: "image", "reference_1", ...
+    data: bytes
+    name: str  # the name it is uploaded under (from its digest)
+    media_type: str
+
+
+class _Workflow:
+    """A pinned template on one server: uploads, fills and queues jobs."""
+
+    def __init__(
+        self,
+        entry: ModelEntry | None,
+        workflow: dict[str, Any] | None,
+        workflow_sha256: str | None,
+        client: ComfyUIClient,
+        client_id: str,
+    ) -> None:
+        if workflow is None:
+            if entry is None:
+                raise ProviderError(
+                    "a ComfyUI provider needs a catalogue entry or a workflow and its sha256",
+                    failure="invalid_input",
+                )
+            workflow, shipped_pin = shipped_workflow(entry.model)
+            workflow_sha256 = workflow_sha256 or shipped_pin
+        if not workflow_sha256:
+            raise ProviderError("a ComfyUI workflow needs its sha256 pin", failure="invalid_input")
+        check_pin(workflow, workflow_sha256)
+        self.entry = entry
+        self.template = workflow
+        self.pin = workflow_sha256.lower()
+        self.slots = placeholders(workflow)
+        self.client = client
+        self.client_id = client_id
+
+    def uploads(
+        self, first: bytes | None, references: tuple[Reference, ...], stem: str
+    ) -> list[_Upload]:
+        """The images the template takes, in upload order."""
+        found: list[_Upload] = []
+        if "image" in self.slots and first is not None:
+            found.append(_Upload("image", first, upload_name(first, stem), "image/png"))
+        elif "image" in self.slots and self.entry is not None:
+            # a catalogue workflow's LoadImage refuses an empty name: say so before queueing
+            raise ProviderError(
+                f"{stem}: the ComfyUI workflow takes a first frame ({{{{image}}}}) and the "
+                "job has none",
+                failure="invalid_input",
+            )
+        limit = (
+            self.entry.input.max_references if self.entry and self.entry.input.references else None
+        )
+        for index, ref in enumerate(references, start=1):
+            slot = f"reference_{index}"
+            if slot not in self.slots or (limit is not None and index > limit):
+                break
+            found.append(
+                _Upload(slot, ref.data, upload_name(ref.data, f"{stem}_ref{index}"), ref.media_type)
+            )
+        return found
+
+    def queue(
+        self,
+        numbers: dict[str, int | float],
+        texts: dict[str, str],
+        uploads: list[_Upload],
+        reference: str,
+    ) -> str:
+        stored = {up.slot: self.client.upload(up.data, up.name, up.media_type) for up in uploads}
+        graph = fill(self.template, numbers, {**texts, **stored})
+        return self.client.queue_prompt(graph, reference, self.client_id)
+
+    def payload(
+        self,
+        numbers: dict[str, int | float],
+        texts: dict[str, str],
+        uploads: list[_Upload],
+        reference: str,
+    ) -> dict[str, object]:
+        """What queue() sends, images by their sha256 (and the names they are uploaded under)."""
+        graph = fill(self.template, numbers, {**texts, **{up.slot: up.name for up in uploads}})
+        return {
+            "workflow": graph,
+            "workflow_sha256": self.pin,
+            "images": {up.slot: hashlib.sha256(up.data).hexdigest() for up in uploads},
+            "client_id": self.client_id,
+            "prompt_id": reference,
+        }
+
+
+def _client(
+    base_url: str, http_client: httpx.Client | None, timeout: float | None, api_key_env: str | None
+) -> ComfyUIClient:
+    http = http_client if http_client is not None else httpx.Client(timeout=timeout or 60.0)
+    return ComfyUIClient(base_url, http, timeout=timeout, api_key_env=api_key_env)
 
 
 class ComfyUIProvider(VideoProvider):
-    """Runs a pinned ComfyUI workflow on a server you own (see the module docs)."""
+    """A video workflow on a ComfyUI server you own (see the module docs)."""
 
     name: ClassVar[str] = "comfyui"
     capabilities: ClassVar[frozenset[str]] = frozenset({"text_to_video", "image_to_video"})
     finds_by_reference: ClassVar[bool] = True
-    history_hint: ClassVar[str] = "the ComfyUI server's queue and history"
+    history_hint: ClassVar[str] = HISTORY_HINT
 
     def __init__(
         self,
-        base_url: str,
-        workflow: dict[str, Any],
-        workflow_sha256: str,
-        http_client: httpx.Client,
+        base_url: str = DEFAULT_URL,
+        workflow: dict[str, Any] | None = None,
+        workflow_sha256: str | None = None,
+        http_client: httpx.Client | None = None,
         price_per_second: float = 0.0,
         client_id: str = "filmslate",
+        *,
+        entry: ModelEntry | None = None,
+        timeout: float | None = None,
+        api_key_env: str | None = None,
     ) -> None:
-        actual = workflow_hash(workflow)
-        if actual != workflow_sha256.lower():
-            raise ProviderError(
-                f"the ComfyUI workflow does not match its pin: sha256 {actual}, "
-                f"pinned {workflow_sha256}; re-pin it deliberately if the "
-                "change is intended",
-                actual=actual,
-                pinned=workflow_sha256,
-            )
-        self.base_url = base_url.rstrip("/")
-        self.workflow = workflow
-        self.http = http_client
+        client = _client(base_url, http_client, timeout, api_key_env)
+        self.flow = _Workflow(entry, workflow, workflow_sha256, client, client_id)
+        self.entry = entry
+        self.base_url = client.base_url
         self.price = price_per_second
-        self.client_id = client_id
+        if entry is not None and entry.kind == "video":
+            self.max_clip_s = max(entry.allowed_durations())  # type: ignore[misc]
 
     def __repr__(self) -> str:
         return f"ComfyUIProvider({self.base_url!r})"
 
     def submit(self, job: VideoJob) -> str:
-        """Queue the filled workflow; returns ComfyUI's prompt id."""
-        image_name = self._upload(job) if job.image is not None else ""
-        prompt = fill_workflow(self.workflow, job, image_name)
-        request: dict[str, Any] = {"prompt": prompt, "client_id": self.client_id}
-        if job.reference:
-            request["prompt_id"] = job.reference
-        body = self._json("POST", "/prompt", json=request)
-        prompt_id = body.get("prompt_id") if isinstance(body, dict) else None
-        if not isinstance(prompt_id, str) or not prompt_id:
-            raise ProviderError(
-                f"ComfyUI at {self.base_url} answered /prompt without a "
-                f"prompt_id: {str(body)[:200]}"
-            )
-        return prompt_id
+        """Upload the images, queue the filled workflow; returns ComfyUI's prompt id."""
+        numbers, texts, uploads = self._parts(job)
+        return self.flow.queue(numbers, texts, uploads, job.reference)
+
+    def payload(self, job: VideoJob) -> dict[str, object]:
+        """The workflow ``submit`` queues for ``job``, images as their sha256."""
+        return self.flow.payload(*self._parts(job), job.reference)
 
     def find(self, reference: str) -> str | None:
-        """The prompt queued under this client-chosen id, if the server has it (queued,
-        running or finished); None when it never arrived."""
-        if self._history(reference) is not None:
-            return reference
-        queue = self._json("GET", "/queue")
-        if _in_queue(queue, "queue_running", reference) or _in_queue(
-            queue, "queue_pending", reference
-        ):
-            return reference
-        return reference if self._history(reference) is not None else None
+        """The prompt queued under this client reference, or None when it never arrived."""
+        return self.flow.client.find(reference)
 
     def poll(self, job_id: str) -> JobStatus:
-        """The history first (finished or failed), then the queue (queued or running)."""
-        finished = self._history_status(job_id)
-        if finished is not None:
-            return finished
-        queue = self._json("GET", "/queue")
-        if _in_queue(queue, "queue_running", job_id):
-            return JobStatus("running")
-        if _in_queue(queue, "queue_pending", job_id):
-            return JobStatus("queued")
-        # it may have finished between the two requests
-        finished = self._history_status(job_id)
-        if finished is not None:
-            return finished
-        return JobStatus(
-            "failed",
-            f"prompt {job_id} is neither queued nor in the history of "
-            f"{self.base_url} (was the server restarted?)",
-        )
+        """Queued, running, done, or failed with its kind."""
+        return self.flow.client.status(job_id)
 
     def download(self, job_id: str) -> bytes:
         """The first video file among the prompt's outputs."""
-        entry = self._history(job_id)
-        if entry is None:
-            raise ProviderError(f"prompt {job_id} has no history on {self.base_url} yet")
-        found = _video_output(entry.get("outputs"))
-        if found is None:
-            raise ProviderError(
-                f"prompt {job_id} finished without a video output (outputs: "
-                f"{', '.join(entry.get('outputs') or {}) or 'none'})"
-            )
-        params = {
-            "filename": found.get("filename", ""),
-            "subfolder": found.get("subfolder", ""),
-            "type": found.get("type", "output"),
-        }
-        response = self._send("GET", "/view", params=params)
-        if not response.content:
-            raise ProviderError(f"ComfyUI returned an empty file for {params['filename']}")
-        return response.content
+        return self.flow.client.output(job_id, VIDEO_EXTENSIONS, "a video")
+
+    def cancel(self, job_id: str) -> None:
+        """Drop the prompt from the queue, or interrupt it when it runs."""
+        self.flow.client.cancel(job_id)
 
     def price_per_second(self, width: int, height: int) -> float:
         """The configured figure: 0 by default (your own GPU has no marginal price)."""
         return self.price
 
-    # --- HTTP ---------------------------------------------------------------------------------
+    def _parts(self, job: VideoJob) -> tuple[dict[str, int | float], dict[str, str], list[_Upload]]:
+        entry = self.entry
+        width, height = _video_size(entry, job.width, job.height)
+        fps = entry.fps if entry is not None and entry.fps else job.fps
+        seconds = entry.snap_duration(job.duration_s) if entry is not None else job.duration_s
+        frames: int | float = max(1, math.ceil(seconds * fps))
+        if entry is not None and entry.input.duration_format == "frames":
+            frames = int(entry.duration_input(job.duration_s))
+        numbers: dict[str, int | float] = {
+            "seed": job.seed,
+            "width": width,
+            "height": height,
+            "fps": fps,
+            "frames": frames,
+            "duration_s": seconds,
+        }
+        texts = {
+            "prompt": job.prompt,
+            "negative_prompt": job.negative_prompt,
+            "shot_id": job.shot_id,
+            "key": job.shot_id,
+        }
+        return numbers, texts, self.flow.uploads(job.image, job.references, job.shot_id)
 
-    def _upload(self, job: VideoJob) -> str:
-        files = {"image": (f"{job.shot_id}.png", job.image or b"", "image/png")}
-        body = self._json("POST", "/upload/image", files=files, data={"overwrite": "true"})
-        name = body.get("name") if isinstance(body, dict) else None
-        if not isinstance(name, str):
-            raise ProviderError(f"ComfyUI /upload/image answered without a name: {body!r:.200}")
-        subfolder = body.get("subfolder") or ""
-        return f"{subfolder}/{name}" if subfolder else name
 
-    def _history(self, job_id: str) -> dict[str, Any] | None:
-        body = self._json("GET", f"/history/{job_id}")
-        entry = body.get(job_id) if isinstance(body, dict) else None
-        return entry if isinstance(entry, dict) else None
+ComfyUIVideoProvider = ComfyUIProvider
 
-    def _history_status(self, job_id: str) -> JobStatus | None:
-        entry = self._history(job_id)
-        if entry is None:
-            return None
-        status = entry.get("status") or {}
-        if status.get("status_str") == "error":
-            return JobStatus("failed", _error_message(status))
-        if entry.get("outputs") or status.get("completed"):
-            return JobStatus("done")
-        return None
 
-    def _json(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = self._send(method, path, **kwargs)
-        try:
-            return response.json()
-        except ValueError:
-            raise ProviderError(
-                f"ComfyUI {path} answered something that is not JSON: {response.text[:200]!r}",
-                status=response.status_code,
-            ) from None
+class ComfyUIImageProvider(ImageProvider):
+    """An image workflow on a ComfyUI server you own (see the module docs)."""
 
-    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        url = f"{self.base_url}{path}"
-        try:
-            response = self.http.request(method, url, **kwargs)
-        except (httpx.ConnectError, httpx.TimeoutException) as exc:
-            # only a failed connect proves a POST was not received
-            sent = method == "POST" and not isinstance(exc, httpx.ConnectError)
-            raise ProviderError(
-                f"the ComfyUI server at {self.base_url} is unreachable "
-                f"({type(exc).__name__}): is it running?",
-                maybe_sent=sent,
-            ) from None
-        except httpx.HTTPError as exc:
-            raise ProviderError(f"ComfyUI {path} failed: {exc}") from None
-        if response.status_code >= 400:
-            raise ProviderError(
-                f"ComfyUI {method} {path} returned {response.status_code}: "
-                f"{_server_message(response)}",
-                status=response.status_code,
-            )
-        return response
+    name: ClassVar[str] = "comfyui"
+    finds_by_reference: ClassVar[bool] = True
+    history_hint: ClassVar[str] = HISTORY_HINT
+
+    def __init__(
+        self,
+        base_url: str = DEFAULT_URL,
+        workflow: dict[str, Any] | None = None,
+        workflow_sha256: str | None = None,
+        http_client: httpx.Client | None = None,
+        client_id: str = "filmslate",
+        *,
+        entry: ModelEntry | None = None,
+        timeout: float | None = None,
+        api_key_env: str | None = None,
+    ) -> None:
+        client = _client(base_url, http_client, timeout, api_key_env)
+        self.flow = _Workflow(entry, workflow, workflow_sha256, client, client_id)
+        self.entry = entry
+        self.base_url = client.base_url
+
+    def __repr__(self) -> str:
+        return f"ComfyUIImageProvider({self.base_url!r})"
+
+    def submit(self, job: ImageJob) -> str:
+        """Upload the references, queue the filled workflow; returns the prompt id."""
+        numbers, texts, uploads = self._parts(job)
+        return self.flow.queue(numbers, texts, uploads, job.reference)
+
+    def payload(self, job: ImageJob) -> dict[str, object]:
+        """The workflow ``submit`` queues for ``job``, images as their sha256."""
+        return self.flow.payload(*self._parts(job), job.reference)
+
+    def find(self, reference: str) -> str | None:
+        """The prompt queued under this client reference, or None."""
+        return self.flow.client.find(reference)
+
+    def poll(self, job_id: str) -> JobStatus:
+        """Queued, running, done, or failed with its kind."""
+        return self.flow.client.status(job_id)
+
+    def download(self, job_id: str) -> bytes:
+        """The first saved image among the prompt's outputs."""
+        return self.flow.client.output(job_id, IMAGE_EXTENSIONS, "an image")
+
+    def _parts(self, job: ImageJob) -> tuple[dict[str, int | float], dict[str, str], list[_Upload]]:
+        numbers: dict[str, int | float] = {
+            "seed": job.seed,
+            "width": _multiple_of_16(job.width),
+            "height": _multiple_of_16(job.height),
+        }
+        texts = {
+            "prompt": job.prompt,
+            "negative_prompt": job.negative_prompt,
+            "key": job.key,
+            "shot_id": job.key,
+        }
+        first, references = None, job.references
+        if "image" in self.flow.slots and references:  # an edit workflow: the first reference
+            first, references = references[0].data, references[1:]
+        return numbers, texts, self.flow.uploads(first, references, job.key)
 
 
 def fill_workflow(workflow: dict[str, Any], job: VideoJob, image_name: str = "") -> Any:
-    """A copy of the workflow with the job's values in place of its ``{{...}}`` placeholders."""
+    """A copy of the workflow with a video job's values in its placeholders (no catalogue
+    entry: the job's own frame, fps and seconds)."""
     numbers: dict[str, int | float] = {
         "seed": job.seed,
         "width": job.width,
@@ -231,58 +332,24 @@ def fill_workflow(workflow: dict[str, Any], job: VideoJob, image_name: str = "")
         "frames": max(1, math.ceil(job.duration_s * job.fps)),
         "duration_s": job.duration_s,
     }
-    texts = {"prompt": job.prompt, "shot_id": job.shot_id, "image": image_name}
-
-    def fill(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {key: fill(item) for key, item in value.items()}
-        if isinstance(value, list):
-            return [fill(item) for item in value]
-        if isinstance(value, str):
-            for key, number in numbers.items():
-                if value == f"{{{{{key}}}}}":
-                    return number
-            for key, text in texts.items():
-                value = value.replace(f"{{{{{key}}}}}", text)
-        return value
-
-    return fill(workflow)
+    texts = {
+        "prompt": job.prompt,
+        "negative_prompt": job.negative_prompt,
+        "shot_id": job.shot_id,
+        "key": job.shot_id,
+        "image": image_name,
+    }
+    return fill(workflow, numbers, texts)
 
 
-def _in_queue(queue: Any, key: str, job_id: str) -> bool:
-    items = queue.get(key) if isinstance(queue, dict) else None
-    if not isinstance(items, list):
-        raise ProviderError(f"ComfyUI /queue answered without a {key} list: {str(queue)[:200]}")
-    return any(isinstance(item, list) and len(item) > 1 and item[1] == job_id for item in items)
+def _video_size(entry: ModelEntry | None, width: int, height: int) -> tuple[int, int]:
+    if entry is None or not entry.resolutions:
+        return width, height
+    tier = entry.resolution_for(width, height)
+    native_w, native_h = entry.resolutions[tier] if tier else (width, height)
+    long_side, short_side = max(native_w, native_h), min(native_w, native_h)
+    return (short_side, long_side) if height > width else (long_side, short_side)
 
 
-def _video_output(outputs: Any) -> dict[str, Any] | None:
-    if not isinstance(outputs, dict):
-        return None
-    for node in outputs.values():
-        for files in (node or {}).values() if isinstance(node, dict) else ():
-            for item in files if isinstance(files, list) else ():
-                name = item.get("filename", "") if isinstance(item, dict) else ""
-                if name.lower().endswith(VIDEO_EXTENSIONS):
-                    return item  # type: ignore[no-any-return]
-    return None
-
-
-def _error_message(status: dict[str, Any]) -> str:
-    for message in status.get("messages") or ():
-        if isinstance(message, list) and message and message[0] == "execution_error":
-            data = message[1] if len(message) > 1 and isinstance(message[1], dict) else {}
-            node = data.get("node_type") or data.get("node_id") or "?"
-            return f"execution error in node {node}: {data.get('exception_message', '')}".strip()
-    return "ComfyUI reports the prompt failed"
-
-
-def _server_message(response: httpx.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return response.text[:200] or response.reason_phrase
-    error = body.get("error") if isinstance(body, dict) else None
-    if isinstance(error, dict):
-        return str(error.get("message") or error.get("type") or error)[:300]
-    return str(error or body)[:300]
+def _multiple_of_16(value: int) -> int:
+    return max(16, -(-value // 16) * 16)

@@ -127,6 +127,7 @@ class Received:
     body: Any = None  # the JSON body, or None
     files: dict[str, str] = field(default_factory=dict)
     form: dict[str, str] = field(default_factory=dict)
+    filenames: dict[str, str] = field(default_factory=dict)  # field -> the uploaded file's name
 
 
 @dataclass
@@ -278,26 +279,31 @@ def _parse(handler: BaseHTTPRequestHandler, method: str) -> Received:
         except ValueError:
             request.body = None
     elif kind.startswith("multipart/form-data"):
-        request.files, request.form, request.body = _multipart(kind, raw)
+        request.files, request.form, request.body, request.filenames = _multipart(kind, raw)
     return request
 
 
-def _multipart(kind: str, raw: bytes) -> tuple[dict[str, str], dict[str, str], dict[str, bytes]]:
-    """(field -> sha256 of each file, field -> text of each plain field, field -> file bytes)."""
-    message = BytesParser(policy=HTTP).parsebytes(
-        b"Content-Type: " + kind.encode() + b"\r\n\r\n" + raw
-    )
+def _multipart(
+    kind: str, raw: bytes
+) -> tuple[dict[str, str], dict[str, str], dict[str, bytes], dict[str, str]]:
+    """(field -> sha256 of each file, field -> text of each plain field, field -> file bytes,
+    field -> file name)."""
+    head = b"Content-Type: " + kind.encode() + b"\r\n\r\n"
+    message = BytesParser(policy=HTTP).parsebytes(head + raw)
     files: dict[str, str] = {}
     form: dict[str, str] = {}
     data: dict[str, bytes] = {}
+    names: dict[str, str] = {}
     for part in message.iter_parts():
         name = part.get_param("name", header="content-disposition")
         payload = part.get_payload(decode=True)
         if not isinstance(name, str) or not isinstance(payload, bytes):
             continue
-        if part.get_filename():
+        filename = part.get_filename()
+        if filename:
             files[name] = hashlib.sha256(payload).hexdigest()
             data[name] = payload
+            names[name] = filename
         else:
             form[name] = payload.decode("utf-8", "replace")
-    return files, form, data
+    return files, form, data, names

@@ -1,0 +1,312 @@
+"""The ComfyUI video and image providers against the local ComfyUI server (real HTTP on
+127.0.0.1, real PNGs and MP4s): the catalogue's workflow pair filled from the job, images
+uploaded first, the client reference found again, failures told apart."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import socket
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from PIL import Image
+
+from filmslate import ProviderError
+from filmslate.core._catalogue import load_catalogue
+from filmslate.engine._images import ImageJob
+from filmslate.engine._video import JobStatus, Reference, VideoJob
+from filmslate.providers._comfyui_workflow import SHIPPED_PINS, shipped_workflow, workflow_hash
+from filmslate.providers.comfyui import ComfyUIImageProvider, ComfyUIProvider
+from filmslate.rules._media import probe
+from filmslate.testing._media_server import png_bytes
+from filmslate.testing.comfyui_server import ComfyUIServer
+
+VIDEO = load_catalogue().get("comfyui:wan2.2-i2v-14b")
+IMAGE = load_catalogue().get("comfyui:flux-dev")
+FRAME = png_bytes(640, 360, "storyboard SC01_SH001")
+SHEET = Reference("CHAR_NELL_REF_v001", png_bytes(512, 512, "Nell"))
+
+
+CLIENTS: list[httpx.Client] = []
+
+
+@pytest.fixture(autouse=True)
+def close_clients() -> Iterator[None]:
+    """Every HTTP client a test opened is closed after it."""
+    yield
+    while CLIENTS:
+        CLIENTS.pop().close()
+
+
+def http(transport: httpx.BaseTransport | None = None) -> httpx.Client:
+    """An HTTP client for one test (closed after it)."""
+    client = httpx.Client(timeout=10, transport=transport)
+    CLIENTS.append(client)
+    return client
+
+
+def video_job(**changes: Any) -> VideoJob:
+    """A 4.2 s proxy job (640x360 @ 12 fps) with a first frame and a negative prompt."""
+    fields: dict[str, Any] = {
+        "shot_id": "SC01_SH001",
+        "prompt": "Nell crosses the kitchen, ink wash.",
+        "duration_s": 4.2,
+        "width": 640,
+        "height": 360,
+        "fps": 12,
+        "image": FRAME,
+        "seed": 42,
+        "reference": "job-ref-0001",
+        "negative_prompt": "no new props",
+        "model": VIDEO.key,
+    }
+    return VideoJob(**{**fields, **changes})
+
+
+def image_job(**changes: Any) -> ImageJob:
+    fields: dict[str, Any] = {
+        "key": "CHAR_NELL_REF",
+        "prompt": "Nell, front and side, plain backdrop.",
+        "width": 1000,
+        "height": 700,
+        "seed": 7,
+        "reference": "img-ref-0001",
+        "model": IMAGE.key,
+    }
+    return ImageJob(**{**fields, **changes})
+
+
+def wait(provider: ComfyUIProvider | ComfyUIImageProvider, job_id: str) -> list[JobStatus]:
+    seen = [provider.poll(job_id)]
+    while seen[-1].state in ("queued", "running") and len(seen) < 10:
+        seen.append(provider.poll(job_id))
+    return seen
+
+
+def node(workflow: dict[str, Any], class_type: str) -> dict[str, Any]:
+    return next(n["inputs"] for n in workflow.values() if n["class_type"] == class_type)
+
+
+def test_video_workflow_filled_from_the_job_and_the_catalogue() -> None:
+    with ComfyUIServer() as server:
+        provider = ComfyUIProvider(server.url, entry=VIDEO, http_client=http())
+        job = video_job()
+        job_id = provider.submit(job)
+        assert job_id == job.reference  # the current server keeps the client's prompt id
+        states = [s.state for s in wait(provider, job_id)]
+        assert states[-1] == "done" and "running" in states
+        clip = provider.download(job_id)
+        sent = server.prompts[0]
+        upload = server.requests_to("/upload/image")[0]
+        prompt_request = server.requests_to("/prompt", "POST")[0].body
+    info = probe(clip)
+    assert (info.width, info.height, info.duration_s) == (1280, 720, 5.0)  # not the spec
+    # the first frame went up first, and the LoadImage node loads exactly that upload
+    assert upload.files == {"image": hashlib.sha256(FRAME).hexdigest()}
+    assert node(sent, "LoadImage")["image"] == upload.filenames["image"]
+    video = node(sent, "WanImageToVideo")
+    # 832x480 is Wan's smallest native frame covering 640x360; 4.2 s snaps to 4.25 s = 69 frames
+    assert (video["width"], video["height"], video["length"]) == (832, 480, 69)
+    assert VIDEO.duration_input(4.2) == 69
+    texts = [n["inputs"]["text"] for n in sent.values() if n["class_type"] == "CLIPTextEncode"]
+    assert texts == [job.prompt, job.negative_prompt]
+    assert {n["inputs"]["noise_seed"] for n in sent.values() if "noise_seed" in n["inputs"]} == {42}
+    assert node(sent, "CreateVideo")["fps"] == 16
+    assert prompt_request["extra_data"] == {"filmslate_reference": job.reference}
+    # the payload recorded before sending is what was sent, the image as its digest
+    payload = provider.payload(job)
+    assert payload["workflow"] == sent
+    assert payload["images"] == {"image": hashlib.sha256(FRAME).hexdigest()}
+    assert payload["workflow_sha256"] == SHIPPED_PINS["wan2.2-i2v-14b"]
+    assert provider.max_clip_s == 5.0 and not provider.offline
+    assert provider.price_per_second(640, 360) == 0.0
+
+
+def test_image_workflow_and_a_real_png() -> None:
+    with ComfyUIServer(size=(1024, 768)) as server:
+        provider = ComfyUIImageProvider(server.url, entry=IMAGE, http_client=http())
+        job_id = provider.submit(image_job())
+        assert wait(provider, job_id)[-1].state == "done"
+        data = provider.download(job_id)
+        sent = server.prompts[0]
+        assert not server.requests_to("/upload/image")  # flux-dev takes no image
+    assert Image.open(io.BytesIO(data)).size == (1024, 768)
+    latent = node(sent, "EmptySD3LatentImage")
+    assert (latent["width"], latent["height"]) == (1008, 704)  # up to FLUX's multiple of 16
+    assert node(sent, "SaveImage")["filename_prefix"] == "filmslate/CHAR_NELL_REF"
+    assert node(sent, "KSampler")["seed"] == 7
+    assert provider.payload(image_job())["workflow"] == sent
+
+
+def test_references_fill_the_template_slots_it_has() -> None:
+    template = {
+        "1": {"class_type": "LoadImage", "inputs": {"image": "{{reference_1}}"}},
+        "2": {"class_type": "CLIPTextEncode", "inputs": {"text": "{{prompt}}"}},
+        "3": {"class_type": "SaveImage", "inputs": {"filename_prefix": "x/{{key}}"}},
+    }
+    other = Reference("SET_KITCHEN_REF_v001", png_bytes(64, 64, "kitchen"))
+    with ComfyUIServer() as server:
+        provider = ComfyUIImageProvider(
+            server.url, template, workflow_hash(template), http_client=http()
+        )
+        job = image_job(references=(SHEET, other))
+        provider.submit(job)
+        uploads = server.requests_to("/upload/image")
+        sent = server.prompts[0]
+    # one slot: one upload (the second reference has nowhere to go)
+    assert [u.files["image"] for u in uploads] == [hashlib.sha256(SHEET.data).hexdigest()]
+    assert sent["1"]["inputs"]["image"] == uploads[0].filenames["image"]
+    assert provider.payload(job)["images"] == {
+        "reference_1": hashlib.sha256(SHEET.data).hexdigest()
+    }
+
+
+def test_find_by_reference_on_current_and_older_servers() -> None:
+    with ComfyUIServer() as server:
+        provider = ComfyUIProvider(server.url, entry=VIDEO, http_client=http())
+        assert provider.find("never-sent") is None
+        job_id = provider.submit(video_job())
+        assert provider.find("job-ref-0001") == job_id
+    # an older server makes its own prompt id: the reference in extra_data finds it, queued
+    # and after it finished (in the recent history)
+    with ComfyUIServer(keep_prompt_id=False, polls_to_finish=1) as server:
+        provider = ComfyUIProvider(server.url, entry=VIDEO, http_client=http())
+        job_id = provider.submit(video_job())
+        assert job_id != "job-ref-0001"
+        assert provider.find("job-ref-0001") == job_id
+        assert provider.poll(job_id).state == "done"
+        assert provider.find("job-ref-0001") == job_id
+        assert provider.find("another-ref") is None
+        assert server.requests_to("/history", "GET")[-1].query == {"max_items": "256"}
+
+
+def test_invalid_workflow_is_invalid_input_and_names_the_node() -> None:
+    with ComfyUIServer() as server:
+        provider = ComfyUIProvider(server.url, entry=VIDEO, http_client=http())
+        server.fail_next(1, "invalid_input")
+        with pytest.raises(ProviderError, match="400: Prompt outputs failed validation") as caught:
+            provider.submit(video_job())
+        assert caught.value.context["failure"] == "invalid_input"
+        assert caught.value.context["maybe_sent"] is False
+        # an unfilled placeholder is caught by the server's own validation
+        template = {
+            "1": {"class_type": "KSampler", "inputs": {"seed": "{{sede}}"}},
+            "2": {"class_type": "SaveVideo", "inputs": {"filename_prefix": "x"}},
+        }
+        custom = ComfyUIProvider(server.url, template, workflow_hash(template), http_client=http())
+        with pytest.raises(
+            ProviderError, match=r"node 1 KSampler: .*placeholder in seed"
+        ) as caught:
+            custom.submit(video_job())
+        assert caught.value.context["failure"] == "invalid_input"
+
+
+def test_a_catalogue_workflow_refuses_a_job_without_its_first_frame() -> None:
+    with ComfyUIServer() as server:
+        provider = ComfyUIProvider(server.url, entry=VIDEO, http_client=http())
+        with pytest.raises(ProviderError, match="takes a first frame") as caught:
+            provider.submit(video_job(image=None))
+        assert caught.value.context["failure"] == "invalid_input"
+        assert server.received == []  # refused before anything was sent
+
+
+def test_execution_error_is_a_server_failure_and_a_lost_prompt_too() -> None:
+    with ComfyUIServer(polls_to_finish=1) as server:
+        provider = ComfyUIProvider(server.url, entry=VIDEO, http_client=http())
+        server.fail_next(1, "server")
+        status = provider.poll(provider.submit(video_job()))
+        assert (status.state, status.failure) == ("failed", "server")
+        assert "KSampler" in status.message and "out of memory" in status.message
+        server.fail_next(1, "lost")
+        status = provider.poll(provider.submit(video_job(reference="job-ref-0002")))
+        assert (status.state, status.failure) == ("failed", "server")
+        assert "restarted" in status.message
+        # the next job is fine again
+        job_id = provider.submit(video_job(reference="job-ref-0003"))
+        assert provider.poll(job_id).state == "done"
+
+
+def test_a_missing_output_file_is_a_download_failure() -> None:
+    with ComfyUIServer(polls_to_finish=1) as server:
+        provider = ComfyUIProvider(server.url, entry=VIDEO, http_client=http())
+        job_id = provider.submit(video_job())
+        assert provider.poll(job_id).state == "done"
+        server._files.clear()  # the output folder was cleaned behind our back
+        with pytest.raises(ProviderError, match="404") as caught:
+            provider.download(job_id)
+        assert caught.value.context["failure"] == "download"
+
+
+def test_cancel_drops_a_queued_prompt() -> None:
+    with ComfyUIServer(polls_to_finish=5) as server:
+        provider = ComfyUIProvider(server.url, entry=VIDEO, http_client=http())
+        job_id = provider.submit(video_job())
+        provider.cancel(job_id)
+        assert server.requests_to("/queue", "POST")[0].body == {"delete": [job_id]}
+        assert provider.poll(job_id).state == "failed"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_unreachable_server_proves_nothing_was_sent() -> None:
+    provider = ComfyUIProvider(f"http://127.0.0.1:{free_port()}", entry=VIDEO, http_client=http())
+    with pytest.raises(ProviderError, match=r"unreachable.*is it running") as caught:
+        provider.submit(video_job())
+    assert caught.value.context == {"failure": "server", "maybe_sent": False}
+
+
+def test_a_timeout_on_submit_may_have_been_received() -> None:
+    def slow(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/prompt":
+            raise httpx.ReadTimeout("slow")
+        return httpx.Response(200, json={"name": "x.png", "subfolder": "", "type": "input"})
+
+    client = http(httpx.MockTransport(slow))
+    provider = ComfyUIProvider("http://127.0.0.1:8188", entry=VIDEO, http_client=client)
+    with pytest.raises(ProviderError) as caught:
+        provider.submit(video_job())
+    assert caught.value.context["failure"] == "timeout"
+    assert caught.value.context["maybe_sent"] is True
+
+
+def test_a_bearer_token_for_a_gateway_is_sent_never_recorded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    key = "comfy-gateway-SECRET-1234"
+    monkeypatch.setenv("COMFY_TOKEN", key)
+    with ComfyUIServer() as server:
+        provider = ComfyUIImageProvider(
+            server.url, entry=IMAGE, http_client=http(), api_key_env="COMFY_TOKEN"
+        )
+        provider.submit(image_job())
+        assert {r.auth for r in server.received} == {"Bearer"}
+        assert key not in repr(server.received) and key not in repr(provider)
+
+
+def test_shipped_templates_match_their_pins_and_an_edit_is_refused() -> None:
+    for model, pin in SHIPPED_PINS.items():
+        workflow, shipped = shipped_workflow(model)
+        assert workflow_hash(workflow) == pin == shipped
+    workflow, pin = shipped_workflow("wan2.2-i2v-14b")
+    workflow["57"]["inputs"]["steps"] = 4
+    with pytest.raises(ProviderError, match="does not match its pin"):
+        ComfyUIProvider(workflow=workflow, workflow_sha256=pin, entry=VIDEO)
+    with pytest.raises(ProviderError, match="no shipped ComfyUI workflow"):
+        shipped_workflow("sdxl")
+
+
+def test_the_local_server_stops_by_itself() -> None:
+    server = ComfyUIServer(timeout_s=0.3)
+    server.start()
+    url = server.url
+    time.sleep(0.8)
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"{url}/queue", timeout=1)
