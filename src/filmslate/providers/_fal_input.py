@@ -109,8 +109,9 @@ def _add_references(
 def kling_elements(
     references: Sequence[Reference], limit: int, encode: Encode
 ) -> list[dict[str, Any]]:
-    """Kling's elements: one per subject (a sheet's label without its version), the first
-    image of a subject frontal and every image of it a reference; at most ``limit``."""
+    """Kling's elements: one per subject (a sheet's label without its version), its first
+    image frontal and its other views references (the frontal one again when it has no
+    other); at most ``limit`` subjects."""
     subjects: dict[str, list[Reference]] = {}
     for reference in references:
         subjects.setdefault(re.sub(r"_v\d+$", "", reference.label), []).append(reference)

@@ -23,9 +23,11 @@ its FAQ) and may bill a 422, which is why neither is resubmitted unchanged by th
 The key is read from the environment variable ``api_key_env`` on each request; it is never
 stored on the object, shown in a repr or left in a message, and it is only ever sent to the
 configured queue host (a status or response URL on any other host is rebuilt on the base).
-429 and 5xx answers, and a failed connect, are retried ``max_retries`` times with exponential
-backoff; a submit that may have been received (timeout, connection lost after sending) is not
-retried and says so (``maybe_sent``): fal's queue takes no idempotency key.
+429 and 5xx answers to reads, and a failed connect, are retried ``max_retries`` times with
+exponential backoff; a submit is retried only on 429 and on a 502-504 from fal's ingress (no
+``x-fal-request-id``: it never reached the queue), like fal's own client. A submit that may have
+been received (timeout, connection lost after sending) is not retried and says so
+(``maybe_sent``): fal's queue takes no idempotency key.
 """
 
 from __future__ import annotations
@@ -229,8 +231,7 @@ class FalQueue:
                         failure="download" if phase in ("result", "download") else "server",
                     ) from None
             else:
-                retryable = response.status_code == 429 or response.status_code >= 500
-                if not retryable or last:
+                if not _retryable(response, submit) or last:
                     return self._checked(response, method, url, phase)
             self.sleep(self.backoff_s * 2**attempt)
         raise AssertionError("unreachable")  # pragma: no cover
@@ -243,9 +244,11 @@ class FalQueue:
             return response
         body = _body(response)
         detail = self.clean(_detail(body, response.text))
-        kind = classify(code, body, response.headers.get("x-fal-error-type", ""))
-        if phase == "download" or (phase == "result" and kind in ("server", "other")):
+        kind = classify(code, body, _error_type(response))
+        if phase == "download" or (phase == "result" and kind == "other"):
             kind = "download"  # the generation finished; fetching it again pays nothing
+        elif phase == "result" and kind == "server" and not _error_type(response):
+            kind = "download"  # the result endpoint failed, not the job
         if code in (401, 403):
             message = f"fal rejected the key in {self.api_key_env} ({code})"
         elif code == 404:
@@ -276,6 +279,24 @@ class FalQueue:
         return JobStatus(
             "failed", error[:300], classify(0, status, str(status.get("error_type") or ""))
         )
+
+
+def _retryable(response: httpx.Response, submit: bool) -> bool:
+    """429 always; a 5xx on a read; on a submit only a 5xx from fal's ingress (no request id:
+    the queue never saw it), as fal's own client does, since a queued job is billed."""
+    code = response.status_code
+    if code == 429:
+        return True
+    if not submit:
+        return code >= 500 and not _error_type(response)  # a failed job's own error is final
+    return code in (502, 503, 504) and "x-fal-request-id" not in response.headers
+
+
+def _error_type(response: httpx.Response) -> str:
+    """fal's machine-readable error category of an answer ("" when it has none)."""
+    body = _body(response)
+    given = body.get("error_type") if isinstance(body, dict) else None
+    return str(given or response.headers.get("x-fal-error-type", ""))
 
 
 def classify(code: int, body: object, error_type: str = "") -> Failure:
