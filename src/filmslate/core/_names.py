@@ -135,6 +135,9 @@ KINDS: dict[str, Kind] = {
 
 BUILTIN_KINDS = frozenset(KINDS)
 LOCK_KINDS = ("CHAR_LOCK", "SET_LOCK", "VOICE_LOCK", "STYLE_LOCK")
+# A reference sheet shows one lock: made by hand or by the skill, it is drawn from that lock's
+# current version, so revising the lock makes the sheet (and what used it) stale.
+SHEET_LOCKS = {"CHAR_REF": "CHAR_LOCK", "SET_REF": "SET_LOCK"}
 EXTENSION_RE = re.compile(r"[a-z0-9]{1,8}")
 
 

@@ -72,10 +72,21 @@ def _stage_output(
     )
     data = payload.data if isinstance(payload, Media) else payload
     subject = _output_subject(payload, facts.target)
-    same = store.same_as_latest(payload.KIND, subject, data, inputs.names)
+    lineage = _lineage(payload, inputs, skill.name)
+    same = store.same_as_latest(payload.KIND, subject, data, lineage)
     if same is not None and gate_of(project, same.filename) == gate.verdict:
         return same  # identical bytes, inputs and verdict: nothing new
-    return batch.add(payload.KIND, subject, data, inputs=inputs.names, entry=entry)
+    return batch.add(payload.KIND, subject, data, inputs=lineage, entry=entry)
+
+
+def _lineage(payload: Artifact | Media, inputs: Inputs, skill: str) -> list[str]:
+    """The run's inputs, or the subset a Media output names (never one the run did not read)."""
+    if not isinstance(payload, Media) or payload.inputs is None:
+        return inputs.names
+    unread = [name for name in payload.inputs if name not in inputs.names]
+    if unread:
+        raise RunError(f"{skill} names {', '.join(unread)} as an input it did not read")
+    return list(payload.inputs)
 
 
 def log_run(

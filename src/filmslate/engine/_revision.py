@@ -111,11 +111,19 @@ class Revisions:
         if self._history_moved(skill_cls, target, int(row["seq"])):
             return None
         try:
-            if self.store.is_stale(row["artifact_output"]):
+            if any(self.store.is_stale(name) for name in self._outputs(row)):
                 return None
         except ArtifactNotFound:
             return None
         return row["run_id"]
+
+    def _outputs(self, row: dict[str, str]) -> list[str]:
+        """Every version the run wrote (a sheet per lock, not only the first output): each
+        may have its own lineage, so one stale output means the run must go again."""
+        written = self.store.conn.execute(
+            "SELECT name FROM artifacts WHERE run_id = ?", (row["run_id"],)
+        ).fetchall()
+        return [row["artifact_output"], *(name for (name,) in written)]
 
     def _history_moved(self, skill_cls: type[Skill], target: str, since: int) -> bool:
         """True when a history input (a QC sheet) got a new version after the run at ``since``:

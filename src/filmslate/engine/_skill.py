@@ -50,11 +50,17 @@ M = TypeVar("M", bound=BaseModel)
 
 @dataclass(frozen=True)
 class Media:
-    """A binary output (PNG frame, MP4 clip) of a skill, stored as bytes."""
+    """A binary output (PNG frame, MP4 clip) of a skill, stored as bytes.
+
+    ``inputs`` narrows the output's lineage to some of the run's inputs (file names from
+    ``ctx.inputs.names``): one run making a sheet per lock records each sheet as made from
+    its own lock only, so revising one lock leaves the other sheets fresh. None: every input.
+    """
 
     KIND: str
     subject: str | None
     data: bytes
+    inputs: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,12 @@ positive prompt, however the GenPack files them.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
 from ..core._catalogue import ModelEntry
-from ..schemas import CharLock, GenPack, SetLock, StyleLock
+from ..schemas import CharLock, GenPack, SetLock, ShotRow, StyleLock
 from ..schemas._document import DocumentArtifact
 
 L = TypeVar("L", bound=DocumentArtifact)
@@ -30,6 +30,9 @@ ACTION, CAMERA, FRAME_ORDER, REGEN = 100, 98, 96, 94
 CHAR_ANCHOR, STYLE_MEDIUM, SETTING, SET_ANCHOR = 90, 80, 75, 70
 LIGHT, WEARING, MARKS, APPEARANCE = 65, 60, 55, 50
 ACCESSORY, WEATHER, LOOK, SHADOW = 40, 35, 30, 25
+
+# A storyboard frame's prompt stays well inside every image model's limit.
+FRAME_PROMPT_CHARS = 1000
 
 # Leading words a negative prompt does without: it already lists what must not appear.
 _NEGATION = re.compile(r"^(?:no|never|not|without)\s+", re.IGNORECASE)
@@ -81,6 +84,32 @@ def compose(pack: GenPack, entry: ModelEntry | None) -> Composed:
     negative, cut = _fit_list(negatives, limit)
     dropped += [f"negative {item!r}" for item in cut]
     return Composed(prompt, negative, tuple(dropped))
+
+
+def compose_frame(
+    row: ShotRow,
+    set_lock: SetLock | None,
+    characters: Sequence[CharLock | None],
+    limit: int | None = FRAME_PROMPT_CHARS,
+) -> Composed:
+    """The image prompt of a shot's storyboard frame, from its row and locks (the frame comes
+    before the GenPack): set, characters, action and camera; forbidden drift as negative."""
+    locks = [c for c in characters if c is not None]
+    parts = _set_parts(set_lock) if set_lock is not None else []
+    for lock in locks:
+        parts += _char_parts(lock)
+    parts += [
+        Part("Left to right", ", ".join(row.char_ids), FRAME_ORDER, "frame order"),
+        Part("Action", _words(row.blocking_summary), ACTION, "action"),
+        Part("Camera", f"{row.camera_type.replace('_', ' ')} shot", CAMERA, "camera"),
+    ]
+    if not row.char_ids:
+        parts = [p for p in parts if p.group != "Left to right"]
+    kept, dropped = fit(parts, limit)
+    drift = [*(set_lock.forbidden_drift if set_lock else [])]
+    drift += [item for lock in locks for item in lock.forbidden_drift]
+    negative, cut = _fit_list(negative_items_of(drift), limit)
+    return Composed(render_parts(kept), negative, (*dropped, *(f"negative {c!r}" for c in cut)))
 
 
 # -- the parts, read from the GenPack ----------------------------------------------------------
@@ -145,7 +174,7 @@ def _set_parts(lock: SetLock) -> list[Part]:
         Part("Setting", _words(env.weather), WEATHER, f"set {lock.name} weather"),
         Part(
             "Setting",
-            f"{_words(light.shadow)} shadows, {_words(light.contrast)} contrast",
+            f"shadow {_words(light.shadow)}; contrast {_words(light.contrast)}",
             SHADOW,
             f"set {lock.name} shadow and contrast",
         ),
@@ -211,13 +240,21 @@ def _action_parts(action: str) -> list[Part]:
 
 def negative_items(pack: GenPack) -> list[str]:
     """The forbidden-drift items of a GenPack, once each, in pack order, as things to avoid."""
-    out: list[str] = []
+    items = []
     for line in pack.negatives.split("\n"):
         item = line.removeprefix("- ").strip()
         if not item or item.startswith("(") or _REGEN_LINE.fullmatch(item):
             continue
-        _, colon, rest = item.partition(": ")
-        text = _NEGATION.sub("", _words(rest if colon else item))
+        _, colon, rest = item.partition(": ")  # "- CHAR NELL: no beard"
+        items.append(rest if colon else item)
+    return negative_items_of(items)
+
+
+def negative_items_of(items: Iterable[str]) -> list[str]:
+    """Forbidden-drift items as a negative prompt lists them: without the leading "no"."""
+    out: list[str] = []
+    for item in items:
+        text = _NEGATION.sub("", _words(item))
         if text and text not in out:
             out.append(text)
     return out
@@ -273,4 +310,15 @@ def _fit_list(items: list[str], limit: int | None) -> tuple[str, list[str]]:
     return ", ".join(kept), cut
 
 
-__all__ = ["Composed", "Part", "compose", "fit", "negative_items", "prompt_parts", "render_parts"]
+__all__ = [
+    "FRAME_PROMPT_CHARS",
+    "Composed",
+    "Part",
+    "compose",
+    "compose_frame",
+    "fit",
+    "negative_items",
+    "negative_items_of",
+    "prompt_parts",
+    "render_parts",
+]

@@ -10,7 +10,14 @@ from ..core._config import CONFIG_FILE, Config, default_toml, load_config
 from ..core._errors import LockRefused, ProjectError, SchemaError, UserError
 from ..core._gate import Gate
 from ..core._kinds import load_kinds
-from ..core._names import LAYERS, LOCK_KINDS, format_stem, parse_unversioned, target_fields
+from ..core._names import (
+    LAYERS,
+    LOCK_KINDS,
+    SHEET_LOCKS,
+    format_stem,
+    parse_unversioned,
+    target_fields,
+)
 from . import _runlog
 from ._counts import ledger_disagreements
 from ._derived import read_transaction
@@ -107,12 +114,20 @@ class Project:
             raise ProjectError(f"cannot read {file}: {exc}", path=str(file)) from None
         entry = manual_entry(file.name, subject, reason)
         try:
-            record = self.store.write(k.name, subject, data, entry=entry)
+            record = self.store.write(
+                k.name, subject, data, inputs=self._drawn_from(k.name, subject), entry=entry
+            )
         except SchemaError as exc:
             raise SchemaError(
                 f"{file.name} does not match the {k.name} schema: {exc}", path=str(file)
             ) from None
         return record
+
+    def _drawn_from(self, kind_name: str, subject: str | None) -> list[str]:
+        """A person's reference sheet is drawn for its lock as it stands now (its lineage)."""
+        lock = SHEET_LOCKS.get(kind_name)
+        latest = self.store.latest(lock, subject) if lock else None
+        return [latest.filename] if latest is not None else []
 
     def show(self, name: str) -> tuple[Record, bytes]:
         """A version (or the latest, when no version is given) and its verified bytes."""

@@ -6,21 +6,24 @@ when a module is split.
 """
 
 from ...schemas import ShotList
-from . import _packager, _production, _qc, _regen, _render, _shared, _storyboard
+from . import _packager, _production, _qc, _regen, _render, _shared, _sheets, _storyboard
 from ._packager import RESOLUTION_PARAM, PromptPackager, build_genpack, genpack_failures
 from ._production import ShotPlanner, planner_prompt, shot_budget, shot_row, shotlist_failures
 from ._qc import RUBRIC_PARAM, QcGrader, RubricAnswer, capped, clip_spec, qc_prompt, qc_verdict
 from ._regen import RegenAnalyzer, analyse, regen_failures, regen_rules
 from ._render import AssembleCut, RenderFinal, RenderProxy
 from ._shared import applicable_rules, genpack_changed, pack_digest, passed_with, rules_missing
+from ._sheets import SHEET_NEEDS, ReferenceSheets, shot_references
 from ._storyboard import StoryboardGenerator, drift_risk, recommend, storyboard_report
 
 __all__ = [
     "RESOLUTION_PARAM",
     "RUBRIC_PARAM",
+    "SHEET_NEEDS",
     "AssembleCut",
     "PromptPackager",
     "QcGrader",
+    "ReferenceSheets",
     "RegenAnalyzer",
     "RenderFinal",
     "RenderProxy",
@@ -34,6 +37,7 @@ __all__ = [
     "_regen",
     "_render",
     "_shared",
+    "_sheets",
     "_storyboard",
     "analyse",
     "applicable_rules",
@@ -53,6 +57,7 @@ __all__ = [
     "regen_rules",
     "rules_missing",
     "shot_budget",
+    "shot_references",
     "shot_row",
     "shotlist_failures",
     "storyboard_report",

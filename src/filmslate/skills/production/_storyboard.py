@@ -1,8 +1,11 @@
-"""storyboard-generator (SPEC §5, Vision tier, proxy resolution): a shot's schematic frame.
+"""storyboard-generator (SPEC §5, Vision tier, proxy resolution): a shot's proxy frame.
 
-The frame is drawn offline (``rules._storyboard``) and the report is computed from what was
-drawn. A vision model would plug in as a ``FrameSource`` for the image and as an extra reviewer
-whose notes go into the report; the recommendation and the gate stay in code.
+When ``[images]`` routes the use "storyboard" to an image model, the frame comes from it
+(``ctx.params["images"]``), prompted from the shot row and its locks and given the shot's
+character and set reference sheets as references; otherwise it is drawn offline
+(``rules._storyboard``). Either way the report is computed in code from the frame plan, and
+the recommendation and the gate stay in code. The sheets are inputs: a new sheet (a revised
+lock's) makes the storyboard stale.
 """
 
 from __future__ import annotations
@@ -10,25 +13,26 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar, Literal
 
+from ...core._errors import ProviderError
 from ...core._gate import Gate
+from ...engine._images import ImageJob, ImageMaker
 from ...engine._skill import REGISTRY, Context, Layer, Media, Need, Skill, Tier
+from ...rules._compose import compose_frame
+from ...rules._sheets import marked_png
 from ...rules._storyboard import Figure, Frame, FramePlan, draw_storyboard, hex_of
 from ...schemas import Artifact, ShotRow, StoryboardReport
 from ...schemas._types import Level
 from ._production import shot_cast, shot_row
 from ._shared import CROWD
+from ._sheets import SHEET_NEEDS, image_seed, images_for, shot_references
 
 LEVEL_RANK = {"low": 0, "medium": 1, "high": 2}
 SIMPLIFICATION = "Simplification:"
 
 
 class StoryboardGenerator(Skill):
-    """Draws a shot's schematic proxy frame and reports on it, offline and deterministic.
-
-    With a vision model configured, a model-backed variant would pass the same ``FramePlan``
-    to an image ``FrameSource`` and ask the vision tier to review the frame against the locks;
-    its review would be appended to the report's paragraphs, never decide the verdict.
-    """
+    """Makes a shot's proxy frame (an image model's, else a schematic drawing) and reports on
+    it from the frame plan, deterministically."""
 
     name: ClassVar[str] = "storyboard-generator"
     layer: ClassVar[Layer] = "production"
@@ -39,8 +43,10 @@ class StoryboardGenerator(Skill):
         Need("CHAR_LOCK", "cast"),
         Need("SET_LOCK", "scene_set"),
         Need("CONTINUITY_REPORT", "scene", lineage=False),
+        *SHEET_NEEDS,
     )
     produces: ClassVar[tuple[str, ...]] = ("STORYBOARD", "STORYBOARD_REPORT")
+    uses_images: ClassVar[bool] = True  # gets the runner's image service
     target_scope: ClassVar[Any] = "shot"
     uses_model: ClassVar[bool] = False
     summary: ClassVar[str] = (
@@ -58,7 +64,12 @@ class StoryboardGenerator(Skill):
             version=_shotlist_version(ctx),
         )
         png, frame = draw_storyboard(plan)
-        return [Media("STORYBOARD", row.shot_id, png), storyboard_report(plan, frame)]
+        report = storyboard_report(plan, frame)
+        images = images_for(ctx, "storyboard")
+        if images is not None:
+            png, made = _model_frame(ctx, images, plan, self.name)
+            report = report.model_copy(update={"composition": f"{report.composition}\n{made}"})
+        return [Media("STORYBOARD", row.shot_id, png), report]
 
     def gate(self, outputs: list[Any], ctx: Context) -> Gate:
         """FAIL on missing locks, or a Simplify recommendation that names no simplification."""
@@ -77,6 +88,35 @@ class StoryboardGenerator(Skill):
                 f"{row.shot_id}: Simplify is recommended but no simplification is named"
             )
         return Gate.from_failures(failures)
+
+
+def _model_frame(
+    ctx: Context, images: ImageMaker, plan: FramePlan, skill: str
+) -> tuple[bytes, str]:
+    """The frame from the image model, and the report line saying what it was given."""
+    row = plan.row
+    composed = compose_frame(row, plan.set_lock, [lock for _, lock in plan.characters])
+    references = shot_references(ctx, row)
+    proxy = ctx.config.resolution.proxy
+    job = ImageJob(
+        key=row.shot_id,
+        prompt=composed.prompt,
+        width=proxy.width,
+        height=proxy.height,
+        use="storyboard",
+        negative_prompt=composed.negative_prompt,
+        references=references,
+        seed=image_seed(row.shot_id),
+    )
+    try:
+        png = marked_png(images.image(job, skill), "image storyboard")
+    except ValueError as exc:
+        raise ProviderError(
+            f"{row.shot_id}: the image model's frame is {exc}; nothing was stored",
+            failure="other",
+        ) from None
+    given = ", ".join(r.label for r in references) or "no reference sheets yet"
+    return png, f"frame: from the image model, given {given}"
 
 
 def _shotlist_version(ctx: Context) -> str:

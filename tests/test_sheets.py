@@ -1,0 +1,160 @@
+"""reference-sheets and the storyboard frames that use them, through the real runner and store."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from filmslate import Project
+from filmslate.core._errors import ProviderError
+from filmslate.core._names import ArtifactName
+from filmslate.engine._images import ImageJob, ImageUse
+from filmslate.engine._runner import Runner
+from filmslate.engine._skill import Registry
+from filmslate.rules._sheets import draw_char_sheet, sheet_mark
+from filmslate.skills.production import (
+    PromptPackager,
+    ReferenceSheets,
+    ShotPlanner,
+    StoryboardGenerator,
+)
+from filmslate.testing import scripted_runner
+from test_compose import make_film
+from test_skills_production import ALEX, GOOD, put
+
+STEMS = ("CHAR_ALEX_REF", "CHAR_MIRA_REF", "CHAR_BEN_REF", "SET_OLD_MILL_REF")
+
+
+class Images:
+    """An image service serving some uses: a real JPEG per job, every job recorded."""
+
+    def __init__(self, *served: ImageUse, answer: bytes | None = None) -> None:
+        self.served = set(served)
+        self.jobs: list[ImageJob] = []
+        self.answer = answer
+
+    def offline(self, use: ImageUse) -> bool:
+        return use not in self.served
+
+    def image(self, job: ImageJob, skill: str = "") -> bytes:
+        self.jobs.append(job)
+        if self.answer is not None:
+            return self.answer
+        out = io.BytesIO()
+        Image.new("RGB", (job.width, job.height), (40, 90, 160)).save(out, format="JPEG")
+        return out.getvalue()
+
+
+@pytest.fixture
+def film(tmp_path: Path) -> Path:
+    return make_film(tmp_path / "film")
+
+
+def registry() -> Registry:
+    reg = Registry()
+    for skill in (ShotPlanner, PromptPackager, StoryboardGenerator, ReferenceSheets):
+        reg.register(skill)
+    return reg
+
+
+def runner(root: Path, script: Any = ()) -> Runner:
+    return scripted_runner(root, script, registry())[0]
+
+
+def sheets(root: Path, images: Images | None = None, target: str = "S01") -> list[str]:
+    params = {"images": images} if images else None
+    result = runner(root).run("reference-sheets", target, force=True, params=params)
+    assert result.gate.passed, result.gate.reasons
+    return [r.filename for r in result.records]
+
+
+def lineage(root: Path, name: str) -> list[str]:
+    store = Project(root).store
+    return sorted(n.filename for n in store.lineage(ArtifactName.parse(name)))
+
+
+def latest(root: Path, stem: str) -> str:
+    store = Project(root).store
+    kind = "SET_REF" if stem.startswith("SET_") else "CHAR_REF"
+    subject = stem.removeprefix("SET_" if kind == "SET_REF" else "CHAR_").removesuffix("_REF")
+    record = store.latest(kind, subject)
+    assert record is not None, stem
+    return record.filename
+
+
+def test_a_scene_gets_a_schematic_sheet_per_lock_made_from_that_lock_only(film: Path) -> None:
+    made = sheets(film)
+    assert sorted(made) == sorted(f"{stem}_v001.png" for stem in STEMS)
+    assert lineage(film, "CHAR_ALEX_REF_v001.png") == ["CHAR_ALEX_LOCK_v001.txt"]
+    assert lineage(film, "SET_OLD_MILL_REF_v001.png") == ["SET_OLD_MILL_LOCK_v001.txt"]
+    data = Project(film).store.read(ArtifactName.parse("CHAR_ALEX_REF_v001.png"))
+    assert data == draw_char_sheet(ALEX, "CHAR_ALEX_LOCK_v001.txt")[0]  # deterministic
+    assert sheet_mark(data) == "schematic CHAR_ALEX_LOCK_v001.txt"
+    assert Image.open(io.BytesIO(data)).size == (640, 360)
+    assert sheets(film) == []  # nothing to redo
+
+
+def test_an_image_model_makes_the_sheets_and_replaces_the_schematics(film: Path) -> None:
+    sheets(film)
+    images = Images("sheet")
+    made = sheets(film, images)
+    assert sorted(made) == sorted(f"{stem}_v002.png" for stem in STEMS)
+    alex = next(job for job in images.jobs if job.key == "CHAR_ALEX_REF")
+    assert alex.use == "sheet" and (alex.width, alex.height) == (1280, 720)
+    assert "alex anchor" in alex.prompt and "navy peacoat" in alex.prompt
+    assert alex.negative_prompt == "beard" and "beard" not in alex.prompt
+    data = Project(film).store.read(ArtifactName.parse("CHAR_ALEX_REF_v002.png"))
+    assert data.startswith(b"\x89PNG")  # the model's JPEG, stored as the PNG kind
+    assert sheet_mark(data) == "image CHAR_ALEX_LOCK_v001.txt"
+    assert sheets(film, images) == [] and len(images.jobs) == 4  # a real sheet is kept
+
+
+def test_an_answer_that_is_not_an_image_is_refused_and_nothing_stored(film: Path) -> None:
+    with pytest.raises(ProviderError, match="CHAR_ALEX_REF: the image model's answer is not"):
+        sheets(film, Images("sheet", answer=b"<html>rate limited</html>"))
+    assert Project(film).store.latest("CHAR_REF", "ALEX") is None
+
+
+def test_a_persons_sheet_wins_until_its_lock_is_revised(film: Path, tmp_path: Path) -> None:
+    from conftest import run_slate
+
+    drawing = tmp_path / "CHAR_ALEX_REF.png"
+    Image.new("RGB", (800, 600), (200, 30, 30)).save(drawing)
+    added = run_slate("add", str(drawing), cwd=film)
+    assert added.returncode == 0, added.stderr
+    assert lineage(film, "CHAR_ALEX_REF_v001.png") == ["CHAR_ALEX_LOCK_v001.txt"]
+    assert "CHAR_ALEX_REF_v001.png" not in sheets(film)  # kept: the others are made
+    assert "CHAR_ALEX_REF_v002.png" not in sheets(film, Images("sheet"))  # even by a model
+    assert latest(film, "CHAR_ALEX_REF") == "CHAR_ALEX_REF_v001.png"
+    # the lock is revised: the drawing shows the old look, so a sheet of the new lock is made
+    put(Project(film), "CHAR_LOCK", "ALEX", ALEX.model_copy(update={"voice_profile": "Quiet."}))
+    assert sheets(film) == ["CHAR_ALEX_REF_v002.png"]
+    assert lineage(film, "CHAR_ALEX_REF_v002.png") == ["CHAR_ALEX_LOCK_v002.txt"]
+
+
+def test_a_storyboard_frame_from_the_image_model_is_given_the_shots_sheets(film: Path) -> None:
+    r = runner(film, [GOOD])
+    assert r.run("shot-planner", "S01").gate.passed
+    sheets(film)
+    images = Images("storyboard")
+    result = r.run("storyboard-generator", "S01_SH02", params={"images": images})
+    assert result.gate.passed
+    (job,) = images.jobs
+    assert [ref.label for ref in job.references] == [
+        "CHAR_ALEX_REF_v001",
+        "CHAR_MIRA_REF_v001",
+        "SET_OLD_MILL_REF_v001",
+    ]
+    assert job.use == "storyboard" and (job.width, job.height) == (640, 360)
+    assert "Alex steps toward Mira (2)." in job.prompt and "medium shot" in job.prompt
+    assert "beard" in job.negative_prompt and "beard" not in job.prompt
+    names = [rec.filename for rec in result.records]
+    store = Project(film).store
+    report = store.read(ArtifactName.parse(names[1])).decode()
+    assert "frame: from the image model, given CHAR_ALEX_REF_v001" in report
+    board = lineage(film, names[0])
+    assert "CHAR_ALEX_REF_v001.png" in board and "CHAR_BEN_REF_v001.png" not in board
