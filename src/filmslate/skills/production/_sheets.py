@@ -69,7 +69,16 @@ def image_seed(key: str) -> int:
 
 
 class ReferenceSheets(Skill):
-    """Draws (or has an image model make) one reference sheet per character and set lock."""
+    """Draws (or has an image model make) one reference sheet per character and set lock.
+
+    A sheet is made where the latest one is missing, failed, or made from an older version of
+    its lock; a fresh passing sheet is kept, so a person's own (``slate add CHAR_NELL_REF.png``)
+    wins and is never written over. A person's sheet counts as drawn for the lock as it stood
+    when it was added: once that lock is revised, the drawing no longer shows the locked look
+    and a sheet of the revised lock is made (add a new drawing to win again). A schematic sheet
+    is replaced as soon as an image model serves "sheet" (``[images]`` in filmslate.toml).
+    Each sheet is recorded as made from its own lock only.
+    """
 
     name: ClassVar[str] = "reference-sheets"
     layer: ClassVar[Layer] = "production"
