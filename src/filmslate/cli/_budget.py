@@ -12,6 +12,7 @@ from ._run import print_result
 
 if TYPE_CHECKING:
     from ..engine._runner import Runner
+    from ..store._project import Project
 
 commands = typer.Typer()
 
@@ -76,14 +77,42 @@ def cost(
     ] = False,
     project: ProjectOpt = None,
 ) -> None:
-    """Write and show a COST_REPORT (cost-optimizer) for PROJECT or a scene."""
+    """Write and show a COST_REPORT (cost-optimizer) for PROJECT or a scene, then the cost
+    floor (accepted seconds x the models' prices) beside the spend, per scene and film."""
     with open_project(project) as p:
         if apply:
             _apply_cost_plan(runner_for(p), target_of(scene, None, target))
             return
         result = runner_for(p).run("cost-optimizer", target_of(scene, None, target), force=True)
         sys.stdout.write(p.store.read(result.records[0].name).decode("utf-8"))
+        _print_floor(p, target_of(scene, None, target))
         print_result(result)
+
+
+def _money(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"
+
+
+def _print_floor(p: Project, target: str) -> None:
+    """The zero-regen floor beside the spend, per scene and for the film (issue 12 §9)."""
+    from ..engine._cost_floor import cost_floor
+
+    report = cost_floor(p)
+    lines = [s for s in report.scenes if target in ("PROJECT", s.scope)]
+    out.print(f"\ncost floor ({report.currency}, zero-regen: every accepted take rendered once)")
+    out.print(
+        f"{'scope':<8} {'accepted':>9} {'seconds':>8} {'floor':>10} {'video spent':>12} "
+        f"{'ratio':>6} {'all spent':>10}"
+    )
+    for line in [*lines, report.film] if target == "PROJECT" else lines:
+        ratio = "-" if line.ratio is None else f"{line.ratio:.2f}"
+        out.print(
+            f"{line.scope:<8} {f'{line.accepted}/{line.shots}':>9} {line.accepted_s:>8.1f} "
+            f"{_money(line.floor):>10} {_money(line.video_spend):>12} {ratio:>6} "
+            f"{_money(line.total_spend):>10}"
+        )
+    for model in report.film.unpriced:
+        out.print(f"[yellow]no price for {model}[/]: add it to \\[prices.video] in filmslate.toml")
 
 
 def _apply_cost_plan(runner: Runner, target: str) -> None:
