@@ -22,6 +22,7 @@
     │   ├── InputNotReady          a needed input is missing, stale or failed its gate
     │   ├── AnalyzerRequired       regen-analyzer must run before another attempt
     │   ├── RegenRefused           a regeneration from the GenPack whose take failed QC
+    │   │   └── RenderRefused      the provider refused this GenPack's prompt: reword it first
     │   ├── ProxyFirst             a final render before the proxy passed QC
     │   └── NoAcceptedTake         a cut while some shots have no accepted take
     └── WaitingForHandoff          not a failure: a handoff task waits for its answer
@@ -120,6 +121,11 @@ class CostReviewRequired(RunError):
 
 class RegenRefused(RunError):
     """A regeneration whose GenPack is unchanged since the take that failed QC."""
+
+
+class RenderRefused(RegenRefused):
+    """A provider refused a job (content policy, invalid input): never sent again unchanged;
+    regen-analyzer rewords the prompt within the locks. ``failure`` names the kind."""
 
 
 class ProxyFirst(RunError):

@@ -7,13 +7,28 @@ applies to text calls:
 
 1. route the shot by hero tier (``Router.route_visual``, premium quota counted from the shots
    already rendered premium) and pick the provider serving that model;
-2. reserve the worst case (duration x configured price per second of the resolution tier)
-   against the project, scene and shot caps;
-3. record a submission intent (a fresh client reference, sent with the job) in
-   ``render_jobs``, then submit, and record the provider's job id BEFORE waiting;
-4. poll (bounded by a timeout), settle the actual cost, download; release on failure.
-   A clip that does not decode is fetched once more (a local copy is discarded first) and
-   never handed on: no undecodable clip becomes an artifact.
+2. build the job (``_clips``): for a catalogue model the snapped clip length, the prompt and
+   negative prompt composed from the GenPack, the first frame and the sheets as references;
+3. reserve the worst case (the catalogue entry's, per clip or per second; outside the
+   catalogue the configured price per second) against the project, scene and shot caps;
+4. record a submission intent (a fresh client reference, sent with the job, and the exact
+   payload, images as sha256) in ``render_jobs``, then submit, and record the provider's job
+   id BEFORE waiting;
+5. poll (bounded by a timeout), settle (the provider's reported cost, else the catalogue's
+   price), download. A failed job is released, or charged where the catalogue says the
+   vendor charges failed jobs. A clip that does not decode is fetched once more (a local copy
+   is discarded first) and never handed on: no undecodable clip becomes an artifact; a paid
+   job whose download fails is fetched again by the next run, never paid again.
+
+A job the provider refused (content policy) or called invalid input is recorded with its
+failure, and that (shot, resolution, GenPack) is never sent again: ``RenderRefused`` names
+the shot for regen-analyzer to reword the prompt within the locks. A proxy whose take got QC
+FIX may be re-rolled from the unchanged GenPack with a new seed (``_clips.take_seed``; the
+roll and seed are recorded with the job); after FAIL the GenPack must change.
+
+Providers come from the project's config through the provider factory, named by string and
+imported only when a model no provider given here serves is asked for (the offline animatic
+and ``make demo`` never import a vendor's module).
 
 A process killed after the job id is recorded leaves the job in ``render_jobs``: the next
 service finds it by (shot, resolution, GenPack sha), takes over its open reservation and
@@ -26,24 +41,35 @@ for a call that may have been billed). docs/guide.md lists the window left per p
 
 from __future__ import annotations
 
-import time
 import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from importlib import import_module
 from pathlib import Path
+from typing import Any, NoReturn, TypeVar
 
-from ..core._config import Resolution
+from ..core._config import Config, Resolution
 from ..core._errors import ProviderError, RegenRefused
-from ..core._video_prices import price_per_second
-from ..rules._takes import genpack_sha, last_qc_verdict, shot_seed
+from ..core._video_prices import video_cost, video_entry
+from ..rules._takes import genpack_sha, last_qc_verdict
 from ..schemas import GenPack, QcBatch, ShotRow
 from ..store import _runlog
 from ..store._ledger import Ledger
 from ..store._project import Project
-from ..store._store import crash_point
+from ..store._store import Store, crash_point
+from ._clips import (
+    clip_job,
+    failed_charge,
+    payload_json,
+    refused_error,
+    settled_cost,
+    take_seed,
+    wait_for,
+)
 from ._render_jobs import (
     INTENT_STATES,
     OPEN_STATES,
+    REFUSALS,
     JobRow,
     JobTable,
     adopt_open_jobs,
@@ -51,12 +77,23 @@ from ._render_jobs import (
 )
 from ._router import Route, Router
 from ._submissions import fetch_clip, settle_intent
-from ._video import JobStatus, ResolutionTier, VideoJob, VideoProvider
+from ._video import JobStatus, Reference, ResolutionTier, VideoProvider
 
-__all__ = ["ANIMATIC", "CRASH_AFTER_INTENT", "CRASH_AFTER_JOB", "JobRow", "RenderService"]
+__all__ = [
+    "ANIMATIC",
+    "CRASH_AFTER_INTENT",
+    "CRASH_AFTER_JOB",
+    "VIDEO_FACTORY",
+    "JobRow",
+    "RenderService",
+    "factory_providers",
+]
 
+P = TypeVar("P")
 # The offline renderer is a provider like any other; the engine names it, never imports it.
 ANIMATIC = "filmslate.providers.animatic:AnimaticProvider"
+# The providers a project's config names, built by the providers layer (named, not imported).
+VIDEO_FACTORY = "filmslate.providers._factory:video_providers"
 
 # FILMSLATE_CRASH_AT checkpoints (crash tests)
 CRASH_AFTER_INTENT = "render_intent_recorded"
@@ -67,7 +104,8 @@ class RenderService:
     """Metered, resumable video generation for one project (see the module docs).
 
     ``providers`` maps a model string (or its prefix before ``:``) to a provider; ``animatic``
-    is always available and renders into ``<project>/.filmslate/renders``.
+    is always available and renders into ``<project>/.filmslate/renders``. A model none of
+    them serves is looked up in the provider factory's (built once, when first needed).
     """
 
     def __init__(
@@ -86,6 +124,7 @@ class RenderService:
         self.router = Router(project.store, project.config)
         animatic = _animatic(project.root / ".filmslate" / "renders")
         self.providers: dict[str, VideoProvider] = {"animatic": animatic, **(providers or {})}
+        self._factory_loaded = False
         self.poll_interval_s = poll_interval_s
         self.timeout_s = timeout_s
         self.run_id = _runlog.new_run_id()
@@ -109,21 +148,23 @@ class RenderService:
         resolution: ResolutionTier,
         image: bytes | None = None,
         skill: str = "",
+        references: tuple[Reference, ...] = (),
     ) -> bytes:
         """The shot's clip at a resolution tier: resumed, reused, or generated and paid."""
         sha = genpack_sha(pack)
-        if resolution == "proxy":
-            self._refuse_unchanged(shot.shot_id, sha)
         row = self.job(shot.shot_id, resolution, sha)
+        roll = self._roll(shot.shot_id, resolution, sha, row)
         if row is not None and row.state in INTENT_STATES:
             row = settle_intent(self.project, self.ledger, self.jobs, row, skill, self.provider_for)
-        if row is not None and row.state == "done":
-            return self._reuse(row, shot, pack, resolution, image, skill)
+        if row is not None and row.refused:
+            raise refused_error(row)
+        if row is not None and row.state == "done" and row.roll == roll:
+            return self._reuse(row, shot, pack, resolution, image, references, skill)
         if row is not None and row.state in OPEN_STATES and row.job_id:
             return self._finish(row, shot, resolution, skill)
-        if row is not None:
+        if row is not None and row.state != "done":
             self._discard(row)
-        return self._submit(shot, pack, resolution, sha, image, skill)
+        return self._submit(shot, pack, resolution, sha, image, references, skill, roll)
 
     def job(self, shot_id: str, resolution: str, sha: str) -> JobRow | None:
         """The recorded job for a (shot, resolution, GenPack) key."""
@@ -140,7 +181,12 @@ class RenderService:
 
     def provider_for(self, model: str) -> VideoProvider:
         """The provider serving a model string, or a ProviderError naming the known ones."""
-        found = self.providers.get(model) or self.providers.get(model.split(":", 1)[0])
+        found = _serving(self.providers, model)
+        if found is None and not self._factory_loaded:
+            self._factory_loaded = True
+            made = factory_providers(VIDEO_FACTORY, self.config, self.project.root)
+            self.providers = {**made, **self.providers}  # given providers win
+            found = _serving(self.providers, model)
         if found is None:
             raise ProviderError(
                 f"no video provider for model {model!r}: the render service knows "
@@ -160,29 +206,29 @@ class RenderService:
 
     def last_qc_verdict(self, shot_id: str) -> str | None:
         """The shot's last QC verdict in its scene's latest QC_BATCH."""
-        record = self.store.latest("QC_BATCH", shot_id.split("_SH", 1)[0])
-        batch = self.store.load(record.name) if record else None
-        return last_qc_verdict(batch if isinstance(batch, QcBatch) else None, shot_id)
+        return qc_state(self.store, shot_id)[0]
 
     # -- steps ----------------------------------------------------------------------------
 
-    def _refuse_unchanged(self, shot_id: str, sha: str) -> None:
-        """SPEC §8: a regeneration after a failed take must change the GenPack."""
-        previous = self.store.conn.execute(
-            "SELECT genpack_sha FROM render_jobs WHERE shot_id = ? AND resolution = 'proxy' "
-            "AND state = 'done' ORDER BY rowid DESC LIMIT 1",
-            (shot_id,),
-        ).fetchone()
-        if previous is None or previous[0] != sha:
-            return
-        verdict = self.last_qc_verdict(shot_id)
-        if verdict in ("FAIL", "FIX"):
+    def _roll(self, shot_id: str, resolution: str, sha: str, row: JobRow | None) -> int:
+        """Which take of this GenPack to render: the recorded one, or, after a QC FIX of it,
+        the next (a new seed); SPEC §8: after a FAIL of it the GenPack must change first."""
+        if resolution == "final":  # the final takes the luck of the proxy that passed
+            proxy = self.job(shot_id, "proxy", sha)
+            return row.roll if row is not None else proxy.roll if proxy is not None else 0
+        if row is None or row.state != "done":
+            return row.roll if row is not None else 0
+        verdict, graded = qc_state(self.store, shot_id)
+        if graded <= row.graded or not latest_take(self.store, shot_id, sha):
+            return row.roll  # QC has not graded this take yet
+        if verdict == "FAIL":
             raise RegenRefused(
-                f"{shot_id}: the last proxy got QC {verdict} and this GenPack is unchanged "
+                f"{shot_id}: the last proxy got QC FAIL and this GenPack is unchanged "
                 f"(sha {sha[:12]}): a regeneration must change it. Run regen-analyzer, then "
                 f"prompt-packager on {shot_id}, and render again.",
                 target=shot_id,
             )
+        return row.roll + 1 if verdict == "FIX" else row.roll
 
     def _submit(
         self,
@@ -191,23 +237,26 @@ class RenderService:
         resolution: ResolutionTier,
         sha: str,
         image: bytes | None,
+        references: tuple[Reference, ...],
         skill: str,
+        roll: int,
     ) -> bytes:
         route = self.route(shot)
         provider = self.provider_for(route.model)
+        entry = video_entry(self.config, route.model)
         res: Resolution = getattr(self.config.resolution, resolution)
-        job = VideoJob(
-            shot_id=shot.shot_id,
-            prompt=pack.render().decode("utf-8"),
-            duration_s=shot.duration_s,
-            width=res.width,
-            height=res.height,
-            fps=res.fps,
+        job = clip_job(
+            shot,
+            pack,
+            res,
+            entry,
             image=image,
-            seed=shot_seed(shot.shot_id),
+            references=references,
+            seed=take_seed(shot.shot_id, roll),
             reference=str(uuid.uuid4()),
         )
-        worst = shot.duration_s * price_per_second(self.config, route.model, resolution) * 1
+        payload = payload_json(provider.payload(job))  # before any spend: it may refuse
+        worst = video_cost(self.config, route.model, resolution, shot.duration_s)
         hold = self.ledger.reserve(
             self.run_id,
             shot.scene_id,
@@ -220,47 +269,88 @@ class RenderService:
             shot.shot_id, resolution, sha, route.model, "", "intent", hold.id, route.tier
         )
         intent = replace(
-            intent, reference=job.reference, created_at=_runlog.utc_now(), hold_run=hold.run_id
+            intent,
+            reference=job.reference,
+            created_at=_runlog.utc_now(),
+            hold_run=hold.run_id,
+            payload=payload,
+            seed=job.seed,
+            roll=roll,
+            graded=qc_state(self.store, shot.shot_id)[1] if resolution == "proxy" else 0,
         )
         self.jobs.record_intent(intent)  # before the call: a crash leaves a settleable intent
         crash_point(CRASH_AFTER_INTENT)
         try:
             job_id = provider.submit(job)
         except ProviderError as exc:
-            if exc.context.get("maybe_sent"):  # it may have arrived: the next run settles it
-                raise ProviderError(
-                    f"{exc.message}; the intent (reference {job.reference}) is kept: the next "
-                    "run looks it up or stops for you to check, and never pays twice",
-                    **exc.context,
-                ) from None
-            self.ledger.release(hold, f"submission failed: {exc}")
-            self.jobs.set_state(intent, "failed")
-            raise
+            self._not_submitted(intent, exc)
         row = replace(intent, job_id=job_id, state="submitted")
         self.jobs.record(row)  # before waiting: a killed run resumes this job, not a new one
         crash_point(CRASH_AFTER_JOB)
         return self._finish(row, shot, resolution, skill)
 
+    def _not_submitted(self, intent: JobRow, exc: ProviderError) -> NoReturn:
+        """A submission that raised: kept when it may have arrived, else released and
+        recorded (a refusal or invalid input is never sent again unchanged)."""
+        if exc.context.get("maybe_sent"):  # it may have arrived: the next run settles it
+            raise ProviderError(
+                f"{exc.message}; the intent (reference {intent.reference}) is kept: the next "
+                "run looks it up or stops for you to check, and never pays twice",
+                **exc.context,
+            ) from None
+        hold = self.jobs.hold(intent)
+        if hold is not None:  # the vendor turned it away: no job ran, nothing is charged
+            self.ledger.release(hold, f"submission failed: {exc}")
+        failed = self.jobs.fail(intent, str(exc.context.get("failure") or "other"), exc.message)
+        if failed.failure in REFUSALS:
+            raise refused_error(failed) from None
+        raise exc
+
     def _finish(self, row: JobRow, shot: ShotRow, resolution: ResolutionTier, skill: str) -> bytes:
         provider = self.provider_for(row.provider)
-        hold = self.jobs.hold(row)
-        status = self._wait(provider, row)
-        if status.state == "failed":
-            if hold is not None:
-                self.ledger.release(hold, f"job {row.job_id} failed: {status.message}")
-            self.jobs.set_state(row, "failed")
-            raise ProviderError(
-                f"{row.shot_id}: {row.provider} job {row.job_id} failed: {status.message}",
-                job_id=row.job_id,
-            )
+        entry = video_entry(self.config, row.provider)
         res: Resolution = getattr(self.config.resolution, resolution)
-        actual = shot.duration_s * provider.price_per_second(res.width, res.height)
+        status = wait_for(provider, row, self.jobs, self.timeout_s, self.poll_interval_s)
+        if status.state == "failed":
+            self._failed(row, provider, status, shot, res, skill)
+        hold = self.jobs.hold(row)
         if hold is not None:  # None: an earlier recovery already charged it
-            note = f"{resolution} render, job {row.job_id}, {shot.duration_s:g}s"
+            actual, source = settled_cost(provider, row.job_id, entry, shot.duration_s, res)
+            rolled = f"; re-roll {row.roll} after QC FIX, seed {row.seed}" if row.roll else ""
+            note = f"{resolution} render, job {row.job_id}, {shot.duration_s:g}s ({source}{rolled})"
             self.ledger.settle(hold, actual, spend_entry(hold, row, skill, note))
             self.spent += actual
         self.jobs.set_state(row, "done")  # paid: from here on it is only fetched
         return fetch_clip(provider, row)
+
+    def _failed(
+        self,
+        row: JobRow,
+        provider: VideoProvider,
+        status: JobStatus,
+        shot: ShotRow,
+        res: Resolution,
+        skill: str,
+    ) -> NoReturn:
+        """Record a failed job (its kind and message), charge or release its hold, raise."""
+        failure = status.failure or "other"
+        hold = self.jobs.hold(row)
+        entry = video_entry(self.config, row.provider)
+        charge = failed_charge(provider, row.job_id, entry, shot.duration_s, res)
+        if hold is not None and charge is None:
+            self.ledger.release(hold, f"job {row.job_id} failed ({failure}): {status.message}")
+        elif hold is not None and charge is not None:
+            note = f"job {row.job_id} failed ({failure}); the vendor charges failed jobs"
+            self.ledger.settle(hold, charge[0], spend_entry(hold, row, skill, note, "FAILED"))
+            self.spent += charge[0]
+        failed = self.jobs.fail(row, failure, status.message)
+        if failed.refused:
+            raise refused_error(failed)
+        raise ProviderError(
+            f"{row.shot_id}: {row.provider} job {row.job_id} failed: {status.message}",
+            job_id=row.job_id,
+            failure=failure,
+        )
 
     def _reuse(
         self,
@@ -269,9 +359,11 @@ class RenderService:
         pack: GenPack,
         resolution: ResolutionTier,
         image: bytes | None,
+        references: tuple[Reference, ...],
         skill: str,
     ) -> bytes:
-        """A finished job's clip again; an offline one that cannot be fetched is redone."""
+        """A finished job's clip again; an offline one that cannot be fetched is redone.
+        A paid one whose download fails stays recorded: fetched again, never paid again."""
         provider = self.provider_for(row.provider)
         try:
             return fetch_clip(provider, row)
@@ -279,27 +371,9 @@ class RenderService:
             if not provider.offline:
                 raise
         self._discard(row)  # rendering it again costs nothing
-        return self._submit(shot, pack, resolution, row.genpack_sha, image, skill)
-
-    def _wait(self, provider: VideoProvider, row: JobRow) -> JobStatus:
-        """Poll until done or failed; a timeout leaves the job recorded for the next run."""
-        deadline = time.monotonic() + self.timeout_s
-        state = row.state
-        while True:
-            status = provider.poll(row.job_id)
-            if status.state in ("done", "failed"):
-                return status
-            if status.state == "running" and state != "running":
-                state = "running"
-                self.jobs.set_state(row, state)
-            if time.monotonic() >= deadline:
-                raise ProviderError(
-                    f"{row.shot_id}: {row.provider} job {row.job_id} is still {status.state} "
-                    f"after {self.timeout_s:g}s; run again to resume polling it (it will not "
-                    "be submitted or paid twice)",
-                    job_id=row.job_id,
-                )
-            time.sleep(self.poll_interval_s)
+        return self._submit(
+            shot, pack, resolution, row.genpack_sha, image, references, skill, row.roll
+        )
 
     def _discard(self, row: JobRow) -> None:
         """Forget a job that failed, was settled as unknown, or is to be redone."""
@@ -307,6 +381,44 @@ class RenderService:
         if hold is not None:
             self.ledger.release(hold, f"job for {row.shot_id} {row.state}: discarded")
         self.jobs.delete(row)
+
+
+def qc_state(store: Store, shot_id: str) -> tuple[str | None, int]:
+    """The shot's last QC verdict and how many QC rows it has (its graded takes)."""
+    record = store.latest("QC_BATCH", shot_id.split("_SH", 1)[0])
+    loaded = store.load(record.name) if record else None
+    batch = loaded if isinstance(loaded, QcBatch) else None
+    graded = sum(1 for r in batch.rows if r.shot_id == shot_id) if batch else 0
+    return last_qc_verdict(batch, shot_id), graded
+
+
+def latest_take(store: Store, shot_id: str, sha: str) -> bool:
+    """True when the shot's latest finished proxy was made from this GenPack."""
+    latest = store.conn.execute(
+        "SELECT genpack_sha FROM render_jobs WHERE shot_id = ? AND resolution = 'proxy' "
+        "AND state = 'done' ORDER BY rowid DESC LIMIT 1",
+        (shot_id,),
+    ).fetchone()
+    return latest is not None and latest[0] == sha
+
+
+def _serving(providers: Mapping[str, P], model: str) -> P | None:
+    """The provider of a model string, by the whole string or its provider prefix."""
+    return providers.get(model) or providers.get(model.split(":", 1)[0])
+
+
+def factory_providers(name: str, config: Config, root: Path) -> dict[str, Any]:
+    """The providers the factory ``module:function`` builds from the config (none when the
+    providers layer has no factory)."""
+    module_name, _, attr = name.partition(":")
+    try:
+        module = import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name != module_name:
+            raise
+        return {}
+    factory: Callable[[Config, Path], Mapping[str, Any]] = getattr(module, attr)
+    return dict(factory(config, root))
 
 
 def _animatic(folder: Path) -> VideoProvider:

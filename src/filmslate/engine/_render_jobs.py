@@ -1,4 +1,6 @@
-"""The ``render_jobs`` table: one row per (shot, resolution, GenPack) video job.
+"""The ``render_jobs`` table: one row per (shot, resolution, GenPack) video job; and
+``image_jobs``, the same table for paid images (``shot_id`` holds the image's key, e.g.
+``CHAR_NELL_REF``, ``resolution`` its use, ``genpack_sha`` the digest of the job).
 
 A row's life: ``intent`` (written, with a fresh client reference and the budget hold marked
 started, in ONE transaction before the provider is called), ``submitted`` (the provider's job
@@ -6,6 +8,13 @@ id recorded, before any waiting), ``running``, then ``done`` or ``failed``; ``un
 submission was interrupted before its id was recorded and the provider cannot say whether it
 arrived (the run stopped for a person to check). ``reserved`` is the intent state of rows
 written before intents carried a reference.
+
+Beside the state a row records what was sent (``payload``: the provider's exact input, images
+as sha256, written with the intent BEFORE the call), why a job failed (``failure``: the kind,
+"refusal", "invalid_input", "timeout", ...; ``message``: the provider's words), the seed sent
+and the ``roll`` (0 for a GenPack's first take, n for its n-th re-roll after a QC FIX), and
+``graded``: how many QC rows the shot had when the job was made, so a re-roll follows only a
+verdict on this very take.
 """
 
 from __future__ import annotations
@@ -13,7 +22,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..store import _runlog
 from ..store._index import pid_alive
@@ -22,8 +31,10 @@ from ..store._store import Store
 from ._answers import open_hold
 
 __all__ = [
+    "IMAGE_TABLE",
     "INTENT_STATES",
     "OPEN_STATES",
+    "REFUSALS",
     "JobRow",
     "JobTable",
     "adopt_open_jobs",
@@ -32,9 +43,13 @@ __all__ = [
 
 OPEN_STATES = ("submitted", "running")
 INTENT_STATES = ("intent", "reserved")
+# A job refused for what it asks (content policy, invalid input) is never sent again unchanged.
+REFUSALS = ("refusal", "invalid_input")
+VIDEO_TABLE, IMAGE_TABLE = "render_jobs", "image_jobs"
+TABLES = (VIDEO_TABLE, IMAGE_TABLE)
 
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS render_jobs (
+CREATE TABLE IF NOT EXISTS {table} (
     shot_id TEXT NOT NULL,
     resolution TEXT NOT NULL,
     genpack_sha TEXT NOT NULL,
@@ -46,13 +61,31 @@ CREATE TABLE IF NOT EXISTS render_jobs (
     created_at TEXT NOT NULL DEFAULT '',
     reference TEXT NOT NULL DEFAULT '',
     hold_run TEXT NOT NULL DEFAULT '',
+    payload TEXT NOT NULL DEFAULT '',
+    failure TEXT NOT NULL DEFAULT '',
+    message TEXT NOT NULL DEFAULT '',
+    seed INTEGER NOT NULL DEFAULT 0,
+    roll INTEGER NOT NULL DEFAULT 0,
+    graded INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (shot_id, resolution, genpack_sha)
 )"""
 COLUMNS = (
     "shot_id, resolution, genpack_sha, provider, job_id, state, reservation_id, tier, "
-    "reference, created_at, hold_run"
+    "reference, created_at, hold_run, payload, failure, message, seed, roll, graded"
 )
-ADDED = ("reference", "hold_run")  # columns newer than the table's first version
+# columns newer than the table's first version, added to older tables
+_TEXT, _INT = "TEXT NOT NULL DEFAULT ''", "INTEGER NOT NULL DEFAULT 0"
+COLUMN_NAMES = tuple(name.strip() for name in COLUMNS.split(","))
+ADDED = (
+    ("reference", _TEXT),
+    ("hold_run", _TEXT),
+    ("payload", _TEXT),
+    ("failure", _TEXT),
+    ("message", _TEXT),
+    ("seed", _INT),
+    ("roll", _INT),
+    ("graded", _INT),
+)
 
 
 @dataclass(frozen=True)
@@ -70,18 +103,27 @@ class JobRow:
     reference: str = ""
     created_at: str = ""  # when the intent was recorded
     hold_run: str = ""  # the run that took the hold (ids are reused once a hold closes)
+    payload: str = ""  # JSON of what the provider was sent (images as sha256)
+    failure: str = ""  # the failure kind of a failed job
+    message: str = ""  # the provider's message for a failed job
+    seed: int = 0
+    roll: int = 0  # 0: the GenPack's first take; n: its n-th re-roll after a QC FIX
+    graded: int = 0  # QC rows of the shot when the job was made
+
+    @property
+    def refused(self) -> bool:
+        """A job refused for what it asks: never to be sent again unchanged."""
+        return self.state == "failed" and self.failure in REFUSALS
 
 
-def ensure_table(conn: sqlite3.Connection) -> None:
-    """Create the table, or add the reference column to one made before it existed."""
-    conn.execute(SCHEMA)
-    columns = {row[1] for row in conn.execute("PRAGMA table_info(render_jobs)")}
-    for column in ADDED:
+def ensure_table(conn: sqlite3.Connection, table: str = VIDEO_TABLE) -> None:
+    """Create the table, or add the columns newer than an older table."""
+    conn.execute(SCHEMA.format(table=table))
+    columns = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+    for column, declaration in ADDED:
         if column not in columns:
             with contextlib.suppress(sqlite3.OperationalError):  # another process just did
-                conn.execute(
-                    f"ALTER TABLE render_jobs ADD COLUMN {column} TEXT NOT NULL DEFAULT ''"
-                )
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
 
 
 def adopt_open_jobs(store: Store) -> int:
@@ -89,16 +131,19 @@ def adopt_open_jobs(store: Store) -> int:
 
     ``Ledger.recover`` would charge them at worst case; this process will poll the jobs (or
     settle the intents by the provider's rules) and settle what they really cost instead.
-    Holds of live processes are left alone. Returns how many were adopted.
+    Holds of live processes are left alone. Covers video and image jobs. Returns how many
+    were adopted.
     """
-    ensure_table(store.conn)
     states = (*OPEN_STATES, *INTENT_STATES)
-    rows = store.conn.execute(
-        "SELECT r.id, r.pid FROM reservations r JOIN render_jobs j ON j.reservation_id = r.id "
-        "AND (j.hold_run = r.run_id OR j.hold_run = '') "
-        f"WHERE j.state IN ({', '.join('?' * len(states))})",
-        states,
-    ).fetchall()
+    rows = []
+    for table in TABLES:
+        ensure_table(store.conn, table)
+        rows += store.conn.execute(
+            f"SELECT r.id, r.pid FROM reservations r JOIN {table} j "
+            "ON j.reservation_id = r.id AND (j.hold_run = r.run_id OR j.hold_run = '') "
+            f"WHERE j.state IN ({', '.join('?' * len(states))})",
+            states,
+        ).fetchall()
     dead = [res_id for res_id, pid in rows if pid != os.getpid() and not pid_alive(pid)]
     if dead:
         with store.transaction() as conn:
@@ -110,16 +155,19 @@ def adopt_open_jobs(store: Store) -> int:
 
 
 class JobTable:
-    """Reads and writes of ``render_jobs`` for one store."""
+    """Reads and writes of ``render_jobs`` (or ``image_jobs``) for one store."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, table: str = VIDEO_TABLE) -> None:
+        assert table in TABLES
         self.store = store
-        ensure_table(store.conn)
+        self.table = table
+        self.noun = "render" if table == VIDEO_TABLE else "image"  # for messages
+        ensure_table(store.conn, table)
 
     def get(self, shot_id: str, resolution: str, sha: str) -> JobRow | None:
         """The recorded job for a (shot, resolution, GenPack) key."""
         found = self.store.conn.execute(
-            f"SELECT {COLUMNS} FROM render_jobs WHERE shot_id = ? AND resolution = ? "
+            f"SELECT {COLUMNS} FROM {self.table} WHERE shot_id = ? AND resolution = ? "
             "AND genpack_sha = ?",
             (shot_id, resolution, sha),
         ).fetchone()
@@ -143,15 +191,27 @@ class JobTable:
     def set_state(self, row: JobRow, state: str) -> None:
         with self.store.transaction() as conn:
             conn.execute(
-                "UPDATE render_jobs SET state = ? WHERE shot_id = ? AND resolution = ? "
+                f"UPDATE {self.table} SET state = ? WHERE shot_id = ? AND resolution = ? "
                 "AND genpack_sha = ?",
                 (state, row.shot_id, row.resolution, row.genpack_sha),
             )
 
+    def fail(self, row: JobRow, failure: str, message: str) -> JobRow:
+        """Mark the job failed, with the kind of failure and the provider's message."""
+        failed = replace(row, state="failed", failure=failure, message=message[:2000])
+        with self.store.transaction() as conn:
+            conn.execute(
+                f"UPDATE {self.table} SET state = 'failed', failure = ?, message = ? "
+                "WHERE shot_id = ? AND resolution = ? AND genpack_sha = ?",
+                (failed.failure, failed.message, row.shot_id, row.resolution, row.genpack_sha),
+            )
+        return failed
+
     def delete(self, row: JobRow) -> None:
         with self.store.transaction() as conn:
             conn.execute(
-                "DELETE FROM render_jobs WHERE shot_id = ? AND resolution = ? AND genpack_sha = ?",
+                f"DELETE FROM {self.table} WHERE shot_id = ? AND resolution = ? "
+                "AND genpack_sha = ?",
                 (row.shot_id, row.resolution, row.genpack_sha),
             )
 
@@ -169,7 +229,8 @@ class JobTable:
 
     def _insert(self, conn: sqlite3.Connection, row: JobRow) -> None:
         conn.execute(
-            f"INSERT OR REPLACE INTO render_jobs ({COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            f"INSERT OR REPLACE INTO {self.table} ({COLUMNS}) "
+            f"VALUES ({', '.join('?' * len(COLUMN_NAMES))})",
             (
                 row.shot_id,
                 row.resolution,
@@ -182,6 +243,12 @@ class JobTable:
                 row.reference,
                 row.created_at or _runlog.utc_now(),
                 row.hold_run,
+                row.payload,
+                row.failure,
+                row.message,
+                row.seed,
+                row.roll,
+                row.graded,
             ),
         )
 

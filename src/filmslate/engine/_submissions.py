@@ -21,14 +21,19 @@ from dataclasses import replace
 from typing import NoReturn
 
 from ..core._errors import ProviderError
+from ..core._names import SHOT_RE
 from ..rules._media import probe
 from ..store._ledger import Ledger
 from ..store._project import Project
+from ._images import ImageProvider
 from ._render_jobs import JobRow, JobTable, spend_entry
 from ._stops import record_hard_stop
 from ._video import VideoProvider
 
-__all__ = ["fetch_clip", "settle_intent", "undecodable"]
+__all__ = ["JobProvider", "fetch_clip", "settle_intent", "undecodable"]
+
+JobProvider = VideoProvider | ImageProvider
+"""Either kind of paid job's provider: both have submit, poll, download, find."""
 
 
 def settle_intent(
@@ -37,14 +42,14 @@ def settle_intent(
     jobs: JobTable,
     row: JobRow,
     skill: str,
-    provider_for: Callable[[str], VideoProvider],
+    provider_for: Callable[[str], JobProvider],
 ) -> JobRow | None:
     """The job an interrupted submission made (now recorded as submitted), or None when a
     fresh submission is safe; a stop when nobody can tell whether it was billed."""
     owner = jobs.hold_owner(row)
     if owner is not None and owner != os.getpid():
         raise ProviderError(
-            f"{row.shot_id}: its {row.resolution} render is being submitted by process "
+            f"{row.shot_id}: its {row.resolution} {jobs.noun} is being submitted by process "
             f"{owner}; wait for it",
             job=row.reference,
         )
@@ -72,7 +77,7 @@ def stop_unknown(
     ledger: Ledger,
     jobs: JobTable,
     row: JobRow,
-    provider: VideoProvider,
+    provider: JobProvider,
     skill: str,
 ) -> NoReturn:
     """Charge the hold at worst case, mark the job unknown, and hard-stop the shot."""
@@ -86,15 +91,21 @@ def stop_unknown(
         ledger.settle(hold, worst, spend_entry(hold, row, skill, note, outcome="UNKNOWN"))
     jobs.set_state(row, "unknown")
     message = (
-        f"{row.shot_id}: its {row.resolution} render on {row.provider} may have been submitted "
-        f"(reference {row.reference}, at {row.created_at or 'an unknown time'}) by a run that "
-        f"died before recording the job id, and {provider.name} cannot look a job up by "
+        f"{row.shot_id}: its {row.resolution} {jobs.noun} on {row.provider} may have been "
+        f"submitted (reference {row.reference}, at {row.created_at or 'an unknown time'}) by "
+        f"a run that died before recording the job id, and {provider.name} cannot look a job up by "
         f"reference, so it is not submitted again blindly. Check {provider.history_hint} for "
         f"a request at that time (charged here at its worst case, {worst:.2f}); then "
-        f"`slate override {row.shot_id} --reason ...` lets the next run submit it again"
+        f"`slate override {stop_target(row.shot_id)} --reason ...` lets the next run submit it "
+        "again"
     )
-    record_hard_stop(project, row.shot_id, "submission", message, skill)
+    record_hard_stop(project, stop_target(row.shot_id), "submission", message, skill)
     raise ProviderError(message, job=row.reference, target=row.shot_id)
+
+
+def stop_target(key: str) -> str:
+    """What a stop about a job blocks: its shot, else (a sheet) the whole project."""
+    return key if SHOT_RE.fullmatch(key) else "PROJECT"
 
 
 def fetch_clip(provider: VideoProvider, row: JobRow) -> bytes:
