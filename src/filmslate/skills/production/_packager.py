@@ -2,7 +2,9 @@
 
 The pack is assembled from the locks verbatim, the shot row, the forbidden-drift lists and the
 current regen rules. It invents nothing; its gate re-parses the pack and re-checks order and
-verbatim inclusion.
+verbatim inclusion. When the shot's hero tier routes to a catalogue model, [SETTINGS] records
+the model and the clip length it is asked for (``model_duration_s``: the catalogue's snap of
+``duration_s``; the take is trimmed back to ``duration_s``).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from ...core._gate import Gate
 from ...engine._skill import REGISTRY, Context, Layer, Media, Need, Skill, Tier
 from ...rules._takes import shot_seed
 from ...schemas import GENPACK_SECTIONS, Artifact, GenPack, ShotRow, StyleLock
-from ._production import shot_cast, shot_row
+from ._production import model_clip, shot_cast, shot_row
 from ._shared import applicable_rules, lock_text
 
 RESOLUTION_PARAM = "resolution_tier"  # ctx.params key: "proxy" (default) or "final"
@@ -85,17 +87,19 @@ def _settings(ctx: Context, row: ShotRow) -> str:
     if tier not in ("proxy", "final"):
         raise UserError(f"resolution tier must be proxy or final, not {tier!r}")
     res = getattr(ctx.config.resolution, tier)
-    return "\n".join(
-        [
-            f"resolution_tier: {tier}",
-            f"width: {res.width}",
-            f"height: {res.height}",
-            f"fps: {res.fps}",
-            f"duration_s: {row.duration_s:g}",
-            f"camera_type: {row.camera_type}",
-            f"seed: {shot_seed(row.shot_id)}",
-        ]
-    )
+    lines = [
+        f"resolution_tier: {tier}",
+        f"width: {res.width}",
+        f"height: {res.height}",
+        f"fps: {res.fps}",
+        f"duration_s: {row.duration_s:g}",
+        f"camera_type: {row.camera_type}",
+        f"seed: {shot_seed(row.shot_id)}",
+    ]
+    clip = model_clip(ctx.config, row)
+    if clip is not None:  # a catalogue model: the clip asked for, trimmed to duration_s
+        lines += [f"video_model: {clip[0]}", f"model_duration_s: {clip[1]:g}"]
+    return "\n".join(lines)
 
 
 def _action(row: ShotRow) -> str:

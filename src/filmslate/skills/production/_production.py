@@ -15,9 +15,11 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar
 
+from ...core._config import Config
 from ...core._errors import UserError
 from ...core._gate import Gate
 from ...core._names import lock_subject
+from ...core._visual_models import entry_for, tier_model
 from ...engine._skill import REGISTRY, Context, Layer, Media, Need, Skill, Tier
 from ...schemas import (
     Artifact,
@@ -33,6 +35,7 @@ from .._prompts import system_prompt
 from ._shared import CROWD, PACKAGE, rules_missing
 
 WIDE_TYPES = ("wide", "establishing")
+MODEL_CLIP = re.compile(r"model clip (\d+(?:\.\d+)?)s \(([^)]+)\)")  # the note on a shot row
 
 
 # -- the target shot -------------------------------------------------------------------------
@@ -55,6 +58,25 @@ def shot_cast(ctx: Context, row: ShotRow) -> list[tuple[str, CharLock | None]]:
     """The shot's characters in frame order, each with its CHAR lock (None when unlocked)."""
     locks = ctx.inputs.all("CHAR_LOCK")
     return [(cid, locks.get(cid)) for cid in row.char_ids]
+
+
+def model_clip(config: Config, row: ShotRow) -> tuple[str, float] | None:
+    """The video model of the shot's hero tier and the clip length it is asked for (the
+    catalogue's snap: the shortest allowed length that covers the plan, so the take is
+    trimmed, never stretched); None for a model outside the catalogue (any length)."""
+    model = tier_model(config, row.hero_tier)
+    entry = entry_for(config, model)
+    return None if entry is None else (model, entry.snap_duration(row.duration_s))
+
+
+def with_model_clip(config: Config, row: ShotRow) -> ShotRow:
+    """The row with its model clip length recorded in the notes (replacing an older note)."""
+    found = model_clip(config, row)
+    kept = MODEL_CLIP.sub("", row.notes).strip().strip(";").strip()
+    if found is None:
+        return row if kept == row.notes else row.model_copy(update={"notes": kept})
+    note = f"model clip {found[1]:g}s ({found[0]})"
+    return row.model_copy(update={"notes": f"{kept}; {note}" if kept else note})
 
 
 # -- shot-planner ----------------------------------------------------------------------------
@@ -85,8 +107,10 @@ class ShotPlanner(Skill):
     )
 
     def produce(self, ctx: Context) -> list[Artifact | Media]:
-        """Ask for the shot list of the target scene."""
-        return [ctx.ask(ShotList, system_prompt(PACKAGE, self.prompt_name), planner_prompt(ctx))]
+        """Ask for the shot list of the target scene; each shot routed to a catalogue model
+        records the clip length it will be asked for (``model clip 5s (fal:...)``)."""
+        answer = ctx.ask(ShotList, system_prompt(PACKAGE, self.prompt_name), planner_prompt(ctx))
+        return [ShotList(rows=[with_model_clip(ctx.config, row) for row in answer.rows])]
 
     def gate(self, outputs: list[Any], ctx: Context) -> Gate:
         """FAIL on every broken rule, each named with its shot and its fix."""
@@ -174,6 +198,7 @@ def planner_prompt(ctx: Context) -> str:
         f"- complex (high) or {CROWD}+ character shots: at most "
         f"{ctx.config.visual.complex_max_s:g}s",
         f"- at most {shot_budget(ctx, scene)} shots for this scene",
+        *clip_length_limits(ctx.config),
     ]
     if ctx.feedback:
         lines += [
@@ -183,6 +208,22 @@ def planner_prompt(ctx: Context) -> str:
         ]
     lines += ["", f"Answer with the shot list of {scene.scene_id}."]
     return "\n".join(lines)
+
+
+def clip_length_limits(config: Config) -> list[str]:
+    """The clip lengths each catalogue model routed by hero tier allows (none otherwise)."""
+    lines = []
+    for hero in ("A", "B", "C"):
+        model = tier_model(config, hero)
+        entry = entry_for(config, model)
+        if entry is not None:
+            lengths = entry.allowed_durations()
+            allowed = ", ".join(f"{d:g}" for d in lengths)
+            lines.append(
+                f"- hero {hero} shots render on {model}: clips of {allowed}s; a shot is "
+                f"trimmed from the next length up, and lasts at most {lengths[-1]:g}s"
+            )
+    return lines
 
 
 def _char_line(cid: str, lock: CharLock | None) -> str:
@@ -244,6 +285,13 @@ def _shot_failures(
         )
     if shot.duration_s > max_clip:
         out.append(f"{sid}: {shot.duration_s:g}s exceeds the {max_clip:g}s clip limit: split it")
+    clip = model_clip(ctx.config, shot)
+    if clip is not None and clip[1] < shot.duration_s - 1e-3:
+        out.append(
+            f"{sid}: {shot.duration_s:g}s is longer than the longest clip {clip[0]} makes "
+            f"({clip[1]:g}s; hero {shot.hero_tier}): shorten or split it (a take is trimmed, "
+            "never stretched)"
+        )
     crowded = len(shot.char_ids) >= CROWD
     if (shot.complexity_level == "high" or crowded) and shot.duration_s > short:
         why = (
@@ -274,11 +322,15 @@ REGISTRY.register(ShotPlanner)
 
 # rules_missing moved to _shared; the orchestrator still imports it from here.
 __all__ = [
+    "MODEL_CLIP",
     "ShotPlanner",
+    "clip_length_limits",
+    "model_clip",
     "planner_prompt",
     "rules_missing",
     "shot_budget",
     "shot_cast",
     "shot_row",
     "shotlist_failures",
+    "with_model_clip",
 ]
