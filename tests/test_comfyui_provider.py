@@ -27,6 +27,7 @@ from filmslate.testing.comfyui_server import ComfyUIServer
 
 VIDEO = load_catalogue().get("comfyui:wan2.2-i2v-14b")
 IMAGE = load_catalogue().get("comfyui:flux-dev")
+KONTEXT = load_catalogue().get("comfyui:flux-kontext-dev")
 FRAME = png_bytes(640, 360, "storyboard SC01_SH001")
 SHEET = Reference("CHAR_NELL_REF_v001", png_bytes(512, 512, "Nell"))
 
@@ -163,6 +164,29 @@ def test_references_fill_the_template_slots_it_has() -> None:
     assert provider.payload(job)["images"] == {
         "reference_1": hashlib.sha256(SHEET.data).hexdigest()
     }
+
+
+def test_the_reference_workflow_loads_the_sheets() -> None:
+    other = Reference("SET_KITCHEN_REF_v001", png_bytes(64, 64, "kitchen"))
+    with ComfyUIServer(polls_to_finish=1) as server:
+        provider = ComfyUIImageProvider(server.url, entry=KONTEXT, http_client=http())
+        job_id = provider.submit(image_job(key="SC01_SH001", references=(SHEET, other)))
+        assert provider.poll(job_id).state == "done"
+        assert provider.download(job_id)[:4] == b"\x89PNG"
+        sent = server.prompts[0]
+        uploads = [u.files["image"] for u in server.requests_to("/upload/image")]
+        # one sheet fills both slots; none is refused before anything is sent
+        provider.submit(image_job(key="SC01_SH002", references=(SHEET,), reference="r2"))
+        assert len(server.requests_to("/upload/image")) == 4
+        before = len(server.received)
+        with pytest.raises(ProviderError, match="takes reference images") as caught:
+            provider.submit(image_job(key="SC01_SH003", reference="r3"))
+        assert caught.value.context["failure"] == "invalid_input"
+        assert len(server.received) == before
+    assert uploads == [hashlib.sha256(r.data).hexdigest() for r in (SHEET, other)]
+    loads = [n["inputs"]["image"] for n in sent.values() if n["class_type"] == "LoadImage"]
+    assert len(loads) == 2 and all(name in server.uploads for name in loads)
+    assert sum(n["class_type"] == "ReferenceLatent" for n in sent.values()) == 2
 
 
 def test_find_by_reference_on_current_and_older_servers() -> None:

@@ -28,6 +28,7 @@ NUMERIC_PLACEHOLDERS = ("seed", "width", "height", "fps", "frames", "duration_s"
 # purpose, in the same commit.
 SHIPPED_PINS = {
     "flux-dev": "3eb7042177f9719b8b868cc633ae924966641dcd155286073385895d633d3c50",
+    "flux-kontext-dev": "bf7b869fb5b16a64f56af0d13ce17c21e4ec4b3e388b694a7bdda14f29431bdd",
     "wan2.2-i2v-14b": "b33bb50b4c2a2cbfc83e51e817218f4f94a391c07f7dc0b3de1f76fd07361549",
 }
 

@@ -2,7 +2,8 @@
 
 The catalogue's ComfyUI entries (``core/catalogue/comfyui.toml``: ``comfyui:wan2.2-i2v-14b``
 for video, ``comfyui:flux-dev`` for images) name a workflow template shipped as package data
-(``providers/comfyui_workflows/<id>.json``, pinned in :mod:`._comfyui_workflow`); a project can
+(``providers/comfyui_workflows/<id>.json``, pinned in :mod:`._comfyui_workflow`;
+``comfyui:flux-kontext-dev`` is the reference-guided image workflow); a project can
 give its own API-format workflow with its sha256 instead. The routes and how their failures are
 classified are in :mod:`._comfyui_http`.
 
@@ -25,7 +26,10 @@ What a job fills, by placeholder:
   the job's seconds x fps; ``{{fps}}`` the entry's frame rate, else the job's; ``{{duration_s}}``
   the snapped length;
 - ``{{image}}``: the uploaded first frame; ``{{reference_1}}`` ... ``{{reference_N}}``: the
-  uploaded references, as many as the template has slots (and the entry's max_references).
+  uploaded references, one per slot the template has (at most the entry's max_references);
+  fewer references than slots fill them again in order, more are left out. A catalogue
+  workflow that loads a first frame or references refuses a job without them before anything
+  is sent (its LoadImage would refuse an empty name).
 
 The hardware is yours: ``offline`` is False (the server is not this process, and a job it ran
 cannot be told from a new one by resubmitting) but the price is 0 unless configured.
@@ -118,17 +122,30 @@ class _Workflow:
                 "job has none",
                 failure="invalid_input",
             )
-        limit = (
-            self.entry.input.max_references if self.entry and self.entry.input.references else None
-        )
-        for index, ref in enumerate(references, start=1):
-            slot = f"reference_{index}"
-            if slot not in self.slots or (limit is not None and index > limit):
-                break
-            found.append(
-                _Upload(slot, ref.data, upload_name(ref.data, f"{stem}_ref{index}"), ref.media_type)
+        slots = self._reference_slots()
+        if slots and not references and self.entry is not None:
+            raise ProviderError(
+                f"{stem}: the ComfyUI workflow takes reference images ({{{{reference_1}}}}) and "
+                "the job has none: route jobs without sheets to a text-to-image model",
+                failure="invalid_input",
             )
+        for index in range(1, slots + 1 if references else 1):
+            # more slots than references: the references fill them again, in order
+            ref = references[(index - 1) % len(references)]
+            name = upload_name(ref.data, f"{stem}_ref{index}")
+            found.append(_Upload(f"reference_{index}", ref.data, name, ref.media_type))
         return found
+
+    def _reference_slots(self) -> int:
+        """How many reference images the template loads (``{{reference_1}}`` on), at most the
+        entry's ``max_references`` when it names references."""
+        count = 0
+        while f"reference_{count + 1}" in self.slots:
+            count += 1
+        shape = self.entry.input if self.entry is not None else None
+        if shape is not None and shape.references:
+            count = min(count, shape.max_references)
+        return count
 
     def queue(
         self,
