@@ -21,6 +21,7 @@ import json
 import math
 import time
 import zlib
+from collections.abc import Callable
 from typing import cast
 
 from ..core._catalogue import ModelEntry
@@ -36,6 +37,7 @@ from ._video import Failure, JobStatus, Reference, VideoJob
 __all__ = [
     "clip_job",
     "failed_charge",
+    "fetched",
     "payload_json",
     "refused_error",
     "settled_cost",
@@ -123,19 +125,20 @@ def settled_cost(
     job_id: str,
     entry: ModelEntry | None,
     duration_s: float,
-    res: Resolution,
+    size: tuple[int, int],
 ) -> tuple[float, str]:
-    """(the cost to settle a finished job at, where the number comes from)."""
+    """(the cost to settle a finished job of ``duration_s`` seconds (0 for an image) and
+    ``size`` at, where the number comes from)."""
     reported = reported_cost(provider, job_id)
     if reported is not None:
         return reported, f"reported by {provider.name}"
     if entry is not None:
-        cost = entry.cost(duration_s, res.width, res.height)
+        cost = entry.cost(duration_s, *size)
         return cost, f"catalogue price of {entry.key} ({entry.billing.as_of})"
     per_second = getattr(provider, "price_per_second", None)
     if per_second is None:  # an image provider outside the catalogue: never paid
         return 0.0, "no price"
-    return duration_s * float(per_second(res.width, res.height)), "price per second"
+    return duration_s * float(per_second(*size)), "price per second"
 
 
 def failed_charge(
@@ -143,13 +146,13 @@ def failed_charge(
     job_id: str,
     entry: ModelEntry | None,
     duration_s: float,
-    res: Resolution,
+    size: tuple[int, int],
 ) -> tuple[float, str] | None:
     """What a failed job is charged (None: nothing, its hold is released). Only a catalogue
     entry whose vendor charges failed jobs (``billing.failed_jobs_charged``) charges one."""
     if entry is None or not entry.billing.failed_jobs_charged:
         return None
-    return settled_cost(provider, job_id, entry, duration_s, res)
+    return settled_cost(provider, job_id, entry, duration_s, size)
 
 
 def refused_error(row: JobRow, noun: str = "render") -> RenderRefused:
@@ -164,6 +167,18 @@ def refused_error(row: JobRow, noun: str = "render") -> RenderRefused:
         failure=row.failure,
         job_id=row.job_id,
     )
+
+
+def fetched(jobs: JobTable, row: JobRow, fetch: Callable[[], bytes]) -> bytes:
+    """A finished job's output; a refusal raised by the download (a safety checker that
+    blanked the result) is recorded on the job, so it is never sent again unchanged."""
+    try:
+        return fetch()
+    except ProviderError as exc:
+        failure = exc.context.get("failure")
+        if failure not in REFUSALS:
+            raise  # still done: the next run fetches it again, without paying again
+        raise refused_error(jobs.fail(row, str(failure), exc.message), jobs.noun) from None
 
 
 def wait_for(

@@ -60,6 +60,7 @@ from ..store._store import Store, crash_point
 from ._clips import (
     clip_job,
     failed_charge,
+    fetched,
     payload_json,
     refused_error,
     settled_cost,
@@ -87,6 +88,7 @@ __all__ = [
     "JobRow",
     "RenderService",
     "factory_providers",
+    "serving",
 ]
 
 P = TypeVar("P")
@@ -181,12 +183,12 @@ class RenderService:
 
     def provider_for(self, model: str) -> VideoProvider:
         """The provider serving a model string, or a ProviderError naming the known ones."""
-        found = _serving(self.providers, model)
+        found = serving(self.providers, model)
         if found is None and not self._factory_loaded:
             self._factory_loaded = True
             made = factory_providers(VIDEO_FACTORY, self.config, self.project.root)
             self.providers = {**made, **self.providers}  # given providers win
-            found = _serving(self.providers, model)
+            found = serving(self.providers, model)
         if found is None:
             raise ProviderError(
                 f"no video provider for model {model!r}: the render service knows "
@@ -315,13 +317,14 @@ class RenderService:
             self._failed(row, provider, status, shot, res, skill)
         hold = self.jobs.hold(row)
         if hold is not None:  # None: an earlier recovery already charged it
-            actual, source = settled_cost(provider, row.job_id, entry, shot.duration_s, res)
+            size = (res.width, res.height)
+            actual, source = settled_cost(provider, row.job_id, entry, shot.duration_s, size)
             rolled = f"; re-roll {row.roll} after QC FIX, seed {row.seed}" if row.roll else ""
             note = f"{resolution} render, job {row.job_id}, {shot.duration_s:g}s ({source}{rolled})"
             self.ledger.settle(hold, actual, spend_entry(hold, row, skill, note))
             self.spent += actual
         self.jobs.set_state(row, "done")  # paid: from here on it is only fetched
-        return fetch_clip(provider, row)
+        return fetched(self.jobs, row, lambda: fetch_clip(provider, row))
 
     def _failed(
         self,
@@ -336,7 +339,8 @@ class RenderService:
         failure = status.failure or "other"
         hold = self.jobs.hold(row)
         entry = video_entry(self.config, row.provider)
-        charge = failed_charge(provider, row.job_id, entry, shot.duration_s, res)
+        size = (res.width, res.height)
+        charge = failed_charge(provider, row.job_id, entry, shot.duration_s, size)
         if hold is not None and charge is None:
             self.ledger.release(hold, f"job {row.job_id} failed ({failure}): {status.message}")
         elif hold is not None and charge is not None:
@@ -366,7 +370,7 @@ class RenderService:
         A paid one whose download fails stays recorded: fetched again, never paid again."""
         provider = self.provider_for(row.provider)
         try:
-            return fetch_clip(provider, row)
+            return fetched(self.jobs, row, lambda: fetch_clip(provider, row))
         except ProviderError:
             if not provider.offline:
                 raise
@@ -402,7 +406,7 @@ def latest_take(store: Store, shot_id: str, sha: str) -> bool:
     return latest is not None and latest[0] == sha
 
 
-def _serving(providers: Mapping[str, P], model: str) -> P | None:
+def serving(providers: Mapping[str, P], model: str) -> P | None:
     """The provider of a model string, by the whole string or its provider prefix."""
     return providers.get(model) or providers.get(model.split(":", 1)[0])
 

@@ -77,6 +77,7 @@ COLUMNS = (
 _TEXT, _INT = "TEXT NOT NULL DEFAULT ''", "INTEGER NOT NULL DEFAULT 0"
 COLUMN_NAMES = tuple(name.strip() for name in COLUMNS.split(","))
 ADDED = (
+    ("created_at", _TEXT),
     ("reference", _TEXT),
     ("hold_run", _TEXT),
     ("payload", _TEXT),

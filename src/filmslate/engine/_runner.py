@@ -76,6 +76,7 @@ class Runner:
         self.router = Router(project.store, project.config)
         self.gateway = gateway or Gateway(project.root, provider_settings(project))
         self._render: Any = None
+        self._images: Any = None
         self._inputs = InputLoader(project, self.registry)
         self._answers = AnswerBook(project.store, self.ledger)
         self._calls = PaidCalls(self.ledger, self.gateway, self._answers)
@@ -211,6 +212,8 @@ class Runner:
             ctx.params["existing"] = self.existing_outputs(skill)
         if skill.uses_video:
             ctx.params.setdefault("render", self.render_service())
+        if skill.uses_images:
+            ctx.params.setdefault("images", self.image_service())
         return ctx
 
     # -- services and decisions ---------------------------------------------------------
@@ -223,6 +226,15 @@ class Runner:
 
             self._render = RenderService(self.project, self.ledger)
         return self._render
+
+    def image_service(self) -> Any:
+        """The image service (an ImageMaker; built once, like the render service: it takes
+        over the holds of recorded image jobs before the ledger recovers dead ones)."""
+        if self._images is None:
+            from ._image_service import ImageService
+
+            self._images = ImageService(self.project, self.ledger)
+        return self._images
 
     def existing_outputs(self, skill: Skill) -> dict[str, dict[str, str]]:
         """Kind -> subject -> verdict (or STALE) of the skill's own latest outputs, so a skill
@@ -276,6 +288,8 @@ class Runner:
         skill_cls().check_target(target)
         if skill_cls.uses_video:
             self.render_service()
+        if skill_cls.uses_images:
+            self.image_service()
         # render jobs (and submission intents) of dead runs are settled at what they cost,
         # by the render service, never charged at their worst case by the recovery
         adopt_open_jobs(self.store)

@@ -155,6 +155,7 @@ class Skill:
     # once with the reasons instead of revising and escalating for nothing.
     revise_on_fail: ClassVar[bool] = True
     uses_video: ClassVar[bool] = False  # gets the runner's render service (video generation)
+    uses_images: ClassVar[bool] = False  # gets the runner's image service (ctx.params["images"])
     # A grading skill (qc-grader grades PROXY): one verdict per version of that kind. Grading
     # the same take again is not a new attempt, so the runner refuses it unless forced.
     grades: ClassVar[str] = ""
