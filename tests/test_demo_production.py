@@ -76,6 +76,8 @@ def test_the_demo_runs_from_premise_to_a_playable_cut(produced: tuple[Path, Outc
             "CONTINUITY_REPORT",
             "SHOTLIST",
             "GENPACK",
+            "CHAR_REF",
+            "SET_REF",
             "STORYBOARD",
             "STORYBOARD_REPORT",
             "PROXY",
@@ -128,20 +130,30 @@ def test_revising_a_lock_regenerates_exactly_its_shots(produced: tuple[Path, Out
     with Project(root) as project:
         revision = next((FILM / "revisions").glob("CHAR_*_LOCK.txt"))
         character = revision.stem.removeprefix("CHAR_").removesuffix("_LOCK")
-        before = proxies(project)
+        before = {kind: latest(project, kind) for kind in REDONE}
         add_lock(project, revision, "wardrobe revised")
         outcome = Orchestrator(Runner(project)).run()
         assert outcome.status == "complete", outcome.describe()
-        after = proxies(project)
-        rerendered = {shot for shot, version in after.items() if version != before[shot]}
+        after = {kind: latest(project, kind) for kind in REDONE}
+        redone = {
+            kind: {s for s, version in after[kind].items() if version != before[kind].get(s)}
+            for kind in REDONE
+        }
         showing = set()
         for record in project.store.latest_of_each("SHOTLIST"):
             shotlist = project.store.load(record.name)
             assert isinstance(shotlist, ShotList)
             showing |= {row.shot_id for row in shotlist.rows if character in row.char_ids}
-        assert showing and rerendered == showing
+        assert showing
+        # exactly the character's sheet, and every storyboard, GenPack and take showing them
+        assert redone["CHAR_REF"] == {character} and redone["SET_REF"] == set()
+        for kind in ("STORYBOARD", "GENPACK", "PROXY", "FINAL"):
+            assert redone[kind] == showing, kind
         assert project.verify() == []
 
 
-def proxies(project: Project) -> dict[str | None, int]:
-    return {r.name.subject: r.name.version for r in project.store.latest_of_each("PROXY")}
+REDONE = ("CHAR_REF", "SET_REF", "STORYBOARD", "GENPACK", "PROXY", "FINAL")
+
+
+def latest(project: Project, kind: str) -> dict[str | None, int]:
+    return {r.name.subject: r.name.version for r in project.store.latest_of_each(kind)}

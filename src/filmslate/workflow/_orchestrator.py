@@ -12,7 +12,8 @@ missing or stale, in loop order:
    supervisor FAIL a revised diff from the tracker), scene by scene;
 5. planning: shot-planner for each scene, then the cost loop on the whole production;
 6. shots, one scene at a time (a batch): the cost loop on the scene and its routing plan
-   (model-router writes a ROUTING_DECISION), then per shot
+   (model-router writes a ROUTING_DECISION), reference-sheets for the scene's cast and set
+   (from their passing locks), then per shot
    storyboard-generator, prompt-packager, render-proxy, qc-grader, and on FIX or FAIL
    regen-analyzer and round again; then render-final for each shot;
 7. cut: assemble-cut and budget-gates.
@@ -42,6 +43,7 @@ from ._pending import (
     shot_rows,
     tracked,
 )
+from ._sheets import sheets_pending
 
 Status = Literal["complete", "stopped", "waiting"]
 LOCK_SKILLS = ("character-lock", "set-lock", "voice-lock")
@@ -226,12 +228,15 @@ class Orchestrator:
     def _shots(self) -> None:
         for scene in scene_ids(self.runner):
             rows = shot_rows(self.runner, scene)
-            self.progress.phase(f"shots of {scene}", 2 * len(rows) + 2)
+            self.progress.phase(f"shots of {scene}", 2 * len(rows) + 3)
             self.cost_loop(scene)  # SPEC §5: a projection before every batch
             self.progress.advance(f"cost-optimizer {scene}")
             rows = shot_rows(self.runner, scene)  # the cost loop may have simplified the list
             self.batch_plan(scene)
             self.progress.advance(f"model-router {scene}")
+            if sheets_pending(self.runner, scene):  # before the storyboards that use them
+                self._run("reference-sheets", scene)
+            self.progress.advance(f"reference-sheets {scene}")
             for row in rows:
                 self.proxy_until_accepted(row.shot_id)
                 self.progress.advance(f"{row.shot_id} proxy")

@@ -107,13 +107,11 @@ class ReferenceSheets(Skill):
         while an image model now serves sheets."""
         images = images_for(ctx, "sheet")
         out: list[Artifact | Media] = []
-        for lock_kind, sheet_kind in SHEET_KINDS.items():
-            for subject, lock in sorted(ctx.inputs.all(lock_kind).items()):
-                if _keep(ctx, sheet_kind, subject, images is not None):
-                    continue
-                made_from = _lock_file(ctx, lock_kind, subject)
-                data = _sheet(lock, made_from, images, self.name)
-                out.append(Media(sheet_kind, subject, data, inputs=(made_from,)))
+        for lock_kind, subject in sheets_to_make(ctx, images is not None):
+            lock = ctx.inputs.all(lock_kind)[subject]
+            made_from = _lock_file(ctx, lock_kind, subject)
+            data = _sheet(lock, made_from, images, self.name)
+            out.append(Media(SHEET_KINDS[lock_kind], subject, data, inputs=(made_from,)))
         return out
 
     def gate(self, outputs: list[Any], ctx: Context) -> Gate:
@@ -127,6 +125,17 @@ class ReferenceSheets(Skill):
                     f"for a reference sheet (at least {MIN_SHEET_PX} px on the short side)"
                 )
         return Gate.from_failures(failures)
+
+
+def sheets_to_make(ctx: Context, real: bool) -> list[tuple[str, str]]:
+    """(lock kind, subject) of every loaded lock whose sheet must be made; ``real`` when an
+    image model serves "sheet" (a schematic sheet is then made again)."""
+    return [
+        (lock_kind, subject)
+        for lock_kind, sheet_kind in SHEET_KINDS.items()
+        for subject in sorted(ctx.inputs.all(lock_kind))
+        if not _keep(ctx, sheet_kind, subject, real)
+    ]
 
 
 def _keep(ctx: Context, sheet_kind: str, subject: str, real: bool) -> bool:
@@ -200,5 +209,6 @@ __all__ = [
     "ReferenceSheets",
     "image_seed",
     "images_for",
+    "sheets_to_make",
     "shot_references",
 ]
