@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from PIL import Image
@@ -12,9 +12,10 @@ from PIL import Image
 from filmslate import Project
 from filmslate.core._errors import ProviderError
 from filmslate.core._names import ArtifactName
-from filmslate.engine._images import ImageJob, ImageUse
+from filmslate.engine._images import ImageJob, ImageProvider
 from filmslate.engine._runner import Runner
 from filmslate.engine._skill import Registry
+from filmslate.engine._video import JobStatus
 from filmslate.rules._sheets import draw_char_sheet, sheet_mark
 from filmslate.skills.production import (
     PromptPackager,
@@ -29,24 +30,40 @@ from test_skills_production import ALEX, GOOD, put
 STEMS = ("CHAR_ALEX_REF", "CHAR_MIRA_REF", "CHAR_BEN_REF", "SET_OLD_MILL_REF")
 
 
-class Images:
-    """An image service serving some uses: a real JPEG per job, every job recorded."""
+FLUX = "fal:fal-ai/flux/dev"  # an image model for sheets
+SEEDREAM = "fal:fal-ai/bytedance/seedream/v4/edit"  # takes reference images: storyboards
 
-    def __init__(self, *served: ImageUse, answer: bytes | None = None) -> None:
-        self.served = set(served)
+
+class Hosted(ImageProvider):
+    """A hosted image model at the network boundary: a real JPEG per job, every job kept."""
+
+    name: ClassVar[str] = "fal"
+
+    def __init__(self, answer: bytes | None = None) -> None:
         self.jobs: list[ImageJob] = []
         self.answer = answer
 
-    def offline(self, use: ImageUse) -> bool:
-        return use not in self.served
-
-    def image(self, job: ImageJob, skill: str = "") -> bytes:
+    def submit(self, job: ImageJob) -> str:
         self.jobs.append(job)
+        return f"img-{len(self.jobs)}"
+
+    def poll(self, job_id: str) -> JobStatus:
+        return JobStatus("done")
+
+    def download(self, job_id: str) -> bytes:
         if self.answer is not None:
             return self.answer
+        job = self.jobs[int(job_id.split("-")[1]) - 1]
         out = io.BytesIO()
         Image.new("RGB", (job.width, job.height), (40, 90, 160)).save(out, format="JPEG")
         return out.getvalue()
+
+
+def serve_images(root: Path, **uses: str) -> None:
+    """Route [images] uses to models (``sheet=FLUX``); the rest stay offline."""
+    toml = root / "filmslate.toml"
+    lines = "\n".join(f'{use} = "{model}"' for use, model in uses.items())
+    toml.write_text(toml.read_text().replace('model = "offline"', f'model = "offline"\n{lines}'))
 
 
 @pytest.fixture
@@ -61,13 +78,17 @@ def registry() -> Registry:
     return reg
 
 
-def runner(root: Path, script: Any = ()) -> Runner:
-    return scripted_runner(root, script, registry())[0]
+def runner(root: Path, script: Any = (), provider: Hosted | None = None) -> Runner:
+    r = scripted_runner(root, script, registry())[0]
+    if provider is not None:
+        images = r.image_service()
+        images.providers["fal"] = provider
+        images.poll_interval_s = 0.0
+    return r
 
 
-def sheets(root: Path, images: Images | None = None, target: str = "S01") -> list[str]:
-    params = {"images": images} if images else None
-    result = runner(root).run("reference-sheets", target, force=True, params=params)
+def sheets(root: Path, provider: Hosted | None = None, target: str = "S01") -> list[str]:
+    result = runner(root, provider=provider).run("reference-sheets", target, force=True)
     assert result.gate.passed, result.gate.reasons
     return [r.filename for r in result.records]
 
@@ -100,22 +121,33 @@ def test_a_scene_gets_a_schematic_sheet_per_lock_made_from_that_lock_only(film: 
 
 def test_an_image_model_makes_the_sheets_and_replaces_the_schematics(film: Path) -> None:
     sheets(film)
-    images = Images("sheet")
-    made = sheets(film, images)
+    serve_images(film, sheet=FLUX)
+    hosted = Hosted()
+    made = sheets(film, hosted)
     assert sorted(made) == sorted(f"{stem}_v002.png" for stem in STEMS)
-    alex = next(job for job in images.jobs if job.key == "CHAR_ALEX_REF")
+    alex = next(job for job in hosted.jobs if job.key == "CHAR_ALEX_REF")
     assert alex.use == "sheet" and (alex.width, alex.height) == (1280, 720)
     assert "alex anchor" in alex.prompt and "navy peacoat" in alex.prompt
     assert alex.negative_prompt == "beard" and "beard" not in alex.prompt
     data = Project(film).store.read(ArtifactName.parse("CHAR_ALEX_REF_v002.png"))
     assert data.startswith(b"\x89PNG")  # the model's JPEG, stored as the PNG kind
     assert sheet_mark(data) == "image CHAR_ALEX_LOCK_v001.txt"
-    assert sheets(film, images) == [] and len(images.jobs) == 4  # a real sheet is kept
+    assert alex.model == FLUX
+    assert sheets(film, hosted) == [] and len(hosted.jobs) == 4  # a real sheet is kept
+    spent = (
+        Project(film)
+        .store.conn.execute(
+            "SELECT sum(CAST(actual_cost AS REAL)) FROM runlog WHERE event = 'spend'"
+        )
+        .fetchone()[0]
+    )
+    assert spent == pytest.approx(4 * 0.025)  # one megapixel each, at the catalogue's price
 
 
 def test_an_answer_that_is_not_an_image_is_refused_and_nothing_stored(film: Path) -> None:
-    with pytest.raises(ProviderError, match="CHAR_ALEX_REF: the image model's answer is not"):
-        sheets(film, Images("sheet", answer=b"<html>rate limited</html>"))
+    serve_images(film, sheet=FLUX)
+    with pytest.raises(ProviderError, match="CHAR_ALEX_REF"):
+        sheets(film, Hosted(answer=b"<html>rate limited</html>"))
     assert Project(film).store.latest("CHAR_REF", "ALEX") is None
 
 
@@ -128,28 +160,31 @@ def test_a_persons_sheet_wins_until_its_lock_is_revised(film: Path, tmp_path: Pa
     assert added.returncode == 0, added.stderr
     assert lineage(film, "CHAR_ALEX_REF_v001.png") == ["CHAR_ALEX_LOCK_v001.txt"]
     assert "CHAR_ALEX_REF_v001.png" not in sheets(film)  # kept: the others are made
-    assert "CHAR_ALEX_REF_v002.png" not in sheets(film, Images("sheet"))  # even by a model
+    serve_images(film, sheet=FLUX)
+    assert "CHAR_ALEX_REF_v002.png" not in sheets(film, Hosted())  # not even by a model
     assert latest(film, "CHAR_ALEX_REF") == "CHAR_ALEX_REF_v001.png"
     # the lock is revised: the drawing shows the old look, so a sheet of the new lock is made
     put(Project(film), "CHAR_LOCK", "ALEX", ALEX.model_copy(update={"voice_profile": "Quiet."}))
-    assert sheets(film) == ["CHAR_ALEX_REF_v002.png"]
+    assert sheets(film, Hosted()) == ["CHAR_ALEX_REF_v002.png"]
     assert lineage(film, "CHAR_ALEX_REF_v002.png") == ["CHAR_ALEX_LOCK_v002.txt"]
 
 
 def test_a_storyboard_frame_from_the_image_model_is_given_the_shots_sheets(film: Path) -> None:
-    r = runner(film, [GOOD])
+    serve_images(film, storyboard=SEEDREAM)
+    hosted = Hosted()
+    r = runner(film, [GOOD], hosted)
     assert r.run("shot-planner", "S01").gate.passed
-    sheets(film)
-    images = Images("storyboard")
-    result = r.run("storyboard-generator", "S01_SH02", params={"images": images})
+    sheets(film)  # offline: schematic sheets
+    result = r.run("storyboard-generator", "S01_SH02")
     assert result.gate.passed
-    (job,) = images.jobs
+    (job,) = hosted.jobs
     assert [ref.label for ref in job.references] == [
         "CHAR_ALEX_REF_v001",
         "CHAR_MIRA_REF_v001",
         "SET_OLD_MILL_REF_v001",
     ]
-    assert job.use == "storyboard" and (job.width, job.height) == (640, 360)
+    assert job.use == "storyboard" and job.model == SEEDREAM
+    assert (job.width, job.height) == (640, 360)
     assert "Alex steps toward Mira (2)." in job.prompt and "medium shot" in job.prompt
     assert "beard" in job.negative_prompt and "beard" not in job.prompt
     names = [rec.filename for rec in result.records]
