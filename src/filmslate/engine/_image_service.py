@@ -44,7 +44,7 @@ from ..store._project import Project
 from ..store._store import crash_point
 from ._clips import failed_charge, fetched, payload_json, refused_error, settled_cost, wait_for
 from ._images import ImageJob, ImageProvider, ImageUse
-from ._render import factory_providers, serving
+from ._render import close_made, factory_providers, serving
 from ._render_jobs import (
     IMAGE_TABLE,
     INTENT_STATES,
@@ -86,7 +86,7 @@ class ImageService:
         self.config = project.config
         self.ledger = ledger or Ledger(project.store, project.config)
         self.providers: dict[str, ImageProvider] = dict(providers or {})
-        self._factory_loaded = False
+        self._made: dict[str, ImageProvider] | None = None  # the factory's, once loaded
         self.poll_interval_s = poll_interval_s
         self.timeout_s = timeout_s
         self.run_id = _runlog.new_run_id()
@@ -140,10 +140,9 @@ class ImageService:
     def provider_for(self, model: str) -> ImageProvider:
         """The provider serving an image model string, or a ProviderError naming the known."""
         found = serving(self.providers, model)
-        if found is None and not self._factory_loaded:
-            self._factory_loaded = True
-            made = factory_providers(IMAGE_FACTORY, self.config, self.project.root)
-            self.providers = {**made, **self.providers}  # given providers win
+        if found is None and self._made is None:
+            self._made = factory_providers(IMAGE_FACTORY, self.config, self.project.root)
+            self.providers = {**self._made, **self.providers}  # given providers win
             found = serving(self.providers, model)
         if found is None:
             known = ", ".join(sorted(self.providers)) or "none"
@@ -153,6 +152,11 @@ class ImageService:
                 model=model,
             )
         return found
+
+    def close(self) -> None:
+        """Close what the provider factory opened (its HTTP clients)."""
+        close_made(self._made)
+        self._made = None
 
     # -- steps ----------------------------------------------------------------------------
 

@@ -87,6 +87,7 @@ __all__ = [
     "VIDEO_FACTORY",
     "JobRow",
     "RenderService",
+    "close_made",
     "factory_providers",
     "serving",
 ]
@@ -96,6 +97,7 @@ P = TypeVar("P")
 ANIMATIC = "filmslate.providers.animatic:AnimaticProvider"
 # The providers a project's config names, built by the providers layer (named, not imported).
 VIDEO_FACTORY = "filmslate.providers._factory:video_providers"
+CLOSE_FACTORY = "filmslate.providers._factory:close_providers"  # closes their HTTP clients
 
 # FILMSLATE_CRASH_AT checkpoints (crash tests)
 CRASH_AFTER_INTENT = "render_intent_recorded"
@@ -126,7 +128,7 @@ class RenderService:
         self.router = Router(project.store, project.config)
         animatic = _animatic(project.root / ".filmslate" / "renders")
         self.providers: dict[str, VideoProvider] = {"animatic": animatic, **(providers or {})}
-        self._factory_loaded = False
+        self._made: dict[str, VideoProvider] | None = None  # the factory's, once loaded
         self.poll_interval_s = poll_interval_s
         self.timeout_s = timeout_s
         self.run_id = _runlog.new_run_id()
@@ -184,10 +186,9 @@ class RenderService:
     def provider_for(self, model: str) -> VideoProvider:
         """The provider serving a model string, or a ProviderError naming the known ones."""
         found = serving(self.providers, model)
-        if found is None and not self._factory_loaded:
-            self._factory_loaded = True
-            made = factory_providers(VIDEO_FACTORY, self.config, self.project.root)
-            self.providers = {**made, **self.providers}  # given providers win
+        if found is None and self._made is None:
+            self._made = factory_providers(VIDEO_FACTORY, self.config, self.project.root)
+            self.providers = {**self._made, **self.providers}  # given providers win
             found = serving(self.providers, model)
         if found is None:
             raise ProviderError(
@@ -196,6 +197,11 @@ class RenderService:
                 model=model,
             )
         return found
+
+    def close(self) -> None:
+        """Close what the provider factory opened (its HTTP clients)."""
+        close_made(self._made)
+        self._made = None
 
     def shots_total(self) -> int:
         """How many shots the latest shot lists plan (the base of the premium quota)."""
@@ -423,6 +429,13 @@ def factory_providers(name: str, config: Config, root: Path) -> dict[str, Any]:
         return {}
     factory: Callable[[Config, Path], Mapping[str, Any]] = getattr(module, attr)
     return dict(factory(config, root))
+
+
+def close_made(made: Mapping[str, object] | None) -> None:
+    """Close the HTTP clients of the providers a factory made (nothing when none were)."""
+    if made:
+        module_name, _, attr = CLOSE_FACTORY.partition(":")
+        getattr(import_module(module_name), attr)(made)
 
 
 def _animatic(folder: Path) -> VideoProvider:
