@@ -334,3 +334,18 @@ def test_the_local_server_stops_by_itself() -> None:
     time.sleep(0.8)
     with pytest.raises(httpx.TransportError):
         httpx.get(f"{url}/queue", timeout=1)
+
+
+def test_a_planned_download_failure_is_retried_separately() -> None:
+    with ComfyUIServer(polls_to_finish=1) as server:
+        provider = ComfyUIProvider(server.url, entry=VIDEO, http_client=http())
+        server.fail_next(1, "download")
+        job_id = provider.submit(video_job())
+        assert provider.poll(job_id).state == "done"
+        with pytest.raises(ProviderError, match="503") as caught:
+            provider.download(job_id)
+        assert caught.value.context["failure"] == "download"
+        assert probe(provider.download(job_id)).width == 1280  # the same output, fetched again
+        assert len(server.requests_to("/prompt", "POST")) == 1
+        with pytest.raises(ValueError, match="one of invalid_input"):
+            server.fail_next(1, "refusal")

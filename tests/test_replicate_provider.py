@@ -278,3 +278,18 @@ def test_the_key_is_nowhere_in_the_environment_copy() -> None:
     provider = ReplicateProvider(entry=KLING, http_client=http())
     assert KEY not in repr(provider) and KEY not in repr(vars(provider))
     assert os.environ["REPLICATE_API_TOKEN"] == KEY
+
+
+def test_a_planned_download_failure_is_retried_separately() -> None:
+    with ReplicateServer(polls_to_finish=1) as server:
+        provider = video(server.url)
+        server.fail_next(1, "download")
+        job_id = provider.submit(video_job())
+        assert provider.poll(job_id).state == "done"
+        with pytest.raises(ProviderError, match="503") as caught:
+            provider.download(job_id)
+        assert caught.value.context["failure"] == "download"
+        assert probe(provider.download(job_id)).duration_s == 5.0
+        assert len(server.creates()) == 1
+        with pytest.raises(ValueError, match="one of invalid_input"):
+            server.fail_next(1, "lost")

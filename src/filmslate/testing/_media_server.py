@@ -205,7 +205,8 @@ class MediaServer:
         handler = _handler_for(self)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        # a short poll interval: stopping waits for one poll, and tests start many servers
+        threading.Thread(target=self._server.serve_forever, args=(0.02,), daemon=True).start()
         self._timer = threading.Timer(self.timeout_s, self.stop)
         self._timer.daemon = True
         self._timer.start()

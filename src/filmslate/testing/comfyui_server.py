@@ -11,10 +11,11 @@ A workflow that saves a video gets a real MP4 of ``size`` and ``seconds`` (defau
 ``size``.
 
 ``fail_next(n, kind)`` makes the next n prompts fail: ``"invalid_input"`` (400 at /prompt),
-``"server"`` (an ``execution_error`` in the history) or ``"lost"`` (the prompt vanishes, as
-after a restart). ``keep_prompt_id=False`` behaves like an older server that ignores a
-client-chosen prompt id. ``server.prompts`` are the workflows received, ``server.uploads``
-the uploaded images by name.
+``"server"`` (an ``execution_error`` in the history), ``"lost"`` (the prompt vanishes, as
+after a restart) or ``"download"`` (the prompt succeeds, the first ``/view`` of its output
+answers 503). ComfyUI has no content policy, so there is no refusal. ``keep_prompt_id=False``
+behaves like an older server that ignores a client-chosen prompt id. ``server.prompts`` are the
+workflows received, ``server.uploads`` the uploaded images by name.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import Any
 
 from ._media_server import Answer, MediaServer, Received, mp4_bytes, png_bytes
 
+FAILURES = ("invalid_input", "server", "lost", "download")
 VIDEO_SAVERS = ("SaveVideo", "VHS_VideoCombine", "SaveAnimatedWEBP", "SaveWEBM")
 IMAGE_SAVERS = ("SaveImage",)
 
@@ -61,7 +63,16 @@ class ComfyUIServer(MediaServer):
         self.uploads: dict[str, bytes] = {}  # "subfolder/name" -> bytes
         self._jobs: dict[str, _Prompt] = {}
         self._files: dict[str, bytes] = {}
+        self._flaky: set[str] = set()  # output files whose next /view answers 503
         self._state = threading.Lock()
+
+    def fail_next(self, count: int = 1, kind: str = "server") -> None:
+        """Plan the next ``count`` prompts to fail as ``kind`` (one of FAILURES)."""
+        if kind not in FAILURES:
+            raise ValueError(
+                f"a ComfyUI prompt fails as one of {', '.join(FAILURES)}, not {kind!r}"
+            )
+        super().fail_next(count, kind)
 
     def route(self, request: Received) -> Answer:
         path, method = request.path.removeprefix("/api"), request.method
@@ -142,7 +153,13 @@ class ComfyUIServer(MediaServer):
     def _view(self, query: dict[str, str]) -> Answer:
         name = query.get("filename", "")
         subfolder = query.get("subfolder", "")
-        data = self._files.get(f"{subfolder}/{name}" if subfolder else name)
+        key = f"{subfolder}/{name}" if subfolder else name
+        with self._state:
+            data = self._files.get(key)
+            refuse = key in self._flaky
+            self._flaky.discard(key)
+        if refuse:
+            return Answer(503, None, content=b"Service Unavailable", content_type="text/plain")
         if data is None:
             return Answer(404, None, content=b"", content_type="text/plain")
         kind = "video/mp4" if name.endswith(".mp4") else "image/png"
@@ -209,7 +226,10 @@ class ComfyUIServer(MediaServer):
             else:
                 continue
             subfolder = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
-            self._files[f"{subfolder}/{name}" if subfolder else name] = data
+            key = f"{subfolder}/{name}" if subfolder else name
+            self._files[key] = data
+            if job.failure == "download":
+                self._flaky.add(key)
             item = {"filename": name, "subfolder": subfolder, "type": "output"}
             outputs[node_id] = {key: [item]}
             if kind == "SaveVideo":

@@ -18,8 +18,9 @@ api.replicate.com does (``providers._replicate_http`` has the references):
 
 An input the catalogue entry would refuse (a duration not allowed, an unknown key) answers 422
 with problem details. ``fail_next(n, kind)`` plans the next n creates: ``"invalid_input"``
-(422), ``"refusal"`` (fails with an NSFW error), ``"server"`` (fails with a model error) or
-``"create_error"`` (the create answers 500). :meth:`creates` lists (model, input) received,
+(422), ``"refusal"`` (fails with an NSFW error), ``"server"`` (fails with a model error),
+``"create_error"`` (the create answers 500) or ``"download"`` (succeeds; the first fetch of its
+output answers 503). :meth:`creates` lists (model, input) received,
 :meth:`image_digests` the sha256 of every image an input carried (data URIs and stored files).
 """
 
@@ -36,6 +37,7 @@ from typing import Any
 from ..core._catalogue import load_catalogue
 from ._media_server import Answer, MediaServer, Received, mp4_bytes, png_bytes
 
+FAILURES = ("invalid_input", "refusal", "server", "create_error", "download")
 NSFW_ERROR = "NSFW content detected. Try running it again, or try a different prompt."
 MODEL_ERROR = "Prediction failed: CUDA error: an illegal memory access was encountered"
 
@@ -69,6 +71,12 @@ class ReplicateServer(MediaServer):
         self.files: dict[str, bytes] = {}  # stored input files by id
         self._predictions: dict[str, _Prediction] = {}
         self._state = threading.Lock()
+
+    def fail_next(self, count: int = 1, kind: str = "server") -> None:
+        """Plan the next ``count`` creates to fail as ``kind`` (one of FAILURES)."""
+        if kind not in FAILURES:
+            raise ValueError(f"a prediction fails as one of {', '.join(FAILURES)}, not {kind!r}")
+        super().fail_next(count, kind)
 
     def creates(self) -> list[tuple[str, dict[str, Any]]]:
         """(model, input) of every prediction created, in order."""
@@ -166,6 +174,10 @@ class ReplicateServer(MediaServer):
             prediction = self._predictions.get(prediction_id)
         if prediction is None:
             return Answer(404, None, content=b"", content_type="text/plain")
+        with self._state:
+            flaky, prediction.failure = prediction.failure == "download", None
+        if flaky:
+            return Answer(503, None, content=b"Service Unavailable", content_type="text/plain")
         if prediction.kind == "video":
             data = mp4_bytes(*self.size, self.seconds, self.fps)
             return Answer(200, None, content=data, content_type="video/mp4")
