@@ -28,6 +28,8 @@ from filmslate.engine._skill import Registry
 from filmslate.engine._video import Failure, JobStatus, VideoJob, VideoProvider
 from filmslate.providers.animatic import render
 from filmslate.skills.production import RenderFinal, RenderProxy
+from filmslate.store._runlog import LogEntry, new_run_id
+from filmslate.testing._media_server import png_bytes
 from test_runtime import configure
 from test_skills_production import put
 from test_skills_render import _pack, film, qc, spends
@@ -54,6 +56,7 @@ class Hosted(VideoProvider):
         self.status = JobStatus("done")
         self.submit_error: ProviderError | None = None
         self.lost_downloads = 0
+        self.flagged = False  # the result was blanked by a safety checker
         self.reported: float | None = None
 
     def payload(self, job: VideoJob) -> dict[str, object]:
@@ -83,6 +86,8 @@ class Hosted(VideoProvider):
         return self.status
 
     def download(self, job_id: str) -> bytes:
+        if self.flagged:
+            raise ProviderError(f"the safety checker flagged {job_id}", failure="refusal")
         if self.lost_downloads:
             self.lost_downloads -= 1
             raise ProviderError(f"fal: the result of {job_id} did not download", failure="download")
@@ -219,6 +224,43 @@ def test_a_lost_download_is_fetched_again_without_paying_again(hosted_film: Path
     r2, again, provider2 = runner(hosted_film)
     render_proxy(r2, again)
     assert provider2.jobs == [] and spends(r2, SHOT) == [(0.28, 0.28)]  # fetched, not repaid
+
+
+def test_a_result_refused_at_download_is_paid_once_and_not_sent_again(
+    hosted_film: Path,
+) -> None:
+    r, service, provider = runner(hosted_film)
+    provider.flagged = True
+    with pytest.raises(RenderRefused, match="safety checker flagged fal-1"):
+        render_proxy(r, service)
+    assert job_row(r, "state", "failure") == ("failed", "refusal")
+    provider.flagged = False
+    with pytest.raises(RenderRefused):
+        render_proxy(r, service, force=True)
+    assert len(provider.jobs) == 1 and spends(r, SHOT) == [(0.28, 0.28)]  # the job ran: paid
+
+
+def test_the_first_frame_and_the_sheets_are_passed_through(hosted_film: Path) -> None:
+    frame, sheet = png_bytes(96, 64), png_bytes(32, 32)
+    with Project(hosted_film) as project:
+        for kind, subject, data in (
+            ("STORYBOARD", SHOT, frame),
+            ("CHAR_REF", "ALEX", sheet),
+        ):
+            project.store.write(kind, subject, data, entry=manual_entry())
+    r, service, provider = runner(hosted_film)
+    render_proxy(r, service)
+    job = provider.jobs[0]
+    assert job.image == frame
+    assert [(ref.label, ref.data) for ref in job.references] == [("CHAR_ALEX_REF_v001", sheet)]
+    sent = json.loads(str(job_row(r, "payload")[0]))
+    assert sent["image_url"] == hashlib.sha256(frame).hexdigest()  # the digest, never bytes
+
+
+def manual_entry() -> LogEntry:
+    return LogEntry(
+        run_id=new_run_id(), skill_name="manual", event="write", outcome="PASS", tier="manual"
+    )
 
 
 def test_a_fix_verdict_allows_a_reroll_with_a_new_seed(hosted_film: Path) -> None:
