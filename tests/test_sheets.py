@@ -17,6 +17,7 @@ from filmslate.engine._runner import Runner
 from filmslate.engine._skill import Registry
 from filmslate.engine._video import JobStatus
 from filmslate.rules._sheets import draw_char_sheet, sheet_mark
+from filmslate.schemas import ShotList
 from filmslate.skills.production import (
     PromptPackager,
     ReferenceSheets,
@@ -193,3 +194,41 @@ def test_a_storyboard_frame_from_the_image_model_is_given_the_shots_sheets(film:
     assert "frame: from the image model, given CHAR_ALEX_REF_v001" in report
     board = lineage(film, names[0])
     assert "CHAR_ALEX_REF_v001.png" in board and "CHAR_BEN_REF_v001.png" not in board
+
+
+@pytest.mark.slow  # the real `slate` command, eleven times
+def test_revising_a_character_lock_redoes_exactly_its_sheet_and_its_shots(
+    film: Path, tmp_path: Path
+) -> None:
+    from conftest import run_slate
+
+    put(Project(film), "SHOTLIST", "S01", ShotList.model_validate(GOOD))
+    shots = [f"S01_SH0{n}" for n in range(1, 5)]  # ALEX is in SH02 and SH04
+
+    def slate(*args: str) -> str:
+        done = run_slate(*args, cwd=film)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    slate("run", "reference-sheets", "--scene", "S01")
+    for shot in shots:
+        slate("run", "storyboard-generator", "--shot", shot)
+    revised = tmp_path / "CHAR_ALEX_LOCK.txt"
+    wardrobe = ALEX.wardrobe.model_copy(update={"default_outfit": "grey raincoat"})
+    revised.write_bytes(ALEX.model_copy(update={"wardrobe": wardrobe}).render())
+    slate("lock", "add", str(revised))
+    assert "CHAR_ALEX_REF_v002.png" in slate("run", "reference-sheets", "--scene", "S01")
+    assert [latest(film, stem) for stem in STEMS] == [
+        "CHAR_ALEX_REF_v002.png",
+        "CHAR_MIRA_REF_v001.png",
+        "CHAR_BEN_REF_v001.png",
+        "SET_OLD_MILL_REF_v001.png",
+    ]
+    redone = [
+        shot
+        for shot in shots
+        if "up to date" not in slate("run", "storyboard-generator", "--shot", shot)
+    ]
+    assert redone == ["S01_SH02", "S01_SH04"]
+    assert "CHAR_ALEX_REF_v002.png" in lineage(film, "STORYBOARD_S01_SH02_v002.png")
+    assert "CHAR_ALEX_REF_v001.png" in lineage(film, "STORYBOARD_S01_SH04_v001.png")
