@@ -227,3 +227,11 @@ def test_older_job_tables_get_the_new_columns(tmp_path: Path) -> None:
     assert set(COLUMN_NAMES) <= set(columns)
     row = render.job("S01_SH01", "proxy", "abc")
     assert row is not None and (row.job_id, row.payload, row.roll, row.failure) == ("j1", "", 0, "")
+
+
+def test_the_services_are_exported_by_the_engine_package() -> None:
+    import filmslate.engine as engine
+
+    assert engine.ImageService is ImageService and engine.RenderService is RenderService
+    with pytest.raises(AttributeError):
+        engine.NotAService  # noqa: B018
