@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import signal
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -19,10 +23,11 @@ import pytest
 from PIL import Image
 
 from filmslate import Project
-from filmslate.core._errors import ProviderError, RenderRefused
+from filmslate.core._errors import HardStop, ProviderError, RenderRefused
 from filmslate.core._gate import Gate
 from filmslate.engine._image_service import ImageService
 from filmslate.engine._images import ImageJob, ImageMaker, ImageProvider
+from filmslate.engine._override import record_override
 from filmslate.engine._render import RenderService
 from filmslate.engine._render_jobs import COLUMN_NAMES
 from filmslate.engine._runner import Runner
@@ -235,3 +240,88 @@ def test_the_services_are_exported_by_the_engine_package() -> None:
     assert engine.ImageService is ImageService and engine.RenderService is RenderService
     with pytest.raises(AttributeError):
         engine.NotAService  # noqa: B018
+
+
+# -- a run killed after the image job reached the provider, before its id was recorded ---------
+
+KILL = "FILMSLATE_TEST_KILL_IN_IMAGE_SUBMIT"
+REPO = Path(__file__).resolve().parents[1]
+
+
+class FileImages(ImageProvider):
+    """A hosted image model whose jobs live in files (they survive the killed process); kills
+    its own process right after a job arrived when KILL is set; finds jobs by reference when
+    ``finding``."""
+
+    name: ClassVar[str] = "fal"
+
+    def __init__(self, folder: Path, finding: bool) -> None:
+        self.folder = folder
+        self.finding = finding
+        folder.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def finds_by_reference(self) -> bool:  # type: ignore[override]
+        return self.finding
+
+    @property
+    def submits(self) -> int:
+        return len(list(self.folder.glob("ref-*")))
+
+    def submit(self, job: ImageJob) -> str:
+        job_id = f"img-{self.submits + 1}"
+        (self.folder / f"ref-{job.reference}").write_text(job_id)
+        if os.environ.get(KILL):
+            os.kill(os.getpid(), signal.SIGKILL)
+        return job_id
+
+    def find(self, reference: str) -> str | None:
+        found = self.folder / f"ref-{reference}"
+        return found.read_text() if found.exists() else None
+
+    def poll(self, job_id: str) -> JobStatus:
+        return JobStatus("done")
+
+    def download(self, job_id: str) -> bytes:
+        return png()
+
+
+def image_child(root: str, folder: str) -> None:
+    """The first run (a separate process, killed inside submit)."""
+    provider = FileImages(Path(folder), finding=False)
+    ImageService(Project(Path(root)), providers={"fal": provider}).image(SHEET)
+
+
+def killed_image_run(root: Path) -> Path:
+    folder = root.parent / "images"
+    code = f"import test_image_service as t; t.image_child({str(root)!r}, {str(folder)!r})"
+    env = {**os.environ, KILL: "1", "PYTHONPATH": f"{REPO / 'src'}{os.pathsep}{REPO / 'tests'}"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=REPO, check=False, capture_output=True
+    )
+    assert done.returncode == -9, done.stderr.decode()[-2000:]
+    return folder
+
+
+def test_a_killed_image_submission_is_found_by_its_reference(root: Path) -> None:
+    folder = killed_image_run(root)
+    provider = FileImages(folder, finding=True)
+    images = ImageService(Project(root), providers={"fal": provider}, poll_interval_s=0.0)
+    assert images.image(SHEET).startswith(b"\x89PNG")
+    assert provider.submits == 1 and spends(images) == [(0.025, 0.025)]
+    assert images.ledger.open_reservations() == 0
+
+
+def test_a_killed_image_submission_that_cannot_be_found_stops_for_a_person(root: Path) -> None:
+    folder = killed_image_run(root)
+    provider = FileImages(folder, finding=False)
+    images = ImageService(Project(root), providers={"fal": provider}, poll_interval_s=0.0)
+    with pytest.raises(ProviderError, match="not submitted again blindly"):
+        images.image(SHEET)
+    assert spends(images) == [(0.025, 0.025)]  # charged at worst case: it may be billed
+    with pytest.raises(HardStop, match="slate override PROJECT"):
+        images.image(SHEET)
+    assert provider.submits == 1
+    record_override(images.project, "PROJECT", "checked fal's request history: none", 0.0)
+    assert images.image(SHEET).startswith(b"\x89PNG")
+    assert provider.submits == 2 and images.ledger.open_reservations() == 0
