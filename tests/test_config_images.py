@@ -231,6 +231,8 @@ def test_catalogue_overrides_reach_the_catalogue() -> None:
     assert catalogue.get(FLUX).billing.price == 0.03
     assert catalogue.get("fal:studio/clip-v1").cost(5) == 0.5
     assert config.visual.premium == "fal:studio/clip-v1"
+    # asked per job by a render: built once, not read from the files each time
+    assert config.model_catalogue() is parse_config(text).model_catalogue()
 
 
 @pytest.mark.parametrize(

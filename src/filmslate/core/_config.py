@@ -17,7 +17,7 @@ from pydantic import Field, ValidationError, model_validator
 
 from ._catalogue import Catalogue, load_catalogue
 from ._config_base import Price, ProjectPath, Section
-from ._config_models import catalogue_problems, model_problems
+from ._config_models import catalogue_problems, catalogue_with, model_problems
 from ._config_providers import ImagesSection, ProviderSection
 from ._config_toml import DEFAULT_TOML, default_toml, key_lines
 from ._errors import ConfigError
@@ -218,7 +218,7 @@ class Config(Section):
 
     def model_catalogue(self) -> Catalogue:
         """The model catalogue with this project's [catalogue] overrides."""
-        return load_catalogue(self.catalogue or None)
+        return catalogue_with(self.catalogue)
 
 
 def _line_for(loc: tuple[Any, ...], lines: dict[str, int]) -> int | None:

@@ -12,6 +12,7 @@ catalogue entries, so a typo in a model id stops at load, not at the first paid 
 from __future__ import annotations
 
 import difflib
+import json
 from collections.abc import Callable, Mapping
 from importlib.metadata import entry_points
 from typing import Any, Literal
@@ -29,6 +30,22 @@ VISUAL_TIERS = ("premium", "mid", "low")
 IMAGE_KEYS = ("model", "sheet", "storyboard", "first_frame")
 
 
+_LOADED: dict[str, Catalogue] = {}  # overrides (as canonical JSON) -> their catalogue
+
+
+def catalogue_with(overrides: Mapping[str, Mapping[str, Any]]) -> Catalogue:
+    """The catalogue with these overrides, built once per distinct overrides (a render asks
+    for it per job; the shipped files are not read again each time)."""
+    if not overrides:
+        return load_catalogue()
+    key = json.dumps(overrides, sort_keys=True, default=str)
+    if key not in _LOADED:
+        if len(_LOADED) >= 16:
+            _LOADED.clear()
+        _LOADED[key] = load_catalogue(overrides)
+    return _LOADED[key]
+
+
 def plugin_providers(kind: Kind) -> set[str]:
     """Provider names registered by installed packages for ``kind`` (not loaded)."""
     return {point.name for point in entry_points(group=ENTRY_POINT_GROUPS[kind])}
@@ -39,7 +56,7 @@ def catalogue_problems(
 ) -> tuple[Catalogue | None, list[Problem]]:
     """The catalogue with the project's overrides, or the problems that stop it loading."""
     try:
-        return load_catalogue(overrides or None), []
+        return catalogue_with(overrides), []
     except ConfigError as exc:
         found = exc.problems or [("catalogue", None, exc.message)]
         return None, [(key, catalogue_line(key, lines), message) for key, _, message in found]

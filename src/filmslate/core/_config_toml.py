@@ -68,7 +68,7 @@ research = "replay:research"
 
 [visual]
 # visual tier -> video model, routed by hero tier: A premium, B mid, C low. "animatic" renders
-# offline; a hosted model is "provider:model" from the catalogue (`slate` docs/catalogue.md),
+# offline; a hosted model is "provider:model" from the model catalogue (docs/catalogue.md),
 # e.g. "fal:fal-ai/kling-video/v2.1/standard/image-to-video"
 premium = "animatic"
 mid = "animatic"
