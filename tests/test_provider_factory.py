@@ -48,8 +48,7 @@ def test_the_default_project_gets_the_animatic_and_no_image_model(tmp_path: Path
 def test_fal_models_from_the_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with FalServer(timeout_s=60) as server:
         text = configured(
-            f'[providers.fal]\nbase_url = "{server.url}"\napi_key_env = "STUDIO_FAL"\n'
-            "max_concurrent = 3\ntimeout_s = 20\n",
+            server.providers_toml("STUDIO_FAL") + "max_concurrent = 3\ntimeout_s = 20\n",
             **{
                 'premium = "animatic"': f'premium = "{KLING}"',
                 'mid = "animatic"': f'mid = "{VEO}"',

@@ -2,7 +2,8 @@
 
 ``with FalServer() as server:`` listens on 127.0.0.1 (a free port, stopping by itself after
 ``timeout_s``); point ``[providers.fal] base_url`` (or ``FalProvider(base_url=...)``) at
-``server.url``. It speaks the queue as fal does (``providers._fal_queue`` has the references):
+``server.url`` (:meth:`FalServer.providers_toml` writes that table). It speaks the queue as
+fal does (``providers._fal_queue`` has the references):
 
 - ``POST /{model_id}`` queues a job: ``{"request_id", "status_url", "response_url",
   "cancel_url", "queue_position"}``;
@@ -120,6 +121,10 @@ class FalServer(MediaServer):
         if kind not in FAILURES:
             raise ValueError(f"a fal job fails as one of {', '.join(FAILURES)}, not {kind!r}")
         super().fail_next(count, kind)
+
+    def providers_toml(self, api_key_env: str = "FAL_KEY") -> str:
+        """The ``[providers.fal]`` table pointing a project at this server."""
+        return f'[providers.fal]\nbase_url = "{self.url}"\napi_key_env = "{api_key_env}"\n'
 
     def submits(self, model_id: str | None = None) -> list[tuple[str, Any]]:
         """(model id, input) of every submit received, oldest first."""
