@@ -119,7 +119,8 @@ class _Workflow:
             # a catalogue workflow's LoadImage refuses an empty name: say so before queueing
             raise ProviderError(
                 f"{stem}: the ComfyUI workflow takes a first frame ({{{{image}}}}) and the "
-                "job has none",
+                "job has none: make the shot's storyboard first, or route it to a text-to-video "
+                "workflow",
                 failure="invalid_input",
             )
         slots = self._reference_slots()
