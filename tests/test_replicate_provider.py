@@ -293,3 +293,32 @@ def test_a_planned_download_failure_is_retried_separately() -> None:
         assert len(server.creates()) == 1
         with pytest.raises(ValueError, match="one of invalid_input"):
             server.fail_next(1, "lost")
+
+
+def test_a_community_model_billed_by_compute_names_its_hardware_price() -> None:
+    version = "b" * 64
+    key = f"replicate:someone/upscaler:{version}"
+    catalogue = load_catalogue(
+        {
+            key: {
+                "kind": "image",
+                "billing": {
+                    "unit": "per_job",
+                    "price": 0.01,
+                    "hardware_per_s": 0.000725,
+                    "failed_jobs_charged": True,
+                    "source": "https://replicate.com/pricing (L40S)",
+                    "as_of": "2026-12-01",
+                },
+            }
+        }
+    )
+    entry = catalogue.get(key)
+    with ReplicateServer(polls_to_finish=1, predict_time=4.0) as server:
+        provider = ReplicateImageProvider(entry=entry, base_url=server.url, http_client=http())
+        job_id = provider.submit(image_job())
+        assert provider.poll(job_id).state == "done"
+        assert provider.reported_cost(job_id) == pytest.approx(0.0029)  # 4 s x $0.000725
+        assert server.requests_to("/v1/predictions", "POST")[0].body["version"] == (
+            f"someone/upscaler:{version}"
+        )

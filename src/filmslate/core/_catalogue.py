@@ -141,6 +141,10 @@ class Billing(_Frozen):
     by_resolution: dict[Key, Price] = {}
     clips: dict[Key, Price] = {}
     token_fps: PositiveInt | None = None
+    # USD per second of run time, where the vendor bills compute (a Replicate community
+    # model's hardware): the provider reports run time x this as the job's cost; the price
+    # above stays what is reserved.
+    hardware_per_s: Price | None = None
     failed_jobs_charged: bool
     source: Key
     as_of: date

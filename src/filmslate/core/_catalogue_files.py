@@ -102,7 +102,7 @@ def apply_overrides(raw: Raw, overrides: Mapping[str, Mapping[str, Any]]) -> Raw
 
 
 # Changing any of these changes what a job costs, so the override says where the price is from.
-_PRICE_FIELDS = ("unit", "price", "by_resolution", "clips", "token_fps")
+_PRICE_FIELDS = ("unit", "price", "by_resolution", "clips", "token_fps", "hardware_per_s")
 
 
 def _require_price_source(where: str, config_key: str, override: Mapping[str, Any]) -> None:

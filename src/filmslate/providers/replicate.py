@@ -10,9 +10,10 @@ resolution or aspect ratio, fixed values); images go as data URIs, or through Re
 API when over 1 MB. :meth:`payload` is the same input with every image as ``"sha256:<hex>"``.
 
 Cost: official models bill by output (per image, per second of video), which the catalogue
-prices; a model billed by compute time reports its cost as ``metrics.predict_time`` x the
-hardware price per second given as ``hardware_price_per_s``; without one, ``reported_cost`` is
-None and settlement uses the catalogue's price.
+prices, so ``reported_cost`` is None and settlement uses the catalogue's price. A model billed
+by compute time (a community model on its hardware) names its hardware price in the catalogue
+(``billing.hardware_per_s``, or ``hardware_price_per_s`` here): its reported cost is
+``metrics.predict_time`` x that price.
 
 Replicate takes no client reference, so a prediction cannot be found again by one
 (``finds_by_reference`` is False): a create that may have arrived is reported ``maybe_sent``
@@ -61,7 +62,10 @@ class _Runs:
         timeout = settings.pop("timeout", None)
         http = http_client if http_client is not None else httpx.Client(timeout=timeout or 60.0)
         self.entry = entry
-        self.hardware_price_per_s: float | None = settings.pop("hardware_price_per_s", None)
+        hardware = settings.pop("hardware_price_per_s", None)
+        if hardware is None and entry is not None:
+            hardware = entry.billing.hardware_per_s
+        self.hardware_price_per_s: float | None = hardware
         self.api = Predictions(model, http_client=http, **settings)
         self.seen: dict[str, dict[str, Any]] = {}  # prediction id -> its latest answer
 
