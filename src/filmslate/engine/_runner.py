@@ -33,6 +33,7 @@ from ._gateway import Gateway, ProviderSettings
 from ._inputs import InputLoader
 from ._metering import Meter, PaidCalls
 from ._recording import RunFacts, log_run, write_outputs
+from ._refusals import REFUSALS_PARAM, refusals_of
 from ._render_jobs import adopt_open_jobs
 from ._revision import Revisions
 from ._router import Route, Router
@@ -214,6 +215,8 @@ class Runner:
             ctx.params.setdefault("render", self.render_service())
         if skill.uses_images:
             ctx.params.setdefault("images", self.image_service())
+        if skill.wants_refusals:
+            ctx.params.setdefault(REFUSALS_PARAM, refusals_of(self.store, target))
         return ctx
 
     # -- services and decisions ---------------------------------------------------------

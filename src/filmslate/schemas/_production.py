@@ -155,6 +155,7 @@ AdjustmentType = Literal[
     "complexity_reduction",
     "duration_reduction",
     "tier_escalation",
+    "prompt_rewording",  # after a provider refusal or invalid input (rules._reword)
 ]
 
 

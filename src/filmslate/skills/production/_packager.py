@@ -9,15 +9,17 @@ the model and the clip length it is asked for (``model_duration_s``: the catalog
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar
 
 from ...core._errors import UserError
 from ...core._gate import Gate
 from ...engine._skill import REGISTRY, Context, Layer, Media, Need, Skill, Tier
+from ...rules._reword import apply_rewordings
 from ...rules._takes import shot_seed
 from ...schemas import GENPACK_SECTIONS, Artifact, GenPack, ShotRow, StyleLock
 from ._production import model_clip, shot_cast, shot_row
+from ._regen_refusal import rewordings_for
 from ._shared import applicable_rules, lock_text
 
 RESOLUTION_PARAM = "resolution_tier"  # ctx.params key: "proxy" (default) or "final"
@@ -102,11 +104,13 @@ def _settings(ctx: Context, row: ShotRow) -> str:
     return "\n".join(lines)
 
 
-def _action(row: ShotRow) -> str:
-    # Only what the shot row says: blocking, camera, duration, who and where.
+def _action(row: ShotRow, rewordings: Sequence[str] = ()) -> str:
+    # Only what the shot row says: blocking, camera, duration, who and where. After a refused
+    # render the blocking is reworded by regen-analyzer's rules (never a lock: those are
+    # pasted verbatim above it).
     return "\n".join(
         [
-            row.blocking_summary,
+            apply_rewordings(row.blocking_summary, rewordings),
             f"camera: {row.camera_type}",
             f"duration: {row.duration_s:g}s",
             f"in frame (left to right): {', '.join(row.char_ids) or 'no characters'}",
@@ -126,7 +130,7 @@ def build_genpack(ctx: Context) -> GenPack:
         characters="\n\n".join(
             lock_text(lock) for _, lock in shot_cast(ctx, row) if lock is not None
         ),
-        action=_action(row),
+        action=_action(row, rewordings_for(ctx.inputs.get("REGEN_RULES"), row.shot_id)),
         negatives=_negatives(ctx, row),
         settings=_settings(ctx, row),
     )

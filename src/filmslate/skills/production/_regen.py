@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 from ...core._errors import UserError
 from ...core._gate import Gate
+from ...engine._refusals import Refusal
 from ...engine._regen import ANALYZER
 from ...engine._skill import REGISTRY, Context, Layer, Media, Need, Skill, Tier
 from ...rules._media import QC_CATEGORIES
@@ -32,6 +33,7 @@ from ...schemas import (
     ShotRow,
 )
 from ._production import shot_row
+from ._regen_refusal import refusal_cause, refusal_of, refusal_summary, rewording
 from ._shared import CROWD, GENPACK_NOTE, applicable_rules, history, pack_digest
 
 REDUCTIONS = ("complexity_reduction", "duration_reduction")
@@ -104,8 +106,10 @@ class RegenAnalyzer(Skill):
     target_scope: ClassVar[Any] = "shot"
     uses_model: ClassVar[bool] = False
     revise_on_fail: ClassVar[bool] = False  # the same rows give the same analysis
+    wants_refusals: ClassVar[bool] = True  # the shot's refused renders: ctx.params["refusals"]
     summary: ClassVar[str] = (
-        "after repeated QC failures: dominant pattern, root cause and rules for the next GenPack"
+        "after repeated QC failures or a refused render: dominant pattern, root cause and "
+        "rules for the next GenPack"
     )
 
     def produce(self, ctx: Context) -> list[Artifact | Media]:
@@ -113,10 +117,11 @@ class RegenAnalyzer(Skill):
         row = shot_row(ctx)
         batch: QcBatch | None = ctx.inputs.get("QC_BATCH")
         found = analyse(list(batch.rows) if batch else [], row.shot_id)
-        if not any(r.verdict != "PASS" for r in found.failed):
+        refused = refusal_of(ctx, ctx.inputs.get("GENPACK")) is not None
+        if not refused and not any(r.verdict != "PASS" for r in found.failed):
             raise UserError(
-                f"{row.shot_id} has no failed QC attempt since its last PASS: "
-                "nothing to analyse (run qc-grader first)",
+                f"{row.shot_id} has no failed QC attempt since its last PASS and no refused "
+                "render of its GenPack: nothing to analyse (run qc-grader first)",
                 target=row.shot_id,
             )
         return [regen_rules(ctx, row, found)]
@@ -154,9 +159,13 @@ def _key(rule: AdjustmentRule) -> tuple[str, str, str]:
 
 
 def regen_rules(ctx: Context, row: ShotRow, found: Analysis) -> RegenRules:
-    """The new REGEN_RULES version: previous rules kept, this shot's rules added."""
+    """The new REGEN_RULES version: previous rules kept, this shot's rules added. A refused
+    render of the current GenPack is its own pattern: the prompt is reworded within the locks."""
     previous: RegenRules | None = ctx.inputs.get("REGEN_RULES")
     pack: GenPack = ctx.inputs.get("GENPACK")
+    refusal = refusal_of(ctx, pack)
+    if refusal is not None:
+        return _refusal_rules(ctx, row, found, previous, refusal)
     escalate = _rules_already_failed(previous, pack, found)
     mine = adjustments(ctx, row, found, escalate)
     kept = list(previous.prompt_adjustment_rules) if previous else []
@@ -170,6 +179,23 @@ def regen_rules(ctx: Context, row: ShotRow, found: Analysis) -> RegenRules:
         prompt_adjustment_rules=kept + added,
         structural_simplifications=simplifications,
         escalation_recommendation=_escalation(row, escalate),
+    )
+
+
+def _refusal_rules(
+    ctx: Context, row: ShotRow, found: Analysis, previous: RegenRules | None, refusal: Refusal
+) -> RegenRules:
+    """Rewording within the locks (plus the reductions repeated QC drift still needs)."""
+    kept = list(previous.prompt_adjustment_rules) if previous else []
+    reductions = _reductions(ctx, row, found, []) if found.repeated else []
+    mine = [rewording(row.shot_id, refusal, previous), *reductions]
+    seen = {_key(r) for r in kept}
+    return RegenRules(
+        failure_pattern_summary=refusal_summary(refusal),
+        root_cause_hypothesis=refusal_cause(row, refusal),
+        prompt_adjustment_rules=kept + [r for r in mine if _key(r) not in seen],
+        structural_simplifications=list(previous.structural_simplifications if previous else []),
+        escalation_recommendation=_escalation(row, False),
     )
 
 
