@@ -38,7 +38,8 @@ from ...rules._takes import last_qc_verdict
 from ...schemas import Artifact, GenPack, QcBatch, Scenes, ShotList, ShotRow
 from ._production import shot_row
 from ._shared import passed_with
-from ._take import Rendered, final_failures, make_take, shot_references
+from ._sheets import SHEET_NEEDS, shot_references
+from ._take import Rendered, final_failures, make_take
 
 RENDER_PARAM = "render"  # ctx.params key of the render service
 
@@ -97,16 +98,13 @@ class _Render(Skill):
         self.before_render(ctx, row)
         pack: GenPack = ctx.inputs.get("GENPACK")
         image = ctx.inputs.get("STORYBOARD")
-        references = shot_references(ctx, row)
-        # a service of before the references were added takes none: sent only when there are
-        extra = {"references": references} if references else {}
         raw = service_of(ctx).render(
             row,
             pack,
             self.resolution,
             image if isinstance(image, bytes) else None,
             skill=self.name,
-            **extra,
+            references=shot_references(ctx, row),
         )
         res: Resolution = getattr(ctx.config.resolution, self.resolution)
         self._take = make_take(ctx, row, raw, res, self.resolution)
@@ -144,6 +142,7 @@ class RenderProxy(_Render):
         Need("GENPACK", "shot"),
         Need("SHOTLIST", "scene"),
         Need("STORYBOARD", "shot", optional=True),
+        *SHEET_NEEDS,  # the shot's character and set sheets, sent as references
     )
     produces: ClassVar[tuple[str, ...]] = ("PROXY", "RAW_PROXY")
     resolution: ClassVar[ResolutionTier] = "proxy"
@@ -166,6 +165,7 @@ class RenderFinal(_Render):
         Need("STORYBOARD", "shot", optional=True),
         # the set's palette, for the technical checks of the final take
         Need("SET_LOCK", "scene_set", optional=True, lineage=False),
+        *SHEET_NEEDS,
     )
     produces: ClassVar[tuple[str, ...]] = ("FINAL", "RAW_FINAL")
     resolution: ClassVar[ResolutionTier] = "final"

@@ -2,8 +2,7 @@
 provider's clip to the spec, and the technical grading of a final take.
 
 - **references**: the storyboard frame goes as the first image (image-to-video); the shot's
-  character and set sheets go as references (``shot_references`` of the reference-sheets
-  step, where it exists).
+  character and set sheets go as references (``_sheets.shot_references``).
 - **conform**: the provider's clip (kept as ``RAW_PROXY`` / ``RAW_FINAL``) is scaled and
   cropped (or padded: ``[visual] conform = "pad"``), re-timed and trimmed to the planned
   duration (``rules._conform``); the conformed clip is the take the gate grades. A clip
@@ -15,19 +14,13 @@ provider's clip to the spec, and the technical grading of a final take.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib import import_module
-from typing import cast
 
 from ...core._config import Resolution
 from ...engine._skill import Context
-from ...engine._video import Reference
 from ...rules._conform import ClipTarget, ClipTooShort, ConformMode, conform
 from ...rules._media import ClipSpec, rubric_from_technical, technical_checks
 from ...schemas import SetLock, ShotRow
 from ._qc import qc_verdict
-
-# Where the reference-sheets step keeps ``shot_references(ctx, row)``, first found wins.
-REFERENCE_HELPERS = (f"{__package__}._sheets", f"{__package__}._shared")
 
 
 @dataclass(frozen=True)
@@ -38,18 +31,6 @@ class Rendered:
     data: bytes
     note: str
     failure: str = ""  # set when the clip could not be conformed (shorter than the plan)
-
-
-def shot_references(ctx: Context, row: ShotRow) -> tuple[Reference, ...]:
-    """The shot's character and set sheets, from the reference-sheets step (none without it)."""
-    for name in REFERENCE_HELPERS:
-        try:
-            helper = getattr(import_module(name), "shot_references", None)
-        except ImportError:
-            continue
-        if helper is not None:
-            return tuple(cast(tuple[Reference, ...], helper(ctx, row)))
-    return ()
 
 
 def conform_mode(ctx: Context) -> ConformMode:
@@ -95,10 +76,8 @@ def final_failures(ctx: Context, row: ShotRow, data: bytes) -> list[str]:
 
 
 __all__ = [
-    "REFERENCE_HELPERS",
     "Rendered",
     "conform_mode",
     "final_failures",
     "make_take",
-    "shot_references",
 ]
