@@ -13,6 +13,7 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 
+from conftest import png
 from filmslate.core._errors import InputNotReady
 from filmslate.engine._render import RenderService
 from filmslate.engine._runner import Runner
@@ -22,6 +23,7 @@ from filmslate.rules._media import probe
 from filmslate.skills.production import AssembleCut, RenderFinal, RenderProxy
 from filmslate.store._project import Project
 from filmslate.synthetic._video import clip_bytes
+from test_skills_production import put
 from test_skills_render import film, qc
 
 __all__ = ["film"]  # the fixture, imported
@@ -149,3 +151,24 @@ def test_a_good_final_take_passes_its_technical_checks(film: Path) -> None:
         "FINAL_S01_SH02_v001.mp4",
         "RAW_FINAL_S01_SH02_v001.mp4",
     ]
+
+
+def test_the_first_frame_and_the_shots_sheets_go_with_the_job(film: Path) -> None:
+    frame, alex, mill = png(1), png(2), png(3)
+    with Project(film) as project:
+        put(project, "STORYBOARD", "S01_SH02", frame)  # type: ignore[arg-type]
+        put(project, "CHAR_REF", "ALEX", alex)  # type: ignore[arg-type]
+        put(project, "SET_REF", "OLD_MILL", mill)  # type: ignore[arg-type]
+    provider = ModelFake(clip_bytes(96, 64, 12, 48))
+    r, service = runner(film, provider)
+    result = r.run("render-proxy", "S01_SH02", params={"render": service})
+    assert result.gate.passed, result.gate.reasons
+    (job,) = provider.jobs.values()
+    assert job.image == frame
+    assert [(ref.label, ref.data) for ref in job.references] == [
+        ("CHAR_ALEX_REF_v001", alex),
+        ("SET_OLD_MILL_REF_v001", mill),
+    ]
+    # the take is made from them: a new sheet makes it stale
+    made_from = {name.filename for name in r.store.lineage("PROXY_S01_SH02_v001.mp4")}
+    assert {"CHAR_ALEX_REF_v001.png", "SET_OLD_MILL_REF_v001.png"} <= made_from
