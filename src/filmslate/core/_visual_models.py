@@ -9,21 +9,11 @@ any duration, priced per second by ``[prices.video]``.
 
 from __future__ import annotations
 
-from ._catalogue import Catalogue, ModelEntry, load_catalogue
+from ._catalogue import ModelEntry
 from ._config import Config
-from ._video_prices import price_per_second
+from ._video_prices import catalogue_of, price_per_second, video_entry
 
 HERO_VISUAL = {"A": "premium", "B": "mid", "C": "low"}
-
-
-def catalogue_of(config: Config) -> Catalogue:
-    """The model catalogue with the project's ``[catalogue]`` overrides."""
-    own = getattr(config, "model_catalogue", None)
-    if callable(own):
-        found = own()
-        if isinstance(found, Catalogue):
-            return found
-    return load_catalogue(getattr(config, "catalogue", None) or None)
 
 
 def tier_model(config: Config, hero_tier: str) -> str:
@@ -33,11 +23,7 @@ def tier_model(config: Config, hero_tier: str) -> str:
 
 def entry_for(config: Config, model: str) -> ModelEntry | None:
     """The catalogue entry of a video model, or None for a model outside the catalogue."""
-    if ":" not in model:
-        return None
-    catalogue = catalogue_of(config)
-    entry = catalogue.entries.get(model)
-    return entry if entry is not None and entry.kind == "video" else None
+    return video_entry(config, model)
 
 
 def model_duration(config: Config, model: str, duration_s: float) -> float | None:
@@ -60,7 +46,7 @@ def clip_price(config: Config, model: str, resolution: str, duration_s: float) -
 
 __all__ = [
     "HERO_VISUAL",
-    "catalogue_of",
+    "catalogue_of",  # core._video_prices', re-exported
     "clip_price",
     "entry_for",
     "model_duration",
