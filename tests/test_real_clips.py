@@ -13,7 +13,7 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 
-from conftest import png
+from conftest import png, run_slate
 from filmslate.core._errors import InputNotReady
 from filmslate.engine._render import RenderService
 from filmslate.engine._runner import Runner
@@ -172,3 +172,29 @@ def test_the_first_frame_and_the_shots_sheets_go_with_the_job(film: Path) -> Non
     # the take is made from them: a new sheet makes it stale
     made_from = {name.filename for name in r.store.lineage("PROXY_S01_SH02_v001.mp4")}
     assert {"CHAR_ALEX_REF_v001.png", "SET_OLD_MILL_REF_v001.png"} <= made_from
+
+
+@pytest.mark.parametrize("mode", ["crop", "pad"])
+def test_visual_conform_chooses_crop_or_pad(film: Path, mode: str) -> None:
+    from test_conform import first_frame
+
+    config = film / "filmslate.toml"
+    text = config.read_text()
+    assert 'conform = "crop"' in text  # a new project's file shows the choice
+    config.write_text(text.replace('conform = "crop"', f'conform = "{mode}"'))
+    raw = clip_bytes(64, 128, 24, 120)  # portrait, into a 96x64 landscape proxy
+    r, service = runner(film, ModelFake(raw))
+    result = r.run("render-proxy", "S01_SH02", params={"render": service})
+    assert result.gate.passed, result.gate.reasons
+    assert f"({'cover, centre crop' if mode == 'crop' else 'fit, pad'})" in result.gate.reasons[0]
+    edge = first_frame(r.store.read("PROXY_S01_SH02_v001.mp4"))[:, :8].max()
+    assert (edge < 30) == (mode == "pad")  # black bars beside the picture only when padded
+
+
+def test_a_conform_mode_other_than_crop_or_pad_is_refused_at_its_line(film: Path) -> None:
+    config = film / "filmslate.toml"
+    config.write_text(config.read_text().replace('conform = "crop"', 'conform = "stretch"'))
+    result = run_slate("config", "check", "-C", str(film))
+    assert result.returncode == 2
+    assert "visual.conform" in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr

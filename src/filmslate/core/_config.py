@@ -166,6 +166,8 @@ class VisualSection(Section):
     coverage_min_s: float = Field(2.0, gt=0)
     coverage_keep_pct: float = Field(60.0, gt=0, le=100)
     duration_step_s: float = Field(0.5, gt=0)
+    # a provider's clip of another shape: "crop" (scale to cover, centre crop) or "pad" (fit, bars)
+    conform: Literal["crop", "pad"] = "crop"
 
 
 class Resolution(Section):

@@ -80,6 +80,8 @@ shots_per_summary_sentence = 4  # ... as is one with more shots per summary sent
 coverage_min_s = 2.0            # cost loop: C shots are shortened to no less than this,
 coverage_keep_pct = 60.0        # ... keeping this share of their duration,
 duration_step_s = 0.5           # ... rounded to this step
+conform = "crop"                # a model's clip of another shape: "crop" (cover, centre crop)
+                                # or "pad" (fit, black bars); then trimmed to the planned length
 
 [images]
 # image model for reference sheets, storyboard frames and first frames: "offline" draws the

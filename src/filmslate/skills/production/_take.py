@@ -35,8 +35,7 @@ class Rendered:
 
 def conform_mode(ctx: Context) -> ConformMode:
     """``[visual] conform``: "crop" (scale to cover, centre crop; default) or "pad"."""
-    mode = str(getattr(ctx.config.visual, "conform", "crop"))
-    return "pad" if mode == "pad" else "crop"
+    return ctx.config.visual.conform
 
 
 def make_take(ctx: Context, row: ShotRow, raw: bytes, res: Resolution, label: str) -> Rendered:
