@@ -263,7 +263,7 @@ def spend_entry(
         skill_name=skill or "render",
         target=row.shot_id,
         scene_id=hold.scene_id,
-        shot_id=row.shot_id,
+        shot_id=hold.shot_id,  # the scopes it was held against: a sheet is no shot
         model_used=row.provider,
         tier=row.tier,
         estimated_cost=hold.amount,
