@@ -16,8 +16,10 @@ from filmslate.rules._reword import apply_rewordings, rewording_rule
 from filmslate.schemas import GenPack, RegenRules
 from filmslate.skills.production import PromptPackager, RegenAnalyzer, RenderProxy, ShotPlanner
 from filmslate.skills.production._shared import lock_text
-from filmslate.synthetic._video import clip_bytes
+from filmslate.synthetic import synthetic_project
+from filmslate.synthetic._video import VIDEO_MODEL, SyntheticVideo, clip_bytes
 from filmslate.testing import scripted_runner
+from filmslate.workflow._orchestrator import Orchestrator
 from test_runtime import configure
 from test_skills_production import GOOD, film, shot
 
@@ -164,3 +166,45 @@ def test_rewording_keeps_every_word_it_has_no_softer_wording_for() -> None:
         "Ida mends the tape. A staged scene from a fictional film."
     )
     assert apply_rewordings("Ida mends the tape.", []) == "Ida mends the tape."
+
+
+class CensoredSynthetic(SyntheticVideo):
+    """The synthetic model, with a filter that refuses S01_SH01 until it reads as staged."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[VideoJob] = []
+        self.refused: set[str] = set()
+
+    def submit(self, job: VideoJob) -> str:
+        self.sent.append(job)
+        job_id = super().submit(job)
+        if job.shot_id == "S01_SH01" and "staged scene" not in job.prompt:
+            self.refused.add(job_id)
+        return job_id
+
+    def poll(self, job_id: str) -> JobStatus:
+        if job_id in self.refused:
+            return JobStatus("failed", "content_policy_violation", failure="refusal")
+        return super().poll(job_id)
+
+
+def test_the_orchestrator_routes_a_refused_proxy_to_regen_analyzer(tmp_path: Path) -> None:
+    runner, _ = synthetic_project(tmp_path / "film", 1, 2)
+    censor = CensoredSynthetic()
+    runner.render_service().providers[VIDEO_MODEL] = censor
+    with runner.project:
+        outcome = Orchestrator(runner).run()
+        assert outcome.status == "complete", outcome.describe()
+        shot = [job for job in censor.sent if job.shot_id == "S01_SH01"]
+        assert len(shot) == 3  # refused proxy, reworded proxy, final
+        assert shot[0].prompt != shot[1].prompt and "staged scene" in shot[1].prompt
+        record = runner.store.latest("REGEN_RULES")
+        assert record is not None
+        rules = runner.store.load(record.name)
+        assert isinstance(rules, RegenRules)
+        assert [(a.type, a.scope) for a in rules.prompt_adjustment_rules] == [
+            ("prompt_rewording", "S01_SH01")
+        ]
+        assert len(runner.store.versions("GENPACK", "S01_SH01")) == 2
+        assert len(runner.store.versions("GENPACK", "S01_SH02")) == 1  # the other shot untouched

@@ -30,7 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from ..core._errors import CostReviewRequired, GateFailed, RunError
+from ..core._errors import CostReviewRequired, GateFailed, RenderRefused, RunError
 from ..engine._readiness import culture_required, passed_and_fresh, scene_rows
 from ..engine._runner import Runner, RunResult
 from ..store._runlock import run_lock
@@ -83,6 +83,10 @@ class Stop(Exception):
     def __init__(self, status: Status, skill: str, target: str, reason: str) -> None:
         super().__init__(reason)
         self.status, self.skill, self.target, self.reason = status, skill, target, reason
+
+
+class Refused(Stop):
+    """The provider refused the shot's GenPack (RenderRefused): regen-analyzer rewords it."""
 
 
 @dataclass
@@ -257,12 +261,17 @@ class Orchestrator:
 
     def proxy_until_accepted(self, shot: str) -> None:
         """storyboard -> GenPack -> proxy -> QC; on FIX or FAIL the analyzer writes rules and
-        the shot goes round again (the regen limits hard-stop a shot that keeps failing)."""
+        the shot goes round again (the regen limits hard-stop a shot that keeps failing). A
+        proxy the provider refused goes to the analyzer too, which rewords its prompt."""
         for _ in range(MAX_ROUNDS):
             self.step("storyboard-generator", shot, advance=False)
             if pack_pending(self.runner, shot):
                 self._run("prompt-packager", shot)
-            self.step("render-proxy", shot, advance=False)
+            try:
+                self.step("render-proxy", shot, advance=False)
+            except Refused:  # never sent again unchanged: reword the prompt within the locks
+                self._run("regen-analyzer", shot)
+                continue
             state = qc_state(self.runner, shot)
             if state == "todo":
                 self._run("qc-grader", shot, stop_on_fail=False)
@@ -338,6 +347,8 @@ class Orchestrator:
                 break
             except CostReviewRequired as review:
                 self.cost_review(str(review.context.get("target", "PROJECT")))
+            except RenderRefused as error:
+                raise Refused("stopped", skill, target, str(error)) from None
             except RunError as error:
                 raise Stop("stopped", skill, target, str(error)) from None
         else:
