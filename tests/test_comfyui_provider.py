@@ -232,6 +232,9 @@ def test_invalid_workflow_is_invalid_input_and_names_the_node() -> None:
 def test_a_catalogue_workflow_refuses_a_job_without_its_first_frame() -> None:
     with ComfyUIServer() as server:
         provider = ComfyUIProvider(server.url, entry=VIDEO, http_client=http())
+        with pytest.raises(ProviderError, match="5s clip limit") as caught:
+            provider.submit(video_job(duration_s=6.0))  # Wan renders 5 s at most
+        assert caught.value.context["maybe_sent"] is False
         with pytest.raises(ProviderError, match="takes a first frame") as caught:
             provider.submit(video_job(image=None))
         assert caught.value.context["failure"] == "invalid_input"

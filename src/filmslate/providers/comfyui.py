@@ -218,6 +218,14 @@ class ComfyUIProvider(VideoProvider):
 
     def submit(self, job: VideoJob) -> str:
         """Upload the images, queue the filled workflow; returns ComfyUI's prompt id."""
+        if self.entry is not None and job.duration_s > self.max_clip_s + 1e-3:
+            # the model would render its longest clip, which the conform step refuses as short
+            raise ProviderError(
+                f"{job.shot_id}: {job.duration_s:g}s exceeds {self.entry.key}'s "
+                f"{self.max_clip_s:g}s clip limit",
+                failure="invalid_input",
+                maybe_sent=False,
+            )
         numbers, texts, uploads = self._parts(job)
         return self.flow.queue(numbers, texts, uploads, job.reference)
 
