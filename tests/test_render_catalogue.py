@@ -316,3 +316,13 @@ def test_an_offline_production_never_imports_the_provider_factory(film: Path) ->
         timeout=120,
     )
     assert done.returncode == 0, done.stderr.decode()[-2000:]
+
+
+def test_a_batch_plan_prices_a_catalogue_model_without_a_per_second_table(
+    hosted_film: Path,
+) -> None:
+    r, _, _ = runner(hosted_film)
+    plan = r.store.load(r.plan_batch("S01").name)
+    text = plan.render().decode("utf-8")
+    # a proxy and a final 5 s clip at $0.28 each, x 1.1 for a low regen risk
+    assert f"S01_SH02: hero B -> mid ({KLING}), 4s, projected 0.62" in text

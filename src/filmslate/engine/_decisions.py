@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from ..core._config import Config
 from ..core._errors import GateFailed, InputNotReady, ProviderError, RunError
 from ..core._names import scene_of
-from ..core._video_prices import price_per_second
+from ..core._video_prices import video_cost
 from ..rules._routing import routing_gate
 from ..schemas import schema_for
 from ..store import _runlog
@@ -96,10 +96,8 @@ def plan_batch(store: Store, router: Router, config: Config, target: str) -> Rec
         route = router.route_visual(row.hero_tier, len(rows), premium)
         premium += route.tier == "visual_premium"
         tier = route.tier.removeprefix("visual_")
-        cost = (
-            row.duration_s
-            * config.regen.multiplier(row.regen_risk_estimate)
-            * sum(price_per_second(config, route.model, res) for res in ("proxy", "final"))
+        cost = config.regen.multiplier(row.regen_risk_estimate) * sum(
+            video_cost(config, route.model, res, row.duration_s) for res in ("proxy", "final")
         )
         total += cost
         lines.append(
