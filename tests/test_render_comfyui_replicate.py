@@ -9,7 +9,11 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from collections.abc import Iterator
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -39,6 +43,7 @@ REPLICATE_FLUX = "replicate:black-forest-labs/flux-dev"
 SHOT = "S01_SH02"  # hero B, 4 s: the mid tier
 TOKEN = "r8_local-test-token-0042"
 BOARD = png_bytes(96, 64, "storyboard S01_SH02")
+REPO = Path(__file__).resolve().parents[1]
 
 
 def with_storyboard(root: Path) -> None:
@@ -178,3 +183,69 @@ def test_a_replicate_sheet_is_paid_per_image(film: Path, replicate: ReplicateSer
         images.close()
     [(_, sent)] = replicate.creates()
     assert sent["aspect_ratio"] == "16:9" and sent["go_fast"] is False
+
+
+def child(root: str) -> None:
+    """The first run of a submit-window test (a separate process, killed mid-submit)."""
+    run_proxy(Path(root))
+
+
+def kill_mid_submit(root: Path, submitted: Callable[[], bool]) -> None:
+    """Run render-proxy in a child process and kill it (-9) once the server has the job but
+    before the child heard its id."""
+    code = f"import test_render_comfyui_replicate as t; t.child({str(root)!r})"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO / "tests")])}
+    proc = subprocess.Popen([sys.executable, "-c", code], env=env, cwd=REPO)
+    try:
+        deadline = time.monotonic() + 90
+        while not submitted() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        assert submitted(), "the child never submitted"
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("keeps_id", [True, False])
+def test_a_comfyui_submit_killed_before_its_answer_is_found_again(
+    film: Path, keeps_id: bool
+) -> None:
+    with ComfyUIServer(timeout_s=180, answer_delay_s=60, keep_prompt_id=keeps_id) as server:
+        configure(
+            film,
+            **{
+                'mid = "fake:clip"': f'mid = "{WAN}"',
+                "[providers]\n": f'[providers.comfyui]\nbase_url = "{server.url}"\n\n[providers]\n',
+            },
+        )
+        with_storyboard(film)
+        kill_mid_submit(film, lambda: len(server.prompts) == 1)
+        server.answer_delay_s = 0.0
+        r = run_proxy(film)  # the intent is settled by find(reference): the same prompt
+        assert len(server.prompts) == 1
+        states = r.store.conn.execute("SELECT state FROM render_jobs").fetchall()
+    assert states == [("done",)] and spends(r, SHOT) == [(0.0, 0.0)]
+
+
+@pytest.mark.slow
+def test_a_replicate_create_killed_before_its_answer_stops_instead_of_paying_twice(
+    film: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REPLICATE_API_TOKEN", TOKEN)
+    with ReplicateServer(timeout_s=180, answer_delay_s=60) as server:
+        configure(
+            film,
+            **{
+                'mid = "fake:clip"': f'mid = "{KLING}"',
+                "[providers]\n": (
+                    f'[providers.replicate]\nbase_url = "{server.url}"\n\n[providers]\n'
+                ),
+            },
+        )
+        with_storyboard(film)
+        kill_mid_submit(film, lambda: len(server.creates()) == 1)
+        server.answer_delay_s = 0.0
+        with pytest.raises(ProviderError, match=r"cannot look a job up by reference.*replicate"):
+            run_proxy(film)
+        assert len(server.creates()) == 1  # never created again blindly

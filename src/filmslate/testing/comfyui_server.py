@@ -14,13 +14,16 @@ A workflow that saves a video gets a real MP4 of ``size`` and ``seconds`` (defau
 ``"server"`` (an ``execution_error`` in the history), ``"lost"`` (the prompt vanishes, as
 after a restart) or ``"download"`` (the prompt succeeds, the first ``/view`` of its output
 answers 503). ComfyUI has no content policy, so there is no refusal. ``keep_prompt_id=False``
-behaves like an older server that ignores a client-chosen prompt id. ``server.prompts`` are the
+behaves like an older server that ignores a client-chosen prompt id; ``answer_delay_s`` queues
+a prompt at once but answers /prompt that much later (the submit window: a client killed in
+between never learns the prompt id). ``server.prompts`` are the
 workflows received, ``server.uploads`` the uploaded images by name.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -54,10 +57,12 @@ class ComfyUIServer(MediaServer):
         *,
         keep_prompt_id: bool = True,
         polls_to_finish: int = 2,
+        answer_delay_s: float = 0.0,
         **settings: Any,
     ) -> None:
         super().__init__(**settings)
         self.keep_prompt_id = keep_prompt_id
+        self.answer_delay_s = answer_delay_s
         self.polls_to_finish = polls_to_finish
         self.prompts: list[dict[str, Any]] = []  # every workflow received at /prompt
         self.uploads: dict[str, bytes] = {}  # "subfolder/name" -> bytes
@@ -115,6 +120,7 @@ class ComfyUIServer(MediaServer):
         with self._state:
             number = len(self._jobs)
             self._jobs[prompt_id] = _Prompt(number, prompt_id, workflow, extra, failure)
+        time.sleep(self.answer_delay_s)  # queued already: a client killed now never hears
         return Answer(200, {"prompt_id": prompt_id, "number": number, "node_errors": {}})
 
     def _upload(self, request: Received) -> Answer:

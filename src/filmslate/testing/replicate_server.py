@@ -22,6 +22,7 @@ with problem details. ``fail_next(n, kind)`` plans the next n creates: ``"invali
 ``"create_error"`` (the create answers 500) or ``"download"`` (succeeds; the first fetch of its
 output answers 503). :meth:`creates` lists (model, input) received,
 :meth:`image_digests` the sha256 of every image an input carried (data URIs and stored files).
+``answer_delay_s`` creates a prediction at once but answers that much later (the submit window).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import base64
 import hashlib
 import re
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -62,9 +64,11 @@ class ReplicateServer(MediaServer):
         polls_to_finish: int = 2,
         predict_time: float = 3.2,
         kinds: dict[str, str] | None = None,
+        answer_delay_s: float = 0.0,
         **settings: Any,
     ) -> None:
         super().__init__(**settings)
+        self.answer_delay_s = answer_delay_s
         self.polls_to_finish = polls_to_finish
         self.predict_time = predict_time
         self.kinds = dict(kinds or {})
@@ -139,6 +143,7 @@ class ReplicateServer(MediaServer):
             if request.headers.get("prefer", "").startswith("wait"):
                 prediction.looks = self.polls_to_finish
             answer = self._answer(prediction)
+        time.sleep(self.answer_delay_s)  # created already: a client killed now never hears
         return Answer(201, answer)
 
     def _get(self, prediction_id: str) -> Answer:
