@@ -131,13 +131,18 @@ def test_regen_rules_are_instructions_in_the_prompt(film: Path) -> None:
         prompt_adjustment_rules=[
             AdjustmentRule(type="anchor_reinforcement", scope="S01_SH04", rule="Ben bareheaded"),
             AdjustmentRule(type="tier_escalation", scope="S01_SH04", rule="render one tier up"),
+            AdjustmentRule(type="constraint_tightening", scope="ALL", rule="no lens flares"),
         ],
     )
     put(Project(film), "REGEN_RULES", None, rules)
-    composed = compose(_pack(film, "S01_SH04"), _entry(KLING))
+    pack = _pack(film, "S01_SH04")
+    composed = compose(pack, _entry(KLING))
     assert "Hold: Ben bareheaded." in composed.prompt
     assert "tier up" not in composed.prompt and "bareheaded" not in composed.negative_prompt
     assert BEN.forbidden_drift == ["no hat"] and "hat" in composed.negative_prompt
+    assert "flares" not in composed.prompt and composed.negative_prompt.endswith("lens flares")
+    sora = compose(pack, _entry(SORA))  # no negative prompt: not sent
+    assert "flares" not in sora.prompt and "Hold: Ben bareheaded." in sora.prompt
 
 
 def test_no_entry_means_no_limit_and_the_negatives_offered(film: Path) -> None:

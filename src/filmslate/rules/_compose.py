@@ -9,7 +9,8 @@ cut mid-word) until the prompt fits, and every dropped part is named in ``Compos
 The forbidden-drift items become the negative prompt when the model takes one; when it takes
 none they are not sent at all: "no beard" written into a positive prompt asks for a beard.
 Regen rules ("keep NELL identical to the CHAR lock ...") are instructions, so they go into the
-positive prompt, however the GenPack files them.
+positive prompt, however the GenPack files them; one that forbids ("no lens flares") is sent
+with the negatives.
 """
 
 from __future__ import annotations
@@ -212,14 +213,23 @@ def _char_parts(lock: CharLock) -> list[Part]:
     return parts
 
 
-def _regen_parts(negatives: str) -> list[Part]:
-    parts = []
+def _regen_rules(negatives: str) -> list[str]:
+    """The regen rules filed among a GenPack's negatives that are about the picture."""
+    rules = []
     for line in negatives.split("\n"):
         found = _REGEN_LINE.fullmatch(line.removeprefix("- "))
         if found and found.group(1) not in _NOT_PROMPT:
-            rule = _words(found.group(2))
-            parts.append(Part("Hold", rule, REGEN, f"regen rule {rule!r}"))
-    return parts
+            rules.append(_words(found.group(2)))
+    return rules
+
+
+def _regen_parts(negatives: str) -> list[Part]:
+    # "no lens flares" is something to avoid: it goes with the negatives, never positive
+    return [
+        Part("Hold", rule, REGEN, f"regen rule {rule!r}")
+        for rule in _regen_rules(negatives)
+        if not _NEGATION.match(rule)
+    ]
 
 
 def _action_parts(action: str) -> list[Part]:
@@ -247,6 +257,7 @@ def negative_items(pack: GenPack) -> list[str]:
             continue
         _, colon, rest = item.partition(": ")  # "- CHAR NELL: no beard"
         items.append(rest if colon else item)
+    items += [rule for rule in _regen_rules(pack.negatives) if _NEGATION.match(rule)]
     return negative_items_of(items)
 
 
