@@ -271,9 +271,11 @@ class ModelEntry(_Frozen):
     ) -> float:
         """USD for one job: ``duration_s`` seconds of video (snapped as :meth:`snap_duration`
         does, so the planned and the sent length agree) or one image, of ``width`` x ``height``
-        output; ``resolution`` names the tier sent, else it follows from the size."""
+        output; ``resolution`` names the tier sent, else it follows from the size. A price by
+        area counts the tier's native frame where the model has one (what it returns, so what
+        the vendor bills), else the size asked."""
         tier = self._tier(width, height, resolution)
-        pixels = _area(width, height) or self._native_area(tier)
+        pixels = self._native_area(tier) or _area(width, height)
         return self._price(duration_s, pixels, tier)
 
     def worst_case_cost(self, duration_s: float, width: int, height: int) -> float:
