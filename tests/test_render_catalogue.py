@@ -212,6 +212,11 @@ def test_a_submission_turned_away_as_invalid_is_recorded_and_not_resent(
     assert provider.jobs == [] and len(provider.recorded) == 1
     assert r.ledger.open_reservations() == 0 and spends(r, SHOT) == []
     assert isinstance(RenderRefused("x"), RegenRefused)  # routed like any changed-GenPack case
+    with Project(hosted_film) as project:  # a first frame now: not the job that was refused
+        project.store.write("STORYBOARD", SHOT, png_bytes(96, 64), entry=manual_entry())
+    render_proxy(r, service)
+    assert len(provider.jobs) == 1 and provider.jobs[0].image is not None
+    assert spends(r, SHOT) == [(0.28, 0.28)]
 
 
 def test_a_lost_download_is_fetched_again_without_paying_again(hosted_film: Path) -> None:

@@ -160,8 +160,8 @@ class RenderService:
         roll = self._roll(shot.shot_id, resolution, sha, row)
         if row is not None and row.state in INTENT_STATES:
             row = settle_intent(self.project, self.ledger, self.jobs, row, skill, self.provider_for)
-        if row is not None and row.refused:
-            raise refused_error(row)
+        if row is not None and row.refused:  # sent again only when the payload differs
+            return self._submit(shot, pack, resolution, sha, image, references, skill, roll, row)
         if row is not None and row.state == "done" and row.roll == roll:
             return self._reuse(row, shot, pack, resolution, image, references, skill)
         if row is not None and row.state in OPEN_STATES and row.job_id:
@@ -248,6 +248,7 @@ class RenderService:
         references: tuple[Reference, ...],
         skill: str,
         roll: int,
+        refused: JobRow | None = None,
     ) -> bytes:
         route = self.route(shot)
         provider = self.provider_for(route.model)
@@ -264,6 +265,8 @@ class RenderService:
             reference=str(uuid.uuid4()),
         )
         payload = payload_json(provider.payload(job))  # before any spend: it may refuse
+        if refused is not None and (not refused.payload or payload == refused.payload):
+            raise refused_error(refused)  # the very job that was refused: never sent again
         worst = video_cost(self.config, route.model, resolution, shot.duration_s)
         hold = self.ledger.reserve(
             self.run_id,
