@@ -21,10 +21,13 @@ applies to text calls:
    job whose download fails is fetched again by the next run, never paid again.
 
 A job the provider refused (content policy) or called invalid input is recorded with its
-failure, and that (shot, resolution, GenPack) is never sent again: ``RenderRefused`` names
-the shot for regen-analyzer to reword the prompt within the locks. A proxy whose take got QC
-FIX may be re-rolled from the unchanged GenPack with a new seed (``_clips.take_seed``; the
-roll and seed are recorded with the job); after FAIL the GenPack must change.
+failure and payload, and never sent again unchanged: the same GenPack with the same payload
+raises ``RenderRefused`` before any spend, naming the shot for regen-analyzer to reword the
+prompt within the locks (another first frame or other sheets make another job).
+
+A proxy whose take got QC FIX may be re-rolled from the unchanged GenPack with a new seed
+(``_clips.take_seed``; the roll and seed are recorded with the job); after FAIL the GenPack
+must change.
 
 Providers come from the project's config through the provider factory, named by string and
 imported only when a model no provider given here serves is asked for (the offline animatic
