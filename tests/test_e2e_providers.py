@@ -142,6 +142,7 @@ class Production:
     env: dict[str, str]
     sent: list[Sent]
     server: MediaServer
+    catalogue: Catalogue
     seconds: float  # how long `slate run` took
 
     @property
@@ -179,7 +180,8 @@ def produced(
         catalogue = load_catalogue(
             tomllib.loads((root / "filmslate.toml").read_text())["catalogue"]
         )
-        yield Production(vendor, root, env, vendor.sent(server, catalogue), server, seconds)
+        sent = vendor.sent(server, catalogue)
+        yield Production(vendor, root, env, sent, server, catalogue, seconds)
 
 
 def latest(project: Project, kind: str) -> dict[str, bytes]:
@@ -297,3 +299,27 @@ def test_the_key_is_never_written_in_the_project(produced: Production) -> None:
         r for r in produced.server.received if "/cdn/" not in r.path and "/delivery/" not in r.path
     ]
     assert api and all(r.auth for r in api)  # the key was given, as a header
+
+
+def spent(root: Path) -> float:
+    [(total,)] = query(
+        root, "SELECT sum(CAST(actual_cost AS REAL)) FROM runlog WHERE event = 'spend'"
+    )
+    return float(total)
+
+
+def test_the_cost_floor_is_the_video_spend(produced: Production) -> None:
+    video = sum(s.price() for s in produced.videos)
+    report = slate(produced.root, produced.env, "cost")
+    [film] = [line.split() for line in report.splitlines() if line.startswith("FILM ")]
+    # scope, accepted, seconds, floor, video spent, ratio, all spent
+    assert float(film[3]) == pytest.approx(video, abs=0.005)
+    assert float(film[4]) == pytest.approx(video, abs=0.005)
+    assert film[5] == ("1.00" if video else "-")  # your own GPU: no ratio of nothing
+
+
+def test_running_again_sends_nothing_and_pays_nothing(produced: Production) -> None:
+    before = spent(produced.root)
+    out = slate(produced.root, produced.env, "run")
+    assert produced.vendor.sent(produced.server, produced.catalogue) == produced.sent, out
+    assert spent(produced.root) == pytest.approx(before, abs=1e-9)
