@@ -139,3 +139,54 @@ def test_a_log_row_longer_than_the_csv_default_field_limit_verifies(project) -> 
     assert len(inputs) > 131_072  # the csv module's default field limit
     project.store.log(LogEntry(run_id=new_run_id(), skill_name="assemble-cut", notes=inputs))
     assert project.verify() == []
+
+
+def test_log_cells_the_csv_quotes_or_json_escapes_verify_and_edits_are_caught(project) -> None:
+    """Verify reads a clean log without parsing it (the file is the index copy's rendering)
+    and hashes rows in bulk when no cell needs escaping: cells that need quoting or escaping
+    take the row-by-row way, and an edit to either copy is still found."""
+    import sqlite3
+
+    from filmslate.store._runlog import LOG_RELPATH, LogEntry, new_run_id
+
+    odd = ['a, "quoted" note', "back\\slash", "tab\there", "ДОМ 李 ✓", "plain"]
+    for note in odd:
+        project.store.log(LogEntry(run_id=new_run_id(), skill_name="t", notes=note, target=note))
+    project.store.write("STORYBOARD", "S01_SH01", png())
+    assert project.verify() == []
+    index = project.root / ".filmslate" / "index.sqlite"
+    with sqlite3.connect(index) as conn:
+        conn.execute("UPDATE runlog SET target = 'a, \"quoted\" note!' WHERE target LIKE 'a,%'")
+    assert any("the index's copy of run-log row(s)" in r for r in _reasons(project))
+    with sqlite3.connect(index) as conn:
+        conn.execute("UPDATE runlog SET target = 'a, \"quoted\" note' WHERE target LIKE 'a,%'")
+    assert project.verify() == []
+    log = project.root / LOG_RELPATH
+    log.write_text(log.read_text(encoding="utf-8").replace("ДОМ", "ДОМА"), encoding="utf-8")
+    assert any("hash chain broken" in r for r in _reasons(project))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_chain_hash_is_json_of_the_cells_whatever_they_hold(seed: int) -> None:
+    """The bulk and joined hashing verify uses equals the chain's definition: sha256 of
+    json.dumps([prev_hash, *cells], ensure_ascii=False)."""
+    import hashlib
+    import json
+    import random
+
+    from filmslate.store import _runlog
+
+    rnd = random.Random(seed)
+    alphabet = ["a", '"', "\\", "\n", "\r", "\x00", "\x1f", " ", ",", "é", "李", "\u2028", "\t"]
+    rows = []
+    for n in range(300):
+        cells = {c: "".join(rnd.choices(alphabet, k=rnd.randint(0, 3))) for c in _runlog.COLUMNS}
+        if n % 2:  # half the rows plain, so both ways run in one log
+            cells = {c: f"v{n}" for c in _runlog.COLUMNS}
+        body = [cells["prev_hash"]] + [cells[c] for c in _runlog.HASHED_COLUMNS]
+        want = hashlib.sha256(json.dumps(body, ensure_ascii=False).encode()).hexdigest()
+        assert _runlog.row_hash(cells["prev_hash"], cells) == want
+        rows.append((tuple(cells[c] for c in _runlog.COLUMNS), want))
+    assert _runlog.values_hashes([r for r, _ in rows]) == [h for _, h in rows]
+    plain = [r for n, (r, _) in enumerate(rows) if n % 2]
+    assert _runlog.values_hashes(plain) == [h for n, (_, h) in enumerate(rows) if n % 2]

@@ -10,11 +10,14 @@ a deleted lineage row) cannot pass for a clean one. ``reindex`` rebuilds all of 
 from __future__ import annotations
 
 import sqlite3
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from functools import partial
+from itertools import compress
+from operator import attrgetter, itemgetter
+from typing import NamedTuple, cast
 
 from ..core._budget import Level
 from . import _counts, _runlog
@@ -39,19 +42,35 @@ class Row(NamedTuple):
     subject: str
     stem: str
     version: int
+    log_seq: int  # its write row, the head the log had at its write (0: not recorded)
+    log_head: str
+
+
+# (the query selects exactly the fields, in order)
+_new_row = partial(tuple.__new__, Row)
 
 
 @dataclass
 class Snapshot:
     """The index as one read transaction saw it."""
 
-    artifacts: dict[str, Row]
+    artifacts: dict[str, Row]  # by name
+    by_relpath: dict[str, Row]
     lineage: set[tuple[str, str]]
     totals: dict[tuple[str, str], tuple[float, float, float, str]]
     holds: dict[str, float]
     counts: dict[str, tuple[int, int]]
     mirror: dict[str, tuple[float, float]]
     log: list[tuple[str, ...]] = field(default_factory=list)
+    held: int = 0  # the most rows the CSV ever held (``_runlog.mirrored``)
+
+    def heads(self) -> dict[int, tuple[str, str]]:
+        """Each recorded write row: seq -> (relpath, row hash at the write)."""
+        return {
+            row.log_seq: (row.relpath, row.log_head)
+            for row in self.artifacts.values()
+            if row.log_seq > 0
+        }
 
 
 @contextmanager
@@ -70,10 +89,10 @@ def read_transaction(conn: sqlite3.Connection) -> Iterator[None]:
 def snapshot(conn: sqlite3.Connection) -> Snapshot:
     """Read everything verify compares, in one read transaction."""
     with read_transaction(conn):
-        rows = conn.execute(f"SELECT {', '.join(Row._fields)} FROM artifacts")
-        artifacts = {row.name: row for row in map(Row._make, rows)}
+        rows = list(map(_new_row, conn.execute(f"SELECT {', '.join(Row._fields)} FROM artifacts")))
         return Snapshot(
-            artifacts=artifacts,
+            artifacts=dict(zip(map(attrgetter("name"), rows), rows, strict=True)),
+            by_relpath=dict(zip(map(attrgetter("relpath"), rows), rows, strict=True)),
             lineage=set(conn.execute("SELECT artifact, input FROM lineage")),
             totals={
                 (level, scope): (settled, reserved, headroom, warned)
@@ -85,7 +104,15 @@ def snapshot(conn: sqlite3.Connection) -> Snapshot:
             counts=_counts.kind_counts(conn),
             mirror={s: (a, b) for s, a, b in conn.execute("SELECT * FROM spend_mirror")},
             log=conn.execute(f"SELECT {_LOG_COLUMNS} FROM runlog ORDER BY seq").fetchall(),
+            held=_runlog.mirrored(conn),
         )
+
+
+Values = Sequence[str]  # a run-log row as its cells in column order (``_runlog.COLUMNS``)
+Writes = dict[str, Values]  # each artifact's publishing row (the first to name it), by name
+_AT = {column: i for i, column in enumerate(_runlog.COLUMNS)}
+_NAME, _SHA, _INPUTS = (_AT[c] for c in ("artifact_output", "artifact_sha256", "inputs"))
+_LEDGER_EVENTS = frozenset({"spend", "override", "budget_warning"})
 
 
 class Write(NamedTuple):
@@ -97,56 +124,94 @@ class Write(NamedTuple):
     run_id: str
     timestamp: str
 
+    @classmethod
+    def of(cls, row: Values) -> Write:
+        """What a publishing row records."""
+        seq = row[_AT["seq"]]
+        return cls(
+            int(seq) if seq.isdigit() else 0,
+            row[_SHA],
+            inputs_of(row),
+            row[_AT["run_id"]],
+            row[_AT["timestamp"]],
+        )
 
-def writes_in(rows: Sequence[Mapping[str, str]]) -> tuple[dict[str, Write], list[Violation]]:
+
+def inputs_of(row: Values) -> tuple[str, ...]:
+    """The inputs a write row records."""
+    return tuple(filter(None, row[_INPUTS].split(";")))
+
+
+def writes_in(rows: Sequence[Values]) -> tuple[Writes, list[Violation]]:
     """The publishing row of every artifact the log names, and any name published twice.
 
     Later rows (a run's summary, a reuse) name an artifact with the same hash; a later row
-    with another hash means the version number was used again for different bytes.
+    with another hash means the version number was used again for different bytes. Verify
+    runs this over every row of the log, so the rows are sorted out column-wise.
     """
-    writes: dict[str, Write] = {}
+    name_of, sha_of = itemgetter(_NAME), itemgetter(_SHA)
+    named = list(compress(rows, map(name_of, rows)))
+    names = list(map(name_of, named))
+    # built from the end, so each name keeps its first row
+    writes: Writes = dict(zip(reversed(names), reversed(named), strict=True))
     twice = []
-    for row in rows:
-        name = row["artifact_output"]
-        if not name:
-            continue
-        first = writes.get(name)
-        if first is None:
-            inputs = tuple(filter(None, row["inputs"].split(";")))
-            seq = int(row["seq"]) if row["seq"].isdigit() else 0
-            writes[name] = Write(
-                seq, row["artifact_sha256"], inputs, row["run_id"], row["timestamp"]
-            )
-        elif row["artifact_sha256"] and row["artifact_sha256"] != first.sha256:
-            twice.append(
-                Violation(
-                    _runlog.LOG_RELPATH,
-                    f"{name} was written twice with different content (rows {first.seq} and "
-                    f"{row['seq']}): a deleted version's number was used again",
+    if len(writes) < len(named):  # names mentioned again: with the same content?
+        shas = list(map(sha_of, named))
+        firsts = list(map(sha_of, map(writes.__getitem__, names)))
+        for name, row, sha, first in zip(names, named, shas, firsts, strict=True):
+            if sha and sha != first:
+                seq = writes[name][_AT["seq"]]
+                twice.append(
+                    Violation(
+                        _runlog.LOG_RELPATH,
+                        f"{name} was written twice with different content (rows {seq} and "
+                        f"{row[_AT['seq']]}): a deleted version's number was used again",
+                    )
                 )
-            )
     return writes, twice
 
 
-def check_index(
-    snap: Snapshot, rows: Sequence[Mapping[str, str]], writes: Mapping[str, Write]
-) -> list[Violation]:
+def unlogged(snap: Snapshot, writes: Writes) -> list[str]:
+    """The versions in the index without a run-log row of their content, by relpath."""
+    rows = list(map(writes.get, snap.artifacts))
+    if None not in rows:  # compared column-wise: each logged with the content it has
+        logged = list(map(itemgetter(_SHA), cast(list[Values], rows)))
+        if logged == list(map(attrgetter("sha256"), snap.artifacts.values())):
+            return []
+    return sorted(
+        art.relpath
+        for art, row in zip(snap.artifacts.values(), rows, strict=True)
+        if row is None or row[_SHA] != art.sha256
+    )
+
+
+def values_of(cells: Mapping[str, str]) -> tuple[str, ...]:
+    """A row read as a mapping, as its cells in column order ('' for a missing cell)."""
+    return tuple(cells.get(column, "") for column in _runlog.COLUMNS)
+
+
+def check_index(snap: Snapshot, rows: Sequence[Values], writes: Writes) -> list[Violation]:
     """Every derived table of the index against the log rows (the log file's, in order)."""
     problems = check_log_copy(snap, rows)
     problems += check_lineage(snap, writes)
-    expected = totals_from_log(rows)
+    at_event = _AT["event"]
+    ledger_rows = (
+        dict(zip(_runlog.COLUMNS, row, strict=True))
+        for row in rows
+        if row[at_event] in _LEDGER_EVENTS
+    )
+    expected = totals_from_log(ledger_rows)
     problems += check_ledger(snap, expected)
     problems += check_mirror(snap, expected)
     problems += check_counts(snap)
     return problems
 
 
-def check_log_copy(snap: Snapshot, rows: Sequence[Mapping[str, str]]) -> list[Violation]:
+def check_log_copy(snap: Snapshot, rows: Sequence[Values]) -> list[Violation]:
     """The index's copy of the log row by row (the ledger and staleness read that copy)."""
-    # A row read from the file holds its cells in column order (a short row differs).
-    differ = [
-        held[0] for held, row in zip(snap.log, rows, strict=False) if held != tuple(row.values())
-    ]
+    if rows is snap.log:
+        return []  # the log file was found to be byte for byte the copy's rendering
+    differ = [held[0] for held, row in zip(snap.log, rows, strict=False) if held != tuple(row)]
     if not differ:
         return []
     return [
@@ -158,13 +223,14 @@ def check_log_copy(snap: Snapshot, rows: Sequence[Mapping[str, str]]) -> list[Vi
     ]
 
 
-def check_lineage(snap: Snapshot, writes: Mapping[str, Write]) -> list[Violation]:
+def check_lineage(snap: Snapshot, writes: Writes) -> list[Violation]:
     """Each version's lineage rows equal the inputs its write row records."""
+    with_inputs = compress(writes.items(), map(itemgetter(_INPUTS), writes.values()))
     expected = {
         (name, used)
-        for name in snap.artifacts
-        if (write := writes.get(name)) is not None
-        for used in write.inputs
+        for name, row in with_inputs
+        if name in snap.artifacts
+        for used in inputs_of(row)
     }
     lost, added = _group(expected - snap.lineage), _group(snap.lineage - expected)
     out = []
@@ -249,12 +315,11 @@ def check_mirror(snap: Snapshot, expected: Mapping[tuple[Level, str], Totals]) -
 
 def check_counts(snap: Snapshot) -> list[Violation]:
     """The running counts `slate status` shows against the artifact rows."""
-    stems: dict[str, set[str]] = defaultdict(set)
-    versions: dict[str, int] = defaultdict(int)
-    for row in snap.artifacts.values():
-        stems[row.kind].add(row.stem)
-        versions[row.kind] += 1
-    want = {k: (len(stems[k]), versions[k]) for k in versions}
+    rows = snap.artifacts.values()
+    kinds = list(map(attrgetter("kind"), rows))
+    versions = Counter(kinds)
+    stems = Counter(map(itemgetter(0), set(zip(kinds, map(attrgetter("stem"), rows), strict=True))))
+    want = {k: (stems[k], versions[k]) for k in versions}
     wrong = sorted(k for k in want.keys() | snap.counts.keys() if want.get(k) != snap.counts.get(k))
     if not wrong:
         return []

@@ -23,8 +23,9 @@ import json
 import os
 import sqlite3
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 
 from ..core._errors import IntegrityError
@@ -117,18 +118,87 @@ class _Walk:
     errors: list[str] = field(default_factory=list)
 
 
-def log_problems(store_root: Path, conn: sqlite3.Connection) -> list[tuple[str, str]]:
-    """Every way the CSV, the index's copy and the heads disagree, as (path, reason)."""
+@dataclass(frozen=True)
+class Copy:
+    """What verify read of the log in its one read transaction: the index's copy (each row
+    its text cells in column order), the CSV rows mirrored at most, each artifact's write row
+    (seq: relpath and row hash), and the walk of the copy when the CSV is byte for byte its
+    rendering and chains (None otherwise: the CSV is then read and walked row by row)."""
+
+    rows: Sequence[tuple[str, ...]]
+    held: int
+    heads: dict[int, tuple[str, str]]
+    walk: _Walk | None
+
+
+def read_copy(
+    root: Path,
+    conn: sqlite3.Connection,
+    rows: Sequence[tuple[str, ...]],
+    held: int,
+    heads: dict[int, tuple[str, str]],
+) -> Copy:
+    """Compare the CSV with the index's copy at once and, when it is its rendering, walk the
+    chain over the copy (the same cells): the clean case never parses the CSV."""
+    data = _runlog.log_bytes(root)
+    same = data is not None and _runlog.is_rendering(data, rows)
+    signer = signer_of(conn) or Signer(root)
+    return Copy(rows, held, heads, _walk_copy(rows, signer, heads) if same else None)
+
+
+def _walk_copy(
+    rows: Sequence[tuple[str, ...]], signer: Signer, heads: dict[int, tuple[str, str]]
+) -> _Walk | None:
+    """``_walk`` over rows the CSV holds exactly, column by column rather than row by row;
+    None when the chain breaks anywhere (the full walk then says where)."""
+    if any(len(values) != len(_runlog.COLUMNS) for values in rows):
+        return None
+    hashes = _runlog.values_hashes(rows)
+    if (
+        list(map(itemgetter(_runlog.HASH), rows)) != hashes
+        or list(map(itemgetter(_runlog.PREV), rows)) != [_runlog.GENESIS, *hashes[:-1]]
+        or list(map(itemgetter(_runlog.SEQ), rows)) != list(map(str, range(1, len(rows) + 1)))
+    ):
+        return None
+    walk = _Walk(rows=len(rows), chained=len(rows))
+    if signer.key is not None:
+        macs = map(itemgetter(_runlog.MAC), rows)
+        walk.unsigned = [
+            position
+            for position, (row_hash, mac) in enumerate(zip(hashes, macs, strict=True), start=1)
+            if not signer.valid(row_hash, mac)
+        ]
+    moved = sorted(
+        (seq, relpath)
+        for seq, (relpath, head) in heads.items()
+        if seq <= len(hashes) and hashes[seq - 1] != head
+    )
+    walk.moved = [relpath for _, relpath in moved]
+    return walk
+
+
+def log_problems(
+    store_root: Path, conn: sqlite3.Connection, copy: Copy | None = None
+) -> list[tuple[str, str]]:
+    """Every way the CSV, the index's copy and the heads disagree, as (path, reason);
+    ``copy`` is what the caller read already (see ``read_copy``)."""
     signer = signer_of(conn) or Signer(store_root)
-    held = _runlog.mirrored(conn)  # read first: it never runs ahead of the CSV
-    heads = {
-        int(seq): (relpath, head)
-        for relpath, seq, head in conn.execute(
-            "SELECT relpath, log_seq, log_head FROM artifacts WHERE log_seq > 0"
-        )
-    }
-    walk = _walk(store_root, conn, signer, heads)
-    total = int(conn.execute("SELECT count(*) FROM runlog").fetchone()[0])
+    if copy is None:
+        held = _runlog.mirrored(conn)  # read first: it never runs ahead of the CSV
+        heads = {
+            int(seq): (relpath, head)
+            for relpath, seq, head in conn.execute(
+                "SELECT relpath, log_seq, log_head FROM artifacts WHERE log_seq > 0"
+            )
+        }
+        total = -1
+    else:
+        held, heads, total = copy.held, copy.heads, len(copy.rows)
+    walk = copy.walk if copy is not None and copy.walk is not None else None
+    if walk is None:
+        walk = _walk(store_root, conn, signer, heads)
+    if total < 0:
+        total = int(conn.execute("SELECT count(*) FROM runlog").fetchone()[0])
     out = []
     parted = walk.parted_at or (walk.rows + 1 if walk.rows < min(total, held) else 0)
     if not os.path.lexists(store_root / LOG) and total:

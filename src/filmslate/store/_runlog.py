@@ -15,9 +15,10 @@ import json
 import os
 import sqlite3
 import stat
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
+from operator import itemgetter, methodcaller
 from pathlib import Path
 from typing import IO
 
@@ -80,8 +81,13 @@ class LogEntry:
 
 CHAIN_COLUMNS = ("row_mac", "prev_hash", "row_hash")
 HASHED_COLUMNS = tuple(c for c in COLUMNS if c not in CHAIN_COLUMNS)
-# json.dumps(body, ensure_ascii=False) without building an encoder per row (verify hashes
-# every row of the log)
+# A row as its cells in column order (the index's copy and verify's rows): where they are.
+SEQ, MAC, PREV, HASH = (COLUMNS.index(c) for c in ("seq", *CHAIN_COLUMNS))
+# a row's cells as its hash covers them: the previous row's hash, then the hashed columns
+_BODY = itemgetter(PREV, *(COLUMNS.index(c) for c in HASHED_COLUMNS))
+_WIDTH = 1 + len(HASHED_COLUMNS)
+_HEX = methodcaller("hexdigest")
+_UNSAFE = bytes(range(0x20)) + b"\\"  # what json.dumps escapes besides the quote
 _ENCODE = json.JSONEncoder(ensure_ascii=False).encode
 
 
@@ -90,8 +96,47 @@ def row_hash(prev_hash: str, cells: Mapping[str, str]) -> str:
 
     The signature is left out: it is made from this hash, and a log without a key has none.
     """
-    body = [prev_hash] + [cells.get(c, "") for c in HASHED_COLUMNS]
-    return hashlib.sha256(_ENCODE(body).encode()).hexdigest()
+    return _body_hash([prev_hash] + [cells.get(c, "") for c in HASHED_COLUMNS])
+
+
+def values_hash(values: Sequence[str]) -> str:
+    """``row_hash`` of a row given as its cells in column order (its own prev_hash first)."""
+    return _body_hash(_BODY(values))
+
+
+def values_hashes(rows: Sequence[Sequence[str]]) -> list[str]:
+    """``values_hash`` of every row (each of full width), all at once: verify walks every
+    row of the log, and when no cell needs escaping the bodies are joined, encoded and hashed
+    without a Python step per row."""
+    try:
+        texts = list(map('", "'.join, map(_BODY, rows)))
+    except TypeError:
+        return list(map(values_hash, rows))
+    encoded = ('["' + '"]\n["'.join(texts) + '"]').encode() if texts else b""
+    # the only quotes are the joints' own, the only control characters the newlines
+    # between bodies, and no backslash: no cell needs escaping, each body is its cells joined
+    quotes = len(texts) * 2 * _WIDTH
+    lines = max(len(texts) - 1, 0)
+    if (
+        encoded.count(b'"') != quotes
+        or len(encoded) - len(encoded.translate(None, _UNSAFE)) != lines
+    ):
+        return list(map(values_hash, rows))
+    return list(map(_HEX, map(hashlib.sha256, encoded.split(b"\n")))) if texts else []
+
+
+def _body_hash(body: Sequence[str]) -> str:
+    """sha256 of json.dumps(body, ensure_ascii=False), the chain's definition; verify hashes
+    every row, so a body that needs no escaping is joined rather than encoded cell by cell."""
+    try:
+        text = '", "'.join(body)
+    except TypeError:  # not all text: the encoder says how it is written
+        text = ""
+    # json.dumps(ensure_ascii=False) escapes only quotes, backslashes and control characters:
+    # when the only quotes are the joints' own and all is printable, the cells stand as they are
+    plain = text.count('"') == 2 * (len(body) - 1) and "\\" not in text and text.isprintable()
+    encoded = f'["{text}"]' if plain else _ENCODE(body)
+    return hashlib.sha256(encoded.encode()).hexdigest()
 
 
 def _column(name: str) -> str:
@@ -158,9 +203,46 @@ def mirrored(conn: sqlite3.Connection) -> int:
 
 
 def _csv_line(cells: Mapping[str, str]) -> str:
+    return _csv_values([cells[c] for c in COLUMNS])
+
+
+def _csv_values(values: Sequence[object]) -> str:
     buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n").writerow([cells[c] for c in COLUMNS])
+    csv.writer(buf, lineterminator="\n").writerow(values)
     return buf.getvalue()
+
+
+HEADER = ",".join(COLUMNS) + "\n"
+_COMMAS = len(COLUMNS) - 1
+
+
+def _csv_row(values: Sequence[str]) -> str:
+    """One line of the log file, as the csv writer writes it (joined, unless a cell needs
+    quoting)."""
+    line = ",".join(values)
+    if line.count(",") != _COMMAS or '"' in line or "\n" in line or "\r" in line:
+        return _csv_values(values)
+    return line + "\n"
+
+
+def is_rendering(data: bytes, rows: Sequence[Sequence[str]]) -> bool:
+    """True when ``data`` is byte for byte the log file ``sync_csv`` writes for ``rows`` (so
+    reading it back gives exactly these cells, and verify need not parse it)."""
+    if b"\0" in data:
+        return False  # the csv reader refuses a NUL: let the full reading say so
+    try:
+        text = "\n".join(map(",".join, rows))
+        plain = (
+            text.count(",") == len(rows) * _COMMAS
+            and text.count("\n") == max(len(rows) - 1, 0)
+            and '"' not in text
+            and "\r" not in text
+        )  # no cell the writer quotes: the file is the cells joined
+        if not plain:
+            text = "".join(map(_csv_row, rows)).removesuffix("\n")
+        return (HEADER + text + ("\n" if rows else "")).encode() == data
+    except (TypeError, UnicodeEncodeError):  # a cell that is not text: never the file
+        return False
 
 
 def _last_hash_in_file(path: Path) -> str | None:
@@ -208,6 +290,26 @@ def sync_csv(conn: sqlite3.Connection, root: Path) -> int:
         if after + len(rows) > held:
             set_meta(conn, MIRRORED_KEY, str(after + len(rows)))
     return len(rows)
+
+
+def log_bytes(root: Path) -> bytes | None:
+    """The log file's bytes, read without following a link (None when it is missing, not a
+    regular file, or unreadable: verify's full reading of the log then says which)."""
+    try:
+        fd = os.open(root / LOG_RELPATH, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        chunks = []
+        while chunk := os.read(fd, 1 << 22):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
 def not_a_log_file(path: Path) -> str:

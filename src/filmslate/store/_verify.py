@@ -23,7 +23,18 @@ from ..core._config import Config
 from ..core._errors import ArtifactNameError, IntegrityError
 from ..core._names import LAYERS, SCENE_RE, ArtifactName
 from . import _counts, _heads, _runlog, _vouch
-from ._derived import Row, Snapshot, Write, check_index, snapshot, writes_in
+from ._derived import (
+    Row,
+    Snapshot,
+    Values,
+    Write,
+    Writes,
+    check_index,
+    snapshot,
+    unlogged,
+    values_of,
+    writes_in,
+)
 from ._ledger import Ledger
 from ._scan import (
     WRITE_BITS,
@@ -51,14 +62,17 @@ def disk_files(root: Path, config: Config | None = None) -> tuple[list[Path], li
 
 
 class OnDisk(NamedTuple):
-    """A file in a layer folder and its name, when it has a valid one (from its index row
-    when it is where the index says, so most files are never parsed)."""
+    """A file in a layer folder and its name, when it has a valid one (a clean file is
+    its index row instead, so most files are never parsed)."""
 
-    rel: str
+    relpath: str
     name: ArtifactName | None
     stem: str
     version: int
     subject: str
+
+
+Seen = OnDisk | Row  # a file on disk: what verify's sequence and width checks read
 
 
 def _identify(rel: str, row: Row | None) -> tuple[OnDisk, str]:
@@ -74,20 +88,21 @@ def _identify(rel: str, row: Row | None) -> tuple[OnDisk, str]:
 
 def _check_files(
     files: Sequence[str], facts: Mapping[str, Facts], snap: Snapshot
-) -> tuple[list[OnDisk], list[Violation]]:
+) -> tuple[list[Seen], list[Violation]]:
     """Every file in the layer folders against the index; a clean one costs a comparison."""
-    by_relpath = {row.relpath: row for row in snap.artifacts.values()}
-    disk, problems = [], []
+    by_relpath = snap.by_relpath
+    disk: list[Seen] = []
+    problems = []
     for rel in files:
         row, found = by_relpath.get(rel), facts[rel]
         if (
             row is not None
-            and isinstance(found, FileFacts)
+            and type(found) is FileFacts
             and found.sha256 == row.sha256
             and found.links == 1
             and not found.writable
         ):
-            disk.append(OnDisk(rel, None, row.stem, row.version, row.subject))
+            disk.append(row)
             continue
         named, wrong = _check_file(rel, found, snap, row)
         disk.append(named)
@@ -126,7 +141,7 @@ def _check_file(
     return disk, out
 
 
-def _check_sequences(disk: Sequence[OnDisk]) -> list[Violation]:
+def _check_sequences(disk: Sequence[Seen]) -> list[Violation]:
     by_stem: dict[str, list[int]] = defaultdict(list)
     for d in disk:
         if d.stem:
@@ -147,7 +162,7 @@ def _check_sequences(disk: Sequence[OnDisk]) -> list[Violation]:
     return out
 
 
-def _check_scene_widths(disk: Sequence[OnDisk]) -> list[Violation]:
+def _check_scene_widths(disk: Sequence[Seen]) -> list[Violation]:
     widths: dict[int, str] = {}
     seen: set[str] = set()
     for d in disk:
@@ -155,7 +170,7 @@ def _check_scene_widths(disk: Sequence[OnDisk]) -> list[Violation]:
             continue
         seen.add(d.subject)  # one look per subject: a shot has many versions
         if (m := SCENE_DIGITS.match(d.subject)) and SCENE_RE.match(d.subject):
-            widths.setdefault(len(m.group(1)), d.rel.rsplit("/", 1)[-1])
+            widths.setdefault(len(m.group(1)), d.relpath.rsplit("/", 1)[-1])
     if len(widths) > 1:
         sample = ", ".join(f"{w} digits ({v})" for w, v in sorted(widths.items()))
         return [Violation("(project)", f"scene ids are padded inconsistently: {sample}")]
@@ -164,48 +179,42 @@ def _check_scene_widths(disk: Sequence[OnDisk]) -> list[Violation]:
 
 def _log_rows(
     store: Store, snap: Snapshot, suspect: bool
-) -> tuple[list[Violation], list[dict[str, str]]]:
+) -> tuple[list[Violation], Sequence[Values]]:
     """The log file's rows, and where its chain breaks when the log checks found it suspect
     (``_heads`` walks the chain on every verify; this second walk only says where, for the
     report); the index's copy stands in for the rows when the file is broken."""
+    rows: Sequence[Values]
     try:
         chain = _runlog.chain_problems(store.root) if suspect else ()
         out = [Violation(_runlog.LOG_RELPATH, p) for p in chain]
-        rows = [] if out else [cells for _, cells in _runlog.read_csv(store.root)]
+        rows = [] if out else [values_of(cells) for _, cells in _runlog.read_csv(store.root)]
     except (OSError, UnicodeDecodeError, ValueError, IntegrityError) as exc:
         out, rows = [Violation(_runlog.LOG_RELPATH, f"cannot be read: {exc}")], []
     count = len(snap.log)
-    last = snap.log[-1][_runlog.COLUMNS.index("row_hash")] if snap.log else None
-    if not out and (len(rows) != count or (rows and rows[-1]["row_hash"] != last)):
+    last = snap.log[-1][_runlog.HASH] if snap.log else None
+    if not out and (len(rows) != count or (rows and rows[-1][_runlog.HASH] != last)):
         out.append(
             Violation(
                 _runlog.LOG_RELPATH,
                 f"log has {len(rows)} rows but the index recorded {count} (rows removed or added)",
             )
         )
-    if out:
-        rows = [dict(zip(_runlog.COLUMNS, held, strict=True)) for held in snap.log]
-    return out, rows
+    return out, snap.log if out else rows
 
 
-def _check_logged(snap: Snapshot, writes: Mapping[str, Write]) -> list[Violation]:
-    unlogged = [
-        row.relpath
-        for name, row in snap.artifacts.items()
-        if (write := writes.get(name)) is None or write.sha256 != row.sha256
-    ]
+def _check_logged(snap: Snapshot, writes: Writes) -> list[Violation]:
     return [
         Violation(rel, "has no run-log row for its write (missing log entry: hard stop)")
-        for rel in sorted(unlogged)
+        for rel in unlogged(snap, writes)
     ]
 
 
 def _check_missing(
-    snap: Snapshot, scan: Scan, writes: Mapping[str, Write], present: set[str]
+    snap: Snapshot, scan: Scan, writes: Writes, present: set[str]
 ) -> list[Violation]:
     """Versions the index or the log knows that are not on disk (a deletion stays visible
     after a reindex: the log remembers the write)."""
-    indexed = {row.relpath for row in snap.artifacts.values()}
+    indexed = snap.by_relpath.keys()
     gone = sorted(rel for rel in indexed - present if rel.split("/")[0] not in scan.unchecked)
     out = [Violation(rel, "missing from disk: deleted or renamed") for rel in gone]
     for name in sorted(writes.keys() - snap.artifacts.keys()):
@@ -218,8 +227,8 @@ def _check_missing(
                 Violation(
                     relpath,
                     f"missing from disk: the run log records its write (row "
-                    f"{writes[name].seq}) but the index no longer lists it (deleted, then "
-                    "reindexed?)",
+                    f"{Write.of(writes[name]).seq}) but the index no longer lists it (deleted, "
+                    "then reindexed?)",
                 )
             )
     return out
@@ -249,9 +258,13 @@ def _verify(store: Store, config: Config | None) -> list[Violation]:
     snap = snapshot(store.conn)
     disk, wrong = _check_files(scan.files, hash_files(store.root, scan.files), snap)
     problems = scan.problems + wrong
-    heads = [Violation(p, r) for p, r in _heads.log_problems(store.root, store.conn)]
-    suspect = any(v.path == _runlog.LOG_RELPATH for v in heads)
-    log_problems, rows = _log_rows(store, snap, suspect)
+    copy = _heads.read_copy(store.root, store.conn, snap.log, snap.held, snap.heads())
+    heads = [Violation(p, r) for p, r in _heads.log_problems(store.root, store.conn, copy)]
+    log_problems: list[Violation] = []
+    rows: Sequence[Values] = snap.log  # the CSV is the copy, and it chains: nothing to read
+    if copy.walk is None:
+        suspect = any(v.path == _runlog.LOG_RELPATH for v in heads)
+        log_problems, rows = _log_rows(store, snap, suspect)
     writes, twice = writes_in(rows)
     problems.extend(_check_missing(snap, scan, writes, set(scan.files)))
     # The sequence rule is about what is on disk; the index allocates gap-free.
@@ -273,11 +286,11 @@ def reindex(store: Store, config: Config) -> tuple[int, int, list[str]]:
     """
     plan = _vouch.plan_reindex(store.root, store.conn)  # which copy of the log to trust
     rows = plan.rows
-    writes, _ = writes_in(rows)
+    writes, _ = writes_in([values_of(cells) for cells in rows])
     scan = scan_project(store.root, Allowed.of(config))
     records, skipped = _records(store.root, scan, writes)
     present = {rel.rsplit("/", 1)[-1] for rel in scan.files}
-    for name, write in sorted(writes.items()):
+    for name, write in sorted((n, Write.of(row)) for n, row in writes.items()):
         if name not in present:
             skipped.append(
                 f"{name}: the run log records its write (row {write.seq}) but the file is "
@@ -302,7 +315,7 @@ def reindex(store: Store, config: Config) -> tuple[int, int, list[str]]:
 
 
 def _records(
-    root: Path, scan: Scan, writes: Mapping[str, Write]
+    root: Path, scan: Scan, writes: Writes
 ) -> tuple[list[tuple[Record, list[str]]], list[str]]:
     """The files that can be vouched for (right folder, a log row with their hash)."""
     records, skipped = [], []
@@ -316,7 +329,8 @@ def _records(
         if name.relpath != rel:
             skipped.append(f"{rel}: {name.kind} artifacts belong in {name.relpath}; move it back")
             continue
-        facts, write = file_facts(root, rel), writes.get(filename)
+        facts, row = file_facts(root, rel), writes.get(filename)
+        write = Write.of(row) if row is not None else None
         if isinstance(facts, Violation):
             skipped.append(str(facts))
         elif write is None or write.sha256 != facts.sha256:
