@@ -346,12 +346,24 @@ def test_500_exhausted_is_a_provider_error(tmp_path, router, vendor):
     assert route.call_count == 2
 
 
-def test_timeout_is_retried_then_reported(tmp_path, router, vendor):
+def test_read_timeout_is_not_resent_and_may_be_billed(tmp_path, router, vendor):
+    # the request was sent: the vendor may have run (and billed) it, so it is not sent again
     route = router.post(vendor.url).mock(side_effect=httpx.ReadTimeout("read timed out"))
-    with pytest.raises(ProviderError, match="timed out") as caught:
+    with pytest.raises(ProviderError, match="not sent again") as caught:
         make_gateway(tmp_path, router, max_retries=2).complete(ask(vendor))
-    assert route.call_count == 3
+    assert route.call_count == 1
     assert caught.value.context["provider"] == vendor.prefix
+    assert caught.value.context["may_be_billed"] is True
+    assert_no_secret(caught.value)
+
+
+def test_read_timeout_is_retried_on_an_idempotent_provider(tmp_path, router, vendor):
+    route = router.post(vendor.url).mock(side_effect=httpx.ReadTimeout("read timed out"))
+    gateway = make_gateway(tmp_path, router, max_retries=2, idempotent=frozenset({vendor.prefix}))
+    with pytest.raises(ProviderError, match="timed out") as caught:
+        gateway.complete(ask(vendor))
+    assert route.call_count == 3
+    assert caught.value.context["requests_unanswered"] == 3
     assert_no_secret(caught.value)
 
 

@@ -1,10 +1,13 @@
 """The ``[providers]`` and ``[images]`` sections of filmslate.toml.
 
 ``[providers]`` keeps its flat keys (``timeout_s``, ``base_urls = { fal = ... }``,
-``api_key_env = { fal = ... }``) and takes one ``[providers.<name>]`` table per provider with
-``base_url``, ``api_key_env``, ``timeout_s`` and ``max_concurrent``. A table's ``base_url`` and
-``api_key_env`` are folded into the flat maps, so every reader of the old keys (the text
-gateway) sees them; one value given both ways differently is refused.
+``api_key_env = { fal = ... }``, ``max_output_tokens = { judgment = 8192 }`` per text tier,
+``retry_total_s``) and takes one ``[providers.<name>]`` table per provider with ``base_url``,
+``api_key_env``, ``timeout_s``, ``max_concurrent`` and, for text models, ``output_mode``
+(``"tool"``, ``"json_schema"`` or ``"prompted"``) and ``idempotent`` (a request that timed out
+after it was sent may be sent again: only for an endpoint that never bills a repeat). A
+table's ``base_url`` and ``api_key_env`` are folded into the flat maps, so every reader of the
+old keys (the text gateway) sees them; one value given both ways differently is refused.
 
 ``[images]`` names the image model for reference sheets, storyboard frames and first frames
 (``model``), with optional per-use overrides; ``"offline"`` draws the schematic.
@@ -42,6 +45,8 @@ def _url(value: str) -> str:
 
 EnvName = Annotated[str, AfterValidator(_env_name)]
 Url = Annotated[str, AfterValidator(_url)]
+OutputMode = Literal["tool", "json_schema", "prompted"]
+TextTier = Literal["throughput", "judgment", "premium", "vision", "research"]
 
 
 class VendorTable(Section):
@@ -51,6 +56,10 @@ class VendorTable(Section):
     api_key_env: EnvName | None = None  # None: the provider's usual variable (FAL_KEY, ...)
     timeout_s: float | None = Field(None, gt=0)  # None: [providers] timeout_s
     max_concurrent: int | None = Field(None, ge=1, le=64)  # None: the provider's default
+    # text models: how the output schema is asked for (None: "tool", a tool call)
+    output_mode: OutputMode | None = None
+    # text models: resend a request that was sent but never answered (the vendor may bill each)
+    idempotent: bool = False
 
 
 class ProviderSection(Section):
@@ -70,6 +79,11 @@ class ProviderSection(Section):
     timeout_s: float = Field(120.0, gt=0)
     max_retries: int = Field(3, ge=0)
     schema_retries: int = Field(2, ge=0)
+    retry_total_s: float = Field(300.0, gt=0)  # no retry of one call starts after this
+    # text tier -> the most tokens one call may produce (unset: 4096); the worst case uses it
+    max_output_tokens: dict[TextTier, Annotated[int, Field(ge=1, le=1_000_000)]] = Field(
+        default_factory=dict
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -82,7 +96,8 @@ class ProviderSection(Section):
             if not isinstance(value, dict):
                 raise ValueError(
                     f"{name}: not a [providers] setting; a provider's own settings go in a "
-                    f"[providers.{name}] table (base_url, api_key_env, timeout_s, max_concurrent)"
+                    f"[providers.{name}] table (base_url, api_key_env, timeout_s, max_concurrent, "
+                    "output_mode, idempotent)"
                 )
             if not _PROVIDER_NAME.fullmatch(name):
                 raise ValueError(
@@ -112,6 +127,17 @@ class ProviderSection(Section):
         """Every ``[providers.<name>]`` table, by provider name."""
         return dict(self.__pydantic_extra__ or {})
 
+    def text_options(self) -> dict[str, Any]:
+        """What the text gateway's settings take from the tables and the per-tier caps."""
+        tables = self.tables()
+        return dict(
+            retry_total_s=self.retry_total_s,
+            timeouts={n: t.timeout_s for n, t in tables.items() if t.timeout_s is not None},
+            idempotent=frozenset(n for n, t in tables.items() if t.idempotent),
+            output_modes={n: t.output_mode for n, t in tables.items() if t.output_mode},
+            max_output_tokens=dict(self.max_output_tokens),
+        )
+
     def table(self, name: str) -> VendorTable:
         """The ``[providers.<name>]`` table, merged with the flat keys (empty when absent)."""
         own = (self.__pydantic_extra__ or {}).get(name, VendorTable())
@@ -120,6 +146,8 @@ class ProviderSection(Section):
             api_key_env=own.api_key_env or self.api_key_env.get(name),
             timeout_s=own.timeout_s or self.timeout_s,
             max_concurrent=own.max_concurrent,
+            output_mode=own.output_mode,
+            idempotent=own.idempotent,
         )
 
 

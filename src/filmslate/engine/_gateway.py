@@ -24,7 +24,7 @@ from importlib import import_module
 from importlib.metadata import entry_points
 from pathlib import Path
 from types import TracebackType
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 import httpx
 import pydantic
@@ -33,6 +33,10 @@ from ..core._errors import ProviderError
 from ..core._prices import token_prices
 
 ENTRY_POINT_GROUP = "filmslate.text_providers"
+DEFAULT_MAX_OUTPUT_TOKENS = 4096
+# How a model is asked for structured output (pydantic-ai's ToolOutput, NativeOutput and
+# PromptedOutput).
+OutputMode = Literal["tool", "json_schema", "prompted"]
 
 DEFAULT_API_KEY_ENV: Mapping[str, str] = {
     "openai": "OPENAI_API_KEY",
@@ -63,7 +67,7 @@ class TextRequest:
     system: str
     prompt: str
     output_type: type[pydantic.BaseModel]
-    max_output_tokens: int = 4096
+    max_output_tokens: int = DEFAULT_MAX_OUTPUT_TOKENS
     call: int = 1  # the n-th question of this run (a lock skill asks once per subject)
 
     @property
@@ -102,10 +106,20 @@ class ProviderSettings:
     ``api_key_env`` names, per provider prefix, the environment variable holding its key (keys
     themselves never live in configuration). ``base_urls`` points a prefix at another endpoint.
     ``price_overrides`` prices models genai-prices does not know, keyed ``"provider:model"``, in
-    USD per million (input, output) tokens. Transient failures (429, 5xx, timeouts) are retried
-    ``max_retries`` times with exponential backoff from ``retry_backoff_s`` (a server's
-    Retry-After wins, capped at ``retry_wait_max_s``); an output failing its schema is re-asked
-    ``schema_retries`` times.
+    USD per million (input, output) tokens. ``timeouts`` overrides ``timeout_s`` per prefix.
+
+    Retries: a request that never left (refused connection, connect timeout) or was answered
+    429/5xx is retried ``max_retries`` times with exponential backoff from ``retry_backoff_s``
+    (a server's Retry-After wins, capped at ``retry_wait_max_s``), and no retry starts past
+    ``retry_total_s`` from the call's start. A request sent but never answered (a read timeout)
+    is retried only for a prefix in ``idempotent``: the vendor may have run and billed it. An
+    output failing its schema is re-asked ``schema_retries`` times, quoting the error.
+
+    ``output_modes`` picks, per prefix, how the output schema is asked for: ``"tool"`` (a tool
+    call, the default), ``"json_schema"`` (the vendor's native structured output) or
+    ``"prompted"`` (the schema in the prompt, for endpoints with neither). ``max_output_tokens``
+    caps, per tier, the tokens a call may produce (and so its worst case); unset tiers get
+    ``DEFAULT_MAX_OUTPUT_TOKENS``.
     """
 
     replay_dir: str = "replay"
@@ -118,6 +132,19 @@ class ProviderSettings:
     price_overrides: Mapping[str, tuple[float, float]] = field(default_factory=dict)
     retry_backoff_s: float = 1.0
     retry_wait_max_s: float = 60.0
+    retry_total_s: float = 300.0
+    timeouts: Mapping[str, float] = field(default_factory=dict)
+    idempotent: frozenset[str] = frozenset()
+    output_modes: Mapping[str, OutputMode] = field(default_factory=dict)
+    max_output_tokens: Mapping[str, int] = field(default_factory=dict)
+
+    def output_mode(self, prefix: str) -> OutputMode:
+        """How ``prefix``'s models are asked for structured output."""
+        return self.output_modes.get(prefix, "tool")
+
+    def output_tokens(self, tier: str) -> int:
+        """The output-token cap of a call at ``tier``."""
+        return self.max_output_tokens.get(tier, DEFAULT_MAX_OUTPUT_TOKENS)
 
     def key_env(self, prefix: str) -> str:
         """The environment variable that holds the API key for ``prefix``."""

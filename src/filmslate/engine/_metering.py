@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from ..core._errors import ProviderError, WaitingForHandoff
 from ..core._names import SHOT_RE, scene_of
 from ..store import _runlog
-from ..store._ledger import Ledger
+from ..store._ledger import Ledger, Reservation
 from ..store._store import crash_point
 from ._answers import AnswerBook
 from ._gateway import Gateway, TextRequest
@@ -57,6 +57,7 @@ class PaidCalls:
                 system=system,
                 prompt=prompt,
                 output_type=output_type,
+                max_output_tokens=self.gateway.context.settings.output_tokens(route.tier),
                 call=next(calls),
             )
             meter.last_request = request
@@ -84,26 +85,7 @@ class PaidCalls:
             self.ledger.release(hold, "handed off: no model was called")
             raise
         except ProviderError as exc:
-            spent = float(exc.context.get("cost", 0.0) or 0.0)
-            if spent > 0:  # tokens were billed even though no usable answer came back
-                self.ledger.settle(
-                    hold,
-                    spent,
-                    _runlog.LogEntry(
-                        run_id=run_id,
-                        skill_name=request.skill,
-                        target=request.target,
-                        scene_id=scene,
-                        shot_id=shot,
-                        model_used=request.model,
-                        tier=route.tier,
-                        estimated_cost=worst,
-                        outcome="ERROR",
-                        notes=f"failed call: {exc}",
-                    ),
-                )
-            else:
-                self.ledger.release(hold, f"provider failed before producing an answer: {exc}")
+            self._failed(hold, exc, request, route, run_id, worst, meter)
             raise
         if self.answers is not None:
             self.answers.record(request, result.output, result.cost, hold.id, run_id)
@@ -125,3 +107,48 @@ class PaidCalls:
         meter.estimated += worst
         meter.actual += result.cost
         return result.output
+
+    def _failed(
+        self,
+        hold: Reservation,
+        exc: ProviderError,
+        request: TextRequest,
+        route: Route,
+        run_id: str,
+        worst: float,
+        meter: Meter,
+    ) -> None:
+        """Settle a failed call: at worst case when a request was sent and never answered
+        (the vendor may have run and billed it), at the tokens reported when some were
+        billed, else the hold is released."""
+        spent = float(exc.context.get("cost", 0.0) or 0.0)
+        if exc.context.get("may_be_billed"):
+            spent = max(spent, worst)
+            why = (
+                f"charged at worst case: {exc.context.get('requests_unanswered', 1)} request(s) "
+                "sent and never answered, which the vendor may bill"
+            )
+        elif spent > 0:  # tokens were billed even though no usable answer came back
+            why = "charged the tokens the vendor reported"
+        else:
+            self.ledger.release(hold, f"provider failed before producing an answer: {exc}")
+            return
+        scene = scene_of(request.target)
+        self.ledger.settle(
+            hold,
+            spent,
+            _runlog.LogEntry(
+                run_id=run_id,
+                skill_name=request.skill,
+                target=request.target,
+                scene_id=scene,
+                shot_id=request.target if SHOT_RE.fullmatch(request.target) else "",
+                model_used=request.model,
+                tier=route.tier,
+                estimated_cost=worst,
+                outcome="ERROR",
+                notes=f"failed call, {why}: {exc}",
+            ),
+        )
+        meter.estimated += worst
+        meter.actual += spent

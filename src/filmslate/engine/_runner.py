@@ -339,4 +339,5 @@ def provider_settings(project: Project) -> ProviderSettings:
         max_retries=providers.max_retries,
         schema_retries=providers.schema_retries,
         price_overrides=dict(project.config.prices.text),
+        **providers.text_options(),
     )

@@ -6,8 +6,12 @@ module adds what the gateway promises on top:
 
 * HTTP goes through the gateway's own ``httpx.Client`` (so tests and users can hand in a
   ``MockTransport`` or respx), bridged into the async ``httpx2`` client the vendor SDKs expect,
-  with our retries: 429, 5xx and timeouts, honouring ``Retry-After`` (``_pydantic_ai_http``).
+  with our retries: 429, 5xx and requests that never left, honouring ``Retry-After``; a request
+  sent but never answered is resent only for an ``idempotent`` provider (``_pydantic_ai_http``).
   The SDKs' own retries are switched off so a call is never retried twice over.
+* The output schema is asked for the way the provider's ``output_mode`` says: a tool call,
+  the vendor's native JSON schema, or the schema in the prompt; a failing answer is re-asked
+  with the validation error quoted.
 * Keys come only from the environment variable the settings name, and never reach an error.
 * Costs come from :mod:`filmslate.core._prices`; errors become :class:`ProviderError` with context.
 """
@@ -23,7 +27,14 @@ import httpx
 
 from ..core._errors import ProviderError
 from ..core._prices import token_cost, token_prices
-from ..engine._gateway import ProviderContext, TextProvider, TextRequest, TextResult, Usage
+from ..engine._gateway import (
+    OutputMode,
+    ProviderContext,
+    TextProvider,
+    TextRequest,
+    TextResult,
+    Usage,
+)
 from ._pydantic_ai_http import (
     TRANSIENT_STATUSES,
     BridgeTransport,
@@ -31,6 +42,7 @@ from ._pydantic_ai_http import (
     bridge_transport,
     counting_requests,
     requests_sent,
+    requests_unanswered,
     retry_after_seconds,
     run_blocking,
 )
@@ -38,6 +50,7 @@ from ._pydantic_ai_http import (
 if TYPE_CHECKING:
     import httpx2
     from pydantic_ai.models import Model
+    from pydantic_ai.profiles import ModelProfile
 
 # The HTTP bridge (``_pydantic_ai_http``) lives beside this module; its public names are
 # re-exported so callers import from here.
@@ -49,6 +62,7 @@ __all__ = [
     "bridge_transport",
     "is_local_url",
     "requests_sent",
+    "requests_unanswered",
     "retry_after_seconds",
     "run_blocking",
     "translate_error",
@@ -89,7 +103,7 @@ class PydanticAIProvider(TextProvider):
 
     def __init__(self, context: ProviderContext) -> None:
         self.context = context
-        self.transport = bridge_transport(context)
+        self.transport = bridge_transport(context, self.name)
         self._async_client: httpx2.AsyncClient | None = None
         self._models: dict[str, Model] = {}
 
@@ -135,8 +149,22 @@ class PydanticAIProvider(TextProvider):
         api_key: str | None,
         base_url: str | None,
         http_client: httpx2.AsyncClient,
+        profile: ModelProfile | None = None,
     ) -> Model:
-        """The pydantic-ai model for ``model_name``, sending through ``http_client``."""
+        """The pydantic-ai model for ``model_name``, sending through ``http_client``, with
+        ``profile`` merged over the vendor's own (see :meth:`profile_changes`)."""
+
+    @property
+    def output_mode(self) -> OutputMode:
+        """How this provider's models are asked for structured output."""
+        return self.context.settings.output_mode(self.name)
+
+    def profile_changes(self) -> ModelProfile | None:
+        """What the output mode changes in the model profile: ``prompted`` sends the schema
+        in the prompt alone (no JSON mode either), for endpoints that support neither."""
+        if self.output_mode == "prompted":
+            return {"supports_json_object_output": False}
+        return None
 
     def token_prices(self, model_name: str) -> tuple[float, float]:
         """USD per million tokens, from the project's overrides or genai-prices."""
@@ -151,9 +179,10 @@ class PydanticAIProvider(TextProvider):
         """Ask the model; validate into ``request.output_type``; price the tokens used."""
         from pydantic_ai import Agent
 
+        model = self._model(request.model_name)
         agent = Agent(
-            self._model(request.model_name),
-            output_type=request.output_type,
+            model,
+            output_type=self._output_spec(request, model),
             system_prompt=request.system,
             name=request.skill,
             retries={"output": self.context.settings.schema_retries},
@@ -165,6 +194,22 @@ class PydanticAIProvider(TextProvider):
             # carries the key in its headers) is not chained to ours as __context__.
             raise outcome
         return outcome
+
+    def _output_spec(self, request: TextRequest, model: Model) -> Any:
+        from pydantic_ai import NativeOutput, PromptedOutput
+
+        if self.output_mode == "prompted":
+            return PromptedOutput(request.output_type)
+        if self.output_mode == "tool":
+            return request.output_type  # the final_result tool
+        if not model.profile.get("supports_json_schema_output", False):
+            raise ProviderError(
+                f"{self.name} ({request.model}) has no native JSON schema output: set "
+                f'output_mode = "tool" or "prompted" in [providers.{self.name}]',
+                provider=self.name,
+                model=request.model,
+            )
+        return NativeOutput(request.output_type)
 
     def _run(self, agent: Any, request: TextRequest) -> TextResult | ProviderError:
         from pydantic_ai import capture_run_messages
@@ -192,6 +237,7 @@ class PydanticAIProvider(TextProvider):
                 api_key=self.api_key(),
                 base_url=self.base_url,
                 http_client=self._client(),
+                profile=self.profile_changes(),
             )
         return self._models[model_name]
 
@@ -233,6 +279,7 @@ class PydanticAIProvider(TextProvider):
 
     def _error_context(self, request: TextRequest, messages: Sequence[Any]) -> dict[str, Any]:
         spent = _spent_tokens(messages)
+        unanswered = requests_unanswered()
         return dict(
             provider=self.name,
             model=request.model,
@@ -240,6 +287,10 @@ class PydanticAIProvider(TextProvider):
             target=request.target,
             attempt=request.attempt,
             requests_sent=requests_sent(),
+            requests_unanswered=unanswered,
+            # sent but never answered: the vendor may bill it, so the caller charges worst case
+            may_be_billed=unanswered > 0,
+            idempotent=self.name in self.context.settings.idempotent,
             input_tokens=spent.input_tokens,
             output_tokens=spent.output_tokens,
             cost=self._cost_or_zero(request, spent),
@@ -279,10 +330,19 @@ def translate_error(
     who = f"{context['provider']} ({context['model']}) for {context['skill']} {context['target']}"
     if isinstance(exc, ModelHTTPError):
         return _http_error(exc.status_code, _redact(exc.body, secret), who, key_env, context)
+    if context.get("may_be_billed") and not context.get("idempotent"):
+        return ProviderError(
+            f"{who} sent no answer in time after the request was sent "
+            f"({type(exc).__name__}); it was not sent again, as the vendor may have run and "
+            "billed it, and it is charged at worst case: raise timeout_s in "
+            f"[providers.{context['provider']}], or set idempotent = true there if the "
+            "endpoint never bills a repeat",
+            **context,
+        )
     if isinstance(exc, ModelTimeoutError):
         return ProviderError(
             f"{who} timed out {context['requests_sent']} times; try again "
-            "later or raise the provider timeout",
+            f"later or raise timeout_s in [providers.{context['provider']}]",
             **context,
         )
     if isinstance(exc, ModelConnectionError):

@@ -1,10 +1,19 @@
 """The HTTP side of the pydantic-ai adapter (``_pydantic_ai``): the vendor SDKs' async
 ``httpx2`` requests bridged onto the gateway's sync ``httpx.Client``, with our retries.
 
-Transient failures (429, 5xx, timeouts, refused connections) are retried, honouring
-``Retry-After``; the SDKs' own retries are off, so a call is never retried twice over. Each
-call counts the requests it put on the wire (:func:`requests_sent`), and runs on a fresh event
-loop of its own (:func:`run_blocking`). ``_pydantic_ai`` re-exports the public names.
+Transient failures are retried, honouring ``Retry-After`` (capped), while the whole call
+stays within a total time budget; the SDKs' own retries are off, so a call is never retried
+twice over. What is retried depends on whether the vendor may have acted on the request:
+
+- never sent (refused connection, connect or pool timeout): always retried, nothing to pay;
+- answered 429 or 5xx: retried, the vendor said it did not do the work;
+- sent without an answer (a read timeout, a connection dropped mid-response): the vendor may
+  have run, and billed, the request. It is retried only on a provider configured
+  ``idempotent``; otherwise it is reported, and counted in :func:`requests_unanswered` so the
+  caller charges it at worst case instead of sending (and paying for) it again.
+
+Each call counts the requests it put on the wire (:func:`requests_sent`), and runs on a fresh
+event loop of its own (:func:`run_blocking`). ``_pydantic_ai`` re-exports the public names.
 """
 
 from __future__ import annotations
@@ -15,8 +24,10 @@ import contextlib
 import contextvars
 import email.utils
 import functools
+import math
+import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -34,14 +45,23 @@ __all__ = [
     "bridge_transport",
     "counting_requests",
     "requests_sent",
+    "requests_unanswered",
     "retry_after_seconds",
     "run_blocking",
 ]
 
 # Statuses worth another try: the server may answer differently in a moment.
 TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 529})
-# Failures where the request never produced an answer, so resending cannot double-charge.
-_RETRIED_ERRORS = (httpx.TimeoutException, httpx.ConnectError)
+# Failures before the request left this machine: resending cannot double-charge.
+_NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+# Failures after the request was (maybe partly) sent: the vendor may have run and billed it.
+_SENT_UNANSWERED = (
+    httpx.ReadTimeout,
+    httpx.WriteTimeout,
+    httpx.ReadError,
+    httpx.WriteError,
+    httpx.RemoteProtocolError,
+)
 # The sync client has already decoded the body; forwarding these would make httpx2 decode twice.
 _DECODED_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 
@@ -51,7 +71,9 @@ T = TypeVar("T")
 
 @dataclass
 class _Attempts:
-    count: int = 0
+    count: int = 0  # requests put on the wire
+    unanswered: int = 0  # of those, sent but never answered (the vendor may bill them)
+    started: float = field(default_factory=time.monotonic)
 
 
 # Requests sent on the wire for the current call. A context variable rather than an attribute:
@@ -62,6 +84,11 @@ _attempts: contextvars.ContextVar[_Attempts] = contextvars.ContextVar("filmslate
 def requests_sent() -> int:
     """How many HTTP requests the current call has sent, retries included."""
     return _attempts.get(_Attempts()).count
+
+
+def requests_unanswered() -> int:
+    """How many of the current call's requests were sent but never answered."""
+    return _attempts.get(_Attempts()).unanswered
 
 
 @contextlib.contextmanager
@@ -105,6 +132,8 @@ class BridgeTransport:
         max_retries: int,
         backoff_s: float,
         wait_max_s: float,
+        total_s: float = math.inf,
+        idempotent: bool = False,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self._client = client
@@ -112,6 +141,8 @@ class BridgeTransport:
         self._max_retries = max_retries
         self._backoff_s = backoff_s
         self._wait_max_s = wait_max_s
+        self._total_s = total_s
+        self._idempotent = idempotent
         self._sleep = sleep
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
@@ -148,7 +179,6 @@ class BridgeTransport:
             RetryCallState,
             retry_if_exception_type,
             retry_if_result,
-            stop_after_attempt,
         )
 
         def last_outcome(state: RetryCallState) -> Any:
@@ -156,11 +186,12 @@ class BridgeTransport:
             assert state.outcome is not None
             return state.outcome.result()
 
+        retried = _NEVER_SENT + (_SENT_UNANSWERED if self._idempotent else ())
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(self._max_retries + 1),
+            stop=self._stop,
             wait=self._wait,
             retry=(
-                retry_if_exception_type(_RETRIED_ERRORS)
+                retry_if_exception_type(retried)
                 | retry_if_result(lambda r: r.status_code in TRANSIENT_STATUSES)
             ),
             retry_error_callback=last_outcome,
@@ -170,10 +201,16 @@ class BridgeTransport:
         return response
 
     async def _send_once(self, outgoing: httpx.Request) -> httpx.Response:
-        with contextlib.suppress(LookupError):
-            _attempts.get().count += 1
-        # A blocking send is fine here: each call runs on its own event loop, alone.
-        return self._client.send(outgoing)
+        attempts = _attempts.get(None)
+        if attempts is not None:
+            attempts.count += 1
+        try:
+            # A blocking send is fine here: each call runs on its own event loop, alone.
+            return self._client.send(outgoing)
+        except _SENT_UNANSWERED:
+            if attempts is not None:
+                attempts.unanswered += 1
+            raise
 
     def _wait(self, state: Any) -> float:
         told = None
@@ -182,6 +219,15 @@ class BridgeTransport:
         if told is None:
             told = self._backoff_s * 2 ** (state.attempt_number - 1)
         return float(min(told, self._wait_max_s))
+
+    def _stop(self, state: Any) -> bool:
+        # Out of tries, or the next one could not start (after its wait) within the call's
+        # time budget.
+        if state.attempt_number > self._max_retries:
+            return True
+        attempts = _attempts.get(None)
+        started = attempts.started if attempts is not None else state.start_time
+        return bool(time.monotonic() - started + state.upcoming_sleep > self._total_s)
 
 
 def run_blocking(coroutine: Coroutine[Any, Any, T]) -> T:
@@ -201,14 +247,16 @@ def run_blocking(coroutine: Coroutine[Any, Any, T]) -> T:
         return pool.submit(context.run, asyncio.run, coroutine).result()
 
 
-def bridge_transport(context: ProviderContext, **overrides: Any) -> Any:
-    """A :class:`BridgeTransport` (as an ``httpx2.AsyncBaseTransport``) for ``context``."""
+def bridge_transport(context: ProviderContext, name: str = "", **overrides: Any) -> Any:
+    """A :class:`BridgeTransport` (as an ``httpx2.AsyncBaseTransport``) for provider ``name``."""
     settings = context.settings
     options: dict[str, Any] = dict(
-        timeout_s=settings.timeout_s,
+        timeout_s=settings.timeouts.get(name, settings.timeout_s),
         max_retries=settings.max_retries,
         backoff_s=settings.retry_backoff_s,
         wait_max_s=settings.retry_wait_max_s,
+        total_s=settings.retry_total_s,
+        idempotent=name in settings.idempotent,
     )
     return _transport_class()(context.http_client, **{**options, **overrides})
 

@@ -12,6 +12,7 @@ from ._pydantic_ai import PydanticAIProvider, vendor_import
 if TYPE_CHECKING:
     import httpx2
     from pydantic_ai.models import Model
+    from pydantic_ai.profiles import ModelProfile
 
 
 class GeminiProvider(PydanticAIProvider):
@@ -28,6 +29,7 @@ class GeminiProvider(PydanticAIProvider):
         api_key: str | None,
         base_url: str | None,
         http_client: httpx2.AsyncClient,
+        profile: ModelProfile | None = None,
     ) -> Model:
         """A ``GoogleModel`` on the Gemini API, sending through ``http_client``."""
         with vendor_import(self.name, self.extra):
@@ -41,4 +43,4 @@ class GeminiProvider(PydanticAIProvider):
             http_client=http_client,
             retry_options=HttpRetryOptions(attempts=1),
         )
-        return GoogleModel(model_name, provider=provider)
+        return GoogleModel(model_name, provider=provider, profile=profile)

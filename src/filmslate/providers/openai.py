@@ -9,6 +9,7 @@ from ._pydantic_ai import PydanticAIProvider, vendor_import
 if TYPE_CHECKING:
     import httpx2
     from pydantic_ai.models import Model
+    from pydantic_ai.profiles import ModelProfile
 
 
 class OpenAIProvider(PydanticAIProvider):
@@ -25,6 +26,7 @@ class OpenAIProvider(PydanticAIProvider):
         api_key: str | None,
         base_url: str | None,
         http_client: httpx2.AsyncClient,
+        profile: ModelProfile | None = None,
     ) -> Model:
         """An ``OpenAIChatModel`` sending through ``http_client``."""
         with vendor_import(self.name, self.extra):
@@ -32,4 +34,4 @@ class OpenAIProvider(PydanticAIProvider):
             from pydantic_ai.providers.openai import OpenAIProvider as SDKProvider
         # base_url is always passed so $OPENAI_BASE_URL cannot silently redirect the key.
         provider = SDKProvider(base_url=base_url, api_key=api_key, http_client=http_client)
-        return OpenAIChatModel(model_name, provider=provider)
+        return OpenAIChatModel(model_name, provider=provider, profile=profile)

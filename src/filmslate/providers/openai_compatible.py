@@ -16,6 +16,7 @@ from ._pydantic_ai import PydanticAIProvider, is_local_url, vendor_import
 if TYPE_CHECKING:
     import httpx2
     from pydantic_ai.models import Model
+    from pydantic_ai.profiles import ModelProfile
 
 
 class OpenAICompatibleProvider(PydanticAIProvider):
@@ -43,6 +44,7 @@ class OpenAICompatibleProvider(PydanticAIProvider):
         api_key: str | None,
         base_url: str | None,
         http_client: httpx2.AsyncClient,
+        profile: ModelProfile | None = None,
     ) -> Model:
         """An ``OpenAIChatModel`` on the compatible endpoint, sending through ``http_client``."""
         with vendor_import(self.name, self.extra):
@@ -54,4 +56,4 @@ class OpenAICompatibleProvider(PydanticAIProvider):
         provider = SDKProvider(
             self.name, base_url=base_url, api_key=api_key, http_client=http_client
         )
-        return OpenAIChatModel(model_name, provider=provider)
+        return OpenAIChatModel(model_name, provider=provider, profile=profile)
