@@ -69,8 +69,9 @@ def final_failures(ctx: Context, row: ShotRow, data: bytes) -> list[str]:
     found = "; ".join(f"{f.check} {f.severity}: {f.detail}" for f in findings)
     return [
         f"{row.shot_id}: the final take fails the technical checks ({verdict}: "
-        f"{'; '.join(reasons)}): {found}; regenerate it (regen-analyzer, prompt-packager, "
-        "render-proxy) before the cut uses it"
+        f"{'; '.join(reasons)}): {found}; the cut will not use it: render the shot again from "
+        "a changed GenPack (prompt-packager after a regen rule or lock change, then "
+        "render-proxy, qc-grader and render-final)"
     ]
 
 
