@@ -63,6 +63,8 @@ class Snapshot:
     mirror: dict[str, tuple[float, float]]
     log: list[tuple[str, ...]] = field(default_factory=list)
     held: int = 0  # the most rows the CSV ever held (``_runlog.mirrored``)
+    # the artifact heads the copy's row at their seq does not match (seq: relpath, head)
+    stale_heads: dict[int, tuple[str, str]] = field(default_factory=dict)
 
     def heads(self) -> dict[int, tuple[str, str]]:
         """Each recorded write row: seq -> (relpath, row hash at the write)."""
@@ -105,6 +107,13 @@ def snapshot(conn: sqlite3.Connection) -> Snapshot:
             mirror={s: (a, b) for s, a, b in conn.execute("SELECT * FROM spend_mirror")},
             log=conn.execute(f"SELECT {_LOG_COLUMNS} FROM runlog ORDER BY seq").fetchall(),
             held=_runlog.mirrored(conn),
+            stale_heads={
+                seq: (relpath, head)
+                for seq, relpath, head in conn.execute(
+                    "SELECT a.log_seq, a.relpath, a.log_head FROM artifacts a LEFT JOIN runlog r "
+                    "ON r.seq = a.log_seq WHERE a.log_seq > 0 AND r.row_hash IS NOT a.log_head"
+                )
+            },
         )
 
 

@@ -23,7 +23,7 @@ import json
 import os
 import sqlite3
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
@@ -136,14 +136,20 @@ def read_copy(
     conn: sqlite3.Connection,
     rows: Sequence[tuple[str, ...]],
     held: int,
-    heads: dict[int, tuple[str, str]],
+    heads: tuple[dict[int, tuple[str, str]], Callable[[], dict[int, tuple[str, str]]]],
 ) -> Copy:
     """Compare the CSV with the index's copy at once and, when it is its rendering, walk the
-    chain over the copy (the same cells): the clean case never parses the CSV."""
+    chain over the copy (the same cells): the clean case never parses the CSV.
+
+    ``heads``: the artifact heads that do not match the copy's row at their seq, and a way
+    to read all of them (only the full walk of a CSV that differs needs every one)."""
     data = _runlog.log_bytes(root)
-    same = data is not None and _runlog.is_rendering(data, rows)
-    signer = signer_of(conn) or Signer(root)
-    return Copy(rows, held, heads, _walk_copy(rows, signer, heads) if same else None)
+    if data is not None and _runlog.is_rendering(data, rows):
+        signer = signer_of(conn) or Signer(root)
+        walk = _walk_copy(rows, signer, heads[0])
+        if walk is not None:
+            return Copy(rows, held, heads[0], walk)
+    return Copy(rows, held, heads[1](), None)
 
 
 def _walk_copy(
@@ -168,6 +174,7 @@ def _walk_copy(
             for position, (row_hash, mac) in enumerate(zip(hashes, macs, strict=True), start=1)
             if not signer.valid(row_hash, mac)
         ]
+    # (every head that matches the copy's row is left out of ``heads`` by the caller)
     moved = sorted(
         (seq, relpath)
         for seq, (relpath, head) in heads.items()

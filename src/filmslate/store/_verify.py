@@ -258,7 +258,8 @@ def _verify(store: Store, config: Config | None) -> list[Violation]:
     snap = snapshot(store.conn)
     disk, wrong = _check_files(scan.files, hash_files(store.root, scan.files), snap)
     problems = scan.problems + wrong
-    copy = _heads.read_copy(store.root, store.conn, snap.log, snap.held, snap.heads())
+    heads_of = (snap.stale_heads, snap.heads)
+    copy = _heads.read_copy(store.root, store.conn, snap.log, snap.held, heads_of)
     heads = [Violation(p, r) for p, r in _heads.log_problems(store.root, store.conn, copy)]
     log_problems: list[Violation] = []
     rows: Sequence[Values] = snap.log  # the CSV is the copy, and it chains: nothing to read
