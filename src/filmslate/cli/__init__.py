@@ -17,7 +17,7 @@ import typer
 
 from ..core._errors import FilmslateError
 from . import _budget, _config, _locks, _project, _run
-from ._common import err, out
+from ._common import err, out, plain
 
 __all__ = ["app", "err", "main", "out"]
 
@@ -39,9 +39,7 @@ def main() -> None:
     try:
         app()
     except FilmslateError as exc:
-        from rich.markup import escape
-
         # escaped: a message quotes file names and values, which may look like rich markup;
         # soft-wrapped: the error stays one line, however long the paths in it
-        err.console.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True)
+        err.console.print(f"[red]error:[/] {plain(exc)}", soft_wrap=True)
         sys.exit(2)

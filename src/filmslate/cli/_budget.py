@@ -7,7 +7,16 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ._common import ProjectOpt, SceneOpt, TargetOpt, open_project, out, runner_for, target_of
+from ._common import (
+    ProjectOpt,
+    SceneOpt,
+    TargetOpt,
+    open_project,
+    out,
+    plain,
+    runner_for,
+    target_of,
+)
 from ._run import print_result
 
 if TYPE_CHECKING:
@@ -129,7 +138,7 @@ def _apply_cost_plan(runner: Runner, target: str) -> None:
         out.print("fits: nothing changed")
         return
     for change in plan.changes:
-        out.print(f"  {change.describe()}")
+        out.print(f"  {plain(change.describe())}")
     for kept in plan.kept:
         out.print(f"  kept: {kept}")
     for old, new in plan.renumbered.items():
@@ -147,6 +156,6 @@ def _apply_cost_plan(runner: Runner, target: str) -> None:
     report = plan.report.filename if plan.report else "-"
     out.print(f"cost-optimizer {target}: [{colour}]{plan.verdict}[/] -> {report}")
     for reason in plan.reasons:
-        out.print(f"  - {reason}")
+        out.print(f"  - {plain(reason)}")
     if plan.verdict != "PASS":
         raise typer.Exit(1)

@@ -36,12 +36,24 @@ class LazyConsole:
             self._console = Console(stderr=self._stderr, highlight=False)
         return self._console
 
-    def print(self, *objects: Any) -> None:
-        self.console.print(*objects)
+    def print(self, *objects: Any, **options: Any) -> None:
+        self.console.print(*objects, **options)
 
 
 out = LazyConsole()
 err = LazyConsole(stderr=True)
+
+
+def plain(text: object) -> str:
+    """``text`` with rich markup escaped, to print inside a markup string.
+
+    Messages quote filmslate.toml (``[prices]``, ``[visual]``) and lists (``[in, out]``),
+    which rich would otherwise read as style tags and drop from the line. Every error,
+    gate reason and stop reason the CLI prints goes through this."""
+    from rich.markup import escape
+
+    return escape(str(text))
+
 
 ProjectOpt = Annotated[
     Path | None,

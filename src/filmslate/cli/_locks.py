@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ._common import ProjectOpt, open_project, out
+from ._common import ProjectOpt, open_project, out, plain
 
 commands = typer.Typer()
 lock_app = typer.Typer(help="Character, set, voice and style locks.", no_args_is_help=True)
@@ -36,7 +36,7 @@ def lock_check(file: Path, project: ProjectOpt = None) -> None:
         _, gate = check_lock_file(file, p.config)
         out.print(f"{file.name}: lock gate {gate.verdict}")
         for reason in gate.reasons:
-            out.print(f"  - {reason}")
+            out.print(f"  - {plain(reason)}")
         if not gate.passed:
             raise typer.Exit(1)
 

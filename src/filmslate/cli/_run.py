@@ -16,6 +16,7 @@ from ._common import (
     err,
     open_project,
     out,
+    plain,
     runner_for,
     target_of,
 )
@@ -64,7 +65,8 @@ def print_result(result: RunResult) -> None:
     for attempt, gate in result.earlier:
         out.print(
             f"{result.skill} {result.target}: attempt {attempt} "
-            f"[{colours[gate.verdict]}]{gate.verdict}[/] (revised): " + "; ".join(gate.reasons)
+            f"[{colours[gate.verdict]}]{gate.verdict}[/] (revised): "
+            + plain("; ".join(gate.reasons))
         )
     colour = colours[result.gate.verdict]
     names = ", ".join(r.filename for r in result.records)
@@ -75,7 +77,7 @@ def print_result(result: RunResult) -> None:
         f"{route.model if route else ''}, cost {result.actual_cost:.4f})"
     )
     for reason in result.gate.reasons:
-        out.print(f"  - {reason}")
+        out.print(f"  - {plain(reason)}")
 
 
 @commands.command()
@@ -109,7 +111,7 @@ def run(
             return
         if skill in LOOPS:
             outcome = run_loop(runner_for(p), skill, target_of(scene, shot, target))
-            out.print(outcome.describe())
+            out.print(plain(outcome.describe()), soft_wrap=True)
             if not outcome.passed:
                 raise typer.Exit(1)
             return
@@ -136,7 +138,8 @@ def _orchestrate(p: Project) -> None:
             )
             raise typer.Exit(130) from None
     colour = {"complete": "green", "waiting": "yellow", "stopped": "red"}[outcome.status]
-    out.print(f"[{colour}]{outcome.describe()}[/]")
+    # soft-wrapped: a stop reason is one line however long, so it can be copied whole
+    out.print(f"[{colour}]{plain(outcome.describe())}[/]", soft_wrap=True)
     if outcome.status != "complete":
         raise typer.Exit(1 if outcome.status == "stopped" else 3)
 

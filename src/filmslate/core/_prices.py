@@ -99,9 +99,16 @@ def _calc_price(
             return lookup()
         except LookupError:
             continue
-    raise ProviderError(
-        f"no token price is known for {provider}:{model}; add it to the project's price "
-        f'overrides as "{provider}:{model}" = [input, output] in USD per million tokens',
-        provider=provider,
-        model=model,
+    raise ProviderError(missing_price_message(provider, model), provider=provider, model=model)
+
+
+def missing_price_message(provider: str, model: str) -> str:
+    """The error for a text model genai-prices does not know, with the line that prices it."""
+    key = f"{provider}:{model}"
+    return (
+        f"no token price is known for {key} (genai-prices does not list it), so its calls "
+        f"cannot be reserved; price it in filmslate.toml with this line under [prices]: "
+        f'text = {{ "{key}" = [in, out] }} where in and out are USD per million input and '
+        f"output tokens ([0, 0] for a model on your own machine; with a text table already "
+        f'there, add "{key}" = [in, out] to it)'
     )
