@@ -1,7 +1,8 @@
 """A fal production through the real `slate run` when the vendor fails on the way: a CDN
 download that fails is fetched again from the same job (never submitted or paid twice), and a
 content-policy refusal of a clip is recorded, never sent again unchanged, and not paid for
-(fal charges no failed job)."""
+(fal charges no failed job); a missing key stops the run at the first paid call, naming the
+variable, with nothing sent or charged, and the run resumes once the key is given."""
 
 from __future__ import annotations
 
@@ -97,3 +98,22 @@ def test_a_refused_clip_is_never_sent_again_unchanged_nor_paid(tmp_path: Path) -
 def overrides(root: Path) -> dict[str, Any]:
     """The project's [catalogue] tables."""
     return dict(tomllib.loads((root / "filmslate.toml").read_text())["catalogue"])
+
+
+def test_a_missing_key_stops_before_anything_is_sent_and_the_run_resumes(tmp_path: Path) -> None:
+    with FalServer(queued_polls=0, running_polls=0) as fal:
+        root = tmp_path / "film"
+        make_film(root, 2, 2, FAL.settings(fal.url))
+        with open(root / "filmslate.toml", "a", encoding="utf-8") as config:
+            config.write(FAL.catalogue)
+        keyless = plugin_env(tmp_path / "site", 2, 2, {})
+        keyless[FAL.key_env] = ""  # unset for the child, whatever this shell has
+        stopped = run_slate("run", "-C", str(root), env=keyless)
+        assert stopped.returncode == 1 and "Traceback" not in stopped.stderr
+        assert f"set the environment variable {FAL.key_env}" in stopped.stdout
+        assert fal.received == [] and spent(root) == 0.0
+        env = plugin_env(tmp_path / "site", 2, 2, {FAL.key_env: KEY})
+        done = run_slate("run", "-C", str(root), env=env)
+        assert "production complete" in done.stdout, done.stdout + done.stderr
+        assert len(fal.submits()) == CLEAN_SUBMITS
+    assert files_containing(root, KEY) == []
