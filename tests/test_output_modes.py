@@ -15,10 +15,11 @@ import math
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from filmslate import ConfigError, Project, ProviderError
-from filmslate.engine._gateway import TextRequest
+from filmslate.engine._gateway import Gateway, ProviderSettings, TextRequest
 from filmslate.testing.openai_server import OpenAIServer, output_shape
 from test_text_timeouts import GOOD, MODEL, PRICE, Beat, film, runner_on, spend_rows
 
@@ -152,3 +153,19 @@ def test_a_bad_tier_in_max_output_tokens_is_refused(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match="max_output_tokens"):
         Project(root)
+
+
+def test_json_schema_on_a_model_without_it_says_which_mode_to_use(tmp_path: Path) -> None:
+    def no_network(request: httpx.Request) -> httpx.Response:
+        raise AssertionError(f"nothing may be sent, but {request.url} was")
+
+    settings = ProviderSettings(output_modes={"anthropic": "json_schema"})
+    client = httpx.Client(transport=httpx.MockTransport(no_network))
+    env = {"ANTHROPIC_API_KEY": "sk-ant-FAKE"}
+    with (
+        Gateway(tmp_path, settings, env=env, http_client=client) as gateway,
+        pytest.raises(ProviderError, match=r'output_mode = "tool" or "prompted"') as caught,
+    ):
+        gateway.complete(ask(model="anthropic:claude-3-5-haiku-latest"))
+    assert "[providers.anthropic]" in str(caught.value)
+    client.close()
