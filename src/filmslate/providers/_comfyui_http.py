@@ -135,11 +135,21 @@ class ComfyUIClient:
                 return found
         if self.history(reference) is not None:
             return reference
-        recent = self.json("GET", "/history", params={"max_items": str(FIND_WINDOW)})
-        for prompt_id, entry in recent.items() if isinstance(recent, dict) else ():
+        for prompt_id, entry in self._recent_history().items():
             if _reference_of(entry.get("prompt") if isinstance(entry, dict) else None) == reference:
                 return str(prompt_id)
         return None
+
+    def _recent_history(self) -> dict[str, Any]:
+        """The last FIND_WINDOW history entries; none from a server (or a gateway in front of
+        one) without the list route, which cannot have renamed a prompt it never lists."""
+        try:
+            recent = self.json("GET", "/history", params={"max_items": str(FIND_WINDOW)})
+        except ProviderError as exc:
+            if exc.context.get("status") == 404:
+                return {}
+            raise
+        return recent if isinstance(recent, dict) else {}
 
     def output(self, prompt_id: str, extensions: tuple[str, ...], what: str) -> bytes:
         """The first output file with one of these extensions (saved outputs first)."""
