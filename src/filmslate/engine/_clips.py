@@ -158,11 +158,20 @@ def failed_charge(
 def refused_error(row: JobRow, noun: str = "render") -> RenderRefused:
     """The refusal to send a refused job again unchanged, naming the shot and what to do."""
     why = f"{row.failure}: {row.message}" if row.message else row.failure
+    if noun == "render":
+        todo = (
+            f"GenPack {row.genpack_sha[:12]}; it is never sent again unchanged. Run "
+            f"regen-analyzer on {row.shot_id} to reword the prompt within the locks, then "
+            "prompt-packager, and render again"
+        )
+    else:  # an image job is keyed by its prompt: a reworded one is another job
+        todo = (
+            "its prompt; it is never sent again unchanged: reword the prompt within the "
+            "locks (revise the lock or the shot it is drawn from) and run the step again"
+        )
     return RenderRefused(
-        f"{row.shot_id}: {row.provider} refused its {row.resolution} {noun} ({why}) made from "
-        f"GenPack {row.genpack_sha[:12]}; it is never sent again unchanged. Run regen-analyzer "
-        f"on {row.shot_id} to reword the prompt within the locks, then prompt-packager, and "
-        "render again",
+        f"{row.shot_id}: {row.provider} refused its {row.resolution} {noun} ({why}) made "
+        f"from {todo}",
         target=row.shot_id,
         failure=row.failure,
         job_id=row.job_id,
