@@ -27,8 +27,8 @@ from typing import Any, ClassVar
 
 from ...core._errors import ProviderError
 from ...core._gate import Gate
-from ...core._names import format_stem
-from ...engine._images import ImageJob, ImageMaker
+from ...core._names import SHEET_LOCKS, format_stem
+from ...engine._images import ImageJob, ImageMaker, ImageUse
 from ...engine._skill import REGISTRY, Context, Layer, Media, Need, Skill, Tier
 from ...engine._video import Reference
 from ...rules._sheets import (
@@ -46,7 +46,7 @@ from ...schemas import Artifact, CharLock, SetLock, ShotRow
 IMAGES_PARAM = "images"  # ctx.params key: the runner's ImageMaker
 SHEET_SIZE = (1280, 720)  # asked of an image model: one megapixel, landscape like a sheet
 MIN_SHEET_PX = 256
-SHEET_KINDS = {"CHAR_LOCK": "CHAR_REF", "SET_LOCK": "SET_REF"}
+SHEET_KINDS = {lock: sheet for sheet, lock in SHEET_LOCKS.items()}  # CHAR_LOCK -> CHAR_REF
 # What a skill that sends a shot's sheets to a model declares (storyboard, render): a new
 # sheet makes its output stale; a shot without sheets yet is made without references.
 SHEET_NEEDS = (
@@ -55,7 +55,7 @@ SHEET_NEEDS = (
 )
 
 
-def images_for(ctx: Context, use: Any) -> ImageMaker | None:
+def images_for(ctx: Context, use: ImageUse) -> ImageMaker | None:
     """The image service when an image model serves ``use``, else None (draw offline)."""
     images = ctx.params.get(IMAGES_PARAM)
     if isinstance(images, ImageMaker) and not images.offline(use):
