@@ -10,11 +10,11 @@ import pytest
 from PIL import Image
 
 from filmslate import Project
-from filmslate.core._errors import ProviderError
+from filmslate.core._errors import ProviderError, RunError
 from filmslate.core._names import ArtifactName
 from filmslate.engine._images import ImageJob, ImageProvider
 from filmslate.engine._runner import Runner
-from filmslate.engine._skill import Registry
+from filmslate.engine._skill import Media, Registry
 from filmslate.engine._video import JobStatus
 from filmslate.rules._sheets import draw_char_sheet, sheet_mark
 from filmslate.schemas import ShotList
@@ -232,3 +232,34 @@ def test_revising_a_character_lock_redoes_exactly_its_sheet_and_its_shots(
     assert redone == ["S01_SH02", "S01_SH04"]
     assert "CHAR_ALEX_REF_v002.png" in lineage(film, "STORYBOARD_S01_SH02_v002.png")
     assert "CHAR_ALEX_REF_v001.png" in lineage(film, "STORYBOARD_S01_SH04_v001.png")
+
+
+def test_a_run_stands_only_while_every_sheet_it_made_is_fresh(film: Path) -> None:
+    r = runner(film)
+    first = r.run("reference-sheets", "S01")
+    assert first.records[0].filename == "CHAR_ALEX_REF_v001.png"
+    assert r.run("reference-sheets", "S01").status == "up_to_date"
+    mira = Project(film).store.load(ArtifactName.parse("CHAR_MIRA_LOCK_v001.txt"))
+    put(Project(film), "CHAR_LOCK", "MIRA", mira.model_copy(update={"voice_profile": "Dry."}))
+    again = r.run("reference-sheets", "S01")  # its first output is still fresh; MIRA's is not
+    assert again.status == "done"
+    assert [rec.filename for rec in again.records] == ["CHAR_MIRA_REF_v002.png"]
+
+
+class Overclaims(ReferenceSheets):
+    """A sheet skill that names, as its sheet's lineage, a lock it never read."""
+
+    name: ClassVar[str] = "overclaiming-sheets"
+
+    def produce(self, ctx: Any) -> list[Any]:
+        (sheet,) = [o for o in super().produce(ctx) if o.subject == "BEN"]
+        return [Media(sheet.KIND, sheet.subject, sheet.data, inputs=("CHAR_ZOE_LOCK_v001.txt",))]
+
+
+def test_an_output_cannot_claim_an_input_its_run_did_not_read(film: Path) -> None:
+    reg = registry()
+    reg.register(Overclaims)
+    r = scripted_runner(film, (), reg)[0]
+    with pytest.raises(RunError, match=r"names CHAR_ZOE_LOCK_v001\.txt as an input it did not"):
+        r.run_once("overclaiming-sheets", "S01")
+    assert Project(film).store.latest("CHAR_REF", "BEN") is None
