@@ -22,13 +22,14 @@ import hashlib
 import io
 import json
 import math
+import tempfile
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
 from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -70,16 +71,6 @@ def mp4_bytes(
     """A real H.264 MP4 of ``width`` x ``height``, ``seconds`` long: a disc crossing a
     gradient (cached: the same clip is encoded once per process)."""
     frames = max(1, round(seconds * fps))
-    out = io.BytesIO()
-    for chunk in _encode(width, height, frames, fps):
-        out.write(chunk)
-    return out.getvalue()
-
-
-def _encode(width: int, height: int, frames: int, fps: int) -> Iterator[bytes]:
-    import tempfile
-    from pathlib import Path
-
     with tempfile.TemporaryDirectory(prefix="filmslate-media-") as folder:
         path = Path(folder) / "clip.mp4"
         writer = imageio_ffmpeg.write_frames(
@@ -98,7 +89,7 @@ def _encode(width: int, height: int, frames: int, fps: int) -> Iterator[bytes]:
                 writer.send(_frame(width, height, index / max(1, frames - 1)))
         finally:
             writer.close()
-        yield path.read_bytes()
+        return path.read_bytes()
 
 
 def _frame(width: int, height: int, t: float) -> bytes:
