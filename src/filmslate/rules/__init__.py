@@ -19,7 +19,9 @@ What lives here:
 - ``_locks``: the gates a CHAR / SET / VOICE / STYLE lock passes before it is stored;
   ``_routing``: the gate of a routing decision.
 - ``_media``: the technical QC measures of a decoded clip; ``_storyboard``: schematic
-  storyboard frames; ``_takes``: facts about shots and their takes.
+  storyboard frames; ``_sheets``: schematic reference sheets of a lock and the image prompt for
+  a real one; ``_compose``: the provider prompt and negative prompt composed from a GenPack;
+  ``_takes``: facts about shots and their takes.
 
 Modules are private (``_name``) and the names in them public. A module too big for the size
 rule is split into siblings sharing its name as a prefix (``_continuity_props``,
