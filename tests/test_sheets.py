@@ -55,8 +55,8 @@ class Hosted(ImageProvider):
         if self.answer is not None:
             return self.answer
         job = self.jobs[int(job_id.split("-")[1]) - 1]
-        out = io.BytesIO()
-        Image.new("RGB", (job.width, job.height), (40, 90, 160)).save(out, format="JPEG")
+        out = io.BytesIO()  # a square, as many models answer whatever size was asked
+        Image.new("RGB", (job.width, job.width), (40, 90, 160)).save(out, format="JPEG")
         return out.getvalue()
 
 
@@ -190,6 +190,8 @@ def test_a_storyboard_frame_from_the_image_model_is_given_the_shots_sheets(film:
     assert "beard" in job.negative_prompt and "beard" not in job.prompt
     names = [rec.filename for rec in result.records]
     store = Project(film).store
+    frame = Image.open(io.BytesIO(store.read(ArtifactName.parse(names[0]))))
+    assert frame.size == (640, 360)  # the model's square, centre-cropped to the frame's shape
     report = store.read(ArtifactName.parse(names[1])).decode()
     assert "frame: from the image model, given CHAR_ALEX_REF_v001" in report
     board = lineage(film, names[0])

@@ -208,16 +208,33 @@ def _png(image: Image.Image, mark: str) -> bytes:
 # -- who made a sheet ------------------------------------------------------------------------------
 
 
-def marked_png(data: bytes, mark: str) -> bytes:
-    """An image model's answer (PNG or JPEG) as the PNG a sheet is stored as, marked with how
-    it was made. Raises ValueError when the bytes are not an image."""
+def marked_png(data: bytes, mark: str, aspect: tuple[int, int] | None = None) -> bytes:
+    """An image model's answer (PNG or JPEG) as the PNG a sheet or frame is stored as, marked
+    with how it was made; ``aspect`` (width, height) centre-crops it to that shape first (a
+    frame sent as the first image sets the clip's shape), never scaling it. Raises ValueError
+    when the bytes are not an image."""
     try:
         with Image.open(io.BytesIO(data)) as image:
             image.load()
             converted = image.convert("RGBA" if "A" in image.getbands() else "RGB")
     except (OSError, SyntaxError) as exc:  # Pillow's "cannot identify image file"
         raise ValueError(f"not an image: {exc}") from None
+    if aspect is not None:
+        converted = converted.crop(_centre_box(converted.size, aspect))
     return _png(converted, mark)
+
+
+def _centre_box(size: tuple[int, int], aspect: tuple[int, int]) -> tuple[int, int, int, int]:
+    """The largest centred box of ``size`` with the shape of ``aspect``."""
+    width, height = size
+    want_w, want_h = aspect
+    if width * want_h > height * want_w:  # too wide: trim the sides
+        new_w = max(1, round(height * want_w / want_h))
+        left = (width - new_w) // 2
+        return (left, 0, left + new_w, height)
+    new_h = max(1, round(width * want_h / want_w))
+    top = (height - new_h) // 2
+    return (0, top, width, top + new_h)
 
 
 def image_size(data: bytes) -> tuple[int, int]:

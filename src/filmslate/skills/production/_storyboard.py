@@ -109,7 +109,7 @@ def _model_frame(
         seed=image_seed(row.shot_id),
     )
     try:
-        png = marked_png(images.image(job, skill), "image storyboard")
+        png = marked_png(images.image(job, skill), "image storyboard", (job.width, job.height))
     except ValueError as exc:
         raise ProviderError(
             f"{row.shot_id}: the image model's frame is {exc}; nothing was stored",
