@@ -16,7 +16,7 @@ from filmslate.engine._images import ImageJob, ImageProvider
 from filmslate.engine._runner import Runner
 from filmslate.engine._skill import Media, Registry
 from filmslate.engine._video import JobStatus
-from filmslate.rules._sheets import draw_char_sheet, sheet_mark
+from filmslate.rules._sheets import draw_char_sheet, draw_set_sheet, sheet_mark
 from filmslate.schemas import ShotList
 from filmslate.skills.production import (
     PromptPackager,
@@ -26,7 +26,7 @@ from filmslate.skills.production import (
 )
 from filmslate.testing import scripted_runner
 from test_compose import make_film
-from test_skills_production import ALEX, GOOD, put
+from test_skills_production import ALEX, GOOD, MILL, put
 
 STEMS = ("CHAR_ALEX_REF", "CHAR_MIRA_REF", "CHAR_BEN_REF", "SET_OLD_MILL_REF")
 
@@ -114,7 +114,14 @@ def test_a_scene_gets_a_schematic_sheet_per_lock_made_from_that_lock_only(film: 
     assert lineage(film, "CHAR_ALEX_REF_v001.png") == ["CHAR_ALEX_LOCK_v001.txt"]
     assert lineage(film, "SET_OLD_MILL_REF_v001.png") == ["SET_OLD_MILL_LOCK_v001.txt"]
     data = Project(film).store.read(ArtifactName.parse("CHAR_ALEX_REF_v001.png"))
-    assert data == draw_char_sheet(ALEX, "CHAR_ALEX_LOCK_v001.txt")[0]  # deterministic
+    drawn, shown = draw_char_sheet(ALEX, "CHAR_ALEX_LOCK_v001.txt")
+    assert data == drawn  # deterministic
+    for line in ("- age 30-35", "- scar over left eyebrow", "- navy peacoat", "- alex anchor"):
+        assert line in shown.lines  # appearance, marks, wardrobe, signature identifiers
+    assert shown.palette == ("#1B2A41", "#C0392B")
+    _, room = draw_set_sheet(MILL, "SET_OLD_MILL_LOCK_v001.txt")
+    assert "- 1. millstone" in room.lines and "- one long room" in room.lines
+    assert "- 3200K, window light from the left" in room.lines
     assert sheet_mark(data) == "schematic CHAR_ALEX_LOCK_v001.txt"
     assert Image.open(io.BytesIO(data)).size == (640, 360)
     assert sheets(film) == []  # nothing to redo
