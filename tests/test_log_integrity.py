@@ -355,3 +355,68 @@ def test_a_key_that_cannot_be_created_is_a_one_line_error(tmp_path: Path) -> Non
     result = run_slate("init", str(tmp_path / "film"), env=env)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "cannot create the project key" in result.stdout + result.stderr
+
+
+def test_reindex_prints_what_it_could_not_vouch_for_apart_from_files_not_indexed(
+    film: Path,
+) -> None:
+    """What reindex could not vouch for in the log is a hard stop, not a file left out:
+    it was printed under "not indexed"."""
+    (film / LOG).unlink()
+    result = run_slate("reindex", cwd=film, check=True)
+    said = result.stdout
+    assert "not indexed" not in said, said
+    assert "log not vouched for the log file was deleted" in " ".join(said.split()), said
+    assert "recorded as a hard stop (log row 7)" in said
+    assert "slate override PROJECT" in said
+
+
+def _make_legacy(root: Path) -> None:
+    """The layout before rows were signed: no row_mac in the CSV or the index, no log
+    heads on the artifact records."""
+    import sqlite3
+
+    with (root / LOG).open(newline="") as fh:
+        rows = list(csv.reader(fh))
+    at = rows[0].index("row_mac")
+    with (root / LOG).open("w", newline="") as fh:
+        csv.writer(fh, lineterminator="\n").writerows(r[:at] + r[at + 1 :] for r in rows)
+    conn = sqlite3.connect(root / ".filmslate" / "index.sqlite")
+    for table, column in (
+        ("runlog", "row_mac"),
+        ("artifacts", "log_seq"),
+        ("artifacts", "log_head"),
+    ):
+        conn.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+    conn.commit()
+    conn.close()
+
+
+def test_a_log_made_before_rows_were_signed_is_refused_with_the_way_forward(film: Path) -> None:
+    """Such a project was refused with a traceback (no such column: row_mac) and nothing
+    could open it; it is told how to adopt it, and adopting keeps every row and the spend."""
+    spent = _spent(film)
+    before = [r for r in csv.reader((film / LOG).read_text(encoding="utf-8").splitlines())]
+    _make_legacy(film)
+    for command in ("status", "verify", "reindex"):
+        result = run_slate(command, cwd=film)
+        assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+        assert "slate reindex --adopt-legacy" in result.stderr + result.stdout
+    result = run_slate("reindex", "--adopt-legacy", cwd=film, check=True)
+    assert "added the row_mac column to its 6 row(s)" in result.stdout, result.stdout
+    assert _verify(film) == (0, "clean: 3 artifact versions verified")
+    assert _spent(film) == pytest.approx(spent)
+    after = [r for r in csv.reader((film / LOG).read_text(encoding="utf-8").splitlines())]
+    assert after == before  # the same rows, in today's layout
+    assert "nothing to adopt" in run_slate("reindex", "--adopt-legacy", cwd=film).stdout
+
+
+def test_a_legacy_log_with_a_broken_chain_is_not_adopted(film: Path) -> None:
+    _make_legacy(film)
+    text = (film / LOG).read_text(encoding="utf-8")
+    (film / LOG).write_text(text.replace("7.500000", "0.500000", 1), encoding="utf-8")
+    result = run_slate("reindex", "--adopt-legacy", cwd=film)
+    assert result.returncode != 0 and "Traceback" not in result.stderr, result.stderr
+    assert "chain is broken" in result.stderr + result.stdout
+    assert (film / LOG).read_text(encoding="utf-8").startswith("seq,run_id")
+    assert "row_mac" not in (film / LOG).read_text(encoding="utf-8").splitlines()[0]

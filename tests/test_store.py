@@ -173,8 +173,8 @@ def test_reindex_rebuilds_an_equal_index(project: Project) -> None:
     store.write("PROXY", "S01_SH01", b"\0\0\0\x18ftypisom", inputs=[board.name])
     store.write("STORYBOARD", "S01_SH01", png(2))
     before = _tables(store)
-    count, rows, skipped = reindex(store, project.config)
-    assert (count, skipped) == (3, [])
+    count, rows, skipped, findings, stop_row = reindex(store, project.config)
+    assert (count, skipped, findings, stop_row) == (3, [], [], 0)
     assert rows == len(before["runlog"])
     assert _tables(store) == before
     (project.root / ".filmslate" / "index.sqlite").unlink()

@@ -106,7 +106,9 @@ def test_removed_log_row(filled: Project) -> None:
 
 def test_truncated_log_is_caught_and_not_restored_quietly(filled: Project) -> None:
     _rewrite_log(filled, lambda rows: rows[:-1])
-    assert any("rows but the index recorded" in r for r in _reasons(filled))
+    log_lines = [r for r in _reasons(filled) if r.startswith("logs/")]
+    # said once, with the rows it lost (a second line only counted them)
+    assert len(log_lines) == 1 and "missing from the end of the log" in log_lines[0], log_lines
     # A row the CSV held and lost is tampering, not a crash between commit and the CSV
     # append: the next open does not put it back silently (tests/test_log_integrity.py).
     with Project(filled.root) as reopened:
@@ -190,3 +192,23 @@ def test_the_chain_hash_is_json_of_the_cells_whatever_they_hold(seed: int) -> No
     assert _runlog.values_hashes([r for r, _ in rows]) == [h for _, h in rows]
     plain = [r for n, (r, _) in enumerate(rows) if n % 2]
     assert _runlog.values_hashes(plain) == [h for n, (_, h) in enumerate(rows) if n % 2]
+
+
+def test_a_file_named_with_full_width_digits_is_named_as_such_not_as_in_the_wrong_folder(
+    filled: Project,
+) -> None:
+    """A name that reads as an artifact's only once NFKC-normalised (S０1 for S01) is not
+    one: verify said it belonged in the folder it was in."""
+    from filmslate.store._verify import reindex
+
+    odd = _path(filled, "STORYBOARD_S０1_SH01_v004.png")
+    odd.write_bytes(png(7))
+    reasons = [r for r in _reasons(filled) if "S０1" in r]
+    assert len(reasons) == 1, reasons
+    assert "'０' (U+FF10)" in reasons[0] and "only once normalised" in reasons[0]
+    assert "belong in" not in reasons[0] and "move it out of the project" in reasons[0]
+    assert not any("versions are not sequential" in r for r in _reasons(filled))
+    skipped = reindex(filled.store, filled.config).not_indexed
+    assert any("only once normalised" in s for s in skipped) and not any(
+        "belong in" in s for s in skipped
+    )

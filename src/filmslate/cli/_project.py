@@ -163,17 +163,35 @@ def verify_cmd(project: ProjectOpt = None) -> None:
 
 
 @commands.command("reindex")
-def reindex_cmd(project: ProjectOpt = None) -> None:
+def reindex_cmd(
+    project: ProjectOpt = None,
+    adopt_legacy: Annotated[
+        bool,
+        typer.Option(help="First bring a log made before rows were signed to today's layout."),
+    ] = False,
+) -> None:
     """Rebuild the index from the files and the run log."""
     from rich.markup import escape
 
+    from ..store._legacy import adopt_legacy as adopt
     from ..store._verify import reindex
 
+    if adopt_legacy:
+        for line in adopt(project) or ["nothing to adopt: the log has today's layout"]:
+            out.print(f"adopted: {escape(line)}")
     with open_project(project) as p:
-        count, rows, skipped = reindex(p.store, p.config)
-        out.print(f"indexed {count} artifact versions and {rows} log rows")
-        for line in skipped:
+        done = reindex(p.store, p.config)
+        out.print(f"indexed {done.artifacts} artifact versions and {done.rows} log rows")
+        for line in done.not_indexed:
             out.console.print(f"[yellow]not indexed[/] {escape(line)}", soft_wrap=True)
+        for line in done.not_vouched:
+            out.console.print(f"[red]log not vouched for[/] {escape(line)}", soft_wrap=True)
+        if done.stop_row:
+            out.print(
+                f"recorded as a hard stop (log row {done.stop_row}): `slate verify` reports it "
+                "until it is explained and lifted with `slate override PROJECT --reason ... "
+                "--cost-impact 0`"
+            )
 
 
 @commands.command()

@@ -22,7 +22,7 @@ from operator import itemgetter, methodcaller
 from pathlib import Path
 from typing import IO
 
-from ..core._errors import IntegrityError
+from ..core._errors import IntegrityError, ProjectError
 from ..core._names import RUN_LOG_COLUMNS, RUN_LOG_SPEC_COLUMNS
 from ._chain import signer_of
 
@@ -79,6 +79,12 @@ class LogEntry:
         return {k: " ".join(str(v).split()) if k == "notes" else str(v) for k, v in out.items()}
 
 
+# The log before rows were signed: no row_mac column (see ``_legacy``).
+LEGACY_COLUMNS = tuple(c for c in COLUMNS if c != "row_mac")
+LEGACY_FIX = (
+    "the run log predates signed rows (no row_mac column): run `slate reindex "
+    "--adopt-legacy` once to add it (the rows stay as written; their hashes do not cover it)"
+)
 CHAIN_COLUMNS = ("row_mac", "prev_hash", "row_hash")
 HASHED_COLUMNS = tuple(c for c in COLUMNS if c not in CHAIN_COLUMNS)
 # A row as its cells in column order (the index's copy and verify's rows): where they are.
@@ -280,9 +286,14 @@ def sync_csv(conn: sqlite3.Connection, root: Path) -> int:
         after = _rows_in_file(conn, fh, path)
         if after < held:
             raise IntegrityError(cut_message(after, held), path=str(path))
-        rows = conn.execute(
-            f"SELECT {', '.join(COLUMNS)} FROM runlog WHERE seq > ? ORDER BY seq", (after,)
-        ).fetchall()
+        try:
+            rows = conn.execute(
+                f"SELECT {', '.join(COLUMNS)} FROM runlog WHERE seq > ? ORDER BY seq", (after,)
+            ).fetchall()
+        except sqlite3.OperationalError as exc:
+            if "row_mac" in str(exc):  # an index made before rows were signed
+                raise ProjectError(LEGACY_FIX, path=str(path)) from None
+            raise
         for row in rows:
             fh.write(_csv_line(dict(zip(COLUMNS, row, strict=True))))
         fh.flush()
@@ -380,6 +391,8 @@ def read_csv(root: Path) -> Iterator[tuple[int, dict[str, str]]]:
     with path.open(encoding="utf-8", newline="") as fh:
         reader = csv.reader(fh)
         header = next(reader, None)
+        if header is not None and tuple(header) == LEGACY_COLUMNS:
+            raise IntegrityError(f"{LOG_RELPATH}: {LEGACY_FIX}", path=str(path))
         if header is not None and tuple(header) != COLUMNS:
             raise IntegrityError(
                 f"{LOG_RELPATH}: header changed; expected {','.join(COLUMNS)}", path=str(path)

@@ -79,11 +79,25 @@ def _identify(rel: str, row: Row | None) -> tuple[OnDisk, str]:
     """Name a file; returns the reason it is not an artifact, or ''."""
     if row is not None:
         return OnDisk(rel, None, row.stem, row.version, row.subject), ""
+    filename = rel.rsplit("/", 1)[-1]
     try:
-        name = ArtifactName.parse(rel.rsplit("/", 1)[-1])
+        name = ArtifactName.parse(filename)
     except ArtifactNameError as exc:
         return OnDisk(rel, None, "", 0, ""), f"invalid artifact name: {exc}"
+    if name.filename != filename:
+        return OnDisk(rel, None, "", 0, ""), not_canonical(filename, name)
     return OnDisk(rel, name, name.stem, name.version, name.subject or ""), ""
+
+
+def not_canonical(filename: str, name: ArtifactName) -> str:
+    """Why a file whose name only reads as an artifact's once normalised is none."""
+    odd = ", ".join(f"{c!r} (U+{ord(c):04X})" for c in dict.fromkeys(filename) if not c.isascii())
+    return (
+        f"invalid artifact name: it holds {odd or 'characters'} that read as "
+        f"{name.filename} only once normalised (full-width or compatibility forms), a name "
+        "the store never writes: move it out of the project folder (to keep it as a version "
+        f"of {name.stem}, `slate add` it under an ASCII name)"
+    )
 
 
 def _check_files(
@@ -192,7 +206,8 @@ def _log_rows(
         out, rows = [Violation(_runlog.LOG_RELPATH, f"cannot be read: {exc}")], []
     count = len(snap.log)
     last = snap.log[-1][_runlog.HASH] if snap.log else None
-    if not out and (len(rows) != count or (rows and rows[-1][_runlog.HASH] != last)):
+    # a suspect log's rows were counted by ``_heads``, which says which are missing or added
+    if not (out or suspect) and (len(rows) != count or (rows and rows[-1][_runlog.HASH] != last)):
         out.append(
             Violation(
                 _runlog.LOG_RELPATH,
@@ -278,12 +293,22 @@ def _verify(store: Store, config: Config | None) -> list[Violation]:
     return problems + heads
 
 
-def reindex(store: Store, config: Config) -> tuple[int, int, list[str]]:
+class Reindexed(NamedTuple):
+    """What `slate reindex` did."""
+
+    artifacts: int  # versions indexed
+    rows: int  # log rows indexed
+    not_indexed: list[str]  # files (and logged versions) left out, and why
+    not_vouched: list[str]  # what about the log it could not vouch for (a hard stop)
+    stop_row: int  # the log row recording that hard stop (0: none)
+
+
+def reindex(store: Store, config: Config) -> Reindexed:
     """Rebuild the index from files and the run log in one transaction.
 
-    Returns (artifacts indexed, log rows, what was not indexed and why). A file without a
-    run-log row of the same hash, a link, or a file outside its layer folder is not indexed:
-    verify then reports it, as it reports a version the log records but the disk lacks.
+    A file without a run-log row of the same hash, a link, or a file outside its layer
+    folder is not indexed: verify then reports it, as it reports a version the log records
+    but the disk lacks. What it could not vouch for in the log is recorded as a hard stop.
     """
     plan = _vouch.plan_reindex(store.root, store.conn)  # which copy of the log to trust
     rows = plan.rows
@@ -310,9 +335,9 @@ def reindex(store: Store, config: Config) -> tuple[int, int, list[str]]:
         )
         Ledger(store, config).rebuild(conn)
         _counts.recompute(conn)
-        _vouch.record_findings(conn, plan)  # what it could not vouch for: a hard stop
+        stop_row = _vouch.record_findings(conn, plan)  # what it could not vouch for
     _vouch.finish_reindex(store, plan)
-    return len(records), len(rows), skipped + plan.findings
+    return Reindexed(len(records), len(rows), skipped, plan.findings, stop_row)
 
 
 def _records(
@@ -326,6 +351,9 @@ def _records(
             name = ArtifactName.parse(filename)
         except ArtifactNameError as exc:
             skipped.append(f"{shown(rel)}: {exc}")
+            continue
+        if name.filename != filename:
+            skipped.append(f"{shown(rel)}: {not_canonical(filename, name)}")
             continue
         if name.relpath != rel:
             skipped.append(f"{rel}: {name.kind} artifacts belong in {name.relpath}; move it back")

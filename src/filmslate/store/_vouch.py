@@ -185,9 +185,9 @@ def evidence_path(root: Path) -> Path:
     return root / INDEX_DIR / "evidence" / f"RUN_LOG_v001.{stamp}.csv"
 
 
-def record_findings(conn: sqlite3.Connection, plan: ReindexPlan) -> None:
+def record_findings(conn: sqlite3.Connection, plan: ReindexPlan) -> int:
     """Inside reindex's transaction: the heads from the rebuilt copy, and one hard stop
-    naming everything the rebuild could not vouch for."""
+    naming everything the rebuild could not vouch for; returns its log row (0: none)."""
     # the row that published it: the first to name it (a run's summary row may name it later)
     first_row = "FROM runlog WHERE artifact_output = artifacts.name ORDER BY seq LIMIT 1"
     conn.execute(
@@ -202,18 +202,20 @@ def record_findings(conn: sqlite3.Connection, plan: ReindexPlan) -> None:
     else:
         conn.execute("DELETE FROM meta WHERE key = ?", (_runlog.HEAD_KEY,))
     _runlog.set_meta(conn, _runlog.MIRRORED_KEY, str(plan.mirrored))
-    if plan.findings:
-        _runlog.append(
-            conn,
-            _runlog.LogEntry(
-                run_id=_runlog.new_run_id(),
-                skill_name="reindex",
-                event="hard_stop",
-                outcome=STOP_KIND,
-                target="PROJECT",
-                notes="reindex could not vouch for the log: " + " | ".join(plan.findings),
-            ),
-        )
+    if not plan.findings:
+        return 0
+    cells = _runlog.append(
+        conn,
+        _runlog.LogEntry(
+            run_id=_runlog.new_run_id(),
+            skill_name="reindex",
+            event="hard_stop",
+            outcome=STOP_KIND,
+            target="PROJECT",
+            notes="reindex could not vouch for the log: " + " | ".join(plan.findings),
+        ),
+    )
+    return int(cells["seq"])
 
 
 def finish_reindex(store: Store, plan: ReindexPlan) -> None:
