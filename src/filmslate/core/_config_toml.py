@@ -104,8 +104,10 @@ fps = 24
 replay_dir = "replay"           # authored answers for the offline replay provider
 inbox_dir = "inbox"             # handoff tasks and answers (a person or agent answers)
 timeout_s = 120.0
-max_retries = 3                 # 429 / 5xx / timeouts, honouring Retry-After
-schema_retries = 2              # re-asks when an answer does not fit the output schema
+max_retries = 3                 # 429 / 5xx / unreachable, honouring Retry-After (capped)
+schema_retries = 2              # re-asks quoting the error when an answer misfits the schema
+# retry_total_s = 300.0         # no retry of one call starts after this many seconds
+# max_output_tokens = {{ judgment = 8192 }}   # per text tier (default 4096), in the worst case
 # base_urls = {{ compat = "http://localhost:11434/v1" }}   # any OpenAI-compatible endpoint
 # api_key_env = {{ openai = "OPENAI_API_KEY" }}   # names of environment variables, never keys
 
@@ -115,6 +117,10 @@ schema_retries = 2              # re-asks when an answer does not fit the output
 # api_key_env = "FAL_KEY"              # the variable holding the key (never the key)
 # timeout_s = 600.0                    # per HTTP request
 # max_concurrent = 2                   # jobs in flight at once
+# A text provider's table ([providers.compat], [providers.openai], ...) also takes:
+# output_mode = "tool"                 # or "json_schema" (native), "prompted" (schema in prompt)
+# idempotent = false                   # true: resend a request that timed out after it was
+#                                      # sent (only if the endpoint never bills a repeat)
 
 [prices]
 # Override the built-in price tables (project currency). Video: per second of output by
