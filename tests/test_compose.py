@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from filmslate import Project
 from filmslate.core._catalogue import ModelEntry, load_catalogue
@@ -151,3 +153,60 @@ def test_no_entry_means_no_limit_and_the_negatives_offered(film: Path) -> None:
     assert composed.dropped == ()
     assert composed.negative_prompt == "modern light fixtures, beard, glasses"
     assert MILL.name.replace("_", " ").lower() in composed.prompt
+
+
+_TEXT = st.text(
+    alphabet=st.characters(
+        blacklist_categories=("Cs",),
+        blacklist_characters="\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029",
+    ),
+    max_size=120,
+)
+# Real lock and pack lines among the noise: whole locks, broken locks, regen rules, camera.
+_LINES = [
+    *(line for lock in (ALEX, MILL, NOIR) for line in lock.render().decode().split("\n")),
+    "camera: close_up",
+    "in frame (left to right): ALEX, MIRA",
+    "- regen rule (anchor_reinforcement, ALL): keep the scar",
+    "- regen rule (constraint_tightening, ALL): no lens flares",
+    "- CHAR ALEX: no beard",
+]
+_WHOLE = [lock.render().decode().removesuffix("\n") for lock in (ALEX, MIRA, MILL, NOIR)]
+_PIECES = st.one_of(_TEXT, st.sampled_from(_LINES), st.sampled_from(_WHOLE))
+_BODY = st.lists(_PIECES, max_size=30).map("\n".join)
+
+
+@settings(deadline=None, max_examples=200)
+@given(
+    style=_BODY,
+    set_text=_BODY,
+    characters=_BODY,
+    action=_BODY,
+    negatives=_BODY,
+    limit=st.one_of(st.none(), st.integers(1, 400)),
+)
+def test_any_pack_composes_within_the_limit(
+    style: str, set_text: str, characters: str, action: str, negatives: str, limit: int | None
+) -> None:
+    try:
+        pack = GenPack(
+            shot_id="S01_SH01",
+            style=style,
+            set=set_text,
+            characters=characters,
+            action=action,
+            negatives=negatives,
+            settings="seed: 1",
+        )
+    except ValueError:
+        return  # not a GenPack the store would take
+    entry = _entry(KLING, max_prompt_chars=limit)
+    composed = compose(pack, entry)
+    if limit is not None:
+        assert len(composed.prompt) <= limit and len(composed.negative_prompt) <= limit
+    else:
+        assert not any(d.startswith("negative ") for d in composed.dropped)
+    for drift in ("no beard", "no glasses", "no modern light fixtures", "no lens flares"):
+        if drift not in action:  # the action is the shot's own words, sent as they are
+            assert drift not in composed.prompt  # forbidden drift is never positive text
+    assert compose(pack, entry) == composed
