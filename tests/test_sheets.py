@@ -175,6 +175,10 @@ def test_a_persons_sheet_wins_until_its_lock_is_revised(film: Path, tmp_path: Pa
     put(Project(film), "CHAR_LOCK", "ALEX", ALEX.model_copy(update={"voice_profile": "Quiet."}))
     assert sheets(film, Hosted()) == ["CHAR_ALEX_REF_v002.png"]
     assert lineage(film, "CHAR_ALEX_REF_v002.png") == ["CHAR_ALEX_LOCK_v002.txt"]
+    # still the right look? the person adds the drawing again, for the revised lock: it wins
+    assert run_slate("add", str(drawing), cwd=film).returncode == 0
+    assert lineage(film, "CHAR_ALEX_REF_v003.png") == ["CHAR_ALEX_LOCK_v002.txt"]
+    assert sheets(film, Hosted()) == []
 
 
 def test_a_storyboard_frame_from_the_image_model_is_given_the_shots_sheets(film: Path) -> None:
