@@ -228,7 +228,15 @@ class ComfyUIClient:
         if not self.api_key_env:
             return {}
         key = os.environ.get(self.api_key_env, "").strip()
-        return {"Authorization": f"Bearer {key}"} if key else {}
+        if not key:  # a gateway named a key: never send its requests without one
+            raise ProviderError(
+                f"no ComfyUI key: [providers.comfyui] api_key_env names {self.api_key_env}, "
+                f"which is not set: set the environment variable {self.api_key_env} (or drop "
+                "api_key_env for a ComfyUI without authentication)",
+                failure="auth",
+                maybe_sent=False,
+            )
+        return {"Authorization": f"Bearer {key}"}
 
 
 def _http_error(response: httpx.Response, method: str, path: str) -> ProviderError:
