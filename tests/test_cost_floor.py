@@ -96,3 +96,14 @@ def test_slate_cost_prints_the_floor_beside_the_spend(film: Path) -> None:
     assert one.returncode == 0, one.stdout + one.stderr
     assert re.search(r"^S02\s", one.stdout, re.MULTILINE)
     assert not re.search(r"^(S01|FILM)\s", one.stdout, re.MULTILINE)
+
+
+def test_a_clip_is_priced_by_the_catalogue_else_per_second(tmp_path: Path) -> None:
+    from filmslate.core._visual_models import clip_price
+
+    kling = "fal:fal-ai/kling-video/v2.1/standard/image-to-video"  # 0.28 per 5 s clip, 0.56 per 10
+    with Project.init(tmp_path / "film", name="film") as project:
+        config = project.config
+    assert clip_price(config, kling, "proxy", 3.5) == pytest.approx(0.28)  # billed as 5 s
+    assert clip_price(config, kling, "final", 7.0) == pytest.approx(0.56)  # billed as 10 s
+    assert clip_price(config, "animatic", "proxy", 4.0) == 0.0  # offline: free, per second
