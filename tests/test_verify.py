@@ -212,3 +212,19 @@ def test_a_file_named_with_full_width_digits_is_named_as_such_not_as_in_the_wron
     assert any("only once normalised" in s for s in skipped) and not any(
         "belong in" in s for s in skipped
     )
+
+
+def test_a_gap_in_the_index_and_on_disk_alike_is_found(filled: Project) -> None:
+    """With every file clean and none missing the index's own gaps stand for the disk's
+    (found in SQL): a version deleted from both is still a gap."""
+    import sqlite3
+
+    path = _path(filled, "STORYBOARD_S01_SH01_v002.png")
+    os.chmod(path, 0o644)
+    path.unlink()
+    with sqlite3.connect(filled.root / ".filmslate" / "index.sqlite") as conn:
+        conn.execute("DELETE FROM artifacts WHERE name = 'STORYBOARD_S01_SH01_v002.png'")
+    reasons = _reasons(filled)
+    assert any(
+        "STORYBOARD_S01_SH01: versions are not sequential: missing v002" in r for r in reasons
+    ), reasons

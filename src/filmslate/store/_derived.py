@@ -10,7 +10,7 @@ a deleted lineage row) cannot pass for a clean one. ``reindex`` rebuilds all of 
 from __future__ import annotations
 
 import sqlite3
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -42,8 +42,6 @@ class Row(NamedTuple):
     subject: str
     stem: str
     version: int
-    log_seq: int  # its write row, the head the log had at its write (0: not recorded)
-    log_head: str
 
 
 # (the query selects exactly the fields, in order)
@@ -60,19 +58,13 @@ class Snapshot:
     totals: dict[tuple[str, str], tuple[float, float, float, str]]
     holds: dict[str, float]
     counts: dict[str, tuple[int, int]]
+    recounted: dict[str, tuple[int, int]]
+    gapped: list[str]
     mirror: dict[str, tuple[float, float]]
     log: list[tuple[str, ...]] = field(default_factory=list)
     held: int = 0  # the most rows the CSV ever held (``_runlog.mirrored``)
     # the artifact heads the copy's row at their seq does not match (seq: relpath, head)
     stale_heads: dict[int, tuple[str, str]] = field(default_factory=dict)
-
-    def heads(self) -> dict[int, tuple[str, str]]:
-        """Each recorded write row: seq -> (relpath, row hash at the write)."""
-        return {
-            row.log_seq: (row.relpath, row.log_head)
-            for row in self.artifacts.values()
-            if row.log_seq > 0
-        }
 
 
 @contextmanager
@@ -104,6 +96,21 @@ def snapshot(conn: sqlite3.Connection) -> Snapshot:
             },
             holds=_counts.open_holds(conn),
             counts=_counts.kind_counts(conn),
+            # what the running counts should say, counted from the artifact rows
+            recounted={
+                kind: (stems, versions)
+                for kind, stems, versions in conn.execute(
+                    "SELECT kind, count(DISTINCT stem), count(*) FROM artifacts GROUP BY kind"
+                )
+            },
+            # the stems whose versions in the index are not 1..n
+            gapped=[
+                stem
+                for (stem,) in conn.execute(
+                    "SELECT stem FROM artifacts GROUP BY stem "
+                    "HAVING min(version) != 1 OR max(version) != count(*)"
+                )
+            ],
             mirror={s: (a, b) for s, a, b in conn.execute("SELECT * FROM spend_mirror")},
             log=conn.execute(f"SELECT {_LOG_COLUMNS} FROM runlog ORDER BY seq").fetchall(),
             held=_runlog.mirrored(conn),
@@ -324,11 +331,7 @@ def check_mirror(snap: Snapshot, expected: Mapping[tuple[Level, str], Totals]) -
 
 def check_counts(snap: Snapshot) -> list[Violation]:
     """The running counts `slate status` shows against the artifact rows."""
-    rows = snap.artifacts.values()
-    kinds = list(map(attrgetter("kind"), rows))
-    versions = Counter(kinds)
-    stems = Counter(map(itemgetter(0), set(zip(kinds, map(attrgetter("stem"), rows), strict=True))))
-    want = {k: (stems[k], versions[k]) for k in versions}
+    want = snap.recounted
     wrong = sorted(k for k in want.keys() | snap.counts.keys() if want.get(k) != snap.counts.get(k))
     if not wrong:
         return []

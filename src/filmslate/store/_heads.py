@@ -23,7 +23,7 @@ import json
 import os
 import sqlite3
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
@@ -136,20 +136,30 @@ def read_copy(
     conn: sqlite3.Connection,
     rows: Sequence[tuple[str, ...]],
     held: int,
-    heads: tuple[dict[int, tuple[str, str]], Callable[[], dict[int, tuple[str, str]]]],
+    stale_heads: dict[int, tuple[str, str]],
 ) -> Copy:
     """Compare the CSV with the index's copy at once and, when it is its rendering, walk the
     chain over the copy (the same cells): the clean case never parses the CSV.
 
-    ``heads``: the artifact heads that do not match the copy's row at their seq, and a way
-    to read all of them (only the full walk of a CSV that differs needs every one)."""
+    ``stale_heads``: the artifact heads that do not match the copy's row at their seq (only
+    the full walk of a CSV that differs needs every head)."""
     data = _runlog.log_bytes(root)
     if data is not None and _runlog.is_rendering(data, rows):
         signer = signer_of(conn) or Signer(root)
-        walk = _walk_copy(rows, signer, heads[0])
+        walk = _walk_copy(rows, signer, stale_heads)
         if walk is not None:
-            return Copy(rows, held, heads[0], walk)
-    return Copy(rows, held, heads[1](), None)
+            return Copy(rows, held, stale_heads, walk)
+    return Copy(rows, held, all_heads(conn), None)
+
+
+def all_heads(conn: sqlite3.Connection) -> dict[int, tuple[str, str]]:
+    """Every artifact's head: its write row's seq -> (relpath, that row's hash)."""
+    return {
+        int(seq): (relpath, head)
+        for relpath, seq, head in conn.execute(
+            "SELECT relpath, log_seq, log_head FROM artifacts WHERE log_seq > 0"
+        )
+    }
 
 
 def _walk_copy(
@@ -157,7 +167,7 @@ def _walk_copy(
 ) -> _Walk | None:
     """``_walk`` over rows the CSV holds exactly, column by column rather than row by row;
     None when the chain breaks anywhere (the full walk then says where)."""
-    if any(len(values) != len(_runlog.COLUMNS) for values in rows):
+    if not set(map(len, rows)) <= {len(_runlog.COLUMNS)}:
         return None
     hashes = _runlog.values_hashes(rows)
     if (
@@ -192,12 +202,7 @@ def log_problems(
     signer = signer_of(conn) or Signer(store_root)
     if copy is None:
         held = _runlog.mirrored(conn)  # read first: it never runs ahead of the CSV
-        heads = {
-            int(seq): (relpath, head)
-            for relpath, seq, head in conn.execute(
-                "SELECT relpath, log_seq, log_head FROM artifacts WHERE log_seq > 0"
-            )
-        }
+        heads = all_heads(conn)
         total = -1
     else:
         held, heads, total = copy.held, copy.heads, len(copy.rows)

@@ -155,13 +155,21 @@ def _check_file(
     return disk, out
 
 
-def _check_sequences(disk: Sequence[Seen]) -> list[Violation]:
+def _check_sequences(disk: Sequence[Seen], snap: Snapshot) -> list[Violation]:
     by_stem: dict[str, list[int]] = defaultdict(list)
-    for d in disk:
-        if d.stem:
-            by_stem[d.stem].append(d.version)
+    # every file on disk clean (each is its index row) and none missing: the index's gaps
+    if len(disk) == len(snap.artifacts) and all(map(Row.__instancecheck__, disk)):
+        gapped = snap.gapped
+        wanted = set(gapped)
+        for d in disk:
+            if d.stem in wanted:
+                by_stem[d.stem].append(d.version)
+    else:
+        for d in disk:
+            if d.stem:
+                by_stem[d.stem].append(d.version)
+        gapped = [stem for stem, v in by_stem.items() if min(v) != 1 or max(v) != len(set(v))]
     out = []
-    gapped = [stem for stem, v in by_stem.items() if min(v) != 1 or max(v) != len(set(v))]
     for stem in sorted(gapped):
         have = set(by_stem[stem])
         if have:
@@ -273,8 +281,7 @@ def _verify(store: Store, config: Config | None) -> list[Violation]:
     snap = snapshot(store.conn)
     disk, wrong = _check_files(scan.files, hash_files(store.root, scan.files), snap)
     problems = scan.problems + wrong
-    heads_of = (snap.stale_heads, snap.heads)
-    copy = _heads.read_copy(store.root, store.conn, snap.log, snap.held, heads_of)
+    copy = _heads.read_copy(store.root, store.conn, snap.log, snap.held, snap.stale_heads)
     heads = [Violation(p, r) for p, r in _heads.log_problems(store.root, store.conn, copy)]
     log_problems: list[Violation] = []
     rows: Sequence[Values] = snap.log  # the CSV is the copy, and it chains: nothing to read
@@ -284,7 +291,7 @@ def _verify(store: Store, config: Config | None) -> list[Violation]:
     writes, twice = writes_in(rows)
     problems.extend(_check_missing(snap, scan, writes, set(scan.files)))
     # The sequence rule is about what is on disk; the index allocates gap-free.
-    problems.extend(_check_sequences(disk))
+    problems.extend(_check_sequences(disk, snap))
     problems.extend(_check_scene_widths(disk))
     problems.extend(log_problems)
     problems.extend(_check_logged(snap, writes))
