@@ -61,6 +61,13 @@ class RunResult:
     earlier: list[tuple[int, Gate]] = field(default_factory=list)  # (attempt, gate) revised
 
 
+def services_spent(ctx: Context) -> float:
+    """What the render and image services of a run have settled so far (their ``spent``)."""
+    return sum(
+        float(getattr(ctx.params.get(key), "spent", 0.0) or 0.0) for key in ("render", "images")
+    )
+
+
 class Runner:
     """Runs skills on one project."""
 
@@ -122,6 +129,7 @@ class Runner:
         if skill.uses_model:
             ctx.ask_model = self._calls.asker(skill, target, route, run_id, attempt, meter)
         started = time.monotonic()
+        paid_before = services_spent(ctx)
         try:
             outputs = skill.produce(ctx)
         except WaitingForHandoff as wait:
@@ -148,7 +156,7 @@ class Runner:
             run_id,
             attempt,
             meter.estimated,
-            meter.actual,
+            meter.actual + services_spent(ctx) - paid_before,  # text, video and images
         )
 
     def _guard(self, skill: Skill, target: str) -> None:
