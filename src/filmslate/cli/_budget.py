@@ -38,11 +38,18 @@ def plan_batch(
 
 @commands.command()
 def switch(
-    tier: Annotated[str, typer.Argument(help="The tier whose model changed.")],
+    tier: Annotated[
+        str,
+        typer.Argument(
+            help="The tier whose model changed: a text tier (throughput, judgment, premium, "
+            "vision, research) or a visual one (visual_premium, visual_mid, visual_low)."
+        ),
+    ],
     reason: Annotated[str, typer.Option(help="Why the provider changes.")],
     project: ProjectOpt = None,
 ) -> None:
-    """Record a provider switch for a tier (a ROUTING_DECISION with a cost comparison)."""
+    """Record a provider switch for a tier (a ROUTING_DECISION with a cost comparison; a
+    visual tier's also names its QC sample, rendered and graded first on the new model)."""
     with open_project(project) as p:
         record = runner_for(p).record_switch(tier, reason)
         out.print(f"switch recorded: {record.name.relpath}")

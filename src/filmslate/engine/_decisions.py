@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from ..core._config import Config
-from ..core._errors import GateFailed, InputNotReady, ProviderError, RunError
+from ..core._errors import GateFailed, InputNotReady, ProviderError, RunError, UserError
 from ..core._names import scene_of
 from ..core._video_prices import video_cost
 from ..rules._routing import routing_gate
@@ -21,8 +21,9 @@ from ..store import _runlog
 from ..store._store import Record, Store
 from ._gateway import Gateway, TextRequest
 from ._guards import last_model
-from ._router import Route, Router
+from ._router import NEXT_TIER, Route, Router
 from ._skill import Skill
+from ._visual_switch import VISUAL_TIERS, visual_switch_decision, visual_tier_name
 
 
 def cost_impact(gateway: Gateway, old: Route, new: Route) -> float:
@@ -45,7 +46,17 @@ def cost_impact(gateway: Gateway, old: Route, new: Route) -> float:
 
 
 def record_switch(store: Store, router: Router, gateway: Gateway, tier: str, reason: str) -> Record:
-    """Write the ROUTING_DECISION for moving a tier to the model config now names."""
+    """Write the ROUTING_DECISION for moving a tier to the model config now names (a visual
+    tier's, with its cost comparison and QC sample: ``_visual_switch``)."""
+    if visual_tier_name(tier) is not None:
+        payload, used, entry = visual_switch_decision(store, router.config, tier, reason)
+        return _write(store, payload, used, entry=entry)
+    if tier not in NEXT_TIER:
+        raise UserError(
+            f"no tier {tier!r}: the text tiers are {', '.join(NEXT_TIER)} and the visual "
+            f"tiers {', '.join(VISUAL_TIERS)}",
+            tier=tier,
+        )
     new = router.model_for(tier)
     previous = last_model(store, tier)
     old = previous[1] if previous else "(none)"

@@ -82,6 +82,7 @@ from ._render_jobs import (
 from ._router import Route, Router
 from ._submissions import fetch_clip, settle_intent
 from ._video import JobStatus, Reference, ResolutionTier, VideoProvider
+from ._visual_switch import refuse_switch, refuse_unconfigured
 
 __all__ = [
     "ANIMATIC",
@@ -158,6 +159,7 @@ class RenderService:
         references: tuple[Reference, ...] = (),
     ) -> bytes:
         """The shot's clip at a resolution tier: resumed, reused, or generated and paid."""
+        refuse_switch(self.project, self.route(shot), pack, shot)  # before any spend (SPEC §7)
         sha = genpack_sha(pack)
         row = self.job(shot.shot_id, resolution, sha)
         roll = self._roll(shot.shot_id, resolution, sha, row)
@@ -193,6 +195,8 @@ class RenderService:
             self._made = factory_providers(VIDEO_FACTORY, self.config, self.project.root)
             self.providers = {**self._made, **self.providers}  # given providers win
             found = serving(self.providers, model)
+        if found is None:
+            refuse_unconfigured(self.config, model)  # a recorded job of a model since switched
         if found is None:
             raise ProviderError(
                 f"no video provider for model {model!r}: the render service knows "

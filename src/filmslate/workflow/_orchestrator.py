@@ -31,8 +31,10 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from ..core._errors import CostReviewRequired, GateFailed, RenderRefused, RunError
+from ..core._names import scene_of
 from ..engine._readiness import culture_required, passed_and_fresh, scene_rows
 from ..engine._runner import Runner, RunResult
+from ..schemas import ShotRow
 from ..store._runlock import run_lock
 from ._pending import (
     budget_moved,
@@ -44,6 +46,7 @@ from ._pending import (
     tracked,
 )
 from ._sheets import sheets_pending
+from ._switching import check_switch, pending_samples
 
 Status = Literal["complete", "stopped", "waiting"]
 LOCK_SKILLS = ("character-lock", "set-lock", "voice-lock")
@@ -230,6 +233,9 @@ class Orchestrator:
         self.progress.advance("cost-optimizer PROJECT")
 
     def _shots(self) -> None:
+        for sample in pending_samples(self.runner):  # SPEC §7: a switch's QC sample first
+            self.batch_prepare(scene_of(sample))
+            self.proxy_until_accepted(sample)
         for scene in scene_ids(self.runner):
             rows = shot_rows(self.runner, scene)
             self.progress.phase(f"shots of {scene}", 2 * len(rows) + 3)
@@ -242,7 +248,7 @@ class Orchestrator:
                 self._run("reference-sheets", scene)
             self.progress.advance(f"reference-sheets {scene}")
             for row in rows:
-                self.proxy_until_accepted(row.shot_id)
+                self.proxy_until_accepted(row.shot_id, row)
                 self.progress.advance(f"{row.shot_id} proxy")
             for row in rows:
                 self.step("render-final", row.shot_id, advance=False)
@@ -259,13 +265,27 @@ class Orchestrator:
 
     # -- the production loop of one shot ----------------------------------------------------
 
-    def proxy_until_accepted(self, shot: str) -> None:
+    def batch_prepare(self, scene: str) -> None:
+        """What a scene's shots need before one is rendered out of turn (a QC sample)."""
+        self.cost_loop(scene)
+        self.batch_plan(scene)
+        if sheets_pending(self.runner, scene):
+            self._run("reference-sheets", scene)
+
+    def proxy_until_accepted(self, shot: str, row: ShotRow | None = None) -> None:
         """storyboard -> GenPack -> proxy -> QC; on FIX or FAIL the analyzer writes rules and
         the shot goes round again (the regen limits hard-stop a shot that keeps failing). A
         proxy the provider refused goes to the analyzer too, which rewords its prompt."""
         for _ in range(MAX_ROUNDS):
             self.step("storyboard-generator", shot, advance=False)
-            if pack_pending(self.runner, shot):
+            row = row or next(
+                r for r in shot_rows(self.runner, scene_of(shot)) if r.shot_id == shot
+            )
+            if pack_pending(self.runner, shot, row):
+                try:  # a changed [visual] model is re-packed only once the switch is recorded
+                    check_switch(self.runner, row)
+                except RunError as error:
+                    raise Stop("stopped", "prompt-packager", shot, str(error)) from None
                 self._run("prompt-packager", shot)
             try:
                 self.step("render-proxy", shot, advance=False)

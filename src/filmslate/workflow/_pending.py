@@ -11,6 +11,7 @@ from typing import Literal
 from ..engine._readiness import output_problems, passed_and_fresh, scene_rows
 from ..engine._runner import Runner
 from ..engine._skill import Context
+from ..engine._visual_switch import pack_model_changed
 from ..schemas import GenPack, RegenRules, ShotList, ShotRow
 from ..skills.continuity._locks import LockSkill, done_subjects
 from ..skills.production._production import rules_missing
@@ -70,19 +71,24 @@ def tracked(runner: Runner, scene: str) -> bool:
     )
 
 
-def pack_pending(runner: Runner, shot: str) -> bool:
-    """The GenPack is missing, stale, failed, or lacks regen rules that now apply."""
+def pack_pending(runner: Runner, shot: str, row: ShotRow | None = None) -> bool:
+    """The GenPack is missing, stale, failed, packed for another video model than the
+    shot's tier names now (after `slate switch`), or lacks regen rules that now apply."""
     store = runner.store
     skill = runner.registry.get("prompt-packager")
     if not passed_and_fresh(runner.project, skill, shot):
         return True
+    pack_record = store.latest("GENPACK", shot)
+    assert pack_record is not None
+    pack = store.load(pack_record.name)
+    assert isinstance(pack, GenPack)
+    if row is not None and pack_model_changed(runner.config, pack, row):
+        return True
     rules_record = store.latest("REGEN_RULES")
     if rules_record is None:
         return False
-    pack_record = store.latest("GENPACK", shot)
-    assert pack_record is not None
-    pack, rules = store.load(pack_record.name), store.load(rules_record.name)
-    assert isinstance(pack, GenPack) and isinstance(rules, RegenRules)
+    rules = store.load(rules_record.name)
+    assert isinstance(rules, RegenRules)
     return bool(rules_missing(pack, rules, shot))
 
 
