@@ -11,6 +11,7 @@ from pathlib import Path
 from filmslate import Project
 from filmslate.engine._override import record_override
 from filmslate.synthetic import (
+    VIDEO_MODEL,
     Settings,
     SyntheticFilm,
     SyntheticVideo,
@@ -58,7 +59,8 @@ def new_jobs(root: Path) -> list[str]:
     return [r[0] for r in rows]
 
 
-def test_a_failed_qc_sample_stops_the_tier_until_an_override(tmp_path: Path) -> None:
+def failed_sample(tmp_path: Path) -> tuple[Path, SyntheticFilm]:
+    """A production whose mid tier was switched to NEW and whose QC sample then got FAIL."""
     root = tmp_path / "film"
     runner, _ = synthetic_project(root, 1, 4, settings=SETTINGS)
     assert Orchestrator(runner).run().status == "complete"
@@ -82,12 +84,33 @@ def test_a_failed_qc_sample_stops_the_tier_until_an_override(tmp_path: Path) -> 
     assert outcome.status == "stopped", outcome.describe()
     assert "got QC FAIL" in outcome.reason and f"slate override {SAMPLE}" in outcome.reason
     assert new_jobs(root) == [SAMPLE]  # the sample only: no other mid shot was sent
-    record_override(runner.project, SAMPLE, "the light is fixed by the regen rules", 0.0)
     runner.project.close()
+    return root, failing
 
+
+def test_a_failed_qc_sample_stops_the_tier_until_an_override(tmp_path: Path) -> None:
+    root, failing = failed_sample(tmp_path)
+    with Project(root) as project:
+        record_override(project, SAMPLE, "the light is fixed by the regen rules", 0.0)
     runner = switched_runner(root, failing)
     done = Orchestrator(runner).run()
     assert done.status == "complete", done.describe()
     jobs = new_jobs(root)
     assert jobs[0] == SAMPLE and OTHER in jobs
+    runner.project.close()
+
+
+def test_reverting_after_a_failed_sample_is_a_switch_back(tmp_path: Path) -> None:
+    root, failing = failed_sample(tmp_path)
+    config = root / "filmslate.toml"
+    config.write_text(set_key(config.read_text(), "visual", "mid", f'"{VIDEO_MODEL}"'))
+    runner = switched_runner(root, failing)
+    stopped = Orchestrator(runner).run()  # back to the old model: a switch too
+    assert stopped.status == "stopped" and "slate switch visual_mid" in stopped.reason
+    runner.record_switch("visual_mid", "the new model lost the light on the sample")
+    runner.project.close()
+    runner = switched_runner(root, SyntheticFilm(1, 4))  # the old model holds the light
+    done = Orchestrator(runner).run()  # the failed sample's stop is superseded
+    assert done.status == "complete", done.describe()
+    assert new_jobs(root) == [SAMPLE]  # nothing more was sent to the new model
     runner.project.close()

@@ -39,6 +39,7 @@ from ._revision import Revisions
 from ._router import Route, Router
 from ._skill import Context, Inputs, Registry, Skill, load_skills
 from ._stops import gate_of
+from ._visual_switch import lift_failed_samples
 
 __all__ = ["RunResult", "Runner", "provider_settings"]
 
@@ -266,8 +267,11 @@ class Runner:
         return budget_view(self.project, self.ledger, target)
 
     def record_switch(self, tier: str, reason: str) -> Record:
-        """Write the ROUTING_DECISION for moving a tier to the model config now names."""
-        return _decisions.record_switch(self.store, self.router, self.gateway, tier, reason)
+        """Write the ROUTING_DECISION for moving a tier to the model config now names (a new
+        visual switch supersedes the stop a failed QC sample of the last one left)."""
+        record = _decisions.record_switch(self.store, self.router, self.gateway, tier, reason)
+        lift_failed_samples(self.project, tier)
+        return record
 
     def plan_batch(self, target: str) -> Record:
         """Route every planned shot of a scene (or PROJECT) by hero tier within the premium

@@ -41,12 +41,14 @@ from ..schemas import GenPack, QcBatch, ShotList, ShotRow, schema_for
 from ..store import _runlog
 from ..store._project import Project
 from ..store._store import Store
+from ._override import lift
 from ._router import Route
 from ._stops import all_open_hard_stops, record_hard_stop
 
 __all__ = [
     "VISUAL_TIERS",
     "Sample",
+    "lift_failed_samples",
     "pack_model_changed",
     "packed_model",
     "refuse_before_sample",
@@ -406,3 +408,11 @@ def refuse_before_sample(project: Project, tier: str, model: str, shot_id: str) 
         if not _sample_stops(project, sample):
             record_hard_stop(project, sample.shot_id, SAMPLE_STOP, reason, "render-proxy")
         raise HardStop(reason + ". Nothing was sent.", kind=SAMPLE_STOP, target=sample.shot_id)
+
+
+def lift_failed_samples(project: Project, tier: str) -> None:
+    """A new switch of the tier (a revert, another model) supersedes the hard stop a failed
+    QC sample of its last switch left: its sample is the new switch's to judge."""
+    for stop in all_open_hard_stops(project):
+        if stop.kind == SAMPLE_STOP and f"of the {tier} switch to" in stop.reason:
+            lift(project, stop, f"superseded by a new {tier} switch", by_skill="model-router")
