@@ -22,7 +22,7 @@ was paid on (the tier's spend rows) or its last recorded switch.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from ..core._config import Config
@@ -48,6 +48,7 @@ from ._stops import all_open_hard_stops, record_hard_stop
 __all__ = [
     "VISUAL_TIERS",
     "Sample",
+    "current_sample",
     "lift_failed_samples",
     "pack_model_changed",
     "packed_model",
@@ -385,12 +386,35 @@ def _sample_stops(project: Project, sample: Sample) -> list[tuple[str, bool]]:
     return [(str(r[0]), str(r[0]) in opened) for r in rows]
 
 
-def refuse_before_sample(project: Project, tier: str, model: str, shot_id: str) -> None:
-    """The tier's shots wait for the switch's QC sample; a FAIL on it hard-stops the tier."""
+def current_sample(project: Project, tier: str, model: str) -> tuple[Sample, SampleState] | None:
+    """The QC sample of the tier's latest switch to ``model`` and where it stands. A sample
+    no longer planned (the shot list changed since) gives way to the first shot rendered on
+    the model since the switch; None when there is none yet (the next one is the sample)."""
     sample = switch_sample(project.store, tier)
     if sample is None or sample.model != model:
-        return
+        return None
     state = sample_state(project, sample)
+    if state != "pending" or sample.shot_id in {
+        r.shot_id for r in tier_rows(project.store, tier)[0]
+    }:
+        return sample, state
+    first = project.store.conn.execute(
+        "SELECT shot_id FROM render_jobs WHERE provider = ? AND resolution = 'proxy' AND "
+        "created_at >= ? ORDER BY rowid LIMIT 1",
+        (model, sample.since),
+    ).fetchone()
+    if first is None:
+        return None
+    stand_in = replace(sample, shot_id=str(first[0]))
+    return stand_in, sample_state(project, stand_in)
+
+
+def refuse_before_sample(project: Project, tier: str, model: str, shot_id: str) -> None:
+    """The tier's shots wait for the switch's QC sample; a FAIL on it hard-stops the tier."""
+    found = current_sample(project, tier, model)
+    if found is None:
+        return
+    sample, state = found
     if state == "pending" and shot_id != sample.shot_id:
         raise InputNotReady(
             f"{shot_id}: {tier} was switched to {model}; its QC sample {sample.shot_id} is "

@@ -10,12 +10,7 @@ from __future__ import annotations
 
 from ..core._visual_models import HERO_VISUAL, tier_model
 from ..engine._runner import Runner
-from ..engine._visual_switch import (
-    VISUAL_TIERS,
-    refuse_silent_visual_switch,
-    sample_state,
-    switch_sample,
-)
+from ..engine._visual_switch import VISUAL_TIERS, current_sample, refuse_silent_visual_switch
 from ..schemas import ShotRow
 
 __all__ = ["check_switch", "pending_samples"]
@@ -33,12 +28,8 @@ def pending_samples(runner: Runner) -> list[str]:
     verdict on the new model yet, one per tier."""
     out = []
     for tier in VISUAL_TIERS:
-        sample = switch_sample(runner.store, tier)
         model = str(getattr(runner.config.visual, tier.removeprefix("visual_")))
-        if (
-            sample is not None
-            and sample.model == model
-            and sample_state(runner.project, sample) == "pending"
-        ):
-            out.append(sample.shot_id)
+        found = current_sample(runner.project, tier, model)
+        if found is not None and found[1] == "pending":
+            out.append(found[0].shot_id)
     return sorted(set(out))
