@@ -96,7 +96,7 @@ class ReferenceSheets(Skill):
     uses_model: ClassVar[bool] = False
     uses_images: ClassVar[bool] = True  # gets the runner's image service
     wants_existing: ClassVar[bool] = True
-    revise_on_fail: ClassVar[bool] = False  # a sheet that does not decode is the model's fault
+    revise_on_fail: ClassVar[bool] = False  # the same job gives the same thumbnail again
     summary: ClassVar[str] = (
         "after the locks pass: a reference sheet per character and set lock (an image "
         "model's, else a schematic drawing); a person's own sheet wins"
