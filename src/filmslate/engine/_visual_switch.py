@@ -292,7 +292,7 @@ def _justification(
 ) -> str:
     lines = [
         f"{reason}. Switching {tier} from {old} to {new}. Worst case per planned shot "
-        "(proxy + final, from the model catalogue), old -> new:"
+        "(proxy + final, from the model catalogue or [prices.video]), old -> new:"
     ]
     lines += [
         f"- {c.row.shot_id} ({c.row.duration_s:g}s, {'rendered' if c.rendered else 'not rendered'}"
