@@ -16,8 +16,9 @@ import sqlite3
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from operator import attrgetter
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 from ..core._config import Config
 from ..core._errors import ArtifactNameError, IntegrityError
@@ -105,6 +106,9 @@ def _check_files(
 ) -> tuple[list[Seen], list[Violation]]:
     """Every file in the layer folders against the index; a clean one costs a comparison."""
     by_relpath = snap.by_relpath
+    indexed = list(map(by_relpath.get, files))
+    if _all_clean(indexed, list(map(facts.__getitem__, files))):
+        return cast(list[Seen], indexed), []
     disk: list[Seen] = []
     problems = []
     for rel in files:
@@ -122,6 +126,19 @@ def _check_files(
         disk.append(named)
         problems.extend(wrong)
     return disk, problems
+
+
+def _all_clean(rows: list[Row | None], found: list[Facts]) -> bool:
+    """Every file is its index row: the same content, one link, read-only (column-wise)."""
+    if None in rows or not all(map(FileFacts.__instancecheck__, found)):
+        return False
+    facts = cast(list[FileFacts], found)
+    return (
+        list(map(attrgetter("sha256"), facts))
+        == list(map(attrgetter("sha256"), cast(list[Row], rows)))
+        and set(map(attrgetter("links"), facts)) <= {1}
+        and not any(map(attrgetter("writable"), facts))
+    )
 
 
 def _check_file(
@@ -161,7 +178,7 @@ def _check_sequences(disk: Sequence[Seen], snap: Snapshot) -> list[Violation]:
     if len(disk) == len(snap.artifacts) and all(map(Row.__instancecheck__, disk)):
         gapped = snap.gapped
         wanted = set(gapped)
-        for d in disk:
+        for d in disk if wanted else ():
             if d.stem in wanted:
                 by_stem[d.stem].append(d.version)
     else:
@@ -185,6 +202,8 @@ def _check_sequences(disk: Sequence[Seen], snap: Snapshot) -> list[Violation]:
 
 
 def _check_scene_widths(disk: Sequence[Seen]) -> list[Violation]:
+    if len({_scene_width(s) for s in set(map(attrgetter("subject"), disk))} - {0}) < 2:
+        return []  # one width (or none): looked at once per subject, not per version
     widths: dict[int, str] = {}
     seen: set[str] = set()
     for d in disk:
@@ -197,6 +216,12 @@ def _check_scene_widths(disk: Sequence[Seen]) -> list[Violation]:
         sample = ", ".join(f"{w} digits ({v})" for w, v in sorted(widths.items()))
         return [Violation("(project)", f"scene ids are padded inconsistently: {sample}")]
     return []
+
+
+def _scene_width(subject: str) -> int:
+    """How many digits a subject's scene id has (0: it names no scene)."""
+    m = SCENE_DIGITS.match(subject)
+    return len(m.group(1)) if m and SCENE_RE.match(subject) else 0
 
 
 def _log_rows(
