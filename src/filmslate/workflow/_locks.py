@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from ..core._errors import UserError
 from ..core._names import HERO_VISUAL, LOCK_KINDS, ArtifactName, parse_stem, scene_of
-from ..core._video_prices import price_per_second
+from ..core._video_prices import video_cost, video_entry
 from ..schemas import ShotList
 from ..store._project import Project
 
@@ -161,11 +161,17 @@ def _render_cost(project: Project, kind_name: str, shot: str) -> tuple[float, st
     config = project.config
     model = str(getattr(config.visual, HERO_VISUAL[row.hero_tier]))
     resolution = "proxy" if kind_name == "PROXY" else "final"
-    per_second = price_per_second(config, model, resolution)
+    clip = video_cost(config, model, resolution, row.duration_s)  # as the render reserves it
     multiplier = config.regen.multiplier(row.regen_risk_estimate)
-    cost = round(row.duration_s * per_second * multiplier, 6)
+    cost = round(clip * multiplier, 6)
+    entry = video_entry(config, model)
+    priced = (
+        f"{row.duration_s:g}s as a {entry.snap_duration(row.duration_s):g}s clip at {clip:g}"
+        if entry is not None
+        else f"{row.duration_s:g}s x {clip / row.duration_s:g}/s"
+    )
     return cost, (
-        f"{row.duration_s:g}s x {per_second:g}/s ({model}, {resolution}, hero "
+        f"{priced} ({model}, {resolution}, hero "
         f"{row.hero_tier}) x {multiplier:g} ({row.regen_risk_estimate} regen risk)"
     )
 

@@ -15,7 +15,7 @@ from ...core._budget import BudgetView, CapState, Level
 from ...core._config import Config
 from ...core._gate import Gate
 from ...core._names import HERO_VISUAL, scene_of
-from ...core._video_prices import price_per_second
+from ...core._video_prices import video_cost
 from ...engine._skill import REGISTRY, Context, Media, Need, Skill
 from ...schemas import Artifact, BudgetStatus, CostReport, ShotList, ShotRow
 
@@ -39,14 +39,15 @@ def shot_line(row: ShotRow, config: Config) -> ShotLine:
     """The projected cost of one shot on the visual tier its hero tier routes to."""
     visual = HERO_VISUAL[row.hero_tier]
     model = str(getattr(config.visual, visual))
-    per_second = price_per_second(config, model, "proxy") + price_per_second(config, model, "final")
+    # priced as the render reserves it: a per-clip model bills its snapped clip length
+    clips = sum(video_cost(config, model, res, row.duration_s) for res in ("proxy", "final"))
     multiplier = config.regen.multiplier(row.regen_risk_estimate)
     return ShotLine(
         row.shot_id,
         row.duration_s,
         visual,
         model,
-        row.duration_s * per_second * multiplier,
+        clips * multiplier,
         multiplier,
         row,
     )
