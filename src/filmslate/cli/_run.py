@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import closing
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -110,12 +111,14 @@ def run(
             _orchestrate(p)
             return
         if skill in LOOPS:
-            outcome = run_loop(runner_for(p), skill, target_of(scene, shot, target))
+            with closing(runner_for(p)) as runner:
+                outcome = run_loop(runner, skill, target_of(scene, shot, target))
             out.print(plain(outcome.describe()), soft_wrap=True)
             if not outcome.passed:
                 raise typer.Exit(1)
             return
-        result = runner_for(p).run(skill, target_of(scene, shot, target), force=force)
+        with closing(runner_for(p)) as runner:
+            result = runner.run(skill, target_of(scene, shot, target), force=force)
         print_result(result)
         if result.status == "done" and not result.gate.passed:
             raise typer.Exit(1)
@@ -126,8 +129,7 @@ def _orchestrate(p: Project) -> None:
     from ..workflow._orchestrator import Orchestrator
     from ..workflow._progress import RichProgress
 
-    runner = runner_for(p)
-    with RichProgress(out.console) as progress:
+    with closing(runner_for(p)) as runner, RichProgress(out.console) as progress:
         try:
             outcome = Orchestrator(runner, progress).run()
         except KeyboardInterrupt:
@@ -156,8 +158,8 @@ def submit(
         from ..engine._runner import provider_settings
         from ..providers.handoff import submit_answer
 
-        runner = runner_for(p)
-        stored = submit_answer(p.root, provider_settings(p), answer)
-        skill, target, _attempt = stored.name.split(".", 1)[0].split("__")
-        out.print(f"answer accepted: {stored}")
-        print_result(runner.run(skill, target))
+        with closing(runner_for(p)) as runner:
+            stored = submit_answer(p.root, provider_settings(p), answer)
+            skill, target, _attempt = stored.name.split(".", 1)[0].split("__")
+            out.print(f"answer accepted: {stored}")
+            print_result(runner.run(skill, target))

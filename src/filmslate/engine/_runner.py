@@ -248,6 +248,12 @@ class Runner:
             self._images = ImageService(self.project, self.ledger)
         return self._images
 
+    def close(self) -> None:
+        """Close the HTTP clients the render and image services' providers opened."""
+        for service in (self._render, self._images):
+            if service is not None:
+                service.close()
+
     def existing_outputs(self, skill: Skill) -> dict[str, dict[str, str]]:
         """Kind -> subject -> verdict (or STALE) of the skill's own latest outputs, so a skill
         that makes many subjects (one lock per character) redoes only what needs redoing."""
