@@ -778,8 +778,15 @@ def dialogue_project(
     if locks:
         put(r, "VOICE_LOCK", "NELL", voice_lock("NELL"))
         put(r, "VOICE_LOCK", "TOM", voice_lock("TOM", **TOM_RURAL))
-    put(r, "WORLD_STATE", None, WORLD)
+    put(r, "WORLD_STATE", None, state_after(None))  # the state before S01: the initial one
     return r, model
+
+
+def state_after(scene: str | None) -> WorldState:
+    """WORLD as the state after ``scene`` (None: the initial state, before the first)."""
+    return WORLD.model_copy(
+        update={"timeline": WORLD.timeline.model_copy(update={"current_scene": scene})}
+    )
 
 
 def flags_of(r: Runner, result: Any) -> dict[str, list[str]]:
@@ -987,6 +994,8 @@ def test_drift_against_the_characters_own_earlier_scenes(film: Path) -> None:
         fountain("S03", ("NELL", FLORID), ("TOM", RURAL)),
         locks=False,
     )
+    for before in ("S01", "S02"):  # the states the later scenes are checked against
+        put(r, "WORLD_STATE", None, state_after(before))
     assert r.run("dialogue-consistency-check", "S01").gate.verdict == "PASS"
     assert r.run("dialogue-consistency-check", "S02").gate.verdict == "PASS"
     result = r.run_once("dialogue-consistency-check", "S03")
@@ -1007,7 +1016,8 @@ def test_per_scene_prompts_do_not_grow_with_the_number_of_scenes(film: Path) -> 
     r, model = make_runner(film, answer)
     put(r, "SCENES", None, scenes_table(300, width=3))
     put(r, "BREAKDOWN", None, breakdown_table(300, width=3))
-    put(r, "WORLD_STATE", None, WORLD)
+    for before in ("S002", "S299"):  # each check reads the state before its scene
+        put(r, "WORLD_STATE", None, state_after(before))
     put(r, "CHAR_LOCK", "NELL", char_lock("NELL", ["the lighthouse has been dark a year"]))
     put(r, "VOICE_LOCK", "NELL", voice_lock("NELL"))
     put(r, "VOICE_LOCK", "TOM", voice_lock("TOM", **TOM_RURAL))

@@ -5,11 +5,13 @@ missing or stale, in loop order:
 
 1. story: story-architect, script-breakdown;
 2. locks: character-lock, set-lock, voice-lock for each scene;
-3. narrative: character-psychology and dialogue-consistency-check for each scene, then
-   narrative-red-team and audience-simulator on the whole story;
-4. scenes: research-agent, plausibility-auditor, cultural-check (where a real culture is
-   central), then the continuity loop (world-state-tracker, continuity-supervisor, and on a
-   supervisor FAIL a revised diff from the tracker), scene by scene;
+3. scenes, one at a time in SCENES order: character-psychology and
+   dialogue-consistency-check (after the previous scene was tracked: they read the state
+   before the scene, so knowledge carried over from an earlier scene is known), then
+   research-agent, plausibility-auditor, cultural-check (where a real culture is central),
+   then the continuity loop (world-state-tracker, continuity-supervisor, and on a supervisor
+   FAIL a revised diff from the tracker);
+4. story review: narrative-red-team and audience-simulator on the whole story;
 5. planning: shot-planner for each scene, then the cost loop on the whole production;
 6. shots, one scene at a time (a batch): the cost loop on the scene and its routing plan
    (model-router writes a ROUTING_DECISION), reference-sheets for the scene's cast and set
@@ -135,8 +137,8 @@ class Orchestrator:
             for phase in (
                 self._story,
                 self._locks,
-                self._narrative,
                 self._scenes,
+                self._review,
                 self._planning,
                 self._shots,
                 self._cut,
@@ -170,25 +172,12 @@ class Orchestrator:
                     self._run(skill, scene)
                 self.progress.advance(f"{skill} {scene}")
 
-    def _narrative(self) -> None:
-        rows = scene_rows(self.project)
-        self.progress.phase("narrative", 2 * len(rows) + 2)
-        for row in rows:
-            if row.characters_present:
-                self.step("character-psychology", row.scene_id)
-            else:
-                self.progress.advance(f"character-psychology {row.scene_id}: no characters")
-            if row.characters_present and self.store.latest("SCRIPT", row.scene_id):
-                self.step("dialogue-consistency-check", row.scene_id)
-            else:
-                self.progress.advance(f"dialogue-consistency-check {row.scene_id}: no script")
-        self.step("narrative-red-team", "PROJECT")
-        self.step("audience-simulator", "PROJECT")
-
     def _scenes(self) -> None:
-        scenes = scene_ids(self.runner)
-        self.progress.phase("validation and continuity", 5 * len(scenes))
-        for scene in scenes:
+        rows = scene_rows(self.project)
+        self.progress.phase("scenes", 7 * len(rows))
+        for row in rows:
+            scene = row.scene_id
+            self._scene_narrative(row.scene_id, bool(row.characters_present))
             self.step("research-agent", scene)
             self.step("plausibility-auditor", scene)
             if culture_required(self.project, scene):
@@ -196,6 +185,23 @@ class Orchestrator:
             else:
                 self.progress.advance(f"cultural-check {scene}: no real culture is central")
             self.continuity_loop(scene)
+
+    def _scene_narrative(self, scene: str, has_cast: bool) -> None:
+        """character-psychology and dialogue-consistency-check of one scene: they run after
+        the previous scene's world-state update, which they read (SPEC §5)."""
+        if has_cast:
+            self.step("character-psychology", scene)
+        else:
+            self.progress.advance(f"character-psychology {scene}: no characters")
+        if has_cast and self.store.latest("SCRIPT", scene):
+            self.step("dialogue-consistency-check", scene)
+        else:
+            self.progress.advance(f"dialogue-consistency-check {scene}: no script")
+
+    def _review(self) -> None:
+        self.progress.phase("story review", 2)
+        self.step("narrative-red-team", "PROJECT")
+        self.step("audience-simulator", "PROJECT")
 
     def continuity_loop(self, scene: str) -> None:
         """world-state-tracker -> continuity-supervisor; a supervisor FAIL sends its findings

@@ -433,7 +433,7 @@ class DialogueConsistencyCheck(Skill):
         Need("SCRIPT", "scene"),
         Need("VOICE_LOCK", "all", optional=True),
         Need("CHAR_LOCK", "cast", optional=True),
-        Need("WORLD_STATE", optional=True),
+        Need("WORLD_STATE", "before_scene", optional=True),  # what the speakers knew before
         Need("STATE_DIFF", "scene", optional=True),
         # the previous scene's check carries each speaker's running voice profile; it is
         # context, so a new version of it (say after a lock revision) does not reopen this one

@@ -249,7 +249,9 @@ class CharacterPsychology(Skill):
         Need("SCENES"),
         Need("BREAKDOWN"),
         Need("CHAR_LOCK", "cast", optional=True),
-        Need("WORLD_STATE", optional=True),
+        # the state before the scene (SPEC §5 "prior WORLD_STATE"): the previous scene must
+        # be tracked first, so knowledge honestly carried over from it is known here
+        Need("WORLD_STATE", "before_scene", optional=True),
         Need("STATE_DIFF", "scene", optional=True),
     )
     produces: ClassVar[tuple[str, ...]] = ("PSYCH",)
