@@ -163,8 +163,8 @@ def _build(config: Config, root: Path, model: str, kind: Kind, clients: _Clients
     if not isinstance(provider, wanted):
         return _unavailable(kind, model, f"{model}: the {name} factory made no {wanted.__name__}")
     _limit(provider, settings.max_concurrent)
-    with contextlib.suppress(AttributeError):
-        provider.factory_client = clients.get(name)  # closed by close_providers()
+    with contextlib.suppress(AttributeError):  # closed by close_providers()
+        setattr(provider, "factory_client", clients.get(name))  # noqa: B010 (any provider class)
     return provider
 
 
