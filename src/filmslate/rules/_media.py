@@ -24,6 +24,9 @@ Checks (thresholds in :class:`MediaThresholds`, all on the 0-255 scale of decode
   distance (CIE76 delta E) to the nearest palette colour above ``palette_delta_e`` is a minor
   finding, above twice that a severe one. A delta E of about 2 is a just-noticeable difference;
   30 means "clearly another colour family", which is what set drift looks like.
+- ``face_count``, ``shot_scale``, ``colour_temperature``: measured on the sampled frames by
+  ``_looks`` (a face detector bundled with OpenCV; the set lock's light in kelvin) when the
+  spec names the shot's characters / camera type / temperature (docs/qc.md).
 
 Each finding is ``minor`` (rubric 1) or ``severe`` (rubric 0). :func:`rubric_from_technical`
 turns findings into the seven QC categories for offline grading. Face, wardrobe, prop and audio
@@ -40,6 +43,7 @@ from typing import Literal
 import numpy as np
 
 from ..core._errors import ProviderError, UserError
+from ._looks import LookSpec, look_findings
 from ._media_colour import (
     HEX_COLOUR,
     FloatArray,
@@ -49,7 +53,7 @@ from ._media_colour import (
     rgb_to_hex,
     rgb_to_lab,
 )
-from ._media_decode import ANALYSIS_WIDTH, ClipInfo, FrameStats, analyse, probe
+from ._media_decode import ANALYSIS_WIDTH, ClipInfo, FrameStats, decode, probe
 
 # The decoding (``_media_decode``) and the colour maths (``_media_colour``) live beside this
 # module; their public names are re-exported so callers import from ``rules._media``.
@@ -102,6 +106,9 @@ CHECK_CATEGORIES: dict[str, tuple[str, ...]] = {
     "flicker": ("motion_integrity", "lighting_consistency"),
     "hard_cut": ("motion_integrity", "set_continuity"),
     "palette": ("lighting_consistency", "set_continuity"),
+    "face_count": ("face_consistency",),
+    "shot_scale": ("motion_integrity",),
+    "colour_temperature": ("lighting_consistency",),
 }
 
 
@@ -115,6 +122,9 @@ class ClipSpec:
     fps: float
     palette: list[str] = field(default_factory=list)
     allow_static: bool = False
+    characters: int | None = None  # how many faces to expect; None: faces are not counted
+    camera_type: str = ""
+    temperature_k: int | None = None  # the set lock's light
 
     def __post_init__(self) -> None:
         for colour in self.palette:
@@ -156,7 +166,7 @@ def technical_checks(
     """Every technical problem found in ``data`` against ``expected`` (empty when clean)."""
     limits = thresholds or MediaThresholds()
     try:
-        info, stats = analyse(data, limits.palette_samples)
+        info, stats = (found := decode(data, limits.palette_samples)).info, found.stats
     except ProviderError as exc:
         return [TechFinding("decode", "severe", exc.message)]
     if info.frames == 0:
@@ -169,7 +179,21 @@ def technical_checks(
     findings += _cut_findings(stats, info.fps, limits)
     if expected.palette and stats.pixels:
         findings += _palette_findings(stats, expected.palette, limits)
-    return findings
+    return findings + _look_findings(stats, expected)
+
+
+def _look_findings(stats: FrameStats, spec: ClipSpec) -> list[TechFinding]:
+    looks = LookSpec(
+        spec.characters if spec.characters is not None else -1,
+        spec.camera_type if spec.characters is not None else "insert",
+        tuple(hex_to_rgb(c) for c in spec.palette),
+        spec.temperature_k,
+    )
+    found = look_findings(stats.looks, looks)
+    return [
+        TechFinding(f.check, "severe" if f.severity == "severe" else "minor", f.detail)
+        for f in found
+    ]
 
 
 def rubric_from_technical(findings: list[TechFinding]) -> dict[str, int]:

@@ -7,6 +7,7 @@ and time grows linearly with the number of frames. ``_media`` re-exports the pub
 
 from __future__ import annotations
 
+import hashlib
 import re
 import subprocess
 import tempfile
@@ -21,9 +22,20 @@ import numpy.typing as npt
 from ..core._errors import ProviderError
 from ._media_colour import FloatArray
 
-__all__ = ["ANALYSIS_WIDTH", "ClipInfo", "FrameStats", "analyse", "probe"]
+__all__ = [
+    "ANALYSIS_WIDTH",
+    "LOOK_WIDTH",
+    "ClipInfo",
+    "Decoded",
+    "FrameStats",
+    "analyse",
+    "decode",
+    "probe",
+]
 
 ANALYSIS_WIDTH = 160
+LOOK_WIDTH = 2 * ANALYSIS_WIDTH  # the sampled frames a face detector or a model looks at
+CACHE_SIZE = 8  # decoded takes kept in memory (a take is probed, graded and cut in turn)
 _VIDEO_STREAM = re.compile(r"Stream #\d+:\d+.*?: Video: (.*)")
 _SIZE = re.compile(r"\b(\d{2,5})x(\d{2,5})\b")
 _FPS = re.compile(r"(\d+(?:\.\d+)?) (?:fps|tbr)\b")
@@ -49,15 +61,41 @@ class FrameStats:
     diff: list[float] = field(default_factory=list)  # plain mean abs difference to previous
     content: list[float] = field(default_factory=list)  # brightness-standardised difference
     pixels: list[npt.NDArray[np.uint8]] = field(default_factory=list)  # sampled frames
+    looks: list[npt.NDArray[np.uint8]] = field(default_factory=list)  # the same, LOOK_WIDTH
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """A take decoded once: what it is, its per-frame numbers and its sampled frames."""
+
+    info: ClipInfo
+    stats: FrameStats
+
+
+_CACHE: dict[tuple[str, int], Decoded | ProviderError] = {}
+
+
+def decode(data: bytes, samples: int = 24) -> Decoded:
+    """``data`` decoded once per process: the render gate, QC and the cut ask in turn, and
+    each asks this cache (keyed by the clip's sha256) instead of running ffmpeg again."""
+    key = (hashlib.sha256(data).hexdigest(), samples)
+    found = _CACHE.get(key)
+    if found is None:
+        try:
+            found = Decoded(*analyse(data, samples))
+        except ProviderError as exc:
+            found = exc
+        if len(_CACHE) >= CACHE_SIZE:
+            del _CACHE[next(iter(_CACHE))]
+        _CACHE[key] = found
+    if isinstance(found, ProviderError):
+        raise ProviderError(found.message)
+    return found
 
 
 def probe(data: bytes) -> ClipInfo:
     """Duration, frame size, frame rate and frame count of an encoded clip."""
-    with _as_file(data) as path:
-        meta = _meta(path)
-        frames, _ = imageio_ffmpeg.count_frames_and_secs(str(path))
-    duration = frames / meta.fps if meta.fps > 0 else meta.duration_s
-    return ClipInfo(round(duration, 3), meta.width, meta.height, meta.fps, int(frames))
+    return decode(data).info
 
 
 class _as_file:
@@ -147,13 +185,16 @@ def analyse(data: bytes, samples: int) -> tuple[ClipInfo, FrameStats]:
     with _as_file(data) as path:
         meta = _meta(path)
         width, height, fps = meta.width, meta.height, meta.fps
-        size = (ANALYSIS_WIDTH, max(2, round(ANALYSIS_WIDTH * height / width / 2) * 2))
+        small = max(2, round(ANALYSIS_WIDTH * height / width / 2) * 2)
+        size = (LOOK_WIDTH, 2 * small)
         estimate = max(1, round(meta.duration_s * fps))
         stride = max(1, estimate // samples)
         stats = FrameStats()
         previous: FloatArray | None = None
         previous_z: FloatArray | None = None
-        for index, frame in enumerate(_frames(path, size)):
+        for index, large in enumerate(_frames(path, size)):
+            # the analysis size is the mean of 2x2 blocks of the look size (one decode for both)
+            frame = large.reshape(small, 2, ANALYSIS_WIDTH, 2, 3).mean(axis=(1, 3))
             luma = frame @ np.array([0.299, 0.587, 0.114])
             mean, spread = float(luma.mean()), float(luma.std())
             z = (luma - mean) / spread if spread > 1.0 else None
@@ -164,10 +205,12 @@ def analyse(data: bytes, samples: int) -> tuple[ClipInfo, FrameStats]:
                 stats.content.append(float(np.abs(z - previous_z).mean()) if both else 0.0)  # type: ignore[operator]
             previous, previous_z = luma, z
             if index % stride == 0:
-                stats.pixels.append(frame[::2, ::2].reshape(-1, 3).copy())
+                stats.pixels.append(frame[::2, ::2].reshape(-1, 3).round().astype(np.uint8))
+                stats.looks.append(large.copy())
                 if len(stats.pixels) > 2 * samples:
                     # the container's duration was wrong or missing: thin out, sample less often
                     stats.pixels, stride = stats.pixels[::2], stride * 2
+                    stats.looks = stats.looks[::2]
     frames = len(stats.luma)
     info = ClipInfo(round(frames / fps, 3) if fps else 0.0, width, height, fps, frames)
     return info, stats

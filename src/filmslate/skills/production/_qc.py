@@ -164,6 +164,9 @@ def clip_spec(ctx: Context, row: ShotRow) -> ClipSpec:
         proxy.fps,
         palette=list(set_lock.palette) if set_lock else [],
         allow_static=row.camera_type == "insert",
+        characters=len(row.char_ids),
+        camera_type=row.camera_type,
+        temperature_k=set_lock.lighting.temperature_k if set_lock else None,
     )
 
 

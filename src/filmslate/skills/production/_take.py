@@ -60,6 +60,9 @@ def final_failures(ctx: Context, row: ShotRow, data: bytes) -> list[str]:
         final.fps,
         palette=list(set_lock.palette) if set_lock else [],
         allow_static=row.camera_type == "insert",
+        characters=len(row.char_ids),
+        camera_type=row.camera_type,
+        temperature_k=set_lock.lighting.temperature_k if set_lock else None,
     )
     findings = technical_checks(data, spec)
     scores: dict[str, int | None] = dict(rubric_from_technical(findings))

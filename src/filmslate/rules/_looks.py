@@ -1,0 +1,227 @@
+"""Offline checks that look at a take's frames: who is in the picture, how large, in what light.
+
+Each check is a measurement on decoded frames (the sample ``_media_decode`` keeps), with no
+model and no download: faces come from OpenCV's bundled Haar cascade
+(``cv2.data.haarcascades``), colour temperature from the frames' average chromaticity.
+
+- ``face_count``: the number of faces the detector finds, per sampled frame, against the shot's
+  characters. Applies only when faces are detectable at all in the take (at least one face in
+  at least ``min_face_frames`` sampled frames): a schematic figure (the offline animatic) or a
+  back-of-head shot shows no detectable face, and no detection is not evidence of an empty
+  frame. So a take with too many or too few *detectable* faces fails; a take where the detector
+  sees none is not judged (docs/qc.md).
+- ``shot_scale``: the largest face's height as a share of the frame height against the
+  camera_type (a close-up's face fills a large share, a wide shot's a small one).
+- ``colour_temperature``: the correlated colour temperature (McCamy) of the frames' average
+  colour against the same estimate on the set lock's palette, compared in mired (1e6 / K, where
+  equal steps look equally far apart). A grey-world estimate is pulled by the set's own colours
+  (the demo's sets, locked at 2000-3000 K, measure 3500-4300 K from their palettes), so it is
+  not compared with the lock's ``lighting.temperature_k`` figure, which it cannot measure; a
+  take lit colder or warmer than its locked palette is. Only a large gap is a (minor) finding.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+if TYPE_CHECKING:
+    import cv2  # imported when a face is first looked for: it takes a while to load
+
+__all__ = [
+    "SCALE_RANGES",
+    "FaceDetector",
+    "HaarFaces",
+    "LookFinding",
+    "LookSpec",
+    "LookThresholds",
+    "colour_temperature",
+    "look_findings",
+]
+
+Frame = npt.NDArray[np.uint8]  # (height, width, 3) RGB
+Box = tuple[int, int, int, int]  # x, y, width, height
+
+# the share of the frame height a face may take, per camera_type; types absent are not judged
+SCALE_RANGES: dict[str, tuple[float, float]] = {
+    "extreme_close_up": (0.45, 10.0),
+    "close_up": (0.25, 10.0),
+    "medium": (0.08, 0.45),
+    "two_shot": (0.06, 0.45),
+    "wide": (0.0, 0.2),
+    "establishing": (0.0, 0.15),
+}
+# types whose framing may hide the listed characters' faces: no face count
+NO_FACE_COUNT = frozenset({"insert", "over_shoulder", "pov", "establishing"})
+
+
+class FaceDetector(Protocol):
+    """Finds faces in one RGB frame."""
+
+    def faces(self, frame: Frame) -> list[Box]:
+        """The boxes of the faces in ``frame``."""
+        ...
+
+
+class HaarFaces:
+    """OpenCV's bundled frontal-face Haar cascade (ships in opencv-python-headless)."""
+
+    def __init__(self, min_share: float = 0.08, neighbours: int = 5) -> None:
+        self.min_share = min_share  # the smallest face looked for, as a share of frame height
+        self.neighbours = neighbours  # detections that must agree: fewer false faces
+
+    def faces(self, frame: Frame) -> list[Box]:
+        """Frontal faces at least ``min_share`` of the frame height tall."""
+        import cv2
+
+        grey = cv2.equalizeHist(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY))
+        side = max(20, int(frame.shape[0] * self.min_share))
+        found = _cascade().detectMultiScale(grey, 1.1, self.neighbours, minSize=(side, side))
+        return [(int(x), int(y), int(w), int(h)) for x, y, w, h in found]
+
+
+@lru_cache(maxsize=1)
+def _cascade() -> cv2.CascadeClassifier:
+    import cv2
+
+    folder = str(importlib.import_module("cv2.data").haarcascades)
+    cascade = cv2.CascadeClassifier(folder + "haarcascade_frontalface_default.xml")
+    if cascade.empty():  # pragma: no cover - a broken OpenCV install
+        raise RuntimeError("OpenCV's bundled face cascade could not be loaded")
+    return cascade
+
+
+@dataclass(frozen=True)
+class LookSpec:
+    """What the shot should show: how many characters, the framing, the set's light."""
+
+    characters: int
+    camera_type: str
+    palette: tuple[tuple[int, int, int], ...] = ()  # the set lock's colours (RGB)
+    temperature_k: int | None = None  # the lock's figure, named in the finding
+
+
+@dataclass(frozen=True)
+class LookThresholds:
+    """The numbers behind the looking checks."""
+
+    min_face_frames: int = 2
+    mired_gap: float = 120.0
+
+
+@dataclass(frozen=True)
+class LookFinding:
+    """One measured problem (``check``, ``minor``/``severe``, what was measured)."""
+
+    check: str
+    severity: str
+    detail: str
+
+
+def look_findings(
+    frames: Sequence[Frame],
+    spec: LookSpec,
+    detector: FaceDetector | None = None,
+    limits: LookThresholds | None = None,
+) -> list[LookFinding]:
+    """Every looking problem in ``frames`` against ``spec`` (empty when clean or unjudged)."""
+    if not frames:
+        return []
+    limits = limits or LookThresholds()
+    boxes = [(detector or HaarFaces()).faces(frame) for frame in frames]
+    found = _face_count(boxes, spec, limits) + _shot_scale(boxes, frames, spec, limits)
+    if spec.palette:
+        found += _temperature(frames, spec, limits)
+    return found
+
+
+def _face_count(
+    boxes: list[list[Box]], spec: LookSpec, limits: LookThresholds
+) -> list[LookFinding]:
+    seen = [len(b) for b in boxes if b]
+    if len(seen) < limits.min_face_frames or spec.camera_type in NO_FACE_COUNT:
+        return []  # faces are not detectable in this take: nothing to count (docs/qc.md)
+    # a detector misses or doubles a face in a frame now and then: the count most sampled
+    # frames agree on is the take's
+    usual, agree = Counter(seen).most_common(1)[0]
+    if usual == spec.characters:
+        return []
+    severity = "severe" if agree * 2 >= len(boxes) else "minor"
+    return [
+        LookFinding(
+            "face_count",
+            severity,
+            f"{usual} face(s) seen in {agree} of {len(boxes)} sampled frames "
+            f"where the shot has {spec.characters} character(s)",
+        )
+    ]
+
+
+def _shot_scale(
+    boxes: list[list[Box]], frames: Sequence[Frame], spec: LookSpec, limits: LookThresholds
+) -> list[LookFinding]:
+    bounds = SCALE_RANGES.get(spec.camera_type)
+    shares = [max(h for *_, h in b) / f.shape[0] for b, f in zip(boxes, frames, strict=True) if b]
+    if bounds is None or len(shares) < limits.min_face_frames:
+        return []
+    share = float(np.median(shares))
+    low, high = bounds
+    if low <= share <= high:
+        return []
+    return [
+        LookFinding(
+            "shot_scale",
+            "minor",
+            f"the largest face is {share:.0%} of the frame height; a {spec.camera_type} "
+            f"frames it between {low:.0%} and {min(high, 1.0):.0%}",
+        )
+    ]
+
+
+def colour_temperature(frames: Sequence[Frame]) -> float:
+    """The correlated colour temperature (kelvin, McCamy) of the frames' average colour."""
+    rgb = np.mean([f.reshape(-1, 3).mean(axis=0) for f in frames], axis=0) / 255.0
+    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    x, y, z = (
+        np.array(
+            [
+                [0.4124564, 0.3575761, 0.1804375],
+                [0.2126729, 0.7151522, 0.0721750],
+                [0.0193339, 0.1191920, 0.9503041],
+            ]
+        )
+        @ linear
+    )
+    total = x + y + z
+    if total <= 1e-9:
+        return 0.0
+    n = (x / total - 0.3320) / (0.1858 - y / total)
+    return float(449 * n**3 + 3525 * n**2 + 6823.3 * n + 5520.33)
+
+
+def _temperature(
+    frames: Sequence[Frame], spec: LookSpec, limits: LookThresholds
+) -> list[LookFinding]:
+    measured = colour_temperature(frames)
+    locked = colour_temperature([np.array([spec.palette], np.uint8)])
+    if measured <= 1000 or locked <= 1000:
+        return []  # black or saturated colours: no meaningful white point
+    gap = abs(1e6 / measured - 1e6 / locked)
+    if gap <= limits.mired_gap:
+        return []
+    lock = f" (lit at {spec.temperature_k}K)" if spec.temperature_k else ""
+    return [
+        LookFinding(
+            "colour_temperature",
+            "minor",
+            f"the take's colours measure about {measured:.0f}K, the set lock's palette{lock} "
+            f"{locked:.0f}K ({gap:.0f} mired apart, limit {limits.mired_gap:g})",
+        )
+    ]
