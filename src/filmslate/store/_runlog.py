@@ -118,7 +118,10 @@ def values_hashes(rows: Sequence[Sequence[str]]) -> list[str]:
         texts = list(map('", "'.join, map(_BODY, rows)))
     except TypeError:
         return list(map(values_hash, rows))
-    encoded = ('["' + '"]\n["'.join(texts) + '"]').encode() if texts else b""
+    if texts:  # the first body opened and the last closed here: one join, no copy after
+        texts[0] = '["' + texts[0]
+        texts[-1] = texts[-1] + '"]'
+    encoded = '"]\n["'.join(texts).encode()
     # the only quotes are the joints' own, the only control characters the newlines
     # between bodies, and no backslash: no cell needs escaping, each body is its cells joined
     quotes = len(texts) * 2 * _WIDTH
@@ -246,7 +249,13 @@ def is_rendering(data: bytes, rows: Sequence[Sequence[str]]) -> bool:
         )  # no cell the writer quotes: the file is the cells joined
         if not plain:
             text = "".join(map(_csv_row, rows)).removesuffix("\n")
-        return (HEADER + text + ("\n" if rows else "")).encode() == data
+        # compared in place: no copy of the whole file with its header and last line end
+        body = memoryview(data)[len(HEADER) : len(data) - (1 if rows else 0)]
+        return (
+            data.startswith(HEADER.encode())
+            and (not rows or data.endswith(b"\n"))
+            and body == text.encode()
+        )
     except (TypeError, UnicodeEncodeError):  # a cell that is not text: never the file
         return False
 
