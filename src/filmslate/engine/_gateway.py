@@ -31,6 +31,7 @@ import pydantic
 
 from ..core._errors import ProviderError
 from ..core._prices import token_prices
+from ._attachments import Attachment, attachment_tokens
 
 ENTRY_POINT_GROUP = "filmslate.text_providers"
 DEFAULT_MAX_OUTPUT_TOKENS = 4096
@@ -69,6 +70,7 @@ class TextRequest:
     output_type: type[pydantic.BaseModel]
     max_output_tokens: int = DEFAULT_MAX_OUTPUT_TOKENS
     call: int = 1  # the n-th question of this run (a lock skill asks once per subject)
+    images: tuple[Attachment, ...] = ()  # sent after the prompt, each with its label
 
     @property
     def provider_prefix(self) -> str:
@@ -137,6 +139,7 @@ class ProviderSettings:
     idempotent: frozenset[str] = frozenset()
     output_modes: Mapping[str, OutputMode] = field(default_factory=dict)
     max_output_tokens: Mapping[str, int] = field(default_factory=dict)
+    vision_models: frozenset[str] = frozenset()  # "provider:model"s declared to take images
 
     def output_mode(self, prefix: str) -> OutputMode:
         """How ``prefix``'s models are asked for structured output."""
@@ -182,11 +185,13 @@ class TextProvider(abc.ABC):
         return token_prices(self.name, model_name)
 
     def worst_case_cost(self, request: TextRequest) -> float:
-        """The most ``request`` can cost: its prompt plus ``max_output_tokens`` of output."""
+        """The most ``request`` can cost: its prompt and images (``_attachments``' per-vendor
+        estimate) plus ``max_output_tokens`` of output."""
         if self.offline:
             return 0.0
         input_price, output_price = self.token_prices(request.model_name)
         prompt_tokens = estimate_tokens(request.system + request.prompt)
+        prompt_tokens += attachment_tokens(self.name, request.images)
         return (prompt_tokens * input_price + request.max_output_tokens * output_price) / 1e6
 
 

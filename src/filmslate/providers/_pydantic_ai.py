@@ -66,6 +66,7 @@ __all__ = [
     "retry_after_seconds",
     "run_blocking",
     "translate_error",
+    "user_prompt",
     "vendor_import",
 ]
 
@@ -224,7 +225,7 @@ class PydanticAIProvider(TextProvider):
         }
         with capture_run_messages() as messages:
             try:
-                run = run_blocking(agent.run(request.prompt, model_settings=settings))
+                run = run_blocking(agent.run(user_prompt(request), model_settings=settings))
             except Exception as exc:  # narrowed by _translate: anything else is re-raised
                 return self._translate(exc, request, messages)
         usage = run.usage  # a property in pydantic-ai 2.x; calling it is deprecated
@@ -304,6 +305,18 @@ class PydanticAIProvider(TextProvider):
             return self._result(request, None, spent.input_tokens, spent.output_tokens).cost
         except ProviderError:
             return 0.0
+
+
+def user_prompt(request: TextRequest) -> Any:
+    """The prompt text, then each image as a part after a line of text naming it."""
+    if not request.images:
+        return request.prompt
+    from pydantic_ai import BinaryContent
+
+    parts: list[Any] = [request.prompt]
+    for image in request.images:
+        parts += [f"[{image.label}]", BinaryContent(image.data, media_type=image.media_type)]
+    return parts
 
 
 def _spent_tokens(messages: Sequence[Any]) -> Usage:
