@@ -84,6 +84,8 @@ class ProviderSection(Section):
     max_output_tokens: dict[TextTier, Annotated[int, Field(ge=1, le=1_000_000)]] = Field(
         default_factory=dict
     )
+    # "provider:model"s that take images beyond engine._attachments' table (a local VL model)
+    vision_models: list[str] = Field(default_factory=list)
 
     @model_validator(mode="before")
     @classmethod
@@ -136,6 +138,7 @@ class ProviderSection(Section):
             idempotent=frozenset(n for n, t in tables.items() if t.idempotent),
             output_modes={n: t.output_mode for n, t in tables.items() if t.output_mode},
             max_output_tokens=dict(self.max_output_tokens),
+            vision_models=frozenset(self.vision_models),
         )
 
     def table(self, name: str) -> VendorTable:

@@ -59,6 +59,8 @@ def request_key(request: TextRequest) -> str:
         request.output_type.__name__,
         request.system,
         request.prompt,
+        # the images asked about (none: the key of a text-only question is unchanged)
+        *(f"{i.label}:{hashlib.sha256(i.data).hexdigest()}" for i in request.images),
     ):
         digest.update(part.encode("utf-8") + b"\x00")
     return digest.hexdigest()

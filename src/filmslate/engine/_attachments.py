@@ -19,8 +19,9 @@ Image tokens in the worst case, per vendor (each the vendor's published formula,
 
 Which models take images: :func:`takes_images`, from the small table :data:`VISION_MODELS`
 (name patterns of the vendors' vision models) plus the project's own list
-(``[providers] vision_models = ["compat:qwen2.5-vl-72b"]``). The offline ``replay`` and
-``handoff`` always do: an authored answer or a person sees what was attached.
+(``[providers] vision_models = ["compat:qwen2.5-vl-72b"]``), asked through
+``TextProvider.takes_images``: the offline ``replay`` and ``handoff`` always do (an authored
+answer or a person sees what was attached), as does a test's scripted model.
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ from dataclasses import dataclass
 from ..core._errors import ConfigError, UserError
 
 IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/webp", "image/gif"})
-OFFLINE_PREFIXES = frozenset({"replay", "handoff"})
 # provider prefix -> model name patterns (fnmatch) that accept image input
 VISION_MODELS: dict[str, tuple[str, ...]] = {
     "openai": ("gpt-4o*", "gpt-4.1*", "gpt-4-turbo*", "gpt-5*", "o1", "o1-2*", "o3*", "o4*"),
@@ -70,17 +70,16 @@ class Attachment:
 def takes_images(model: str, declared: Collection[str] = ()) -> bool:
     """Whether ``model`` (``"provider:model"``) accepts image input."""
     prefix, _, name = model.partition(":")
-    if prefix in OFFLINE_PREFIXES or model in declared:
+    if model in declared:
         return True
     return any(fnmatch.fnmatch(name, p) for p in VISION_MODELS.get(prefix, ()))
 
 
-def refuse_blind(model: str, tier: str, skill: str, declared: Collection[str] = ()) -> None:
-    """A ConfigError naming the tier when ``model`` cannot see the images ``skill`` sends."""
-    if takes_images(model, declared):
-        return
-    raise ConfigError(
-        f"{skill} sends images, but the {tier} tier's model {model} cannot take them: set "
+def blind_model(model: str, tier: str, skill: str) -> ConfigError:
+    """The error for a ``model`` at ``tier`` that cannot see the images ``skill`` sends."""
+    return ConfigError(
+        f"{skill} sends images (the frames and sheets it judges), but the {tier} tier's "
+        f"model {model} cannot take them: set "
         f'[tiers] {tier} to a vision model (e.g. "openai:gpt-4.1-mini", '
         f'"anthropic:claude-sonnet-4-5", "gemini:gemini-2.5-flash"), or, if {model} does take '
         f'images, list it in [providers] vision_models = ["{model}"]',
@@ -138,7 +137,7 @@ __all__ = [
     "VISION_MODELS",
     "Attachment",
     "attachment_tokens",
+    "blind_model",
     "image_tokens",
-    "refuse_blind",
     "takes_images",
 ]

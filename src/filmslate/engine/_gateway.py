@@ -18,7 +18,7 @@ from __future__ import annotations
 import abc
 import math
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from importlib import import_module
 from importlib.metadata import entry_points
@@ -31,7 +31,7 @@ import pydantic
 
 from ..core._errors import ProviderError
 from ..core._prices import token_prices
-from ._attachments import Attachment, attachment_tokens
+from ._attachments import Attachment, attachment_tokens, takes_images
 
 ENTRY_POINT_GROUP = "filmslate.text_providers"
 DEFAULT_MAX_OUTPUT_TOKENS = 4096
@@ -184,6 +184,12 @@ class TextProvider(abc.ABC):
         """USD per million (input, output) tokens of ``model_name`` on this provider."""
         return token_prices(self.name, model_name)
 
+    def takes_images(self, model_name: str, declared: Collection[str] = ()) -> bool:
+        """Whether ``model_name`` accepts images: an offline provider passes them on to a
+        person or an authored answer; a vendor's model by ``_attachments``' table or
+        ``declared`` (``[providers] vision_models``)."""
+        return self.offline or takes_images(f"{self.name}:{model_name}", declared)
+
     def worst_case_cost(self, request: TextRequest) -> float:
         """The most ``request`` can cost: its prompt and images (``_attachments``' per-vendor
         estimate) plus ``max_output_tokens`` of output."""
@@ -239,6 +245,11 @@ class Gateway:
                 skill=request.skill,
             )
         return result
+
+    def takes_images(self, model: str) -> bool:
+        """Whether ``model`` (``"provider:model"``) can be sent images."""
+        name = split_model(model)[1]
+        return self.provider(model).takes_images(name, self.context.settings.vision_models)
 
     def worst_case_cost(self, request: TextRequest) -> float:
         """The most ``request`` can cost, for reserving budget before the call."""

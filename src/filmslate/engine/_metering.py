@@ -18,11 +18,12 @@ from ..store import _runlog
 from ..store._ledger import Ledger, Reservation
 from ..store._store import crash_point
 from ._answers import AnswerBook
+from ._attachments import Attachment, blind_model
 from ._gateway import Gateway, TextRequest
 from ._router import Route
 from ._skill import Skill
 
-Asker = Callable[[type[BaseModel], str, str], BaseModel]
+Asker = Callable[..., BaseModel]  # (output_type, system, prompt, images=()) -> answer
 
 
 @dataclass
@@ -48,7 +49,15 @@ class PaidCalls:
         """The ``ctx.ask_model`` of one run: numbered calls on the routed model."""
         calls = iter(range(1, 1_000_000))
 
-        def ask(output_type: type[BaseModel], system: str, prompt: str) -> BaseModel:
+        def ask(
+            output_type: type[BaseModel],
+            system: str,
+            prompt: str,
+            images: tuple[Attachment, ...] = (),
+        ) -> BaseModel:
+            if images and not self.gateway.takes_images(route.model):
+                # before anything is reserved: a blind model would invent what it saw
+                raise blind_model(route.model, route.tier, skill.name)
             request = TextRequest(
                 skill=skill.name,
                 target=target,
@@ -59,6 +68,7 @@ class PaidCalls:
                 output_type=output_type,
                 max_output_tokens=self.gateway.context.settings.output_tokens(route.tier),
                 call=next(calls),
+                images=tuple(images),
             )
             meter.last_request = request
             return self.call(request, route, run_id, meter)

@@ -24,6 +24,7 @@ from ..core._gate import Gate
 from ..core._kinds import load_entry_point, load_kinds
 from ..core._names import KINDS, SCENE_RE, SHOT_RE, TARGET_RE, scene_of
 from ..schemas import Artifact
+from ._attachments import Attachment
 
 Tier = Literal["throughput", "judgment", "premium", "vision", "research"]
 Scope = Literal[
@@ -115,14 +116,18 @@ class Context:
     config: Config
     feedback: tuple[str, ...] = ()
     attempt: int = 1
-    ask_model: Callable[[type[BaseModel], str, str], BaseModel] | None = None
+    ask_model: Callable[..., BaseModel] | None = None
     params: dict[str, Any] = field(default_factory=dict)
 
-    def ask(self, output_type: type[M], system: str, prompt: str) -> M:
-        """Ask the routed model for a structured answer (the runner meters and logs it)."""
+    def ask(
+        self, output_type: type[M], system: str, prompt: str, images: tuple[Attachment, ...] = ()
+    ) -> M:
+        """Ask the routed model for a structured answer (the runner meters and logs it);
+        ``images`` are sent after the prompt, each with its label."""
         if self.ask_model is None:
             raise UserError("this skill is deterministic and cannot ask a model")
-        answer = self.ask_model(output_type, system, prompt)
+        extra: dict[str, Any] = {"images": images} if images else {}
+        answer = self.ask_model(output_type, system, prompt, **extra)
         assert isinstance(answer, output_type)
         return answer
 

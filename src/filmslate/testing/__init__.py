@@ -6,7 +6,7 @@ instantly. Both record what they were asked, so tests can assert on real calls.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -75,6 +75,10 @@ class ScriptedTextModel(TextProvider):
     def worst_case_cost(self, request: TextRequest) -> float:
         """The configured worst case (what the runner reserves before calling)."""
         return self.worst_case
+
+    def takes_images(self, model_name: str, declared: Collection[str] = ()) -> bool:
+        """A script answers whatever it is shown (its requests record the images)."""
+        return True
 
 
 def _pop(queue: list[Answer]) -> Answer:
