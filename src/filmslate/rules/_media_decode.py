@@ -194,7 +194,8 @@ def analyse(data: bytes, samples: int) -> tuple[ClipInfo, FrameStats]:
         previous_z: FloatArray | None = None
         for index, large in enumerate(_frames(path, size)):
             # the analysis size is the mean of 2x2 blocks of the look size (one decode for both)
-            frame = large.reshape(small, 2, ANALYSIS_WIDTH, 2, 3).mean(axis=(1, 3))
+            blocks = large.reshape(small, 2, ANALYSIS_WIDTH, 2, 3).sum(axis=(1, 3), dtype=np.uint16)
+            frame = ((blocks + 2) // 4).astype(np.uint8)
             luma = frame @ np.array([0.299, 0.587, 0.114])
             mean, spread = float(luma.mean()), float(luma.std())
             z = (luma - mean) / spread if spread > 1.0 else None
@@ -205,7 +206,7 @@ def analyse(data: bytes, samples: int) -> tuple[ClipInfo, FrameStats]:
                 stats.content.append(float(np.abs(z - previous_z).mean()) if both else 0.0)  # type: ignore[operator]
             previous, previous_z = luma, z
             if index % stride == 0:
-                stats.pixels.append(frame[::2, ::2].reshape(-1, 3).round().astype(np.uint8))
+                stats.pixels.append(frame[::2, ::2].reshape(-1, 3).copy())
                 stats.looks.append(large.copy())
                 if len(stats.pixels) > 2 * samples:
                     # the container's duration was wrong or missing: thin out, sample less often
