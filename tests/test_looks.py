@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from filmslate.rules._looks import HaarFaces, LookSpec, colour_temperature, look_findings
-from filmslate.rules._media import ClipSpec, rubric_from_technical, technical_checks
+from filmslate.rules._media import ClipSpec, probe, rubric_from_technical, technical_checks
 from filmslate.skills.production._qc import qc_verdict
 
 BACKGROUND = (90, 90, 90)
@@ -129,3 +129,23 @@ def encode(frames: list[np.ndarray], fps: int = 12) -> bytes:
         ]  # fmt: skip
         subprocess.run(command, input=b"".join(f.tobytes() for f in frames), check=True)
         return out.read_bytes()
+
+
+def test_a_take_is_decoded_once_for_the_gate_and_qc(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The render gate's probe and QC's checks on the same take start ffmpeg once between them
+    (one header read and one frame stream), not once per consumer."""
+    import subprocess
+
+    clip = encode(frames_with(1, count=13))  # bytes no other test decodes
+    launched: list[object] = []
+    real_popen = subprocess.Popen  # subprocess.run starts its process through Popen too
+
+    def popen(*args: object, **kwargs: object) -> object:
+        launched.append(args[0])
+        return real_popen(*args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(subprocess, "Popen", popen)
+    info = probe(clip)
+    assert (info.frames, info.width) == (13, 640)
+    assert technical_checks(clip, ClipSpec(13 / 12, 640, 360, 12, characters=1)) == []
+    assert len(launched) == 2, launched  # the header, then the frames

@@ -35,7 +35,7 @@ __all__ = [
 
 ANALYSIS_WIDTH = 160
 LOOK_WIDTH = 2 * ANALYSIS_WIDTH  # the sampled frames a face detector or a model looks at
-CACHE_SIZE = 8  # decoded takes kept in memory (a take is probed, graded and cut in turn)
+CACHE_SIZE = 4  # decoded takes kept in memory: a take is probed, then graded, in turn
 _VIDEO_STREAM = re.compile(r"Stream #\d+:\d+.*?: Video: (.*)")
 _SIZE = re.compile(r"\b(\d{2,5})x(\d{2,5})\b")
 _FPS = re.compile(r"(\d+(?:\.\d+)?) (?:fps|tbr)\b")
