@@ -57,6 +57,8 @@ class QCSection(Section):
     # Where the 7 rubric scores come from: "technical" (the clip checks alone, offline) or
     # "model" (the vision tier, capped by the checks). The verdict is computed in code either way.
     rubric_source: Literal["technical", "model"] = "technical"
+    # frames of a take shown to the vision tier with rubric_source "model" (first, last, between)
+    sample_frames: int = Field(6, ge=2, le=24)
 
     def threshold(self, hero: HeroTier) -> int:
         """The pass threshold for a hero tier."""

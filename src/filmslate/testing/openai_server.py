@@ -12,8 +12,9 @@ the request asks for the output:
   in the prompt) is answered with the answer as the message's JSON text.
 
 Answers are dicts played in order (the last one repeats), or a function of the request body;
-each reports ``tokens`` of usage. ``delay_s`` holds every answer back (a slow model: the
-client's read timeout fires after the request was sent). ``fail_next(n, kind)`` plans the next
+each reports ``tokens`` of usage (a pair, or a function of the request body). ``delay_s``
+holds every answer back (a slow model: the client's read timeout fires after the request was
+sent). ``fail_next(n, kind)`` plans the next
 ``n`` completions to fail: ``"rate_limit"`` (429) or ``"server"`` (503), both with
 ``Retry-After: retry_after``. :meth:`completions` lists the chat requests received (the key is never
 kept), :func:`output_shape` says how one asked for its output.
@@ -53,7 +54,7 @@ class OpenAIServer(MediaServer):
         self,
         answers: Script | None = None,
         *,
-        tokens: tuple[int, int] = (100, 20),
+        tokens: tuple[int, int] | Callable[[dict[str, Any]], tuple[int, int]] = (100, 20),
         delay_s: float = 0.0,
         retry_after: str = "0",
         timeout_s: float = 60.0,
@@ -159,7 +160,10 @@ class OpenAIServer(MediaServer):
                 }
             ]
             finish = "tool_calls"
-        prompt_tokens, completion_tokens = self.tokens
+        # a function of the request counts its tokens the way a vendor would (images too)
+        prompt_tokens, completion_tokens = (
+            self.tokens(body) if callable(self.tokens) else self.tokens
+        )
         return {
             "id": f"chatcmpl-{len(self.received)}",
             "object": "chat.completion",

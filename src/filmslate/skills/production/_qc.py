@@ -32,7 +32,9 @@ from ...schemas import Artifact, GenPack, QcBatch, QcRow, SetLock, ShotRow
 from ...schemas._types import Score0to2
 from .._prompts import system_prompt
 from ._production import shot_row
+from ._qc_vision import Contradiction, attached_text, contradiction_notes, qc_attachments
 from ._shared import PACKAGE, history, pack_digest
+from ._sheets import SHEET_NEEDS
 
 Verdict = Literal["PASS", "FIX", "FAIL"]
 RUBRIC_PARAM = "rubric_source"  # "technical" (default, offline) or "model" (vision tier)
@@ -50,6 +52,10 @@ class RubricAnswer(BaseModel):
     motion_integrity: Score0to2
     audio_consistency: Score0to2 | None = None
     notes: str = Field("", description="one line: what drifted, where")
+    contradictions: list[Contradiction] = Field(
+        default_factory=list,
+        description="for every category below 2: the frame and the lock item it contradicts",
+    )
 
 
 def qc_verdict(scores: dict[str, int | None], threshold: int) -> tuple[Verdict, list[str]]:
@@ -92,6 +98,7 @@ class QcGrader(Skill):
         Need("SET_LOCK", "scene_set"),
         Need("GENPACK", "shot"),
         history("QC_BATCH", "scene"),
+        *SHEET_NEEDS,  # shown to the vision tier with rubric_source "model"
     )
     produces: ClassVar[tuple[str, ...]] = ("QC_BATCH",)
     target_scope: ClassVar[Any] = "shot"
@@ -108,14 +115,18 @@ class QcGrader(Skill):
         findings = technical_checks(ctx.inputs.get("PROXY"), clip_spec(ctx, row))
         technical = rubric_from_technical(findings)
         source = str(ctx.params.get(RUBRIC_PARAM, ctx.config.qc.rubric_source))
-        if source == "model":
+        if source == "model":  # the vision tier sees the take's frames and the sheets
+            images = qc_attachments(ctx, row)
             answer = ctx.ask(
                 RubricAnswer,
                 system_prompt(PACKAGE, self.prompt_name),
-                qc_prompt(ctx, row, findings),
+                qc_prompt(ctx, row, findings) + attached_text(images),
+                images=images,
             )
-            scores = capped(answer.model_dump(exclude={"notes"}), technical)
-            opinion = answer.notes
+            seen = answer.model_dump(exclude={"notes", "contradictions"})
+            scores = capped(seen, technical)
+            said = contradiction_notes(answer.contradictions, seen)
+            opinion = " | ".join(p for p in (answer.notes, *said) if p)
         elif source == "technical":
             scores, opinion = dict(technical), ""
         else:
@@ -178,7 +189,7 @@ def qc_prompt(ctx: Context, row: ShotRow, findings: list[TechFinding]) -> str:
         f"Shot {row.shot_id}: {row.camera_type}, {row.duration_s:g}s, hero {row.hero_tier}, "
         f"characters {', '.join(row.char_ids) or 'none'}, set {row.set_id}.\n"
         f"Blocking: {row.blocking_summary}\n\nGenPack:\n{pack.render().decode('utf-8')}\n"
-        f"Technical findings:\n{found}\n\nThe clip is attached as frames."
+        f"Technical findings:\n{found}\n\n"
     )
 
 
