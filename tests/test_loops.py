@@ -21,6 +21,7 @@ from filmslate.engine._readiness import production_allowed
 from filmslate.engine._runner import Runner
 from filmslate.engine._skill import Context, Need, Registry, Skill
 from filmslate.schemas import Beats, Breakdown, BreakdownRow, Psych, SceneRow, Scenes, WorldState
+from filmslate.skills.narrative import SceneRevision
 from filmslate.skills.validation import SKILLS
 from filmslate.testing import ScriptedTextModel, scripted_runner
 from filmslate.workflow._loops import LoopResult, run_loop
@@ -234,6 +235,7 @@ def test_narrative_fail_mid_loop_revises_with_the_reasons_and_passes(film: Path)
         film,
         narrative_answers(
             **{
+                "story-architect": [BEATS, BEATS],
                 "narrative-red-team": [hole, GOOD_REDTEAM],
                 "character-psychology": [psych(), psych("YES"), psych(), psych()],
             }
@@ -241,8 +243,12 @@ def test_narrative_fail_mid_loop_revises_with_the_reasons_and_passes(film: Path)
     )
     result = run_loop(r, "narrative")
     assert result.passed, result.describe()
+    finding = "major plot hole: where does the oil come from"
     red = [q for q in model.requests if q.skill == "narrative-red-team"]
-    assert len(red) == 2 and "major plot hole: where does the oil come from" in red[1].prompt
+    assert len(red) == 2 and finding not in red[1].prompt  # the red team is not re-asked...
+    story = [q for q in model.requests if q.skill == "story-architect"]
+    assert len(story) == 2 and finding in story[1].prompt  # ...the story is revised
+    assert ("narrative-red-team", "PROJECT", "sent_back") in statuses(result)
     s02 = [q for q in model.requests if q.skill == "character-psychology" and q.target == "S02"]
     assert len(s02) == 2 and "drift warning for NELL" in s02[1].prompt
     latest = r.store.latest("REDTEAM", "PROJECT")
@@ -261,12 +267,13 @@ def test_hard_stop_ends_the_loop_and_says_where(film: Path) -> None:
         "PROJECT",
         "stopped",
     )
-    assert "top tier" in stop.detail and "engagement 1 is below 3" in stop.detail
+    # a finding goes upstream, not to a bigger auditor; with no revisions allowed it stops
+    assert "after 0 revision(s) by story-architect" in stop.detail
+    assert "engagement 1 is below 3" in stop.detail
     assert result.steps[-1] is stop and result.steps[-2].status == "passed"
     assert "stopped at audience-simulator on PROJECT" in result.describe()
     assert [q.model for q in model.requests if q.skill == "audience-simulator"] == [
-        "scripted:judgment",
-        "scripted:premium",
+        "scripted:judgment"
     ]
     again = run_loop(r, "narrative")  # the stop holds until a person overrides it
     assert again.stopped_at is not None and "hard stop" in again.stopped_at.detail
@@ -328,18 +335,31 @@ def test_validation_loop_on_one_scene_revises_and_stops_at_a_hard_stop(film: Pat
     _story(film)
     configure(film, **{"max_revisions = 2": "max_revisions = 1"})
     weak = {**GOOD_PLAUS, "logistical": 0}
+    revised = {"row": {**SCENES[2], "summary": "Nell carries the oil up by the stair."}}
+    reg = registry()
+    reg.register(SceneRevision)
     r, model = make_runner(
-        film, {"research-agent": [GOOD_TRUTH], "plausibility-auditor": [weak, weak, weak, weak]}
+        film,
+        {
+            "research-agent": [GOOD_TRUTH, GOOD_TRUTH],
+            "plausibility-auditor": [weak, weak],
+            "scene-revision": [{**revised, "changes": ["the oil goes up by the stair"] * 2}],
+        },
+        reg,
     )
     result = run_loop(r, "validation", "S03")
     assert [(s.skill, s.status) for s in result.steps] == [
         ("research-agent", "passed"),
-        ("plausibility-auditor", "stopped"),
+        ("plausibility-auditor", "sent_back"),  # a finding: sent to the scene's revision
+        ("research-agent", "passed"),  # the truth packet updated for the revised scene
+        ("plausibility-auditor", "stopped"),  # past loops.max_revisions: a hard stop
     ]
     assert result.stopped_at is not None and result.stopped_at.target == "S03"
     assert "logistical scores 0" in result.stopped_at.detail
-    plaus = [q for q in model.requests if q.skill == "plausibility-auditor"]
-    assert "logistical scores 0" in plaus[1].prompt  # the revision carried the reasons
+    [revision] = [q for q in model.requests if q.skill == "scene-revision"]
+    assert "logistical scores 0" in revision.prompt  # the revision carried the findings
+    scenes = r.store.latest("SCENES")
+    assert scenes is not None and scenes.filename == "SCENES_v002.csv"
     assert r.store.versions("TRUTH", "S01") == []  # one scene only
 
 

@@ -631,12 +631,24 @@ def test_character_psychology_malformed_answer_fails_clearly(film: Path) -> None
         r.run("character-psychology", "S02")
 
 
-def test_character_psychology_loop_revises(film: Path) -> None:
+def test_a_psychology_finding_goes_to_the_scene_revision(film: Path) -> None:
+    # drift is about the scene, not the answer: asking again is no fix (issue 14)
     first = psych(characters=[judgment("NELL", reaction_proportionate=False), judgment("TOM")])
-    r, model = psych_project(film, [first, psych()])
+    r, model = psych_project(film, [first])
+    result = r.run("character-psychology", "S02")
+    assert result.gate.verdict == "FAIL" and len(model.requests) == 1
+    route = result.gate.route
+    assert route is not None and (route.skill, route.target) == ("scene-revision", "S02")
+    assert route.findings == (
+        "NELL: drift warning YES: the reaction is disproportionate (no correction proposed)",
+    )
+
+
+def test_character_psychology_revises_a_missing_assessment(film: Path) -> None:
+    r, model = psych_project(film, [psych(characters=[judgment("NELL")]), psych()])
     result = r.run("character-psychology", "S02")
     assert result.gate.verdict == "PASS" and result.attempt == 2
-    assert "NELL: drift warning YES: the reaction is disproportionate" in model.requests[1].prompt
+    assert "no psychology for TOM, who is present in S02" in model.requests[1].prompt
 
 
 # =============================================================================================
@@ -923,7 +935,7 @@ def test_dialogue_check_malformed_answer_fails_clearly(film: Path) -> None:
         r.run("dialogue-consistency-check", "S01")
 
 
-def test_dialogue_check_loop_revises(film: Path) -> None:
+def test_a_dialogue_finding_goes_to_the_scene_revision(film: Path) -> None:
     first = nuance(
         "NELL",
         "TOM",
@@ -938,8 +950,10 @@ def test_dialogue_check_loop_revises(film: Path) -> None:
         film, [first, nuance("NELL", "TOM")], fountain("S01", ("NELL", TERSE), ("TOM", RURAL))
     )
     result = r.run("dialogue-consistency-check", "S01")
-    assert result.gate.verdict == "PASS" and result.attempt == 2
-    assert "TOM: drift: High (model): speaks like a lawyer" in model.requests[1].prompt
+    assert result.gate.verdict == "FAIL" and len(model.requests) == 1  # the lines must change
+    route = result.gate.route
+    assert route is not None and (route.skill, route.target) == ("scene-revision", "S01")
+    assert any("speaks like a lawyer" in finding for finding in route.findings)
 
 
 def test_a_scene_without_dialogue_needs_no_model(film: Path) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from filmslate import Project
-from filmslate.core._errors import NotApplicable, ProviderError
+from filmslate.core._errors import InputNotReady, NotApplicable, ProviderError
 from filmslate.engine._runner import Runner, RunResult
 from filmslate.engine._skill import Registry
 from filmslate.schemas import (
@@ -196,6 +196,20 @@ def assert_revises(
     assert [v.name.version for v in versions] == [1, 2]
 
 
+def assert_routes(
+    root: Path, skill: str, target: str, bad: Any, expected_reason: str, to: tuple[str, str]
+) -> None:
+    """A finding about the work is not revised by asking the auditor again (issue 14): the
+    FAIL comes back at once, its gate routing the finding to the step that can fix it."""
+    r, model = make_runner(root, [bad])
+    result = r.run(skill, target)
+    assert result.gate.verdict == "FAIL" and result.attempt == 1 and len(model.requests) == 1
+    route = result.gate.route
+    assert route is not None and (route.skill, route.target) == to
+    assert any(expected_reason in finding for finding in route.findings)
+    assert result.gate.goes_upstream
+
+
 def assert_malformed_fails_clearly(
     root: Path, skill: str, target: str, answer: Any, kind: str
 ) -> None:
@@ -360,14 +374,14 @@ def test_plausibility_malformed_answer(with_truth: Path) -> None:
     )
 
 
-def test_plausibility_revises_after_fail(with_truth: Path) -> None:
-    assert_revises(
+def test_a_plausibility_finding_goes_to_the_scene_revision(with_truth: Path) -> None:
+    assert_routes(
         with_truth,
         "plausibility-auditor",
         "S02",
         {**GOOD_PLAUS, "physical": 0},
-        GOOD_PLAUS,
         "physical scores 0",
+        ("scene-revision", "S02"),
     )
 
 
@@ -418,9 +432,10 @@ def test_plausibility_does_not_show_a_later_world_as_the_prior_one(with_truth: P
         ),
     )
     r, model = make_runner(with_truth, [GOOD_PLAUS])
-    r.run_once("plausibility-auditor", "S02")
-    prompt = model.requests[0].prompt
-    assert "after S03, not before this scene" in prompt and "burn" not in prompt
+    # it reads the state before S02 (after S01), never a later one: none, so it is refused
+    with pytest.raises(InputNotReady, match="no WORLD_STATE after S01"):
+        r.run_once("plausibility-auditor", "S02")
+    assert model.requests == []
 
 
 def test_per_scene_prompt_does_not_grow_with_the_number_of_scenes(tmp_path: Path) -> None:
@@ -542,14 +557,14 @@ def test_cultural_check_malformed_answer(cultural: Path) -> None:
     )
 
 
-def test_cultural_check_revises_after_fail(cultural: Path) -> None:
-    assert_revises(
+def test_a_cultural_finding_goes_to_the_scene_revision(cultural: Path) -> None:
+    assert_routes(
         cultural,
         "cultural-check",
         "S02",
         {**GOOD_CULTURE, "authenticity_score": 1},
-        GOOD_CULTURE,
         "authenticity 1 of 5",
+        ("scene-revision", "S02"),
     )
 
 
@@ -637,20 +652,31 @@ def test_red_team_answer_that_cannot_be_written_is_malformed(story: Path) -> Non
     assert_malformed_fails_clearly(story, "narrative-red-team", "PROJECT", bad, "REDTEAM")
 
 
-def test_red_team_revises_after_fail(story: Path) -> None:
+def test_a_red_team_finding_goes_to_story_architect(story: Path) -> None:
     bad = {
         **GOOD_REDTEAM,
         "critical_failures": [
             {"kind": "unearned climax", "description": "the lamp relights itself"}
         ],
     }
-    assert_revises(
+    assert_routes(
         story,
         "narrative-red-team",
         "PROJECT",
         bad,
-        GOOD_REDTEAM,
         "unearned climax: the lamp relights itself",
+        ("story-architect", "PROJECT"),
+    )
+
+
+def test_red_team_revises_its_own_empty_section(story: Path) -> None:
+    assert_revises(
+        story,
+        "narrative-red-team",
+        "PROJECT",
+        {**GOOD_REDTEAM, "hidden_weaknesses": []},
+        GOOD_REDTEAM,
+        "section hidden weaknesses is empty",
     )
 
 
@@ -707,12 +733,12 @@ def test_audience_malformed_answer(story: Path) -> None:
     assert_malformed_fails_clearly(story, "audience-simulator", "PROJECT", bad, "AUDIENCE")
 
 
-def test_audience_revises_after_fail(story: Path) -> None:
-    assert_revises(
+def test_an_audience_finding_goes_to_story_architect(story: Path) -> None:
+    assert_routes(
         story,
         "audience-simulator",
         "PROJECT",
         {**GOOD_AUDIENCE, "clarity": 1},
-        GOOD_AUDIENCE,
         "clarity 1 is below 3",
+        ("story-architect", "PROJECT"),
     )

@@ -44,11 +44,11 @@ class Gate:
 
     @classmethod
     def routed(
-        cls, defects: Sequence[str], findings: Sequence[str], skill: str, target: str
+        cls, failures: Sequence[str], findings: Sequence[str], skill: str, target: str
     ) -> Gate:
-        """FAIL on the answer's own defects and on the findings; the findings go to
-        ``skill`` on ``target`` (a PASS when there are neither)."""
-        gate = cls.from_failures([*defects, *findings])
+        """FAIL on ``failures``; those among them that are ``findings`` about upstream work
+        go to ``skill`` on ``target`` (the rest are the answer's own defects)."""
+        gate = cls.from_failures(failures)
         if not findings:
             return gate
         return cls(gate.verdict, gate.reasons, FixRoute(skill, target, tuple(findings)))

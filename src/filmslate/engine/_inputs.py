@@ -40,7 +40,7 @@ class InputLoader:
                     if need.lineage:
                         inputs.names.append(record.filename)
                 continue
-            latest = self._one(need, target)
+            latest = self._one(need, target, tracks=need.kind in skill.produces)
             if latest is None:
                 if need.optional:
                     continue
@@ -51,12 +51,13 @@ class InputLoader:
                 inputs.names.append(latest.filename)
         return inputs
 
-    def _one(self, need: Need, target: str) -> Record | None:
+    def _one(self, need: Need, target: str, tracks: bool = False) -> Record | None:
         """The single version a one-subject need resolves to (None: there is none)."""
         if need.scope == "before_scene":
             # optional means the first scene may start with no initial state; a later
-            # scene whose predecessor is untracked is refused (order matters)
-            return self._state_before(target)
+            # scene whose predecessor is untracked is refused (order matters), for a check
+            # once the project tracks its world state at all, for the tracker always
+            return self._state_before(target, strict=tracks or bool(self.store.latest(need.kind)))
         if need.scope == "previous":
             return self._previous_scene(need.kind, target)
         return self.store.latest(need.kind, subject_for(need, target))
@@ -101,13 +102,13 @@ class InputLoader:
                 )
         return [], ""
 
-    def _state_before(self, target: str) -> Record | None:
+    def _state_before(self, target: str, strict: bool = True) -> Record | None:
         """The WORLD_STATE as it stood before the target's scene: the latest state after the
         previous scene (the initial state for the first), so tracking later scenes does not
         make this scene's inputs stale."""
         previous = previous_scene(scene_of(target))
         state = self.store.state_after(previous or "")
-        if state is None and previous is not None:
+        if state is None and previous is not None and strict:
             raise InputNotReady(
                 f"no WORLD_STATE after {previous}: run `slate run "
                 f"world-state-tracker --scene {previous}` first",

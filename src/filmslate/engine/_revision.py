@@ -36,17 +36,24 @@ class Revisions:
         """Tier, attempt, revisions used at that tier and feedback, read from the run log.
 
         Runs since the last PASS count; a human override restarts the revision count but
-        keeps the tier reached.
+        keeps the tier reached. A loop-back (the findings sent upstream, the work revised)
+        starts afresh: the next run judges new work.
         """
         conn = self.store.conn
         lifted = conn.execute(
             "SELECT coalesce(max(seq), 0) FROM runlog WHERE event = 'override' AND target = ?",
             (target,),
         ).fetchone()[0]
+        looped = conn.execute(
+            "SELECT coalesce(max(seq), 0) FROM runlog WHERE event = 'loop_back' AND "
+            "skill_name = ? AND target = ?",
+            (skill_cls.name, target),
+        ).fetchone()[0]
         rows = conn.execute(
             "SELECT seq, outcome, tier, model_used, notes FROM runlog WHERE skill_name = ? AND "
-            "target = ? AND event = 'run' AND outcome != 'WAITING' ORDER BY seq DESC LIMIT 50",
-            (skill_cls.name, target),
+            "target = ? AND event = 'run' AND outcome != 'WAITING' AND seq > ? "
+            "ORDER BY seq DESC LIMIT 50",
+            (skill_cls.name, target, looped),
         ).fetchall()
         failed = []
         for seq, outcome, tier, model, notes in rows:

@@ -331,7 +331,12 @@ class Runner:
                 skill_name, target, route=route, feedback=feedback, attempt=attempt, params=params
             )
             result.earlier = list(earlier)
-            if result.status == "waiting" or result.gate.passed or not skill_cls.revise_on_fail:
+            if (
+                result.status == "waiting"
+                or result.gate.passed
+                or not skill_cls.revise_on_fail
+                or result.gate.goes_upstream  # findings about the work: asking again is no fix
+            ):
                 return result
             earlier.append((attempt, result.gate))
             feedback = result.gate.reasons

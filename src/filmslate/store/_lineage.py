@@ -36,13 +36,35 @@ class Lineage(Catalog):
         return sorted(ArtifactName.parse(n) for n in seen)
 
     def stale_inputs(self, name: str | ArtifactName) -> list[tuple[ArtifactName, ArtifactName]]:
-        """(input used, newer version available) for every input that has moved on."""
+        """(input used, newer version available) for every input that has moved on.
+
+        Revision notes are the exception: a report read by a revision of the work it judged
+        (REDTEAM_PROJECT_v001, made from BEATS_v001, read by BEATS_v002) is feedback, and
+        its newer versions judge the revision itself, so they never make the revision stale.
+        """
         out = []
         for used in self.lineage(name):
             newest = self._current(used)
             if newest is not None and newest.version > used.version:
                 out.append((used, newest))
-        return out
+        return [pair for pair in out if not self._feedback(name, pair[0])] if out else out
+
+    def _feedback(self, name: str | ArtifactName, used: ArtifactName) -> bool:
+        """True when ``used`` was made from an earlier version of a stem that ``name``'s run
+        wrote (and is not itself of such a stem: a predecessor is not feedback)."""
+        record = self.record(name)
+        rows = self.conn.execute(
+            "SELECT stem, version FROM artifacts WHERE run_id = ?", (record.run_id,)
+        ).fetchall()
+        written = {str(stem): int(version) for stem, version in rows} or {
+            record.name.stem: record.name.version
+        }
+        if used.stem in written:
+            return False
+        return any(
+            made.stem in written and made.version < written[made.stem]
+            for made in self.lineage(used)
+        )
 
     def _current(self, used: ArtifactName) -> ArtifactName | None:
         """What replaces ``used`` today. WORLD_STATE versions form a timeline (one per scene),

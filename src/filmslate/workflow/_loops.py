@@ -6,7 +6,10 @@ character-psychology (each scene with characters) -> narrative-red-team -> audie
 cultural-check (when the truth packet names a real culture) for one scene, or for every scene
 in SCENES order with ``"PROJECT"``. Each step goes through ``Runner.run``, which revises on
 FAIL with the gate's reasons, escalates and hard-stops; the loop stops at the first step that
-cannot pass and says where. Steps whose latest output is a fresh PASS are skipped.
+cannot pass and says where. Steps whose latest output is a fresh PASS are skipped. A FAIL on
+findings about the work (the gate's route) goes upstream instead (``_backward``): the route's
+skill revises the work with the findings as notes, and the loop runs again from the top, so
+everything the revision made stale reruns; bounded by ``loops.max_revisions``.
 
 Whether a step may run (``production_allowed``, ``passed_and_fresh``) is the engine's
 readiness (``filmslate.engine._readiness``); the loops use it to skip steps already passed.
@@ -18,11 +21,13 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from ..core._errors import RunError, UserError
+from ..core._gate import FixRoute
 from ..core._names import SCENE_RE
 from ..engine._readiness import culture_required, passed_and_fresh, scene_rows
 from ..engine._runner import Runner, RunResult
 from ..engine._skill import Registry, Skill
 from ..store._project import Project
+from ._backward import LoopBack, record_loop_back
 
 LOOPS: dict[str, tuple[str, ...]] = {
     "narrative": (
@@ -34,7 +39,7 @@ LOOPS: dict[str, tuple[str, ...]] = {
     ),
     "validation": ("research-agent", "plausibility-auditor", "cultural-check"),
 }
-Status = Literal["passed", "up_to_date", "skipped", "stopped", "waiting"]
+Status = Literal["passed", "up_to_date", "skipped", "stopped", "waiting", "sent_back"]
 
 
 @dataclass(frozen=True)
@@ -50,7 +55,7 @@ class StepResult:
     @property
     def ok(self) -> bool:
         """True when the loop may go on past this step."""
-        return self.status in ("passed", "up_to_date", "skipped")
+        return self.status in ("passed", "up_to_date", "skipped", "sent_back")
 
     def describe(self) -> str:
         """``plausibility-auditor S03: stopped (hard stop ...)``."""
@@ -95,10 +100,41 @@ def run_loop(runner: Runner, name: str, target: str = "PROJECT") -> LoopResult:
         raise UserError(f"no loop named {name!r}; loops: {', '.join(LOOPS)}", loop=name)
     skills = _loop_skills(runner.registry, name)
     result = LoopResult(name, target)
-    if name == "narrative":
-        _narrative(runner, skills, target, result)
-    else:
-        _validation(runner, skills, target, result)
+    while True:
+        try:
+            if name == "narrative":
+                _narrative(runner, skills, target, result)
+            else:
+                _validation(runner, skills, target, result)
+            return result
+        except LoopBack as back:  # the work was revised upstream: run the loop again
+            if not _record(result, _send_back(runner, back)):
+                return result
+
+
+def _send_back(runner: Runner, back: LoopBack) -> StepResult:
+    """Record the route (or the hard stop past its bound) and revise the work upstream."""
+    failed, route = back.failed, back.route
+    sent = StepResult(failed.skill, failed.target, "sent_back", str(back), failed)
+    stop = record_loop_back(runner, back)
+    if stop is not None:
+        return StepResult(failed.skill, failed.target, "stopped", stop, failed)
+    try:
+        revised = _revise(runner, route)
+    except (RunError, UserError) as error:
+        return StepResult(route.skill, route.target, "stopped", str(error))
+    if revised.status == "waiting":
+        return StepResult(route.skill, route.target, "waiting", revised.task_path, revised)
+    return sent
+
+
+def _revise(runner: Runner, route: FixRoute) -> RunResult:
+    """The route's skill on its target, with the findings as its revision notes."""
+    result = runner.run(route.skill, route.target, force=True, feedback=route.findings)
+    if not result.gate.passed and result.status != "waiting":
+        raise RunError(
+            f"{route.skill} on {route.target} did not pass: " + "; ".join(result.gate.reasons)
+        )
     return result
 
 
@@ -196,6 +232,9 @@ def _step(runner: Runner, skill: type[Skill], target: str) -> StepResult:
             "stopped",
             f"{stop}{_last_failure(runner.project, skill.name, target)}",
         )
+    route = result.gate.route
+    if route is not None and not result.gate.passed and result.gate.goes_upstream:
+        raise LoopBack(result, route)
     if result.status == "waiting":
         return StepResult(
             skill.name,

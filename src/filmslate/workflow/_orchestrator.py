@@ -38,6 +38,7 @@ from ..engine._readiness import culture_required, passed_and_fresh, scene_rows
 from ..engine._runner import Runner, RunResult
 from ..schemas import ShotRow
 from ..store._runlock import run_lock
+from ._backward import LoopBack, record_loop_back
 from ._pending import (
     budget_moved,
     locks_pending,
@@ -134,22 +135,24 @@ class Orchestrator:
 
     def _run_phases(self) -> Outcome:
         try:
-            for phase in (
-                self._story,
-                self._locks,
-                self._scenes,
-                self._review,
-                self._planning,
-                self._shots,
-                self._cut,
-            ):
-                phase()
+            while not self._phases():
+                pass  # a FAIL went upstream and was revised: rerun what it made stale
         except Stop as stop:
             return Outcome(stop.status, self.ran, stop.skill, stop.target, stop.reason)
         cut = self.store.latest("CUT", "PROJECT")
         return Outcome("complete", self.ran, cut=cut.name.relpath if cut else "")
 
     # -- phases -----------------------------------------------------------------------------
+
+    def _phases(self) -> bool:
+        phases = (self._story, self._locks, self._scenes, self._review)
+        try:
+            for phase in (*phases, self._planning, self._shots, self._cut):
+                phase()
+        except LoopBack as back:
+            self.loop_back(back)
+            return False
+        return True
 
     def _story(self) -> None:
         self.progress.phase("story", 2)
@@ -187,8 +190,7 @@ class Orchestrator:
             self.continuity_loop(scene)
 
     def _scene_narrative(self, scene: str, has_cast: bool) -> None:
-        """character-psychology and dialogue-consistency-check of one scene: they run after
-        the previous scene's world-state update, which they read (SPEC §5)."""
+        """Psychology and dialogue, after the previous scene's world-state update (SPEC §5)."""
         if has_cast:
             self.step("character-psychology", scene)
         else:
@@ -388,6 +390,8 @@ class Orchestrator:
                 f"answer the handoff task {result.task_path} "
                 "with `slate submit ANSWER.json`, then `slate run` again",
             )
+        if not result.gate.passed and result.gate.route and result.gate.goes_upstream:
+            raise LoopBack(result, result.gate.route)
         if stop_on_fail and not result.gate.passed:
             raise Stop(
                 "stopped",
@@ -396,6 +400,12 @@ class Orchestrator:
                 f"{result.gate.verdict}: " + "; ".join(result.gate.reasons),
             )
         return result
+
+    def loop_back(self, back: LoopBack) -> None:
+        """Send a FAIL's findings upstream (logged, bounded) and make the new version there."""
+        if (stop := record_loop_back(self.runner, back)) is not None:
+            raise Stop("stopped", back.failed.skill, back.failed.target, stop)
+        self._run(back.route.skill, back.route.target, feedback=back.route.findings)
 
     def cost_review(self, target: str) -> None:
         """SPEC §8: at 90% of a cap cost-optimizer reruns and budget-gates reports."""

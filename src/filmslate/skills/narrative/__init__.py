@@ -19,6 +19,7 @@ from ._dialogue import (
     voice_expectation,
 )
 from ._psychology import CharacterJudgment, CharacterPsychology, PsychAnswer
+from ._scene_revision import SceneRevision, SceneRevisionAnswer
 from ._story import BeatStakes, StoryAnswer, StoryArchitect
 
 __all__ = [
@@ -34,6 +35,8 @@ __all__ = [
     "ModelFlag",
     "PropOwner",
     "PsychAnswer",
+    "SceneRevision",
+    "SceneRevisionAnswer",
     "ScriptBreakdown",
     "SpeakerAnswer",
     "StoryAnswer",
@@ -53,6 +56,7 @@ SKILLS: tuple[type[Skill], ...] = (
     ScriptBreakdown,
     CharacterPsychology,
     DialogueConsistencyCheck,
+    SceneRevision,
 )
 
 for _skill in SKILLS:

@@ -379,7 +379,8 @@ class ScriptBreakdown(Skill):
     needs: ClassVar[tuple[Need, ...]] = (
         Need("SCENES"),
         Need("SCRIPT", "all", optional=True),
-        Need("WORLD_STATE", optional=True),
+        # the initial state (before S01): a later one is made from this breakdown
+        Need("WORLD_STATE", "before_scene", optional=True),
     )
     produces: ClassVar[tuple[str, ...]] = ("BREAKDOWN",)
     target_scope: ClassVar[Any] = "project"

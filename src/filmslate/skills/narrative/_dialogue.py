@@ -434,7 +434,9 @@ class DialogueConsistencyCheck(Skill):
         Need("VOICE_LOCK", "all", optional=True),
         Need("CHAR_LOCK", "cast", optional=True),
         Need("WORLD_STATE", "before_scene", optional=True),  # what the speakers knew before
-        Need("STATE_DIFF", "scene", optional=True),
+        # the scene's own diff exists only on a rerun (the scene is tracked after these
+        # checks): context, so the tracker's next diff does not reopen them
+        Need("STATE_DIFF", "scene", optional=True, lineage=False, history=True),
         # the previous scene's check carries each speaker's running voice profile; it is
         # context, so a new version of it (say after a lock revision) does not reopen this one
         Need("DIALOGUE_CHECK", "previous", optional=True, lineage=False),
@@ -474,4 +476,7 @@ class DialogueConsistencyCheck(Skill):
     def gate(self, outputs: list[Any], ctx: Context) -> Gate:
         """FAIL on drift, indistinct voices, missing assessments or unacquired knowledge."""
         minimum = ctx.config.thresholds.dialogue_distinctiveness
-        return Gate.from_failures(dialogue_failures(outputs[0], minimum, ctx))
+        failures = dialogue_failures(outputs[0], minimum, ctx)
+        unassessed = [f for f in failures if f.endswith(": no voice assessment")]
+        findings = [f for f in failures if f not in unassessed]  # the lines must change
+        return Gate.routed(failures, findings, "scene-revision", ctx.scene_id)

@@ -39,6 +39,8 @@ from ._common import (
     writable,
 )
 
+SCENE_REVISION = "scene-revision"  # where a scene's findings go (skills/narrative/_scene_revision)
+
 __all__ = [
     "RECENT_KNOWLEDGE",
     "CharacterJudgment",
@@ -252,7 +254,9 @@ class CharacterPsychology(Skill):
         # the state before the scene (SPEC §5 "prior WORLD_STATE"): the previous scene must
         # be tracked first, so knowledge honestly carried over from it is known here
         Need("WORLD_STATE", "before_scene", optional=True),
-        Need("STATE_DIFF", "scene", optional=True),
+        # the scene's own diff exists only on a rerun (the scene is tracked after these
+        # checks): context, so the tracker's next diff does not reopen them
+        Need("STATE_DIFF", "scene", optional=True, lineage=False, history=True),
     )
     produces: ClassVar[tuple[str, ...]] = ("PSYCH",)
     target_scope: ClassVar[Any] = "scene"
@@ -270,5 +274,13 @@ class CharacterPsychology(Skill):
         return [psych_of(answer, ctx.scene_id)]
 
     def gate(self, outputs: list[Any], ctx: Context) -> Gate:
-        """FAIL on drift, missing assessments or unacquired knowledge."""
-        return Gate.from_failures(psych_failures(outputs[0], scene_cast(ctx), self.answer, ctx))
+        """FAIL on drift, missing assessments or unacquired knowledge; drift and knowledge
+        are findings about the scene, which its revision fixes (SPEC §1.4)."""
+        failures = psych_failures(outputs[0], scene_cast(ctx), self.answer, ctx)
+        findings = [
+            f
+            for f in failures
+            if ": drift warning YES" in f
+            or f in set(unknown_knowledge(outputs[0].knowledge_used, ctx))
+        ]
+        return Gate.routed(failures, findings, SCENE_REVISION, ctx.scene_id)

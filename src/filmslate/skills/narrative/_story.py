@@ -26,6 +26,7 @@ __all__ = [
     "StoryArchitect",
     "beats_of",
     "premise_ids",
+    "scene_field_failures",
     "story_failures",
 ]
 
@@ -201,7 +202,7 @@ def _midpoint_failures(answer: StoryAnswer) -> list[str]:
     return []
 
 
-def _scene_field_failures(row: SceneRow) -> list[str]:
+def scene_field_failures(row: SceneRow) -> list[str]:
     fields = {"goal": row.goal, "conflict": row.conflict, "outcome": row.outcome}
     failures = []
     for name, text in fields.items():
@@ -257,7 +258,7 @@ def story_failures(
         *_scene_id_failures([r.scene_id for r in scenes.rows]),
     ]
     for row in scenes.rows:
-        failures += _scene_field_failures(row) + _cast_failures(row, cast_ids)
+        failures += scene_field_failures(row) + _cast_failures(row, cast_ids)
     return failures
 
 
@@ -276,7 +277,13 @@ class StoryArchitect(Skill):
     layer: ClassVar[Any] = "narrative"
     tier: ClassVar[Any] = "judgment"
     loop: ClassVar[str] = "narrative"
-    needs: ClassVar[tuple[Need, ...]] = (Need("PREMISE"),)
+    needs: ClassVar[tuple[Need, ...]] = (
+        Need("PREMISE"),
+        # a structure revision answers the whole-story reviews' findings (issue 14): the
+        # reports are its notes, in its lineage; their newer versions judge the revision
+        Need("REDTEAM", "target", optional=True, history=True),
+        Need("AUDIENCE", "target", optional=True, history=True),
+    )
     produces: ClassVar[tuple[str, ...]] = ("BEATS", "SCENES")
     target_scope: ClassVar[Any] = "project"
     summary: ClassVar[str] = "premise -> beats and scene list; structure gated in code"

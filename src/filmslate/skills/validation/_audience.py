@@ -98,6 +98,11 @@ class AudienceSimulator(AnsweringSkill):
             )
             if not text
         ]
+        return out
+
+    def findings(self, artifact: Audience, answer: AudienceAnswer, ctx: Context) -> list[str]:
+        """Low clarity or engagement, unclear stakes, story-breaking confusion, genre."""
+        out: list[str] = []
         limits = ctx.config.thresholds
         if answer.clarity < limits.audience_clarity:
             out.append(f"clarity {answer.clarity} is below {limits.audience_clarity}")

@@ -52,7 +52,11 @@ __all__ = [
 #: The package whose ``prompts/`` folder holds the validation skills' system prompts.
 PACKAGE = "filmslate.skills.validation"
 ANSWER_KEY = "answer"  # where produce() leaves the model's answer for gate()
-SCRIPT = Need("SCRIPT", "scene", optional=True)  # the scene's screenplay text, when imported
+SCRIPT = Need("SCRIPT", "scene", optional=True)
+#: Where findings go (SPEC §6): a structure revision by story-architect (new BEATS and
+#: SCENES) for the whole story, a scene revision (its SCENES row and script slice) for a scene.
+STRUCTURE_REVISION = "story-architect"
+SCENE_REVISION = "scene-revision"  # the scene's screenplay text, when imported
 
 
 class Answer(BaseModel):
@@ -301,9 +305,27 @@ class AnsweringSkill(Skill):
         return [answer.to_artifact(self.subject(ctx))]
 
     def gate(self, outputs: list[Any], ctx: Context) -> Gate:
-        """FAIL with every reason found in the artifact and the answer's flags."""
-        return Gate.from_failures(self.failures(outputs[0], ctx.params[ANSWER_KEY], ctx))
+        """FAIL with every reason found in the artifact and the answer's flags; the findings
+        about the work go back to the skill that can fix them (SPEC §1.4)."""
+        answer = ctx.params[ANSWER_KEY]
+        defects = self.failures(outputs[0], answer, ctx)
+        findings = self.findings(outputs[0], answer, ctx)
+        skill, target = self.fix_route(ctx)
+        return Gate.routed([*defects, *findings], findings, skill, target)
 
     def failures(self, artifact: Any, answer: Any, ctx: Context) -> list[str]:
-        """The gate's reasons (empty = PASS)."""
+        """The answer's own defects (an empty section, a missing source): asking again fixes
+        them. Empty with no findings = PASS."""
         raise NotImplementedError
+
+    def findings(self, artifact: Any, answer: Any, ctx: Context) -> list[str]:
+        """What the answer finds wrong with the work itself: only a revision of the work
+        (``fix_route``) fixes it, never a softer answer."""
+        return []
+
+    def fix_route(self, ctx: Context) -> tuple[str, str]:
+        """(skill, target) that revises the work a finding is about: the scene's revision
+        for a per-scene check, the story's structure for a whole-story review."""
+        if self.target_scope == "scene":
+            return SCENE_REVISION, ctx.scene_id
+        return STRUCTURE_REVISION, "PROJECT"

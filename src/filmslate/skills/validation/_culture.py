@@ -122,6 +122,11 @@ class CulturalCheck(AnsweringSkill):
             )
             if not text
         ]
+        return out
+
+    def findings(self, artifact: Culture, answer: CultureAnswer, ctx: Context) -> list[str]:
+        """Score under the threshold, flagged harms, and disputed claims shown as fact."""
+        out: list[str] = []
         threshold = ctx.config.thresholds.culture_authenticity
         if artifact.authenticity_score < threshold:
             out.append(

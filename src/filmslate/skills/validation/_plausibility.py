@@ -81,7 +81,7 @@ class PlausibilityAuditor(AnsweringSkill):
         SCRIPT,
         Need("TRUTH", "scene"),
         Need("CHAR_LOCK", "cast", optional=True),
-        Need("WORLD_STATE", optional=True),
+        Need("WORLD_STATE", "before_scene", optional=True),  # the world before the scene
     )
     produces: ClassVar[tuple[str, ...]] = ("PLAUS",)
     target_scope: ClassVar[Any] = "scene"
@@ -100,6 +100,12 @@ class PlausibilityAuditor(AnsweringSkill):
         )
 
     def failures(
+        self, artifact: Plausibility, answer: PlausibilityAnswer, ctx: Context
+    ) -> list[str]:
+        """An answer of scores has no defects of its own: see findings."""
+        return []
+
+    def findings(
         self, artifact: Plausibility, answer: PlausibilityAnswer, ctx: Context
     ) -> list[str]:
         """Any zero, a total under the threshold, conflicts and impossibilities."""

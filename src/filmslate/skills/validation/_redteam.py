@@ -137,13 +137,15 @@ class NarrativeRedTeam(AnsweringSkill):
                 "the conservative and structural fix options are the same: offer two "
                 "different fixes"
             )
-        out += [f"{f.kind}: {f.description}" for f in answer.critical_failures]
-        out += [
+        return out
+
+    def findings(self, artifact: RedTeam, answer: RedTeamAnswer, ctx: Context) -> list[str]:
+        """Critical failures and central coincidences: the structure must change."""
+        return [f"{f.kind}: {f.description}" for f in answer.critical_failures] + [
             f"central event rests on coincidence: {c.event}"
             for c in answer.coincidence_scan
             if c.central
         ]
-        return out
 
 
 class NarrativeRedTeamLight(NarrativeRedTeam):

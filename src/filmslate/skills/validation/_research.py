@@ -91,13 +91,17 @@ class ResearchAgent(AnsweringSkill):
                 )
         if artifact.realism_risk == "high" and not remedies:
             out.append("realism risk is high and no creative allowance or correction addresses it")
-        out += [f"contradicts reality: {c}" for c in answer.contradictions]
-        out += [f"impossible procedure: {p}" for p in answer.impossible_procedures]
         if answer.cultural_context and not answer.cultural_context_note:
             out.append(
                 "cultural context is flagged but not named: say which culture, period or community"
             )
         return out
+
+    def findings(self, artifact: Truth, answer: ResearchAnswer, ctx: Context) -> list[str]:
+        """What the scene gets wrong about reality: the scene must change."""
+        return [f"contradicts reality: {c}" for c in answer.contradictions] + [
+            f"impossible procedure: {p}" for p in answer.impossible_procedures
+        ]
 
 
 def _claim_problem(number: int, claim: Claim) -> str:
