@@ -113,3 +113,66 @@ def test_a_blind_model_is_refused_naming_the_tier():
 def test_an_attachment_that_is_not_an_image_is_refused():
     with pytest.raises(UserError, match="not an image type"):
         Attachment("take", b"\x00\x00", media_type="video/mp4")
+
+
+# -- offline providers carry the attachments ---------------------------------------------------
+
+
+def offline_gateway(tmp_path):
+    from filmslate.engine._gateway import Gateway, ProviderSettings
+
+    return Gateway(tmp_path, ProviderSettings(), env={})
+
+
+def offline_ask(prefix: str, **overrides):
+    from filmslate.engine._gateway import TextRequest
+    from test_providers_http import Beat
+
+    fields = dict(
+        skill="qc-grader",
+        target="S01_SH02",
+        attempt=1,
+        model=f"{prefix}:vision",
+        system="Grade the take.",
+        prompt="Score the frames.",
+        output_type=Beat,
+        images=IMAGES,
+    )
+    return TextRequest(**{**fields, **overrides})
+
+
+def test_handoff_writes_the_images_beside_the_task(tmp_path):
+    import hashlib
+
+    from filmslate.core._errors import WaitingForHandoff
+
+    with offline_gateway(tmp_path) as gateway, pytest.raises(WaitingForHandoff):
+        gateway.complete(offline_ask("handoff"))
+    inbox = tmp_path / "inbox"
+    task = json.loads((inbox / "qc-grader__S01_SH02__1.task.json").read_text())
+    assert [i["label"] for i in task["images"]] == [a.label for a in IMAGES]
+    for entry, attachment in zip(task["images"], IMAGES, strict=True):
+        written = (inbox / entry["file"]).read_bytes()
+        assert written == attachment.data
+        assert entry["sha256"] == hashlib.sha256(written).hexdigest()
+    markdown = (inbox / "qc-grader__S01_SH02__1.task.md").read_text()
+    assert "![take frame 2 of 3](qc-grader__S01_SH02__1.image-02.png)" in markdown
+    # asked again with the same images: the same task, nothing refused
+    with offline_gateway(tmp_path) as gateway, pytest.raises(WaitingForHandoff):
+        gateway.complete(offline_ask("handoff"))
+    (inbox / "qc-grader__S01_SH02__1.answer.json").write_text(json.dumps(GOOD))
+    with offline_gateway(tmp_path) as gateway:
+        assert gateway.complete(offline_ask("handoff")).output.model_dump() == GOOD
+
+
+def test_replay_checks_the_images_an_answer_was_written_for(tmp_path):
+    from filmslate import ProviderError
+
+    folder = tmp_path / "replay" / "qc-grader" / "S01_SH02"
+    folder.mkdir(parents=True)
+    labels = [a.label for a in IMAGES]
+    (folder / "1.json").write_text(json.dumps({"output": GOOD, "images": labels}))
+    with offline_gateway(tmp_path) as gateway:
+        assert gateway.complete(offline_ask("replay")).output.model_dump() == GOOD
+        with pytest.raises(ProviderError, match="was written for the images"):
+            gateway.complete(offline_ask("replay", images=FRAMES))

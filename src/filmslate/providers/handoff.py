@@ -5,14 +5,17 @@
 it is validated and returned (usage and cost zero). Otherwise it writes the task next to it,
 ``<skill>__<target>__<attempt>.task.json`` (everything needed to answer: system text, prompt,
 the output's JSON schema, plain-language instructions) plus a ``.task.md`` copy for reading,
-and raises :class:`~filmslate.engine._gateway.WaitingForHandoff`. That is not a failure: the run
-stops, someone answers, and the same command run again picks the answer up.
+with the request's images written beside them (``<stem>.image-01.png``, ...; the task lists
+each file with its label and sha256, and the ``.task.md`` shows them), and raises
+:class:`~filmslate.engine._gateway.WaitingForHandoff`. That is not a failure: the run stops,
+someone answers, and the same command run again picks the answer up.
 
 :func:`submit_answer` checks an answer against its task before putting it in the inbox.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -31,6 +34,7 @@ from ..core._errors import (
     UserError,
     WaitingForHandoff,
 )
+from ..engine._attachments import Attachment
 from ..engine._gateway import (
     ProviderContext,
     ProviderSettings,
@@ -70,10 +74,14 @@ class HandoffProvider(TextProvider):
             )
         task_path = self.inbox / f"{stem}{TASK_SUFFIX}"
         task = build_task(request, stem)
-        for path, text in (
+        files: list[tuple[Path, str | bytes]] = [
+            (self.inbox / name, image.data) for name, image in image_files(request, stem)
+        ]
+        files += [
             (task_path, json.dumps(task, indent=2, ensure_ascii=False) + "\n"),
             (self.inbox / f"{stem}.task.md", render_markdown(task)),
-        ):
+        ]
+        for path, text in files:  # the images first: a task on disk has its images
             if not write_once(path, text):
                 raise ProviderError(
                     f"a different task is already waiting at {path} (the prompt changed since "
@@ -137,7 +145,30 @@ def build_task(request: TextRequest, stem: str) -> dict[str, Any]:
         "output_type": f"{output_type.__module__}:{output_type.__qualname__}",
         "output_schema": output_type.model_json_schema(),
         "max_output_tokens": request.max_output_tokens,
+        **({"images": image_entries(request, stem)} if request.images else {}),
     }
+
+
+def image_files(request: TextRequest, stem: str) -> list[tuple[str, Attachment]]:
+    """The file name each of the request's images is written to, beside the task."""
+    suffix = {"image/jpeg": ".jpg", "image/webp": ".webp", "image/gif": ".gif"}
+    return [
+        (f"{stem}.image-{n:02d}{suffix.get(image.media_type, '.png')}", image)
+        for n, image in enumerate(request.images, 1)
+    ]
+
+
+def image_entries(request: TextRequest, stem: str) -> list[dict[str, str]]:
+    """What the task says of each image: its file, label, media type and sha256."""
+    return [
+        {
+            "file": name,
+            "label": image.label,
+            "media_type": image.media_type,
+            "sha256": hashlib.sha256(image.data).hexdigest(),
+        }
+        for name, image in image_files(request, stem)
+    ]
 
 
 def instructions(stem: str, output_type: type[pydantic.BaseModel]) -> str:
@@ -172,6 +203,7 @@ def render_markdown(task: dict[str, Any]) -> str:
             "",
             task["prompt"],
             "",
+            *_images_markdown(task),
             "## Output schema",
             "",
             "```json",
@@ -182,6 +214,15 @@ def render_markdown(task: dict[str, Any]) -> str:
     )
 
 
+def _images_markdown(task: dict[str, Any]) -> list[str]:
+    images = task.get("images", [])
+    if not images:
+        return []
+    lines = ["## Images", "", "Look at each image (in this folder) before answering:", ""]
+    lines += [f"- {i['label']}: `{i['file']}`\n\n  ![{i['label']}]({i['file']})" for i in images]
+    return [*lines, ""]
+
+
 def unwrap(data: Any) -> Any:
     """The output inside ``{"task": ..., "output": ...}``, or ``data`` itself."""
     if isinstance(data, dict) and "output" in data and set(data) <= {"task", "output"}:
@@ -189,19 +230,20 @@ def unwrap(data: Any) -> Any:
     return data
 
 
-def write_once(path: Path, text: str) -> bool:
+def write_once(path: Path, text: str | bytes) -> bool:
     """Write ``path`` atomically unless it exists; False if a *different* file is there."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    data = text.encode("utf-8") if isinstance(text, str) else text
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         try:
             os.link(tmp_name, path)  # fails if the name exists: no overwrite, even in a race
         except FileExistsError:
-            return path.read_text(encoding="utf-8") == text
+            return path.read_bytes() == data
         return True
     finally:
         os.unlink(tmp_name)

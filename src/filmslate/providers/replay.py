@@ -16,8 +16,13 @@ attempt 1 for attempt 2 would never converge, and should fail loudly instead.
 A file holds the JSON of the skill's output model, or that JSON wrapped as
 ``{"output": {...}, "usage": {"input_tokens": n, "output_tokens": n}, "cost": x}`` so an
 authored answer can carry a simulated usage and cost (both default to zero). A file is read as
-wrapped when it is an object with an ``"output"`` key and no keys besides ``output``, ``usage``
-and ``cost``.
+wrapped when it is an object with an ``"output"`` key and no keys besides ``output``, ``usage``,
+``cost`` and ``images``.
+
+A request may carry images (the frames and sheets qc-grader shows the vision tier). A wrapped
+answer may say which it was written against, ``"images": ["take frame 1 of 6 (about 0.0 s)",
+...]`` (the labels, in order): when the request's labels differ, the answer is refused naming
+both, so an answer authored for six frames does not silently grade four.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ import pydantic
 from ..core._errors import ProviderError
 from ..engine._gateway import ProviderContext, TextProvider, TextRequest, TextResult, Usage
 
-_WRAPPER_KEYS = frozenset({"output", "usage", "cost"})
+_WRAPPER_KEYS = frozenset({"output", "usage", "cost", "images"})
 
 
 class ReplayProvider(TextProvider):
@@ -82,6 +87,7 @@ class ReplayProvider(TextProvider):
         data = read_json(path, where)
         wrapped = isinstance(data, dict) and "output" in data and set(data) <= _WRAPPER_KEYS
         body: dict[str, Any] = data if wrapped else {"output": data}
+        self._check_images(body, request, path, where)
         try:
             output = request.output_type.model_validate(body["output"])
             usage = Usage(**{"input_tokens": 0, "output_tokens": 0, **body.get("usage", {})})
@@ -93,6 +99,19 @@ class ReplayProvider(TextProvider):
                 **where,
             ) from None
         return TextResult(output=output, usage=usage, cost=cost, model=request.model)
+
+    def _check_images(
+        self, body: dict[str, Any], request: TextRequest, path: Path, where: dict[str, Any]
+    ) -> None:
+        if "images" not in body:
+            return
+        sent = [image.label for image in request.images]
+        if body["images"] != sent:
+            raise ProviderError(
+                f"the replay answer {path} was written for the images {body['images']}, but "
+                f"the request carries {sent}; write the answer for what is sent",
+                **where,
+            )
 
 
 def read_json(path: Path, where: dict[str, Any]) -> Any:
