@@ -12,7 +12,13 @@ import numpy as np
 import pytest
 
 from filmslate.rules._looks import HaarFaces, LookSpec, colour_temperature, look_findings
-from filmslate.rules._media import ClipSpec, probe, rubric_from_technical, technical_checks
+from filmslate.rules._media import (
+    ClipSpec,
+    decode,
+    probe,
+    rubric_from_technical,
+    technical_checks,
+)
 from filmslate.skills.production._qc import qc_verdict
 
 BACKGROUND = (90, 90, 90)
@@ -145,7 +151,8 @@ def test_a_take_is_decoded_once_for_the_gate_and_qc(monkeypatch: pytest.MonkeyPa
         return real_popen(*args, **kwargs)  # type: ignore[call-overload]
 
     monkeypatch.setattr(subprocess, "Popen", popen)
-    info = probe(clip)
+    info = decode(clip).info  # the render gate
     assert (info.frames, info.width) == (13, 640)
+    assert probe(clip) == info  # read from the cache
     assert technical_checks(clip, ClipSpec(13 / 12, 640, 360, 12, characters=1)) == []
     assert len(launched) == 2, launched  # the header, then the frames

@@ -68,6 +68,7 @@ __all__ = [
     "MediaThresholds",
     "Severity",
     "TechFinding",
+    "decode",
     "dominant_colours",
     "hex_to_rgb",
     "palette_distance",

@@ -94,8 +94,17 @@ def decode(data: bytes, samples: int = 24) -> Decoded:
 
 
 def probe(data: bytes) -> ClipInfo:
-    """Duration, frame size, frame rate and frame count of an encoded clip."""
-    return decode(data).info
+    """Duration, frame size, frame rate and frame count of an encoded clip: from the decode
+    cache when the clip was decoded, else counted without keeping frames (a whole cut is
+    probed, not graded: call :func:`decode` for a take QC will look at)."""
+    found = _CACHE.get((hashlib.sha256(data).hexdigest(), 24))
+    if isinstance(found, Decoded):
+        return found.info
+    with _as_file(data) as path:
+        meta = _meta(path)
+        frames, _ = imageio_ffmpeg.count_frames_and_secs(str(path))
+    duration = frames / meta.fps if meta.fps > 0 else meta.duration_s
+    return ClipInfo(round(duration, 3), meta.width, meta.height, meta.fps, int(frames))
 
 
 class _as_file:

@@ -33,7 +33,7 @@ from ...core._errors import NoAcceptedTake, ProviderError, ProxyFirst, UserError
 from ...core._gate import Gate
 from ...engine._skill import REGISTRY, Context, Layer, Media, Need, Skill, Tier
 from ...engine._video import ClipRenderer, ResolutionTier
-from ...rules._media import probe
+from ...rules._media import decode, probe
 from ...rules._takes import last_qc_verdict
 from ...schemas import Artifact, GenPack, QcBatch, Scenes, ShotList, ShotRow
 from ._production import shot_row
@@ -62,7 +62,7 @@ def service_of(ctx: Context) -> ClipRenderer:
 def clip_failures(data: bytes, shot: ShotRow, res: Resolution, label: str) -> list[str]:
     """What is wrong with a rendered clip: unreadable, wrong size, wrong length."""
     try:
-        info = probe(data)
+        info = decode(data).info  # decoded once: QC and the final's checks read the same decode
     except ProviderError as exc:
         return [f"{shot.shot_id}: the {label} cannot be decoded: {exc}"]
     out = []
