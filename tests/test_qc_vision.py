@@ -80,7 +80,12 @@ def vendor_tokens(body: dict[str, Any]) -> tuple[int, int]:
 
 
 def png_size(data: bytes) -> tuple[int, int]:
-    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    import io
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as image:
+        return image.size
 
 
 def registry() -> Registry:
@@ -136,7 +141,8 @@ def test_the_qc_request_carries_the_frames_and_the_sheets(film: Path) -> None:
         "[reference: CHAR_MIRA_REF_v001]",
         "[reference: SET_OLD_MILL_REF_v001]",
     ]
-    assert all(data.startswith(b"\x89PNG") for _, data in images)
+    assert all(data.startswith(b"\xff\xd8") for _, data in images[:6])  # frames: JPEG
+    assert all(data.startswith(b"\x89PNG") for _, data in images[6:])  # sheets: PNG
     assert "GENPACK: S01_SH02" in json.dumps(request.body["messages"])
     # the verdict in code: 13 of 14 at hero B (threshold 10) passes; the contradiction is noted
     assert result.gate.verdict == "PASS"
