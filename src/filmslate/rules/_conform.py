@@ -30,12 +30,22 @@ import imageio_ffmpeg  # type: ignore[import-untyped]
 from ..core._errors import ProviderError
 from ._media_decode import ClipInfo, probe
 
-__all__ = ["CONFORM_MODES", "ClipTarget", "ClipTooShort", "ConformMode", "Conformed", "conform"]
+__all__ = [
+    "CONFORM_MODES",
+    "H264",
+    "ClipTarget",
+    "ClipTooShort",
+    "ConformMode",
+    "Conformed",
+    "conform",
+]
 
 ConformMode = Literal["crop", "pad"]
 CONFORM_MODES: tuple[ConformMode, ...] = ("crop", "pad")
 _EPS = 1e-6
-_ENCODE = [
+# The one H.264 encoding every re-encoded take and cut uses (deterministic: bit-exact, one
+# thread, no metadata, no audio), so a conformed take and the cut's parts are made alike.
+H264 = [
     "-c:v",
     "libx264",
     "-preset",
@@ -53,9 +63,8 @@ _ENCODE = [
     "-map_metadata",
     "-1",
     "-an",
-    "-movflags",
-    "+faststart",
 ]
+_ENCODE = [*H264, "-movflags", "+faststart"]
 
 
 class ClipTooShort(ProviderError):

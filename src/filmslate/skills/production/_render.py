@@ -33,6 +33,7 @@ from ...core._errors import NoAcceptedTake, ProviderError, ProxyFirst, UserError
 from ...core._gate import Gate
 from ...engine._skill import REGISTRY, Context, Layer, Media, Need, Skill, Tier
 from ...engine._video import ClipRenderer, ResolutionTier
+from ...rules._conform import H264
 from ...rules._media import decode, probe
 from ...rules._takes import last_qc_verdict
 from ...schemas import Artifact, GenPack, QcBatch, Scenes, ShotList, ShotRow
@@ -280,27 +281,6 @@ def accepted_takes(ctx: Context) -> list[Take]:
     return takes
 
 
-ENCODE = [
-    "-c:v",
-    "libx264",
-    "-preset",
-    "veryfast",
-    "-crf",
-    "20",
-    "-pix_fmt",
-    "yuv420p",
-    "-threads",
-    "1",
-    "-fflags",
-    "+bitexact",
-    "-flags:v",
-    "+bitexact",
-    "-map_metadata",
-    "-1",
-    "-an",
-]
-
-
 def concat(clips: list[bytes], res: Resolution) -> bytes:
     """One MP4 of the clips in order: each normalised to one size and rate, then joined
     with the concat demuxer (no second encode, so frame counts add up exactly)."""
@@ -317,7 +297,7 @@ def concat(clips: list[bytes], res: Resolution) -> bytes:
         for index, data in enumerate(clips):
             source, normal = folder / f"in{index:05d}.mp4", folder / f"n{index:05d}.mp4"
             source.write_bytes(data)
-            _ffmpeg([ffmpeg, "-i", str(source), "-vf", scale, *ENCODE, str(normal)])
+            _ffmpeg([ffmpeg, "-i", str(source), "-vf", scale, *H264, str(normal)])
             listing.append(f"file '{normal.name}'")
         (folder / "list.txt").write_text("\n".join(listing) + "\n")
         out = folder / "cut.mp4"
