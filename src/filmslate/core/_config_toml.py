@@ -110,6 +110,8 @@ schema_retries = 2              # re-asks quoting the error when an answer misfi
 # max_output_tokens = {{ judgment = 8192 }}   # per text tier (default 4096), in the worst case
 # base_urls = {{ compat = "http://localhost:11434/v1" }}   # any OpenAI-compatible endpoint
 # api_key_env = {{ openai = "OPENAI_API_KEY" }}   # names of environment variables, never keys
+# vision_models = ["compat:qwen2.5-vl-72b"]   # models that take images beyond the built-in
+#                                 # list (a local VL model): the vision tier sends them frames
 
 # One table per provider (all keys optional; a key left out keeps the default):
 # [providers.fal]
