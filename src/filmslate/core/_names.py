@@ -102,6 +102,8 @@ KINDS: dict[str, Kind] = {
         _kind("CULTURE", "scene", "md", "validation"),
         _kind("REDTEAM", "target", "md", "validation"),
         _kind("AUDIENCE", "target", "md", "validation"),
+        # the story as sequences, for the whole-story reviews (issue 14 §8)
+        _kind("STORY_DIGEST", None, "csv", "validation"),
         _kind("CHAR_LOCK", "name", "txt", "continuity", "CHAR_", "_LOCK"),
         _kind("SET_LOCK", "name", "txt", "continuity", "SET_", "_LOCK"),
         _kind("VOICE_LOCK", "name", "txt", "continuity", "VOICE_", "_LOCK"),
@@ -109,6 +111,8 @@ KINDS: dict[str, Kind] = {
         _kind("WORLD_STATE", None, "json", "continuity"),
         _kind("STATE_DIFF", "scene", "json", "continuity"),
         _kind("CONTINUITY_REPORT", "target", "md", "continuity"),
+        # what the vision tier saw in a scene's takes, and code's findings (issue 13 §4)
+        _kind("VISUAL_CONTINUITY", "scene", "json", "continuity"),
         _kind("SHOTLIST", "scene", "csv", "production"),
         _kind("GENPACK", "shot", "txt", "production"),
         # reference sheets: a character's or a set's look drawn from its lock (issue 12 §3)

@@ -44,6 +44,7 @@ from ._continuity import (
     WorldState,
 )
 from ._csv import CsvArtifact, CsvRow
+from ._digest import DigestRow, StoryDigest
 from ._document import DocumentArtifact
 from ._genpack import GENPACK_SECTIONS, GenPack
 from ._governance import (
@@ -139,6 +140,7 @@ __all__ = [
     "Culture",
     "Currency",
     "DialogueCheck",
+    "DigestRow",
     "DocumentArtifact",
     "EmotionalRange",
     "Entry",
@@ -184,6 +186,7 @@ __all__ = [
     "ShotRow",
     "SpeechConstraints",
     "StateDiff",
+    "StoryDigest",
     "StoryboardReport",
     "StyleLock",
     "SubModel",
