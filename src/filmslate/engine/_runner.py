@@ -31,6 +31,7 @@ from ._answers import AnswerBook, adopt_answer_holds
 from ._budget_view import budget_view
 from ._gateway import Gateway, ProviderSettings
 from ._inputs import InputLoader
+from ._kept import KEPT_PARAM, KeptAnswers
 from ._metering import Meter, PaidCalls
 from ._recording import RunFacts, log_run, write_outputs
 from ._refusals import REFUSALS_PARAM, refusals_of
@@ -226,6 +227,8 @@ class Runner:
             ctx.params.setdefault("images", self.image_service())
         if skill.wants_refusals:
             ctx.params.setdefault(REFUSALS_PARAM, refusals_of(self.store, target))
+        if skill.keeps_answers:
+            ctx.params.setdefault(KEPT_PARAM, KeptAnswers(self.store, skill.name, target))
         return ctx
 
     # -- services and decisions ---------------------------------------------------------

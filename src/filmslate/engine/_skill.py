@@ -162,6 +162,7 @@ class Skill:
     uses_video: ClassVar[bool] = False  # gets the runner's render service (video generation)
     uses_images: ClassVar[bool] = False  # gets the runner's image service (ctx.params["images"])
     wants_refusals: ClassVar[bool] = False  # the shot's refused renders: ctx.params["refusals"]
+    keeps_answers: ClassVar[bool] = False  # per-part answers across revisions: params["kept"]
     # A grading skill (qc-grader grades PROXY): one verdict per version of that kind. Grading
     # the same take again is not a new attempt, so the runner refuses it unless forced.
     grades: ClassVar[str] = ""

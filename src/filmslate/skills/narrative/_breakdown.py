@@ -11,6 +11,7 @@ from pydantic import Field
 
 from ...core._errors import UserError
 from ...core._gate import Gate
+from ...engine._kept import KEPT_PARAM, KeptAnswers
 from ...engine._skill import Context, Media, Need, Skill
 from ...rules._fountain import ParsedScene, canonical_id, parse_fountain
 from ...rules._script_tables import breakdown_table
@@ -35,6 +36,7 @@ __all__ = [
     "ScriptBreakdown",
     "breakdown_failures",
     "extract",
+    "scenes_to_ask",
     "with_introductions",
 ]
 
@@ -88,6 +90,8 @@ _INJURY_RE: Final = re.compile(
 #: Lock requirement names follow the lock files' stems, as the importer writes them.
 _LOCK_RE: Final = re.compile(r"(?:CHAR|SET|VOICE|STYLE)_[A-Z0-9]+(?:_[A-Z0-9]+)*_LOCK")
 _LOCK_PREFIX_RE: Final = re.compile(r"(?:CHAR|SET|VOICE|STYLE)_[A-Z0-9_]+")
+#: A gate reason about one scene: ``S03: ...``.
+_SCENE_RE: Final = re.compile(r"(S\d+):")
 #: How code records a new prop's first owner among the state changes.
 _ENTERS: Final = " enters the story, owned by "
 #: Owners that say nobody knows who has the prop.
@@ -327,31 +331,41 @@ def breakdown_failures(
     return failures
 
 
+def _scene_sections(row: SceneRow, ext: Extracted) -> list[str]:
+    """The part of a scene's question that is the scene's own (what a kept answer answered)."""
+    return [
+        section("Scene", scene_lines(row)),
+        f"## Screenplay text\n{ext.text}" if ext.text else "",
+        section(
+            "Extracted by code (fixed: add only)",
+            [
+                f"characters present: {joined(ext.characters)}",
+                f"speaking: {joined(ext.speakers)}",
+                f"locations: {joined(ext.locations)}",
+                f"props: {joined(ext.props)}",
+                f"continuity risks noted: {joined(ext.risks)}",
+            ],
+        ),
+    ]
+
+
 def _breakdown_prompt(
     ctx: Context, row: SceneRow, ext: Extracted, owners: Mapping[str, str]
 ) -> str:
     feedback = [
-        r for r in ctx.feedback if r.startswith(f"{row.scene_id}:") or not re.match(r"S\d+:", r)
+        r for r in ctx.feedback if r.startswith(f"{row.scene_id}:") or not _SCENE_RE.match(r)
     ]
     held = [f"{p}: {owners[canonical_id(p)]}" for p in ext.props if canonical_id(p) in owners]
-    return compose(
-        [
-            section("Scene", scene_lines(row)),
-            f"## Screenplay text\n{ext.text}" if ext.text else "",
-            section(
-                "Extracted by code (fixed: add only)",
-                [
-                    f"characters present: {joined(ext.characters)}",
-                    f"speaking: {joined(ext.speakers)}",
-                    f"locations: {joined(ext.locations)}",
-                    f"props: {joined(ext.props)}",
-                    f"continuity risks noted: {joined(ext.risks)}",
-                ],
-            ),
-            section("Prop owners so far", held),
-        ],
-        feedback,
-    )
+    return compose([*_scene_sections(row, ext), section("Prop owners so far", held)], feedback)
+
+
+def scenes_to_ask(feedback: Sequence[str], scenes: Scenes) -> set[str]:
+    """The scenes a run asks about: every scene on a first attempt, and on a revision only
+    those its gate's reasons name (all of them when a reason names no scene)."""
+    every = {r.scene_id for r in scenes.rows}
+    if not feedback or any(not _SCENE_RE.match(r) for r in feedback):
+        return every
+    return {m.group(1) for r in feedback if (m := _SCENE_RE.match(r))} & every
 
 
 class ScriptBreakdown(Skill):
@@ -359,10 +373,12 @@ class ScriptBreakdown(Skill):
 
     Code extracts characters, speakers, locations and props from SCENES and the per-scene
     SCRIPT slices and keeps them; the model (asked once per scene, so each prompt holds one
-    scene) may only add. First appearances are recomputed in scene order. Escalates to Tier 2
-    on a persisting FAIL. Gate (code): undefined characters, unlisted state changes, props
-    without an owner, locations without introduction, unacknowledged continuity risks,
-    malformed lock names.
+    scene) may only add. First appearances are recomputed in scene order. A revision re-asks
+    only the scenes its gate's reasons name; the others keep their answers (kept as each
+    arrives, so a resumed run does not pay for them again either). Escalates to Tier 2 on a
+    persisting FAIL, asking again only the scenes that still fail. Gate (code): undefined
+    characters, unlisted state changes, props without an owner, locations without
+    introduction, unacknowledged continuity risks, malformed lock names.
 
     Why not read the import's BREAKDOWN: the runner refuses an input whose gate is FAIL, so a
     skill that reads the kind it writes could not revise after its own failed version. Code
@@ -385,28 +401,54 @@ class ScriptBreakdown(Skill):
     produces: ClassVar[tuple[str, ...]] = ("BREAKDOWN",)
     target_scope: ClassVar[Any] = "project"
     summary: ClassVar[str] = "breakdown: state changes, continuity risks, lock requirements"
+    keeps_answers: ClassVar[bool] = True  # a revision re-asks only the failing scenes
 
     def __init__(self) -> None:
         self.extracted: dict[str, Extracted] = {}
         self.answers: dict[str, BreakdownAnswer] = {}
 
     def produce(self, ctx: Context) -> list[Artifact | Media]:
-        """One model call per scene; code merges, never removing what it extracted."""
+        """One model call per scene (on a revision, per failing scene); code merges, never
+        removing what it extracted."""
         scenes: Scenes = ctx.inputs.get("SCENES")
         self.extracted = extract(ctx)
         owners = _world_owners(ctx.inputs.get("WORLD_STATE"))
         first = dict(owners)  # who holds each prop when it enters the story
         system = system_prompt(PACKAGE, self.prompt_name)
+        ask = scenes_to_ask(ctx.feedback, scenes)
         drafts = []
         for row in scenes.rows:
             ext = self.extracted[row.scene_id]
-            answer = ctx.ask(BreakdownAnswer, system, _breakdown_prompt(ctx, row, ext, owners))
+            answer = self._answer(ctx, system, row, ext, owners, row.scene_id in ask)
             self.answers[row.scene_id] = answer
             owners.update(_owners_of(answer))
             for prop, owner in _owners_of(answer).items():
                 first.setdefault(prop, owner)
             drafts.append(_draft_row(row.scene_id, ext, answer))
         return [Breakdown(rows=with_introductions(drafts, self.extracted, first))]
+
+    def _answer(
+        self,
+        ctx: Context,
+        system: str,
+        row: SceneRow,
+        ext: Extracted,
+        owners: Mapping[str, str],
+        ask: bool,
+    ) -> BreakdownAnswer:
+        """The scene's answer: kept from an earlier attempt when the gate did not send the
+        scene back (and the scene is unchanged), else asked and kept at once, so neither a
+        revision nor a run resumed after a kill or a handoff pays for it again."""
+        kept: KeptAnswers | None = ctx.params.get(KEPT_PARAM)
+        question = compose([system, *_scene_sections(row, ext)], ())
+        if kept is not None and not ask:
+            found = kept.get(row.scene_id, question, BreakdownAnswer)
+            if found is not None:
+                return found
+        answer = ctx.ask(BreakdownAnswer, system, _breakdown_prompt(ctx, row, ext, owners))
+        if kept is not None:
+            kept.keep(row.scene_id, question, answer)
+        return answer
 
     def gate(self, outputs: list[Any], ctx: Context) -> Gate:
         """FAIL on any row fault (see the class docstring)."""
