@@ -12,6 +12,7 @@ from ..core._errors import UserError
 from ._common import ProjectOpt, open_project, out
 
 if TYPE_CHECKING:
+    from ..rules._consistency import Consistency
     from ..store._project import Project
 
 commands = typer.Typer()
@@ -235,14 +236,22 @@ def log(
 
 
 @commands.command()
-def metrics(project: ProjectOpt = None) -> None:
-    """Run-logger derived metrics."""
+def metrics(
+    as_json: Annotated[bool, typer.Option("--json", help="Every figure as JSON.")] = False,
+    project: ProjectOpt = None,
+) -> None:
+    """Run-logger derived metrics, and consistency per character and per set."""
     from rich.table import Table
 
     from ..store._metrics import compute_metrics
 
     with open_project(project) as p:
         m = compute_metrics(p.store)
+        if as_json:
+            import json
+
+            sys.stdout.write(json.dumps(m.to_dict(), indent=2) + "\n")
+            return
         out.print(f"runs: {m.runs}")
         out.print(f"average regens per shot: {m.average_regens_per_shot:.2f}")
         for title, values in (
@@ -268,6 +277,19 @@ def metrics(project: ProjectOpt = None) -> None:
                 or "none yet"
             )
         )
+        for title, figures in (
+            ("character consistency (face, wardrobe)", m.character_consistency),
+            ("set consistency (set, lighting)", m.set_consistency),
+        ):
+            table = Table("subject", "compliant", "share", "takes not compliant", title=title)
+            for f in figures:
+                share = f"{f.share:.0%}"
+                table.add_row(f.subject, f"{f.compliant}/{f.accepted}", share, _takes(f))
+            out.print(table if figures else f"{title}: no accepted takes yet")
+
+
+def _takes(figure: Consistency) -> str:
+    return ", ".join(figure.not_compliant) or "-"
 
 
 @commands.command("import")

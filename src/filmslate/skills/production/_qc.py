@@ -6,7 +6,8 @@ rubric scores come from those checks alone (offline default) or, with ``rubric_s
 technical findings (a model never raises a category a check failed). The verdict is always
 computed here. The attempt is appended as a new row of the scene's QC_BATCH; the row's notes
 record which GenPack was graded, so regen-analyzer can tell whether attempts reused the same
-one.
+one, and end in the scene's consistency figures (``with_summary``): per character and per set,
+how many accepted takes are compliant on face and wardrobe (set and lighting), and which not.
 
 The scene's QC_BATCH is read as a *history*: the latest version is wanted even when its gate
 failed (it records a failed attempt) and whatever else was graded after it.
@@ -21,6 +22,7 @@ from pydantic import BaseModel, Field
 from ...core._errors import UserError
 from ...core._gate import Gate
 from ...engine._skill import REGISTRY, Context, Layer, Media, Need, Skill, Tier
+from ...rules._consistency import NOTE_SEPARATOR, consistency
 from ...rules._media import (
     QC_CATEGORIES,
     ClipSpec,
@@ -28,7 +30,7 @@ from ...rules._media import (
     rubric_from_technical,
     technical_checks,
 )
-from ...schemas import Artifact, GenPack, QcBatch, QcRow, SetLock, ShotRow
+from ...schemas import Artifact, GenPack, QcBatch, QcRow, SetLock, ShotList, ShotRow
 from ...schemas._types import Score0to2
 from .._prompts import system_prompt
 from ._production import shot_row
@@ -146,7 +148,7 @@ class QcGrader(Skill):
                 **scores,
             )
         )
-        return [QcBatch(rows=rows)]
+        return [QcBatch(rows=with_summary(ctx, rows))]
 
     def gate(self, outputs: list[Any], ctx: Context) -> Gate:
         """The verdict of this shot's new row, recomputed from its scores."""
@@ -193,6 +195,17 @@ def qc_prompt(ctx: Context, row: ShotRow, findings: list[TechFinding]) -> str:
     )
 
 
+def with_summary(ctx: Context, rows: list[QcRow]) -> list[QcRow]:
+    """The rows, the newest one's notes ending in the scene's consistency figures (issue 13
+    §6: per character and set, compliant accepted takes and the takes that are not), so the
+    sheet's last row always holds the scene's figures as they stand."""
+    shotlist: ShotList = ctx.inputs.get("SHOTLIST")
+    figures = consistency(rows, {shot.shot_id: shot for shot in shotlist.rows})
+    last = rows[-1]
+    notes = NOTE_SEPARATOR.join(part for part in (last.notes, figures.summary()) if part)
+    return [*rows[:-1], last.model_copy(update={"notes": notes})]
+
+
 def _notes(ctx: Context, source: str, findings: list[TechFinding], opinion: str) -> str:
     pack: GenPack = ctx.inputs.get("GENPACK")
     name = next((n for n in ctx.inputs.names if n.startswith("GENPACK_")), "?")
@@ -200,7 +213,7 @@ def _notes(ctx: Context, source: str, findings: list[TechFinding], opinion: str)
     parts += [f"{f.check} {f.severity}: {f.detail}" for f in findings]
     if opinion:
         parts.append(f"reviewer: {opinion}")
-    return " | ".join(" ".join(p.split()) for p in parts)
+    return NOTE_SEPARATOR.join(" ".join(p.split()) for p in parts)
 
 
 REGISTRY.register(QcGrader)
@@ -215,4 +228,5 @@ __all__ = [
     "clip_spec",
     "qc_prompt",
     "qc_verdict",
+    "with_summary",
 ]
