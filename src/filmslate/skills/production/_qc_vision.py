@@ -3,7 +3,9 @@ character and set sheets, each attached with a label the model names in its answ
 
 Frames come from the take's one decode (``rules._media.decode``, the cache the technical checks
 filled): the first, the last and evenly spaced ones between, ``[qc] sample_frames`` in all
-(default 6), at the decode's look width (320 px), as JPEG. The sheets are the shot's
+(default 6), plus the first frame after every scene change the cut check detects (at most
+``MAX_SCENE_FRAMES`` more: a take with more cuts than that already fails on them), in time
+order, at the decode's look width (320 px), as JPEG. The sheets are the shot's
 (``_sheets.shot_references``). For every category it scores below 2 the model names the frame
 and the lock item the frame contradicts (:class:`Contradiction`); the verdict stays in code.
 """
@@ -20,10 +22,12 @@ from pydantic import BaseModel, Field
 from ...core._errors import ProviderError
 from ...engine._attachments import Attachment
 from ...engine._skill import Context
-from ...rules._media import MediaThresholds
-from ...rules._media_decode import decode
+from ...rules._media import MediaThresholds, scene_changes
+from ...rules._media_decode import Decoded, decode
 from ...schemas import ShotRow
 from ._sheets import shot_references
+
+MAX_SCENE_FRAMES = 4  # scene-change frames added to the sample, at most
 
 Category = Literal[
     "face_consistency",
@@ -48,27 +52,36 @@ class Contradiction(BaseModel):
 
 
 def take_frames(proxy: bytes | None, count: int) -> list[Attachment]:
-    """``count`` frames of the take (first, last, evenly spaced), as labelled PNGs."""
+    """``count`` frames of the take (first, last, evenly spaced) and the first frame after
+    each scene change, in time order, as labelled JPEGs."""
     if not proxy:
         return []
     try:
         decoded = decode(proxy, MediaThresholds().palette_samples)  # the checks' own decode
     except ProviderError:
         return []  # the decode finding already fails every category
-    looks = decoded.stats.looks
-    if not looks:
-        return []
-    picks = spaced(len(looks), count)
-    duration = decoded.info.duration_s
-    last = max(len(looks) - 1, 1)
+    picks = sampled_frames(decoded, count)
+    fps = decoded.info.fps or 1.0
     return [
         Attachment(
-            f"take frame {n} of {len(picks)} (about {duration * index / last:.1f} s)",
-            _jpeg(looks[index]),
+            f"take frame {n} of {len(picks)} "
+            + (f"(scene change at {at / fps:.1f} s)" if cut else f"(about {at / fps:.1f} s)"),
+            _jpeg(pixels),
             "image/jpeg",
         )
-        for n, index in enumerate(picks, 1)
+        for n, (at, cut, pixels) in enumerate(picks, 1)
     ]
+
+
+def sampled_frames(decoded: Decoded, count: int) -> list[tuple[int, bool, npt.NDArray[np.uint8]]]:
+    """(frame index, after a scene change, pixels) of the frames shown, in time order."""
+    stats = decoded.stats
+    shown = [(stats.at[i], False, stats.looks[i]) for i in spaced(len(stats.looks), count)]
+    cuts = [i for i in scene_changes(stats) if i in stats.jumps]
+    if len(cuts) > MAX_SCENE_FRAMES:  # the largest jumps
+        cuts = sorted(cuts, key=lambda i: -stats.content[i - 1])[:MAX_SCENE_FRAMES]
+    shown += [(i, True, stats.jumps[i]) for i in cuts]
+    return sorted(shown, key=lambda pick: (pick[0], not pick[1]))
 
 
 def spaced(total: int, count: int) -> list[int]:
@@ -81,18 +94,27 @@ def spaced(total: int, count: int) -> list[int]:
 def qc_attachments(ctx: Context, row: ShotRow) -> tuple[Attachment, ...]:
     """The take's sampled frames, then the shot's character and set sheets."""
     frames = take_frames(ctx.inputs.get("PROXY"), ctx.config.qc.sample_frames)
-    sheets = [
+    return (*frames, *sheet_attachments(ctx, row))
+
+
+def sheet_attachments(ctx: Context, row: ShotRow) -> list[Attachment]:
+    """The shot's character sheets in frame order, then its set's, labelled ``reference: ...``
+    (also what storyboard-generator's gate shows the vision tier beside its frame)."""
+    return [
         Attachment(f"reference: {ref.label}", ref.data, ref.media_type)
         for ref in shot_references(ctx, row)
     ]
-    return (*frames, *sheets)
+
+
+def attached_list(images: tuple[Attachment, ...]) -> str:
+    """The prompt's list of the attachments' labels, in the order they are sent."""
+    listed = "\n".join(f"- {image.label}" for image in images) or "- none"
+    return f"Attached, in order (each image follows a line with its label):\n{listed}\n\n"
 
 
 def attached_text(images: tuple[Attachment, ...]) -> str:
     """What the prompt says about the attachments, and what the answer must name."""
-    listed = "\n".join(f"- {image.label}" for image in images) or "- none"
-    return (
-        f"Attached, in order (each image follows a line with its label):\n{listed}\n\n"
+    return attached_list(images) + (
         "Score what the frames show against the sheets and the GenPack's locks. For every "
         "category you score below 2, add a contradiction naming the frame's label exactly and "
         "the sheet or lock item it contradicts."
@@ -127,10 +149,13 @@ def _jpeg(pixels: npt.NDArray[np.uint8]) -> bytes:
 
 
 __all__ = [
+    "MAX_SCENE_FRAMES",
     "Contradiction",
+    "attached_list",
     "attached_text",
     "contradiction_notes",
     "qc_attachments",
+    "sheet_attachments",
     "spaced",
     "take_frames",
 ]
