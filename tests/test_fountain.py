@@ -225,7 +225,8 @@ def test_shouted_caps_action_is_not_a_cue() -> None:
 def test_forced_action_and_centered_text() -> None:
     scene = one_scene("INT. A - DAY\n\n!SCREAMS FROM BELOW\nShe runs.\n\n>THE HOUSE<\n")
     assert scene.dialogue == ()
-    assert scene.action == ("SCREAMS FROM BELOW She runs.", "THE HOUSE")
+    assert scene.action == ("SCREAMS FROM BELOW She runs.",)  # a centered card is not action
+    assert scene.props == ()
 
 
 def test_transitions_sections_synopses_page_breaks_are_skipped() -> None:

@@ -250,8 +250,10 @@ def _is_cue(text: str) -> bool:
 
 
 def _is_ignorable(text: str) -> bool:
-    """Sections, synopses, page breaks and (CONTINUED)/(MORE) markers carry no story."""
-    if text.startswith("#") or _CONTINUED_MARKER.match(text):
+    """Lines that name no cast or props wherever they stand: sections, synopses, page breaks,
+    (CONTINUED)/(MORE) markers, centered text (``> TITLE <``, a card on screen), forced
+    transitions (``> FADE OUT.``) and lyrics outside dialogue (``~...``, sung, not done)."""
+    if text.startswith(("#", ">", "~")) or _CONTINUED_MARKER.match(text):
         return True
     return text.startswith("=")  # a synopsis '= ...' or a page break '==='
 

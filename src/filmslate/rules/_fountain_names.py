@@ -1,18 +1,22 @@
 """Who and what action text names: canonical ids, characters in every written form, props.
 
-Props follow the screenwriting convention of a prop's name in ALL CAPS in action; the word
-lists below keep screen directions, transitions, emphasis and sound cues out of them. A
-character is matched by the longest written form known (``MR. QUILL``, ``Quill``) in CAPS or
-in Title case, so a name is never also counted as a prop.
+A character is matched by the longest written form known: a cue, an alias, a full name
+introduced in CAPS with an age (``NELL OKAFOR (34)``), or one part of a personal name that
+names nobody else (``Okafor``, ``Ms. Okafor``, ``NELL``), in CAPS, Title or mixed case. Names
+are matched first, so a name is never also counted as a prop. Props follow the convention of a
+prop's name in ALL CAPS in action; ``_fountain_props`` keeps screen directions, sounds, verbs
+and emphasis out of them, and what remains is a candidate for script-breakdown to confirm.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
+
+from ._fountain_props import DETERMINERS, SUBJECTS, not_a_thing
 
 # ---------------------------------------------------------------------------------------------
 # Vocabulary
@@ -36,32 +40,15 @@ _STOPWORDS = _words(
     "A AN THE HIS HER ITS THEIR MY YOUR OUR THIS THAT THESE THOSE OF AND OR TO IN ON AT WITH FOR "
     "FROM BY SOME"
 )
-# Screen directions, transitions and emphasis words: written in caps, never props.
-_NOT_PROPS = _words(
-    """CONTINUED CONT CONTD MORE CUT CUTS FADE FADES DISSOLVE DISSOLVES SMASH MATCH INTERCUT
-    MONTAGE FLASHBACK FLASHFORWARD END BEGIN BACK SCENE SUPER TITLE CHYRON INSERT ANGLE POV CLOSE
-    CLOSEUP CU ECU MCU WIDE SHOT SHOTS REVERSE PAN PANS TILT TILTS ZOOM ZOOMS DOLLY TRACKING
-    OVER BLACK WHITE SLOW MOTION FREEZE FRAME SERIES SPLIT SCREEN VO OS OC INT EXT EST OK OKAY
-    DAY NIGHT LATER CONTINUOUS SILENCE NOTHING EVERYTHING NOW NO YES STOP NEVER"""
+# Words of a descriptive name ("OLD MAN", "GUARD 2"): such a name is not split into parts.
+_ROLE_WORDS = _words(
+    """OLD YOUNG LITTLE BIG TALL SHORT FAT THIN MAN MEN WOMAN WOMEN BOY GIRL KID CHILD GUY LADY
+    GENTLEMAN GUARD GUARDS COP COPS OFFICER POLICE SOLDIER DOCTOR NURSE DRIVER WAITER WAITRESS
+    BARTENDER CLERK PRIEST VOICE VOICES CROWD RADIO PHONE TV ANNOUNCER NARRATOR REPORTER
+    STRANGER FIRST SECOND THIRD HEAD CHIEF BOSS KEEPER FISHERMAN SAILOR AGENT DETECTIVE
+    SERGEANT NEIGHBOUR NEIGHBOR FRIEND MOTHER FATHER MOM MUM DAD SISTER BROTHER AUNT UNCLE
+    GRANDMA GRANDPA WIFE HUSBAND BABY TEEN TEENAGER STUDENT TEACHER"""
 )
-# Sound cues (the convention of capitalising sounds in action).
-_SOUNDS = _words(
-    """BANG BOOM CRASH CRACK THUD SLAM CLICK BEEP KNOCK WHOOSH SNAP SCREAM GUNSHOT GUNFIRE
-    THUNDER THUNDERCLAP SIREN WAIL HONK BUZZ CREAK SHATTER THUMP POP RUMBLE CLANG CLANK HISS
-    ROAR HUM SCREECH SPLASH CLATTER BLARE CRACKLE STATIC FOOTSTEP EXPLOSION EXPLODE BLAST THWACK
-    WHAM BAM POW ZAP DING CHIME TICK VROOM RATTLE GROWL BARK WHIMPER SOB GASP SHRIEK WHISTLE
-    WHIRR WHIR CHIRP BLEEP DRIP SIZZLE SQUEAL SQUEAK THRUM"""
-)
-# Also objects: the bare word is a prop ("a RING"), only the verb is a sound ("it RINGS").
-_SOUND_VERBS = frozenset({"RING", "WHISTLE", "TAP", "CHIME", "BELL", "HORN", "ALARM"})
-
-
-def _is_sound(word: str) -> bool:
-    for suffix in ("", "S", "ES", "ING", "ED", "D"):
-        stem = word[: len(word) - len(suffix)]
-        if word.endswith(suffix) and (stem in _SOUNDS or (suffix and stem in _SOUND_VERBS)):
-            return True
-    return False
 
 
 # ---------------------------------------------------------------------------------------------
@@ -117,18 +104,40 @@ def _joined(text: str, left: _Token, right: _Token) -> bool:
 
 
 class NameBook:
-    """Every written form of every known character, longest forms tried first."""
+    """Every written form of every known character, longest forms tried first.
+
+    A form is a whole name (``MR. QUILL``, ``NELL OKAFOR``) or, for a personal name, one of
+    its parts (``QUILL``, ``OKAFOR``, ``NELL``). A part is known only when it names one
+    character (``ADAIR`` shared by ``NELL ADAIR`` and ``JONAH ADAIR`` names neither) and no
+    whole name is written that way; a descriptive name (``OLD MAN``, ``GUARD 2``) has no parts.
+    Forms are matched in CAPS, Title or mixed case (``NELL``, ``Nell``, ``McKay``), never in
+    lowercase: ``will`` and ``rose`` are words, ``Will`` and ``Rose`` are names.
+    """
 
     def __init__(self) -> None:
         # first word -> [(all words, character id)], longest first
         self._forms: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+        self._parts: dict[str, set[str]] = {}  # a part -> the ids it could name
 
-    def add(self, written: str, char_id: str) -> None:
-        """Know a character by one written form (and by it without a leading honorific)."""
+    def add(self, written: str, char_id: str, *, parts: bool = True) -> None:
+        """Know a character by one written form (and by it without a leading honorific);
+        with ``parts``, its words may name it alone once :meth:`finish` found them unique."""
         words = tuple(w for w in canonical_id(written).split("_") if w)
         self._add_form(words, char_id)
         if len(words) > 1 and words[0] in _HONORIFICS:
-            self._add_form(words[1:], char_id)
+            words = words[1:]
+            self._add_form(words, char_id)
+        if parts and len(words) > 1 and not any(_not_personal(w) for w in words):
+            for word in words:
+                if len(word) > 2:  # initials ("J.R.") name nobody alone
+                    self._parts.setdefault(word, set()).add(char_id)
+
+    def finish(self) -> None:
+        """Add every part that names exactly one character (whole names written so win)."""
+        for word, ids in self._parts.items():
+            if len(ids) == 1:
+                self._add_form((word,), next(iter(ids)))
+        self._parts = {}
 
     def _add_form(self, words: tuple[str, ...], char_id: str) -> None:
         if not words:
@@ -144,11 +153,15 @@ class NameBook:
             span = tokens[at : at + len(words)]
             if len(span) != len(words) or tuple(t.word for t in span) != words:
                 continue
-            if not (all(t.caps for t in span) or all(t.title for t in span)):
+            if not all(t.caps or t.title for t in span):
                 continue
             if all(_joined(text, a, b) for a, b in pairwise(span)):
                 return char_id, len(words)
         return None
+
+
+def _not_personal(word: str) -> bool:
+    return word in _ROLE_WORDS or word in _STOPWORDS or any(c.isdigit() for c in word)
 
 
 def _caps_groups(text: str, tokens: list[_Token]) -> list[list[int]]:
@@ -164,17 +177,44 @@ def _caps_groups(text: str, tokens: list[_Token]) -> list[list[int]]:
     return groups
 
 
-def _props_in_group(text: str, words: list[str], end: int) -> list[str]:
-    if text[end : end + 1] == "!":
-        return []  # "BANG!" is a sound cue
+def _before(text: str, tokens: Sequence[_Token], at: int) -> _Token | None:
+    """The token right before token ``at`` when only spaces part them."""
+    if at == 0 or text[tokens[at - 1].end : tokens[at].start].strip():
+        return None
+    return tokens[at - 1]
+
+
+def _props_in_group(
+    text: str, tokens: Sequence[_Token], group: list[int], named: Mapping[int, str]
+) -> list[str]:
+    """The prop candidates in one run of caps words (see ``_fountain_props``)."""
+    if text[tokens[group[-1]].end : tokens[group[-1]].end + 1] == "!":
+        return []  # "BANG!", "DEAD!": a sound or a shout
+    words = [tokens[i].word for i in group]
     if words[0] in _HONORIFICS:
         return []  # "MR. QUILL" is a person even before he speaks
+    before = _before(text, tokens, group[0])
+    determined = subject = False
+    previous = ""
+    if before is not None:
+        determined = before.possessive or before.word in DETERMINERS
+        named_before = before.word in SUBJECTS or group[0] - 1 in named
+        subject = not before.possessive and named_before
+        previous = before.word
     parts: list[list[str]] = [[]]
-    for word in words:
-        if word in _NOT_PROPS or _is_sound(word):
+    for k, word in enumerate(words):
+        if not_a_thing(
+            word,
+            determined=determined,
+            after_subject=subject and k == 0,
+            repeated=word == previous,
+            modifies=k + 1 < len(words),
+        ):
             parts.append([])
         else:
             parts[-1].append(word)
+        determined = determined or word in DETERMINERS
+        previous = word
     props: list[str] = []
     for part in parts:
         while part and part[0] in _STOPWORDS:
@@ -188,7 +228,7 @@ def _props_in_group(text: str, words: list[str], end: int) -> list[str]:
 
 
 def scan_action(text: str, names: NameBook) -> tuple[list[str], list[str]]:
-    """(character ids named, prop ids in caps) in one action paragraph, in order."""
+    """(character ids named, prop candidates in caps) in one action paragraph, in order."""
     tokens = _tokens(text)
     named: dict[int, str] = {}
     at = 0
@@ -206,24 +246,30 @@ def scan_action(text: str, names: NameBook) -> tuple[list[str], list[str]]:
         for group in _caps_groups(text, tokens):
             if any(i in named for i in group):
                 continue  # "NELL ADAIR (34)": the whole run is the character
-            props += _props_in_group(text, [tokens[i].word for i in group], tokens[group[-1]].end)
+            props += _props_in_group(text, tokens, group, named)
     return list(dict.fromkeys(named[k] for k in sorted(named))), props
 
 
-def introduced_extras(paragraphs: Iterable[str], names: NameBook) -> list[tuple[str, str]]:
-    """Non-speaking characters introduced the conventional way: ``"OLD FISHERMAN (70s)"``."""
-    extras: list[tuple[str, str]] = []
+def introduced(paragraphs: Iterable[str], names: NameBook) -> list[tuple[str, str, bool]]:
+    """Characters introduced the conventional way, in CAPS with an age: ``(written, id,
+    known)``. ``NELL OKAFOR (34)`` where ``NELL`` is known is her full name (``known``);
+    ``OLD FISHERMAN (70s)`` is a new, non-speaking character."""
+    found: list[tuple[str, str, bool]] = []
     for text in paragraphs:
         tokens = _tokens(text)
         for group in _caps_groups(text, tokens):
             end = tokens[group[-1]].end
             if tokens[group[-1]].possessive or not _AGE_AFTER_NAME.match(text[end:]):
                 continue
-            if any(names.match(text, tokens, i) for i in group):
-                continue
             words = [tokens[i].word for i in group]
             while words and words[0] in _STOPWORDS:
                 words.pop(0)
-            if words and canonical_id(" ".join(words)):  # an id needs a Latin letter
-                extras.append((" ".join(words), canonical_id(" ".join(words))))
-    return extras
+            written = " ".join(words)
+            if not words or not canonical_id(written):  # an id needs a Latin letter
+                continue
+            hits = {h[0] for i in group if (h := names.match(text, tokens, i))}
+            if not hits:
+                found.append((written, canonical_id(written), False))
+            elif len(hits) == 1:
+                found.append((written, hits.pop(), True))
+    return found

@@ -25,7 +25,7 @@ from ._fountain_lines import (
     script_error,
     split_cue,
 )
-from ._fountain_names import NameBook, canonical_id, introduced_extras, scan_action
+from ._fountain_names import NameBook, canonical_id, introduced, scan_action
 
 # ---------------------------------------------------------------------------------------------
 # Public data
@@ -55,10 +55,13 @@ class ParsedScene:
     last dash part when it is a time word, as written, else ``""``; ``continuous`` is true for
     CONTINUOUS, SAME and MOMENTS/SECONDS LATER. ``characters`` are the speakers in order of
     first cue (V.O. included: see each line's ``extension``). ``mentioned_characters`` are known
-    characters named in action without speaking here: in CAPS, or written exactly as their cue in
-    Title case (``Nell``, ``Mr. Quill``, ``Quill``); known means a speaker anywhere in the
-    script, an alias, or someone introduced in CAPS with an age (``OLD FISHERMAN (70s)``).
-    ``props`` are the other ALL-CAPS runs in action, without sound cues and screen directions.
+    characters named in action without speaking here, by any written form in CAPS, Title or
+    mixed case (``NELL``, ``Nell``, ``Mr. Quill``, ``Quill``, ``Ms. Okafor`` once ``NELL
+    OKAFOR (34)`` introduced her); known means a speaker anywhere in the script, an alias, or
+    someone introduced in CAPS with an age (``OLD FISHERMAN (70s)``).
+    ``named_in_action`` are all characters the action names, speakers included (a voice-over
+    speaker the action names is seen). ``props`` are the other ALL-CAPS runs in action without
+    sounds, verbs, emphasis and screen directions: candidates, which script-breakdown confirms.
     """
 
     scene_id: str
@@ -73,6 +76,7 @@ class ParsedScene:
     props: tuple[str, ...]
     dialogue: tuple[DialogueLine, ...]
     action: tuple[str, ...]
+    named_in_action: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -211,8 +215,9 @@ def name_book(elements: list[Element], drafts: list[SceneDraft], resolve: Resolv
         names.add(written, target)
         names.add(target, target)
     paragraphs = [text for draft in drafts for _, text in draft.action]
-    for written, char_id in introduced_extras(paragraphs, names):
+    for written, char_id, _known in introduced(paragraphs, names):
         names.add(written, char_id)
+    names.finish()
     return names
 
 
@@ -228,11 +233,11 @@ def finish_scene(
     """Build a scene; also return (line, character id) of every appearance, in text order."""
     speakers = unique(d.speaker for d in draft.speeches)
     appearances = [(d.line, d.speaker) for d in draft.speeches]
-    mentioned: list[str] = []
+    in_action: list[str] = []
     props: list[str] = []
     for line, text in draft.action:
         named, found = scan_action(text, names)
-        mentioned += [c for c in named if c not in speakers]
+        in_action += named
         appearances += [(line, c) for c in named]
         props += found
     name_ids = {c for _, c in appearances}
@@ -246,10 +251,11 @@ def finish_scene(
         time_of_day=head.time_of_day,
         continuous=bool(_CONTINUOUS_TIME.match(head.time_of_day)),
         characters=speakers,
-        mentioned_characters=unique(mentioned),
+        mentioned_characters=unique(c for c in in_action if c not in speakers),
         props=unique(p for p in props if p not in name_ids),
         dialogue=tuple(draft.speeches),
         action=tuple(text for _, text in draft.action),
+        named_in_action=unique(in_action),
     )
     # stable sort: names within one paragraph keep their reading order
     return scene, sorted(appearances, key=lambda appearance: appearance[0])

@@ -1,6 +1,13 @@
 """What code can read off a parsed screenplay, without a model: the SCENES and BREAKDOWN
 tables (ids, locations, times, who is present, first appearances, visible risks) and each
-scene's own slice of the file. Pure: the importer and script-breakdown both build on it."""
+scene's own slice of the file. Pure: the importer and script-breakdown both build on it.
+
+Who is present: every speaker heard on screen or off screen in the scene's space (``O.S.``,
+``O.C.``), every character the action names, and a voice from elsewhere (``V.O.``, ``ON
+PHONE``, ``FILTERED`` ...) only when the action also names that character. SCENES has no
+column for how a speaker is heard (SPEC §4 fixes its columns), so the BREAKDOWN row of the
+scene records it among its continuity risks, in one fixed form per kind (:func:`voice_notes`).
+"""
 
 from __future__ import annotations
 
@@ -12,14 +19,68 @@ from ._fountain import ParsedScene, Screenplay, canonical_id
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
+# Cue extensions of a voice from elsewhere, and of a speaker in the scene but off camera.
+_VOICE = re.compile(
+    r"^(?:V\.O\.|VOICE[- ]?OVER|FILTERED|PRE-?LAP|RECORD(?:ED|ING)|"
+    r"(?:ON|OVER|THROUGH|VIA)(?: THE| A)? (?:PHONE|TELEPHONE|RADIO|TV|TELEVISION|SCREEN|"
+    r"SPEAKER(?:PHONE)?|LOUDSPEAKER|INTERCOM|TAPE|VIDEO|PA|TANNOY|MONITOR|COMMS?))$"
+)
+_OFF = re.compile(r"^(?:O\.S\.|O\.C\.|OFF|OFF[- ]?(?:SCREEN|CAMERA|STAGE))$")
+
+
+def off_screen(scene: ParsedScene) -> dict[str, tuple[str, ...]]:
+    """Speakers never heard on screen in the scene -> the extensions they are heard by
+    (``("O.S.",)``, ``("V.O.",)``); a speaker with any on-screen line is not listed."""
+    marks: dict[str, list[str]] = {}
+    on_screen: set[str] = set()
+    for line in scene.dialogue:
+        parts = (line.extension or "").split(", ")
+        heard = [p for p in parts if _VOICE.match(p) or _OFF.match(p)]
+        if heard:
+            marks.setdefault(line.speaker, []).extend(heard)
+        else:
+            on_screen.add(line.speaker)
+    return {c: unique(m) for c, m in marks.items() if c not in on_screen}
+
+
+def _voice_only(scene: ParsedScene) -> list[str]:
+    """Speakers heard only from elsewhere whom the action does not name: not present."""
+    return [
+        c
+        for c, heard in off_screen(scene).items()
+        if not any(_OFF.match(h) for h in heard) and c not in scene.named_in_action
+    ]
+
+
 def present(scene: ParsedScene) -> list[str]:
-    """Characters physically in the scene: speakers not only heard in voice-over, then those
-    introduced in the action."""
-    voice_only = {line.speaker for line in scene.dialogue} - {
-        line.speaker for line in scene.dialogue if (line.extension or "") != "V.O."
-    }
+    """Characters in the scene: speakers (off screen included) but voices from elsewhere the
+    action does not name, then the others the action names."""
+    voice_only = _voice_only(scene)
     speakers = [c for c in scene.characters if c not in voice_only]
     return speakers + [c for c in scene.mentioned_characters if c not in speakers]
+
+
+def voice_notes(scene: ParsedScene) -> list[str]:
+    """How each speaker not heard on screen is heard, the marker the scene's cast carries:
+    ``heard only in voice-over: MR_QUILL (V.O.)`` (not present), ``present, heard off
+    screen: GUS (O.S.)``, ``present, heard in voice-over: NELL (V.O.)`` (the action names
+    her)."""
+    groups: dict[str, list[str]] = {}
+    voice_only = _voice_only(scene)
+    for char, heard in off_screen(scene).items():
+        if char in voice_only:
+            kind = "heard only in voice-over"
+        elif any(_OFF.match(h) for h in heard):
+            kind = "present, heard off screen"
+        else:
+            kind = "present, heard in voice-over"
+        groups.setdefault(kind, []).append(f"{char} ({' / '.join(heard)})")
+    return [f"{kind}: {', '.join(chars)}" for kind, chars in groups.items()]
+
+
+def unique(items: list[str]) -> tuple[str, ...]:
+    """The items without repeats, in first-seen order."""
+    return tuple(dict.fromkeys(items))
 
 
 def summary_of(scene: ParsedScene) -> str:
@@ -119,10 +180,7 @@ def _risks(scene: ParsedScene) -> list[str]:
             f"continuous with the previous scene ({scene.time_of_day}): same time, "
             "same wardrobe and injuries"
         )
-    voice_only = [c for c in scene.characters if c not in present(scene)]
-    if voice_only:
-        risks.append("heard only in voice-over: " + ", ".join(voice_only))
-    return risks
+    return risks + voice_notes(scene)
 
 
 def script_slices(text: str, play: Screenplay) -> list[ScriptScene]:

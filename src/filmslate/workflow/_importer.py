@@ -1,9 +1,11 @@
 """`slate import`: a Fountain screenplay into SCENES, BREAKDOWN and per-scene SCRIPT slices.
 
 Everything written here is extracted, never invented: ids, locations and times from scene
-headings, characters from dialogue cues (and names introduced in capitals), props from the
-capitalised-noun convention, first appearances from order. Goal, conflict, outcome and implicit
-state changes are left empty for the model-backed script-breakdown, and the import says so.
+headings, characters from dialogue cues and the names the action uses (how an off-screen or
+voice-over speaker is heard noted in BREAKDOWN), props from the capitalised-noun convention
+(candidates, the import's log rows say), first appearances from order. Goal, conflict, outcome and
+implicit state changes are left empty for the model-backed script-breakdown, and the import
+says so.
 """
 
 from __future__ import annotations
@@ -19,7 +21,12 @@ from ..store import _runlog
 from ..store._project import Project
 from ..store._store import Batch, Record, Staged, Store
 
-PENDING = "goal, conflict, outcome and implicit state changes: pending script-breakdown"
+# Also the import's mark on its props: candidates, until script-breakdown (which must name
+# each prop's owner) writes the next BREAKDOWN.
+PENDING = (
+    "goal, conflict, outcome and implicit state changes: pending script-breakdown; "
+    "props_used are candidates (capitalised nouns in the action) until it confirms them"
+)
 
 
 @dataclass
