@@ -11,7 +11,8 @@ missing or stale, in loop order:
    research-agent, plausibility-auditor, cultural-check (where a real culture is central),
    then the continuity loop (world-state-tracker, continuity-supervisor, and on a supervisor
    FAIL a revised diff from the tracker);
-4. story review: narrative-red-team and audience-simulator on the whole story;
+4. story review: story-digest (code), then narrative-red-team and audience-simulator on the
+   whole story (past a bound they read the digest and the scenes in focus);
 5. planning: shot-planner for each scene, then the cost loop on the whole production;
 6. shots, one scene at a time (a batch): the cost loop on the scene and its routing plan
    (model-router writes a ROUTING_DECISION), reference-sheets for the scene's cast and set
@@ -201,7 +202,8 @@ class Orchestrator:
             self.progress.advance(f"dialogue-consistency-check {scene}: no script")
 
     def _review(self) -> None:
-        self.progress.phase("story review", 2)
+        self.progress.phase("story review", 3)
+        self.step("story-digest", "PROJECT")  # what the reviews read past a bound (issue 14 §8)
         self.step("narrative-red-team", "PROJECT")
         self.step("audience-simulator", "PROJECT")
 

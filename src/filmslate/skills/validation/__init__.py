@@ -7,6 +7,7 @@ task files name it by import path, and this is the path that stays put when modu
 from ...engine._skill import REGISTRY, Skill
 from ._audience import AudienceAnswer, AudienceSimulator, ConfusionPoint
 from ._culture import CulturalCheck, CultureAnswer
+from ._digest import StoryDigestSkill
 from ._plausibility import PlausibilityAnswer, PlausibilityAuditor
 from ._redteam import (
     Coincidence,
@@ -33,6 +34,7 @@ __all__ = [
     "RedTeamAnswer",
     "ResearchAgent",
     "ResearchAnswer",
+    "StoryDigestSkill",
 ]
 
 #: The package's skills, in the order they register. The full red team comes before its
@@ -41,6 +43,7 @@ SKILLS: tuple[type[Skill], ...] = (
     ResearchAgent,
     PlausibilityAuditor,
     CulturalCheck,
+    StoryDigestSkill,
     NarrativeRedTeam,
     NarrativeRedTeamLight,
     AudienceSimulator,

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from ...engine._skill import Context, Need
+from ...rules._digest import named_scenes
 from ...schemas import Audience, PersonaReactions
 from ...schemas._types import Item, Score1to5
 from ._common import Answer, AnsweringSkill, render_story
@@ -69,6 +70,10 @@ class AudienceSimulator(AnsweringSkill):
         Need("BEATS"),
         Need("SCENES"),
         Need("PREMISE", optional=True),
+        # past a bound the story is read as its digest (issue 14 §8), and the scenes the
+        # previous report named are shown in full; that report is context, not lineage
+        Need("STORY_DIGEST", optional=True),
+        Need("AUDIENCE", "target", optional=True, lineage=False, history=True),
     )
     produces: ClassVar[tuple[str, ...]] = ("AUDIENCE",)
     target_scope: ClassVar[Any] = "target"
@@ -76,7 +81,8 @@ class AudienceSimulator(AnsweringSkill):
     answer_type: ClassVar[type[Answer]] = AudienceAnswer
 
     def prompt(self, ctx: Context) -> str:
-        """The promise (premise) and the story."""
+        """The promise (premise) and the story (past a bound, its digest and the scenes in
+        focus)."""
         premise = ctx.inputs.get("PREMISE")
         promise = (
             f"PROMISE\nGenre: {premise.genre}; tone: {premise.tone}; length: "
@@ -84,7 +90,15 @@ class AudienceSimulator(AnsweringSkill):
             if premise is not None
             else "PROMISE\nNo premise recorded: infer the genre from the beats."
         )
-        return f"{promise}\n\n{render_story(ctx)}"
+        return f"{promise}\n\n{render_story(ctx, self.named(ctx))}"
+
+    def named(self, ctx: Context) -> list[str]:
+        """The scenes the previous report on this target (and the revision notes) name."""
+        report = ctx.inputs.get("AUDIENCE")
+        texts = list(ctx.feedback)
+        if report is not None:
+            texts += [*report.confusion_points, *report.engagement_dips, *report.adjustments]
+        return named_scenes(texts, (r.scene_id for r in ctx.inputs.get("SCENES").rows))
 
     def failures(self, artifact: Audience, answer: AudienceAnswer, ctx: Context) -> list[str]:
         """Missing personas, low scores, unclear stakes, story-breaking confusion, genre."""

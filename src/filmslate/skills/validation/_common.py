@@ -10,7 +10,10 @@ time, so the provider re-asks and then fails clearly, before anything is written
 
 Per-scene skills render only the scene's own row, its truth packet, the locks of the
 characters in it and the world state before it: the prompt for scene 300 is no larger than
-for scene 3. Project-level reviews (red team, audience) read the whole story by nature.
+for scene 3. Project-level reviews (red team, audience) read the whole story: every scene
+while the scene list is small, past ``rules._digest.FULL_STORY_CHARS`` the story digest
+(STORY_DIGEST, at most 16 bounded sequences) and the full text of the scenes that matter now,
+so their prompt is bounded too.
 
 The system prompts (role, process, checklist) are text files in
 ``filmslate/skills/validation/prompts/``, named by each skill's ``prompt_name``.
@@ -18,16 +21,17 @@ The system prompts (role, process, checklist) are text files in
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
-from ...core._errors import UserError
+from ...core._errors import InputNotReady, UserError
 from ...core._gate import Gate
 from ...core._names import lock_subject
 from ...engine._skill import Context, Need, Skill
-from ...schemas import Artifact, SceneRow, Truth, WorldState
+from ...rules._digest import FOCUS_CHARS, FULL_STORY_CHARS, focus_scenes, render_digest
+from ...schemas import Artifact, SceneRow, StoryDigest, Truth, WorldState
 from .._prompts import system_prompt
 
 __all__ = [
@@ -47,6 +51,7 @@ __all__ = [
     "render_world",
     "revision_note",
     "scene_row",
+    "story_scenes",
 ]
 
 #: The package whose ``prompts/`` folder holds the validation skills' system prompts.
@@ -224,14 +229,19 @@ def render_truth(truth: Truth) -> str:
     return "\n".join(lines)
 
 
-def render_story(ctx: Context) -> str:
-    """Beats and the target's scene lines (one scene for a scene target, else all)."""
+def render_story(ctx: Context, named: Sequence[str] = ()) -> str:
+    """Beats and the target's scenes: one scene for a scene target; else every scene line
+    while they fit ``FULL_STORY_CHARS``, past it the story digest and the full text of the
+    scenes that matter now (``named`` by the previous report, then those the digest flags)."""
     beats = ctx.inputs.get("BEATS")
     rows = ctx.inputs.get("SCENES").rows
-    if ctx.scene_id:
-        rows = [scene_row(ctx)]
     focus = f"Review target: {ctx.target}" + (
         " (judge this act within the whole story)" if ctx.target.startswith("ACT_") else ""
+    )
+    scenes = (
+        ["SCENES", render_scene_line(scene_row(ctx))]
+        if ctx.scene_id
+        else story_scenes(rows, ctx.inputs.get("STORY_DIGEST"), named)
     )
     return "\n".join(
         [
@@ -247,10 +257,57 @@ def render_story(ctx: Context) -> str:
             f"Climax: {beats.climax}",
             f"Resolution: {beats.resolution}",
             "",
-            "SCENES",
-            *(render_scene_line(r) for r in rows),
+            *scenes,
         ]
     )
+
+
+def story_scenes(
+    rows: Sequence[SceneRow], digest: StoryDigest | None, named: Sequence[str] = ()
+) -> list[str]:
+    """The whole story's scenes as a review reads them (see ``rules._digest``)."""
+    lines = [render_scene_line(r) for r in rows]
+    size = sum(len(line) + 1 for line in lines)
+    if size <= FULL_STORY_CHARS:
+        return ["SCENES", *lines]
+    if digest is None:
+        raise InputNotReady(
+            f"the story's {len(rows)} scene lines take {size:,} characters, more than the "
+            f"{FULL_STORY_CHARS:,} a review reads in full: run `slate run story-digest` "
+            "first, and the review reads its digest",
+            input="STORY_DIGEST",
+        )
+    return [
+        f"STORY DIGEST: {len(rows)} scenes in {len(digest.rows)} sequences (the scenes "
+        "named below are given in full after it)",
+        render_digest(digest),
+        "",
+        *focus_blocks(rows, digest, named),
+    ]
+
+
+def focus_blocks(rows: Sequence[SceneRow], digest: StoryDigest, named: Sequence[str]) -> list[str]:
+    """The full text of the focus scenes, within ``FOCUS_CHARS``; the rest listed by id."""
+    by_id = {r.scene_id: r for r in rows}
+    flags: dict[str, list[str]] = {}
+    for seq in digest.rows:
+        for flag in seq.flagged:
+            scene, _, why = flag.partition(":")
+            flags.setdefault(scene, []).append(why.strip())
+    shown, left, used = ["SCENES IN FULL"], [], 0
+    for scene in focus_scenes([s for s in named if s in by_id], digest):
+        if scene not in by_id:  # a hand-made digest may flag a scene the list lacks
+            continue
+        why = "named by the previous review" if scene in named else "; ".join(flags[scene])
+        block = f"{render_scene(by_id[scene])}\n(why shown: {why})"
+        if used + len(block) > FOCUS_CHARS:
+            left.append(scene)
+            continue
+        shown.append(block)
+        used += len(block) + 1
+    if left:
+        shown.append(f"(not shown in full, over the focus budget: {', '.join(left)})")
+    return shown if len(shown) > 1 else []
 
 
 def revision_note(ctx: Context) -> str:

@@ -7,6 +7,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ...engine._skill import Context, Need
+from ...rules._digest import named_scenes
 from ...schemas import RedTeam
 from ...schemas._types import Item, Paragraphs
 from ._common import Answer, AnsweringSkill, joined, render_story
@@ -19,6 +20,10 @@ __all__ = [
     "NarrativeRedTeamLight",
     "RedTeamAnswer",
 ]
+
+#: Locked characters listed by name in the prompt, at most (a long production's cast must not
+#: grow the prompt without bound).
+MAX_LOCKS = 16
 
 FailureKind = Literal[
     "major plot hole",
@@ -89,6 +94,10 @@ class NarrativeRedTeam(AnsweringSkill):
         Need("SCENES"),
         Need("WORLD_STATE", optional=True),
         Need("CHAR_LOCK", "all", optional=True),
+        # past a bound the story is read as its digest (issue 14 §8), and the scenes the
+        # previous report named are shown in full; that report is context, not lineage
+        Need("STORY_DIGEST", optional=True),
+        Need("REDTEAM", "target", optional=True, lineage=False, history=True),
     )
     produces: ClassVar[tuple[str, ...]] = ("REDTEAM",)
     target_scope: ClassVar[Any] = "target"
@@ -96,24 +105,36 @@ class NarrativeRedTeam(AnsweringSkill):
     answer_type: ClassVar[type[Answer]] = RedTeamAnswer
 
     def prompt(self, ctx: Context) -> str:
-        """Beats, the target's scenes, and the world state and lock names when present."""
-        parts = [render_story(ctx)]
+        """Beats, the target's scenes (past a bound the digest and the scenes in focus), and
+        the world state and lock names when present."""
+        parts = [render_story(ctx, self.named(ctx))]
         state = ctx.inputs.get("WORLD_STATE")
         if state is not None:
             parts.append(
                 f"WORLD STATE (after {state.timeline.current_scene or 'nothing'})\n"
                 f"Rules: {joined(state.rules.fictional_constraints)}"
             )
-        locks = ctx.inputs.all("CHAR_LOCK")
+        locks = sorted(ctx.inputs.all("CHAR_LOCK").items())
         if locks:
+            more = len(locks) - MAX_LOCKS
             parts.append(
                 "LOCKED CHARACTERS\n"
                 + "\n".join(
                     f"- {name}: {lock.behavior.temperament}; {lock.behavior.decision_style}"
-                    for name, lock in sorted(locks.items())
+                    for name, lock in locks[:MAX_LOCKS]
                 )
+                + (f"\n- and {more} more locked characters" if more > 0 else "")
             )
         return "\n\n".join(parts)
+
+    def named(self, ctx: Context) -> list[str]:
+        """The scenes the previous report on this target (and the revision notes) name."""
+        report = ctx.inputs.get("REDTEAM")
+        texts = list(ctx.feedback)
+        if report is not None:
+            texts += [*report.critical_failures, *report.hidden_weaknesses]
+            texts += report.coincidence_scan
+        return named_scenes(texts, (r.scene_id for r in ctx.inputs.get("SCENES").rows))
 
     def failures(self, artifact: RedTeam, answer: RedTeamAnswer, ctx: Context) -> list[str]:
         """Empty sections, missing or identical fixes, critical failures, central coincidences."""
