@@ -33,7 +33,7 @@ class StoryDigestSkill(Skill):
     uses_model: ClassVar[bool] = False
     revise_on_fail: ClassVar[bool] = False  # code made it: asking again gives the same digest
     summary: ClassVar[str] = (
-        f"before the story review: at most {MAX_SEQUENCES} sequences of {ROW_CHARS} "
+        f"before the story review: at most {MAX_SEQUENCES} sequences of {ROW_CHARS:,} "
         "characters each, for the whole-story reviews"
     )
 
