@@ -59,6 +59,9 @@ class QCSection(Section):
     rubric_source: Literal["technical", "model"] = "technical"
     # frames of a take shown to the vision tier with rubric_source "model" (first, last, between)
     sample_frames: int = Field(6, ge=2, le=24)
+    # visual-continuity over a scene's accepted proxies before render-final: the vision tier
+    # reports what it sees, code checks it (issue 13 §4). Off by default: a call per shot
+    visual_continuity: bool = False
 
     def threshold(self, hero: HeroTier) -> int:
         """The pass threshold for a hero tier."""

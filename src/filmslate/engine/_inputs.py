@@ -67,6 +67,8 @@ class InputLoader:
         if need.scope == "all" or not scene_of(target):
             # a whole-story target (PROJECT, an act) has everyone as its cast
             return self.store.latest_of_each(need.kind)
+        if need.scope == "within" and kind(need.kind).subject == "shot":
+            return self._scene_shots(need.kind, target)  # a scene's takes, in shot-list order
         if need.scope in ("within", "adjacent"):
             scenes = [scene_of(target)]
             if need.scope == "adjacent":
@@ -83,6 +85,16 @@ class InputLoader:
             if record is not None:
                 found.append(record)
         return found
+
+    def _scene_shots(self, kind_name: str, target: str) -> list[Record]:
+        """The latest version of a shot kind for each shot of the target's SHOTLIST."""
+        if SHOT_RE.fullmatch(target):
+            record = self.store.latest(kind_name, target)
+            return [record] if record else []
+        shots = self.store.latest("SHOTLIST", scene_of(target))
+        rows = getattr(self.store.load(shots.name), "rows", []) if shots else []
+        found = (self.store.latest(kind_name, row.shot_id) for row in rows)
+        return [r for r in found if r is not None]
 
     def _cast_and_set(self, target: str) -> tuple[list[str], str]:
         """Characters and set of a scene (from SCENES) or a shot (from its SHOTLIST row)."""

@@ -1,4 +1,5 @@
-"""Continuity layer: the four locks, WORLD_STATE, STATE_DIFF, CONTINUITY_REPORT (SPEC §4)."""
+"""Continuity layer: the four locks, WORLD_STATE, STATE_DIFF, CONTINUITY_REPORT (SPEC §4), and
+VISUAL_CONTINUITY: what the vision tier saw in a scene's takes and the findings code made."""
 
 from __future__ import annotations
 
@@ -8,7 +9,19 @@ from pydantic import Field, field_validator
 
 from ._document import DocumentArtifact
 from ._json import JsonArtifact, sorted_by_key
-from ._types import Entry, HexColour, Id, Item, Name, Paragraphs, SceneId, SubModel, Target, Text
+from ._types import (
+    Entry,
+    HexColour,
+    Id,
+    Item,
+    Name,
+    Paragraphs,
+    SceneId,
+    ShotId,
+    SubModel,
+    Target,
+    Text,
+)
 
 # -- locks (.txt, pasted verbatim into GenPacks) --------------------------------------------
 
@@ -354,3 +367,51 @@ class ContinuityReport(DocumentArtifact):
     timeline_check: Check
     findings: list[Finding] = Field(default_factory=list)
     corrections: list[Item] = Field(default_factory=list)
+
+
+# -- visual continuity (.json; issue 13 §4) --------------------------------------------------
+
+
+class CharacterSeen(SubModel):
+    """One character as the vision tier sees them in a take's frames."""
+
+    character: Text = Field(description="the character id as the shot lists it, e.g. NELL")
+    wearing: Text = Field("", description="what they wear, in a few words")
+    injuries: list[Entry] = Field(
+        default_factory=list, description="injuries and marks visible on them"
+    )
+    holding: list[Entry] = Field(
+        default_factory=list, description="props in their hands (prop ids where listed)"
+    )
+    hidden: list[Entry] = Field(
+        default_factory=list,
+        description="what the framing hides (e.g. 'left arm out of frame'), so it is not judged",
+    )
+
+
+class ShotSeen(SubModel):
+    """What the vision tier saw in one shot's take: who, what they wear and hold, the light."""
+
+    shot_id: ShotId
+    take: Text = Field("", description="the take's file name")
+    characters: list[CharacterSeen] = Field(default_factory=list)
+    light: Text = Field("", description="the light: source, colour, time of day")
+    kelvin: Annotated[int, Field(ge=1000, le=20000)] | None = None
+
+
+class ShotFinding(Finding):
+    """A continuity finding on one shot's take (the shot regen would make again)."""
+
+    shot_id: ShotId
+
+
+class VisualContinuity(JsonArtifact):
+    """A scene's accepted takes as seen (per shot, in shot order) and the findings code made
+    from them against the world state, the locks and the shot before."""
+
+    KIND: ClassVar[str] = "VISUAL_CONTINUITY"
+    SUBJECT_FIELD: ClassVar[str | None] = "scene_id"
+
+    scene_id: SceneId
+    shots: list[ShotSeen] = Field(default_factory=list)
+    findings: list[ShotFinding] = Field(default_factory=list)

@@ -18,7 +18,9 @@ missing or stale, in loop order:
    (model-router writes a ROUTING_DECISION), reference-sheets for the scene's cast and set
    (from their passing locks), then per shot
    storyboard-generator, prompt-packager, render-proxy, qc-grader, and on FIX or FAIL
-   regen-analyzer and round again; then render-final for each shot;
+   regen-analyzer and round again; with ``[qc] visual_continuity`` visual-continuity on the
+   scene's accepted takes (a shot with a High finding goes back to regen-analyzer, see
+   ``_visual_continuity``); then render-final for each shot;
 7. cut: assemble-cut and budget-gates.
 
 Nothing is remembered between runs: every decision is read back from the files and the log,
@@ -51,6 +53,7 @@ from ._pending import (
 )
 from ._sheets import sheets_pending
 from ._switching import check_switch, pending_samples
+from ._visual_continuity import visual_pass
 
 Status = Literal["complete", "stopped", "waiting"]
 LOCK_SKILLS = ("character-lock", "set-lock", "voice-lock")
@@ -260,6 +263,7 @@ class Orchestrator:
             for row in rows:
                 self.proxy_until_accepted(row.shot_id, row)
                 self.progress.advance(f"{row.shot_id} proxy")
+            visual_pass(self, scene)  # issue 13 §4: the accepted takes looked at, before finals
             for row in rows:
                 self.step("render-final", row.shot_id, advance=False)
                 self.progress.advance(f"{row.shot_id} final")

@@ -33,6 +33,7 @@ from ...schemas import (
     ShotRow,
 )
 from ._production import shot_row
+from ._regen_feedback import feedback_rules
 from ._regen_refusal import refusal_cause, refusal_of, refusal_summary, rewording
 from ._shared import CROWD, GENPACK_NOTE, applicable_rules, history, pack_digest
 
@@ -118,6 +119,8 @@ class RegenAnalyzer(Skill):
         batch: QcBatch | None = ctx.inputs.get("QC_BATCH")
         found = analyse(list(batch.rows) if batch else [], row.shot_id)
         refused = refusal_of(ctx, ctx.inputs.get("GENPACK")) is not None
+        if ctx.feedback and not refused:  # a later gate's findings on an accepted take
+            return [feedback_rules(row, ctx.inputs.get("REGEN_RULES"), ctx.feedback)]
         if not refused and not any(r.verdict != "PASS" for r in found.failed):
             raise UserError(
                 f"{row.shot_id} has no failed QC attempt since its last PASS and no refused "
