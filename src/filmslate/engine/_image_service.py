@@ -38,25 +38,12 @@ from ..core._catalogue import ModelEntry
 from ..core._errors import HardStop, ProviderError, UserError
 from ..core._names import SHOT_RE, scene_of
 from ..core._video_prices import catalogue_of
-from ..store import _runlog
-from ..store._ledger import Ledger
-from ..store._project import Project
-from ..store._store import crash_point
-from ._clips import failed_charge, fetched, payload_json, refused_error, settled_cost, wait_for
+from ._clips import payload_json, refused_error
 from ._images import ImageJob, ImageProvider, ImageUse
-from ._render import close_made, factory_providers, serving
-from ._render_jobs import (
-    IMAGE_TABLE,
-    INTENT_STATES,
-    OPEN_STATES,
-    REFUSALS,
-    JobRow,
-    JobTable,
-    adopt_open_jobs,
-    spend_entry,
-)
+from ._metered_jobs import MeteredJobs
+from ._render_jobs import IMAGE_TABLE, INTENT_STATES, OPEN_STATES, JobRow
 from ._stops import open_hard_stops
-from ._submissions import settle_intent, stop_target
+from ._submissions import stop_target
 
 __all__ = ["CRASH_AFTER_IMAGE_INTENT", "IMAGE_FACTORY", "OFFLINE", "ImageService"]
 
@@ -65,35 +52,18 @@ OFFLINE = "offline"  # [images] model of a use that no image model serves
 CRASH_AFTER_IMAGE_INTENT = "image_intent_recorded"  # FILMSLATE_CRASH_AT checkpoint
 
 
-class ImageService:
+class ImageService(MeteredJobs[ImageProvider]):
     """Metered, resumable image generation for one project (see the module docs).
 
     ``providers`` maps a model string (or its provider prefix) to an image provider; a model
     none of them serves is looked up in the provider factory's (built once, when needed).
     """
 
-    def __init__(
-        self,
-        project: Project,
-        ledger: Ledger | None = None,
-        providers: dict[str, ImageProvider] | None = None,
-        *,
-        poll_interval_s: float = 1.0,
-        timeout_s: float = 600.0,
-    ) -> None:
-        self.project = project
-        self.store = project.store
-        self.config = project.config
-        self.ledger = ledger or Ledger(project.store, project.config)
-        self.providers: dict[str, ImageProvider] = dict(providers or {})
-        self._made: dict[str, ImageProvider] | None = None  # the factory's, once loaded
-        self.poll_interval_s = poll_interval_s
-        self.timeout_s = timeout_s
-        self.run_id = _runlog.new_run_id()
-        self.estimated = 0.0
-        self.spent = 0.0
-        self.jobs = JobTable(project.store, IMAGE_TABLE)
-        adopt_open_jobs(self.store)
+    FACTORY = IMAGE_FACTORY
+    TABLE = IMAGE_TABLE
+    CRASH_AFTER_INTENT = CRASH_AFTER_IMAGE_INTENT
+    PREFIX = "image "
+    TIMEOUT_S = 600.0
 
     # -- ImageMaker -----------------------------------------------------------------------
 
@@ -115,11 +85,11 @@ class ImageService:
         digest = job_digest(job, model)
         row = self.jobs.get(job.key, job.use, digest)
         if row is not None and row.state in INTENT_STATES:
-            row = settle_intent(self.project, self.ledger, self.jobs, row, skill, self.provider_for)
+            row = self._settle_intent(row, skill)
         if row is not None and row.refused:
             raise refused_error(row, "image")
         if row is not None and row.state == "done":
-            return self._again(row, job, model, digest, skill)
+            return self._fetched_again(row, lambda: self._submit(job, model, digest, skill))
         if row is not None and row.state in OPEN_STATES and row.job_id:
             return self._finish(row, job, skill)
         if row is not None:
@@ -137,26 +107,16 @@ class ImageService:
         entry = catalogue_of(self.config).entries.get(model)
         return entry if entry is not None and entry.kind == "image" else None
 
-    def provider_for(self, model: str) -> ImageProvider:
-        """The provider serving an image model string, or a ProviderError naming the known."""
-        found = serving(self.providers, model)
-        if found is None and self._made is None:
-            self._made = factory_providers(IMAGE_FACTORY, self.config, self.project.root)
-            self.providers = {**self._made, **self.providers}  # given providers win
-            found = serving(self.providers, model)
-        if found is None:
-            known = ", ".join(sorted(self.providers)) or "none"
-            raise ProviderError(
-                f"no image provider for model {model!r} (known: {known}); set [images] to a "
-                "catalogue image model of a configured provider, or to offline",
-                model=model,
-            )
-        return found
+    def _unserved(self, model: str) -> NoReturn:
+        known = ", ".join(sorted(self.providers)) or "none"
+        raise ProviderError(
+            f"no image provider for model {model!r} (known: {known}); set [images] to a "
+            "catalogue image model of a configured provider, or to offline",
+            model=model,
+        )
 
-    def close(self) -> None:
-        """Close what the provider factory opened (its HTTP clients)."""
-        close_made(self._made)
-        self._made = None
+    def _fetch(self, provider: ImageProvider, row: JobRow) -> bytes:
+        return fetch_image(provider, row)
 
     # -- steps ----------------------------------------------------------------------------
 
@@ -174,89 +134,29 @@ class ImageService:
         payload = payload_json(provider.payload(job))  # before any spend: it may refuse
         worst = entry.worst_case_cost(0.0, job.width, job.height) if entry else 0.0
         shot = job.key if SHOT_RE.fullmatch(job.key) else ""
-        hold = self.ledger.reserve(
-            self.run_id,
-            scene_of(job.key),
-            shot,
-            worst,
-            what=f"{skill or 'image'} {job.key} {job.use} ({model})",
+        what = f"{skill or 'image'} {job.key} {job.use} ({model})"
+        hold = self._reserve(scene_of(job.key), shot, worst, what)
+        key = (job.key, job.use, digest)
+        intent = self._intent(
+            hold, key, model, "image", reference=job.reference, payload=payload, seed=job.seed
         )
-        self.estimated += worst
-        intent = JobRow(job.key, job.use, digest, model, "", "intent", hold.id, "image")
-        intent = replace(
-            intent,
-            reference=job.reference,
-            created_at=_runlog.utc_now(),
-            hold_run=hold.run_id,
-            payload=payload,
-            seed=job.seed,
-        )
-        self.jobs.record_intent(intent)  # before the call: a crash leaves a settleable intent
-        crash_point(CRASH_AFTER_IMAGE_INTENT)
-        try:
-            job_id = provider.submit(job)
-        except ProviderError as exc:
-            self._not_submitted(intent, exc)
-        row = replace(intent, job_id=job_id, state="submitted")
-        self.jobs.record(row)  # before waiting: a killed run resumes this job
+        row = self._send(intent, lambda: provider.submit(job))
         return self._finish(row, job, skill)
-
-    def _not_submitted(self, intent: JobRow, exc: ProviderError) -> NoReturn:
-        if exc.context.get("maybe_sent"):
-            raise ProviderError(
-                f"{exc.message}; the intent (reference {intent.reference}) is kept: the next "
-                "run looks it up or stops for you to check, and never pays twice",
-                **exc.context,
-            ) from None
-        hold = self.jobs.hold(intent)
-        if hold is not None:  # turned away: no job ran
-            self.ledger.release(hold, f"image submission failed: {exc}")
-        failed = self.jobs.fail(intent, str(exc.context.get("failure") or "other"), exc.message)
-        if failed.failure in REFUSALS:
-            raise refused_error(failed, "image") from None
-        raise exc
 
     def _finish(self, row: JobRow, job: ImageJob, skill: str) -> bytes:
         provider = self.provider_for(row.provider)
-        entry = self.entry(row.provider)
-        size = (job.width, job.height)
-        status = wait_for(provider, row, self.jobs, self.timeout_s, self.poll_interval_s)
-        hold = self.jobs.hold(row)
+        priced = (self.entry(row.provider), 0.0, (job.width, job.height))
+        status = self._wait(provider, row)
         if status.state == "failed":
-            failure = status.failure or "other"
-            charge = failed_charge(provider, row.job_id, entry, 0.0, size)
-            if hold is not None and charge is None:
-                self.ledger.release(hold, f"image job {row.job_id} failed ({failure})")
-            elif hold is not None and charge is not None:
-                note = f"image job {row.job_id} failed ({failure}); the vendor charges failures"
-                self.ledger.settle(hold, charge[0], spend_entry(hold, row, skill, note, "FAILED"))
-                self.spent += charge[0]
-            failed = self.jobs.fail(row, failure, status.message)
-            if failed.refused:
-                raise refused_error(failed, "image")
-            raise ProviderError(
-                f"{row.shot_id}: {row.provider} image job {row.job_id} failed: {status.message}",
-                job_id=row.job_id,
-                failure=failure,
-            )
-        if hold is not None:
-            actual, source = settled_cost(provider, row.job_id, entry, 0.0, size)
-            note = f"{job.use} image, job {row.job_id}, {job.width}x{job.height} ({source})"
-            self.ledger.settle(hold, actual, spend_entry(hold, row, skill, note))
-            self.spent += actual
-        self.jobs.set_state(row, "done")  # paid: from here on it is only fetched
-        return fetched(self.jobs, row, lambda: fetch_image(provider, row))
-
-    def _again(self, row: JobRow, job: ImageJob, model: str, digest: str, skill: str) -> bytes:
-        """A made image fetched again; an offline one that cannot be fetched is redone."""
-        provider = self.provider_for(row.provider)
-        try:
-            return fetched(self.jobs, row, lambda: fetch_image(provider, row))
-        except ProviderError:
-            if not provider.offline:
-                raise  # paid: the next run fetches it again, never pays again
-        self._forget(row)
-        return self._submit(job, model, digest, skill)
+            self._failed(row, provider, status, priced, skill)
+        size = f"{job.width}x{job.height}"
+        return self._paid(
+            row,
+            provider,
+            priced,
+            skill,
+            lambda source: f"{job.use} image, job {row.job_id}, {size} ({source})",
+        )
 
     def _forget(self, row: JobRow) -> None:
         """Drop a failed or unknown job before asking again (never past an open stop)."""
@@ -267,10 +167,7 @@ class ImageService:
                 f"checks: `slate override {stop_target(row.shot_id)} --reason ...`",
                 target=stop_target(row.shot_id),
             )
-        hold = self.jobs.hold(row)
-        if hold is not None:
-            self.ledger.release(hold, f"image job for {row.shot_id} {row.state}: discarded")
-        self.jobs.delete(row)
+        self._discard(row)
 
 
 def job_digest(job: ImageJob, model: str) -> str:

@@ -45,43 +45,24 @@ for a call that may have been billed). docs/guide.md lists the window left per p
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
-from dataclasses import replace
 from importlib import import_module
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import NoReturn
 
-from ..core._config import Config, Resolution
+from ..core._config import Resolution
 from ..core._errors import ProviderError, RegenRefused
 from ..core._video_prices import video_cost, video_entry
 from ..rules._takes import genpack_sha, last_qc_verdict
 from ..schemas import GenPack, QcBatch, ShotRow
-from ..store import _runlog
 from ..store._ledger import Ledger
 from ..store._project import Project
 from ..store._store import Store, crash_point
-from ._clips import (
-    clip_job,
-    failed_charge,
-    fetched,
-    payload_json,
-    refused_error,
-    settled_cost,
-    take_seed,
-    wait_for,
-)
-from ._render_jobs import (
-    INTENT_STATES,
-    OPEN_STATES,
-    REFUSALS,
-    JobRow,
-    JobTable,
-    adopt_open_jobs,
-    spend_entry,
-)
+from ._clips import clip_job, payload_json, refused_error, take_seed
+from ._metered_jobs import MeteredJobs
+from ._render_jobs import INTENT_STATES, OPEN_STATES, JobRow, adopt_open_jobs
 from ._router import Route, Router
-from ._submissions import fetch_clip, settle_intent
-from ._video import JobStatus, Reference, ResolutionTier, VideoProvider
+from ._submissions import fetch_clip
+from ._video import Reference, ResolutionTier, VideoProvider
 from ._visual_switch import refuse_switch, refuse_unconfigured
 
 __all__ = [
@@ -91,30 +72,28 @@ __all__ = [
     "VIDEO_FACTORY",
     "JobRow",
     "RenderService",
-    "close_made",
-    "factory_providers",
-    "serving",
 ]
 
-P = TypeVar("P")
 # The offline renderer is a provider like any other; the engine names it, never imports it.
 ANIMATIC = "filmslate.providers.animatic:AnimaticProvider"
 # The providers a project's config names, built by the providers layer (named, not imported).
 VIDEO_FACTORY = "filmslate.providers._factory:video_providers"
-CLOSE_FACTORY = "filmslate.providers._factory:close_providers"  # closes their HTTP clients
 
 # FILMSLATE_CRASH_AT checkpoints (crash tests)
 CRASH_AFTER_INTENT = "render_intent_recorded"
 CRASH_AFTER_JOB = "render_job_recorded"
 
 
-class RenderService:
+class RenderService(MeteredJobs[VideoProvider]):
     """Metered, resumable video generation for one project (see the module docs).
 
     ``providers`` maps a model string (or its prefix before ``:``) to a provider; ``animatic``
     is always available and renders into ``<project>/.filmslate/renders``. A model none of
     them serves is looked up in the provider factory's (built once, when first needed).
     """
+
+    FACTORY = VIDEO_FACTORY
+    CRASH_AFTER_INTENT = CRASH_AFTER_INTENT
 
     def __init__(
         self,
@@ -125,22 +104,16 @@ class RenderService:
         poll_interval_s: float = 1.0,
         timeout_s: float = 1800.0,
     ) -> None:
-        self.project = project
-        self.store = project.store
-        self.config = project.config
-        self.ledger = ledger or Ledger(project.store, project.config)
-        self.router = Router(project.store, project.config)
         animatic = _animatic(project.root / ".filmslate" / "renders")
-        self.providers: dict[str, VideoProvider] = {"animatic": animatic, **(providers or {})}
-        self._made: dict[str, VideoProvider] | None = None  # the factory's, once loaded
-        self.poll_interval_s = poll_interval_s
-        self.timeout_s = timeout_s
-        self.run_id = _runlog.new_run_id()
-        self.estimated = 0.0  # worst cases reserved by this service (for the run's meter)
-        self.spent = 0.0  # actual costs settled by this service
+        super().__init__(
+            project,
+            ledger,
+            {"animatic": animatic, **(providers or {})},
+            poll_interval_s=poll_interval_s,
+            timeout_s=timeout_s,
+        )
+        self.router = Router(project.store, project.config)
         self._shots_total: int | None = None
-        self.jobs = JobTable(project.store)
-        self.adopt_open_jobs()
 
     # -- public ---------------------------------------------------------------------------
 
@@ -164,11 +137,12 @@ class RenderService:
         row = self.job(shot.shot_id, resolution, sha)
         roll = self._roll(shot.shot_id, resolution, sha, row)
         if row is not None and row.state in INTENT_STATES:
-            row = settle_intent(self.project, self.ledger, self.jobs, row, skill, self.provider_for)
+            row = self._settle_intent(row, skill)
         if row is not None and row.refused:  # sent again only when the payload differs
             return self._submit(shot, pack, resolution, sha, image, references, skill, roll, row)
         if row is not None and row.state == "done" and row.roll == roll:
-            return self._reuse(row, shot, pack, resolution, image, references, skill)
+            redo = (shot, pack, resolution, sha, image, references, skill, roll)
+            return self._fetched_again(row, lambda: self._submit(*redo))
         if row is not None and row.state in OPEN_STATES and row.job_id:
             return self._finish(row, shot, resolution, skill)
         if row is not None and row.state != "done":
@@ -188,28 +162,6 @@ class RenderService:
         ).fetchone()[0]
         return self.router.route_visual(shot.hero_tier, self.shots_total(), int(premium))
 
-    def provider_for(self, model: str) -> VideoProvider:
-        """The provider serving a model string, or a ProviderError naming the known ones."""
-        found = serving(self.providers, model)
-        if found is None and self._made is None:
-            self._made = factory_providers(VIDEO_FACTORY, self.config, self.project.root)
-            self.providers = {**self._made, **self.providers}  # given providers win
-            found = serving(self.providers, model)
-        if found is None:
-            refuse_unconfigured(self.config, model)  # a recorded job of a model since switched
-        if found is None:
-            raise ProviderError(
-                f"no video provider for model {model!r}: the render service knows "
-                f"{', '.join(sorted(self.providers))}; set [visual] to one of them",
-                model=model,
-            )
-        return found
-
-    def close(self) -> None:
-        """Close what the provider factory opened (its HTTP clients)."""
-        close_made(self._made)
-        self._made = None
-
     def shots_total(self) -> int:
         """How many shots the latest shot lists plan (the base of the premium quota)."""
         if self._shots_total is None:
@@ -222,6 +174,17 @@ class RenderService:
     def last_qc_verdict(self, shot_id: str) -> str | None:
         """The shot's last QC verdict in its scene's latest QC_BATCH."""
         return qc_state(self.store, shot_id)[0]
+
+    def _unserved(self, model: str) -> NoReturn:
+        refuse_unconfigured(self.config, model)  # a recorded job of a model since switched
+        raise ProviderError(
+            f"no video provider for model {model!r}: the render service knows "
+            f"{', '.join(sorted(self.providers))}; set [visual] to one of them",
+            model=model,
+        )
+
+    def _fetch(self, provider: VideoProvider, row: JobRow) -> bytes:
+        return fetch_clip(provider, row)
 
     # -- steps ----------------------------------------------------------------------------
 
@@ -275,132 +238,40 @@ class RenderService:
         if refused is not None and (not refused.payload or payload == refused.payload):
             raise refused_error(refused)  # the very job that was refused: never sent again
         worst = video_cost(self.config, route.model, resolution, shot.duration_s)
-        hold = self.ledger.reserve(
-            self.run_id,
-            shot.scene_id,
-            shot.shot_id,
-            worst,
-            what=f"{skill or 'render'} {shot.shot_id} {resolution} ({route.model})",
-        )
-        self.estimated += worst
-        intent = JobRow(
-            shot.shot_id, resolution, sha, route.model, "", "intent", hold.id, route.tier
-        )
-        intent = replace(
-            intent,
+        what = f"{skill or 'render'} {shot.shot_id} {resolution} ({route.model})"
+        hold = self._reserve(shot.scene_id, shot.shot_id, worst, what)
+        intent = self._intent(
+            hold,
+            (shot.shot_id, resolution, sha),
+            route.model,
+            route.tier,
             reference=job.reference,
-            created_at=_runlog.utc_now(),
-            hold_run=hold.run_id,
             payload=payload,
             seed=job.seed,
             roll=roll,
             graded=qc_state(self.store, shot.shot_id)[1] if resolution == "proxy" else 0,
         )
-        self.jobs.record_intent(intent)  # before the call: a crash leaves a settleable intent
-        crash_point(CRASH_AFTER_INTENT)
-        try:
-            job_id = provider.submit(job)
-        except ProviderError as exc:
-            self._not_submitted(intent, exc)
-        row = replace(intent, job_id=job_id, state="submitted")
-        self.jobs.record(row)  # before waiting: a killed run resumes this job, not a new one
+        row = self._send(intent, lambda: provider.submit(job))
         crash_point(CRASH_AFTER_JOB)
         return self._finish(row, shot, resolution, skill)
 
-    def _not_submitted(self, intent: JobRow, exc: ProviderError) -> NoReturn:
-        """A submission that raised: kept when it may have arrived, else released and
-        recorded (a refusal or invalid input is never sent again unchanged)."""
-        if exc.context.get("maybe_sent"):  # it may have arrived: the next run settles it
-            raise ProviderError(
-                f"{exc.message}; the intent (reference {intent.reference}) is kept: the next "
-                "run looks it up or stops for you to check, and never pays twice",
-                **exc.context,
-            ) from None
-        hold = self.jobs.hold(intent)
-        if hold is not None:  # the vendor turned it away: no job ran, nothing is charged
-            self.ledger.release(hold, f"submission failed: {exc}")
-        failed = self.jobs.fail(intent, str(exc.context.get("failure") or "other"), exc.message)
-        if failed.failure in REFUSALS:
-            raise refused_error(failed) from None
-        raise exc
-
     def _finish(self, row: JobRow, shot: ShotRow, resolution: ResolutionTier, skill: str) -> bytes:
         provider = self.provider_for(row.provider)
-        entry = video_entry(self.config, row.provider)
         res: Resolution = getattr(self.config.resolution, resolution)
-        status = wait_for(provider, row, self.jobs, self.timeout_s, self.poll_interval_s)
+        priced = (video_entry(self.config, row.provider), shot.duration_s, (res.width, res.height))
+        status = self._wait(provider, row)
         if status.state == "failed":
-            self._failed(row, provider, status, shot, res, skill)
-        hold = self.jobs.hold(row)
-        if hold is not None:  # None: an earlier recovery already charged it
-            size = (res.width, res.height)
-            actual, source = settled_cost(provider, row.job_id, entry, shot.duration_s, size)
-            rolled = f"; re-roll {row.roll} after QC FIX, seed {row.seed}" if row.roll else ""
-            note = f"{resolution} render, job {row.job_id}, {shot.duration_s:g}s ({source}{rolled})"
-            self.ledger.settle(hold, actual, spend_entry(hold, row, skill, note))
-            self.spent += actual
-        self.jobs.set_state(row, "done")  # paid: from here on it is only fetched
-        return fetched(self.jobs, row, lambda: fetch_clip(provider, row))
-
-    def _failed(
-        self,
-        row: JobRow,
-        provider: VideoProvider,
-        status: JobStatus,
-        shot: ShotRow,
-        res: Resolution,
-        skill: str,
-    ) -> NoReturn:
-        """Record a failed job (its kind and message), charge or release its hold, raise."""
-        failure = status.failure or "other"
-        hold = self.jobs.hold(row)
-        entry = video_entry(self.config, row.provider)
-        size = (res.width, res.height)
-        charge = failed_charge(provider, row.job_id, entry, shot.duration_s, size)
-        if hold is not None and charge is None:
-            self.ledger.release(hold, f"job {row.job_id} failed ({failure}): {status.message}")
-        elif hold is not None and charge is not None:
-            note = f"job {row.job_id} failed ({failure}); the vendor charges failed jobs"
-            self.ledger.settle(hold, charge[0], spend_entry(hold, row, skill, note, "FAILED"))
-            self.spent += charge[0]
-        failed = self.jobs.fail(row, failure, status.message)
-        if failed.refused:
-            raise refused_error(failed)
-        raise ProviderError(
-            f"{row.shot_id}: {row.provider} job {row.job_id} failed: {status.message}",
-            job_id=row.job_id,
-            failure=failure,
+            self._failed(row, provider, status, priced, skill)
+        rolled = f"; re-roll {row.roll} after QC FIX, seed {row.seed}" if row.roll else ""
+        return self._paid(
+            row,
+            provider,
+            priced,
+            skill,
+            lambda source: (
+                f"{resolution} render, job {row.job_id}, {shot.duration_s:g}s ({source}{rolled})"
+            ),
         )
-
-    def _reuse(
-        self,
-        row: JobRow,
-        shot: ShotRow,
-        pack: GenPack,
-        resolution: ResolutionTier,
-        image: bytes | None,
-        references: tuple[Reference, ...],
-        skill: str,
-    ) -> bytes:
-        """A finished job's clip again; an offline one that cannot be fetched is redone.
-        A paid one whose download fails stays recorded: fetched again, never paid again."""
-        provider = self.provider_for(row.provider)
-        try:
-            return fetched(self.jobs, row, lambda: fetch_clip(provider, row))
-        except ProviderError:
-            if not provider.offline:
-                raise
-        self._discard(row)  # rendering it again costs nothing
-        return self._submit(
-            shot, pack, resolution, row.genpack_sha, image, references, skill, row.roll
-        )
-
-    def _discard(self, row: JobRow) -> None:
-        """Forget a job that failed, was settled as unknown, or is to be redone."""
-        hold = self.jobs.hold(row)
-        if hold is not None:
-            self.ledger.release(hold, f"job for {row.shot_id} {row.state}: discarded")
-        self.jobs.delete(row)
 
 
 def qc_state(store: Store, shot_id: str) -> tuple[str | None, int]:
@@ -420,32 +291,6 @@ def latest_take(store: Store, shot_id: str, sha: str) -> bool:
         (shot_id,),
     ).fetchone()
     return latest is not None and latest[0] == sha
-
-
-def serving(providers: Mapping[str, P], model: str) -> P | None:
-    """The provider of a model string, by the whole string or its provider prefix."""
-    return providers.get(model) or providers.get(model.split(":", 1)[0])
-
-
-def factory_providers(name: str, config: Config, root: Path) -> dict[str, Any]:
-    """The providers the factory ``module:function`` builds from the config (none when the
-    providers layer has no factory)."""
-    module_name, _, attr = name.partition(":")
-    try:
-        module = import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name != module_name:
-            raise
-        return {}
-    factory: Callable[[Config, Path], Mapping[str, Any]] = getattr(module, attr)
-    return dict(factory(config, root))
-
-
-def close_made(made: Mapping[str, object] | None) -> None:
-    """Close the HTTP clients of the providers a factory made (nothing when none were)."""
-    if made:
-        module_name, _, attr = CLOSE_FACTORY.partition(":")
-        getattr(import_module(module_name), attr)(made)
 
 
 def _animatic(folder: Path) -> VideoProvider:
