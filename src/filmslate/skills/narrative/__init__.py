@@ -19,6 +19,7 @@ from ._dialogue import (
     voice_expectation,
 )
 from ._psychology import CharacterJudgment, CharacterPsychology, PsychAnswer
+from ._scene_goals import SceneGoals, SceneGoalsAnswer
 from ._scene_revision import SceneRevision, SceneRevisionAnswer
 from ._story import BeatStakes, StoryAnswer, StoryArchitect
 
@@ -35,6 +36,8 @@ __all__ = [
     "ModelFlag",
     "PropOwner",
     "PsychAnswer",
+    "SceneGoals",
+    "SceneGoalsAnswer",
     "SceneRevision",
     "SceneRevisionAnswer",
     "ScriptBreakdown",
@@ -53,6 +56,7 @@ __all__ = [
 #: The package's skills, in the order they register (the order of the story's steps).
 SKILLS: tuple[type[Skill], ...] = (
     StoryArchitect,
+    SceneGoals,
     ScriptBreakdown,
     CharacterPsychology,
     DialogueConsistencyCheck,
