@@ -8,7 +8,10 @@ small film whose inputs reach that question, and the question stops the run.
 
 from __future__ import annotations
 
+import tempfile
+from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,6 +33,7 @@ from filmslate.schemas import (
 )
 from test_runtime import BEATS
 from test_skills_production import _report, shot
+from test_skills_qc import clip
 from test_skills_validation import GOOD_TRUTH, SCENES, char_lock
 
 # The skills packages whose model-backed skills this test holds to the convention.
@@ -116,8 +120,16 @@ def inputs() -> Inputs:
             "GENPACK": pack,
             "PROXY": b"not a clip",
         },
-        many={"CHAR_LOCK": {"NELL": char_lock("NELL")}},
+        # visual-continuity looks at the scene's takes: one that decodes
+        many={"CHAR_LOCK": {"NELL": char_lock("NELL")}, "PROXY": {"S01_SH01": a_take()}},
     )
+
+
+@cache
+def a_take() -> bytes:
+    """A real proxy take (the animatic's), rendered once."""
+    with tempfile.TemporaryDirectory() as folder:
+        return clip(Path(folder), "#5A4632")
 
 
 class Asked(Exception):

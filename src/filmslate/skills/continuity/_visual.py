@@ -129,7 +129,8 @@ def _facts(ctx: Context) -> SceneFacts:
     diff = ctx.inputs.get("STATE_DIFF")
     world = ctx.inputs.get("WORLD_STATE") or WorldState()
     scenes, breakdown = ctx.inputs.get("SCENES"), ctx.inputs.get("BREAKDOWN")
-    facts, _ = scene_facts(scenes, breakdown, {ctx.target: diff}, world, [ctx.target])
+    diffs = {ctx.target: diff} if diff else {}
+    facts, _ = scene_facts(scenes, breakdown, diffs, world, [ctx.target])
     if not facts:
         raise UserError(f"{ctx.target} is not in SCENES: add it there first", target=ctx.target)
     return facts[0]
