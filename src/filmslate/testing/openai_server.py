@@ -12,7 +12,10 @@ the request asks for the output:
   in the prompt) is answered with the answer as the message's JSON text.
 
 Answers are dicts played in order (the last one repeats), or a function of the request body;
-each reports ``tokens`` of usage (a pair, or a function of the request body). ``delay_s``
+each reports ``tokens`` of usage (a pair, a function of the request body, or ``"measured"``:
+about four characters a token of the messages' text and of the answer, 85 an image, the way
+a vendor's tokenizer counts English); :attr:`OpenAIServer.usage` keeps what each answered
+completion reported, so a test can price the tokens the server billed. ``delay_s``
 holds every answer back (a slow model: the client's read timeout fires after the request was
 sent). ``fail_next(n, kind)`` plans the next
 ``n`` completions to fail: ``"rate_limit"`` (429) or ``"server"`` (503), both with
@@ -28,14 +31,17 @@ import threading
 import time
 from collections.abc import Callable
 from http.server import ThreadingHTTPServer
-from typing import Any
+from typing import Any, Literal
 
 from ._media_server import Answer, MediaServer, Received, _handler_for
 
-__all__ = ["FAILURES", "OpenAIServer", "output_shape"]
+__all__ = ["FAILURES", "OpenAIServer", "measured_tokens", "output_shape"]
 
 FAILURES = ("rate_limit", "server")
 Script = list[dict[str, Any]] | Callable[[dict[str, Any]], dict[str, Any]]
+Tokens = tuple[int, int] | Callable[[dict[str, Any]], tuple[int, int]] | Literal["measured"]
+CHARS_PER_TOKEN = 4  # "measured" usage: roughly how a vendor's tokenizer counts English
+IMAGE_TOKENS = 85  # "measured" usage: an image at OpenAI's low detail
 
 
 def output_shape(body: dict[str, Any]) -> str:
@@ -54,7 +60,7 @@ class OpenAIServer(MediaServer):
         self,
         answers: Script | None = None,
         *,
-        tokens: tuple[int, int] | Callable[[dict[str, Any]], tuple[int, int]] = (100, 20),
+        tokens: Tokens = (100, 20),
         delay_s: float = 0.0,
         retry_after: str = "0",
         timeout_s: float = 60.0,
@@ -65,6 +71,7 @@ class OpenAIServer(MediaServer):
         self.delay_s = delay_s
         self.retry_after = retry_after
         self._answer_lock = threading.Lock()
+        self.usage: list[tuple[int, int]] = []  # (prompt, completion) tokens of each answer
 
     # --- the test's side ----------------------------------------------------------------------
 
@@ -160,10 +167,7 @@ class OpenAIServer(MediaServer):
                 }
             ]
             finish = "tool_calls"
-        # a function of the request counts its tokens the way a vendor would (images too)
-        prompt_tokens, completion_tokens = (
-            self.tokens(body) if callable(self.tokens) else self.tokens
-        )
+        prompt_tokens, completion_tokens = self._usage_of(body, arguments)
         return {
             "id": f"chatcmpl-{len(self.received)}",
             "object": "chat.completion",
@@ -176,6 +180,35 @@ class OpenAIServer(MediaServer):
                 "total_tokens": prompt_tokens + completion_tokens,
             },
         }
+
+    def _usage_of(self, body: dict[str, Any], answer: str) -> tuple[int, int]:
+        """The usage reported for one answer, recorded in :attr:`usage`."""
+        if self.tokens == "measured":
+            used = (measured_tokens(body), -(-len(answer) // CHARS_PER_TOKEN))
+        elif callable(self.tokens):  # counts the request the way a vendor would (images too)
+            used = self.tokens(body)
+        else:
+            used = self.tokens
+        with self._answer_lock:
+            self.usage.append(used)
+        return used
+
+
+def measured_tokens(body: dict[str, Any]) -> int:
+    """A request's prompt tokens, counted the ``"measured"`` way (see the module docs)."""
+    chars, images = 0, 0
+    for message in body.get("messages") or []:
+        content = message.get("content")
+        for part in content if isinstance(content, list) else [content]:
+            if isinstance(part, str):
+                chars += len(part)
+            elif isinstance(part, dict) and part.get("type") == "image_url":
+                images += 1
+            elif isinstance(part, dict):
+                chars += len(str(part.get("text", "")))
+        chars += len(json.dumps(message.get("tool_calls") or ""))
+    chars += len(json.dumps(body.get("tools") or body.get("response_format") or ""))
+    return -(-chars // CHARS_PER_TOKEN) + IMAGE_TOKENS * images
 
 
 def _error(message: str, kind: str) -> dict[str, Any]:

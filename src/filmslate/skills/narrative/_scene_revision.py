@@ -18,7 +18,7 @@ from pydantic import Field
 
 from ...core._gate import Gate
 from ...engine._skill import Context, Media, Need, Skill
-from ...schemas import Artifact, Item, SceneRow, Scenes, ScriptScene, Text
+from ...schemas import Artifact, Item, Paragraphs, SceneRow, Scenes, ScriptScene
 from .._prompts import system_prompt
 from ._common import PACKAGE, Answer, compose, scene_lines, scene_row, section
 from ._story import scene_field_failures
@@ -33,7 +33,8 @@ class SceneRevisionAnswer(Answer):
     """The revised scene: its row, its script text (when it has one) and what changed."""
 
     row: SceneRow
-    script: Text = Field("", description="the revised Fountain text; empty when none")
+    # the scene's whole Fountain text has many lines: a one-line Text refused every script
+    script: Paragraphs = Field("", description="the revised Fountain text; empty when none")
     changes: list[Item] = Field(default_factory=list, description="one line per finding")
 
 
