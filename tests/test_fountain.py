@@ -375,6 +375,93 @@ def test_props_in_screenplay_in_first_use_order() -> None:
     assert play.props == ("ROPE", "HOOK", "LAMP")
 
 
+@pytest.mark.parametrize(
+    ("action", "props"),
+    [
+        ("The door SLAMS. A gate BANGS. Thunder RUMBLING.", ()),  # sounds, inflected
+        ("BANG! He is DEAD! BOOM. It goes KABOOM.", ()),  # a shout, sounds
+        ("AAAAH! BRRR. TICK-TOCK. DING-DONG. TOOT TOOT. Psst, PSST.", ()),  # sound shapes
+        ("She RUNS to the GATE and GRABBED the LATCH.", ("GATE", "LATCH")),  # listed verbs
+        ("She BOLTS. He tightens the BOLTS.", ("BOLTS",)),  # verb after a subject, plural
+        ("The phone RINGS. She pockets the RING. Her RINGS glint.", ("RING", "RINGS")),
+        ("She is NOT going. It is OVER. EVERYONE waits. She moves SLOWLY.", ()),  # emphasis
+        ("He keeps STARING and LIMPED off.", ()),  # -ING / -ED without a determiner
+        (
+            "A small ROWING BOAT. A FOLDED NOTE. BROKEN GLASS.",
+            ("ROWING_BOAT", "FOLDED_NOTE", "BROKEN_GLASS"),
+        ),
+        (
+            "She paints the CEILING. A PAINTING hangs. Her WEDDING RING.",
+            ("CEILING", "PAINTING", "WEDDING_RING"),
+        ),
+        ("CLOSE ON the LEDGER. PAN UP to the WINDOW.", ("LEDGER", "WINDOW")),
+    ],
+)
+def test_caps_sounds_verbs_and_emphasis_are_not_props(action: str, props: tuple[str, ...]) -> None:
+    assert one_scene(f"INT. A - DAY\n\n{action}\n").props == props
+
+
+def test_a_verb_after_a_character_is_not_a_prop() -> None:
+    scene = one_scene(
+        "INT. A - DAY\n\nJONAH\nHi.\n\nNELL\nHo.\n\nJonah WHISPERS. NELL BOLTS. The guard FALLS.\n"
+    )
+    assert scene.props == ()
+
+
+# --- names in action, every written form -------------------------------------------------------
+
+
+def test_surname_and_first_name_of_an_introduced_full_name() -> None:
+    text = (
+        "INT. A - DAY\n\nNELL OKAFOR (34) waits.\n\nNELL\nHi.\n\n"
+        "INT. B - DAY\n\nMs. Okafor sits.\n\nINT. C - DAY\n\nOKAFOR sits.\n\n"
+        "INT. D - DAY\n\nNell's coat hangs.\n\nINT. E - DAY\n\nokafor and nell are words here.\n"
+    )
+    play = parse_fountain(text)
+    assert [s.mentioned_characters for s in play.scenes] == [(), *[("NELL",)] * 3, ()]
+    assert play.characters == ("NELL",)
+    assert all(s.props == () for s in play.scenes)
+
+
+def test_a_shared_surname_names_nobody() -> None:
+    text = (
+        "INT. A - DAY\n\nNELL ADAIR (34) and JONAH ADAIR (19) row.\n\nNELL\nRow.\n\n"
+        "JONAH\nRowing.\n\nINT. B - DAY\n\nAdair waits. Jonah waits.\n"
+    )
+    assert parse_fountain(text).scenes[1].mentioned_characters == ("JONAH",)
+
+
+def test_alias_parts_name_the_character() -> None:
+    text = "INT. A - DAY\n\nROSA\nHi.\n\nINT. B - DAY\n\nMendes waits.\n"
+    scene = parse_fountain(text, aliases={"ROSA MENDES": "ROSA"}).scenes[1]
+    assert scene.mentioned_characters == ("ROSA",)
+
+
+def test_descriptive_names_are_not_split() -> None:
+    text = (
+        "INT. A - DAY\n\nOLD MAN\nHi.\n\nGUARD 2\nHalt.\n\n"
+        "INT. B - DAY\n\nOld habits. Guard the door. Man overboard.\n"
+    )
+    assert parse_fountain(text).scenes[1].mentioned_characters == ()
+
+
+def test_voice_over_speaker_named_in_action_is_seen() -> None:
+    text = "INT. A - DAY\n\nNELL\nHi.\n\nINT. B - DAY\n\nNell stares out.\n\nNELL (V.O.)\nI knew.\n"
+    scene = parse_fountain(text).scenes[1]
+    assert scene.characters == ("NELL",) and scene.mentioned_characters == ()
+    assert scene.named_in_action == ("NELL",)
+
+
+def test_centered_text_transitions_and_lyrics_name_nobody() -> None:
+    text = (
+        "INT. A - DAY\n\nNELL\nHi.\n\nINT. B - DAY\n\n> NELL'S SONG <\n\n"
+        "~NELL, oh NELL, the LANTERN~\n\nRain falls.\n> SMASH CUT TO NELL.\n"
+    )
+    scene = parse_fountain(text).scenes[1]
+    assert scene.action == ("Rain falls.",)
+    assert scene.mentioned_characters == () and scene.props == ()
+
+
 # --- canonical ids ---------------------------------------------------------------------------
 
 

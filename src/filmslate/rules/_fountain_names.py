@@ -207,7 +207,7 @@ def _props_in_group(
             word,
             determined=determined,
             after_subject=subject and k == 0,
-            repeated=word == previous,
+            repeated=word in (previous, words[k + 1] if k + 1 < len(words) else ""),
             modifies=k + 1 < len(words),
         ):
             parts.append([])

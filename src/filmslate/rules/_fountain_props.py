@@ -11,9 +11,11 @@ word is not a thing when
 2. it is a sound from ``SOUNDS``, bare or inflected (``BANG``, ``CRASHES``, ``KNOCKING``), or
    has a sound's shape: a letter three times running (``AAAH``, ``BRRR``), a hyphenated
    echo whose parts share their consonants (``TICK-TOCK``, ``DING-DONG``), or a word said
-   twice (``HONK HONK``);
+   twice (``TOOT TOOT``);
 3. it is an inflected form of an action verb from ``VERBS`` (``RUNS``, ``GRABBED``,
-   ``LUNGING``, ``FELL``); the bare stem can be a thing (``a PUNCH bowl``) and is kept;
+   ``LUNGING``, ``FELL``) or of an object that sounds (``the phone RINGS``), except an ``-S``
+   form right after a determiner, a plural (``the BOLTS``, ``her RINGS``); a bare stem can be
+   a thing (``a PUNCH bowl``, ``a RING``) and is kept;
 4. it is not after a determiner (``a``, ``the``, ``her``, a possessive, a number) and its
    shape is a verb's or an adverb's: ``-ING`` or ``-ED`` on a stem of three letters or more
    (``the CEILING`` and ``a PAINTING`` stay things, and a few such nouns are listed), or
@@ -150,8 +152,8 @@ def not_a_thing(
     """Is this caps word (uppercase, possessive removed) a direction, sound, verb or emphasis?
 
     ``determined``: a determiner or possessive comes right before it; ``after_subject``: a
-    pronoun or a character's name does; ``repeated``: the same word comes right before it;
-    ``modifies``: another caps word follows it in the same run (``ROWING BOAT``).
+    pronoun or a character's name does; ``repeated``: the same word comes right before or
+    after it (``TOOT TOOT``); ``modifies``: another caps word follows it in its run.
     """
     if word in DIRECTIONS or word in EMPHASIS or repeated or is_sound(word):
         return True
