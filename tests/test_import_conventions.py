@@ -26,6 +26,8 @@ FERRY = FIXTURES / "night_ferry.fountain"
 KITCHEN = FIXTURES / "market_kitchen.fountain"
 KITCHEN_ALIASES = ("--alias", "THE WIDOW=ROSA", "--alias", "ROSA MENDES=ROSA")
 
+pytestmark = pytest.mark.slow  # the real `slate` command, in subprocesses
+
 
 class Imported:
     """One screenplay imported through the `slate` command into a fresh project."""
