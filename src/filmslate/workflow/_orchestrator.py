@@ -3,7 +3,8 @@
 The orchestrator reads the project (SCENES, shot lists, the run log) and runs whatever is
 missing or stale, in loop order:
 
-1. story: story-architect, script-breakdown;
+1. story: story-architect (or, for imported scenes missing a goal, conflict or outcome,
+   scene-goals), script-breakdown;
 2. locks: character-lock, set-lock, voice-lock for each scene;
 3. scenes, one at a time in SCENES order: character-psychology and
    dialogue-consistency-check (after the previous scene was tracked: they read the state
@@ -40,6 +41,7 @@ from ..core._names import scene_of
 from ..engine._readiness import culture_required, passed_and_fresh, scene_rows
 from ..engine._runner import Runner, RunResult
 from ..schemas import ShotRow
+from ..skills.narrative._scene_goals import missing_fields
 from ..store._runlock import run_lock
 from ._backward import LoopBack, record_loop_back
 from ._pending import (
@@ -160,15 +162,13 @@ class Orchestrator:
 
     def _story(self) -> None:
         self.progress.phase("story", 2)
-        for skill in ("story-architect", "script-breakdown"):
-            if (
-                skill == "story-architect"
-                and self.store.latest("PREMISE") is None
-                and self.store.latest("SCENES") is not None
-            ):
-                self.progress.advance("story-architect: no premise (scenes were imported)")
-                continue
-            self.step(skill, "PROJECT")
+        if self.store.latest("PREMISE") is None and self.store.latest("SCENES") is not None:
+            self.progress.advance("story-architect: no premise (scenes were imported)")
+        else:
+            self.step("story-architect", "PROJECT")
+        if any(missing_fields(r) for r in scene_rows(self.project)):  # SPEC §5: all three
+            self._run("scene-goals", "PROJECT")  # imported scenes: goal, conflict, outcome
+        self.step("script-breakdown", "PROJECT")
 
     def _locks(self) -> None:
         scenes = scene_ids(self.runner)
