@@ -44,9 +44,11 @@ PACKAGES = (
     "filmslate.skills.production",
 )
 
-# qc-grader asks a model only for the rubric of rubric_source = "model".
+# qc-grader asks a model only for the rubric of rubric_source = "model"; storyboard-generator
+# only when the vision tier's model takes images.
 CONFIG = parse_config(
     '[project]\nname = "film"\n\n[budget]\nproject_cap = 15000.0\n\n[qc]\nrubric_source = "model"\n'
+    '\n[tiers]\nvision = "openai:gpt-4.1-mini"\n'
 )
 SCRIPT = ScriptScene(
     scene_id="S01",
@@ -143,7 +145,7 @@ class Asked(Exception):
 def sent_system_prompt(skill: type[Skill]) -> str:
     """The system prompt a skill sends with its first question."""
 
-    def ask(output_type: type[BaseModel], system: str, prompt: str) -> BaseModel:
+    def ask(output_type: type[BaseModel], system: str, prompt: str, **images: Any) -> BaseModel:
         raise Asked(system)
 
     target = {"scene": "S01", "shot": "S01_SH01"}.get(skill.target_scope, "PROJECT")

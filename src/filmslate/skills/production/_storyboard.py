@@ -6,6 +6,10 @@ character and set reference sheets as references; otherwise it is drawn offline
 (``rules._storyboard``). Either way the report is computed in code from the frame plan, and
 the recommendation and the gate stay in code. The sheets are inputs: a new sheet (a revised
 lock's) makes the storyboard stale.
+
+With a vision model on the vision tier the gate also looks (``_storyboard_vision``): the frame
+and the sheets go to the model, which answers item by item (composition, characters present,
+anchors visible); the verdict is computed in code and a FAIL redraws.
 """
 
 from __future__ import annotations
@@ -25,6 +29,15 @@ from ...schemas._types import Level
 from ._production import shot_cast, shot_row
 from ._shared import CROWD
 from ._sheets import SHEET_NEEDS, image_seed, images_for, shot_references
+from ._storyboard_vision import (
+    CHECK_PARAM,
+    answer_lines,
+    frame_failures,
+    frame_items,
+    look,
+    sees,
+    to_show,
+)
 
 LEVEL_RANK = {"low": 0, "medium": 1, "high": 2}
 SIMPLIFICATION = "Simplification:"
@@ -32,9 +45,11 @@ SIMPLIFICATION = "Simplification:"
 
 class StoryboardGenerator(Skill):
     """Makes a shot's proxy frame (an image model's, else a schematic drawing) and reports on
-    it from the frame plan, deterministically."""
+    it from the frame plan, deterministically; a vision model on the vision tier, when one is
+    configured, looks at the frame beside the sheets and its answers join the gate."""
 
     name: ClassVar[str] = "storyboard-generator"
+    prompt_name: ClassVar[str] = "storyboard-generator"  # the vision tier's look at the frame
     layer: ClassVar[Layer] = "production"
     tier: ClassVar[Tier] = "vision"
     loop: ClassVar[str] = "production"
@@ -48,10 +63,10 @@ class StoryboardGenerator(Skill):
     produces: ClassVar[tuple[str, ...]] = ("STORYBOARD", "STORYBOARD_REPORT")
     uses_images: ClassVar[bool] = True  # gets the runner's image service
     target_scope: ClassVar[Any] = "shot"
-    uses_model: ClassVar[bool] = False
     summary: ClassVar[str] = (
         "before costly generation: a proxy frame (framing, placement, "
-        "anchors, light) and its report"
+        "anchors, light) and its report; a vision model, when one is configured, "
+        "checks the frame against the sheets and the set lock"
     )
 
     def produce(self, ctx: Context) -> list[Artifact | Media]:
@@ -69,10 +84,19 @@ class StoryboardGenerator(Skill):
         if images is not None:
             png, made = _model_frame(ctx, images, plan, self.name)
             report = report.model_copy(update={"composition": f"{report.composition}\n{made}"})
+        if sees(ctx):  # the vision tier looks at the frame; the verdict stays in the gate
+            items, answer = look(ctx, row, png, plan.set_lock, list(plan.characters))
+            seen = f"{report.composition}\n{answer_lines(items, answer)}"
+            report = report.model_copy(update={"composition": seen})
         return [Media("STORYBOARD", row.shot_id, png), report]
 
     def gate(self, outputs: list[Any], ctx: Context) -> Gate:
-        """FAIL on missing locks, or a Simplify recommendation that names no simplification."""
+        """FAIL on missing locks, or a Simplify recommendation that names no simplification;
+        with a vision model on the vision tier, also on what its look at the frame found
+        missing: the planned composition, a character (not required in an insert), the set
+        lock's anchors (all in a wide, establishing or tracking frame, at least one in a mid
+        framing, none in a close-up or insert). The model answers item by item; this code
+        decides, and a FAIL redraws the frame with the reasons."""
         report = next(o for o in outputs if isinstance(o, StoryboardReport))
         row = shot_row(ctx)
         failures = []
@@ -87,6 +111,9 @@ class StoryboardGenerator(Skill):
             failures.append(
                 f"{row.shot_id}: Simplify is recommended but no simplification is named"
             )
+        if CHECK_PARAM in ctx.params:
+            items, answer = ctx.params[CHECK_PARAM]
+            failures += frame_failures(row.shot_id, row.camera_type, items, answer)
         return Gate.from_failures(failures)
 
 
@@ -98,15 +125,19 @@ def _model_frame(
     composed = compose_frame(row, plan.set_lock, [lock for _, lock in plan.characters])
     references = shot_references(ctx, row)
     proxy = ctx.config.resolution.proxy
+    # a redraw after the vision tier found items missing asks for them, with a new seed
+    missing = to_show(frame_items(row, plan.set_lock), ctx.feedback)
+    prompt = composed.prompt + (f" Clearly visible: {', '.join(missing)}." if missing else "")
+    seed_key = f"{row.shot_id} redraw {ctx.attempt}" if missing else row.shot_id
     job = ImageJob(
         key=row.shot_id,
-        prompt=composed.prompt,
+        prompt=prompt,
         width=proxy.width,
         height=proxy.height,
         use="storyboard",
         negative_prompt=composed.negative_prompt,
         references=references,
-        seed=image_seed(row.shot_id),
+        seed=image_seed(seed_key),
     )
     try:
         png = marked_png(images.image(job, skill), "image storyboard", (job.width, job.height))
