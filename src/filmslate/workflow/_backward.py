@@ -9,19 +9,27 @@ SCENES; scene-revision: the scene's new SCENES row and script slice); everything
 the old version is then stale, and the orchestrator reruns it. Each route is bounded by
 ``loops.max_revisions`` revisions since the auditor last passed; past it the auditor's
 target hard-stops for a person (``slate override``).
+
+A cost overrun may force narrative simplification (SPEC §6 cross-loop triggers): when even
+every reduction the cost plan may make (cheaper routing, shorter and split shots) cannot fit
+a projection under its cap, :func:`simplify_story` sends the cost report's overrun to
+story-architect as a "simplify" revision (fewer or shorter scenes, fewer shots, the costliest
+named), logged and bounded like any other route; past the bound the budget hard-stops.
 """
 
 from __future__ import annotations
 
-from ..core._gate import FixRoute
+from ..core._gate import FixRoute, Gate
 from ..core._names import target_fields
 from ..engine._runner import Runner, RunResult
 from ..engine._stops import record_hard_stop
 from ..store import _runlog
+from ..store._store import Record
 
-__all__ = ["LoopBack", "loop_backs_since_pass", "record_loop_back"]
+__all__ = ["LoopBack", "loop_backs_since_pass", "record_loop_back", "simplify_story"]
 
 EVENT = "loop_back"
+STORY = "story-architect"  # the step that can make the story cheaper: fewer, shorter scenes
 
 
 class LoopBack(Exception):
@@ -81,3 +89,27 @@ def record_loop_back(runner: Runner, back: LoopBack) -> str | None:
         )
     )
     return None
+
+
+def simplify_story(
+    runner: Runner, skill: str, target: str, findings: tuple[str, ...], report: Record | None
+) -> LoopBack | None:
+    """The route of a cost overrun no shot reduction fits: story-architect on PROJECT, the
+    findings its revision notes (``report``, the cost report, is what the loop_back row
+    names). None when the story cannot be revised here (imported scenes: no premise) or the
+    route has reached ``loops.max_revisions`` since ``skill`` last passed on ``target``: the
+    caller then hard-stops for the budget."""
+    if runner.store.latest("PREMISE") is None:
+        return None
+    if loop_backs_since_pass(runner, skill, target) >= runner.config.loops.max_revisions:
+        return None
+    route = FixRoute(STORY, "PROJECT", findings)
+    failed = RunResult(
+        skill,
+        target,
+        "done",
+        Gate("FAIL", findings, route),
+        [report] if report is not None else [],
+        run_id=report.run_id if report is not None else "",
+    )
+    return LoopBack(failed, route)

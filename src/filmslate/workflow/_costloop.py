@@ -16,8 +16,12 @@ Within a step the largest saving goes first. A hero-A shot's tier is never chang
 shot whose proxy exists is never touched: rendered work is not invalidated silently. Each
 changed scene gets a new SHOTLIST version, checked against shot-planner's gate before
 anything is written and logged with every change; then cost-optimizer reruns on the target.
-When even every reduction cannot fit, nothing is written: a budget hard stop is recorded, to
-be lifted by a structural simplification or a logged human override.
+When even every reduction cannot fit, nothing is written. Called by the orchestrator
+(``story=True``), the overrun then goes to story-architect as a "simplify" revision naming
+the costliest scenes (SPEC §6: a cost overrun may force narrative simplification; a
+``loop_back`` row from cost-optimizer, bounded by ``loops.max_revisions``: ``_backward``);
+otherwise, or past that bound, a budget hard stop is recorded, to be lifted by a structural
+simplification or a logged human override.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ from ..skills.governance._governance import (
 from ..skills.production._production import ShotPlanner, shotlist_failures
 from ..store import _runlog
 from ..store._store import Record
+from ._backward import LoopBack, loop_backs_since_pass, simplify_story
 from ._costloop_plan import (
     STEPS,
     ZERO,
@@ -107,11 +112,12 @@ class CostPlanResult:
     reasons: tuple[str, ...] = ()
 
 
-def apply_cost_plan(runner: Runner, target: str) -> CostPlanResult:
+def apply_cost_plan(runner: Runner, target: str, *, story: bool = False) -> CostPlanResult:
     """Fit ``target``'s projection (a scene id or PROJECT) under its cap, or hard-stop.
 
     Raises ``HardStop`` when a hard stop already blocks the target or when even every
-    reduction cannot fit (a budget stop is recorded), ``GateFailed`` when the reduced shot
+    reduction cannot fit (a budget stop is recorded), ``LoopBack`` instead of that stop when
+    ``story`` and the story may still be simplified, ``GateFailed`` when the reduced shot
     list would break shot-planner's rules (nothing is written), and ``InputNotReady`` when a
     shot list or a shot-planner input is missing, stale or failed.
     """
@@ -147,6 +153,8 @@ def apply_cost_plan(runner: Runner, target: str) -> CostPlanResult:
         reduce_step(plan, step, room, config)
     after = projected_total(target_lines(shot_lists(plan), target, config))
     if after > room + ZERO:
+        if story and (back := _story_route(runner, result, lists, after)) is not None:
+            raise back  # the story is simplified upstream; nothing is written here
         _stop_for_budget(runner, result, plan, after)
     split_long(plan, config)
     result.renumbered = renumber(plan)
@@ -292,18 +300,47 @@ def _stop_for_budget(runner: Runner, result: CostPlanResult, plan: Plan, after: 
     overrun = after - result.room
     stop_target = "PROJECT" if result.cap_level == "project" else result.cap_scope
     currency = result.currency
+    simplified = loop_backs_since_pass(runner, SKILL, result.target)
     reason = (
         f"the {result.target} projection {result.projected_before:.2f} {currency} does "
         f"not fit the {result.room:.2f} left under the {result.cap_level} cap "
         f"{result.cap_scope} ({result.cap:.2f}, {result.committed:.2f} committed), even "
         f"after every reduction the cost plan may make ({len(plan.changes)} change(s), "
-        f"{after:.2f}): overrun {overrun:.2f}. Nothing was changed. Simplify the "
+        f"{after:.2f})"
+        + (f" and {simplified} story simplification(s) by story-architect" if simplified else "")
+        + f": overrun {overrun:.2f}. Nothing was changed. Simplify the "
         "structure (fewer or shorter shots: revise the scene, rerun shot-planner), or "
         f"record `slate override {stop_target} --reason ... --cost-impact "
         f"{math.ceil(overrun * 100) / 100:.2f}`"
     )
     record_hard_stop(runner.project, stop_target, "budget", reason, SKILL)
     raise HardStop(reason, kind="budget", target=stop_target, overrun=overrun)
+
+
+def _story_route(
+    runner: Runner, result: CostPlanResult, lists: dict[str, ShotList], after: float
+) -> LoopBack | None:
+    """The "simplify" revision for story-architect: the overrun and the costliest scenes."""
+    config, money = runner.config, result.currency
+    by_scene = {
+        scene: [shot_line(row, config) for row in shotlist.rows]
+        for scene, shotlist in lists.items()
+    }
+    costliest = sorted(by_scene.items(), key=lambda item: -projected_total(item[1]))[:3]
+    named = ", ".join(
+        f"{scene} ({len(lines)} shots, {sum(x.seconds for x in lines):g} s, "
+        f"{projected_total(lines):.2f} {money})"
+        for scene, lines in costliest
+    )
+    finding = (
+        f"simplify: the {result.target} projection {result.projected_before:.2f} {money} "
+        f"does not fit the {result.room:.2f} left under the {result.cap_level} cap "
+        f"{result.cap_scope}, even after every cheaper routing and shorter shot "
+        f"({after:.2f}, over by {after - result.room:.2f}): fewer or shorter scenes and "
+        f"fewer shots, the costliest first: {named}"
+    )
+    report = runner.store.latest("COST_REPORT", result.target)
+    return simplify_story(runner, SKILL, result.target, (finding,), report)
 
 
 def _lift_cost_stops(runner: Runner, target: str, records: list[Record]) -> None:
