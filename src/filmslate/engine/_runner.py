@@ -22,7 +22,9 @@ from ..core._budget import BudgetView
 from ..core._errors import WaitingForHandoff
 from ..core._gate import Gate
 from ..core._names import SHOT_RE
+from ..rules._media_cache import use_folder
 from ..store import _runlog
+from ..store._index import INDEX_DIR
 from ..store._ledger import Ledger
 from ..store._project import Project
 from ..store._store import Record
@@ -209,6 +211,7 @@ class Runner:
         params: dict[str, Any] | None,
     ) -> Context:
         """What the skill sees: its inputs, plus the services it declares it wants."""
+        use_folder(self.project.root / INDEX_DIR / "decoded")  # takes decoded once, on disk
         ctx = Context(
             target=target,
             inputs=inputs,

@@ -1,7 +1,10 @@
 """The offline animatic: a storyboard frame turned into a short H.264 clip with a camera move.
 
 Nothing is generated: the job's image (a storyboard PNG) is framed, and a virtual camera moves
-over it for the shot's duration. Without an image a plain slate frame with the shot id is used.
+over it for the shot's duration. As an image-to-video model does, the clip starts from the
+image itself: every move begins on the whole frame (no offset, no zoom) and moves from there,
+so qc-grader's first-frame check can hold the take to its storyboard. Without an image a
+plain slate frame with the shot id is used.
 :meth:`AnimaticProvider.submit` only writes the job down (``<job id>.job.json`` in the cache)
 and returns its id at once, so the caller records the id before any rendering starts: a run
 killed mid-render is resumed by polling the same job, never charged or submitted twice.
@@ -16,9 +19,10 @@ gentle drift of a medium shot:
 
 =====================================  ===============================================
 close_up, extreme_close_up             slow push-in
-wide, establishing                     slow pan (direction alternates with the seed)
+wide, establishing                     slow pan while easing in (direction alternates with
+                                       the seed)
 medium, two_shot (and the default)     gentle diagonal drift with a slight zoom
-tracking                               lateral move across the frame
+tracking                               lateral move across the frame while easing in
 over_shoulder                          slight dolly in with a small sideways shift
 pov                                    slow push-in with a small sway
 insert                                 static
@@ -51,22 +55,23 @@ from ..core._errors import ProviderError
 from ..engine._video import JobStatus, VideoJob, VideoProvider
 from ..store._index import crash_point, pid_alive
 
-RENDER_VERSION = "animatic-v1"  # bump when the picture a job renders to changes
+RENDER_VERSION = "animatic-v2"  # bump when the picture a job renders to changes
 CRASH_MID_RENDER = "animatic_mid_render"  # FILMSLATE_CRASH_AT checkpoint (crash tests)
 DEFAULT_CAMERA = "medium"
 # (centre x offset, centre y offset, zoom) at progress t in [0, 1], as fractions of the frame;
-# the sign argument flips the direction (from the seed) so retakes are not identical
+# the sign argument flips the direction (from the seed) so retakes are not identical. Every
+# move is (0, 0, 1) at t = 0: the first frame is the storyboard frame (image-to-video).
 Move = Callable[[float, int], tuple[float, float, float]]
 MOVES: dict[str, Move] = {
     "push_in": lambda t, s: (0.0, 0.0, 1.0 + 0.18 * t),
-    "pan": lambda t, s: (s * 0.09 * (2 * t - 1), 0.0, 1.22),
-    "drift": lambda t, s: (s * 0.04 * (2 * t - 1), 0.025 * (2 * t - 1), 1.12 + 0.04 * t),
-    "lateral": lambda t, s: (s * 0.12 * (2 * t - 1), 0.0, 1.3),
-    "dolly": lambda t, s: (s * 0.03 * t, 0.0, 1.04 + 0.1 * t),
+    "pan": lambda t, s: (s * 0.09 * t, 0.0, 1.0 + 0.22 * t),
+    "drift": lambda t, s: (s * 0.04 * t, 0.025 * t, 1.0 + 0.16 * t),
+    "lateral": lambda t, s: (s * 0.12 * t, 0.0, 1.0 + 0.3 * t),
+    "dolly": lambda t, s: (s * 0.03 * t, 0.0, 1.0 + 0.14 * t),
     "sway": lambda t, s: (
         0.02 * math.sin(2 * math.pi * t),
         0.012 * math.sin(4 * math.pi * t),
-        1.1 + 0.08 * t,
+        1.0 + 0.18 * t,
     ),
     "static": lambda t, s: (0.0, 0.0, 1.0),
 }

@@ -18,6 +18,11 @@ model and no download: faces come from OpenCV's bundled Haar cascade
   (the demo's sets, locked at 2000-3000 K, measure 3500-4300 K from their palettes), so it is
   not compared with the lock's ``lighting.temperature_k`` figure, which it cannot measure; a
   take lit colder or warmer than its locked palette is. Only a large gap is a (minor) finding.
+- ``first_frame``: an image-to-video take starts from its storyboard frame. The normalised
+  cross-correlation of the two pictures' grey levels, both reduced to ``SIMILARITY_WIDTH``
+  pixels wide (the storyboard cropped to cover the take's shape first, as a provider does):
+  1 for the same picture; brightness and contrast do not count, layout does. Below
+  ``first_frame_min`` it is a severe finding (docs/qc.md has the separation measured).
 """
 
 from __future__ import annotations
@@ -37,12 +42,16 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SCALE_RANGES",
+    "SIMILARITY_WIDTH",
     "FaceDetector",
+    "Frame",
     "HaarFaces",
     "LookFinding",
     "LookSpec",
     "LookThresholds",
     "colour_temperature",
+    "first_frame_check",
+    "first_frame_similarity",
     "look_findings",
 ]
 
@@ -58,6 +67,7 @@ SCALE_RANGES: dict[str, tuple[float, float]] = {
     "wide": (0.0, 0.2),
     "establishing": (0.0, 0.15),
 }
+SIMILARITY_WIDTH = 64  # pixels: layout, not grain or codec noise
 # types whose framing may hide the listed characters' faces: no face count
 NO_FACE_COUNT = frozenset({"insert", "over_shoulder", "pov", "establishing"})
 
@@ -115,6 +125,9 @@ class LookThresholds:
     min_face_frames: int = 2
     face_frames: int = 8  # sampled frames looked at for faces
     mired_gap: float = 120.0
+    # measured on the demo (docs/qc.md): a take of its own storyboard >= 0.9999, of another
+    # picture as much as that picture matches the storyboard (most below 0.9)
+    first_frame_min: float = 0.9
 
 
 @dataclass(frozen=True)
@@ -131,13 +144,16 @@ def look_findings(
     spec: LookSpec,
     detector: FaceDetector | None = None,
     limits: LookThresholds | None = None,
+    cuts: Sequence[Frame] = (),
 ) -> list[LookFinding]:
-    """Every looking problem in ``frames`` against ``spec`` (empty when clean or unjudged)."""
+    """Every looking problem in ``frames`` against ``spec`` (empty when clean or unjudged);
+    ``cuts``: the first frames after the take's scene changes, looked at too."""
     if not frames:
         return []
     limits = limits or LookThresholds()
     step = max(1, len(frames) // limits.face_frames)
-    frames = frames[::step]  # faces change slowly: a few evenly spaced frames are enough
+    # faces change slowly: a few evenly spaced frames are enough, and each new picture's first
+    frames = [*frames[::step], *cuts]
     boxes = [(detector or HaarFaces()).faces(frame) for frame in frames]
     found = _face_count(boxes, spec, limits) + _shot_scale(boxes, frames, spec, limits)
     if spec.palette:
@@ -226,5 +242,50 @@ def _temperature(
             "minor",
             f"the take's colours measure about {measured:.0f}K, the set lock's palette{lock} "
             f"{locked:.0f}K ({gap:.0f} mired apart, limit {limits.mired_gap:g})",
+        )
+    ]
+
+
+def first_frame_similarity(first: Frame, storyboard: Frame) -> float:
+    """How alike two pictures' layouts are: the normalised cross-correlation (-1..1) of their
+    grey levels at ``SIMILARITY_WIDTH`` pixels wide, ``storyboard`` cropped to ``first``'s
+    shape first; 0 when either is a flat picture."""
+    from PIL import Image
+
+    height, width = first.shape[:2]
+    tall, wide = storyboard.shape[:2]
+    scale = max(width / wide, height / tall)  # cover, centre crop: what a provider does
+    box_w, box_h = width / scale, height / scale
+    left, top = (wide - box_w) / 2, (tall - box_h) / 2
+    size = (SIMILARITY_WIDTH, max(2, round(SIMILARITY_WIDTH * height / width)))
+    area = Image.Resampling.BOX
+    a = Image.fromarray(first).convert("L").resize(size, area)
+    b = (
+        Image.fromarray(storyboard)
+        .convert("L")
+        .resize(size, area, box=(left, top, left + box_w, top + box_h))
+    )
+    x = np.asarray(a, np.float64) - np.asarray(a, np.float64).mean()
+    y = np.asarray(b, np.float64) - np.asarray(b, np.float64).mean()
+    spread = float(np.sqrt((x * x).sum() * (y * y).sum()))
+    return float((x * y).sum() / spread) if spread > 1e-6 else 0.0
+
+
+def first_frame_check(
+    first: Frame, storyboard: Frame, limits: LookThresholds | None = None
+) -> list[LookFinding]:
+    """A severe finding when the take does not start from its storyboard frame."""
+    limits = limits or LookThresholds()
+    similarity = first_frame_similarity(first, storyboard)
+    if similarity >= limits.first_frame_min:
+        return []
+    return [
+        LookFinding(
+            "first_frame",
+            "severe",
+            f"the first frame does not show the storyboard frame it was generated from: "
+            f"similarity {similarity:.2f} (grey-level correlation at {SIMILARITY_WIDTH} px "
+            f"wide; at least {limits.first_frame_min:g} expected, its own frame measures "
+            "about 1.00)",
         )
     ]

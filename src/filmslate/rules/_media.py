@@ -24,9 +24,12 @@ Checks (thresholds in :class:`MediaThresholds`, all on the 0-255 scale of decode
   distance (CIE76 delta E) to the nearest palette colour above ``palette_delta_e`` is a minor
   finding, above twice that a severe one. A delta E of about 2 is a just-noticeable difference;
   30 means "clearly another colour family", which is what set drift looks like.
-- ``face_count``, ``shot_scale``, ``colour_temperature``: measured on the sampled frames by
-  ``_looks`` (a face detector bundled with OpenCV; the set lock's light in kelvin) when the
-  spec names the shot's characters / camera type / temperature (docs/qc.md).
+- ``face_count``, ``shot_scale``, ``colour_temperature``: measured on the sampled frames (and
+  the frames after scene changes) by ``_looks`` (a face detector bundled with OpenCV; the set
+  lock's light in kelvin) when the spec names the shot's characters / camera type /
+  temperature (docs/qc.md).
+- ``first_frame``: the take's first frame against the storyboard frame it was generated from
+  (image-to-video), when the spec carries that frame (``_looks.first_frame_similarity``).
 
 Each finding is ``minor`` (rubric 1) or ``severe`` (rubric 0). :func:`rubric_from_technical`
 turns findings into the seven QC categories for offline grading. Face, wardrobe, prop and audio
@@ -36,6 +39,7 @@ offline") unless a finding applies to them (only a decode failure does).
 
 from __future__ import annotations
 
+import io
 import math
 from dataclasses import dataclass, field
 from typing import Literal
@@ -43,7 +47,7 @@ from typing import Literal
 import numpy as np
 
 from ..core._errors import ProviderError, UserError
-from ._looks import LookSpec, look_findings
+from ._looks import Frame, LookFinding, LookSpec, first_frame_check, look_findings
 from ._media_colour import (
     HEX_COLOUR,
     FloatArray,
@@ -76,6 +80,7 @@ __all__ = [
     "rgb_to_hex",
     "rgb_to_lab",
     "rubric_from_technical",
+    "scene_changes",
     "technical_checks",
 ]
 
@@ -110,6 +115,8 @@ CHECK_CATEGORIES: dict[str, tuple[str, ...]] = {
     "face_count": ("face_consistency",),
     "shot_scale": ("motion_integrity",),
     "colour_temperature": ("lighting_consistency",),
+    # a take not started from its storyboard frame: another framing, placement and set
+    "first_frame": ("set_continuity", "motion_integrity"),
 }
 
 
@@ -126,6 +133,7 @@ class ClipSpec:
     characters: int | None = None  # how many faces to expect; None: faces are not counted
     camera_type: str = ""
     temperature_k: int | None = None  # the set lock's light
+    first_frame: bytes | None = None  # the storyboard image the take was generated from
 
     def __post_init__(self) -> None:
         for colour in self.palette:
@@ -180,21 +188,43 @@ def technical_checks(
     findings += _cut_findings(stats, info.fps, limits)
     if expected.palette and stats.pixels:
         findings += _palette_findings(stats, expected.palette, limits)
-    return findings + _look_findings(stats, expected)
+    return findings + _look_findings(stats, expected, limits)
 
 
-def _look_findings(stats: FrameStats, spec: ClipSpec) -> list[TechFinding]:
+def _look_findings(stats: FrameStats, spec: ClipSpec, limits: MediaThresholds) -> list[TechFinding]:
     looks = LookSpec(
         spec.characters if spec.characters is not None else -1,
         spec.camera_type if spec.characters is not None else "insert",
         tuple(hex_to_rgb(c) for c in spec.palette),
         spec.temperature_k,
     )
-    found = look_findings(stats.looks, looks)
+    # after a scene change another picture begins: its frames are looked at too
+    cuts = [stats.jumps[i] for i in scene_changes(stats, limits) if i in stats.jumps]
+    found = look_findings(stats.looks, looks, cuts=cuts)
+    if spec.first_frame is not None and stats.looks and stats.at[:1] == [0]:
+        found += first_frame_findings(stats.looks[0], spec.first_frame)
     return [
         TechFinding(f.check, "severe" if f.severity == "severe" else "minor", f.detail)
         for f in found
     ]
+
+
+def _picture(data: bytes) -> Frame | None:
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return np.asarray(image.convert("RGB"), np.uint8)
+    except (OSError, ValueError):
+        return None
+
+
+def first_frame_findings(first: Frame, storyboard: bytes) -> list[LookFinding]:
+    """The take's first frame against the storyboard image it was generated from."""
+    picture = _picture(storyboard)
+    if picture is None:
+        return [LookFinding("first_frame", "minor", "the storyboard frame cannot be read")]
+    return first_frame_check(first, picture)
 
 
 def rubric_from_technical(findings: list[TechFinding]) -> dict[str, int]:
@@ -316,12 +346,20 @@ def _flicker_findings(stats: FrameStats, fps: float, limits: MediaThresholds) ->
     ]
 
 
-def _cut_findings(stats: FrameStats, fps: float, limits: MediaThresholds) -> list[TechFinding]:
+def scene_changes(stats: FrameStats, limits: MediaThresholds | None = None) -> list[int]:
+    """The frames where a new picture begins inside the take (hard cuts): a jump in
+    brightness-standardised content above ``cut_ratio`` times the take's median jump and
+    above ``cut_min_diff``."""
+    limits = limits or MediaThresholds()
     if len(stats.content) < 2:
         return []
     content = np.array(stats.content)
     floor = max(limits.cut_min_diff, limits.cut_ratio * float(np.median(content)))
-    cuts = [int(i) + 1 for i in np.flatnonzero(content > floor)]
+    return [int(i) + 1 for i in np.flatnonzero(content > floor)]
+
+
+def _cut_findings(stats: FrameStats, fps: float, limits: MediaThresholds) -> list[TechFinding]:
+    cuts = scene_changes(stats, limits)
     if not cuts:
         return []
     where = ", ".join(str(c) for c in cuts[:5])

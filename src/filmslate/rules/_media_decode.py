@@ -1,13 +1,17 @@
 """Decoding a clip for ``_media``: ffmpeg (the one imageio-ffmpeg bundles) reads the
 container's header and streams small RGB frames, reduced to per-frame numbers as they pass.
 
-:func:`analyse` decodes once; memory stays flat (only a bounded sample of frames is kept)
-and time grows linearly with the number of frames. ``_media`` re-exports the public names.
+:func:`analyse` decodes once; memory stays flat (only a bounded sample of frames is kept, plus
+at most ``JUMP_FRAMES`` frames where the content jumps: the candidates for a scene change) and
+time grows linearly with the number of frames. :func:`decode` keeps a few decoded takes in
+memory and, inside a project, on disk (``_media_cache``). ``_media`` re-exports the public
+names.
 """
 
 from __future__ import annotations
 
 import hashlib
+import heapq
 import re
 import subprocess
 import tempfile
@@ -20,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..core._errors import ProviderError
+from . import _media_cache
 from ._media_colour import FloatArray
 
 __all__ = [
@@ -36,6 +41,8 @@ __all__ = [
 ANALYSIS_WIDTH = 160
 LOOK_WIDTH = 2 * ANALYSIS_WIDTH  # the sampled frames a face detector or a model looks at
 CACHE_SIZE = 4  # decoded takes kept in memory: a take is probed, then graded, in turn
+JUMP_FRAMES = 8  # scene-change candidates kept per take (the largest content jumps)
+JUMP_DIFF = 0.35  # the smallest jump kept: MediaThresholds.cut_min_diff's default
 _VIDEO_STREAM = re.compile(r"Stream #\d+:\d+.*?: Video: (.*)")
 _SIZE = re.compile(r"\b(\d{2,5})x(\d{2,5})\b")
 _FPS = re.compile(r"(\d+(?:\.\d+)?) (?:fps|tbr)\b")
@@ -62,6 +69,9 @@ class FrameStats:
     content: list[float] = field(default_factory=list)  # brightness-standardised difference
     pixels: list[npt.NDArray[np.uint8]] = field(default_factory=list)  # sampled frames
     looks: list[npt.NDArray[np.uint8]] = field(default_factory=list)  # the same, LOOK_WIDTH
+    at: list[int] = field(default_factory=list)  # the frame index of each sampled frame
+    # frame index -> the frame (LOOK_WIDTH) right after one of the largest content jumps
+    jumps: dict[int, npt.NDArray[np.uint8]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -76,15 +86,13 @@ _CACHE: dict[tuple[str, int], Decoded | ProviderError] = {}
 
 
 def decode(data: bytes, samples: int = 24) -> Decoded:
-    """``data`` decoded once per process: the render gate, QC and the cut ask in turn, and
-    each asks this cache (keyed by the clip's sha256) instead of running ffmpeg again."""
+    """``data`` decoded once: the render gate, QC and the final's checks ask in turn, and each
+    asks this cache (keyed by the clip's sha256; in memory, then on disk inside a project)
+    instead of running ffmpeg again."""
     key = (hashlib.sha256(data).hexdigest(), samples)
     found = _CACHE.get(key)
     if found is None:
-        try:
-            found = Decoded(*analyse(data, samples))
-        except ProviderError as exc:
-            found = exc
+        found = _from_disk_or_decoded(data, *key)
         if len(_CACHE) >= CACHE_SIZE:
             del _CACHE[next(iter(_CACHE))]
         _CACHE[key] = found
@@ -93,13 +101,33 @@ def decode(data: bytes, samples: int = 24) -> Decoded:
     return found
 
 
+def _from_disk_or_decoded(data: bytes, digest: str, samples: int) -> Decoded | ProviderError:
+    """The take from the project's disk cache, else decoded now (and written there)."""
+    stored = _media_cache.load(digest, samples)
+    if stored is not None:
+        return Decoded(ClipInfo(*stored[0]), FrameStats(*stored[1]))
+    try:
+        found = Decoded(*analyse(data, samples))
+    except ProviderError as exc:
+        return exc  # not kept on disk: an unreadable take is rare and quick to refuse
+    info, stats = found.info, found.stats
+    facts = (info.duration_s, info.width, info.height, info.fps, info.frames)
+    fields = (stats.luma, stats.diff, stats.content, stats.pixels, stats.looks, stats.at)
+    _media_cache.save(digest, samples, facts, (*fields, stats.jumps))
+    return found
+
+
 def probe(data: bytes) -> ClipInfo:
     """Duration, frame size, frame rate and frame count of an encoded clip: from the decode
-    cache when the clip was decoded, else counted without keeping frames (a whole cut is
-    probed, not graded: call :func:`decode` for a take QC will look at)."""
-    found = _CACHE.get((hashlib.sha256(data).hexdigest(), 24))
+    cache (in memory or on disk) when the clip was decoded, else counted without keeping frames
+    (a whole cut is probed, not graded: call :func:`decode` for a take QC will look at)."""
+    digest = hashlib.sha256(data).hexdigest()
+    found = _CACHE.get((digest, 24))
     if isinstance(found, Decoded):
         return found.info
+    stored = _media_cache.load(digest, 24)  # decoded by an earlier command
+    if stored is not None:
+        return ClipInfo(*stored[0])
     with _as_file(data) as path:
         meta = _meta(path)
         frames, _ = imageio_ffmpeg.count_frames_and_secs(str(path))
@@ -201,6 +229,7 @@ def analyse(data: bytes, samples: int) -> tuple[ClipInfo, FrameStats]:
         stats = FrameStats()
         previous: FloatArray | None = None
         previous_z: FloatArray | None = None
+        jumps: list[tuple[float, int, npt.NDArray[np.uint8]]] = []  # a min-heap by jump
         for index, large in enumerate(_frames(path, size)):
             # the analysis size is the mean of 2x2 blocks of the look size (one decode for both)
             blocks = large.reshape(small, 2, ANALYSIS_WIDTH, 2, 3).sum(axis=(1, 3), dtype=np.uint16)
@@ -213,14 +242,33 @@ def analyse(data: bytes, samples: int) -> tuple[ClipInfo, FrameStats]:
                 stats.diff.append(float(np.abs(luma - previous).mean()))
                 both = z is not None and previous_z is not None
                 stats.content.append(float(np.abs(z - previous_z).mean()) if both else 0.0)  # type: ignore[operator]
+                _keep_jump(jumps, stats.content[-1], index, large)
             previous, previous_z = luma, z
             if index % stride == 0:
                 stats.pixels.append(frame[::2, ::2].reshape(-1, 3).copy())
                 stats.looks.append(large.copy())
+                stats.at.append(index)
                 if len(stats.pixels) > 2 * samples:
                     # the container's duration was wrong or missing: thin out, sample less often
                     stats.pixels, stride = stats.pixels[::2], stride * 2
-                    stats.looks = stats.looks[::2]
+                    stats.looks, stats.at = stats.looks[::2], stats.at[::2]
+    stats.jumps = {index: picture for _, index, picture in sorted(jumps, key=lambda j: j[1])}
     frames = len(stats.luma)
     info = ClipInfo(round(frames / fps, 3) if fps else 0.0, width, height, fps, frames)
     return info, stats
+
+
+def _keep_jump(
+    kept: list[tuple[float, int, npt.NDArray[np.uint8]]],
+    jump: float,
+    index: int,
+    frame: npt.NDArray[np.uint8],
+) -> None:
+    """Keep ``frame`` if its content jump is among the ``JUMP_FRAMES`` largest so far: the
+    cut check decides at the end (its floor needs the whole take's median) which are cuts."""
+    if jump <= JUMP_DIFF:
+        return
+    if len(kept) < JUMP_FRAMES:
+        heapq.heappush(kept, (jump, index, frame.copy()))
+    elif jump > kept[0][0]:
+        heapq.heapreplace(kept, (jump, index, frame.copy()))

@@ -33,6 +33,7 @@ from ...rules._media import (
 from ...schemas import Artifact, GenPack, QcBatch, QcRow, SetLock, ShotList, ShotRow
 from ...schemas._types import Score0to2
 from .._prompts import system_prompt
+from ._first_frame import storyboard_frame
 from ._production import shot_row
 from ._qc_vision import Contradiction, attached_text, contradiction_notes, qc_attachments
 from ._shared import PACKAGE, history, pack_digest
@@ -101,6 +102,7 @@ class QcGrader(Skill):
         Need("GENPACK", "shot"),
         history("QC_BATCH", "scene"),
         *SHEET_NEEDS,  # shown to the vision tier with rubric_source "model"
+        Need("STORYBOARD", "shot", optional=True),  # the frame the take starts from
     )
     produces: ClassVar[tuple[str, ...]] = ("QC_BATCH",)
     target_scope: ClassVar[Any] = "shot"
@@ -180,6 +182,7 @@ def clip_spec(ctx: Context, row: ShotRow) -> ClipSpec:
         characters=len(row.char_ids),
         camera_type=row.camera_type,
         temperature_k=set_lock.lighting.temperature_k if set_lock else None,
+        first_frame=storyboard_frame(ctx),
     )
 
 

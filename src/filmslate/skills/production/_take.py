@@ -20,6 +20,7 @@ from ...engine._skill import Context
 from ...rules._conform import ClipTarget, ClipTooShort, ConformMode, conform
 from ...rules._media import ClipSpec, rubric_from_technical, technical_checks
 from ...schemas import SetLock, ShotRow
+from ._first_frame import storyboard_frame
 from ._qc import qc_verdict
 
 
@@ -63,6 +64,7 @@ def final_failures(ctx: Context, row: ShotRow, data: bytes) -> list[str]:
         characters=len(row.char_ids),
         camera_type=row.camera_type,
         temperature_k=set_lock.lighting.temperature_k if set_lock else None,
+        first_frame=storyboard_frame(ctx),
     )
     findings = technical_checks(data, spec)
     scores: dict[str, int | None] = dict(rubric_from_technical(findings))
