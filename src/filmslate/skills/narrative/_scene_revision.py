@@ -25,8 +25,9 @@ from ._story import scene_field_failures
 
 __all__ = ["SceneRevision", "SceneRevisionAnswer", "revision_failures"]
 
-#: The reports whose findings a scene revision answers, read as notes (FAIL-gated allowed).
-NOTES = ("TRUTH", "PLAUS", "CULTURE", "PSYCH")
+#: The reports whose findings a scene revision answers, read as notes (FAIL-gated allowed):
+#: every report whose gate routes its findings here (dialogue-consistency-check's too).
+NOTES = ("TRUTH", "PLAUS", "CULTURE", "PSYCH", "DIALOGUE_CHECK")
 
 
 class SceneRevisionAnswer(Answer):
