@@ -1,0 +1,87 @@
+"""Decode once, on disk (issue 13 §5): a take decoded by one command is not decoded again by the
+next. The decode lives under the project's ``.filmslate/decoded`` (a derived cache: verify
+accepts it, deleting it only costs a decode), written atomically; a corrupt entry is decoded
+again; the folder is pruned to its bound, least recently used first.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import test_skills_qc as qc
+from conftest import run_slate
+from filmslate.engine._runner import Runner
+from filmslate.rules import _media_cache, _media_decode
+from filmslate.store._project import Project
+
+film = qc.film
+
+
+def ffmpeg_launches(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Every process started from now on (subprocess.run starts its process through Popen)."""
+    launched: list[object] = []
+    real_popen = subprocess.Popen
+
+    def popen(*args: object, **kwargs: object) -> object:
+        launched.append(args[0])
+        return real_popen(*args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(subprocess, "Popen", popen)
+    return launched
+
+
+def later_command(root: Path) -> Runner:
+    """What a later `slate` command starts with: a new runner and nothing decoded in memory."""
+    _media_decode._CACHE.clear()
+    runner, _ = qc.runner(root)
+    return runner
+
+
+def test_a_take_graded_by_a_later_command_is_not_decoded_again(
+    film: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    r = qc.packaged(film)
+    qc.proxy(r, "S01_SH02", qc.clip(tmp_path, qc.MILL_BROWN))
+    first = r.run("qc-grader", "S01_SH02")
+    (stored,) = (film / ".filmslate" / "decoded").iterdir()
+    assert stored.name.endswith("-24.v1.npy")
+    launched = ffmpeg_launches(monkeypatch)
+    again = later_command(film).run("qc-grader", "S01_SH02", force=True)
+    assert launched == []  # read from disk: no ffmpeg
+    assert (again.gate.verdict, qc.batch(r).rows[-1].notes) == (
+        first.gate.verdict,
+        qc.batch(r).rows[0].notes,
+    )
+    # a corrupt entry (cut short) is decoded again and written whole
+    size = stored.stat().st_size
+    stored.write_bytes(stored.read_bytes()[: size // 2])
+    assert later_command(film).run("qc-grader", "S01_SH02", force=True).gate.passed
+    assert len(launched) == 2  # the header, then the frames
+    assert stored.stat().st_size == size
+    # the cache is no artifact: verify accepts it (and a writer's leftover partial file)
+    (stored.parent / f"{stored.name}.123-abcd.part").write_bytes(b"half")
+    verified = run_slate("verify", "-C", str(film))
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    with Project(film) as project:
+        assert project.verify() == []
+
+
+def test_the_folder_is_pruned_least_recently_used_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "decoded"
+    _media_cache.use_folder(folder)
+    clips = [qc.clip(tmp_path / str(n), colour) for n, colour in enumerate(("#5A4632", "#3A5A6A"))]
+    _media_decode._CACHE.clear()  # these bytes may have been decoded by another test
+    try:
+        _media_decode.decode(clips[0])
+        (one,) = folder.iterdir()
+        monkeypatch.setattr(_media_cache, "MAX_BYTES", one.stat().st_size + 1)
+        _media_decode.decode(clips[1])  # the second take pushes the first out
+        assert [p.name for p in folder.iterdir()] != [one.name]
+        assert len(list(folder.iterdir())) == 1
+    finally:
+        _media_cache.use_folder(None)
