@@ -20,6 +20,7 @@ import pytest
 from conftest import SRC
 from filmslate import HardStop, Project
 from filmslate.engine._answers import CRASH_AFTER_ANSWER
+from filmslate.engine._runner import Runner
 from filmslate.schemas import Breakdown, Scenes
 from filmslate.skills.narrative import ScriptBreakdown
 from filmslate.skills.narrative._breakdown import scenes_to_ask
@@ -172,3 +173,31 @@ def test_which_scenes_a_run_asks() -> None:
 
 def test_the_skill_declares_it_keeps_answers() -> None:
     assert ScriptBreakdown.keeps_answers
+
+
+def test_a_revision_by_handoff_hands_off_the_failing_scene_only(tmp_path: Path) -> None:
+    """With a person answering (handoff), each run stops at the next unanswered question;
+    the revision writes one task, for S05, and the eight answered scenes are not asked."""
+    with Project.init(tmp_path / "film", name="film") as project:
+        root = project.root
+        import_screenplay(project, EXAMPLE)
+    config = root / "filmslate.toml"
+    config.write_text(config.read_text().replace('"replay:', '"handoff:'))
+    tasks: list[tuple[str, str]] = []  # (task file, scene) in the order they were written
+    for _ in range(20):
+        with Project(root) as project:
+            result = Runner(project).run("script-breakdown", "PROJECT")
+        if result.status != "waiting":
+            break
+        task = json.loads(Path(result.task_path).read_text())
+        scene = asked_scene({"messages": task["prompt"]})
+        tasks.append((Path(result.task_path).name, scene))
+        bad = {BAD} if task["task"] == "script-breakdown__PROJECT__1-5.task.json" else set()
+        reply = answer({"messages": task["prompt"]}, bad)
+        (Path(result.task_path).parent / task["answer_file"]).write_text(json.dumps(reply))
+    assert result.gate.passed and result.attempt == 2
+    assert tasks[:9] == [
+        (f"script-breakdown__PROJECT__1{f'-{n}' if n > 1 else ''}.task.json", s)
+        for n, s in enumerate(SCENES, 1)
+    ]
+    assert tasks[9:] == [("script-breakdown__PROJECT__2.task.json", BAD)]
