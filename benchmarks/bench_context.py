@@ -1,7 +1,7 @@
 """Context benchmark (issue 14 §8): the whole-story reviews' prompt at growing story lengths.
 
 For each length, a project holding the synthetic film's SCENES (about 420 characters a scene
-as a review's line), BEATS and BREAKDOWN; story-digest, narrative-red-team and
+as a review's line) and BEATS; story-digest, narrative-red-team and
 audience-simulator run through the real runner and store with an offline scripted model, and
 the prompt each request carried is measured:
 
@@ -29,7 +29,7 @@ from filmslate import Project
 from filmslate.engine._gateway import TextRequest, estimate_tokens
 from filmslate.engine._skill import Registry
 from filmslate.rules._digest import FULL_STORY_CHARS
-from filmslate.schemas import Beats, Breakdown, BreakdownRow, SceneRow, Scenes
+from filmslate.schemas import Beats, SceneRow, Scenes
 from filmslate.skills.validation import SKILLS
 from filmslate.skills.validation import _common as review_common
 from filmslate.synthetic._narrative import scene_row
@@ -82,33 +82,16 @@ AUDIENCE: dict[str, Any] = {
 CONFIG_EDITS = {'"replay:': '"scripted:', "enforce_order = true": "enforce_order = false"}
 
 
-def story(scenes: int) -> tuple[list[SceneRow], list[BreakdownRow]]:
-    """The synthetic film's scene list and a breakdown saying who comes where."""
+def story(scenes: int) -> list[SceneRow]:
+    """The synthetic film's scene list."""
     film = FilmShape(scenes=scenes, shots_per_scene=1)
-    rows = [scene_row(film, i) for i in range(scenes)]
-    seen: set[str] = set()
-    breakdown = []
-    for row in rows:
-        new = [c for c in row.characters_present if c not in seen]
-        seen.update(new)
-        changes = [f"{c} comes to {row.location}" for c in row.characters_present]
-        breakdown.append(
-            BreakdownRow(
-                scene_id=row.scene_id,
-                characters_present=row.characters_present,
-                new_characters_introduced=new,
-                state_changes=changes,
-            )
-        )
-    return rows, breakdown
+    return [scene_row(film, i) for i in range(scenes)]
 
 
 def project(root: Path, scenes: int) -> None:
-    rows, breakdown = story(scenes)
     with Project.init(root, name="bench") as p:
-        p.store.write("SCENES", None, Scenes(rows=rows))
+        p.store.write("SCENES", None, Scenes(rows=story(scenes)))
         p.store.write("BEATS", None, Beats.model_validate(BEATS))
-        p.store.write("BREAKDOWN", None, Breakdown(rows=breakdown))
     config = root / "filmslate.toml"
     text = config.read_text()
     for old, new in CONFIG_EDITS.items():

@@ -30,7 +30,7 @@ from filmslate.rules._digest import (
     render_digest,
     render_sequence,
 )
-from filmslate.schemas import Beats, BreakdownRow, DigestRow, SceneRow, Scenes, StoryDigest
+from filmslate.schemas import Beats, DigestRow, SceneRow, Scenes, StoryDigest
 from filmslate.skills.validation import SKILLS
 from filmslate.synthetic._narrative import scene_row
 from filmslate.synthetic._shape import FilmShape
@@ -97,10 +97,7 @@ def test_each_sequence_stays_within_its_size_however_long_the_scenes(
         )
         for i, (goal, conflict, outcome, place) in enumerate(texts)
     ]
-    breakdown = [
-        BreakdownRow(scene_id=r.scene_id, state_changes=["a long change " * 20] * 5) for r in rows
-    ]
-    digest = build_digest(rows, breakdown)
+    digest = build_digest(rows)
     assert digest_problems(digest, rows) == []
     assert all(len(render_sequence(seq)) <= ROW_CHARS for seq in digest.rows)
     assert StoryDigest.parse(digest.render()) == digest
@@ -114,6 +111,19 @@ def test_the_digest_flags_the_ending_unstated_parts_and_late_arrivals() -> None:
     assert "S11: outcome unstated" in text
     assert "S59: STRANGER first seen in the final sequence" in text
     assert "S60: the final scene" in text
+
+
+def test_the_digest_says_who_enters_who_is_last_seen_and_which_places_open() -> None:
+    rows = story_rows(100)
+    rows[3] = rows[3].model_copy(update={"characters_present": ["ADA", "OLD_TOM"]})
+    rows[70] = rows[70].model_copy(update={"characters_present": ["ADA", "NEWCOMER"]})
+    rows[71] = rows[71].model_copy(update={"location": "LIGHTHOUSE"})
+    sequences = build_digest(rows).rows
+    [tom] = [q for q in sequences if "S004" in q.scenes]
+    [late] = [q for q in sequences if "S071" in q.scenes]
+    assert "last seen: OLD_TOM" in tom.state_changes and "OLD_TOM" in tom.state_changes[0]
+    assert "enter: NEWCOMER" in late.state_changes
+    assert any(c.startswith("new places: LIGHTHOUSE") for c in late.state_changes)
 
 
 def test_the_gate_names_what_a_digest_gets_wrong() -> None:

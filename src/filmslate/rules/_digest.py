@@ -7,7 +7,9 @@ bound they read the story hierarchically instead:
 
 * the digest: the scenes grouped into at most ``MAX_SEQUENCES`` sequences of consecutive
   scenes, each summarised in at most ``ROW_CHARS`` characters (scene range, sluglines, cast,
-  the sequence's goal, conflict and outcome, its key changes to the world, its flags);
+  the sequence's goal, conflict and outcome, a few turns inside it by scene (so a reviewer can
+  name the scene it wants to see), its changes to the story's world: who enters,
+  who is last seen, which places open; its flags);
 * the full text of the scenes that matter now, at most ``FOCUS_SCENES`` of them within
   ``FOCUS_CHARS``: the scenes the previous report's findings named, then the scenes the
   digest flags (the final scene, a scene with an unstated goal, conflict or outcome, a
@@ -17,17 +19,17 @@ Both parts are bounded, so the story part of a review's prompt stays under
 ``FULL_STORY_CHARS`` at any length. Below that bound the full scene list is no larger than the
 digest view would be, so a small story is read in full (nothing is lost by summarising).
 
-Everything here is pure and deterministic: the digest is made by code, at no cost, and the
-same SCENES (and BREAKDOWN) always give the same digest.
+Everything here is pure and deterministic: the digest is made by code, at no cost, from
+SCENES alone, and the same scene list always gives the same digest.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
-from ..schemas import BreakdownRow, DigestRow, SceneRow, StoryDigest
+from ..schemas import DigestRow, SceneRow, StoryDigest
 
 __all__ = [
     "FOCUS_CHARS",
@@ -48,19 +50,21 @@ __all__ = [
 #: Sequences in a digest: the top level of the story's view stays this many lines.
 MAX_SEQUENCES = 16
 #: A sequence's rendering in the prompt, at most (its fields are clipped to budgets below).
-ROW_CHARS = 1_000
+ROW_CHARS = 1_200
 #: Scenes shown in full beside the digest, and the characters they may take together.
 FOCUS_SCENES = 12
-FOCUS_CHARS = 6_000
+FOCUS_CHARS = 4_800
 #: The full scene list is used while it fits here (about 6,000 tokens at four characters a
 #: token: with the system prompt and the answer an 8k-token model still holds it). The digest
-#: view is built to fit the same bound (16 x 1,000 + 6,000 + headings), so switching to it
-#: never makes the prompt larger.
+#: view is built to fit the same bound (16 x 1,200 + 4,800, plus a few headings), so
+#: switching to it never makes the prompt larger.
 FULL_STORY_CHARS = 24_000
 MIN_SEQUENCE = 3  # scenes: shorter stories still group into a few scenes a sequence
 
 # Character budgets of a sequence's fields (their labels and layout take the rest).
-_PLACES, _CAST, _GOAL, _CONFLICT, _OUTCOME, _CHANGES, _FLAGS = 120, 90, 110, 150, 110, 150, 150
+_PLACES, _CAST, _GOAL, _CONFLICT, _OUTCOME = 120, 90, 100, 130, 100
+_TURNS, _CHANGES, _FLAGS = 240, 150, 150
+TURNS = 3  # interior scenes whose outcome a sequence shows, evenly spaced
 _SCENE_ID = re.compile(r"\bS(\d+)\b")
 
 
@@ -96,25 +100,29 @@ def group_scenes(rows: Sequence[SceneRow], limit: int = MAX_SEQUENCES) -> list[l
 # -- building ---------------------------------------------------------------------------------
 
 
-def build_digest(rows: Sequence[SceneRow], breakdown: Iterable[BreakdownRow] = ()) -> StoryDigest:
-    """The digest of a scene list (and its breakdown, for the changes to the world)."""
-    by_scene = {b.scene_id: b for b in breakdown}
+def build_digest(rows: Sequence[SceneRow]) -> StoryDigest:
+    """The digest of a scene list.
+
+    Made from SCENES alone, so every digest version stands for one scene-list version: a
+    review that reads it is never reopened by a digest change the story did not make.
+    """
     groups = group_scenes(rows)
+    first, last = _appearances(groups, lambda r: r.characters_present)
+    places, _ = _appearances(groups, lambda r: [r.location])
     final = len(groups) - 1
-    late = _late_arrivals(groups)
-    digest = [
-        _sequence(number, group, by_scene, number == final, late if number == final else set())
-        for number, group in enumerate(groups)
-    ]
-    return StoryDigest(rows=digest)
+    late = {n for n, at in first.items() if at == final} if final else set()
+    return StoryDigest(
+        rows=[
+            _sequence(
+                number, group, final, late, _changes(number, group, final, first, last, places)
+            )
+            for number, group in enumerate(groups)
+        ]
+    )
 
 
 def _sequence(
-    number: int,
-    group: list[SceneRow],
-    by_scene: dict[str, BreakdownRow],
-    final: bool,
-    late: set[str],
+    number: int, group: list[SceneRow], final: int, late: set[str], changes: list[str]
 ) -> DigestRow:
     goals = [r.goal for r in group if r.goal]
     conflicts = list(dict.fromkeys(r.conflict for r in group if r.conflict))
@@ -128,8 +136,54 @@ def _sequence(
         goal=_clip(goals[0], _GOAL) if goals else "",
         conflict=conflict,
         outcome=_clip(outcomes[-1], _OUTCOME) if outcomes else "",
-        state_changes=_changes(group, by_scene),
-        flagged=_within(_flags(group, final, late), _FLAGS),
+        turns=_turns(group),
+        state_changes=changes,
+        flagged=_within(_flags(group, number == final, late), _FLAGS),
+    )
+
+
+def _turns(group: list[SceneRow]) -> list[str]:
+    """The outcomes of a few evenly spaced scenes inside the sequence, each by its id (the
+    first scene's goal and the last one's outcome are shown already)."""
+    last = len(group) - 1
+    picks = dict.fromkeys((k + 1) * last // (TURNS + 1) for k in range(TURNS))
+    turns = [(group[i].scene_id, group[i].outcome or group[i].summary) for i in picks if i > 0]
+    return _within([_entry(f"{s}: {_clip(text, 76).rstrip('.')}") for s, text in turns], _TURNS)
+
+
+def _appearances(
+    groups: list[list[SceneRow]], names: Callable[[SceneRow], Iterable[str]]
+) -> tuple[dict[str, int], dict[str, int]]:
+    """For each name: the first and the last sequence it appears in."""
+    first: dict[str, int] = {}
+    last: dict[str, int] = {}
+    for number, group in enumerate(groups):
+        for row in group:
+            for name in names(row):
+                first.setdefault(name, number)
+                last[name] = number
+    return first, last
+
+
+def _changes(
+    number: int,
+    group: list[SceneRow],
+    final: int,
+    first: dict[str, int],
+    last: dict[str, int],
+    places: dict[str, int],
+) -> list[str]:
+    """What the sequence changes in the story's world: who enters it, who is last seen in it
+    (a thread that may be dropped), which places it opens."""
+    cast = list(dict.fromkeys(n for r in group for n in r.characters_present))
+    opened = list(dict.fromkeys(r.location for r in group if places[r.location] == number))
+    parts = [
+        ("enter", [n for n in cast if first[n] == number]),
+        ("last seen", [n for n in cast if last[n] == number and number < final]),
+        ("new places", opened if number else []),
+    ]
+    return _within(
+        [_entry(f"{label}: {', '.join(names)}") for label, names in parts if names], _CHANGES
     )
 
 
@@ -137,22 +191,6 @@ def _places(group: list[SceneRow]) -> list[str]:
     places = _by_count(_entry(f"{r.location} {r.time_of_day}".strip()) for r in group)
     shown = _within(places, _PLACES - 12)
     return shown + ([f"+{len(places) - len(shown)} more"] if len(shown) < len(places) else [])
-
-
-def _changes(group: list[SceneRow], by_scene: dict[str, BreakdownRow]) -> list[str]:
-    rows = [by_scene[r.scene_id] for r in group if r.scene_id in by_scene]
-    new = [n for b in rows for n in (*b.new_characters_introduced, *b.new_props_introduced)]
-    changes = [_entry(c) for b in rows for c in b.state_changes]
-    intro = [_entry("introduces " + ", ".join(dict.fromkeys(new)))] if new else []
-    return _within([_clip(c, 70) for c in dict.fromkeys(intro + changes)], _CHANGES)
-
-
-def _late_arrivals(groups: list[list[SceneRow]]) -> set[str]:
-    """Characters first seen in the final sequence of several (a possible deus ex machina)."""
-    if len(groups) < 2:
-        return set()
-    earlier = {n for group in groups[:-1] for r in group for n in r.characters_present}
-    return {n for r in groups[-1] for n in r.characters_present if n not in earlier}
 
 
 def _flags(group: list[SceneRow], final: bool, late: set[str]) -> list[str]:
@@ -218,6 +256,8 @@ def render_sequence(seq: DigestRow) -> str:
         f"  goal: {seq.goal or '?'} | conflict: {seq.conflict or '?'} | "
         f"outcome: {seq.outcome or '?'}",
     ]
+    if seq.turns:
+        lines.append(f"  turns: {'; '.join(seq.turns)}")
     if seq.state_changes:
         lines.append(f"  changes: {'; '.join(seq.state_changes)}")
     if seq.flagged:

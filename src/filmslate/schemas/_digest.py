@@ -1,8 +1,8 @@
 """STORY_DIGEST (issue 14 §8): the story as sequences, for the whole-story reviews.
 
 One row per sequence of consecutive scenes: which scenes it holds, where it plays, who is in
-it, what it wants, fights and ends on, what it changes in the world, and which of its scenes
-a reviewer should read in full. Made by code from SCENES (and BREAKDOWN when there is one);
+it, what it wants, fights and ends on, a few of its turns on the way (by scene), what it
+changes in the story's world, and which of its scenes a reviewer should read in full. Made by code from SCENES (and BREAKDOWN when there is one);
 its gate (``rules._digest``) checks that every scene is in exactly one sequence and that the
 digest stays within its size bounds, so a review's prompt does not grow with the story.
 """
@@ -29,6 +29,7 @@ class DigestRow(CsvRow):
     goal: Text = ""
     conflict: Text = ""
     outcome: Text = ""
+    turns: NoteList = Field(default_factory=list)
     state_changes: NoteList = Field(default_factory=list)
     flagged: NoteList = Field(default_factory=list)
 

@@ -4,8 +4,9 @@ The whole-story reviews (narrative-red-team, audience-simulator) read this diges
 every scene once the scene list outgrows ``rules._digest.FULL_STORY_CHARS``, plus the full
 text of the scenes a finding or a flag points at; so their prompt stays bounded however long
 the production is. The orchestrator makes it before the story review. It is made from SCENES
-(and BREAKDOWN, for the changes to the world): a structure or scene revision writes a new
-SCENES version, which makes the digest stale, and the reviews that read it rerun.
+alone: a structure or scene revision writes a new SCENES version, which makes the digest
+stale, and the reviews that read it rerun; nothing else (a breakdown revision, say) makes a
+new digest, so a paid review never reruns for a change the story did not make.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ class StoryDigestSkill(Skill):
     layer: ClassVar[Layer] = "validation"
     tier: ClassVar[Tier] = "throughput"
     loop: ClassVar[str] = "narrative"
-    needs: ClassVar[tuple[Need, ...]] = (Need("SCENES"), Need("BREAKDOWN", optional=True))
+    needs: ClassVar[tuple[Need, ...]] = (Need("SCENES"),)
     produces: ClassVar[tuple[str, ...]] = ("STORY_DIGEST",)
     target_scope: ClassVar[Any] = "project"
     uses_model: ClassVar[bool] = False
@@ -39,12 +40,11 @@ class StoryDigestSkill(Skill):
 
     def produce(self, ctx: Context) -> list[Artifact | Media]:
         """The digest of the latest scene list."""
-        breakdown = ctx.inputs.get("BREAKDOWN")
-        return [build_digest(ctx.inputs.get("SCENES").rows, breakdown.rows if breakdown else ())]
+        return [build_digest(ctx.inputs.get("SCENES").rows)]
 
     def gate(self, outputs: list[Any], ctx: Context) -> Gate:
         """FAIL unless every scene is in exactly one sequence, in story order, with every
-        flag inside its sequence, at most 16 sequences of at most 1,000 characters each."""
+        flag inside its sequence, at most 16 sequences of at most 1,200 characters each."""
         digest = outputs[0]
         assert isinstance(digest, StoryDigest)
         return Gate.from_failures(digest_problems(digest, ctx.inputs.get("SCENES").rows))
