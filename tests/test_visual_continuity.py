@@ -1,0 +1,185 @@
+"""Visual continuity through `slate run` (issue 13 §4): the vision tier reports what each
+accepted take shows, code judges it against the world state, the locks and the shot before,
+and a High finding sends that shot back to regen with the finding as its rule.
+
+The film is the synthetic one (2 scenes of 3 shots; BRAM is in S01 and in S02_SH02-SH03),
+answered in the ``slate`` child process by this module's ``text_provider`` (a
+``filmslate.text_providers`` entry point): the synthetic film's answers, except that S01's
+world-state diff gives BRAM a cut on the left cheek (so the world state records it before
+S02), and visual-continuity's answers are scripted per scenario from the request itself (the
+shot, its take and its characters are in the prompt).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+
+from conftest import run_slate
+from e2e_film import make_film, plugin_env, query
+from filmslate import Project
+from filmslate.engine._gateway import ProviderContext, TextProvider, TextRequest
+from filmslate.schemas import RegenRules, StateDiff
+from filmslate.schemas._continuity import VisualContinuity
+from filmslate.skills.continuity import ShotAnswer
+from filmslate.synthetic import SyntheticFilm
+from filmslate.testing import ScriptedTextModel
+
+pytestmark = pytest.mark.slow
+
+SHAPE = (2, 3)
+SCENARIO_ENV = "FILMSLATE_VC_SCENARIO"  # clean | injury | prop_jump
+CUT = "cut on the left cheek"
+
+
+# -- the child process's text models ----------------------------------------------------------
+
+
+def text_provider(context: ProviderContext) -> TextProvider:
+    """The synthetic film's answers, with BRAM's cut and the scenario's sightings."""
+    film = SyntheticFilm(*SHAPE)
+    scenario = os.environ.get(SCENARIO_ENV, "clean")
+
+    def answer(request: TextRequest) -> BaseModel:
+        if request.skill == "visual-continuity":
+            return sighting(film, scenario, request.prompt)
+        out = film.answer(request)
+        if request.skill == "world-state-tracker" and request.target == "S01":
+            assert isinstance(out, StateDiff)
+            out.character_updates["BRAM"].add_injuries.append(CUT)
+        return out
+
+    return ScriptedTextModel(answer)
+
+
+def sighting(film: SyntheticFilm, scenario: str, prompt: str) -> ShotAnswer:
+    """Everyone of the shot visible in their locked outfit; BRAM with his cut from S02 on
+    and his ledger in hand in S02_SH02; then what the scenario breaks."""
+    shot = _found(r"Shot (S\d+_SH\d+) of scene", prompt)
+    take = _found(r"take (PROXY_\S+?\.mp4)", prompt)
+    cast = _found(r"Characters of the shot: (.*)\.\n", prompt)
+    people = []
+    for cid in [] if cast == "none" else cast.split(", "):
+        seen: dict[str, Any] = {
+            "character": cid,
+            "wearing": film.char_lock(cid).wardrobe.default_outfit,
+        }
+        if cid == "BRAM" and shot.startswith("S02"):
+            seen["injuries"] = [CUT]
+            if shot == "S02_SH02":
+                seen["holding"] = ["BRAM_LEDGER"]
+            elif scenario != "prop_jump":  # the jump: the ledger gone from his hand in SH03
+                seen["holding"] = ["the ledger"]
+        if scenario == "injury" and shot == "S02_SH02" and take.endswith("_v001.mp4"):
+            seen["injuries"] = []  # the first take shows BRAM without his cut
+        people.append(seen)
+    return ShotAnswer.model_validate({"characters": people, "light": "daylight"})
+
+
+def _found(pattern: str, text: str) -> str:
+    match = re.search(pattern, text)
+    assert match, f"{pattern!r} not in the prompt:\n{text}"
+    return match.group(1)
+
+
+# -- the production ---------------------------------------------------------------------------
+
+
+def produce(tmp_path: Path, scenario: str) -> tuple[Path, Any]:
+    """A synthetic film with the visual pass on, produced by `slate run` (child process)."""
+    root = tmp_path / "film"
+    settings = {("visual", tier): '"animatic"' for tier in ("premium", "mid", "low")}
+    make_film(root, *SHAPE, {**settings, ("qc", "visual_continuity"): "true"})
+    env = plugin_env(tmp_path / "site", *SHAPE, {SCENARIO_ENV: scenario})
+    info = tmp_path / "site" / "e2e_film_text-0.1.dist-info" / "entry_points.txt"
+    info.write_text("[filmslate.text_providers]\nscripted = test_visual_continuity:text_provider\n")
+    return root, run_slate("run", "-C", str(root), env=env)
+
+
+def runs(root: Path, skill: str, target: str) -> list[str]:
+    rows = query(
+        root,
+        "SELECT outcome FROM runlog WHERE skill_name = ? AND target = ? AND event = 'run' "
+        "ORDER BY seq",
+        skill,
+        target,
+    )
+    return [outcome for (outcome,) in rows]
+
+
+def loop_backs(root: Path) -> list[tuple[str, str]]:
+    return query(
+        root,
+        "SELECT target, notes FROM runlog WHERE event = 'loop_back' AND "
+        "skill_name = 'visual-continuity' ORDER BY seq",
+    )
+
+
+def latest(root: Path, kind: str, subject: str | None = None) -> Any:
+    with Project(root) as project:
+        record = project.store.latest(kind, subject)
+        assert record is not None
+        return project.store.load(record.name), record.name.version
+
+
+def test_clean_takes_pass_the_visual_pass(tmp_path: Path) -> None:
+    root, result = produce(tmp_path, "clean")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "production complete" in result.stdout
+    for scene in ("S01", "S02"):
+        assert runs(root, "visual-continuity", scene) == ["PASS"]
+        report, _ = latest(root, "VISUAL_CONTINUITY", scene)
+        assert isinstance(report, VisualContinuity)
+        assert [s.shot_id for s in report.shots] == [f"{scene}_SH0{n}" for n in (1, 2, 3)]
+        assert not [f for f in report.findings if f.severity == "High"]
+    assert loop_backs(root) == []
+    assert query(root, "SELECT count(*) FROM runlog WHERE skill_name = 'regen-analyzer'") == [(0,)]
+
+
+def test_a_take_without_the_recorded_injury_goes_back_to_regen(tmp_path: Path) -> None:
+    root, result = produce(tmp_path, "injury")
+    assert result.returncode == 0, result.stdout + result.stderr
+    # the first look at S02 finds BRAM without his cut on S02_SH02: a High finding there
+    assert runs(root, "visual-continuity", "S02") == ["FAIL", "PASS"]
+    ((target, notes),) = loop_backs(root)
+    assert target == "S02_SH02"
+    assert notes.startswith("to regen-analyzer on S02_SH02: S02_SH02: injury_emotional High")
+    assert f"BRAM appears without {CUT!r}" in notes
+    # regen-analyzer made the finding the shot's rule; the new GenPack carries it; a new take
+    assert runs(root, "regen-analyzer", "S02_SH02") == ["PASS"]
+    rules, _ = latest(root, "REGEN_RULES")
+    assert isinstance(rules, RegenRules)
+    (rule,) = [r for r in rules.prompt_adjustment_rules if r.scope == "S02_SH02"]
+    assert CUT in rule.rule and rule.type == "constraint_tightening"
+    pack, _ = latest(root, "GENPACK", "S02_SH02")
+    assert rule.rule in pack.negatives
+    assert query(
+        root, "SELECT max(version) FROM artifacts WHERE kind = 'PROXY' AND subject = 'S02_SH02'"
+    ) == [(2,)]
+    # the failing report names the shot, the take and the world state it contradicts
+    with Project(root) as project:
+        first = project.store.load("VISUAL_CONTINUITY_S02_v001.json")
+    assert isinstance(first, VisualContinuity)
+    (high,) = [f for f in first.findings if f.severity == "High"]
+    assert (high.shot_id, high.category) == ("S02_SH02", "injury_emotional")
+    assert any(a.startswith("PROXY_S02_SH02_v001") for a in high.artifacts)
+    # S01 was clean: looked at once, nothing sent back
+    assert runs(root, "visual-continuity", "S01") == ["PASS"]
+    assert runs(root, "regen-analyzer", "S01_SH02") == []
+
+
+def test_a_prop_gone_between_two_shots_goes_back_until_the_regen_limit(tmp_path: Path) -> None:
+    root, result = produce(tmp_path, "prop_jump")
+    assert result.returncode == 1, result.stdout + result.stderr
+    sent = loop_backs(root)
+    assert sent and {target for target, _ in sent} == {"S02_SH03"}
+    assert "BRAM holds BRAM_LEDGER in S02_SH02, the shot before, but not here" in sent[0][1]
+    assert len(sent) == 2  # [regen] limit_b of the synthetic project's hero-B shot
+    assert "hard stop (regen_limit) on S02_SH03" in result.stdout
+    assert "slate override S02_SH03" in result.stdout
+    assert not query(root, "SELECT 1 FROM artifacts WHERE kind = 'FINAL' AND subject LIKE 'S02%'")
