@@ -247,3 +247,34 @@ def test_a_new_scene_list_makes_the_digest_and_the_review_stale(tmp_path: Path) 
 def test_the_validation_package_registers_the_digest_before_the_reviews() -> None:
     names = [s.name for s in SKILLS]
     assert names.index("story-digest") < names.index("narrative-red-team")
+
+
+def test_the_orchestrator_digests_the_story_before_each_review(tmp_path: Path) -> None:
+    from filmslate.synthetic import synthetic_project
+    from test_backward_routing import failing_first, produced
+
+    root = tmp_path / "film"
+    _, film = synthetic_project(root, 2, 1)
+    runner, _ = produced(root, failing_first(film, "narrative-red-team", "PROJECT"))
+    store = runner.store
+    runs = [
+        str(row[0])
+        for row in store.conn.execute(
+            "SELECT skill_name FROM runlog WHERE event = 'run' AND skill_name IN "
+            "('story-digest', 'narrative-red-team', 'story-architect') ORDER BY seq"
+        )
+    ]
+    # the red team's FAIL revised the structure: a new scene list, so a new digest, then
+    # the review again
+    assert runs == [
+        "story-architect",
+        "story-digest",
+        "narrative-red-team",
+        "story-architect",
+        "story-digest",
+        "narrative-red-team",
+    ]
+    report = store.latest("REDTEAM", "PROJECT")
+    assert report is not None and report.filename == "REDTEAM_PROJECT_v002.md"
+    lineage = [n.filename for n in store.lineage(report.name)]
+    assert "STORY_DIGEST_v002.csv" in lineage and "SCENES_v002.csv" in lineage
