@@ -26,6 +26,7 @@ from filmslate.skills.production._storyboard_vision import (
     FrameAnswer,
     frame_failures,
     frame_items,
+    redraw_prompt,
 )
 from filmslate.testing.openai_server import OpenAIServer
 from test_skills_production import MILL, shot
@@ -193,3 +194,16 @@ def test_an_item_left_unanswered_is_not_seen() -> None:
     failures = frame_failures(row.shot_id, "medium", items, partial)
     assert "lacks character: ALEX (the vision tier did not answer it)" in failures[0]
     assert "shows no anchor of the set" in failures[1]
+
+
+def test_a_redraw_asks_for_what_the_look_found_missing() -> None:
+    row = _row("medium", ["ALEX", "MIRA"])
+    items = frame_items(row, MILL)
+    look = _look(items, {items[0].label, "character: MIRA", *ANCHORS})
+    reasons = tuple(frame_failures(row.shot_id, "medium", items, look))
+    assert len(reasons) == 3  # the composition, MIRA, no anchor at all
+    assert redraw_prompt(items, reasons) == (
+        " Composition: medium framing, ALEX and MIRA, no one else in frame."
+        " Clearly visible: MIRA, millstone, rusted gear wall, cracked skylight."
+    )
+    assert redraw_prompt(items, ()) == ""

@@ -35,8 +35,8 @@ from ._storyboard_vision import (
     frame_failures,
     frame_items,
     look,
+    redraw_prompt,
     sees,
-    to_show,
 )
 
 LEVEL_RANK = {"low": 0, "medium": 1, "high": 2}
@@ -125,10 +125,10 @@ def _model_frame(
     composed = compose_frame(row, plan.set_lock, [lock for _, lock in plan.characters])
     references = shot_references(ctx, row)
     proxy = ctx.config.resolution.proxy
-    # a redraw after the vision tier found items missing asks for them, with a new seed
-    missing = to_show(frame_items(row, plan.set_lock), ctx.feedback)
-    prompt = composed.prompt + (f" Clearly visible: {', '.join(missing)}." if missing else "")
-    seed_key = f"{row.shot_id} redraw {ctx.attempt}" if missing else row.shot_id
+    # a redraw after a FAIL asks for what the look found missing, with a new seed (the same
+    # job would be found recorded and give the same frame again)
+    prompt = composed.prompt + redraw_prompt(frame_items(row, plan.set_lock), ctx.feedback)
+    seed_key = f"{row.shot_id} redraw {ctx.attempt}" if ctx.feedback else row.shot_id
     job = ImageJob(
         key=row.shot_id,
         prompt=prompt,

@@ -152,7 +152,7 @@ def frame_failures(shot_id: str, camera: str, items: list[Item], answer: FrameAn
     if camera in SET_FRAMINGS:
         failures += [_missing(shot_id, item, anchors[item]) for item in missed]
     elif anchors and len(missed) == len(anchors):
-        names = "; ".join(item.subject for item in missed)
+        names = ", ".join(item.label for item in missed)
         failures.append(f"{shot_id}: storyboard frame shows no anchor of the set ({names})")
     return failures
 
@@ -162,13 +162,13 @@ def _missing(shot_id: str, item: Item, got: ItemAnswer | None) -> str:
     return f"{shot_id}: storyboard frame lacks {item.label} ({why})"
 
 
-def to_show(items: list[Item], feedback: tuple[str, ...]) -> list[str]:
-    """The items an earlier look found missing (named in the gate's reasons), for a redraw."""
-    return [
-        item.subject
-        for item in items
-        if item.group != "composition" and any(item.label in reason for reason in feedback)
-    ]
+def redraw_prompt(items: list[Item], feedback: tuple[str, ...]) -> str:
+    """What a redraw adds to an image model's prompt: the items an earlier look found missing
+    (named in the gate's reasons), the composition first ('' when none was)."""
+    missing = [item for item in items if any(item.label in reason for reason in feedback)]
+    framing = [f" Composition: {i.subject}." for i in missing if i.group == "composition"]
+    shown = [i.subject for i in missing if i.group != "composition"]
+    return "".join(framing) + (f" Clearly visible: {', '.join(shown)}." if shown else "")
 
 
 def answer_lines(items: list[Item], answer: FrameAnswer) -> str:
@@ -195,6 +195,6 @@ __all__ = [
     "frame_items",
     "frame_prompt",
     "look",
+    "redraw_prompt",
     "sees",
-    "to_show",
 ]
