@@ -37,10 +37,11 @@ cannot be told from a new one by resubmitting) but the price is 0 unless configu
 
 from __future__ import annotations
 
+import abc
 import hashlib
 import math
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 import httpx
 
@@ -57,6 +58,7 @@ from ._comfyui_workflow import (
     upload_name,
     workflow_hash,
 )
+from ._job_limits import refuse_long_clip
 
 DEFAULT_URL = "http://127.0.0.1:8188"
 VIDEO_EXTENSIONS = (".mp4", ".webm", ".mov", ".mkv", ".gif", ".webp")
@@ -177,20 +179,18 @@ class _Workflow:
         }
 
 
-def _client(
-    base_url: str, http_client: httpx.Client | None, timeout: float | None, api_key_env: str | None
-) -> ComfyUIClient:
-    http = http_client if http_client is not None else httpx.Client(timeout=timeout or 60.0)
-    return ComfyUIClient(base_url, http, timeout=timeout, api_key_env=api_key_env)
+J = TypeVar("J", VideoJob, ImageJob)
+Parts = tuple[dict[str, int | float], dict[str, str], list[_Upload]]
 
 
-class ComfyUIProvider(VideoProvider):
-    """A video workflow on a ComfyUI server you own (see the module docs)."""
+class _ComfyUIModel(Generic[J]):
+    """What ComfyUI's video and image providers share: one pinned workflow on one server,
+    queued, found again by its client reference, polled, fetched and cancelled."""
 
     name: ClassVar[str] = "comfyui"
-    capabilities: ClassVar[frozenset[str]] = frozenset({"text_to_video", "image_to_video"})
     finds_by_reference: ClassVar[bool] = True
     history_hint: ClassVar[str] = HISTORY_HINT
+    outputs: ClassVar[tuple[tuple[str, ...], str]]  # the output files' extensions, and what
 
     def __init__(
         self,
@@ -198,38 +198,28 @@ class ComfyUIProvider(VideoProvider):
         workflow: dict[str, Any] | None = None,
         workflow_sha256: str | None = None,
         http_client: httpx.Client | None = None,
-        price_per_second: float = 0.0,
         client_id: str = "filmslate",
         *,
         entry: ModelEntry | None = None,
         timeout: float | None = None,
         api_key_env: str | None = None,
     ) -> None:
-        client = _client(base_url, http_client, timeout, api_key_env)
+        http = http_client if http_client is not None else httpx.Client(timeout=timeout or 60.0)
+        client = ComfyUIClient(base_url, http, timeout=timeout, api_key_env=api_key_env)
         self.flow = _Workflow(entry, workflow, workflow_sha256, client, client_id)
         self.entry = entry
         self.base_url = client.base_url
-        self.price = price_per_second
-        if entry is not None and entry.kind == "video":
-            self.max_clip_s = max(entry.allowed_durations())  # type: ignore[misc]
 
     def __repr__(self) -> str:
-        return f"ComfyUIProvider({self.base_url!r})"
+        return f"{type(self).__name__}({self.base_url!r})"
 
-    def submit(self, job: VideoJob) -> str:
+    def submit(self, job: J) -> str:
         """Upload the images, queue the filled workflow; returns ComfyUI's prompt id."""
-        if self.entry is not None and job.duration_s > self.max_clip_s + 1e-3:
-            # the model would render its longest clip, which the conform step refuses as short
-            raise ProviderError(
-                f"{job.shot_id}: {job.duration_s:g}s exceeds {self.entry.key}'s "
-                f"{self.max_clip_s:g}s clip limit",
-                failure="invalid_input",
-                maybe_sent=False,
-            )
+        self._check(job)
         numbers, texts, uploads = self._parts(job)
         return self.flow.queue(numbers, texts, uploads, job.reference)
 
-    def payload(self, job: VideoJob) -> dict[str, object]:
+    def payload(self, job: J) -> dict[str, object]:
         """The workflow ``submit`` queues for ``job``, images as their sha256."""
         return self.flow.payload(*self._parts(job), job.reference)
 
@@ -242,18 +232,53 @@ class ComfyUIProvider(VideoProvider):
         return self.flow.client.status(job_id)
 
     def download(self, job_id: str) -> bytes:
-        """The first video file among the prompt's outputs."""
-        return self.flow.client.output(job_id, VIDEO_EXTENSIONS, "a video")
+        """The first output file of the job's kind among the prompt's outputs."""
+        return self.flow.client.output(job_id, *self.outputs)
 
     def cancel(self, job_id: str) -> None:
         """Drop the prompt from the queue, or interrupt it when it runs."""
         self.flow.client.cancel(job_id)
 
+    def _check(self, job: J) -> None:
+        """Refuse locally, before anything is sent, what the workflow cannot render."""
+
+    @abc.abstractmethod
+    def _parts(self, job: J) -> Parts:
+        """The placeholders' numbers and texts, and the images to upload, for ``job``."""
+
+
+class ComfyUIProvider(_ComfyUIModel[VideoJob], VideoProvider):
+    """A video workflow on a ComfyUI server you own (see the module docs); ``settings``:
+    ``entry``, ``timeout`` and ``api_key_env``, as for every ComfyUI provider."""
+
+    capabilities: ClassVar[frozenset[str]] = frozenset({"text_to_video", "image_to_video"})
+    outputs = (VIDEO_EXTENSIONS, "a video")
+
+    def __init__(
+        self,
+        base_url: str = DEFAULT_URL,
+        workflow: dict[str, Any] | None = None,
+        workflow_sha256: str | None = None,
+        http_client: httpx.Client | None = None,
+        price_per_second: float = 0.0,
+        client_id: str = "filmslate",
+        **settings: Any,
+    ) -> None:
+        super().__init__(base_url, workflow, workflow_sha256, http_client, client_id, **settings)
+        self.price = price_per_second
+        if self.entry is not None and self.entry.kind == "video":
+            self.max_clip_s = max(self.entry.allowed_durations())  # type: ignore[misc]
+
     def price_per_second(self, width: int, height: int) -> float:
         """The configured figure: 0 by default (your own GPU has no marginal price)."""
         return self.price
 
-    def _parts(self, job: VideoJob) -> tuple[dict[str, int | float], dict[str, str], list[_Upload]]:
+    def _check(self, job: VideoJob) -> None:
+        if self.entry is not None:
+            # the model would render its longest clip, which the conform step refuses as short
+            refuse_long_clip(job.shot_id, job.duration_s, self.entry.key, self.max_clip_s)
+
+    def _parts(self, job: VideoJob) -> Parts:
         entry = self.entry
         width, height = _video_size(entry, job.width, job.height)
         fps = entry.fps if entry is not None and entry.fps else job.fps
@@ -281,55 +306,12 @@ class ComfyUIProvider(VideoProvider):
 ComfyUIVideoProvider = ComfyUIProvider
 
 
-class ComfyUIImageProvider(ImageProvider):
+class ComfyUIImageProvider(_ComfyUIModel[ImageJob], ImageProvider):
     """An image workflow on a ComfyUI server you own (see the module docs)."""
 
-    name: ClassVar[str] = "comfyui"
-    finds_by_reference: ClassVar[bool] = True
-    history_hint: ClassVar[str] = HISTORY_HINT
+    outputs = (IMAGE_EXTENSIONS, "an image")
 
-    def __init__(
-        self,
-        base_url: str = DEFAULT_URL,
-        workflow: dict[str, Any] | None = None,
-        workflow_sha256: str | None = None,
-        http_client: httpx.Client | None = None,
-        client_id: str = "filmslate",
-        *,
-        entry: ModelEntry | None = None,
-        timeout: float | None = None,
-        api_key_env: str | None = None,
-    ) -> None:
-        client = _client(base_url, http_client, timeout, api_key_env)
-        self.flow = _Workflow(entry, workflow, workflow_sha256, client, client_id)
-        self.entry = entry
-        self.base_url = client.base_url
-
-    def __repr__(self) -> str:
-        return f"ComfyUIImageProvider({self.base_url!r})"
-
-    def submit(self, job: ImageJob) -> str:
-        """Upload the references, queue the filled workflow; returns the prompt id."""
-        numbers, texts, uploads = self._parts(job)
-        return self.flow.queue(numbers, texts, uploads, job.reference)
-
-    def payload(self, job: ImageJob) -> dict[str, object]:
-        """The workflow ``submit`` queues for ``job``, images as their sha256."""
-        return self.flow.payload(*self._parts(job), job.reference)
-
-    def find(self, reference: str) -> str | None:
-        """The prompt queued under this client reference, or None."""
-        return self.flow.client.find(reference)
-
-    def poll(self, job_id: str) -> JobStatus:
-        """Queued, running, done, or failed with its kind."""
-        return self.flow.client.status(job_id)
-
-    def download(self, job_id: str) -> bytes:
-        """The first saved image among the prompt's outputs."""
-        return self.flow.client.output(job_id, IMAGE_EXTENSIONS, "an image")
-
-    def _parts(self, job: ImageJob) -> tuple[dict[str, int | float], dict[str, str], list[_Upload]]:
+    def _parts(self, job: ImageJob) -> Parts:
         numbers: dict[str, int | float] = {
             "seed": job.seed,
             "width": _multiple_of_16(job.width),

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 import httpx
 
@@ -33,6 +33,7 @@ from ..core._errors import ProviderError
 from ..engine._images import ImageJob, ImageProvider
 from ..engine._video import JobStatus, VideoJob, VideoProvider
 from ._fal_input import data_uri, digest, image_input, video_input
+from ._job_limits import catalogue_price_per_second, refuse_long_clip, refuse_long_prompt
 from ._replicate_http import API_URL, DATA_URI_LIMIT, Predictions, output_urls
 
 HISTORY_HINT = (
@@ -41,6 +42,9 @@ HISTORY_HINT = (
 )
 VIDEO_EXTENSIONS = (".mp4", ".webm", ".mov", ".mkv", ".gif")
 __all__ = ["ReplicateImageProvider", "ReplicateProvider", "ReplicateVideoProvider"]
+
+
+J = TypeVar("J", VideoJob, ImageJob)
 
 
 class _Runs:
@@ -114,43 +118,12 @@ class _Runs:
             return None
         return round(float(seconds) * self.hardware_price_per_s, 6)
 
-    def check_prompt(self, prompt: str, what: str) -> None:
-        limit = self.entry.max_prompt_chars if self.entry is not None else None
-        if limit is not None and len(prompt) > limit:
-            raise ProviderError(
-                f"{what}: the prompt has {len(prompt)} characters, over {self.api.model}'s {limit}",
-                failure="invalid_input",
-                maybe_sent=False,
-            )
 
-
-def _settings(
-    base_url: str,
-    api_key_env: str,
-    timeout: float | None,
-    wait_s: int | None,
-    hardware_price_per_s: float | None,
-    max_retries: int,
-    backoff_s: float,
-    sleep: Callable[[float], None],
-) -> dict[str, Any]:
-    return {
-        "base_url": base_url,
-        "api_key_env": api_key_env,
-        "timeout": timeout,
-        "wait_s": wait_s,
-        "hardware_price_per_s": hardware_price_per_s,
-        "max_retries": max_retries,
-        "backoff_s": backoff_s,
-        "sleep": sleep,
-    }
-
-
-class ReplicateProvider(VideoProvider):
-    """A video model on Replicate, run as a prediction (see the module docs)."""
+class _ReplicateModel(Generic[J]):
+    """What Replicate's video and image providers share: one model's predictions (its
+    settings), its catalogue entry, and the predictions' status, cancel and compute cost."""
 
     name: ClassVar[str] = "replicate"
-    capabilities: ClassVar[frozenset[str]] = frozenset({"text_to_video", "image_to_video"})
     history_hint: ClassVar[str] = HISTORY_HINT
 
     def __init__(
@@ -163,56 +136,42 @@ class ReplicateProvider(VideoProvider):
         base_url: str = API_URL,
         timeout: float | None = None,
         wait_s: int | None = None,
-        price_per_second: float | None = None,
         hardware_price_per_s: float | None = None,
         max_retries: int = 3,
         backoff_s: float = 1.0,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        settings = _settings(
-            base_url,
-            api_key_env,
-            timeout,
-            wait_s,
-            hardware_price_per_s,
-            max_retries,
-            backoff_s,
-            sleep,
-        )
+        settings: dict[str, Any] = {
+            "base_url": base_url,
+            "api_key_env": api_key_env,
+            "timeout": timeout,
+            "wait_s": wait_s,
+            "hardware_price_per_s": hardware_price_per_s,
+            "max_retries": max_retries,
+            "backoff_s": backoff_s,
+            "sleep": sleep,
+        }
         self.runs = _Runs(model_id, entry, http_client, settings)
         self.entry = entry
         self.model_id = self.runs.api.model
         self.api_key_env = api_key_env
-        self.price = price_per_second
-        if entry is not None:
-            self.max_clip_s = max(entry.allowed_durations())  # type: ignore[misc]
 
     def __repr__(self) -> str:
-        return f"ReplicateProvider({self.model_id!r}, api_key_env={self.api_key_env!r})"
+        return f"{type(self).__name__}({self.model_id!r}, api_key_env={self.api_key_env!r})"
 
-    def payload(self, job: VideoJob) -> dict[str, object]:
+    def input(self, job: J, encode: Callable[[bytes, str], str]) -> dict[str, Any]:
+        """The model input for ``job`` with images written by ``encode``."""
+        if isinstance(job, VideoJob):
+            return video_input(self.entry, job, encode)
+        return image_input(self.entry, job, encode)
+
+    def payload(self, job: J) -> dict[str, object]:
         """What ``submit`` sends, every image as ``"sha256:<hex>"``."""
-        return {"model": self.model_id, "input": video_input(self.entry, job, digest)}
-
-    def submit(self, job: VideoJob) -> str:
-        """Create the prediction; returns its id."""
-        self.runs.check_prompt(job.prompt, job.shot_id)
-        if job.duration_s > self.max_clip_s + 1e-3:
-            raise ProviderError(
-                f"{job.shot_id}: {job.duration_s}s exceeds {self.model_id}'s "
-                f"{self.max_clip_s:g}s clip limit",
-                failure="invalid_input",
-                maybe_sent=False,
-            )
-        return self.runs.create(video_input(self.entry, job, self.runs.encode), job.shot_id)
+        return {"model": self.model_id, "input": self.input(job, digest)}
 
     def poll(self, job_id: str) -> JobStatus:
         """starting -> queued, processing -> running, succeeded -> done, else failed (why)."""
         return self.runs.poll(job_id)
-
-    def download(self, job_id: str) -> bytes:
-        """The output video (fetched without the token unless it is on the API host)."""
-        return self.runs.fetch(job_id, VIDEO_EXTENSIONS)
 
     def cancel(self, job_id: str) -> None:
         """Cancel the prediction (one that ran is still billed for its run time)."""
@@ -222,77 +181,47 @@ class ReplicateProvider(VideoProvider):
         """predict_time x the hardware price, for a model billed by compute; else None."""
         return self.runs.reported_cost(job_id)
 
+
+class ReplicateProvider(_ReplicateModel[VideoJob], VideoProvider):
+    """A video model on Replicate, run as a prediction (see the module docs); ``settings``
+    are those of every Replicate provider (``model_id``, ``api_key_env``, ``http_client``,
+    ``entry``, ``base_url``, ``timeout``, ``wait_s``, ``hardware_price_per_s``,
+    ``max_retries``, ``backoff_s``, ``sleep``)."""
+
+    capabilities: ClassVar[frozenset[str]] = frozenset({"text_to_video", "image_to_video"})
+
+    def __init__(self, *args: Any, price_per_second: float | None = None, **settings: Any) -> None:
+        super().__init__(*args, **settings)
+        self.price = price_per_second
+        if self.entry is not None:
+            self.max_clip_s = max(self.entry.allowed_durations())  # type: ignore[misc]
+
+    def submit(self, job: VideoJob) -> str:
+        """Create the prediction; returns its id (too long a prompt or clip is refused unsent)."""
+        refuse_long_prompt(job.shot_id, job.prompt, self.model_id, self.entry)
+        refuse_long_clip(job.shot_id, job.duration_s, self.model_id, self.max_clip_s)
+        return self.runs.create(self.input(job, self.runs.encode), job.shot_id)
+
+    def download(self, job_id: str) -> bytes:
+        """The output video (fetched without the token unless it is on the API host)."""
+        return self.runs.fetch(job_id, VIDEO_EXTENSIONS)
+
     def price_per_second(self, width: int, height: int) -> float:
         """The configured price, else the catalogue's for the shortest clip, per second."""
-        if self.price is not None or self.entry is None:
-            return self.price or 0.0
-        seconds = self.entry.allowed_durations()[0]
-        return round(self.entry.cost(seconds, width, height) / seconds, 6)
+        return catalogue_price_per_second(self.price, self.entry, width, height)
 
 
 ReplicateVideoProvider = ReplicateProvider
 
 
-class ReplicateImageProvider(ImageProvider):
+class ReplicateImageProvider(_ReplicateModel[ImageJob], ImageProvider):
     """An image model on Replicate: reference sheets, storyboard frames, first frames."""
 
-    name: ClassVar[str] = "replicate"
-    history_hint: ClassVar[str] = HISTORY_HINT
-
-    def __init__(
-        self,
-        model_id: str | None = None,
-        api_key_env: str = "REPLICATE_API_TOKEN",
-        *,
-        http_client: httpx.Client | None = None,
-        entry: ModelEntry | None = None,
-        base_url: str = API_URL,
-        timeout: float | None = None,
-        wait_s: int | None = None,
-        hardware_price_per_s: float | None = None,
-        max_retries: int = 3,
-        backoff_s: float = 1.0,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        settings = _settings(
-            base_url,
-            api_key_env,
-            timeout,
-            wait_s,
-            hardware_price_per_s,
-            max_retries,
-            backoff_s,
-            sleep,
-        )
-        self.runs = _Runs(model_id, entry, http_client, settings)
-        self.entry = entry
-        self.model_id = self.runs.api.model
-        self.api_key_env = api_key_env
-
-    def __repr__(self) -> str:
-        return f"ReplicateImageProvider({self.model_id!r}, api_key_env={self.api_key_env!r})"
-
-    def payload(self, job: ImageJob) -> dict[str, object]:
-        """What ``submit`` sends, every image as ``"sha256:<hex>"``."""
-        return {"model": self.model_id, "input": image_input(self.entry, job, digest)}
-
     def submit(self, job: ImageJob) -> str:
-        """Create the prediction; returns its id."""
-        self.runs.check_prompt(job.prompt, job.key)
-        return self.runs.create(image_input(self.entry, job, self.runs.encode), job.key)
-
-    def poll(self, job_id: str) -> JobStatus:
-        """starting -> queued, processing -> running, succeeded -> done, else failed (why)."""
-        return self.runs.poll(job_id)
+        """Create the prediction; returns its id (too long a prompt is refused unsent)."""
+        refuse_long_prompt(job.key, job.prompt, self.model_id, self.entry)
+        return self.runs.create(self.input(job, self.runs.encode), job.key)
 
     def download(self, job_id: str) -> bytes:
         """The first output image."""
         return self.runs.fetch(job_id)
-
-    def cancel(self, job_id: str) -> None:
-        """Cancel the prediction."""
-        self.runs.api.cancel(job_id)
-
-    def reported_cost(self, job_id: str) -> float | None:
-        """predict_time x the hardware price, for a model billed by compute; else None."""
-        return self.runs.reported_cost(job_id)
