@@ -278,8 +278,8 @@ def story_scenes(
             input="STORY_DIGEST",
         )
     return [
-        f"STORY DIGEST: {len(rows)} scenes in {len(digest.rows)} sequences (the scenes "
-        "named below are given in full after it)",
+        f"STORY DIGEST: {len(rows)} scenes in {len(digest.rows)} sequences (after it, in "
+        "full: the scenes the previous review named and the scenes the digest flags)",
         render_digest(digest),
         "",
         *focus_blocks(rows, digest, named),
