@@ -340,16 +340,27 @@ def _story_route(
         f"fewer shots, the costliest first: {named}"
     )
     report = runner.store.latest("COST_REPORT", result.target)
-    return simplify_story(runner, SKILL, result.target, (finding,), report)
+    back = simplify_story(runner, SKILL, result.target, (finding,), report)
+    if back is not None:  # the revision will resolve the overrun: cost-optimizer reruns then
+        _lift_for(
+            runner,
+            result.target,
+            f"story-architect revises the story for the overrun "
+            f"{after - result.room:.2f} (a loop_back from cost-optimizer on {result.target}); "
+            "cost-optimizer reruns on the plan made from it",
+        )
+    return back
 
 
 def _lift_cost_stops(runner: Runner, target: str, records: list[Record]) -> None:
     """SPEC §8: a structural simplification lifts cost-optimizer's stop; it is logged as an
     OVERRIDE that names the new shot lists, never silently."""
     written = ", ".join(r.filename for r in records)
-    reason = (
-        f"structural simplification: the cost plan wrote {written}; cost-optimizer reruns on it"
-    )
+    _lift_for(runner, target, f"the cost plan wrote {written}; cost-optimizer reruns on it")
+
+
+def _lift_for(runner: Runner, target: str, simplification: str) -> None:
+    reason = f"structural simplification: {simplification}"
     for stop in _cost_stops(open_hard_stops(runner.project, target, SKILL), target):
         lift(runner.project, stop, reason, by_skill=SKILL)
 
