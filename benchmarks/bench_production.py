@@ -6,7 +6,8 @@ project (``filmslate.synthetic``: scripted text answers, small real MP4 clips) i
 skills, ffmpeg checks and assembly. Printed per size: total time, time per shot, peak memory
 (maxrss of the child), CPU spent in ffmpeg children, time per phase and per skill; then the
 ratios of the largest size to the smallest (linear growth: ratio of total time = ratio of
-shots, and a flat time per shot).
+shots, and a flat time per shot). Per shot, the time spent on takes: decoding (ffmpeg and the
+per-frame numbers), reading headers, the looking checks, the decode cache on disk.
 
 Usage:
   python benchmarks/bench_production.py [--scenes 50,500] [--shots 10] [--profile] [--keep]
@@ -89,6 +90,38 @@ def timed_skills(runner: Any) -> dict[str, list[float]]:
     return totals
 
 
+def timed_media() -> dict[str, list[float]]:
+    """Wrap the take decode (ffmpeg and the per-frame numbers), the looking checks and the
+    disk cache to total their time ([wall seconds, this process's CPU seconds, calls]: on a
+    busy machine the CPU figure is the one to compare)."""
+    from filmslate.rules import _media, _media_cache, _media_decode
+
+    totals: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
+    wrapped = [
+        ("decode (ffmpeg)", _media_decode, "analyse"),
+        ("probe (ffmpeg)", _media_decode, "_meta"),
+        ("looks (faces, light)", _media, "_look_findings"),
+        ("disk cache read", _media_cache, "load"),
+        ("disk cache write", _media_cache, "save"),
+    ]
+    for label, module, name in wrapped:
+        setattr(module, name, _timer(totals[label], getattr(module, name)))
+    return totals
+
+
+def _timer(total: list[float], function: Any) -> Any:
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        start, cpu = time.perf_counter(), time.process_time()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            total[0] += time.perf_counter() - start
+            total[1] += time.process_time() - cpu
+            total[2] += 1
+
+    return timed
+
+
 def child(
     scenes: int, shots: int, folder: Path, profile: Path | None, until: str = ""
 ) -> dict[str, Any]:
@@ -100,6 +133,7 @@ def child(
     runner, _ = synthetic_project(folder / "film", scenes, shots)
     setup = time.perf_counter() - started
     skills = timed_skills(runner)
+    media = timed_media()
     clock = PhaseClock(until)
     profiler = cProfile.Profile() if profile else None
     began = time.perf_counter()
@@ -140,6 +174,7 @@ def child(
         "own_cpu_s": own.ru_utime + own.ru_stime,
         "phases": dict(clock.seconds),
         "skills": {k: v for k, v in sorted(skills.items(), key=lambda kv: -kv[1][0])},
+        "media": dict(media),
     }
 
 
@@ -207,6 +242,15 @@ def report(row: dict[str, Any]) -> None:
         f"ffmpeg {row['ffmpeg_cpu_s']:.0f} s"
     )
     print("  phases: " + ", ".join(f"{k} {v:.1f} s" for k, v in row["phases"].items()))
+    shots = row["shots"]
+    print(
+        "  takes: "
+        + ", ".join(
+            f"{k} {s / shots * 1000:.1f} ms/shot (CPU {c / shots * 1000:.1f}; {int(n)} calls)"
+            for k, (s, c, n) in row.get("media", {}).items()
+        )
+        + f"; ffmpeg CPU {row['ffmpeg_cpu_s'] / shots * 1000:.0f} ms/shot"
+    )
     accounted = sum(s for s, _ in row["skills"].values())
     print(
         "  skills: "

@@ -154,11 +154,28 @@ def look_findings(
     step = max(1, len(frames) // limits.face_frames)
     # faces change slowly: a few evenly spaced frames are enough, and each new picture's first
     frames = [*frames[::step], *cuts]
-    boxes = [(detector or HaarFaces()).faces(frame) for frame in frames]
+    boxes = _faces(frames, spec, detector or HaarFaces(), limits)
     found = _face_count(boxes, spec, limits) + _shot_scale(boxes, frames, spec, limits)
     if spec.palette:
         found += _temperature(frames, spec, limits)
     return found
+
+
+def _faces(
+    frames: Sequence[Frame], spec: LookSpec, detector: FaceDetector, limits: LookThresholds
+) -> list[list[Box]]:
+    """The faces in each frame, as far as they can change a finding: none are looked for when
+    the shot's framing is neither face-counted nor scale-judged, and the search stops when too
+    few frames are left for faces to be judged at all (both need ``min_face_frames``)."""
+    if spec.camera_type in NO_FACE_COUNT and spec.camera_type not in SCALE_RANGES:
+        return [[] for _ in frames]
+    boxes: list[list[Box]] = []
+    for index, frame in enumerate(frames):
+        with_faces = sum(1 for b in boxes if b)
+        if with_faces + len(frames) - index < limits.min_face_frames:
+            return boxes + [[] for _ in frames[index:]]
+        boxes.append(detector.faces(frame))
+    return boxes
 
 
 def _face_count(
