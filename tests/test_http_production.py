@@ -106,11 +106,12 @@ def scene_rows() -> dict[str, dict[str, Any]]:
     return {row["scene_id"]: row for row in story["output"]["scenes"]}
 
 
-def demo_project(root: Path, server: OpenAIServer) -> None:
-    """The demo, every model tier on the server's model at PRICE, caps raised for it."""
+def demo_project(root: Path, server: OpenAIServer, changes: dict[str, str] | None = None) -> None:
+    """The demo, every model tier on the server's model at PRICE, caps raised for it (and
+    any other ``changes`` to its filmslate.toml: demo text -> new text)."""
     run_slate("init", str(root), "--name", "side-b", check=True)
     config = (FILM / "filmslate.toml").read_text()
-    for old, new in CONFIG.items():
+    for old, new in {**CONFIG, **(changes or {})}.items():
         assert old in config, old
         config = config.replace(old, new)
     (root / "filmslate.toml").write_text(config + "\n" + server.providers_toml("compat"))

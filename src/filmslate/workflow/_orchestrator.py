@@ -339,7 +339,7 @@ class Orchestrator:
         except RunError as error:
             raise Stop("stopped", "cost-optimizer", target, str(error)) from None
         try:
-            plan = apply_cost_plan(self.runner, target)
+            plan = apply_cost_plan(self.runner, target, story=True)  # SPEC §6: may simplify
         except RunError as error:
             raise Stop("stopped", "cost-optimizer", target, str(error)) from None
         if plan.verdict not in ("", "PASS"):
