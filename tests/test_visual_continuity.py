@@ -34,6 +34,7 @@ pytestmark = pytest.mark.slow
 
 SHAPE = (2, 3)
 SCENARIO_ENV = "FILMSLATE_VC_SCENARIO"  # clean | injury | prop_jump
+ASKED_ENV = "FILMSLATE_VC_ASKED"  # a file: each take the vision tier was asked about, a line
 CUT = "cut on the left cheek"
 
 
@@ -47,6 +48,8 @@ def text_provider(context: ProviderContext) -> TextProvider:
 
     def answer(request: TextRequest) -> BaseModel:
         if request.skill == "visual-continuity":
+            with open(os.environ[ASKED_ENV], "a", encoding="utf-8") as asked:
+                asked.write(_found(r"take (PROXY_\S+?\.mp4)", request.prompt) + "\n")
             return sighting(film, scenario, request.prompt)
         out = film.answer(request)
         if request.skill == "world-state-tracker" and request.target == "S01":
@@ -95,7 +98,8 @@ def produce(tmp_path: Path, scenario: str) -> tuple[Path, Any]:
     root = tmp_path / "film"
     settings = {("visual", tier): '"animatic"' for tier in ("premium", "mid", "low")}
     make_film(root, *SHAPE, {**settings, ("qc", "visual_continuity"): "true"})
-    env = plugin_env(tmp_path / "site", *SHAPE, {SCENARIO_ENV: scenario})
+    asked = {ASKED_ENV: str(tmp_path / "asked.txt")}
+    env = plugin_env(tmp_path / "site", *SHAPE, {SCENARIO_ENV: scenario, **asked})
     info = tmp_path / "site" / "e2e_film_text-0.1.dist-info" / "entry_points.txt"
     info.write_text("[filmslate.text_providers]\nscripted = test_visual_continuity:text_provider\n")
     return root, run_slate("run", "-C", str(root), env=env)
@@ -168,6 +172,10 @@ def test_a_take_without_the_recorded_injury_goes_back_to_regen(tmp_path: Path) -
     (high,) = [f for f in first.findings if f.severity == "High"]
     assert (high.shot_id, high.category) == ("S02_SH02", "injury_emotional")
     assert any(a.startswith("PROXY_S02_SH02_v001") for a in high.artifacts)
+    # the second look asked only about the new take: the others were seen already
+    asked = (tmp_path / "asked.txt").read_text().split()
+    takes = [f"PROXY_S0{s}_SH0{n}_v001.mp4" for s in (1, 2) for n in (1, 2, 3)]
+    assert asked == [*takes, "PROXY_S02_SH02_v002.mp4"]
     # S01 was clean: looked at once, nothing sent back
     assert runs(root, "visual-continuity", "S01") == ["PASS"]
     assert runs(root, "regen-analyzer", "S01_SH02") == []

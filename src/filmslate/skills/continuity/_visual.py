@@ -5,7 +5,9 @@ order, the vision tier is shown sampled frames of its take (qc-grader's sampling
 ``_qc_vision.take_frames``) and the shot's character and set sheets (``shot_references``) and
 answers with what it sees (:class:`ShotAnswer`: who is visible, what they wear, visible injuries
 and marks, props in whose hands, what the framing hides, the light). It is not told which
-injuries the world state records, so it cannot confirm them by suggestion.
+injuries the world state records, so it cannot confirm them by suggestion. A take already
+looked at (the same file in the scene's last report) is not asked about again: after one shot
+is regenerated, the pass asks about its new take only, and code judges the whole scene again.
 
 The verdict is code's (``rules._continuity_visual``): the sightings are checked against the
 world state before the scene, the scene's diff, the character and set locks, and the shot
@@ -69,6 +71,8 @@ class VisualContinuityCheck(Skill):
         Need("SET_LOCK", "scene_set", optional=True),
         *SHEET_NEEDS,
         history("QC_BATCH", "scene"),  # read to refuse a take QC has not accepted
+        # its own last report: a take already looked at is not asked about again
+        Need("VISUAL_CONTINUITY", "scene", optional=True, lineage=False, history=True),
     )
     produces: ClassVar[tuple[str, ...]] = ("VISUAL_CONTINUITY",)
     target_scope: ClassVar[Any] = "scene"
@@ -83,7 +87,12 @@ class VisualContinuityCheck(Skill):
         rows = _rows(ctx)
         facts = _facts(ctx)
         system = system_prompt(PACKAGE, self.prompt_name)
-        seen = [_look(ctx, row, facts, system) for row in rows]
+        previous: VisualContinuity | None = ctx.inputs.get("VISUAL_CONTINUITY")
+        looked = {s.take: s for s in previous.shots} if previous else {}
+        seen = [
+            looked.get(_take_name(ctx, row.shot_id)) or _look(ctx, row, facts, system)
+            for row in rows
+        ]
         locks = Locks(characters=ctx.inputs.all("CHAR_LOCK"), sets=ctx.inputs.all("SET_LOCK"))
         cast = {row.shot_id: row.char_ids for row in rows}
         found = visual_findings(facts, seen, cast, locks, Policy.from_config(ctx.config))
