@@ -2,8 +2,8 @@
 
 ``parse_fountain`` turns screenplay text into plain frozen dataclasses: scenes with canonical
 ids, headings split into interior / location / time of day, speaking and mentioned characters,
-props (the screenwriting convention of a prop's name in ALL CAPS in action), dialogue and
-action. Every element keeps the 1-based line number it came from, so a malformed script is
+prop candidates (the screenwriting convention of a prop's name in ALL CAPS in action, without
+sounds, verbs and emphasis), dialogue and action. Every element keeps the 1-based line number it came from, so a malformed script is
 refused with a :class:`~filmslate.core._errors.SchemaError` that names the line and says
 what to fix.
 
@@ -16,8 +16,9 @@ dialogue into action so the mistake cannot be reported, and it pulls in reportla
 rules are line based and small, so a parser of a few hundred lines is the simpler dependency.
 
 The stages live beside this module: lines into elements (``_fountain_lines``), names and
-props in action (``_fountain_names``), scene assembly and the records returned
-(``_fountain_scenes``); the public names are re-exported here.
+props in action (``_fountain_names``; which caps words are things, ``_fountain_props``), scene
+assembly and the records returned (``_fountain_scenes``); the public names are re-exported
+here.
 """
 
 from __future__ import annotations
