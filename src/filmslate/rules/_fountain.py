@@ -3,9 +3,9 @@
 ``parse_fountain`` turns screenplay text into plain frozen dataclasses: scenes with canonical
 ids, headings split into interior / location / time of day, speaking and mentioned characters,
 prop candidates (the screenwriting convention of a prop's name in ALL CAPS in action, without
-sounds, verbs and emphasis), dialogue and action. Every element keeps the 1-based line number it came from, so a malformed script is
-refused with a :class:`~filmslate.core._errors.SchemaError` that names the line and says
-what to fix.
+sounds, verbs and emphasis), dialogue and action. Every element keeps the 1-based line
+number it came from, so a malformed script is refused with a
+:class:`~filmslate.core._errors.SchemaError` that names the line and says what to fix.
 
 Nothing is invented here: goal, conflict and outcome of a scene are left to later skills.
 
