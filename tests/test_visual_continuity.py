@@ -24,13 +24,16 @@ from conftest import run_slate
 from e2e_film import make_film, plugin_env, query
 from filmslate import Project
 from filmslate.engine._gateway import ProviderContext, TextProvider, TextRequest
-from filmslate.schemas import RegenRules, StateDiff
-from filmslate.schemas._continuity import VisualContinuity
+from filmslate.rules._continuity import Locks, Policy, SceneFacts
+from filmslate.rules._continuity_visual import visual_findings
+from filmslate.schemas import RegenRules, StateDiff, WorldState
+from filmslate.schemas._continuity import ShotSeen, VisualContinuity
 from filmslate.skills.continuity import ShotAnswer
 from filmslate.synthetic import SyntheticFilm
 from filmslate.testing import ScriptedTextModel
+from filmslate.testing.openai_server import OpenAIServer
 
-pytestmark = pytest.mark.slow
+SLOW = pytest.mark.slow  # a whole synthetic production per test
 
 SHAPE = (2, 3)
 SCENARIO_ENV = "FILMSLATE_VC_SCENARIO"  # clean | injury | prop_jump
@@ -93,11 +96,15 @@ def _found(pattern: str, text: str) -> str:
 # -- the production ---------------------------------------------------------------------------
 
 
-def produce(tmp_path: Path, scenario: str) -> tuple[Path, Any]:
+def produce(
+    tmp_path: Path, scenario: str, extra: dict[tuple[str, str], str] | None = None, toml: str = ""
+) -> tuple[Path, Any]:
     """A synthetic film with the visual pass on, produced by `slate run` (child process)."""
     root = tmp_path / "film"
     settings = {("visual", tier): '"animatic"' for tier in ("premium", "mid", "low")}
-    make_film(root, *SHAPE, {**settings, ("qc", "visual_continuity"): "true"})
+    make_film(root, *SHAPE, {**settings, ("qc", "visual_continuity"): "true", **(extra or {})})
+    config = root / "filmslate.toml"
+    config.write_text(config.read_text(encoding="utf-8") + toml, encoding="utf-8")
     asked = {ASKED_ENV: str(tmp_path / "asked.txt")}
     env = plugin_env(tmp_path / "site", *SHAPE, {SCENARIO_ENV: scenario, **asked})
     info = tmp_path / "site" / "e2e_film_text-0.1.dist-info" / "entry_points.txt"
@@ -131,6 +138,7 @@ def latest(root: Path, kind: str, subject: str | None = None) -> Any:
         return project.store.load(record.name), record.name.version
 
 
+@SLOW
 def test_clean_takes_pass_the_visual_pass(tmp_path: Path) -> None:
     root, result = produce(tmp_path, "clean")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -145,6 +153,7 @@ def test_clean_takes_pass_the_visual_pass(tmp_path: Path) -> None:
     assert query(root, "SELECT count(*) FROM runlog WHERE skill_name = 'regen-analyzer'") == [(0,)]
 
 
+@SLOW
 def test_a_take_without_the_recorded_injury_goes_back_to_regen(tmp_path: Path) -> None:
     root, result = produce(tmp_path, "injury")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -181,6 +190,7 @@ def test_a_take_without_the_recorded_injury_goes_back_to_regen(tmp_path: Path) -
     assert runs(root, "regen-analyzer", "S01_SH02") == []
 
 
+@SLOW
 def test_a_prop_gone_between_two_shots_goes_back_until_the_regen_limit(tmp_path: Path) -> None:
     root, result = produce(tmp_path, "prop_jump")
     assert result.returncode == 1, result.stdout + result.stderr
@@ -191,3 +201,96 @@ def test_a_prop_gone_between_two_shots_goes_back_until_the_regen_limit(tmp_path:
     assert "hard stop (regen_limit) on S02_SH03" in result.stdout
     assert "slate override S02_SH03" in result.stdout
     assert not query(root, "SELECT 1 FROM artifacts WHERE kind = 'FINAL' AND subject LIKE 'S02%'")
+
+
+@SLOW
+def test_a_vision_tier_that_cannot_see_is_refused_before_anything_is_sent(
+    tmp_path: Path,
+) -> None:
+    blind = "compat:local-llm"  # not a vision model, and not listed in vision_models
+    with OpenAIServer([]) as server:
+        root, result = produce(
+            tmp_path,
+            "clean",
+            {
+                ("tiers", "vision"): f'"{blind}"',
+                ("prices", "text"): f'{{ "{blind}" = [1.0, 1.0] }}',
+            },
+            "\n" + server.providers_toml("compat"),
+        )
+        assert server.completions() == []
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "visual-continuity sends images" in result.stderr and blind in result.stderr
+    assert "vision_models" in result.stderr
+    assert query(root, "SELECT count(*) FROM runlog WHERE skill_name = 'visual-continuity'") == [
+        (0,)
+    ]
+    assert not query(root, "SELECT 1 FROM artifacts WHERE kind = 'FINAL'")
+
+
+# -- the checks alone (rules._continuity_visual) -------------------------------------------------
+
+
+def facts(diff: dict[str, Any] | None = None) -> SceneFacts:
+    """S02 at the office: NELL comes in with a cut on her cheek and her lantern in hand."""
+    before = WorldState.model_validate(
+        {
+            "characters": {"NELL": {"injuries": [CUT], "inventory": ["NELL_LANTERN"]}},
+            "props": {"NELL_LANTERN": {"owner": "NELL", "location": "OFFICE"}},
+        }
+    )
+    return SceneFacts(
+        scene_id="S02",
+        location="OFFICE",
+        characters=("NELL", "TOM"),
+        diff=StateDiff.model_validate({"scene_id": "S02", **(diff or {})}),
+        before=before,
+    )
+
+
+def shot(n: int, **nell: Any) -> ShotSeen:
+    seen = {"character": "NELL", "wearing": "grey wool coat", "injuries": [CUT], **nell}
+    take = f"PROXY_S02_SH0{n}_v001.mp4"
+    return ShotSeen.model_validate({"shot_id": f"S02_SH0{n}", "take": take, "characters": [seen]})
+
+
+def judged(*shots: ShotSeen, diff: dict[str, Any] | None = None) -> list[tuple[str, str, str]]:
+    cast = {s.shot_id: ["NELL"] for s in shots}
+    found = visual_findings(facts(diff), shots, cast, Locks(), Policy())
+    return [(f.shot_id, f.severity, f.category) for f in found]
+
+
+def test_consistent_shots_have_no_findings() -> None:
+    held = {"holding": ["NELL_LANTERN"]}
+    assert judged(shot(1, **held), shot(2, **held)) == []
+
+
+def test_the_framing_that_hides_an_injury_is_not_judged() -> None:
+    assert judged(shot(1, injuries=[], hidden=["her left cheek out of frame"])) == []
+    assert judged(shot(1, injuries=[], hidden=["hands below the frame"])) == [
+        ("S02_SH01", "High", "injury_emotional")
+    ]
+
+
+def test_an_injury_the_diff_heals_is_not_required() -> None:
+    healed = {"character_updates": {"NELL": {"heal_injuries": [CUT]}}}
+    assert judged(shot(1, injuries=[]), diff=healed) == []
+
+
+def test_a_wardrobe_change_between_shots_is_high_on_the_later_shot() -> None:
+    assert judged(shot(1), shot(2, wearing="red raincoat")) == [("S02_SH02", "High", "character")]
+    assert judged(shot(1), shot(2, wearing="grey coat")) == []  # said differently, the same coat
+
+
+def test_a_prop_handed_over_in_the_diff_may_leave_the_hand() -> None:
+    held = {"holding": ["the lantern"]}
+    assert judged(shot(1, **held), shot(2)) == [("S02_SH02", "High", "prop_inventory")]
+    handed = {"character_updates": {"NELL": {"lose_items": ["NELL_LANTERN"]}}}
+    assert judged(shot(1, **held), shot(2), diff=handed) == []
+
+
+def test_a_character_of_the_shot_nobody_sees_is_medium() -> None:
+    found = visual_findings(facts(), [shot(1)], {"S02_SH01": ["NELL", "TOM"]}, Locks(), Policy())
+    assert [(f.severity, f.category, f.description) for f in found] == [
+        ("Medium", "character", "TOM is in the shot list but not seen in the take")
+    ]
