@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 
-from filmslate import Project
+from filmslate import Project, UserError
 from filmslate.engine._runner import Runner
 from filmslate.engine._skill import REGISTRY
 from filmslate.schemas import Premise, SceneRow, Scenes
 from filmslate.skills._prompts import system_prompt
 from filmslate.skills.narrative import SceneGoals
-from filmslate.skills.narrative._scene_goals import missing_fields, scenes_to_fill
+from filmslate.skills.narrative._scene_goals import missing_fields, weak_fields
 from filmslate.workflow._importer import import_screenplay
 from filmslate.workflow._orchestrator import Orchestrator
 
@@ -106,7 +106,9 @@ def test_what_a_person_wrote_is_kept_and_only_gaps_are_asked(imported: Path) -> 
         rows = [r.model_copy(update=GOOD) if r.scene_id != "S02" else r for r in scenes.rows]
         rows[2] = rows[2].model_copy(update={"conflict": ""})
         project.store.write("SCENES", None, Scenes(rows=rows))
-        assert scenes_to_fill(Scenes(rows=rows), ()) == ["S02", "S03"]
+        rows[3] = rows[3].model_copy(update={"outcome": "TBD"})  # written, but vague
+        asked = [r.scene_id for r in rows if weak_fields(r)]
+        assert asked == ["S02", "S03", "S04"]
         answer(imported, "1.json", {**GOOD, "goal": "Gus wants the intruders out of his light"})
         result = Runner(project).run("scene-goals", "PROJECT")
         assert result.gate.passed
@@ -114,6 +116,17 @@ def test_what_a_person_wrote_is_kept_and_only_gaps_are_asked(imported: Path) -> 
     assert after[1].goal == "Gus wants the intruders out of his light"  # S02 was empty
     assert after[2].goal == GOOD["goal"]  # S03's goal was written: kept, only its gap filled
     assert after[2].conflict == GOOD["conflict"]
+    assert after[3].outcome == GOOD["outcome"]  # the vague one replaced, at the first attempt
+    assert [r.goal for r in after[3:]] == [GOOD["goal"]] * 6
+
+
+def test_nothing_to_fill_is_refused_and_nothing_is_written(imported: Path) -> None:
+    with Project(imported) as project:
+        rows = [r.model_copy(update=GOOD) for r in latest_scenes(project).rows]
+        project.store.write("SCENES", None, Scenes(rows=rows))
+        with pytest.raises(UserError, match="nothing to fill"):
+            Runner(project).run("scene-goals", "PROJECT")
+        assert project.store.latest("SCENES").filename == "SCENES_v002.csv"  # type: ignore[union-attr]
 
 
 def test_the_orchestrator_fills_imported_scenes_before_the_breakdown(imported: Path) -> None:

@@ -11,30 +11,22 @@ three (story-architect's scenes never do: its own gate fails them).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any, ClassVar, Final
 
 from pydantic import Field
 
+from ...core._errors import UserError
 from ...core._gate import Gate
 from ...engine._skill import Context, Media, Need, Skill
 from ...schemas import Artifact, SceneRow, Scenes, ScriptScene, Text
 from .._prompts import system_prompt
 from ._common import PACKAGE, Answer, compose, scene_lines, scene_number, section
-from ._story import scene_field_failures
+from ._story import _is_vague, scene_field_failures
 
-__all__ = [
-    "FIELDS",
-    "SceneGoals",
-    "SceneGoalsAnswer",
-    "missing_fields",
-    "named_scenes",
-    "scenes_to_fill",
-]
+__all__ = ["FIELDS", "SceneGoals", "SceneGoalsAnswer", "missing_fields", "weak_fields"]
 
 FIELDS: Final = ("goal", "conflict", "outcome")
-_SCENE_RE: Final = re.compile(r"(S\d+):")
 
 
 class SceneGoalsAnswer(Answer):
@@ -50,44 +42,46 @@ def missing_fields(row: SceneRow) -> list[str]:
     return [name for name in FIELDS if not getattr(row, name)]
 
 
-def named_scenes(feedback: Sequence[str]) -> set[str]:
-    """The scenes a gate's reasons name (``S03: the scene has no goal``)."""
-    return {m.group(1) for r in feedback if (m := _SCENE_RE.match(r))}
+def weak_fields(row: SceneRow) -> list[str]:
+    """The story fields the gate fails: empty or vague. These, and only these, are filled
+    (what a person wrote well is kept; a revision's input is the failed version, so its
+    weak fields are exactly what the gate's reasons name)."""
+    return [name for name in FIELDS if not getattr(row, name) or _is_vague(getattr(row, name))]
 
 
-def scenes_to_fill(scenes: Scenes, feedback: Sequence[str]) -> list[str]:
-    """The scenes a run asks about: those missing a field, and those its gate's reasons name
-    (a revision: the others keep what an earlier attempt gave them)."""
-    named = named_scenes(feedback)
-    return [r.scene_id for r in scenes.rows if missing_fields(r) or r.scene_id in named]
+def _around(rows: Sequence[SceneRow], index: int) -> list[str]:
+    """The neighbours' summaries: an outcome should lead to the next scene."""
+    lines = []
+    if index > 0:
+        lines.append(f"before ({rows[index - 1].scene_id}): {rows[index - 1].summary}")
+    if index + 1 < len(rows):
+        lines.append(f"after ({rows[index + 1].scene_id}): {rows[index + 1].summary}")
+    return lines
 
 
-def _prompt(row: SceneRow, script: ScriptScene | None, feedback: Sequence[str]) -> str:
-    notes = [r for r in feedback if r.startswith(f"{row.scene_id}:")]
+def _prompt(
+    rows: Sequence[SceneRow], index: int, script: ScriptScene | None, feedback: Sequence[str]
+) -> str:
+    row = rows[index]
     parts = [section("Scene", scene_lines(row))]
     if script is not None:
         parts.append(f"## Screenplay text of {row.scene_id}\n{script.text}")
-    return compose(parts, notes)
-
-
-def _filled(row: SceneRow, answer: SceneGoalsAnswer, revised: bool) -> SceneRow:
-    """The row with its empty fields filled; a revised row takes all three from the answer
-    (the prompt showed it the current ones), a first one keeps what a person wrote."""
-    keep = set() if revised else {name for name in FIELDS if getattr(row, name)}
-    return row.model_copy(
-        update={name: getattr(answer, name) for name in FIELDS if name not in keep}
-    )
+    parts.append(section("Around it", _around(rows, index)))
+    parts.append(section("To fill", weak_fields(row)))
+    return compose(parts, [r for r in feedback if r.startswith(f"{row.scene_id}:")])
 
 
 class SceneGoals(Skill):
     """Fills the goal, conflict and outcome of scenes that lack them (Tier 2; imported
     screenplays leave all three empty).
 
-    One question per scene missing a field, with its row and screenplay text; code splices
-    the answers into a new SCENES version (ids, summaries, locations and cast unchanged;
-    what a person wrote kept). Gate (code, SPEC §5 story-architect's rule): every scene has a
-    concrete goal, conflict and outcome; a FAIL names the scene and the field, and the
-    revision asks again only the scenes it names.
+    One question per scene with an empty or vague field, with its row, its screenplay text
+    and its neighbours' summaries; code fills only those fields into a new SCENES version
+    (ids, summaries, locations, cast and what a person wrote well unchanged). Gate (code,
+    SPEC §5 story-architect's rule): every scene has a concrete goal, conflict and outcome;
+    a FAIL names the scene and the field, and the revision, which completes the failed
+    version, asks again only those scenes. Nothing to fill is refused before anything is
+    asked or written.
     """
 
     name: ClassVar[str] = "scene-goals"
@@ -107,19 +101,23 @@ class SceneGoals(Skill):
     summary: ClassVar[str] = "fills the goal, conflict and outcome that imported scenes lack"
 
     def produce(self, ctx: Context) -> list[Artifact | Media]:
-        """Ask per scene to fill; every other row is kept as it is."""
+        """Ask per scene with a weak field; fill only those fields; keep every other row."""
         scenes: Scenes = ctx.inputs.get("SCENES")
+        if not any(weak_fields(r) for r in scenes.rows):
+            raise UserError(
+                "every scene already has a concrete goal, conflict and outcome: scene-goals "
+                "has nothing to fill (edit SCENES with `slate add` to change one)"
+            )
         scripts = {scene_number(s): v for s, v in ctx.inputs.all("SCRIPT").items()}
         system = system_prompt(PACKAGE, self.prompt_name)
-        ask, revised = set(scenes_to_fill(scenes, ctx.feedback)), named_scenes(ctx.feedback)
-        rows = []
-        for row in scenes.rows:
-            if row.scene_id in ask:
+        rows = list(scenes.rows)
+        for index, row in enumerate(scenes.rows):
+            weak = weak_fields(row)
+            if weak:
                 script = scripts.get(scene_number(row.scene_id))
-                prompt = _prompt(row, script, ctx.feedback)
+                prompt = _prompt(scenes.rows, index, script, ctx.feedback)
                 answer = ctx.ask(SceneGoalsAnswer, system, prompt)
-                row = _filled(row, answer, revised=row.scene_id in revised)
-            rows.append(row)
+                rows[index] = row.model_copy(update={n: getattr(answer, n) for n in weak})
         return [Scenes(rows=rows)]
 
     def gate(self, outputs: list[Any], ctx: Context) -> Gate:
