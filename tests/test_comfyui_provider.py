@@ -8,13 +8,13 @@ import hashlib
 import io
 import socket
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 from PIL import Image
 
+import vendor_fixtures
 from filmslate import ProviderError
 from filmslate.core._catalogue import load_catalogue
 from filmslate.engine._images import ImageJob
@@ -24,61 +24,23 @@ from filmslate.providers.comfyui import ComfyUIImageProvider, ComfyUIProvider
 from filmslate.rules._media import probe
 from filmslate.testing._media_server import png_bytes
 from filmslate.testing.comfyui_server import ComfyUIServer
+from vendor_fixtures import FRAME, assert_a_failed_download_is_fetched_again, close_clients, http
 
 VIDEO = load_catalogue().get("comfyui:wan2.2-i2v-14b")
 IMAGE = load_catalogue().get("comfyui:flux-dev")
 KONTEXT = load_catalogue().get("comfyui:flux-kontext-dev")
-FRAME = png_bytes(640, 360, "storyboard SC01_SH001")
 SHEET = Reference("CHAR_NELL_REF_v001", png_bytes(512, 512, "Nell"))
-
-
-CLIENTS: list[httpx.Client] = []
-
-
-@pytest.fixture(autouse=True)
-def close_clients() -> Iterator[None]:
-    """Every HTTP client a test opened is closed after it."""
-    yield
-    while CLIENTS:
-        CLIENTS.pop().close()
-
-
-def http(transport: httpx.BaseTransport | None = None) -> httpx.Client:
-    """An HTTP client for one test (closed after it)."""
-    client = httpx.Client(timeout=10, transport=transport)
-    CLIENTS.append(client)
-    return client
+__all__ = ["close_clients"]
 
 
 def video_job(**changes: Any) -> VideoJob:
-    """A 4.2 s proxy job (640x360 @ 12 fps) with a first frame and a negative prompt."""
-    fields: dict[str, Any] = {
-        "shot_id": "SC01_SH001",
-        "prompt": "Nell crosses the kitchen, ink wash.",
-        "duration_s": 4.2,
-        "width": 640,
-        "height": 360,
-        "fps": 12,
-        "image": FRAME,
-        "seed": 42,
-        "reference": "job-ref-0001",
-        "negative_prompt": "no new props",
-        "model": VIDEO.key,
-    }
-    return VideoJob(**{**fields, **changes})
+    """A 4.2 s proxy job for Wan (see ``vendor_fixtures.video_job``)."""
+    return vendor_fixtures.video_job(VIDEO.key, **changes)
 
 
 def image_job(**changes: Any) -> ImageJob:
-    fields: dict[str, Any] = {
-        "key": "CHAR_NELL_REF",
-        "prompt": "Nell, front and side, plain backdrop.",
-        "width": 1000,
-        "height": 700,
-        "seed": 7,
-        "reference": "img-ref-0001",
-        "model": IMAGE.key,
-    }
-    return ImageJob(**{**fields, **changes})
+    """A FLUX sheet job, queued under its client reference."""
+    return vendor_fixtures.image_job(IMAGE.key, **{"reference": "img-ref-0001", **changes})
 
 
 def wait(provider: ComfyUIProvider | ComfyUIImageProvider, job_id: str) -> list[JobStatus]:
@@ -342,13 +304,8 @@ def test_the_local_server_stops_by_itself() -> None:
 def test_a_planned_download_failure_is_retried_separately() -> None:
     with ComfyUIServer(polls_to_finish=1) as server:
         provider = ComfyUIProvider(server.url, entry=VIDEO, http_client=http())
-        server.fail_next(1, "download")
-        job_id = provider.submit(video_job())
-        assert provider.poll(job_id).state == "done"
-        with pytest.raises(ProviderError, match="503") as caught:
-            provider.download(job_id)
-        assert caught.value.context["failure"] == "download"
-        assert probe(provider.download(job_id)).width == 1280  # the same output, fetched again
-        assert len(server.requests_to("/prompt", "POST")) == 1
-        with pytest.raises(ValueError, match="one of invalid_input"):
-            server.fail_next(1, "refusal")
+        queued = lambda: len(server.requests_to("/prompt", "POST"))  # noqa: E731
+        clip = assert_a_failed_download_is_fetched_again(
+            provider, server, video_job(), queued, "refusal"
+        )
+    assert probe(clip).width == 1280

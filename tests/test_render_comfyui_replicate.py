@@ -23,16 +23,14 @@ from filmslate import Project
 from filmslate.core._errors import ProviderError, RenderRefused
 from filmslate.engine._image_service import ImageService
 from filmslate.engine._images import ImageJob
-from filmslate.engine._render import RenderService
 from filmslate.engine._runner import Runner
-from filmslate.engine._skill import Registry
-from filmslate.skills.production import RenderProxy
 from filmslate.testing._media_server import png_bytes
 from filmslate.testing.comfyui_server import ComfyUIServer
 from filmslate.testing.replicate_server import ReplicateServer
-from test_runtime import configure
+from test_render_fal import run_proxy
 from test_skills_production import put
 from test_skills_render import film, spends
+from vendor_fixtures import route_to
 
 __all__ = ["film"]
 
@@ -54,14 +52,7 @@ def with_storyboard(root: Path) -> None:
 @pytest.fixture
 def comfy(film: Path) -> Iterator[ComfyUIServer]:
     with ComfyUIServer(timeout_s=120, polls_to_finish=2) as server:
-        configure(
-            film,
-            **{
-                'mid = "fake:clip"': f'mid = "{WAN}"',
-                'model = "offline"': f'model = "{COMFY_FLUX}"',
-                "[providers]\n": f'[providers.comfyui]\nbase_url = "{server.url}"\n\n[providers]\n',
-            },
-        )
+        route_to(film, "comfyui", server.url, WAN, COMFY_FLUX)
         yield server
 
 
@@ -69,31 +60,8 @@ def comfy(film: Path) -> Iterator[ComfyUIServer]:
 def replicate(film: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ReplicateServer]:
     monkeypatch.setenv("REPLICATE_API_TOKEN", TOKEN)
     with ReplicateServer(timeout_s=120, polls_to_finish=2) as server:
-        configure(
-            film,
-            **{
-                'mid = "fake:clip"': f'mid = "{KLING}"',
-                'model = "offline"': f'model = "{REPLICATE_FLUX}"',
-                "[providers]\n": (
-                    f'[providers.replicate]\nbase_url = "{server.url}"\n\n[providers]\n'
-                ),
-            },
-        )
+        route_to(film, "replicate", server.url, KLING, REPLICATE_FLUX)
         yield server
-
-
-def run_proxy(root: Path, force: bool = False) -> Runner:
-    project = Project(root)
-    registry = Registry()
-    registry.register(RenderProxy)
-    r = Runner(project, registry)
-    service = RenderService(project, poll_interval_s=0.0)  # no providers: the factory's
-    try:
-        result = r.run("render-proxy", SHOT, force=force, params={"render": service})
-    finally:
-        service.close()
-    assert result.gate.passed, result.gate.reasons
-    return r
 
 
 def recorded_payload(r: Runner) -> dict[str, object]:
@@ -212,13 +180,7 @@ def test_a_comfyui_submit_killed_before_its_answer_is_found_again(
     film: Path, keeps_id: bool
 ) -> None:
     with ComfyUIServer(timeout_s=180, answer_delay_s=60, keep_prompt_id=keeps_id) as server:
-        configure(
-            film,
-            **{
-                'mid = "fake:clip"': f'mid = "{WAN}"',
-                "[providers]\n": f'[providers.comfyui]\nbase_url = "{server.url}"\n\n[providers]\n',
-            },
-        )
+        route_to(film, "comfyui", server.url, WAN)
         with_storyboard(film)
         kill_mid_submit(film, lambda: len(server.prompts) == 1)
         server.answer_delay_s = 0.0
@@ -234,15 +196,7 @@ def test_a_replicate_create_killed_before_its_answer_stops_instead_of_paying_twi
 ) -> None:
     monkeypatch.setenv("REPLICATE_API_TOKEN", TOKEN)
     with ReplicateServer(timeout_s=180, answer_delay_s=60) as server:
-        configure(
-            film,
-            **{
-                'mid = "fake:clip"': f'mid = "{KLING}"',
-                "[providers]\n": (
-                    f'[providers.replicate]\nbase_url = "{server.url}"\n\n[providers]\n'
-                ),
-            },
-        )
+        route_to(film, "replicate", server.url, KLING)
         with_storyboard(film)
         kill_mid_submit(film, lambda: len(server.creates()) == 1)
         server.answer_delay_s = 0.0

@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -15,36 +14,26 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import vendor_fixtures
 from filmslate import ProviderError
 from filmslate.core._catalogue import load_catalogue
 from filmslate.engine._images import ImageJob
 from filmslate.engine._video import Reference, VideoJob
 from filmslate.providers.replicate import ReplicateImageProvider, ReplicateProvider
 from filmslate.rules._media import probe
-from filmslate.testing._media_server import png_bytes
 from filmslate.testing.replicate_server import NSFW_ERROR, ReplicateServer
+from vendor_fixtures import FRAME, assert_a_failed_download_is_fetched_again, close_clients, http
 
 KEY = "r8_FAKE-token-7777leakcheck"
 KLING = load_catalogue().get("replicate:kwaivgi/kling-v2.1")
 FLUX = load_catalogue().get("replicate:black-forest-labs/flux-dev")
-FRAME = png_bytes(640, 360, "storyboard SC01_SH001")
-CLIENTS: list[httpx.Client] = []
+__all__ = ["close_clients"]
 
 
 @pytest.fixture(autouse=True)
-def token(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """A fake token in the environment, the only place the provider reads it from; every HTTP
-    client a test opened is closed after it."""
+def token(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fake token in the environment, the only place the provider reads it from."""
     monkeypatch.setenv("REPLICATE_API_TOKEN", KEY)
-    yield
-    while CLIENTS:
-        CLIENTS.pop().close()
-
-
-def http(transport: httpx.BaseTransport | None = None) -> httpx.Client:
-    client = httpx.Client(timeout=10, transport=transport)
-    CLIENTS.append(client)
-    return client
 
 
 def video(server_url: str, **settings: Any) -> ReplicateProvider:
@@ -56,32 +45,13 @@ def image(server_url: str, **settings: Any) -> ReplicateImageProvider:
 
 
 def video_job(**changes: Any) -> VideoJob:
-    fields: dict[str, Any] = {
-        "shot_id": "SC01_SH001",
-        "prompt": "Nell crosses the kitchen, ink wash.",
-        "duration_s": 4.2,
-        "width": 640,
-        "height": 360,
-        "fps": 12,
-        "image": FRAME,
-        "seed": 42,
-        "reference": "job-ref-0001",
-        "negative_prompt": "no new props",
-        "model": KLING.key,
-    }
-    return VideoJob(**{**fields, **changes})
+    """A 4.2 s proxy job for Kling (see ``vendor_fixtures.video_job``)."""
+    return vendor_fixtures.video_job(KLING.key, **changes)
 
 
 def image_job(**changes: Any) -> ImageJob:
-    fields: dict[str, Any] = {
-        "key": "CHAR_NELL_REF",
-        "prompt": "Nell, front and side, plain backdrop.",
-        "width": 1000,
-        "height": 700,
-        "seed": 7,
-        "model": FLUX.key,
-    }
-    return ImageJob(**{**fields, **changes})
+    """A FLUX sheet job (Replicate takes no client reference)."""
+    return vendor_fixtures.image_job(FLUX.key, **changes)
 
 
 def assert_token_only_to_the_api(server: ReplicateServer) -> None:
@@ -282,17 +252,10 @@ def test_the_key_is_nowhere_in_the_environment_copy() -> None:
 
 def test_a_planned_download_failure_is_retried_separately() -> None:
     with ReplicateServer(polls_to_finish=1) as server:
-        provider = video(server.url)
-        server.fail_next(1, "download")
-        job_id = provider.submit(video_job())
-        assert provider.poll(job_id).state == "done"
-        with pytest.raises(ProviderError, match="503") as caught:
-            provider.download(job_id)
-        assert caught.value.context["failure"] == "download"
-        assert probe(provider.download(job_id)).duration_s == 5.0
-        assert len(server.creates()) == 1
-        with pytest.raises(ValueError, match="one of invalid_input"):
-            server.fail_next(1, "lost")
+        clip = assert_a_failed_download_is_fetched_again(
+            video(server.url), server, video_job(), lambda: len(server.creates()), "lost"
+        )
+    assert probe(clip).duration_s == 5.0
 
 
 def test_a_community_model_billed_by_compute_names_its_hardware_price() -> None:
