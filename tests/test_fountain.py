@@ -395,6 +395,7 @@ def test_props_in_screenplay_in_first_use_order() -> None:
             ("CEILING", "PAINTING", "WEDDING_RING"),
         ),
         ("CLOSE ON the LEDGER. PAN UP to the WINDOW.", ("LEDGER", "WINDOW")),
+        ("Her MOTHER'S RING. The CAR'S keys. GLASS lies EVERYWHERE.", ("RING", "CAR", "GLASS")),
     ],
 )
 def test_caps_sounds_verbs_and_emphasis_are_not_props(action: str, props: tuple[str, ...]) -> None:

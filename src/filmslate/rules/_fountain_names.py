@@ -187,6 +187,14 @@ def _before(text: str, tokens: Sequence[_Token], at: int) -> _Token | None:
     return tokens[at - 1]
 
 
+def _owner(text: str, tokens: Sequence[_Token], last: int) -> bool:
+    """Is token ``last`` a possessive right before another caps word (``MOTHER'S RING``)?"""
+    after = last + 1
+    if after >= len(tokens) or not tokens[last].possessive or not tokens[after].caps:
+        return False
+    return _before(text, tokens, after) is not None
+
+
 def _props_in_group(
     text: str, tokens: Sequence[_Token], group: list[int], named: Mapping[int, str]
 ) -> list[str]:
@@ -249,6 +257,8 @@ def scan_action(text: str, names: NameBook) -> tuple[list[str], list[str]]:
         for group in _caps_groups(text, tokens):
             if any(i in named for i in group):
                 continue  # "NELL ADAIR (34)": the whole run is the character
+            if _owner(text, tokens, group[-1]):
+                continue  # "her MOTHER'S RING": the ring is the thing, not its owner
             props += _props_in_group(text, tokens, group, named)
     return list(dict.fromkeys(named[k] for k in sorted(named))), props
 
