@@ -6,8 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from filmslate.core._errors import SchemaError
+from filmslate.rules import _fountain_props as lexicon
 from filmslate.rules._fountain import (
     DialogueLine,
     ParsedScene,
@@ -407,6 +410,24 @@ def test_a_verb_after_a_character_is_not_a_prop() -> None:
         "INT. A - DAY\n\nJONAH\nHi.\n\nNELL\nHo.\n\nJonah WHISPERS. NELL BOLTS. The guard FALLS.\n"
     )
     assert scene.props == ()
+
+
+_MIXED = [
+    *sorted(lexicon.SOUNDS)[:40],
+    *sorted(lexicon.DIRECTIONS)[:40],
+    *sorted(lexicon.EMPHASIS)[:40],
+    "SLAMS", "RUNS", "GRABBED", "LUNGING", "FELL", "KEY", "LANTERN", "ROPE", "the", "a", "her",
+    "she", "Nell", "waits", "by", "!", ".", ",",
+]  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from(_MIXED), min_size=1, max_size=30))
+def test_no_prop_holds_a_sound_direction_or_emphasis_word(words: list[str]) -> None:
+    text = "INT. A - DAY\n\nNELL\nHi.\n\n" + " ".join(words) + " and more.\n"
+    banned = lexicon.SOUNDS | lexicon.DIRECTIONS | lexicon.EMPHASIS
+    for prop in parse_fountain(text).scenes[0].props:
+        assert not set(prop.split("_")) & banned, prop
 
 
 # --- names in action, every written form -------------------------------------------------------
