@@ -153,11 +153,65 @@ def test_clean_takes_pass_the_visual_pass(tmp_path: Path) -> None:
     assert query(root, "SELECT count(*) FROM runlog WHERE skill_name = 'regen-analyzer'") == [(0,)]
 
 
+def texts(body: dict[str, Any]) -> str:
+    """Every text part of a chat request, in order."""
+    out = []
+    for message in body["messages"]:
+        content = message.get("content")
+        parts = content if isinstance(content, list) else [{"type": "text", "text": content}]
+        out += [str(p["text"]) for p in parts if p.get("type") == "text" and p.get("text")]
+    return "\n".join(out)
+
+
+def image_labels(body: dict[str, Any]) -> list[str]:
+    """The label (the text part just before) of every image part of a chat request."""
+    labels, label = [], ""
+    for message in body["messages"]:
+        content = message.get("content")
+        for part in content if isinstance(content, list) else []:
+            if part["type"] == "text":
+                label = part["text"]
+            elif part["type"] == "image_url":
+                labels.append(label)
+    return labels
+
+
+def the_vision_model(film: SyntheticFilm, scenario: str) -> Any:
+    """The local server's answers: the sightings, and every storyboard item seen."""
+
+    def answer(body: dict[str, Any]) -> dict[str, Any]:
+        text = texts(body)
+        if "Storyboard frame of shot" in text:
+            listed = text.split("copying its text exactly:\n", 1)[1].split("\n\n", 1)[0]
+            items = [line[2:] for line in listed.split("\n") if line.startswith("- ")]
+            return {"items": [{"item": i, "seen": True} for i in items], "notes": ""}
+        return sighting(film, scenario, text).model_dump()
+
+    return answer
+
+
 @SLOW
 def test_a_take_without_the_recorded_injury_goes_back_to_regen(tmp_path: Path) -> None:
-    root, result = produce(tmp_path, "injury")
+    vision = "compat:local-vl"
+    config = {
+        ("tiers", "vision"): f'"{vision}"',
+        ("prices", "text"): f'{{ "{vision}" = [1.0, 4.0] }}',
+        ("providers", "vision_models"): f'["{vision}"]',
+    }
+    with OpenAIServer(the_vision_model(SyntheticFilm(*SHAPE), "injury")) as server:
+        root, result = produce(tmp_path, "injury", config, "\n" + server.providers_toml())
+        looks = [r.body for r in server.completions() if "Shot S0" in texts(r.body)]
     assert result.returncode == 0, result.stdout + result.stderr
-    # the first look at S02 finds BRAM without his cut on S02_SH02: a High finding there
+    # the vision tier saw each take: its frames, then the shot's sheets, as image parts
+    first = next(b for b in looks if "take PROXY_S02_SH02_v001.mp4" in texts(b))
+    labels = image_labels(first)
+    assert labels[0].startswith("[take frame 1 of ") and len(labels) >= 4
+    assert labels[-3:] == [
+        "[reference: CHAR_BRAM_REF_v001]",
+        "[reference: CHAR_CORA_REF_v001]",
+        f"[reference: SET_{SyntheticFilm(*SHAPE).location(1)}_REF_v001]",
+    ]
+    # it saw BRAM without the cut the world state records on S02_SH02: a High finding there
     assert runs(root, "visual-continuity", "S02") == ["FAIL", "PASS"]
     ((target, notes),) = loop_backs(root)
     assert target == "S02_SH02"
@@ -176,18 +230,24 @@ def test_a_take_without_the_recorded_injury_goes_back_to_regen(tmp_path: Path) -
     ) == [(2,)]
     # the failing report names the shot, the take and the world state it contradicts
     with Project(root) as project:
-        first = project.store.load("VISUAL_CONTINUITY_S02_v001.json")
-    assert isinstance(first, VisualContinuity)
-    (high,) = [f for f in first.findings if f.severity == "High"]
+        report = project.store.load("VISUAL_CONTINUITY_S02_v001.json")
+    assert isinstance(report, VisualContinuity)
+    (high,) = [f for f in report.findings if f.severity == "High"]
     assert (high.shot_id, high.category) == ("S02_SH02", "injury_emotional")
     assert any(a.startswith("PROXY_S02_SH02_v001") for a in high.artifacts)
     # the second look asked only about the new take: the others were seen already
-    asked = (tmp_path / "asked.txt").read_text().split()
+    asked = [re.findall(r"take (PROXY_\S+?\.mp4)", texts(b))[0] for b in looks]
     takes = [f"PROXY_S0{s}_SH0{n}_v001.mp4" for s in (1, 2) for n in (1, 2, 3)]
     assert asked == [*takes, "PROXY_S02_SH02_v002.mp4"]
-    # S01 was clean: looked at once, nothing sent back
+    # S01 was clean: looked at once, nothing sent back; the calls were paid for
     assert runs(root, "visual-continuity", "S01") == ["PASS"]
     assert runs(root, "regen-analyzer", "S01_SH02") == []
+    spent = query(
+        root,
+        "SELECT sum(actual_cost) FROM runlog WHERE event = 'spend' "
+        "AND skill_name = 'visual-continuity'",
+    )
+    assert spent[0][0] == pytest.approx(len(looks) * (100 * 1.0 + 20 * 4.0) / 1e6)
 
 
 @SLOW
