@@ -28,6 +28,8 @@ threshold_b = 10
 threshold_c = 8
 rubric_source = "technical"     # rubric scores from: technical (clip checks alone) or model
                                 # (the vision tier, capped by the checks); verdict in code
+visual_continuity = false       # true: the vision tier looks at each scene's accepted takes
+                                # for continuity before the finals (a call per shot)
 
 [thresholds]
 plausibility_total = 7          # PLAUS total >= this of 10 passes
@@ -89,6 +91,11 @@ conform = "crop"                # a model's clip of another shape: "crop" (cover
 # overrides: sheet, storyboard (e.g. "fal:fal-ai/bytedance/seedream/v4/edit", which takes the
 # sheets as references), first_frame.
 model = "offline"
+
+[audio]
+# the scratch voices of the dialogue: "espeak" speaks offline (espeak-ng, no download, free);
+# a voice lock's pitch, cadence and accent set its voice
+model = "espeak"
 
 [resolution.proxy]
 width = 640
