@@ -122,15 +122,15 @@ class NameBook:
         self._forms: dict[str, list[tuple[tuple[str, ...], str]]] = {}
         self._parts: dict[str, set[str]] = {}  # a part -> the ids it could name
 
-    def add(self, written: str, char_id: str, *, parts: bool = True) -> None:
-        """Know a character by one written form (and by it without a leading honorific);
-        with ``parts``, its words may name it alone once :meth:`finish` found them unique."""
+    def add(self, written: str, char_id: str) -> None:
+        """Know a character by one written form (and by it without a leading honorific); the
+        words of a personal name may name it alone once :meth:`finish` found them unique."""
         words = tuple(w for w in canonical_id(written).split("_") if w)
         self._add_form(words, char_id)
         if len(words) > 1 and words[0] in _HONORIFICS:
             words = words[1:]
             self._add_form(words, char_id)
-        if parts and len(words) > 1 and not any(_not_personal(w) for w in words):
+        if len(words) > 1 and not any(_not_personal(w) for w in words):
             for word in words:
                 if len(word) > 2:  # initials ("J.R.") name nobody alone
                     self._parts.setdefault(word, set()).add(char_id)
