@@ -18,6 +18,7 @@ from filmslate.rules._fountain import (
     canonical_id,
     parse_fountain,
 )
+from filmslate.rules._script_tables import present, voice_notes
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "heist_at_the_lighthouse.fountain"
 
@@ -146,6 +147,8 @@ def test_scene_ids_widen_to_three_digits_above_99() -> None:
         ("NELL (VO)", "NELL", "V.O."),
         ("NELL (O.S.)", "NELL", "O.S."),
         ("NELL (O.C.)", "NELL", "O.C."),
+        ("NELL (V/O)", "NELL", "V.O."),
+        ("NELL (O/S)", "NELL", "O.S."),
         ("NELL (CONT'D)", "NELL", None),
         ("NELL (CONT’D)", "NELL", None),
         ("NELL (CONTD)", "NELL", None),
@@ -482,6 +485,24 @@ def test_centered_text_transitions_and_lyrics_name_nobody() -> None:
     scene = parse_fountain(text).scenes[1]
     assert scene.action == ("Rain falls.",)
     assert scene.mentioned_characters == () and scene.props == ()
+
+
+@pytest.mark.parametrize(
+    ("cue", "cast", "note"),
+    [
+        ("GUS (O.S.)", ["NELL", "GUS"], "present, heard off screen: GUS (O.S.)"),
+        ("GUS (OFF SCREEN)", ["NELL", "GUS"], "present, heard off screen: GUS (OFF SCREEN)"),
+        ("GUS (V.O.)", ["NELL"], "heard only in voice-over: GUS (V.O.)"),
+        ("GUS (ON THE PHONE)", ["NELL"], "heard only in voice-over: GUS (ON THE PHONE)"),
+        ("GUS (PRE-LAP)", ["NELL"], "heard only in voice-over: GUS (PRE-LAP)"),
+        ("GUS (INTO RADIO)", ["NELL", "GUS"], None),  # he is here, speaking into it
+        ("GUS (CONT'D)", ["NELL", "GUS"], None),
+    ],
+)
+def test_how_a_speaker_is_heard(cue: str, cast: list[str], note: str | None) -> None:
+    scene = one_scene(f"INT. A - DAY\n\nNELL\nWho's there?\n\n{cue}\nMe.\n")
+    assert present(scene) == cast
+    assert voice_notes(scene) == ([note] if note else [])
 
 
 # --- canonical ids ---------------------------------------------------------------------------

@@ -39,7 +39,14 @@ _NAMED_TRANSITION = re.compile(
 _CONTINUED_MARKER = re.compile(r"^\(?(?:CONTINUED|MORE|CONT['’]?D)\)?:?$", re.IGNORECASE)
 _TITLE_KEY = re.compile(r"^(?P<key>[A-Za-z][A-Za-z0-9 _-]*):(?P<value>.*)$")
 _CONT_D = re.compile(r"^CONT(?:['’]?D|INUED|INUING|\.)?$")
-_EXTENSION_ALIASES = {"VO": "V.O.", "OS": "O.S.", "OC": "O.C."}
+_EXTENSION_ALIASES = {
+    "VO": "V.O.",
+    "OS": "O.S.",
+    "OC": "O.C.",
+    "V/O": "V.O.",
+    "O/S": "O.S.",
+    "O/C": "O.C.",
+}
 
 
 # ---------------------------------------------------------------------------------------------
