@@ -5,6 +5,9 @@ hypothesis, and writes REGEN_RULES scoped to the shot, keeping the rules of the 
 version. prompt-packager puts them in the next GenPack's negatives, so a regeneration never
 reuses an unchanged GenPack.
 
+Findings routed to it about a take QC accepted (visual-continuity's, as its revision notes)
+become the shot's rules verbatim (``_regen_feedback``).
+
 The scene's QC_BATCH is read as a *history*: the latest version is wanted even when its gate
 failed (it records a failed attempt) and whatever else was graded after it.
 """
@@ -110,7 +113,7 @@ class RegenAnalyzer(Skill):
     wants_refusals: ClassVar[bool] = True  # the shot's refused renders: ctx.params["refusals"]
     summary: ClassVar[str] = (
         "after repeated QC failures or a refused render: dominant pattern, root cause and "
-        "rules for the next GenPack"
+        "rules for the next GenPack; findings routed to it (visual continuity) become rules"
     )
 
     def produce(self, ctx: Context) -> list[Artifact | Media]:
