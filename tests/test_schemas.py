@@ -45,6 +45,7 @@ from filmslate.schemas import (
     schema_for,
 )
 from filmslate.schemas._document import BRACKET_HEADING, MD_HEADING, TXT_HEADING
+from filmslate.schemas._export import OtioObject
 from filmslate.schemas._genpack import PackBody
 from filmslate.schemas._governance import Cell, KeyCell
 from filmslate.schemas._production import Scope
@@ -122,6 +123,19 @@ SPECIAL: list[tuple[Any, st.SearchStrategy[Any]]] = [
     (Scope, st.one_of(st.just("ALL"), _SCENE, _SHOT)),
     (Cell, _raw_cell()),
     (KeyCell, _raw_cell(nonblank=True)),
+    # an OpenTimelineIO object: any JSON object (what lies inside is OTIO's schema)
+    (
+        OtioObject,
+        st.dictionaries(
+            _line(),
+            st.recursive(
+                st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | _line(),
+                lambda inner: st.lists(inner, max_size=2) | st.dictionaries(_line(), inner),
+                max_leaves=4,
+            ),
+            max_size=2,
+        ),
+    ),
 ]
 
 

@@ -128,6 +128,7 @@ KINDS: dict[str, Kind] = {
         _kind("RAW_PROXY", "shot", "mp4", "production"),
         _kind("RAW_FINAL", "shot", "mp4", "production"),
         _kind("CUT", "target", "mp4", "production"),
+        _kind("EXPORT", "target", "otio", "production"),  # the editor hand-off (issue 15)
         _kind("COST_REPORT", "target", "md", "governance"),
         _kind("ROUTING_DECISION", "task", "md", "governance"),
         _kind("BUDGET_STATUS", None, "md", "governance"),

@@ -46,6 +46,7 @@ from ._continuity import (
 from ._csv import CsvArtifact, CsvRow
 from ._digest import DigestRow, StoryDigest
 from ._document import DocumentArtifact
+from ._export import EditorialExport
 from ._genpack import GENPACK_SECTIONS, GenPack
 from ._governance import (
     BudgetStatus,
@@ -142,6 +143,7 @@ __all__ = [
     "DialogueCheck",
     "DigestRow",
     "DocumentArtifact",
+    "EditorialExport",
     "EmotionalRange",
     "Entry",
     "Environment",
