@@ -71,6 +71,8 @@ class Film:
             return {**answer, "critical_failures": [failure]}
         if asked.skill == "scene-revision":
             return self.scene_revision(asked)
+        if asked.skill == "storyboard-generator" and answer is None:
+            return seen_all(asked.prompt)
         if asked.skill == "story-architect" and not first:
             assert answer is not None
             return self.structure_revision(answer, asked)
@@ -99,6 +101,13 @@ class Film:
                 row = {**row, "summary": row["summary"] + EARLY}
             rows.append(row)
         return {**answer, "scenes": rows}
+
+
+def seen_all(prompt: str) -> dict[str, Any]:
+    """A vision model's look at a storyboard frame that shows every listed item (the demo
+    has no authored looks: its replay vision tier is never shown a frame)."""
+    listed = prompt.split("copying its text exactly:\n", 1)[1].split("\n\n", 1)[0]
+    return {"items": [{"item": line[2:], "seen": True} for line in listed.splitlines()]}
 
 
 def scene_rows() -> dict[str, dict[str, Any]]:
@@ -192,4 +201,4 @@ def test_the_demo_produced_over_http_with_revisions_and_exact_spend(tmp_path: Pa
     assert [float(cost) for _, cost in spent] == priced
     film_row = re.search(r"^FILM\s.*\s([0-9.]+)\s*$", cost.stdout, re.MULTILINE)
     assert film_row is not None, cost.stdout
-    assert float(film_row.group(1)) == pytest.approx(sum(priced), abs=5e-5)
+    assert float(film_row.group(1)) == pytest.approx(sum(priced), abs=1e-4)  # 4 decimals
