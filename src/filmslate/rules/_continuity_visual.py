@@ -13,6 +13,8 @@ the framing hides, the light). Everything here is deterministic:
    ``check_props``, ``check_lighting`` with their severities). Only what the sightings add is
    kept: the text's own findings are continuity-supervisor's.
 2. **A character of the shot list nobody saw**: **Medium** (QC's face count speaks for faces).
+   A take of a framing that shows the set (wide, establishing, tracking) in which none of the
+   set lock's visual anchors is seen: **Medium** (the place may not read as itself).
 3. **Consecutive shots** (shot-list order, a character visible in both): a prop in their hand
    in one and gone in the next while the scene's diff records no change to it; what they wear
    changing (neither description covers the other); an injury shown in one and gone in the
@@ -29,7 +31,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from ..schemas import Finding
+from ..schemas import Finding, SetLock, ShotRow
 from ..schemas._continuity import CharacterSeen, ShotFinding, ShotSeen
 from ._continuity_characters import check_injuries, check_wardrobe
 from ._continuity_inputs import (
@@ -49,8 +51,9 @@ from ._continuity_inputs import (
 from ._continuity_lighting import check_lighting
 from ._continuity_props import check_props
 
-__all__ = ["gate_reasons", "high_by_shot", "observations", "visual_findings"]
+__all__ = ["SET_FRAMINGS", "gate_reasons", "high_by_shot", "observations", "visual_findings"]
 
+SET_FRAMINGS = frozenset({"wide", "establishing", "tracking"})  # the set is in view
 _SIDES = frozenset({"left", "right", "upper", "lower", "side", "front", "back", "small", "big"})
 _HANDS = frozenset({"hand", "arm", "hands", "arms", "wrist"})
 
@@ -58,16 +61,19 @@ _HANDS = frozenset({"hand", "arm", "hands", "arms", "wrist"})
 def visual_findings(
     facts: SceneFacts,
     shots: Sequence[ShotSeen],
-    cast: Mapping[str, Sequence[str]],
+    planned: Mapping[str, ShotRow],
     locks: Locks,
     policy: Policy,
 ) -> list[ShotFinding]:
-    """Every finding on the scene's takes, in shot order (``cast``: shot -> its char_ids)."""
+    """Every finding on the scene's takes, in shot order (``planned``: shot -> its row)."""
     found: list[ShotFinding] = []
     previous: ShotSeen | None = None
     for seen in shots:
+        row = planned.get(seen.shot_id)
         found += _shot(facts, seen, locks, policy)
-        found += _unseen(seen, cast.get(seen.shot_id, ()))
+        found += _unseen(seen, row.char_ids if row else ())
+        if row is not None and row.camera_type in SET_FRAMINGS:
+            found += _no_anchor(seen, locks.set_for(row.set_id or facts.location))
         if previous is not None:
             found += _jumps(facts, previous, seen)
         previous = seen
@@ -153,6 +159,23 @@ def _unseen(seen: ShotSeen, cast: Sequence[str]) -> list[ShotFinding]:
         )
         for cid in cast
         if key(cid) not in visible
+    ]
+
+
+def _no_anchor(seen: ShotSeen, lock: SetLock | None) -> list[ShotFinding]:
+    if lock is None or not lock.visual_anchors:
+        return []
+    if any(_alike(a, anchor) for a in seen.anchors for anchor in lock.visual_anchors):
+        return []
+    return [
+        _finding(
+            seen,
+            "set",
+            "Medium",
+            f"none of SET_{lock.name}_LOCK's anchors ({'; '.join(lock.visual_anchors)}) is seen "
+            "in a framing that shows the set",
+            f"show the set's anchors in {seen.shot_id}",
+        )
     ]
 
 

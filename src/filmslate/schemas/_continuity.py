@@ -397,6 +397,9 @@ class ShotSeen(SubModel):
     characters: list[CharacterSeen] = Field(default_factory=list)
     light: Text = Field("", description="the light: source, colour, time of day")
     kelvin: Annotated[int, Field(ge=1000, le=20000)] | None = None
+    anchors: list[Entry] = Field(
+        default_factory=list, description="the set lock's anchors the frames show"
+    )
 
 
 class ShotFinding(Finding):

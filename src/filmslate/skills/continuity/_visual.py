@@ -30,7 +30,7 @@ from ...engine._regen import ANALYZER
 from ...engine._skill import REGISTRY, Context, Layer, Need, Skill, Tier
 from ...rules._continuity import Locks, Policy, SceneFacts, name_artifacts, scene_facts
 from ...rules._continuity_visual import gate_reasons, high_by_shot, visual_findings
-from ...schemas import QcBatch, ShotList, ShotRow, WorldState
+from ...schemas import QcBatch, SetLock, ShotList, ShotRow, WorldState
 from ...schemas._continuity import CharacterSeen, ShotSeen, VisualContinuity
 from .._prompts import system_prompt
 from ..production._qc_vision import attached_list, sheet_attachments, take_frames
@@ -49,6 +49,9 @@ class ShotAnswer(BaseModel):
     )
     light: str = Field("", description="the light: source, colour, time of day")
     kelvin: int | None = Field(None, ge=1000, le=20000, description="only when estimable")
+    anchors: list[str] = Field(
+        default_factory=list, description="the listed set anchors the frames show, as listed"
+    )
 
 
 class VisualContinuityCheck(Skill):
@@ -89,13 +92,15 @@ class VisualContinuityCheck(Skill):
         system = system_prompt(PACKAGE, self.prompt_name)
         previous: VisualContinuity | None = ctx.inputs.get("VISUAL_CONTINUITY")
         looked = {s.take: s for s in previous.shots} if previous else {}
+        sets = ctx.inputs.all("SET_LOCK")
         seen = [
-            looked.get(_take_name(ctx, row.shot_id)) or _look(ctx, row, facts, system)
+            looked.get(_take_name(ctx, row.shot_id))
+            or _look(ctx, row, facts, system, sets.get(row.set_id))
             for row in rows
         ]
         locks = Locks(characters=ctx.inputs.all("CHAR_LOCK"), sets=ctx.inputs.all("SET_LOCK"))
-        cast = {row.shot_id: row.char_ids for row in rows}
-        found = visual_findings(facts, seen, cast, locks, Policy.from_config(ctx.config))
+        planned = {row.shot_id: row for row in rows}
+        found = visual_findings(facts, seen, planned, locks, Policy.from_config(ctx.config))
         named = name_artifacts(found, ctx.inputs.names)
         return [VisualContinuity(scene_id=ctx.target, shots=seen, findings=named)]
 
@@ -145,7 +150,9 @@ def _facts(ctx: Context) -> SceneFacts:
     return facts[0]
 
 
-def _look(ctx: Context, row: ShotRow, facts: SceneFacts, system: str) -> ShotSeen:
+def _look(
+    ctx: Context, row: ShotRow, facts: SceneFacts, system: str, set_lock: SetLock | None
+) -> ShotSeen:
     """One question to the vision tier: the take's frames and the shot's sheets."""
     take = _take_name(ctx, row.shot_id)
     frames = take_frames(ctx.inputs.all("PROXY")[row.shot_id], ctx.config.qc.sample_frames)
@@ -156,7 +163,8 @@ def _look(ctx: Context, row: ShotRow, facts: SceneFacts, system: str) -> ShotSee
             target=row.shot_id,
         )
     images = (*frames, *sheet_attachments(ctx, row))
-    answer = ctx.ask(ShotAnswer, system, _prompt(row, take, facts) + _asked(images), images=images)
+    prompt = _prompt(row, take, facts, set_lock) + _asked(images)
+    answer = ctx.ask(ShotAnswer, system, prompt, images=images)
     return ShotSeen(shot_id=row.shot_id, take=take, **answer.model_dump())
 
 
@@ -165,22 +173,25 @@ def _take_name(ctx: Context, shot: str) -> str:
     return next((n for n in ctx.inputs.names if n.startswith(prefix)), f"PROXY_{shot}")
 
 
-def _prompt(row: ShotRow, take: str, facts: SceneFacts) -> str:
-    """The shot, its cast, and the prop ids to name held props by (bounded: one shot)."""
+def _prompt(row: ShotRow, take: str, facts: SceneFacts, set_lock: SetLock | None) -> str:
+    """The shot, its cast, the prop ids to name held props by and the set's anchors to look
+    for (bounded: one shot)."""
     props = sorted({*facts.before.props, *facts.props_used, *facts.new_props})
+    anchors = "; ".join(set_lock.visual_anchors) if set_lock else ""
     return (
         f"Shot {row.shot_id} of scene {row.scene_id}, take {take}: {row.camera_type}, "
         f"{row.duration_s:g}s, set {row.set_id}.\n"
         f"Characters of the shot: {', '.join(row.char_ids) or 'none'}.\n"
         f"Blocking: {row.blocking_summary}\n"
-        f"Prop ids: {', '.join(props) or 'none'}.\n\n"
+        f"Prop ids: {', '.join(props) or 'none'}.\n"
+        f"Set anchors: {anchors or 'none'}.\n\n"
     )
 
 
 def _asked(images: tuple[Attachment, ...]) -> str:
     return attached_list(images) + (
         "Report who is visible, what they wear, their injuries and marks, the props in "
-        "their hands, what the framing hides, and the light."
+        "their hands, what the framing hides, the light, and which set anchors you see."
     )
 
 
