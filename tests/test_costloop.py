@@ -20,9 +20,11 @@ from filmslate.skills.production._production import ShotPlanner
 from filmslate.store._ledger import Ledger
 from filmslate.store._runlog import LogEntry
 from filmslate.testing import FAKE_MP4, scripted_runner
+from filmslate.workflow._backward import LoopBack, record_loop_back
 from filmslate.workflow._costloop import apply_cost_plan
 from test_runtime import configure
 from test_skills_production import ALEX, BEN, BREAKDOWN, MILL, MIRA, SCENES, _report, put, shot
+from test_text_timeouts import PREMISE
 
 # hero A -> 0.5/s, B -> 0.2/s, C -> 0.1/s (proxy + final)
 PRICED = {
@@ -319,3 +321,33 @@ def test_slate_cost_apply_simplifies_through_the_command(tmp_path: Path) -> None
     assert "wrote SHOTLIST_S01_v002.csv" in done.stdout and "PASS" in done.stdout
     again = run_slate("cost", "--scene", "S01", "--apply", "-C", str(root))
     assert again.returncode == 0 and "fits: nothing changed" in again.stdout
+
+
+def test_with_a_premise_an_impossible_fit_goes_to_story_architect_bounded(
+    tmp_path: Path,
+) -> None:
+    r = planned(make_film(tmp_path / "film", **cap(5.0)))
+    r.store.write("PREMISE", None, PREMISE)
+    for _ in range(2):  # loops.max_revisions = 2 simplifications of the story
+        with pytest.raises(LoopBack) as back:
+            apply_cost_plan(r, "S01", story=True)
+        route = back.value.route
+        assert (route.skill, route.target) == ("story-architect", "PROJECT")
+        assert route.findings == (
+            "simplify: the S01 projection 8.74 USD does not fit the 5.00 left under the scene "
+            "cap S01, even after every cheaper routing and shorter shot (6.57, over by 1.57): "
+            "fewer or shorter scenes and fewer shots, the costliest first: "
+            "S01 (5 shots, 29 s, 8.74 USD)",
+        )
+        assert all_open_hard_stops(r.project) == []  # nothing stops and nothing is written
+        assert r.store.latest("SHOTLIST", "S01").filename == "SHOTLIST_S01_v001.csv"  # type: ignore[union-attr]
+        assert record_loop_back(r, back.value) is None  # what the orchestrator logs
+    with pytest.raises(HardStop, match=r"and 2 story simplification\(s\) by story-architect"):
+        apply_cost_plan(r, "S01", story=True)
+    assert [s.kind for s in all_open_hard_stops(r.project)] == ["budget"]
+
+
+def test_imported_scenes_cannot_be_simplified_upstream(tmp_path: Path) -> None:
+    r = planned(make_film(tmp_path / "film", **cap(5.0)))  # SCENES with no PREMISE
+    with pytest.raises(HardStop, match=r"overrun 1\.57\. Nothing was changed"):
+        apply_cost_plan(r, "S01", story=True)
