@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from conftest import run_slate
 from filmslate import Project, UserError
 from filmslate.engine._runner import Runner
 from filmslate.engine._skill import REGISTRY
@@ -158,3 +159,19 @@ def test_scene_goals_is_registered_with_its_prompt() -> None:
     assert skill is SceneGoals and skill.tier == "judgment" and skill.loop == "narrative"
     text = system_prompt("filmslate.skills.narrative", "scene-goals")
     assert all(part in text for part in ("ROLE", "PROCESS", "CHECKLIST"))
+
+
+def test_the_slate_command_fills_then_refuses_to_fill_again(tmp_path: Path) -> None:
+    run_slate("init", "film", cwd=tmp_path, check=True)
+    root = tmp_path / "film"
+    run_slate("import", str(EXAMPLE), cwd=root, check=True)
+    answer(root, "1.json", GOOD)
+    done = run_slate("run", "scene-goals", cwd=root, check=True)
+    assert "PASS -> SCENES_v002.csv" in " ".join(done.stdout.split())
+    again = run_slate("run", "scene-goals", "--force", cwd=root)
+    assert again.returncode == 2 and "Traceback" not in again.stderr
+    assert "nothing to fill" in again.stdout + again.stderr
+    assert sorted(p.name for p in (root / "narrative").glob("SCENES_*")) == [
+        "SCENES_v001.csv",
+        "SCENES_v002.csv",
+    ]
