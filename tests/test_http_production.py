@@ -182,6 +182,11 @@ def test_the_demo_produced_over_http_with_revisions_and_exact_spend(tmp_path: Pa
         assert beats is not None and beats.name.version == 2
         scenes = store.latest("SCENES")
         assert scenes is not None and scenes.name.version == 3  # revised scene, then structure
+        # the story reran from the new structure: breakdown, scenes, plans
+        for kind in ("BREAKDOWN", "SHOTLIST"):
+            made = store.latest(kind) if kind == "BREAKDOWN" else store.latest(kind, "S01")
+            assert made is not None
+            assert scenes.filename in [n.filename for n in store.lineage(made.name)], kind
         rows = {r.scene_id: r for r in store.load(scenes.name).rows}  # type: ignore[attr-defined]
         assert rows["S02"].summary.endswith(BENCH) and rows["S03"].summary.endswith(EARLY)
         for kind, subject in (("PLAUS", "S02"), ("REDTEAM", "PROJECT")):
