@@ -351,3 +351,12 @@ def test_imported_scenes_cannot_be_simplified_upstream(tmp_path: Path) -> None:
     r = planned(make_film(tmp_path / "film", **cap(5.0)))  # SCENES with no PREMISE
     with pytest.raises(HardStop, match=r"overrun 1\.57\. Nothing was changed"):
         apply_cost_plan(r, "S01", story=True)
+
+
+def test_once_a_take_is_rendered_the_story_is_not_simplified(tmp_path: Path) -> None:
+    r = planned(make_film(tmp_path / "film", **cap(5.0)))
+    r.store.write("PREMISE", None, PREMISE)
+    r.store.write("PROXY", "S01_SH02", FAKE_MP4, inputs=["SHOTLIST_S01_v001.csv"])
+    # a new story would make the paid take stale: a person decides
+    with pytest.raises(HardStop, match=r"Nothing was changed"):
+        apply_cost_plan(r, "S01", story=True)

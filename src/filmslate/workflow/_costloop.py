@@ -17,11 +17,11 @@ shot whose proxy exists is never touched: rendered work is not invalidated silen
 changed scene gets a new SHOTLIST version, checked against shot-planner's gate before
 anything is written and logged with every change; then cost-optimizer reruns on the target.
 When even every reduction cannot fit, nothing is written. Called by the orchestrator
-(``story=True``), the overrun then goes to story-architect as a "simplify" revision naming
-the costliest scenes (SPEC §6: a cost overrun may force narrative simplification; a
-``loop_back`` row from cost-optimizer, bounded by ``loops.max_revisions``: ``_backward``);
-otherwise, or past that bound, a budget hard stop is recorded, to be lifted by a structural
-simplification or a logged human override.
+(``story=True``) before any take is rendered, the overrun then goes to story-architect as a
+"simplify" revision naming the costliest scenes (SPEC §6: a cost overrun may force narrative
+simplification; a ``loop_back`` row from cost-optimizer, bounded by ``loops.max_revisions``:
+``_backward``); otherwise, or past that bound, a budget hard stop is recorded, to be lifted
+by a structural simplification or a logged human override.
 """
 
 from __future__ import annotations
@@ -320,7 +320,11 @@ def _stop_for_budget(runner: Runner, result: CostPlanResult, plan: Plan, after: 
 def _story_route(
     runner: Runner, result: CostPlanResult, lists: dict[str, ShotList], after: float
 ) -> LoopBack | None:
-    """The "simplify" revision for story-architect: the overrun and the costliest scenes."""
+    """The "simplify" revision for story-architect: the overrun and the costliest scenes.
+    None once a take is rendered: a new story would make every take stale, and paying for
+    them again costs more than the simplification saves (the budget stop asks a person)."""
+    if _any_take(runner):
+        return None
     config, money = runner.config, result.currency
     by_scene = {
         scene: [shot_line(row, config) for row in shotlist.rows]
@@ -350,6 +354,14 @@ def _story_route(
             "cost-optimizer reruns on the plan made from it",
         )
     return back
+
+
+def _any_take(runner: Runner) -> bool:
+    marks = ", ".join("?" for _ in RENDERED_KINDS)
+    found = runner.store.conn.execute(
+        f"SELECT 1 FROM artifacts WHERE kind IN ({marks}) LIMIT 1", RENDERED_KINDS
+    )
+    return found.fetchone() is not None
 
 
 def _lift_cost_stops(runner: Runner, target: str, records: list[Record]) -> None:
