@@ -139,7 +139,7 @@ def encode(frames: list[np.ndarray], fps: int = 12) -> bytes:
 
 def test_a_take_is_decoded_once_for_the_gate_and_qc(monkeypatch: pytest.MonkeyPatch) -> None:
     """The render gate's probe and QC's checks on the same take start ffmpeg once between them
-    (one header read and one frame stream), not once per consumer."""
+    (one run streams the frames and reports the header), not once per consumer."""
     import subprocess
 
     clip = encode(frames_with(1, count=13))  # bytes no other test decodes
@@ -155,4 +155,4 @@ def test_a_take_is_decoded_once_for_the_gate_and_qc(monkeypatch: pytest.MonkeyPa
     assert (info.frames, info.width) == (13, 640)
     assert probe(clip) == info  # read from the cache
     assert technical_checks(clip, ClipSpec(13 / 12, 640, 360, 12, characters=1)) == []
-    assert len(launched) == 2, launched  # the header, then the frames
+    assert len(launched) == 1, launched  # the frames, the header read from the same run

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -162,6 +163,17 @@ def test_undecodable_data_is_a_severe_decode_finding() -> None:
     with pytest.raises(ProviderError, match="could not be decoded"):
         probe(b"garbage")
     assert rubric_from_technical(findings) == dict.fromkeys(QC_CATEGORIES, 0)
+
+
+def test_a_clip_without_video_says_so(tmp_path: Path) -> None:
+    """Audio alone: the header and the frames come from one ffmpeg run, which names why."""
+    sound = tmp_path / "sound.m4a"
+    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "sine=d=1"]
+    subprocess.run([*command, "-c:a", "aac", str(sound)], check=True)
+    (finding,) = technical_checks(sound.read_bytes(), SPEC)
+    assert finding.detail == "the clip could not be decoded: it has no video stream"
+    with pytest.raises(ProviderError, match="it has no video stream"):
+        probe(sound.read_bytes())
 
 
 def test_rubric_from_technical_maps_findings_to_categories() -> None:

@@ -15,6 +15,7 @@ import heapq
 import re
 import subprocess
 import tempfile
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +48,8 @@ _VIDEO_STREAM = re.compile(r"Stream #\d+:\d+.*?: Video: (.*)")
 _SIZE = re.compile(r"\b(\d{2,5})x(\d{2,5})\b")
 _FPS = re.compile(r"(\d+(?:\.\d+)?) (?:fps|tbr)\b")
 _DURATION = re.compile(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)")
+_FRAME_COUNT = re.compile(r"frame=\s*(\d+)")
+HEADER_TIMEOUT_S = 60.0  # ffmpeg prints the header before any frame: this is never reached
 
 
 @dataclass(frozen=True)
@@ -129,8 +132,7 @@ def probe(data: bytes) -> ClipInfo:
     if stored is not None:
         return ClipInfo(*stored[0])
     with _as_file(data) as path:
-        meta = _meta(path)
-        frames, _ = imageio_ffmpeg.count_frames_and_secs(str(path))
+        meta, frames = _counted(path)
     duration = frames / meta.fps if meta.fps > 0 else meta.duration_s
     return ClipInfo(round(duration, 3), meta.width, meta.height, meta.fps, int(frames))
 
@@ -160,17 +162,13 @@ class _Meta:
     duration_s: float
 
 
-def _meta(path: Path) -> _Meta:
-    """The video stream's header as ffmpeg reports it; ProviderError when there is none."""
-    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)]
-    result = subprocess.run(command, capture_output=True, check=False)
-    text = result.stderr.decode("utf-8", "replace")
-    stream = _VIDEO_STREAM.search(text)
+def _meta(text: str) -> _Meta:
+    """The input video stream's header in ffmpeg's report; ProviderError when there is none."""
+    stream = _VIDEO_STREAM.search(text.split("\nOutput #", 1)[0])
     if stream is None:
-        lines = [line for line in text.splitlines() if line.strip()]
-        raise ProviderError(
-            f"the clip could not be decoded: {lines[-1][:200] if lines else 'no video stream'}"
-        )
+        opened = "Input #" in text  # the container was read: it holds no video
+        why = "it has no video stream" if opened else _last_line(text, "no video stream")
+        raise ProviderError(f"the clip could not be decoded: {why}")
     size = _SIZE.search(stream.group(1))
     rate = _FPS.search(stream.group(1))
     if size is None or rate is None:
@@ -186,51 +184,104 @@ def _meta(path: Path) -> _Meta:
     return _Meta(int(size.group(1)), int(size.group(2)), float(rate.group(1)), duration)
 
 
-def _frames(path: Path, size: tuple[int, int]) -> Iterator[npt.NDArray[np.uint8]]:
-    """Decoded frames at the analysis size, one (height, width, 3) array at a time."""
-    width, height = size
-    command = [
-        imageio_ffmpeg.get_ffmpeg_exe(),
-        "-v",
-        "error",
-        "-nostdin",
-        "-i",
-        str(path),
-        "-vf",
-        f"scale={width}:{height}:flags=area",
-        "-f",
-        "rawvideo",
-        "-pix_fmt",
-        "rgb24",
-        "-",
-    ]
-    frame_bytes = width * height * 3
-    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
-        assert proc.stdout is not None
-        while chunk := proc.stdout.read(frame_bytes):
+def _last_line(text: str, default: str) -> str:
+    lines = [line for line in text.splitlines() if line.strip()]
+    return lines[-1].strip()[:200] if lines else default
+
+
+def _counted(path: Path) -> tuple[_Meta, int]:
+    """The header and the number of frames, from one ffmpeg run that decodes to nothing."""
+    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)]
+    command += ["-map", "0:v:0", "-vf", "null", "-f", "null", "-"]
+    result = subprocess.run(command, capture_output=True, check=False)
+    text = result.stderr.decode("utf-8", "replace")
+    meta = _meta(text)
+    counts = _FRAME_COUNT.findall(text)
+    if result.returncode or not counts:
+        raise ProviderError(f"the clip could not be decoded: {_last_line(text, 'no frames')}")
+    return meta, int(counts[-1])
+
+
+class _Decoding:
+    """One ffmpeg run streaming the clip's frames at the look size (``LOOK_WIDTH`` wide, the
+    height a multiple of 4 keeping the aspect), and its header read from the report ffmpeg
+    prints before the first frame: no second process to read the header first."""
+
+    def __init__(self, path: Path) -> None:
+        height = f"'max(4,4*round({ANALYSIS_WIDTH // 2}*ih/iw))'"  # twice the analysis height
+        command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-nostats"]
+        command += ["-i", str(path), "-vf", f"scale={LOOK_WIDTH}:{height}:flags=area"]
+        command += ["-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
+        self.proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.report: list[bytes] = []
+        self.ready = threading.Event()  # the output stream is described (or ffmpeg ended)
+        self.reader = threading.Thread(target=self._read_report, daemon=True)
+        self.reader.start()
+
+    def _read_report(self) -> None:
+        assert self.proc.stderr is not None
+        output = False
+        for line in self.proc.stderr:  # drained to the end: ffmpeg never blocks on it
+            self.report.append(line)
+            output = output or line.startswith(b"Output #")
+            if output and line.lstrip().startswith(b"Stream #"):
+                self.ready.set()
+        self.ready.set()
+
+    def text(self) -> str:
+        return b"".join(self.report).decode("utf-8", "replace")
+
+    def header(self) -> tuple[_Meta, tuple[int, int]]:
+        """The input's header and the size of the frames streamed."""
+        if not self.ready.wait(HEADER_TIMEOUT_S):
+            raise ProviderError(f"ffmpeg described no output in {HEADER_TIMEOUT_S:g}s")
+        text = self.text()
+        meta = _meta(text)
+        out = text.split("\nOutput #", 1)[-1]
+        stream = _VIDEO_STREAM.search(out)
+        size = _SIZE.search(stream.group(1)) if stream else None
+        if size is None:
+            raise ProviderError(f"the clip could not be decoded: {_last_line(text, '')}")
+        return meta, (int(size.group(1)), int(size.group(2)))
+
+    def frames(self, size: tuple[int, int]) -> Iterator[npt.NDArray[np.uint8]]:
+        """The frames, one (height, width, 3) array at a time."""
+        width, height = size
+        frame_bytes = width * height * 3
+        assert self.proc.stdout is not None
+        while chunk := self.proc.stdout.read(frame_bytes):
             if len(chunk) < frame_bytes:
                 break
             yield np.frombuffer(chunk, np.uint8).reshape(height, width, 3)
-        _, err = proc.communicate()
-    if proc.returncode:
-        message = err.decode("utf-8", "replace").strip().splitlines()
-        raise ProviderError(f"the clip could not be decoded: {message[-1] if message else ''}")
+        if self.proc.wait():
+            self.reader.join()
+            raise ProviderError(f"the clip could not be decoded: {_last_line(self.text(), '')}")
+
+    def __enter__(self) -> _Decoding:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()  # the consumer stopped early (an error): no orphan ffmpeg
+        self.proc.wait()
+        self.reader.join()
+        for pipe in (self.proc.stdout, self.proc.stderr):
+            if pipe is not None:
+                pipe.close()
 
 
 def analyse(data: bytes, samples: int) -> tuple[ClipInfo, FrameStats]:
     """Decode once, keeping per-frame numbers and about ``samples`` small frames to judge."""
-    with _as_file(data) as path:
-        meta = _meta(path)
+    with _as_file(data) as path, _Decoding(path) as run:
+        meta, size = run.header()
         width, height, fps = meta.width, meta.height, meta.fps
-        small = max(2, round(ANALYSIS_WIDTH * height / width / 2) * 2)
-        size = (LOOK_WIDTH, 2 * small)
         estimate = max(1, round(meta.duration_s * fps))
         stride = max(1, estimate // samples)
         stats = FrameStats()
         previous: FloatArray | None = None
         previous_z: FloatArray | None = None
         jumps: list[tuple[float, int, npt.NDArray[np.uint8]]] = []  # a min-heap by jump
-        for index, large in enumerate(_frames(path, size)):
+        for index, large in enumerate(run.frames(size)):
             frame = _half(large)
             luma = frame @ np.array([0.299, 0.587, 0.114])
             mean, spread = float(luma.mean()), float(luma.std())
