@@ -8,6 +8,7 @@ A test module imports ``close_clients`` (an autouse fixture) and names it in its
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -41,35 +42,31 @@ def http(transport: httpx.BaseTransport | None = None) -> httpx.Client:
     return client
 
 
+# A 4.2 s proxy job (640x360 @ 12 fps) with a first frame and a negative prompt, and a
+# 1000x700 reference sheet of Nell: what the tests change is given by keyword.
+VIDEO_JOB = VideoJob(
+    "SC01_SH001",
+    "Nell crosses the kitchen, ink wash.",
+    4.2,
+    640,
+    360,
+    12,
+    image=FRAME,
+    seed=42,
+    reference="job-ref-0001",
+    negative_prompt="no new props",
+)
+IMAGE_JOB = ImageJob("CHAR_NELL_REF", "Nell, front and side, plain backdrop.", 1000, 700, seed=7)
+
+
 def video_job(model: str, **changes: Any) -> VideoJob:
-    """A 4.2 s proxy job (640x360 @ 12 fps) with a first frame and a negative prompt."""
-    fields: dict[str, Any] = {
-        "shot_id": "SC01_SH001",
-        "prompt": "Nell crosses the kitchen, ink wash.",
-        "duration_s": 4.2,
-        "width": 640,
-        "height": 360,
-        "fps": 12,
-        "image": FRAME,
-        "seed": 42,
-        "reference": "job-ref-0001",
-        "negative_prompt": "no new props",
-        "model": model,
-    }
-    return VideoJob(**{**fields, **changes})
+    """The test video job for ``model``, with ``changes``."""
+    return replace(VIDEO_JOB, **{"model": model, **changes})
 
 
 def image_job(model: str, **changes: Any) -> ImageJob:
-    """A 1000x700 reference sheet of Nell."""
-    fields: dict[str, Any] = {
-        "key": "CHAR_NELL_REF",
-        "prompt": "Nell, front and side, plain backdrop.",
-        "width": 1000,
-        "height": 700,
-        "seed": 7,
-        "model": model,
-    }
-    return ImageJob(**{**fields, **changes})
+    """The test image job for ``model``, with ``changes``."""
+    return replace(IMAGE_JOB, **{"model": model, **changes})
 
 
 def route_to(film: Path, vendor: str, url: str, video: str, image: str = "") -> None:
