@@ -18,6 +18,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from conftest import run_slate
@@ -25,8 +26,8 @@ from filmslate import Project
 from filmslate.engine._stops import gate_of
 from filmslate.schemas import SceneRow
 from filmslate.skills.narrative import SceneRevisionAnswer
-from filmslate.testing.openai_server import OpenAIServer
-from filmslate.testing.replay_answers import Asked, ReplayAnswers
+from filmslate.testing.openai_server import OpenAIServer, measured_tokens
+from filmslate.testing.replay_answers import Asked, ReplayAnswers, asked_skill, asked_target
 
 FILM = Path(__file__).resolve().parents[1] / "examples" / "demo_short_film"
 MODEL = "compat:local-llm"
@@ -142,6 +143,54 @@ def test_a_scene_revision_answer_carries_a_whole_script() -> None:
     script = (FILM / "inputs/SCRIPT_S02.txt").read_text().split("\n\n", 1)[1]
     answer = SceneRevisionAnswer(row=row, script=script, changes=["the bench stays till ten"])
     assert answer.script.count("\n") > 10
+
+
+def chat(system: str, prompt: str) -> dict[str, Any]:
+    return {
+        "messages": [{"role": "system", "content": system}, {"role": "user", "content": prompt}]
+    }
+
+
+def test_a_request_is_answered_by_its_skill_and_target_from_the_replay_folder() -> None:
+    prompts = FILM.parents[1] / "src/filmslate/skills"
+    red = (prompts / "validation/prompts/narrative-red-team.md").read_text()
+    light = (
+        red + "\n\n" + (prompts / "validation/prompts/narrative-red-team-light-note.md").read_text()
+    )
+    assert asked_skill(chat(red, "Review target: PROJECT")) == "narrative-red-team"
+    assert asked_skill(chat(light, "Review target: PROJECT")) == "narrative-red-team-light"
+    assert asked_skill(chat("You are a helpful assistant.", "hi")) == ""
+    assert asked_target(chat("", "Shot S04_SH03: close_up, then S04")) == "S04_SH03"
+    assert asked_target(chat("", "## Premise\n- title: Side B")) == "PROJECT"
+    answers, replay = ReplayAnswers(FILM / "replay"), FILM / "replay"
+    cases = {
+        ("script-breakdown", "S03", 1): "script-breakdown/PROJECT/1-3.json",  # once per scene
+        ("world-state-tracker", "S04", 2): "world-state-tracker/S04/2.json",
+        ("world-state-tracker", "S04", 3): "world-state-tracker/S04/2.json",  # the last revision
+        ("qc-grader", "S02_SH01", 1): "qc-grader/any.json",
+        ("audience-simulator", "S01", 1): "audience-simulator/PROJECT/1.json",
+    }
+    for (skill, target, number), path in cases.items():
+        assert answers.lookup(skill, target, number) == replay / path
+    assert answers.lookup("scene-revision", "S02", 1) is None
+    body = chat((prompts / "narrative/prompts/story-architect.md").read_text(), "## Premise")
+    assert answers(body)["scenes"][0]["scene_id"] == "S01"
+    assert answers(chat("You are a helpful assistant.", "hi")) == {}
+    assert [(a.skill, a.target, a.number) for a in answers.asked] == [
+        ("story-architect", "PROJECT", 1),
+        ("", "PROJECT", 1),
+    ]
+    assert [a.skill for a in answers.misses] == [""]
+
+
+def test_measured_usage_is_reported_and_kept() -> None:
+    body = {**chat("system text", "x" * 401), "model": "local"}
+    with OpenAIServer([{"title": "ok"}], tokens="measured") as server:
+        reply = httpx.post(f"{server.base_url}/chat/completions", json=body, timeout=5).json()
+    usage = reply["usage"]
+    assert (usage["prompt_tokens"], usage["completion_tokens"]) == server.usage[0]
+    assert server.usage[0] == (measured_tokens(body), 4)  # '{"title": "ok"}': 15 characters
+    assert measured_tokens(body) == -(-(len("system text") + 401) // 4)
 
 
 @pytest.mark.slow

@@ -206,8 +206,10 @@ def measured_tokens(body: dict[str, Any]) -> int:
                 images += 1
             elif isinstance(part, dict):
                 chars += len(str(part.get("text", "")))
-        chars += len(json.dumps(message.get("tool_calls") or ""))
-    chars += len(json.dumps(body.get("tools") or body.get("response_format") or ""))
+        if message.get("tool_calls"):  # a re-ask quotes the rejected tool call
+            chars += len(json.dumps(message["tool_calls"]))
+    schema = body.get("tools") or body.get("response_format")
+    chars += len(json.dumps(schema)) if schema else 0
     return -(-chars // CHARS_PER_TOKEN) + IMAGE_TOKENS * images
 
 
