@@ -16,7 +16,7 @@ import sys
 import typer
 
 from ..core._errors import FilmslateError
-from . import _budget, _config, _locks, _project, _run
+from . import _budget, _config, _export, _locks, _project, _run
 from ._common import err, out, plain
 
 __all__ = ["app", "err", "main", "out"]
@@ -30,6 +30,7 @@ app = typer.Typer(
 # Unnamed groups merge their commands into `slate` itself, in this order (`slate --help`).
 for _group in (_project.commands, _run.commands, _budget.commands, _locks.commands):
     app.add_typer(_group)
+app.add_typer(_export.commands)
 app.add_typer(_config.config_app, name="config")
 app.add_typer(_locks.lock_app, name="lock")
 

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 WRITE_BITS = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
 ALWAYS_ALLOWED_FILES = (CONFIG_FILE, ".gitignore")
-ALWAYS_ALLOWED_TREES = (".git",)
+ALWAYS_ALLOWED_TREES = (".git", "exports")  # exports: `slate export` hand-off folders
 CHUNK = 1 << 20
 
 
