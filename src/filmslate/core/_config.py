@@ -18,7 +18,7 @@ from pydantic import Field, ValidationError, model_validator
 from ._catalogue import Catalogue, load_catalogue
 from ._config_base import Price, ProjectPath, Section
 from ._config_models import catalogue_problems, catalogue_with, model_problems
-from ._config_providers import ImagesSection, ProviderSection
+from ._config_providers import AudioSection, ImagesSection, ProviderSection
 from ._config_toml import DEFAULT_TOML, default_toml, key_lines
 from ._errors import ConfigError
 
@@ -31,6 +31,7 @@ VISUAL_TIERS = ("premium", "mid", "low")
 __all__ = [
     "CONFIG_FILE",
     "DEFAULT_TOML",
+    "AudioSection",
     "Config",
     "ImagesSection",
     "ProviderSection",
@@ -220,6 +221,7 @@ class Config(Section):
     prices: PriceSection = PriceSection()
     skills: SkillSection = SkillSection()
     images: ImagesSection = ImagesSection()
+    audio: AudioSection = AudioSection()  # the scratch voices' speech model (issue 15)
     # "provider:model" -> changes to a shipped catalogue entry, or a whole new entry
     catalogue: dict[str, dict[str, Any]] = Field(default_factory=dict)
 

@@ -173,3 +173,13 @@ class ImagesSection(Section):
     def offline(self, use: ImageUse) -> bool:
         """True when ``use`` is drawn offline (no image model)."""
         return self.model_for(use) == OFFLINE_IMAGES
+
+
+SCRATCH_VOICE = "espeak"  # the offline voice: espeak-ng from the espeakng-loader package
+
+
+class AudioSection(Section):
+    """Speech for the scratch dialogue track (issue 15): ``"espeak"`` (offline, free) or a
+    hosted ``"provider:model"``; a voice lock's ``external_voice_id`` picks its hosted voice."""
+
+    model: str = SCRATCH_VOICE

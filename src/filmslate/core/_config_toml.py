@@ -92,6 +92,11 @@ conform = "crop"                # a model's clip of another shape: "crop" (cover
 # sheets as references), first_frame.
 model = "offline"
 
+[audio]
+# the scratch voices of the dialogue: "espeak" speaks offline (espeak-ng, no download, free);
+# a voice lock's pitch, cadence and accent set its voice
+model = "espeak"
+
 [resolution.proxy]
 width = 640
 height = 360

@@ -52,7 +52,7 @@ class Kind:
     @property
     def binary(self) -> bool:
         """Media kinds are stored as bytes and have no text schema."""
-        return self.extension in ("png", "mp4")
+        return self.extension in ("png", "mp4", "wav")
 
     def form(self) -> str:
         """The expected file name form, for error messages: ``PSYCH_<SCENE>_v###.md``."""
@@ -115,6 +115,8 @@ KINDS: dict[str, Kind] = {
         _kind("VISUAL_CONTINUITY", "scene", "json", "continuity"),
         _kind("SHOTLIST", "scene", "csv", "production"),
         _kind("GENPACK", "shot", "txt", "production"),
+        _kind("DIALOGUE", "scene", "csv", "production"),  # dialogue lines per shot (issue 15)
+        _kind("AUDIO", "shot", "wav", "production"),  # a shot's scratch voices (issue 15)
         # reference sheets: a character's or a set's look drawn from its lock (issue 12 §3)
         _kind("CHAR_REF", "name", "png", "production", "CHAR_", "_REF"),
         _kind("SET_REF", "name", "png", "production", "SET_", "_REF"),
@@ -416,10 +418,8 @@ def check_extension(k: Kind, ext: str, filename: str) -> None:
 
 
 def parse_unversioned(filename: str) -> tuple[Kind, str | None]:
-    """Parse a hand-written file name without a version, as ``slate add`` takes it.
-
-    A versioned name is refused: the store allocates versions, a person never does.
-    """
+    """Parse a hand-written file name without a version, as ``slate add`` takes it; a
+    versioned name is refused: the store allocates versions, a person never does."""
     filename = bare_name(filename)
     if VERSIONED_RE.fullmatch(filename) or re.search(r"_v\d+$", filename.rsplit(".", 1)[0]):
         raise ArtifactNameError(

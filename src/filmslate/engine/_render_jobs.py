@@ -35,6 +35,7 @@ __all__ = [
     "INTENT_STATES",
     "OPEN_STATES",
     "REFUSALS",
+    "SPEECH_TABLE",
     "JobRow",
     "JobTable",
     "adopt_open_jobs",
@@ -46,7 +47,9 @@ INTENT_STATES = ("intent", "reserved")
 # A job refused for what it asks (content policy, invalid input) is never sent again unchanged.
 REFUSALS = ("refusal", "invalid_input")
 VIDEO_TABLE, IMAGE_TABLE = "render_jobs", "image_jobs"
-TABLES = (VIDEO_TABLE, IMAGE_TABLE)
+SPEECH_TABLE = "speech_jobs"  # scratch and hosted voices, one row per line (issue 15)
+TABLES = (VIDEO_TABLE, IMAGE_TABLE, SPEECH_TABLE)
+NOUNS = {VIDEO_TABLE: "render", IMAGE_TABLE: "image", SPEECH_TABLE: "speech"}
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS {table} (
@@ -162,7 +165,7 @@ class JobTable:
         assert table in TABLES
         self.store = store
         self.table = table
-        self.noun = "render" if table == VIDEO_TABLE else "image"  # for messages
+        self.noun = NOUNS[table]  # for messages
         ensure_table(store.conn, table)
 
     def get(self, shot_id: str, resolution: str, sha: str) -> JobRow | None:

@@ -68,7 +68,8 @@ class RunResult:
 def services_spent(ctx: Context) -> float:
     """What the render and image services of a run have settled so far (their ``spent``)."""
     return sum(
-        float(getattr(ctx.params.get(key), "spent", 0.0) or 0.0) for key in ("render", "images")
+        float(getattr(ctx.params.get(key), "spent", 0.0) or 0.0)
+        for key in ("render", "images", "speech")
     )
 
 
@@ -89,6 +90,7 @@ class Runner:
         self.gateway = gateway or Gateway(project.root, provider_settings(project))
         self._render: Any = None
         self._images: Any = None
+        self._speech: Any = None
         self._inputs = InputLoader(project, self.registry)
         self._answers = AnswerBook(project.store, self.ledger)
         self._calls = PaidCalls(self.ledger, self.gateway, self._answers)
@@ -228,6 +230,8 @@ class Runner:
             ctx.params.setdefault("render", self.render_service())
         if skill.uses_images:
             ctx.params.setdefault("images", self.image_service())
+        if skill.uses_speech:
+            ctx.params.setdefault("speech", self.speech_service())
         if skill.wants_refusals:
             ctx.params.setdefault(REFUSALS_PARAM, refusals_of(self.store, target))
         if skill.keeps_answers:
@@ -254,9 +258,17 @@ class Runner:
             self._images = ImageService(self.project, self.ledger)
         return self._images
 
+    def speech_service(self) -> Any:
+        """The speech service (a SpeechMaker: scratch and hosted voices, issue 15)."""
+        if self._speech is None:
+            from ._speech_service import SpeechService
+
+            self._speech = SpeechService(self.project, self.ledger)
+        return self._speech
+
     def close(self) -> None:
-        """Close the HTTP clients the render and image services' providers opened."""
-        for service in (self._render, self._images):
+        """Close the HTTP clients the render, image and speech services' providers opened."""
+        for service in (self._render, self._images, self._speech):
             if service is not None:
                 service.close()
 

@@ -161,6 +161,7 @@ class Skill:
     revise_on_fail: ClassVar[bool] = True
     uses_video: ClassVar[bool] = False  # gets the runner's render service (video generation)
     uses_images: ClassVar[bool] = False  # gets the runner's image service (ctx.params["images"])
+    uses_speech: ClassVar[bool] = False  # gets the runner's speech service (ctx.params["speech"])
     wants_refusals: ClassVar[bool] = False  # the shot's refused renders: ctx.params["refusals"]
     keeps_answers: ClassVar[bool] = False  # per-part answers across revisions: params["kept"]
     # A grading skill (qc-grader grades PROXY): one verdict per version of that kind. Grading

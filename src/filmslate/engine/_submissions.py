@@ -27,13 +27,14 @@ from ..store._ledger import Ledger
 from ..store._project import Project
 from ._images import ImageProvider
 from ._render_jobs import JobRow, JobTable, spend_entry
+from ._speech import SpeechProvider
 from ._stops import record_hard_stop
 from ._video import VideoProvider
 
 __all__ = ["JobProvider", "fetch_clip", "settle_intent", "undecodable"]
 
-JobProvider = VideoProvider | ImageProvider
-"""Either kind of paid job's provider: both have submit, poll, download, find."""
+JobProvider = VideoProvider | ImageProvider | SpeechProvider
+"""Any kind of paid job's provider: each has submit, poll, download, find."""
 
 
 def settle_intent(

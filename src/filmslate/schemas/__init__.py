@@ -10,6 +10,7 @@ have their top-level keys as fields; markdown and lock (.txt) kinds are rendered
 sections by one document engine (see ``_document``); GENPACK has six bracketed sections.
 """
 
+from ._audio import DialogueRow, DialogueShots
 from ._base import SCHEMAS, Artifact, schema_for
 from ._continuity import (
     Accent,
@@ -141,6 +142,8 @@ __all__ = [
     "Culture",
     "Currency",
     "DialogueCheck",
+    "DialogueRow",
+    "DialogueShots",
     "DigestRow",
     "DocumentArtifact",
     "EditorialExport",

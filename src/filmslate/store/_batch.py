@@ -40,7 +40,7 @@ from ._scan import check_publish_target
 if TYPE_CHECKING:  # schemas load on first use, so `slate status` builds none of them
     from ..schemas import Artifact
 
-MAGIC = {"png": (0, b"\x89PNG\r\n\x1a\n"), "mp4": (4, b"ftyp")}
+MAGIC = {"png": (0, b"\x89PNG\r\n\x1a\n"), "mp4": (4, b"ftyp"), "wav": (8, b"WAVE")}
 
 
 @dataclass(eq=False)

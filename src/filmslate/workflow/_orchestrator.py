@@ -22,7 +22,8 @@ missing or stale, in loop order:
    regen-analyzer and round again; with ``[qc] visual_continuity`` visual-continuity on the
    scene's accepted takes (a shot with a High finding goes back to regen-analyzer, see
    ``_visual_continuity``); then render-final for each shot;
-7. cut: assemble-cut and budget-gates.
+7. scratch dialogue (``_audio``): dialogue-shots for each scene, scratch-voices for each shot;
+8. cut: assemble-cut and budget-gates.
 
 Nothing is remembered between runs: every decision is read back from the files and the log,
 so after Ctrl-C or kill -9 the next ``slate run`` picks up exactly where the last one stopped
@@ -43,6 +44,7 @@ from ..engine._runner import Runner, RunResult
 from ..schemas import ShotRow
 from ..skills.narrative._scene_goals import missing_fields
 from ..store._runlock import run_lock
+from ._audio import voice_pass
 from ._backward import LoopBack, record_loop_back
 from ._pending import (
     budget_moved,
@@ -151,9 +153,9 @@ class Orchestrator:
     # -- phases -----------------------------------------------------------------------------
 
     def _phases(self) -> bool:
-        phases = (self._story, self._locks, self._scenes, self._review)
+        phases = (self._story, self._locks, self._scenes, self._review, self._planning)
         try:
-            for phase in (*phases, self._planning, self._shots, self._cut):
+            for phase in (*phases, self._shots, lambda: voice_pass(self), self._cut):
                 phase()
         except LoopBack as back:
             self.loop_back(back)

@@ -7,6 +7,7 @@ when a module is split.
 
 from ...schemas import ShotList
 from . import _packager, _production, _qc, _regen, _render, _shared, _sheets, _storyboard
+from ._dialogue_shots import DialogueAssigner, assign_lines, dialogue_failures, scene_lines
 from ._packager import RESOLUTION_PARAM, PromptPackager, build_genpack, genpack_failures
 from ._production import ShotPlanner, planner_prompt, shot_budget, shot_row, shotlist_failures
 from ._qc import RUBRIC_PARAM, QcGrader, RubricAnswer, capped, clip_spec, qc_prompt, qc_verdict
@@ -15,12 +16,14 @@ from ._render import AssembleCut, RenderFinal, RenderProxy
 from ._shared import applicable_rules, genpack_changed, pack_digest, passed_with, rules_missing
 from ._sheets import SHEET_NEEDS, ReferenceSheets, shot_references
 from ._storyboard import StoryboardGenerator, drift_risk, recommend, storyboard_report
+from ._voices import ScratchVoices, audio_failures, voice_settings
 
 __all__ = [
     "RESOLUTION_PARAM",
     "RUBRIC_PARAM",
     "SHEET_NEEDS",
     "AssembleCut",
+    "DialogueAssigner",
     "PromptPackager",
     "QcGrader",
     "ReferenceSheets",
@@ -28,6 +31,7 @@ __all__ = [
     "RenderFinal",
     "RenderProxy",
     "RubricAnswer",
+    "ScratchVoices",
     "ShotList",
     "ShotPlanner",
     "StoryboardGenerator",
@@ -41,9 +45,12 @@ __all__ = [
     "_storyboard",
     "analyse",
     "applicable_rules",
+    "assign_lines",
+    "audio_failures",
     "build_genpack",
     "capped",
     "clip_spec",
+    "dialogue_failures",
     "drift_risk",
     "genpack_changed",
     "genpack_failures",
@@ -56,9 +63,11 @@ __all__ = [
     "regen_failures",
     "regen_rules",
     "rules_missing",
+    "scene_lines",
     "shot_budget",
     "shot_references",
     "shot_row",
     "shotlist_failures",
     "storyboard_report",
+    "voice_settings",
 ]

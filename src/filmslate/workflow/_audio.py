@@ -1,0 +1,52 @@
+"""The scratch dialogue pass of the orchestrated run (issue 15).
+
+Once every scene's shots are made (their shot lists are final: each scene's cost loop has run),
+and before the cut, for each scene in SCENES order: dialogue-shots places the scene's lines
+in its shots (DIALOGUE_<SCENE>), then scratch-voices speaks each shot's lines in their voice
+locks' voices (AUDIO_<SHOT>). Each step runs only when its output is missing, failed or stale,
+so revising one voice lock re-voices exactly the shots where that character speaks, and a
+second run finds everything up to date. A FAIL stops the run like any other step's.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from ..engine._runner import Runner
+from ._pending import scene_ids, shot_rows
+
+__all__ = ["DIALOGUE_SKILL", "VOICE_SKILL", "Voicing", "voice_pass"]
+
+DIALOGUE_SKILL = "dialogue-shots"
+VOICE_SKILL = "scratch-voices"
+
+
+class Voicing(Protocol):
+    """What the pass needs of the orchestrator: its runner, phases and steps."""
+
+    runner: Runner
+
+    @property
+    def progress(self) -> _Progress:
+        """Where progress is reported."""
+
+    def step(self, skill: str, target: str, *, advance: bool = True) -> None:
+        """Run a skill unless its latest output is a fresh PASS (or stop the run)."""
+
+
+class _Progress(Protocol):
+    def phase(self, name: str, total: int) -> None: ...
+
+    def advance(self, detail: str) -> None: ...
+
+
+def voice_pass(orch: Voicing) -> None:
+    """dialogue-shots on every planned scene, then scratch-voices on each of its shots."""
+    runner = orch.runner
+    scenes = [(s, shot_rows(runner, s)) for s in scene_ids(runner)]
+    scenes = [(s, rows) for s, rows in scenes if rows]
+    orch.progress.phase("scratch dialogue", sum(1 + len(rows) for _, rows in scenes))
+    for scene, rows in scenes:
+        orch.step(DIALOGUE_SKILL, scene)
+        for row in rows:
+            orch.step(VOICE_SKILL, row.shot_id)
