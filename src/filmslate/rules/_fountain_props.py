@@ -4,8 +4,9 @@ Screenplays write a prop's name in CAPS the first time it matters (``a BRASS KEY
 also capitalise sounds (``BANG``, ``the door SLAMS``), verbs of sudden action (``she RUNS``),
 emphasis (``It is NOT over``, ``DEAD!``) and camera directions (``CLOSE ON``). Code cannot
 know what a word means, so it decides with a fixed, explainable heuristic; what survives is
-only a *candidate* that script-breakdown confirms (it must name who owns each prop). A caps
-word is not a thing when
+only a *candidate* that script-breakdown confirms (it must name who owns each prop) or
+rejects (its answer's ``not_props``: code drops the word from that scene). A caps word is
+not a thing when
 
 1. it is a screen direction, transition or emphasis word (``DIRECTIONS``, ``EMPHASIS``);
 2. it is a sound from ``SOUNDS``, bare or inflected (``BANG``, ``CRASHES``, ``KNOCKING``), or

@@ -27,11 +27,20 @@ from ...schemas import (
     WorldState,
 )
 from .._prompts import system_prompt
+from ._breakdown_props import (
+    NotProp,
+    is_rejection_note,
+    rejection_failures,
+    rejection_log,
+    rejection_notes,
+    without_rejected,
+)
 from ._common import PACKAGE, Answer, compose, joined, scene_lines, scene_number, section, unique
 
 __all__ = [
     "BreakdownAnswer",
     "Extracted",
+    "NotProp",
     "PropOwner",
     "ScriptBreakdown",
     "breakdown_failures",
@@ -49,7 +58,8 @@ class PropOwner(Answer):
 
 
 class BreakdownAnswer(Answer):
-    """script-breakdown's answer for one scene: only additions to what code extracted."""
+    """script-breakdown's answer for one scene: additions to what code extracted, and the
+    prop candidates that are not props (``not_props``; code drops them from the scene)."""
 
     added_characters: list[Id] = Field(default_factory=list)
     added_locations: list[Id] = Field(default_factory=list)
@@ -58,6 +68,7 @@ class BreakdownAnswer(Answer):
     state_changes: list[Entry] = Field(default_factory=list)
     continuity_risks: list[Entry] = Field(default_factory=list)
     lock_requirements: list[Id] = Field(default_factory=list)
+    not_props: list[NotProp] = Field(default_factory=list)
 
 
 @dataclass
@@ -171,14 +182,18 @@ def _added(extracted: Sequence[str], added: Iterable[str], spell: Any) -> list[s
 
 
 def _draft_row(scene_id: str, ext: Extracted, answer: BreakdownAnswer) -> BreakdownRow:
-    """Extraction kept whole; the model's additions appended; introductions left for later."""
+    """Extraction kept whole (but the prop candidates the model rejects); the model's
+    additions appended; introductions left for later."""
+    props = _added(ext.props, answer.added_props, canonical_id)
     return BreakdownRow(
         scene_id=scene_id,
         characters_present=_added(ext.characters, answer.added_characters, canonical_id),
         locations_used=_added(ext.locations, answer.added_locations, canonical_id),
-        props_used=_added(ext.props, answer.added_props, canonical_id),
+        props_used=without_rejected(props, answer.not_props),
         state_changes=unique(answer.state_changes),
-        continuity_risks=unique([*ext.risks, *answer.continuity_risks]),
+        continuity_risks=unique(
+            [*ext.risks, *answer.continuity_risks, *rejection_notes(answer.not_props)]
+        ),
         lock_requirements=unique(_lock_name(x) for x in answer.lock_requirements),
     )
 
@@ -292,7 +307,8 @@ def _row_state_failures(row: BreakdownRow, scene: SceneRow, owners: Mapping[str,
                 "name the character or set that holds it"
             )
     injury = _INJURY_RE.search(" ".join([story, *row.state_changes]))
-    if not row.continuity_risks and (row.new_props_introduced or injury):
+    risks = [r for r in row.continuity_risks if not is_rejection_note(r)]  # code's notes aside
+    if not risks and (row.new_props_introduced or injury):
         cause = (
             f"new props ({', '.join(row.new_props_introduced)})"
             if row.new_props_introduced
@@ -324,6 +340,7 @@ def breakdown_failures(
     for row in breakdown.rows:
         ext, answer = extracted[row.scene_id], answers[row.scene_id]
         known.owners.update(_owners_of(answer))
+        failures += rejection_failures(row.scene_id, ext.props, answer.not_props)
         failures += _row_entity_failures(row, ext, known)
         failures += _row_state_failures(row, rows[row.scene_id], known.owners)
         known.characters.update(row.characters_present)
@@ -337,7 +354,7 @@ def _scene_sections(row: SceneRow, ext: Extracted) -> list[str]:
         section("Scene", scene_lines(row)),
         f"## Screenplay text\n{ext.text}" if ext.text else "",
         section(
-            "Extracted by code (fixed: add only)",
+            "Extracted by code (fixed: add only; the props are candidates, see not_props)",
             [
                 f"characters present: {joined(ext.characters)}",
                 f"speaking: {joined(ext.speakers)}",
@@ -371,14 +388,17 @@ def scenes_to_ask(feedback: Sequence[str], scenes: Scenes) -> set[str]:
 class ScriptBreakdown(Skill):
     """Completes the breakdown with implicit state changes, risks and locks (Tier 1).
 
-    Code extracts characters, speakers, locations and props from SCENES and the per-scene
-    SCRIPT slices and keeps them; the model (asked once per scene, so each prompt holds one
-    scene) may only add. First appearances are recomputed in scene order. A revision re-asks
-    only the scenes its gate's reasons name; the others keep their answers (kept as each
-    arrives, so a resumed run does not pay for them again either). Escalates to Tier 2 on a
-    persisting FAIL, asking again only the scenes that still fail. Gate (code): undefined
-    characters, unlisted state changes, props without an owner, locations without
-    introduction, unacknowledged continuity risks, malformed lock names.
+    Code extracts characters, speakers, locations and prop candidates from SCENES and the
+    per-scene SCRIPT slices and keeps them; the model (asked once per scene, so each prompt
+    holds one scene) may only add, except that it rejects a prop candidate that is not a
+    thing (``not_props``, with why): code drops it from that scene's props (noted in the
+    row's continuity_risks and, on a PASS, the run's log row). First appearances are
+    recomputed in scene order. A revision re-asks only the scenes its gate's reasons name;
+    the others keep their answers (kept as each arrives, so a resumed run does not pay for
+    them again either). Escalates to Tier 2 on a persisting FAIL, asking again only the
+    scenes that still fail. Gate (code): a rejection of a name that is not one of the scene's
+    candidates, undefined characters, unlisted state changes, props without an owner,
+    locations without introduction, unacknowledged continuity risks, malformed lock names.
 
     Why not read the import's BREAKDOWN: the runner refuses an input whose gate is FAIL, so a
     skill that reads the kind it writes could not revise after its own failed version. Code
@@ -451,13 +471,15 @@ class ScriptBreakdown(Skill):
         return answer
 
     def gate(self, outputs: list[Any], ctx: Context) -> Gate:
-        """FAIL on any row fault (see the class docstring)."""
-        return Gate.from_failures(
-            breakdown_failures(
-                outputs[0],
-                ctx.inputs.get("SCENES"),
-                self.extracted,
-                self.answers,
-                ctx.inputs.get("WORLD_STATE"),
-            )
+        """FAIL on any row fault (see the class docstring); a PASS notes each rejected
+        candidate (the run's log row says what was dropped, and why)."""
+        failures = breakdown_failures(
+            outputs[0],
+            ctx.inputs.get("SCENES"),
+            self.extracted,
+            self.answers,
+            ctx.inputs.get("WORLD_STATE"),
         )
+        if failures:
+            return Gate.from_failures(failures)
+        return Gate("PASS", tuple(rejection_log({s: a.not_props for s, a in self.answers.items()})))
