@@ -65,7 +65,7 @@ class MeteredJobs(abc.ABC, Generic[P]):
         self.store = project.store
         self.config = project.config
         self.ledger = ledger or Ledger(project.store, project.config)
-        self.providers: dict[str, P] = dict(providers or {})
+        self.providers: dict[str, P] = {**self._builtin(), **(providers or {})}
         self._made: dict[str, P] | None = None  # the factory's, once loaded
         self.poll_interval_s = poll_interval_s
         self.timeout_s = self.TIMEOUT_S if timeout_s is None else timeout_s
@@ -92,6 +92,10 @@ class MeteredJobs(abc.ABC, Generic[P]):
         self._made = None
 
     # -- what a subclass says -------------------------------------------------------------
+
+    def _builtin(self) -> dict[str, P]:
+        """The providers always there, beside the given ones (the given win)."""
+        return {}
 
     @abc.abstractmethod
     def _unserved(self, model: str) -> NoReturn:

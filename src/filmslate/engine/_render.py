@@ -45,6 +45,7 @@ for a call that may have been billed). docs/guide.md lists the window left per p
 from __future__ import annotations
 
 import uuid
+from functools import cached_property
 from importlib import import_module
 from pathlib import Path
 from typing import NoReturn
@@ -54,8 +55,6 @@ from ..core._errors import ProviderError, RegenRefused
 from ..core._video_prices import video_cost, video_entry
 from ..rules._takes import genpack_sha, last_qc_verdict
 from ..schemas import GenPack, QcBatch, ShotRow
-from ..store._ledger import Ledger
-from ..store._project import Project
 from ..store._store import Store, crash_point
 from ._clips import clip_job, payload_json, refused_error, take_seed
 from ._metered_jobs import MeteredJobs
@@ -95,25 +94,15 @@ class RenderService(MeteredJobs[VideoProvider]):
     FACTORY = VIDEO_FACTORY
     CRASH_AFTER_INTENT = CRASH_AFTER_INTENT
 
-    def __init__(
-        self,
-        project: Project,
-        ledger: Ledger | None = None,
-        providers: dict[str, VideoProvider] | None = None,
-        *,
-        poll_interval_s: float = 1.0,
-        timeout_s: float = 1800.0,
-    ) -> None:
-        animatic = _animatic(project.root / ".filmslate" / "renders")
-        super().__init__(
-            project,
-            ledger,
-            {"animatic": animatic, **(providers or {})},
-            poll_interval_s=poll_interval_s,
-            timeout_s=timeout_s,
-        )
-        self.router = Router(project.store, project.config)
-        self._shots_total: int | None = None
+    _shots_total: int | None = None  # counted once, when the premium quota is first asked
+
+    @cached_property
+    def router(self) -> Router:
+        """The router of the project's tiers (the visual route by hero tier)."""
+        return Router(self.store, self.config)
+
+    def _builtin(self) -> dict[str, VideoProvider]:
+        return {"animatic": _animatic(self.project.root / ".filmslate" / "renders")}
 
     # -- public ---------------------------------------------------------------------------
 
