@@ -2,6 +2,9 @@
 
 ``run_loop(runner, "narrative")`` runs story-architect -> script-breakdown ->
 character-psychology (each scene with characters) -> narrative-red-team -> audience-simulator;
+its start is the orchestrator's story phase: an imported project (SCENES and no PREMISE) has
+no premise to structure, so story-architect is skipped, and scenes missing a goal, conflict or
+outcome get scene-goals first (SPEC §5: every scene has all three);
 ``run_loop(runner, "validation", "S03")`` runs research-agent -> plausibility-auditor ->
 cultural-check (when the truth packet names a real culture) for one scene, or for every scene
 in SCENES order with ``"PROJECT"``. Each step goes through ``Runner.run``, which revises on
@@ -26,6 +29,7 @@ from ..core._names import SCENE_RE
 from ..engine._readiness import culture_required, passed_and_fresh, scene_rows
 from ..engine._runner import Runner, RunResult
 from ..engine._skill import Registry, Skill
+from ..skills.narrative._scene_goals import missing_fields
 from ..store._project import Project
 from ._backward import LoopBack, record_loop_back
 
@@ -167,6 +171,10 @@ def _narrative(
         )
     for name in LOOPS["narrative"]:
         skill = skills[name]
+        if name == "story-architect":
+            if not _story(runner, skill, out):
+                return
+            continue
         if skill.target_scope != "scene":
             if not _record(out, _step(runner, skill, "PROJECT")):
                 return
@@ -179,6 +187,23 @@ def _narrative(
             )
             if not _record(out, step):
                 return
+
+
+def _story(runner: Runner, architect: type[Skill], out: LoopResult) -> bool:
+    """The story's start, decided as the orchestrator's story phase decides: story-architect
+    unless the scenes were imported (no premise to structure), then scene-goals when a scene
+    lacks a goal, conflict or outcome. False when the loop stops here."""
+    store = runner.project.store
+    if store.latest("PREMISE") is None and store.latest("SCENES") is not None:
+        out.steps.append(
+            StepResult(architect.name, "PROJECT", "skipped", "no premise: the scenes were imported")
+        )
+    elif not _record(out, _step(runner, architect, "PROJECT")):
+        return False
+    if not any(missing_fields(row) for row in scene_rows(runner.project)):
+        return True
+    # always run while a field is missing (a fresh earlier PASS is for older scenes)
+    return _record(out, _step(runner, runner.registry.get("scene-goals"), "PROJECT", force=True))
 
 
 def _validation(
@@ -215,12 +240,13 @@ def _record(out: LoopResult, step: StepResult) -> bool:
     return step.ok
 
 
-def _step(runner: Runner, skill: type[Skill], target: str) -> StepResult:
-    """One step: skip when already passed and fresh, else run to PASS or report the stop."""
-    if passed_and_fresh(runner.project, skill, target):
+def _step(runner: Runner, skill: type[Skill], target: str, force: bool = False) -> StepResult:
+    """One step: skip when already passed and fresh (unless forced), else run to PASS or
+    report the stop."""
+    if not force and passed_and_fresh(runner.project, skill, target):
         return StepResult(skill.name, target, "up_to_date")
     try:
-        result = runner.run(skill.name, target)
+        result = runner.run(skill.name, target, force=force)
         if result.status == "up_to_date":
             # The runner trusts the skill's own last output; a newer version (a light pass,
             # a failed hand edit) may have replaced it since, so run again for real.
