@@ -70,7 +70,7 @@ def slate(root: Path, *args: str) -> str:
 @pytest.mark.slow
 def test_the_otio_reads_back_with_the_cuts_clips_order_and_length(film: Path) -> None:
     output = slate(film, "export", "--format", "otio")
-    assert "EXPORT_PROJECT_v001.otio (stored): 4 clip(s)" in output
+    assert "production/EXPORT_PROJECT_v001.otio (" in output and "): 4 clip(s)" in output
     timeline = otio.adapters.read_from_file(str(film / FOLDER / "EXPORT_PROJECT_v001.otio"))
     clips = video_clips(timeline)
     assert [c.name for c in clips] == shots_in_order(film)
@@ -120,7 +120,7 @@ def test_the_export_is_an_artifact_made_from_the_cut_and_its_takes(film: Path) -
 
 @pytest.mark.slow
 def test_fcp_xml_and_edl_read_back_with_the_same_clips(film: Path) -> None:
-    slate(film, "export", "--format", "fcpxml", "--format", "edl")
+    slate(film, "export", "-f", "otio", "-f", "fcpxml", "-f", "edl")
     shots = shots_in_order(film)
     for extension in ("xml", "edl"):
         timeline = otio.adapters.read_from_file(
@@ -130,6 +130,10 @@ def test_fcp_xml_and_edl_read_back_with_the_same_clips(film: Path) -> None:
         assert [c.name for c in clips] == shots, extension
         total = sum(c.source_range.duration.value for c in clips)
         assert abs(total - cut_frames(film)) <= 1, extension
+    xml = otio.adapters.read_from_file(str(film / FOLDER / "EXPORT_PROJECT_v001.xml"))
+    stored = otio.adapters.read_from_file(str(film / FOLDER / "EXPORT_PROJECT_v001.otio"))
+    sounds = [len(list(t.find_clips())) for t in stored.audio_tracks() if len(t)]
+    assert [len(list(t.find_clips())) for t in xml.audio_tracks() if len(t)] == sounds
     edl = (film / FOLDER / "EXPORT_PROJECT_v001.edl").read_text()
     assert edl.count("GENPACK V001 QC PASS") == len(shots)  # the markers as LOC comments
 
