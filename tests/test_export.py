@@ -12,9 +12,19 @@ import pytest
 
 from conftest import SRC, run_slate
 from filmslate import Project
-from filmslate.core._names import KINDS
+from filmslate.core._errors import UserError
+from filmslate.core._names import KINDS, ArtifactName
 from filmslate.rules._media import probe
 from filmslate.synthetic import Settings, synthetic_project
+from filmslate.workflow._export_otio import (
+    Cue,
+    Edit,
+    Shot,
+    render_all,
+    srt,
+    timeline_payload,
+    vtt,
+)
 from filmslate.workflow._orchestrator import Orchestrator
 
 FOLDER = Path("exports") / "EXPORT_PROJECT_v001"
@@ -224,3 +234,32 @@ def test_without_opentimelineio_the_error_names_the_extra(project: Project, tmp_
     assert result.returncode == 2
     assert "pip install 'filmslate[editor]'" in result.stderr
     assert len(result.stderr.splitlines()) == 1
+
+
+def an_edit(rate: float) -> Edit:
+    take = ArtifactName("FINAL", "S01_SH01", 1)
+    shot = Shot("S01_SH01", take, 36, ArtifactName("GENPACK", "S01_SH01", 2), "FIX", None)
+    return Edit("PROJECT", "Film", ArtifactName("CUT", "PROJECT", 1), rate, 36, (shot,))
+
+
+def test_xml_and_edl_need_a_timecode_rate_and_say_so() -> None:
+    edit = an_edit(12.0)  # the default proxy rate: a proxy-only cut
+    payload = timeline_payload(edit)
+    assert render_all(edit, payload, [], ["otio"])["otio"] == payload.render().decode()
+    for fmt in ("fcpxml", "edl"):
+        with pytest.raises(UserError, match=rf"{fmt} needs a timecode frame rate .* 12 fps"):
+            render_all(edit, payload, [], [fmt])
+    marker = video_clips(otio.adapters.read_from_string(payload.render().decode()))[0].markers[0]
+    assert (marker.name, marker.color) == ("S01_SH01 GENPACK v002 QC FIX", "YELLOW")
+
+
+def test_subtitle_files_are_numbered_srt_and_headed_vtt() -> None:
+    cues = [Cue(0.0, 1.5, "Who's there?"), Cue(61.25, 3723.5, "Only the tide.")]
+    assert srt(cues) == (
+        "1\n00:00:00,000 --> 00:00:01,500\nWho's there?\n\n"
+        "2\n00:01:01,250 --> 01:02:03,500\nOnly the tide.\n"
+    )
+    assert vtt(cues) == (
+        "WEBVTT\n\n00:00:00.000 --> 00:00:01.500\nWho's there?\n\n"
+        "00:01:01.250 --> 01:02:03.500\nOnly the tide.\n"
+    )
