@@ -98,8 +98,8 @@ def timed_media() -> dict[str, list[float]]:
 
     totals: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
     wrapped = [
-        ("decode (ffmpeg)", _media_decode, "analyse"),
-        ("probe (ffmpeg)", _media_decode, "_meta"),
+        ("decode (one ffmpeg run)", _media_decode, "analyse"),
+        ("probe uncached (one ffmpeg run)", _media_decode, "_counted"),
         ("looks (faces, light)", _media, "_look_findings"),
         ("disk cache read", _media_cache, "load"),
         ("disk cache write", _media_cache, "save"),
