@@ -17,6 +17,7 @@ from pydantic import Field, ValidationError, model_validator
 
 from ._catalogue import Catalogue, load_catalogue
 from ._config_base import Price, ProjectPath, Section
+from ._config_edit import EditSection
 from ._config_models import catalogue_problems, catalogue_with, model_problems
 from ._config_providers import AudioSection, ImagesSection, ProviderSection
 from ._config_toml import DEFAULT_TOML, default_toml, key_lines
@@ -220,6 +221,7 @@ class Config(Section):
     providers: ProviderSection = ProviderSection()
     prices: PriceSection = PriceSection()
     skills: SkillSection = SkillSection()
+    edit: EditSection = EditSection()  # edit-planner's targets (issue 15 §4)
     images: ImagesSection = ImagesSection()
     audio: AudioSection = AudioSection()  # the scratch voices' speech model (issue 15)
     # "provider:model" -> changes to a shipped catalogue entry, or a whole new entry

@@ -137,6 +137,15 @@ schema_retries = 2              # re-asks quoting the error when an answer misfi
 # video = {{ "fal:some-model" = {{ proxy = 0.05, final = 0.20 }} }}
 # text = {{ "openai:gpt-4.1-mini" = [0.40, 1.60] }}
 
+[edit]
+# edit-planner's plan of each cut (EDIT_<TARGET>): the film's runtime target (unset: the sum
+# of the planned shot durations), how far the plan may land from it, the shortest trimmed shot
+# target_runtime_s = 90.0
+runtime_tolerance_pct = 5.0
+min_shot_s = 1.0
+j_cut_s = 0.0                   # J cuts: in an exchange the next line is heard this long before
+                                # its picture, which starts that much later (0: none)
+
 [skills]
 # Your own skills: Python files in this project defining filmslate.Skill subclasses
 # (every Skill subclass with a name found in the file is registered).

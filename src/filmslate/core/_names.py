@@ -129,6 +129,7 @@ KINDS: dict[str, Kind] = {
         # the provider's clip as it arrived, kept beside the conformed PROXY / FINAL take
         _kind("RAW_PROXY", "shot", "mp4", "production"),
         _kind("RAW_FINAL", "shot", "mp4", "production"),
+        _kind("EDIT", "target", "csv", "production"),  # the cut's edit plan (issue 15 §4)
         _kind("CUT", "target", "mp4", "production"),
         _kind("EXPORT", "target", "otio", "production"),  # the editor hand-off (issue 15)
         _kind("COST_REPORT", "target", "md", "governance"),

@@ -47,6 +47,7 @@ from ._continuity import (
 from ._csv import CsvArtifact, CsvRow
 from ._digest import DigestRow, StoryDigest
 from ._document import DocumentArtifact
+from ._edit import EditPlan, EditRow
 from ._export import EditorialExport
 from ._genpack import GENPACK_SECTIONS, GenPack
 from ._governance import (
@@ -146,6 +147,8 @@ __all__ = [
     "DialogueShots",
     "DigestRow",
     "DocumentArtifact",
+    "EditPlan",
+    "EditRow",
     "EditorialExport",
     "EmotionalRange",
     "Entry",

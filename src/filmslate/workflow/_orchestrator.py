@@ -23,7 +23,8 @@ missing or stale, in loop order:
    scene's accepted takes (a shot with a High finding goes back to regen-analyzer, see
    ``_visual_continuity``); then render-final for each shot;
 7. scratch dialogue (``_audio``): dialogue-shots for each scene, scratch-voices for each shot;
-8. cut: assemble-cut and budget-gates.
+8. edit (``_edit``): edit-planner for each scene, then for the whole film (EDIT_PROJECT);
+9. cut: assemble-cut, which follows EDIT_PROJECT, and budget-gates.
 
 Nothing is remembered between runs: every decision is read back from the files and the log,
 so after Ctrl-C or kill -9 the next ``slate run`` picks up exactly where the last one stopped
@@ -46,6 +47,7 @@ from ..skills.narrative._scene_goals import missing_fields
 from ..store._runlock import run_lock
 from ._audio import voice_pass
 from ._backward import LoopBack, record_loop_back
+from ._edit import edit_pass
 from ._pending import (
     budget_moved,
     locks_pending,
@@ -153,9 +155,9 @@ class Orchestrator:
     # -- phases -----------------------------------------------------------------------------
 
     def _phases(self) -> bool:
-        phases = (self._story, self._locks, self._scenes, self._review, self._planning)
-        try:
-            for phase in (*phases, self._shots, lambda: voice_pass(self), self._cut):
+        phases = (self._story, self._locks, self._scenes, self._review, self._planning, self._shots)
+        try:  # issue 15: the scratch voices, then the EDIT plans the cut follows (_edit)
+            for phase in (*phases, lambda: voice_pass(self), lambda: edit_pass(self), self._cut):
                 phase()
         except LoopBack as back:
             self.loop_back(back)

@@ -8,6 +8,7 @@ when a module is split.
 from ...schemas import ShotList
 from . import _packager, _production, _qc, _regen, _render, _shared, _sheets, _storyboard
 from ._dialogue_shots import DialogueAssigner, assign_lines, dialogue_failures, scene_lines
+from ._edit import EditPlanner
 from ._packager import RESOLUTION_PARAM, PromptPackager, build_genpack, genpack_failures
 from ._production import ShotPlanner, planner_prompt, shot_budget, shot_row, shotlist_failures
 from ._qc import RUBRIC_PARAM, QcGrader, RubricAnswer, capped, clip_spec, qc_prompt, qc_verdict
@@ -24,6 +25,7 @@ __all__ = [
     "SHEET_NEEDS",
     "AssembleCut",
     "DialogueAssigner",
+    "EditPlanner",
     "PromptPackager",
     "QcGrader",
     "ReferenceSheets",

@@ -15,7 +15,9 @@ settlement are the service's (``filmslate.engine._render``), never a skill's.
   Its gate runs the technical checks qc-grader runs on proxies: a final take that fails them
   never reaches the cut.
 - **assemble-cut** concatenates the accepted takes (FINAL, else a PROXY whose last QC row is
-  PASS) in SCENES and SHOTLIST order into ``CUT_<TARGET>``, re-encoded to one resolution.
+  PASS) in SCENES and SHOTLIST order into ``CUT_<TARGET>``, re-encoded to one resolution; when
+  the target has an edit plan (``EDIT_<TARGET>``, edit-planner's), in the plan's order, each
+  take from its in to its out point.
 """
 
 from __future__ import annotations
@@ -34,9 +36,10 @@ from ...core._gate import Gate
 from ...engine._skill import REGISTRY, Context, Layer, Media, Need, Skill, Tier
 from ...engine._video import ClipRenderer, ResolutionTier
 from ...rules._conform import H264
+from ...rules._edit import plan_takes
 from ...rules._media import decode, probe
 from ...rules._takes import last_qc_verdict
-from ...schemas import Artifact, GenPack, QcBatch, Scenes, ShotList, ShotRow
+from ...schemas import Artifact, EditPlan, GenPack, QcBatch, Scenes, ShotList, ShotRow
 from ._production import shot_row
 from ._shared import passed_with
 from ._sheets import SHEET_NEEDS, shot_references
@@ -216,6 +219,7 @@ class AssembleCut(Skill):
         Need("PROXY", "all", optional=True),
         Need("FINAL", "all", optional=True),
         Need("QC_BATCH", "all", optional=True),
+        Need("EDIT", "target", optional=True),  # edit-planner's plan: order and trims
     )
     produces: ClassVar[tuple[str, ...]] = ("CUT",)
     target_scope: ClassVar[Any] = "target"
@@ -226,11 +230,17 @@ class AssembleCut(Skill):
     )
 
     def produce(self, ctx: Context) -> list[Artifact | Media]:
-        """The cut of the target (PROJECT or one scene)."""
+        """The cut of the target (PROJECT or one scene), as its edit plan says if it has one."""
         takes = accepted_takes(ctx)
         final = any(take.kind == "FINAL" for take in takes)
         res: Resolution = ctx.config.resolution.final if final else ctx.config.resolution.proxy
-        return [Media("CUT", ctx.target, concat([t.data for t in takes], res))]
+        plan: EditPlan | None = ctx.inputs.get("EDIT")
+        if plan is None:
+            return [Media("CUT", ctx.target, concat([t.data for t in takes], res))]
+        named = {t.shot_id: (take_name(ctx, t), t.data) for t in takes}
+        planned = plan_takes(plan, named, ctx.target)  # refuses a plan of other takes
+        trims = [(round(i * res.fps), round(o * res.fps)) for _, i, o in planned]
+        return [Media("CUT", ctx.target, concat([d for d, _, _ in planned], res, trims))]
 
     def gate(self, outputs: list[Any], ctx: Context) -> Gate:
         """FAIL when the cut does not decode."""
@@ -281,9 +291,18 @@ def accepted_takes(ctx: Context) -> list[Take]:
     return takes
 
 
-def concat(clips: list[bytes], res: Resolution) -> bytes:
-    """One MP4 of the clips in order: each normalised to one size and rate, then joined
-    with the concat demuxer (no second encode, so frame counts add up exactly)."""
+def take_name(ctx: Context, take: Take) -> str:
+    """The file name of an accepted take (``FINAL_S01_SH02_v003.mp4``), from the run's inputs."""
+    prefix = f"{take.kind}_{take.shot_id}_v"
+    return next((n for n in ctx.inputs.names if n.startswith(prefix)), "")
+
+
+def concat(
+    clips: list[bytes], res: Resolution, trims: list[tuple[int, int]] | None = None
+) -> bytes:
+    """One MP4 of the clips in order: each normalised to one size and rate (and cut to its
+    ``trims``, first and end frame, when given), then joined with the concat demuxer (no second
+    encode, so frame counts add up exactly)."""
     if not clips:
         raise UserError("nothing to assemble: the target has no shots")
     ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
@@ -297,7 +316,11 @@ def concat(clips: list[bytes], res: Resolution) -> bytes:
         for index, data in enumerate(clips):
             source, normal = folder / f"in{index:05d}.mp4", folder / f"n{index:05d}.mp4"
             source.write_bytes(data)
-            _ffmpeg([ffmpeg, "-i", str(source), "-vf", scale, *H264, str(normal)])
+            vf = scale
+            if trims is not None:  # frames at the cut's rate: after fps=, before the join
+                first, end = trims[index]
+                vf += f",trim=start_frame={first}:end_frame={end},setpts=PTS-STARTPTS"
+            _ffmpeg([ffmpeg, "-i", str(source), "-vf", vf, *H264, str(normal)])
             listing.append(f"file '{normal.name}'")
         (folder / "list.txt").write_text("\n".join(listing) + "\n")
         out = folder / "cut.mp4"
@@ -350,4 +373,5 @@ __all__ = [
     "concat",
     "scenes_in_order",
     "service_of",
+    "take_name",
 ]
