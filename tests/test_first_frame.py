@@ -38,6 +38,12 @@ def rgb(data: bytes) -> np.ndarray:
         return np.array(image.convert("RGB"))
 
 
+def png_of(pixels: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
 def test_a_take_of_its_own_storyboard_passes_and_one_of_another_picture_fails(
     film: Path, tmp_path: Path
 ) -> None:
@@ -92,3 +98,47 @@ def test_the_similarity_measures_layout_not_brightness() -> None:
     # a smaller take of a wider picture: the picture is cropped to cover it, as a provider does
     wide = np.concatenate([board[:, :80], board, board[:, -80:]], axis=1)
     assert first_frame_similarity(board[::2, ::2], wide) > 0.95
+
+
+def test_a_final_take_not_started_from_its_storyboard_never_reaches_the_cut(
+    tmp_path: Path,
+) -> None:
+    """render-final's technical checks hold the final take to the storyboard too."""
+    import test_real_clips as real
+    from filmslate.engine._render import RenderService
+    from filmslate.engine._skill import Registry
+    from filmslate.skills.production import AssembleCut, RenderFinal, RenderProxy
+    from filmslate.store._project import Project
+    from test_skills_production import put
+
+    root = real.film.__wrapped__(tmp_path)  # type: ignore[attr-defined]
+    config = root / "filmslate.toml"
+    config.write_text(config.read_text().replace('mid = "fake:clip"', 'mid = "animatic"'))
+    board = rgb(qc.picture(qc.MILL_BROWN, spread=60.0))
+    board[60:300, 80:260] //= 3  # a dark figure on the left
+    storyboard, mirrored = png_of(board), png_of(np.ascontiguousarray(board[:, ::-1]))
+    with Project(root) as project:
+        put(project, "STORYBOARD", "S01_SH02", storyboard)  # type: ignore[arg-type]
+        proxy_res, final_res = project.config.resolution.proxy, project.config.resolution.final
+
+    def take(image: bytes, res: object) -> bytes:
+        job = VideoJob("S01_SH02", "camera_type: medium", 4.0, res.width, res.height, res.fps,  # type: ignore[attr-defined]
+                       image=image)  # fmt: skip
+        provider = AnimaticProvider(tmp_path / "renders")
+        return provider.download(provider.submit(job))
+
+    # the final starts from the picture mirrored: the figure on the right
+    fake = real.ModelFake(take(storyboard, proxy_res), take(mirrored, final_res))
+    project = Project(root)
+    registry = Registry()
+    for skill in (RenderProxy, RenderFinal, AssembleCut):
+        registry.register(skill)
+    service = RenderService(project, providers={"animatic": fake}, poll_interval_s=0.0)
+    r = Runner(project, registry)
+    assert r.run("render-proxy", "S01_SH02", params={"render": service}).gate.passed
+    real.qc(root, ("S01_SH02", 1, "PASS"))
+    final = r.run("render-final", "S01_SH02", params={"render": service})
+    assert final.gate.verdict == "FAIL"
+    assert "first_frame severe: the first frame does not show the storyboard" in str(
+        final.gate.reasons
+    )
