@@ -164,7 +164,7 @@ def shot(number: int, seconds: float, camera: str, *cast: str) -> ShotRow:
         shot_id=f"S01_SH{number:02d}",
         scene_id="S01",
         duration_s=seconds,
-        camera_type=camera,  # type: ignore[arg-type]
+        camera_type=camera,
         blocking_summary="the office",
         set_id="OFFICE",
         char_ids=list(cast),

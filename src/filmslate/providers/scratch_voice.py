@@ -3,8 +3,10 @@ library and its voice data, so nothing is downloaded at run time and nothing is 
 
 It is a speech provider like a hosted one (submit, poll, download), so its lines go through
 the speech service's reservations and settlements at a price of 0. ``submit`` writes the job
-down (a small JSON file beside the cache, so a resumed run can still fetch it); ``download``
-speaks it. espeak-ng is deterministic: the same line and voice give the same samples.
+down (a small JSON file in the cache, so a resumed run can still fetch it); the first
+``download`` speaks it and keeps the WAV beside it, so every later fetch of the job returns the
+same bytes (espeak-ng carries a little state from one utterance to the next: the same line
+spoken twice in one process can differ by a few samples).
 
 ``speech_providers`` is the speech service's factory: the provider of the ``[audio]`` model.
 """
@@ -76,7 +78,10 @@ class EspeakVoice(SpeechProvider):
         return JobStatus("done")
 
     def download(self, job_id: str) -> bytes:
-        """The line spoken, as WAV bytes."""
+        """The line spoken, as WAV bytes (spoken on the first download, then kept)."""
+        kept = self._spec(job_id).with_suffix(".wav")
+        if kept.exists():
+            return kept.read_bytes()
         try:
             spec = json.loads(self._spec(job_id).read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
@@ -84,7 +89,15 @@ class EspeakVoice(SpeechProvider):
                 f"espeak job {job_id} is unknown ({exc})", failure="download"
             ) from None
         samples, rate = espeak_samples(spec["text"], VoiceSettings(**spec["voice"]))
-        return wav_bytes(samples, rate)
+        data = wav_bytes(samples, rate)
+        partial = kept.with_suffix(f".{threading.get_ident()}.part")
+        partial.write_bytes(data)
+        partial.replace(kept)
+        return data
+
+    def discard(self, job_id: str) -> None:
+        """Drop the kept WAV (it did not decode); the next download speaks the line again."""
+        self._spec(job_id).with_suffix(".wav").unlink(missing_ok=True)
 
     def _spec(self, job_id: str) -> Path:
         if not job_id.startswith("espeak-") or not job_id[7:].isalnum():
