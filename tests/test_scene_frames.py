@@ -69,3 +69,17 @@ def test_the_scene_change_frames_are_bounded() -> None:
     picks = sampled_frames(decoded, 6)
     assert sum(1 for _, cut, _ in picks if cut) == MAX_SCENE_FRAMES
     assert [at for at, _, _ in picks] == sorted(at for at, _, _ in picks)
+
+
+def test_the_looking_checks_see_the_picture_after_a_cut() -> None:
+    """One face for two seconds, then (a cut) three: the frame after the cut is counted too,
+    so the three faces are the count most sampled frames agree on (5 of 9, not 4 of 8)."""
+    from filmslate.rules._media import ClipSpec, technical_checks
+    from test_looks import frames_with
+
+    clip = encode(frames_with(1, count=24) + frames_with(3, count=24))
+    findings = technical_checks(clip, ClipSpec(4.0, 640, 360, 12, characters=1))
+    assert [f.check for f in findings] == ["hard_cut", "face_count"]
+    assert findings[1].detail == (
+        "3 face(s) seen in 5 of 9 sampled frames where the shot has 1 character(s)"
+    )
