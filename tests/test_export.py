@@ -263,3 +263,19 @@ def test_subtitle_files_are_numbered_srt_and_headed_vtt() -> None:
         "WEBVTT\n\n00:00:00.000 --> 00:00:01.500\nWho's there?\n\n"
         "00:01:01.250 --> 01:02:03.500\nOnly the tide.\n"
     )
+
+
+@pytest.mark.slow
+def test_an_exports_path_that_is_not_a_folder_is_refused_before_anything_is_stored(
+    copy: Path,
+) -> None:
+    shutil.rmtree(copy / "exports", ignore_errors=True)
+    (copy / "exports").write_text("in the way\n")
+    with Project(copy) as project:
+        before = project.store.versions("EXPORT", "PROJECT")
+    result = run_slate("export", "--format", "edl", cwd=copy)
+    assert result.returncode == 2
+    assert "cannot write the export into" in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+    with Project(copy) as project:
+        assert project.store.versions("EXPORT", "PROJECT") == before

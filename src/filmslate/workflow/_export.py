@@ -19,6 +19,7 @@ Building the timeline and the renderings is ``_export_otio``'s.
 from __future__ import annotations
 
 import os
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,6 +82,7 @@ def export(
     payload = timeline_payload(edit)
     texts = render_all(edit, payload, cues, formats)  # every refusal comes before any write
     inputs = edit.inputs()
+    _writable(project.root / EXPORTS_DIR)
     record = project.store.same_as_latest("EXPORT", target, payload, inputs)
     reused = record is not None
     if record is None:
@@ -103,9 +105,11 @@ def read_edit(project: Project, target: str) -> Edit:
     store = project.store
     cut = store.latest("CUT", target)
     if cut is None:
+        how = "`slate run` first (it ends with assemble-cut)"
+        if target != "PROJECT":
+            how = f"`slate run assemble-cut --target {target}` first"
         raise UserError(
-            f"there is no cut of {target} to export yet: run `slate run` first (it ends "
-            "with assemble-cut), then `slate export`",
+            f"there is no cut of {target} to export yet: run {how}, then `slate export`",
             target=target,
         )
     used = _by_kind(store.lineage(cut.name))
@@ -258,11 +262,34 @@ def _entry(edit: Edit) -> _runlog.LogEntry:
 
 def _publish(path: Path, data: bytes) -> Path:
     """Write a file of the hand-off folder whole (temp file, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except OSError as exc:
+        with suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise UserError(
+            f"cannot write {path}: {exc.strerror or exc}; the timeline is stored, free the "
+            f"{EXPORTS_DIR}/ folder and run `slate export` again",
+            path=str(path),
+        ) from None
     return path
+
+
+def _writable(folder: Path) -> None:
+    """The exports folder exists (or is made) before anything is stored."""
+    try:
+        folder.mkdir(exist_ok=True)
+        if not folder.is_dir() or folder.is_symlink() or not os.access(folder, os.W_OK):
+            raise NotADirectoryError(20, "not a writable folder")
+    except OSError as exc:
+        raise UserError(
+            f"cannot write the export into {folder}: {exc.strerror or exc}; move that "
+            f"out of the way (the project's {EXPORTS_DIR}/ folder holds the hand-offs)",
+            path=str(folder),
+        ) from None
 
 
 def _copy_media(project: Project, edit: Edit, folder: Path) -> list[str]:
