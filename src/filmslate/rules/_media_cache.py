@@ -113,7 +113,7 @@ def save(digest: str, samples: int, facts: Facts, fields: Fields) -> None:
         return  # nothing sampled (no frames): too small to be worth a file
     partial = path.with_name(f"{path.name}.{os.getpid()}-{secrets.token_hex(4)}.part")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(exist_ok=True)  # never .filmslate itself: a project removed since
         with partial.open("wb") as stream:
             for part in (
                 np.array(facts, np.float64),
