@@ -40,6 +40,7 @@ from ...rules._edit import plan_takes
 from ...rules._media import decode, probe
 from ...rules._takes import last_qc_verdict
 from ...schemas import Artifact, EditPlan, GenPack, QcBatch, Scenes, ShotList, ShotRow
+from ._mix import AAC, mix, planned_sound, unplanned_sound
 from ._production import shot_row
 from ._shared import passed_with
 from ._sheets import SHEET_NEEDS, shot_references
@@ -220,6 +221,8 @@ class AssembleCut(Skill):
         Need("FINAL", "all", optional=True),
         Need("QC_BATCH", "all", optional=True),
         Need("EDIT", "target", optional=True),  # edit-planner's plan: order and trims
+        Need("AUDIO", "within", optional=True),  # each shot's dialogue, laid under its picture
+        Need("DIALOGUE", "within", optional=True),  # the lines' text, for the subtitles
     )
     produces: ClassVar[tuple[str, ...]] = ("CUT",)
     target_scope: ClassVar[Any] = "target"
@@ -236,11 +239,16 @@ class AssembleCut(Skill):
         res: Resolution = ctx.config.resolution.final if final else ctx.config.resolution.proxy
         plan: EditPlan | None = ctx.inputs.get("EDIT")
         if plan is None:
-            return [Media("CUT", ctx.target, concat([t.data for t in takes], res))]
+            placed = unplanned_sound(ctx, [(t.shot_id, t.data) for t in takes])
+            sound = mix(placed, sum(p.out_s for p in placed), ctx.config.audio.loudness_lufs)
+            return [Media("CUT", ctx.target, concat([t.data for t in takes], res, audio=sound))]
         named = {t.shot_id: (take_name(ctx, t), t.data) for t in takes}
         planned = plan_takes(plan, named, ctx.target)  # refuses a plan of other takes
         trims = [(round(i * res.fps), round(o * res.fps)) for _, i, o in planned]
-        return [Media("CUT", ctx.target, concat([d for d, _, _ in planned], res, trims))]
+        placed = planned_sound(ctx, plan)
+        sound = mix(placed, sum(e - f for f, e in trims) / res.fps, ctx.config.audio.loudness_lufs)
+        clips = [d for d, _, _ in planned]
+        return [Media("CUT", ctx.target, concat(clips, res, trims, audio=sound))]
 
     def gate(self, outputs: list[Any], ctx: Context) -> Gate:
         """FAIL when the cut does not decode."""
@@ -298,11 +306,14 @@ def take_name(ctx: Context, take: Take) -> str:
 
 
 def concat(
-    clips: list[bytes], res: Resolution, trims: list[tuple[int, int]] | None = None
+    clips: list[bytes],
+    res: Resolution,
+    trims: list[tuple[int, int]] | None = None,
+    audio: bytes | None = None,
 ) -> bytes:
     """One MP4 of the clips in order: each normalised to one size and rate (and cut to its
     ``trims``, first and end frame, when given), then joined with the concat demuxer (no second
-    encode, so frame counts add up exactly)."""
+    encode, so frame counts add up exactly); ``audio`` (WAV) muxed in as its AAC track."""
     if not clips:
         raise UserError("nothing to assemble: the target has no shots")
     ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
@@ -324,6 +335,10 @@ def concat(
             listing.append(f"file '{normal.name}'")
         (folder / "list.txt").write_text("\n".join(listing) + "\n")
         out = folder / "cut.mp4"
+        sound = []
+        if audio is not None:
+            (folder / "sound.wav").write_bytes(audio)
+            sound = ["-i", str(folder / "sound.wav"), "-map", "0:v:0", "-map", "1:a:0", *AAC]
         _ffmpeg(
             [
                 ffmpeg,
@@ -333,7 +348,8 @@ def concat(
                 "0",
                 "-i",
                 str(folder / "list.txt"),
-                "-c",
+                *sound,
+                "-c:v",
                 "copy",
                 "-map_metadata",
                 "-1",

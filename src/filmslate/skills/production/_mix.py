@@ -1,0 +1,242 @@
+"""The cut's sound (issue 15 §3): each shot's dialogue where the edit plays it, over room tone,
+at one loudness, and the subtitles timed from it.
+
+A shot's AUDIO starts with its picture's first frame in the take, so a moment ``t`` of it
+plays at ``t + record_in - in`` in the cut (``Placed.shift_s``). Of that audio the cut plays
+what the edit lets be heard: from the picture's in point less its J cut (``lead_s``) to its
+out point plus its L cut (``lag_s``); the rest is trimmed with the picture.
+
+Levels: the dialogue bed is measured by ffmpeg's ``loudnorm`` (EBU R128 integrated loudness,
+gated, so the silence between lines does not count) and scaled by one gain to ``[audio]
+loudness_lufs`` (a linear gain: the voices keep their dynamics; a gain that would push a peak
+past ``PEAK_DBFS`` is held there). Room tone is added after the gain, at ``ROOM_TONE_DBFS``
+RMS: a soft, seeded (so the cut is the same bytes each run) noise under the whole cut, because
+digital silence between lines sounds like a dropout at every cut and gives an editor nothing to
+fill a gap with; it lies ~37 dB under the dialogue, far below the relative gate, so it does not
+move the measured loudness.
+
+Subtitles: one cue per dialogue line of the cut's shots, from the AUDIO's own cues moved by the
+same shift (and kept inside the part of the audio the cut plays); SRT and VTT text by
+:func:`srt` and :func:`vtt`, the one writer the cut and ``slate export`` share.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import imageio_ffmpeg  # type: ignore[import-untyped]
+import numpy as np
+from numpy.typing import NDArray
+
+from ...core._errors import ProviderError
+from ...engine._skill import Context
+from ...engine._speech import SAMPLE_RATE, read_wav, wav_bytes, wav_cues
+from ...rules._media import probe
+from ...schemas import DialogueShots, EditPlan
+
+__all__ = [
+    "AAC",
+    "PEAK_DBFS",
+    "ROOM_TONE_DBFS",
+    "Placed",
+    "SubtitleCue",
+    "cut_cues",
+    "dialogue_lines",
+    "loudness",
+    "mix",
+    "planned_sound",
+    "room_tone",
+    "srt",
+    "unplanned_sound",
+    "vtt",
+]
+
+ROOM_TONE_DBFS = -60.0  # RMS of the room tone, full scale = 0 dB
+PEAK_DBFS = -1.0  # the normalising gain never lifts a sample past this
+_FULL = 32767.0
+_SEED = 15  # the room tone's noise: fixed, so a cut is reproducible to the byte
+# The cut's sound track: AAC in the MP4 at 48 kHz (what editors and players expect), mono like
+# the dialogue, bit-exact so the same mix is the same bytes
+AAC = ["-c:a", "aac", "-b:a", "128k", "-ar", "48000", "-ac", "1", "-flags:a", "+bitexact"]
+
+
+@dataclass(frozen=True)
+class Placed:
+    """One shot's sound in the cut: its AUDIO (None: no track), where its picture plays
+    (record in, in and out points in the take) and its J / L overlaps."""
+
+    shot_id: str
+    audio: bytes | None
+    record_in_s: float
+    in_s: float
+    out_s: float
+    lead_s: float = 0.0
+    lag_s: float = 0.0
+
+    @property
+    def shift_s(self) -> float:
+        """Seconds added to a moment of the shot's audio to find it in the cut."""
+        return self.record_in_s - self.in_s
+
+    @property
+    def heard(self) -> tuple[float, float]:
+        """The part of the shot's audio the cut plays (seconds into the audio)."""
+        return max(0.0, self.in_s - self.lead_s), self.out_s + self.lag_s
+
+
+@dataclass(frozen=True)
+class SubtitleCue:
+    """One subtitle: a dialogue line and when it is heard (seconds into the cut)."""
+
+    start_s: float
+    end_s: float
+    text: str
+
+
+def planned_sound(ctx: Context, plan: EditPlan) -> list[Placed]:
+    """Each planned shot's AUDIO where the plan plays its picture, with its J / L overlaps."""
+    audio: dict[str, bytes] = ctx.inputs.all("AUDIO")
+    return [
+        Placed(
+            *(r.shot_id, audio.get(r.shot_id), r.record_in_s, r.in_s, r.out_s),
+            lead_s=r.audio_lead_s,
+            lag_s=r.audio_lag_s,
+        )
+        for r in plan.rows
+    ]
+
+
+def unplanned_sound(ctx: Context, takes: Sequence[tuple[str, bytes]]) -> list[Placed]:
+    """Each take's AUDIO under the whole take, the takes end to end (a cut without a plan)."""
+    audio: dict[str, bytes] = ctx.inputs.all("AUDIO")
+    out, at = [], 0.0
+    for shot_id, data in takes:
+        length = probe(data).duration_s
+        out.append(Placed(shot_id, audio.get(shot_id), at, 0.0, length))
+        at += length
+    return out
+
+
+def dialogue_lines(ctx: Context) -> dict[str, dict[int, str]]:
+    """Shot -> line number -> text of every DIALOGUE table the run read."""
+    out: dict[str, dict[int, str]] = {}
+    for table in ctx.inputs.all("DIALOGUE").values():
+        assert isinstance(table, DialogueShots)
+        for row in table.rows:
+            out.setdefault(row.shot_id, {})[row.line_order] = row.text
+    return out
+
+
+def mix(placed: Sequence[Placed], duration_s: float, loudness_lufs: float) -> bytes:
+    """The cut's sound as mono 16-bit WAV bytes of ``duration_s``: the dialogue laid out,
+    normalised to ``loudness_lufs``, over room tone (module docs)."""
+    track = np.zeros(round(duration_s * SAMPLE_RATE), dtype=np.float64)
+    for shot in placed:
+        if shot.audio is not None:
+            _lay(track, shot)
+    measured = loudness(_pcm(track))
+    if measured is not None:
+        track *= _gain(track, loudness_lufs - measured)
+    track += room_tone(len(track))
+    return wav_bytes(np.clip(np.round(track), -_FULL - 1, _FULL).astype(np.int16), SAMPLE_RATE)
+
+
+def _lay(track: NDArray[np.float64], shot: Placed) -> None:
+    """Add the heard part of a shot's audio to the track at its place in the cut."""
+    samples, rate = read_wav(shot.audio or b"")
+    samples_f = _resampled(samples.astype(np.float64), rate)
+    start, end = shot.heard
+    first, last = round(start * SAMPLE_RATE), min(len(samples_f), round(end * SAMPLE_RATE))
+    piece = samples_f[first:last]
+    at = round((start + shot.shift_s) * SAMPLE_RATE)
+    if at < 0:
+        piece, at = piece[-at:], 0
+    piece = piece[: max(0, len(track) - at)]
+    track[at : at + len(piece)] += piece
+
+
+def _resampled(samples: NDArray[np.float64], rate: int) -> NDArray[np.float64]:
+    if rate == SAMPLE_RATE or not len(samples):
+        return samples
+    at = np.linspace(0, len(samples) - 1, int(len(samples) * SAMPLE_RATE / rate))
+    return np.interp(at, np.arange(len(samples)), samples)
+
+
+def _gain(track: NDArray[np.float64], db: float) -> float:
+    """The linear gain of ``db``, held where it would lift the loudest sample past the peak."""
+    peak = float(np.max(np.abs(track))) if len(track) else 0.0
+    gain = float(10 ** (db / 20))
+    ceiling = _FULL * 10 ** (PEAK_DBFS / 20)
+    return min(gain, ceiling / peak) if peak > 0 else gain
+
+
+def room_tone(samples: int) -> NDArray[np.float64]:
+    """Soft noise (white noise through a short moving average) at ``ROOM_TONE_DBFS`` RMS."""
+    noise = np.random.default_rng(_SEED).standard_normal(samples + 7)
+    soft = np.convolve(noise, np.ones(8) / 8, mode="valid")[:samples]
+    rms = float(np.sqrt(np.mean(soft**2))) if samples else 1.0
+    return soft * (_FULL * 10 ** (ROOM_TONE_DBFS / 20) / (rms or 1.0))
+
+
+def _pcm(track: NDArray[np.float64]) -> bytes:
+    return wav_bytes(np.clip(np.round(track), -_FULL - 1, _FULL).astype(np.int16), SAMPLE_RATE)
+
+
+def loudness(wav: bytes) -> float | None:
+    """The integrated loudness (LUFS) of WAV bytes by ffmpeg's loudnorm; None when nothing in
+    it is loud enough to measure (no dialogue)."""
+    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", "pipe:0"]
+    command += ["-af", "loudnorm=print_format=json", "-f", "null", "-"]
+    result = subprocess.run(command, input=wav, capture_output=True, check=False)
+    text = result.stderr.decode("utf-8", "replace")
+    found = re.search(r"\{[^{}]*\"input_i\"[^{}]*\}", text)
+    if result.returncode or found is None:
+        last = text.strip().splitlines()[-1:] or ["?"]
+        raise ProviderError(f"ffmpeg could not measure the cut's loudness: {last[0]}")
+    value = float(json.loads(found.group(0))["input_i"])
+    return value if np.isfinite(value) and value > -70 else None
+
+
+# -- subtitles ----------------------------------------------------------------------------------
+
+
+def cut_cues(placed: Sequence[Placed], lines: dict[str, dict[int, str]]) -> list[SubtitleCue]:
+    """One cue per dialogue line of the placed shots (``lines``: shot -> line number -> text),
+    at its AUDIO cue moved to the cut; a line without a timed cue is spread over its shot."""
+    out: list[SubtitleCue] = []
+    for shot in placed:
+        texts = lines.get(shot.shot_id, {})
+        timed = {c.line: c for c in wav_cues(shot.audio)} if shot.audio else {}
+        start, end = shot.heard
+        for number, text in sorted(texts.items()):
+            cue = timed.get(number)
+            a, b = (cue.start_s, cue.end_s) if cue else (start, end)
+            a, b = min(max(a, start), end), min(max(b, start), end)
+            out.append(SubtitleCue(a + shot.shift_s, b + shot.shift_s, text))
+    return out
+
+
+def _clock(seconds: float, sep: str) -> str:
+    ms = round(max(0.0, seconds) * 1000)
+    hours, rest = divmod(ms, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    return f"{hours:02d}:{minutes:02d}:{rest // 1000:02d}{sep}{rest % 1000:03d}"
+
+
+def srt(cues: Sequence[SubtitleCue]) -> str:
+    """SubRip: numbered cues, ``HH:MM:SS,mmm --> HH:MM:SS,mmm``."""
+    blocks = [
+        f"{n}\n{_clock(c.start_s, ',')} --> {_clock(c.end_s, ',')}\n{c.text}\n"
+        for n, c in enumerate(cues, 1)
+    ]
+    return "\n".join(blocks)
+
+
+def vtt(cues: Sequence[SubtitleCue]) -> str:
+    """WebVTT: the header, then ``HH:MM:SS.mmm --> HH:MM:SS.mmm`` cues."""
+    blocks = [f"{_clock(c.start_s, '.')} --> {_clock(c.end_s, '.')}\n{c.text}\n" for c in cues]
+    return "\n".join(["WEBVTT\n", *blocks])

@@ -1,0 +1,173 @@
+"""The cut plays with sound (issue 15 §3): a synthetic film whose first scene has a Fountain
+script is produced by the real `slate run`; the cut's audio, decoded back to PCM, has speech
+energy exactly where the edit plays the dialogue lines and room tone elsewhere, at the
+configured loudness; its subtitles have one cue per line, in order, inside the cut. The mix and
+the subtitle timing rules are checked on their own below."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import imageio_ffmpeg  # type: ignore[import-untyped]
+import numpy as np
+import pytest
+from numpy.typing import NDArray
+
+from conftest import run_slate
+from e2e_film import make_film, plugin_env
+from filmslate import Project
+from filmslate.engine._speech import SAMPLE_RATE, Cue, wav_bytes, wav_cues
+from filmslate.rules._media import probe
+from filmslate.schemas import EditPlan
+from filmslate.skills.production._mix import ROOM_TONE_DBFS, Placed, cut_cues, loudness, mix
+from test_dialogue_shots import SCRIPT
+
+SLOW = pytest.mark.slow
+SHAPE = (2, 3)
+RATE = 16000  # the decoded cut's rate: plenty for speech energy
+ROOM_RMS = 32767 * 10 ** (ROOM_TONE_DBFS / 20)  # ~33 in int16
+
+
+def produce(tmp_path: Path, settings: dict[tuple[str, str], str] | None = None) -> Path:
+    """The film with S01's script, produced by `slate run`; its root."""
+    root = tmp_path / "film"
+    visual = {("visual", t): '"animatic"' for t in ("premium", "mid", "low")}
+    make_film(root, *SHAPE, {**visual, **(settings or {})})
+    env = plugin_env(tmp_path / "site", *SHAPE, {})
+    script = tmp_path / "SCRIPT_S01.txt"
+    script.write_text(SCRIPT, encoding="utf-8")
+    added = run_slate("add", str(script), "-C", str(root), "--reason", "the script", env=env)
+    assert added.returncode == 0, added.stdout + added.stderr
+    result = run_slate("run", "-C", str(root), env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return root
+
+
+def decoded(cut: bytes) -> NDArray[np.float64]:
+    """The cut's audio stream as mono samples at ``RATE`` (ffmpeg to raw PCM)."""
+    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", "pipe:0", "-vn"]
+    command += ["-ac", "1", "-ar", str(RATE), "-f", "s16le", "-"]
+    done = subprocess.run(command, input=cut, capture_output=True, check=True)
+    return np.frombuffer(done.stdout, dtype="<i2").astype(np.float64)
+
+
+def rms(samples: NDArray[np.float64], start: float, end: float) -> float:
+    window = samples[int(start * RATE) : int(end * RATE)]
+    return float(np.sqrt(np.mean(window**2))) if len(window) else 0.0
+
+
+def ebur128(cut: bytes) -> float:
+    """The integrated loudness of the cut's audio, measured by ffmpeg's ebur128 filter."""
+    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", "pipe:0"]
+    command += ["-vn", "-af", "ebur128", "-f", "null", "-"]
+    done = subprocess.run(command, input=cut, capture_output=True, check=True)
+    found = re.findall(r"I:\s+(-?[0-9.]+) LUFS", done.stderr.decode())
+    return float(found[-1])
+
+
+def line_intervals(project: Project) -> list[tuple[float, float]]:
+    """Where the film's plan plays each line: the AUDIO cue moved to the shot's place."""
+    plan = project.store.load(project.store.latest("EDIT", "PROJECT").name)  # type: ignore[union-attr]
+    assert isinstance(plan, EditPlan)
+    out = []
+    for row in plan.rows:
+        record = project.store.latest("AUDIO", row.shot_id)
+        assert record is not None
+        shift = row.record_in_s - row.in_s
+        out += [
+            (c.start_s + shift, c.end_s + shift) for c in wav_cues(project.store.read(record.name))
+        ]
+    return out
+
+
+def outside(
+    intervals: list[tuple[float, float]], length: float, pad: float
+) -> list[tuple[float, float]]:
+    """The stretches of the cut at least ``pad`` away from every line."""
+    out, at = [], 0.0
+    for a, b in sorted(intervals):
+        if a - pad > at:
+            out.append((at, a - pad))
+        at = max(at, b + pad)
+    if at < length:
+        out.append((at, length))
+    return out
+
+
+@SLOW
+def test_the_cut_plays_the_dialogue_where_its_lines_are(tmp_path: Path) -> None:
+    root = produce(tmp_path)
+    with Project(root) as project:
+        cut_record = project.store.latest("CUT", "PROJECT")
+        assert cut_record is not None
+        cut = project.store.read(cut_record.name)
+        used = {n.filename for n in project.store.lineage(cut_record.name)}
+        intervals = line_intervals(project)
+    assert {f"AUDIO_S01_SH0{n}_v001.wav" for n in (1, 2, 3)} <= used  # the voices it played
+    assert len(intervals) == 3  # the script's three lines
+    length = probe(cut).duration_s
+    samples = decoded(cut)
+    assert abs(len(samples) / RATE - length) < 0.1  # one audio track the cut's length
+    for a, b in intervals:  # speech: far above the room tone
+        assert rms(samples, a + 0.05, b - 0.05) > 20 * ROOM_RMS, (a, b)
+    quiet = outside(intervals, length, 0.15)
+    assert sum(b - a for a, b in quiet) > 3.0  # the test sees real silence, not slivers
+    for a, b in quiet:  # room tone only: near silence
+        assert rms(samples, a, b) < 3 * ROOM_RMS, (a, b, rms(samples, a, b))
+    assert abs(ebur128(cut) + 23.0) <= 1.0  # [audio] loudness_lufs, default -23
+
+
+# -- the mix on its own -----------------------------------------------------------------------
+
+
+def tone(seconds: float, cues: list[Cue], level: float = 8000.0) -> bytes:
+    """A shot's AUDIO: a 220 Hz tone inside each cue, silence elsewhere."""
+    track = np.zeros(round(seconds * SAMPLE_RATE))
+    for cue in cues:
+        a, b = round(cue.start_s * SAMPLE_RATE), round(cue.end_s * SAMPLE_RATE)
+        track[a:b] = level * np.sin(2 * np.pi * 220 * np.arange(b - a) / SAMPLE_RATE)
+    return wav_bytes(track.astype(np.int16), SAMPLE_RATE, cues)
+
+
+def samples_of(wav: bytes) -> NDArray[np.float64]:
+    from filmslate.engine._speech import read_wav
+
+    data, rate = read_wav(wav)
+    assert rate == SAMPLE_RATE
+    return data.astype(np.float64)
+
+
+def test_a_trimmed_shot_s_line_and_an_l_cut_land_where_the_plan_plays_them() -> None:
+    one = tone(3.0, [Cue(1, "ADA", 1.0, 2.0)])
+    two = tone(3.0, [Cue(2, "BRAM", 0.3, 1.0)])
+    # shot one shown 0.5-2.5 s of its take at 0 (its line heard at 0.5-1.5 s of the cut);
+    # shot two shown from 0.2 s at 2.0, its line at 2.1-2.8 s
+    placed = [Placed("S01_SH01", one, 0.0, 0.5, 2.5), Placed("S01_SH02", two, 2.0, 0.2, 3.0)]
+    wav = mix(placed, 4.8, -23.0)
+    track = samples_of(wav)
+
+    def level(a: float, b: float) -> float:
+        window = track[round(a * SAMPLE_RATE) : round(b * SAMPLE_RATE)]
+        return float(np.sqrt(np.mean(window**2)))
+
+    assert level(0.6, 1.4) > 20 * ROOM_RMS and level(2.2, 2.7) > 20 * ROOM_RMS
+    for a, b in ((0.0, 0.45), (1.55, 2.05), (2.85, 4.8)):
+        assert level(a, b) < 2 * ROOM_RMS, (a, b)
+    measured = loudness(wav)
+    assert measured is not None and abs(measured + 23.0) < 0.5
+    cues = cut_cues(placed, {"S01_SH01": {1: "The signal died."}, "S01_SH02": {2: "Again."}})
+    assert [(round(c.start_s, 3), round(c.end_s, 3), c.text) for c in cues] == [
+        (0.5, 1.5, "The signal died."),
+        (2.1, 2.8, "Again."),
+    ]
+
+
+def test_a_cut_without_dialogue_is_room_tone_only() -> None:
+    wav = mix([Placed("S01_SH01", None, 0.0, 0.0, 2.0)], 2.0, -23.0)
+    track = samples_of(wav)
+    assert abs(float(np.sqrt(np.mean(track**2))) - ROOM_RMS) < 0.2 * ROOM_RMS
+    measured = loudness(wav)  # the room tone is never lifted to the dialogue's loudness
+    assert measured is not None and measured < -50
+    assert mix([Placed("S01_SH01", None, 0.0, 0.0, 2.0)], 2.0, -23.0) == wav  # reproducible
