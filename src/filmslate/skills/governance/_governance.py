@@ -18,13 +18,16 @@ from ...core._names import HERO_VISUAL, scene_of
 from ...core._video_prices import video_cost
 from ...engine._skill import REGISTRY, Context, Media, Need, Skill
 from ...schemas import Artifact, BudgetStatus, CostReport, ShotList, ShotRow
+from ._vision_cost import shot_looks
 
 ZERO = 1e-9
+VISION = "vision"  # the cost report's line for the vision tier's looks
 
 
 @dataclass(frozen=True)
 class ShotLine:
-    """One shot's projected cost: seconds x (proxy + final price per second) x regen multiplier."""
+    """One shot's projected cost: seconds x (proxy + final price per second) x regen
+    multiplier, plus the vision tier's looks at it (``_vision_cost``; in ``cost``)."""
 
     shot_id: str
     seconds: float
@@ -33,6 +36,8 @@ class ShotLine:
     cost: float
     multiplier: float
     row: ShotRow
+    vision: float = 0.0  # of ``cost``: the looks (QC's per take, times the multiplier)
+    vision_once: float = 0.0  # of ``vision``: the looks made once (not multiplied)
 
 
 def shot_line(row: ShotRow, config: Config) -> ShotLine:
@@ -42,14 +47,18 @@ def shot_line(row: ShotRow, config: Config) -> ShotLine:
     # priced as the render reserves it: a per-clip model bills its snapped clip length
     clips = sum(video_cost(config, model, res, row.duration_s) for res in ("proxy", "final"))
     multiplier = config.regen.multiplier(row.regen_risk_estimate)
+    looks = shot_looks(row, config)
+    vision = looks.per_take * multiplier + looks.once
     return ShotLine(
         row.shot_id,
         row.duration_s,
         visual,
         model,
-        clips * multiplier,
+        clips * multiplier + vision,
         multiplier,
         row,
+        vision,
+        looks.once,
     )
 
 
@@ -137,9 +146,13 @@ def _recommendations(lines: list[ShotLine], ctx: Context) -> list[str]:
 class CostOptimizer(Skill):
     """Projects production cost before batch generation and recommends reductions.
 
-    The projection is judged against what is left under the target's cap (the cap, raised by
-    any budget override, less what the ledger has committed). ``_costloop.apply_cost_plan``
-    applies the reductions; this skill only reports.
+    Each shot's clips (proxy and final) times its regen multiplier and, with a vision model
+    on the vision tier, the looks it will get (storyboard-generator's gate; qc-grader's per
+    take with rubric_source "model"; visual-continuity's with ``[qc] visual_continuity``),
+    priced as the gateway reserves them and reported on a ``vision`` line. The projection
+    is judged against what is left under the target's cap (the cap, raised by any budget
+    override, less what the ledger has committed). ``_costloop.apply_cost_plan`` applies
+    the reductions; this skill only reports.
     """
 
     name: ClassVar[str] = "cost-optimizer"
@@ -159,8 +172,12 @@ class CostOptimizer(Skill):
         by_tier: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
         for line in lines:
             by_tier[line.visual_tier][0] += line.seconds
-            by_tier[line.visual_tier][1] += line.cost
-        base = sum(line.cost / line.multiplier for line in lines)
+            by_tier[line.visual_tier][1] += line.cost - line.vision
+            if line.vision > ZERO:  # the vision tier's looks: a line of their own
+                by_tier[VISION][1] += line.vision
+        base = sum(
+            (line.cost - line.vision_once) / line.multiplier + line.vision_once for line in lines
+        )
         total = sum(line.cost for line in lines)
         premium = [line for line in lines if line.visual_tier == "premium"]
         quota = ctx.config.quotas.premium_visual_pct
