@@ -240,7 +240,7 @@ class _Decoding:
             raise ProviderError(f"ffmpeg described no output in {HEADER_TIMEOUT_S:g}s")
         text = self.text()
         meta = _meta(text)
-        out = text.split("\nOutput #", 1)[-1]
+        out = text.partition("\nOutput #")[2]  # empty when ffmpeg stopped before any output
         stream = _VIDEO_STREAM.search(out)
         size = _SIZE.search(stream.group(1)) if stream else None
         if size is None:
