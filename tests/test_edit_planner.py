@@ -19,11 +19,13 @@ from filmslate.core._errors import InputNotReady
 from filmslate.engine._render import RenderService
 from filmslate.engine._runner import Runner
 from filmslate.engine._skill import Registry
-from filmslate.rules._edit import LineTiming, PlannedShot, plan_failures, propose
+from filmslate.rules._edit import LineTiming, PlannedShot, propose
+from filmslate.rules._edit_gate import plan_failures, plan_notes
 from filmslate.rules._media import probe
 from filmslate.schemas import EditPlan, SceneRow, Scenes, ShotList, ShotRow
 from filmslate.skills.production import AssembleCut, EditPlanner, RenderProxy
 from filmslate.synthetic import set_key, synthetic_project, synthetic_runner
+from filmslate.testing import scripted_runner
 from filmslate.workflow._orchestrator import Orchestrator
 from test_runtime import configure
 from test_skills_production import put
@@ -207,6 +209,44 @@ def test_a_plan_of_other_takes_is_refused_by_the_cut(tmp_path: Path) -> None:
         runner.run("assemble-cut", "S01")
 
 
+def test_the_model_adjusts_the_plan_only_when_configured_and_code_keeps_what_passes(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "film"
+    film_of(root, CLEAN).project.close()
+    _, idle = scripted_runner(root, [])
+    assert idle.requests == []  # plan_source "rules" (the default): no model is asked
+    config = root / "filmslate.toml"
+    config.write_text(set_key(config.read_text(), "edit", "plan_source", '"model"'))
+    tighter = {
+        "shots": [
+            {"shot_id": "S01_SH01", "in_s": 0.25, "out_s": 3.0, "reason": "dead air at the head"},
+            {"shot_id": "S01_SH02", "in_s": 0.0, "out_s": 4.0},
+        ]
+    }
+    jumbled = {  # a shot trimmed below the minimum: the rules' plan is kept, the gate says why
+        "shots": [
+            {"shot_id": "S01_SH02", "in_s": 0.0, "out_s": 4.0},
+            {"shot_id": "S01_SH01", "in_s": 0.0, "out_s": 0.5},
+        ]
+    }
+    runner, model = scripted_runner(root, [tighter, jumbled])
+    first = runner.run("edit-planner", "S01")
+    assert first.gate.passed and first.route is not None and first.route.tier == "judgment"
+    assert "S01_SH01 (scene S01): medium of ALEX" in model.requests[0].prompt
+    rows = plan_of(runner, "S01").rows
+    assert [(r.in_s, r.out_s) for r in rows] == [(0.25, 3.0), (0.0, 4.0)]  # 6.75 s of 7
+    assert rows[0].notes == "the model: dead air at the head"
+    second = runner.run("edit-planner", "S01", force=True)
+    (why,) = second.gate.reasons
+    assert second.gate.passed and why.startswith("the model's plan was not taken: runtime 4.50s")
+    assert "S01_SH01 is trimmed to 0.50s, below the minimum 1s" in why
+    assert [(r.shot_id, r.out_s) for r in plan_of(runner, "S01").rows] == [
+        ("S01_SH01", 3.0),
+        ("S01_SH02", 4.0),
+    ]
+
+
 # -- the gate's sound rules, on planned shots with timed lines ---------------------------------
 
 
@@ -217,17 +257,23 @@ def planned(n: int, who: str, cue: tuple[float, float] | None, length: float = 3
     return PlannedShot(row, f"FINAL_{row.shot_id}_v001.mp4", length, 24.0, lines)
 
 
-def test_a_line_running_past_its_shot_is_carried_by_an_l_cut() -> None:
-    shots = [planned(1, "ALEX", (0.3, 3.4)), planned(2, "ALEX", (1.0, 2.0))]
+def test_a_line_running_past_its_shot_is_carried_by_an_l_cut_where_it_fits() -> None:
+    shots = [planned(1, "ALEX", (0.3, 3.4)), planned(2, "BEA", (0.6, 2.0))]
     plan = propose(shots, 6.0, EditSection())
     assert plan.rows[0].audio_lag_s == pytest.approx(0.4, abs=1 / 24)
+    assert plan.rows[0].notes == "L cut: the sound runs 0.4167s over the next shot"
     assert plan_failures(plan, shots, 6.0, EditSection()) == []
-    alone = shots[:1]  # the film's last shot: nothing to carry the line over
-    failures = plan_failures(propose(alone, 3.0, EditSection()), alone, 3.0, EditSection())
-    assert failures == [
-        "S01_SH01 line 1 (ALEX) is cut off: it is spoken 0.30-3.40s into the take, the cut "
-        "plays the shot's sound 0.00-3.00s: trim less or carry it over (J/L)"
-    ]
+    assert plan_notes(plan, shots) == []
+    # BEA speaks from 0.3 s: no room for 0.4 s of ALEX; the film's last shot carries nothing
+    crowded = [shots[0], planned(2, "BEA", (0.3, 2.0))]
+    for case in (crowded, shots[:1]):
+        plan = propose(case, 3.0 * len(case), EditSection())
+        assert plan.rows[0].audio_lag_s == 0
+        assert plan_failures(plan, case, 3.0 * len(case), EditSection()) == []  # no trim cut it
+        assert plan_notes(plan, case) == [
+            "S01_SH01: its dialogue runs 0.40s past its take (3.40s of lines, a 3s take) and "
+            "the next shot cannot carry it (line 1): give the lines more picture in the shot list"
+        ]
 
 
 def test_an_exchange_gets_a_j_cut_and_a_clash_fails() -> None:

@@ -20,11 +20,14 @@ from pydantic import BaseModel
 from filmslate.core._config import parse_config
 from filmslate.engine._skill import Context, Inputs, Skill, load_skills
 from filmslate.schemas import (
+    QC_CATEGORIES,
     Beats,
     Breakdown,
     BreakdownRow,
     GenPack,
     Premise,
+    QcBatch,
+    QcRow,
     SceneRow,
     Scenes,
     ScriptScene,
@@ -45,10 +48,10 @@ PACKAGES = (
 )
 
 # qc-grader asks a model only for the rubric of rubric_source = "model"; storyboard-generator
-# only when the vision tier's model takes images.
+# only when the vision tier's model takes images; edit-planner only with plan_source = "model".
 CONFIG = parse_config(
     '[project]\nname = "film"\n\n[budget]\nproject_cap = 15000.0\n\n[qc]\nrubric_source = "model"\n'
-    '\n[tiers]\nvision = "openai:gpt-4.1-mini"\n'
+    '\n[tiers]\nvision = "openai:gpt-4.1-mini"\n\n[edit]\nplan_source = "model"\n'
 )
 SCRIPT = ScriptScene(
     scene_id="S01",
@@ -123,7 +126,13 @@ def inputs() -> Inputs:
             "PROXY": b"not a clip",
         },
         # visual-continuity looks at the scene's takes: one that decodes
-        many={"CHAR_LOCK": {"NELL": char_lock("NELL")}, "PROXY": {"S01_SH01": a_take()}},
+        many={
+            "CHAR_LOCK": {"NELL": char_lock("NELL")},
+            "PROXY": {"S01_SH01": a_take()},
+            # edit-planner plans the accepted takes: the scene's shots, a passed proxy
+            "SHOTLIST": {"S01": shots},
+            "QC_BATCH": {"S01": QcBatch(rows=[QcRow.model_validate(PASSED)])},
+        },
     )
 
 
@@ -132,6 +141,10 @@ def a_take() -> bytes:
     """A real proxy take (the animatic's), rendered once."""
     with tempfile.TemporaryDirectory() as folder:
         return clip(Path(folder), "#5A4632")
+
+
+PASSED = {"shot_id": "S01_SH01", "attempt_number": 1, "total_score": 12, "verdict": "PASS"}
+PASSED |= {k: 2 for k in QC_CATEGORIES if k != "audio_consistency"}
 
 
 class Asked(Exception):

@@ -145,6 +145,8 @@ runtime_tolerance_pct = 5.0
 min_shot_s = 1.0
 j_cut_s = 0.0                   # J cuts: in an exchange the next line is heard this long before
                                 # its picture, which starts that much later (0: none)
+plan_source = "rules"           # rules (code alone, no model asked) or model (the judgment
+                                # tier may adjust trims and the order within a scene)
 
 [skills]
 # Your own skills: Python files in this project defining filmslate.Skill subclasses

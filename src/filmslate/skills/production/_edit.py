@@ -7,12 +7,15 @@ the J and L cuts that carry a dialogue line across a picture cut. The dialogue c
 DIALOGUE_<SCENE> (which line falls in which shot) and the cues of each shot's
 AUDIO_<SHOT> (where each line sits in the take); without them the plan has picture only.
 
-The plan is written by code (``filmslate.rules._edit``): the shot-list order, trimmed only when
+The rules write the plan (``filmslate.rules._edit``): the shot-list order, trimmed only when
 the takes overrun the target runtime by more than ``[edit] runtime_tolerance_pct``. The target
 is ``[edit] target_runtime_s`` for the film (unset: the sum of its planned shot durations) and
-a scene's own planned sum for a scene. No model is asked: every choice the plan makes follows
-from the shot lists, the takes' real lengths and the lines' timings, and its gate is code's.
-assemble-cut then follows the latest plan of its target.
+a scene's own planned sum for a scene. By default (``[edit] plan_source = "rules"``) no model is
+asked, offline or not: every choice follows from the shot lists, the takes' real lengths and
+the lines' timings. With ``plan_source = "model"`` the judgment tier (system prompt
+``prompts/edit-planner.md``) sees that plan and may change trims and the order within a scene
+(``_edit_model``); code keeps its answer only when it passes the gate (or the rules' plan fails
+too). The gate is code's either way; assemble-cut then follows the latest plan of its target.
 """
 
 from __future__ import annotations
@@ -22,10 +25,14 @@ from typing import Any, ClassVar
 from ...core._gate import Gate
 from ...engine._skill import REGISTRY, Context, Layer, Media, Need, Skill, Tier
 from ...engine._speech import wav_cues
-from ...rules._edit import LineTiming, PlannedShot, plan_failures, propose
+from ...rules._edit import LineTiming, PlannedShot, propose
+from ...rules._edit_gate import plan_failures, plan_notes
 from ...rules._media import probe
 from ...schemas import Artifact, DialogueShots, EditPlan, Scenes, ShotList, ShotRow
+from .._prompts import system_prompt
+from ._edit_model import EditAnswer, adjusted, edit_prompt
 from ._render import accepted_takes, scenes_in_order, take_name
+from ._shared import PACKAGE
 
 __all__ = ["EditPlanner", "planned_shots", "target_runtime"]
 
@@ -35,7 +42,8 @@ class EditPlanner(Skill):
 
     name: ClassVar[str] = "edit-planner"
     layer: ClassVar[Layer] = "production"
-    tier: ClassVar[Tier] = "throughput"
+    tier: ClassVar[Tier] = "judgment"  # asked only with [edit] plan_source = "model"
+    prompt_name: ClassVar[str] = "edit-planner"  # the system prompt: prompts/edit-planner.md
     loop: ClassVar[str] = "production"
     needs: ClassVar[tuple[Need, ...]] = (
         Need("SCENES"),
@@ -48,7 +56,6 @@ class EditPlanner(Skill):
     )
     produces: ClassVar[tuple[str, ...]] = ("EDIT",)
     target_scope: ClassVar[Any] = "target"
-    uses_model: ClassVar[bool] = False
     # a plan that breaks a rule is fixed in the shot lists, the takes or [edit]: not by asking
     revise_on_fail: ClassVar[bool] = False
     summary: ClassVar[str] = (
@@ -57,24 +64,38 @@ class EditPlanner(Skill):
     )
 
     def produce(self, ctx: Context) -> list[Artifact | Media]:
-        """The plan the rules propose for the target's accepted takes."""
-        shots = planned_shots(ctx)
-        return [propose(shots, target_runtime(ctx), ctx.config.edit, closes_film(ctx))]
+        """The plan the rules propose for the target's accepted takes (adjusted by the
+        judgment tier with ``plan_source = "model"``)."""
+        shots, target, edit = planned_shots(ctx), target_runtime(ctx), ctx.config.edit
+        closes = closes_film(ctx)
+        plan = propose(shots, target, edit, closes)
+        self._declined: list[str] = []
+        if edit.plan_source == "model":
+            prompt = edit_prompt(ctx.target, shots, plan, target, edit)
+            if ctx.feedback:
+                prompt += "\n\nThe last plan failed: " + "; ".join(ctx.feedback)
+            answer = ctx.ask(EditAnswer, system_prompt(PACKAGE, self.prompt_name), prompt)
+            plan, self._declined = adjusted(answer, shots, plan, target, edit, closes)
+        return [plan]
 
     def gate(self, outputs: list[Any], ctx: Context) -> Gate:
         """FAIL when the runtime is off the target by more than ``[edit]
-        runtime_tolerance_pct``; when a line is cut off (a trim into it, a J/L overlap too
-        short or too long for its neighbour) or two lines are heard at once; when a shot is
-        trimmed below ``[edit] min_shot_s``; on a jump cut (two consecutive shots of a scene
-        showing the same characters with the same camera type and no change of angle); when a
-        shot the shot list says keeps screen direction does not move the way the shot before
-        it does; and when the rows do not cover every shot once, on its accepted take, with
-        handles and a timeline that add up."""
+        runtime_tolerance_pct``; when a trim cuts into a dialogue line, a J/L overlap does
+        not fit its neighbour or two lines are heard at once; when a shot is trimmed below
+        ``[edit] min_shot_s``; on a jump cut (two consecutive shots of a scene showing the
+        same characters with the same camera type and no change of angle); when a shot the
+        shot list says keeps screen direction does not move the way the shot before it does;
+        and when the rows do not cover every shot once, on its accepted take, with handles and
+        a timeline that add up. A PASS notes a whole take shorter than its lines where no L
+        cut can carry them (the shot list gives them too little picture), and a model's plan
+        code did not take."""
         plan: EditPlan = outputs[0]
-        failures = plan_failures(
-            plan, planned_shots(ctx), target_runtime(ctx), ctx.config.edit, closes_film(ctx)
-        )
-        return Gate.from_failures(failures)
+        shots, edit = planned_shots(ctx), ctx.config.edit
+        failures = plan_failures(plan, shots, target_runtime(ctx), edit, closes_film(ctx))
+        if failures:
+            return Gate.from_failures(failures)
+        declined = tuple(getattr(self, "_declined", ()))  # a model's plan code did not take
+        return Gate("PASS", (*declined, *plan_notes(plan, shots)))
 
 
 def planned_shots(ctx: Context) -> list[PlannedShot]:
