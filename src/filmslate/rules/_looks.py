@@ -223,7 +223,9 @@ def _shot_scale(
 
 def colour_temperature(frames: Sequence[Frame]) -> float:
     """The correlated colour temperature (kelvin, McCamy) of the frames' average colour."""
-    rgb = np.mean([f.reshape(-1, 3).mean(axis=0) for f in frames], axis=0) / 255.0
+    import cv2  # its mean of a uint8 frame: the same figure ~10x faster than numpy's
+
+    rgb = np.mean([cv2.mean(f)[:3] for f in frames], axis=0) / 255.0
     linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
     x, y, z = (
         np.array(
