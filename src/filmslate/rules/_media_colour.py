@@ -68,7 +68,8 @@ def dominant_colours(
 ) -> tuple[FloatArray, FloatArray]:
     """The mean colours of the most populated coarse RGB bins that together cover ``coverage``
     of the pixels, most common first, with their pixel shares (summing to 1)."""
-    bins = (pixels.astype(np.int64) // 32) @ np.array([64, 8, 1])  # 8 levels per channel
+    level = (pixels >> 5).astype(np.intp)  # 8 levels per channel
+    bins = (level[:, 0] << 6) | (level[:, 1] << 3) | level[:, 2]
     counts = np.bincount(bins, minlength=512)
     sums = np.stack(
         [np.bincount(bins, pixels[:, k].astype(np.float64), 512) for k in range(3)], axis=1
