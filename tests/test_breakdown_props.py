@@ -120,7 +120,7 @@ def test_rejecting_a_name_the_scene_does_not_offer_fails_naming_it(imported: Pat
     said = out(done)
     assert (
         "attempt 1 FAIL (revised): S01: not_props names BRASS_KEY, which is not a prop "
-        "candidate of this scene (candidates: ROWING_BOAT, FURIOUS); reject only a listed "
+        "candidate of this scene (candidates: ROWING_BOAT, FURIOUS): reject only a listed "
         "candidate" in said
     )
     assert "PASS -> BREAKDOWN_v003.csv (attempt 2" in said
@@ -138,3 +138,17 @@ def test_an_answer_without_rejections_keeps_every_candidate(imported: Path) -> N
     run_slate("run", "script-breakdown", cwd=imported, check=True)
     s01 = breakdown(imported, "BREAKDOWN_v002.csv").rows[0]
     assert s01.props_used == ["ROWING_BOAT", "FURIOUS"]
+
+
+def test_a_rejection_failed_in_an_earlier_process_re_asks_that_scene_only(
+    imported: Path,
+) -> None:
+    """The next `slate run` reads the failure back from the run log (reasons joined with
+    "; "): the reason must still name its scene alone, or every scene is asked again."""
+    answer(imported, "1-1.json", {**S01, "not_props": [{"name": "BRASS_KEY", "why": "a key"}]})
+    answer(imported, "1-2.json", S02)
+    stopped = run_slate("run", "script-breakdown", cwd=imported)  # no answer for attempt 2
+    assert stopped.returncode == 2 and "no replay answer" in out(stopped)
+    answer(imported, "2-1.json", {**S01, "not_props": [MOOD]})  # and no 2-2.json for S02
+    done = run_slate("run", "script-breakdown", cwd=imported, check=True)
+    assert "PASS -> BREAKDOWN_v003.csv (attempt 2" in out(done)

@@ -303,8 +303,8 @@ def _row_state_failures(row: BreakdownRow, scene: SceneRow, owners: Mapping[str,
     for prop in row.props_used:
         if owners.get(canonical_id(prop), "") in _VAGUE_OWNERS:
             failures.append(
-                f"{row.scene_id}: prop {prop} is used without clear ownership; "
-                "name the character or set that holds it"
+                f"{row.scene_id}: prop {prop} is used without clear ownership: name the "
+                "character or set that holds it (or list it in not_props if it is not a thing)"
             )
     injury = _INJURY_RE.search(" ".join([story, *row.state_changes]))
     risks = [r for r in row.continuity_risks if not is_rejection_note(r)]  # code's notes aside

@@ -73,8 +73,8 @@ def rejection_failures(
         if name not in offered:
             failures.append(
                 f"{scene_id}: not_props names {name}, which is not a prop candidate of this "
-                f"scene (candidates: {', '.join(candidates) or 'none'}); reject only a "
-                "listed candidate"
+                f"scene (candidates: {', '.join(candidates) or 'none'}): reject only a "
+                "listed candidate"  # no "; ": the run log joins reasons with it
             )
     return failures
 
