@@ -25,6 +25,8 @@ from filmslate.engine._speech_service import SpeechService
 from filmslate.providers.scratch_voice import EspeakVoice, espeak_samples
 from filmslate.schemas import VoiceLock
 from filmslate.skills.production import voice_settings
+from filmslate.synthetic import set_key
+from filmslate.testing.elevenlabs_server import ElevenLabsServer
 from test_dialogue_shots import SLOW, latest, produce
 
 SHOTS = [f"S0{s}_SH0{n}" for s in (1, 2) for n in (1, 2, 3)]
@@ -191,3 +193,92 @@ def test_a_speech_model_nobody_serves_is_refused_before_anything_is_reserved(
         service.speech(job)
     holds = project.store.conn.execute("SELECT count(*) FROM reservations").fetchone()
     assert holds == (0,)
+
+
+# -- a hosted voice: ElevenLabs with timestamps, against a local server ------------------------
+
+
+def hosted(project_root: Path, server: ElevenLabsServer) -> Project:
+    """The project at ``project_root`` with [audio] on the local ElevenLabs server."""
+    config = project_root / "filmslate.toml"
+    text = set_key(config.read_text(encoding="utf-8"), "audio", "model", '"elevenlabs:eleven_v2"')
+    text = set_key(text, "audio", "price_per_1k_chars", "0.3")
+    config.write_text(text + server.providers_toml(), encoding="utf-8")
+    return Project(project_root)
+
+
+def test_a_hosted_voice_is_reserved_sent_once_and_settled_by_its_characters(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ELEVENLABS_API_KEY", "test-key")
+    Project.init(tmp_path / "film", name="hosted").close()
+    job = SpeechJob("S01_SH02", 1, "ADA", "Hold the lamp.", external_voice_id="voice-ada")
+    with ElevenLabsServer() as server, hosted(tmp_path / "film", server) as project:
+        service = SpeechService(project)
+        data = service.speech(job, "scratch-voices")
+        assert service.speech(job, "scratch-voices") == data  # fetched, never sent again
+        service.close()
+        assert server.spoken() == [("voice-ada", "Hold the lamp.")]
+        assert [r.headers["xi-api-key"] for r in server.received] == ["<set>"]
+        samples, rate = read_wav(data)
+        assert rate == 22050 and rms(samples) > 500
+        spent = project.store.conn.execute(
+            "SELECT estimated_cost, actual_cost FROM runlog WHERE event = 'spend'"
+        ).fetchall()
+        assert [tuple(float(c) for c in row) for row in spent] == [(0.0042, 0.0042)]  # 14 x 0.3/1k
+        assert project.store.conn.execute("SELECT count(*) FROM reservations").fetchone() == (0,)
+
+
+def test_a_hosted_voice_refuses_a_lock_without_a_voice_and_releases_a_failed_call(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    Project.init(tmp_path / "film", name="hosted").close()
+    with ElevenLabsServer() as server, hosted(tmp_path / "film", server) as project:
+        service = SpeechService(project)
+        bare = SpeechJob("S01_SH02", 1, "ADA", "Hold the lamp.")
+        with pytest.raises(ProviderError, match="ADA's VOICE lock has no external_voice_id"):
+            service.speech(bare)
+        assert server.received == []  # refused before anything is reserved or sent
+        job = SpeechJob("S01_SH02", 1, "ADA", "Hold the lamp.", external_voice_id="voice-ada")
+        with pytest.raises(ProviderError, match="set ELEVENLABS_API_KEY"):
+            service.speech(job)
+        monkeypatch.setenv("ELEVENLABS_API_KEY", "test-key")
+        server.fail_next(1, "server")
+        with pytest.raises(ProviderError, match="ElevenLabs answered 500"):
+            service.speech(job)
+        assert service.speech(job)  # asked again after a refused call: nothing was billed
+        service.close()
+        spent = project.store.conn.execute(
+            "SELECT count(*) FROM runlog WHERE event = 'spend'"
+        ).fetchone()
+        assert spent == (1,)
+        assert project.store.conn.execute("SELECT count(*) FROM reservations").fetchone() == (0,)
+
+
+@SLOW
+def test_a_voice_locks_external_voice_id_selects_the_hosted_voice_in_slate_run(
+    tmp_path: Path,
+) -> None:
+    root, env = produce(tmp_path)
+    before = versions(root)
+    for name, voice in (("ADA", "voice-ada"), ("BRAM", "voice-bram")):
+        lock, _ = latest(root, "VOICE_LOCK", name)
+        revised = tmp_path / f"VOICE_{name}_LOCK.txt"
+        revised.write_bytes(lock.model_copy(update={"external_voice_id": voice}).render())
+        added = run_slate("add", str(revised), "-C", str(root), "--reason", "cast", env=env)
+        assert added.returncode == 0, added.stdout + added.stderr
+    with ElevenLabsServer() as server:
+        config = root / "filmslate.toml"
+        text = set_key(config.read_text(encoding="utf-8"), "audio", "model", '"elevenlabs:v2"')
+        text = set_key(text, "audio", "price_per_1k_chars", "0.3")
+        config.write_text(text + server.providers_toml(), encoding="utf-8")
+        result = run_slate("run", "-C", str(root), env={**env, "ELEVENLABS_API_KEY": "k"})
+        assert "scratch-voices S01_SH03: PASS" in result.stdout, result.stdout + result.stderr
+        assert sorted(server.spoken()) == [
+            ("voice-ada", "The signal died at nine."),
+            ("voice-ada", "We had three nights left."),
+            ("voice-bram", "Then we read it again."),
+        ]
+    after = versions(root)
+    assert {s for s in SHOTS if after[s] != before[s]} == {"S01_SH02", "S01_SH03"}
+    assert spends(root, "S01_SH02", 2) == 2  # espeak first, then the hosted voice

@@ -183,5 +183,6 @@ class AudioSection(Section):
     hosted ``"provider:model"``; a voice lock's ``external_voice_id`` picks its hosted voice."""
 
     model: str = SCRATCH_VOICE
+    price_per_1k_chars: float | None = Field(default=None, ge=0)  # a hosted model's price
     # the cut's dialogue is normalised to this integrated loudness (EBU R128; -23 is broadcast)
     loudness_lufs: float = Field(-23.0, ge=-50.0, le=-5.0)

@@ -84,16 +84,11 @@ class SpeechService(MeteredJobs[SpeechProvider]):
 
     def _submit(self, job: SpeechJob, digest: str, skill: str) -> bytes:
         provider = self.provider_for(job.model)
-        if not provider.offline:  # no speech prices in the catalogue yet: never paid blind
-            raise ProviderError(
-                f"{job.shot_id}: speech model {job.model!r} has no price, so nobody can say "
-                'what a line costs; use [audio] model = "espeak" (offline, free)',
-                model=job.model,
-            )
+        worst = worst_case(provider, job)
         job = replace(job, reference=str(uuid.uuid4()))
-        payload = payload_json(provider.payload(job))
+        payload = payload_json(provider.payload(job))  # before any spend: it may refuse
         what = f"{skill or 'speech'} {job.shot_id} line {job.line} ({job.model})"
-        hold = self._reserve(scene_of(job.shot_id), job.shot_id, 0.0, what)
+        hold = self._reserve(scene_of(job.shot_id), job.shot_id, worst, what)
         key = (job.shot_id, _line_key(job), digest)
         intent = self._intent(
             hold, key, job.model, "speech", reference=job.reference, payload=payload
@@ -113,6 +108,22 @@ class SpeechService(MeteredJobs[SpeechProvider]):
             skill,
             lambda source: f"speech line {job.line} of {job.shot_id}, job {row.job_id} ({source})",
         )
+
+
+def worst_case(provider: SpeechProvider, job: SpeechJob) -> float:
+    """What a line may cost at most: 0 offline, else the provider's price for its text; a
+    hosted provider without a price is refused (nobody could say what a line costs)."""
+    if provider.offline:
+        return 0.0
+    price = getattr(provider, "worst_case", None)
+    cost = price(job) if callable(price) else None
+    if not isinstance(cost, float) or not getattr(provider, "price_per_1k_chars", None):
+        raise ProviderError(
+            f"{job.shot_id}: speech model {job.model!r} has no price, so nobody can say what "
+            'a line costs; set [audio] price_per_1k_chars, or use [audio] model = "espeak"',
+            model=job.model,
+        )
+    return cost
 
 
 def _line_key(job: SpeechJob) -> str:

@@ -8,7 +8,8 @@ down (a small JSON file in the cache, so a resumed run can still fetch it); the 
 same bytes (espeak-ng carries a little state from one utterance to the next: the same line
 spoken twice in one process can differ by a few samples).
 
-``speech_providers`` is the speech service's factory: the provider of the ``[audio]`` model.
+``speech_providers`` is the speech service's factory: the provider of the ``[audio]`` model
+(this one, or ElevenLabs for ``"elevenlabs:<model_id>"``, see ``providers.elevenlabs``).
 """
 
 from __future__ import annotations
@@ -43,9 +44,33 @@ _CALLBACK = ctypes.CFUNCTYPE(
 
 def speech_providers(config: Config, root: Path) -> dict[str, SpeechProvider]:
     """The speech provider of the ``[audio]`` model (the offline voice needs no settings)."""
-    if config.audio.model.split(":", 1)[0] == ESPEAK:
-        return {ESPEAK: EspeakVoice(root / ".filmslate" / "speech")}
+    name, _, model_id = config.audio.model.partition(":")
+    cache = root / ".filmslate" / "speech"
+    if name == ESPEAK:
+        return {ESPEAK: EspeakVoice(cache)}
+    if name == "elevenlabs" and model_id:
+        return {config.audio.model: _elevenlabs(config, model_id, cache)}
     return {}
+
+
+def _elevenlabs(config: Config, model_id: str, cache: Path) -> SpeechProvider:
+    """ElevenLabs with its ``[providers.elevenlabs]`` settings (the key stays in the env)."""
+    import httpx
+
+    from ._factory import vendor_settings
+    from .elevenlabs import DEFAULT_BASE_URL, DEFAULT_KEY_ENV, ElevenLabsVoice
+
+    settings = vendor_settings(config, "elevenlabs")
+    client = httpx.Client(timeout=httpx.Timeout(settings.timeout_s, connect=30.0))
+    provider = ElevenLabsVoice(
+        model_id,
+        cache,
+        price_per_1k_chars=config.audio.price_per_1k_chars,
+        api_key_env=settings.api_key_env or DEFAULT_KEY_ENV,
+        base_url=settings.base_url or DEFAULT_BASE_URL,
+        http_client=client,
+    )
+    return provider
 
 
 class EspeakVoice(SpeechProvider):
