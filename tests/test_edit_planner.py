@@ -11,6 +11,8 @@ from pathlib import Path
 import imageio_ffmpeg  # type: ignore[import-untyped]
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import run_slate
 from filmslate import Project
@@ -332,6 +334,42 @@ def test_screen_direction_kept_where_the_shot_list_says_so() -> None:
             assert failures[0].startswith(
                 "screen direction broken from S01_SH01 (L>R) to S01_SH02 (R>L)"
             )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(24, 144),  # frames at 24 fps
+            st.one_of(st.none(), st.tuples(st.floats(0, 6), st.floats(0.2, 4))),
+            st.sampled_from(["ALEX", "BEA"]),
+        ),
+        min_size=1,
+        max_size=5,
+    ),
+    st.floats(0.4, 1.3),
+    st.sampled_from([0.0, 0.25]),
+)
+def test_the_rules_plan_never_cuts_a_line_or_a_shot_too_short(
+    specs: list[tuple[int, tuple[float, float] | None, str]], share: float, j_cut_s: float
+) -> None:
+    edit = EditSection(j_cut_s=j_cut_s)
+    shots = []
+    for n, (frames, cue, who) in enumerate(specs, start=1):
+        length = frames / 24
+        timed = None
+        if cue is not None:  # a line that may start anywhere in the take and run past it
+            start = round(min(cue[0], length), 3)
+            timed = (start, round(start + cue[1], 3))
+        shots.append(planned(n, who, timed, length))
+    total = sum(s.source_s for s in shots)
+    plan = propose(shots, total * share, edit)
+    failures = plan_failures(plan, shots, total * share, edit)
+    assert not [f for f in failures if "cut off" in f or "minimum" in f or "at once" in f]
+    assert not [f for f in failures if "row" in f or "J cut" in f or "L cut" in f], failures
+    assert plan.runtime_s <= total + 1e-3  # the CSV keeps 4 decimals
+    if share >= 1:
+        assert failures == [] or all(f.startswith("runtime") for f in failures)
 
 
 # -- the orchestrated run -------------------------------------------------------------------

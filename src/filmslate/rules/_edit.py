@@ -107,17 +107,18 @@ def propose(
 def _j_cuts(shots: Sequence[PlannedShot], edit: EditSection) -> list[Trim]:
     """Every shot whole, but for the J cuts: the incoming speaker's picture starts ``j_cut_s``
     after their line does, and its sound from the take's start plays over the shot before."""
-    out = []
+    out: list[Trim] = []
     for i, shot in enumerate(shots):
-        start = _j_cut(shots[i - 1], shot, edit) if i else 0.0
+        start = _j_cut(shots[i - 1], out[-1], shot, edit) if i else 0.0
         note = (f"J cut: the line is heard {edit.j_cut_s:g}s before the picture",) if start else ()
         out.append(Trim(shot.shot_id, start, shot.source_s, note, lead_s=start))
     return out
 
 
-def _j_cut(before: PlannedShot, shot: PlannedShot, edit: EditSection) -> float:
+def _j_cut(before: PlannedShot, cut: Trim, shot: PlannedShot, edit: EditSection) -> float:
     """The in point of ``shot``'s picture for a J cut (0: none): in an exchange within a
-    scene, when the shot before is quiet by then and the shot stays long enough."""
+    scene, when the shot before (as ``cut`` plays it) is quiet by then and long enough, and
+    the shot stays long enough itself."""
     first = next((line for line in shot.lines if line.timed), None)
     last = next((line for line in reversed(before.lines) if line.timed), None)
     if not edit.j_cut_s or first is None or before.row.scene_id != shot.row.scene_id:
@@ -126,8 +127,9 @@ def _j_cut(before: PlannedShot, shot: PlannedShot, edit: EditSection) -> float:
         return 0.0  # one speaker on both sides of the cut: not an exchange
     start = _up((first.start_s or 0.0) + edit.j_cut_s, shot.fps)
     early = start - (first.start_s or 0.0)  # how long before the cut the line begins
-    quiet = last is None or (last.end_s or 0.0) <= before.source_s - early - GAP_S
-    if not quiet or start > before.source_s or shot.source_s - start < edit.min_shot_s:
+    length = cut.out_s - cut.in_s
+    quiet = last is None or (last.end_s or 0.0) - cut.in_s <= length - early - GAP_S
+    if not quiet or start > length or shot.source_s - start < edit.min_shot_s:
         return 0.0
     return start
 
@@ -269,6 +271,11 @@ def plan_takes(
         f"{r.shot_id} (planned on {r.take}, the accepted take is {takes[r.shot_id][0]})"
         for r in plan.rows
         if r.shot_id in takes and r.take != takes[r.shot_id][0]
+    ]
+    wrong += [
+        f"{r.shot_id} (in {r.in_s:g}s / out {r.out_s:g}s outside its {r.source_s:g}s take)"
+        for r in plan.rows
+        if not 0 <= r.in_s < r.out_s <= r.source_s + EPS
     ]
     if wrong or len(set(planned)) != len(planned) or not planned:
         raise InputNotReady(
