@@ -20,6 +20,8 @@ from filmslate.workflow._export_otio import (
     Cue,
     Edit,
     Shot,
+    Sound,
+    heard,
     render_all,
     srt,
     timeline_payload,
@@ -279,3 +281,50 @@ def test_an_exports_path_that_is_not_a_folder_is_refused_before_anything_is_stor
     assert len(result.stderr.splitlines()) == 1
     with Project(copy) as project:
         assert project.store.versions("EXPORT", "PROJECT") == before
+
+
+def a_trimmed_edit() -> Edit:
+    """Two shots at 24 fps: the first played from 0.5 s to 2.5 s with a half-second L cut,
+    the second whole (3 s) with a J cut its in point leaves no room for."""
+    shots = (
+        Shot(
+            "S01_SH01",
+            ArtifactName("FINAL", "S01_SH01", 1),
+            48,
+            None,
+            "PASS",
+            None,
+            12,
+            96,
+            0.0,
+            0.5,
+        ),
+        Shot("S01_SH02", ArtifactName("FINAL", "S01_SH02", 1), 72, None, "PASS", None, 0, 72, 0.25),
+    )
+    sounds = (
+        Sound("S01_SH01", ArtifactName("AUDIO", "S01_SH01", 1), 4.0),
+        Sound("S01_SH02", ArtifactName("AUDIO", "S01_SH02", 1), 3.0),
+    )
+    return Edit("PROJECT", "Film", ArtifactName("CUT", "PROJECT", 1), 24.0, 120, shots, sounds)
+
+
+def test_trims_and_overlaps_are_laid_as_the_cut_plays_them() -> None:
+    edit = a_trimmed_edit()
+    # the L cut runs the first shot's sound 12 frames under the second picture
+    assert [(h.at, h.first, h.frames) for h in heard(edit)] == [(0, 12, 60), (48, 0, 72)]
+    stored = otio.adapters.read_from_string(timeline_payload(edit).render().decode())
+    first, _ = video_clips(stored)
+    assert (first.source_range.start_time.value, first.source_range.duration.value) == (12, 48)
+    assert first.media_reference.available_range.duration.value == 96
+    assert first.markers[0].marked_range.start_time.value == 12  # on the clip's first frame
+    assert stored.video_tracks()[0].duration().value == 120
+    a1, a2 = stored.audio_tracks()  # the overlap goes to a second track (checkerboard)
+    assert [c.source_range.duration.value for c in a1.find_clips()] == [60]
+    assert [(type(i).__name__, i.source_range.duration.value) for i in a2] == [
+        ("Gap", 48),
+        ("Clip", 72),
+    ]
+    xml = render_all(edit, timeline_payload(edit), [], ["fcpxml"])["fcpxml"]
+    again = otio.adapters.read_from_string(xml, "fcp_xml")
+    assert [c.source_range.start_time.value for c in video_clips(again)] == [12, 0]
+    assert sum(len(list(t.find_clips())) for t in again.audio_tracks()) == 2

@@ -1,14 +1,16 @@
 """`slate export` (issue 15 §5): the cut handed to an editor.
 
 The edit is read from the cut itself, never from what is newest: the CUT's lineage holds the
-exact SCENES, SHOTLIST, take and QC_BATCH versions assemble-cut was made from, and the rule it
-used (a shot's FINAL, else its PROXY whose last QC row is PASS) picks the same takes again, in
-SCENES and SHOTLIST order. Each take's length is measured (ffprobe through ``rules._media``) in
-the cut's own frame rate, so the clips add up to the cut.
+exact versions assemble-cut was made from. With an EDIT plan among them (edit-planner's), the
+clips are the plan's: its order, its takes, each from its in to its out point, its J and L
+cuts; without one, assemble-cut's rule (a shot's FINAL, else its PROXY whose last QC row is
+PASS) picks the same takes again, whole, in SCENES and SHOTLIST order. Points are frames of
+the cut's own rate (probed through ``rules._media``), rounded as assemble-cut trims, so the
+clips add up to the cut. Subtitles are the cut's own SUBTITLES when assemble-cut wrote them.
 
 The timeline is written through the store as ``EXPORT_<TARGET>_v###.otio`` (lineage: the cut,
-its takes, their GenPacks and QC sheets, the dialogue audio); an export identical to the latest
-one reuses it. Beside it, ``exports/EXPORT_<TARGET>_v###/`` is the hand-off folder: the
+its plan, takes, their GenPacks and QC sheets, the dialogue audio, the subtitles); an export
+identical to the latest one reuses it. Beside it, ``exports/EXPORT_<TARGET>_v###/`` is the hand-off folder: the
 requested renderings (OTIO, FCP 7 XML, CMX 3600 EDL, SRT, VTT) and a copy of every take and
 audio file they name. Media paths are bare file names, relative to the timeline, so the folder
 opens on another machine, and the stored timeline resolves them too (the takes sit beside it in
@@ -22,7 +24,6 @@ import os
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from ..core._errors import UserError
 from ..core._names import KINDS, ArtifactName, target_fields
@@ -38,6 +39,7 @@ from ._export_otio import (
     Shot,
     Sound,
     check_formats,
+    heard,
     otio_module,
     render_all,
     timeline_payload,
@@ -71,7 +73,10 @@ def export(
     otio_module()  # the editor extra, named before anything else is read
     edit = read_edit(project, target)
     cues, skipped = [], []
-    if {"srt", "vtt"} & set(formats):
+    given = {f: n for f, n in cut_subtitles(project, edit).items() if f in formats}
+    written = {f: project.store.read(n).decode("utf-8") for f, n in given.items()}
+    given = {f: n for f, n in given.items() if " --> " in written[f]}  # cues, not a header
+    if {"srt", "vtt"} & set(formats) - set(given):
         try:
             cues = subtitle_cues(project, edit)
         except UserError as exc:
@@ -80,8 +85,9 @@ def export(
             formats = [f for f in formats if f not in ("srt", "vtt")]
             skipped.append(f"srt and vtt: {exc}")
     payload = timeline_payload(edit)
-    texts = render_all(edit, payload, cues, formats)  # every refusal comes before any write
-    inputs = edit.inputs()
+    texts = render_all(edit, payload, cues, [f for f in formats if f not in given])
+    texts |= {f: written[f] for f in given}
+    inputs = sorted({*edit.inputs(), *given.values()})
     _writable(project.root / EXPORTS_DIR)
     record = project.store.same_as_latest("EXPORT", target, payload, inputs)
     reused = record is not None
@@ -115,53 +121,96 @@ def read_edit(project: Project, target: str) -> Edit:
     used = _by_kind(store.lineage(cut.name))
     info = probe(store.read(cut.name))
     rate = _rate(info.fps)
-    shots = [_shot(project, row, used, rate) for row in _rows(project, used, target)]
+    shots = [_shot(project, planned, used, rate) for planned in _planned(project, used, target)]
     title = project.config.project.title or project.config.project.name
-    edit = Edit(target, title, cut.name, rate, info.frames, tuple(shots))
+    plan = used.get("EDIT", {}).get(target)
+    edit = Edit(target, title, cut.name, rate, info.frames, tuple(shots), plan=plan)
     return edit.with_sounds(dialogue_sounds(project, edit, used.get("AUDIO", {})))
 
 
-def _by_kind(names: list[ArtifactName]) -> dict[str, dict[str | None, ArtifactName]]:
-    out: dict[str, dict[str | None, ArtifactName]] = {}
+Used = dict[str, dict[str | None, ArtifactName]]
+
+
+def _by_kind(names: list[ArtifactName]) -> Used:
+    out: Used = {}
     for name in names:
         out.setdefault(name.kind, {})[name.subject] = name
     return out
 
 
-def _rows(
-    project: Project, used: dict[str, dict[str | None, ArtifactName]], target: str
-) -> list[Any]:
-    """The shot-list rows of the cut's scenes, in SCENES order (assemble-cut's order)."""
+@dataclass(frozen=True)
+class _Planned:
+    """Where a shot plays: the plan's take and trims, or (no plan) its whole accepted take."""
+
+    shot_id: str
+    take: ArtifactName | None = None
+    in_s: float = 0.0
+    out_s: float | None = None
+    lead_s: float = 0.0
+    lag_s: float = 0.0
+
+
+def _planned(project: Project, used: Used, target: str) -> list[_Planned]:
+    """The cut's shots in its order: its EDIT plan's (edit-planner), else every shot-list row
+    of its scenes in SCENES order (assemble-cut's order without a plan)."""
     store = project.store
+    plan = used.get("EDIT", {}).get(target)
+    if plan is not None:
+        rows = sorted(store.load(plan).rows, key=lambda r: r.position)  # type: ignore[attr-defined]
+        return [
+            _Planned(
+                r.shot_id,
+                ArtifactName.parse(r.take),
+                r.in_s,
+                r.out_s,
+                r.audio_lead_s,
+                r.audio_lag_s,
+            )
+            for r in rows
+        ]
     scenes_used = used.get("SCENES", {}).get(None)
     if scenes_used is None:
         raise UserError(f"the cut of {target} records no SCENES version: rerun assemble-cut")
     order = [row.scene_id for row in store.load(scenes_used).rows]  # type: ignore[attr-defined]
     scenes = order if target == "PROJECT" else [target]
     lists = used.get("SHOTLIST", {})
-    return [row for s in scenes if s in lists for row in store.load(lists[s]).rows]  # type: ignore[attr-defined]
+    rows = [row for s in scenes if s in lists for row in store.load(lists[s]).rows]  # type: ignore[attr-defined]
+    return [_Planned(row.shot_id) for row in rows]
 
 
-def _shot(
-    project: Project, row: Any, used: dict[str, dict[str | None, ArtifactName]], rate: float
-) -> Shot:
-    """One clip: the take assemble-cut took for the shot (FINAL, else a passed PROXY)."""
+def _shot(project: Project, planned: _Planned, used: Used, rate: float) -> Shot:
+    """One clip: the take the cut played (the plan's, else FINAL, else a passed PROXY), from
+    its in to its out point in frames of the cut's rate (as assemble-cut trims it)."""
     store = project.store
-    batch_name = used.get("QC_BATCH", {}).get(row.scene_id)
+    shot_id = planned.shot_id
+    batch_name = used.get("QC_BATCH", {}).get(shot_id.split("_SH", 1)[0])
     batch = store.load(batch_name) if batch_name else None
-    verdict = last_qc_verdict(batch, row.shot_id) or ""  # type: ignore[arg-type]
-    take = used.get("FINAL", {}).get(row.shot_id)
+    verdict = last_qc_verdict(batch, shot_id) or ""  # type: ignore[arg-type]
+    take = planned.take or used.get("FINAL", {}).get(shot_id)
     if take is None and verdict == "PASS":
-        take = used.get("PROXY", {}).get(row.shot_id)
+        take = used.get("PROXY", {}).get(shot_id)
     if take is None:
         raise UserError(
-            f"the cut records no accepted take of {row.shot_id}: rerun assemble-cut "
+            f"the cut records no accepted take of {shot_id}: rerun assemble-cut "
             "(`slate run`), then export",
-            shot=row.shot_id,
+            shot=shot_id,
         )
-    frames = round(probe(store.read(take)).duration_s * rate)
+    whole = round(probe(store.read(take)).duration_s * rate)
+    first = round(planned.in_s * rate)
+    end = round(planned.out_s * rate) if planned.out_s is not None else whole
     genpack = next((n for n in store.lineage(take) if n.kind == "GENPACK"), None)
-    return Shot(row.shot_id, take, frames, genpack, verdict, batch_name)
+    return Shot(
+        shot_id,
+        take,
+        end - first,
+        genpack,
+        verdict,
+        batch_name,
+        first=first,
+        available=max(whole, end),
+        lead_s=planned.lead_s,
+        lag_s=planned.lag_s,
+    )
 
 
 def _rate(fps: float) -> float:
@@ -204,28 +253,41 @@ def wav_seconds(data: bytes) -> float:
 
 
 def subtitle_cues(project: Project, edit: Edit) -> list[Cue]:
-    """One cue per dialogue line of the cut's shots (DIALOGUE_<SCENE>), spread over the
-    shot's speech (its audio's length, else the shot's); a clear error when there is none."""
+    """One cue per dialogue line of the cut's shots (DIALOGUE_<SCENE>), spread over the part
+    of the shot's audio the cut plays (else over its picture); a clear error when there is
+    none. (The cut's own SUBTITLES, timed from the audio's cues, are used when it has them.)"""
     lines = _lines_by_shot(project, edit)
-    cues: list[Cue] = []
-    start = 0.0
-    sounds = {s.shot_id: s for s in edit.sounds}
+    spans, record = {}, 0
     for shot in edit.shots:
-        length = shot.frames / edit.rate
+        spans[shot.shot_id] = (record, record + shot.frames)
+        record += shot.frames
+    spans.update({h.sound.shot_id: (h.at, h.at + h.frames) for h in heard(edit)})
+    cues: list[Cue] = []
+    for shot in edit.shots:
         spoken = lines.get(shot.shot_id, [])
-        speech = sounds[shot.shot_id].seconds if shot.shot_id in sounds else 0.0
-        span = min(speech, length) if speech > 0 else length
-        for index, text in enumerate(spoken):
-            step = span / len(spoken)
-            cues.append(Cue(start + index * step, start + (index + 1) * step, text))
-        start += length
+        start, end = (f / edit.rate for f in spans[shot.shot_id])
+        step = (end - start) / max(1, len(spoken))
+        cues += [Cue(start + n * step, start + (n + 1) * step, t) for n, t in enumerate(spoken)]
     if not cues:
         raise UserError(
             f"nothing to subtitle in {edit.cut}: its shots have no dialogue lines (no "
             "DIALOGUE_<SCENE> table lists a line for them); export otio, fcpxml or edl instead",
             target=edit.target,
         )
-    return cues
+    return sorted(cues, key=lambda c: c.start_s)
+
+
+def cut_subtitles(project: Project, edit: Edit) -> dict[str, ArtifactName]:
+    """The SUBTITLES files assemble-cut wrote with the cut (issue 15 §3), by format, if any."""
+    run = project.store.record(edit.cut).run_id
+    out = {}
+    for kind_name, fmt in (("SUBTITLES", "srt"), ("SUBTITLES_VTT", "vtt")):
+        if kind_name not in KINDS:
+            continue
+        made = [r for r in project.store.artifacts(kind_name) if r.run_id == run]
+        if made and made[-1].name.subject == edit.target:
+            out[fmt] = made[-1].name
+    return out
 
 
 def _lines_by_shot(project: Project, edit: Edit) -> dict[str, list[str]]:
@@ -308,6 +370,7 @@ def _copy_media(project: Project, edit: Edit, folder: Path) -> list[str]:
 __all__ = [
     "EXPORTS_DIR",
     "Exported",
+    "cut_subtitles",
     "dialogue_sounds",
     "export",
     "read_edit",

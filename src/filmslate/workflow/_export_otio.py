@@ -1,9 +1,11 @@
 """The edit as an OpenTimelineIO timeline, and its renderings (FCP 7 XML, CMX 3600 EDL, SRT,
 VTT) for `slate export` (``_export`` reads the edit from the cut).
 
-The timeline has a video track ``V1`` (one clip per take, source range the take's length in
-the cut's rate, a marker naming shot, GenPack version and QC verdict) and an audio track ``A1``
-(each shot's dialogue audio at the shot's start, gaps elsewhere; empty without audio). FCP XML
+The timeline has a video track ``V1`` (one clip per take, source range the part the cut
+plays in the cut's rate, a marker naming shot, GenPack version and QC verdict) and the dialogue
+on ``A1``: each shot's audio trimmed with its picture and widened by its J / L cut, gaps
+elsewhere; where an overlap would stack two shots' sound, the later goes to ``A2`` (and so on),
+as an editor checkerboards dialogue. ``A1`` is empty without audio. FCP XML
 and EDL go through the official adapters (``otio-fcp-adapter``, ``otio-cmx3600-adapter``);
 both speak timecode, so they need a timecode frame rate. ``opentimelineio`` is the ``editor``
 extra, imported on first use so the rest of filmslate runs without it.
@@ -37,6 +39,15 @@ class Shot:
     genpack: ArtifactName | None
     qc_verdict: str
     qc_batch: ArtifactName | None
+    first: int = 0  # the in point: the take's first frame the cut plays
+    available: int = 0  # the take's own length (0: ``frames``)
+    lead_s: float = 0.0  # a J cut: the shot's sound starts this much before its picture
+    lag_s: float = 0.0  # an L cut: it runs on this much after
+
+    @property
+    def whole(self) -> int:
+        """The take's length in frames."""
+        return max(self.available, self.first + self.frames)
 
 
 @dataclass(frozen=True)
@@ -68,6 +79,7 @@ class Edit:
     cut_frames: int
     shots: tuple[Shot, ...]
     sounds: tuple[Sound, ...] = ()
+    plan: ArtifactName | None = None  # the EDIT plan the cut followed
 
     def with_sounds(self, sounds: list[Sound]) -> Edit:
         """The same edit with its dialogue audio."""
@@ -77,7 +89,7 @@ class Edit:
         """What the export is made from (its lineage)."""
         names = [self.cut, *(s.take for s in self.shots), *(s.audio for s in self.sounds)]
         names += [n for s in self.shots for n in (s.genpack, s.qc_batch) if n is not None]
-        return sorted(set(names))
+        return sorted(set(names + ([self.plan] if self.plan else [])))
 
 
 def check_formats(formats: list[str]) -> list[str]:
@@ -115,17 +127,15 @@ def timeline(edit: Edit) -> Any:
         "cut_frames": edit.cut_frames,
     }
     video = otio.schema.Track(name="V1", kind=otio.schema.TrackKind.Video)
-    audio = otio.schema.Track(name="A1", kind=otio.schema.TrackKind.Audio)
-    tl.tracks.extend([video, audio])
     for shot in edit.shots:
         video.append(_clip(otio, edit, shot))
-    add_dialogue(otio, audio, edit)
+    tl.tracks.extend([video, *audio_tracks(otio, edit)])
     return tl
 
 
-def _range(otio: ModuleType, frames: int, rate: float) -> Any:
+def _range(otio: ModuleType, frames: int, rate: float, start: int = 0) -> Any:
     time = otio.opentime
-    return time.TimeRange(time.RationalTime(0, rate), time.RationalTime(frames, rate))
+    return time.TimeRange(time.RationalTime(start, rate), time.RationalTime(frames, rate))
 
 
 def _clip(otio: ModuleType, edit: Edit, shot: Shot) -> Any:
@@ -137,20 +147,19 @@ def _clip(otio: ModuleType, edit: Edit, shot: Shot) -> Any:
         "qc_verdict": shot.qc_verdict,
         "qc_batch": shot.qc_batch.filename if shot.qc_batch else "",
     }
-    used = _range(otio, shot.frames, edit.rate)
     clip = otio.schema.Clip(
         name=shot.shot_id,
         media_reference=otio.schema.ExternalReference(
-            target_url=shot.take.filename, available_range=used
+            target_url=shot.take.filename, available_range=_range(otio, shot.whole, edit.rate)
         ),
-        source_range=used,
+        source_range=_range(otio, shot.frames, edit.rate, shot.first),
         metadata={"filmslate": facts, "cmx_3600": {"reel": shot.shot_id.replace("_", "")}},
     )
     pack = f"GENPACK v{shot.genpack.version:03d}" if shot.genpack else "no GENPACK"
     clip.markers.append(
         otio.schema.Marker(
             name=f"{shot.shot_id} {pack} QC {shot.qc_verdict or 'none'}",
-            marked_range=_range(otio, 0, edit.rate),
+            marked_range=_range(otio, 0, edit.rate, shot.first),  # at the clip's first frame
             color=getattr(otio.schema.MarkerColor, COLOURS.get(shot.qc_verdict, "WHITE")),
             metadata={"filmslate": facts},
         )
@@ -158,31 +167,67 @@ def _clip(otio: ModuleType, edit: Edit, shot: Shot) -> Any:
     return clip
 
 
-def add_dialogue(otio: ModuleType, track: Any, edit: Edit) -> None:
-    """Fill the audio track: each shot's dialogue clip at the shot's start (cut to the shot's
-    length), gaps where a shot has none. Empty when the edit has no audio."""
-    if not edit.sounds:
-        return
+@dataclass(frozen=True)
+class Heard:
+    """Where a shot's dialogue plays in the cut: from ``at`` (a frame of the cut), its audio
+    from frame ``first`` for ``frames`` frames (all in the cut's rate)."""
+
+    sound: Sound
+    at: int
+    first: int
+    frames: int
+
+
+def heard(edit: Edit) -> list[Heard]:
+    """Each shot's audio where the cut plays it (as assemble-cut lays it): the audio starts
+    with the take's first frame, so it is trimmed with the picture, widened by the shot's J
+    cut before and L cut after, and kept inside its own length and the cut's."""
     sounds = {s.shot_id: s for s in edit.sounds}
+    out, record = [], 0
     for shot in edit.shots:
         sound = sounds.get(shot.shot_id)
-        frames = min(round(sound.seconds * edit.rate), shot.frames) if sound else 0
-        if sound is not None and frames > 0:
-            length = _range(otio, round(sound.seconds * edit.rate), edit.rate)
-            track.append(
-                otio.schema.Clip(
-                    name=sound.audio.filename,
-                    media_reference=otio.schema.ExternalReference(
-                        target_url=sound.audio.filename, available_range=length
-                    ),
-                    source_range=_range(otio, frames, edit.rate),
-                    metadata={"filmslate": {"shot_id": shot.shot_id}},
-                )
+        if sound is not None:
+            first = max(0, shot.first - round(shot.lead_s * edit.rate))
+            end = shot.first + shot.frames + round(shot.lag_s * edit.rate)
+            end = min(end, round(sound.seconds * edit.rate))
+            at = record - (shot.first - first)
+            if at < 0:
+                first, at = first - at, 0
+            end = min(end, first + edit.cut_frames - at)
+            if end > first:
+                out.append(Heard(sound, at, first, end - first))
+        record += shot.frames
+    return out
+
+
+def audio_tracks(otio: ModuleType, edit: Edit) -> list[Any]:
+    """The dialogue as audio tracks: A1, and A2... only where a J or L cut makes one shot's
+    sound overlap the next (checkerboarded, as an editor lays dialogue). One empty A1 when
+    the edit has no audio."""
+    tracks: list[Any] = []
+    ends: list[int] = []
+    for item in heard(edit):
+        index = next((i for i, end in enumerate(ends) if end <= item.at), len(tracks))
+        if index == len(tracks):
+            tracks.append(otio.schema.Track(name=f"A{index + 1}", kind="Audio"))
+            ends.append(0)
+        if item.at > ends[index]:
+            tracks[index].append(
+                otio.schema.Gap(source_range=_range(otio, item.at - ends[index], edit.rate))
             )
-        if shot.frames > frames:
-            track.append(
-                otio.schema.Gap(source_range=_range(otio, shot.frames - frames, edit.rate))
+        length = _range(otio, round(item.sound.seconds * edit.rate), edit.rate)
+        tracks[index].append(
+            otio.schema.Clip(
+                name=item.sound.audio.filename,
+                media_reference=otio.schema.ExternalReference(
+                    target_url=item.sound.audio.filename, available_range=length
+                ),
+                source_range=_range(otio, item.frames, edit.rate, item.first),
+                metadata={"filmslate": {"shot_id": item.sound.shot_id}},
             )
+        )
+        ends[index] = item.at + item.frames
+    return tracks or [otio.schema.Track(name="A1", kind="Audio")]
 
 
 def timeline_payload(edit: Edit) -> EditorialExport:
@@ -257,10 +302,12 @@ __all__ = [
     "FORMATS",
     "Cue",
     "Edit",
+    "Heard",
     "Shot",
     "Sound",
-    "add_dialogue",
+    "audio_tracks",
     "check_formats",
+    "heard",
     "otio_module",
     "render_all",
     "srt",
