@@ -67,6 +67,16 @@ def ebur128(cut: bytes) -> float:
     return float(found[-1])
 
 
+def srt_times(text: str, sep: str) -> list[tuple[float, float]]:
+    """The (start, end) seconds of every cue of SubRip (``,``) or WebVTT (``.``) text."""
+    clock = rf"(\d+):(\d\d):(\d\d){re.escape(sep)}(\d\d\d)"
+    out = []
+    for found in re.finditer(rf"{clock} --> {clock}", text):
+        h, m, sec, ms, h2, m2, sec2, ms2 = (int(g) for g in found.groups())
+        out.append((h * 3600 + m * 60 + sec + ms / 1000, h2 * 3600 + m2 * 60 + sec2 + ms2 / 1000))
+    return out
+
+
 def line_intervals(project: Project) -> list[tuple[float, float]]:
     """Where the film's plan plays each line: the AUDIO cue moved to the shot's place."""
     plan = project.store.load(project.store.latest("EDIT", "PROJECT").name)  # type: ignore[union-attr]
@@ -105,6 +115,11 @@ def test_the_cut_plays_the_dialogue_where_its_lines_are(tmp_path: Path) -> None:
         cut = project.store.read(cut_record.name)
         used = {n.filename for n in project.store.lineage(cut_record.name)}
         intervals = line_intervals(project)
+        srt, vtt = (project.store.latest(k, "PROJECT") for k in ("SUBTITLES", "SUBTITLES_VTT"))
+        assert srt is not None and vtt is not None
+        srt_text = project.store.read(srt.name).decode()
+        vtt_text = project.store.read(vtt.name).decode()
+        subtitled = {n.filename for n in project.store.lineage(srt.name)}
     assert {f"AUDIO_S01_SH0{n}_v001.wav" for n in (1, 2, 3)} <= used  # the voices it played
     assert len(intervals) == 3  # the script's three lines
     length = probe(cut).duration_s
@@ -117,6 +132,19 @@ def test_the_cut_plays_the_dialogue_where_its_lines_are(tmp_path: Path) -> None:
     for a, b in quiet:  # room tone only: near silence
         assert rms(samples, a, b) < 3 * ROOM_RMS, (a, b, rms(samples, a, b))
     assert abs(ebur128(cut) + 23.0) <= 1.0  # [audio] loudness_lufs, default -23
+    # the subtitles: one cue per line, timed from the audio, in order, inside the cut
+    assert (srt.name.filename, vtt.name.filename) == (
+        "SUBTITLES_PROJECT_v001.srt",
+        "SUBTITLES_PROJECT_VTT_v001.vtt",
+    )
+    assert {"AUDIO_S01_SH02_v001.wav", "DIALOGUE_S01_v001.csv"} <= subtitled
+    for text, sep in ((srt_text, ","), (vtt_text, ".")):
+        cues = srt_times(text, sep)
+        assert len(cues) == 3  # the script's three lines
+        assert cues == sorted(cues) and all(0 <= a < b <= length for a, b in cues)
+        for (a, b), (x, y) in zip(cues, intervals, strict=True):
+            assert abs(a - x) < 2e-3 and abs(b - y) < 2e-3
+    assert vtt_text.startswith("WEBVTT\n") and "The signal died at nine." in srt_text
 
 
 # -- the mix on its own -----------------------------------------------------------------------

@@ -13,6 +13,8 @@ from typing import Literal, TypedDict
 
 from ._errors import ArtifactNameError
 from ._name_chars import bare_name
+from ._runlog_columns import RUN_LOG_COLUMNS as RUN_LOG_COLUMNS
+from ._runlog_columns import RUN_LOG_SPEC_COLUMNS as RUN_LOG_SPEC_COLUMNS
 
 SubjectType = Literal["scene", "shot", "target", "name", "task", "scene_or_run", "stop_target"]
 LAYERS = ("narrative", "validation", "continuity", "production", "governance", "logs")
@@ -132,6 +134,9 @@ KINDS: dict[str, Kind] = {
         _kind("EDIT", "target", "csv", "production"),  # the cut's edit plan (issue 15 §4)
         _kind("CUT", "target", "mp4", "production"),
         _kind("EXPORT", "target", "otio", "production"),  # the editor hand-off (issue 15)
+        # the cut's subtitles (issue 15 §3), SubRip and WebVTT (a stem has one version series)
+        _kind("SUBTITLES", "target", "srt", "production"),
+        _kind("SUBTITLES_VTT", "target", "vtt", "production", "SUBTITLES_", "_VTT"),
         _kind("COST_REPORT", "target", "md", "governance"),
         _kind("ROUTING_DECISION", "task", "md", "governance"),
         _kind("BUDGET_STATUS", None, "md", "governance"),
@@ -436,40 +441,6 @@ def parse_unversioned(filename: str) -> tuple[Kind, str | None]:
     k, subject = parse_stem(stem)
     check_extension(k, ext, filename)
     return k, subject
-
-
-# SPEC §4 RUN_LOG columns, then ours: what happened (event), the artifact's hash, the exact
-# input versions (lineage, so the index can be rebuilt), the row's signature with the project
-# key ('' without one, see store._chain), and the chain.
-RUN_LOG_SPEC_COLUMNS = (
-    "run_id",
-    "parent_run_id",
-    "timestamp",
-    "skill_name",
-    "scene_id",
-    "shot_id",
-    "model_used",
-    "tier",
-    "estimated_cost",
-    "actual_cost",
-    "duration_s",
-    "outcome",
-    "regen_count",
-    "artifact_output",
-    "notes",
-    "budget_status",
-)
-RUN_LOG_COLUMNS = (
-    "seq",
-    *RUN_LOG_SPEC_COLUMNS,
-    "event",
-    "target",
-    "artifact_sha256",
-    "inputs",
-    "row_mac",
-    "prev_hash",
-    "row_hash",
-)
 
 
 def scene_of(target: str) -> str:

@@ -88,6 +88,7 @@ from ._production import (
     StoryboardReport,
 )
 from ._script import ScriptScene
+from ._subtitles import SubtitleCue, SubtitlesSrt, SubtitlesVtt
 from ._types import (
     NONE_MARKER,
     Currency,
@@ -198,6 +199,9 @@ __all__ = [
     "StoryboardReport",
     "StyleLock",
     "SubModel",
+    "SubtitleCue",
+    "SubtitlesSrt",
+    "SubtitlesVtt",
     "Target",
     "Text",
     "TierCost",

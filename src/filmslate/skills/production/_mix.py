@@ -17,7 +17,7 @@ move the measured loudness.
 
 Subtitles: one cue per dialogue line of the cut's shots, from the AUDIO's own cues moved by the
 same shift (and kept inside the part of the audio the cut plays); SRT and VTT text by
-:func:`srt` and :func:`vtt`, the one writer the cut and ``slate export`` share.
+the SUBTITLES schemas' own rendering (``schemas._subtitles``), which ``slate export`` can use too.
 """
 
 from __future__ import annotations
@@ -36,23 +36,22 @@ from ...core._errors import ProviderError
 from ...engine._skill import Context
 from ...engine._speech import SAMPLE_RATE, read_wav, wav_bytes, wav_cues
 from ...rules._media import probe
-from ...schemas import DialogueShots, EditPlan
+from ...schemas import Artifact, DialogueShots, EditPlan, SubtitleCue, SubtitlesSrt, SubtitlesVtt
 
 __all__ = [
     "AAC",
     "PEAK_DBFS",
     "ROOM_TONE_DBFS",
     "Placed",
-    "SubtitleCue",
     "cut_cues",
     "dialogue_lines",
     "loudness",
     "mix",
     "planned_sound",
     "room_tone",
-    "srt",
+    "subtitle_failures",
+    "subtitles",
     "unplanned_sound",
-    "vtt",
 ]
 
 ROOM_TONE_DBFS = -60.0  # RMS of the room tone, full scale = 0 dB
@@ -86,15 +85,6 @@ class Placed:
     def heard(self) -> tuple[float, float]:
         """The part of the shot's audio the cut plays (seconds into the audio)."""
         return max(0.0, self.in_s - self.lead_s), self.out_s + self.lag_s
-
-
-@dataclass(frozen=True)
-class SubtitleCue:
-    """One subtitle: a dialogue line and when it is heard (seconds into the cut)."""
-
-    start_s: float
-    end_s: float
-    text: str
 
 
 def planned_sound(ctx: Context, plan: EditPlan) -> list[Placed]:
@@ -206,7 +196,8 @@ def loudness(wav: bytes) -> float | None:
 
 def cut_cues(placed: Sequence[Placed], lines: dict[str, dict[int, str]]) -> list[SubtitleCue]:
     """One cue per dialogue line of the placed shots (``lines``: shot -> line number -> text),
-    at its AUDIO cue moved to the cut; a line without a timed cue is spread over its shot."""
+    at its AUDIO cue moved to the cut and kept inside the part of the audio the cut plays; a
+    line without a timed cue is shown over its shot's heard part."""
     out: list[SubtitleCue] = []
     for shot in placed:
         texts = lines.get(shot.shot_id, {})
@@ -216,27 +207,35 @@ def cut_cues(placed: Sequence[Placed], lines: dict[str, dict[int, str]]) -> list
             cue = timed.get(number)
             a, b = (cue.start_s, cue.end_s) if cue else (start, end)
             a, b = min(max(a, start), end), min(max(b, start), end)
-            out.append(SubtitleCue(a + shot.shift_s, b + shot.shift_s, text))
+            out.append(
+                SubtitleCue(start_ms=_ms(a + shot.shift_s), end_ms=_ms(b + shot.shift_s), text=text)
+            )
     return out
 
 
-def _clock(seconds: float, sep: str) -> str:
-    ms = round(max(0.0, seconds) * 1000)
-    hours, rest = divmod(ms, 3_600_000)
-    minutes, rest = divmod(rest, 60_000)
-    return f"{hours:02d}:{minutes:02d}:{rest // 1000:02d}{sep}{rest % 1000:03d}"
+def _ms(seconds: float) -> int:
+    return max(0, round(seconds * 1000))
 
 
-def srt(cues: Sequence[SubtitleCue]) -> str:
-    """SubRip: numbered cues, ``HH:MM:SS,mmm --> HH:MM:SS,mmm``."""
-    blocks = [
-        f"{n}\n{_clock(c.start_s, ',')} --> {_clock(c.end_s, ',')}\n{c.text}\n"
-        for n, c in enumerate(cues, 1)
-    ]
-    return "\n".join(blocks)
+def subtitles(placed: Sequence[Placed], lines: dict[str, dict[int, str]]) -> list[Artifact]:
+    """The cut's SUBTITLES, as SubRip and WebVTT, from the same cues."""
+    cues = cut_cues(placed, lines)
+    return [SubtitlesSrt(cues=cues), SubtitlesVtt(cues=cues)]
 
 
-def vtt(cues: Sequence[SubtitleCue]) -> str:
-    """WebVTT: the header, then ``HH:MM:SS.mmm --> HH:MM:SS.mmm`` cues."""
-    blocks = [f"{_clock(c.start_s, '.')} --> {_clock(c.end_s, '.')}\n{c.text}\n" for c in cues]
-    return "\n".join(["WEBVTT\n", *blocks])
+def subtitle_failures(cues: Sequence[SubtitleCue], lines: int, duration_s: float) -> list[str]:
+    """What is wrong with the cut's subtitles: not one cue per dialogue line, a cue outside
+    the cut or starting before the one ahead of it."""
+    out = []
+    if len(cues) != lines:
+        out.append(f"the subtitles have {len(cues)} cue(s) for {lines} dialogue line(s)")
+    end_ms = round(duration_s * 1000) + 1  # a millisecond of rounding
+    for before, cue in zip([None, *cues], cues, strict=False):
+        if not 0 <= cue.start_ms <= cue.end_ms <= end_ms:
+            out.append(
+                f"subtitle {cue.text!r} ({cue.start_s:g}-{cue.end_s:g}s) lies outside the cut "
+                f"(0-{duration_s:g}s)"
+            )
+        elif before is not None and cue.start_ms < before.start_ms:
+            out.append(f"subtitle {cue.text!r} starts before the one ahead of it")
+    return out

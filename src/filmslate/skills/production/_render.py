@@ -17,7 +17,10 @@ settlement are the service's (``filmslate.engine._render``), never a skill's.
 - **assemble-cut** concatenates the accepted takes (FINAL, else a PROXY whose last QC row is
   PASS) in SCENES and SHOTLIST order into ``CUT_<TARGET>``, re-encoded to one resolution; when
   the target has an edit plan (``EDIT_<TARGET>``, edit-planner's), in the plan's order, each
-  take from its in to its out point.
+  take from its in to its out point. The cut plays with sound (``_mix``): each shot's AUDIO
+  where the plan plays its picture (with its J / L overlaps), over room tone, normalised to
+  ``[audio] loudness_lufs``, muxed as AAC; beside it ``SUBTITLES_<TARGET>`` (.srt) and
+  ``SUBTITLES_<TARGET>_VTT`` (.vtt), one cue per dialogue line, timed from the audio's cues.
 """
 
 from __future__ import annotations
@@ -39,8 +42,25 @@ from ...rules._conform import H264
 from ...rules._edit import plan_takes
 from ...rules._media import decode, probe
 from ...rules._takes import last_qc_verdict
-from ...schemas import Artifact, EditPlan, GenPack, QcBatch, Scenes, ShotList, ShotRow
-from ._mix import AAC, mix, planned_sound, unplanned_sound
+from ...schemas import (
+    Artifact,
+    EditPlan,
+    GenPack,
+    QcBatch,
+    Scenes,
+    ShotList,
+    ShotRow,
+    SubtitlesSrt,
+)
+from ._mix import (
+    AAC,
+    dialogue_lines,
+    mix,
+    planned_sound,
+    subtitle_failures,
+    subtitles,
+    unplanned_sound,
+)
 from ._production import shot_row
 from ._shared import passed_with
 from ._sheets import SHEET_NEEDS, shot_references
@@ -208,7 +228,15 @@ class Take:
 
 
 class AssembleCut(Skill):
-    """Concatenates the accepted takes in shot order into one MP4 (deterministic)."""
+    """Concatenates the accepted takes in shot order into one MP4 with its dialogue track and
+    subtitles (deterministic).
+
+    Each shot's AUDIO is laid where the edit plays its picture (the plan's record in, less its
+    J cut, to its out point plus its L cut), over room tone at -60 dBFS, and the dialogue
+    normalised by one gain to ``[audio] loudness_lufs`` (default -23 LUFS); the track is AAC
+    in the MP4. ``SUBTITLES_<TARGET>_v###.srt`` and ``SUBTITLES_<TARGET>_VTT_v###.vtt`` hold
+    one cue per dialogue line, at its AUDIO cue moved to the shot's place in the cut.
+    """
 
     name: ClassVar[str] = "assemble-cut"
     layer: ClassVar[Layer] = "production"
@@ -224,12 +252,13 @@ class AssembleCut(Skill):
         Need("AUDIO", "within", optional=True),  # each shot's dialogue, laid under its picture
         Need("DIALOGUE", "within", optional=True),  # the lines' text, for the subtitles
     )
-    produces: ClassVar[tuple[str, ...]] = ("CUT",)
+    produces: ClassVar[tuple[str, ...]] = ("CUT", "SUBTITLES", "SUBTITLES_VTT")
     target_scope: ClassVar[Any] = "target"
     uses_model: ClassVar[bool] = False
     revise_on_fail: ClassVar[bool] = False
     summary: ClassVar[str] = (
-        "after QC: the accepted takes (final, else a passed proxy) concatenated in shot order"
+        "after QC: the accepted takes (final, else a passed proxy) concatenated in shot order, "
+        "with the dialogue track and subtitles"
     )
 
     def produce(self, ctx: Context) -> list[Artifact | Media]:
@@ -238,25 +267,34 @@ class AssembleCut(Skill):
         final = any(take.kind == "FINAL" for take in takes)
         res: Resolution = ctx.config.resolution.final if final else ctx.config.resolution.proxy
         plan: EditPlan | None = ctx.inputs.get("EDIT")
+        loudness = ctx.config.audio.loudness_lufs
         if plan is None:
             placed = unplanned_sound(ctx, [(t.shot_id, t.data) for t in takes])
-            sound = mix(placed, sum(p.out_s for p in placed), ctx.config.audio.loudness_lufs)
-            return [Media("CUT", ctx.target, concat([t.data for t in takes], res, audio=sound))]
-        named = {t.shot_id: (take_name(ctx, t), t.data) for t in takes}
-        planned = plan_takes(plan, named, ctx.target)  # refuses a plan of other takes
-        trims = [(round(i * res.fps), round(o * res.fps)) for _, i, o in planned]
-        placed = planned_sound(ctx, plan)
-        sound = mix(placed, sum(e - f for f, e in trims) / res.fps, ctx.config.audio.loudness_lufs)
-        clips = [d for d, _, _ in planned]
-        return [Media("CUT", ctx.target, concat(clips, res, trims, audio=sound))]
+            sound = mix(placed, sum(p.out_s for p in placed), loudness)
+            cut = concat([t.data for t in takes], res, audio=sound)
+        else:
+            named = {t.shot_id: (take_name(ctx, t), t.data) for t in takes}
+            planned = plan_takes(plan, named, ctx.target)  # refuses a plan of other takes
+            trims = [(round(i * res.fps), round(o * res.fps)) for _, i, o in planned]
+            placed = planned_sound(ctx, plan)
+            sound = mix(placed, sum(e - f for f, e in trims) / res.fps, loudness)
+            cut = concat([d for d, _, _ in planned], res, trims, audio=sound)
+        lines = dialogue_lines(ctx)
+        self._lines = sum(len(lines.get(p.shot_id, {})) for p in placed)
+        return [Media("CUT", ctx.target, cut), *subtitles(placed, lines)]
 
     def gate(self, outputs: list[Any], ctx: Context) -> Gate:
-        """FAIL when the cut does not decode."""
+        """FAIL when the cut does not decode, or its subtitles are not one cue per dialogue
+        line of its shots, in order, inside the cut."""
         try:
             info = probe(outputs[0].data)
         except ProviderError as exc:
             return Gate("FAIL", (f"the cut cannot be decoded: {exc}",))
-        return Gate.from_failures([] if info.frames else ["the cut has no frames"])
+        failures = [] if info.frames else ["the cut has no frames"]
+        srt = next((o for o in outputs if isinstance(o, SubtitlesSrt)), None)
+        if srt is not None:
+            failures += subtitle_failures(srt.cues, getattr(self, "_lines", 0), info.duration_s)
+        return Gate.from_failures(failures)
 
 
 def scenes_in_order(ctx: Context) -> list[str]:
