@@ -70,22 +70,13 @@ def shot_looks(row: ShotRow, config: Config) -> Looks:
     proxy = config.resolution.proxy
     sheets = [SHEET_SIZE] * (len(row.char_ids) + 1)
     frames = [_look_size(proxy.width, proxy.height)] * config.qc.sample_frames
-    qc = config.qc.rubric_source == "model"
-    once = look_cost(
-        config,
-        model,
-        (PRODUCTION, "storyboard-generator"),
-        [
-            (proxy.width, proxy.height),
-            *sheets,
-        ],
-    )
+    board = (proxy.width, proxy.height)
+    once = look_cost(config, model, (PRODUCTION, "storyboard-generator"), [board, *sheets])
     if config.qc.visual_continuity:
         once += look_cost(config, model, (CONTINUITY, "visual-continuity"), [*frames, *sheets])
-    per_take = (
-        look_cost(config, model, (PRODUCTION, "qc-grader"), [*frames, *sheets]) if qc else 0.0
-    )
-    return Looks(per_take, once)
+    if config.qc.rubric_source != "model":
+        return Looks(0.0, once)
+    return Looks(look_cost(config, model, (PRODUCTION, "qc-grader"), [*frames, *sheets]), once)
 
 
 def look_cost(config: Config, model: str, prompt: tuple[str, str], images: list[Size]) -> float:
