@@ -1,12 +1,15 @@
-"""The edit plan of a cut (issue 15 §4): the deterministic core that proposes it, and its gate.
+"""The edit plan of a cut (issue 15 §4): the deterministic core that proposes it.
 
-:func:`propose` plans the accepted takes in shot-list order. A cut within the tolerance of its
-target runtime is not trimmed; a longer one is trimmed to the target, each shot in proportion
-to what it can lose (never into its dialogue, never below ``[edit] min_shot_s``), half from
-the head and half from the tail where its lines allow. Then the sound: a line that runs past
-its shot's picture carries over the next shot (an L cut), and in an exchange (the next shot's
-first speaker is not the one who spoke last) the incoming line starts ``[edit] j_cut_s``
-before its picture (a J cut) when the outgoing shot's sound is quiet by then.
+:func:`propose` plans the accepted takes in shot-list order. With ``[edit] j_cut_s`` set, an
+exchange within a scene (the next shot's first speaker is not the one who spoke last) gets a
+J cut when the outgoing shot is quiet by then: the incoming picture starts that long after its
+line does, and the incoming sound from the take's start plays over the outgoing picture. A cut
+within the tolerance of its target runtime is not trimmed further; a longer one is trimmed to
+the target, each shot in proportion to what it can lose (never into its dialogue, never below
+``[edit] min_shot_s``; the shots a J cut joins keep theirs), half from the head and half from
+the tail where its lines allow. A line that runs past its shot's out point is carried over the
+next shot (an L cut) where that shot has room before its own first line. Times are snapped to
+the take's frames.
 
 The gate is ``_edit_gate``'s; :func:`plan_takes` is how assemble-cut reads a plan.
 """
