@@ -10,6 +10,14 @@ the old version is then stale, and the orchestrator reruns it. Each route is bou
 ``loops.max_revisions`` revisions since the auditor last passed; past it the auditor's
 target hard-stops for a person (``slate override``).
 
+A loop-back is resumable (SPEC: a kill -9 loses nothing): the row is the record of the
+revision owed, and the fixing step always runs from it (:func:`revise_open`), with the notes
+as the row holds them (:func:`noted`). A ``loop_back`` row with no graded run of its route's
+skill on its route's target after it is open: the next ``slate run`` makes that revision with
+exactly those notes before anything else, and logs no new row, so it is the same revision
+against ``loops.max_revisions``, not one more. Only the latest ``loop_back`` row is read (the
+orchestrator closes each one before it can log another).
+
 A cost overrun may force narrative simplification (SPEC §6 cross-loop triggers): when even
 every reduction the cost plan may make (cheaper routing, shorter and split shots) cannot fit
 a projection under its cap, :func:`simplify_story` sends the cost report's overrun to
@@ -19,17 +27,35 @@ named), logged and bounded like any other route; past the bound the budget hard-
 
 from __future__ import annotations
 
+import re
+from typing import Protocol
+
 from ..core._gate import FixRoute, Gate
 from ..core._names import target_fields
 from ..engine._runner import Runner, RunResult
 from ..engine._stops import record_hard_stop
 from ..store import _runlog
+from ..store._index import crash_point
 from ..store._store import Record
 
-__all__ = ["LoopBack", "loop_backs_since_pass", "record_loop_back", "simplify_story"]
+__all__ = [
+    "CRASH_AFTER_LOOP_BACK",
+    "LoopBack",
+    "log_loop_back",
+    "loop_backs_since_pass",
+    "noted",
+    "open_loop_back",
+    "record_loop_back",
+    "revise_open",
+    "simplify_story",
+]
 
 EVENT = "loop_back"
 STORY = "story-architect"  # the step that can make the story cheaper: fewer, shorter scenes
+CRASH_AFTER_LOOP_BACK = "loop_back_recorded"  # FILMSLATE_CRASH_AT checkpoint (crash tests)
+SEP = "; "  # between the findings of a row's notes, as between a run row's gate reasons
+ROUTED = re.compile(r"to (\S+) on (\S+): (.*)")  # a loop_back row's notes
+GRADED = ("PASS", "FAIL", "FIX")  # a run that made (or judged) a version: not a WAITING
 
 
 class LoopBack(Exception):
@@ -76,7 +102,8 @@ def record_loop_back(runner: Runner, back: LoopBack) -> str | None:
         record_hard_stop(runner.project, failed.target, "gate", reason, failed.skill)
         return reason + ". Revise the work by hand, or record `slate override`."
     report = failed.records[0].filename if failed.records else ""
-    runner.store.log(
+    log_loop_back(
+        runner,
         _runlog.LogEntry(
             run_id=_runlog.new_run_id(),
             parent_run_id=failed.run_id,
@@ -85,10 +112,66 @@ def record_loop_back(runner: Runner, back: LoopBack) -> str | None:
             **target_fields(failed.target),
             outcome="FAIL",
             artifact_output=report,
-            notes=f"to {route.skill} on {route.target}: " + "; ".join(route.findings),
-        )
+            notes=f"to {route.skill} on {route.target}: " + SEP.join(route.findings),
+        ),
     )
     return None
+
+
+def log_loop_back(runner: Runner, entry: _runlog.LogEntry) -> None:
+    """Write a ``loop_back`` row: from here on the revision it names is owed (resumable)."""
+    runner.store.log(entry)
+    crash_point(CRASH_AFTER_LOOP_BACK)
+
+
+def noted(findings: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """The findings as a ``loop_back`` row records them (whitespace folded, the log's
+    ``"; "`` between them): what the fixing step gets as its notes, so a run and its resume
+    after a kill send the same prompt."""
+    return tuple(f for f in " ".join(SEP.join(findings).split()).split(SEP) if f)
+
+
+def open_loop_back(runner: Runner) -> FixRoute | None:
+    """The route of the latest ``loop_back`` row when its revision was not made yet: no
+    graded run of the route's skill on its target after the row (a kill -9 between the two,
+    or a handoff still waiting). Reads the last row of that event and the runs of one skill
+    on one target, never the whole log."""
+    conn = runner.store.conn
+    row = conn.execute(
+        "SELECT seq, notes FROM runlog WHERE event = ? ORDER BY seq DESC LIMIT 1", (EVENT,)
+    ).fetchone()
+    routed = ROUTED.fullmatch(row[1]) if row else None
+    if row is None or routed is None:
+        return None
+    skill, target, notes = routed.groups()
+    marks = ", ".join("?" * len(GRADED))
+    made = conn.execute(
+        "SELECT 1 FROM runlog WHERE skill_name = ? AND target = ? AND event = 'run' "
+        f"AND outcome IN ({marks}) AND seq > ? LIMIT 1",
+        (skill, target, *GRADED, row[0]),
+    ).fetchone()
+    return None if made else FixRoute(skill, target, noted((notes,)))
+
+
+class Fixer(Protocol):
+    """What :func:`revise_open` needs of the orchestrator: its step."""
+
+    runner: Runner
+
+    def _run(
+        self, skill: str, target: str, *, stop_on_fail: bool = True, feedback: tuple[str, ...] = ()
+    ) -> RunResult:
+        """Run a skill to PASS, or stop the run (the orchestrator's step)."""
+
+
+def revise_open(orch: Fixer) -> bool:
+    """Make the revision an open ``loop_back`` row owes (its skill on its target, the row's
+    notes as the revision notes); False when none is open."""
+    route = open_loop_back(orch.runner)
+    if route is None:
+        return False
+    orch._run(route.skill, route.target, feedback=route.findings)
+    return True
 
 
 def simplify_story(

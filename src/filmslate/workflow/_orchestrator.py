@@ -46,7 +46,7 @@ from ..schemas import ShotRow
 from ..skills.narrative._scene_goals import missing_fields
 from ..store._runlock import run_lock
 from ._audio import voice_pass
-from ._backward import LoopBack, record_loop_back
+from ._backward import LoopBack, record_loop_back, revise_open
 from ._edit import edit_pass
 from ._pending import (
     budget_moved,
@@ -157,6 +157,7 @@ class Orchestrator:
     def _phases(self) -> bool:
         phases = (self._story, self._locks, self._scenes, self._review, self._planning, self._shots)
         try:  # issue 15: the scratch voices, then the EDIT plans the cut follows (_edit)
+            revise_open(self)  # the revision a loop_back row owes (this run's or a killed one's)
             for phase in (*phases, lambda: voice_pass(self), lambda: edit_pass(self), self._cut):
                 phase()
         except LoopBack as back:
@@ -412,10 +413,9 @@ class Orchestrator:
         return result
 
     def loop_back(self, back: LoopBack) -> None:
-        """Send a FAIL's findings upstream (logged, bounded) and make the new version there."""
+        """Send a FAIL's findings upstream (logged, bounded); the next pass revises from it."""
         if (stop := record_loop_back(self.runner, back)) is not None:
             raise Stop("stopped", back.failed.skill, back.failed.target, stop)
-        self._run(back.route.skill, back.route.target, feedback=back.route.findings)
 
     def cost_review(self, target: str) -> None:
         """SPEC §8: at 90% of a cap cost-optimizer reruns and budget-gates reports."""

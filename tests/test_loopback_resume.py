@@ -1,0 +1,160 @@
+"""A killed loop-back resumes (issue 14 §1; SPEC: a kill -9 loses nothing): when a run dies
+right after its ``loop_back`` row, the next run makes that revision with the recorded notes,
+as the same revision, and nothing is asked, logged or written twice.
+
+Each case runs the synthetic film (real runner, store, skills and media) twice: once
+uninterrupted, and once in a child process killed with SIGKILL at the ``loop_back_recorded``
+checkpoint (``FILMSLATE_CRASH_AT``, right after the row is committed), then resumed by a
+second child. Every model request is journaled beside the project: the killed-and-resumed
+production asks exactly what the uninterrupted one asks, in the same order, with the same
+prompts (the revision's notes among them), and ends with the same loop_back rows, the same
+versions and the same spend.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel
+
+from filmslate.engine._gateway import TextRequest
+from filmslate.skills.validation import CriticalFailure
+from filmslate.synthetic import SyntheticFilm, synthetic_project
+from filmslate.workflow._backward import CRASH_AFTER_LOOP_BACK
+from filmslate.workflow._orchestrator import Orchestrator
+from routed_films import runner_answering
+from test_backward_routing import revise_or_answer
+
+REPO = Path(__file__).resolve().parents[1]
+SHAPE = (2, 1)
+JOURNAL = "requests.jsonl"  # beside the project: every request the text model answered
+# (the auditor, its target, the skill that fixes it, and what its notes must say)
+CASES = {
+    "red-team": ("narrative-red-team", "PROJECT", "story-architect", "major plot hole"),
+    "plausibility": ("plausibility-auditor", "S02", "scene-revision", "logistical scores 0"),
+}
+# A finding as a model may write one: a double space (the row folds it) and the log's own
+# separator, "; ", within one finding
+HOLE = "nobody says who cut the relay  cable; the quay was locked"
+
+
+def answerer(root: Path, auditor: str, target: str) -> object:
+    """The film's answers, except the auditor's first answer on the target, which carries a
+    finding about the work. What was asked is kept in files beside the project, so a second
+    process goes on where the first stopped."""
+    film = SyntheticFilm(*SHAPE)
+    failed = root.parent / "failed-once"
+
+    def answer(request: TextRequest) -> BaseModel:
+        with open(root.parent / JOURNAL, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps([request.skill, request.target, request.prompt]) + "\n")
+        reply = revise_or_answer(film, request)
+        if (request.skill, request.target) != (auditor, target) or failed.exists():
+            return reply
+        failed.touch()
+        if auditor == "narrative-red-team":
+            hole = CriticalFailure(kind="major plot hole", description=HOLE)
+            return reply.model_copy(update={"critical_failures": [hole]})
+        return reply.model_copy(update={"logistical": 0})
+
+    return answer
+
+
+def child(root: str, case: str) -> None:
+    """One production run (a separate process: the first one is killed at the checkpoint)."""
+    auditor, target, _, _ = CASES[case]
+    runner, _ = runner_answering(Path(root), answerer(Path(root), auditor, target))
+    outcome = Orchestrator(runner).run()
+    print(outcome.status, flush=True)
+
+
+def run_child(root: Path, case: str, crash_at: str = "") -> int:
+    code = f"import test_loopback_resume as t; t.child({str(root)!r}, {case!r})"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO / "tests")])}
+    env.pop("FILMSLATE_CRASH_AT", None)
+    if crash_at:
+        env["FILMSLATE_CRASH_AT"] = crash_at
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=REPO, capture_output=True, timeout=600
+    )
+    assert done.returncode in (0, -9), done.stderr.decode()[-3000:]
+    if done.returncode == 0:
+        assert done.stdout.decode().split() == ["complete"], done.stdout.decode()[-2000:]
+    return done.returncode
+
+
+def production(tmp_path: Path, name: str) -> Path:
+    root = tmp_path / name / "film"
+    runner, _ = synthetic_project(root, *SHAPE)
+    runner.project.close()
+    return root
+
+
+def query(root: Path, sql: str) -> list[tuple[str, ...]]:
+    with closing(sqlite3.connect(root / ".filmslate" / "index.sqlite", timeout=60)) as conn:
+        return [tuple(map(str, row)) for row in conn.execute(sql).fetchall()]
+
+
+def facts(root: Path) -> dict[str, object]:
+    """What a finished production asked, logged, wrote and spent (ids and times aside)."""
+    lines = (root.parent / JOURNAL).read_text(encoding="utf-8").splitlines()
+    return {
+        "requests": [tuple(json.loads(line)) for line in lines],
+        "loop_backs": query(
+            root,
+            "SELECT skill_name, target, artifact_output, notes FROM runlog "
+            "WHERE event = 'loop_back' ORDER BY seq",
+        ),
+        "runs": query(
+            root,
+            "SELECT skill_name, target, outcome, artifact_output FROM runlog "
+            "WHERE event = 'run' ORDER BY seq",
+        ),
+        "versions": query(root, "SELECT name FROM artifacts ORDER BY name"),
+        "lineage": query(root, "SELECT artifact, input FROM lineage ORDER BY artifact, input"),
+        "spend": query(
+            root,
+            "SELECT round(coalesce(sum(CAST(actual_cost AS REAL)), 0), 9) FROM runlog "
+            "WHERE event = 'spend'",
+        ),
+    }
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_a_run_killed_after_its_loop_back_row_makes_that_revision_on_resume(
+    tmp_path: Path, case: str
+) -> None:
+    auditor, target, fixer, finding = CASES[case]
+    baseline = production(tmp_path, "baseline")
+    assert run_child(baseline, case) == 0
+    killed = production(tmp_path, "killed")
+    assert run_child(killed, case, CRASH_AFTER_LOOP_BACK) == -9
+    [(row_skill, row_target, notes)] = query(
+        killed, "SELECT skill_name, target, notes FROM runlog WHERE event = 'loop_back'"
+    )
+    assert (row_skill, row_target) == (auditor, target)
+    assert notes.startswith(f"to {fixer} on {target}: {finding}")
+    assert not query(
+        killed,
+        f"SELECT 1 FROM runlog WHERE skill_name = '{fixer}' AND seq > "
+        "(SELECT max(seq) FROM runlog WHERE event = 'loop_back')",
+    )
+    assert run_child(killed, case) == 0  # the resume
+    want, got = facts(baseline), facts(killed)
+    assert got == want
+    # the revision asked once, with the recorded notes; one loop_back row: one revision
+    revisions = [p for s, t, p in got["requests"] if (s, t) == (fixer, target)]  # type: ignore[attr-defined]
+    assert sum(1 for p in revisions if notes.split(": ", 1)[1].split("; ")[0] in p) == 1
+    assert len(got["loop_backs"]) == 1  # type: ignore[arg-type]
+    with closing(sqlite3.connect(killed / ".filmslate" / "index.sqlite")) as conn:
+        assert conn.execute("SELECT count(*) FROM runlog").fetchone()[0] == len(
+            query(baseline, "SELECT seq FROM runlog")
+        )
