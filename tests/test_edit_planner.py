@@ -26,7 +26,7 @@ from filmslate.rules._edit_gate import plan_failures, plan_notes
 from filmslate.rules._media import probe
 from filmslate.schemas import EditPlan, SceneRow, Scenes, ShotList, ShotRow
 from filmslate.skills.production import AssembleCut, EditPlanner, RenderProxy
-from filmslate.synthetic import set_key, synthetic_project, synthetic_runner
+from filmslate.synthetic import SyntheticFilm, set_key, synthetic_project, synthetic_runner
 from filmslate.testing import scripted_runner
 from filmslate.workflow._orchestrator import Orchestrator
 from test_runtime import configure
@@ -393,3 +393,26 @@ def test_the_orchestrated_cut_follows_the_film_s_plan(tmp_path: Path) -> None:
     again = Orchestrator(synthetic_runner(root, film)).run()
     assert again.ran == []  # everything up to date
     shutil.rmtree(root)
+
+
+class JumpyFilm(SyntheticFilm):
+    """The synthetic film with a jump cut planted by its shot planner: S01_SH03 repeats
+    S01_SH02's camera type and characters."""
+
+    def shot_list(self, scene_id: str) -> ShotList:
+        rows = list(super().shot_list(scene_id).rows)
+        if scene_id == "S01":
+            same = {"camera_type": rows[1].camera_type, "char_ids": rows[1].char_ids}
+            rows[2] = rows[2].model_copy(update=same)
+        return ShotList(rows=rows)
+
+
+def test_an_orchestrated_run_stops_at_a_planted_jump_cut_before_the_cut(tmp_path: Path) -> None:
+    root = tmp_path / "film"
+    runner, _ = synthetic_project(root, 1, 3)
+    runner.project.close()
+    outcome = Orchestrator(synthetic_runner(root, JumpyFilm(1, 3))).run()
+    assert (outcome.status, outcome.skill, outcome.target) == ("stopped", "edit-planner", "S01")
+    assert "FAIL: jump cut from S01_SH02 to S01_SH03: both two_shot of ADA, BRAM" in outcome.reason
+    with Project(root) as project:
+        assert project.store.latest("CUT", "PROJECT") is None  # nothing after the failed plan
