@@ -18,11 +18,21 @@ from numpy.typing import NDArray
 from conftest import run_slate
 from e2e_film import make_film, plugin_env
 from filmslate import Project
+from filmslate.engine._render import RenderService
+from filmslate.engine._runner import Runner
+from filmslate.engine._skill import Registry
 from filmslate.engine._speech import SAMPLE_RATE, Cue, wav_bytes, wav_cues
+from filmslate.engine._video import VideoJob
 from filmslate.rules._media import probe
-from filmslate.schemas import EditPlan
+from filmslate.schemas import EditPlan, SceneRow, Scenes, ShotList
+from filmslate.skills.production import AssembleCut, RenderProxy
 from filmslate.skills.production._mix import ROOM_TONE_DBFS, Placed, cut_cues, loudness, mix
+from filmslate.synthetic import set_key
 from test_dialogue_shots import SCRIPT
+from test_edit_planner import CLEAN, shot
+from test_runtime import configure
+from test_skills_production import put
+from test_skills_render import PRICES, FileFake, _pack, qc
 
 SLOW = pytest.mark.slow
 SHAPE = (2, 3)
@@ -199,3 +209,71 @@ def test_a_cut_without_dialogue_is_room_tone_only() -> None:
     measured = loudness(wav)  # the room tone is never lifted to the dialogue's loudness
     assert measured is not None and measured < -50
     assert mix([Placed("S01_SH01", None, 0.0, 0.0, 2.0)], 2.0, -23.0) == wav  # reproducible
+
+
+# -- a take's own sound ([audio] take_audio) ---------------------------------------------------
+
+
+class SoundFake(FileFake):
+    """The file-backed video stand-in whose clips carry their own sound: a loud 440 Hz tone."""
+
+    def submit(self, job: VideoJob) -> str:
+        job_id = super().submit(job)
+        clip = self.folder / f"{job_id}.mp4"
+        voiced = clip.with_name(f"{job_id}.voiced.mp4")
+        command = [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-i", str(clip)]
+        command += ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=22050", "-shortest"]
+        command += ["-c:v", "copy", "-c:a", "aac", str(voiced)]
+        subprocess.run(command, check=True, capture_output=True)
+        voiced.replace(clip)
+        return job_id
+
+
+def sounding_film(root: Path, take_audio: str) -> Runner:
+    """One scene of two shots whose model's clips have sound, rendered, passed and cut."""
+    with Project.init(root, name="film"):
+        pass
+    small = {"width = 640": "width = 96", "height = 360": "height = 64"}
+    configure(root, **{'mid = "animatic"': 'mid = "fake:clip"', PRICES[0]: PRICES[1], **small})
+    config = root / "filmslate.toml"
+    config.write_text(set_key(config.read_text(), "audio", "take_audio", f'"{take_audio}"'))
+    project = Project(root)
+    put(
+        project,
+        "SCENES",
+        None,
+        Scenes(rows=[SceneRow(scene_id="S01", summary="Alex waits.", location="Old Mill")]),
+    )
+    rows = [shot(n, *spec) for n, spec in enumerate(CLEAN, start=1)]
+    put(project, "SHOTLIST", "S01", ShotList(rows=rows))
+    for row in rows:
+        put(project, "GENPACK", row.shot_id, _pack(row.shot_id))
+    registry = Registry()
+    for skill in (RenderProxy, AssembleCut):
+        registry.register(skill)
+    service = RenderService(project, providers={"fake": SoundFake(root.parent / "fake", 0)})
+    runner = Runner(project, registry)
+    for row in rows:
+        assert runner.run("render-proxy", row.shot_id, params={"render": service}).gate.passed
+    qc(root, *((row.shot_id, 1, "PASS") for row in rows))
+    assert runner.run("assemble-cut", "S01").gate.passed
+    return runner
+
+
+@pytest.mark.parametrize("take_audio", ["dialogue", "take"])
+def test_take_audio_chooses_the_model_s_own_sound_or_the_dialogue(
+    tmp_path: Path, take_audio: str
+) -> None:
+    runner = sounding_film(tmp_path / "film", take_audio)
+    record = runner.store.latest("CUT", "S01")
+    assert record is not None
+    samples = decoded(runner.store.read(record.name))
+    level = rms(samples, 0.2, 6.8)  # both shots, 7 s
+    if take_audio == "take":  # the model's tone, normalised to -23 LUFS
+        assert level > 20 * ROOM_RMS
+        assert {"RAW_PROXY_S01_SH01_v001.mp4"} <= {
+            n.filename for n in runner.store.lineage(record.name)
+        }
+    else:  # no dialogue in this film: room tone only, the model's tone left out
+        assert level < 3 * ROOM_RMS
+    runner.project.close()

@@ -186,3 +186,6 @@ class AudioSection(Section):
     price_per_1k_chars: float | None = Field(default=None, ge=0)  # a hosted model's price
     # the cut's dialogue is normalised to this integrated loudness (EBU R128; -23 is broadcast)
     loudness_lufs: float = Field(-23.0, ge=-50.0, le=-5.0)
+    # where a take's model made its own sound: keep the scratch "dialogue", the "take"'s own
+    # sound (dialogue only where a take has none), or "mix" both
+    take_audio: Literal["dialogue", "take", "mix"] = "dialogue"

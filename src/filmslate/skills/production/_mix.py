@@ -15,6 +15,11 @@ digital silence between lines sounds like a dropout at every cut and gives an ed
 fill a gap with; it lies ~37 dB under the dialogue, far below the relative gate, so it does not
 move the measured loudness.
 
+A take whose model made its own sound (its RAW clip has an audio stream) is heard as ``[audio]
+take_audio`` says: ``dialogue`` (the default: the scratch voices are the reference the edit is
+timed to), ``take`` (the model's sound instead of the dialogue, where a take has any), or
+``mix`` (both); the take's sound is laid and trimmed exactly like the shot's dialogue.
+
 Subtitles: one cue per dialogue line of the cut's shots, from the AUDIO's own cues moved by the
 same shift (and kept inside the part of the audio the cut plays); SRT and VTT text by
 the SUBTITLES schemas' own rendering (``schemas._subtitles``), which ``slate export`` can use too.
@@ -26,7 +31,7 @@ import json
 import re
 import subprocess
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import imageio_ffmpeg  # type: ignore[import-untyped]
 import numpy as np
@@ -43,6 +48,7 @@ __all__ = [
     "PEAK_DBFS",
     "ROOM_TONE_DBFS",
     "Placed",
+    "clip_sound",
     "cut_cues",
     "dialogue_lines",
     "loudness",
@@ -52,6 +58,7 @@ __all__ = [
     "subtitle_failures",
     "subtitles",
     "unplanned_sound",
+    "with_take_sound",
 ]
 
 ROOM_TONE_DBFS = -60.0  # RMS of the room tone, full scale = 0 dB
@@ -75,6 +82,8 @@ class Placed:
     out_s: float
     lead_s: float = 0.0
     lag_s: float = 0.0
+    take_audio: bytes | None = None  # the take's own sound (WAV), laid like the dialogue
+    dialogue: bool = True  # False: the take's sound replaces the dialogue ([audio] take_audio)
 
     @property
     def shift_s(self) -> float:
@@ -111,6 +120,30 @@ def unplanned_sound(ctx: Context, takes: Sequence[tuple[str, bytes]]) -> list[Pl
     return out
 
 
+def with_take_sound(placed: Sequence[Placed], raw: dict[str, bytes], mode: str) -> list[Placed]:
+    """The shots with their takes' own sound (``raw``: shot -> the provider's clip) as
+    ``[audio] take_audio`` says: ``dialogue`` ignores it; ``take`` plays it instead of the
+    dialogue where a take has sound; ``mix`` plays both."""
+    if mode == "dialogue":
+        return list(placed)
+    out = []
+    for shot in placed:
+        own = clip_sound(raw[shot.shot_id]) if shot.shot_id in raw else None
+        keep = own is None or mode == "mix"
+        out.append(replace(shot, take_audio=own, dialogue=keep))
+    return out
+
+
+def clip_sound(clip: bytes) -> bytes | None:
+    """A clip's audio stream as mono WAV at ``SAMPLE_RATE``; None when it has none."""
+    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-nostdin", "-i", "pipe:0"]
+    command += ["-vn", "-ac", "1", "-ar", str(SAMPLE_RATE), "-f", "s16le", "-"]
+    result = subprocess.run(command, input=clip, capture_output=True, check=False)
+    if result.returncode or not result.stdout:
+        return None  # no audio stream (or none ffmpeg can read): the dialogue stands
+    return wav_bytes(np.frombuffer(result.stdout, dtype="<i2").astype(np.int16), SAMPLE_RATE)
+
+
 def dialogue_lines(ctx: Context) -> dict[str, dict[int, str]]:
     """Shot -> line number -> text of every DIALOGUE table the run read."""
     out: dict[str, dict[int, str]] = {}
@@ -126,8 +159,10 @@ def mix(placed: Sequence[Placed], duration_s: float, loudness_lufs: float) -> by
     normalised to ``loudness_lufs``, over room tone (module docs)."""
     track = np.zeros(round(duration_s * SAMPLE_RATE), dtype=np.float64)
     for shot in placed:
-        if shot.audio is not None:
-            _lay(track, shot)
+        if shot.audio is not None and shot.dialogue:
+            _lay(track, shot, shot.audio)
+        if shot.take_audio is not None:
+            _lay(track, shot, shot.take_audio)
     measured = loudness(_pcm(track))
     if measured is not None:
         track *= _gain(track, loudness_lufs - measured)
@@ -135,9 +170,9 @@ def mix(placed: Sequence[Placed], duration_s: float, loudness_lufs: float) -> by
     return wav_bytes(np.clip(np.round(track), -_FULL - 1, _FULL).astype(np.int16), SAMPLE_RATE)
 
 
-def _lay(track: NDArray[np.float64], shot: Placed) -> None:
+def _lay(track: NDArray[np.float64], shot: Placed, audio: bytes) -> None:
     """Add the heard part of a shot's audio to the track at its place in the cut."""
-    samples, rate = read_wav(shot.audio or b"")
+    samples, rate = read_wav(audio)
     samples_f = _resampled(samples.astype(np.float64), rate)
     start, end = shot.heard
     first, last = round(start * SAMPLE_RATE), min(len(samples_f), round(end * SAMPLE_RATE))

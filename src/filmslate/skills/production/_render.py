@@ -60,6 +60,7 @@ from ._mix import (
     subtitle_failures,
     subtitles,
     unplanned_sound,
+    with_take_sound,
 )
 from ._production import shot_row
 from ._shared import passed_with
@@ -234,8 +235,10 @@ class AssembleCut(Skill):
     Each shot's AUDIO is laid where the edit plays its picture (the plan's record in, less its
     J cut, to its out point plus its L cut), over room tone at -60 dBFS, and the dialogue
     normalised by one gain to ``[audio] loudness_lufs`` (default -23 LUFS); the track is AAC
-    in the MP4. ``SUBTITLES_<TARGET>_v###.srt`` and ``SUBTITLES_<TARGET>_VTT_v###.vtt`` hold
-    one cue per dialogue line, at its AUDIO cue moved to the shot's place in the cut.
+    in the MP4. Where a take's model made its own sound, ``[audio] take_audio`` keeps the
+    ``dialogue`` (default), the ``take``'s sound, or a ``mix``. ``SUBTITLES_<TARGET>_v###.srt``
+    and ``SUBTITLES_<TARGET>_VTT_v###.vtt`` hold one cue per dialogue line, at its AUDIO cue
+    moved to the shot's place in the cut.
     """
 
     name: ClassVar[str] = "assemble-cut"
@@ -251,6 +254,9 @@ class AssembleCut(Skill):
         Need("EDIT", "target", optional=True),  # edit-planner's plan: order and trims
         Need("AUDIO", "within", optional=True),  # each shot's dialogue, laid under its picture
         Need("DIALOGUE", "within", optional=True),  # the lines' text, for the subtitles
+        # the takes as their models made them: their own sound, per [audio] take_audio
+        Need("RAW_PROXY", "within", optional=True),
+        Need("RAW_FINAL", "within", optional=True),
     )
     produces: ClassVar[tuple[str, ...]] = ("CUT", "SUBTITLES", "SUBTITLES_VTT")
     target_scope: ClassVar[Any] = "target"
@@ -267,18 +273,20 @@ class AssembleCut(Skill):
         final = any(take.kind == "FINAL" for take in takes)
         res: Resolution = ctx.config.resolution.final if final else ctx.config.resolution.proxy
         plan: EditPlan | None = ctx.inputs.get("EDIT")
-        loudness = ctx.config.audio.loudness_lufs
         if plan is None:
             placed = unplanned_sound(ctx, [(t.shot_id, t.data) for t in takes])
-            sound = mix(placed, sum(p.out_s for p in placed), loudness)
-            cut = concat([t.data for t in takes], res, audio=sound)
+            clips, trims = [t.data for t in takes], None
+            duration = sum(p.out_s for p in placed)
         else:
             named = {t.shot_id: (take_name(ctx, t), t.data) for t in takes}
             planned = plan_takes(plan, named, ctx.target)  # refuses a plan of other takes
+            clips = [d for d, _, _ in planned]
             trims = [(round(i * res.fps), round(o * res.fps)) for _, i, o in planned]
             placed = planned_sound(ctx, plan)
-            sound = mix(placed, sum(e - f for f, e in trims) / res.fps, loudness)
-            cut = concat([d for d, _, _ in planned], res, trims, audio=sound)
+            duration = sum(e - f for f, e in trims) / res.fps
+        placed = with_take_sound(placed, raw_takes(ctx, takes), ctx.config.audio.take_audio)
+        sound = mix(placed, duration, ctx.config.audio.loudness_lufs)
+        cut = concat(clips, res, trims, audio=sound)
         lines = dialogue_lines(ctx)
         self._lines = sum(len(lines.get(p.shot_id, {})) for p in placed)
         return [Media("CUT", ctx.target, cut), *subtitles(placed, lines)]
@@ -335,6 +343,12 @@ def accepted_takes(ctx: Context) -> list[Take]:
             missing=missing,
         )
     return takes
+
+
+def raw_takes(ctx: Context, takes: list[Take]) -> dict[str, bytes]:
+    """Each accepted take's clip as its model made it (RAW_FINAL / RAW_PROXY), where kept."""
+    raws = {kind: ctx.inputs.all(f"RAW_{kind}") for kind in ("PROXY", "FINAL")}
+    return {t.shot_id: raws[t.kind][t.shot_id] for t in takes if t.shot_id in raws[t.kind]}
 
 
 def take_name(ctx: Context, take: Take) -> str:
