@@ -24,9 +24,15 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from filmslate.engine._gateway import TextRequest
+import test_visual_continuity as vc
+from conftest import run_slate
+from e2e_film import make_film, plugin_env
+from filmslate.engine._gateway import ProviderContext, TextProvider, TextRequest
+from filmslate.schemas import StateDiff
+from filmslate.skills.continuity import ShotAnswer
 from filmslate.skills.validation import CriticalFailure
 from filmslate.synthetic import SyntheticFilm, synthetic_project
+from filmslate.testing import ScriptedTextModel
 from filmslate.workflow._backward import CRASH_AFTER_LOOP_BACK
 from filmslate.workflow._orchestrator import Orchestrator
 from routed_films import runner_answering
@@ -158,3 +164,94 @@ def test_a_run_killed_after_its_loop_back_row_makes_that_revision_on_resume(
         assert conn.execute("SELECT count(*) FROM runlog").fetchone()[0] == len(
             query(baseline, "SELECT seq FROM runlog")
         )
+
+
+# -- visual continuity: a High finding on two shots of one look ------------------------------
+
+TWO_SHOTS = ("S02_SH02", "S02_SH03")  # BRAM's cut missing; his ledger gone from his hand
+
+
+def text_provider(context: ProviderContext) -> TextProvider:
+    """The synthetic film with BRAM's cut (``test_visual_continuity``), whose first takes of
+    S02_SH02 and S02_SH03 break continuity: the first look sends two shots back."""
+    film = SyntheticFilm(*vc.SHAPE)
+
+    def answer(request: TextRequest) -> BaseModel:
+        if request.skill != "visual-continuity":
+            out = film.answer(request)
+            if request.skill == "world-state-tracker" and request.target == "S01":
+                assert isinstance(out, StateDiff)
+                out.character_updates["BRAM"].add_injuries.append(vc.CUT)
+            return out
+        with open(os.environ[vc.ASKED_ENV], "a", encoding="utf-8") as asked:
+            asked.write(vc._found(r"take (PROXY_\S+?\.mp4)", request.prompt) + "\n")
+        seen = vc.sighting(film, "injury", request.prompt)
+        if "take PROXY_S02_SH03_v001.mp4" in request.prompt:
+            return ShotAnswer.model_validate(
+                {
+                    **seen.model_dump(),
+                    "characters": [{**c.model_dump(), "holding": []} for c in seen.characters],
+                }
+            )
+        return seen
+
+    return ScriptedTextModel(answer)
+
+
+def slate_run(tmp_path: Path, crash_at: str = "") -> tuple[Path, int]:
+    """`slate run` on a synthetic film with the visual pass on (made on the first call)."""
+    root = tmp_path / "film"
+    site = tmp_path / "site"
+    if not root.exists():
+        settings = {("visual", tier): '"animatic"' for tier in ("premium", "mid", "low")}
+        make_film(root, *vc.SHAPE, {**settings, ("qc", "visual_continuity"): "true"})
+    env = plugin_env(site, *vc.SHAPE, {vc.ASKED_ENV: str(tmp_path / "asked.txt")})
+    info = site / "e2e_film_text-0.1.dist-info" / "entry_points.txt"
+    info.write_text("[filmslate.text_providers]\nscripted = test_loopback_resume:text_provider\n")
+    if crash_at:
+        env["FILMSLATE_CRASH_AT"] = crash_at
+    result = run_slate("run", "-C", str(root), env=env)
+    assert result.returncode in (0, -9), result.stdout + result.stderr
+    return root, result.returncode
+
+
+def visual_facts(root: Path) -> dict[str, object]:
+    """What the production looked at, sent back, ran, wrote and spent."""
+    looked = (root.parent / "asked.txt").read_text(encoding="utf-8").splitlines()
+    return {
+        "looked": looked,
+        "loop_backs": query(
+            root,
+            "SELECT skill_name, target, artifact_output, notes FROM runlog "
+            "WHERE event = 'loop_back' ORDER BY seq",
+        ),
+        "runs": query(
+            root,
+            "SELECT skill_name, target, outcome, artifact_output FROM runlog "
+            "WHERE event = 'run' ORDER BY seq",
+        ),
+        "versions": query(root, "SELECT name FROM artifacts ORDER BY name"),
+        "spend": query(
+            root,
+            "SELECT round(coalesce(sum(CAST(actual_cost AS REAL)), 0), 9) FROM runlog "
+            "WHERE event = 'spend'",
+        ),
+    }
+
+
+@pytest.mark.slow
+def test_a_visual_pass_killed_between_two_sends_resumes_both(tmp_path: Path) -> None:
+    base, code = slate_run(tmp_path / "baseline")
+    assert code == 0
+    want = visual_facts(base)
+    assert [row[1] for row in want["loop_backs"]] == list(TWO_SHOTS)  # type: ignore[attr-defined]
+    killed, code = slate_run(tmp_path / "killed", CRASH_AFTER_LOOP_BACK)
+    assert code == -9  # right after S02_SH02's row: its regen and S02_SH03's send not made
+    assert [t for (t,) in query(killed, "SELECT target FROM runlog WHERE event = 'loop_back'")] == [
+        TWO_SHOTS[0]
+    ]
+    _, code = slate_run(tmp_path / "killed")
+    assert code == 0
+    got = visual_facts(killed)
+    for key in want:
+        assert got[key] == want[key], key

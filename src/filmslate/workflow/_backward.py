@@ -47,6 +47,7 @@ __all__ = [
     "open_loop_back",
     "record_loop_back",
     "revise_open",
+    "sent_from",
     "simplify_story",
 ]
 
@@ -151,6 +152,23 @@ def open_loop_back(runner: Runner) -> FixRoute | None:
         (skill, target, *GRADED, row[0]),
     ).fetchone()
     return None if made else FixRoute(skill, target, noted((notes,)))
+
+
+def sent_from(runner: Runner, report: str) -> set[str] | None:
+    """The targets a report's findings were sent to so far (its ``loop_back`` rows), when
+    its sends may be unfinished (a pass killed between two of them); None when none was sent
+    or a hard stop came after the first (the sending stopped there for a person)."""
+    conn = runner.store.conn
+    rows = conn.execute(
+        "SELECT seq, target FROM runlog WHERE event = ? AND artifact_output = ?", (EVENT, report)
+    ).fetchall()
+    if not rows:
+        return None
+    stopped = conn.execute(
+        "SELECT 1 FROM runlog WHERE event = 'hard_stop' AND seq > ? LIMIT 1",
+        (min(seq for seq, _ in rows),),
+    ).fetchone()
+    return None if stopped else {str(target) for _, target in rows}
 
 
 class Fixer(Protocol):

@@ -14,6 +14,10 @@ Bounded like any regeneration of the shot: after as many sends as the hero tier'
 override on the shot), the shot gets a hard stop (``regen_limit``, on regen-analyzer: the
 shot may not be made again) for a person, and the run stops there until ``slate override``;
 a later run stops at that shot before anything is looked at again.
+
+Resumable (``_backward``): regen-analyzer runs from the row just logged, and a run killed
+between a report's sends makes the rest (the report's failing shots without a row naming it)
+before it looks again, so a kill -9 costs no extra look and no send twice.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from ..core._errors import RunError
+from ..core._gate import Gate
 from ..engine._readiness import passed_and_fresh
 from ..engine._regen import ANALYZER, hero_tier_of
 from ..engine._runner import Runner, RunResult
@@ -29,7 +34,7 @@ from ..rules._continuity_visual import high_by_shot
 from ..schemas import ShotRow
 from ..schemas._continuity import VisualContinuity
 from ..store import _runlog
-from ._backward import EVENT, LoopBack
+from ._backward import EVENT, LoopBack, log_loop_back, revise_open, sent_from
 from ._pending import shot_rows
 
 __all__ = ["SKILL", "Production", "sends_since_pass", "visual_pass"]
@@ -63,14 +68,17 @@ def visual_pass(orch: Production, scene: str) -> None:
         if passed_and_fresh(runner.project, skill, scene):
             return
         _refuse_stopped(orch, scene)
-        try:  # the orchestrator's step: cost reviews, handoff waits and stops as for any skill
-            result = orch._run(SKILL, scene, stop_on_fail=False)
-        except LoopBack as back:  # one failing shot: routed to regen-analyzer by the gate
-            result = back.failed
-        if result.gate.passed:
-            return
-        for shot, findings in _failing(runner, scene).items():
-            _send_back(orch, result, shot, findings)
+        owed = _unsent(runner, scene)  # a killed pass's sends are made before a new look
+        if owed is None:
+            try:  # the orchestrator's step: cost reviews, handoff waits and stops as for any
+                result = orch._run(SKILL, scene, stop_on_fail=False)
+            except LoopBack as back:  # one failing shot: routed to regen-analyzer by the gate
+                result = back.failed
+            if result.gate.passed:
+                return
+            owed = result, _failing(runner, scene)
+        for shot, findings in owed[1].items():
+            _send_back(orch, owed[0], shot, findings)
     raise RunError(f"{scene} still breaks continuity after {MAX_ROUNDS} rounds", target=scene)
 
 
@@ -99,6 +107,18 @@ def _failing(runner: Runner, scene: str) -> dict[str, list[str]]:
     return high_by_shot(report.findings) if isinstance(report, VisualContinuity) else {}
 
 
+def _unsent(runner: Runner, scene: str) -> tuple[RunResult, dict[str, list[str]]] | None:
+    """The latest report and its failing shots not sent back yet, when a killed pass had
+    begun sending them (``_backward.sent_from``); None otherwise."""
+    record = runner.store.latest("VISUAL_CONTINUITY", scene)
+    sent = sent_from(runner, record.filename) if record else None
+    if record is None or sent is None:
+        return None
+    left = {shot: found for shot, found in _failing(runner, scene).items() if shot not in sent}
+    failed = RunResult(SKILL, scene, "done", Gate("FAIL"), [record], run_id=record.run_id)
+    return (failed, left) if left else None
+
+
 def _send_back(orch: Production, failed: RunResult, shot: str, findings: list[str]) -> None:
     """Log the route, then regen-analyzer with the findings as its notes and the shot's proxy
     loop again; past the shot's regen limit, a hard stop instead."""
@@ -114,7 +134,8 @@ def _send_back(orch: Production, failed: RunResult, shot: str, findings: list[st
         record_hard_stop(runner.project, shot, "regen_limit", reason, ANALYZER)
         _stop_at(orch, shot)
     report = failed.records[0].filename if failed.records else ""
-    runner.store.log(
+    log_loop_back(
+        runner,
         _runlog.LogEntry(
             run_id=_runlog.new_run_id(),
             parent_run_id=failed.run_id,
@@ -126,9 +147,9 @@ def _send_back(orch: Production, failed: RunResult, shot: str, findings: list[st
             outcome="FAIL",
             artifact_output=report,
             notes=f"to {ANALYZER} on {shot}: " + "; ".join(findings),
-        )
+        ),
     )
-    orch._run(ANALYZER, shot, feedback=tuple(findings))
+    revise_open(orch)  # regen-analyzer, the row's findings its notes (as a resume would)
     orch.proxy_until_accepted(shot)
 
 
