@@ -199,6 +199,8 @@ def test_a_line_goes_to_a_shot_that_shows_its_speaker_never_an_earlier_one() -> 
 def test_only_a_quotation_a_character_speaks_is_a_line_of_the_summary() -> None:
     row = scene('A sign reads "Closed". Nell whispers "Go." Then Quill nods.', "Nell", "Quill")
     assert [(line.character, line.text) for line in scene_lines(None, row)] == [("NELL", "Go.")]
+    row = scene('The old fisherman mutters "Storm by dawn."', "OLD_FISHERMAN")
+    assert [line.character for line in scene_lines(None, row)] == ["OLD_FISHERMAN"]
 
 
 def test_the_gate_names_a_changed_line_and_a_shot_nobody_planned() -> None:

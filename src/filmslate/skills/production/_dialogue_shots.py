@@ -117,7 +117,7 @@ def _parentheticals(raw: list[str], cue_line: int) -> str:
 
 def _summary_lines(scene: SceneRow) -> list[SpokenLine]:
     """Quotations the summary gives a present character (``NICO pleads "Please."``)."""
-    names = {lock_subject(n): n for n in scene.characters_present if n.strip()}
+    names = {lock_subject(n): n.replace("_", " ") for n in scene.characters_present if n.strip()}
     if not names:
         return []
     who = "|".join(re.escape(n) for n in sorted(names.values(), key=len, reverse=True))
