@@ -282,3 +282,23 @@ def test_a_voice_locks_external_voice_id_selects_the_hosted_voice_in_slate_run(
     after = versions(root)
     assert {s for s in SHOTS if after[s] != before[s]} == {"S01_SH02", "S01_SH03"}
     assert spends(root, "S01_SH02", 2) == 2  # espeak first, then the hosted voice
+
+
+@pytest.mark.parametrize(
+    ("model", "named"),
+    [
+        ('"elevnlabs:v2"', "audio.model: 'elevnlabs:v2' is not a speech model"),
+        ('"elevenlabs:v2"', "audio.price_per_1k_chars: elevenlabs:v2 is paid by the"),
+    ],
+)
+def test_config_check_refuses_an_unknown_or_unpriced_speech_model(
+    tmp_path: Path, model: str, named: str
+) -> None:
+    Project.init(tmp_path / "film", name="film").close()
+    config = tmp_path / "film" / "filmslate.toml"
+    text = set_key(config.read_text(encoding="utf-8"), "audio", "model", model)
+    config.write_text(text, encoding="utf-8")
+    result = run_slate("config", "check", "-C", str(tmp_path / "film"))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert named in result.stderr and "filmslate.toml:" in result.stderr
+    assert "Traceback" not in result.stderr

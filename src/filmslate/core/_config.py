@@ -303,7 +303,7 @@ def _pydantic_problem(err: Any, lines: dict[str, int]) -> Problem:
     loc = tuple(err["loc"])
     message = err["msg"].removeprefix("Value error, ")
     named = re.match(r"([a-z0-9_][a-z0-9_.-]*): (.*)", message, re.S)
-    if loc[:1] == ("providers",) and named:  # a [providers] validator names its key first
+    if loc[:1] in (("providers",), ("audio",)) and named:  # its validator names the key first
         loc, message = (*loc, *named[1].split(".")), named[2]
     key = ".".join(str(p) for p in loc) or "(top level)"
     return (key, _line_for(loc, lines), message)

@@ -176,6 +176,7 @@ class ImagesSection(Section):
 
 
 SCRATCH_VOICE = "espeak"  # the offline voice: espeak-ng from the espeakng-loader package
+HOSTED_VOICES = ("elevenlabs",)  # providers.elevenlabs
 
 
 class AudioSection(Section):
@@ -189,3 +190,20 @@ class AudioSection(Section):
     # where a take's model made its own sound: keep the scratch "dialogue", the "take"'s own
     # sound (dialogue only where a take has none), or "mix" both
     take_audio: Literal["dialogue", "take", "mix"] = "dialogue"
+
+    @model_validator(mode="after")
+    def _a_known_speech_model(self) -> AudioSection:
+        name, _, model_id = self.model.partition(":")
+        if self.model == SCRATCH_VOICE:
+            return self
+        if name not in HOSTED_VOICES or not model_id:
+            raise ValueError(
+                f'model: {self.model!r} is not a speech model: use "{SCRATCH_VOICE}" (offline) '
+                'or "elevenlabs:<model_id>" (e.g. "elevenlabs:eleven_multilingual_v2")'
+            )
+        if self.price_per_1k_chars is None:
+            raise ValueError(
+                f"price_per_1k_chars: {self.model} is paid by the character: say what 1,000 "
+                "characters cost, so each line's worst case can be reserved"
+            )
+        return self
