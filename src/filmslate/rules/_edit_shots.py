@@ -14,8 +14,10 @@ and notes, by a small fixed vocabulary (so a planner or a person writes them on 
   direction``, or ``screen direction kept``/``held``/``matches``): this shot must move the
   way the shot before it does.
 
-Two consecutive shots of one scene showing the same characters with the same camera type and
-the same angle are a jump cut.
+Two consecutive shots of one scene showing the same characters (one or more) with the same
+camera type and the same angle are a jump cut. A cut between scenes is a change of place or
+time, not a jump; shots of no one (inserts, establishing shots) differ by what they show, which
+the shot list does not say in a form code can compare.
 """
 
 from __future__ import annotations
