@@ -87,8 +87,9 @@ def srt_times(text: str, sep: str) -> list[tuple[float, float]]:
     return out
 
 
-def line_intervals(project: Project) -> list[tuple[float, float]]:
-    """Where the film's plan plays each line: the AUDIO cue moved to the shot's place."""
+def line_intervals(project: Project) -> list[tuple[float, float, bool]]:
+    """Where the film's plan plays each line (the AUDIO cue moved to the shot's place, kept to
+    what the plan lets be heard of the shot's sound), and whether it is heard whole."""
     plan = project.store.load(project.store.latest("EDIT", "PROJECT").name)  # type: ignore[union-attr]
     assert isinstance(plan, EditPlan)
     out = []
@@ -96,9 +97,10 @@ def line_intervals(project: Project) -> list[tuple[float, float]]:
         record = project.store.latest("AUDIO", row.shot_id)
         assert record is not None
         shift = row.record_in_s - row.in_s
-        out += [
-            (c.start_s + shift, c.end_s + shift) for c in wav_cues(project.store.read(record.name))
-        ]
+        lo, hi = max(0.0, row.in_s - row.audio_lead_s), row.out_s + row.audio_lag_s
+        for cue in wav_cues(project.store.read(record.name)):
+            a, b = min(max(cue.start_s, lo), hi), min(max(cue.end_s, lo), hi)
+            out.append((a + shift, b + shift, (a, b) == (cue.start_s, cue.end_s)))
     return out
 
 
@@ -116,45 +118,59 @@ def outside(
     return out
 
 
+def check_cut_sound(project: Project) -> tuple[int, int, float]:
+    """The film's cut plays every dialogue line where its plan plays it, with speech energy,
+    room tone elsewhere, at -23 LUFS; its SRT and VTT have one cue per line, at the line, in
+    order, inside the cut. Returns the number of lines, of lines the plan does not play whole
+    (cut off at their shot's end), and the seconds of near silence checked."""
+    store = project.store
+    cut_record = store.latest("CUT", "PROJECT")
+    assert cut_record is not None
+    cut = store.read(cut_record.name)
+    used = {n.filename for n in store.lineage(cut_record.name)}
+    assert {r.filename for r in store.latest_of_each("AUDIO")} <= used  # the voices it played
+    lines = sum(len(store.load(r.name).rows) for r in store.latest_of_each("DIALOGUE"))  # type: ignore[attr-defined]
+    heard = line_intervals(project)
+    assert len(heard) == lines > 0
+    length = probe(cut).duration_s
+    samples = decoded(cut)
+    assert abs(len(samples) / RATE - length) < 0.1  # one audio track the cut's length
+    for a, b, _ in heard:  # speech: far above the room tone
+        if b - a >= 0.2:
+            assert rms(samples, a + 0.05, b - 0.05) > 20 * ROOM_RMS, (a, b)
+    quiet = outside([(a, b) for a, b, _ in heard], length, 0.15)
+    silence = sum(b - a for a, b in quiet)
+    assert silence > 3.0  # the test sees real silence, not slivers
+    for a, b in quiet:  # room tone only: near silence
+        assert rms(samples, a, b) < 3 * ROOM_RMS, (a, b, rms(samples, a, b))
+    assert abs(ebur128(cut) + 23.0) <= 1.0  # [audio] loudness_lufs, default -23
+    srt, vtt = (store.latest(k, "PROJECT") for k in ("SUBTITLES", "SUBTITLES_VTT"))
+    assert srt is not None and vtt is not None
+    assert set(store.lineage(srt.name)) == set(store.lineage(cut_record.name))  # made with it
+    srt_text, vtt_text = store.read(srt.name).decode(), store.read(vtt.name).decode()
+    assert vtt_text.startswith("WEBVTT\n")
+    for text, sep in ((srt_text, ","), (vtt_text, ".")):
+        cues = srt_times(text, sep)
+        assert len(cues) == lines  # one cue per dialogue line
+        assert cues == sorted(cues) and all(0 <= a <= b <= length + 1e-3 for a, b in cues)
+        for (a, b), (x, y, _) in zip(cues, sorted(heard), strict=True):
+            assert abs(a - x) < 2e-3 and abs(b - y) < 2e-3  # timed from the audio
+    return lines, sum(not whole for _, _, whole in heard), silence
+
+
 @SLOW
 def test_the_cut_plays_the_dialogue_where_its_lines_are(tmp_path: Path) -> None:
     root = produce(tmp_path)
     with Project(root) as project:
-        cut_record = project.store.latest("CUT", "PROJECT")
-        assert cut_record is not None
-        cut = project.store.read(cut_record.name)
-        used = {n.filename for n in project.store.lineage(cut_record.name)}
-        intervals = line_intervals(project)
-        srt, vtt = (project.store.latest(k, "PROJECT") for k in ("SUBTITLES", "SUBTITLES_VTT"))
-        assert srt is not None and vtt is not None
-        srt_text = project.store.read(srt.name).decode()
-        vtt_text = project.store.read(vtt.name).decode()
-        subtitled = {n.filename for n in project.store.lineage(srt.name)}
-    assert {f"AUDIO_S01_SH0{n}_v001.wav" for n in (1, 2, 3)} <= used  # the voices it played
-    assert len(intervals) == 3  # the script's three lines
-    length = probe(cut).duration_s
-    samples = decoded(cut)
-    assert abs(len(samples) / RATE - length) < 0.1  # one audio track the cut's length
-    for a, b in intervals:  # speech: far above the room tone
-        assert rms(samples, a + 0.05, b - 0.05) > 20 * ROOM_RMS, (a, b)
-    quiet = outside(intervals, length, 0.15)
-    assert sum(b - a for a, b in quiet) > 3.0  # the test sees real silence, not slivers
-    for a, b in quiet:  # room tone only: near silence
-        assert rms(samples, a, b) < 3 * ROOM_RMS, (a, b, rms(samples, a, b))
-    assert abs(ebur128(cut) + 23.0) <= 1.0  # [audio] loudness_lufs, default -23
-    # the subtitles: one cue per line, timed from the audio, in order, inside the cut
-    assert (srt.name.filename, vtt.name.filename) == (
-        "SUBTITLES_PROJECT_v001.srt",
-        "SUBTITLES_PROJECT_VTT_v001.vtt",
-    )
-    assert {"AUDIO_S01_SH02_v001.wav", "DIALOGUE_S01_v001.csv"} <= subtitled
-    for text, sep in ((srt_text, ","), (vtt_text, ".")):
-        cues = srt_times(text, sep)
-        assert len(cues) == 3  # the script's three lines
-        assert cues == sorted(cues) and all(0 <= a < b <= length for a, b in cues)
-        for (a, b), (x, y) in zip(cues, intervals, strict=True):
-            assert abs(a - x) < 2e-3 and abs(b - y) < 2e-3
-    assert vtt_text.startswith("WEBVTT\n") and "The signal died at nine." in srt_text
+        assert check_cut_sound(project)[:2] == (3, 0)  # the script's three lines, all whole
+        names = [
+            r.filename
+            for k in ("SUBTITLES", "SUBTITLES_VTT")
+            if (r := project.store.latest(k, "PROJECT")) is not None
+        ]
+        srt_text = project.store.read(names[0]).decode()
+    assert names == ["SUBTITLES_PROJECT_v001.srt", "SUBTITLES_PROJECT_VTT_v001.vtt"]
+    assert "The signal died at nine." in srt_text
 
 
 # -- the mix on its own -----------------------------------------------------------------------

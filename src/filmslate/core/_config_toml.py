@@ -96,6 +96,9 @@ model = "offline"
 # the scratch voices of the dialogue: "espeak" speaks offline (espeak-ng, no download, free);
 # a voice lock's pitch, cadence and accent set its voice
 model = "espeak"
+loudness_lufs = -23             # the cut's dialogue level (integrated loudness, EBU R128)
+take_audio = "dialogue"         # where a take's model made its own sound: "dialogue", "take"
+                                # (the model's sound instead) or "mix" (both)
 
 [resolution.proxy]
 width = 640
