@@ -6,6 +6,7 @@ the subtitle timing rules are checked on their own below."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -68,13 +69,15 @@ def rms(samples: NDArray[np.float64], start: float, end: float) -> float:
     return float(np.sqrt(np.mean(window**2))) if len(window) else 0.0
 
 
-def ebur128(cut: bytes) -> float:
-    """The integrated loudness of the cut's audio, measured by ffmpeg's ebur128 filter."""
+def loudnorm(cut: bytes) -> float:
+    """The integrated loudness of the cut's audio, measured by ffmpeg's loudnorm (print mode;
+    the cut's own mix measures with ebur128, so the check is a second measurement)."""
     command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", "pipe:0"]
-    command += ["-vn", "-af", "ebur128", "-f", "null", "-"]
+    command += ["-vn", "-af", "loudnorm=print_format=json", "-f", "null", "-"]
     done = subprocess.run(command, input=cut, capture_output=True, check=True)
-    found = re.findall(r"I:\s+(-?[0-9.]+) LUFS", done.stderr.decode())
-    return float(found[-1])
+    found = re.search(r"\{[^{}]*\"input_i\"[^{}]*\}", done.stderr.decode())
+    assert found is not None
+    return float(json.loads(found.group(0))["input_i"])
 
 
 def srt_times(text: str, sep: str) -> list[tuple[float, float]]:
@@ -143,7 +146,7 @@ def check_cut_sound(project: Project) -> tuple[int, int, float]:
     assert silence > 3.0  # the test sees real silence, not slivers
     for a, b in quiet:  # room tone only: near silence
         assert rms(samples, a, b) < 3 * ROOM_RMS, (a, b, rms(samples, a, b))
-    assert abs(ebur128(cut) + 23.0) <= 1.0  # [audio] loudness_lufs, default -23
+    assert abs(loudnorm(cut) + 23.0) <= 1.0  # [audio] loudness_lufs, default -23
     srt, vtt = (store.latest(k, "PROJECT") for k in ("SUBTITLES", "SUBTITLES_VTT"))
     assert srt is not None and vtt is not None
     assert set(store.lineage(srt.name)) == set(store.lineage(cut_record.name))  # made with it

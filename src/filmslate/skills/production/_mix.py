@@ -6,14 +6,14 @@ plays at ``t + record_in - in`` in the cut (``Placed.shift_s``). Of that audio t
 what the edit lets be heard: from the picture's in point less its J cut (``lead_s``) to its
 out point plus its L cut (``lag_s``); the rest is trimmed with the picture.
 
-Levels: the dialogue bed is measured by ffmpeg's ``loudnorm`` (EBU R128 integrated loudness,
-gated, so the silence between lines does not count) and scaled by one gain to ``[audio]
-loudness_lufs`` (a linear gain: the voices keep their dynamics; a gain that would push a peak
-past ``PEAK_DBFS`` is held there). Room tone is added after the gain, at ``ROOM_TONE_DBFS``
-RMS: a soft, seeded (so the cut is the same bytes each run) noise under the whole cut, because
-digital silence between lines sounds like a dropout at every cut and gives an editor nothing to
-fill a gap with; it lies ~37 dB under the dialogue, far below the relative gate, so it does not
-move the measured loudness.
+Levels: the dialogue bed is measured by ffmpeg's ``ebur128`` filter (EBU R128 integrated
+loudness, gated, so the silence between lines does not count; what ``loudnorm`` measures)
+and scaled by one gain to ``[audio] loudness_lufs`` (a linear gain: the voices keep their
+dynamics; a gain that would push a peak past ``PEAK_DBFS`` is held there). Room tone is
+added after the gain, at ``ROOM_TONE_DBFS`` RMS: a soft, seeded (so the cut is the same bytes
+each run) noise under the whole cut, because digital silence between lines sounds like a
+dropout at every cut and gives an editor nothing to fill a gap with; it lies ~37 dB under the
+dialogue, far below the relative gate, so it does not move the measured loudness.
 
 A take whose model made its own sound (its RAW clip has an audio stream) is heard as ``[audio]
 take_audio`` says: ``dialogue`` (the default: the scratch voices are the reference the edit is
@@ -21,13 +21,12 @@ timed to), ``take`` (the model's sound instead of the dialogue, where a take has
 ``mix`` (both); the take's sound is laid and trimmed exactly like the shot's dialogue.
 
 Subtitles: one cue per dialogue line of the cut's shots, from the AUDIO's own cues moved by the
-same shift (and kept inside the part of the audio the cut plays); SRT and VTT text by
-the SUBTITLES schemas' own rendering (``schemas._subtitles``), which ``slate export`` can use too.
+same shift (and kept inside the part of the audio the cut plays); SRT and VTT text by the
+SUBTITLES schemas' own rendering (``schemas._subtitles``).
 """
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 from collections.abc import Sequence
@@ -212,17 +211,18 @@ def _pcm(track: NDArray[np.float64]) -> bytes:
 
 
 def loudness(wav: bytes) -> float | None:
-    """The integrated loudness (LUFS) of WAV bytes by ffmpeg's loudnorm; None when nothing in
-    it is loud enough to measure (no dialogue)."""
+    """The integrated loudness (LUFS, EBU R128) of WAV bytes by ffmpeg's ebur128 filter (the
+    measurement loudnorm makes, ~20x faster: loudnorm upsamples to 192 kHz first); None when
+    nothing in it is loud enough to measure (no dialogue)."""
     command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", "pipe:0"]
-    command += ["-af", "loudnorm=print_format=json", "-f", "null", "-"]
+    command += ["-af", "ebur128", "-f", "null", "-"]
     result = subprocess.run(command, input=wav, capture_output=True, check=False)
     text = result.stderr.decode("utf-8", "replace")
-    found = re.search(r"\{[^{}]*\"input_i\"[^{}]*\}", text)
-    if result.returncode or found is None:
+    found = re.findall(r"I:\s+(-?[0-9.]+|-inf) LUFS", text)
+    if result.returncode or not found:
         last = text.strip().splitlines()[-1:] or ["?"]
         raise ProviderError(f"ffmpeg could not measure the cut's loudness: {last[0]}")
-    value = float(json.loads(found.group(0))["input_i"])
+    value = float(found[-1])
     return value if np.isfinite(value) and value > -70 else None
 
 
