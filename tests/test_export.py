@@ -146,6 +146,15 @@ def test_fcp_xml_and_edl_read_back_with_the_same_clips(film: Path) -> None:
     stored = otio.adapters.read_from_file(str(film / FOLDER / "EXPORT_PROJECT_v001.otio"))
     sounds = [len(list(t.find_clips())) for t in stored.audio_tracks() if len(t)]
     assert [len(list(t.find_clips())) for t in xml.audio_tracks() if len(t)] == sounds
+    with Project(film) as project:  # each rendering is an artifact made from the timeline
+        for kind, extension in (("EXPORT_FCP", "xml"), ("EXPORT_EDL", "edl")):
+            record = project.store.latest(kind, "PROJECT")
+            assert record is not None
+            assert [str(n) for n in project.store.lineage(record.name)] == [
+                "EXPORT_PROJECT_v001.otio"
+            ]
+            bundled = film / FOLDER / f"EXPORT_PROJECT_v001.{extension}"
+            assert project.store.read(record.name) == bundled.read_bytes()
     edl = (film / FOLDER / "EXPORT_PROJECT_v001.edl").read_text()
     assert edl.count("GENPACK V001 QC PASS") == len(shots)  # the markers as LOC comments
 

@@ -220,6 +220,8 @@ PLAUS = ("procedural", "physical", "emotional", "logistical", "internal_consiste
 
 # Cross-field rules a generic strategy cannot know: make the drawn values consistent.
 FIXUPS = {
+    "FcpXmlExport": lambda d: {**d, "document": '<?xml version="1.0" ?>\n<xmeml>' + d["document"]},
+    "EdlExport": lambda d: {**d, "document": "TITLE: " + d["document"]},
     "Plausibility": lambda d: {**d, "total": sum(d[k] for k in PLAUS)},
     "QcRow": lambda d: {**d, "total_score": sum(d[k] or 0 for k in QC)},
     "QcBatch": lambda d: {

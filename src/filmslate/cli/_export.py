@@ -32,8 +32,9 @@ def export_cmd(
     """Hand the latest cut to an editor: OTIO, FCP 7 XML, CMX 3600 EDL, SRT or VTT.
 
     The timeline of the cut's takes is stored as EXPORT_<TARGET>_v###.otio (in lineage to the
-    cut); exports/EXPORT_<TARGET>_v###/ gets the requested files and a copy of the media they
-    name, so the folder opens on another machine. Default format: otio. See docs/editing.md.
+    cut), its FCP XML and EDL as EXPORT_<TARGET>_FCP / _EDL artifacts made from it;
+    exports/EXPORT_<TARGET>_v###/ gets the requested files and a copy of the media they name,
+    so the folder opens on another machine. Default format: otio. See docs/editing.md.
     """
     from ..workflow._export import export
     from ..workflow._export_otio import FORMATS
@@ -51,7 +52,9 @@ def export_cmd(
         )
         folder = done.folder.relative_to(p.root)
         for fmt, path in done.files.items():
-            out.print(f"  {fmt}: {plain(folder / path.name)}")
+            stored = done.stored.get(fmt)
+            also = f" (stored as {stored.name.relpath})" if stored else ""
+            out.print(f"  {fmt}: {plain(folder / path.name)}{also}")
         for skipped in done.skipped:
             out.print(f"  skipped {plain(skipped)}")
         if done.media:

@@ -134,6 +134,8 @@ KINDS: dict[str, Kind] = {
         _kind("EDIT", "target", "csv", "production"),  # the cut's edit plan (issue 15 §4)
         _kind("CUT", "target", "mp4", "production"),
         _kind("EXPORT", "target", "otio", "production"),  # the editor hand-off (issue 15)
+        _kind("EXPORT_FCP", "target", "xml", "production", "EXPORT_", "_FCP"),  # its renderings
+        _kind("EXPORT_EDL", "target", "edl", "production", "EXPORT_", "_EDL"),
         # the cut's subtitles (issue 15 §3), SubRip and WebVTT (a stem has one version series)
         _kind("SUBTITLES", "target", "srt", "production"),
         _kind("SUBTITLES_VTT", "target", "vtt", "production", "SUBTITLES_", "_VTT"),

@@ -48,7 +48,7 @@ from ._csv import CsvArtifact, CsvRow
 from ._digest import DigestRow, StoryDigest
 from ._document import DocumentArtifact
 from ._edit import EditPlan, EditRow
-from ._export import EditorialExport
+from ._export import EditorialExport, EdlExport, FcpXmlExport
 from ._genpack import GENPACK_SECTIONS, GenPack
 from ._governance import (
     BudgetStatus,
@@ -151,9 +151,11 @@ __all__ = [
     "EditPlan",
     "EditRow",
     "EditorialExport",
+    "EdlExport",
     "EmotionalRange",
     "Entry",
     "Environment",
+    "FcpXmlExport",
     "Finding",
     "GenPack",
     "HexColour",

@@ -9,12 +9,14 @@ the cut's own rate (probed through ``rules._media``), rounded as assemble-cut tr
 clips add up to the cut. Subtitles are the cut's own SUBTITLES when assemble-cut wrote them.
 
 The timeline is written through the store as ``EXPORT_<TARGET>_v###.otio`` (lineage: the cut,
-its plan, takes, their GenPacks and QC sheets, the dialogue audio, the subtitles); an export
-identical to the latest one reuses it. Beside it, ``exports/EXPORT_<TARGET>_v###/`` is the hand-off folder: the
-requested renderings (OTIO, FCP 7 XML, CMX 3600 EDL, SRT, VTT) and a copy of every take and
-audio file they name. Media paths are bare file names, relative to the timeline, so the folder
-opens on another machine, and the stored timeline resolves them too (the takes sit beside it in
-``production/``). Copies, not hard links: an artifact must stay its only name (`slate verify`).
+its plan, takes, their GenPacks and QC sheets, the dialogue audio, the subtitles), its FCP 7 XML
+and EDL as ``EXPORT_<TARGET>_FCP_v###.xml`` and ``EXPORT_<TARGET>_EDL_v###.edl`` made from it;
+a version identical to the latest one reuses it. Beside them, ``exports/EXPORT_<TARGET>_v###/``
+is the hand-off folder: the requested renderings (OTIO, FCP 7 XML, CMX 3600 EDL, SRT, VTT)
+and a copy of every take and audio file they name. Media paths are bare file names, relative
+to the timeline, so the folder opens on another machine, and the stored timeline resolves
+them too (the takes sit beside it in ``production/``). Copies, not hard links: an artifact
+must stay its only name (`slate verify`).
 Building the timeline and the renderings is ``_export_otio``'s.
 """
 
@@ -29,6 +31,8 @@ from ..core._errors import UserError
 from ..core._names import KINDS, ArtifactName, target_fields
 from ..rules._media import probe
 from ..rules._takes import last_qc_verdict
+from ..schemas import EditorialExport, EdlExport, FcpXmlExport
+from ..schemas._export import Rendering
 from ..store import _runlog
 from ..store._index import Record, sha256_file
 from ..store._project import Project
@@ -46,6 +50,7 @@ from ._export_otio import (
 )
 
 EXPORTS_DIR = "exports"
+RENDERINGS: dict[str, type[Rendering]] = {"fcpxml": FcpXmlExport, "edl": EdlExport}
 SKILL = "export"
 
 
@@ -60,6 +65,7 @@ class Exported:
     files: dict[str, Path] = field(default_factory=dict)
     media: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    stored: dict[str, Record] = field(default_factory=dict)  # the renderings' versions
 
 
 def export(
@@ -72,7 +78,36 @@ def export(
     formats = check_formats(formats)
     otio_module()  # the editor extra, named before anything else is read
     edit = read_edit(project, target)
-    cues, skipped = [], []
+    payload = timeline_payload(edit)
+    texts, given, skipped = _texts(project, edit, payload, formats, subtitles_optional)
+    docs = {f: RENDERINGS[f].parse(texts[f].encode("utf-8")) for f in RENDERINGS if f in texts}
+    _writable(project.root / EXPORTS_DIR)  # every refusal comes before the first write
+    inputs = sorted({*edit.inputs(), *given})
+    record, reused = _stored(project, target, payload, inputs, _entry(edit, "timeline"))
+    stem = record.name.filename.rsplit(".", 1)[0]  # EXPORT_PROJECT_v003
+    done = Exported(record, reused, project.root / EXPORTS_DIR / stem, edit, skipped=skipped)
+    for fmt, doc in docs.items():  # the renderings, made from the timeline as stored
+        entry = _entry(edit, f"{doc.FORMAT} of {record.name}")
+        done.stored[fmt] = _stored(project, target, doc, [record.name], entry)[0]
+        texts[fmt] = doc.render().decode("utf-8")
+    for fmt, text in texts.items():
+        path = done.folder / f"{stem}.{FORMATS[fmt]}"
+        done.files[fmt] = _publish(path, text.encode("utf-8"))
+    if {"otio", "fcpxml", "edl"} & set(formats):
+        done.media = _copy_media(project, edit, done.folder)
+    return done
+
+
+def _texts(
+    project: Project,
+    edit: Edit,
+    payload: EditorialExport,
+    formats: list[str],
+    subtitles_optional: bool,
+) -> tuple[dict[str, str], list[ArtifactName], list[str]]:
+    """Each format's text, the cut's own subtitles used for them, and what was skipped."""
+    cues: list[Cue] = []
+    skipped: list[str] = []
     given = {f: n for f, n in cut_subtitles(project, edit).items() if f in formats}
     written = {f: project.store.read(n).decode("utf-8") for f, n in given.items()}
     given = {f: n for f, n in given.items() if " --> " in written[f]}  # cues, not a header
@@ -84,23 +119,22 @@ def export(
                 raise
             formats = [f for f in formats if f not in ("srt", "vtt")]
             skipped.append(f"srt and vtt: {exc}")
-    payload = timeline_payload(edit)
     texts = render_all(edit, payload, cues, [f for f in formats if f not in given])
-    texts |= {f: written[f] for f in given}
-    inputs = sorted({*edit.inputs(), *given.values()})
-    _writable(project.root / EXPORTS_DIR)
-    record = project.store.same_as_latest("EXPORT", target, payload, inputs)
-    reused = record is not None
-    if record is None:
-        record = project.store.write("EXPORT", target, payload, inputs, _entry(edit))
-    stem = record.name.filename.rsplit(".", 1)[0]  # EXPORT_PROJECT_v003
-    done = Exported(record, reused, project.root / EXPORTS_DIR / stem, edit, skipped=skipped)
-    for fmt, text in texts.items():
-        path = done.folder / f"{stem}.{FORMATS[fmt]}"
-        done.files[fmt] = _publish(path, text.encode("utf-8"))
-    if {"otio", "fcpxml", "edl"} & set(formats):
-        done.media = _copy_media(project, edit, done.folder)
-    return done
+    return texts | {f: written[f] for f in given}, list(given.values()), skipped
+
+
+def _stored(
+    project: Project,
+    target: str,
+    payload: EditorialExport | Rendering,
+    inputs: list[ArtifactName],
+    entry: _runlog.LogEntry,
+) -> tuple[Record, bool]:
+    """The artifact's version: the latest when it is this one already, else a new one."""
+    record = project.store.same_as_latest(payload.KIND, target, payload, inputs)
+    if record is not None:
+        return record, True
+    return project.store.write(payload.KIND, target, payload, inputs, entry), False
 
 
 # -- reading the edit from the cut ------------------------------------------------------------
@@ -307,7 +341,7 @@ def _lines_by_shot(project: Project, edit: Edit) -> dict[str, list[str]]:
 # -- writing ----------------------------------------------------------------------------------
 
 
-def _entry(edit: Edit) -> _runlog.LogEntry:
+def _entry(edit: Edit, what: str) -> _runlog.LogEntry:
     seconds = sum(s.frames for s in edit.shots) / edit.rate
     return _runlog.LogEntry(
         run_id=_runlog.new_run_id(),
@@ -317,8 +351,8 @@ def _entry(edit: Edit) -> _runlog.LogEntry:
         model_used="builtin",
         tier="throughput",
         outcome="PASS",
-        notes=f"editorial export of {edit.cut}: {len(edit.shots)} clip(s), {seconds:g}s at "
-        f"{edit.rate:g} fps, {len(edit.sounds)} dialogue clip(s)",
+        notes=f"editorial export ({what}) of {edit.cut}: {len(edit.shots)} clip(s), "
+        f"{seconds:g}s at {edit.rate:g} fps, {len(edit.sounds)} dialogue clip(s)",
     )
 
 
