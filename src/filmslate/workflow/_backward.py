@@ -32,8 +32,10 @@ from typing import Protocol
 
 from ..core._gate import FixRoute, Gate
 from ..core._names import target_fields
+from ..engine._readiness import scene_rows
 from ..engine._runner import Runner, RunResult
 from ..engine._stops import record_hard_stop
+from ..rules._digest import named_scenes
 from ..store import _runlog
 from ..store._index import crash_point
 from ..store._store import Record
@@ -46,7 +48,9 @@ __all__ = [
     "noted",
     "open_loop_back",
     "record_loop_back",
+    "reroute",
     "revise_open",
+    "send_back",
     "sent_from",
     "simplify_story",
 ]
@@ -73,8 +77,10 @@ class LoopBack(Exception):
         )
 
 
-def loop_backs_since_pass(runner: Runner, skill: str, target: str) -> int:
-    """How many times the skill's findings on the target went upstream since it last passed."""
+def loop_backs_since_pass(runner: Runner, skill: str, target: str, besides: str = "") -> int:
+    """How many times the skill's findings on the target went upstream since it last passed:
+    rounds, one a failed run however many targets its findings went to (imported scenes: one
+    row a scene), not counting the round of the failed run ``besides``."""
     conn = runner.store.conn
     passed = conn.execute(
         "SELECT coalesce(max(seq), 0) FROM runlog WHERE skill_name = ? AND target = ? AND "
@@ -83,9 +89,10 @@ def loop_backs_since_pass(runner: Runner, skill: str, target: str) -> int:
     ).fetchone()[0]
     return int(
         conn.execute(
-            "SELECT count(*) FROM runlog WHERE event = ? AND skill_name = ? AND target = ? "
-            "AND seq > ?",
-            (EVENT, skill, target, passed),
+            "SELECT count(DISTINCT coalesce(nullif(parent_run_id, ''), run_id)) FROM runlog "
+            "WHERE event = ? AND skill_name = ? AND target = ? AND seq > ? "
+            "AND (? = '' OR parent_run_id != ?)",
+            (EVENT, skill, target, passed, besides, besides),
         ).fetchone()[0]
     )
 
@@ -95,7 +102,7 @@ def record_loop_back(runner: Runner, back: LoopBack) -> str | None:
     hard stop on the auditor's target and return why."""
     failed, route = back.failed, back.route
     bound = runner.config.loops.max_revisions
-    if loop_backs_since_pass(runner, failed.skill, failed.target) >= bound:
+    if loop_backs_since_pass(runner, failed.skill, failed.target, failed.run_id) >= bound:
         reason = (
             f"{failed.skill} on {failed.target} still FAILs after {bound} revision(s) by "
             f"{route.skill} on {route.target}: " + "; ".join(route.findings)
@@ -214,3 +221,73 @@ def simplify_story(
         run_id=report.run_id if report is not None else "",
     )
     return LoopBack(failed, route)
+
+
+# -- imported scenes: no structure to revise, so the scenes the findings name ----------------
+
+SCENE_REVISION = "scene-revision"  # rewrites one scene's row and script slice
+
+
+def unmet(runner: Runner, skill: str) -> list[str]:
+    """The kinds of the skill's required project inputs that do not exist: story-architect
+    on imported scenes lacks PREMISE (the story phase skips it there)."""
+    return [
+        need.kind
+        for need in runner.registry.get(skill).needs
+        if need.scope == "project" and not need.optional and runner.store.latest(need.kind) is None
+    ]
+
+
+def reroute(runner: Runner, back: LoopBack) -> list[LoopBack] | str:
+    """Where ``back``'s findings can go: ``[back]`` while its route's skill can run.
+
+    On an imported project a route to story-architect cannot run, so the findings go to
+    scene-revision of each scene they name (``S07``, ``S7``), in SCENES order, each scene with
+    the findings naming it. A finding that names no scene cannot be fixed by any revision
+    here: a hard stop is recorded on the auditor's target (nothing more is paid until a
+    person acts) and its text, saying what to do, is returned. The scenes it does name are
+    not revised either: the person's re-import would replace those revisions.
+    """
+    route, failed = back.route, back.failed
+    missing = unmet(runner, route.skill) if route.skill == STORY else []
+    if not missing or runner.store.latest("SCENES") is None:
+        return [back]
+    ids = [row.scene_id for row in scene_rows(runner.project)]
+    named = {finding: named_scenes([finding], ids) for finding in route.findings}
+    unnamed = [finding for finding, scenes in named.items() if not scenes]
+    if unnamed:
+        reason = (
+            f"{failed.skill} on {failed.target} FAILs on finding(s) that name no scene: "
+            + SEP.join(unnamed)
+            + f". The scenes were imported (no {', '.join(missing)}), so {STORY} cannot "
+            "revise the structure, and a scene revision needs a scene"
+        )
+        record_hard_stop(runner.project, failed.target, "gate", reason, failed.skill)
+        return (
+            f"{reason}. Revise the screenplay and `slate import` it again, then record "
+            f"`slate override {failed.target} --reason ... --cost-impact 0` so {failed.skill} "
+            "reviews the new scenes."
+        )
+    return [
+        LoopBack(
+            failed, FixRoute(SCENE_REVISION, scene, tuple(f for f in named if scene in named[f]))
+        )
+        for scene in ids
+        if any(scene in scenes for scenes in named.values())
+    ]
+
+
+def send_back(orch: Fixer, back: LoopBack) -> str | None:
+    """Log where ``back``'s findings go (:func:`reroute`) and return None, or the stop's text
+    (past the bound, or findings no revision here can fix). Of several routes (imported
+    scenes) each but the last is revised before the next row is logged, since a resume reads
+    only the latest row; the last is revised by the next pass, as a single route is."""
+    routes = reroute(orch.runner, back)
+    if isinstance(routes, str):
+        return routes
+    *first, last = routes
+    for each in first:
+        if (stop := record_loop_back(orch.runner, each)) is not None:
+            return stop
+        revise_open(orch)
+    return record_loop_back(orch.runner, last)

@@ -31,7 +31,7 @@ from ..engine._runner import Runner, RunResult
 from ..engine._skill import Registry, Skill
 from ..skills.narrative._scene_goals import missing_fields
 from ..store._project import Project
-from ._backward import LoopBack, record_loop_back
+from ._backward import LoopBack, record_loop_back, reroute
 
 LOOPS: dict[str, tuple[str, ...]] = {
     "narrative": (
@@ -117,18 +117,24 @@ def run_loop(runner: Runner, name: str, target: str = "PROJECT") -> LoopResult:
 
 
 def _send_back(runner: Runner, back: LoopBack) -> StepResult:
-    """Record the route (or the hard stop past its bound) and revise the work upstream."""
-    failed, route = back.failed, back.route
-    sent = StepResult(failed.skill, failed.target, "sent_back", str(back), failed)
-    stop = record_loop_back(runner, back)
-    if stop is not None:
-        return StepResult(failed.skill, failed.target, "stopped", stop, failed)
-    try:
-        revised = _revise(runner, route)
-    except (RunError, UserError) as error:
-        return StepResult(route.skill, route.target, "stopped", str(error))
-    if revised.status == "waiting":
-        return StepResult(route.skill, route.target, "waiting", revised.task_path, revised)
+    """Record the route (or the hard stop past its bound) and revise the work upstream; on
+    an imported project, each scene the findings name (``_backward.reroute``)."""
+    failed = back.failed
+    routes = reroute(runner, back)
+    if isinstance(routes, str):  # findings no revision here can fix: a person's turn
+        return StepResult(failed.skill, failed.target, "stopped", routes, failed)
+    sent = StepResult(failed.skill, failed.target, "sent_back", "; ".join(map(str, routes)), failed)
+    for each in routes:
+        route = each.route
+        stop = record_loop_back(runner, each)
+        if stop is not None:
+            return StepResult(failed.skill, failed.target, "stopped", stop, failed)
+        try:
+            revised = _revise(runner, route)
+        except (RunError, UserError) as error:
+            return StepResult(route.skill, route.target, "stopped", str(error))
+        if revised.status == "waiting":
+            return StepResult(route.skill, route.target, "waiting", revised.task_path, revised)
     return sent
 
 

@@ -46,7 +46,7 @@ from ..schemas import ShotRow
 from ..skills.narrative._scene_goals import missing_fields
 from ..store._runlock import run_lock
 from ._audio import voice_pass
-from ._backward import LoopBack, record_loop_back, revise_open
+from ._backward import LoopBack, revise_open, send_back
 from ._edit import edit_pass
 from ._pending import (
     budget_moved,
@@ -414,7 +414,7 @@ class Orchestrator:
 
     def loop_back(self, back: LoopBack) -> None:
         """Send a FAIL's findings upstream (logged, bounded); the next pass revises from it."""
-        if (stop := record_loop_back(self.runner, back)) is not None:
+        if (stop := send_back(self, back)) is not None:  # imported scenes: per scene
             raise Stop("stopped", back.failed.skill, back.failed.target, stop)
 
     def cost_review(self, target: str) -> None:
