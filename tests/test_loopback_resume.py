@@ -33,10 +33,14 @@ from filmslate.skills.continuity import ShotAnswer
 from filmslate.skills.validation import CriticalFailure
 from filmslate.synthetic import SyntheticFilm, synthetic_project
 from filmslate.testing import ScriptedTextModel
+from filmslate.testing.openai_server import OpenAIServer
+from filmslate.testing.replay_answers import ReplayAnswers
 from filmslate.workflow._backward import CRASH_AFTER_LOOP_BACK
 from filmslate.workflow._orchestrator import Orchestrator
 from routed_films import runner_answering
 from test_backward_routing import revise_or_answer
+from test_cost_simplify import EXPENSIVE, LIFTS, Simplifying
+from test_http_production import FILM, demo_project
 
 REPO = Path(__file__).resolve().parents[1]
 SHAPE = (2, 1)
@@ -108,11 +112,9 @@ def query(root: Path, sql: str) -> list[tuple[str, ...]]:
         return [tuple(map(str, row)) for row in conn.execute(sql).fetchall()]
 
 
-def facts(root: Path) -> dict[str, object]:
-    """What a finished production asked, logged, wrote and spent (ids and times aside)."""
-    lines = (root.parent / JOURNAL).read_text(encoding="utf-8").splitlines()
+def logged(root: Path) -> dict[str, list[tuple[str, ...]]]:
+    """What a production logged, wrote and spent (run ids and times aside)."""
     return {
-        "requests": [tuple(json.loads(line)) for line in lines],
         "loop_backs": query(
             root,
             "SELECT skill_name, target, artifact_output, notes FROM runlog "
@@ -123,6 +125,7 @@ def facts(root: Path) -> dict[str, object]:
             "SELECT skill_name, target, outcome, artifact_output FROM runlog "
             "WHERE event = 'run' ORDER BY seq",
         ),
+        "overrides": query(root, LIFTS),
         "versions": query(root, "SELECT name FROM artifacts ORDER BY name"),
         "lineage": query(root, "SELECT artifact, input FROM lineage ORDER BY artifact, input"),
         "spend": query(
@@ -131,6 +134,19 @@ def facts(root: Path) -> dict[str, object]:
             "WHERE event = 'spend'",
         ),
     }
+
+
+def same_as(got: Path, want: Path) -> None:
+    """The killed-and-resumed production logged, wrote and spent what the uninterrupted did."""
+    have, expected = logged(got), logged(want)
+    for key, rows in expected.items():
+        assert have[key] == rows, key
+
+
+def journal(root: Path) -> list[tuple[str, str, str]]:
+    """(skill, target, prompt) of every request the text model answered, in order."""
+    lines = (root.parent / JOURNAL).read_text(encoding="utf-8").splitlines()
+    return [tuple(json.loads(line)) for line in lines]
 
 
 @pytest.mark.slow
@@ -154,16 +170,13 @@ def test_a_run_killed_after_its_loop_back_row_makes_that_revision_on_resume(
         "(SELECT max(seq) FROM runlog WHERE event = 'loop_back')",
     )
     assert run_child(killed, case) == 0  # the resume
-    want, got = facts(baseline), facts(killed)
-    assert got == want
-    # the revision asked once, with the recorded notes; one loop_back row: one revision
-    revisions = [p for s, t, p in got["requests"] if (s, t) == (fixer, target)]  # type: ignore[attr-defined]
-    assert sum(1 for p in revisions if notes.split(": ", 1)[1].split("; ")[0] in p) == 1
-    assert len(got["loop_backs"]) == 1  # type: ignore[arg-type]
-    with closing(sqlite3.connect(killed / ".filmslate" / "index.sqlite")) as conn:
-        assert conn.execute("SELECT count(*) FROM runlog").fetchone()[0] == len(
-            query(baseline, "SELECT seq FROM runlog")
-        )
+    assert journal(killed) == journal(baseline)  # nothing asked twice, the same prompts
+    same_as(killed, baseline)
+    # the revision was asked once, with the notes the row records (one loop_back: one revision)
+    first = notes.split(": ", 1)[1].split("; ")[0]
+    assert sum(1 for s, t, p in journal(killed) if (s, t) == (fixer, target) and first in p) == 1
+    rows = "SELECT count(*) FROM runlog"
+    assert query(killed, rows) == query(baseline, rows)
 
 
 # -- visual continuity: a High finding on two shots of one look ------------------------------
@@ -215,43 +228,54 @@ def slate_run(tmp_path: Path, crash_at: str = "") -> tuple[Path, int]:
     return root, result.returncode
 
 
-def visual_facts(root: Path) -> dict[str, object]:
-    """What the production looked at, sent back, ran, wrote and spent."""
-    looked = (root.parent / "asked.txt").read_text(encoding="utf-8").splitlines()
-    return {
-        "looked": looked,
-        "loop_backs": query(
-            root,
-            "SELECT skill_name, target, artifact_output, notes FROM runlog "
-            "WHERE event = 'loop_back' ORDER BY seq",
-        ),
-        "runs": query(
-            root,
-            "SELECT skill_name, target, outcome, artifact_output FROM runlog "
-            "WHERE event = 'run' ORDER BY seq",
-        ),
-        "versions": query(root, "SELECT name FROM artifacts ORDER BY name"),
-        "spend": query(
-            root,
-            "SELECT round(coalesce(sum(CAST(actual_cost AS REAL)), 0), 9) FROM runlog "
-            "WHERE event = 'spend'",
-        ),
-    }
+def looked(root: Path) -> list[str]:
+    """The takes the vision tier was asked about, in order."""
+    return (root.parent / "asked.txt").read_text(encoding="utf-8").splitlines()
 
 
 @pytest.mark.slow
 def test_a_visual_pass_killed_between_two_sends_resumes_both(tmp_path: Path) -> None:
     base, code = slate_run(tmp_path / "baseline")
     assert code == 0
-    want = visual_facts(base)
-    assert [row[1] for row in want["loop_backs"]] == list(TWO_SHOTS)  # type: ignore[attr-defined]
+    sent = "SELECT target FROM runlog WHERE event = 'loop_back' ORDER BY seq"
+    assert query(base, sent) == [(shot,) for shot in TWO_SHOTS]  # one look, two shots
     killed, code = slate_run(tmp_path / "killed", CRASH_AFTER_LOOP_BACK)
     assert code == -9  # right after S02_SH02's row: its regen and S02_SH03's send not made
-    assert [t for (t,) in query(killed, "SELECT target FROM runlog WHERE event = 'loop_back'")] == [
-        TWO_SHOTS[0]
-    ]
+    assert query(killed, sent) == [(TWO_SHOTS[0],)]
     _, code = slate_run(tmp_path / "killed")
     assert code == 0
-    got = visual_facts(killed)
-    for key in want:
-        assert got[key] == want[key], key
+    assert looked(killed) == looked(base)  # no extra look
+    same_as(killed, base)
+
+
+# -- a cost overrun no reduction fits: story-architect simplifies -----------------------------
+
+
+def simplified(tmp_path: Path, crash_at: str = "") -> tuple[Path, list[str]]:
+    """The demo over its cap through `slate run` (``test_cost_simplify``): killed at
+    ``crash_at`` and run again, or run once; it waits at the first vision step. Returns the
+    project and the text of every request the local server answered, in order."""
+    replay = ReplayAnswers(FILM / "replay", Simplifying(simplifies=True).edit)
+    with OpenAIServer(replay, tokens="measured", timeout_s=180) as server:
+        root = tmp_path / "side-b"
+        demo_project(root, server, EXPENSIVE)
+        if crash_at:
+            ran = run_slate("run", "-C", str(root), env={"FILMSLATE_CRASH_AT": crash_at})
+            assert ran.returncode == -9, ran.stdout + ran.stderr
+        ran = run_slate("run", "-C", str(root))
+        asked = [vc.texts(r.body) for r in server.completions()]
+    assert ran.returncode == 3, ran.stdout + ran.stderr  # waiting at the first vision step
+    assert replay.misses == [], [(a.skill, a.target) for a in replay.misses]
+    return root, asked
+
+
+@pytest.mark.slow
+def test_a_cost_simplification_killed_after_its_row_is_made_on_resume(tmp_path: Path) -> None:
+    base, want_asked = simplified(tmp_path / "baseline")
+    killed, got_asked = simplified(tmp_path / "killed", CRASH_AFTER_LOOP_BACK)
+    assert got_asked == want_asked  # nothing asked twice, the revision's notes as recorded
+    same_as(killed, base)
+    [(skill, target, _, notes)] = logged(killed)["loop_backs"]
+    assert (skill, target) == ("cost-optimizer", "PROJECT")
+    revisions = [a for a in got_asked if "simplify:" in a]
+    assert len(revisions) == 1 and notes.split(": ", 1)[1] in revisions[0]
