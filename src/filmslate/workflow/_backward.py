@@ -166,8 +166,8 @@ def sent_from(runner: Runner, report: str) -> set[str] | None:
     its sends may be unfinished (a pass killed between two of them); None when none was sent
     or a hard stop came after the first (the sending stopped there for a person)."""
     conn = runner.store.conn
-    rows = conn.execute(
-        "SELECT seq, target FROM runlog WHERE event = ? AND artifact_output = ?", (EVENT, report)
+    rows = conn.execute(  # by the report (a few rows name it), not by every loop_back row
+        "SELECT seq, target FROM runlog WHERE artifact_output = ? AND +event = ?", (report, EVENT)
     ).fetchall()
     if not rows:
         return None
