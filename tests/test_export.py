@@ -164,12 +164,11 @@ def test_the_audio_track_holds_each_shots_dialogue_audio(film: Path) -> None:
     slate(film, "export")
     timeline = otio.adapters.read_from_file(str(film / FOLDER / "EXPORT_PROJECT_v001.otio"))
     (audio,) = timeline.audio_tracks()
-    with Project(film) as project:
-        expected = [
-            r.filename
-            for shot in shots_in_order(film)
-            if "AUDIO" in KINDS and (r := project.store.latest("AUDIO", shot)) is not None
-        ]
+    with Project(film) as project:  # the sound the cut was made from, in shot order
+        cut = project.store.latest("CUT", "PROJECT")
+        assert cut is not None
+        used = {n.subject: n.filename for n in project.store.lineage(cut.name) if n.kind == "AUDIO"}
+    expected = [used[shot] for shot in shots_in_order(film) if shot in used]
     clips = list(audio.find_clips())
     assert [c.media_reference.target_url for c in clips] == expected
     assert all((film / FOLDER / name).is_file() for name in expected)

@@ -258,14 +258,15 @@ def _rate(fps: float) -> float:
 def dialogue_sounds(
     project: Project, edit: Edit, used: dict[str | None, ArtifactName]
 ) -> list[Sound]:
-    """Each shot's dialogue audio: the AUDIO_<SHOT> the cut was made from, else its latest
-    version (scratch voices made after the cut); none where no AUDIO kind or version exists."""
+    """Each shot's dialogue audio: the AUDIO the cut was made from (its sound), or, for a cut
+    made before it had sound, each shot's latest AUDIO_<SHOT> (scratch voices made after it);
+    none where no AUDIO kind or version exists."""
     if "AUDIO" not in KINDS:
         return []
     sounds = []
     for shot in edit.shots:
         name = used.get(shot.shot_id)
-        if name is None:
+        if name is None and not used:
             latest = project.store.latest("AUDIO", shot.shot_id)
             name = latest.name if latest is not None else None
         if name is not None:
