@@ -84,6 +84,19 @@ def test_the_demo_runs_from_premise_to_a_playable_cut(produced: tuple[Path, Fini
         }
 
 
+def test_the_cut_plays_the_dialogue_with_its_subtitles(
+    produced: tuple[Path, FinishedDemo],
+) -> None:
+    """Issue 15 §3: speech where the plan plays each line, room tone elsewhere, -23 LUFS, one
+    subtitle per line (tests/test_cut_sound.check_cut_sound)."""
+    from test_cut_sound import check_cut_sound
+
+    root, _ = produced
+    with Project(root) as project:
+        lines, _, _ = check_cut_sound(project)
+    assert lines == 36  # every line of the demo's scripts
+
+
 def test_the_planned_failures_happen_and_recover(produced: tuple[Path, FinishedDemo]) -> None:
     root, _ = produced
     with Project(root) as project:
