@@ -36,6 +36,7 @@ from filmslate.testing import ScriptedTextModel
 from filmslate.testing.openai_server import OpenAIServer
 from filmslate.testing.replay_answers import ReplayAnswers
 from filmslate.workflow._backward import CRASH_AFTER_LOOP_BACK
+from filmslate.workflow._loops import run_loop
 from filmslate.workflow._orchestrator import Orchestrator
 from routed_films import runner_answering
 from test_backward_routing import revise_or_answer
@@ -82,16 +83,20 @@ def answerer(root: Path, auditor: str, target: str) -> object:
     return answer
 
 
-def child(root: str, case: str) -> None:
-    """One production run (a separate process: the first one is killed at the checkpoint)."""
+def child(root: str, case: str, loop: str = "") -> None:
+    """One production run, or one run of the named loop (`slate run narrative`), in a
+    separate process: the first one is killed at the checkpoint."""
     auditor, target, _, _ = CASES[case]
     runner, _ = runner_answering(Path(root), answerer(Path(root), auditor, target))
-    outcome = Orchestrator(runner).run()
-    print(outcome.status, flush=True)
+    if loop:
+        done = run_loop(runner, loop)
+        print("complete" if done.passed else done.describe(), flush=True)
+        return
+    print(Orchestrator(runner).run().status, flush=True)
 
 
-def run_child(root: Path, case: str, crash_at: str = "") -> int:
-    code = f"import test_loopback_resume as t; t.child({str(root)!r}, {case!r})"
+def run_child(root: Path, case: str, crash_at: str = "", loop: str = "") -> int:
+    code = f"import test_loopback_resume as t; t.child({str(root)!r}, {case!r}, {loop!r})"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO / "tests")])}
     env.pop("FILMSLATE_CRASH_AT", None)
     if crash_at:
@@ -181,6 +186,20 @@ def test_a_run_killed_after_its_loop_back_row_makes_that_revision_on_resume(
     assert sum(1 for s, t, p in journal(killed) if (s, t) == (fixer, target) and finding in p) == 1
     rows = "SELECT count(*) FROM runlog"
     assert query(killed, rows) == query(baseline, rows)
+
+
+@pytest.mark.slow
+def test_slate_run_narrative_killed_after_its_loop_back_row_makes_that_revision(
+    tmp_path: Path,
+) -> None:
+    baseline = production(tmp_path, "baseline")
+    assert run_child(baseline, "red-team", loop="narrative") == 0
+    killed = production(tmp_path, "killed")
+    assert run_child(killed, "red-team", CRASH_AFTER_LOOP_BACK, "narrative") == -9
+    assert run_child(killed, "red-team", loop="narrative") == 0
+    assert journal(killed) == journal(baseline)
+    same_as(killed, baseline)
+    assert len(logged(killed)["loop_backs"]) == 1
 
 
 # -- visual continuity: a High finding on two shots of one look ------------------------------

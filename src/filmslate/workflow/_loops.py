@@ -31,7 +31,7 @@ from ..engine._runner import Runner, RunResult
 from ..engine._skill import Registry, Skill
 from ..skills.narrative._scene_goals import missing_fields
 from ..store._project import Project
-from ._backward import LoopBack, record_loop_back, reroute
+from ._backward import SCENE_REVISION, STORY, LoopBack, open_loop_back, record_loop_back, reroute
 
 LOOPS: dict[str, tuple[str, ...]] = {
     "narrative": (
@@ -105,6 +105,9 @@ def run_loop(runner: Runner, name: str, target: str = "PROJECT") -> LoopResult:
     skills = _loop_skills(runner.registry, name)
     result = LoopResult(name, target)
     while True:
+        owed = _owed(runner)  # a killed loop's revision (its loop_back row) comes first
+        if owed is not None and not _record(result, owed):
+            return result
         try:
             if name == "narrative":
                 _narrative(runner, skills, target, result)
@@ -129,13 +132,30 @@ def _send_back(runner: Runner, back: LoopBack) -> StepResult:
         stop = record_loop_back(runner, each)
         if stop is not None:
             return StepResult(failed.skill, failed.target, "stopped", stop, failed)
-        try:
-            revised = _revise(runner, route)
-        except (RunError, UserError) as error:
-            return StepResult(route.skill, route.target, "stopped", str(error))
-        if revised.status == "waiting":
-            return StepResult(route.skill, route.target, "waiting", revised.task_path, revised)
+        made = _revised(runner, open_loop_back(runner) or route)  # the notes as the row has them
+        if not made.ok:
+            return made
     return sent
+
+
+def _owed(runner: Runner) -> StepResult | None:
+    """The revision an open loop_back row owes (a run killed after logging it): made with
+    the row's notes, as the same revision (no new row); None when none is owed here."""
+    route = open_loop_back(runner)
+    if route is None or route.skill not in (STORY, SCENE_REVISION):
+        return None  # a shot's regen is the orchestrator's (its proxy loop follows)
+    return _revised(runner, route)
+
+
+def _revised(runner: Runner, route: FixRoute) -> StepResult:
+    """The route's revision as a step: passed, waiting for a handoff, or stopped."""
+    try:
+        revised = _revise(runner, route)
+    except (RunError, UserError) as error:
+        return StepResult(route.skill, route.target, "stopped", str(error))
+    if revised.status == "waiting":
+        return StepResult(route.skill, route.target, "waiting", revised.task_path, revised)
+    return StepResult(route.skill, route.target, "passed", "revised upstream", revised)
 
 
 def _revise(runner: Runner, route: FixRoute) -> RunResult:
