@@ -8,6 +8,7 @@ of that is in the log, a killed or waiting loop resumes at the tier and attempt 
 from __future__ import annotations
 
 from ..core._errors import ArtifactNotFound, GateFailed, HardStop
+from ..core._reasons import split_reasons
 from ..store import _runlog
 from ..store._project import Project
 from ._decisions import write_escalation
@@ -66,9 +67,9 @@ class Revisions:
         _, tier, model, notes = failed[0]
         route = base if tier == base.tier else Route(tier, model, "resumed from the run log")
         at_tier = sum(1 for seq, t, _, _ in failed if t == tier and seq > lifted)
-        feedback = tuple(n for n in notes.split("; ") if n)
+        feedback = split_reasons(notes)
         if at_tier > self.config.loops.max_revisions and skill_cls.uses_model:
-            route = self.escalate(skill_cls, target, route, notes)
+            route = self.escalate(skill_cls, target, route, "; ".join(feedback))
             at_tier = 0
         return route, len(failed) + 1, max(0, at_tier - 1), feedback
 

@@ -22,6 +22,7 @@ from ..core._budget import BudgetView
 from ..core._errors import WaitingForHandoff
 from ..core._gate import Gate
 from ..core._names import SHOT_RE
+from ..core._reasons import join_reasons
 from ..rules._media_cache import use_folder
 from ..store import _runlog
 from ..store._index import INDEX_DIR
@@ -186,7 +187,7 @@ class Runner:
         notes = (
             f"waiting for an answer to {why.task_path}"
             if isinstance(why, WaitingForHandoff)
-            else "; ".join(why.reasons)
+            else join_reasons(why.reasons)  # read back exactly by a resume (_revision)
         )
         log_run(
             self.project,

@@ -32,6 +32,7 @@ from typing import Protocol
 
 from ..core._gate import FixRoute, Gate
 from ..core._names import target_fields
+from ..core._reasons import join_reasons, recorded, split_reasons
 from ..engine._readiness import scene_rows
 from ..engine._runner import Runner, RunResult
 from ..engine._stops import record_hard_stop
@@ -58,7 +59,7 @@ __all__ = [
 EVENT = "loop_back"
 STORY = "story-architect"  # the step that can make the story cheaper: fewer, shorter scenes
 CRASH_AFTER_LOOP_BACK = "loop_back_recorded"  # FILMSLATE_CRASH_AT checkpoint (crash tests)
-SEP = "; "  # between the findings of a row's notes, as between a run row's gate reasons
+SEP = "; "  # between findings in a stop's text (a row's notes: core._reasons)
 ROUTED = re.compile(r"to (\S+) on (\S+): (.*)")  # a loop_back row's notes
 GRADED = ("PASS", "FAIL", "FIX")  # a run that made (or judged) a version: not a WAITING
 
@@ -120,7 +121,7 @@ def record_loop_back(runner: Runner, back: LoopBack) -> str | None:
             **target_fields(failed.target),
             outcome="FAIL",
             artifact_output=report,
-            notes=f"to {route.skill} on {route.target}: " + SEP.join(route.findings),
+            notes=f"to {route.skill} on {route.target}: " + join_reasons(route.findings),
         ),
     )
     return None
@@ -133,10 +134,11 @@ def log_loop_back(runner: Runner, entry: _runlog.LogEntry) -> None:
 
 
 def noted(findings: tuple[str, ...] | list[str]) -> tuple[str, ...]:
-    """The findings as a ``loop_back`` row records them (whitespace folded, the log's
-    ``"; "`` between them): what the fixing step gets as its notes, so a run and its resume
-    after a kill send the same prompt."""
-    return tuple(f for f in " ".join(SEP.join(findings).split()).split(SEP) if f)
+    """The findings as a ``loop_back`` row records them (whitespace folded, joined as a run
+    row's gate reasons are: ``core._reasons``, so a finding holding ``"; "`` stays one):
+    what the fixing step gets as its notes, so a run and its resume after a kill send the
+    same prompt."""
+    return recorded(findings)
 
 
 def open_loop_back(runner: Runner) -> FixRoute | None:
@@ -158,7 +160,7 @@ def open_loop_back(runner: Runner) -> FixRoute | None:
         f"AND outcome IN ({marks}) AND seq > ? LIMIT 1",
         (skill, target, *GRADED, row[0]),
     ).fetchone()
-    return None if made else FixRoute(skill, target, noted((notes,)))
+    return None if made else FixRoute(skill, target, split_reasons(notes))
 
 
 def sent_from(runner: Runner, report: str) -> set[str] | None:
