@@ -12,9 +12,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from conftest import run_slate
 from filmslate import Project
+from filmslate.engine._runner import Runner
 from filmslate.schemas import Beats, Scenes
+from filmslate.workflow._backward import LoopBack, open_loop_back, revise_open
+from filmslate.workflow._orchestrator import Orchestrator, Stop
 from test_breakdown_props import MOOD, PLAY, S01, S02
 from test_runtime import BEATS
 
@@ -240,3 +245,61 @@ def boathouse() -> dict[str, Any]:
         "time_of_day": "NIGHT",
         "characters_present": ["NELL"],
     }
+
+
+def test_the_orchestrator_sends_each_named_scene_and_resumes_the_last(tmp_path: Path) -> None:
+    """The orchestrator's own loop-back (what `slate run` does on a review FAIL): every scene
+    but the last is revised at once, the last row is the open revision its next pass makes
+    first (as a single route is, and as a resume after kill -9 does)."""
+    root = imported(tmp_path)
+    other = "the boathouse scene (S1) never shows the tide"
+    answer(root, "narrative-red-team", "PROJECT", "1.json", red_team(HOLE, other))
+    script = PLAY.split("EXT. JETTY")[0].split("Title: The Key")[1].strip()
+    tide = {"row": boathouse(), "script": f"{script}\n\nThe tide climbs.", "changes": ["tide"]}
+    answer(root, "scene-revision", "S01", "1.json", tide)
+    with Project(root) as project:
+        runner = Runner(project)
+        for skill, target in (
+            ("scene-goals", "PROJECT"),
+            ("script-breakdown", "PROJECT"),
+            ("character-psychology", "S01"),
+            ("character-psychology", "S02"),
+        ):
+            assert runner.run(skill, target).gate.passed
+        failed = runner.run("narrative-red-team", "PROJECT")
+        assert failed.gate.route is not None and failed.gate.goes_upstream
+        assert failed.gate.route.skill == "story-architect"  # what the gate asks for
+        orchestrator = Orchestrator(runner)
+        orchestrator.loop_back(LoopBack(failed, failed.gate.route))
+        assert [t for _, t, _ in rows(root, "run", "scene-revision")] == ["S01"]
+        route = open_loop_back(runner)
+        assert route is not None and (route.skill, route.target) == ("scene-revision", "S02")
+        assert route.findings == (f"major plot hole: {HOLE}",)
+        assert revise_open(orchestrator)
+        assert open_loop_back(runner) is None
+        assert rows(root, "run", "story-architect") == []
+    assert [t for _, t, _ in rows(root, "run", "scene-revision")] == ["S01", "S02"]
+    name, _, scenes = latest(root, "SCENES")
+    assert name == "SCENES_v004.csv" and "tide climbs" in scenes.rows[0].summary
+    assert FIX in scenes.rows[1].summary
+
+
+def test_the_orchestrator_stops_on_a_finding_naming_no_scene(tmp_path: Path) -> None:
+    root = imported(tmp_path)
+    answer(root, "narrative-red-team", "PROJECT", "1.json", red_team(LOOSE))
+    with Project(root) as project:
+        runner = Runner(project)
+        for skill, target in (("scene-goals", "PROJECT"), ("script-breakdown", "PROJECT")):
+            assert runner.run(skill, target).gate.passed
+        for scene in ("S01", "S02"):
+            assert runner.run("character-psychology", scene).gate.passed
+        failed = runner.run("narrative-red-team", "PROJECT")
+        assert failed.gate.route is not None
+        with pytest.raises(Stop) as stop:
+            Orchestrator(runner).loop_back(LoopBack(failed, failed.gate.route))
+    assert stop.value.skill == "narrative-red-team" and stop.value.target == "PROJECT"
+    assert "name no scene: major plot hole: the story never says" in stop.value.reason
+    assert "`slate import` it again" in stop.value.reason
+    assert rows(root, "loop_back") == []
+    [(_, target, reason)] = rows(root, "hard_stop")
+    assert target == "PROJECT" and LOOSE in reason
