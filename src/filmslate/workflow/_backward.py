@@ -23,6 +23,11 @@ every reduction the cost plan may make (cheaper routing, shorter and split shots
 a projection under its cap, :func:`simplify_story` sends the cost report's overrun to
 story-architect as a "simplify" revision (fewer or shorter scenes, fewer shots, the costliest
 named), logged and bounded like any other route; past the bound the budget hard-stops.
+
+On an imported screenplay (SCENES and no PREMISE) story-architect cannot run, so a route to
+it is re-routed (:func:`reroute`, from :func:`send_back` and ``_loops``): each scene the
+findings name goes to scene-revision with the findings naming it, one row a scene, one round
+against the bound; a finding naming no scene is a hard stop saying what the person can do.
 """
 
 from __future__ import annotations
