@@ -46,6 +46,7 @@ from ._pydantic_ai_http import (
     retry_after_seconds,
     run_blocking,
 )
+from .replay import describe_error
 
 if TYPE_CHECKING:
     import httpx2
@@ -365,7 +366,8 @@ def translate_error(
             **context,
         )
     if isinstance(exc, UnexpectedModelBehavior) and "output retries" in exc.message:
-        problem = _redact(str(exc.__cause__ or exc), secret)
+        # one line, without pydantic's help links: the CLI prints it and the run log keeps it
+        problem = _redact(_one_line(exc.__cause__ or exc), secret)
         return ProviderError(
             f"{who}: the model's output failed the {context['skill']} output "
             f"schema after every re-ask: {problem}",
@@ -427,6 +429,20 @@ def _is_malformed_body(exc: Exception) -> bool:
     except ImportError:
         sdk_errors = ()
     return isinstance(exc, (ValueError, KeyError, TypeError, pydantic.ValidationError, *sdk_errors))
+
+
+def _one_line(exc: BaseException) -> str:
+    """A schema failure on one line: each field and its problem when a pydantic error is in
+    the chain, else the text with its help links dropped and its lines joined."""
+    import pydantic
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, pydantic.ValidationError):
+            return describe_error(seen)
+        seen = seen.__cause__ or seen.__context__
+    lines = (line.strip() for line in str(exc).splitlines())
+    return " ".join(line for line in lines if line and not line.startswith("For further"))
 
 
 def _redact(value: object, secret: str | None) -> str:
