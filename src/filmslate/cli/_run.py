@@ -128,17 +128,20 @@ def _orchestrate(p: Project) -> None:
     """The semi-automated mode: progress bars while it runs, then the outcome."""
     from ..workflow._orchestrator import Orchestrator
     from ..workflow._progress import RichProgress
+    from ..workflow._vision_preflight import refuse_blind_vision
 
-    with closing(runner_for(p)) as runner, RichProgress(out.console) as progress:
-        try:
-            outcome = Orchestrator(runner, progress).run()
-        except KeyboardInterrupt:
-            progress.stop()
-            err.print(
-                "[yellow]interrupted[/]: everything finished so far is stored; "
-                "`slate run` resumes where this stopped"
-            )
-            raise typer.Exit(130) from None
+    with closing(runner_for(p)) as runner:
+        refuse_blind_vision(runner)  # before any sheet, storyboard or proxy is paid for
+        with RichProgress(out.console) as progress:
+            try:
+                outcome = Orchestrator(runner, progress).run()
+            except KeyboardInterrupt:
+                progress.stop()
+                err.print(
+                    "[yellow]interrupted[/]: everything finished so far is stored; "
+                    "`slate run` resumes where this stopped"
+                )
+                raise typer.Exit(130) from None
     colour = {"complete": "green", "waiting": "yellow", "stopped": "red"}[outcome.status]
     # soft-wrapped: a stop reason is one line however long, so it can be copied whole
     out.print(f"[{colour}]{plain(outcome.describe())}[/]", soft_wrap=True)
