@@ -318,6 +318,20 @@ def test_research_revises_after_fail(film: Path) -> None:
     assert_revises(film, "research-agent", "S02", bad, GOOD_TRUTH, "neither a citation")
 
 
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"contradictions": ["paraffin does not burn underwater"]}, "contradicts reality"),
+        ({"impossible_procedures": ["one keeper winches the lens"]}, "impossible procedure"),
+    ],
+)
+def test_a_research_finding_goes_to_the_scene_revision(
+    film: Path, changes: dict[str, Any], expected: str
+) -> None:
+    bad = {**GOOD_TRUTH, **changes}
+    assert_routes(film, "research-agent", "S02", bad, expected, ("scene-revision", "S02"))
+
+
 # -- plausibility-auditor -------------------------------------------------------------------
 
 
