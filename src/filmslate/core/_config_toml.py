@@ -30,6 +30,8 @@ rubric_source = "technical"     # rubric scores from: technical (clip checks alo
                                 # (the vision tier, capped by the checks); verdict in code
 visual_continuity = false       # true: the vision tier looks at each scene's accepted takes
                                 # for continuity before the finals (a call per shot)
+sample_frames = 6               # frames of a take the vision tier is shown (2-24: first,
+                                # last, evenly between; plus one after each scene change)
 
 [thresholds]
 plausibility_total = 7          # PLAUS total >= this of 10 passes
