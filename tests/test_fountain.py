@@ -448,6 +448,22 @@ def test_surname_and_first_name_of_an_introduced_full_name() -> None:
     assert all(s.props == () for s in play.scenes)
 
 
+@pytest.mark.parametrize("quotes", ['""', "\u201c\u201d"])
+def test_a_quoted_nickname_inside_a_full_name_is_the_speaker(quotes: str) -> None:
+    """MARGARET "MAGGIE" OKAFOR (60s) introduces the speaker MAGGIE: her first name, surname
+    and honorific name her, and no part of the name is a prop or a second character."""
+    nickname = f"{quotes[0]}MAGGIE{quotes[1]}"
+    text = (
+        f"INT. A - NIGHT\n\nMARGARET {nickname} OKAFOR (60s) counts coins into a TIN.\n\n"
+        "MAGGIE\nCounted.\n\nINT. B - NIGHT\n\nMrs. Okafor turns.\n\n"
+        "INT. C - NIGHT\n\nOKAFOR sits. Margaret sleeps.\n"
+    )
+    play = parse_fountain(text)
+    assert play.characters == ("MAGGIE",)
+    assert [s.mentioned_characters for s in play.scenes] == [(), ("MAGGIE",), ("MAGGIE",)]
+    assert play.props == ("TIN",)
+
+
 def test_a_shared_surname_names_nobody() -> None:
     text = (
         "INT. A - DAY\n\nNELL ADAIR (34) and JONAH ADAIR (19) row.\n\nNELL\nRow.\n\n"

@@ -84,6 +84,16 @@ class _Token:
     possessive: bool
 
 
+# a nickname quoted inside a name introduced in caps: MARGARET "MAGGIE" OKAFOR (60s)
+_NICKNAME = re.compile(r"(?<=[A-Z])(\s+)[\"“]([A-Z][A-Z'’-]*)[\"”](?=\s+[A-Z]{2})")
+
+
+def _unquoted(text: str) -> str:
+    """``text`` with the quotes of a caps nickname blanked (same length, so every position
+    holds), so the full name around it is one run of caps words."""
+    return _NICKNAME.sub(lambda m: f"{m.group(1)} {m.group(2)} ", text)
+
+
 def _tokens(text: str) -> list[_Token]:
     found: list[_Token] = []
     for match in _WORD.finditer(text):
@@ -240,6 +250,7 @@ def _props_in_group(
 
 def scan_action(text: str, names: NameBook) -> tuple[list[str], list[str]]:
     """(character ids named, prop candidates in caps) in one action paragraph, in order."""
+    text = _unquoted(text)
     tokens = _tokens(text)
     named: dict[int, str] = {}
     at = 0
@@ -268,7 +279,8 @@ def introduced(paragraphs: Iterable[str], names: NameBook) -> list[tuple[str, st
     known)``. ``NELL OKAFOR (34)`` where ``NELL`` is known is her full name (``known``);
     ``OLD FISHERMAN (70s)`` is a new, non-speaking character."""
     found: list[tuple[str, str, bool]] = []
-    for text in paragraphs:
+    for paragraph in paragraphs:
+        text = _unquoted(paragraph)
         tokens = _tokens(text)
         for group in _caps_groups(text, tokens):
             end = tokens[group[-1]].end
