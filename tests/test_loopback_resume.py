@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
+import test_imported_routing as routing
 import test_visual_continuity as vc
 from conftest import run_slate
 from e2e_film import make_film, plugin_env
@@ -40,6 +41,7 @@ from filmslate.workflow._loops import run_loop
 from filmslate.workflow._orchestrator import Orchestrator
 from routed_films import runner_answering
 from test_backward_routing import revise_or_answer
+from test_breakdown_props import PLAY
 from test_cost_simplify import EXPENSIVE, LIFTS, Simplifying
 from test_http_production import FILM, demo_project
 
@@ -302,3 +304,44 @@ def test_a_cost_simplification_killed_after_its_row_is_made_on_resume(tmp_path: 
     assert (skill, target) == ("cost-optimizer", "PROJECT")
     revisions = [a for a in got_asked if "simplify:" in a]
     assert len(revisions) == 1 and notes.split(": ", 1)[1] in revisions[0]
+
+
+# -- imported scenes: one review, two scenes revised, killed between the two rows ------------
+
+
+def imported_review(tmp_path: Path, crash_at: str = "") -> Path:
+    """``test_imported_routing``'s two-scene play, its red team naming both scenes, through
+    `slate run narrative` (killed at ``crash_at`` and run again, or run once): both scenes
+    revised in one round, then the review still FAILs past loops.max_revisions = 1."""
+    tmp_path.mkdir(parents=True)
+    root = routing.imported(tmp_path, max_revisions=1)
+    other = "the boathouse scene (S1) never shows the tide"
+    routing.answer(
+        root, "narrative-red-team", "PROJECT", "1.json", routing.red_team(routing.HOLE, other)
+    )
+    script = PLAY.split("EXT. JETTY")[0].split("Title: The Key")[1].strip()
+    tide = {
+        "row": routing.boathouse(),
+        "script": f"{script}\n\nThe tide climbs.",
+        "changes": ["tide"],
+    }
+    routing.answer(root, "scene-revision", "S01", "1.json", tide)
+    if crash_at:
+        ran = run_slate("run", "narrative", cwd=root, env={"FILMSLATE_CRASH_AT": crash_at})
+        assert ran.returncode == -9, ran.stdout + ran.stderr
+        sent = "SELECT notes FROM runlog WHERE event = 'loop_back'"
+        assert [n.split(":")[0] for (n,) in query(root, sent)] == ["to scene-revision on S01"]
+    done = run_slate("run", "narrative", cwd=root)
+    assert done.returncode == 1 and "still FAILs after 1 revision(s)" in done.stdout, done.stdout
+    return root
+
+
+@pytest.mark.slow
+def test_a_review_of_imported_scenes_killed_between_its_rows_sends_the_rest(
+    tmp_path: Path,
+) -> None:
+    base = imported_review(tmp_path / "baseline")
+    killed = imported_review(tmp_path / "killed", CRASH_AFTER_LOOP_BACK)
+    same_as(killed, base)
+    targets = "SELECT target FROM runlog WHERE event = 'run' AND skill_name = 'scene-revision'"
+    assert query(killed, targets) == [("S01",), ("S02",)]

@@ -55,7 +55,9 @@ __all__ = [
     "open_loop_back",
     "record_loop_back",
     "reroute",
+    "rest_of_round",
     "revise_open",
+    "revise_row",
     "send_back",
     "sent_from",
     "simplify_story",
@@ -198,12 +200,64 @@ class Fixer(Protocol):
 
 def revise_open(orch: Fixer) -> bool:
     """Make the revision an open ``loop_back`` row owes (its skill on its target, the row's
-    notes as the revision notes); False when none is open."""
+    notes as the revision notes), then send and revise the rest of its round a kill cut
+    short (:func:`rest_of_round`); False when nothing was owed."""
+    owed = revise_row(orch)
+    rest = rest_of_round(orch.runner)
+    for back in rest:
+        if record_loop_back(orch.runner, back) is not None:
+            break  # cannot be past the bound within a round; a stop ends the run anyway
+        revise_row(orch)
+    return owed or bool(rest)
+
+
+def revise_row(orch: Fixer) -> bool:
+    """The revision an open ``loop_back`` row owes, made; False when none is open."""
     route = open_loop_back(orch.runner)
     if route is None:
         return False
     orch._run(route.skill, route.target, feedback=route.findings)
     return True
+
+
+def rest_of_round(runner: Runner) -> list[LoopBack]:
+    """The routes of the latest ``loop_back`` row's round with no row yet. A review of
+    imported scenes goes to each scene it names, one row a scene (:func:`reroute`); a kill
+    between two rows leaves the rest unsent. The round is rebuilt from the review's run row
+    (its findings) while that run is still the reviewer's latest; empty otherwise."""
+    conn = runner.store.conn
+    row = conn.execute(
+        "SELECT parent_run_id, skill_name, target, artifact_output, notes FROM runlog "
+        "WHERE event = ? ORDER BY seq DESC LIMIT 1",
+        (EVENT,),
+    ).fetchone()
+    if row is None or row[2] != "PROJECT" or not row[3]:
+        return []
+    parent, skill, target, report, notes = row
+    if not notes.startswith(f"to {SCENE_REVISION} on "):
+        return []  # one route a round: nothing else to send
+    run = conn.execute(
+        "SELECT run_id, notes FROM runlog WHERE skill_name = ? AND target = ? AND "
+        "event = 'run' ORDER BY seq DESC LIMIT 1",
+        (skill, target),
+    ).fetchone()
+    if run is None or run[0] != parent:
+        return []  # the reviewer ran again: that round is over
+    findings = split_reasons(run[1])
+    route = FixRoute(STORY, target, findings)
+    record = runner.store.record(report)
+    failed = RunResult(
+        skill, target, "done", Gate("FAIL", findings, route), [record], run_id=parent
+    )
+    routes = reroute(runner, LoopBack(failed, route))
+    if isinstance(routes, str):
+        return []
+    logged = conn.execute(
+        "SELECT notes FROM runlog WHERE artifact_output = ? AND +event = ? AND parent_run_id = ?",
+        (report, EVENT, parent),
+    ).fetchall()
+    sent = {m.group(2) for (cell,) in logged if (m := ROUTED.fullmatch(cell))}
+    return [back for back in routes if back.route.target not in sent]
 
 
 def simplify_story(
@@ -296,5 +350,5 @@ def send_back(orch: Fixer, back: LoopBack) -> str | None:
     for each in first:
         if (stop := record_loop_back(orch.runner, each)) is not None:
             return stop
-        revise_open(orch)
+        revise_row(orch)  # this row only: the round's next rows follow here
     return record_loop_back(orch.runner, last)

@@ -31,7 +31,15 @@ from ..engine._runner import Runner, RunResult
 from ..engine._skill import Registry, Skill
 from ..skills.narrative._scene_goals import missing_fields
 from ..store._project import Project
-from ._backward import SCENE_REVISION, STORY, LoopBack, open_loop_back, record_loop_back, reroute
+from ._backward import (
+    SCENE_REVISION,
+    STORY,
+    LoopBack,
+    open_loop_back,
+    record_loop_back,
+    reroute,
+    rest_of_round,
+)
 
 LOOPS: dict[str, tuple[str, ...]] = {
     "narrative": (
@@ -142,9 +150,18 @@ def _owed(runner: Runner) -> StepResult | None:
     """The revision an open loop_back row owes (a run killed after logging it): made with
     the row's notes, as the same revision (no new row); None when none is owed here."""
     route = open_loop_back(runner)
-    if route is None or route.skill not in (STORY, SCENE_REVISION):
-        return None  # a shot's regen is the orchestrator's (its proxy loop follows)
-    return _revised(runner, route)
+    made = None
+    if route is not None and route.skill in (STORY, SCENE_REVISION):
+        made = _revised(runner, route)  # a shot's regen is the orchestrator's (a proxy follows)
+        if not made.ok:
+            return made
+    for back in rest_of_round(runner):  # a kill between a round's rows: the rest of it
+        if (stop := record_loop_back(runner, back)) is not None:
+            return StepResult(back.failed.skill, back.failed.target, "stopped", stop)
+        made = _revised(runner, open_loop_back(runner) or back.route)
+        if not made.ok:
+            return made
+    return made
 
 
 def _revised(runner: Runner, route: FixRoute) -> StepResult:
