@@ -16,7 +16,8 @@ as the row holds them (:func:`noted`). A ``loop_back`` row with no graded run of
 skill on its route's target after it is open: the next ``slate run`` makes that revision with
 exactly those notes before anything else, and logs no new row, so it is the same revision
 against ``loops.max_revisions``, not one more. Only the latest ``loop_back`` row is read (the
-orchestrator closes each one before it can log another).
+orchestrator closes each one before it can log another); a round of several rows (imported
+scenes, below) killed between two of them is finished from it (:func:`rest_of_round`).
 
 A cost overrun may force narrative simplification (SPEC §6 cross-loop triggers): when even
 every reduction the cost plan may make (cheaper routing, shorter and split shots) cannot fit
