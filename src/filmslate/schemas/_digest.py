@@ -2,9 +2,10 @@
 
 One row per sequence of consecutive scenes: which scenes it holds, where it plays, who is in
 it, what it wants, fights and ends on, a few of its turns on the way (by scene), what it
-changes in the story's world, and which of its scenes a reviewer should read in full. Made by code from SCENES (and BREAKDOWN when there is one);
-its gate (``rules._digest``) checks that every scene is in exactly one sequence and that the
-digest stays within its size bounds, so a review's prompt does not grow with the story.
+changes in the story's world, and which of its scenes a reviewer should read in full. Made by
+code from SCENES alone (a breakdown revision never reopens a paid review); its gate
+(``rules._digest``) checks that every scene is in exactly one sequence and that the digest
+stays within its size bounds, so a review's prompt does not grow with the story.
 """
 
 from __future__ import annotations
