@@ -89,10 +89,11 @@ class Revisions:
         try:
             new = self.router.escalate(route, skill_cls.layer, EscalationCheck())
         except HardStop as stop:
+            why = top_tier_stop(str(stop), target, reasons)
             record_hard_stop(
-                self.project, target, "gate", f"{skill_cls.name}: {stop}", skill_cls.name
+                self.project, target, "gate", f"{skill_cls.name}: {why}", skill_cls.name
             )
-            raise
+            raise HardStop(why, **stop.context) from None
         write_escalation(
             self.store, self.gateway, self.config, skill_cls, target, route, new, reasons
         )
@@ -150,3 +151,13 @@ class Revisions:
             (skill, target),
         ).fetchone()
         return dict(zip(_runlog.COLUMNS, row, strict=True)) if row else None
+
+
+def top_tier_stop(message: str, target: str, reasons: str, limit: int = 600) -> str:
+    """A stop a person reads: the target named in the command to run, and what still fails
+    (the last FAIL's reasons, shortened), so nobody has to dig through the run log."""
+    message = message.replace("slate override TARGET", f"slate override {target}")
+    if not reasons:
+        return message
+    shown = reasons if len(reasons) <= limit else reasons[: limit - 3].rstrip() + "..."
+    return f"{message} Still failing: {shown}"
