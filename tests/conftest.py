@@ -92,9 +92,13 @@ def project(tmp_path: Path):
 
 
 def run_slate(
-    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, check: bool = False
+    *args: str,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    check: bool = False,
+    timeout: float = 120,
 ) -> subprocess.CompletedProcess[str]:
-    """Run the real `slate` entry point in a subprocess."""
+    """Run the real `slate` entry point in a subprocess (killed after ``timeout`` seconds)."""
     full_env = {**os.environ, "PYTHONPATH": str(SRC), "COLUMNS": "200", **(env or {})}
     result = subprocess.run(
         [sys.executable, "-m", "filmslate", *args],
@@ -102,7 +106,7 @@ def run_slate(
         env=full_env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
     )
     if check and result.returncode != 0:
         raise AssertionError(f"slate {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")

@@ -197,11 +197,12 @@ def test_measured_usage_is_reported_and_kept() -> None:
 def test_the_demo_produced_over_http_with_revisions_and_exact_spend(tmp_path: Path) -> None:
     film = Film()
     answers = ReplayAnswers(FILM / "replay", film.edit)
-    with OpenAIServer(answers, tokens="measured", timeout_s=240) as server:
+    with OpenAIServer(answers, tokens="measured", timeout_s=660) as server:
         root = tmp_path / "side-b"
         demo_project(root, server)
         shutil.rmtree(root / "replay", ignore_errors=True)  # nothing is answered offline
-        ran = run_slate("run", "-C", str(root))
+        # a whole production with renders: ~100 s alone, more on a loaded machine
+        ran = run_slate("run", "-C", str(root), timeout=600)
         cost = run_slate("cost", "-C", str(root))
         billed = list(server.usage)
     assert ran.returncode == 0 and "production complete" in ran.stdout, ran.stdout + ran.stderr
