@@ -202,9 +202,14 @@ def log(
     shot: Annotated[str | None, typer.Option(help="Only this shot.")] = None,
     outcome: Annotated[str | None, typer.Option(help="PASS, FAIL, FIX, ...")] = None,
     limit: Annotated[int, typer.Option(help="Newest N rows.")] = 50,
+    notes: Annotated[
+        bool,
+        typer.Option("--notes", help="Also each row's event and notes (why it ran, failed, cost)."),
+    ] = False,
     project: ProjectOpt = None,
 ) -> None:
     """Show run-log rows, newest last."""
+    from rich.markup import escape
     from rich.table import Table
 
     from ..store._runlog import COLUMNS
@@ -227,11 +232,11 @@ def log(
             "actual_cost",
             "outcome",
             "artifact_output",
-        )
+        ) + (("event", "notes") if notes else ())
         table = Table(*shown)
         for row in reversed(rows):
             cells = dict(zip(COLUMNS, row, strict=True))
-            table.add_row(*(str(cells[c]) for c in shown))
+            table.add_row(*(escape(str(cells[c])) for c in shown))  # notes hold [providers.x]
         out.print(table)
 
 
