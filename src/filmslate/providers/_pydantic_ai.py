@@ -284,6 +284,7 @@ class PydanticAIProvider(TextProvider):
         unanswered = requests_unanswered()
         return dict(
             provider=self.name,
+            base_url=self.base_url,
             model=request.model,
             skill=request.skill,
             target=request.target,
@@ -360,9 +361,10 @@ def translate_error(
             **context,
         )
     if isinstance(exc, ModelConnectionError):
+        at = f" at {_redact(context['base_url'], secret)}" if context.get("base_url") else ""
         return ProviderError(
-            f"could not reach {who}: {_redact(str(exc), secret)}; check the "
-            "network and the provider's base URL",
+            f"could not reach {who}{at} ({_redact(str(exc), secret).rstrip('.')}); check the "
+            f"network and base_url in [providers.{context['provider']}]",
             **context,
         )
     if isinstance(exc, UnexpectedModelBehavior) and "output retries" in exc.message:
