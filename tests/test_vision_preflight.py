@@ -90,3 +90,16 @@ def test_a_model_that_sees_or_sends_nothing_passes(tmp_path: Path) -> None:
                 refuse_blind_vision(runner)
             finally:
                 runner.close()
+
+
+def test_slate_config_check_names_a_blind_vision_tier(tmp_path: Path) -> None:
+    root = tmp_path / "film"
+    configured(root, **{'vision = "replay:vision"': f'vision = "{BLIND}"'})
+    result = run_slate("config", "check", "-C", str(root))
+    assert result.returncode == 2, result.stdout + result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("error: qc-grader sends images") and BLIND in line
+    seeing = tmp_path / "seeing"
+    configured(seeing)  # the demo's replay vision tier: an authored answer stands for a look
+    result = run_slate("config", "check", "-C", str(seeing), check=True)
+    assert result.stdout.startswith(f"{seeing / 'filmslate.toml'}: ok")

@@ -18,7 +18,24 @@ def config_check(project: ProjectOpt = None) -> None:
 
     root = Path(project or Path.cwd())
     config = load_config(root / CONFIG_FILE)  # a ConfigError is printed by main, exit 2
+    if (root / ".filmslate").is_dir():  # a project: its vision tier can be asked too
+        _check_vision(root)
     out.print(
         f"{root / CONFIG_FILE}: ok (project {config.project.name}, cap "
         f"{config.budget.project_cap:.2f} {config.budget.currency})"
     )
+
+
+def _check_vision(root: Path) -> None:
+    """The vision tier a production would refuse at its start (workflow._vision_preflight)."""
+    from ..engine._gateway import Gateway
+    from ..engine._runner import provider_settings
+    from ..store._project import Project
+    from ..workflow._vision_preflight import refuse_blind
+
+    with Project(root) as project:
+        gateway = Gateway(project.root, provider_settings(project))
+        try:
+            refuse_blind(project.config, gateway)
+        finally:
+            gateway.close()
