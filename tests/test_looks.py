@@ -113,6 +113,8 @@ def test_qc_fails_a_palette_far_from_the_set_lock() -> None:
     assert technical_checks(clip, near) == []
     findings = technical_checks(clip, far)
     assert [(f.check, f.severity) for f in findings] == [("palette", "severe")]
+    detail = findings[0].detail  # the measured reason: the delta E and its limit
+    assert " are delta E " in detail and "(limit 30)" in detail
     verdict, _ = qc_verdict(dict(rubric_from_technical(findings)), 12)
     assert verdict == "FAIL"
 
