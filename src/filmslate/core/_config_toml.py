@@ -136,12 +136,6 @@ schema_retries = 2              # re-asks quoting the error when an answer misfi
 # idempotent = false                   # true: resend a request that timed out after it was
 #                                      # sent (only if the endpoint never bills a repeat)
 
-[prices]
-# Override the built-in price tables (project currency). Video: per second of output by
-# resolution tier; text: per million tokens (input, output).
-# video = {{ "fal:some-model" = {{ proxy = 0.05, final = 0.20 }} }}
-# text = {{ "openai:gpt-4.1-mini" = [0.40, 1.60] }}
-
 [edit]
 # edit-planner's plan of each cut (EDIT_<TARGET>): the film's runtime target (unset: the sum
 # of the planned shot durations), how far the plan may land from it, the shortest trimmed shot
@@ -152,6 +146,12 @@ j_cut_s = 0.0                   # J cuts: in an exchange the next line is heard 
                                 # its picture, which starts that much later (0: none)
 plan_source = "rules"           # rules (code alone, no model asked) or model (the judgment
                                 # tier may adjust trims and the order within a scene)
+
+[prices]
+# Override the built-in price tables (project currency). Video: per second of output by
+# resolution tier; text: per million tokens (input, output).
+# video = {{ "fal:some-model" = {{ proxy = 0.05, final = 0.20 }} }}
+# text = {{ "openai:gpt-4.1-mini" = [0.40, 1.60] }}
 
 [skills]
 # Your own skills: Python files in this project defining filmslate.Skill subclasses
