@@ -15,11 +15,13 @@ config_app = typer.Typer(help="Project configuration.", no_args_is_help=True)
 def config_check(project: ProjectOpt = None) -> None:
     """Validate filmslate.toml and name every bad key with its line."""
     from ..core._config import CONFIG_FILE, load_config
+    from ._config_prices import refuse_unpriced
 
     root = Path(project or Path.cwd())
     config = load_config(root / CONFIG_FILE)  # a ConfigError is printed by main, exit 2
     if (root / ".filmslate").is_dir():  # a project: its vision tier can be asked too
         _check_vision(root)
+    refuse_unpriced(root, config)  # `slate run` would stop at the tier's first call
     out.print(
         f"{root / CONFIG_FILE}: ok (project {config.project.name}, cap "
         f"{config.budget.project_cap:.2f} {config.budget.currency})"
