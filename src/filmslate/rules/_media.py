@@ -32,9 +32,10 @@ Checks (thresholds in :class:`MediaThresholds`, all on the 0-255 scale of decode
   (image-to-video), when the spec carries that frame (``_looks.first_frame_similarity``).
 
 Each finding is ``minor`` (rubric 1) or ``severe`` (rubric 0). :func:`rubric_from_technical`
-turns findings into the seven QC categories for offline grading. Face, wardrobe, prop and audio
-cannot be measured from pixels statistics alone: offline they score 2 ("not measurable
-offline") unless a finding applies to them (only a decode failure does).
+turns findings into the seven QC categories for offline grading. Wardrobe, props and audio
+cannot be measured from pixel statistics alone: offline they score 2 ("not measurable
+offline", ``NOT_MEASURABLE_OFFLINE``) unless a decode failure lowers every category; faces are
+judged offline only by their count (``face_count``), never by who they are.
 """
 
 from __future__ import annotations
@@ -95,12 +96,6 @@ QC_CATEGORIES = (
     "motion_integrity",
     "audio_consistency",
 )
-NOT_MEASURABLE_OFFLINE = (
-    "face_consistency",
-    "wardrobe_consistency",
-    "prop_accuracy",
-    "audio_consistency",
-)
 # which rubric categories each technical check speaks for
 CHECK_CATEGORIES: dict[str, tuple[str, ...]] = {
     "decode": QC_CATEGORIES,
@@ -118,6 +113,14 @@ CHECK_CATEGORIES: dict[str, tuple[str, ...]] = {
     # a take not started from its storyboard frame: another framing, placement and set
     "first_frame": ("set_continuity", "motion_integrity"),
 }
+# the categories only the model (or a decode failure) can lower: derived, so it cannot go stale
+NOT_MEASURABLE_OFFLINE = tuple(
+    category
+    for category in QC_CATEGORIES
+    if not any(
+        category in spoken for check, spoken in CHECK_CATEGORIES.items() if check != "decode"
+    )
+)
 
 
 @dataclass(frozen=True)
