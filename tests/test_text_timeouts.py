@@ -111,7 +111,8 @@ def test_a_read_timeout_is_sent_once_and_charged_at_worst_case(tmp_path: Path) -
     assert "not sent again" in message and "worst case" in message
     assert "[providers.compat]" in message and "idempotent" in message
     assert caught.value.context["requests_unanswered"] == 1
-    assert elapsed < DELAY_S * 3  # one timeout, no retries and no backoff
+    # no backoff either: resends would add seconds of waiting (loose: the machine may be busy)
+    assert elapsed < DELAY_S * 6
 
     (row,) = spend_rows(root)
     assert row["outcome"] == "ERROR"
