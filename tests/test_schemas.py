@@ -129,7 +129,11 @@ SPECIAL: list[tuple[Any, st.SearchStrategy[Any]]] = [
         st.dictionaries(
             _line(),
             st.recursive(
-                st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | _line(),
+                st.none()
+                | st.booleans()
+                | st.integers()
+                | st.floats(allow_nan=False, allow_infinity=False)
+                | _line(),
                 lambda inner: st.lists(inner, max_size=2) | st.dictionaries(_line(), inner),
                 max_leaves=4,
             ),
