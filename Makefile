@@ -15,8 +15,10 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/python examples/run_demo.py
 
+# One pytest-xdist worker per core; loadscope keeps each module's tests on one worker, so a
+# module-scoped production is made once (the demo is shared across workers: tests/conftest.py).
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadscope
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check src tests benchmarks examples
