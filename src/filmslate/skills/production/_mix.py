@@ -27,9 +27,11 @@ SUBTITLES schemas' own rendering (``schemas._subtitles``).
 
 from __future__ import annotations
 
+import io
 import re
 import subprocess
-from collections.abc import Sequence
+import wave
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
 import imageio_ffmpeg  # type: ignore[import-untyped]
@@ -63,6 +65,7 @@ __all__ = [
 ROOM_TONE_DBFS = -60.0  # RMS of the room tone, full scale = 0 dB
 PEAK_DBFS = -1.0  # the normalising gain never lifts a sample past this
 _FULL = 32767.0
+_BLOCK = 1 << 16  # samples a block when the whole track need not be copied at once
 _SEED = 15  # the room tone's noise: fixed, so a cut is reproducible to the byte
 # The cut's sound track: AAC in the MP4 at 48 kHz (what editors and players expect), mono like
 # the dialogue, bit-exact so the same mix is the same bytes
@@ -165,8 +168,8 @@ def mix(placed: Sequence[Placed], duration_s: float, loudness_lufs: float) -> by
     measured = loudness(_pcm(track))
     if measured is not None:
         track *= _gain(track, loudness_lufs - measured)
-    track += room_tone(len(track))
-    return wav_bytes(np.clip(np.round(track), -_FULL - 1, _FULL).astype(np.int16), SAMPLE_RATE)
+    _add_room_tone(track)
+    return _pcm(track)
 
 
 def _lay(track: NDArray[np.float64], shot: Placed, audio: bytes) -> None:
@@ -192,7 +195,7 @@ def _resampled(samples: NDArray[np.float64], rate: int) -> NDArray[np.float64]:
 
 def _gain(track: NDArray[np.float64], db: float) -> float:
     """The linear gain of ``db``, held where it would lift the loudest sample past the peak."""
-    peak = float(np.max(np.abs(track))) if len(track) else 0.0
+    peak = max(float(track.max()), -float(track.min())) if len(track) else 0.0  # no copy
     gain = float(10 ** (db / 20))
     ceiling = _FULL * 10 ** (PEAK_DBFS / 20)
     return min(gain, ceiling / peak) if peak > 0 else gain
@@ -200,14 +203,45 @@ def _gain(track: NDArray[np.float64], db: float) -> float:
 
 def room_tone(samples: int) -> NDArray[np.float64]:
     """Soft noise (white noise through a short moving average) at ``ROOM_TONE_DBFS`` RMS."""
-    noise = np.random.default_rng(_SEED).standard_normal(samples + 7)
-    soft = np.convolve(noise, np.ones(8) / 8, mode="valid")[:samples]
-    rms = float(np.sqrt(np.mean(soft**2))) if samples else 1.0
-    return soft * (_FULL * 10 ** (ROOM_TONE_DBFS / 20) / (rms or 1.0))
+    track = np.zeros(samples, dtype=np.float64)
+    _add_room_tone(track)
+    return track
+
+
+def _add_room_tone(track: NDArray[np.float64]) -> None:
+    """Add the room tone to the track in place, a block at a time: the cut's whole length
+    at once held four float arrays of it (32 bytes a sample, ~2.5 MB a shot at its peak)."""
+    if not len(track):
+        return
+    power = sum(float(np.sum(soft**2)) for _, soft in _soft_noise(len(track))) / len(track)
+    scale = _FULL * 10 ** (ROOM_TONE_DBFS / 20) / (float(np.sqrt(power)) or 1.0)
+    for at, soft in _soft_noise(len(track)):
+        track[at : at + len(soft)] += soft * scale
+
+
+def _soft_noise(samples: int) -> Iterator[tuple[int, NDArray[np.float64]]]:
+    """The seeded white noise through an 8-sample moving average, in blocks (start, block):
+    the same numbers as the whole at once (the generator's draws run on; 7 carried over)."""
+    rng = np.random.default_rng(_SEED)
+    carry = rng.standard_normal(7)
+    for at in range(0, samples, _BLOCK):
+        noise = np.concatenate([carry, rng.standard_normal(min(_BLOCK, samples - at))])
+        yield at, np.convolve(noise, np.ones(8) / 8, mode="valid")
+        carry = noise[-7:]
 
 
 def _pcm(track: NDArray[np.float64]) -> bytes:
-    return wav_bytes(np.clip(np.round(track), -_FULL - 1, _FULL).astype(np.int16), SAMPLE_RATE)
+    """The track as mono 16-bit WAV bytes (``wav_bytes``'s), rounded, clipped and written a
+    block at a time: no whole-length copy of the track besides the bytes themselves."""
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(SAMPLE_RATE)
+        for at in range(0, len(track), _BLOCK):
+            block = np.clip(np.round(track[at : at + _BLOCK]), -_FULL - 1, _FULL)
+            out.writeframesraw(block.astype("<i2").tobytes())
+    return buf.getvalue()
 
 
 def loudness(wav: bytes) -> float | None:
