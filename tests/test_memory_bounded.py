@@ -1,8 +1,9 @@
 """Peak memory of a production grows with its shots only as its outputs must: the cut's mix
 (``skills.production._mix.mix``) held the whole film's track four times over as floats while
 it added the room tone (32 bytes a sample, ~2.5 MB a shot: 1.4 GB at 500 shots in
-benchmarks/bench_production.py). The mix now works a block at a time beyond the one float
-track and its WAV bytes; measured by tracemalloc (numpy reports its arrays to it), not RSS."""
+benchmarks/bench_production.py). The mix now holds one float32 bed of the dialogue and
+its WAV bytes, and works a block at a time beyond them. Measured by tracemalloc (numpy
+reports its arrays to it), not RSS."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ def _placed() -> list[Placed]:
     return [Placed(f"S01_SH{i:02d}", voice, i * SHOT_S, 0.0, SHOT_S) for i in range(shots)]
 
 
-def test_the_mix_peaks_at_under_twelve_bytes_a_sample() -> None:
+def test_the_mix_peaks_at_under_eight_bytes_a_sample() -> None:
     placed = _placed()
     mix(placed[:1], SHOT_S, -23.0)  # imports and first-call allocations out of the count
     tracemalloc.start()
@@ -41,8 +42,8 @@ def test_the_mix_peaks_at_under_twelve_bytes_a_sample() -> None:
     finally:
         tracemalloc.stop()
     per_sample = peak / (SECONDS * SAMPLE_RATE)
-    # the float track (8 bytes) and the WAV bytes (2) as they grow; it was 32
-    assert per_sample < 12, f"the mix peaked at {per_sample:.1f} bytes a sample"
+    # the float32 dialogue bed (4 bytes) and the WAV bytes (2) as they grow; it was 32
+    assert per_sample < 8, f"the mix peaked at {per_sample:.1f} bytes a sample"
 
 
 def test_the_room_tone_in_blocks_is_the_whole_noise_at_once() -> None:

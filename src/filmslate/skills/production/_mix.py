@@ -33,6 +33,7 @@ import subprocess
 import wave
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import imageio_ffmpeg  # type: ignore[import-untyped]
 import numpy as np
@@ -159,20 +160,20 @@ def dialogue_lines(ctx: Context) -> dict[str, dict[int, str]]:
 def mix(placed: Sequence[Placed], duration_s: float, loudness_lufs: float) -> bytes:
     """The cut's sound as mono 16-bit WAV bytes of ``duration_s``: the dialogue laid out,
     normalised to ``loudness_lufs``, over room tone (module docs)."""
-    track = np.zeros(round(duration_s * SAMPLE_RATE), dtype=np.float64)
+    # the dialogue bed in float32 (sums of 16-bit samples are exact in it): the one array of
+    # the cut's whole length; the gain and room tone are applied a block at a time as written
+    track = np.zeros(round(duration_s * SAMPLE_RATE), dtype=np.float32)
     for shot in placed:
         if shot.audio is not None and shot.dialogue:
             _lay(track, shot, shot.audio)
         if shot.take_audio is not None:
             _lay(track, shot, shot.take_audio)
     measured = loudness(_pcm(track))
-    if measured is not None:
-        track *= _gain(track, loudness_lufs - measured)
-    _add_room_tone(track)
-    return _pcm(track)
+    gain = 1.0 if measured is None else _gain(track, loudness_lufs - measured)
+    return _pcm(track, gain, _room_tone_blocks(len(track)))
 
 
-def _lay(track: NDArray[np.float64], shot: Placed, audio: bytes) -> None:
+def _lay(track: NDArray[np.float32], shot: Placed, audio: bytes) -> None:
     """Add the heard part of a shot's audio to the track at its place in the cut."""
     samples, rate = read_wav(audio)
     samples_f = _resampled(samples.astype(np.float64), rate)
@@ -193,7 +194,7 @@ def _resampled(samples: NDArray[np.float64], rate: int) -> NDArray[np.float64]:
     return np.interp(at, np.arange(len(samples)), samples)
 
 
-def _gain(track: NDArray[np.float64], db: float) -> float:
+def _gain(track: NDArray[np.floating[Any]], db: float) -> float:
     """The linear gain of ``db``, held where it would lift the loudest sample past the peak."""
     peak = max(float(track.max()), -float(track.min())) if len(track) else 0.0  # no copy
     gain = float(10 ** (db / 20))
@@ -203,20 +204,18 @@ def _gain(track: NDArray[np.float64], db: float) -> float:
 
 def room_tone(samples: int) -> NDArray[np.float64]:
     """Soft noise (white noise through a short moving average) at ``ROOM_TONE_DBFS`` RMS."""
-    track = np.zeros(samples, dtype=np.float64)
-    _add_room_tone(track)
-    return track
+    return np.concatenate([np.zeros(0), *_room_tone_blocks(samples)])
 
 
-def _add_room_tone(track: NDArray[np.float64]) -> None:
-    """Add the room tone to the track in place, a block at a time: the cut's whole length
-    at once held four float arrays of it (32 bytes a sample, ~2.5 MB a shot at its peak)."""
-    if not len(track):
+def _room_tone_blocks(samples: int) -> Iterator[NDArray[np.float64]]:
+    """The room tone a block at a time: the cut's whole length at once held four float
+    arrays of it (32 bytes a sample, ~2.5 MB a shot at the cut's peak)."""
+    if not samples:
         return
-    power = sum(float(np.sum(soft**2)) for _, soft in _soft_noise(len(track))) / len(track)
+    power = sum(float(np.sum(soft**2)) for _, soft in _soft_noise(samples)) / samples
     scale = _FULL * 10 ** (ROOM_TONE_DBFS / 20) / (float(np.sqrt(power)) or 1.0)
-    for at, soft in _soft_noise(len(track)):
-        track[at : at + len(soft)] += soft * scale
+    for _, soft in _soft_noise(samples):
+        yield soft * scale
 
 
 def _soft_noise(samples: int) -> Iterator[tuple[int, NDArray[np.float64]]]:
@@ -230,16 +229,23 @@ def _soft_noise(samples: int) -> Iterator[tuple[int, NDArray[np.float64]]]:
         carry = noise[-7:]
 
 
-def _pcm(track: NDArray[np.float64]) -> bytes:
-    """The track as mono 16-bit WAV bytes (``wav_bytes``'s), rounded, clipped and written a
-    block at a time: no whole-length copy of the track besides the bytes themselves."""
+def _pcm(
+    track: NDArray[np.float32],
+    gain: float = 1.0,
+    tone: Iterator[NDArray[np.float64]] | None = None,
+) -> bytes:
+    """The track times ``gain`` plus the ``tone`` blocks as mono 16-bit WAV bytes
+    (``wav_bytes``'s), a block at a time: no whole-length copy besides the bytes."""
     buf = io.BytesIO()
     with wave.open(buf, "wb") as out:
         out.setnchannels(1)
         out.setsampwidth(2)
         out.setframerate(SAMPLE_RATE)
         for at in range(0, len(track), _BLOCK):
-            block = np.clip(np.round(track[at : at + _BLOCK]), -_FULL - 1, _FULL)
+            block = track[at : at + _BLOCK].astype(np.float64) * gain
+            if tone is not None:
+                block += next(tone)
+            block = np.clip(np.round(block), -_FULL - 1, _FULL)
             out.writeframesraw(block.astype("<i2").tobytes())
     return buf.getvalue()
 
