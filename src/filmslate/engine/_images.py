@@ -11,11 +11,10 @@ runner passes in ``ctx.params["images"]``.
 
 from __future__ import annotations
 
-import abc
 from dataclasses import dataclass
-from typing import ClassVar, Literal, Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
-from ._video import JobStatus, Reference
+from ._video import JobProvider, Reference
 
 # What an image is for; [images] in filmslate.toml may route each use to its own model.
 ImageUse = Literal["sheet", "storyboard", "first_frame"]
@@ -37,33 +36,8 @@ class ImageJob:
     model: str = ""  # the catalogue key ("fal:fal-ai/flux/dev")
 
 
-class ImageProvider(abc.ABC):
-    """An image model or local image engine."""
-
-    name: ClassVar[str]
-    offline: ClassVar[bool] = False  # runs on this machine: a resubmission bills nothing
-    finds_by_reference: ClassVar[bool] = False  # implements find()
-    history_hint: ClassVar[str] = "the provider's request history"
-
-    @abc.abstractmethod
-    def submit(self, job: ImageJob) -> str:
-        """Start a job; returns the provider's job id."""
-
-    @abc.abstractmethod
-    def poll(self, job_id: str) -> JobStatus:
-        """The job's current state."""
-
-    @abc.abstractmethod
-    def download(self, job_id: str) -> bytes:
-        """The finished image (PNG or JPEG bytes)."""
-
-    def find(self, reference: str) -> str | None:
-        """The id of the job submitted with this client reference, or None."""
-        raise NotImplementedError(f"{self.name} cannot look a job up by its reference")
-
-    def reported_cost(self, job_id: str) -> float | None:
-        """What the provider says the job cost (USD), or None: the catalogue's price is used."""
-        return None
+class ImageProvider(JobProvider[ImageJob]):
+    """An image model or local image engine; ``download`` returns the image (PNG or JPEG)."""
 
     def payload(self, job: ImageJob) -> dict[str, object]:
         """The exact input ``submit`` sends, every image replaced by its sha256."""

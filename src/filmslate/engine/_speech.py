@@ -17,18 +17,17 @@ players ignore it, and :func:`wav_cues` reads it back for subtitles and the edit
 
 from __future__ import annotations
 
-import abc
 import io
 import json
 import struct
 import wave
 from dataclasses import dataclass
-from typing import ClassVar, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
 
-from ._video import JobStatus
+from ._video import JobProvider
 
 __all__ = [
     "SAMPLE_RATE",
@@ -79,33 +78,9 @@ class SpeechJob:
     model: str = ""  # the [audio] model string
 
 
-class SpeechProvider(abc.ABC):
-    """A text-to-speech engine or hosted voice service."""
-
-    name: ClassVar[str]
-    offline: ClassVar[bool] = False  # runs on this machine: a resubmission bills nothing
-    finds_by_reference: ClassVar[bool] = False  # implements find()
-    history_hint: ClassVar[str] = "the provider's request history"
-
-    @abc.abstractmethod
-    def submit(self, job: SpeechJob) -> str:
-        """Start a job; returns the provider's job id."""
-
-    @abc.abstractmethod
-    def poll(self, job_id: str) -> JobStatus:
-        """The job's current state."""
-
-    @abc.abstractmethod
-    def download(self, job_id: str) -> bytes:
-        """The finished line as WAV bytes (mono, 16-bit)."""
-
-    def find(self, reference: str) -> str | None:
-        """The id of the job submitted with this client reference, or None."""
-        raise NotImplementedError(f"{self.name} cannot look a job up by its reference")
-
-    def reported_cost(self, job_id: str) -> float | None:
-        """What the provider says the job cost (USD), or None: the catalogue's price is used."""
-        return None
+class SpeechProvider(JobProvider[SpeechJob]):
+    """A text-to-speech engine or hosted voice service; ``download`` returns the line as WAV
+    bytes (mono, 16-bit)."""
 
     def payload(self, job: SpeechJob) -> dict[str, object]:
         """The exact input ``submit`` sends."""

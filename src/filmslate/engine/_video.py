@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, ClassVar, Generic, Literal, Protocol, TypeVar, runtime_checkable
 
 if TYPE_CHECKING:
     from ..schemas import GenPack, ShotRow
@@ -66,18 +66,20 @@ class JobStatus:
     failure: Failure | None = None  # set when state is "failed"
 
 
-class VideoProvider(abc.ABC):
-    """A video model or render engine."""
+JobT = TypeVar("JobT", contravariant=True)
+
+
+class JobProvider(abc.ABC, Generic[JobT]):
+    """What every paid-job provider shares (video, image, speech): submit, poll, download, and
+    how a resumed run may settle a submission whose id was never recorded."""
 
     name: ClassVar[str]
-    max_clip_s: ClassVar[float] = 10.0
-    capabilities: ClassVar[frozenset[str]] = frozenset()  # e.g. {"image_to_video", "audio"}
     offline: ClassVar[bool] = False  # runs on this machine: a resubmission bills nothing
     finds_by_reference: ClassVar[bool] = False  # implements find()
     history_hint: ClassVar[str] = "the provider's request history"  # where a person looks
 
     @abc.abstractmethod
-    def submit(self, job: VideoJob) -> str:
+    def submit(self, job: JobT) -> str:
         """Start a job; returns the provider's job id."""
 
     @abc.abstractmethod
@@ -86,11 +88,7 @@ class VideoProvider(abc.ABC):
 
     @abc.abstractmethod
     def download(self, job_id: str) -> bytes:
-        """The finished clip (MP4 bytes)."""
-
-    @abc.abstractmethod
-    def price_per_second(self, width: int, height: int) -> float:
-        """Cost of one second of output at this resolution, in the project currency."""
+        """The finished result's bytes (the subclass says which format)."""
 
     def find(self, reference: str) -> str | None:
         """The id of the job submitted with this client reference, or None when the provider
@@ -101,6 +99,17 @@ class VideoProvider(abc.ABC):
         """What the provider says the finished job cost (USD), or None when it does not say;
         settlement then uses the catalogue's price."""
         return None
+
+
+class VideoProvider(JobProvider[VideoJob]):
+    """A video model or render engine; ``download`` returns the finished clip (MP4 bytes)."""
+
+    max_clip_s: ClassVar[float] = 10.0
+    capabilities: ClassVar[frozenset[str]] = frozenset()  # e.g. {"image_to_video", "audio"}
+
+    @abc.abstractmethod
+    def price_per_second(self, width: int, height: int) -> float:
+        """Cost of one second of output at this resolution, in the project currency."""
 
     def payload(self, job: VideoJob) -> dict[str, object]:
         """The exact input that ``submit`` sends for ``job``, with every image replaced by its
