@@ -325,4 +325,4 @@ def import_cmd(
         for record in result.records:
             out.print(f"  {record.name.relpath}")
         for flag in result.flagged:
-            out.print(f"[yellow]left for the model[/]: {flag} (`slate run script-breakdown`)")
+            out.print(f"[yellow]left for the model[/]: {flag} (`slate run` does both)")

@@ -3,9 +3,9 @@
 Everything written here is extracted, never invented: ids, locations and times from scene
 headings, characters from dialogue cues and the names the action uses (how an off-screen or
 voice-over speaker is heard noted in BREAKDOWN), props from the capitalised-noun convention
-(candidates, the import's log rows say), first appearances from order. Goal, conflict, outcome and
-implicit state changes are left empty for the model-backed script-breakdown, and the import
-says so.
+(candidates, the import's log rows say), first appearances from order. Goal, conflict and
+outcome are left empty for scene-goals, implicit state changes for script-breakdown (which
+also confirms or rejects the prop candidates), and the import says so.
 """
 
 from __future__ import annotations
@@ -21,11 +21,12 @@ from ..store import _runlog
 from ..store._project import Project
 from ..store._store import Batch, Record, Staged, Store
 
-# Also the import's mark on its props: candidates, until script-breakdown (which must name
-# each prop's owner) writes the next BREAKDOWN.
+# Also the import's mark on its props: candidates, until script-breakdown (which names each
+# prop's owner, or rejects a candidate that is not a thing) writes the next BREAKDOWN.
 PENDING = (
-    "goal, conflict, outcome and implicit state changes: pending script-breakdown; "
-    "props_used are candidates (capitalised nouns in the action) until it confirms them"
+    "goal, conflict and outcome: pending scene-goals; implicit state changes: pending "
+    "script-breakdown; props_used are candidates (capitalised nouns in the action) until "
+    "script-breakdown confirms or rejects them"
 )
 
 
