@@ -30,7 +30,6 @@ import io
 import json
 import uuid
 from dataclasses import replace
-from typing import NoReturn
 
 from PIL import Image, UnidentifiedImageError
 
@@ -43,7 +42,7 @@ from ._images import ImageJob, ImageProvider, ImageUse
 from ._metered_jobs import MeteredJobs
 from ._render_jobs import IMAGE_TABLE, INTENT_STATES, OPEN_STATES, JobRow
 from ._stops import open_hard_stops
-from ._submissions import stop_target
+from ._submissions import fetch_checked, stop_target
 
 __all__ = ["CRASH_AFTER_IMAGE_INTENT", "IMAGE_FACTORY", "OFFLINE", "ImageService"]
 
@@ -62,6 +61,8 @@ class ImageService(MeteredJobs[ImageProvider]):
     FACTORY = IMAGE_FACTORY
     TABLE = IMAGE_TABLE
     CRASH_AFTER_INTENT = CRASH_AFTER_IMAGE_INTENT
+    NOUN = "image"
+    UNSERVED_FIX = "set [images] to a catalogue image model of a configured provider, or to offline"
     PREFIX = "image "
     TIMEOUT_S = 600.0
 
@@ -106,14 +107,6 @@ class ImageService(MeteredJobs[ImageProvider]):
         """The catalogue entry of an image model string (None: outside the catalogue)."""
         entry = catalogue_of(self.config).entries.get(model)
         return entry if entry is not None and entry.kind == "image" else None
-
-    def _unserved(self, model: str) -> NoReturn:
-        known = ", ".join(sorted(self.providers)) or "none"
-        raise ProviderError(
-            f"no image provider for model {model!r} (known: {known}); set [images] to a "
-            "catalogue image model of a configured provider, or to offline",
-            model=model,
-        )
 
     def _fetch(self, provider: ImageProvider, row: JobRow) -> bytes:
         return fetch_image(provider, row)
@@ -186,20 +179,7 @@ def job_digest(job: ImageJob, model: str) -> str:
 
 def fetch_image(provider: ImageProvider, row: JobRow) -> bytes:
     """The job's image, decodable: a bad copy is discarded and fetched once more."""
-    problem = ""
-    for _ in range(2):
-        data = provider.download(row.job_id)
-        problem = undecodable_image(data)
-        if not problem:
-            return data
-        provider.discard(row.job_id)
-    raise ProviderError(
-        f"{row.shot_id}: the image of {row.provider} job {row.job_id} does not decode "
-        f"({problem}), fetched twice; it is not stored. Run again to fetch it again (it is "
-        "paid, and is not paid twice)",
-        job_id=row.job_id,
-        failure="download",
-    )
+    return fetch_checked(provider, row, undecodable_image, "image")
 
 
 def undecodable_image(data: bytes) -> str:

@@ -43,10 +43,6 @@ class ImageProvider(JobProvider[ImageJob]):
         """The exact input ``submit`` sends, every image replaced by its sha256."""
         return {"prompt": job.prompt, "seed": job.seed, "size": f"{job.width}x{job.height}"}
 
-    def discard(self, job_id: str) -> None:
-        """Forget any local copy of the job's image (it did not decode)."""
-        return None
-
 
 @runtime_checkable
 class ImageMaker(Protocol):

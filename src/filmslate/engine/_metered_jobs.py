@@ -51,6 +51,8 @@ class MeteredJobs(abc.ABC, Generic[P]):
     CRASH_AFTER_INTENT: ClassVar[str]
     PREFIX: ClassVar[str] = ""
     TIMEOUT_S: ClassVar[float] = 1800.0  # how long a job is polled before the run stops
+    NOUN: ClassVar[str] = "video"  # what a provider of these jobs makes, for errors
+    UNSERVED_FIX: ClassVar[str] = ""  # what to set when no provider serves a model
 
     def __init__(
         self,
@@ -97,9 +99,13 @@ class MeteredJobs(abc.ABC, Generic[P]):
         """The providers always there, beside the given ones (the given win)."""
         return {}
 
-    @abc.abstractmethod
     def _unserved(self, model: str) -> NoReturn:
-        """Refuse a model no provider serves, naming the known ones and the fix."""
+        """Refuse a model no provider serves, naming the known ones and ``UNSERVED_FIX``."""
+        known = ", ".join(sorted(self.providers)) or "none"
+        raise ProviderError(
+            f"no {self.NOUN} provider for model {model!r} (known: {known}); {self.UNSERVED_FIX}",
+            model=model,
+        )
 
     @abc.abstractmethod
     def _fetch(self, provider: P, row: JobRow) -> bytes:

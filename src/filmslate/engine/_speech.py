@@ -86,10 +86,6 @@ class SpeechProvider(JobProvider[SpeechJob]):
         """The exact input ``submit`` sends."""
         return {"text": job.text, "voice": job.external_voice_id or job.voice.__dict__}
 
-    def discard(self, job_id: str) -> None:
-        """Forget any local copy of the job's audio (it did not decode)."""
-        return None
-
 
 @runtime_checkable
 class SpeechMaker(Protocol):

@@ -24,7 +24,6 @@ import hashlib
 import json
 import uuid
 from dataclasses import asdict, replace
-from typing import NoReturn
 
 from ..core._errors import ProviderError
 from ..core._names import scene_of
@@ -32,6 +31,7 @@ from ._clips import payload_json, refused_error
 from ._metered_jobs import MeteredJobs
 from ._render_jobs import INTENT_STATES, OPEN_STATES, SPEECH_TABLE, JobRow
 from ._speech import SpeechJob, SpeechProvider, read_wav
+from ._submissions import fetch_checked
 
 __all__ = ["CRASH_AFTER_SPEECH_INTENT", "SPEECH_FACTORY", "SpeechService", "speech_digest"]
 
@@ -46,6 +46,11 @@ class SpeechService(MeteredJobs[SpeechProvider]):
     FACTORY = SPEECH_FACTORY
     TABLE = SPEECH_TABLE
     CRASH_AFTER_INTENT = CRASH_AFTER_SPEECH_INTENT
+    NOUN = "speech"
+    UNSERVED_FIX = (
+        'set [audio] model in filmslate.toml to "espeak" (offline) or a configured hosted '
+        "speech model"
+    )
     PREFIX = "speech "
     TIMEOUT_S = 600.0
 
@@ -70,14 +75,6 @@ class SpeechService(MeteredJobs[SpeechProvider]):
         if row is not None:
             self._discard(row)
         return self._submit(job, digest, skill)
-
-    def _unserved(self, model: str) -> NoReturn:
-        known = ", ".join(sorted(self.providers)) or "none"
-        raise ProviderError(
-            f"no speech provider for model {model!r} (known: {known}); set [audio] model in "
-            'filmslate.toml to "espeak" (offline) or a configured hosted speech model',
-            model=model,
-        )
 
     def _fetch(self, provider: SpeechProvider, row: JobRow) -> bytes:
         return fetch_speech(provider, row)
@@ -144,20 +141,13 @@ def speech_digest(job: SpeechJob) -> str:
 
 def fetch_speech(provider: SpeechProvider, row: JobRow) -> bytes:
     """The job's audio, decodable: a bad copy is discarded and fetched once more."""
-    problem = ""
-    for _ in range(2):
-        data = provider.download(row.job_id)
-        try:
-            samples, _rate = read_wav(data)
-            problem = "" if len(samples) else "no samples"
-        except ValueError as exc:
-            problem = str(exc)
-        if not problem:
-            return data
-        provider.discard(row.job_id)
-    raise ProviderError(
-        f"{row.shot_id}: the audio of {row.provider} job {row.job_id} does not decode "
-        f"({problem}), fetched twice; it is not stored. Run again to fetch it again",
-        job_id=row.job_id,
-        failure="download",
-    )
+    return fetch_checked(provider, row, _unplayable, "audio", paid=False)
+
+
+def _unplayable(data: bytes) -> str:
+    """Why WAV bytes cannot be used ("" when they can)."""
+    try:
+        samples, _rate = read_wav(data)
+    except ValueError as exc:
+        return str(exc)
+    return "" if len(samples) else "no samples"

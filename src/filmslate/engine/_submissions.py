@@ -18,23 +18,22 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import replace
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from ..core._errors import ProviderError
 from ..core._names import SHOT_RE
 from ..rules._media import probe
 from ..store._ledger import Ledger
 from ..store._project import Project
-from ._images import ImageProvider
 from ._render_jobs import JobRow, JobTable, spend_entry
-from ._speech import SpeechProvider
 from ._stops import record_hard_stop
-from ._video import VideoProvider
+from ._video import Failure, VideoProvider
+from ._video import JobProvider as _JobProviderBase
 
-__all__ = ["JobProvider", "fetch_clip", "settle_intent", "undecodable"]
+__all__ = ["JobProvider", "fetch_checked", "fetch_clip", "settle_intent", "undecodable"]
 
-JobProvider = VideoProvider | ImageProvider | SpeechProvider
-"""Any kind of paid job's provider: each has submit, poll, download, find."""
+JobProvider = _JobProviderBase[Any]
+"""Any kind of paid job's provider (video, image, speech): their shared base."""
 
 
 def settle_intent(
@@ -109,21 +108,35 @@ def stop_target(key: str) -> str:
     return key if SHOT_RE.fullmatch(key) else "PROJECT"
 
 
-def fetch_clip(provider: VideoProvider, row: JobRow) -> bytes:
-    """The job's clip, decodable: a bad copy is discarded and fetched once more."""
+def fetch_checked(
+    provider: JobProvider,
+    row: JobRow,
+    problem_of: Callable[[bytes], str],
+    what: str,
+    failure: Failure | None = "download",
+    paid: bool = True,
+) -> bytes:
+    """A finished job's output, checked by ``problem_of`` ("" when good): a bad copy is
+    discarded and fetched once more, then refused (never stored, never paid again)."""
     problem = ""
     for _ in range(2):
         data = provider.download(row.job_id)
-        problem = undecodable(data)
+        problem = problem_of(data)
         if not problem:
             return data
         provider.discard(row.job_id)
+    tail = " (it is paid, and is not paid twice)" if paid else ""
     raise ProviderError(
-        f"{row.shot_id}: the clip of {row.provider} job {row.job_id} does not decode "
-        f"({problem}), fetched twice; it is not stored. Run again to fetch it again (it is "
-        "paid, and is not paid twice)",
+        f"{row.shot_id}: the {what} of {row.provider} job {row.job_id} does not decode "
+        f"({problem}), fetched twice; it is not stored. Run again to fetch it again{tail}",
         job_id=row.job_id,
+        failure=failure,
     )
+
+
+def fetch_clip(provider: VideoProvider, row: JobRow) -> bytes:
+    """The job's clip, decodable: a bad copy is discarded and fetched once more."""
+    return fetch_checked(provider, row, undecodable, "clip", failure=None)
 
 
 def undecodable(data: bytes) -> str:

@@ -100,6 +100,11 @@ class JobProvider(abc.ABC, Generic[JobT]):
         settlement then uses the catalogue's price."""
         return None
 
+    def discard(self, job_id: str) -> None:
+        """Forget any local copy of the job's output, so the next download fetches (or
+        renders) it again. Called when a download does not decode; nothing to do by default."""
+        return None
+
 
 class VideoProvider(JobProvider[VideoJob]):
     """A video model or render engine; ``download`` returns the finished clip (MP4 bytes)."""
@@ -115,11 +120,6 @@ class VideoProvider(JobProvider[VideoJob]):
         """The exact input that ``submit`` sends for ``job``, with every image replaced by its
         sha256 (recorded with the job before it is sent)."""
         return {"prompt": job.prompt, "seed": job.seed, "duration_s": job.duration_s}
-
-    def discard(self, job_id: str) -> None:
-        """Forget any local copy of the job's clip, so the next download fetches (or renders)
-        it again. Called when a downloaded clip does not decode; nothing to do by default."""
-        return None
 
 
 @runtime_checkable
