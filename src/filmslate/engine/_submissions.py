@@ -130,7 +130,7 @@ def fetch_checked(
         f"{row.shot_id}: the {what} of {row.provider} job {row.job_id} does not decode "
         f"({problem}), fetched twice; it is not stored. Run again to fetch it again{tail}",
         job_id=row.job_id,
-        failure=failure,
+        **({"failure": failure} if failure else {}),
     )
 
 
