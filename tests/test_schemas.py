@@ -48,6 +48,7 @@ from filmslate.schemas._document import BRACKET_HEADING, MD_HEADING, TXT_HEADING
 from filmslate.schemas._export import OtioObject
 from filmslate.schemas._genpack import PackBody
 from filmslate.schemas._governance import Cell, KeyCell
+from filmslate.schemas._narrative import StoryPosition
 from filmslate.schemas._production import Scope
 
 # -- strategies built from the models' own type hints ---------------------------------------
@@ -121,6 +122,7 @@ SPECIAL: list[tuple[Any, st.SearchStrategy[Any]]] = [
     (Name, _NAME),
     (Currency, st.sampled_from(["USD", "EUR", "JPY"])),
     (Scope, st.one_of(st.just("ALL"), _SCENE, _SHOT)),
+    (StoryPosition, st.one_of(st.just(""), _SCENE.map(lambda s: f"before {s}"))),
     (Cell, _raw_cell()),
     (KeyCell, _raw_cell(nonblank=True)),
     # an OpenTimelineIO object: any JSON object (what lies inside is OTIO's schema)

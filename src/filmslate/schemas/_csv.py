@@ -20,10 +20,20 @@ DEFAULT_SEPARATOR = ", "
 class CsvRow(SubModel):
     """One CSV row. List fields are joined with ', ' unless annotated ``Joined("; ")``."""
 
+    OPTIONAL_COLUMNS: ClassVar[tuple[str, ...]] = ()
+    """Trailing columns added by a later schema version (each with a default): a file
+    without them is read as the earlier version (its rows get the defaults), and a table
+    whose rows all hold the default is written without them, byte for byte as before."""
+
     @classmethod
     def header(cls) -> tuple[str, ...]:
         """The column names, in order."""
         return tuple(cls.model_fields)
+
+    @classmethod
+    def short_header(cls) -> tuple[str, ...]:
+        """The header of the earlier version: without the optional trailing columns."""
+        return tuple(c for c in cls.model_fields if c not in cls.OPTIONAL_COLUMNS)
 
     def cells(self) -> list[str]:
         """The row's cells as text."""
@@ -70,9 +80,20 @@ class CsvArtifact(Artifact):
     def render(self) -> bytes:
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(self.header())
-        writer.writerows(row.cells() for row in self.rows)  # type: ignore[attr-defined]
+        header = self._written_header()
+        writer.writerow(header)
+        writer.writerows(row.cells()[: len(header)] for row in self.rows)  # type: ignore[attr-defined]
         return buf.getvalue().encode("utf-8")
+
+    def _written_header(self) -> tuple[str, ...]:
+        model = self.row_model()
+        rows = self.rows  # type: ignore[attr-defined]
+        used = any(
+            getattr(r, c) != model.model_fields[c].get_default(call_default_factory=True)
+            for r in rows
+            for c in model.OPTIONAL_COLUMNS
+        )
+        return model.header() if used else model.short_header()
 
     @classmethod
     def parse(cls, data: bytes) -> Self:
@@ -80,7 +101,7 @@ class CsvArtifact(Artifact):
         try:
             header = next(reader, None)
             cls._check_header(header)
-            rows, lines = cls._read_rows(reader)
+            rows, lines = cls._read_rows(reader, len(header or ()))
         except csv.Error as exc:
             raise fail(cls, f"malformed CSV: {exc}", reader.line_num) from None
         return build(cls, {"rows": rows}, lines, columns=True)
@@ -90,7 +111,7 @@ class CsvArtifact(Artifact):
         expected = list(cls.header())
         if header is None:
             raise fail(cls, f"empty file; expected the header row {','.join(expected)}", 1)
-        if header != expected:
+        if header != expected and header != list(cls.row_model().short_header()):
             raise fail(
                 cls,
                 f"wrong header row; expected {','.join(expected)} but got {','.join(header)}",
@@ -100,8 +121,10 @@ class CsvArtifact(Artifact):
             )
 
     @classmethod
-    def _read_rows(cls, reader: Iterable[list[str]]) -> tuple[list[dict[str, Any]], dict[Loc, int]]:
-        model, width = cls.row_model(), len(cls.header())
+    def _read_rows(
+        cls, reader: Iterable[list[str]], width: int
+    ) -> tuple[list[dict[str, Any]], dict[Loc, int]]:
+        model, missing = cls.row_model(), len(cls.header()) - width
         rows: list[dict[str, Any]] = []
         lines: dict[Loc, int] = {}
         for record in reader:
@@ -111,7 +134,7 @@ class CsvArtifact(Artifact):
             if len(record) != width:
                 raise fail(cls, f"expected {width} columns, got {len(record)}", line)
             lines[("rows", len(rows))] = line
-            rows.append(model.payload(record))
+            rows.append(model.payload([*record, *[""] * missing]))
         return rows, lines
 
 

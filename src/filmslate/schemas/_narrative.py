@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, Field, field_validator
 
 from ._csv import CsvArtifact, CsvRow, unique
 from ._document import DocumentArtifact
@@ -56,6 +57,23 @@ class Beats(DocumentArtifact):
     resolution: Paragraphs
 
 
+STORY_POSITION_RE = re.compile(r"(?i)(before|after)\s+((?:E[0-9]{2,}_)?S[0-9]{2,})")
+
+
+def _story_position(value: str) -> str:
+    value = " ".join(value.split())
+    if value and not STORY_POSITION_RE.fullmatch(value):
+        raise ValueError(
+            f"story_position {value!r} must be 'before <scene>' (a flashback) or 'after "
+            "<scene>' (a flash forward), e.g. 'before S02', or empty for a scene in order"
+        )
+    return value
+
+
+StoryPosition = Annotated[str, AfterValidator(_story_position)]
+"""A SCENES story position: ``before S02`` (flashback) or ``after S08`` (flash forward)."""
+
+
 class SceneRow(CsvRow):
     """One scene. goal/conflict/outcome may be empty (an import leaves them; a gate fails them)."""
 
@@ -67,6 +85,14 @@ class SceneRow(CsvRow):
     location: Text
     time_of_day: Text = ""
     characters_present: IdList = Field(default_factory=list)
+    story_position: StoryPosition = Field(
+        "",
+        description="where the scene sits in story time when it is out of order: 'before "
+        "S02' (a flashback), 'after S08' (a flash forward); empty: in order",
+    )
+
+    # A SCENES file with no story position is written (and read) as before: 8 columns.
+    OPTIONAL_COLUMNS: ClassVar[tuple[str, ...]] = ("story_position",)
 
 
 class Scenes(CsvArtifact):
