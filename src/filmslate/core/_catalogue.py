@@ -1,4 +1,4 @@
-"""The model catalogue: what each video and image model accepts, allows and costs, as data.
+"""The model catalogue: what each video, image and speech model accepts, allows and costs.
 
 Entries ship as package data, one TOML file per provider (``core/catalogue/<provider>.toml``),
 and are keyed ``"provider:model"`` (``"fal:fal-ai/flux/dev"``). A project changes a shipped
@@ -36,9 +36,15 @@ from pydantic import (
 from ._catalogue_files import apply_overrides, read_files, shipped_files
 from ._errors import ConfigError, UserError
 
-Kind = Literal["video", "image"]
+Kind = Literal["video", "image", "speech"]
 BillingUnit = Literal[
-    "per_second", "per_clip", "per_image", "per_megapixel", "per_video_token", "per_job"
+    "per_second",
+    "per_clip",
+    "per_image",
+    "per_megapixel",
+    "per_video_token",
+    "per_job",
+    "per_1k_chars",  # a speech model: USD per 1,000 characters of text
 ]
 # How the duration key takes its value: 5, "5", "5s", or a frame count (ComfyUI workflows).
 DurationFormat = Literal["number", "string", "seconds_suffix", "frames"]
@@ -116,6 +122,9 @@ class InputShape(_Frozen):
     seed: Key | None = None
     duration: Key | None = None
     duration_format: DurationFormat = "number"
+    # The shot's dialogue audio (a WAV as a data URI): a video model driven by it (lip sync)
+    audio: Key | None = None
+    voice: Key | None = None  # a speech model: the hosted voice (the lock's external_voice_id)
     # Sent with every job; the price assumes them (e.g. generate_audio = false).
     fixed: dict[Key, str | int | float | bool] = {}
 
@@ -211,6 +220,17 @@ class ModelEntry(_Frozen):
     def model(self) -> str:
         """The model part of the key, as the provider names it."""
         return self.key.split(":", 1)[1]
+
+    @property
+    def takes_audio(self) -> bool:
+        """True for a video model that takes the shot's dialogue audio (lip sync)."""
+        return self.kind == "video" and self.input.audio is not None
+
+    def speech_cost(self, characters: int) -> float:
+        """USD for speaking ``characters`` characters (a speech model, per 1,000)."""
+        if self.billing.unit != "per_1k_chars" or self.billing.price is None:
+            raise UserError(f"{self.key} is not priced by the character", key=self.key)
+        return round(self.billing.price * max(0, characters) / 1000, 6)
 
     def allowed_durations(self) -> tuple[float, ...]:
         """Every clip length the model accepts, shortest first (none for an image model)."""
@@ -318,7 +338,7 @@ class ModelEntry(_Frozen):
             return next(p for k, p in billing.clips.items() if abs(float(k) - seconds) < _EPS_S)
         rate = billing.by_resolution[tier] if tier and billing.by_resolution else billing.price
         assert rate is not None  # Billing's validator: price or by_resolution
-        if billing.unit in ("per_image", "per_job"):
+        if billing.unit in ("per_image", "per_job", "per_1k_chars"):  # 1,000 characters
             return rate
         if billing.unit == "per_second":
             return round(rate * seconds, 6)
@@ -367,7 +387,20 @@ def _entry_problems(entry: ModelEntry) -> list[str]:
             problems.append("billing.clips: prices a length the model does not allow")
     if entry.kind == "image" and billing.unit in ("per_second", "per_clip", "per_video_token"):
         problems.append(f"billing.unit: an image model is not billed {billing.unit}")
+    problems += _speech_problems(entry)
     return problems
+
+
+def _speech_problems(entry: ModelEntry) -> list[str]:
+    """A speech model is billed by the character and has no clips or frames; only it is."""
+    speech, by_chars = entry.kind == "speech", entry.billing.unit == "per_1k_chars"
+    if speech != by_chars:
+        return ["billing.unit: a speech model, and only one, is billed per_1k_chars"]
+    if speech and (entry.allowed_durations() or entry.input.duration or entry.resolutions):
+        return ["durations: a speech model has no clip lengths, duration key or resolutions"]
+    if entry.input.audio is not None and entry.kind != "video":
+        return ["input.audio: only a video model takes the dialogue audio"]
+    return []
 
 
 @dataclass(frozen=True)
