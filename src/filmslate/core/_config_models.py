@@ -86,7 +86,8 @@ def model_problems(
         message = _name_problem(config, value, kind, catalogue, plugins)
         if message:
             problems.append((key, lines.get(key), message))
-    return problems
+    speech = speech_model_problem(config, catalogue)
+    return problems + ([("audio.model", lines.get("audio.model"), speech)] if speech else [])
 
 
 def _name_problem(
@@ -130,6 +131,27 @@ def _name_problem(
         f"{value!r} is not in the model catalogue{hint}: describe it under "
         f'[catalogue."{value}"] (docs/catalogue.md), or install a package that provides '
         f"{provider!r} in the {ENTRY_POINT_GROUPS[kind]} entry-point group"
+    )
+
+
+def speech_model_problem(config: Config, catalogue: Callable[[], Catalogue]) -> str | None:
+    """Why ``[audio] model`` names a fal model nobody could price (None when it is fine): a
+    fal speech model is a catalogue speech entry, or priced by ``[audio] price_per_1k_chars``
+    (then it needs no entry)."""
+    value = str(config.audio.model)
+    if not value.startswith("fal:") or config.audio.price_per_1k_chars is not None:
+        return None
+    models = catalogue()
+    entry = models.entries.get(value)
+    if entry is not None and entry.kind == "speech":
+        return None
+    speech = [key for key in models if models.get(key).kind == "speech"]
+    close = difflib.get_close_matches(value, speech, n=3, cutoff=0.6)
+    hint = f" (did you mean {' or '.join(close)}?)" if close else ""
+    what = f"is {_article(entry.kind)} {entry.kind} model" if entry else "is not in the catalogue"
+    return (
+        f"{value} {what}{hint}: name a speech model of the catalogue "
+        f"({', '.join(speech) or 'none'}), or set price_per_1k_chars to use another"
     )
 
 

@@ -3,9 +3,10 @@
 ``[providers]`` keeps its flat keys (``timeout_s``, ``base_urls = { fal = ... }``,
 ``api_key_env = { fal = ... }``, ``max_output_tokens = { judgment = 8192 }`` per text tier,
 ``retry_total_s``) and takes one ``[providers.<name>]`` table per provider with ``base_url``,
-``api_key_env``, ``timeout_s``, ``max_concurrent`` and, for text models, ``output_mode``
-(``"tool"``, ``"json_schema"`` or ``"prompted"``) and ``idempotent`` (a request that timed out
-after it was sent may be sent again: only for an endpoint that never bills a repeat). A
+``api_key_env``, ``timeout_s``, ``max_concurrent``, ``requests_per_minute`` (both read by
+``slate run --jobs N``) and, for text models, ``output_mode`` (``"tool"``, ``"json_schema"`` or
+``"prompted"``) and ``idempotent`` (a request that timed out after it was sent may be sent
+again: only for an endpoint that never bills a repeat). A
 table's ``base_url`` and ``api_key_env`` are folded into the flat maps, so every reader of the
 old keys (the text gateway) sees them; one value given both ways differently is refused.
 
@@ -56,6 +57,8 @@ class VendorTable(Section):
     api_key_env: EnvName | None = None  # None: the provider's usual variable (FAL_KEY, ...)
     timeout_s: float | None = Field(None, gt=0)  # None: [providers] timeout_s
     max_concurrent: int | None = Field(None, ge=1, le=64)  # None: the provider's default
+    # requests (text calls, job submissions) started in any 60 s, under `slate run --jobs N`
+    requests_per_minute: int | None = Field(None, ge=1, le=100_000)  # None: no limit
     # text models: how the output schema is asked for (None: "tool", a tool call)
     output_mode: OutputMode | None = None
     # text models: resend a request that was sent but never answered (the vendor may bill each)
@@ -99,7 +102,7 @@ class ProviderSection(Section):
                 raise ValueError(
                     f"{name}: not a [providers] setting; a provider's own settings go in a "
                     f"[providers.{name}] table (base_url, api_key_env, timeout_s, max_concurrent, "
-                    "output_mode, idempotent)"
+                    "requests_per_minute, output_mode, idempotent)"
                 )
             if not _PROVIDER_NAME.fullmatch(name):
                 raise ValueError(
@@ -149,6 +152,7 @@ class ProviderSection(Section):
             api_key_env=own.api_key_env or self.api_key_env.get(name),
             timeout_s=own.timeout_s or self.timeout_s,
             max_concurrent=own.max_concurrent,
+            requests_per_minute=own.requests_per_minute,
             output_mode=own.output_mode,
             idempotent=own.idempotent,
         )
@@ -176,7 +180,7 @@ class ImagesSection(Section):
 
 
 SCRATCH_VOICE = "espeak"  # the offline voice: espeak-ng from the espeakng-loader package
-HOSTED_VOICES = ("elevenlabs",)  # providers.elevenlabs
+HOSTED_VOICES = ("elevenlabs", "fal")  # providers.elevenlabs, providers.fal_speech
 
 
 class AudioSection(Section):
@@ -199,9 +203,10 @@ class AudioSection(Section):
         if name not in HOSTED_VOICES or not model_id:
             raise ValueError(
                 f'model: {self.model!r} is not a speech model: use "{SCRATCH_VOICE}" (offline) '
-                'or "elevenlabs:<model_id>" (e.g. "elevenlabs:eleven_multilingual_v2")'
+                'or "elevenlabs:<model_id>" (e.g. "elevenlabs:eleven_multilingual_v2"), or a '
+                'fal speech model (e.g. "fal:fal-ai/elevenlabs/tts/multilingual-v2")'
             )
-        if self.price_per_1k_chars is None:
+        if self.price_per_1k_chars is None and name != "fal":  # fal's: the catalogue's price
             raise ValueError(
                 f"price_per_1k_chars: {self.model} is paid by the character: say what 1,000 "
                 "characters cost, so each line's worst case can be reserved"
