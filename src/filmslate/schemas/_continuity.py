@@ -5,9 +5,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import Field, field_validator
+from pydantic import (
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from ._document import DocumentArtifact
+from ._document_sections import OMIT_WHEN_EMPTY
 from ._json import JsonArtifact, sorted_by_key
 from ._types import (
     Entry,
@@ -120,6 +128,15 @@ class SetLock(DocumentArtifact):
     prop_anchors: list[Item] = Field(default_factory=list)
     tone_rules: list[Item] = Field(default_factory=list, title="tone / atmosphere rules")
     forbidden_drift: list[Item] = Field(default_factory=list)
+    # Issue 16 §4: the rooms and areas of the set ("KITCHEN", "Cellar stairs"); a scene at
+    # any of them (``FARMHOUSE_KITCHEN``, or ``KITCHEN`` itself) resolves to this lock. Written
+    # only when declared, so the locks made before it read and render as they did.
+    places: list[Item] = Field(
+        default_factory=list,
+        title="places",
+        description="the set's rooms and areas, each a place a scene may name",
+        json_schema_extra={OMIT_WHEN_EMPTY: True},
+    )
 
 
 class Tone(SubModel):
@@ -203,6 +220,80 @@ class StyleLock(DocumentArtifact):
 
 # -- world state (.json) --------------------------------------------------------------------
 
+STATE_SCHEMA_VERSION = 2
+"""Version 2 of WORLD_STATE and STATE_DIFF (issue 16 §3): a character's ``wardrobe`` and
+``injury_signs``, a prop update's giver (``from``). The top-level keys are unchanged (SPEC §3);
+a version 1 file is upgraded as it is read (``upgrade_world_state``, ``upgrade_state_diff``)
+and written back as version 2."""
+
+_CHARACTER_V2: dict[str, Any] = {"wardrobe": "", "injury_signs": {}}
+_CHARACTER_UPDATE_V2: dict[str, Any] = {"wardrobe": None, "injury_signs": {}}
+
+
+class _Version2Fields(SubModel):
+    """A model whose version 2 fields are written only when they hold something, so a
+    state or diff that uses none of them renders byte for byte as version 1 did."""
+
+    V2_FIELDS: ClassVar[tuple[str, ...]] = ()
+
+    @model_serializer(mode="wrap")
+    def _without_unused_v2_fields(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        if isinstance(data, dict):
+            for name in self.V2_FIELDS:
+                info = type(self).model_fields[name]
+                key = info.alias or name
+                if key in data and data[key] == info.get_default(call_default_factory=True):
+                    del data[key]
+        return data
+
+
+def state_version(document: dict[str, Any]) -> int:
+    """The schema version of a WORLD_STATE or STATE_DIFF document, read from its shape."""
+    people = document.get("characters") or document.get("character_updates") or {}
+    props = document.get("prop_updates") or {}
+    v2 = any(isinstance(c, dict) and "wardrobe" in c for c in people.values()) or any(
+        isinstance(p, dict) and ("from" in p or "giver" in p) for p in props.values()
+    )
+    return 2 if v2 else 1
+
+
+def upgrade_world_state(document: dict[str, Any]) -> dict[str, Any]:
+    """A WORLD_STATE document of any version as version 2 (a copy; already v2: unchanged).
+
+    Version 1 had no wardrobe and no injury signs: every character gets an empty wardrobe
+    (their lock's default) and no signs."""
+    if state_version(document) == STATE_SCHEMA_VERSION:
+        return document
+    people = document.get("characters")
+    if not isinstance(people, dict):
+        return document
+    upgraded = {
+        cid: {**_CHARACTER_V2, **c} if isinstance(c, dict) else c for cid, c in people.items()
+    }
+    return {**document, "characters": upgraded}
+
+
+def upgrade_state_diff(document: dict[str, Any]) -> dict[str, Any]:
+    """A STATE_DIFF document of any version as version 2 (a copy; already v2: unchanged).
+
+    Version 1 had no giver: each prop update gets ``from: null`` (not said: the checks take
+    the recorded holder as the giver, as version 1 did); no wardrobe change, no signs."""
+    if state_version(document) == STATE_SCHEMA_VERSION:
+        return document
+    people, props = document.get("character_updates"), document.get("prop_updates")
+    out = dict(document)
+    if isinstance(people, dict):
+        out["character_updates"] = {
+            cid: {**_CHARACTER_UPDATE_V2, **u} if isinstance(u, dict) else u
+            for cid, u in people.items()
+        }
+    if isinstance(props, dict):
+        out["prop_updates"] = {
+            pid: {**p, "from": None} if isinstance(p, dict) else p for pid, p in props.items()
+        }
+    return out
+
 
 class Timeline(SubModel):
     """Where the story is in time."""
@@ -212,7 +303,7 @@ class Timeline(SubModel):
     global_notes: list[Item] = Field(default_factory=list)
 
 
-class CharacterState(SubModel):
+class CharacterState(_Version2Fields):
     """A character's state. Empty text means unknown or none."""
 
     injuries: list[Item] = Field(default_factory=list)
@@ -220,6 +311,13 @@ class CharacterState(SubModel):
     inventory: list[Item] = Field(default_factory=list)
     emotional_state: Text = ""
     location: Text = ""
+    V2_FIELDS: ClassVar[tuple[str, ...]] = ("wardrobe", "injury_signs")
+    # schema version 2 (issue 16 §3):
+    wardrobe: Text = Field("", description="what they wear now ('' = their lock's default)")
+    injury_signs: dict[Item, list[Item]] = Field(
+        default_factory=dict,
+        description="injury (as recorded) -> its visible signs ('limp', 'sling', 'bandage')",
+    )
 
 
 class PropState(SubModel):
@@ -249,6 +347,7 @@ class WorldState(JsonArtifact):
     """The canonical state of the world after a scene; changed only through diffs."""
 
     KIND: ClassVar[str] = "WORLD_STATE"
+    SCHEMA_VERSION: ClassVar[int] = STATE_SCHEMA_VERSION
 
     timeline: Timeline = Field(default_factory=Timeline)
     characters: dict[Id, CharacterState] = Field(default_factory=dict)
@@ -261,8 +360,13 @@ class WorldState(JsonArtifact):
     def _sorted_by_id(cls, value: dict[str, Any]) -> dict[str, Any]:
         return sorted_by_key(value)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _upgraded(cls, data: Any) -> Any:
+        return upgrade_world_state(data) if isinstance(data, dict) else data
 
-class CharacterUpdate(SubModel):
+
+class CharacterUpdate(_Version2Fields):
     """Changes to one character (None = unchanged)."""
 
     add_injuries: list[Item] = Field(default_factory=list)
@@ -273,15 +377,30 @@ class CharacterUpdate(SubModel):
     location: Text | None = None
     emotional_state: Text | None = None
     via: Text | None = None
+    V2_FIELDS: ClassVar[tuple[str, ...]] = ("wardrobe", "injury_signs")
+    # schema version 2 (issue 16 §3):
+    wardrobe: Text | None = Field(None, description="the new costume (replaces wardrobe)")
+    injury_signs: dict[Item, list[Item]] = Field(
+        default_factory=dict, description="injury -> its visible signs, for injuries they have"
+    )
 
 
-class PropUpdate(SubModel):
-    """A prop's change; ``via`` names the event (props never teleport)."""
+class PropUpdate(_Version2Fields):
+    """A prop's change; ``via`` names the event (props never teleport), ``from`` the giver."""
+
+    # ``from`` is a Python keyword: the field is ``giver`` in code, ``from`` in the file.
+    model_config = ConfigDict(
+        extra="forbid", validate_by_name=True, validate_by_alias=True, serialize_by_alias=True
+    )
 
     location: Text | None = None
     owner: Text | None = None
     status: Text | None = None
     via: Item
+    V2_FIELDS: ClassVar[tuple[str, ...]] = ("giver",)
+    # schema version 2 (issue 16 §3): who hands it over ('' = nobody: it is picked up);
+    # null = not said (version 1 files): the recorded holder.
+    giver: Text | None = Field(None, alias="from")
 
 
 class LocationUpdate(SubModel):
@@ -311,6 +430,7 @@ class StateDiff(JsonArtifact):
 
     KIND: ClassVar[str] = "STATE_DIFF"
     SUBJECT_FIELD: ClassVar[str | None] = "scene_id"
+    SCHEMA_VERSION: ClassVar[int] = STATE_SCHEMA_VERSION
 
     scene_id: SceneId
     character_updates: dict[Id, CharacterUpdate] = Field(default_factory=dict)
@@ -323,6 +443,11 @@ class StateDiff(JsonArtifact):
     @classmethod
     def _sorted_by_id(cls, value: dict[str, Any]) -> dict[str, Any]:
         return sorted_by_key(value)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _upgraded(cls, data: Any) -> Any:
+        return upgrade_state_diff(data) if isinstance(data, dict) else data
 
 
 # -- continuity report (.md) ----------------------------------------------------------------

@@ -117,6 +117,8 @@ class DocumentArtifact(Artifact):
         dialect = self.dialect()
         out = [self.title_form(self.subject)]
         for section in self.sections():
+            if section.omittable and not getattr(self, section.name):
+                continue
             body = _render_body(section, getattr(self, section.name), dialect)
             if dialect.spaced:
                 out += ["", section.heading, *(["", *body] if body else [])]
@@ -136,8 +138,10 @@ class DocumentArtifact(Artifact):
             payload[cls.SUBJECT_FIELD], where[(cls.SUBJECT_FIELD,)] = subject, 1
         dialect = cls.dialect()
         found = split_sections(cls, lines, dialect.is_heading)
-        check_order(cls, [(h, n) for h, n, _ in found], [s.heading for s in cls.sections()])
-        for section, (_, number, body) in zip(cls.sections(), found, strict=True):
+        headings = {h for h, _, _ in found}
+        sections = [s for s in cls.sections() if not s.omittable or s.heading in headings]
+        check_order(cls, [(h, n) for h, n, _ in found], [s.heading for s in sections])
+        for section, (_, number, body) in zip(sections, found, strict=True):
             where[(section.name,)] = number
             payload[section.name] = parse_body(cls, section, trim(body), where, dialect)
         return build(cls, payload, where)

@@ -64,6 +64,7 @@ class Section:
     shape: Shape
     optional: bool
     model: type[SubModel] | None
+    omittable: bool = False  # a list added by a later schema version: absent when empty
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,12 @@ def label(name: str, info: FieldInfo) -> str:
     return info.title or name.replace("_", " ")
 
 
+OMIT_WHEN_EMPTY = "omit_when_empty"
+"""A list field's ``json_schema_extra`` key: its section is written only when it has items
+and a document without it reads as empty (how a section is added without breaking the files
+already written)."""
+
+
 def build_sections(cls: type[Artifact], dialect: Dialect) -> tuple[Section, ...]:
     """The sections of a document kind, in field order; TypeError on a malformed schema."""
     sections = []
@@ -139,7 +146,9 @@ def build_sections(cls: type[Artifact], dialect: Dialect) -> tuple[Section, ...]
             raise TypeError(f"{cls.__name__}.{name}: cannot be a document section")
         if model is not None:
             _check_flat(cls, model)
-        sections.append(Section(name, heading, shape, optional, model))
+        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+        omittable = bool(extra.get(OMIT_WHEN_EMPTY)) and shape is Shape.LIST
+        sections.append(Section(name, heading, shape, optional, model, omittable))
     if len({s.heading for s in sections}) != len(sections):
         raise TypeError(f"{cls.__name__}: two fields share a section heading")
     return tuple(sections)
