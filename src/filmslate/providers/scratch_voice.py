@@ -9,7 +9,8 @@ same bytes (espeak-ng carries a little state from one utterance to the next: the
 spoken twice in one process can differ by a few samples).
 
 ``speech_providers`` is the speech service's factory: the provider of the ``[audio]`` model
-(this one, or ElevenLabs for ``"elevenlabs:<model_id>"``, see ``providers.elevenlabs``).
+(this one, ElevenLabs for ``"elevenlabs:<model_id>"``, see ``providers.elevenlabs``, or a
+fal-hosted model for ``"fal:<model id>"``, see ``providers.fal_speech``).
 """
 
 from __future__ import annotations
@@ -50,6 +51,10 @@ def speech_providers(config: Config, root: Path) -> dict[str, SpeechProvider]:
         return {ESPEAK: EspeakVoice(cache)}
     if name == "elevenlabs" and model_id:
         return {config.audio.model: _elevenlabs(config, model_id, cache)}
+    if name == "fal" and model_id:
+        from .fal_speech import fal_speech_provider
+
+        return {config.audio.model: fal_speech_provider(config, model_id, cache)}
     return {}
 
 

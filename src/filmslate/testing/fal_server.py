@@ -11,12 +11,16 @@ fal does (``providers._fal_queue`` has the references):
   IN_PROGRESS (``running_polls`` polls, 202) -> COMPLETED (200); ``?logs=1`` adds logs; a
   failed job is COMPLETED with ``error`` and ``error_type``;
 - ``GET /{owner}/{app}/requests/{id}`` answers the output (``{"video": {"url"}}`` for a video
-  model, ``{"images": [{"url", ...}], "has_nsfw_concepts": [false]}`` for an image model, by
-  the catalogue entry's kind), or the failed job's own error (422 content_policy_violation, or
-  500 with ``error_type``), or 400 while it is not finished;
+  model, ``{"images": [{"url", ...}], "has_nsfw_concepts": [false]}`` for an image model,
+  ``{"audio": {"url", "content_type"}}`` for a speech model, by the catalogue entry's kind),
+  or the failed job's own error (422 content_policy_violation, or 500 with ``error_type``),
+  or 400 while it is not finished;
 - ``PUT .../cancel``: 202 CANCELLATION_REQUESTED, 400 ALREADY_COMPLETED, 404;
 - ``GET /cdn/{id}/{file}``: the file, served without any key: a real H.264 MP4 of ``size`` and
-  ``seconds`` (default 1280x720, 5 s: not the project's spec) or a real PNG of ``image_size``.
+  ``seconds`` (default 1280x720, 5 s: not the project's spec), a real PNG of ``image_size``, or
+  a speech model's line: a voiced tone per word of its ``text`` (its pitch from the ``voice``;
+  ``testing.elevenlabs_server.word_tones``), an MP3 as fal's ElevenLabs answers, or a 16-bit
+  WAV with ``speech_format="wav"``. A speech submit without ``text`` answers 422.
 
 ``fail_next(n, kind)`` plans the next ``n`` submits: ``"refusal"`` (accepted, then refused by
 the content checker), ``"invalid_input"`` (the submit answers 422), ``"server"`` (accepted,
@@ -30,11 +34,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import subprocess
 import threading
 import uuid
 from dataclasses import dataclass, field
 from http.server import ThreadingHTTPServer
 from typing import Any
+
+import imageio_ffmpeg  # type: ignore[import-untyped]
 
 from ..core._catalogue import load_catalogue
 from ._media_server import (
@@ -83,6 +90,7 @@ class FalServer(MediaServer):
         queued_polls: int = 1,
         running_polls: int = 1,
         billable_units: float | None = None,
+        speech_format: str = "mp3",
         timeout_s: float = 120.0,
     ) -> None:
         super().__init__(size=size, seconds=seconds, fps=fps, timeout_s=timeout_s)
@@ -90,6 +98,7 @@ class FalServer(MediaServer):
         self.queued_polls = queued_polls
         self.running_polls = running_polls
         self.billable_units = billable_units
+        self.speech_format = speech_format
         self.jobs: dict[str, FalJob] = {}
         self._kinds: dict[str, str] = {}
 
@@ -169,10 +178,14 @@ class FalServer(MediaServer):
             return Answer(500, {"detail": "Internal Server Error"})
         if not isinstance(body, dict):
             return Answer(422, {"detail": [{"loc": ["body"], "msg": "not JSON", "type": "json"}]})
+        kind = self._kind(model_id, body)
+        if kind == "speech" and not str(body.get("text", "")).strip():
+            detail = [{"loc": ["body", "text"], "msg": "field required", "type": "missing"}]
+            return Answer(422, {"detail": detail})
         request_id = str(uuid.uuid4())
         seed = body.get("seed")
         seed = seed if isinstance(seed, int) else 0
-        job = FalJob(request_id, model_id, self._kind(model_id, body), body, failure, seed=seed)
+        job = FalJob(request_id, model_id, kind, body, failure, seed=seed)
         with self._lock:
             self.jobs[request_id] = job
         base = self._request_url(job)
@@ -241,6 +254,10 @@ class FalServer(MediaServer):
         return Answer(200, self._output(job), headers=headers)
 
     def _output(self, job: FalJob) -> dict[str, Any]:
+        if job.kind == "speech":
+            mime = "audio/mpeg" if self.speech_format == "mp3" else "audio/wav"
+            url = f"{self.url}/cdn/{job.request_id}/speech.{self.speech_format}"
+            return {"audio": {"url": url, "content_type": mime}}
         if job.kind == "image":
             width, height = self.image_size
             url = f"{self.url}/cdn/{job.request_id}/image.png"
@@ -265,12 +282,28 @@ class FalServer(MediaServer):
             broken = job.failure == "download" and job.fetches == 1
         if broken:
             return Answer(503, {"detail": "CDN unavailable"})
+        if job.kind == "speech":
+            mime = "audio/mpeg" if self.speech_format == "mp3" else "audio/wav"
+            return Answer(content=self._speech(job), content_type=mime)
         if job.kind == "image":
             width, height = self.image_size
             return Answer(content=png_bytes(width, height, request_id), content_type="image/png")
         width, height = self.size
         clip = mp4_bytes(width, height, self.seconds, self.fps)
         return Answer(content=clip, content_type="video/mp4")
+
+    def _speech(self, job: FalJob) -> bytes:
+        """The line as a tone per word (module docs), MP3 or 16-bit WAV."""
+        from ..engine._speech import wav_bytes
+        from .elevenlabs_server import RATE, word_tones
+
+        samples, _spans = word_tones(str(job.body.get("text", "")), str(job.body.get("voice")))
+        wav = wav_bytes(samples, RATE)
+        if self.speech_format == "wav":
+            return wav
+        command = [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-nostdin", "-f", "wav"]
+        command += ["-i", "pipe:0", "-c:a", "libmp3lame", "-b:a", "64k", "-f", "mp3", "pipe:1"]
+        return subprocess.run(command, input=wav, capture_output=True, check=True).stdout
 
     def _kind(self, model_id: str, body: dict[str, Any]) -> str:
         """Video or image, by the catalogue's entry for the model (a guess when it has none)."""
