@@ -1,0 +1,51 @@
+"""Where a spreadsheet export goes and how an import is read: one .xlsx or a CSV folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..core._errors import UserError
+from ..store._project import Project
+from ._spreadsheet import README, Imported, Tab, Workbook, import_tabs, read_csv_tab, workbook
+from ._spreadsheet import write_csv as write_csv_tab
+
+FORMATS = ("xlsx", "csv")
+DEFAULT = {"xlsx": Path("exports/sheet.xlsx"), "csv": Path("exports/sheet")}
+
+
+def export_sheet(project: Project, path: Path | None, fmt: str) -> tuple[Path, Workbook]:
+    """Write the workbook (or its CSV folder) and return where and what."""
+    if fmt not in FORMATS:
+        raise UserError(f"--format {fmt!r}: use xlsx or csv")
+    target = path if path is not None else project.root / DEFAULT[fmt]
+    book = workbook(project)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "xlsx":
+        from ._spreadsheet_xlsx import write_xlsx
+
+        if target.suffix != ".xlsx":
+            raise UserError(f"{target}: an xlsx export is a file ending in .xlsx")
+        write_xlsx(target, book)
+        return target, book
+    target.mkdir(exist_ok=True)
+    for tab in [book.readme(), *book.tabs]:
+        write_csv_tab(target / f"{tab.name}.csv", tab)
+    return target, book
+
+
+def import_sheet(project: Project, path: Path) -> Imported:
+    """Read an exported workbook or CSV folder back and import its edited tabs."""
+    return import_tabs(project, read_tabs(path), path.name)
+
+
+def read_tabs(path: Path) -> list[Tab]:
+    if path.is_dir():
+        files = sorted(path.glob("*.csv"))
+        if not any(f.stem == README for f in files):
+            raise UserError(f"{path}: no {README}.csv: import a folder `slate sheet export` wrote")
+        return [read_csv_tab(f) for f in files]
+    if path.suffix == ".xlsx" and path.is_file():
+        from ._spreadsheet_xlsx import read_xlsx
+
+        return read_xlsx(path)
+    raise UserError(f"{path}: pass the exported .xlsx file or the folder of CSV tabs")

@@ -1,0 +1,117 @@
+"""`slate sheet export|import`: the data spine round-trips through a spreadsheet."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from conftest import FinishedDemo, run_slate
+
+
+@pytest.fixture
+def demo(finished_demo: FinishedDemo, tmp_path: Path) -> Path:
+    root = tmp_path / "film"
+    shutil.copytree(finished_demo.root, root)
+    return root
+
+
+def _export(root: Path, *args: str) -> Path:
+    result = run_slate("sheet", "export", *args, cwd=root)
+    assert result.returncode == 0, result.stderr
+    return root / "exports" / ("sheet" if "csv" in args else "sheet.xlsx")
+
+
+def _versions(root: Path, stem: str) -> list[str]:
+    return sorted(p.name for p in root.rglob(f"{stem}_v*"))
+
+
+def test_export_has_a_tab_per_table_with_validation_and_read_only_views(demo: Path) -> None:
+    book = load_workbook(_export(demo))
+    shotlists = [n for n in book.sheetnames if n.startswith("SHOTLIST_")]
+    assert book.sheetnames[0] == "README"
+    assert {"SCENES", "BREAKDOWN", "QC", "COST", "RUN_LOG"} <= set(book.sheetnames)
+    assert len(shotlists) == len(_versions(demo, "SHOTLIST_S0[0-9]")) > 1
+    sheet = book[shotlists[0]]
+    rules = {str(v.sqref).split(":")[0][0]: v for v in sheet.data_validations.dataValidation}
+    assert rules["D"].type == "list" and "close_up" in rules["D"].formula1  # camera_type
+    assert rules["C"].type == "decimal" and rules["C"].operator == "greaterThan"  # duration_s
+    assert isinstance(sheet["C2"].value, int | float)  # numbers, so the range applies
+    for view in ("QC", "COST", "RUN_LOG"):
+        assert book[view].protection.sheet, view
+    assert not sheet.protection.sheet
+    log_text = (demo / "logs" / "RUN_LOG_v001.csv").read_text()
+    log_rows = len(list(csv.reader(log_text.splitlines()))) - 1
+    assert book["RUN_LOG"].max_row - 1 == log_rows
+
+
+def test_an_edited_duration_becomes_shotlist_v002_and_makes_its_shots_stale(demo: Path) -> None:
+    path = _export(demo)
+    book = load_workbook(path)
+    book["SHOTLIST_S02"]["C2"] = 6.5  # S02_SH01's duration_s
+    book.save(path)
+    result = run_slate("sheet", "import", str(path), cwd=demo)
+    assert result.returncode == 0, result.stderr
+    assert "stored production/SHOTLIST_S02_v002.csv" in result.stdout
+    assert "GENPACK_S02_SH01_v001.txt" in result.stdout  # its shots are stale now
+    assert "GENPACK_S01_SH01" not in result.stdout  # another scene's are not
+    new = (demo / "production" / "SHOTLIST_S02_v002.csv").read_text().splitlines()
+    assert new[1].split(",")[2] == "6.5"
+    assert _versions(demo, "SHOTLIST_S01") == ["SHOTLIST_S01_v001.csv"]
+    log = (demo / "logs" / "RUN_LOG_v001.csv").read_text()
+    assert "edited in sheet.xlsx, tab SHOTLIST_S02" in log
+    assert run_slate("verify", cwd=demo).returncode == 0
+    again = run_slate("sheet", "import", str(path), cwd=demo)  # the edit is already in
+    assert again.returncode == 2 and "export again" in again.stderr
+
+
+def test_a_bad_cell_is_refused_with_tab_row_and_column_and_nothing_is_imported(
+    demo: Path,
+) -> None:
+    path = _export(demo)
+    book = load_workbook(path)
+    book["SHOTLIST_S01"]["C2"] = 5.5  # a good edit in one tab...
+    book["SHOTLIST_S03"]["D3"] = "closeup"  # ...and a bad one in another
+    book.save(path)
+    result = run_slate("sheet", "import", str(path), cwd=demo)
+    assert result.returncode == 2
+    assert "tab SHOTLIST_S03, row 3, column D (camera_type)" in result.stderr
+    assert "'closeup'" in result.stderr and "Traceback" not in result.stderr
+    assert _versions(demo, "SHOTLIST_S01") == ["SHOTLIST_S01_v001.csv"]  # all or nothing
+
+
+def test_read_only_tabs_refuse_an_edit(demo: Path) -> None:
+    path = _export(demo)
+    book = load_workbook(path)
+    book["COST"]["D2"] = 0  # spend is the ledger's
+    book.save(path)
+    result = run_slate("sheet", "import", str(path), cwd=demo)
+    assert result.returncode == 2 and "tab COST is read-only" in result.stderr
+
+
+def test_csv_folder_round_trips_for_google_sheets(demo: Path) -> None:
+    folder = _export(demo, "--format", "csv")
+    assert (folder / "README.csv").is_file() and (folder / "SHOTLIST_S01.csv").is_file()
+    unchanged = run_slate("sheet", "import", str(folder), cwd=demo)
+    assert unchanged.returncode == 0 and "nothing changed" in unchanged.stdout
+    rows = list(csv.reader((folder / "SCENES.csv").read_text().splitlines()))
+    rows[1][rows[0].index("time_of_day")] = "DAWN"
+    with (folder / "SCENES.csv").open("w", newline="") as fh:
+        csv.writer(fh, lineterminator="\n").writerows(rows)
+    result = run_slate("sheet", "import", str(folder), cwd=demo)
+    assert result.returncode == 0, result.stderr
+    assert "stored narrative/SCENES_v002.csv" in result.stdout
+
+
+def test_not_a_spreadsheet_is_a_clean_error(demo: Path, tmp_path: Path) -> None:
+    junk = tmp_path / "junk.xlsx"
+    junk.write_text("not a zip")
+    result = run_slate("sheet", "import", str(junk), cwd=demo)
+    assert result.returncode == 2 and "not an .xlsx workbook" in result.stderr
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = run_slate("sheet", "import", str(empty), cwd=demo)
+    assert result.returncode == 2 and "README.csv" in result.stderr
