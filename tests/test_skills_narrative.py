@@ -179,7 +179,7 @@ STORY_FAILS: list[tuple[dict[str, Any], str]] = [
         {"midpoint_changes_trajectory": False, "midpoint_explanation": "Nothing changes."},
         "the midpoint does not change the trajectory",
     ),
-    ({"scenes": [scene(1), scene(3)]}, "found S03 where S02 belongs"),
+    ({"scenes": [scene(1), scene(2, scene_id="S002")]}, "found S002 where S02 belongs"),
     (
         {"scenes": [scene(1, scene_id="S001"), scene(2, scene_id="S002")]},
         "found S001 where S01 belongs",

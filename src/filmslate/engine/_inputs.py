@@ -10,6 +10,7 @@ from typing import Any
 
 from ..core._errors import InputNotReady
 from ..core._names import SHOT_RE, format_stem, kind, lock_subject, scene_of
+from ..core._scene_ids import earlier_in, in_order, ordered, previous_in
 from ..store._project import Project
 from ..store._store import Record
 from ._skill import Inputs, Need, Registry, Skill
@@ -72,7 +73,7 @@ class InputLoader:
         if need.scope in ("within", "adjacent"):
             scenes = [scene_of(target)]
             if need.scope == "adjacent":
-                scenes.insert(0, previous_scene(scenes[0]) or "")
+                scenes.insert(0, previous_in(self.scene_order(), scenes[0]) or "")
             near = [self.store.latest(need.kind, s) for s in scenes if s]
             return [r for r in near if r is not None]
         cast, location = self._cast_and_set(target)
@@ -105,8 +106,7 @@ class InputLoader:
                 if row.shot_id == target:
                     return list(row.char_ids), str(row.set_id)
             return [], ""
-        scenes = self.store.latest("SCENES")
-        for row in getattr(self.store.load(scenes.name), "rows", []) if scenes else []:
+        for row in self._scene_rows():
             if row.scene_id == scene:  # lock subjects are canonical: "Old Mill" -> OLD_MILL
                 return (
                     [lock_subject(c) for c in row.characters_present],
@@ -118,7 +118,9 @@ class InputLoader:
         """The WORLD_STATE as it stood before the target's scene: the latest state after the
         previous scene (the initial state for the first), so tracking later scenes does not
         make this scene's inputs stale."""
-        previous = previous_scene(scene_of(target))
+        scene = scene_of(target)
+        known = "SELECT DISTINCT after_scene FROM world_states WHERE after_scene != ''"
+        previous = previous_in(self._order_for(scene, known), scene)
         state = self.store.state_after(previous or "")
         if state is None and previous is not None and strict:
             raise InputNotReady(
@@ -129,16 +131,32 @@ class InputLoader:
         return state
 
     def _previous_scene(self, kind_name: str, target: str) -> Record | None:
-        """The latest version of ``kind`` for the nearest earlier scene that has one."""
+        """The latest version of ``kind`` for the nearest earlier scene (in story order)
+        that has one."""
         scene = scene_of(target)
-        if not scene:
-            return None
-        row = self.store.conn.execute(
-            "SELECT subject FROM artifacts WHERE kind = ? AND CAST(substr(subject, 2) AS "
-            "INTEGER) < ? ORDER BY CAST(substr(subject, 2) AS INTEGER) DESC LIMIT 1",
-            (kind_name, int(scene[1:])),
-        ).fetchone()
-        return self.store.latest(kind_name, row[0]) if row else None
+        known = "SELECT DISTINCT subject FROM artifacts WHERE kind = ?"
+        for earlier in earlier_in(self._order_for(scene, known, kind_name), scene):
+            record = self.store.latest(kind_name, earlier)
+            if record is not None:
+                return record
+        return None
+
+    def scene_order(self) -> list[str]:
+        """The scene ids in story order: the rows of the latest SCENES (empty: none yet)."""
+        return [row.scene_id for row in self._scene_rows()]
+
+    def _order_for(self, scene: str, known: str, *args: str) -> list[str]:
+        """The story order, plus the scenes the ``known`` query finds when ``scene`` is not
+        in SCENES (a project without one: its ids are the only order it has)."""
+        order = self.scene_order()
+        if not scene or in_order(order, scene) is not None:
+            return order
+        extra = [str(row[0]) for row in self.store.conn.execute(known, args) if row[0]]
+        return ordered([*order, *extra], order)
+
+    def _scene_rows(self) -> list[Any]:
+        scenes = self.store.latest("SCENES")
+        return list(getattr(self.store.load(scenes.name), "rows", [])) if scenes else []
 
     def _load(self, record: Record) -> Any:
         if record.name.spec.binary:
@@ -174,15 +192,6 @@ class InputLoader:
                 "it first; nothing runs downstream of a failed gate",
                 input=record.filename,
             )
-
-
-def previous_scene(scene: str) -> str | None:
-    """The scene before ``S04`` is ``S03`` (scene ids are sequential, padding kept)."""
-    if not scene:
-        return None
-    digits = scene[1:]
-    number = int(digits) - 1
-    return f"S{number:0{len(digits)}d}" if number >= 1 else None
 
 
 def subject_for(need: Need, target: str) -> str | None:

@@ -59,7 +59,7 @@ def scene_facts(
             state = rewind(state, diffs[order[i]], _previous_applied(order, diffs, i))
     for i in range(anchor + 1, start):
         if order[i] in diffs:
-            state, _ = replay_step(state, diffs[order[i]])
+            state, _ = replay_step(state, diffs[order[i]], order)
     rows = {r.scene_id: r for r in breakdown.rows}
     by_id = {r.scene_id: r for r in scenes.rows}
     problems: list[Finding] = []
@@ -69,7 +69,7 @@ def scene_facts(
         diff = diffs.get(sid)
         after = state
         if diff is not None:
-            after, breaches = replay_step(state, diff)
+            after, breaches = replay_step(state, diff, order)
             problems += [_breach_finding(b) for b in breaches]
         else:
             problems.append(_missing_diff(sid))
@@ -137,11 +137,14 @@ def _breach_finding(breach: RuleBreach) -> Finding:
     )
 
 
-def replay_step(before: WorldState, diff: StateDiff) -> tuple[WorldState, list[RuleBreach]]:
-    """Apply a diff under the world-state rules; a refused diff is applied leniently anyway
-    (so later scenes can still be checked) and its breaches are returned."""
+def replay_step(
+    before: WorldState, diff: StateDiff, order: Sequence[str] = ()
+) -> tuple[WorldState, list[RuleBreach]]:
+    """Apply a diff under the world-state rules (``order``: SCENES' ids); a refused diff is
+    applied leniently anyway (so later scenes can still be checked) and its breaches are
+    returned."""
     try:
-        return apply_diff(before, diff), []
+        return apply_diff(before, diff, order), []
     except WorldStateError as refused:
         return _lenient(before, diff), list(refused.breaches)
 

@@ -29,6 +29,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 
+from ..core._scene_ids import scene_key
 from ..schemas import DigestRow, SceneRow, StoryDigest
 
 __all__ = [
@@ -65,7 +66,7 @@ MIN_SEQUENCE = 3  # scenes: shorter stories still group into a few scenes a sequ
 _PLACES, _CAST, _GOAL, _CONFLICT, _OUTCOME = 120, 90, 100, 130, 100
 _TURNS, _CHANGES, _FLAGS = 240, 150, 150
 TURNS = 3  # interior scenes whose outcome a sequence shows, evenly spaced
-_SCENE_ID = re.compile(r"\bS(\d+)\b")
+_SCENE_ID = re.compile(r"\b(?:E\d+_)?S\d+\b")
 
 
 # -- grouping ---------------------------------------------------------------------------------
@@ -276,9 +277,10 @@ def flagged_scenes(digest: StoryDigest) -> list[str]:
 
 
 def named_scenes(texts: Iterable[str], scene_ids: Iterable[str]) -> list[str]:
-    """The scenes of ``scene_ids`` that ``texts`` name (``S07``, ``S7``), first named first."""
-    by_number = {int(s[1:]): s for s in scene_ids}
-    found = (by_number.get(int(m)) for text in texts for m in _SCENE_ID.findall(text))
+    """The scenes of ``scene_ids`` that ``texts`` name (``S07``, ``S7``, ``E02_S03``), first
+    named first."""
+    by_key = {scene_key(s): s for s in scene_ids}
+    found = (by_key.get(scene_key(m)) for text in texts for m in _SCENE_ID.findall(text))
     return list(dict.fromkeys(s for s in found if s))
 
 

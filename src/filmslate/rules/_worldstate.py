@@ -13,8 +13,9 @@ size of the state and of the diff, never to the number of scenes already applied
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 
+from ..core._scene_ids import comes_after
 from ..schemas import (
     CharacterState,
     CharacterUpdate,
@@ -50,14 +51,17 @@ _SCENE_NUMBER = re.compile(r"S(\d+)")
 # -- the public API --------------------------------------------------------------------------
 
 
-def apply_diff(state: WorldState, diff: StateDiff) -> WorldState:
+def apply_diff(state: WorldState, diff: StateDiff, order: Sequence[str] = ()) -> WorldState:
     """The world after ``diff``: refuses (WorldStateError) a diff that breaks a rule.
+
+    ``order`` is the scene ids in story order (the rows of SCENES): a diff applies only to a
+    state before its scene. Without it, ids order by (episode, number).
 
     ``state`` is never changed. A character, prop or location the state does not know yet
     appears the first time an update names it (its first appearance).
     """
     breaches: list[RuleBreach] = []
-    _check_order(state, diff, breaches)
+    _check_order(state, diff, breaches, order)
     step = Step(state, diff, breaches)
     props = step.props()
     characters = step.characters()
@@ -76,11 +80,13 @@ def apply_diff(state: WorldState, diff: StateDiff) -> WorldState:
     return after
 
 
-def build_states(initial: WorldState, diffs: Iterable[StateDiff]) -> Iterator[WorldState]:
+def build_states(
+    initial: WorldState, diffs: Iterable[StateDiff], order: Sequence[str] = ()
+) -> Iterator[WorldState]:
     """Each state after each diff, in order (the first refusal stops the iteration)."""
     state = initial
     for diff in diffs:
-        state = apply_diff(state, diff)
+        state = apply_diff(state, diff, order)
         yield state
 
 
@@ -153,9 +159,11 @@ def same_entry(a: str, b: str) -> bool:
 # -- the rules, section by section -----------------------------------------------------------
 
 
-def _check_order(state: WorldState, diff: StateDiff, breaches: list[RuleBreach]) -> None:
+def _check_order(
+    state: WorldState, diff: StateDiff, breaches: list[RuleBreach], order: Sequence[str]
+) -> None:
     current = state.timeline.current_scene
-    if current is not None and scene_number(diff.scene_id) <= scene_number(current):
+    if current is not None and not comes_after(diff.scene_id, current, order):
         breaches.append(
             RuleBreach(
                 "scene_order",

@@ -193,7 +193,7 @@ class SyntheticFilm(FilmShape):
         return _production.rubric(self, shot_id, attempt)
 
 
-_SCENE_LINE = re.compile(r"^- scene: (S\d{2,})$", re.MULTILINE)
+_SCENE_LINE = re.compile(r"^- scene: ((?:E\d{2,}_)?S\d{2,})$", re.MULTILINE)
 _LOCK_SUBJECT = re.compile(r"^Write the [A-Z ]+ for ([A-Z0-9_]+)\.$", re.MULTILINE)
 
 

@@ -42,6 +42,7 @@ def synthetic_project(
     *,
     qc_failures: Mapping[str, int] | None = None,
     settings: Settings | None = None,
+    ids: tuple[str, ...] = (),
 ) -> tuple[Runner, SyntheticFilm]:
     """Create a project at ``root`` for a synthetic film and return a runner ready for
     ``Orchestrator(runner).run()``, with the film.
@@ -49,9 +50,12 @@ def synthetic_project(
     The project gets the film's PREMISE and STYLE lock (added by hand, as a person would),
     every text tier mapped to the film's scripted model, every visual tier to
     :class:`SyntheticVideo`, caps far above what the film costs, small proxy and final
-    resolutions, and shot-list limits that fit ``shots_per_scene``.
+    resolutions, and shot-list limits that fit ``shots_per_scene``. ``ids`` names the scenes
+    (see :class:`~filmslate.synthetic.FilmShape`).
     """
-    film = SyntheticFilm(scenes, shots_per_scene, characters, sets, seed, dict(qc_failures or {}))
+    film = SyntheticFilm(
+        scenes, shots_per_scene, characters, sets, seed, dict(qc_failures or {}), ids
+    )
     settings = settings or Settings()
     with Project.init(root, name="synthetic", title=TITLE) as project:
         config = project.root / CONFIG_FILE

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..core._errors import ProviderError
+from ..core._names import SCENE_RE
 
 CLIP_PALETTE = ("#3C5064", "#5A6E82", "#788CA0")
 """The colours of the synthetic clips: a slow blue-grey wave (every set lock carries them)."""
@@ -72,7 +73,9 @@ def title(character: str) -> str:
 class FilmShape:
     """A film of ``scenes`` scenes and ``shots_per_scene`` shots each: who is in which scene,
     where, and what each character owns, knows and feels. ``qc_failures`` maps a shot id to
-    how many of its first QC attempts the vision model fails."""
+    how many of its first QC attempts the vision model fails. ``ids`` names the scenes in
+    story order when they are not ``S01``, ``S02``, ... (gaps, renumbering, a series'
+    ``E01_S01``); there must be one per scene."""
 
     scenes: int
     shots_per_scene: int
@@ -80,8 +83,11 @@ class FilmShape:
     sets: int = 3
     seed: int = 0
     qc_failures: Mapping[str, int] = field(default_factory=dict)
+    ids: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        if self.ids and len(self.ids) != self.scenes:
+            raise ValueError(f"{len(self.ids)} scene ids for {self.scenes} scenes")
         if self.scenes < 1 or self.shots_per_scene < 1:
             raise ValueError("a synthetic film needs at least one scene and one shot per scene")
         if self.characters < 1 or self.sets < 1:
@@ -106,7 +112,10 @@ class FilmShape:
         return out
 
     def scene_id(self, index: int) -> str:
-        """``S01`` for index 0 (three digits from 100 scenes on, as SPEC §3 widens them)."""
+        """``S01`` for index 0 (three digits from 100 scenes on, as SPEC §3 widens them), or
+        the index-th of ``ids``."""
+        if self.ids:
+            return self.ids[index]
         return f"S{index + 1:0{max(2, len(str(self.scenes)))}d}"
 
     def shot_id(self, index: int, shot: int) -> str:
@@ -116,7 +125,9 @@ class FilmShape:
 
     def scene_index(self, scene_id: str) -> int:
         """The index of ``S03`` (2)."""
-        index = int(scene_id[1:]) - 1
+        index = self.ids.index(scene_id) if scene_id in self.ids else -1
+        if not self.ids and SCENE_RE.fullmatch(scene_id):
+            index = int(scene_id[1:]) - 1
         if not 0 <= index < self.scenes:
             raise ProviderError(
                 f"{scene_id} is not a scene of this synthetic film ({self.scenes} scenes)",

@@ -15,7 +15,7 @@ no revision of the diff can fix that, only running the earlier scene can.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar
 
 from pydantic import BaseModel
@@ -64,7 +64,7 @@ class WorldStateTracker(Skill):
         if diff.scene_id != ctx.target:
             ctx.params[_WRONG_SCENE] = diff.scene_id  # stored under S05, it would pollute S05
             return []
-        breaches, after = judge(diff, scene, row, prior)
+        breaches, after = judge(diff, scene, row, prior, _order(ctx))
         # The next WORLD_STATE is written only from an accepted diff: a FAIL-gated state
         # would block every later scene.
         return [diff] if breaches or after is None else [diff, after]
@@ -86,7 +86,7 @@ class WorldStateTracker(Skill):
                 ]
             )
         diff = next(o for o in outputs if isinstance(o, StateDiff))
-        breaches, after = judge(diff, *_scene_inputs(ctx))
+        breaches, after = judge(diff, *_scene_inputs(ctx), _order(ctx))
         produced = [o for o in outputs if isinstance(o, WorldState)]
         if not breaches and produced != [after]:
             breaches.append(
@@ -102,18 +102,28 @@ class WorldStateTracker(Skill):
 
 
 def judge(
-    diff: StateDiff, scene: SceneRow, row: BreakdownRow, prior: WorldState
+    diff: StateDiff,
+    scene: SceneRow,
+    row: BreakdownRow,
+    prior: WorldState,
+    order: Sequence[str] = (),
 ) -> tuple[list[RuleBreach], WorldState | None]:
-    """Every rule the diff breaks (scene rules first), and the next state when it applies."""
+    """Every rule the diff breaks (scene rules first), and the next state when it applies
+    (``order``: the scene ids of SCENES, the story order the diff must follow)."""
     breaches = _scene_breaches(diff, scene, row, prior)
     try:
-        after = apply_diff(prior, diff)
+        after = apply_diff(prior, diff, order)
     except WorldStateError as refused:
         return breaches + list(refused.breaches), None
     return breaches, after
 
 
 # -- inputs and order ------------------------------------------------------------------------
+
+
+def _order(ctx: Context) -> list[str]:
+    scenes: Scenes = ctx.inputs.get("SCENES")
+    return [r.scene_id for r in scenes.rows]
 
 
 def _scene_inputs(ctx: Context) -> tuple[SceneRow, BreakdownRow, WorldState]:

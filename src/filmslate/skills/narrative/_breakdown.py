@@ -11,6 +11,7 @@ from pydantic import Field
 
 from ...core._errors import UserError
 from ...core._gate import Gate
+from ...core._scene_ids import ordered as in_story_order
 from ...engine._kept import KEPT_PARAM, KeptAnswers
 from ...engine._skill import Context, Media, Need, Skill
 from ...rules._fountain import ParsedScene, canonical_id, parse_fountain
@@ -35,7 +36,7 @@ from ._breakdown_props import (
     rejection_notes,
     without_rejected,
 )
-from ._common import PACKAGE, Answer, compose, joined, scene_lines, scene_number, section, unique
+from ._common import PACKAGE, Answer, compose, joined, scene_key, scene_lines, section, unique
 
 __all__ = [
     "BreakdownAnswer",
@@ -102,7 +103,7 @@ _INJURY_RE: Final = re.compile(
 _LOCK_RE: Final = re.compile(r"(?:CHAR|SET|VOICE|STYLE)_[A-Z0-9]+(?:_[A-Z0-9]+)*_LOCK")
 _LOCK_PREFIX_RE: Final = re.compile(r"(?:CHAR|SET|VOICE|STYLE)_[A-Z0-9_]+")
 #: A gate reason about one scene: ``S03: ...``.
-_SCENE_RE: Final = re.compile(r"(S\d+):")
+_SCENE_RE: Final = re.compile(r"((?:E\d+_)?S\d+):")
 #: How code records a new prop's first owner among the state changes.
 _ENTERS: Final = " enters the story, owned by "
 #: Owners that say nobody knows who has the prop.
@@ -112,13 +113,14 @@ _VAGUE_OWNERS: Final = frozenset(
 
 
 def _parsed_script(
-    scripts: Mapping[str, ScriptScene],
-) -> dict[int, tuple[ParsedScene, BreakdownRow]]:
-    """Parse the slices as one screenplay, exactly as `slate import` does, and break it down
-    with the importer's own code (so the extraction is the import's, field for field)."""
+    scripts: Mapping[str, ScriptScene], order: Sequence[str]
+) -> dict[tuple[int, int], tuple[ParsedScene, BreakdownRow]]:
+    """Parse the slices as one screenplay in story order (``order``: SCENES' ids), exactly
+    as `slate import` does, and break it down with the importer's own code (so the
+    extraction is the import's, field for field, first appearances included)."""
     if not scripts:
         return {}
-    ordered = sorted(scripts, key=scene_number)
+    ordered = in_story_order(scripts, order)
     play = parse_fountain("\n\n".join(scripts[s].text for s in ordered), source="SCRIPT")
     if len(play.scenes) != len(ordered):
         raise UserError(
@@ -128,8 +130,7 @@ def _parsed_script(
         )
     rows = breakdown_table(play).rows
     return {
-        scene_number(s): (scene, row)
-        for s, scene, row in zip(ordered, play.scenes, rows, strict=True)
+        scene_key(s): (scene, row) for s, scene, row in zip(ordered, play.scenes, rows, strict=True)
     }
 
 
@@ -137,11 +138,11 @@ def extract(ctx: Context) -> dict[str, Extracted]:
     """Deterministic breakdown of every scene: SCENES columns plus the screenplay's own."""
     scenes: Scenes = ctx.inputs.get("SCENES")
     scripts: dict[str, ScriptScene] = ctx.inputs.all("SCRIPT")
-    parsed = _parsed_script(scripts)
-    texts = {scene_number(s): v.text for s, v in scripts.items()}
+    parsed = _parsed_script(scripts, [row.scene_id for row in scenes.rows])
+    texts = {scene_key(s): v.text for s, v in scripts.items()}
     out = {}
     for row in scenes.rows:
-        number = scene_number(row.scene_id)
+        number = scene_key(row.scene_id)
         scene, base = parsed.get(number, (None, None))
         out[row.scene_id] = Extracted(
             characters=unique(

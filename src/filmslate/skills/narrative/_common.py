@@ -33,6 +33,7 @@ from typing import Any, Final
 from pydantic import BaseModel, ValidationError, model_validator
 
 from ...core._errors import UserError
+from ...core._scene_ids import scene_key
 from ...engine._skill import Context
 from ...rules._fountain import canonical_id
 from ...schemas import (
@@ -60,8 +61,8 @@ __all__ = [
     "known_facts",
     "same_fact",
     "scene_cast",
+    "scene_key",
     "scene_lines",
-    "scene_number",
     "scene_row",
     "section",
     "unique",
@@ -214,17 +215,12 @@ def canonical_uses(uses: Iterable[KnowledgeUse]) -> list[KnowledgeUse]:
 # ── scenes ──────────────────────────────────────────────────────────────────────────────────
 
 
-def scene_number(scene_id: str) -> int:
-    """``S03`` -> 3 (scene ids compare by number, whatever their padding)."""
-    return int(scene_id[1:])
-
-
 def scene_row(ctx: Context) -> SceneRow:
-    """The target scene's SCENES row (ids compared by number, so S3 padding slips match)."""
+    """The target scene's SCENES row (ids compared by episode and number: S3 matches S03)."""
     scenes: Scenes = ctx.inputs.get("SCENES")
-    wanted = scene_number(ctx.scene_id)
+    wanted = scene_key(ctx.scene_id)
     for row in scenes.rows:
-        if scene_number(row.scene_id) == wanted:
+        if scene_key(row.scene_id) == wanted:
             return row
     raise UserError(
         f"{ctx.scene_id} is not in SCENES: run story-architect or import the "
@@ -238,8 +234,8 @@ def breakdown_row(ctx: Context) -> BreakdownRow | None:
     breakdown: Breakdown | None = ctx.inputs.get("BREAKDOWN")
     if breakdown is None:
         return None
-    wanted = scene_number(ctx.scene_id)
-    return next((r for r in breakdown.rows if scene_number(r.scene_id) == wanted), None)
+    wanted = scene_key(ctx.scene_id)
+    return next((r for r in breakdown.rows if scene_key(r.scene_id) == wanted), None)
 
 
 def unique(items: Iterable[str]) -> list[str]:

@@ -21,7 +21,7 @@ from ...core._gate import Gate
 from ...engine._skill import Context, Media, Need, Skill
 from ...schemas import Artifact, SceneRow, Scenes, ScriptScene, Text
 from .._prompts import system_prompt
-from ._common import PACKAGE, Answer, compose, scene_lines, scene_number, section
+from ._common import PACKAGE, Answer, compose, scene_key, scene_lines, section
 from ._story import _is_vague, scene_field_failures
 
 __all__ = ["FIELDS", "SceneGoals", "SceneGoalsAnswer", "missing_fields", "weak_fields"]
@@ -108,13 +108,13 @@ class SceneGoals(Skill):
                 "every scene already has a concrete goal, conflict and outcome: scene-goals "
                 "has nothing to fill (edit SCENES with `slate add` to change one)"
             )
-        scripts = {scene_number(s): v for s, v in ctx.inputs.all("SCRIPT").items()}
+        scripts = {scene_key(s): v for s, v in ctx.inputs.all("SCRIPT").items()}
         system = system_prompt(PACKAGE, self.prompt_name)
         rows = list(scenes.rows)
         for index, row in enumerate(scenes.rows):
             weak = weak_fields(row)
             if weak:
-                script = scripts.get(scene_number(row.scene_id))
+                script = scripts.get(scene_key(row.scene_id))
                 prompt = _prompt(scenes.rows, index, script, ctx.feedback)
                 answer = ctx.ask(SceneGoalsAnswer, system, prompt)
                 rows[index] = row.model_copy(update={n: getattr(answer, n) for n in weak})

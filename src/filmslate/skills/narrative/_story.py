@@ -12,6 +12,7 @@ from pydantic import Field, field_validator, model_validator
 
 from ...core._gate import Gate
 from ...core._names import TOKEN_RE
+from ...core._scene_ids import scene_key
 from ...engine._skill import Context, Media, Need, Skill
 from ...rules._fountain import canonical_id
 from ...schemas import Artifact, Beats, Id, Item, Paragraphs, Premise, SceneRow, Scenes, Text
@@ -216,17 +217,18 @@ def scene_field_failures(row: SceneRow) -> list[str]:
 
 
 def _scene_id_failures(ids: Sequence[str]) -> list[str]:
+    """Ids name scenes, rows order them: gaps and renumbering are fine (S01, S03, S10);
+    padding is one width, widened only past 99 (SPEC §3). The schema refuses repeats."""
     if not ids:
         return ["no scenes: the scene list is empty"]
-    width = max(2, len(str(len(ids))))
-    expected = [f"S{n:0{width}d}" for n in range(1, len(ids) + 1)]
-    for got, want in zip(ids, expected, strict=True):
-        if got != want:
-            return [
-                f"scene ids must run {expected[0]}, {expected[1] if len(ids) > 1 else ''}"
-                f"... in order with {width}-digit padding: found {got} where {want} "
-                "belongs"
-            ]
+    width = max(2, len(str(max(scene_key(sid)[1] for sid in ids))))
+    wrong = next((sid for sid in ids if len(sid.rsplit("S", 1)[1]) != width), None)
+    if wrong is not None:
+        _, number = scene_key(wrong)
+        return [
+            f"scene ids are padded to {width} digits: found {wrong} where "
+            f"{wrong.rsplit('S', 1)[0]}S{number:0{width}d} belongs"
+        ]
     return []
 
 
