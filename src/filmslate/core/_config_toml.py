@@ -130,7 +130,8 @@ schema_retries = 2              # re-asks quoting the error when an answer misfi
 # base_url = "https://queue.fal.run"   # the vendor's by default; a gateway or test server
 # api_key_env = "FAL_KEY"              # the variable holding the key (never the key)
 # timeout_s = 600.0                    # per HTTP request
-# max_concurrent = 2                   # jobs in flight at once
+# max_concurrent = 2                   # jobs in flight at once (`slate run --jobs N`)
+# requests_per_minute = 60             # calls and submissions started per minute (--jobs N)
 # A text provider's table ([providers.compat], [providers.openai], ...) also takes:
 # output_mode = "tool"                 # or "json_schema" (native), "prompted" (schema in prompt)
 # idempotent = false                   # true: resend a request that timed out after it was

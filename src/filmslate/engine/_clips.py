@@ -33,6 +33,7 @@ from ..schemas import GenPack, ShotRow
 from ._render_jobs import REFUSALS, JobRow, JobTable
 from ._submissions import JobProvider
 from ._video import Failure, JobStatus, Reference, VideoJob
+from ._waits import waiting
 
 __all__ = [
     "clip_job",
@@ -182,7 +183,8 @@ def fetched(jobs: JobTable, row: JobRow, fetch: Callable[[], bytes]) -> bytes:
     """A finished job's output; a refusal raised by the download (a safety checker that
     blanked the result) is recorded on the job, so it is never sent again unchanged."""
     try:
-        return fetch()
+        with waiting(row.provider, "download"):
+            return fetch()
     except ProviderError as exc:
         failure = exc.context.get("failure")
         if failure not in REFUSALS:
@@ -198,7 +200,8 @@ def wait_for(
     state = row.state
     while True:
         try:
-            status = provider.poll(row.job_id)
+            with waiting(row.provider, "poll"):
+                status = provider.poll(row.job_id)
         except ProviderError as exc:
             failure = exc.context.get("failure")
             if failure not in REFUSALS:
@@ -217,4 +220,5 @@ def wait_for(
                 job_id=row.job_id,
                 failure="timeout",
             )
-        time.sleep(poll_interval_s)
+        with waiting(row.provider, "poll"):
+            time.sleep(poll_interval_s)

@@ -32,6 +32,7 @@ import pydantic
 from ..core._errors import ProviderError
 from ..core._prices import token_prices
 from ._attachments import Attachment, attachment_tokens, takes_images
+from ._waits import waiting
 
 ENTRY_POINT_GROUP = "filmslate.text_providers"
 DEFAULT_MAX_OUTPUT_TOKENS = 4096
@@ -234,7 +235,9 @@ class Gateway:
 
     def complete(self, request: TextRequest) -> TextResult:
         """Answer ``request`` through the provider its model names."""
-        result = self.provider(request.model).complete(request)
+        provider = self.provider(request.model)
+        with waiting(request.model, "request"):
+            result = provider.complete(request)
         if not isinstance(result.output, request.output_type):
             # A provider bug or a misregistered fake: fail here, not deep inside a skill.
             raise ProviderError(

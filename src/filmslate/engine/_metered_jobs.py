@@ -29,6 +29,7 @@ from ._clips import failed_charge, fetched, refused_error, settled_cost, wait_fo
 from ._render_jobs import REFUSALS, VIDEO_TABLE, JobRow, JobTable, adopt_open_jobs, spend_entry
 from ._submissions import JobProvider, settle_intent
 from ._video import JobStatus
+from ._waits import job_over, waiting
 
 __all__ = ["CLOSE_FACTORY", "MeteredJobs", "close_made", "factory_providers", "serving"]
 
@@ -136,7 +137,8 @@ class MeteredJobs(abc.ABC, Generic[P]):
         self.jobs.record_intent(intent)  # before the call: a crash leaves a settleable intent
         crash_point(self.CRASH_AFTER_INTENT)
         try:
-            job_id = submit()
+            with waiting(intent.provider, "submit"):  # the job is in flight from here
+                job_id = submit()
         except ProviderError as exc:
             self._not_submitted(intent, exc)
         row = replace(intent, job_id=job_id, state="submitted")
@@ -174,6 +176,7 @@ class MeteredJobs(abc.ABC, Generic[P]):
     ) -> NoReturn:
         """Record a failed job (its kind and message), charge or release its hold, raise.
         ``priced``: the catalogue entry, the clip's seconds and the picture's size."""
+        job_over()
         failure = status.failure or "other"
         hold = self.jobs.hold(row)
         charge = failed_charge(provider, row.job_id, *priced)
@@ -209,7 +212,10 @@ class MeteredJobs(abc.ABC, Generic[P]):
             self.ledger.settle(hold, actual, spend_entry(hold, row, skill, note(source)))
             self.spent += actual
         self.jobs.set_state(row, "done")  # paid: from here on it is only fetched
-        return fetched(self.jobs, row, lambda: self._fetch(provider, row))
+        try:
+            return fetched(self.jobs, row, lambda: self._fetch(provider, row))
+        finally:
+            job_over()
 
     def _fetched_again(self, row: JobRow, redo: Callable[[], bytes]) -> bytes:
         """A finished job's output again; an offline one that cannot be fetched is redone

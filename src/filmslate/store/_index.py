@@ -132,7 +132,11 @@ def sha256_file(path: Path) -> str:
 
 def connect(path: Path) -> IndexConnection:
     """Open an index database in WAL mode with our settings."""
-    conn = sqlite3.connect(path, timeout=60.0, isolation_level=None, factory=IndexConnection)
+    # check_same_thread off: `slate run --jobs N` runs steps on several threads, one at a time
+    # (workflow._scheduler serialises every store use; only provider waits overlap)
+    conn = sqlite3.connect(
+        path, timeout=60.0, isolation_level=None, factory=IndexConnection, check_same_thread=False
+    )
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA busy_timeout=60000")

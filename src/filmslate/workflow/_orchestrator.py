@@ -36,7 +36,7 @@ run with the reason and what to do; nothing downstream of it runs.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Protocol
 
 from ..core._errors import CostReviewRequired, GateFailed, RenderRefused, RunError
 from ..core._names import scene_of
@@ -48,6 +48,7 @@ from ..store._runlock import run_lock
 from ._audio import voice_pass
 from ._backward import LoopBack, revise_open, send_back
 from ._edit import edit_pass
+from ._lip_sync import voices_first
 from ._pending import (
     budget_moved,
     locks_pending,
@@ -58,10 +59,10 @@ from ._pending import (
     tracked,
 )
 from ._sheets import sheets_pending
-from ._switching import check_switch, pending_samples
-from ._visual_continuity import visual_pass
+from ._shots import shots_pass
+from ._stop import Refused, Status, Stop
+from ._switching import check_switch
 
-Status = Literal["complete", "stopped", "waiting"]
 LOCK_SKILLS = ("character-lock", "set-lock", "voice-lock")
 BUDGET_EVENTS = ("budget_warning", "hard_stop", "override")
 MAX_ROUNDS = 10  # QC rounds per shot in one run; the regen limits stop far earlier
@@ -93,18 +94,6 @@ class Silent:
         """Ignore."""
 
 
-class Stop(Exception):
-    """Ends the run at a step that cannot pass; carries the outcome."""
-
-    def __init__(self, status: Status, skill: str, target: str, reason: str) -> None:
-        super().__init__(reason)
-        self.status, self.skill, self.target, self.reason = status, skill, target, reason
-
-
-class Refused(Stop):
-    """The provider refused the shot's GenPack (RenderRefused): regen-analyzer rewords it."""
-
-
 @dataclass
 class Outcome:
     """How a whole orchestrated run ended."""
@@ -127,6 +116,8 @@ class Outcome:
 
 class Orchestrator:
     """Runs every missing or stale step of a project in loop order (see the module docs)."""
+
+    jobs: int = 1  # provider waits at once (`slate run --jobs N`; 1: one step after another)
 
     def __init__(self, runner: Runner, progress: Progress | None = None) -> None:
         self.runner = runner
@@ -251,29 +242,7 @@ class Orchestrator:
         self.progress.advance("cost-optimizer PROJECT")
 
     def _shots(self) -> None:
-        for sample in pending_samples(self.runner):  # SPEC §7: a switch's QC sample first
-            self.batch_prepare(scene_of(sample))
-            self.proxy_until_accepted(sample)
-        for scene in scene_ids(self.runner):
-            rows = shot_rows(self.runner, scene)
-            self.progress.phase(f"shots of {scene}", 2 * len(rows) + 3)
-            self.cost_loop(scene)  # SPEC §5: a projection before every batch
-            self.progress.advance(f"cost-optimizer {scene}")
-            rows = shot_rows(self.runner, scene)  # the cost loop may have simplified the list
-            self.batch_plan(scene)
-            self.progress.advance(f"model-router {scene}")
-            if sheets_pending(self.runner, scene):  # before the storyboards that use them
-                self._run("reference-sheets", scene)
-            self.progress.advance(f"reference-sheets {scene}")
-            for row in rows:
-                self.proxy_until_accepted(row.shot_id, row)
-                self.progress.advance(f"{row.shot_id} proxy")
-            visual_pass(self, scene)  # issue 13 §4: the accepted takes looked at, before finals
-            for row in rows:
-                self.step("render-final", row.shot_id, advance=False)
-                self.progress.advance(f"{row.shot_id} final")
-            if budget_moved(self.runner, BUDGET_EVENTS):  # a cap changed state: report it now
-                self._run("budget-gates", "PROJECT")
+        shots_pass(self)  # _shots: one scene after another, or with --jobs N many at once
 
     def _cut(self) -> None:
         self.progress.phase("cut", 2)
@@ -359,12 +328,12 @@ class Orchestrator:
         """model-router: route the batch's shots by hero tier within the premium quota, as a
         ROUTING_DECISION with its projected cost (once per version of the shot list)."""
         plan = self.store.latest("ROUTING_DECISION", f"BATCH_PLAN_{scene}")
-        if plan is not None and not self.store.is_stale(plan.name):
-            return
-        try:
-            self.runner.plan_batch(scene)
-        except RunError as error:
-            raise Stop("stopped", "model-router", scene, str(error)) from None
+        if plan is None or self.store.is_stale(plan.name):
+            try:
+                self.runner.plan_batch(scene)
+            except RunError as error:
+                raise Stop("stopped", "model-router", scene, str(error)) from None
+        voices_first(self, scene)  # issue 15 §3: a lip-syncing model needs the AUDIO first
 
     # -- steps ------------------------------------------------------------------------------
 

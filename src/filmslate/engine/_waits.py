@@ -1,0 +1,82 @@
+"""Where a run waits on a provider: the points a concurrent scheduler may use (issue 17).
+
+Every paid call spends most of its time waiting on someone else's machine: a text request,
+a video, image or speech job's submit, poll and download. The engine marks those waits with
+:func:`waiting` (and the end of a job with :func:`job_over`); nothing else in a run is a wait.
+With no :class:`Waits` installed (a plain ``slate run``, library use) they do nothing, so a
+sequential run behaves exactly as before.
+
+``slate run --jobs N`` installs one (``workflow._scheduler``): it serialises everything a run
+does EXCEPT these waits (store writes, the ledger, the run log stay single-file), lets up to
+N waits overlap, and applies each provider's limits (``[providers.<name>] max_concurrent``,
+``requests_per_minute``) as a job is submitted or a request sent.
+
+A wait never holds a store transaction open: each marked point is outside one, which
+``waiting`` does not check (the tests of the scheduler do, through real runs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Literal, Protocol
+
+__all__ = ["WaitKind", "Waits", "install", "installed", "job_over", "provider_of", "waiting"]
+
+WaitKind = Literal["request", "submit", "poll", "download"]
+"""``request``: a synchronous call (text); ``submit``: a job's start (it stays in flight until
+:func:`job_over` or the thread's next job); ``poll`` and ``download``: the rest of a job."""
+
+
+class Waits(Protocol):
+    """What a scheduler does around a provider wait."""
+
+    def enter(self, provider: str, kind: WaitKind) -> None:
+        """The calling thread is about to wait on ``provider``."""
+
+    def leave(self, provider: str, kind: WaitKind) -> None:
+        """The wait is over; the thread carries on with the run."""
+
+    def job_over(self) -> None:
+        """The calling thread's job (the last ``submit``) reached its end."""
+
+
+_installed: Waits | None = None
+
+
+def install(waits: Waits | None) -> Waits | None:
+    """Make ``waits`` the one every marked wait reports to (None: none); returns the last."""
+    global _installed
+    last, _installed = _installed, waits
+    return last
+
+
+def installed() -> Waits | None:
+    """The installed Waits, or None."""
+    return _installed
+
+
+def provider_of(model: str) -> str:
+    """The provider a model string names ("fal" of "fal:fal-ai/..."; "animatic")."""
+    return model.split(":", 1)[0]
+
+
+@contextmanager
+def waiting(model: str, kind: WaitKind) -> Iterator[None]:
+    """Mark a wait on the provider of ``model`` (nothing happens when no Waits is installed)."""
+    waits = _installed
+    if waits is None:
+        yield
+        return
+    provider = provider_of(model)
+    waits.enter(provider, kind)
+    try:
+        yield
+    finally:
+        waits.leave(provider, kind)
+
+
+def job_over() -> None:
+    """The calling thread's paid job is settled or failed: its provider slot is free."""
+    if _installed is not None:
+        _installed.job_over()

@@ -1,0 +1,241 @@
+"""The shots phase of the orchestrated run, one scene after another or many at once.
+
+Sequentially (``slate run``, ``--jobs 1``), as the orchestrator's module docs say: a switch's
+QC samples first, then for each scene in SCENES order the cost loop and its routing plan,
+reference-sheets, each shot's proxy loop (storyboard, GenPack, proxy, QC, regen), the visual
+pass, each shot's render-final, and budget-gates when a cap moved.
+
+With ``--jobs N`` (N > 1) the same steps first run as a dependency graph (``_scheduler``):
+
+- every scene is a **lane**, and lanes run at once (up to N): a scene's steps keep their
+  order inside its lane, and the gates before each step are the same, so nothing downstream
+  of a FAIL runs;
+- reference-sheets take **turns** in SCENES order (scenes share their cast's sheets: the
+  second scene uses the sheets the first made, as in a sequential run);
+- inside a lane, the shots' render-finals (once the scene's proxies passed QC and the visual
+  pass) are independent **paid steps**, handed to the executor (``_executor``) to run at once.
+
+Proxies of one scene stay in shot order: each QC verdict may add a regen rule the next
+shot's GenPack must carry, and rendering before it would pay for a take made stale at once.
+
+Then the sequential pass runs over every scene as a sweep: it finds each step a fresh PASS
+(nothing is paid again: it reads the store), runs in its place any step the concurrent pass
+dropped (a call a cost review must precede, a refused render), and repacks a shot a regen
+rule learned in another lane now applies to. Every paid call inside a step is the runner's
+or the render service's, so its reservation, intent and settlement are what they always are.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Protocol
+
+from ..core._errors import CostReviewRequired, RenderRefused, RunError
+from ..core._names import scene_of
+from ..engine._readiness import passed_and_fresh
+from ..engine._runner import Runner, RunResult
+from ..engine._waits import provider_of
+from ..schemas import ShotRow
+from ..store._project import Project
+from ._executor import Executor, PaidStep, ThreadExecutor
+from ._limits import ProviderLimits
+from ._pending import budget_moved, scene_ids, shot_rows
+from ._scheduler import Scheduler
+from ._sheets import sheets_pending
+from ._stop import Stop
+from ._switching import pending_samples
+from ._visual_continuity import visual_pass
+
+__all__ = ["Orchestrator", "concurrent_shots", "sequential_shots", "shots_pass"]
+
+BUDGET_EVENTS = ("budget_warning", "hard_stop", "override")
+
+
+class _Progress(Protocol):
+    def phase(self, name: str, total: int) -> None: ...
+
+    def advance(self, detail: str) -> None: ...
+
+    def ran(self, result: RunResult) -> None: ...
+
+
+class Orchestrator(Protocol):
+    """What the shots phase needs of the orchestrator (``_orchestrator.Orchestrator``)."""
+
+    runner: Runner
+    project: Project
+    progress: _Progress
+    jobs: int
+
+    def cost_loop(self, target: str) -> None:
+        """cost-optimizer on the target, simplifying or stopping over a cap."""
+
+    def batch_plan(self, scene: str) -> None:
+        """model-router's ROUTING_DECISION for the scene's shots."""
+
+    def batch_prepare(self, scene: str) -> None:
+        """What a scene's shots need before one is rendered out of turn."""
+
+    def proxy_until_accepted(self, shot: str, row: ShotRow | None = None) -> None:
+        """storyboard -> GenPack -> proxy -> QC until the shot's take is accepted."""
+
+    def step(self, skill: str, target: str, *, advance: bool = True) -> None:
+        """Run a skill unless its latest output is a fresh PASS (or stop the run)."""
+
+    def _run(
+        self, skill: str, target: str, *, stop_on_fail: bool = True, feedback: tuple[str, ...] = ()
+    ) -> RunResult:
+        """Run a skill to PASS, or stop the run."""
+
+    def _record(self, result: RunResult) -> None:
+        """Count a step that ran (and show it)."""
+
+
+def shots_pass(orch: Orchestrator) -> None:
+    """The shots phase: concurrently first when ``orch.jobs`` > 1, then the sequential pass."""
+    if orch.jobs > 1:
+        concurrent_shots(orch, orch.jobs)
+        progress, orch.progress = orch.progress, _RanOnly(orch.progress)
+        try:
+            sequential_shots(orch)  # the sweep: fresh steps are only read
+        finally:
+            orch.progress = progress
+        return
+    sequential_shots(orch)
+
+
+def sequential_shots(orch: Orchestrator) -> None:
+    """The shots phase one step after another (the order of the orchestrator's docs)."""
+    runner = orch.runner
+    for sample in pending_samples(runner):  # SPEC §7: a switch's QC sample first
+        orch.batch_prepare(scene_of(sample))
+        orch.proxy_until_accepted(sample)
+    for scene in scene_ids(runner):
+        rows = shot_rows(runner, scene)
+        orch.progress.phase(f"shots of {scene}", 2 * len(rows) + 3)
+        orch.cost_loop(scene)  # SPEC §5: a projection before every batch
+        orch.progress.advance(f"cost-optimizer {scene}")
+        rows = shot_rows(runner, scene)  # the cost loop may have simplified the list
+        orch.batch_plan(scene)
+        orch.progress.advance(f"model-router {scene}")
+        if sheets_pending(runner, scene):  # before the storyboards that use them
+            orch._run("reference-sheets", scene)
+        orch.progress.advance(f"reference-sheets {scene}")
+        for row in rows:
+            orch.proxy_until_accepted(row.shot_id, row)
+            orch.progress.advance(f"{row.shot_id} proxy")
+        visual_pass(orch, scene)  # issue 13 §4: the accepted takes looked at, before finals
+        for row in rows:
+            orch.step("render-final", row.shot_id, advance=False)
+            orch.progress.advance(f"{row.shot_id} final")
+        if budget_moved(runner, BUDGET_EVENTS):  # a cap changed state: report it now
+            orch._run("budget-gates", "PROJECT")
+
+
+def concurrent_shots(orch: Orchestrator, jobs: int, executor: Executor | None = None) -> None:
+    """Every scene's shots as a lane, up to ``jobs`` provider waits at once (module docs)."""
+    runner = orch.runner
+    for sample in pending_samples(runner):  # a switch's samples decide first, alone
+        orch.batch_prepare(scene_of(sample))
+        orch.proxy_until_accepted(sample)
+    scenes = scene_ids(runner)
+    total = sum(2 * len(shot_rows(runner, scene)) + 3 for scene in scenes)
+    orch.progress.phase(f"shots, {jobs} at once", total)
+    scheduler = Scheduler(jobs, ProviderLimits(runner.config), orch.progress)
+    paid = executor or ThreadExecutor(scheduler)
+    lanes = [partial(_lane, orch, scheduler, paid, i, scene) for i, scene in enumerate(scenes)]
+    with scheduler.installed():
+        try:
+            scheduler.run_all(lanes)
+        finally:
+            if executor is None:
+                paid.close()
+
+
+def _lane(
+    orch: Orchestrator, scheduler: Scheduler, executor: Executor, index: int, scene: str
+) -> None:
+    """One scene's shots, in the sequential order; its finals at once."""
+    runner, progress = orch.runner, orch.progress
+    orch.cost_loop(scene)
+    progress.advance(f"cost-optimizer {scene}")
+    rows = shot_rows(runner, scene)
+    orch.batch_plan(scene)
+    progress.advance(f"model-router {scene}")
+    with scheduler.turn("reference-sheets", index):
+        if sheets_pending(runner, scene):
+            orch._run("reference-sheets", scene)
+    progress.advance(f"reference-sheets {scene}")
+    for row in rows:
+        scheduler.check()
+        orch.proxy_until_accepted(row.shot_id, row)
+        progress.advance(f"{row.shot_id} proxy")
+    scheduler.check()
+    visual_pass(orch, scene)
+    finals = [row.shot_id for row in rows]
+    at_once(orch, scheduler, executor, "render-final", finals, _video_provider(orch, scene))
+    for shot in finals:
+        scheduler.check()
+        orch.step("render-final", shot, advance=False)
+        progress.advance(f"{shot} final")
+    if budget_moved(runner, BUDGET_EVENTS):
+        orch._run("budget-gates", "PROJECT")
+
+
+def at_once(
+    orch: Orchestrator,
+    scheduler: Scheduler,
+    executor: Executor,
+    skill: str,
+    targets: list[str],
+    provider: str,
+) -> None:
+    """Run ``skill`` on each target that is not a fresh PASS, all at once; a Stop raised by
+    one is raised once all have ended (the sequential steps after it then find them done)."""
+    cls = orch.runner.registry.get(skill)
+    todo = [t for t in targets if not passed_and_fresh(orch.project, cls, t)]
+    futures = [
+        executor.start(PaidStep(skill, target, provider), partial(ahead, orch, skill, target))
+        for target in todo
+    ]
+    scheduler.wait(futures)
+
+
+def ahead(orch: Orchestrator, skill: str, target: str) -> None:
+    """Run a paid step ahead of its sequential place. A call refused before anything was
+    sent (a cost review due, a refused render) is dropped: the sequential step meets it in
+    its own place and does what a sequential run does. Any other refusal stops the run."""
+    if passed_and_fresh(orch.project, orch.runner.registry.get(skill), target):
+        return
+    try:
+        result = orch.runner.run(skill, target, force=True)
+    except (CostReviewRequired, RenderRefused):
+        return
+    except RunError as error:
+        raise Stop("stopped", skill, target, str(error)) from None
+    orch._record(result)
+
+
+def _video_provider(orch: Orchestrator, scene: str) -> str:
+    """The provider the scene's renders pay (for the executor's queues)."""
+    rows = shot_rows(orch.runner, scene)
+    if not rows:
+        return ""
+    return provider_of(orch.runner.render_service().route(rows[0]).model)
+
+
+class _RanOnly:
+    """A Progress passing on only the steps that ran (the sweep draws no bars of its own)."""
+
+    def __init__(self, inner: _Progress) -> None:
+        self.inner = inner
+
+    def phase(self, name: str, total: int) -> None:
+        """Ignore."""
+
+    def advance(self, detail: str) -> None:
+        """Ignore."""
+
+    def ran(self, result: RunResult) -> None:
+        """Print it as the orchestrator would."""
+        self.inner.ran(result)
