@@ -16,7 +16,7 @@ import sys
 import typer
 
 from ..core._errors import FilmslateError
-from . import _budget, _config, _export, _locks, _project, _run, _serve, _sheet
+from . import _budget, _config, _export, _locks, _mcp, _project, _run, _serve, _sheet
 from ._common import err, out, plain
 
 __all__ = ["app", "err", "main", "out"]
@@ -31,6 +31,7 @@ app = typer.Typer(
 for _group in (_project.commands, _run.commands, _budget.commands, _locks.commands):
     app.add_typer(_group)
 app.add_typer(_export.commands)
+app.add_typer(_mcp.commands)
 app.add_typer(_serve.commands)
 app.add_typer(_config.config_app, name="config")
 app.add_typer(_locks.lock_app, name="lock")

@@ -295,6 +295,9 @@ class Registry:
             and "name" in vars(obj)
             and obj.__module__ == name
         ]
+        # A long-lived process (`slate mcp`, `slate serve`) loads the file again for each
+        # runner: the fresh classes replace the ones this same file registered before.
+        self._skills = {k: v for k, v in self._skills.items() if v.__module__ != name}
         for skill in found:
             self.register(skill)
         return found
