@@ -23,7 +23,9 @@ from ._common import (
 )
 
 if TYPE_CHECKING:
-    from ..engine._runner import RunResult
+    from collections.abc import Callable
+
+    from ..engine._runner import Runner, RunResult
     from ..store._project import Project
 
 commands = typer.Typer()
@@ -94,47 +96,75 @@ def run(
     shot: ShotOpt = None,
     target: TargetOpt = None,
     force: Annotated[bool, typer.Option(help="Run even when up to date.")] = False,
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            help="local (in this process) or dbos (each paid job a durable DBOS workflow, "
+            "on this process or `slate worker`s; docs/scale.md). Default: [run] engine, else local."
+        ),
+    ] = None,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            "--jobs",
+            "-j",
+            min=1,
+            max=256,
+            help="With no skill: how many provider calls and jobs may be in flight at once "
+            "(scenes' shots side by side; [providers.<name>] max_concurrent and "
+            "requests_per_minute still apply). 1: one step after another.",
+        ),
+    ] = 1,
     project: ProjectOpt = None,
 ) -> None:
     """Run a skill (or a loop) on a target to PASS: revise on FAIL, escalate, or hard-stop.
     With no skill, run the whole production: everything missing or stale, in loop order."""
     from ..store._runlock import run_lock
+    from ..workflow._dbos_jobs import run_engine
     from ..workflow._loops import LOOPS, run_loop
 
-    with open_project(project) as p, run_lock(p.root, f"slate run {skill or ''}".strip()):
+    with (
+        open_project(project) as p,
+        run_lock(p.root, f"slate run {skill or ''}".strip()),
+        run_engine(p, engine) as attach,
+    ):
         if skill is None:
             if scene or shot or target or force:
                 raise UserError(
                     "`slate run` with no skill runs the whole production: name a "
                     "skill to use --scene, --shot, --target or --force"
                 )
-            _orchestrate(p)
+            _orchestrate(p, attach, jobs)
             return
+        if jobs != 1:
+            raise UserError("--jobs runs the whole production side by side: use it with no skill")
         if skill in LOOPS:
-            with closing(runner_for(p)) as runner:
+            with closing(attach(runner_for(p))) as runner:
                 outcome = run_loop(runner, skill, target_of(scene, shot, target))
             out.print(plain(outcome.describe()), soft_wrap=True)
             if not outcome.passed:
                 raise typer.Exit(1)
             return
-        with closing(runner_for(p)) as runner:
+        with closing(attach(runner_for(p))) as runner:
             result = runner.run(skill, target_of(scene, shot, target), force=force)
         print_result(result)
         if result.status == "done" and not result.gate.passed:
             raise typer.Exit(1)
 
 
-def _orchestrate(p: Project) -> None:
+def _orchestrate(p: Project, attach: Callable[[Runner], Runner], jobs: int = 1) -> None:
     """The semi-automated mode: progress bars while it runs, then the outcome."""
     from ..workflow._orchestrator import Orchestrator
     from ..workflow._progress import RichProgress
     from ..workflow._vision_preflight import refuse_blind_vision
 
-    with closing(runner_for(p)) as runner:
+    with closing(attach(runner_for(p))) as runner:
         refuse_blind_vision(runner)  # before any sheet, storyboard or proxy is paid for
         with RichProgress(out.console) as progress:
             try:
-                outcome = Orchestrator(runner, progress).run()
+                orchestrator = Orchestrator(runner, progress)
+                orchestrator.jobs = jobs  # --jobs N: many provider waits at once (_shots)
+                outcome = orchestrator.run()
             except KeyboardInterrupt:
                 progress.stop()
                 err.print(
