@@ -16,7 +16,7 @@ import sys
 import typer
 
 from ..core._errors import FilmslateError
-from . import _budget, _config, _export, _locks, _mcp, _project, _run, _serve, _sheet
+from . import _budget, _config, _export, _locks, _mcp, _project, _run, _serve, _sheet, _worker
 from ._common import err, out, plain
 
 __all__ = ["app", "err", "main", "out"]
@@ -33,6 +33,7 @@ for _group in (_project.commands, _run.commands, _budget.commands, _locks.comman
 app.add_typer(_export.commands)
 app.add_typer(_mcp.commands)
 app.add_typer(_serve.commands)
+app.add_typer(_worker.commands)
 app.add_typer(_config.config_app, name="config")
 app.add_typer(_locks.lock_app, name="lock")
 app.add_typer(_sheet.sheet_app, name="sheet")

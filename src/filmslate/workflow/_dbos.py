@@ -129,11 +129,11 @@ def queue_name(config: Config, provider: str) -> str:
     return f"filmslate.{project}.{provider}"
 
 
-def system_url(root: Path, config: Config) -> str:
-    """The system database: FILMSLATE_DBOS_URL, else ``[run] dbos_database_url``, else SQLite
-    in the project's ``.filmslate`` folder (one machine)."""
+def system_url(root: Path, config: Config, given: str | None = None) -> str:
+    """The system database: ``given``, else FILMSLATE_DBOS_URL, else ``[run]
+    dbos_database_url``, else SQLite in the project's ``.filmslate`` folder (one machine)."""
     run = getattr(config, "run", None)
-    url = os.environ.get(URL_ENV) or getattr(run, "dbos_database_url", None)
+    url = given or os.environ.get(URL_ENV) or getattr(run, "dbos_database_url", None)
     if not url:
         return f"sqlite:///{root / '.filmslate' / SQLITE_FILE}"
     if not re.match(r"(postgres(ql)?(\+psycopg)?|sqlite)://", url):
@@ -222,12 +222,14 @@ class Runtime:
 
     current: Runtime | None = None
 
-    def __init__(self, root: Path, config: Config, *, executor: str, listen: bool) -> None:
+    def __init__(
+        self, root: Path, config: Config, *, executor: str, listen: bool, url: str | None = None
+    ) -> None:
         self.root = root
         self.config = config
         self.executor = executor
         self.listen = listen
-        self.url = system_url(root, config)
+        self.url = system_url(root, config, url)
         self._providers: dict[Kind, dict[str, JobProvider]] = {}
         self._sends: sa.Engine | None = None
 

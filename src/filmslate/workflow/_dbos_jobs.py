@@ -227,7 +227,13 @@ def run_engine(project: Project, chosen: str | None) -> Iterator[Callable[[Runne
 
 
 def start_runtime(
-    root: Path, config: Config, role: str, *, listen: bool, name: str | None = None
+    root: Path,
+    config: Config,
+    role: str,
+    *,
+    listen: bool,
+    name: str | None = None,
+    url: str | None = None,
 ) -> Runtime:
     """DBOS launched for the project at ``root`` (this machine's path to it), as a ``role``
     ("run" or "worker") named ``name``; a clear error when the scale extra is missing."""
@@ -240,7 +246,7 @@ def start_runtime(
             "the dbos engine needs the scale extra: pip install 'filmslate[scale]'"
         ) from None
     executor = executor_name(role, name)
-    return Runtime(root, config, executor=executor, listen=listen).start()
+    return Runtime(root, config, executor=executor, listen=listen, url=url).start()
 
 
 def _runtime() -> Runtime:
