@@ -132,18 +132,28 @@ def check_continuity(
     ``previous`` is the scene before the first one: used only by the checks that join two
     scenes, never checked itself. Its phase of day is ``previous_phase`` when given (see
     ``phase_at``: a continuous scene inherits it from further back), else what it states.
+
+    Joins follow story time: a scene in order joins the last scene in order (a flashback
+    between them is skipped); a flashback joins only the scene before it when that scene
+    continues the same flashback (else it is a cut).
     """
     locks = locks or Locks()
     policy = policy or Policy()
     findings: list[Finding] = []
-    prev = previous
-    prev_phase = previous_phase
-    if prev_phase is None and previous is not None:
-        prev_phase = previous.stated_phase
+    present, present_phase = previous, previous_phase  # the last scene in story order
+    if present_phase is None and previous is not None:
+        present_phase = previous.stated_phase
+    last: tuple[SceneFacts, int | None] | None = None  # the scene just before, as shot
     for scene in scenes:
+        prev, prev_phase = present, present_phase
+        if scene.story:  # out of story order: it joins only the flashback it continues
+            same = last is not None and last[0].story == scene.story
+            prev, prev_phase = last if same and last is not None else (None, None)
         findings += check_scene(scene, prev, locks, policy, prev_phase)
-        prev_phase = effective_phase(scene, prev_phase)
-        prev = scene
+        phase = effective_phase(scene, prev_phase)
+        last = (scene, phase)
+        if not scene.story:
+            present, present_phase = scene, phase
     return findings
 
 

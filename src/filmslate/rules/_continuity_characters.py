@@ -10,6 +10,7 @@ import re
 
 from ..schemas import CharLock, Finding
 from ._continuity_inputs import (
+    ClaimJudgment,
     Locks,
     Observation,
     SceneFacts,
@@ -20,8 +21,9 @@ from ._continuity_inputs import (
     finding,
     key,
     update_of,
-    words,
 )
+from ._continuity_match import judge_claim, matches_injury
+from ._lock_drift import breaks, interior_of, parse_drift
 
 _HEX = re.compile(r"#[0-9A-Fa-f]{6}")
 
@@ -30,16 +32,19 @@ def check_injuries(f: SceneFacts) -> list[Finding]:
     """Injuries persist until healed (injury_emotional).
 
     An injury is active in a scene when the character has it at the start of the scene and
-    the scene's diff does not heal it. An ``uninjured`` observation whose ``subject`` shares a
-    content word with an active injury (or names none) contradicts it: **High**. A
-    ``shows_injury`` observation matching no injury the character has or gains in this scene
-    is an unrecorded injury: **Medium**.
+    the scene's diff does not heal it. An ``uninjured`` observation that points at an active
+    injury (names it, or one of its visible signs: ``_continuity_match.matches_injury``), or
+    names none, contradicts it: **High**. A ``shows_injury`` observation matching no injury
+    the character has or gains in this scene (by name or visible sign) is an unrecorded
+    injury: **Medium**. The state is the one at the scene's story time: a flashback before
+    the injury shows the character unhurt.
     """
     findings: list[Finding] = []
     arts = [diff_stem(f.scene_id), "WORLD_STATE"]
     for obs in f.seen("uninjured"):
+        signs = _signs(f, obs.character)
         for injury in _active_injuries(f, obs.character):
-            if obs.subject and not words(obs.subject) & words(injury):
+            if obs.subject and not matches_injury(obs.subject, injury, signs):
                 continue
             shown = f" ({obs.detail})" if obs.detail else ""
             findings.append(
@@ -57,7 +62,8 @@ def check_injuries(f: SceneFacts) -> list[Finding]:
             )
     for obs in f.seen("shows_injury"):
         known = [*char_state(f.before, obs.character).injuries, *_added_injuries(f, obs.character)]
-        if not any(words(obs.subject) & words(i) for i in known):
+        signs = _signs(f, obs.character)
+        if not any(matches_injury(obs.subject, i, signs) for i in known):
             findings.append(
                 finding(
                     "injury_emotional",
@@ -71,6 +77,11 @@ def check_injuries(f: SceneFacts) -> list[Finding]:
                 )
             )
     return findings
+
+
+def _signs(f: SceneFacts, cid: str) -> dict[str, list[str]]:
+    """The recorded visible signs of a character's injuries, as of the scene's end."""
+    return {**char_state(f.before, cid).injury_signs, **char_state(f.after, cid).injury_signs}
 
 
 def _added_injuries(f: SceneFacts, cid: str) -> list[str]:
@@ -87,11 +98,12 @@ def _active_injuries(f: SceneFacts, cid: str) -> list[str]:
 def check_knowledge(f: SceneFacts, locks: Locks) -> list[Finding]:
     """Nobody uses knowledge they never learned (knowledge).
 
-    A ``states_fact`` observation is fine when the fact is covered by an entry of the
-    character's knowledge after the scene (which includes what the diff's ``learn`` adds in
-    this scene) or by their lock's knowledge at introduction: every content word of the fact
-    appears in the entry, or (for entries of two words or more) every word of the entry
-    appears in the fact. Otherwise **High**.
+    A ``states_fact`` observation is a claim, checked against the character's knowledge
+    after the scene (with what the diff's ``learn`` adds here) and their lock's knowledge at
+    introduction (``_continuity_match.judge_claim``): known when one entry entails it, fine;
+    unknown: **High**; ambiguous (an entry wrapped in more, or several entries joined): the
+    judgment tier's recorded verdict decides (entailed: a **Low** finding recording why; not
+    entailed, or not judged: **High**).
     """
     findings = []
     for obs in f.seen("states_fact"):
@@ -100,41 +112,80 @@ def check_knowledge(f: SceneFacts, locks: Locks) -> list[Finding]:
             *char_state(f.after, obs.character).knowledge,
             *(lock.knowledge_at_introduction if lock else []),
         ]
-        if any(_same_fact(obs.detail, entry) for entry in known):
+        verdict, entry = judge_claim(obs.detail, known)
+        if verdict == "known":
             continue
         arts = ["WORLD_STATE", diff_stem(f.scene_id)]
         if lock:
             arts.append(f"CHAR_{key(obs.character)}_LOCK")
-        findings.append(
-            finding(
-                "knowledge",
-                "High",
-                [f.scene_id],
-                arts,
-                f"{obs.character} knows {obs.detail!r} in {f.scene_id}, which they never learned",
-                f"show {obs.character} learning it (learn in the diff of the scene where it "
-                f"happens), or cut the line from {f.scene_id}",
+        judged = _judgment(f, obs)
+        if verdict == "ambiguous" and judged is not None and judged.entailed:
+            findings.append(
+                finding(
+                    "knowledge",
+                    "Low",
+                    [f.scene_id],
+                    arts,
+                    f"{obs.character} states {obs.detail!r} in {f.scene_id}: judged entailed "
+                    f"by what they know ({entry!r}): {judged.reason or 'no reason given'}",
+                    "",
+                )
             )
-        )
+            continue
+        findings.append(_unlearned(f, obs, verdict, entry, judged, arts))
     return findings
 
 
-def _same_fact(fact: str, entry: str) -> bool:
-    said, known = words(fact), words(entry)
-    return bool(said) and (said <= known or (len(known) >= 2 and known <= said))
+def _judgment(f: SceneFacts, obs: Observation) -> ClaimJudgment | None:
+    return next(
+        (
+            j
+            for j in f.judgments
+            if key(j.character) == key(obs.character)
+            and entry_key(j.claim) == entry_key(obs.detail)
+        ),
+        None,
+    )
+
+
+def _unlearned(
+    f: SceneFacts,
+    obs: Observation,
+    verdict: str,
+    entry: str,
+    judged: ClaimJudgment | None,
+    arts: list[str],
+) -> Finding:
+    why = ""
+    if verdict == "ambiguous":
+        how = f"judged not entailed: {judged.reason}" if judged else "not judged"
+        why = f" (it goes beyond what they know, {entry!r}; {how})"
+    elif entry:
+        why = f" (they know the opposite: {entry!r})"
+    return finding(
+        "knowledge",
+        "High",
+        [f.scene_id],
+        arts,
+        f"{obs.character} knows {obs.detail!r} in {f.scene_id}, which they never learned{why}",
+        f"show {obs.character} learning it (learn in the diff of the scene where it "
+        f"happens), or cut the line from {f.scene_id}",
+    )
 
 
 def check_wardrobe(f: SceneFacts, locks: Locks) -> list[Finding]:
     """Wardrobe and appearance follow the character lock (character).
 
-    A ``wears`` observation whose detail covers an item of the lock's forbidden-drift list
-    (every content word of the item appears in it): **High**. Otherwise it must be covered by
-    the lock text for its aspect: ``outfit`` / ``accessory`` by the default outfit plus
-    accessories or by a justified variant; ``hair``, ``eyes``, ``build``, ``mark`` by those
-    appearance fields; ``colour`` as a hex code by the palette. A change the scene itself
-    justifies passes too: a BREAKDOWN state change naming the character that covers the
-    detail. Anything else: **Medium**. (A change carried from an earlier scene belongs in the
-    lock as a justified variant: a new lock version.)
+    A ``wears`` observation that breaks an item of the lock's forbidden-drift list, read with
+    its negation (``_lock_drift``: "no hat indoors" bans a hat inside, "never without his
+    glasses" requires the glasses): **High**. Otherwise it must be covered by what the
+    character wears: when the world state records a costume (``wardrobe``, changed only by
+    a diff, so a justified change persists into later scenes), ``outfit`` and ``accessory``
+    must be covered by it (or the lock's accessories); else by the lock text for its aspect:
+    ``outfit`` / ``accessory`` by the default outfit plus accessories or by a justified
+    variant; ``hair``, ``eyes``, ``build``, ``mark`` by those appearance fields; ``colour`` as
+    a hex code by the palette. A change the scene itself justifies passes too: a BREAKDOWN
+    state change naming the character that covers the detail. Anything else: **Medium**.
     """
     findings = []
     for obs in f.seen("wears"):
@@ -142,7 +193,10 @@ def check_wardrobe(f: SceneFacts, locks: Locks) -> list[Finding]:
         if lock is None:
             continue
         stem = f"CHAR_{lock.name}_LOCK"
-        forbidden = [item for item in lock.forbidden_drift if covered(item, obs.detail)]
+        inside = interior_of(f.location, f.time_of_day)
+        forbidden = [
+            item for item in lock.forbidden_drift if breaks(parse_drift(item), obs.detail, inside)
+        ]
         if forbidden:
             findings.append(
                 finding(
@@ -155,7 +209,8 @@ def check_wardrobe(f: SceneFacts, locks: Locks) -> list[Finding]:
                     f"restore {obs.character}'s locked {obs.subject or 'look'} in {f.scene_id}",
                 )
             )
-        elif not _fits_lock(obs, lock) and not _justified(f, obs):
+        elif not _fits(f, obs, lock) and not _justified(f, obs):
+            worn = char_state(f.after, obs.character).wardrobe
             findings.append(
                 finding(
                     "character",
@@ -163,13 +218,29 @@ def check_wardrobe(f: SceneFacts, locks: Locks) -> list[Finding]:
                     [f.scene_id],
                     [stem, "BREAKDOWN"],
                     f"{obs.character}'s {obs.subject or 'look'} in {f.scene_id} ({obs.detail}) "
-                    f"does not match {stem}",
+                    + (
+                        f"is not what the world state says they wear ({worn!r})"
+                        if worn and _is_costume(obs)
+                        else f"does not match {stem}"
+                    ),
                     f"use the locked {obs.subject or 'look'}, or add a "
                     f"justified variant to {stem} (a new lock version) and note the change in "
                     "the breakdown",
                 )
             )
     return findings
+
+
+def _is_costume(obs: Observation) -> bool:
+    return obs.subject.casefold() not in ("hair", "eyes", "build", "mark", "colour", "color")
+
+
+def _fits(f: SceneFacts, obs: Observation, lock: CharLock) -> bool:
+    """Covered by the costume the world state records, or (none recorded) by the lock."""
+    worn = char_state(f.after, obs.character).wardrobe
+    if worn and _is_costume(obs):
+        return covered(obs.detail, " ".join([worn, *lock.wardrobe.accessories]))
+    return _fits_lock(obs, lock)
 
 
 def _fits_lock(obs: Observation, lock: CharLock) -> bool:

@@ -31,6 +31,7 @@ from ..schemas import (
 )
 from ..schemas._continuity import Category
 from ._fountain import canonical_id
+from ._set_places import place_names, resolve_set
 
 Severity = Literal["Low", "Medium", "High"]
 Join = Literal["continuous", "simultaneous", "cut", ""]
@@ -136,6 +137,15 @@ class Observation(SubModel):
     scene_id: Text = ""
 
 
+class ClaimJudgment(SubModel):
+    """The judgment tier's verdict on an ambiguous claim (recorded in the report)."""
+
+    character: Text = Field(description="the character id who states the claim")
+    claim: Text = Field(description="the claim exactly as the observation states it")
+    entailed: bool = Field(description="true only if what they know implies the claim")
+    reason: Text = Field("", description="one sentence: why")
+
+
 @dataclass(frozen=True)
 class SceneFacts:
     """What code knows about one scene (ids are compared in canonical form)."""
@@ -147,10 +157,14 @@ class SceneFacts:
     props_used: tuple[str, ...] = ()
     new_props: tuple[str, ...] = ()
     state_changes: tuple[str, ...] = ()
+    story: str = ""
+    """Where the scene sits in story time when out of order ('before S02'); '' in order."""
     diff: StateDiff | None = None
     before: WorldState = field(default_factory=WorldState)
     after: WorldState = field(default_factory=WorldState)
     observations: tuple[Observation, ...] = ()
+    judgments: tuple[ClaimJudgment, ...] = ()
+    """The judgment tier's verdicts on claims code found ambiguous (issue 16 §3)."""
 
     @property
     def join(self) -> Join:
@@ -186,14 +200,10 @@ class Locks:
         return next((v for k, v in self.characters.items() if key(k) == wanted), None)
 
     def set_for(self, location: str) -> SetLock | None:
-        """The lock of a location, or of the place that contains it (longest name first)."""
-        wanted = key(location)
-        best: tuple[int, SetLock] | None = None
-        for name, lock in self.sets.items():
-            k = key(name)
-            if (k == wanted or wanted.startswith(k + "_")) and (best is None or len(k) > best[0]):
-                best = (len(k), lock)
-        return best[1] if best else None
+        """The lock of a location: by the set's name or its declared places, or of the place
+        that contains it (``_set_places.resolve_set``)."""
+        names = {name: place_names(name, lock) for name, lock in self.sets.items()}
+        return resolve_set(location, self.sets, names)
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,10 @@ from ._continuity_inputs import (
     Policy,
     SceneFacts,
     by_key,
-    covered,
     diff_stem,
     finding,
 )
+from ._lock_drift import breaks, interior_of, parse_drift
 
 _KELVIN = re.compile(r"(\d{3,5})\s*K\b")
 _KELVIN_RANGE = re.compile(r"(\d{3,5})\s*K?\s*(?:-|–|to)\s*(\d{3,5})\s*K\b", re.IGNORECASE)
@@ -32,7 +32,9 @@ def check_lighting(f: SceneFacts, locks: Locks, policy: Policy, phase: int | Non
       range the allowed variation states (``3000-3600K``, ``±300K`` around the lock's
       temperature), else the lock's temperature ± ``light_tolerance_k``. Outside it:
       **Medium**; more than ``light_fail_k`` from the lock's temperature: **High**.
-    - A ``lighting`` observation matching an item of the lock's forbidden-drift list: **High**.
+    - A ``lighting`` observation breaking an item of the lock's forbidden-drift list, read
+      with its negation (``_lock_drift``: "no daylight" bans daylight; "no daylight, only
+      the lamp" described is not a break): **High**.
     """
     lock = locks.set_for(f.location)
     if lock is None:
@@ -74,7 +76,7 @@ def check_lighting(f: SceneFacts, locks: Locks, policy: Policy, phase: int | Non
                 f"relight {f.scene_id} within {stem}",
             )
             for item in lock.forbidden_drift
-            if covered(item, obs.detail)
+            if breaks(parse_drift(item), obs.detail, interior_of(f.location, _layout(lock)))
         ]
     state = by_key(f.after.locations, f.location)
     if isinstance(state, LocationState):
@@ -88,6 +90,10 @@ def check_lighting(f: SceneFacts, locks: Locks, policy: Policy, phase: int | Non
                 stem,
             )
     return findings
+
+
+def _layout(lock: SetLock) -> str:
+    return f"{lock.layout.geometry} {lock.layout.windows}"
 
 
 def _lock_phases(lock: SetLock) -> set[int]:

@@ -1,12 +1,15 @@
 """The prop_inventory check: props never teleport.
 
-A used prop must be in the user's hands (or the scene's cast's), moved here by the scene's
-diff, or new here; its recorded status must not say it is gone.
+A used prop must be in the user's hands (or the scene's cast's), handed to them by the
+scene's diff from someone who is there, or new here; its recorded status must not say it is
+gone. A diff's prop update is not a pass on its own: it must move the prop to the user (or
+from them), and its giver (``from``, else the recorded holder) must be in the scene, or the
+prop must lie where it is picked up.
 """
 
 from __future__ import annotations
 
-from ..schemas import Finding, WorldState
+from ..schemas import Finding, PropUpdate, WorldState
 from ._continuity_inputs import (
     SceneFacts,
     Severity,
@@ -28,15 +31,17 @@ def check_props(f: SceneFacts) -> list[Finding]:
     """Props never teleport (prop_inventory).
 
     For each ``uses_prop`` observation: fine when the user holds the prop at the start of the
-    scene (its owner, or it is in their inventory), the scene's diff moves it (a prop update
-    naming the event) or puts it in their inventory, or the prop is first introduced here.
-    Otherwise, when someone else holds it: **High** if the
-    holder is not in the scene, **Medium** if they are (a hand-over the diff does not record).
-    When nobody holds it and its recorded location is another place: **High**.
+    scene (its owner, or it is in their inventory), the scene's diff hands it to them or has
+    them hand it on (a prop update whose owner or ``from`` is the user), puts it in their
+    inventory, or the prop is first introduced here. A hand-over in the diff whose giver is
+    not in the scene, or a pick-up ('' giver) of a prop lying at another place: **High**.
+    Otherwise, when someone else holds it: **High** if the holder is not in the scene,
+    **Medium** if they are (a hand-over the diff does not record). When nobody holds it and
+    its recorded location is another place: **High**.
 
-    For each prop in BREAKDOWN ``props_used`` (not already judged above): fine when the diff
-    updates it in this scene (a named event moves it), it is new here, or its holder is in the
-    scene; **High** when its holder is elsewhere, or nobody holds it and it lies elsewhere.
+    For each prop in BREAKDOWN ``props_used`` (not already judged above): fine when a sound
+    hand-over in the diff moves it, it is new here, or its holder is in the scene; **High**
+    when its holder is elsewhere, or nobody holds it and it lies elsewhere.
     A used prop whose recorded status says it is gone (destroyed, lost, burned ...): **High**.
     A prop the world state does not track and nobody carries: **Low**.
     """
@@ -62,8 +67,55 @@ def _holder(state: WorldState, pid: str) -> str:
     return ""
 
 
+def _update(f: SceneFacts, pid: str) -> PropUpdate | None:
+    if f.diff is None:
+        return None
+    return next((u for p, u in f.diff.prop_updates.items() if key(p) == key(pid)), None)
+
+
 def _moved_here(f: SceneFacts, pid: str) -> bool:
-    return f.diff is not None and any(key(p) == key(pid) for p in f.diff.prop_updates)
+    return _update(f, pid) is not None
+
+
+def _handover(f: SceneFacts, pid: str, user: str, holder: str) -> tuple[bool, list[Finding]]:
+    """(the diff accounts for the use, findings about the hand-over itself)."""
+    update = _update(f, pid)
+    if update is None:
+        return False, []
+    giver = holder if update.giver is None else update.giver
+    hands_over = update.owner is not None and key(update.owner) != key(holder)
+    if hands_over and giver and not f.present(giver):
+        return True, [_absent_giver(f, pid, giver, update.owner or "")]
+    prop = prop_state(f.before, pid)
+    lies = prop.location if prop else ""
+    if hands_over and not giver and lies and not same_place(lies, f.location):
+        return True, [_picked_up_elsewhere(f, pid, lies)]
+    mine = [update.owner or "", giver if update.giver is not None else ""]
+    return (not user or any(m and key(m) == key(user) for m in mine)), []
+
+
+def _absent_giver(f: SceneFacts, pid: str, giver: str, owner: str) -> Finding:
+    return finding(
+        "prop_inventory",
+        "High",
+        [f.scene_id],
+        ["BREAKDOWN", diff_stem(f.scene_id), "WORLD_STATE"],
+        f"{pid} passes from {giver} to {owner or 'nobody'} in {f.scene_id}, but {giver} is "
+        "not in the scene",
+        f"put {giver} in {f.scene_id}, or record the hand-over in the scene where {giver} "
+        f"gives {pid} away",
+    )
+
+
+def _picked_up_elsewhere(f: SceneFacts, pid: str, lies: str) -> Finding:
+    return finding(
+        "prop_inventory",
+        "High",
+        [f.scene_id],
+        ["BREAKDOWN", diff_stem(f.scene_id), "WORLD_STATE"],
+        f"{pid} is picked up at {f.location} in {f.scene_id}, but it lies at {lies}",
+        f"play the pick-up at {lies}, or move {pid} to {f.location} in an earlier diff",
+    )
 
 
 def _gains(f: SceneFacts, pid: str, user: str) -> bool:
@@ -93,8 +145,11 @@ def _use_by(f: SceneFacts, pid: str, user: str, how: str) -> list[Finding]:
         ]
     if _gains(f, pid, user) or (user and holder and key(holder) == key(user)):
         return []
-    if _moved_here(f, pid) or any(key(p) == key(pid) for p in f.new_props):
+    if any(key(p) == key(pid) for p in f.new_props):
         return []
+    accounted, problems = _handover(f, pid, user, holder)
+    if accounted:
+        return problems
     if prop is None and not holder:
         return [
             finding(

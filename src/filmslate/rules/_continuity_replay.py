@@ -24,7 +24,10 @@ from ..schemas import (
 )
 from ..schemas._continuity import Category
 from ._continuity_inputs import Observation, SceneFacts, diff_stem, entry_key, finding
+from ._continuity_story import StoryReplay, findings_of, story_facts
 from ._worldstate import RuleBreach, WorldStateError, apply_diff
+from ._worldstate_step import signs_after
+from ._worldstate_story import story_place
 
 
 def scene_facts(
@@ -38,49 +41,33 @@ def scene_facts(
     that has a diff), with findings for missing diffs and diffs that break world rules.
 
     The stored world state sits after one scene (its ``current_scene``). Diffs are undone
-    back from there to the first scene wanted (what a diff overwrote becomes unknown, '')
-    and applied forward again, so each scene gets the state just before it and just after.
+    back from there to the first state wanted (what a diff overwrote becomes unknown, '')
+    and applied forward again, so each scene gets the state just before it and just after,
+    in story time: a flashback starts from the state at its story position and its diff does
+    not change the present (``_continuity_story``).
     """
     order = [row.scene_id for row in scenes.rows]
     anchor = (
         order.index(world.timeline.current_scene) if world.timeline.current_scene in order else -1
     )
     wanted = (
-        list(only)
+        [s for s in only if s in order]
         if only is not None
         else [s for i, s in enumerate(order) if i <= anchor or s in diffs]
     )
     if not wanted:
         return [], []
-    start = order.index(wanted[0])
-    state = world
-    for i in range(anchor, start - 1, -1):
-        if order[i] in diffs:
-            state = rewind(state, diffs[order[i]], _previous_applied(order, diffs, i))
-    for i in range(anchor + 1, start):
-        if order[i] in diffs:
-            state, _ = replay_step(state, diffs[order[i]], order)
     rows = {r.scene_id: r for r in breakdown.rows}
     by_id = {r.scene_id: r for r in scenes.rows}
-    problems: list[Finding] = []
-    out: list[SceneFacts] = []
-    last = order.index(wanted[-1])
-    for sid in order[start : last + 1]:
-        diff = diffs.get(sid)
-        after = state
-        if diff is not None:
-            after, breaches = replay_step(state, diff, order)
-            problems += [_breach_finding(b) for b in breaches]
-        else:
-            problems.append(_missing_diff(sid))
-        if sid in wanted:
-            out.append(_facts(by_id[sid], rows.get(sid), diff, state, after))
-        state = after
-    return out, problems
+    replay = StoryReplay(scenes, diffs, replay_step, rewind)
 
+    def build(
+        sid: str, diff: StateDiff | None, before: WorldState, after: WorldState
+    ) -> SceneFacts:
+        return _facts(by_id[sid], rows.get(sid), diff, before, after)
 
-def _previous_applied(order: Sequence[str], diffs: Mapping[str, StateDiff], i: int) -> str | None:
-    return next((order[j] for j in range(i - 1, -1, -1) if order[j] in diffs), None)
+    out, walked = story_facts(replay, world, wanted, build)
+    return out, findings_of(replay, walked, _missing_diff, _breach_finding)
 
 
 def _facts(
@@ -98,6 +85,7 @@ def _facts(
         props_used=tuple(bd.props_used if bd else ()),
         new_props=tuple(bd.new_props_introduced if bd else ()),
         state_changes=tuple(bd.state_changes if bd else ()),
+        story=str(place) if (place := story_place(row)) else "",
         diff=diff,
         before=before,
         after=after,
@@ -166,9 +154,12 @@ def _lenient(before: WorldState, diff: StateDiff) -> WorldState:
     chars = dict(before.characters)
     for cid, up in diff.character_updates.items():
         old = chars.get(cid, CharacterState())
+        injuries = _plus(_minus(old.injuries, up.heal_injuries), up.add_injuries)
         chars[cid] = old.model_copy(
             update={
-                "injuries": _plus(_minus(old.injuries, up.heal_injuries), up.add_injuries),
+                "injuries": injuries,
+                "injury_signs": signs_after(old.injury_signs, injuries, up.injury_signs),
+                "wardrobe": old.wardrobe if up.wardrobe is None else up.wardrobe,
                 "knowledge": _plus(old.knowledge, up.learn),
                 "inventory": _plus(_minus(old.inventory, up.lose_items), up.gain_items),
                 "location": old.location if up.location is None else up.location,
@@ -231,6 +222,13 @@ def rewind(after: WorldState, diff: StateDiff, previous_scene: str | None) -> Wo
                 "knowledge": _minus(now.knowledge, up.learn),
                 "inventory": _plus(_minus(now.inventory, up.gain_items), up.lose_items),
                 "location": "" if up.location is not None else now.location,
+                "wardrobe": "" if up.wardrobe is not None else now.wardrobe,
+                "injury_signs": {
+                    i: signs
+                    for i, signs in now.injury_signs.items()
+                    if entry_key(i)
+                    not in {entry_key(k) for k in (*up.injury_signs, *up.add_injuries)}
+                },
                 "emotional_state": "" if up.emotional_state is not None else now.emotional_state,
             }
         )

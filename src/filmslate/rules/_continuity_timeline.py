@@ -23,6 +23,7 @@ from ._continuity_inputs import (
     time_join,
     update_of,
 )
+from ._set_places import place_names
 
 
 def check_places(f: SceneFacts, prev: SceneFacts | None, locks: Locks) -> list[Finding]:
@@ -108,9 +109,14 @@ def _moved(cid: str, here: SceneFacts, scenes: Sequence[SceneFacts]) -> bool:
 
 
 def _connected(a: SceneFacts, b: SceneFacts, locks: Locks) -> bool | None:
+    """Whether two places connect: places of one set do; else a lock's layout names the
+    other place (or its set, or one of its set's places). None: a lock is missing."""
     lock_a, lock_b = locks.set_for(a.location), locks.set_for(b.location)
-    for lock, other in ((lock_a, b.location), (lock_b, a.location)):
-        if lock is not None and _names_place(lock, other):
+    if lock_a is not None and lock_a is lock_b:
+        return True
+    for lock, other, its in ((lock_a, b.location, lock_b), (lock_b, a.location, lock_a)):
+        names = [key(other), *(place_names(its.name, its) if its is not None else [])]
+        if lock is not None and any(_names_place(lock, n) for n in names):
             return True
     return False if lock_a is not None and lock_b is not None else None
 

@@ -16,15 +16,18 @@ import re
 from dataclasses import dataclass
 
 __all__ = [
+    "ABSENCE_WORDS",
     "AGE_RE",
     "CONTRADICTIONS",
     "CROSS_FIELD",
     "DAY_SOURCES",
     "EXACT_TERMS",
+    "EXTERIOR_WORDS",
     "EYE_COLOURS",
     "EYE_SHADES",
     "HEAVY",
     "HEX_IN_TEXT",
+    "INTERIOR_WORDS",
     "LONG_HAIR",
     "NEGATIONS",
     "NEUTRAL_REGIONS",
@@ -33,6 +36,7 @@ __all__ = [
     "OPENING_WORDS",
     "PLACEHOLDERS",
     "REQUIRED_LISTS",
+    "REQUIRE_PATTERNS",
     "SHAPE_WORDS",
     "SHORT_HAIR",
     "SLIM",
@@ -81,7 +85,27 @@ VAGUE_PHRASES: tuple[str, ...] = (
 EXACT_TERMS: tuple[str, ...] = ("normal lens", "normal focal length")
 
 NEGATIONS = frozenset({"no", "not", "never", "without", "nor", "neither", "non"})
+
+# -- forbidden drift read with its negation (``_lock_drift``) ---------------------------------
+# Words after which a description's clause shows things absent ('no hat', 'without his
+# glasses'); 'off', 'removed', 'missing', 'gone', 'lost' mark the whole clause ('hat off').
+ABSENCE_WORDS = frozenset({
+    "no", "not", "never", "without", "nor", "minus", "lacks", "lacking", "missing", "removed",
+    "off", "gone", "lost", "isn't", "aren't", "wasn't", "doesn't", "don't", "hasn't",
+})
+# A forbidden-drift item bound to inside or outside scenes ('no hat indoors').
+INTERIOR_WORDS = ("indoors", "inside", "interiors", "interior")
+EXTERIOR_WORDS = ("outdoors", "outside", "exteriors", "exterior")
 # fmt: on
+# Items that *require* something (its absence is the drift); ``thing`` is what is required.
+REQUIRE_PATTERNS: tuple[str, ...] = (
+    r"\b(?:never|not|nor|no one sees \w+|not once)\s+without\s+(?P<thing>.+)$",
+    r"^\s*without\s+(?P<thing>.+)$",
+    r"\balways\s+(?:wears?|wearing|has|carries|carrying|keeps|with|in)?\s*(?P<thing>.+)$",
+    r"\bmust\s+(?:always\s+)?(?:wear|have|carry|keep)\s+(?P<thing>.+)$",
+    r"^\s*(?:removes?|removing|takes? off|taking off|loses?|losing)\s+(?P<thing>.+)$",
+    r"^\s*(?P<thing>.+?)\s+(?:is\s+|are\s+)?(?:ever\s+)?(?:removed|missing|off|absent|taken off)\b",
+)
 
 # -- traits that contradict each other --------------------------------------------------------
 

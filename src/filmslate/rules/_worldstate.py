@@ -128,6 +128,17 @@ def check_successor(
                     f"keep it, or list it in character_updates.{cid}.heal_injuries",
                 )
             )
+        if update.wardrobe is None and kept.wardrobe != old.wardrobe:
+            breaches.append(
+                RuleBreach(
+                    "wardrobe_needs_update",
+                    diff.scene_id,
+                    cid,
+                    f"wears {kept.wardrobe!r} instead of {old.wardrobe!r} with no wardrobe "
+                    "change in the diff",
+                    f"set character_updates.{cid}.wardrobe with a via naming the change",
+                )
+            )
         allowed = [*update.lose_items, *moved_away.get(cid, ())]
         for item in missing_entries(old.inventory, kept.inventory, allowed):
             breaches.append(

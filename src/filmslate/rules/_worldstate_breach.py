@@ -22,6 +22,10 @@ RULES = {
     "item_not_held": "an item leaves an inventory only if it was held",
     "inventory_needs_update": "items leave an inventory only through an update",
     "knowledge_only_grows": "knowledge only grows, through learn",
+    "giver_holds_prop": "a prop is handed over only by the one who holds it",
+    "wardrobe_needs_event": "a costume changes only through a named event",
+    "wardrobe_needs_update": "a costume changes only through a diff",
+    "signs_need_injury": "visible signs belong to an injury the character has",
     # checked by world-state-tracker, which knows the scene and its breakdown:
     "unknown_scene": "the scene is listed in SCENES and BREAKDOWN",
     "scene_mismatch": "a scene's diff is about that scene",

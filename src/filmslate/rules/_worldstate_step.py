@@ -19,7 +19,7 @@ from ._worldstate_entries import (
     without_entries,
 )
 
-__all__ = ["PLACEHOLDER_VIA", "Step"]
+__all__ = ["PLACEHOLDER_VIA", "Step", "signs_after"]
 
 # fmt: off
 # A ``via`` must name what happened; these say nothing about it. (A table of words: kept
@@ -54,6 +54,7 @@ class Step:
             old = self.state.props.get(pid)
             self._check_via(pid, update)
             self._check_owner(pid, update)
+            self._check_giver(pid, old, update)
             out[pid] = merged(old or PropState(), update, ("owner", "location", "status"))
             before = old.owner if old else ""
             if update.owner is not None and update.owner != before:
@@ -88,6 +89,23 @@ class Step:
                 "owner to '' for nobody",
             )
 
+    def _check_giver(self, pid: str, old: PropState | None, update: PropUpdate) -> None:
+        """A named giver (``from``) held the prop when the scene began ('' = nobody did)."""
+        giver = update.giver
+        if giver is None:
+            return  # not said (version 1): the recorded holder gives it
+        holder = old.owner if old else ""
+        if entry_key(giver) == entry_key(holder):
+            return
+        held = f"{holder} holds it" if holder else "nobody holds it"
+        self.refuse(
+            "giver_holds_prop",
+            pid,
+            f"is handed over by {giver or 'nobody'}, but {held}",
+            f"set prop_updates.{pid}.from to {holder!r} (the recorded holder), or record "
+            f"in an earlier scene how {giver or 'it'} came to hold it",
+        )
+
     # characters ------------------------------------------------------------------------
 
     def characters(self) -> dict[str, CharacterState]:
@@ -114,11 +132,16 @@ class Step:
         current = old or CharacterState()
         self._check_heals(cid, current, update)
         self._check_items(cid, current, update)
+        self._check_wardrobe(cid, update)
+        injuries = with_entries(
+            without_entries(current.injuries, update.heal_injuries), update.add_injuries
+        )
+        self._check_signs(cid, injuries, update)
         return current.model_copy(
             update={
-                "injuries": with_entries(
-                    without_entries(current.injuries, update.heal_injuries), update.add_injuries
-                ),
+                "injuries": injuries,
+                "wardrobe": current.wardrobe if update.wardrobe is None else update.wardrobe,
+                "injury_signs": signs_after(current.injury_signs, injuries, update.injury_signs),
                 "knowledge": with_entries(current.knowledge, update.learn),
                 "inventory": with_entries(
                     without_entries(current.inventory, update.lose_items), update.gain_items
@@ -147,6 +170,30 @@ class Step:
                     f"both gains and heals {injury!r} in one scene",
                     "an injury gained here persists: drop the heal (a "
                     "later scene can heal it), or note the scratch in timeline_update",
+                )
+
+    def _check_wardrobe(self, cid: str, update: CharacterUpdate) -> None:
+        via = update.via or ""
+        if update.wardrobe is not None and (
+            entry_key(via).strip(" .!") in PLACEHOLDER_VIA or len(via.split()) < 2
+        ):
+            self.refuse(
+                "wardrobe_needs_event",
+                cid,
+                f"changes into {update.wardrobe!r} with no event named",
+                f"set character_updates.{cid}.via to what happens, e.g. 'changes into "
+                "dry clothes at the inn'",
+            )
+
+    def _check_signs(self, cid: str, injuries: list[str], update: CharacterUpdate) -> None:
+        for injury in update.injury_signs:
+            if not has_entry(injuries, injury):
+                self.refuse(
+                    "signs_need_injury",
+                    cid,
+                    f"gives visible signs to {injury!r}, an injury they do not have",
+                    "key injury_signs by an injury's exact recorded wording (or add it "
+                    "with add_injuries)",
                 )
 
     def _check_items(self, cid: str, current: CharacterState, update: CharacterUpdate) -> None:
@@ -214,3 +261,19 @@ class Step:
             return self.new_owner[pid]
         old = self.state.props.get(pid)
         return old.owner if old else ""
+
+
+def signs_after(
+    signs: dict[str, list[str]], injuries: list[str], added: dict[str, list[str]]
+) -> dict[str, list[str]]:
+    """Visible signs after an update: an injury's new signs join its old ones; a healed
+    injury's signs go with it."""
+    if not signs and not added:
+        return signs
+    keys = {entry_key(i) for i in injuries}
+    out = {i: list(s) for i, s in signs.items() if entry_key(i) in keys}
+    for injury, more in added.items():
+        if entry_key(injury) in keys:
+            name = next((i for i in out if entry_key(i) == entry_key(injury)), injury)
+            out[name] = with_entries(out.get(name, []), more)
+    return dict(sorted(out.items()))

@@ -1,0 +1,156 @@
+"""Matching what a scene shows against what the world state records (issue 16 §3).
+
+- **Injuries and their visible signs**: an observation matches an injury when it names it
+  (a specific word in common, and no contradicting body part or side: a cut on the *right
+  hand* is not the cut on the *left arm*) or shows one of its signs: those the state records
+  (``injury_signs``) and the usual ones of its kind (an ankle injury limps, an arm is in a
+  sling, a cut is bandaged).
+- **Knowledge as claims**: a claim is *known* when one recorded entry entails it (every
+  content word of the claim is in the entry, with the same polarity: "the vault is not
+  locked" does not entail "the vault is locked"); *unknown* when nothing recorded comes
+  close; *ambiguous* when an entry is wrapped in more (a new accusation around a known
+  identity) or the claim joins several entries. Code decides known and unknown; ambiguous
+  claims go to the judgment tier, whose verdict is recorded (:class:`ClaimJudgment`), and an
+  ambiguous claim nobody judged counts as not known.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Literal
+
+from ._continuity_inputs import ClaimJudgment, entry_key, words
+
+__all__ = [
+    "ClaimJudgment",
+    "Verdict",
+    "injury_signs",
+    "judge_claim",
+    "matches_injury",
+]
+
+# fmt: off
+_BODY = frozenset({
+    "head", "face", "eye", "eyebrow", "nose", "lip", "jaw", "cheek", "ear", "neck", "throat",
+    "shoulder", "arm", "elbow", "wrist", "hand", "finger", "thumb", "palm", "knuckle", "chest",
+    "rib", "back", "side", "stomach", "hip", "leg", "thigh", "knee", "shin", "ankle", "foot",
+    "feet", "toe", "forehead", "temple", "scalp", "collarbone",
+})
+_SIDES = frozenset({"left", "right"})
+# Words that say how bad or where, not what: sharing only these does not match an injury.
+_VAGUE = frozenset({
+    "small", "deep", "bad", "minor", "major", "fresh", "old", "light", "slight", "nasty",
+    "visible", "upper", "lower", "inner", "outer", "injury", "injured", "wound", "hurt", "mark",
+    *_SIDES,
+})
+# The usual visible signs of an injury, by a word of its wording.
+_SIGNS_BY_WORD: Mapping[str, tuple[str, ...]] = {
+    **dict.fromkeys(("ankle", "foot", "feet", "knee", "leg", "shin", "thigh", "hip", "toe"),
+                    ("limp", "crutch", "cane", "walking stick", "brace")),
+    **dict.fromkeys(("arm", "shoulder", "wrist", "elbow", "collarbone"),
+                    ("sling", "cast", "brace", "splint")),
+    **dict.fromkeys(("hand", "finger", "thumb", "knuckle", "palm"),
+                    ("bandage", "splint", "strapping", "plaster")),
+    **dict.fromkeys(("cut", "gash", "laceration", "stab", "slash", "graze", "bite", "burn",
+                     "wound", "stitche", "scrape"),
+                    ("bandage", "dressing", "stitche", "gauze", "plaster", "blood")),
+    **dict.fromkeys(("rib", "chest", "side", "stomach"),
+                    ("wince", "strapped", "clutche", "hunched")),
+    **dict.fromkeys(("head", "concussion", "forehead", "temple", "scalp"),
+                    ("bandage", "dizzy", "dressing")),
+    **dict.fromkeys(("eye", "bruise", "bruised", "black"),
+                    ("bruise", "swollen", "shiner", "patch")),
+    **dict.fromkeys(("broken", "fracture", "fractured", "sprain", "sprained"),
+                    ("cast", "splint", "brace", "sling", "limp")),
+}
+# Words that report a claim without adding to it ("she knows that ...", "he told me ...").
+_REPORTING = frozenset({
+    "know", "knew", "known", "told", "tell", "say", "said", "heard", "hear", "think", "thought",
+    "believe", "that", "she", "he", "they", "me", "you", "we", "it", "this", "these", "those",
+    "so", "now", "already", "still", "really", "just", "all", "about", "what", "remember",
+    "learned", "learnt", "found", "out", "did", "doe", "do", "can", "will", "would", "him",
+    "them", "us", "my", "our", "your", "sure", "certain", "realise", "realize", "realised",
+    "realized", "understand", "understood", "aware",
+})
+_NEGATIVE = re.compile(
+    r"\b(?:not|no|never|nobody|nothing|none|neither|nor|cannot|isn't|wasn't|aren't|weren't|"
+    r"doesn't|didn't|don't|hasn't|hadn't|won't|can't|couldn't)\b"
+)
+# fmt: on
+
+Verdict = Literal["known", "unknown", "ambiguous"]
+
+
+def _same_word(a: str, b: str) -> bool:
+    return a == b or (min(len(a), len(b)) >= 4 and (a.startswith(b) or b.startswith(a)))
+
+
+def _overlap(a: Iterable[str], b: Iterable[str]) -> bool:
+    bs = list(b)
+    return any(_same_word(x, y) for x in a for y in bs)
+
+
+def injury_signs(injury: str, recorded: Mapping[str, Sequence[str]]) -> list[str]:
+    """The visible signs of an injury: those recorded for it, then the usual ones."""
+    own = next((list(s) for i, s in recorded.items() if entry_key(i) == entry_key(injury)), [])
+    usual = [sign for word in sorted(words(injury)) for sign in _SIGNS_BY_WORD.get(word, ())]
+    return list(dict.fromkeys([*own, *usual]))
+
+
+def matches_injury(text: str, injury: str, recorded: Mapping[str, Sequence[str]]) -> bool:
+    """True when an observation's text names the injury or shows one of its signs."""
+    if entry_key(text) == entry_key(injury):
+        return True
+    said, has = words(text), words(injury)
+    if _contradicts(said, has):
+        return False
+    if _overlap(said - _VAGUE, has - _VAGUE):
+        return True
+    return any(
+        (sign_words := words(sign)) and all(_overlap([w], said) for w in sign_words)
+        for sign in injury_signs(injury, recorded)
+    )
+
+
+def _contradicts(said: frozenset[str], has: frozenset[str]) -> bool:
+    """Both name a body part (or a side) and they differ."""
+    for table in (_BODY, _SIDES):
+        a, b = said & table, has & table
+        if a and b and not _overlap(a, b):
+            return True
+    return False
+
+
+def _polarity(text: str) -> bool:
+    return len(_NEGATIVE.findall(text.casefold().replace("’", "'"))) % 2 == 0
+
+
+def _content(text: str) -> frozenset[str]:
+    return frozenset(w for w in words(text) if w not in _REPORTING)
+
+
+def judge_claim(claim: str, entries: Sequence[str]) -> tuple[Verdict, str]:
+    """Whether recorded knowledge entails a claim: (verdict, the entry it turned on)."""
+    said, positive = _content(claim), _polarity(claim)
+    if not said:
+        return "known", ""
+    close, denied = "", ""
+    for entry in entries:
+        known = _content(entry)
+        if not known:
+            continue
+        if said <= known:
+            if _polarity(entry) == positive:
+                return "known", entry
+            denied = denied or entry  # they know the opposite
+        elif known <= said or (len(said & known) >= 2 and len(said & known) * 2 >= len(said)):
+            close = close or entry
+    if denied:
+        return "unknown", denied
+    if close:
+        return "ambiguous", close
+    joined = frozenset().union(*(_content(e) for e in entries)) if entries else frozenset()
+    if said <= joined:
+        return "ambiguous", "; ".join(e for e in entries if _content(e) & said)
+    return "unknown", ""
