@@ -1,0 +1,148 @@
+"""The production board's facts: every scene x step as PASS / FAIL / STALE / waiting, the
+open hard stops with what lifts each, and each lock's impact (`slate impact`'s report).
+
+A step's state is what the runner's readiness check sees (``engine._readiness``): the latest
+version's recorded verdict and whether an input moved on since. A shot step (storyboard,
+GenPack, take, final, audio) shows the worst state of the scene's shots, with a count.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..core._names import scene_of
+from ..engine._readiness import culture_required, scene_rows, stale_reasons
+from ..engine._stops import HardStopRow, all_open_hard_stops, gate_of
+from ..rules._takes import last_qc_verdict
+from ..schemas import QcBatch, ShotList
+from ..store._project import Project
+from ..workflow._locks import ImpactReport, impact
+
+__all__ = ["LOCK_KINDS", "STEPS", "Board", "Cell", "board"]
+
+# (column label, kind, per shot?) in loop order
+STEPS: tuple[tuple[str, str, bool], ...] = (
+    ("script", "SCRIPT", False),
+    ("psych", "PSYCH", False),
+    ("dialogue check", "DIALOGUE_CHECK", False),
+    ("truth", "TRUTH", False),
+    ("plausibility", "PLAUS", False),
+    ("culture", "CULTURE", False),
+    ("state diff", "STATE_DIFF", False),
+    ("continuity", "CONTINUITY_REPORT", False),
+    ("shot list", "SHOTLIST", False),
+    ("cost report", "COST_REPORT", False),
+    ("storyboards", "STORYBOARD", True),
+    ("genpacks", "GENPACK", True),
+    ("takes (QC)", "PROXY", True),
+    ("finals", "FINAL", True),
+    ("audio", "AUDIO", True),
+    ("dialogue", "DIALOGUE", False),
+    ("edit", "EDIT", False),
+)
+LOCK_KINDS = ("STYLE_LOCK", "CHAR_LOCK", "SET_LOCK", "VOICE_LOCK")
+ORDER = {"FAIL": 0, "FIX": 1, "STALE": 2, "waiting": 3, "PASS": 4, "n/a": 5}
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One scene x step: its state, and what it says (a file, a reason, a count)."""
+
+    state: str  # PASS, FIX, FAIL, STALE, waiting, n/a
+    detail: str
+
+
+@dataclass(frozen=True)
+class Stop:
+    """An open hard stop and the command that lifts it."""
+
+    stop: HardStopRow
+    lift: str
+
+
+@dataclass(frozen=True)
+class Board:
+    """The production board."""
+
+    steps: list[str]
+    rows: list[tuple[str, list[Cell]]]
+    stops: list[Stop]
+    impacts: list[ImpactReport]
+
+
+def board(project: Project) -> Board:
+    """Every scene x step, the open hard stops and the locks' impact."""
+    rows = [
+        (
+            scene.scene_id,
+            [_cell(project, scene.scene_id, kind, per_shot) for _, kind, per_shot in STEPS],
+        )
+        for scene in scene_rows(project)
+    ]
+    stops = [
+        Stop(s, f"resolve it, or `slate override {s.target} --reason ... --cost-impact AMOUNT`")
+        for s in all_open_hard_stops(project)
+    ]
+    impacts = [
+        impact(project, record.name.stem)
+        for kind in LOCK_KINDS
+        for record in project.store.latest_of_each(kind)
+    ]
+    return Board([label for label, _, _ in STEPS], rows, stops, impacts)
+
+
+def _cell(project: Project, scene: str, kind_name: str, per_shot: bool) -> Cell:
+    if not per_shot:
+        if kind_name == "CULTURE" and not culture_required(project, scene):
+            return Cell("n/a", "no real culture, period or community in the truth packet")
+        return _state(project, kind_name, scene, scene)
+    shots = _shots(project, scene)
+    if not shots:
+        return Cell("waiting", "no shot list yet")
+    batch = _qc(project, scene) if kind_name == "PROXY" else None
+    cells = [
+        _take(project, shot, batch)
+        if kind_name == "PROXY"
+        else _state(project, kind_name, shot, scene)
+        for shot in shots
+    ]
+    worst = min(cells, key=lambda c: ORDER[c.state])
+    passed = sum(c.state == "PASS" for c in cells)
+    detail = f"{passed}/{len(cells)} PASS" + ("" if worst.state == "PASS" else f"; {worst.detail}")
+    return Cell(worst.state, detail)
+
+
+def _state(project: Project, kind_name: str, subject: str, scene: str) -> Cell:
+    record = project.store.latest(kind_name, subject)
+    if record is None:
+        return Cell("waiting", f"{kind_name}_{subject} not made yet")
+    verdict = gate_of(project, record.filename) or "waiting"
+    if verdict != "PASS":
+        return Cell(verdict if verdict in ORDER else "FAIL", f"{record.filename}: {verdict}")
+    stale = stale_reasons(project, record, scene)
+    if stale:
+        return Cell("STALE", stale[0])
+    return Cell("PASS", record.filename)
+
+
+def _take(project: Project, shot: str, batch: QcBatch | None) -> Cell:
+    """A take's state is its QC verdict (a proxy has no gate of its own)."""
+    cell = _state(project, "PROXY", shot, scene_of(shot))
+    if cell.state != "PASS":
+        return cell
+    verdict = last_qc_verdict(batch, shot)
+    if verdict is None:
+        return Cell("waiting", f"{cell.detail}: not graded yet")
+    return Cell(verdict, f"{cell.detail}: QC {verdict}")
+
+
+def _shots(project: Project, scene: str) -> list[str]:
+    record = project.store.latest("SHOTLIST", scene)
+    shotlist = project.store.load(record.name) if record else None
+    return [r.shot_id for r in shotlist.rows] if isinstance(shotlist, ShotList) else []
+
+
+def _qc(project: Project, scene: str) -> QcBatch | None:
+    record = project.store.latest("QC_BATCH", scene)
+    batch = project.store.load(record.name) if record else None
+    return batch if isinstance(batch, QcBatch) else None

@@ -1,0 +1,172 @@
+"""The production office over HTTP (Starlette's TestClient): the access-token rule, read-only
+refusal, CSRF, bad ids as 404 pages (never a traceback), takes served with Range, and a
+person's verdict written by `slate approve` / `slate reject` as by the page."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from conftest import run_slate
+from filmslate import Project
+from filmslate.web import office_app
+
+PAGES = ("/budget", "/review", "/board", "/log", "/verify")
+
+
+def client(root: Path, **options: object) -> TestClient:
+    return TestClient(office_app(root, **options), follow_redirects=False)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def demo(finished_demo, tmp_path: Path) -> Path:
+    root = tmp_path / "side-b"
+    shutil.copytree(finished_demo.root, root)
+    return root
+
+
+def test_every_page_opens_on_an_empty_project(project) -> None:
+    office = client(project.root)
+    for page in PAGES:
+        response = office.get(page)
+        assert response.status_code == 200, page
+        assert "Traceback" not in response.text
+    assert office.get("/").headers["location"] == "/budget"
+
+
+def test_a_token_is_required_on_every_request_when_set(project) -> None:
+    office = client(project.root, token="s3cret")
+    for page in (*PAGES, "/media/PROXY_S01_SH01_v001.mp4", "/static/office.css"):
+        refused = office.get(page)
+        assert refused.status_code == 401, page
+        assert "access token" in refused.text
+    assert office.get("/budget", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert office.get("/budget", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+    first = office.get("/budget?token=s3cret")  # the printed address
+    assert first.status_code == 200
+    assert "slate_office_token" in first.headers["set-cookie"]
+    assert "SameSite=strict" in first.headers["set-cookie"]
+    assert office.get("/board").status_code == 200  # the cookie carries it from then on
+
+
+def test_serve_makes_a_token_for_any_address_but_localhost(tmp_path: Path) -> None:
+    """`slate serve --host ADDR` without --token prints a made token. Checked where nothing
+    can listen: an address of no interface here (192.0.2.1, TEST-NET-1) and a port of
+    127.0.0.1 already taken, so the command stops after printing."""
+    run_slate("init", str(tmp_path / "film"), check=True)
+    away = run_slate("serve", "--host", "192.0.2.1", cwd=tmp_path / "film", timeout=60)
+    assert re.search(r"http://192\.0\.2\.1:8710/\?token=[\w-]{20,}", away.stdout), away.stdout
+    assert away.returncode != 0
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        local = run_slate("serve", "--port", port, cwd=tmp_path / "film", timeout=60)
+        given = run_slate("serve", "--port", port, "--token", "mine", cwd=tmp_path / "film")
+    assert f"http://127.0.0.1:{port}/" in local.stdout
+    assert "?token=" not in local.stdout
+    assert "?token=mine" in given.stdout
+
+
+def test_read_only_refuses_a_verdict(project) -> None:
+    office = client(project.root)
+    refused = office.post("/review/S01_SH01", data={"verdict": "approve", "reason": "ok"})
+    assert refused.status_code == 403
+    assert "slate serve --review" in refused.text
+    assert project.store.latest("QC_BATCH", "S01") is None
+
+
+def test_a_verdict_needs_the_forms_csrf_token(project) -> None:
+    office = client(project.root, review=True)
+    form = {"verdict": "approve", "reason": "ok"}
+    assert office.post("/review/S01_SH01", data=form).status_code == 403
+    assert office.post("/review/S01_SH01", data={**form, "csrf": "forged"}).status_code == 403
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/review/S99_SH01",
+        "/review/not-a-shot",
+        "/review/S01",
+        "/media/PROXY_S01_SH01_v001.mp4",
+        "/media/NOT_A_NAME",
+        "/media/SCENES_v001.csv",
+        "/nowhere",
+    ],
+)
+def test_a_bad_id_is_a_404_page_not_a_traceback(project, url: str) -> None:
+    response = client(project.root).get(url)
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("text/html")
+    assert "Traceback" not in response.text
+    assert 'id="error"' in response.text
+
+
+def test_a_folder_that_is_no_project_is_refused_before_serving(tmp_path: Path) -> None:
+    done = run_slate("serve", "--project", str(tmp_path), "--port", "-1")
+    assert done.returncode == 2
+    assert "no filmslate.toml" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.slow
+def test_a_take_is_served_with_its_type_and_ranges(demo: Path) -> None:
+    office = client(demo)
+    whole = office.get("/media/PROXY_S01_SH01_v001.mp4")
+    assert whole.status_code == 200
+    assert whole.headers["content-type"] == "video/mp4"
+    assert whole.headers["accept-ranges"] == "bytes"
+    part = office.get("/media/PROXY_S01_SH01_v001.mp4", headers={"Range": "bytes=10-109"})
+    assert part.status_code == 206
+    assert part.headers["content-range"] == f"bytes 10-109/{len(whole.content)}"
+    assert part.content == whole.content[10:110]
+    board = office.get("/media/STORYBOARD_S01_SH01_v001.png")
+    assert board.headers["content-type"] == "image/png"
+
+
+@pytest.mark.slow
+def test_the_cli_and_the_page_write_the_same_verdict(demo: Path) -> None:
+    """`slate reject` and a rejection from the page: each a new QC_BATCH version whose shot
+    row says FAIL with the reason, and a human-review log row with the cost impact."""
+    with Project(demo) as p:
+        before = p.store.latest("QC_BATCH", "S02")
+        assert before is not None
+    done = run_slate("reject", "S02_SH01", "--reason", "hand drifts", "--by", "ana", cwd=demo)
+    assert done.returncode == 0, done.stderr
+    assert f"QC_BATCH_S02_v{before.name.version + 1:03d}" in done.stdout
+    office = client(demo, review=True)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', office.get("/review/S02_SH02").text)
+    assert csrf
+    form = {"csrf": csrf.group(1), "verdict": "reject", "reason": "lamp flickers"}
+    posted = office.post("/review/S02_SH02", data=form)
+    assert posted.status_code == 303
+    assert f"QC_BATCH_S02_v{before.name.version + 2:03d}" in posted.headers["location"]
+    with Project(demo) as p:
+        rows = p.store.conn.execute(
+            "SELECT shot_id, outcome, estimated_cost, notes FROM runlog WHERE skill_name = "
+            "'human-review' ORDER BY seq"
+        ).fetchall()
+        batch = p.store.load(p.store.latest("QC_BATCH", "S02").name)
+        assert p.verify() == []
+    assert [(r[0], r[1]) for r in rows] == [("S02_SH01", "FAIL"), ("S02_SH02", "FAIL")]
+    assert all(float(r[2]) > 0 for r in rows)  # a rejected take costs a new proxy
+    assert "by ana: hand drifts" in rows[0][3]
+    last = {r.shot_id: r for r in batch.rows}
+    assert last["S02_SH01"].verdict == last["S02_SH02"].verdict == "FAIL"
+    assert "lamp flickers" in last["S02_SH02"].notes
+
+
+def test_a_verdict_without_a_reason_or_a_take_is_refused(project) -> None:
+    no_reason = run_slate("approve", "S01_SH01", "--reason", " ", cwd=project.root)
+    assert no_reason.returncode == 2
+    assert "--reason" in no_reason.stderr
+    no_shot = run_slate("approve", "S01_SH01", "--reason", "fine", cwd=project.root)
+    assert no_shot.returncode == 2
+    assert "S01_SH01" in no_shot.stderr
+    assert "Traceback" not in no_shot.stderr + no_reason.stderr
