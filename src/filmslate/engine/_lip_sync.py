@@ -1,0 +1,69 @@
+"""Lip sync (issue 15 §3): a video model driven by the dialogue gets the shot's AUDIO.
+
+Where the catalogue says a video model takes audio (``input.audio``: Wan 2.7's ``audio_url``),
+a shot with dialogue is sent with its ``AUDIO_<SHOT>`` (the WAV scratch-voices made: the
+lines in their locked voices, on the shot's timeline), so the mouths match the lines.
+
+- **What is sent.** The render skill hands the shot's AUDIO to the render service when the
+  shot has lines in its scene's DIALOGUE; the service sends it only when the routed model
+  takes audio (:func:`takes_audio`), after checking it is the latest AUDIO of the shot and a
+  fresh PASS (:func:`checked_audio`): a stale voice is never lip-synced.
+- **Identity.** The job's key is the GenPack's sha combined with the audio's
+  (:func:`job_sha`): the same GenPack with other audio is another job, never the recorded
+  one fetched again; a take made with audio records that AUDIO in its lineage, so revising a
+  voice lock makes exactly the takes of that character's shots stale.
+- **Order.** ``workflow._lip_sync`` voices a scene's shots before its takes are rendered when
+  any ``[visual]`` model takes audio.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from ..core._config import Config
+from ..core._errors import InputNotReady
+from ..core._video_prices import video_entry
+from ..rules._takes import genpack_sha
+from ..schemas import GenPack
+from ..store._project import Project
+from ._readiness import output_problems
+
+__all__ = ["any_takes_audio", "checked_audio", "job_sha", "takes_audio"]
+
+VISUAL_TIERS = ("premium", "mid", "low")
+
+
+def takes_audio(config: Config, model: str) -> bool:
+    """True when the catalogue says the video model takes the dialogue audio."""
+    entry = video_entry(config, model)
+    return entry is not None and entry.takes_audio
+
+
+def any_takes_audio(config: Config) -> bool:
+    """True when a ``[visual]`` tier renders with a model that takes the dialogue audio."""
+    return any(takes_audio(config, str(getattr(config.visual, t))) for t in VISUAL_TIERS)
+
+
+def job_sha(pack: GenPack, audio: bytes | None) -> str:
+    """A render job's identity: the GenPack's sha, combined with the audio's when sent."""
+    sha = genpack_sha(pack)
+    if audio is None:
+        return sha
+    heard = hashlib.sha256(audio).hexdigest()
+    return hashlib.sha256(f"{sha}+audio:{heard}".encode()).hexdigest()
+
+
+def checked_audio(project: Project, shot_id: str, audio: bytes) -> bytes:
+    """The shot's audio, when it is its latest AUDIO and a fresh PASS; else InputNotReady
+    naming the step to run (nothing is reserved or sent)."""
+    record = project.store.latest("AUDIO", shot_id)
+    problems = output_problems(project, "AUDIO", shot_id, shot_id.split("_SH", 1)[0])
+    if record is None or project.store.read(record.name) != audio:
+        problems = problems or [f"the audio given is not the latest AUDIO_{shot_id}"]
+    if problems:
+        raise InputNotReady(
+            f"{shot_id}: its model is driven by the dialogue audio, and {problems[0]}: run "
+            f"scratch-voices on {shot_id} (`slate run scratch-voices --shot {shot_id}`) first",
+            target=shot_id,
+        )
+    return audio
