@@ -22,6 +22,7 @@ LAYERS = {
     "providers": 5,
     "skills": 6,
     "workflow": 7,
+    "web": 8,  # the office (`slate serve`): beside cli, reading what the CLI reads
 }
 TOP = 8
 # What a skill gets through its Context instead of importing it (DESIGN §3).
