@@ -45,6 +45,7 @@ for a call that may have been billed). docs/guide.md lists the window left per p
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from functools import cached_property
 from importlib import import_module
 from pathlib import Path
@@ -53,10 +54,11 @@ from typing import NoReturn
 from ..core._config import Resolution
 from ..core._errors import ProviderError, RegenRefused
 from ..core._video_prices import video_cost, video_entry
-from ..rules._takes import genpack_sha, last_qc_verdict
+from ..rules._takes import last_qc_verdict
 from ..schemas import GenPack, QcBatch, ShotRow
 from ..store._store import Store, crash_point
 from ._clips import clip_job, payload_json, refused_error, take_seed
+from ._lip_sync import checked_audio, job_sha, takes_audio
 from ._metered_jobs import MeteredJobs
 from ._render_jobs import INTENT_STATES, OPEN_STATES, JobRow, adopt_open_jobs
 from ._router import Route, Router
@@ -119,24 +121,35 @@ class RenderService(MeteredJobs[VideoProvider]):
         image: bytes | None = None,
         skill: str = "",
         references: tuple[Reference, ...] = (),
+        audio: bytes | None = None,
     ) -> bytes:
-        """The shot's clip at a resolution tier: resumed, reused, or generated and paid."""
+        """The shot's clip at a resolution tier: resumed, reused, or generated and paid; the
+        dialogue ``audio`` goes with it where the model takes it (``_lip_sync``)."""
         refuse_switch(self.project, self.route(shot), pack, shot)  # before any spend (SPEC §7)
-        sha = genpack_sha(pack)
+        if audio is not None and self.takes_audio(shot):  # lip sync: part of the job's key
+            audio = checked_audio(self.project, shot.shot_id, audio)
+        else:
+            audio = None
+        sha = job_sha(pack, audio)
         row = self.job(shot.shot_id, resolution, sha)
         roll = self._roll(shot.shot_id, resolution, sha, row)
         if row is not None and row.state in INTENT_STATES:
             row = self._settle_intent(row, skill)
         if row is not None and row.refused:  # sent again only when the payload differs
-            return self._submit(shot, pack, resolution, sha, image, references, skill, roll, row)
+            sent = (shot, pack, resolution, sha, (image, references, audio), skill, roll, row)
+            return self._submit(*sent)
         if row is not None and row.state == "done" and row.roll == roll:
-            redo = (shot, pack, resolution, sha, image, references, skill, roll)
+            redo = (shot, pack, resolution, sha, (image, references, audio), skill, roll)
             return self._fetched_again(row, lambda: self._submit(*redo))
         if row is not None and row.state in OPEN_STATES and row.job_id:
             return self._finish(row, shot, resolution, skill)
         if row is not None and row.state != "done":
             self._discard(row)
-        return self._submit(shot, pack, resolution, sha, image, references, skill, roll)
+        return self._submit(shot, pack, resolution, sha, (image, references, audio), skill, roll)
+
+    def takes_audio(self, shot: ShotRow) -> bool:
+        """True when the model the shot routes to takes the dialogue audio (lip sync)."""
+        return takes_audio(self.config, self.route(shot).model)
 
     def job(self, shot_id: str, resolution: str, sha: str) -> JobRow | None:
         """The recorded job for a (shot, resolution, GenPack) key."""
@@ -203,12 +216,12 @@ class RenderService(MeteredJobs[VideoProvider]):
         pack: GenPack,
         resolution: ResolutionTier,
         sha: str,
-        image: bytes | None,
-        references: tuple[Reference, ...],
+        sent: tuple[bytes | None, tuple[Reference, ...], bytes | None],
         skill: str,
         roll: int,
         refused: JobRow | None = None,
     ) -> bytes:
+        image, references, audio = sent  # the first frame, the sheets, the dialogue
         route = self.route(shot)
         provider = self.provider_for(route.model)
         entry = video_entry(self.config, route.model)
@@ -223,6 +236,7 @@ class RenderService(MeteredJobs[VideoProvider]):
             seed=take_seed(shot.shot_id, roll),
             reference=str(uuid.uuid4()),
         )
+        job = replace(job, audio=audio)  # the dialogue, where the model takes it
         payload = payload_json(provider.payload(job))  # before any spend: it may refuse
         if refused is not None and (not refused.payload or payload == refused.payload):
             raise refused_error(refused)  # the very job that was refused: never sent again

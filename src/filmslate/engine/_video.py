@@ -55,6 +55,7 @@ class VideoJob:
     negative_prompt: str = ""  # the GenPack's forbidden drift, where the model takes one
     references: tuple[Reference, ...] = ()  # character and set sheets, where it takes them
     model: str = ""  # the catalogue key ("fal:fal-ai/..."); "" for a model outside it
+    audio: bytes | None = None  # the shot's dialogue (WAV), for a model driven by it (lip sync)
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,8 @@ class ClipRenderer(Protocol):
         image: bytes | None = None,
         skill: str = "",
         references: tuple[Reference, ...] = (),
+        audio: bytes | None = None,
     ) -> bytes:
-        """The shot's clip at a resolution tier, metered and resumable."""
+        """The shot's clip at a resolution tier, metered and resumable; ``audio`` is the shot's
+        dialogue, sent where the model takes it (``engine._lip_sync``)."""
         ...

@@ -4,10 +4,12 @@ Every part of a job goes to the key the entry names (``core._catalogue.InputShap
 left out when the model has no such key: the prompt, the negative prompt, the first frame,
 the reference sheets (a plain URL list, or Kling's elements: one frontal image plus reference
 images per subject), the duration (snapped and formatted by the entry), the seed, the
-resolution name, the aspect ratio, the frame size, and the entry's ``fixed`` values (which the
-price assumes).
+resolution name, the aspect ratio, the frame size, the shot's dialogue audio for a model
+driven by it (``input.audio``, lip sync), and the entry's ``fixed`` values (which the price
+assumes).
 
-Images go as data URIs (fal takes them wherever it takes a URL). The same builder makes the
+Images and audio go as data URIs (fal takes them wherever it takes a URL: its clients pass a
+``data:`` URI through as the file). The same builder makes the
 recorded payload with each image replaced by ``"sha256:<hex>"`` of its bytes, so what is
 recorded and what is sent cannot drift apart.
 """
@@ -53,6 +55,8 @@ def video_input(entry: ModelEntry | None, job: VideoJob, encode: Encode) -> dict
     if shape.first_image and job.image is not None:
         out[shape.first_image] = encode(job.image, media_type_of(job.image))
     _add_references(out, shape, job.references, encode)
+    if shape.audio and job.audio is not None:  # the dialogue the mouths follow (a WAV)
+        out[shape.audio] = encode(job.audio, "audio/wav")
     if shape.duration:
         out[shape.duration] = entry.duration_input(job.duration_s)
     _add_frame(out, entry, job.width, job.height)

@@ -52,6 +52,7 @@ from ...schemas import (
     ShotRow,
     SubtitlesSrt,
 )
+from ._lip_sync import AUDIO_NEEDS, dialogue_audio
 from ._mix import (
     AAC,
     dialogue_lines,
@@ -124,18 +125,24 @@ class _Render(Skill):
         self.before_render(ctx, row)
         pack: GenPack = ctx.inputs.get("GENPACK")
         image = ctx.inputs.get("STORYBOARD")
-        raw = service_of(ctx).render(
+        service = service_of(ctx)
+        audio, made_from = dialogue_audio(ctx, row, service)  # lip sync, where the model takes it
+        raw = service.render(
             row,
             pack,
             self.resolution,
             image if isinstance(image, bytes) else None,
             skill=self.name,
             references=shot_references(ctx, row),
+            audio=audio,
         )
         res: Resolution = getattr(ctx.config.resolution, self.resolution)
         self._take = make_take(ctx, row, raw, res, self.resolution)
         take_kind, raw_kind = self.produces
-        return [Media(take_kind, row.shot_id, self._take.data), Media(raw_kind, row.shot_id, raw)]
+        return [
+            Media(take_kind, row.shot_id, self._take.data, inputs=made_from),
+            Media(raw_kind, row.shot_id, raw, inputs=made_from),
+        ]
 
     def before_render(self, ctx: Context, row: ShotRow) -> None:
         """Refuse before any spend (render-final: proxy first)."""
@@ -169,6 +176,7 @@ class RenderProxy(_Render):
         Need("SHOTLIST", "scene"),
         Need("STORYBOARD", "shot", optional=True),
         *SHEET_NEEDS,  # the shot's character and set sheets, sent as references
+        *AUDIO_NEEDS,  # the shot's dialogue, sent to a model driven by it (lip sync)
     )
     produces: ClassVar[tuple[str, ...]] = ("PROXY", "RAW_PROXY")
     resolution: ClassVar[ResolutionTier] = "proxy"
@@ -192,6 +200,7 @@ class RenderFinal(_Render):
         # the set's palette, for the technical checks of the final take
         Need("SET_LOCK", "scene_set", optional=True, lineage=False),
         *SHEET_NEEDS,
+        *AUDIO_NEEDS,
     )
     produces: ClassVar[tuple[str, ...]] = ("FINAL", "RAW_FINAL")
     resolution: ClassVar[ResolutionTier] = "final"
