@@ -111,6 +111,10 @@ _RULE_CATEGORY: dict[str, Category] = {
     "item_not_held": "prop_inventory",
     "inventory_needs_update": "prop_inventory",
     "unknown_character": "prop_inventory",
+    "giver_holds_prop": "prop_inventory",
+    "wardrobe_needs_event": "character",
+    "wardrobe_needs_update": "character",
+    "signs_need_injury": "injury_emotional",
 }
 
 

@@ -30,7 +30,8 @@ def check_places(f: SceneFacts, prev: SceneFacts | None, locks: Locks) -> list[F
     """Nobody is in two places at once (timeline).
 
     Same scene: a character listed in the scene whose ``at_location`` observation names
-    another place, or with two observations naming different places: **High**.
+    another place, or with two observations naming different places: **High** (places of
+    one set lock, by its declared places, count as one).
 
     Consecutive scenes joined by SAME / SAME TIME / SIMULTANEOUS (the same moment): a
     character listed in both at different places: **High**. Joined by CONTINUOUS / MOMENTS
@@ -40,7 +41,7 @@ def check_places(f: SceneFacts, prev: SceneFacts | None, locks: Locks) -> list[F
     both places have set locks that do not connect them, **Medium** when a lock is missing
     and the connection cannot be confirmed. Places inside one another count as one place.
     """
-    findings = _places_in_scene(f)
+    findings = _places_in_scene(f, locks)
     if (
         prev is None
         or f.join not in ("continuous", "simultaneous")
@@ -74,7 +75,15 @@ def check_places(f: SceneFacts, prev: SceneFacts | None, locks: Locks) -> list[F
     return findings
 
 
-def _places_in_scene(f: SceneFacts) -> list[Finding]:
+def _one_place(a: str, b: str, locks: Locks) -> bool:
+    """Same place, one inside the other, or both places of one set lock."""
+    if same_place(a, b):
+        return True
+    lock = locks.set_for(a)
+    return lock is not None and lock is locks.set_for(b)
+
+
+def _places_in_scene(f: SceneFacts, locks: Locks) -> list[Finding]:
     findings = []
     places: dict[str, list[str]] = {}
     for cid in f.characters:
@@ -84,7 +93,7 @@ def _places_in_scene(f: SceneFacts) -> list[Finding]:
     for cid, where in places.items():
         distinct: list[str] = []
         for place in where:
-            if not any(same_place(place, seen) for seen in distinct):
+            if not any(_one_place(place, seen, locks) for seen in distinct):
                 distinct.append(place)
         if len(distinct) > 1:
             findings.append(
