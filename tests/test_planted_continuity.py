@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 import pytest
+
 from planted_cases import Outcome, load_cases, run_case
 
 CASES = load_cases()
