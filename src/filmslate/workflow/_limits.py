@@ -49,7 +49,7 @@ class RateWindow:
                     self.starts.append(now)
                     return
                 wait = WINDOW_S - (now - self.starts[0])
-            time.sleep(max(wait, 0.001))
+            time.sleep(min(max(wait, 0.001), 0.25))  # re-checked: the clock may jump
 
 
 class ProviderLimits:
