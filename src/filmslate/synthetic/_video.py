@@ -1,6 +1,12 @@
-"""The synthetic video provider: one small, valid MP4 per (size, frame rate, frame count),
-encoded once per process and reused, whose moving picture passes qc-grader's technical checks
-(no black, frozen, flickering or cut frames; colours from :data:`CLIP_PALETTE`)."""
+"""The synthetic video provider: one small, valid MP4 per job (size, frame rate, frame count
+and a phase drawn from the job's shot and prompt), whose moving picture passes qc-grader's
+technical checks (no black, frozen, flickering or cut frames; colours from
+:data:`CLIP_PALETTE`).
+
+Every shot's clip differs (the wave starts at another phase), as a model's would: a shot's
+take is decoded for real, never found in the decode cache under another shot's bytes, so
+benchmarks/bench_media.py measures one decode per take.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,7 @@ import re
 import subprocess
 import tempfile
 import zlib
-from functools import cache
+from functools import lru_cache
 from pathlib import Path
 from typing import ClassVar
 
@@ -21,15 +27,16 @@ from ..engine._video import JobStatus, VideoJob, VideoProvider
 VIDEO_MODEL = "synthetic"
 """The model name every visual tier of a synthetic project maps to."""
 
-_CLIP_ID = re.compile(r"synthetic-(\d+)x(\d+)-(\d+)fps-(\d+)f-[0-9a-f]{8}")
+_CLIP_ID = re.compile(r"synthetic-(\d+)x(\d+)-(\d+)fps-(\d+)f-([0-9a-f]{8})")
 _WAVE_FRAMES = 16  # frames per cycle of the moving wave: smooth motion, never frozen
 _BASE = np.array([90.0, 110.0, 130.0])  # CLIP_PALETTE's middle colour
 _SWING = 30.0  # the wave's amplitude: CLIP_PALETTE's outer colours
 
 
-@cache
-def clip_bytes(width: int, height: int, fps: int, frames: int) -> bytes:
-    """A valid H.264 MP4: a blue-grey wave drifting across the frame, encoded once per process.
+@lru_cache(maxsize=32)  # a job's clip is downloaded again by a later step of the same shot
+def clip_bytes(width: int, height: int, fps: int, frames: int, phase: float = 0.0) -> bytes:
+    """A valid H.264 MP4: a blue-grey wave drifting across the frame, starting ``phase`` (a
+    share of one period) along it.
 
     The wave spans exactly one period across the frame, so the mean brightness never changes
     (no flicker) while every frame differs from the last (no frozen frames).
@@ -37,7 +44,7 @@ def clip_bytes(width: int, height: int, fps: int, frames: int) -> bytes:
     x = np.arange(width) / width
     pictures = []
     for t in range(frames):
-        wave = np.sin(2 * np.pi * (x - t / _WAVE_FRAMES))
+        wave = np.sin(2 * np.pi * (x - t / _WAVE_FRAMES - phase))
         row = _BASE[None, :] + _SWING * wave[:, None]
         pictures.append(np.broadcast_to(row, (height, width, 3)).astype(np.uint8).tobytes())
     with tempfile.TemporaryDirectory(prefix="filmslate-synthetic-") as folder:
@@ -119,7 +126,7 @@ class SyntheticVideo(VideoProvider):
         return JobStatus("done")
 
     def download(self, job_id: str) -> bytes:
-        """The clip the job id names."""
+        """The clip the job id names (its phase from the id's digest: each shot's own)."""
         return clip_bytes(*_parse_job(job_id))
 
     def price_per_second(self, width: int, height: int) -> float:
@@ -128,9 +135,9 @@ class SyntheticVideo(VideoProvider):
         return self.price_final if final else self.price_proxy
 
 
-def _parse_job(job_id: str) -> tuple[int, int, int, int]:
+def _parse_job(job_id: str) -> tuple[int, int, int, int, float]:
     found = _CLIP_ID.fullmatch(job_id)
     if found is None:
         raise ProviderError(f"unknown synthetic job {job_id!r}", job_id=job_id)
-    width, height, fps, frames = (int(g) for g in found.groups())
-    return width, height, fps, frames
+    width, height, fps, frames = (int(g) for g in found.groups()[:4])
+    return width, height, fps, frames, int(found.group(5), 16) / 2**32
