@@ -6,6 +6,7 @@ again; the folder is pruned to its bound, least recently used first.
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 from pathlib import Path
 
@@ -33,9 +34,14 @@ def ffmpeg_launches(monkeypatch: pytest.MonkeyPatch) -> list[object]:
     return launched
 
 
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
 def later_command(root: Path) -> Runner:
     """What a later `slate` command starts with: a new runner and nothing decoded in memory."""
     _media_decode._CACHE.clear()
+    _media_decode._FACTS.clear()
     runner, _ = qc.runner(root)
     return runner
 
@@ -44,10 +50,11 @@ def test_a_take_graded_by_a_later_command_is_not_decoded_again(
     film: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     r = qc.packaged(film)
-    qc.proxy(r, "S01_SH02", qc.clip(tmp_path, qc.MILL_BROWN))
-    first = r.run("qc-grader", "S01_SH02")
-    (stored,) = (film / ".filmslate" / "decoded").iterdir()
-    assert stored.name.endswith("-24.v1.npy")
+    take = qc.clip(tmp_path, qc.MILL_BROWN)
+    qc.proxy(r, "S01_SH02", take)
+    first = later_command(film).run("qc-grader", "S01_SH02")  # not decoded by another test
+    stored = film / ".filmslate" / "decoded" / f"{sha(take)}-24.v1.npy"
+    assert stored.exists()
     launched = ffmpeg_launches(monkeypatch)
     again = later_command(film).run("qc-grader", "S01_SH02", force=True)
     assert launched == []  # read from disk: no ffmpeg
@@ -78,10 +85,13 @@ def test_the_folder_is_pruned_least_recently_used_first(
     _media_decode._CACHE.clear()  # these bytes may have been decoded by another test
     try:
         _media_decode.decode(clips[0])
-        (one,) = folder.iterdir()
+        (one,) = folder.glob("*.npy")
         monkeypatch.setattr(_media_cache, "MAX_BYTES", one.stat().st_size + 1)
         _media_decode.decode(clips[1])  # the second take pushes the first out
-        assert [p.name for p in folder.iterdir()] != [one.name]
-        assert len(list(folder.iterdir())) == 1
+        assert [p.name for p in folder.glob("*.npy")] != [one.name]
+        assert len(list(folder.glob("*.npy"))) == 1
+        # the facts database is never pruned with the decodes: both clips' facts stay
+        assert (folder / _media_cache.FACTS_FILE).exists()
+        assert all(_media_cache.load_facts(sha(c)) for c in clips)
     finally:
         _media_cache.use_folder(None)

@@ -17,12 +17,20 @@ cache, never an artifact: the store does not record it, verify does not look int
   refreshes a file's modification time), to ``MAX_BYTES`` (256 MB: about 60 takes at 640x360;
   a take is gated, then graded and rendered final soon after, so the recent ones are the
   ones read again).
+
+Beside the decodes, ``facts.v1.sqlite`` keeps every clip's facts (what ``probe`` answers:
+length, size, rate, frames) by its sha256: a row is ~100 bytes, so it outlives the decodes it
+came from, and a later consumer that needs only the facts (the edit planner, the cut's gate,
+``slate export``) reads them instead of starting ffmpeg. One indexed lookup per clip (never a
+scan); bounded to ``MAX_FACTS`` rows, the oldest removed first.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+import sqlite3
+from contextlib import closing
 from contextvars import ContextVar
 from pathlib import Path
 from typing import BinaryIO
@@ -30,9 +38,21 @@ from typing import BinaryIO
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["MAX_BYTES", "Fields", "folder", "load", "save", "use_folder"]
+__all__ = [
+    "MAX_BYTES",
+    "MAX_FACTS",
+    "Fields",
+    "folder",
+    "load",
+    "load_facts",
+    "save",
+    "save_facts",
+    "use_folder",
+]
 
 MAX_BYTES = 256 * 1024 * 1024
+MAX_FACTS = 200_000  # clips whose facts are kept (~20 MB): far more than a film's takes
+FACTS_FILE = "facts.v1.sqlite"
 VERSION = "v1"  # bump when what a decode holds changes: older files are then never read
 Picture = npt.NDArray[np.uint8]
 # luma, diff, content, pixels, looks, at, jumps: FrameStats' fields in order
@@ -138,11 +158,14 @@ def save(digest: str, samples: int, facts: Facts, fields: Fields) -> None:
 
 
 def prune(where: Path, limit: int) -> None:
-    """Remove the least recently used files until the folder holds at most ``limit`` bytes
-    (a partial file a killed writer left behind is old, so it goes first)."""
+    """Remove the least recently used decodes until the folder holds at most ``limit`` bytes
+    (a partial file a killed writer left behind is old, so it goes first); the facts database
+    is bounded by its own rows, never removed here."""
     try:
         entries = [
-            (s.st_mtime, s.st_size, Path(e.path)) for e in os.scandir(where) if (s := e.stat())
+            (s.st_mtime, s.st_size, Path(e.path))
+            for e in os.scandir(where)
+            if not e.name.startswith(FACTS_FILE) and (s := e.stat())
         ]
     except OSError:
         return
@@ -152,3 +175,61 @@ def prune(where: Path, limit: int) -> None:
             break
         path.unlink(missing_ok=True)
         total -= size
+
+
+# --- the facts of every clip -----------------------------------------------------------------
+
+_FACTS_TABLE = (
+    "CREATE TABLE IF NOT EXISTS facts (digest TEXT PRIMARY KEY, duration_s REAL NOT NULL, "
+    "width INTEGER NOT NULL, height INTEGER NOT NULL, fps REAL NOT NULL, frames INTEGER NOT NULL)"
+)
+
+
+def _facts_db() -> sqlite3.Connection | None:
+    where = _FOLDER.get()
+    if where is None:
+        return None
+    try:
+        where.mkdir(exist_ok=True)  # never .filmslate itself: a project removed since
+        db = sqlite3.connect(where / FACTS_FILE, timeout=10.0)
+        db.execute("PRAGMA synchronous = OFF")  # a derived cache: a lost row is probed again
+        db.execute(_FACTS_TABLE)
+    except (OSError, sqlite3.Error):
+        return None
+    return db
+
+
+def load_facts(digest: str) -> Facts | None:
+    """The stored facts of a clip (None: not stored, or the cache cannot be read)."""
+    db = _facts_db()
+    if db is None:
+        return None
+    try:
+        with closing(db):
+            row = db.execute(
+                "SELECT duration_s, width, height, fps, frames FROM facts WHERE digest = ?",
+                (digest,),
+            ).fetchone()
+    except sqlite3.Error:
+        return None
+    if row is None:
+        return None
+    duration, width, height, fps, frames = row
+    return float(duration), int(width), int(height), float(fps), int(frames)
+
+
+def save_facts(digest: str, facts: Facts) -> None:
+    """Store a clip's facts; past ``MAX_FACTS`` rows the oldest go (one indexed delete)."""
+    db = _facts_db()
+    if db is None:
+        return
+    try:
+        with closing(db), db:
+            cursor = db.execute(
+                "INSERT OR REPLACE INTO facts VALUES (?, ?, ?, ?, ?, ?)", (digest, *facts)
+            )
+            newest = cursor.lastrowid or 0
+            if newest > MAX_FACTS and newest % 1000 == 0:  # now and then, not every write
+                db.execute("DELETE FROM facts WHERE rowid <= ?", (newest - MAX_FACTS,))
+    except sqlite3.Error:
+        return  # a locked or read-only cache: the clip is probed again next time
