@@ -25,7 +25,7 @@ from filmslate import Project
 from filmslate.core._catalogue import load_catalogue
 from filmslate.core._errors import ProviderError
 from filmslate.engine._speech import SpeechJob, read_wav, wav_bytes
-from filmslate.engine._speech_service import SpeechService
+from filmslate.engine._speech_service import SpeechService, speech_price
 from filmslate.providers.fal_speech import FalSpeech, to_wav
 from filmslate.synthetic import set_key
 from filmslate.testing.fal_server import FalJob, FalServer
@@ -241,3 +241,13 @@ def test_slate_run_voices_the_shots_with_the_fal_voice_each_lock_names(tmp_path:
     data, _ = latest(root, "AUDIO", "S01_SH02")
     samples, _rate = read_wav(data)
     assert rms(samples) > 100
+
+
+def test_a_projection_prices_the_fal_voice_by_its_catalogue_entry(film: Path) -> None:
+    with on_fal(film, "http://127.0.0.1:9") as project:
+        assert speech_price(project.config) == 0.10  # the catalogue's, no price in the file
+        audio = project.config.audio
+        offline = audio.model_copy(update={"model": "espeak"})
+        assert speech_price(project.config.model_copy(update={"audio": offline})) == 0.0
+        own = audio.model_copy(update={"price_per_1k_chars": 0.25})
+        assert speech_price(project.config.model_copy(update={"audio": own})) == 0.25

@@ -25,6 +25,8 @@ import json
 import uuid
 from dataclasses import asdict, replace
 
+from ..core._config import Config
+from ..core._config_providers import SCRATCH_VOICE
 from ..core._errors import ProviderError
 from ..core._names import scene_of
 from ._clips import payload_json, refused_error
@@ -33,7 +35,13 @@ from ._render_jobs import INTENT_STATES, OPEN_STATES, SPEECH_TABLE, JobRow
 from ._speech import SpeechJob, SpeechProvider, read_wav
 from ._submissions import fetch_checked
 
-__all__ = ["CRASH_AFTER_SPEECH_INTENT", "SPEECH_FACTORY", "SpeechService", "speech_digest"]
+__all__ = [
+    "CRASH_AFTER_SPEECH_INTENT",
+    "SPEECH_FACTORY",
+    "SpeechService",
+    "speech_digest",
+    "speech_price",
+]
 
 SPEECH_FACTORY = "filmslate.providers.scratch_voice:speech_providers"
 CRASH_AFTER_SPEECH_INTENT = "speech_intent_recorded"  # FILMSLATE_CRASH_AT checkpoint
@@ -121,6 +129,18 @@ def worst_case(provider: SpeechProvider, job: SpeechJob) -> float:
             model=job.model,
         )
     return cost
+
+
+def speech_price(config: Config) -> float:
+    """USD per 1,000 characters of the ``[audio]`` model, for projections: 0 offline, else
+    ``[audio] price_per_1k_chars`` when set, else its catalogue entry's (a fal speech model)."""
+    if config.audio.model == SCRATCH_VOICE:
+        return 0.0
+    if config.audio.price_per_1k_chars is not None:
+        return float(config.audio.price_per_1k_chars)
+    entry = config.model_catalogue().entries.get(config.audio.model)
+    priced = entry is not None and entry.kind == "speech" and entry.billing.price is not None
+    return float(entry.billing.price or 0.0) if priced and entry is not None else 0.0
 
 
 def _line_key(job: SpeechJob) -> str:
