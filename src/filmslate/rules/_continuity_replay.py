@@ -59,7 +59,11 @@ def scene_facts(
         return [], []
     rows = {r.scene_id: r for r in breakdown.rows}
     by_id = {r.scene_id: r for r in scenes.rows}
-    replay = StoryReplay(scenes, diffs, replay_step, rewind)
+
+    def step(state: WorldState, diff: StateDiff) -> tuple[WorldState, list[RuleBreach]]:
+        return replay_step(state, diff, order)
+
+    replay = StoryReplay(scenes, diffs, step, rewind)
 
     def build(
         sid: str, diff: StateDiff | None, before: WorldState, after: WorldState

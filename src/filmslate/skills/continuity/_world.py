@@ -23,6 +23,7 @@ from pydantic import BaseModel
 from ...core._gate import Gate
 from ...engine._skill import REGISTRY, Context, Layer, Media, Need, Skill, Tier
 from ...rules._worldstate import RuleBreach, WorldStateError, apply_diff
+from ...rules._worldstate_story import apply_out_of_order, story_base, story_place
 from ...schemas import Artifact, Breakdown, BreakdownRow, SceneRow, Scenes, StateDiff, WorldState
 from .._prompts import system_prompt
 
@@ -112,7 +113,11 @@ def judge(
     (``order``: the scene ids of SCENES, the story order the diff must follow)."""
     breaches = _scene_breaches(diff, scene, row, prior)
     try:
-        after = apply_diff(prior, diff, order)
+        # a flashback's diff applies to the state at its story time, never to the present
+        if story_place(scene):
+            after = apply_out_of_order(prior, diff)
+        else:
+            after = apply_diff(prior, diff, order)
     except WorldStateError as refused:
         return breaches + list(refused.breaches), None
     return breaches, after
@@ -147,21 +152,30 @@ def _scene_inputs(ctx: Context) -> tuple[SceneRow, BreakdownRow, WorldState]:
                 )
             ]
         )
-    check_order(order, ctx.target, prior.timeline.current_scene)
+    base = story_base(scenes.rows, ctx.target)
+    check_order(order, ctx.target, prior.timeline.current_scene, base)
     return scene, row, prior
 
 
-def check_order(order: list[str], target: str, current: str | None) -> None:
-    """Refuse unless ``current`` (the prior state's scene) is the scene just before ``target``
-    in SCENES order (None: the initial state, right only for the first scene)."""
+_PREVIOUS_ROW = "previous row"
+
+
+def check_order(
+    order: list[str], target: str, current: str | None, base: str | None = _PREVIOUS_ROW
+) -> None:
+    """Refuse unless ``current`` (the prior state's scene) is the scene ``target`` starts
+    from: its story base when given (``rules._worldstate_story.story_base``: the scene before
+    it in SCENES order, flashbacks skipped; for a flashback the scene before its story
+    position), else the scene just before it in SCENES order (None: the initial state)."""
     index = order.index(target)
-    previous = order[index - 1] if index else None
+    previous = base if base != _PREVIOUS_ROW else (order[index - 1] if index else None)
     if current == previous:
         return
     start = current or "nothing (the initial state)"
-    problem = (
-        f"the WORLD_STATE it starts from is the state after {start}, but {target} "
+    problem = f"the WORLD_STATE it starts from is the state after {start}, but {target} " + (
         f"follows {previous or 'nothing'} in SCENES"
+        if previous == (order[index - 1] if index else None)
+        else f"starts from the state after {previous or 'nothing'} (its story time)"
     )
     fix = (
         f"run world-state-tracker on {previous} first (scene ids follow SCENES order)"
@@ -252,11 +266,18 @@ def render_prompt(ctx: Context, scene: SceneRow, row: BreakdownRow, prior: World
     script = ctx.inputs.get("SCRIPT")
     if script is not None:
         lines += ["", "SCRIPT", script.text]
+    place = story_place(scene)
+    when = (
+        f"; {scene.scene_id} is out of story order ({place}): this is the world at its "
+        "story time, and its diff changes only that time, never the present"
+        if place
+        else ""
+    )
     lines += [
         "",
         f"WORLD STATE BEFORE {scene.scene_id} (after "
         f"{prior.timeline.current_scene or 'nothing: the story starts here'}; only what "
-        "this scene shows)",
+        f"this scene shows{when})",
         *_state_lines(prior, scene, row),
     ]
     if ctx.feedback:
