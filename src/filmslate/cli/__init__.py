@@ -16,7 +16,19 @@ import sys
 import typer
 
 from ..core._errors import FilmslateError
-from . import _budget, _config, _export, _locks, _mcp, _project, _run, _serve, _sheet, _worker
+from . import (
+    _budget,
+    _config,
+    _episode,
+    _export,
+    _locks,
+    _mcp,
+    _project,
+    _run,
+    _serve,
+    _sheet,
+    _worker,
+)
 from ._common import err, out, plain
 
 __all__ = ["app", "err", "main", "out"]
@@ -36,6 +48,7 @@ app.add_typer(_serve.commands)
 app.add_typer(_worker.commands)
 app.add_typer(_config.config_app, name="config")
 app.add_typer(_locks.lock_app, name="lock")
+app.add_typer(_episode.episode_app, name="episode")
 app.add_typer(_sheet.sheet_app, name="sheet")
 
 

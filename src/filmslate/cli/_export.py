@@ -27,6 +27,9 @@ def export_cmd(
     ] = False,
     scene: SceneOpt = None,
     target: TargetOpt = None,
+    episode: Annotated[
+        str | None, typer.Option("--episode", help="A series' episode, e.g. E01: its cut.")
+    ] = None,
     project: ProjectOpt = None,
 ) -> None:
     """Hand the latest cut to an editor: OTIO, FCP 7 XML, CMX 3600 EDL, SRT or VTT.
@@ -41,7 +44,7 @@ def export_cmd(
 
     formats = list(FORMATS) if all_ else list(format_ or [])
     with open_project(project) as p:
-        name = target_of(scene, None, target)
+        name = target_of(scene, None, target or episode)
         done = export(p, name, formats, subtitles_optional=all_)
         edit = done.edit
         seconds = sum(s.frames for s in edit.shots) / edit.rate

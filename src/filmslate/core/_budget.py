@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-Level = Literal["project", "scene", "shot"]
+Level = Literal["project", "episode", "scene", "shot"]  # episode: a series' (issue 16)
 
 
 @dataclass(frozen=True)

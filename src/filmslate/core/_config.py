@@ -20,6 +20,7 @@ from ._config_base import Price, ProjectPath, Section
 from ._config_edit import EditSection
 from ._config_models import catalogue_problems, catalogue_with, model_problems
 from ._config_providers import AudioSection, ImagesSection, ProviderSection
+from ._config_series import SeriesSection
 from ._config_toml import DEFAULT_TOML, default_toml, key_lines
 from ._errors import ConfigError
 
@@ -125,6 +126,7 @@ class BudgetSection(Section):
     project_cap: float = Field(15000.0, gt=0)
     scene_cap: float | None = Field(1000.0, gt=0)
     shot_cap: float | None = Field(200.0, gt=0)
+    episode_cap: float | None = Field(None, gt=0)  # per episode of a series (issue 16)
     warn_pct: float = Field(90.0, gt=0, le=100)
     stop_pct: float = Field(100.0, gt=0, le=100)
 
@@ -224,6 +226,7 @@ class Config(Section):
     edit: EditSection = EditSection()  # edit-planner's targets (issue 15 §4)
     images: ImagesSection = ImagesSection()
     audio: AudioSection = AudioSection()  # the scratch voices' speech model (issue 15)
+    series: SeriesSection = SeriesSection()  # a series' episodes (issue 16)
     # "provider:model" -> changes to a shipped catalogue entry, or a whole new entry
     catalogue: dict[str, dict[str, Any]] = Field(default_factory=dict)
 

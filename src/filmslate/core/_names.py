@@ -15,23 +15,24 @@ from ._errors import ArtifactNameError
 from ._name_chars import bare_name
 from ._runlog_columns import RUN_LOG_COLUMNS as RUN_LOG_COLUMNS
 from ._runlog_columns import RUN_LOG_SPEC_COLUMNS as RUN_LOG_SPEC_COLUMNS
+from ._scene_ids import EPISODE_RE as EPISODE_RE
+from ._scene_ids import SCENE_RE as SCENE_RE
+from ._scene_ids import SHOT_RE as SHOT_RE
 
 SubjectType = Literal["scene", "shot", "target", "name", "task", "scene_or_run", "stop_target"]
 LAYERS = ("narrative", "validation", "continuity", "production", "governance", "logs")
 MAX_VERSION = 999
 FORBIDDEN_SUFFIXES = ("FINAL", "NEW", "LATEST", "UPDATED", "OLD", "COPY", "BACKUP")
 
-# ASCII digits only: \d would also match full-width and other scripts' digits
-SCENE_RE = re.compile(r"S[0-9]{2,}")
-SHOT_RE = re.compile(r"S[0-9]{2,}_SH[0-9]{2,}")
-TARGET_RE = re.compile(r"S[0-9]{2,}|ACT_[0-9]+|E[0-9]{2,}|PROJECT")
+# scene and shot ids, plain (S03) or scoped by a series' episode (E02_S03): core._scene_ids
+TARGET_RE = re.compile(rf"{SCENE_RE.pattern}|ACT_[0-9]+|{EPISODE_RE.pattern}|PROJECT")
 TOKEN_RE = re.compile(r"[A-Z0-9]+(?:_[A-Z0-9]+)*")
 RUN_RE = re.compile(r"RUN_[A-Z0-9]+(?:_[A-Z0-9]+)*")
 VERSIONED_RE = re.compile(r"(?P<stem>.+)_v(?P<version>[0-9]+)\.(?P<ext>[A-Za-z0-9]+)")
 
 SUBJECT_FORMS: dict[str, tuple[str, str]] = {
-    "scene": ("<SCENE>", "S03"),
-    "shot": ("<SHOT>", "S03_SH02"),
+    "scene": ("<SCENE>", "S03 (in a series E02_S03)"),
+    "shot": ("<SHOT>", "S03_SH02 (in a series E02_S03_SH02)"),
     "target": ("<TARGET>", "S03, ACT_1, E01 or PROJECT"),
     "name": ("<NAME>", "ALEX or ABANDONED_WAREHOUSE"),
     "task": ("<TASK>", "S03_SH02_QC"),

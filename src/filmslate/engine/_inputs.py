@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..core._episodes import episode_of
 from ..core._errors import InputNotReady
 from ..core._names import SHOT_RE, format_stem, kind, lock_subject, scene_of
 from ..core._scene_ids import earlier_in, in_order, ordered, previous_in
@@ -16,6 +17,8 @@ from ..store._store import Record
 from ._skill import Inputs, Need, Registry, Skill
 from ._stops import gate_of
 
+# Subject forms that name a scene or a shot (an episode's target reads only its own).
+SCENE_SUBJECTS = ("scene", "shot", "scene_or_run")
 # Scopes that load one version per subject into ``Inputs.many``.
 MANY_SCOPES = ("all", "within", "adjacent", "cast", "scene_set")
 
@@ -66,8 +69,9 @@ class InputLoader:
     def _many(self, need: Need, target: str) -> list[Record]:
         """Records of a many-subject need: every subject, or just the target's cast / set."""
         if need.scope == "all" or not scene_of(target):
-            # a whole-story target (PROJECT, an act) has everyone as its cast
-            return self.store.latest_of_each(need.kind)
+            # a whole-story target (PROJECT, an act) has everyone as its cast; an episode
+            # reads its own scenes' and shots' versions (its cut is made from its takes)
+            return self._of_episode(self.store.latest_of_each(need.kind), target)
         if need.scope == "within" and kind(need.kind).subject == "shot":
             return self._scene_shots(need.kind, target)  # a scene's takes, in shot-list order
         if need.scope in ("within", "adjacent"):
@@ -86,6 +90,18 @@ class InputLoader:
             if record is not None:
                 found.append(record)
         return found
+
+    @staticmethod
+    def _of_episode(records: list[Record], target: str) -> list[Record]:
+        """Records of an episode target's scenes and shots (any other target: all)."""
+        if episode_of(target) != target:
+            return records
+        return [
+            r
+            for r in records
+            if r.name.spec.subject not in SCENE_SUBJECTS
+            or episode_of(r.name.subject or "") == target
+        ]
 
     def _scene_shots(self, kind_name: str, target: str) -> list[Record]:
         """The latest version of a shot kind for each shot of the target's SHOTLIST."""

@@ -34,7 +34,7 @@ from ..core._errors import (
     RunError,
     UserError,
 )
-from ..core._names import scene_of
+from ..core._names import SHOT_RE, scene_of
 from ..core._video_prices import video_cost, video_entry
 from ..core._visual_models import HERO_VISUAL, tier_model
 from ..schemas import GenPack, QcBatch, ShotList, ShotRow, schema_for
@@ -64,7 +64,7 @@ __all__ = [
 
 VISUAL_TIERS = ("visual_premium", "visual_mid", "visual_low")
 SAMPLE_STOP = "switch_sample"  # the hard stop a failed QC sample records on its shot
-SAMPLE_NOTE = re.compile(r"QC sample (S[0-9]{2,}_SH[0-9]{2,});")
+SAMPLE_NOTE = re.compile(rf"QC sample ({SHOT_RE.pattern});")
 VIDEO_MODEL = re.compile(r"^video_model: (.+)$", re.MULTILINE)
 SampleState = Literal["pending", "passed", "failed", "overridden"]
 

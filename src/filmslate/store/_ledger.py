@@ -1,4 +1,5 @@
-"""Budget: caps at project, scene and shot level, enforced with reservations.
+"""Budget: caps at project, episode (a series'), scene and shot level, enforced with
+reservations.
 
 Every paid call reserves its worst-case cost under SQLite's write lock, then settles to the
 actual cost (or is released) in one transaction with its run-log row. Totals are kept per
@@ -16,6 +17,7 @@ from typing import Literal
 
 from ..core._budget import CapState, Level
 from ..core._config import Config
+from ..core._episodes import EPISODE_RE, episode_of
 from ..core._errors import BudgetExceeded, CostReviewRequired, RunError
 from ..core._names import SHOT_RE, scene_of
 from . import _runlog
@@ -34,8 +36,11 @@ class Reservation:
 
 
 def scopes_of(scene_id: str, shot_id: str) -> list[tuple[Level, str]]:
-    """The caps a call counts against: always the project, then its scene and shot."""
+    """The caps a call counts against: always the project, then its episode (in a series),
+    its scene and its shot."""
     out: list[tuple[Level, str]] = [("project", "PROJECT")]
+    if episode_of(scene_id):
+        out.append(("episode", episode_of(scene_id)))
     if scene_id:
         out.append(("scene", scene_id))
     if shot_id:
@@ -54,11 +59,14 @@ class Ledger:
     # -- caps ---------------------------------------------------------------------------
 
     def cap(self, level: Level) -> float | None:
-        """The configured cap for a level (scene and shot caps are optional)."""
+        """The configured cap for a level (episode, scene and shot caps are optional)."""
         budget = self.config.budget
-        return {"project": budget.project_cap, "scene": budget.scene_cap, "shot": budget.shot_cap}[
-            level
-        ]
+        return {
+            "project": budget.project_cap,
+            "episode": budget.episode_cap,
+            "scene": budget.scene_cap,
+            "shot": budget.shot_cap,
+        }[level]
 
     def _totals(self, level: Level, scope: str) -> tuple[float, float, float, str]:
         row = self.conn.execute(
@@ -88,8 +96,8 @@ class Ledger:
         """Every cap with spend against it, project first."""
         rows = self.conn.execute(
             "SELECT level, scope FROM spend_totals ORDER BY "
-            "CASE level WHEN 'project' THEN 0 WHEN 'scene' THEN 1 "
-            "ELSE 2 END, scope"
+            "CASE level WHEN 'project' THEN 0 WHEN 'episode' THEN 1 WHEN 'scene' THEN 2 "
+            "ELSE 3 END, scope"
         ).fetchall()
         found = [s for level, scope in rows if (s := self.state(level, scope)) is not None]
         if not any(s.level == "project" for s in found):
@@ -180,6 +188,7 @@ class Ledger:
                     event="budget_warning",
                     timestamp=stamp,
                     outcome="WARNING",
+                    target=scope if level == "episode" else "",
                     scene_id=scene_of(scope),
                     shot_id=scope if level == "shot" else "",
                     notes=f"{level} {scope} reached {self.config.budget.warn_pct:.0f}% of its cap; "
@@ -362,16 +371,22 @@ def totals_from_log(rows: Iterable[Mapping[str, str]]) -> dict[tuple[Level, str]
             total.warned_at = ""
         elif event == "budget_warning":
             key = scopes_of(row["scene_id"], row["shot_id"])[-1]
+            if EPISODE_RE.fullmatch(row.get("target", "")):
+                key = ("episode", row["target"])
             out.setdefault(key, Totals()).warned_at = row["timestamp"]
     return out
 
 
 def level_of(target: str) -> Level:
-    """The cap level a stop target names: PROJECT, a scene or a shot."""
+    """The cap level a stop target names: PROJECT, an episode, a scene or a shot."""
     if target == "PROJECT":
         return "project"
+    if EPISODE_RE.fullmatch(target):
+        return "episode"
     return "shot" if SHOT_RE.fullmatch(target) else "scene"
 
 
 def _review_target(level: Level, scope: str) -> str:
+    if level == "episode":
+        return scope
     return "PROJECT" if level == "project" else scene_of(scope)

@@ -53,7 +53,7 @@ from ._store import Record, Store, index_world_state, insert_record
 
 __all__ = ["WRITE_BITS", "Violation", "disk_files", "reindex", "verify"]
 
-SCENE_DIGITS = re.compile(r"S(\d+)")
+SCENE_DIGITS = re.compile(r"(?:E[0-9]+_)?S([0-9]+)")  # a series' E02_S03 too
 
 
 def disk_files(root: Path, config: Config | None = None) -> tuple[list[Path], list[Violation]]:
@@ -207,7 +207,7 @@ def _check_scene_widths(disk: Sequence[Seen]) -> list[Violation]:
     widths: dict[int, str] = {}
     seen: set[str] = set()
     for d in disk:
-        if d.subject in seen or not d.subject.startswith("S"):
+        if d.subject in seen or not SCENE_DIGITS.match(d.subject):
             continue
         seen.add(d.subject)  # one look per subject: a shot has many versions
         if (m := SCENE_DIGITS.match(d.subject)) and SCENE_RE.match(d.subject):

@@ -39,7 +39,10 @@ from typing import Any
 __all__ = ["Asked", "ReplayAnswers", "asked_skill", "asked_target", "message_text"]
 
 # a shot before a scene (S01_SH02 is not S01), then the other target ids
-TARGET_RE = re.compile(r"\b(S[0-9]{2,}_SH[0-9]{2,}|S[0-9]{2,}|ACT_[0-9]+|E[0-9]{2,}|PROJECT)\b")
+TARGET_RE = re.compile(
+    r"\b((?:E[0-9]{2,}_)?S[0-9]{2,}_SH[0-9]{2,}|(?:E[0-9]{2,}_)?S[0-9]{2,}|ACT_[0-9]+|E[0-9]{2,}"
+    r"|PROJECT)\b"
+)
 NUMBERED_RE = re.compile(r"([0-9]+)\.json")
 WRAPPER_KEYS = frozenset({"output", "usage", "cost", "images"})  # as the replay provider's
 Edit = Callable[["Asked", dict[str, Any] | None], dict[str, Any] | None]

@@ -48,6 +48,7 @@ from ..store._runlock import run_lock
 from ._audio import voice_pass
 from ._backward import LoopBack, revise_open, send_back
 from ._edit import edit_pass
+from ._episodes import episode_cuts, episode_reviews
 from ._lip_sync import voices_first
 from ._pending import (
     budget_moved,
@@ -205,6 +206,7 @@ class Orchestrator:
         self.step("story-digest", "PROJECT")  # what the reviews read past a bound (issue 14 §8)
         self.step("narrative-red-team", "PROJECT")
         self.step("audience-simulator", "PROJECT")
+        episode_reviews(self)  # a series: each episode's red team and audience (_episodes)
 
     def continuity_loop(self, scene: str) -> None:
         """world-state-tracker -> continuity-supervisor; a supervisor FAIL sends its findings
@@ -245,6 +247,7 @@ class Orchestrator:
         shots_pass(self)  # _shots: one scene after another, or with --jobs N many at once
 
     def _cut(self) -> None:
+        episode_cuts(self)  # a series: each episode's edit plan and cut, then the season's
         self.progress.phase("cut", 2)
         self.step("assemble-cut", "PROJECT")
         if budget_moved(self.runner, (*BUDGET_EVENTS, "spend")):

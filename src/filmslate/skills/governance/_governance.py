@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 from ...core._budget import BudgetView, CapState, Level
 from ...core._config import Config
+from ...core._episodes import EPISODE_RE
 from ...core._gate import Gate
 from ...core._names import HERO_VISUAL, scene_of
 from ...core._video_prices import video_cost
@@ -78,9 +79,12 @@ def projected_total(lines: list[ShotLine]) -> float:
 
 
 def cap_scope(target: str, config: Config) -> tuple[Level, str]:
-    """The cap a target's cost review answers to: its scene cap, else the project cap."""
+    """The cap a target's cost review answers to: its scene or episode cap, else the
+    project cap."""
     if scene_of(target) == target and config.budget.scene_cap is not None:
         return "scene", target
+    if EPISODE_RE.fullmatch(target) and config.budget.episode_cap is not None:
+        return "episode", target
     return "project", "PROJECT"
 
 
@@ -90,7 +94,8 @@ def review_cap(target: str, config: Config, caps: Sequence[CapState]) -> CapStat
     found = next((c for c in caps if (c.level, c.scope) == (level, scope)), None)
     if found is not None:
         return found
-    cap = config.budget.scene_cap if level == "scene" else config.budget.project_cap
+    budget = config.budget
+    cap = {"scene": budget.scene_cap, "episode": budget.episode_cap}.get(level, budget.project_cap)
     return CapState(level, scope, float(cap or 0.0), 0.0, 0.0, "ok")
 
 

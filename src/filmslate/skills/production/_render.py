@@ -34,6 +34,7 @@ from typing import Any, ClassVar
 import imageio_ffmpeg  # type: ignore[import-untyped]
 
 from ...core._config import Resolution
+from ...core._episodes import episode_of, scenes_of
 from ...core._errors import NoAcceptedTake, ProviderError, ProxyFirst, UserError
 from ...core._gate import Gate
 from ...engine._skill import REGISTRY, Context, Layer, Media, Need, Skill, Tier
@@ -315,11 +316,16 @@ class AssembleCut(Skill):
 
 
 def scenes_in_order(ctx: Context) -> list[str]:
-    """The target's scenes: every scene of SCENES in order, or the target scene."""
+    """The target's scenes: every scene of SCENES in order, an episode's (issue 16), or the
+    target scene."""
     scenes: Scenes = ctx.inputs.get("SCENES")
     order = [row.scene_id for row in scenes.rows]
     if ctx.target == "PROJECT":
         return order
+    if episode_of(ctx.target) == ctx.target:
+        if not scenes_of(order, ctx.target):
+            raise UserError(f"{ctx.target} has no scene in the latest SCENES", target=ctx.target)
+        return scenes_of(order, ctx.target)
     if ctx.target not in order:
         raise UserError(f"{ctx.target} is not a scene of the latest SCENES", target=ctx.target)
     return [ctx.target]

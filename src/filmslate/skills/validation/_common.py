@@ -26,6 +26,7 @@ from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
+from ...core._episodes import episode_of
 from ...core._errors import InputNotReady, UserError
 from ...core._gate import Gate
 from ...core._names import lock_subject
@@ -238,6 +239,9 @@ def render_story(ctx: Context, named: Sequence[str] = ()) -> str:
     focus = f"Review target: {ctx.target}" + (
         " (judge this act within the whole story)" if ctx.target.startswith("ACT_") else ""
     )
+    if episode_of(ctx.target) == ctx.target:  # a series' episode: its scenes, in the season
+        rows = [r for r in rows if episode_of(r.scene_id) == ctx.target]
+        focus += " (judge this episode within the season's beats)"
     scenes = (
         ["SCENES", render_scene_line(scene_row(ctx))]
         if ctx.scene_id

@@ -1,0 +1,65 @@
+"""Episodes (issue 16): the names of a series, beside SPEC §3's scene and shot ids.
+
+A project may hold episodes ``E01``, ``E02``, ... (two digits or more, widened like scene
+ids). In a series every scene id is scoped by its episode, ``E02_S03``, and shot ids follow,
+``E02_S03_SH01``; scene numbers restart per episode. An episode is itself a target
+(``REDTEAM_E02``, ``CUT_E02``, ``EXPORT_E02``), beside ``PROJECT`` (the season). Locks stay
+project-wide (``CHAR_ALEX_LOCK``): one look of a character across every episode. A single
+film has no episodes and keeps plain ids (``S03``). Order is never read from a number:
+episodes come in the order of their first scene in SCENES (``core._scene_ids``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ._errors import ArtifactNameError
+from ._scene_ids import EPISODE_RE, SCENE_RE
+
+__all__ = [
+    "EPISODE_RE",
+    "check_episode",
+    "episode_of",
+    "episode_scene",
+    "episodes_in",
+    "local_scene",
+    "scenes_of",
+]
+
+
+def check_episode(name: str) -> str:
+    """An episode id as given (``E02``), or an ArtifactNameError showing the form."""
+    if not EPISODE_RE.fullmatch(name):
+        raise ArtifactNameError(
+            f"{name!r} is not an episode id: episodes are E01, E02, ... (uppercase E, two "
+            "digits or more)",
+            subject=name,
+        )
+    return name
+
+
+def episode_of(target: str) -> str:
+    """The episode a target belongs to: ``E02`` for ``E02``, ``E02_S03`` or
+    ``E02_S03_SH01``; '' for a film's ``S03``, an act or PROJECT."""
+    head = target.split("_", 1)[0]
+    return head if EPISODE_RE.fullmatch(head) else ""
+
+
+def local_scene(scene: str) -> str:
+    """A scene's id within its episode: ``E02_S03`` -> ``S03`` (a film's ``S03`` as is)."""
+    return scene.split("_", 1)[1] if episode_of(scene) and SCENE_RE.fullmatch(scene) else scene
+
+
+def episode_scene(episode: str, scene: str) -> str:
+    """``E02`` and ``S03`` -> ``E02_S03``."""
+    return f"{check_episode(episode)}_{scene}"
+
+
+def episodes_in(order: Iterable[str]) -> list[str]:
+    """The episodes of scene ids, in story order (first scene first); [] for a film."""
+    return list(dict.fromkeys(e for e in map(episode_of, order) if e))
+
+
+def scenes_of(order: Iterable[str], episode: str) -> list[str]:
+    """The scenes of one episode, in story order."""
+    return [s for s in order if episode_of(s) == episode]

@@ -1,0 +1,118 @@
+"""A series end to end (issue 16 §1): two episodes of two scenes each, offline, through the
+real orchestrator, runner, store and skills (synthetic answers), `slate episode`, `slate lock
+add` and `slate export --episode`.
+
+- the world state carries across the episode boundary: E02_S01 is tracked from the state
+  after E01_S02 (the previous row of SCENES), and what a character learned in E01 is known;
+- each episode has its own review (REDTEAM_E01, AUDIENCE_E01), edit plan, cut made from its
+  own takes only, and export; the season (PROJECT) keeps its cut;
+- a revised character lock regenerates exactly the shots that character is in, in both
+  episodes, and no other shot;
+- a per-episode cap (``[budget] episode_cap``) is a cap of its own in the ledger.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import run_slate
+from filmslate.core._names import scene_of
+from filmslate.schemas import CharLock, ShotList, WorldState
+from filmslate.store._ledger import Ledger, scopes_of
+from filmslate.synthetic import synthetic_project
+from filmslate.synthetic._project import synthetic_runner
+from filmslate.workflow._orchestrator import Orchestrator
+
+IDS = ("E01_S01", "E01_S02", "E02_S01", "E02_S02")
+
+
+def _shots_with(store: object, character: str) -> set[str]:
+    found = set()
+    for scene in IDS:
+        record = store.latest("SHOTLIST", scene)  # type: ignore[attr-defined]
+        shots = store.load(record.name)  # type: ignore[attr-defined]
+        assert isinstance(shots, ShotList)
+        found |= {r.shot_id for r in shots.rows if character in r.char_ids}
+    return found
+
+
+def _versions(store: object, kind: str) -> dict[str, int]:
+    out = {}
+    for scene in IDS:
+        record = store.latest("SHOTLIST", scene)  # type: ignore[attr-defined]
+        for row in store.load(record.name).rows:  # type: ignore[attr-defined]
+            take = store.latest(kind, row.shot_id)  # type: ignore[attr-defined]
+            out[row.shot_id] = take.name.version if take else 0
+    return out
+
+
+@pytest.mark.slow  # about a minute: two full runs of a four-scene series
+def test_a_two_episode_series_runs_end_to_end(tmp_path: Path) -> None:
+    root = tmp_path / "series"
+    runner, film = synthetic_project(root, 4, 2, ids=IDS)
+    for episode in ("E01", "E02"):
+        run_slate("episode", "add", episode, "-C", str(root), check=True)
+    assert "E02 is already an episode" in run_slate("episode", "add", "E02", "-C", str(root)).stderr
+    runner = synthetic_runner(root, film)  # the config now declares the episodes
+    outcome = Orchestrator(runner).run()
+    assert outcome.status == "complete", outcome.describe()
+    store = runner.store
+
+    # the world state carries from the last scene of E01 to the first of E02
+    diff = store.latest("STATE_DIFF", "E02_S01")
+    before = store.state_after("E01_S02")
+    assert diff is not None and before is not None
+    assert before.name in store.lineage(diff.name)
+    last = store.load(store.state_after("E02_S02").name)  # type: ignore[union-attr]
+    assert isinstance(last, WorldState)
+    for character in film.scene_cast(0):  # met in E01, still known at the end of E02
+        assert film.fact_of(character) in last.characters[character].knowledge
+
+    # each episode: its review, its cut from its own takes, its export
+    for episode in ("E01", "E02"):
+        for kind in ("REDTEAM", "AUDIENCE", "EDIT", "CUT"):
+            assert store.latest(kind, episode) is not None, f"{kind}_{episode}"
+        cut = store.latest("CUT", episode)
+        takes = [n for n in store.lineage(cut.name) if n.kind in ("PROXY", "FINAL")]  # type: ignore[union-attr]
+        assert takes and {scene_of(n.subject or "")[:3] for n in takes} == {episode}
+        done = run_slate("export", "--episode", episode, "-C", str(root), check=True)
+        assert f"EXPORT_{episode}_v001.otio" in done.stdout
+    assert store.latest("CUT", "PROJECT") is not None  # the season's cut
+    listed = run_slate("episode", "list", "-C", str(root), check=True).stdout
+    assert "E01: 2 scene(s) E01_S01, E01_S02" in listed and "EXPORT_E02_v001.otio" in listed
+
+    # a revised lock of a character in both episodes: exactly their shots are redone
+    character = film.scene_cast(0)[0]
+    affected = _shots_with(store, character)
+    assert {s[:3] for s in affected} == {"E01", "E02"}
+    finals = _versions(store, "FINAL")
+    lock = store.load(store.latest("CHAR_LOCK", character).name)  # type: ignore[union-attr]
+    assert isinstance(lock, CharLock)
+    wardrobe = lock.wardrobe.model_copy(update={"accessories": ["a brass whistle on a cord"]})
+    source = tmp_path / f"CHAR_{character}_LOCK.txt"
+    source.write_bytes(lock.model_copy(update={"wardrobe": wardrobe}).render())
+    run_slate("lock", "add", str(source), "-C", str(root), "--reason", "whistle", check=True)
+    runner = synthetic_runner(root, film)
+    outcome = Orchestrator(runner).run()
+    assert outcome.status == "complete", outcome.describe()
+    after = _versions(runner.store, "FINAL")
+    redone = {shot for shot in finals if after[shot] != finals[shot]}
+    assert redone == affected
+    assert runner.project.verify() == []
+
+
+def test_an_episode_has_a_cap_of_its_own(tmp_path: Path) -> None:
+    assert scopes_of("E02_S01", "E02_S01_SH01") == [
+        ("project", "PROJECT"),
+        ("episode", "E02"),
+        ("scene", "E02_S01"),
+        ("shot", "E02_S01_SH01"),
+    ]
+    assert scopes_of("S03", "") == [("project", "PROJECT"), ("scene", "S03")]  # a film's
+    runner, _ = synthetic_project(tmp_path / "capped", 2, 1, ids=("E01_S01", "E02_S01"))
+    runner.config.budget.episode_cap = 0.5
+    ledger = Ledger(runner.store, runner.config)
+    state = ledger.state("episode", "E02")
+    assert state is not None and state.cap == 0.5 and state.committed == 0.0
