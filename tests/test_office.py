@@ -170,3 +170,24 @@ def test_a_verdict_without_a_reason_or_a_take_is_refused(project) -> None:
     assert no_shot.returncode == 2
     assert "S01_SH01" in no_shot.stderr
     assert "Traceback" not in no_shot.stderr + no_reason.stderr
+
+
+@pytest.mark.slow
+def test_the_board_shows_a_lock_revisions_impact_before_it_runs(demo: Path, tmp_path: Path) -> None:
+    """A new CHAR lock version stored, nothing rerun: the board shows the stale steps and the
+    lock's row lists what `slate impact` lists, at its projected cost."""
+    lock = (demo / "continuity" / "CHAR_NICO_LOCK_v001.txt").read_text()
+    revised = tmp_path / "CHAR_NICO_LOCK.txt"
+    revised.write_text(lock.replace("- eyes: dark brown", "- eyes: hazel"))
+    run_slate("lock", "add", str(revised), "--reason", "casting", cwd=demo, check=True)
+    cli = run_slate("impact", "CHAR_NICO_LOCK", cwd=demo, check=True).stdout
+    total = re.search(r"projected cost to redo: ([0-9.]+)", cli)
+    assert total, cli
+    page = client(demo).get("/board").text
+    impact = page.split('id="impact"', 1)[1]
+    row = impact.split("<td>CHAR_NICO_LOCK_v002.txt", 1)[1].split("</tr>", 1)[0]
+    assert f"{float(total.group(1)):.2f} USD" in row
+    for name in re.findall(r"^(\w+_v\d{3}\.\w+)", cli, re.M):
+        assert name in row
+    assert row.count("<li>") == int(re.search(r"(\d+) stale artifact", cli).group(1))
+    assert 'class="cell STALE"' in page
