@@ -30,11 +30,12 @@ from pathlib import Path
 from ..core._errors import UserError
 from ..core._names import KINDS, ArtifactName, target_fields
 from ..rules._media import probe
+from ..rules._media_cache import use_folder
 from ..rules._takes import last_qc_verdict
 from ..schemas import EditorialExport, EdlExport, FcpXmlExport
 from ..schemas._export import Rendering
 from ..store import _runlog
-from ..store._index import Record, sha256_file
+from ..store._index import INDEX_DIR, Record, sha256_file
 from ..store._project import Project
 from ._export_otio import (
     FORMATS,
@@ -142,6 +143,7 @@ def _stored(
 
 def read_edit(project: Project, target: str) -> Edit:
     """The cut's clips in order, with their takes, GenPacks, QC verdicts and lengths."""
+    use_folder(project.root / INDEX_DIR / "decoded")  # the lengths the run measured: no ffmpeg
     store = project.store
     cut = store.latest("CUT", target)
     if cut is None:
