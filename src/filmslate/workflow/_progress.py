@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
 from ..engine._runner import RunResult
+from ._scheduler import JobCounts
 
 COLOURS = {"PASS": "green", "FIX": "yellow", "FAIL": "red"}
 
@@ -53,6 +54,15 @@ class RichProgress:
         """One unit of the phase is done."""
         if self.task is not None:
             self.bars.update(self.task, advance=1, detail=detail)
+
+    def jobs(self, counts: JobCounts) -> None:
+        """``slate run --jobs N``: the phase's steps running, queued and done, and the
+        provider waits in flight, in the current bar's detail."""
+        if self.task is None:
+            return
+        waits = ", ".join(f"{name} {n}" for name, n in sorted(counts.waiting.items()))
+        detail = f"{counts.running} running, {counts.queued} queued, {counts.done} done"
+        self.bars.update(self.task, detail=detail + (f"; waiting on {waits}" if waits else ""))
 
     def ran(self, result: RunResult) -> None:
         """Print the step that ran, its verdict and cost."""
