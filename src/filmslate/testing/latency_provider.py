@@ -39,7 +39,7 @@ class LatencyProvider(VideoProvider):
     name: ClassVar[str] = "latency"
     finds_by_reference: ClassVar[bool] = True
     history_hint: ClassVar[str] = ".filmslate/latency/submits.jsonl"
-    max_clip_s: ClassVar[float] = 10.0
+    max_clip_s: ClassVar[float] = 60.0  # any length, as the animatic
 
     def __init__(self, root: Path, seconds: float) -> None:
         self.root = root
@@ -48,7 +48,7 @@ class LatencyProvider(VideoProvider):
         self.animatic = AnimaticProvider(root / ".filmslate" / "renders")
 
     def price_per_second(self, width: int, height: int) -> float:
-        return 0.01
+        return 0.0001  # as the demo prices its animatic: within its caps
 
     def submit(self, job: VideoJob) -> str:
         clip = self.animatic.submit(job)  # writes the job down; rendered at download
