@@ -20,10 +20,13 @@ import pytest
 from conftest import run_slate
 from filmslate.core._names import scene_of
 from filmslate.schemas import CharLock, ShotList, WorldState
+from filmslate.skills.narrative._story import episode_failures
 from filmslate.store._ledger import Ledger, scopes_of
 from filmslate.synthetic import synthetic_project
 from filmslate.synthetic._project import synthetic_runner
+from filmslate.workflow._episodes import add_episode
 from filmslate.workflow._orchestrator import Orchestrator
+from routed_films import runner_answering
 
 IDS = ("E01_S01", "E01_S02", "E02_S01", "E02_S02")
 
@@ -116,3 +119,30 @@ def test_an_episode_has_a_cap_of_its_own(tmp_path: Path) -> None:
     ledger = Ledger(runner.store, runner.config)
     state = ledger.state("episode", "E02")
     assert state is not None and state.cap == 0.5 and state.committed == 0.0
+
+
+def test_story_architect_writes_a_season_when_episodes_are_declared(tmp_path: Path) -> None:
+    root = tmp_path / "season"
+    _, film = synthetic_project(root, 4, 1, ids=IDS)
+    add_episode(root, "E01")
+    add_episode(root, "E02")
+    runner, model = runner_answering(root, film.answer)
+    result = runner.run("story-architect", "PROJECT")
+    assert result.gate.verdict == "PASS", result.gate.reasons
+    asked = model.requests[-1].prompt
+    assert "## Series" in asked and "E01_S01, E01_S02" in asked
+    scenes = runner.store.load(runner.store.latest("SCENES").name)  # type: ignore[union-attr]
+    assert [r.scene_id for r in scenes.rows] == list(IDS)
+
+
+def test_a_declared_series_refuses_scenes_outside_its_episodes() -> None:
+    assert episode_failures(["S01", "S02"], ["E01"]) == [
+        "S01, S02: in a series every scene id names its episode (E01), e.g. E01_S01"
+    ]
+    assert episode_failures(["E01_S01"], ["E01", "E02"]) == [
+        "E02 has no scene: give it its scenes (E02_S01, ...)"
+    ]
+    assert (
+        "keep them in order E01, E02" in episode_failures(["E02_S01", "E01_S01"], ["E01", "E02"])[0]
+    )
+    assert episode_failures(["S01", "S03", "S10"], []) == []  # a film: unchanged

@@ -10,6 +10,7 @@ from typing import Any, ClassVar, Final, Self
 
 from pydantic import Field, field_validator, model_validator
 
+from ...core._episodes import episode_of, episodes_in
 from ...core._gate import Gate
 from ...core._names import TOKEN_RE
 from ...core._scene_ids import scene_key
@@ -247,6 +248,41 @@ def _cast_failures(row: SceneRow, cast_ids: set[str]) -> list[str]:
     return failures
 
 
+def series_lines(episodes: Sequence[str]) -> list[str]:
+    """What a series asks of the structure (issue 16 §1), for the prompt."""
+    first = episodes[0]
+    return [
+        f"episodes: {', '.join(episodes)}",
+        "the beats are the season's arc, from the inciting incident in the first episode to "
+        "the resolution in the last",
+        f"every scene id is scoped by its episode ({first}_S01, {first}_S02, ...; numbers "
+        "restart per episode), episodes in this order, each with at least one scene",
+        "each episode's scenes carry its own beats: the episode's goal, conflict and outcome",
+    ]
+
+
+def episode_failures(ids: Sequence[str], episodes: Sequence[str]) -> list[str]:
+    """A declared series' scenes: each scoped by a declared episode, every episode with a
+    scene, episodes in the declared order (empty for a film)."""
+    if not episodes:
+        return []
+    loose = [s for s in ids if episode_of(s) not in episodes]
+    if loose:
+        return [
+            f"{', '.join(loose[:3])}: in a series every scene id names its episode "
+            f"({', '.join(episodes)}), e.g. {episodes[0]}_S01"
+        ]
+    found = episodes_in(ids)
+    failures = [
+        f"{e} has no scene: give it its scenes ({e}_S01, ...)" for e in episodes if e not in found
+    ]
+    if not failures and found != list(episodes):
+        failures.append(
+            f"the episodes run {', '.join(found)}: keep them in order {', '.join(episodes)}"
+        )
+    return failures
+
+
 def story_failures(
     beats: Beats, scenes: Scenes, answer: StoryAnswer, premise: Premise
 ) -> list[str]:
@@ -270,8 +306,10 @@ class StoryArchitect(Skill):
     Gate (code): every scene has a concrete goal, conflict and outcome; all six beats are
     present; the climax reuses the central dramatic question's terms and says how it answers
     it; the stakes never fall and end higher than they start; the midpoint changes the
-    trajectory; scene ids run S01.. with one padding; characters come from the premise or are
-    flagged new; locations are canonical set ids.
+    trajectory; scene ids are unique with one padding; characters come from the premise or
+    are flagged new; locations are canonical set ids. A series (``[series] episodes``): the
+    beats are the season's arc and every declared episode has its scenes, ids scoped by it
+    (``E02_S01``), in episode order.
     """
 
     name: ClassVar[str] = "story-architect"
@@ -296,7 +334,10 @@ class StoryArchitect(Skill):
     def produce(self, ctx: Context) -> list[Artifact | Media]:
         """Ask for the structure; copy title and logline from the premise; canonical ids."""
         premise: Premise = ctx.inputs.get("PREMISE")
-        prompt = compose([section("Premise", _premise_lines(premise))], ctx.feedback)
+        parts = [section("Premise", _premise_lines(premise))]
+        if ctx.config.series.episodes:  # a series (issue 16): a season arc, scenes per episode
+            parts.append(section("Series", series_lines(ctx.config.series.episodes)))
+        prompt = compose(parts, ctx.feedback)
         answer = ctx.ask(StoryAnswer, system_prompt(PACKAGE, self.prompt_name), prompt)
         self.answer = answer
         beats = beats_of(answer, premise.title, premise.logline)
@@ -307,6 +348,8 @@ class StoryArchitect(Skill):
         beats, scenes = outputs
         if self.answer is None:
             return Gate.from_failures(["no model answer was recorded for this run"])
+        ids = [r.scene_id for r in scenes.rows]
         return Gate.from_failures(
             story_failures(beats, scenes, self.answer, ctx.inputs.get("PREMISE"))
+            + episode_failures(ids, ctx.config.series.episodes)
         )
