@@ -34,11 +34,17 @@ from ..core._errors import ArtifactNameError
 from ..core._names import ArtifactName
 from ..schemas import Check, ContinuityReport, Finding
 from ..schemas._continuity import Category
-from ._continuity_characters import check_injuries, check_knowledge, check_wardrobe
+from ._continuity_characters import (
+    ambiguous_claims,
+    check_injuries,
+    check_knowledge,
+    check_wardrobe,
+)
 from ._continuity_inputs import (
     DEFAULT_LIGHT_FAIL_K,
     DEFAULT_LIGHT_TOLERANCE_K,
     PHASES,
+    ClaimJudgment,
     Join,
     Locks,
     Observation,
@@ -63,6 +69,7 @@ __all__ = [
     "DEFAULT_LIGHT_FAIL_K",
     "DEFAULT_LIGHT_TOLERANCE_K",
     "PHASES",
+    "ClaimJudgment",
     "Join",
     "Locks",
     "Observation",
@@ -71,6 +78,7 @@ __all__ = [
     "SceneFacts",
     "Severity",
     "allowed_kelvin",
+    "ambiguous_claims",
     "check_continuity",
     "check_injuries",
     "check_knowledge",

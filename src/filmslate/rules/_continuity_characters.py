@@ -136,6 +136,22 @@ def check_knowledge(f: SceneFacts, locks: Locks) -> list[Finding]:
     return findings
 
 
+def ambiguous_claims(f: SceneFacts, locks: Locks) -> list[tuple[str, str, str]]:
+    """(character, claim, the entry it turns on) for each claim code cannot decide and the
+    judgment tier has not judged: what the supervisor asks the judgment tier about."""
+    out = []
+    for obs in f.seen("states_fact"):
+        lock = locks.char(obs.character)
+        known = [
+            *char_state(f.after, obs.character).knowledge,
+            *(lock.knowledge_at_introduction if lock else []),
+        ]
+        verdict, entry = judge_claim(obs.detail, known)
+        if verdict == "ambiguous" and _judgment(f, obs) is None:
+            out.append((obs.character, obs.detail, entry))
+    return out
+
+
 def _judgment(f: SceneFacts, obs: Observation) -> ClaimJudgment | None:
     return next(
         (

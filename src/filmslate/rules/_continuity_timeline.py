@@ -24,6 +24,7 @@ from ._continuity_inputs import (
     update_of,
 )
 from ._set_places import place_names
+from ._worldstate_story import story_place
 
 
 def check_places(f: SceneFacts, prev: SceneFacts | None, locks: Locks) -> list[Finding]:
@@ -213,8 +214,14 @@ def effective_phase(f: SceneFacts, prev_phase: int | None) -> int | None:
 
 def phase_at(rows: Sequence[SceneRow], index: int) -> int | None:
     """The phase of day of one SCENES row, from time-of-day texts only: a continuous scene
-    that states none inherits it from the rows before it."""
+    that states none inherits it from the rows before it (in story time: a scene in order
+    skips the flashbacks before it, a flashback looks back only within itself)."""
+    place = story_place(rows[index])
     for row in reversed(rows[: index + 1]):
+        if story_place(row) != place:
+            if place is not None:
+                return None
+            continue
         phase = phase_of(row.time_of_day)
         if phase is not None:
             return phase

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field
@@ -22,10 +22,12 @@ from ...core._gate import Gate
 from ...core._names import SCENE_RE
 from ...engine._skill import REGISTRY, Context, Need, Skill
 from ...rules._continuity import (
+    ClaimJudgment,
     Locks,
     Observation,
     Policy,
     SceneFacts,
+    ambiguous_claims,
     check_continuity,
     gate_failures,
     key,
@@ -37,6 +39,7 @@ from ...rules._continuity import (
     scene_facts,
     with_observations,
 )
+from ...rules._worldstate_story import story_place, story_previous
 from ...schemas import (
     Breakdown,
     BreakdownRow,
@@ -51,6 +54,14 @@ from ...schemas import (
 from .._prompts import system_prompt
 
 PACKAGE = "filmslate.skills.continuity"  # the package whose prompts/ holds the prompts
+
+
+class ClaimVerdicts(BaseModel):
+    """The judgment tier's verdicts on the claims code could not decide (issue 16 §3)."""
+
+    verdicts: list[ClaimJudgment] = Field(
+        default_factory=list, description="one verdict per claim asked about"
+    )
 
 
 class SupervisorAnswer(BaseModel):
@@ -144,6 +155,7 @@ class ContinuitySupervisor(Skill):
         )
         known = [f.scene_id for f in checked]
         observed = with_observations(checked, _observations(answer, ctx.target, known))
+        observed = _judged(ctx, observed, data.locks)
         seen = name_artifacts(
             check_continuity(observed, data.locks, policy, previous, before), ctx.inputs.names
         )
@@ -157,18 +169,47 @@ class ContinuitySupervisor(Skill):
 
 
 def _facts(data: _Inputs, target: str) -> tuple[SceneFacts | None, list[SceneFacts], list[Finding]]:
-    """(previous scene, scenes to check, replay findings) for the target."""
+    """(previous scene in story time, scenes to check, replay findings) for the target."""
     order = data.order()
     if target == "PROJECT":
         facts, problems = scene_facts(data.scenes, data.breakdown, data.diffs, data.world)
         return None, facts, problems
     if target not in order:
         raise UserError(f"{target} is not in SCENES: add it there first", target=target)
-    index = order.index(target)
-    only = order[max(0, index - 1) : index + 1]
+    previous = story_previous(data.scenes.rows, target)
+    only = [previous, target] if previous else [target]
     facts, problems = scene_facts(data.scenes, data.breakdown, data.diffs, data.world, only)
     mine = [p for p in problems if target in p.scenes]
     return (facts[0] if len(facts) == 2 else None), facts[-1:], mine
+
+
+def _judged(ctx: Context, facts: list[SceneFacts], locks: Locks) -> list[SceneFacts]:
+    """The facts with the judgment tier's verdicts on the claims code found ambiguous (one
+    question for all of them; none asked when there are none)."""
+    asked = [(f.scene_id, *claim) for f in facts for claim in ambiguous_claims(f, locks)]
+    if not asked:
+        return facts
+    lines = [
+        f"- {scene} {who}: claims {claim!r}; what they know: {entry!r}"
+        for scene, who, claim, entry in asked
+    ]
+    answer = ctx.ask(
+        ClaimVerdicts,
+        system_prompt(PACKAGE, "continuity-claims"),
+        "For each claim, say whether what the character knows entails it.\n\n" + "\n".join(lines),
+    )
+    out = []
+    for f in facts:
+        mine = {
+            (key(who), " ".join(claim.split()))
+            for scene, who, claim, _ in asked
+            if scene == f.scene_id
+        }
+        verdicts = [
+            v for v in answer.verdicts if (key(v.character), " ".join(v.claim.split())) in mine
+        ]
+        out.append(replace(f, judgments=(*f.judgments, *verdicts)))
+    return out
 
 
 def _previous_phase(data: _Inputs, previous: SceneFacts | None) -> int | None:
@@ -209,11 +250,7 @@ def _checked_names(
     wanted |= {
         f"CHAR_{lock.name}_LOCK" for cid, lock in data.locks.characters.items() if key(cid) in cast
     }
-    wanted |= {
-        f"SET_{lock.name}_LOCK"
-        for name, lock in data.locks.sets.items()
-        if any(same_place(name, p) for p in places)
-    }
+    wanted |= {f"SET_{lock.name}_LOCK" for p in places if (lock := data.locks.set_for(p))}
     keep = []
     for name in ctx.inputs.names:
         stem = name.rsplit("_v", 1)[0]
@@ -287,9 +324,15 @@ def _row(rows: Sequence[Any], scene: str) -> Any:
 
 
 def _scene_block(row: SceneRow, bd: BreakdownRow | None) -> str:
+    story = (
+        f"; out of story order: {row.story_position or 'a flashback / flash forward'} (the "
+        "world below is the world at its story time)"
+        if story_place(row)
+        else ""
+    )
     lines = [
         f"- location {row.location}; time of day {row.time_of_day or '(not given)'}; "
-        f"characters {', '.join(row.characters_present) or 'none'}",
+        f"characters {', '.join(row.characters_present) or 'none'}{story}",
         f"- summary: {row.summary}",
         f"- goal: {row.goal or '-'} | conflict: {row.conflict or '-'} | outcome: "
         f"{row.outcome or '-'}",
@@ -314,7 +357,8 @@ def _state_block(f: SceneFacts) -> str:
             lines.append(
                 f"- {cid}: at {c.location or '?'}; injuries {_list(c.injuries)}; "
                 f"holds {_list(c.inventory)}; knows {_list(c.knowledge)}; mood "
-                f"{c.emotional_state or '?'}"
+                f"{c.emotional_state or '?'}; wears {c.wardrobe or 'their locked outfit'}"
+                + "".join(f"; {i} shows as {_list(signs)}" for i, signs in c.injury_signs.items())
             )
     for pid, p in state.props.items():
         if key(pid) in used or key(p.owner) in cast:
