@@ -160,6 +160,15 @@ def test_the_cli_and_the_page_write_the_same_verdict(demo: Path) -> None:
     last = {r.shot_id: r for r in batch.rows}
     assert last["S02_SH01"].verdict == last["S02_SH02"].verdict == "FAIL"
     assert "lamp flickers" in last["S02_SH02"].notes
+    # the runner sees the person's verdict as the take's grade (no regrading, a new take next)
+    from filmslate.engine._runner import Runner
+
+    with Project(demo) as p:
+        grader = Runner(p).registry.get("qc-grader")
+        assert Runner(p).graded(grader, "S02_SH01") == "FAIL"
+    run_slate("approve", "S02_SH01", "--reason", "holds after all", cwd=demo, check=True)
+    with Project(demo) as p:
+        assert Runner(p).graded(grader, "S02_SH01") == "PASS"
 
 
 def test_a_verdict_without_a_reason_or_a_take_is_refused(project) -> None:

@@ -101,15 +101,23 @@ def enforce_regen_limit(project: Project, skill: Skill, target: str) -> None:
         raise
 
 
+# A person's verdict on a proxy take (`slate approve` / `reject`, workflow._review) is the
+# take's grade from then on, as the QC row it writes is the shot's last.
+HUMAN_REVIEW = "human-review"
+
+
 def graded(store: Store, skill: type[Skill], target: str) -> str | None:
-    """The verdict a grading skill gave the target's current take (None: not graded)."""
+    """The verdict a grading skill (or a person, for a proxy) gave the target's current take
+    (None: not graded)."""
     take = store.latest(skill.grades, target)
     if take is None:
         return None
+    human = HUMAN_REVIEW if skill.grades == "PROXY" else ""
     row = store.conn.execute(
-        "SELECT outcome FROM runlog WHERE skill_name = ? AND target = ? AND event = 'run' "
-        "AND outcome IN ('PASS', 'FIX', 'FAIL') AND seq > ? ORDER BY seq DESC LIMIT 1",
-        (skill.name, target, store.written_at(take.filename)),
+        "SELECT outcome FROM runlog WHERE target = ? AND outcome IN ('PASS', 'FIX', 'FAIL') "
+        "AND seq > ? AND ((skill_name = ? AND event = 'run') OR (skill_name = ? AND event = "
+        "'write')) ORDER BY seq DESC LIMIT 1",
+        (target, store.written_at(take.filename), skill.name, human),
     ).fetchone()
     return str(row[0]) if row else None
 

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from ..core._errors import ArtifactNotFound, UserError
 from ..core._names import HERO_VISUAL, SHOT_RE, scene_of
 from ..core._video_prices import video_cost
+from ..engine._guards import HUMAN_REVIEW
 from ..engine._override import approver
 from ..schemas import QcBatch, QcRow, ShotList, ShotRow
 from ..store import _runlog
@@ -29,7 +30,7 @@ __all__ = ["Review", "ReviewVerdict", "review_take", "take_cost_impact"]
 
 ReviewVerdict = Literal["approve", "reject"]
 QC_VERDICT = {"approve": "PASS", "reject": "FAIL"}
-SKILL = "human-review"  # the run log's skill name for a person's verdict
+SKILL = HUMAN_REVIEW  # the run log's skill name for a person's verdict (a grade, _guards)
 
 
 @dataclass(frozen=True)
