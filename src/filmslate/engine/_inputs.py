@@ -16,6 +16,7 @@ from ..store._project import Project
 from ..store._store import Record
 from ._skill import Inputs, Need, Registry, Skill
 from ._stops import gate_of
+from ._story_inputs import scene_set_subjects, set_subject, state_base
 
 # Subject forms that name a scene or a shot (an episode's target reads only its own).
 SCENE_SUBJECTS = ("scene", "shot", "scene_or_run")
@@ -81,7 +82,7 @@ class InputLoader:
             near = [self.store.latest(need.kind, s) for s in scenes if s]
             return [r for r in near if r is not None]
         cast, location = self._cast_and_set(target)
-        subjects = cast if need.scope == "cast" else [location] if location else []
+        subjects = cast if need.scope == "cast" else self._set_subjects(need, target, location)
         found = []
         for subject in subjects:
             record = self.store.latest(need.kind, subject)
@@ -137,6 +138,7 @@ class InputLoader:
         scene = scene_of(target)
         known = "SELECT DISTINCT after_scene FROM world_states WHERE after_scene != ''"
         previous = previous_in(self._order_for(scene, known), scene)
+        previous = state_base(self._scene_rows(), scene, previous)  # story time (flashbacks)
         state = self.store.state_after(previous or "")
         if state is None and previous is not None and strict:
             raise InputNotReady(
@@ -145,6 +147,17 @@ class InputLoader:
                 input=f"WORLD_STATE after {previous}",
             )
         return state
+
+    def _set_subjects(self, need: Need, target: str, location: str) -> list[str]:
+        """A scene's or shot's SET lock subjects, resolved by the sets' declared places (a
+        scene's continuous move from another place adds that place's, when there is one)."""
+        if not location:
+            return []
+        if SHOT_RE.fullmatch(target):
+            return [set_subject(self.store, location)]
+        rows = self._scene_rows()
+        own, *ends = scene_set_subjects(self.store, rows, scene_of(target)) or [location]
+        return [own, *(s for s in ends if self.store.latest(need.kind, s) is not None)]
 
     def _previous_scene(self, kind_name: str, target: str) -> Record | None:
         """The latest version of ``kind`` for the nearest earlier scene (in story order)

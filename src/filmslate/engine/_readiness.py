@@ -19,6 +19,7 @@ from ..store._project import Project
 from ..store._store import Record
 from ._skill import Skill
 from ._stops import gate_of
+from ._story_inputs import scene_set_subjects
 
 # The light red-team pass writes REDTEAM too, but production needs the full pass.
 LIGHT_RED_TEAM = "narrative-red-team-light"
@@ -103,7 +104,7 @@ def _reopens(project: Project, used: ArtifactName, scene: str, row: SceneRow | N
     if used.kind in ("CHAR_LOCK", "VOICE_LOCK") and scene:
         return row is None or used.subject in {lock_subject(c) for c in row.characters_present}
     if used.kind == "SET_LOCK" and scene:
-        return row is None or used.subject == lock_subject(row.location)
+        return row is None or used.subject in scene_set_subjects(project.store, [row], scene)
     return True
 
 

@@ -33,6 +33,10 @@ _TIME_OF_DAY = re.compile(
     r"|^(?:CONTINUOUS|LATER|SAME|SAME TIME|SIMULTANEOUS|"
     r"(?:A\s+)?(?:FEW\s+)?(?:MOMENTS?|SECONDS?|MINUTES?|HOURS?)\s+LATER)$"
 )
+# A heading's flashback / flash-forward marker, as a part ("- FLASHBACK -") or a qualifier
+# ("(FLASHBACK)"); the import moves it to the time of day: "DAY (FLASHBACK)" (issue 16 §2).
+_FLASH = re.compile(r"\bFLASH[\s-]*(BACK|FORWARD)S?\b", re.IGNORECASE)
+_FLASH_QUALIFIER = re.compile(r"\s*\(\s*FLASH[\s-]*(?:BACK|FORWARD)S?[^)]*\)", re.IGNORECASE)
 _NAMED_TRANSITION = re.compile(
     r"^(?:FADE IN[:.]?|FADE OUT\.?|(?:FADE|CUT) TO BLACK\.?|THE END\.?)$"
 )
@@ -365,7 +369,12 @@ def parse_heading(item: Heading, source: str) -> HeadingParts:
         word = re.sub(r"[\s.]", "", prefix["prefix"].upper())
         interior = {"INT": "INT", "EXT": "EXT", "EST": "EXT"}.get(word, "INT/EXT")
         rest = heading[prefix.end() :]
+    qualifier = _FLASH_QUALIFIER.search(rest)
+    rest = _FLASH_QUALIFIER.sub("", rest)
     parts = [p.strip(" .") for p in _HEADING_SPLIT.split(rest.strip(" .-–—")) if p.strip(" .")]
+    marked = [m for p in parts if (m := _FLASH.fullmatch(p.strip()))]
+    parts = [p for p in parts if not _FLASH.fullmatch(p.strip())]
+    flash = marked[0] if marked else _FLASH.search(qualifier[0]) if qualifier else None
     time_of_day = ""
     if parts:
         # "DAY (1987)": the qualifier stays in the heading, the time is DAY
@@ -374,6 +383,9 @@ def parse_heading(item: Heading, source: str) -> HeadingParts:
         if _TIME_OF_DAY.match(candidate):
             time_of_day = candidate
             parts.pop()
+    if flash:  # out of story order: the time text says so (story_position says where)
+        marker = "FLASHBACK" if flash[1].upper() == "BACK" else "FLASH FORWARD"
+        time_of_day = f"{time_of_day} ({marker})" if time_of_day else marker
     location = collapse(" ".join(parts).upper())
     if not location:
         raise script_error(
