@@ -20,7 +20,8 @@ PAGES = ("/budget", "/review", "/board", "/log", "/verify")
 
 
 def client(root: Path, **options: object) -> TestClient:
-    return TestClient(office_app(root, **options), follow_redirects=False)  # type: ignore[arg-type]
+    app = office_app(root, **options)  # type: ignore[arg-type]
+    return TestClient(app, base_url="http://127.0.0.1:8710", follow_redirects=False)
 
 
 @pytest.fixture
@@ -71,6 +72,17 @@ def test_serve_makes_a_token_for_any_address_but_localhost(tmp_path: Path) -> No
     assert f"http://127.0.0.1:{port}/" in local.stdout
     assert "?token=" not in local.stdout
     assert "?token=mine" in given.stdout
+
+
+def test_without_a_token_only_local_names_are_answered(project) -> None:
+    """A page that rebinds its own DNS name to 127.0.0.1 gets nothing from the office."""
+    app = office_app(project.root)
+    assert TestClient(app, base_url="http://evil.example:8710").get("/budget").status_code == 403
+    for base in ("http://localhost:8710", "http://[::1]:8710", "http://127.0.0.1"):
+        assert TestClient(app, base_url=base).get("/budget").status_code == 200, base
+    guarded = office_app(project.root, token="t")
+    away = TestClient(guarded, base_url="http://film.example")
+    assert away.get("/budget", headers={"Authorization": "Bearer t"}).status_code == 200
 
 
 def test_read_only_refuses_a_verdict(project) -> None:

@@ -5,6 +5,8 @@ kept in memory) and reads it with the library functions the CLI calls. It writes
 ``review=True``, and then only a person's verdict on a take (``workflow._review``), through a
 form that carries the office's CSRF token. With an access token, every request must carry
 it: ``?token=`` once (it is then kept in a same-site cookie), or ``Authorization: Bearer``.
+Without one, only requests addressed to 127.0.0.1 or localhost are answered, so a web page
+that rebinds its own name to 127.0.0.1 cannot read the project.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ __all__ = ["COOKIE", "Office", "office_app"]
 HERE = Path(__file__).parent
 COOKIE = "slate_office_token"
 MEDIA_TYPES = {"mp4": "video/mp4", "png": "image/png", "wav": "audio/wav", "mov": "video/mp4"}
+LOCAL_NAMES = ("127.0.0.1", "localhost", "::1")
 MAX_FORM = 16_384  # bytes: a verdict form is a reason and two tokens
 
 
@@ -99,6 +102,12 @@ class TokenCheck(BaseHTTPMiddleware):
         self, request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         if self.token is None:
+            if _host_of(request) not in LOCAL_NAMES:  # a rebound DNS name reads nothing
+                return PlainTextResponse(
+                    "this office answers only to 127.0.0.1 or localhost; to serve other "
+                    "names, start it with --token",
+                    status_code=403,
+                )
             return await call_next(request)
         given = request.query_params.get("token")
         bearer = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
@@ -209,6 +218,14 @@ class Pages:
         return self._page(
             request, "error.html", exc.status_code, message=exc.detail, code=exc.status_code
         )
+
+
+def _host_of(request: Request) -> str:
+    """The name the browser asked for (the Host header without its port)."""
+    host = request.headers.get("host", "")
+    if host.startswith("["):
+        return host[1:].split("]", 1)[0]
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
 def _same_origin(request: Request) -> bool:
