@@ -45,6 +45,7 @@ from ..engine._runner import Runner, RunResult
 from ..schemas import ShotRow
 from ..skills.narrative._scene_goals import missing_fields
 from ..store._runlock import run_lock
+from ._ahead import ahead_all
 from ._audio import voice_pass
 from ._backward import LoopBack, revise_open, send_back
 from ._edit import edit_pass
@@ -179,6 +180,7 @@ class Orchestrator:
     def _scenes(self) -> None:
         rows = scene_rows(self.project)
         self.progress.phase("scenes", 7 * len(rows))
+        ahead_all(self, "research-agent", [r.scene_id for r in rows])  # --jobs N: at once
         for row in rows:
             scene = row.scene_id
             self._scene_narrative(row.scene_id, bool(row.characters_present))
@@ -238,6 +240,7 @@ class Orchestrator:
     def _planning(self) -> None:
         scenes = scene_ids(self.runner)
         self.progress.phase("shot planning", len(scenes) + 1)
+        ahead_all(self, "shot-planner", scenes)  # --jobs N: every scene's plan at once
         for scene in scenes:
             self.step("shot-planner", scene)
         self.cost_loop("PROJECT")

@@ -28,67 +28,22 @@ or the render service's, so its reservation, intent and settlement are what they
 from __future__ import annotations
 
 from functools import partial
-from typing import Protocol
 
-from ..core._errors import CostReviewRequired, RenderRefused, RunError
 from ..core._names import scene_of
-from ..engine._readiness import passed_and_fresh
-from ..engine._runner import Runner, RunResult
+from ..engine._runner import RunResult
 from ..engine._waits import provider_of
-from ..schemas import ShotRow
-from ..store._project import Project
-from ._executor import Executor, PaidStep, ThreadExecutor
+from ._ahead import Orchestrator, Progress, at_once
+from ._executor import Executor, ThreadExecutor
 from ._limits import ProviderLimits
 from ._pending import budget_moved, scene_ids, shot_rows
 from ._scheduler import Scheduler
 from ._sheets import sheets_pending
-from ._stop import Stop
 from ._switching import pending_samples
 from ._visual_continuity import visual_pass
 
 __all__ = ["Orchestrator", "concurrent_shots", "sequential_shots", "shots_pass"]
 
 BUDGET_EVENTS = ("budget_warning", "hard_stop", "override")
-
-
-class _Progress(Protocol):
-    def phase(self, name: str, total: int) -> None: ...
-
-    def advance(self, detail: str) -> None: ...
-
-    def ran(self, result: RunResult) -> None: ...
-
-
-class Orchestrator(Protocol):
-    """What the shots phase needs of the orchestrator (``_orchestrator.Orchestrator``)."""
-
-    runner: Runner
-    project: Project
-    progress: _Progress
-    jobs: int
-
-    def cost_loop(self, target: str) -> None:
-        """cost-optimizer on the target, simplifying or stopping over a cap."""
-
-    def batch_plan(self, scene: str) -> None:
-        """model-router's ROUTING_DECISION for the scene's shots."""
-
-    def batch_prepare(self, scene: str) -> None:
-        """What a scene's shots need before one is rendered out of turn."""
-
-    def proxy_until_accepted(self, shot: str, row: ShotRow | None = None) -> None:
-        """storyboard -> GenPack -> proxy -> QC until the shot's take is accepted."""
-
-    def step(self, skill: str, target: str, *, advance: bool = True) -> None:
-        """Run a skill unless its latest output is a fresh PASS (or stop the run)."""
-
-    def _run(
-        self, skill: str, target: str, *, stop_on_fail: bool = True, feedback: tuple[str, ...] = ()
-    ) -> RunResult:
-        """Run a skill to PASS, or stop the run."""
-
-    def _record(self, result: RunResult) -> None:
-        """Count a step that ran (and show it)."""
 
 
 def shots_pass(orch: Orchestrator) -> None:
@@ -182,40 +137,6 @@ def _lane(
         orch._run("budget-gates", "PROJECT")
 
 
-def at_once(
-    orch: Orchestrator,
-    scheduler: Scheduler,
-    executor: Executor,
-    skill: str,
-    targets: list[str],
-    provider: str,
-) -> None:
-    """Run ``skill`` on each target that is not a fresh PASS, all at once; a Stop raised by
-    one is raised once all have ended (the sequential steps after it then find them done)."""
-    cls = orch.runner.registry.get(skill)
-    todo = [t for t in targets if not passed_and_fresh(orch.project, cls, t)]
-    futures = [
-        executor.start(PaidStep(skill, target, provider), partial(ahead, orch, skill, target))
-        for target in todo
-    ]
-    scheduler.wait(futures)
-
-
-def ahead(orch: Orchestrator, skill: str, target: str) -> None:
-    """Run a paid step ahead of its sequential place. A call refused before anything was
-    sent (a cost review due, a refused render) is dropped: the sequential step meets it in
-    its own place and does what a sequential run does. Any other refusal stops the run."""
-    if passed_and_fresh(orch.project, orch.runner.registry.get(skill), target):
-        return
-    try:
-        result = orch.runner.run(skill, target, force=True)
-    except (CostReviewRequired, RenderRefused):
-        return
-    except RunError as error:
-        raise Stop("stopped", skill, target, str(error)) from None
-    orch._record(result)
-
-
 def _video_provider(orch: Orchestrator, scene: str) -> str:
     """The provider the scene's renders pay (for the executor's queues)."""
     rows = shot_rows(orch.runner, scene)
@@ -227,7 +148,7 @@ def _video_provider(orch: Orchestrator, scene: str) -> str:
 class _RanOnly:
     """A Progress passing on only the steps that ran (the sweep draws no bars of its own)."""
 
-    def __init__(self, inner: _Progress) -> None:
+    def __init__(self, inner: Progress) -> None:
         self.inner = inner
 
     def phase(self, name: str, total: int) -> None:
