@@ -100,6 +100,21 @@ def test_a_verdict_needs_the_forms_csrf_token(project) -> None:
     assert office.post("/review/S01_SH01", data={**form, "csrf": "forged"}).status_code == 403
 
 
+def test_a_refused_verdict_is_a_page_and_writes_nothing(project) -> None:
+    app = office_app(project.root, review=True)
+    office = TestClient(app, base_url="http://127.0.0.1:8710", follow_redirects=False)
+    csrf = app.state.office.csrf
+    no_reason = office.post("/review/S01_SH01", data={"csrf": csrf, "verdict": "reject"})
+    assert no_reason.status_code == 400
+    assert "reason" in no_reason.text
+    unknown = {"csrf": csrf, "verdict": "approve", "reason": "fine"}
+    assert office.post("/review/S01_SH01", data=unknown).status_code == 404
+    odd = office.post("/review/S01_SH01", data={**unknown, "verdict": "maybe"})
+    assert odd.status_code == 400
+    assert "Traceback" not in no_reason.text + odd.text
+    assert project.store.latest("QC_BATCH", "S01") is None
+
+
 @pytest.mark.parametrize(
     "url",
     [
