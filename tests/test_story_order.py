@@ -32,12 +32,13 @@ ROWS = [
     {"scene_id": "S04", "summary": "Alex limps out.", "location": "BARN",
      "time_of_day": "NIGHT - CONTINUOUS", "characters_present": ["ALEX"]},
 ]  # fmt: skip
+SLING = {"broken left arm": ["sling"]}
 DIFFS: list[dict[str, Any]] = [
     {"scene_id": "S01", "character_updates": {"ALEX": {"location": "BARN"}}},
-    {"scene_id": "S02", "character_updates": {"ALEX": {"add_injuries": ["broken left arm"],
-                                                       "injury_signs": {"broken left arm": ["sling"]}}}},
-    {"scene_id": "S03", "character_updates": {"ALEX": {"learn": ["his teacher is called Ruth"],
-                                                       "location": "SCHOOL"}}},
+    {"scene_id": "S02",
+     "character_updates": {"ALEX": {"add_injuries": ["broken left arm"], "injury_signs": SLING}}},
+    {"scene_id": "S03",
+     "character_updates": {"ALEX": {"learn": ["his teacher is called Ruth"], "location": "SCHOOL"}}},
     {"scene_id": "S04", "character_updates": {"ALEX": {"emotional_state": "shaken"}}},
 ]  # fmt: skip
 
