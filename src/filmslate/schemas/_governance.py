@@ -73,7 +73,7 @@ class RoutingDecision(DocumentArtifact):
 class Cap(SubModel):
     """One budget cap and where spending stands against it."""
 
-    level: Literal["project", "scene", "shot"]
+    level: Literal["project", "episode", "scene", "shot"]  # episode: a series' (issue 16)
     target: Id
     cap: NonNegative
     spent: NonNegative
