@@ -38,7 +38,7 @@ DIFFS: list[dict[str, Any]] = [
     {"scene_id": "S02",
      "character_updates": {"ALEX": {"add_injuries": ["broken left arm"], "injury_signs": SLING}}},
     {"scene_id": "S03",
-     "character_updates": {"ALEX": {"learn": ["his teacher is called Ruth"], "location": "SCHOOL"}}},
+     "character_updates": {"ALEX": {"learn": ["his teacher is Ruth"], "location": "SCHOOL"}}},
     {"scene_id": "S04", "character_updates": {"ALEX": {"emotional_state": "shaken"}}},
 ]  # fmt: skip
 
