@@ -18,7 +18,9 @@ from pathlib import Path
 import pytest
 
 from conftest import run_slate
+from filmslate.core._errors import BudgetExceeded
 from filmslate.core._names import scene_of
+from filmslate.engine._stops import open_hard_stops
 from filmslate.schemas import CharLock, ShotList, WorldState
 from filmslate.skills.narrative._story import episode_failures
 from filmslate.store._ledger import Ledger, scopes_of
@@ -114,11 +116,19 @@ def test_an_episode_has_a_cap_of_its_own(tmp_path: Path) -> None:
         ("shot", "E02_S01_SH01"),
     ]
     assert scopes_of("S03", "") == [("project", "PROJECT"), ("scene", "S03")]  # a film's
-    runner, _ = synthetic_project(tmp_path / "capped", 2, 1, ids=("E01_S01", "E02_S01"))
+    ids = ("E01_S01", "E02_S01", "E02_S02")
+    runner, _ = synthetic_project(tmp_path / "capped", 3, 1, ids=ids)
     runner.config.budget.episode_cap = 0.5
     ledger = Ledger(runner.store, runner.config)
+    ledger.reserve("R1", "E02_S01", "", 0.3, "first call")
+    with pytest.raises(BudgetExceeded, match="episode cap for E02 would be exceeded"):
+        ledger.reserve("R2", "E02_S02", "", 0.3, "second call")  # another scene, same episode
+    ledger.reserve("R3", "E01_S01", "", 0.3, "the other episode")  # its own cap
     state = ledger.state("episode", "E02")
-    assert state is not None and state.cap == 0.5 and state.committed == 0.0
+    assert state is not None and state.cap == 0.5 and state.committed == pytest.approx(0.3)
+    # the stop blocks the episode's work, not the other episode's
+    assert open_hard_stops(runner.project, "E02_S01_SH01")
+    assert not open_hard_stops(runner.project, "E01_S01")
 
 
 def test_story_architect_writes_a_season_when_episodes_are_declared(tmp_path: Path) -> None:

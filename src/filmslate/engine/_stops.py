@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from ..core._episodes import episode_of
 from ..core._names import scene_of, target_fields
 from ..store import _runlog
 from ..store._project import Project
@@ -49,7 +50,7 @@ def all_open_hard_stops(project: Project) -> list[HardStopRow]:
 
 def open_hard_stops(project: Project, target: str, skill: str = "") -> list[HardStopRow]:
     """Unlifted hard stops that block ``skill`` on ``target`` (or what contains it)."""
-    scopes = {"PROJECT", target, scene_of(target)} - {""}
+    scopes = {"PROJECT", target, scene_of(target), episode_of(target)} - {""}
     return [
         stop
         for stop in all_open_hard_stops(project)
