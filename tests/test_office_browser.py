@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Page, sync_playwright  # the dev extra's: a driver, no browser
 
 from conftest import SRC, run_slate
 from filmslate import Project
@@ -38,7 +39,6 @@ if not CHROMIUM.exists():
         "no system Chromium at /usr/bin/chromium (`apt-get install chromium`; .ci/run installs it)",
         allow_module_level=True,
     )
-sync_api = pytest.importorskip("playwright.sync_api", reason="the dev extra's playwright")
 
 
 @pytest.fixture
@@ -79,8 +79,8 @@ def _wait_for(port: int, server: subprocess.Popen[bytes], log: Path, limit: floa
 
 
 @pytest.fixture
-def browser(tmp_path: Path) -> Iterator[object]:
-    with sync_api.sync_playwright() as pw:
+def browser(tmp_path: Path) -> Iterator[Page]:
+    with sync_playwright() as pw:
         context = pw.chromium.launch_persistent_context(
             str(tmp_path / "profile"),  # a fresh user-data dir
             executable_path=str(CHROMIUM),
