@@ -20,6 +20,7 @@ from ._config_base import Price, ProjectPath, Section
 from ._config_edit import EditSection
 from ._config_models import catalogue_problems, catalogue_with, model_problems
 from ._config_providers import AudioSection, ImagesSection, ProviderSection
+from ._config_run import RunSection
 from ._config_series import SeriesSection
 from ._config_toml import DEFAULT_TOML, default_toml, key_lines
 from ._errors import ConfigError
@@ -227,6 +228,7 @@ class Config(Section):
     images: ImagesSection = ImagesSection()
     audio: AudioSection = AudioSection()  # the scratch voices' speech model (issue 15)
     series: SeriesSection = SeriesSection()  # a series' episodes (issue 16)
+    run: RunSection = RunSection()  # the engine of paid jobs (issue 17)
     # "provider:model" -> changes to a shipped catalogue entry, or a whole new entry
     catalogue: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
