@@ -132,8 +132,7 @@ def queue_name(config: Config, provider: str) -> str:
 def system_url(root: Path, config: Config, given: str | None = None) -> str:
     """The system database: ``given``, else FILMSLATE_DBOS_URL, else ``[run]
     dbos_database_url``, else SQLite in the project's ``.filmslate`` folder (one machine)."""
-    run = getattr(config, "run", None)
-    url = given or os.environ.get(URL_ENV) or getattr(run, "dbos_database_url", None)
+    url = given or os.environ.get(URL_ENV) or config.run.dbos_database_url
     if not url:
         return f"sqlite:///{root / '.filmslate' / SQLITE_FILE}"
     if not re.match(r"(postgres(ql)?(\+psycopg)?|sqlite)://", url):
@@ -300,7 +299,7 @@ class Runtime:
         name = model.split(":", 1)[0]
         table = self.config.providers.table(name)
         limits: dict[str, Any] = {}
-        rpm = getattr(table, "requests_per_minute", None)
+        rpm = table.requests_per_minute
         if rpm:
             limits["limiter"] = {"limit": int(rpm), "period": 60.0}
         if table.max_concurrent is None and self.provider(kind, model).offline:

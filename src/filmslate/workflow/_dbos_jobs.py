@@ -29,6 +29,7 @@ from ..engine._render_jobs import JobRow
 from ..engine._speech_service import SpeechService
 from ..engine._submissions import JobProvider
 from ..engine._video import JobStatus
+from ..engine._waits import waiting
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -138,7 +139,8 @@ class QueuedJobs(Generic[P]):
         """An interrupted intent: its workflow's word when it was enqueued, else the
         provider's rules (found, sent again offline, or a stop naming it)."""
         service = cast(Any, self)
-        outcome = submitted(row.reference) if row.reference else None
+        with waiting(row.provider, "submit"):  # a scheduler runs other steps meanwhile
+            outcome = submitted(row.reference) if row.reference else None
         if outcome is not None and outcome.job_id:
             provider = cast(QueuedProvider, self.provider_for(row.provider))
             provider.found(outcome.job_id, row.reference)
@@ -203,8 +205,7 @@ def attach(runner: Runner) -> Runner:
 
 def engine_of(project: Project, chosen: str | None) -> str:
     """The engine asked for: ``--engine``, else ``[run] engine``, else local."""
-    run = getattr(project.config, "run", None)
-    name = chosen or getattr(run, "engine", None) or "local"
+    name = chosen or project.config.run.engine
     if name not in ENGINES:
         raise UserError(f"--engine {name}: no such engine; choose one of {', '.join(ENGINES)}")
     return str(name)
