@@ -27,6 +27,8 @@ from filmslate import Project
 from filmslate.core._catalogue import load_catalogue
 from filmslate.core._errors import InputNotReady
 from filmslate.engine._lip_sync import checked_audio, job_sha
+from filmslate.engine._refusals import refusals_of
+from filmslate.engine._render_jobs import JobRow, JobTable
 from filmslate.engine._skill import Context, Inputs
 from filmslate.engine._speech import wav_bytes
 from filmslate.engine._video import VideoJob
@@ -229,3 +231,16 @@ def genpack(shot: str) -> GenPack:
         negatives="none",
         settings="proxy",
     )
+
+
+def test_a_refused_lip_sync_job_is_still_the_refusal_of_its_genpack(project: Project) -> None:
+    pack = genpack("S01_SH02")
+    key = job_sha(pack, b"one voice")
+    assert key.startswith(genpack_sha(pack) + "+audio:")
+    jobs = JobTable(project.store)
+    row = JobRow("S01_SH02", "proxy", key, WAN, "", "intent", None, "visual_premium")
+    jobs.record_intent(row)
+    jobs.fail(row, "refusal", "flagged by the content checker")
+    [refusal] = refusals_of(project.store, "S01_SH02")
+    assert refusal.genpack_sha == genpack_sha(pack)  # regen-analyzer finds it to reword
+    assert refusal.failure == "refusal" and refusal.model == WAN

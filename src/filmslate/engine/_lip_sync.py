@@ -8,9 +8,10 @@ lines in their locked voices, on the shot's timeline), so the mouths match the l
   shot has lines in its scene's DIALOGUE; the service sends it only when the routed model
   takes audio (:func:`takes_audio`), after checking it is the latest AUDIO of the shot and a
   fresh PASS (:func:`checked_audio`): a stale voice is never lip-synced.
-- **Identity.** The job's key is the GenPack's sha combined with the audio's
+- **Identity.** The job's key is the GenPack's sha followed by the audio's
   (:func:`job_sha`): the same GenPack with other audio is another job, never the recorded
-  one fetched again; a take made with audio records that AUDIO in its lineage, so revising a
+  one fetched again, while a refusal of it is still the GenPack's (:func:`pack_sha_of`), for
+  regen-analyzer to reword; a take made with audio records that AUDIO in its lineage, so revising a
   voice lock makes exactly the takes of that character's shots stale.
 - **Order.** ``workflow._lip_sync`` voices a scene's shots before its takes are rendered when
   any ``[visual]`` model takes audio.
@@ -28,7 +29,7 @@ from ..schemas import GenPack
 from ..store._project import Project
 from ._readiness import output_problems
 
-__all__ = ["any_takes_audio", "checked_audio", "job_sha", "takes_audio"]
+__all__ = ["any_takes_audio", "checked_audio", "job_sha", "pack_sha_of", "takes_audio"]
 
 VISUAL_TIERS = ("premium", "mid", "low")
 
@@ -45,12 +46,17 @@ def any_takes_audio(config: Config) -> bool:
 
 
 def job_sha(pack: GenPack, audio: bytes | None) -> str:
-    """A render job's identity: the GenPack's sha, combined with the audio's when sent."""
+    """A render job's identity: the GenPack's sha, followed by the audio's when sent
+    (``<genpack sha>+audio:<audio sha>``)."""
     sha = genpack_sha(pack)
     if audio is None:
         return sha
-    heard = hashlib.sha256(audio).hexdigest()
-    return hashlib.sha256(f"{sha}+audio:{heard}".encode()).hexdigest()
+    return f"{sha}+audio:{hashlib.sha256(audio).hexdigest()}"
+
+
+def pack_sha_of(job_key: str) -> str:
+    """The GenPack's sha of a render job's key (what a refusal is matched by)."""
+    return job_key.split("+", 1)[0]
 
 
 def checked_audio(project: Project, shot_id: str, audio: bytes) -> bytes:

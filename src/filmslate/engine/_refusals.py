@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..store._store import Store
+from ._lip_sync import pack_sha_of
 
 __all__ = ["REFUSALS_PARAM", "REFUSED", "Refusal", "refusals_of"]
 
@@ -44,4 +45,7 @@ def refusals_of(store: Store, shot_id: str) -> tuple[Refusal, ...]:
         "WHERE shot_id = ? AND state = 'failed' AND failure IN (?, ?) ORDER BY rowid",
         (shot_id, *REFUSED),
     ).fetchall()
-    return tuple(Refusal(shot_id, *map(str, row)) for row in rows)
+    return tuple(
+        Refusal(shot_id, str(res), pack_sha_of(str(key)), *map(str, rest))  # lip sync: _lip_sync
+        for res, key, *rest in rows
+    )
