@@ -4,7 +4,7 @@ A used prop must be in the user's hands (or the scene's cast's), handed to them 
 scene's diff from someone who is there, or new here; its recorded status must not say it is
 gone. A diff's prop update is not a pass on its own: it must move the prop to the user (or
 from them), and its giver (``from``, else the recorded holder) must be in the scene, or the
-prop must lie where it is picked up.
+prop must lie where it is picked up (``from: ''``).
 """
 
 from __future__ import annotations
@@ -88,7 +88,10 @@ def _handover(f: SceneFacts, pid: str, user: str, holder: str) -> tuple[bool, li
         return True, [_absent_giver(f, pid, giver, update.owner or "")]
     prop = prop_state(f.before, pid)
     lies = prop.location if prop else ""
-    if hands_over and not giver and lies and not same_place(lies, f.location):
+    # a pick-up the diff states ('from': ''); version 1 diffs named no giver, and their via
+    # is trusted for a prop nobody held
+    picked_up = update.giver == ""
+    if hands_over and picked_up and lies and not same_place(lies, f.location):
         return True, [_picked_up_elsewhere(f, pid, lies)]
     mine = [update.owner or "", giver if update.giver is not None else ""]
     return (not user or any(m and key(m) == key(user) for m in mine)), []
