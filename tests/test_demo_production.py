@@ -7,12 +7,14 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conftest import DEMO as FILM
 from conftest import FinishedDemo
 from filmslate import Project
 from filmslate.engine._runner import Runner
+from filmslate.engine._speech import read_wav
 from filmslate.engine._stops import gate_of
 from filmslate.rules._media import probe
 from filmslate.schemas import QcBatch, ShotList
@@ -47,7 +49,7 @@ def test_the_demo_runs_from_premise_to_a_playable_cut(produced: tuple[Path, Fini
             for rec in project.store.latest_of_each("SHOTLIST")
             for row in project.store.load(rec.name).rows
         ]  # type: ignore[attr-defined]
-        assert 15 <= len(shots) <= 30
+        assert len(shots) == 44  # as many shots as its 36 lines need to be said whole
         info = probe(project.store.read(cut.name))
         assert abs(info.duration_s - sum(s.duration_s for s in shots)) <= 0.5
         kinds = {k for (k,) in project.store.conn.execute("SELECT DISTINCT kind FROM artifacts")}
@@ -93,8 +95,35 @@ def test_the_cut_plays_the_dialogue_with_its_subtitles(
 
     root, _ = produced
     with Project(root) as project:
-        lines, _, _ = check_cut_sound(project)
-    assert lines == 36  # every line of the demo's scripts
+        lines, cut_off, _ = check_cut_sound(project)
+    assert lines == 36  # every line of the demo's scripts, one subtitle each
+    assert cut_off == 0  # each heard whole: its shot lasts as long as it takes to say
+
+
+def test_every_line_s_speech_lies_inside_its_subtitle_in_the_cut(
+    produced: tuple[Path, FinishedDemo],
+) -> None:
+    """Issue 15: measured on the decoded cut, each subtitle's window holds speech, and the
+    speech of each shot's lines (its AUDIO's energy) ends before the cut leaves its sound."""
+    from test_cut_sound import RATE, ROOM_RMS, decoded, rms, srt_times
+
+    root, _ = produced
+    with Project(root) as project:
+        store = project.store
+        cut = store.read(store.latest("CUT", "PROJECT").name)  # type: ignore[union-attr]
+        srt = store.read(store.latest("SUBTITLES", "PROJECT").name).decode()  # type: ignore[union-attr]
+        plan = store.load(store.latest("EDIT", "PROJECT").name)  # type: ignore[union-attr]
+        samples = decoded(cut)
+        windows = srt_times(srt, ",")
+        assert len(windows) == 36
+        for a, b in windows:
+            assert rms(samples, a + 0.05, b - 0.05) > 20 * ROOM_RMS, (a, b)
+        for row in plan.rows:  # type: ignore[attr-defined]
+            audio = store.read(store.latest("AUDIO", row.shot_id).name)  # type: ignore[union-attr]
+            voiced, rate = read_wav(audio)
+            loud = np.flatnonzero(np.abs(voiced.astype(np.int32)) > 300)
+            spoken_to = (loud[-1] + 1) / rate if len(loud) else 0.0
+            assert spoken_to <= row.out_s + row.audio_lag_s + 1 / RATE, row.shot_id
 
 
 def test_the_planned_failures_happen_and_recover(produced: tuple[Path, FinishedDemo]) -> None:

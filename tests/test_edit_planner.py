@@ -22,7 +22,7 @@ from filmslate.engine._render import RenderService
 from filmslate.engine._runner import Runner
 from filmslate.engine._skill import Registry
 from filmslate.rules._edit import LineTiming, PlannedShot, propose
-from filmslate.rules._edit_gate import plan_failures, plan_notes
+from filmslate.rules._edit_gate import overrun_failures, plan_failures
 from filmslate.rules._media import probe
 from filmslate.schemas import EditPlan, SceneRow, Scenes, ShotList, ShotRow
 from filmslate.skills.production import AssembleCut, EditPlanner, RenderProxy
@@ -265,16 +265,17 @@ def test_a_line_running_past_its_shot_is_carried_by_an_l_cut_where_it_fits() -> 
     assert plan.rows[0].audio_lag_s == pytest.approx(0.4, abs=1 / 24)
     assert plan.rows[0].notes == "L cut: the sound runs 0.4167s over the next shot"
     assert plan_failures(plan, shots, 6.0, EditSection()) == []
-    assert plan_notes(plan, shots) == []
+    assert overrun_failures(plan, shots) == []
     # BEA speaks from 0.3 s: no room for 0.4 s of ALEX; the film's last shot carries nothing
     crowded = [shots[0], planned(2, "BEA", (0.3, 2.0))]
     for case in (crowded, shots[:1]):
         plan = propose(case, 3.0 * len(case), EditSection())
         assert plan.rows[0].audio_lag_s == 0
         assert plan_failures(plan, case, 3.0 * len(case), EditSection()) == []  # no trim cut it
-        assert plan_notes(plan, case) == [
-            "S01_SH01: its dialogue runs 0.40s past its take (3.40s of lines, a 3s take) and "
-            "the next shot cannot carry it (line 1): give the lines more picture in the shot list"
+        assert overrun_failures(plan, case) == [
+            "S01_SH01: its dialogue runs 0.40s past its take (3.40s of lines in AUDIO_S01_SH01, "
+            "a 3s take) and the next shot cannot carry it (line 1), so the cut would end the "
+            "line early: lengthen the shot to its measured lines in the shot list"
         ]
 
 

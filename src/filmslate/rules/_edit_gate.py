@@ -5,8 +5,9 @@ timeline add up, shots move only within their scene; the runtime is within the t
 the target; every line is heard whole as far as the edit decides it (no trim cuts into one, no
 J/L overlap makes two heard at once, a scene's lines in their order); no shot is trimmed below
 the minimum; no jump cut; screen direction kept across a cut where the shot list says so
-(``_edit_shots``). :func:`plan_notes`: what the edit cannot fix and the shot list should (a
-take shorter than its lines, where no L cut can carry them).
+(``_edit_shots``). :func:`overrun_failures`: what the edit cannot fix and the shot list must (a
+take shorter than its measured lines, where no L cut can carry them); edit-planner sends those
+back to shot-planner.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from ..schemas import EditPlan, EditRow
 from ._edit import EPS, PlannedShot
 from ._edit_shots import direction_of, jump_cut, keeps_direction
 
-__all__ = ["plan_failures", "plan_notes", "structure_failures"]
+__all__ = ["overrun_failures", "plan_failures", "structure_failures"]
 
 
 def plan_failures(
@@ -180,9 +181,10 @@ def _sound_failures(plan: EditPlan, order: list[PlannedShot], closes_film: bool)
     return out + _clash_failures(heard)
 
 
-def plan_notes(plan: EditPlan, shots: Sequence[PlannedShot]) -> list[str]:
-    """What the edit cannot fix and the shot list should: lines longer than their shot's
-    take that no L cut carries (the take is whole, so no trim cut them)."""
+def overrun_failures(plan: EditPlan, shots: Sequence[PlannedShot]) -> list[str]:
+    """Lines that run past their shot's take where no L cut carries them: the edit cannot
+    make them heard (the take is whole, so no trim cut them), the shot list can, by giving
+    the shot the picture its measured lines take (shot-planner re-sizes it from the cues)."""
     by_id = {s.shot_id: s for s in shots}
     out = []
     for row in plan.rows:
@@ -197,8 +199,9 @@ def plan_notes(plan: EditPlan, shots: Sequence[PlannedShot]) -> list[str]:
             )
             out.append(
                 f"{row.shot_id}: its dialogue runs {last - end:.2f}s past its take "
-                f"({last:.2f}s of lines, a {row.source_s:g}s take) and the next shot cannot carry "
-                f"it ({which}): give the lines more picture in the shot list"
+                f"({last:.2f}s of lines in AUDIO_{row.shot_id}, a {row.source_s:g}s take) and "
+                f"the next shot cannot carry it ({which}), so the cut would end the line "
+                "early: lengthen the shot to its measured lines in the shot list"
             )
     return out
 

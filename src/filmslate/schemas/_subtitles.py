@@ -5,8 +5,10 @@ the two formats have two stems), issue 15 §3.
 One cue per dialogue line, in the order heard, with when it is heard in the cut in whole
 milliseconds (what both formats can hold, so a file parses back to the same cues). SubRip
 numbers its cues and writes ``HH:MM:SS,mmm --> HH:MM:SS,mmm``; WebVTT starts with ``WEBVTT``
-and writes ``HH:MM:SS.mmm``. A cue's text is one line. assemble-cut writes both from the same
-cues; how they fit the cut (inside it, in order) is its gate's.
+and writes ``HH:MM:SS.mmm``. A cue's text is one line. A cue ends after it starts, and
+starts at or after the one before it ends: no cue lasts no time and no two are on screen at
+once (a file breaking either is refused, naming the cue). assemble-cut writes both from the
+same cues; how they fit the cut (inside it, one per heard line) is its gate's.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, ClassVar, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ._base import Artifact, Loc, build, decode, fail
 from ._types import Item
@@ -30,6 +32,15 @@ class SubtitleCue(BaseModel):
     start_ms: Millis
     end_ms: Millis
     text: Item
+
+    @model_validator(mode="after")
+    def _lasts(self) -> Self:
+        if self.end_ms <= self.start_ms:
+            raise ValueError(
+                f"the cue {self.text!r} ends at {self.end_ms} ms, not after its start "
+                f"({self.start_ms} ms): a subtitle lasts some time"
+            )
+        return self
 
     @property
     def start_s(self) -> float:
@@ -49,6 +60,16 @@ class _Subtitles(Artifact):
     HEADER: ClassVar[str] = ""
 
     cues: list[SubtitleCue] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one_at_a_time(self) -> Self:
+        for number, (before, cue) in enumerate(zip(self.cues, self.cues[1:], strict=False), 2):
+            if cue.start_ms < before.end_ms:
+                raise ValueError(
+                    f"cue {number} ({cue.text!r}) starts at {cue.start_ms} ms, before cue "
+                    f"{number - 1} ends ({before.end_ms} ms): cues follow one another"
+                )
+        return self
 
     def render(self) -> bytes:
         """The file: the header (WebVTT), then one block per cue, a blank line between."""

@@ -18,7 +18,8 @@ from ...core._gate import Gate
 from ...core._names import HERO_VISUAL, scene_of
 from ...core._video_prices import video_cost
 from ...engine._skill import REGISTRY, Context, Media, Need, Skill
-from ...schemas import Artifact, BudgetStatus, CostReport, ShotList, ShotRow
+from ...schemas import Artifact, BudgetStatus, CostReport, ScriptScene, ShotList, ShotRow, VoiceLock
+from ._speech_cost import SpeechCost, speech_cost
 from ._vision_cost import shot_looks
 
 ZERO = 1e-9
@@ -154,17 +155,25 @@ class CostOptimizer(Skill):
     Each shot's clips (proxy and final) times its regen multiplier and, with a vision model
     on the vision tier, the looks it will get (storyboard-generator's gate; qc-grader's per
     take with rubric_source "model"; visual-continuity's with ``[qc] visual_continuity``),
-    priced as the gateway reserves them and reported on a ``vision`` line. The projection
-    is judged against what is left under the target's cap (the cap, raised by any budget
-    override, less what the ledger has committed). ``_costloop.apply_cost_plan`` applies
-    the reductions; this skill only reports.
+    priced as the gateway reserves them and reported on a ``vision`` line; the scratch
+    voices of every dialogue line of the target's scripts, spoken once by the ``[audio]``
+    model (nothing offline, else ``price_per_1k_chars``), on a ``speech (<model>)`` line with
+    their seconds. The projection is judged against what is left under the target's cap
+    (the cap, raised by any budget override, less what the ledger has committed).
+    ``_costloop.apply_cost_plan`` applies the reductions; this skill only reports.
     """
 
     name: ClassVar[str] = "cost-optimizer"
     layer: ClassVar[Any] = "governance"
     tier: ClassVar[Any] = "throughput"
     loop: ClassVar[str] = "cost"
-    needs: ClassVar[tuple[Need, ...]] = (Need("SHOTLIST", "within", optional=True),)
+    needs: ClassVar[tuple[Need, ...]] = (
+        Need("SHOTLIST", "within", optional=True),
+        # the dialogue the scratch voices will speak (issue 15): the lines and their voices
+        Need("SCENES", optional=True, lineage=False),
+        Need("SCRIPT", "within", optional=True),
+        Need("VOICE_LOCK", "all", optional=True, lineage=False),
+    )
     produces: ClassVar[tuple[str, ...]] = ("COST_REPORT",)
     target_scope: ClassVar[Any] = "target"
     uses_model: ClassVar[bool] = False
@@ -194,17 +203,21 @@ class CostOptimizer(Skill):
                 "mid"
             )
         cap = review_cap(ctx.target, ctx.config, _view_caps(ctx))
+        speech = _speech(ctx)
+        tiers = [
+            {"tier": t, "seconds": round(s, 3), "cost": round(c, 4)}
+            for t, (s, c) in sorted(by_tier.items())
+        ]
+        if speech.lines:
+            tiers.append({"tier": speech.tier, "seconds": speech.seconds, "cost": speech.cost})
         return [
             CostReport(
                 target=ctx.target,
                 currency=ctx.config.budget.currency,
                 total_duration_s=round(sum(line.seconds for line in lines), 3),
-                cost_per_tier=[
-                    {"tier": t, "seconds": round(s, 3), "cost": round(c, 4)}
-                    for t, (s, c) in sorted(by_tier.items())
-                ],
+                cost_per_tier=tiers,
                 regen_multiplier=round(total / base, 4) if base > ZERO else 1.0,
-                projected_total=projected_total(lines),
+                projected_total=round(projected_total(lines) + speech.cost, 4),
                 high_risk_shots=[
                     line.shot_id for line in lines if line.row.regen_risk_estimate == "high"
                 ],
@@ -312,6 +325,12 @@ class BudgetGates(Skill):
     def gate(self, outputs: list[Artifact], ctx: Context) -> Gate:
         """PASS: the status is a report; the ledger itself enforces the caps."""
         return Gate("PASS")
+
+
+def _speech(ctx: Context) -> SpeechCost:
+    scripts: dict[str, ScriptScene] = ctx.inputs.all("SCRIPT")
+    locks: dict[str, VoiceLock] = ctx.inputs.all("VOICE_LOCK")
+    return speech_cost(ctx.target, ctx.inputs.get("SCENES"), scripts, locks, ctx.config)
 
 
 REGISTRY.register(CostOptimizer)

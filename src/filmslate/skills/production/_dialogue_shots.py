@@ -12,9 +12,16 @@ The rule that places them, line by line in scene order, with the shots in shot-l
    an establishing shot); failing that, any shot that shows the speaker; failing that (a
    voice over, a speaker no shot shows), any shot with a character in it, then any shot. A
    V.O., O.S. or O.C. line has every shot as a candidate: the voice is heard, not seen;
-3. of those candidates, the first whose time left holds the line (words at
-   ``WORDS_PER_S`` plus a breath) takes it; when none does, the one with the most time left;
-   with no candidate at or after the current shot, the line stays in the current shot.
+3. of those candidates, the first whose time left holds the line takes it; when none does,
+   the first of them (the next shot to show the speaker: shot-planner lengthens it to hold
+   the line); with no candidate at or after the current shot, the line stays in the current
+   shot. A shot holds what its AUDIO lays out (``_dialogue_timing``:
+   a lead-in, the lines a gap apart, a tail); a line lasts what its speaker's voice lock
+   says it will (syllables at the lock's cadence), or its measured cue in the scene's AUDIO
+   when longer.
+
+shot-planner sizes each shot to the lines this rule gives it (:func:`sized_durations`), so
+the rule run again on the sized shots places every line where it was sized for.
 
 A person may reassign lines by hand: ``slate add DIALOGUE_S01.csv``. While that version is the
 latest and passes, the skill keeps it; its gate judges it like its own.
@@ -34,22 +41,33 @@ from ...core._errors import UserError
 from ...core._gate import Gate
 from ...core._names import lock_subject
 from ...engine._skill import REGISTRY, Context, Layer, Media, Need, Skill, Tier
+from ...engine._speech import wav_cues
 from ...rules._fountain import canonical_id, parse_fountain
-from ...schemas import Artifact, DialogueRow, DialogueShots, SceneRow, ScriptScene, ShotRow
+from ...schemas import (
+    Artifact,
+    DialogueRow,
+    DialogueShots,
+    SceneRow,
+    ScriptScene,
+    ShotRow,
+    VoiceLock,
+)
+from ._dialogue_timing import GAP_S, LEAD_IN_S, TAIL_S, LineClock, round_up, shot_need
+from ._voices import voice_settings
 
 __all__ = [
     "OFF_SCREEN",
-    "WORDS_PER_S",
     "DialogueAssigner",
     "SpokenLine",
     "assign_lines",
     "dialogue_failures",
+    "line_clock",
     "scene_lines",
+    "shot_needs",
+    "sized_durations",
     "spoken_seconds",
 ]
 
-WORDS_PER_S = 2.5  # a measured, unhurried delivery; a breath of BREATH_S follows each line
-BREATH_S = 0.3
 OFF_SCREEN = ("V.O.", "O.S.", "O.C.")
 NO_FACE = ("insert", "establishing")  # shots where nobody is seen speaking
 SPEECH_VERBS = (
@@ -135,9 +153,22 @@ def _summary_lines(scene: SceneRow) -> list[SpokenLine]:
 # -- the assignment -----------------------------------------------------------------------------
 
 
-def spoken_seconds(text: str) -> float:
-    """How long a line takes to say, by its words (at least one breath)."""
-    return len(text.split()) / WORDS_PER_S + BREATH_S
+def spoken_seconds(line: SpokenLine, clock: LineClock | None = None) -> float:
+    """How long a line takes to say (``clock``'s voices and measured cues; the default voice
+    without)."""
+    return (clock or LineClock()).seconds(line.order, line.character, line.text)
+
+
+def line_clock(ctx: Context) -> LineClock:
+    """The clock of the target scene's lines: its speakers' voice locks (``VOICE_LOCK``) and
+    the cues of its shots' AUDIO, among the run's inputs."""
+    locks: dict[str, VoiceLock] = ctx.inputs.all("VOICE_LOCK")
+    measured: dict[tuple[int, str], float] = {}
+    for data in ctx.inputs.all("AUDIO").values():
+        for cue in wav_cues(data):
+            key = (cue.line, cue.character)
+            measured[key] = max(measured.get(key, 0.0), cue.end_s - cue.start_s)
+    return LineClock({c: voice_settings(lock) for c, lock in locks.items()}, measured)
 
 
 def _candidates(line: SpokenLine, shots: list[ShotRow]) -> list[int]:
@@ -151,22 +182,65 @@ def _candidates(line: SpokenLine, shots: list[ShotRow]) -> list[int]:
     return faces or showing or peopled or every
 
 
-def assign_lines(lines: list[SpokenLine], shots: list[ShotRow]) -> list[DialogueRow]:
+def assign_lines(
+    lines: list[SpokenLine], shots: list[ShotRow], clock: LineClock | None = None
+) -> list[DialogueRow]:
     """Each line placed in one shot, in order (the rule of the module docs)."""
     if not shots:
         return []
-    left = [s.duration_s for s in shots]
+    # a shot holds a lead-in, its lines a gap apart and a tail: each line costs its length
+    # and a gap, and the last line's gap is part of the room
+    left = [s.duration_s - LEAD_IN_S - TAIL_S + GAP_S for s in shots]
     current = 0
     rows: list[DialogueRow] = []
     for line in lines:
-        need = spoken_seconds(line.text)
+        need = spoken_seconds(line, clock) + GAP_S
         ahead = [i for i in _candidates(line, shots) if i >= current]
         if ahead:
-            fits = [i for i in ahead if left[i] >= need]
-            current = fits[0] if fits else max(ahead, key=lambda i: (left[i], -i))
+            fits = [i for i in ahead if left[i] >= need - 1e-6]
+            current = fits[0] if fits else ahead[0]
         left[current] -= need
         rows.append(_row(line, shots[current]))
     return rows
+
+
+def sized_durations(
+    lines: list[SpokenLine], shots: list[ShotRow], caps: list[float], clock: LineClock
+) -> list[float]:
+    """Each shot's duration lengthened to hold the lines the rule gives it (never past its
+    cap, never shortened), until placing the lines again on the lengthened shots changes
+    nothing: then dialogue-shots, placing them on these durations, finds the same shots."""
+    durations = [s.duration_s for s in shots]
+    for _ in range(4 * len(shots) + 4):  # durations only grow, a half second at a time
+        rows = assign_lines(lines, _lasting(shots, durations), clock)
+        needs = shot_needs(rows, lines, shots, clock)
+        grown = [
+            min(cap, max(d, round_up(need)))
+            for d, need, cap in zip(durations, needs, caps, strict=True)
+        ]
+        if grown == durations:
+            break
+        durations = grown
+    return durations
+
+
+def shot_needs(
+    rows: list[DialogueRow], lines: list[SpokenLine], shots: list[ShotRow], clock: LineClock | None
+) -> list[float]:
+    """How long each shot must last to hold the lines ``rows`` put in it."""
+    by_order = {line.order: line for line in lines}
+    out = []
+    for shot in shots:
+        mine = [by_order[r.line_order] for r in rows if r.shot_id == shot.shot_id]
+        out.append(shot_need(spoken_seconds(line, clock) for line in mine))
+    return out
+
+
+def _lasting(shots: list[ShotRow], durations: list[float]) -> list[ShotRow]:
+    return [
+        s if s.duration_s == d else s.model_copy(update={"duration_s": d})
+        for s, d in zip(shots, durations, strict=True)
+    ]
 
 
 def _row(line: SpokenLine, shot: ShotRow) -> DialogueRow:
@@ -264,7 +338,10 @@ class DialogueAssigner(Skill):
     candidates are the shots showing its speaker with a face to speak (not an insert or an
     establishing shot), else any shot showing the speaker, else any shot with a character
     (V.O., O.S. and O.C. lines: every shot); the first candidate with time left for the line
-    (2.5 words a second and a breath) takes it, else the one with the most time left.
+    takes it, else the first of them (shot-planner lengthens it). A shot holds its AUDIO's layout (0.3 s
+    lead-in, the lines 0.25 s apart, 0.2 s tail); a line lasts its syllables at its speaker's
+    voice-lock cadence, or its measured cue in the scene's AUDIO when longer. shot-planner
+    sized the shots by this same rule, so each line lands where there is time to say it.
 
     A person's reassignment (``slate add DIALOGUE_S03.csv``) is kept while it is the latest
     version and passes. The table (``DIALOGUE_<SCENE>_v###.csv``): ``shot_id``,
@@ -284,6 +361,10 @@ class DialogueAssigner(Skill):
         Need("SHOTLIST", "scene"),
         # the table there is now: a person's reassignment (slate add) is kept while it passes
         Need("DIALOGUE", "scene", optional=True, lineage=False, history=True),
+        # how long each line takes, as shot-planner read it when it sized the shots: a new
+        # voice or take reaches the table only through the shot list it re-sizes
+        Need("VOICE_LOCK", "cast", optional=True, lineage=False),
+        Need("AUDIO", "within", optional=True, lineage=False, history=True),
     )
     produces: ClassVar[tuple[str, ...]] = ("DIALOGUE",)
     target_scope: ClassVar[Any] = "scene"
@@ -301,7 +382,8 @@ class DialogueAssigner(Skill):
         if kept is not None:
             return [kept]
         lines = scene_lines(ctx.inputs.get("SCRIPT"), _scene(ctx))
-        return [DialogueShots(rows=assign_lines(lines, ctx.inputs.get("SHOTLIST").rows))]
+        rows = assign_lines(lines, ctx.inputs.get("SHOTLIST").rows, line_clock(ctx))
+        return [DialogueShots(rows=rows)]
 
     def gate(self, outputs: list[Any], ctx: Context) -> Gate:
         """FAIL on a line in no shot, in two, changed, in an unplanned shot, or out of order."""

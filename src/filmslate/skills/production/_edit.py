@@ -23,10 +23,11 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from ...core._gate import Gate
+from ...core._names import scene_of
 from ...engine._skill import REGISTRY, Context, Layer, Media, Need, Skill, Tier
 from ...engine._speech import wav_cues
 from ...rules._edit import LineTiming, PlannedShot, propose
-from ...rules._edit_gate import plan_failures, plan_notes
+from ...rules._edit_gate import overrun_failures, plan_failures
 from ...rules._media import probe
 from ...schemas import Artifact, DialogueShots, EditPlan, Scenes, ShotList, ShotRow
 from .._prompts import system_prompt
@@ -86,16 +87,22 @@ class EditPlanner(Skill):
         same characters with the same camera type and no change of angle); when a shot the
         shot list says keeps screen direction does not move the way the shot before it does;
         and when the rows do not cover every shot once, on its accepted take, with handles and
-        a timeline that add up. A PASS notes a whole take shorter than its lines where no L
-        cut can carry them (the shot list gives them too little picture), and a model's plan
-        code did not take."""
+        a timeline that add up. And FAIL, routed back to shot-planner on the shot's scene,
+        when a shot's measured dialogue (its AUDIO's cues) runs past its take further than
+        an L cut can carry it: the shot list re-sizes the shot from the cues, rather than
+        the cut ending the line early. A PASS notes a model's plan code did not take."""
         plan: EditPlan = outputs[0]
         shots, edit = planned_shots(ctx), ctx.config.edit
         failures = plan_failures(plan, shots, target_runtime(ctx), edit, closes_film(ctx))
+        overruns = overrun_failures(plan, shots)
+        if overruns:
+            scene = scene_of(overruns[0].split(":", 1)[0])
+            mine = [o for o in overruns if scene_of(o.split(":", 1)[0]) == scene]
+            return Gate.routed(failures + overruns, mine, "shot-planner", scene)
         if failures:
             return Gate.from_failures(failures)
         declined = tuple(getattr(self, "_declined", ()))  # a model's plan code did not take
-        return Gate("PASS", (*declined, *plan_notes(plan, shots)))
+        return Gate("PASS", declined)
 
 
 def planned_shots(ctx: Context) -> list[PlannedShot]:

@@ -22,7 +22,15 @@ timed to), ``take`` (the model's sound instead of the dialogue, where a take has
 
 Subtitles: one cue per dialogue line of the cut's shots, from the AUDIO's own cues moved by the
 same shift (and kept inside the part of the audio the cut plays); SRT and VTT text by the
-SUBTITLES schemas' own rendering (``schemas._subtitles``).
+SUBTITLES schemas' own rendering (``schemas._subtitles``). A line none of whose speech is
+heard gets no cue (the gate names it: a cue there would show words nobody says, for no
+time), and a cue ends where the next one starts, so no two are on screen at once.
+
+The cut's gate does not trust the mix: :func:`cut_sound_failures` decodes the audio stream
+of the finished MP4 back (ffmpeg) and checks that it exists, lasts the video's length within
+a frame, and, when the cut has dialogue, measures its integrated loudness within
+``LOUDNESS_TOLERANCE_LU`` of ``[audio] loudness_lufs`` (quieter only where the peak ceiling
+held the gain).
 """
 
 from __future__ import annotations
@@ -30,9 +38,11 @@ from __future__ import annotations
 import io
 import re
 import subprocess
+import tempfile
 import wave
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import imageio_ffmpeg  # type: ignore[import-untyped]
@@ -52,6 +62,7 @@ __all__ = [
     "Placed",
     "clip_sound",
     "cut_cues",
+    "cut_sound_failures",
     "dialogue_lines",
     "loudness",
     "mix",
@@ -59,6 +70,7 @@ __all__ = [
     "room_tone",
     "subtitle_failures",
     "subtitles",
+    "unheard_lines",
     "unplanned_sound",
     "with_take_sound",
 ]
@@ -68,6 +80,8 @@ PEAK_DBFS = -1.0  # the normalising gain never lifts a sample past this
 _FULL = 32767.0
 _BLOCK = 1 << 16  # samples a block when the whole track need not be copied at once
 _SEED = 15  # the room tone's noise: fixed, so a cut is reproducible to the byte
+LOUDNESS_TOLERANCE_LU = 1.0  # the cut's measured loudness may be this far off the target
+_PROBE_RATE = 16000  # the rate the cut's sound is decoded at to be checked: plenty for speech
 # The cut's sound track: AAC in the MP4 at 48 kHz (what editors and players expect), mono like
 # the dialogue, bit-exact so the same mix is the same bytes
 AAC = ["-c:a", "aac", "-b:a", "128k", "-ar", "48000", "-ac", "1", "-flags:a", "+bitexact"]
@@ -270,10 +284,40 @@ def loudness(wav: bytes) -> float | None:
 
 
 def cut_cues(placed: Sequence[Placed], lines: dict[str, dict[int, str]]) -> list[SubtitleCue]:
-    """One cue per dialogue line of the placed shots (``lines``: shot -> line number -> text),
-    at its AUDIO cue moved to the cut and kept inside the part of the audio the cut plays; a
-    line without a timed cue is shown over its shot's heard part."""
+    """One cue per heard dialogue line of the placed shots (``lines``: shot -> line number ->
+    text), at its AUDIO cue moved to the cut and kept inside the part of the audio the cut
+    plays; a line without a timed cue is shown over its shot's heard part. A line the cut
+    plays none of gets no cue (:func:`unheard_lines` names it); a cue ends where the next
+    one starts."""
     out: list[SubtitleCue] = []
+    for shot, _, text, (a, b) in _timed_lines(placed, lines):
+        if _ms(b + shot.shift_s) > _ms(a + shot.shift_s):
+            out.append(
+                SubtitleCue(start_ms=_ms(a + shot.shift_s), end_ms=_ms(b + shot.shift_s), text=text)
+            )
+    out.sort(key=lambda c: c.start_ms)
+    kept = []
+    for i, cue in enumerate(out):
+        end = min(cue.end_ms, out[i + 1].start_ms) if i + 1 < len(out) else cue.end_ms
+        if end > cue.start_ms:  # two lines heard at once: the edit gate refuses that plan
+            kept.append(cue if end == cue.end_ms else cue.model_copy(update={"end_ms": end}))
+    return kept
+
+
+def unheard_lines(placed: Sequence[Placed], lines: dict[str, dict[int, str]]) -> list[str]:
+    """The dialogue lines the cut plays none of (``SHOT line N``)."""
+    return [
+        f"{shot.shot_id} line {number}"
+        for shot, number, _, (a, b) in _timed_lines(placed, lines)
+        if _ms(b + shot.shift_s) <= _ms(a + shot.shift_s)
+    ]
+
+
+def _timed_lines(
+    placed: Sequence[Placed], lines: dict[str, dict[int, str]]
+) -> Iterator[tuple[Placed, int, str, tuple[float, float]]]:
+    """Each line of each placed shot with the part of it the cut plays (seconds into the
+    shot's audio; empty when none)."""
     for shot in placed:
         texts = lines.get(shot.shot_id, {})
         timed = {c.line: c for c in wav_cues(shot.audio)} if shot.audio else {}
@@ -281,11 +325,7 @@ def cut_cues(placed: Sequence[Placed], lines: dict[str, dict[int, str]]) -> list
         for number, text in sorted(texts.items()):
             cue = timed.get(number)
             a, b = (cue.start_s, cue.end_s) if cue else (start, end)
-            a, b = min(max(a, start), end), min(max(b, start), end)
-            out.append(
-                SubtitleCue(start_ms=_ms(a + shot.shift_s), end_ms=_ms(b + shot.shift_s), text=text)
-            )
-    return out
+            yield shot, number, text, (min(max(a, start), end), min(max(b, start), end))
 
 
 def _ms(seconds: float) -> int:
@@ -300,17 +340,68 @@ def subtitles(placed: Sequence[Placed], lines: dict[str, dict[int, str]]) -> lis
 
 def subtitle_failures(cues: Sequence[SubtitleCue], lines: int, duration_s: float) -> list[str]:
     """What is wrong with the cut's subtitles: not one cue per dialogue line, a cue outside
-    the cut or starting before the one ahead of it."""
+    the cut, of no length, or on screen with the one before it."""
     out = []
     if len(cues) != lines:
         out.append(f"the subtitles have {len(cues)} cue(s) for {lines} dialogue line(s)")
     end_ms = round(duration_s * 1000) + 1  # a millisecond of rounding
     for before, cue in zip([None, *cues], cues, strict=False):
-        if not 0 <= cue.start_ms <= cue.end_ms <= end_ms:
+        if not 0 <= cue.start_ms < cue.end_ms <= end_ms:
             out.append(
                 f"subtitle {cue.text!r} ({cue.start_s:g}-{cue.end_s:g}s) lies outside the cut "
-                f"(0-{duration_s:g}s)"
+                f"(0-{duration_s:g}s) or lasts no time"
             )
-        elif before is not None and cue.start_ms < before.start_ms:
-            out.append(f"subtitle {cue.text!r} starts before the one ahead of it")
+        elif before is not None and cue.start_ms < before.end_ms:
+            out.append(f"subtitle {cue.text!r} starts before the one ahead of it ends")
     return out
+
+
+# -- the cut's sound, measured --------------------------------------------------------------
+
+
+def cut_sound_failures(
+    cut: bytes, video_s: float, fps: float, loudness_lufs: float, speech: bool
+) -> list[str]:
+    """What is wrong with the finished cut's audio stream, decoded back from the MP4: none,
+    not the video's length within a frame, or (``speech``: the cut has dialogue) not at the
+    target loudness (quieter only where the gain was held at the peak ceiling)."""
+    samples = _decoded(cut)
+    if samples is None:
+        return ["the cut has no audio stream: its dialogue track was not muxed"]
+    out = []
+    frame = 1 / fps if fps > 0 else 0.05
+    heard_s = len(samples) / _PROBE_RATE
+    if abs(heard_s - video_s) > frame + 1e-3:
+        out.append(
+            f"the cut's audio lasts {heard_s:.3f}s, its picture {video_s:.3f}s: more than a "
+            f"frame ({frame:.3f}s) apart"
+        )
+    if not speech:
+        return out
+    measured = loudness(wav_bytes(samples, _PROBE_RATE))
+    peak = float(np.max(np.abs(samples.astype(np.int32)))) if len(samples) else 0.0
+    held = peak >= _FULL * 10 ** ((PEAK_DBFS - 1.0) / 20)  # the gain stopped at the ceiling
+    if measured is None:
+        out.append("the cut has dialogue but its audio is silent (no measurable loudness)")
+    elif measured > loudness_lufs + LOUDNESS_TOLERANCE_LU or (
+        measured < loudness_lufs - LOUDNESS_TOLERANCE_LU and not held
+    ):
+        out.append(
+            f"the cut's audio measures {measured:.1f} LUFS, the target is {loudness_lufs:g} "
+            f"LUFS ([audio] loudness_lufs, within {LOUDNESS_TOLERANCE_LU:g} LU)"
+        )
+    return out
+
+
+def _decoded(cut: bytes) -> NDArray[np.int16] | None:
+    """The cut's audio stream as mono samples at ``_PROBE_RATE``; None when it has none.
+    Read from a file: an MP4 whose index follows its media cannot be read from a pipe."""
+    with tempfile.TemporaryDirectory(prefix="filmslate-probe-") as tmp:
+        source = Path(tmp) / "cut.mp4"
+        source.write_bytes(cut)
+        command = [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-nostdin", "-i", str(source)]
+        command += ["-map", "0:a:0", "-ac", "1", "-ar", str(_PROBE_RATE), "-f", "s16le", "-"]
+        result = subprocess.run(command, capture_output=True, check=False)
+    if result.returncode or not result.stdout:
+        return None
+    return np.frombuffer(result.stdout, dtype="<i2").astype(np.int16)

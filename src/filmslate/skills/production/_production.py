@@ -2,7 +2,9 @@
 
 shot-planner asks a model for a scene's SHOTLIST and judges it in code: hero tier and regen
 risk on every shot, no hero-A wide, durations within the clip limit, short complex and crowded
-shots, sequential ids, locks for everything referenced, no bloat. Its system prompt is
+shots, sequential ids, locks for everything referenced, no bloat, and every shot long enough
+to say the dialogue it gets (code lengthens a shot for its lines, ``_shot_planner_sizing``,
+and FAILs one whose lines do not fit its clip limit). Its system prompt is
 ``prompts/shot-planner.md``.
 
 Policy numbers come from ``ctx.config``; the three shot-planner limits that have no config key
@@ -33,6 +35,7 @@ from ...schemas import (
 )
 from .._prompts import system_prompt
 from ._shared import CROWD, PACKAGE, rules_missing
+from ._shot_planner_sizing import dialogue_lines_prompt, dialogue_size_failures, sized_rows
 
 WIDE_TYPES = ("wide", "establishing")
 MODEL_CLIP = re.compile(r"model clip (\d+(?:\.\d+)?)s \(([^)]+)\)")  # the note on a shot row
@@ -99,6 +102,12 @@ class ShotPlanner(Skill):
         Need("CONTINUITY_REPORT", "scene", lineage=False),
         Need("CHAR_LOCK", "cast", lineage=False),
         Need("SET_LOCK", "scene_set", lineage=False),
+        # the dialogue each shot must last long enough to say: the lines, their speakers'
+        # cadence, and (once voiced) their measured length; a new voice or take re-sizes a
+        # shot only through edit-planner's confirmation, not by making the plan stale
+        Need("SCRIPT", "scene", optional=True),
+        Need("VOICE_LOCK", "cast", optional=True, lineage=False),
+        Need("AUDIO", "within", optional=True, lineage=False, history=True),
     )
     produces: ClassVar[tuple[str, ...]] = ("SHOTLIST",)
     target_scope: ClassVar[Any] = "scene"
@@ -107,10 +116,12 @@ class ShotPlanner(Skill):
     )
 
     def produce(self, ctx: Context) -> list[Artifact | Media]:
-        """Ask for the shot list of the target scene; each shot routed to a catalogue model
-        records the clip length it will be asked for (``model clip 5s (fal:...)``)."""
+        """Ask for the shot list of the target scene; each shot is lengthened to hold its
+        dialogue (within its clip limit), and each routed to a catalogue model records the
+        clip length it will be asked for (``model clip 5s (fal:...)``)."""
         answer = ctx.ask(ShotList, system_prompt(PACKAGE, self.prompt_name), planner_prompt(ctx))
-        return [ShotList(rows=[with_model_clip(ctx.config, row) for row in answer.rows])]
+        rows = sized_rows(ctx, _scene_rows(ctx)[0], answer.rows)
+        return [ShotList(rows=[with_model_clip(ctx.config, row) for row in rows])]
 
     def gate(self, outputs: list[Any], ctx: Context) -> Gate:
         """FAIL on every broken rule, each named with its shot and its fix."""
@@ -200,6 +211,7 @@ def planner_prompt(ctx: Context) -> str:
         f"- at most {shot_budget(ctx, scene)} shots for this scene",
         *clip_length_limits(ctx.config),
     ]
+    lines += dialogue_lines_prompt(ctx, scene)
     if ctx.feedback:
         lines += [
             "",
@@ -250,7 +262,7 @@ def shotlist_failures(shotlist: ShotList, ctx: Context) -> list[str]:
     sets = ctx.inputs.all("SET_LOCK")
     for shot in rows:
         out += _shot_failures(shot, ctx, cast, chars, sets)
-    return out
+    return out + dialogue_size_failures(ctx, scene, rows)
 
 
 def _id_failures(rows: list[ShotRow], scene: str) -> list[str]:

@@ -56,11 +56,13 @@ from ...schemas import (
 from ._lip_sync import AUDIO_NEEDS, dialogue_audio
 from ._mix import (
     AAC,
+    cut_sound_failures,
     dialogue_lines,
     mix,
     planned_sound,
     subtitle_failures,
     subtitles,
+    unheard_lines,
     unplanned_sound,
     with_take_sound,
 )
@@ -299,19 +301,33 @@ class AssembleCut(Skill):
         cut = concat(clips, res, trims, audio=sound)
         lines = dialogue_lines(ctx)
         self._lines = sum(len(lines.get(p.shot_id, {})) for p in placed)
+        self._unheard = unheard_lines(placed, lines)
         return [Media("CUT", ctx.target, cut), *subtitles(placed, lines)]
 
     def gate(self, outputs: list[Any], ctx: Context) -> Gate:
-        """FAIL when the cut does not decode, or its subtitles are not one cue per dialogue
-        line of its shots, in order, inside the cut."""
+        """FAIL when the cut does not decode; when its audio stream, decoded back, is
+        missing, not the picture's length within a frame, or (with dialogue) off ``[audio]
+        loudness_lufs`` (``_mix.cut_sound_failures``); when a dialogue line is not heard; or
+        when its subtitles are not one cue per dialogue line of its shots, in order, inside
+        the cut, none overlapping."""
         try:
             info = probe(outputs[0].data)
         except ProviderError as exc:
             return Gate("FAIL", (f"the cut cannot be decoded: {exc}",))
         failures = [] if info.frames else ["the cut has no frames"]
+        lines, audio = getattr(self, "_lines", 0), ctx.config.audio
+        failures += cut_sound_failures(
+            outputs[0].data, info.duration_s, info.fps, audio.loudness_lufs, lines > 0
+        )
+        failures += [
+            f"{u} is not heard in the cut: run edit-planner again (its gate keeps every line)"
+            for u in getattr(self, "_unheard", [])
+        ]
         srt = next((o for o in outputs if isinstance(o, SubtitlesSrt)), None)
         if srt is not None:
-            failures += subtitle_failures(srt.cues, getattr(self, "_lines", 0), info.duration_s)
+            failures += subtitle_failures(
+                srt.cues, lines - len(getattr(self, "_unheard", [])), info.duration_s
+            )
         return Gate.from_failures(failures)
 
 

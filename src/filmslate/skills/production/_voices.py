@@ -54,6 +54,7 @@ from ...engine._speech import (
     wav_cues,
 )
 from ...schemas import Artifact, DialogueRow, DialogueShots, ShotList, VoiceLock
+from ._dialogue_timing import GAP_S, LEAD_IN_S, TAIL_S
 
 __all__ = [
     "GAP_S",
@@ -65,9 +66,6 @@ __all__ = [
 ]
 
 SPEECH_PARAM = "speech"  # ctx.params key: the runner's speech service
-LEAD_IN_S = 0.3
-GAP_S = 0.25
-TAIL_S = 0.2
 MIN_SPEECH_RMS = 200.0  # int16 RMS inside a cue: speech, not silence or hiss
 MALE = ("m1", "m2", "m3", "m4", "m5", "m6", "m7")
 FEMALE = ("f1", "f2", "f3", "f4", "f5")
