@@ -73,6 +73,9 @@ class Orchestrator(Protocol):
     def _record(self, result: RunResult) -> None:
         """Count a step that ran (and show it)."""
 
+    def cost_review(self, target: str) -> None:
+        """SPEC §8: at a cap's warning point cost-optimizer reruns and budget-gates reports."""
+
 
 def ahead_all(orch: Orchestrator, skill: str, targets: list[str]) -> None:
     """With ``orch.jobs`` > 1, run ``skill`` on every target at once, ahead of the

@@ -200,6 +200,10 @@ class Scheduler:
         """The ``index``-th use of ``name``: it begins once use ``index - 1`` has ended."""
         return _Turn(self, name, index)
 
+    def await_turn(self, name: str, index: int) -> None:
+        """Wait (without the baton) until uses ``0 .. index - 1`` of ``name`` have ended."""
+        self._await_turn(name, index)
+
     def _await_turn(self, name: str, index: int) -> None:
         with self.blocked(), self._turns:
             while self._turn_at.get(name, 0) < index:

@@ -27,11 +27,17 @@ or the render service's, so its reservation, intent and settlement are what they
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from functools import partial
 
+from ..core._budget import Level
 from ..core._names import scene_of
+from ..core._video_prices import video_cost
 from ..engine._runner import RunResult
 from ..engine._waits import provider_of
+from ..schemas import ShotRow
+from ..store._ledger import scopes_of
 from ._ahead import Orchestrator, Progress, at_once
 from ._executor import Executor, ThreadExecutor
 from ._limits import ProviderLimits
@@ -44,6 +50,8 @@ from ._visual_continuity import visual_pass
 __all__ = ["Orchestrator", "concurrent_shots", "sequential_shots", "shots_pass"]
 
 BUDGET_EVENTS = ("budget_warning", "hard_stop", "override")
+BUDGET_TURN = "budget-gates"  # lanes end (and review costs) in scene order
+_LANE = threading.local()  # the index of the lane a thread runs
 
 
 def shots_pass(orch: Orchestrator) -> None:
@@ -99,19 +107,33 @@ def concurrent_shots(orch: Orchestrator, jobs: int, executor: Executor | None = 
     scheduler = Scheduler(jobs, ProviderLimits(runner.config), orch.progress)
     paid = executor or ThreadExecutor(scheduler)
     lanes = [partial(_lane, orch, scheduler, paid, i, scene) for i, scene in enumerate(scenes)]
+    review = orch.cost_review
+    setattr(orch, "cost_review", partial(_review_in_turn, scheduler, review))  # noqa: B010
     with scheduler.installed():
         try:
             scheduler.run_all(lanes)
         finally:
+            delattr(orch, "cost_review")  # the class's own again
             if executor is None:
                 paid.close()
+
+
+def _review_in_turn(scheduler: Scheduler, review: Callable[[str], None], target: str) -> None:
+    """A cost review (a COST_REPORT, then budget-gates' status of every cap) in a lane waits
+    for the scenes before it to end, as sequentially it comes after their statuses."""
+    index = getattr(_LANE, "index", None)
+    if index is not None:
+        scheduler.await_turn(BUDGET_TURN, index)
+    review(target)
 
 
 def _lane(
     orch: Orchestrator, scheduler: Scheduler, executor: Executor, index: int, scene: str
 ) -> None:
-    """One scene's shots, in the sequential order; its finals at once."""
+    """One scene's shots, in the sequential order; its finals at once unless they would
+    reach a cap's warning point; budget-gates' status at its end in scene order."""
     runner, progress = orch.runner, orch.progress
+    _LANE.index = index
     orch.cost_loop(scene)
     progress.advance(f"cost-optimizer {scene}")
     rows = shot_rows(runner, scene)
@@ -128,13 +150,34 @@ def _lane(
     scheduler.check()
     visual_pass(orch, scene)
     finals = [row.shot_id for row in rows]
-    at_once(orch, scheduler, executor, "render-final", finals, _video_provider(orch, scene))
+    if finals_fit(orch, rows):  # near a warning point they go one by one, as sequentially
+        at_once(orch, scheduler, executor, "render-final", finals, _video_provider(orch, scene))
     for shot in finals:
         scheduler.check()
         orch.step("render-final", shot, advance=False)
         progress.advance(f"{shot} final")
-    if budget_moved(runner, BUDGET_EVENTS):
-        orch._run("budget-gates", "PROJECT")
+    with scheduler.turn(BUDGET_TURN, index):  # statuses in scene order, as sequentially
+        if budget_moved(runner, BUDGET_EVENTS):
+            orch._run("budget-gates", "PROJECT")
+
+
+def finals_fit(orch: Orchestrator, rows: list[ShotRow]) -> bool:
+    """True when every cap the shots' finals count against stays below its warning point
+    with all their worst cases held at once: then no final meets a cost review or a stop,
+    whatever their order, and they may run at once."""
+    runner = orch.runner
+    service = runner.render_service()
+    need: dict[tuple[Level, str], float] = {}
+    for row in rows:
+        worst = video_cost(runner.config, service.route(row).model, "final", row.duration_s)
+        for cap in scopes_of(row.scene_id, row.shot_id):
+            need[cap] = need.get(cap, 0.0) + worst
+    warn = runner.config.budget.warn_pct / 100
+    for (level, scope), amount in need.items():
+        state = runner.ledger.state(level, scope)
+        if state is not None and state.committed + amount >= state.cap * warn:
+            return False
+    return True
 
 
 def _video_provider(orch: Orchestrator, scene: str) -> str:
