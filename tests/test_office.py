@@ -48,11 +48,13 @@ def test_a_token_is_required_on_every_request_when_set(project) -> None:
         assert "access token" in refused.text
     assert office.get("/budget", headers={"Authorization": "Bearer wrong"}).status_code == 401
     assert office.get("/budget", headers={"Authorization": "Bearer s3cret"}).status_code == 200
-    first = office.get("/budget?token=s3cret")  # the printed address
-    assert first.status_code == 200
+    first = office.get("/log?token=s3cret&skill=manual")  # the printed address
+    assert first.status_code == 303
+    assert first.headers["location"] == "/log?skill=manual"  # the token out of the address
     assert "slate_office_token" in first.headers["set-cookie"]
     assert "SameSite=strict" in first.headers["set-cookie"]
     assert office.get("/board").status_code == 200  # the cookie carries it from then on
+    assert office.get("/board").headers["x-frame-options"] == "DENY"
 
 
 def test_serve_makes_a_token_for_any_address_but_localhost(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -40,6 +40,12 @@ __all__ = ["COOKIE", "Office", "office_app"]
 HERE = Path(__file__).parent
 COOKIE = "slate_office_token"
 MEDIA_TYPES = {"mp4": "video/mp4", "png": "image/png", "wav": "audio/wav", "mov": "video/mp4"}
+SAFETY_HEADERS = {
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'",
+    "Referrer-Policy": "same-origin",  # no-referrer would make a form's Origin "null"
+    "X-Content-Type-Options": "nosniff",
+}
 LOCAL_NAMES = ("127.0.0.1", "localhost", "::1")
 MAX_FORM = 16_384  # bytes: a verdict form is a reason and two tokens
 
@@ -69,6 +75,7 @@ def office_app(root: Path, *, review: bool = False, token: str | None = None) ->
     pages = Pages(office, templates)
     routes = [
         Route("/", lambda request: RedirectResponse("/budget", 303)),
+        Route("/favicon.ico", lambda request: Response(status_code=204)),
         Route("/budget", pages.budget),
         Route("/review", pages.room),
         Route("/review/{shot}", pages.shot),
@@ -92,13 +99,22 @@ def office_app(root: Path, *, review: bool = False, token: str | None = None) ->
 
 
 class TokenCheck(BaseHTTPMiddleware):
-    """With an access token, refuse (401) every request that does not carry it."""
+    """With an access token, refuse (401) every request that does not carry it; without one,
+    every request not addressed to this machine's own names (403). Every answer forbids
+    framing (a verdict button cannot be clicked through another site's page)."""
 
     def __init__(self, app: Any, token: str | None) -> None:
         super().__init__(app)
         self.token = token
 
     async def dispatch(
+        self, request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await self._checked(request, call_next)
+        response.headers.update(SAFETY_HEADERS)
+        return response
+
+    async def _checked(
         self, request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         if self.token is None:
@@ -111,17 +127,24 @@ class TokenCheck(BaseHTTPMiddleware):
             return await call_next(request)
         given = request.query_params.get("token")
         bearer = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-        for candidate in (given, bearer, request.cookies.get(COOKIE)):
-            if candidate and hmac.compare_digest(candidate.encode(), self.token.encode()):
-                response = await call_next(request)
-                if given:  # kept for the pages' own links, videos and forms
-                    response.set_cookie(COOKIE, self.token, httponly=True, samesite="strict")
-                return response
+        if given and _matches(given, self.token):
+            # kept in a cookie for the pages' links, takes and forms; gone from the address
+            rest = [(k, v) for k, v in request.query_params.multi_items() if k != "token"]
+            query = "?" + urlencode(rest) if rest else ""
+            moved = RedirectResponse(request.url.path + query, 303)
+            moved.set_cookie(COOKIE, self.token, httponly=True, samesite="strict")
+            return moved
+        if any(_matches(c, self.token) for c in (bearer, request.cookies.get(COOKIE))):
+            return await call_next(request)
         return PlainTextResponse(
             "this office needs its access token: open the address `slate serve` printed "
             "(it ends in ?token=...), or send 'Authorization: Bearer TOKEN'",
             status_code=401,
         )
+
+
+def _matches(candidate: str | None, token: str) -> bool:
+    return bool(candidate) and hmac.compare_digest(str(candidate).encode(), token.encode())
 
 
 class Pages:
