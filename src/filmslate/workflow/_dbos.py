@@ -66,6 +66,7 @@ __all__ = [
     "PaidJob",
     "Runtime",
     "paid_job",
+    "project_key",
     "queue_name",
     "system_url",
     "workflow_id",
@@ -95,6 +96,7 @@ SENDS = sa.Table(
 class PaidJob:
     """What a worker needs to run one paid job (pickled into the system database)."""
 
+    project: str  # project_key of the project it is paid for
     kind: Kind
     model: str
     reference: str  # the intent's client reference: the workflow's id is made from it
@@ -123,10 +125,14 @@ def workflow_id(reference: str) -> str:
     return f"filmslate-job-{reference}"
 
 
+def project_key(config: Config) -> str:
+    """The project's name in DBOS: its queues' and its processes' names carry it."""
+    return re.sub(r"[^a-z0-9]+", "-", config.project.name.lower()).strip("-") or "project"
+
+
 def queue_name(config: Config, provider: str) -> str:
     """The queue of one provider's jobs for this project."""
-    project = re.sub(r"[^a-z0-9]+", "-", config.project.name.lower()).strip("-") or "project"
-    return f"filmslate.{project}.{provider}"
+    return f"filmslate.{project_key(config)}.{provider}"
 
 
 def system_url(root: Path, config: Config, given: str | None = None) -> str:
@@ -161,7 +167,7 @@ def paid_job(spec: PaidJob) -> Outcome:
 @DBOS.step(name="filmslate.submit")
 def submit_step(spec: PaidJob) -> Outcome:
     """Send the job once: claim its reference first; a claimed one may have been sent."""
-    provider = _runtime().provider(spec.kind, spec.model)
+    provider = _runtime().provider_of(spec)
     if not _runtime().claim(spec.reference):
         return resumed_submission(provider, spec)
     return _submit(provider, spec)
@@ -171,7 +177,7 @@ def submit_step(spec: PaidJob) -> Outcome:
 def wait_step(spec: PaidJob, job_id: str) -> Outcome:
     """Poll until the job is done or failed (at most ``timeout_s``); an error of the poll
     leaves no status, and the run polls the job itself."""
-    provider = _runtime().provider(spec.kind, spec.model)
+    provider = _runtime().provider_of(spec)
     deadline = time.monotonic() + spec.timeout_s
     while time.monotonic() < deadline:
         try:
@@ -278,6 +284,16 @@ class Runtime:
             raise ProviderError(f"no {kind} provider for model {model!r} on this worker")
         return found
 
+    def provider_of(self, spec: PaidJob) -> JobProvider:
+        """The provider of a job of this project (a job of another is refused: it would be
+        paid against the wrong folder)."""
+        if spec.project != project_key(self.config):
+            raise RuntimeError(
+                f"job {spec.reference} belongs to project {spec.project!r}, not to "
+                f"{project_key(self.config)!r} this process serves"
+            )
+        return self.provider(spec.kind, spec.model)
+
     def claim(self, reference: str) -> bool:
         """Claim a job's submission; False when an earlier attempt already did."""
         with self._engine().begin() as conn:
@@ -346,6 +362,7 @@ def _animatic(root: Path) -> JobProvider:
     return made(root / ".filmslate" / "renders")
 
 
-def executor_name(role: str, name: str | None = None) -> str:
-    """A stable name for this process in DBOS (its pending jobs are resumed under it)."""
-    return name or f"{role}@{socket.gethostname()}"
+def executor_name(config: Config, role: str, name: str | None = None) -> str:
+    """A stable name for this process in DBOS (its pending jobs are resumed under it, so it
+    carries the project: a process never resumes another project's jobs)."""
+    return f"{name or f'{role}@{socket.gethostname()}'}.{project_key(config)}"

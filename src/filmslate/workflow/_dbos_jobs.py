@@ -76,10 +76,13 @@ class QueuedProvider:
         its submit step published; the step's refusal is raised as the provider's."""
         from dbos import DBOS, SetWorkflowID
 
-        from ._dbos import PaidJob, paid_job, queue_name, workflow_id
+        from ._dbos import PaidJob, paid_job, project_key, queue_name, workflow_id
 
         runtime = _runtime()
-        spec = PaidJob(self.kind, self.model, job.reference, job, self.poll_s, self.timeout_s)
+        project = project_key(runtime.config)
+        spec = PaidJob(
+            project, self.kind, self.model, job.reference, job, self.poll_s, self.timeout_s
+        )
         queue = queue_name(runtime.config, self.model.split(":", 1)[0])
         with SetWorkflowID(workflow_id(job.reference)):
             DBOS.enqueue_workflow(queue, paid_job, spec)
@@ -246,7 +249,7 @@ def start_runtime(
         raise UserError(
             "the dbos engine needs the scale extra: pip install 'filmslate[scale]'"
         ) from None
-    executor = executor_name(role, name)
+    executor = executor_name(config, role, name)
     return Runtime(root, config, executor=executor, listen=listen, url=url).start()
 
 
