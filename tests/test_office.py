@@ -229,3 +229,20 @@ def test_the_board_shows_a_lock_revisions_impact_before_it_runs(demo: Path, tmp_
         assert name in row
     assert row.count("<li>") == int(re.search(r"(\d+) stale artifact", cli).group(1))
     assert 'class="cell STALE"' in page
+
+
+def test_a_long_films_board_is_read_a_page_of_scenes_at_a_time(project, tmp_path: Path) -> None:
+    from filmslate.schemas import SceneRow, Scenes
+
+    rows = [SceneRow(scene_id=f"S{n:02d}", summary="x", location="YARD") for n in range(1, 31)]
+    scenes = tmp_path / "SCENES.csv"
+    scenes.write_bytes(Scenes(rows=rows).render())
+    project.add(scenes, "thirty scenes")
+    office = client(project.root)
+    first, second = office.get("/board").text, office.get("/board?page=2").text
+    board = first.split('id="board"', 1)[1]
+    assert "S25</a>" in board and "S26</a>" not in board
+    assert "S26</a>" in second and "S30</a>" in second and "S01</a>" not in second
+    assert "page 2 of 2" in second
+    assert office.get("/board?page=99").status_code == 200  # clamped to the last page
+    assert office.get("/board?page=x").status_code == 200

@@ -202,8 +202,9 @@ class Pages:
             return review_take(p, shot, verdict, reason)  # type: ignore[arg-type]
 
     def board(self, request: Request) -> Response:
+        page = request.query_params.get("page", "1")
         with self.office.project() as p:
-            facts = _board.board(p)
+            facts = _board.board(p, int(page) if page.isdigit() else 1)
         return self._page(request, "board.html", board=facts, active="board")
 
     def log(self, request: Request) -> Response:

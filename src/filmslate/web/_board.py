@@ -18,7 +18,7 @@ from ..schemas import QcBatch, ShotList
 from ..store._project import Project
 from ..workflow._locks import ImpactReport, impact
 
-__all__ = ["LOCK_KINDS", "STEPS", "Board", "Cell", "board"]
+__all__ = ["LOCK_KINDS", "SCENES_PER_PAGE", "STEPS", "Board", "Cell", "board"]
 
 # (column label, kind, per shot?) in loop order
 STEPS: tuple[tuple[str, str, bool], ...] = (
@@ -41,6 +41,7 @@ STEPS: tuple[tuple[str, str, bool], ...] = (
     ("edit", "EDIT", False),
 )
 LOCK_KINDS = ("STYLE_LOCK", "CHAR_LOCK", "SET_LOCK", "VOICE_LOCK")
+SCENES_PER_PAGE = 25
 ORDER = {"FAIL": 0, "FIX": 1, "STALE": 2, "waiting": 3, "PASS": 4, "n/a": 5}
 
 
@@ -62,22 +63,29 @@ class Stop:
 
 @dataclass(frozen=True)
 class Board:
-    """The production board."""
+    """The production board (one page of its scenes)."""
 
     steps: list[str]
     rows: list[tuple[str, list[Cell]]]
     stops: list[Stop]
     impacts: list[ImpactReport]
+    page: int = 1
+    pages: int = 1
 
 
-def board(project: Project) -> Board:
-    """Every scene x step, the open hard stops and the locks' impact."""
+def board(project: Project, page: int = 1) -> Board:
+    """Every scene x step (SCENES_PER_PAGE scenes a page: a cell costs a few lookups, so a
+    long film's board is read a page at a time), the open hard stops and the locks' impact."""
+    scenes = scene_rows(project)
+    pages = max(1, -(-len(scenes) // SCENES_PER_PAGE))
+    page = min(max(1, page), pages)
+    shown = scenes[(page - 1) * SCENES_PER_PAGE : page * SCENES_PER_PAGE]
     rows = [
         (
             scene.scene_id,
             [_cell(project, scene.scene_id, kind, per_shot) for _, kind, per_shot in STEPS],
         )
-        for scene in scene_rows(project)
+        for scene in shown
     ]
     stops = [
         Stop(s, f"resolve it, or `slate override {s.target} --reason ... --cost-impact AMOUNT`")
@@ -88,7 +96,7 @@ def board(project: Project) -> Board:
         for kind in LOCK_KINDS
         for record in project.store.latest_of_each(kind)
     ]
-    return Board([label for label, _, _ in STEPS], rows, stops, impacts)
+    return Board([label for label, _, _ in STEPS], rows, stops, impacts, page, pages)
 
 
 def _cell(project: Project, scene: str, kind_name: str, per_shot: bool) -> Cell:
