@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint bench docs clean-demo
+.PHONY: demo demo-series test test-fast lint bench docs clean-demo
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,6 +14,10 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/python examples/run_demo.py
+
+# The two-episode demo series (examples/series, docs/series.md), with its lock revision.
+demo-series: $(STAMP)
+	$(BIN)/python examples/run_series.py --revise
 
 # One pytest-xdist worker per core; loadscope keeps each module's tests on one worker, so a
 # module-scoped production is made once (the demo is shared across workers: tests/conftest.py).
