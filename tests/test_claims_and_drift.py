@@ -10,13 +10,16 @@ from typing import Any
 import pytest
 
 from filmslate import Project
+from filmslate.core._config import Config
 from filmslate.engine._skill import Registry
 from filmslate.rules._continuity_match import judge_claim, matches_injury
 from filmslate.rules._lock_drift import breaks, parse_drift
-from filmslate.schemas import Breakdown, ContinuityReport, Scenes, WorldState
+from filmslate.rules._locks import lock_gate
+from filmslate.schemas import Breakdown, CharLock, ContinuityReport, Scenes, WorldState
 from filmslate.skills.continuity._supervisor import ClaimVerdicts, ContinuitySupervisor
 from filmslate.skills.continuity._world import WorldStateTracker
 from filmslate.testing import scripted_runner
+from fixtures.continuity.lighthouse import CHAR_LOCKS
 from test_runtime import configure
 from test_worldstate import add
 
@@ -147,3 +150,16 @@ def test_no_question_when_code_decides_every_claim(film: Path) -> None:
     r.run("world-state-tracker", "S01")
     assert r.run_once("continuity-supervisor", "S01").gate.verdict == "PASS"
     assert len(model.requests) == 2
+
+
+@pytest.mark.parametrize(
+    ("drift", "conflict"),
+    [("no glasses", True), ("never without his glasses", False), ("wire glasses", True)],
+)
+def test_the_lock_gate_reads_drift_against_the_anchors_with_its_negation(
+    drift: str, conflict: bool
+) -> None:
+    nell = CharLock.model_validate(CHAR_LOCKS[0])
+    lock = nell.model_copy(update={"visual_anchors": ["wire glasses"], "forbidden_drift": [drift]})
+    reasons = lock_gate(lock, Config.model_validate({"project": {"name": "t"}})).reasons
+    assert any("wire glasses" in r and "conflicting traits" in r for r in reasons) is conflict

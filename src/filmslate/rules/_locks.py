@@ -22,6 +22,7 @@ from ..core._errors import UserError
 from ..core._gate import Gate
 from ..core._names import LOCK_KINDS
 from ..schemas import Artifact, CharLock, SetLock, StyleLock, VoiceLock
+from ._lock_drift import breaks, parse_drift
 from ._lock_words import (
     AGE_RE,
     CONTRADICTIONS,
@@ -258,13 +259,24 @@ def _palette_forbidden(lock: Lock) -> list[str]:
 
 
 def _anchors_forbidden(lock: Lock) -> list[str]:
+    """An anchor that is also forbidden drift, or that shows what a drift item bans (read
+    with its negation: "no glasses" bans the anchor "wire glasses"; "never without his
+    glasses" requires it, no conflict)."""
     anchors = {a.casefold(): a for a in getattr(lock, "visual_anchors", [])}
-    return [
+    same = [
         f"conflicting traits: {anchors[item.casefold()]!r} is both a visual anchor and "
         "forbidden drift"
         for item in lock.forbidden_drift
         if item.casefold() in anchors
     ]
+    banned = [
+        f"conflicting traits: the visual anchor {anchor!r} shows what forbidden drift {item!r} bans"
+        for item in lock.forbidden_drift
+        if item.casefold() not in anchors and (drift := parse_drift(item)).mode == "ban"
+        for anchor in anchors.values()
+        if breaks(drift, anchor)
+    ]
+    return same + banned
 
 
 def _eye_colours_twice(lock: CharLock) -> list[str]:
