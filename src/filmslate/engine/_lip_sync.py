@@ -7,7 +7,9 @@ lines in their locked voices, on the shot's timeline), so the mouths match the l
 - **What is sent.** The render skill hands the shot's AUDIO to the render service when the
   shot has lines in its scene's DIALOGUE; the service sends it only when the routed model
   takes audio (:func:`takes_audio`), after checking it is the latest AUDIO of the shot and a
-  fresh PASS (:func:`checked_audio`): a stale voice is never lip-synced.
+  fresh PASS (:func:`checked_audio`): a stale voice is never lip-synced. It is padded with
+  silence to the clip length sent (:func:`fitted`: a 1.5 s shot is sent as a 2 s clip, and the
+  model takes no audio shorter than its clip's floor), never cut.
 - **Identity.** The job's key is the GenPack's sha followed by the audio's
   (:func:`job_sha`): the same GenPack with other audio is another job, never the recorded
   one fetched again, while a refusal of it is still the GenPack's (:func:`pack_sha_of`), for
@@ -21,6 +23,8 @@ from __future__ import annotations
 
 import hashlib
 
+import numpy as np
+
 from ..core._config import Config
 from ..core._errors import InputNotReady
 from ..core._video_prices import video_entry
@@ -28,8 +32,9 @@ from ..rules._takes import genpack_sha
 from ..schemas import GenPack
 from ..store._project import Project
 from ._readiness import output_problems
+from ._speech import read_wav, wav_bytes, wav_cues
 
-__all__ = ["any_takes_audio", "checked_audio", "job_sha", "pack_sha_of", "takes_audio"]
+__all__ = ["any_takes_audio", "checked_audio", "fitted", "job_sha", "pack_sha_of", "takes_audio"]
 
 VISUAL_TIERS = ("premium", "mid", "low")
 
@@ -52,6 +57,18 @@ def job_sha(pack: GenPack, audio: bytes | None) -> str:
     if audio is None:
         return sha
     return f"{sha}+audio:{hashlib.sha256(audio).hexdigest()}"
+
+
+def fitted(audio: bytes | None, seconds: float) -> bytes | None:
+    """The shot's audio padded with silence to ``seconds`` (as long already: unchanged)."""
+    if audio is None:
+        return None
+    samples, rate = read_wav(audio)
+    missing = round(seconds * rate) - len(samples)
+    if missing <= 0:
+        return audio
+    padded = np.concatenate([samples, np.zeros(missing, dtype=np.int16)])
+    return wav_bytes(padded, rate, wav_cues(audio) or None)
 
 
 def pack_sha_of(job_key: str) -> str:

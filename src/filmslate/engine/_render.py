@@ -58,7 +58,7 @@ from ..rules._takes import last_qc_verdict
 from ..schemas import GenPack, QcBatch, ShotRow
 from ..store._store import Store, crash_point
 from ._clips import clip_job, payload_json, refused_error, take_seed
-from ._lip_sync import checked_audio, job_sha, takes_audio
+from ._lip_sync import checked_audio, fitted, job_sha, takes_audio
 from ._metered_jobs import MeteredJobs
 from ._render_jobs import INTENT_STATES, OPEN_STATES, JobRow, adopt_open_jobs
 from ._router import Route, Router
@@ -236,7 +236,7 @@ class RenderService(MeteredJobs[VideoProvider]):
             seed=take_seed(shot.shot_id, roll),
             reference=str(uuid.uuid4()),
         )
-        job = replace(job, audio=audio)  # the dialogue, where the model takes it
+        job = replace(job, audio=fitted(audio, job.duration_s))  # the dialogue (lip sync)
         payload = payload_json(provider.payload(job))  # before any spend: it may refuse
         if refused is not None and (not refused.payload or payload == refused.payload):
             raise refused_error(refused)  # the very job that was refused: never sent again
