@@ -269,3 +269,35 @@ def test_a_voice_slower_than_its_estimate_sends_the_shot_back_to_be_resized(
         after = {r.shot_id: r.duration_s for r in second.rows}  # type: ignore[attr-defined]
         assert after["S01_SH02"] > before["S01_SH02"]  # re-sized from the measured cues
         assert check_cut_sound(project)[:2] == (3, 0)  # every line, each heard whole
+
+
+VOICE_OVER = """SCRIPT: S01
+
+INT. OLD MILL - DUSK
+
+ALEX faces MIRA across the desk.
+
+ALEX (V.O.)
+The mill stood empty nine years when we came back, and nobody would say why.
+"""
+
+
+def test_the_cost_plan_never_shortens_a_shot_below_its_dialogue(tmp_path: Path) -> None:
+    """Over the cap, the cost plan shortens coverage shots; not the one the voice-over is
+    heard in (it would end the line early): it saves elsewhere."""
+    from filmslate.workflow._costloop import apply_cost_plan
+    from test_costloop import cap, make_film
+    from test_costloop import planned as costed
+
+    root = make_film(tmp_path / "film", **cap(7.9))
+    scripted(root, VOICE_OVER)
+    r = costed(root)
+    first = {row.shot_id: row for row in r.store.load(r.store.latest("SHOTLIST", "S01").name).rows}  # type: ignore[union-attr, attr-defined]
+    result = apply_cost_plan(r, "S01")
+    assert ("S01_SH01", "shorten") not in [(c.shot_id, c.step) for c in result.changes]
+    assert result.status == "applied" and result.verdict == "PASS"
+    rows = {row.shot_id: row for row in r.store.load(r.store.latest("SHOTLIST", "S01").name).rows}  # type: ignore[union-attr, attr-defined]
+    assert rows["S01_SH01"].duration_s == first["S01_SH01"].duration_s  # the line's shot
+    lines = scene_lines(ScriptScene.parse(VOICE_OVER.encode()), SCENES.rows[0])
+    placed = assign_lines(lines, list(rows.values()))
+    assert [p.shot_id for p in placed] == ["S01_SH01"]

@@ -38,7 +38,7 @@ from ..engine._router import BUILTIN
 from ..engine._runner import Runner
 from ..engine._skill import Context
 from ..engine._stops import HardStopRow, open_hard_stops, record_hard_stop
-from ..schemas import ShotList
+from ..schemas import ShotList, ShotRow
 from ..skills.governance._governance import (
     CostOptimizer,
     cap_scope,
@@ -48,6 +48,7 @@ from ..skills.governance._governance import (
     target_lines,
 )
 from ..skills.production._production import ShotPlanner, shotlist_failures
+from ..skills.production._shot_planner_sizing import dialogue_needs
 from ..store import _runlog
 from ..store._store import Record
 from ._backward import LoopBack, loop_backs_since_pass, simplify_story
@@ -191,11 +192,24 @@ def _plan(runner: Runner, lists: dict[str, ShotList], config: Config) -> Plan:
             if proxy is not None:
                 kept.append(f"{row.shot_id}: {proxy.filename} exists: left as it is")
             scenes[scene].append(Shot(row, row.shot_id, proxy is not None))
+    for scene, shots in scenes.items():  # issue 15: no shot shorter than its dialogue
+        floors = dialogue_floors(runner, scene, [s.row for s in shots])
+        for shot in shots:
+            shot.floor_s = floors.get(shot.row.shot_id, 0.0)
     total = sum(shot_line(s.row, config).cost for shots in scenes.values() for s in shots)
     return Plan(scenes, total, kept=kept)
 
 
 # -- checks, writes, stops -------------------------------------------------------------------
+
+
+def dialogue_floors(runner: Runner, scene: str, rows: list[ShotRow]) -> dict[str, float]:
+    """Shot id -> the seconds its dialogue takes, as shot-planner sized it."""
+    inputs = runner.load_inputs(ShotPlanner(), scene)
+    row = next((r for r in inputs.get("SCENES").rows if r.scene_id == scene), None)
+    if row is None:
+        return {}
+    return dialogue_needs(Context(target=scene, inputs=inputs, config=runner.config), row, rows)
 
 
 def _check_rules(runner: Runner, plan: Plan, new_lists: dict[str, ShotList]) -> None:

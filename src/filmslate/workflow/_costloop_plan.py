@@ -61,6 +61,7 @@ class Shot:
     origin: str
     locked: bool
     notes: list[str] = field(default_factory=list)
+    floor_s: float = 0.0  # what its dialogue takes to say: never shortened below (issue 15)
 
 
 @dataclass
@@ -152,7 +153,7 @@ def reduce_step(
     for scene, shots in plan.scenes.items():
         for index, shot in enumerate(shots):
             found = None if shot.locked else change(shot.row, config)
-            if found is None:
+            if found is None or found[0].duration_s < shot.floor_s - ZERO:
                 continue
             saving = shot_line(shot.row, config).cost - shot_line(found[0], config).cost
             if saving > ZERO:  # a change that saves nothing is not worth a new version

@@ -25,7 +25,13 @@ from ._dialogue_shots import (
 )
 from ._shared import CROWD
 
-__all__ = ["dialogue_lines_prompt", "dialogue_size_failures", "shot_cap", "sized_rows"]
+__all__ = [
+    "dialogue_lines_prompt",
+    "dialogue_needs",
+    "dialogue_size_failures",
+    "shot_cap",
+    "sized_rows",
+]
 
 EPS = 1e-3
 SIZED_NOTE = "lengthened for its dialogue"
@@ -60,6 +66,17 @@ def sized_rows(ctx: Context, scene: SceneRow, rows: list[ShotRow]) -> list[ShotR
         notes = f"{row.notes}; {note}" if row.notes else note
         out.append(row.model_copy(update={"duration_s": duration, "notes": notes}))
     return out
+
+
+def dialogue_needs(ctx: Context, scene: SceneRow, rows: list[ShotRow]) -> dict[str, float]:
+    """Shot id -> the seconds its lines take (placement rule and clock as sizing's), for
+    the shots that carry dialogue: what a cost reduction must not cut into."""
+    lines = scene_lines(ctx.inputs.get("SCRIPT"), scene)
+    if not lines or not rows:
+        return {}
+    clock = line_clock(ctx)
+    needs = shot_needs(assign_lines(lines, rows, clock), lines, rows, clock)
+    return {row.shot_id: need for row, need in zip(rows, needs, strict=True) if need > 0}
 
 
 def dialogue_size_failures(ctx: Context, scene: SceneRow, rows: list[ShotRow]) -> list[str]:
