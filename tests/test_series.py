@@ -156,3 +156,17 @@ def test_a_declared_series_refuses_scenes_outside_its_episodes() -> None:
         "keep them in order E01, E02" in episode_failures(["E02_S01", "E01_S01"], ["E01", "E02"])[0]
     )
     assert episode_failures(["S01", "S03", "S10"], []) == []  # a film: unchanged
+
+
+def test_slate_episode_add_refuses_a_bad_id_and_writes_nothing(tmp_path: Path) -> None:
+    root = tmp_path / "film"
+    run_slate("init", str(root), "--name", "film", check=True)
+    config = (root / "filmslate.toml").read_bytes()
+    listed = run_slate("episode", "list", "-C", str(root), check=True).stdout
+    assert "no episodes: this project is a single film" in listed
+    bad = run_slate("episode", "add", "E3", "-C", str(root))
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert "'E3' is not an episode id" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+    assert (root / "filmslate.toml").read_bytes() == config
+    run_slate("episode", "add", "E01", "-C", str(root), check=True)
+    assert 'episodes = ["E01"]' in (root / "filmslate.toml").read_text(encoding="utf-8")
