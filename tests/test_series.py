@@ -60,10 +60,17 @@ def test_a_two_episode_series_runs_end_to_end(tmp_path: Path) -> None:
     for episode in ("E01", "E02"):
         run_slate("episode", "add", episode, "-C", str(root), check=True)
     assert "E02 is already an episode" in run_slate("episode", "add", "E02", "-C", str(root)).stderr
-    runner = synthetic_runner(root, film)  # the config now declares the episodes
+    runner, model = runner_answering(root, film.answer)  # the config declares the episodes
     outcome = Orchestrator(runner).run()
     assert outcome.status == "complete", outcome.describe()
     store = runner.store
+    # an episode's red team and audience read that episode's scenes (the season's read all)
+    for skill in ("narrative-red-team", "audience-simulator"):
+        asked = {q.target: q.prompt for q in model.requests if q.skill == skill}
+        assert set(asked) == {"PROJECT", "E01", "E02"}
+        assert "E01_S02" in asked["E01"] and "E02_S01" not in asked["E01"]
+        assert "E02_S01" in asked["E02"] and "E01_S02" not in asked["E02"]
+        assert "E01_S01" in asked["PROJECT"] and "E02_S02" in asked["PROJECT"]
 
     # the world state carries from the last scene of E01 to the first of E02
     diff = store.latest("STATE_DIFF", "E02_S01")
