@@ -21,7 +21,7 @@ from conftest import run_slate
 from filmslate.core._errors import BudgetExceeded
 from filmslate.core._names import scene_of
 from filmslate.engine._stops import open_hard_stops
-from filmslate.schemas import CharLock, ShotList, WorldState
+from filmslate.schemas import CharLock, Scenes, ShotList, WorldState
 from filmslate.skills.narrative._story import episode_failures
 from filmslate.store._ledger import Ledger, scopes_of
 from filmslate.synthetic import synthetic_project
@@ -149,7 +149,7 @@ def test_story_architect_writes_a_season_when_episodes_are_declared(tmp_path: Pa
     asked = model.requests[-1].prompt
     assert "## Series" in asked and "E01_S01, E01_S02" in asked
     scenes = runner.store.load(runner.store.latest("SCENES").name)  # type: ignore[union-attr]
-    assert [r.scene_id for r in scenes.rows] == list(IDS)
+    assert isinstance(scenes, Scenes) and [r.scene_id for r in scenes.rows] == list(IDS)
 
 
 def test_a_declared_series_refuses_scenes_outside_its_episodes() -> None:
