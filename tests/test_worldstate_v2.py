@@ -10,7 +10,7 @@ import pytest
 
 from filmslate.rules._worldstate import WorldStateError, apply_diff, check_successor
 from filmslate.schemas import StateDiff, WorldState
-from filmslate.schemas._continuity import (
+from filmslate.schemas._state_versions import (
     STATE_SCHEMA_VERSION,
     state_version,
     upgrade_state_diff,
