@@ -12,6 +12,7 @@ import pytest
 from filmslate import Project
 from filmslate.core._config import Config
 from filmslate.engine._skill import Registry
+from filmslate.rules._compose import negative_items_of
 from filmslate.rules._continuity_match import judge_claim, matches_injury
 from filmslate.rules._lock_drift import breaks, parse_drift
 from filmslate.rules._locks import lock_gate
@@ -163,3 +164,8 @@ def test_the_lock_gate_reads_drift_against_the_anchors_with_its_negation(
     lock = nell.model_copy(update={"visual_anchors": ["wire glasses"], "forbidden_drift": [drift]})
     reasons = lock_gate(lock, Config.model_validate({"project": {"name": "t"}})).reasons
     assert any("wire glasses" in r and "conflicting traits" in r for r in reasons) is conflict
+
+
+def test_a_requirement_is_never_a_negative_prompt() -> None:
+    items = ["never without his glasses", "no hat", "always wears the locket"]
+    assert negative_items_of(items) == ["hat"]  # the glasses and the locket stay allowed

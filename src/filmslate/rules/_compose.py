@@ -23,6 +23,7 @@ from typing import TypeVar
 from ..core._catalogue import ModelEntry
 from ..schemas import CharLock, GenPack, SetLock, ShotRow, StyleLock
 from ..schemas._document import DocumentArtifact
+from ._lock_drift import parse_drift
 
 L = TypeVar("L", bound=DocumentArtifact)
 
@@ -262,9 +263,13 @@ def negative_items(pack: GenPack) -> list[str]:
 
 
 def negative_items_of(items: Iterable[str]) -> list[str]:
-    """Forbidden-drift items as a negative prompt lists them: without the leading "no"."""
+    """Forbidden-drift items as a negative prompt lists them: without the leading "no".
+    An item that requires something ("never without his glasses") is not a negative: as one
+    it would keep out the very thing it protects (issue 16 §3, ``_lock_drift``)."""
     out: list[str] = []
     for item in items:
+        if parse_drift(item).mode == "require":
+            continue
         text = _NEGATION.sub("", _words(item))
         if text and text not in out:
             out.append(text)
