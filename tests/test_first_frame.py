@@ -70,20 +70,32 @@ def test_a_take_of_its_own_storyboard_passes_and_one_of_another_picture_fails(
 def test_a_take_without_an_image_to_video_model_is_not_held_to_its_storyboard(
     film: Path, tmp_path: Path
 ) -> None:
-    """A video model not known to start from the image sent (here a vendor's) is not judged."""
+    """A video model that takes no first image (here a vendor's reference-to-video model) never
+    saw the storyboard, and is not judged by it; an image-to-video one is (test_first_frame_vendor
+    through slate run)."""
     config = film / "filmslate.toml"
     text = config.read_text()
     assert 'low = "animatic"' in text
     config.write_text(
-        text.replace(
-            'low = "animatic"', 'low = "fal:fal-ai/kling-video/v2.1/standard/image-to-video"'
-        )
+        text.replace('low = "animatic"', 'low = "fal:fal-ai/veo3.1/reference-to-video"')
     )
     r = qc.packaged(film)
     assert r.run("storyboard-generator", "S01_SH02").gate.passed
     qc.proxy(r, "S01_SH02", take_from(tmp_path, r, "S01_SH02", qc.picture(qc.MILL_BROWN)))
     r.run("qc-grader", "S01_SH02")
     assert "first_frame" not in qc.batch(r).rows[-1].notes
+
+
+def test_which_models_start_from_the_image_sent(film: Path) -> None:
+    """The catalogue says which: an entry with a first_image key does (image-to-video)."""
+    from filmslate.skills.production._first_frame import starts_from_image
+
+    config = qc.packaged(film).config
+    assert starts_from_image(config, "animatic")
+    assert starts_from_image(config, "fal:fal-ai/kling-video/v2.1/standard/image-to-video")
+    assert starts_from_image(config, "comfyui:wan2.2-i2v-14b")
+    assert not starts_from_image(config, "fal:fal-ai/veo3.1/reference-to-video")
+    assert not starts_from_image(config, "fake:clip")  # outside the catalogue: never known
 
 
 def test_the_similarity_measures_layout_not_brightness() -> None:

@@ -6,7 +6,11 @@ real media, so the conform step and the technical checks see what a model would 
 
 - :func:`png_bytes` draws a PNG of any size (a gradient, a disc and a label; Pillow);
 - :func:`mp4_bytes` encodes an H.264 MP4 of any size and length with the ffmpeg that
-  imageio-ffmpeg bundles; the picture moves, so no frozen-frame check trips on it.
+  imageio-ffmpeg bundles; the picture moves, so no frozen-frame check trips on it;
+- :func:`i2v_bytes` is an image-to-video model's clip: it starts on the first image the job
+  sent and the camera drifts over it, so qc-grader's first-frame check sees that image. A
+  server answers a video job that sent a first image with it, unless the test sets
+  ``server.first_frame = "ignored"`` (a model that does not start from the image sent).
 
 :class:`MediaServer` is a stdlib ``ThreadingHTTPServer`` on 127.0.0.1 (a free port) in a
 daemon thread that stops by itself after ``timeout_s``, records every request it received
@@ -43,20 +47,25 @@ DEFAULT_FPS = 24
 
 
 def png_bytes(width: int = 1280, height: int = 720, label: str = "filmslate") -> bytes:
-    """A real PNG: a gradient, a disc and the label, different for each label."""
+    """A real PNG: a gradient, a disc and the label, different for each label (the disc's
+    place, size and shade). Its colours stay in the muted range of :func:`mp4_bytes`' clip
+    (a clip an image-to-video stand-in starts from it keeps a plausible palette), and its
+    gradient runs the other way, so that clip's first frame does not look like it."""
     tint = hashlib.sha256(label.encode()).digest()
-    x = np.linspace(0, 255, width, dtype=np.float32)[None, :]
-    y = np.linspace(0, 255, height, dtype=np.float32)[:, None]
+    x = np.linspace(0, 1, width, dtype=np.float32)[None, :]
+    y = np.linspace(0, 1, height, dtype=np.float32)[:, None]
     pixels = np.zeros((height, width, 3), dtype=np.uint8)
-    pixels[..., 0] = ((x + tint[0]) % 256).astype(np.uint8)
-    pixels[..., 1] = ((y + tint[1]) % 256).astype(np.uint8)
-    pixels[..., 2] = tint[2]
+    pixels[..., 0] = (170 - 80 * x).astype(np.uint8)
+    pixels[..., 1] = (130 - 60 * y).astype(np.uint8)
+    pixels[..., 2] = 110
     image = Image.fromarray(pixels, "RGB")
     draw = ImageDraw.Draw(image)
-    radius = min(width, height) // 4
+    radius = round(min(width, height) * (0.15 + 0.15 * tint[2] / 255))
+    cx = round(width * (0.3 + 0.4 * tint[0] / 255))
+    cy = round(height * (0.35 + 0.3 * tint[1] / 255))
     draw.ellipse(
-        (width // 2 - radius, height // 2 - radius, width // 2 + radius, height // 2 + radius),
-        fill=(tint[3], tint[4], tint[5]),
+        (cx - radius, cy - radius, cx + radius, cy + radius),
+        fill=(200 + tint[3] % 40, 180 + tint[4] % 40, 150 + tint[5] % 30),
     )
     draw.text((8, 8), label[:60], fill=(255, 255, 255))
     out = io.BytesIO()
@@ -89,6 +98,21 @@ def mp4_bytes(
                 writer.send(_frame(width, height, index / max(1, frames - 1)))
         finally:
             writer.close()
+        return path.read_bytes()
+
+
+@lru_cache(maxsize=8)
+def i2v_bytes(first: bytes, width: int, height: int, seconds: float, fps: int) -> bytes:
+    """A real H.264 MP4 starting on ``first`` (a PNG or JPEG, cropped to cover the frame) with
+    a gentle camera drift over it: the offline animatic's medium move, as an image-to-video
+    model starts from its first image (cached: the proxy and the final send the same one)."""
+    from ..engine._video import VideoJob
+    from ..providers.animatic import render
+
+    job = VideoJob("i2v", "camera_type: medium", seconds, width, height, fps, image=first)
+    with tempfile.TemporaryDirectory(prefix="filmslate-media-") as folder:
+        path = Path(folder) / "clip.mp4"
+        render(job, path)
         return path.read_bytes()
 
 
@@ -149,6 +173,7 @@ class MediaServer:
         self.timeout_s = timeout_s
         self.received: list[Received] = []
         self.failures: list[str] = []  # how the next jobs fail, oldest first
+        self.first_frame = "kept"  # "ignored": video jobs answered without their first image
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._timer: threading.Timer | None = None
@@ -168,6 +193,13 @@ class MediaServer:
         ``"invalid_input"`` (each server says which kinds it speaks)."""
         with self._lock:
             self.failures.extend([kind] * count)
+
+    def video(self, first: bytes | None) -> bytes:
+        """The clip a video job gets: from its first image (an image-to-video model) when it
+        sent one and ``first_frame`` is "kept", else the disc crossing a gradient."""
+        if first is not None and self.first_frame == "kept":
+            return i2v_bytes(first, *self.size, self.seconds, self.fps)
+        return mp4_bytes(*self.size, self.seconds, self.fps)
 
     def take_failure(self) -> str | None:
         """The failure planned for the job being submitted now, if any."""

@@ -28,7 +28,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._media_server import Answer, MediaServer, Received, mp4_bytes, png_bytes
+from ._media_server import Answer, MediaServer, Received, png_bytes
 
 FAILURES = ("invalid_input", "server", "lost", "download")
 VIDEO_SAVERS = ("SaveVideo", "VHS_VideoCombine", "SaveAnimatedWEBP", "SaveWEBM")
@@ -216,6 +216,13 @@ class ComfyUIServer(MediaServer):
         status = {"status_str": "success", "completed": True, "messages": []}
         return {"prompt": job.item(), "outputs": job.outputs, "status": status}
 
+    def _first_image(self, job: _Prompt) -> bytes | None:
+        """The image a video workflow starts from: the upload its first LoadImage names."""
+        for node in job.workflow.values():
+            if isinstance(node, dict) and node.get("class_type") == "LoadImage":
+                return self.uploads.get(str((node.get("inputs") or {}).get("image")))
+        return None
+
     def _render(self, job: _Prompt) -> dict[str, Any]:
         outputs: dict[str, Any] = {}
         for node_id, node in job.workflow.items():
@@ -223,7 +230,7 @@ class ComfyUIServer(MediaServer):
             prefix = str((node.get("inputs") or {}).get("filename_prefix", "ComfyUI"))
             if kind in VIDEO_SAVERS:
                 name = f"{prefix.rsplit('/', 1)[-1]}_{job.number:05d}_.mp4"
-                data = mp4_bytes(*self.size, self.seconds, self.fps)
+                data = self.video(self._first_image(job))
                 key = "gifs" if kind == "VHS_VideoCombine" else "images"
             elif kind in IMAGE_SAVERS:
                 name = f"{prefix.rsplit('/', 1)[-1]}_{job.number:05d}_.png"

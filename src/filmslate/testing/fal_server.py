@@ -52,7 +52,6 @@ from ._media_server import (
     MediaServer,
     Received,
     _handler_for,
-    mp4_bytes,
     png_bytes,
 )
 
@@ -288,9 +287,16 @@ class FalServer(MediaServer):
         if job.kind == "image":
             width, height = self.image_size
             return Answer(content=png_bytes(width, height, request_id), content_type="image/png")
-        width, height = self.size
-        clip = mp4_bytes(width, height, self.seconds, self.fps)
-        return Answer(content=clip, content_type="video/mp4")
+        return Answer(content=self.video(self._first_image(job)), content_type="video/mp4")
+
+    def _first_image(self, job: FalJob) -> bytes | None:
+        """The first image a video job sent (a data URI under its entry's first_image key)."""
+        entry = load_catalogue().entries.get(f"fal:{job.model_id}")
+        key = entry.input.first_image if entry is not None else "image_url"
+        value = job.body.get(key) if key and isinstance(job.body, dict) else None
+        if isinstance(value, str) and value.startswith("data:") and ";base64," in value:
+            return base64.b64decode(value.split(";base64,", 1)[1])
+        return None
 
     def _speech(self, job: FalJob) -> bytes:
         """The line as a tone per word (module docs), MP3 or 16-bit WAV."""

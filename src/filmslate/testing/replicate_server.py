@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..core._catalogue import load_catalogue
-from ._media_server import Answer, MediaServer, Received, mp4_bytes, png_bytes
+from ._media_server import Answer, MediaServer, Received, png_bytes
 
 FAILURES = ("invalid_input", "refusal", "server", "create_error", "download")
 NSFW_ERROR = "NSFW content detected. Try running it again, or try a different prompt."
@@ -184,10 +184,22 @@ class ReplicateServer(MediaServer):
         if flaky:
             return Answer(503, None, content=b"Service Unavailable", content_type="text/plain")
         if prediction.kind == "video":
-            data = mp4_bytes(*self.size, self.seconds, self.fps)
+            data = self.video(self._first_image(prediction))
             return Answer(200, None, content=data, content_type="video/mp4")
         data = png_bytes(*self.size, label=prediction.id)
         return Answer(200, None, content=data, content_type="image/png")
+
+    def _first_image(self, prediction: _Prediction) -> bytes | None:
+        """The first image a video prediction sent: a data URI or a file stored here."""
+        key = f"replicate:{prediction.model}"
+        catalogue = load_catalogue()
+        shape = catalogue.get(key).input if key in catalogue else None
+        value = prediction.input.get(shape.first_image) if shape and shape.first_image else None
+        if not isinstance(value, str):
+            return None
+        if value.startswith("data:"):
+            return base64.b64decode(value.split(",", 1)[1])
+        return self.files.get(value.rsplit("/", 1)[-1]) if "/v1/files/" in value else None
 
     # --- the pretend GPU ----------------------------------------------------------------------
 
