@@ -24,7 +24,7 @@ from ..engine._waits import provider_of
 from ..schemas import ShotRow
 from ..store._project import Project
 from ._backward import LoopBack
-from ._executor import Executor, PaidStep, ThreadExecutor
+from ._executor import Executor, PaidStep, executor_for
 from ._limits import ProviderLimits
 from ._scheduler import Scheduler
 from ._stop import Stop
@@ -86,7 +86,7 @@ def ahead_all(orch: Orchestrator, skill: str, targets: list[str]) -> None:
     cls = runner.registry.get(skill)
     provider = provider_of(runner.router.route(cls.tier, cls.uses_model).model)
     scheduler = Scheduler(orch.jobs, ProviderLimits(runner.config), orch.progress)
-    executor = ThreadExecutor(scheduler)
+    executor = executor_for(scheduler)
     with scheduler.installed():
         try:
             at_once(orch, scheduler, executor, skill, targets, provider)

@@ -11,6 +11,9 @@ for the returned futures. How and where it runs is the executor's business:
   keyed by :attr:`PaidStep.key` on a queue named by :attr:`PaidStep.provider`, in this or
   another process against the same project, and complete the future when it is done.
 
+A durable engine installs its own with :func:`use_executor` (a factory taking the phase's
+:class:`Scheduler`); every concurrent phase then builds its executor with :func:`executor_for`.
+
 The contract an executor keeps:
 
 1. ``start`` returns at once; the future completes (result None) once the step's outputs are
@@ -36,7 +39,7 @@ from typing import Protocol
 
 from ._scheduler import Scheduler
 
-__all__ = ["Executor", "PaidStep", "ThreadExecutor"]
+__all__ = ["Executor", "PaidStep", "ThreadExecutor", "executor_for", "use_executor"]
 
 
 @dataclass(frozen=True)
@@ -90,3 +93,20 @@ class ThreadExecutor:
     def close(self) -> None:
         """Wait for the started steps and stop the threads."""
         self.pool.shutdown(wait=True)
+
+
+ExecutorFactory = Callable[[Scheduler], Executor]
+_factory: ExecutorFactory = ThreadExecutor
+
+
+def use_executor(factory: ExecutorFactory | None) -> ExecutorFactory:
+    """Make ``factory`` build the executor of every concurrent phase from now on (None: the
+    default ThreadExecutor); returns the one it replaces (for a ``finally``)."""
+    global _factory
+    last, _factory = _factory, factory or ThreadExecutor
+    return last
+
+
+def executor_for(scheduler: Scheduler) -> Executor:
+    """The executor of one concurrent phase (``use_executor`` chooses its kind)."""
+    return _factory(scheduler)

@@ -39,7 +39,7 @@ from ..engine._waits import provider_of
 from ..schemas import ShotRow
 from ..store._ledger import scopes_of
 from ._ahead import Orchestrator, Progress, at_once
-from ._executor import Executor, ThreadExecutor
+from ._executor import Executor, executor_for
 from ._limits import ProviderLimits
 from ._pending import budget_moved, scene_ids, shot_rows
 from ._scheduler import Scheduler
@@ -105,7 +105,7 @@ def concurrent_shots(orch: Orchestrator, jobs: int, executor: Executor | None = 
     total = sum(2 * len(shot_rows(runner, scene)) + 3 for scene in scenes)
     orch.progress.phase(f"shots, {jobs} at once", total)
     scheduler = Scheduler(jobs, ProviderLimits(runner.config), orch.progress)
-    paid = executor or ThreadExecutor(scheduler)
+    paid = executor or executor_for(scheduler)
     lanes = [partial(_lane, orch, scheduler, paid, i, scene) for i, scene in enumerate(scenes)]
     review = orch.cost_review
     setattr(orch, "cost_review", partial(_review_in_turn, scheduler, review))  # noqa: B010
@@ -157,8 +157,25 @@ def _lane(
         orch.step("render-final", shot, advance=False)
         progress.advance(f"{shot} final")
     with scheduler.turn(BUDGET_TURN, index):  # statuses in scene order, as sequentially
-        if budget_moved(runner, BUDGET_EVENTS):
+        if moved_so_far(orch, scene_ids(runner)[: index + 1]):
             orch._run("budget-gates", "PROJECT")
+
+
+def moved_so_far(orch: Orchestrator, scenes: list[str]) -> bool:
+    """``budget_moved`` as a sequential run sees it at the end of the last of ``scenes``: a
+    cap changed state (in these scenes or the whole project) since the latest status. What
+    later scenes' lanes did meanwhile comes, sequentially, after."""
+    store = orch.runner.store
+    status = store.latest("BUDGET_STATUS")
+    if status is None:
+        return True
+    marks, scenes_in = ", ".join("?" * len(BUDGET_EVENTS)), ", ".join("?" * len(scenes))
+    found = store.conn.execute(
+        f"SELECT 1 FROM runlog WHERE event IN ({marks}) AND seq > ? "
+        f"AND (scene_id = '' OR scene_id IN ({scenes_in})) LIMIT 1",
+        (*BUDGET_EVENTS, store.written_at(status.filename), *scenes),
+    ).fetchone()
+    return found is not None
 
 
 def finals_fit(orch: Orchestrator, rows: list[ShotRow]) -> bool:
