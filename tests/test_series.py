@@ -27,6 +27,7 @@ from filmslate.store._ledger import Ledger, scopes_of
 from filmslate.synthetic import synthetic_project
 from filmslate.synthetic._project import synthetic_runner
 from filmslate.workflow._episodes import add_episode
+from filmslate.workflow._loops import run_loop
 from filmslate.workflow._orchestrator import Orchestrator
 from routed_films import runner_answering
 
@@ -71,6 +72,10 @@ def test_a_two_episode_series_runs_end_to_end(tmp_path: Path) -> None:
         assert "E01_S02" in asked["E01"] and "E02_S01" not in asked["E01"]
         assert "E02_S01" in asked["E02"] and "E01_S02" not in asked["E02"]
         assert "E01_S01" in asked["PROJECT"] and "E02_S02" in asked["PROJECT"]
+    narrative = run_loop(runner, "narrative")  # `slate run narrative`: the same reviews
+    assert narrative.passed, narrative.describe()
+    reviewed = {(s.skill, s.target) for s in narrative.steps}
+    assert {("narrative-red-team", "E02"), ("audience-simulator", "E01")} <= reviewed
 
     # the world state carries from the last scene of E01 to the first of E02
     diff = store.latest("STATE_DIFF", "E02_S01")

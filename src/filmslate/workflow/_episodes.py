@@ -40,6 +40,7 @@ __all__ = [
     "episode_reviews",
     "episode_rows",
     "episodes",
+    "review_targets",
 ]
 
 REVIEWS = ("narrative-red-team", "audience-simulator")
@@ -49,6 +50,12 @@ _EPISODES_LINE = re.compile(r"(?m)^episodes\s*=\s*\[[^\]]*\]")
 def episodes(runner: Runner) -> list[str]:
     """The project's episodes in story order ([] for a film)."""
     return episodes_in(scene_ids(runner))
+
+
+def review_targets(runner: Runner, skill: str) -> list[str]:
+    """The episodes a whole-story review also runs on (``slate run narrative``): each
+    episode for the red team and the audience, none for a film or another skill."""
+    return episodes(runner) if skill in REVIEWS else []
 
 
 def episode_reviews(orch: Editing) -> None:

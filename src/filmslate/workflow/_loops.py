@@ -40,6 +40,7 @@ from ._backward import (
     reroute,
     rest_of_round,
 )
+from ._episodes import review_targets
 
 LOOPS: dict[str, tuple[str, ...]] = {
     "narrative": (
@@ -219,8 +220,9 @@ def _narrative(
                 return
             continue
         if skill.target_scope != "scene":
-            if not _record(out, _step(runner, skill, "PROJECT")):
-                return
+            for on in ("PROJECT", *review_targets(runner, name)):  # a series: each episode
+                if not _record(out, _step(runner, skill, on)):
+                    return
             continue
         for row in scene_rows(runner.project):  # read after story-architect passed
             step = (
