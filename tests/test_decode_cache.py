@@ -95,3 +95,41 @@ def test_the_folder_is_pruned_least_recently_used_first(
         assert all(_media_cache.load_facts(sha(c)) for c in clips)
     finally:
         _media_cache.use_folder(None)
+
+
+def test_a_take_probed_first_is_decoded_once_for_every_consumer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The download check and the conform probe a take before the gate and QC decode it: the
+    first probe decodes it whole, so one ffmpeg run serves all; a later command's probe reads
+    the facts database; a clip too large to be a take is only counted, its facts kept too."""
+    _media_cache.use_folder(tmp_path / "decoded")
+    take = qc.clip(tmp_path, "#3A5A6A", duration=3.0)
+    _media_decode._CACHE.clear()
+    _media_decode._FACTS.clear()
+    try:
+        launched = ffmpeg_launches(monkeypatch)
+        info = _media_decode.probe(take)
+        assert len(launched) == 1  # decoded whole: the header and the frames
+        assert _media_decode.decode(take).info == info and len(launched) == 1
+        _media_decode._CACHE.clear()  # a later command: nothing in memory
+        _media_decode._FACTS.clear()
+        assert _media_decode.probe(take) == info and len(launched) == 1  # the facts database
+        assert _media_cache.load_facts(sha(take)) == (
+            info.duration_s,
+            info.width,
+            info.height,
+            info.fps,
+            info.frames,
+        )
+        # a whole cut (here: any clip above the bound) is counted, never decoded for frames
+        monkeypatch.setattr(_media_decode, "DECODE_ON_PROBE_BYTES", 0)
+        cut = qc.clip(tmp_path / "cut", "#5A4632", duration=2.0)
+        before = len(list((tmp_path / "decoded").glob("*.npy")))
+        counted = _media_decode.probe(cut)
+        assert len(list((tmp_path / "decoded").glob("*.npy"))) == before
+        _media_decode._FACTS.clear()
+        runs = len(launched)
+        assert _media_decode.probe(cut) == counted and len(launched) == runs
+    finally:
+        _media_cache.use_folder(None)
