@@ -246,3 +246,27 @@ def test_a_long_films_board_is_read_a_page_of_scenes_at_a_time(project, tmp_path
     assert "page 2 of 2" in second
     assert office.get("/board?page=99").status_code == 200  # clamped to the last page
     assert office.get("/board?page=x").status_code == 200
+
+
+def test_the_budget_page_shows_every_cap_level_with_its_reservations(project) -> None:
+    """A series' episode cap beside the project's, scene's and shot's, and a held reservation
+    apart from settled spend."""
+    from filmslate.store._ledger import Ledger
+
+    config = project.root / "filmslate.toml"
+    config.write_text(config.read_text().replace("[budget]\n", "[budget]\nepisode_cap = 0.5\n"))
+    with Project(project.root) as p:
+        Ledger(p.store, p.config).reserve("R1", "E02_S01", "E02_S01_SH01", 0.46, "a render")
+    page = client(project.root).get("/budget").text
+    caps = page.split('id="caps"', 1)[1].split("</table>", 1)[0]
+    rows = re.findall(r'data-level="(\w+)" data-target="(\w+)"', caps)
+    assert rows == [
+        ("project", "PROJECT"),
+        ("episode", "E02"),
+        ("scene", "E02_S01"),
+        ("shot", "E02_S01_SH01"),
+    ]
+    episode = caps.split('data-target="E02"', 1)[1].split("</tr>", 1)[0]
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", episode)
+    assert cells[:8] == ["episode", "E02", "0.5", "0.46", "0.0000", "0.4600", "92.0", "warning"]
+    assert 'class="state-warning"' in caps.split('data-target="E02"', 1)[0].rsplit("<tr", 1)[1]
