@@ -13,10 +13,13 @@ from filmslate import Project
 from filmslate.core._config import Config
 from filmslate.engine._skill import Registry
 from filmslate.rules._compose import negative_items_of
+from filmslate.rules._continuity_inputs import SceneFacts
 from filmslate.rules._continuity_match import judge_claim, matches_injury
+from filmslate.rules._continuity_visual import observations
 from filmslate.rules._lock_drift import breaks, parse_drift
 from filmslate.rules._locks import lock_gate
 from filmslate.schemas import Breakdown, CharLock, ContinuityReport, Scenes, WorldState
+from filmslate.schemas._continuity import CharacterSeen, ShotSeen
 from filmslate.skills.continuity._supervisor import ClaimVerdicts, ContinuitySupervisor
 from filmslate.skills.continuity._world import WorldStateTracker
 from filmslate.testing import scripted_runner
@@ -169,3 +172,17 @@ def test_the_lock_gate_reads_drift_against_the_anchors_with_its_negation(
 def test_a_requirement_is_never_a_negative_prompt() -> None:
     items = ["never without his glasses", "no hat", "always wears the locket"]
     assert negative_items_of(items) == ["hat"]  # the glasses and the locket stay allowed
+
+
+def test_a_take_showing_an_injurys_sign_shows_the_injury() -> None:
+    hurt = {"ALEX": {"injuries": ["sprained left ankle"], "injury_signs": {}}}
+    facts = SceneFacts(
+        scene_id="S01", location="MILL", characters=("ALEX",),
+        before=WorldState.model_validate({"characters": hurt}),
+    )  # fmt: skip
+    limping = ShotSeen(
+        shot_id="S01_SH01", characters=[CharacterSeen(character="ALEX", injuries=["a limp"])]
+    )
+    running = ShotSeen(shot_id="S01_SH02", characters=[CharacterSeen(character="ALEX")])
+    assert [o.kind for o in observations(limping, facts)] == ["shows_injury"]
+    assert [o.kind for o in observations(running, facts)] == ["uninjured"]

@@ -49,6 +49,7 @@ from ._continuity_inputs import (
     words,
 )
 from ._continuity_lighting import check_lighting
+from ._continuity_match import matches_injury
 from ._continuity_props import check_props
 
 __all__ = ["SET_FRAMINGS", "gate_reasons", "high_by_shot", "observations", "visual_findings"]
@@ -97,7 +98,7 @@ def observations(seen: ShotSeen, facts: SceneFacts) -> list[Observation]:
         out += [
             saw("uninjured", who, subject=injury, detail=f"not visible {where}")
             for injury in _active_injuries(facts, who)
-            if not _shown(injury, c)
+            if not _shown(injury, c, char_state(facts.before, who).injury_signs)
         ]
         out += [
             saw("uses_prop", who, subject=_prop_id(item, props), detail=f"in hand {where}")
@@ -278,9 +279,12 @@ def _alike(a: str, b: str) -> bool:
     return bool((words(a) & words(b)) - _SIDES)
 
 
-def _shown(injury: str, c: CharacterSeen) -> bool:
-    """The injury is visible on the character, or the framing hides where it is."""
-    return any(_alike(injury, v) for v in c.injuries) or any(_alike(injury, h) for h in c.hidden)
+def _shown(injury: str, c: CharacterSeen, signs: Mapping[str, Sequence[str]] | None = None) -> bool:
+    """The injury is visible on the character (by name or a visible sign: a limp for an
+    ankle), or the framing hides where it is."""
+    return any(
+        _alike(injury, v) or matches_injury(v, injury, signs or {}) for v in c.injuries
+    ) or any(_alike(injury, h) for h in c.hidden)
 
 
 def _same_look(a: str, b: str) -> bool:
