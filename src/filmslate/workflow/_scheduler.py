@@ -230,7 +230,11 @@ class Scheduler:
         with ThreadPoolExecutor(self.jobs, thread_name_prefix="slate-lane") as pool:
             futures = [pool.submit(self.task, task) for task in tasks]
             self._queued(len(futures))
-            self.wait(futures)
+            try:
+                self.wait(futures)
+            except BaseException:  # Ctrl-C too: the lanes end at their next step boundary
+                self.stopping.set()
+                raise
 
     def task(self, body: Callable[[], T]) -> T:
         """One task's body, holding the baton; a failure stops the others."""
