@@ -270,3 +270,18 @@ def test_the_budget_page_shows_every_cap_level_with_its_reservations(project) ->
     cells = re.findall(r"<td[^>]*>([^<]*)</td>", episode)
     assert cells[:8] == ["episode", "E02", "0.5", "0.46", "0.0000", "0.4600", "92.0", "warning"]
     assert 'class="state-warning"' in caps.split('data-target="E02"', 1)[0].rsplit("<tr", 1)[1]
+
+
+@pytest.mark.slow
+def test_a_take_not_graded_yet_cannot_be_judged(demo: Path, tmp_path: Path) -> None:
+    """A newer take than the one the QC rows graded: a verdict would land on the old row."""
+    with Project(demo) as p:
+        before = p.store.latest("QC_BATCH", "S01")
+    take = tmp_path / "PROXY_S01_SH01.mp4"
+    take.write_bytes((demo / "production" / "PROXY_S01_SH01_v001.mp4").read_bytes())
+    run_slate("add", str(take), "--reason", "a take made by hand", cwd=demo, check=True)
+    done = run_slate("approve", "S01_SH01", "--reason", "looks right", cwd=demo)
+    assert done.returncode == 2
+    assert "PROXY_S01_SH01_v002.mp4 has no QC row yet" in done.stderr
+    with Project(demo) as p:
+        assert p.store.latest("QC_BATCH", "S01") == before  # nothing written

@@ -18,9 +18,10 @@ from pydantic import ValidationError
 from ..core._errors import ArtifactNotFound, UserError
 from ..core._names import HERO_VISUAL, SHOT_RE, scene_of
 from ..core._video_prices import video_cost
-from ..engine._guards import HUMAN_REVIEW
+from ..engine._guards import HUMAN_REVIEW, graded
 from ..engine._override import approver
 from ..schemas import QcBatch, QcRow, ShotList, ShotRow
+from ..skills.production._qc import QcGrader
 from ..store import _runlog
 from ..store._project import Project
 from ..store._runlock import run_lock
@@ -102,7 +103,7 @@ def _write(
     batch = project.store.load(record.name) if record else None
     rows = list(batch.rows) if isinstance(batch, QcBatch) else []
     mine = [i for i, r in enumerate(rows) if r.shot_id == row.shot_id]
-    if record is None or not mine:
+    if record is None or not mine or graded(project.store, QcGrader, row.shot_id) is None:
         raise UserError(
             f"{take.filename} has no QC row yet: grade it first (`slate run qc-grader --shot "
             f"{row.shot_id}`), then approve or reject it",
