@@ -123,11 +123,26 @@ def _contradicts(said: frozenset[str], has: frozenset[str]) -> bool:
 
 
 def _polarity(text: str) -> bool:
-    return len(_NEGATIVE.findall(text.casefold().replace("’", "'"))) % 2 == 0
+    return len(_NEGATIVE.findall(_plain(text))) % 2 == 0
+
+
+_CONTRACTIONS = ((re.compile(r"\bcan'?t\b"), "cannot"), (re.compile(r"\bwon'?t\b"), "will not"))
+_NOT = re.compile(r"n't\b")
+_NEGATION_WORDS = frozenset({"cannot", "nobody", "nothing", "none", "neither", "nor"})
+
+
+def _plain(text: str) -> str:
+    """Lower case with contractions spelled out ("isn't" -> "is not")."""
+    out = text.casefold().replace("’", "'")
+    for pattern, spelled in _CONTRACTIONS:
+        out = pattern.sub(spelled, out)
+    return _NOT.sub(" not", out)
 
 
 def _content(text: str) -> frozenset[str]:
-    return frozenset(w for w in words(text) if w not in _REPORTING)
+    return frozenset(
+        w for w in words(_plain(text)) if w not in _REPORTING and w not in _NEGATION_WORDS
+    )
 
 
 def judge_claim(claim: str, entries: Sequence[str]) -> tuple[Verdict, str]:
