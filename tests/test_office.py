@@ -285,3 +285,21 @@ def test_a_take_not_graded_yet_cannot_be_judged(demo: Path, tmp_path: Path) -> N
     assert "PROXY_S01_SH01_v002.mp4 has no QC row yet" in done.stderr
     with Project(demo) as p:
         assert p.store.latest("QC_BATCH", "S01") == before  # nothing written
+
+
+@pytest.mark.slow
+def test_browsing_every_page_writes_nothing(demo: Path) -> None:
+    def state() -> tuple[int, list[str]]:
+        with Project(demo) as p:
+            rows = p.store.conn.execute("SELECT count(*) FROM runlog").fetchone()[0]
+        files = sorted(
+            str(f.relative_to(demo)) for f in demo.rglob("*") if ".filmslate" not in f.parts
+        )
+        return rows, files
+
+    before = state()
+    office = client(demo)
+    for page in (*PAGES, "/review/S04_SH03", "/log?skill=qc-grader&status=FAIL"):
+        assert office.get(page).status_code == 200, page
+    assert office.get("/media/FINAL_S04_SH03_v001.mp4").status_code == 200
+    assert state() == before
