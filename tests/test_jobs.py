@@ -17,15 +17,18 @@ import time
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
 from conftest import run_slate
 from filmslate import Project
 from filmslate.core._errors import BudgetExceeded
+from filmslate.engine._gateway import Gateway, ProviderSettings, TextRequest
 from filmslate.engine._waits import waiting
 from filmslate.store import _runlog
 from filmslate.store._ledger import Ledger
 from filmslate.synthetic import VIDEO_MODEL, synthetic_project, synthetic_runner
 from filmslate.synthetic._latency import SlowVideo
+from filmslate.testing.openai_server import OpenAIServer
 from filmslate.workflow._limits import ProviderLimits, RateWindow
 from filmslate.workflow._orchestrator import Orchestrator
 from filmslate.workflow._scheduler import Scheduler
@@ -223,3 +226,33 @@ def test_the_cli_refuses_jobs_with_a_skill_and_jobs_below_one(tmp_path: Path) ->
     assert zero.returncode == 2 and "--jobs" in zero.stderr
     skill = run_slate("run", "story-architect", "--jobs", "2", "-C", str(tmp_path / "film"))
     assert skill.returncode == 2 and "--jobs" in skill.stderr + skill.stdout
+
+
+class Title(BaseModel):
+    title: str
+
+
+def test_text_requests_over_http_overlap_under_the_scheduler(tmp_path: Path) -> None:
+    """The real HTTP text path (pydantic-ai, the gateway's client) from eight threads."""
+    delay, calls = 0.3, 16
+    with OpenAIServer([{"title": "ok"}] * (calls + 1), delay_s=delay) as server:
+        settings = ProviderSettings(
+            base_urls={"compat": server.base_url}, price_overrides={"compat:m": (1.0, 1.0)}
+        )
+        gateway = Gateway(tmp_path, settings)
+        answers: list[str] = []
+
+        def call(n: int) -> None:
+            request = TextRequest("s", f"S{n:02d}", 1, "compat:m", "system", "prompt", Title)
+            answers.append(gateway.complete(request).output.title)
+
+        call(0)  # the provider is built once, before the clock starts
+        with Project.init(tmp_path / "film", name="film") as project:
+            scheduler = Scheduler(8, ProviderLimits(project.config))
+        started = time.perf_counter()
+        with scheduler.installed():
+            scheduler.run_all([lambda n=n: call(n) for n in range(1, calls + 1)])
+        elapsed = time.perf_counter() - started
+        gateway.close()
+    assert answers == ["ok"] * (calls + 1)
+    assert elapsed < 0.6 * calls * delay  # one after another it takes calls x delay
