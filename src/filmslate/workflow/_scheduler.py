@@ -73,9 +73,7 @@ class _Slot:
 class Scheduler:
     """The baton, the limits and the threads of one concurrent phase (see the module docs)."""
 
-    def __init__(
-        self, jobs: int, limits: ProviderLimits, progress: object | None = None
-    ) -> None:
+    def __init__(self, jobs: int, limits: ProviderLimits, progress: object | None = None) -> None:
         if jobs < 2:
             raise ValueError("a scheduler runs at least two jobs at once")
         self.jobs = jobs
