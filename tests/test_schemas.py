@@ -202,6 +202,13 @@ def _model(model: type[BaseModel]) -> st.SearchStrategy[Any]:
 
 def _renumber_scenes(d: dict[str, Any]) -> dict[str, Any]:
     rows = [r.model_copy(update={"scene_id": f"S{i + 1:02d}"}) for i, r in enumerate(d["rows"])]
+    if rows and hasattr(rows[0], "story_position"):  # a position names another scene
+        rows = [
+            r.model_copy(update={"story_position": "before S01" if r.story_position else ""})
+            if i
+            else r.model_copy(update={"story_position": ""})
+            for i, r in enumerate(rows)
+        ]
     return {**d, "rows": rows}
 
 

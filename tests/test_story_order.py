@@ -159,3 +159,9 @@ def test_import_marks_flashbacks_in_the_time_of_day(project: Project, tmp_path: 
         ("HARBOUR", "DAY (FLASH FORWARD)"),
     ]
     assert story_bases(rows) == {"S01": None, "S02": None, "S03": "S01"}
+
+
+def test_a_position_must_name_another_scene_of_the_table() -> None:
+    text = _scenes().render().replace(b"before S02", b"before S09")
+    with pytest.raises(SchemaError, match="line 4: story_position 'before S09' of S03 must name"):
+        Scenes.parse(text)

@@ -106,6 +106,14 @@ class Scenes(CsvArtifact):
     @classmethod
     def _one_row_per_scene(cls, rows: list[SceneRow]) -> list[SceneRow]:
         unique((r.scene_id for r in rows), "scene_id")
+        ids = {r.scene_id for r in rows}
+        for line, row in enumerate(rows, start=2):
+            match = STORY_POSITION_RE.fullmatch(row.story_position)
+            if match and (match[2].upper() not in ids or match[2].upper() == row.scene_id):
+                raise ValueError(
+                    f"line {line}: story_position {row.story_position!r} of {row.scene_id} "
+                    f"must name another scene of this table (its ids: {', '.join(sorted(ids))})"
+                )
         return rows
 
 
