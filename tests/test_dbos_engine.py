@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -47,7 +48,8 @@ def latency_demo(root: Path, model: str) -> None:
     for tier in ("premium", "mid", "low"):
         config = config.replace(f'{tier} = "animatic"', f'{tier} = "{model}"')
     config = config.replace(
-        "video = { animatic = {", "video = { latency = { proxy = 0.0001, final = 0.0001 }, animatic = {"
+        "video = { animatic = {",
+        "video = { latency = { proxy = 0.0001, final = 0.0001 }, animatic = {",
     )
     (root / "filmslate.toml").write_text(config)
 
@@ -82,7 +84,7 @@ def test_the_dbos_engine_makes_the_local_engines_production_for_the_same_spend(
     tmp_path: Path, finished_demo: FinishedDemo
 ) -> None:
     root = tmp_path / "side-b"
-    demo_project(root)
+    demo_like(finished_demo.root, root)
     done = run_slate("run", "--engine", "dbos", cwd=root, timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "production complete" in done.stdout
@@ -97,6 +99,15 @@ def test_the_dbos_engine_makes_the_local_engines_production_for_the_same_spend(
     assert run_slate("verify", cwd=root).returncode == 0
 
 
+def demo_like(finished: Path, root: Path) -> None:
+    """The demo as ``finished`` was begun: its config and replay answers (the example's may
+    have changed since), the demo's inputs."""
+    demo_project(root)
+    shutil.copy(finished / "filmslate.toml", root / "filmslate.toml")
+    shutil.rmtree(root / "replay")
+    shutil.copytree(finished / "replay", root / "replay")
+
+
 def speech_jobs(root: Path) -> int:
     with sqlite3.connect(root / ".filmslate" / "index.sqlite") as conn:
         return int(conn.execute("SELECT count(*) FROM speech_jobs").fetchone()[0])
@@ -109,14 +120,14 @@ def test_a_run_killed_after_sending_a_job_resumes_it_without_sending_it_again(
     root = tmp_path / "side-b"
     latency_demo(root, "latency:0.2")
     killed = run_slate(
-        "run", "--engine", "dbos", cwd=root, timeout=600,
+        "run", "--engine", "dbos", "--jobs", "4", cwd=root, timeout=600,
         env={**env, "FILMSLATE_CRASH_AT": "dbos_job_submitted"},
     )  # fmt: skip
     assert killed.returncode == -signal.SIGKILL, killed.stdout[-2000:] + killed.stderr[-2000:]
-    assert len(submissions(root)) == 1  # sent; its step never recorded; its intent kept
-    assert [state for *_, state in jobs(root)] == ["intent"]
+    assert submissions(root)  # sent; its step never recorded; its intent kept
+    assert {state for *_, state in jobs(root)} <= {"intent", "submitted"}
 
-    done = run_slate("run", "--engine", "dbos", cwd=root, env=env, timeout=900)
+    done = run_slate("run", "--engine", "dbos", "--jobs", "4", cwd=root, env=env, timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "production complete" in done.stdout
     assert_sent_once(root)  # found by its reference, never sent again
@@ -197,3 +208,33 @@ def test_two_workers_on_postgres_share_a_runs_jobs_each_sent_once(
     assert all("running the jobs of" in s and "stopped" in s for s in said), said
     assert {state for *_, state in jobs(root)} == {"done"}
     assert not (root / ".filmslate" / "dbos.sqlite").exists()  # all in Postgres
+
+
+def test_a_worker_killed_after_sending_a_job_is_restarted_and_sends_it_once(
+    tmp_path: Path, postgres: str
+) -> None:
+    env = {**install_latency(tmp_path / "site"), "FILMSLATE_DBOS_URL": postgres}
+    root = tmp_path / "side-b"
+    latency_demo(root, "latency:0.2")  # a vendor's job, found by its reference
+    doomed = start_worker(root, "w1", {**env, "FILMSLATE_CRASH_AT": "dbos_job_submitted"})
+    other = start_worker(root, "w2", env)
+    full = {**os.environ, "COLUMNS": "200", **env, "FILMSLATE_DBOS_LOCAL_JOBS": "0"}
+    run = subprocess.Popen(
+        [sys.executable, "-m", "filmslate", "run", "--engine", "dbos"], cwd=root, env=full,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    running = [other]
+    try:
+        assert doomed.wait(timeout=600) == -signal.SIGKILL  # right after its first send
+        assert len([s for s in submissions(root) if s["pid"] == doomed.pid]) == 1
+        running.append(start_worker(root, "w1", env))  # its name: it resumes its job
+        said, _ = run.communicate(timeout=900)
+    finally:
+        if run.poll() is None:
+            run.kill()
+        stopped = [stop_worker(w) for w in running]
+    assert run.returncode == 0, said[-3000:] + "".join(stopped)
+    assert "production complete" in said
+    assert_sent_once(root)  # the restarted worker found the job by its reference
+    assert {state for *_, state in jobs(root)} == {"done"}
+    assert run_slate("verify", cwd=root, env=env).returncode == 0

@@ -242,17 +242,20 @@ class Runtime:
         """Launch DBOS and register the project's queues."""
         if Runtime.current is not None:
             raise RuntimeError("a DBOS runtime is already running in this process")
-        Runtime.current = self
         if self.url.startswith("sqlite:///"):
             Path(self.url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        DBOS(config=self._dbos_config())
         queues = self.queues()
-        DBOS.listen_queues(list(queues) if self.listen else [])
-        DBOS.launch()
-        for name, limits in queues.items():
-            DBOS.register_queue(name, polling_interval_sec=0.2, **limits)
-        with self._engine().begin() as conn:
-            SENDS.create(conn, checkfirst=True)
+        self._create_sends()  # before launch: a recovered job claims its reference at once
+        Runtime.current = self
+        try:
+            DBOS(config=self._dbos_config())
+            DBOS.listen_queues(list(queues) if self.listen else [])
+            DBOS.launch()
+            for name, limits in queues.items():
+                DBOS.register_queue(name, polling_interval_sec=0.2, **limits)
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def stop(self) -> None:
@@ -324,6 +327,16 @@ class Runtime:
         key = "worker_concurrency" if self.provider(kind, model).offline else "global_concurrency"
         limits[key] = cap
         return limits
+
+    def _create_sends(self) -> None:
+        """The claims table (two processes creating it at once: one wins, both go on)."""
+        try:
+            with self._engine().begin() as conn:
+                SENDS.create(conn, checkfirst=True)
+        except sa.exc.DBAPIError:
+            with self._engine().begin() as conn:
+                if not sa.inspect(conn).has_table(SENDS.name):
+                    raise
 
     def _dbos_config(self) -> Any:
         return {
