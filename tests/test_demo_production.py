@@ -49,7 +49,7 @@ def test_the_demo_runs_from_premise_to_a_playable_cut(produced: tuple[Path, Fini
             for rec in project.store.latest_of_each("SHOTLIST")
             for row in project.store.load(rec.name).rows
         ]  # type: ignore[attr-defined]
-        assert len(shots) == 44  # as many shots as its 36 lines need to be said whole
+        assert len(shots) == 40  # as many shots as its 36 lines need to be said whole
         info = probe(project.store.read(cut.name))
         assert abs(info.duration_s - sum(s.duration_s for s in shots)) <= 0.5
         kinds = {k for (k,) in project.store.conn.execute("SELECT DISTINCT kind FROM artifacts")}

@@ -37,7 +37,8 @@ ADA (V.O.)
 We had three nights left.
 """
 # Where the rule puts them: SH01 is a wide shot of the empty office, SH02 the two-shot of Ada
-# and Bram (both lines fit its 4 s), SH03 Ada's close-up takes the voice-over, as SH02 is full.
+# and Bram (both lines: shot-planner sizes it to hold them), SH03 Ada's close-up takes the
+# voice-over, as SH02 is full.
 PLACED = [
     ("S01_SH02", 1, "ADA", "The signal died at nine.", "", "", "yes"),
     ("S01_SH02", 2, "BRAM", "Then we read it again.", "(quietly)", "", "yes"),

@@ -44,7 +44,7 @@ CONFIG = {
     '"replay:research"': f'"{MODEL}"',
     '"replay:vision"': f'"{MODEL}"',
     "project_cap = 5.0": "project_cap = 20.0",
-    "scene_cap = 0.37": "scene_cap = 4.0",
+    "scene_cap = 0.43": "scene_cap = 4.0",
     "shot_cap = 0.25": "shot_cap = 2.0",
     "width = 640": "width = 256",  # small proxies and finals: the renders take seconds
     "height = 360": "height = 144",
@@ -197,12 +197,12 @@ def test_measured_usage_is_reported_and_kept() -> None:
 def test_the_demo_produced_over_http_with_revisions_and_exact_spend(tmp_path: Path) -> None:
     film = Film()
     answers = ReplayAnswers(FILM / "replay", film.edit)
-    with OpenAIServer(answers, tokens="measured", timeout_s=660) as server:
+    with OpenAIServer(answers, tokens="measured", timeout_s=1260) as server:
         root = tmp_path / "side-b"
         demo_project(root, server)
         shutil.rmtree(root / "replay", ignore_errors=True)  # nothing is answered offline
-        # a whole production with renders: ~100 s alone, more on a loaded machine
-        ran = run_slate("run", "-C", str(root), timeout=600)
+        # a whole production with renders (41 shots, 260 s): ~4 min alone, more when loaded
+        ran = run_slate("run", "-C", str(root), timeout=1200)
         cost = run_slate("cost", "-C", str(root))
         billed = list(server.usage)
     assert ran.returncode == 0 and "production complete" in ran.stdout, ran.stdout + ran.stderr
