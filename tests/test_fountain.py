@@ -56,7 +56,7 @@ def heading(line: str) -> ParsedScene:
         ("int. kitchen - night", "INT", "KITCHEN", "NIGHT"),
         ("INT. KITCHEN - NIGHT #12#", "INT", "KITCHEN", "NIGHT"),
         ("INT. KITCHEN - NIGHT #12A#", "INT", "KITCHEN", "NIGHT"),
-        (".FLASHBACK - THE PIER - NIGHT", "", "FLASHBACK THE PIER", "NIGHT"),
+        (".FLASHBACK - THE PIER - NIGHT", "", "THE PIER", "NIGHT (FLASHBACK)"),  # issue 16 §2
         (".INT. KITCHEN - NIGHT", "INT", "KITCHEN", "NIGHT"),
         ("INT. KITCHEN - EARLY MORNING", "INT", "KITCHEN", "EARLY MORNING"),
         ("INT. KITCHEN - LATER THAT NIGHT", "INT", "KITCHEN", "LATER THAT NIGHT"),

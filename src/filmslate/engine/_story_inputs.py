@@ -37,12 +37,24 @@ def set_subject(store: Store, place: str) -> str:
     exact = lock_subject(place)
     if store.latest("SET_LOCK", exact) is not None:
         return exact
-    locks: list[tuple[str, SetLock]] = []
-    for record in store.latest_of_each("SET_LOCK"):
-        lock = store.load(record.name)
-        if isinstance(lock, SetLock) and lock.places:
-            locks.append((record.name.subject or "", lock))
-    return set_subject_for(place, locks) or exact
+    return set_subject_for(place, _declaring(store)) or exact
+
+
+_DECLARED: dict[tuple[str, ...], list[tuple[str, SetLock]]] = {}
+
+
+def _declaring(store: Store) -> list[tuple[str, SetLock]]:
+    """(subject, lock) of every latest SET lock that declares places. Loaded once per set of
+    lock versions: readiness asks for every artifact it checks."""
+    records = store.latest_of_each("SET_LOCK")
+    key = tuple(r.sha256 for r in records)
+    if key not in _DECLARED:
+        locks = [(r.name.subject or "", store.load(r.name)) for r in records]
+        _DECLARED.clear()  # one production at a time: keep only the latest versions
+        _DECLARED[key] = [
+            (s, lock) for s, lock in locks if isinstance(lock, SetLock) and lock.places
+        ]
+    return _DECLARED[key]
 
 
 def scene_set_subjects(store: Store, rows: Sequence[SceneRow], scene: str) -> list[str]:
