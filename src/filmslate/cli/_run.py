@@ -100,7 +100,8 @@ def run(
         str | None,
         typer.Option(
             help="local (in this process) or dbos (each paid job a durable DBOS workflow, "
-            "on this process or `slate worker`s; docs/scale.md). Default: [run] engine, else local."
+            "on this process or `slate worker`s; docs/scale.md). Default: run.engine in "
+            "filmslate.toml, else local."
         ),
     ] = None,
     jobs: Annotated[

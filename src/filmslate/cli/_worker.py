@@ -34,8 +34,8 @@ def worker(
     database_url: Annotated[
         str | None,
         typer.Option(
-            help="The system database (default: FILMSLATE_DBOS_URL, [run] dbos_database_url, "
-            "else .filmslate/dbos.sqlite)."
+            help="The system database (default: FILMSLATE_DBOS_URL, run.dbos_database_url in "
+            "filmslate.toml, else .filmslate/dbos.sqlite)."
         ),
     ] = None,
     project: ProjectOpt = None,
