@@ -196,7 +196,7 @@ def replan(
     for i, lag in enumerate(lags):  # an L cut only where the next shot has room for it
         after = (order[i + 1], trims[i + 1]) if i + 1 < len(order) else None
         if lag and not (_room(*after) >= lag - EPS if after else not closes_film):
-            lags[i] = 0.0  # the line is longer than the take: plan_notes names it
+            lags[i] = 0.0  # the line is longer than the take: overrun_failures names it
     leads = [trim.lead_s if i else 0.0 for i, trim in enumerate(trims)]
     rows, record = [], 0.0
     for i, (shot, trim) in enumerate(zip(order, trims, strict=True)):
