@@ -11,9 +11,14 @@ from typing import Any
 import pytest
 
 from filmslate import Project
-from filmslate.core._errors import SchemaError
+from filmslate.core._errors import InputNotReady, SchemaError
 from filmslate.engine._skill import Registry
-from filmslate.rules._worldstate_story import story_base, story_bases, story_previous
+from filmslate.rules._worldstate_story import (
+    story_base,
+    story_bases,
+    story_previous,
+    tracking_order,
+)
 from filmslate.schemas import Breakdown, Scenes, WorldState
 from filmslate.skills.continuity._supervisor import ContinuitySupervisor
 from filmslate.skills.continuity._world import WorldStateTracker
@@ -165,3 +170,46 @@ def test_a_position_must_name_another_scene_of_the_table() -> None:
     text = _scenes().render().replace(b"before S02", b"before S09")
     with pytest.raises(SchemaError, match="line 4: story_position 'before S09' of S03 must name"):
         Scenes.parse(text)
+
+
+FORWARD = [
+    {"scene_id": "S01", "summary": "Alex waits.", "location": "BARN", "time_of_day": "NIGHT",
+     "characters_present": ["ALEX"]},
+    {"scene_id": "S02", "summary": "Old Alex at the harbour.", "location": "HARBOUR",
+     "time_of_day": "DAY", "characters_present": ["ALEX"], "story_position": "after S03"},
+    {"scene_id": "S03", "summary": "Alex falls.", "location": "BARN",
+     "time_of_day": "NIGHT - LATER", "characters_present": ["ALEX"]},
+]  # fmt: skip
+
+
+def test_a_flash_forward_is_tracked_after_the_scene_it_follows(tmp_path: Path) -> None:
+    rows = Scenes.model_validate({"rows": FORWARD}).rows
+    assert [r.scene_id for r in tracking_order(rows)] == ["S01", "S03", "S02"]
+    with Project.init(tmp_path / "film", name="film") as p:
+        root = p.root
+    configure(root)
+    add(root, Scenes.model_validate({"rows": FORWARD}))
+    cast = [
+        {
+            "scene_id": r["scene_id"],
+            "characters_present": ["ALEX"],
+            "locations_used": [r["location"]],
+        }
+        for r in FORWARD
+    ]
+    add(root, Breakdown.model_validate({"rows": cast}))
+    hurt = {"ALEX": {"add_injuries": ["broken left arm"]}}
+    script: list[Any] = [
+        {"scene_id": "S01"},
+        {"scene_id": "S03", "character_updates": hurt},
+        {"scene_id": "S02", "character_updates": {"ALEX": {"location": "HARBOUR"}}},
+    ]
+    r, model = scripted_runner(root, script, _registry())
+    with pytest.raises(InputNotReady, match="world-state-tracker --scene S03"):
+        r.run("world-state-tracker", "S02")  # the future is not known yet
+    for row in tracking_order(rows):
+        assert r.run("world-state-tracker", row.scene_id).gate.passed, row.scene_id
+    future = r.store.load(r.store.state_after("S02").name)  # type: ignore[union-attr]
+    assert isinstance(future, WorldState)
+    assert future.characters["ALEX"].injuries == ["broken left arm"]  # the state after S03
+    assert "out of story order (after S03)" in model.requests[-1].prompt

@@ -38,6 +38,7 @@ __all__ = [
     "story_bases",
     "story_place",
     "story_previous",
+    "tracking_order",
 ]
 
 _FLASHBACK = re.compile(r"\bFLASH\s*-?\s*BACKS?\b")
@@ -146,3 +147,22 @@ def scene_places(rows: Sequence[SceneRow], scene: str) -> list[str]:
         if canonical_id(before.location) != canonical_id(row.location):
             places.append(before.location)
     return places
+
+
+def tracking_order(rows: Sequence[SceneRow]) -> list[SceneRow]:
+    """SCENES rows in an order that tracks each scene after its base: the rows' own order,
+    except that a flash forward waits for the scene it follows (``after S08`` placed before
+    S08 runs right after S08). A cycle of positions keeps the rest in row order (the runner
+    then names the scene to track first)."""
+    bases = story_bases(rows)
+    done: set[str] = set()
+    pending = list(rows)
+    out: list[SceneRow] = []
+    while pending:
+        ready = next((r for r in pending if bases[r.scene_id] in (None, *done)), None)
+        if ready is None:
+            return out + pending
+        pending.remove(ready)
+        done.add(ready.scene_id)
+        out.append(ready)
+    return out

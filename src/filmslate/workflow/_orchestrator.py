@@ -42,6 +42,7 @@ from ..core._errors import CostReviewRequired, GateFailed, RenderRefused, RunErr
 from ..core._names import scene_of
 from ..engine._readiness import culture_required, passed_and_fresh, scene_rows
 from ..engine._runner import Runner, RunResult
+from ..rules._worldstate_story import tracking_order
 from ..schemas import ShotRow
 from ..skills.narrative._scene_goals import missing_fields
 from ..store._runlock import run_lock
@@ -181,7 +182,7 @@ class Orchestrator:
         rows = scene_rows(self.project)
         self.progress.phase("scenes", 7 * len(rows))
         ahead_all(self, "research-agent", [r.scene_id for r in rows])  # --jobs N: at once
-        for row in rows:
+        for row in tracking_order(rows):  # a flash forward after the scene it follows
             scene = row.scene_id
             self._scene_narrative(row.scene_id, bool(row.characters_present))
             self.step("research-agent", scene)
