@@ -159,6 +159,11 @@ plan_source = "rules"           # rules (code alone, no model asked) or model (t
 # (every Skill subclass with a name found in the file is registered).
 paths = []
 
+[run]
+# engine = "dbos"        # each paid job a durable DBOS workflow, here or on `slate worker`s
+# dbos_database_url = "postgresql://film@db-host:5432/filmslate"   # workers on other machines
+#                        # (never a password here: FILMSLATE_DBOS_URL or PGPASSWORD; docs/scale.md)
+
 [catalogue]
 # Change a shipped model entry or describe a new one (docs/catalogue.md), keyed "provider:model";
 # a changed price names its source and date:
