@@ -73,6 +73,7 @@ def test_jobs_8_makes_the_artifacts_and_spend_of_a_sequential_run(
     result = run_slate("run", "--jobs", "8", "-C", str(root), timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "production complete" in result.stdout
+    assert "shots, 8 at once" in result.stdout  # the concurrent phase's progress bar
 
     sequential, concurrent = artifacts(finished_demo.root), artifacts(root)
     assert sorted(concurrent) == sorted(sequential)  # the same names and versions

@@ -43,6 +43,8 @@ class SlowVideo(SyntheticVideo):
         self.in_flight = 0
         self.most_in_flight = 0
         self.references: list[str] = []
+        self.slow_span: list[float] = []  # first slow submission, last slow download
+        self.slow_ids: set[str] = set()
         self.lock = threading.Lock()
 
     finds_by_reference: ClassVar[bool] = False
@@ -51,9 +53,13 @@ class SlowVideo(SyntheticVideo):
         """Accept the job (recorded in the journal first, when there is one)."""
         job_id = super().submit(job)
         key = f"{job_id}#{job.reference}"
+        latency = self._latency(job)
         with self.lock:
             self.references.append(job.reference)
-            self.ready_at[key] = time.monotonic() + self._latency(job)
+            self.ready_at[key] = time.monotonic() + latency
+            if latency:
+                self.slow_ids.add(key)
+                self.slow_span[:1] = self.slow_span[:1] or [time.monotonic()]
             self.in_flight += 1
             self.most_in_flight = max(self.most_in_flight, self.in_flight)
         if self.journal is not None:
@@ -76,6 +82,8 @@ class SlowVideo(SyntheticVideo):
         with self.lock:
             if self.ready_at.pop(job_id, None) is not None:
                 self.in_flight -= 1
+            if job_id in self.slow_ids:
+                self.slow_span[1:] = [time.monotonic()]
         return super().download(job_id.split("#", 1)[0])
 
     def find(self, reference: str) -> str | None:

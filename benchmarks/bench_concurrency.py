@@ -1,0 +1,175 @@
+"""Concurrency benchmark (issue 17 §4): `slate run --jobs N` against one step after another.
+
+1. **Paid-job wall time.** A synthetic production of one scene of N = 40 shots whose video
+   model takes a fixed 2 s per final render (``synthetic._latency.SlowVideo``; proxies and
+   text answer at once), run with C = 1, 4 and 8. The paid-job wall time is the time from the
+   first final's submission to the last final's download, printed against ceil(N / C) x 2 s
+   (goal: at most 1.1x at every C). The run's whole wall time is printed beside it. (A scene's
+   finals are the paid steps that run at once inside a lane; the 40 proxies of one scene run
+   in shot order, see docs/scale.md.)
+2. **Whole productions.** The synthetic production at 50 scenes (and 500, reduced with
+   ``--big``) with every text answer taking 0.2 s and every video job 1 s, sequentially and
+   with ``--jobs 8``: wall time, the speedup, and the wall time against the critical path of
+   the scheduler's graph (the phases before and after the shots, which run in order, plus the
+   slowest scene's shots: measured in the sequential run).
+
+Each production runs in a fresh subprocess. Usage:
+  python benchmarks/bench_concurrency.py                     # both parts
+  python benchmarks/bench_concurrency.py --part 1            # paid-job wall time only
+  python benchmarks/bench_concurrency.py --part 2 --scenes 50 --shots 2 --big 0
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve()
+SRC = HERE.parents[1] / "src"
+
+
+class SceneClock:
+    """A Progress timing the phases, each scene's shots apart ('shots of S01')."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = defaultdict(float)
+        self.current, self.since = "", time.perf_counter()
+
+    def phase(self, name: str, total: int) -> None:
+        self.stop()
+        self.current = name
+
+    def advance(self, detail: str) -> None:
+        """Ignore."""
+
+    def ran(self, result: Any) -> None:
+        """Ignore."""
+
+    def stop(self) -> None:
+        now = time.perf_counter()
+        if self.current:
+            self.seconds[self.current] += now - self.since
+        self.since = now
+
+
+def child(args: argparse.Namespace) -> dict[str, Any]:
+    """One production; its wall time, phases, and what the video model saw."""
+    from filmslate.synthetic import VIDEO_MODEL, synthetic_project
+    from filmslate.synthetic._latency import SlowVideo, slow_answers
+    from filmslate.testing import ScriptedTextModel
+    from filmslate.workflow._orchestrator import Orchestrator
+
+    runner, film = synthetic_project(args.root / "film", args.scenes, args.shots)
+    if args.text_latency:
+        model = ScriptedTextModel(slow_answers(film.answer, args.text_latency))
+        runner.gateway.register("scripted", model)
+    resolutions = ("final",) if args.finals_only else ("proxy", "final")
+    video = SlowVideo(args.video_latency, resolutions=resolutions, final_width=256)
+    runner.render_service().providers[VIDEO_MODEL] = video
+    runner.render_service().poll_interval_s = 0.01
+    clock = SceneClock()
+    orchestrator = Orchestrator(runner, progress=clock)
+    orchestrator.jobs = args.jobs
+    began = time.perf_counter()
+    outcome = orchestrator.run()
+    wall = time.perf_counter() - began
+    clock.stop()
+    return {
+        "status": outcome.status,
+        "reason": outcome.reason[:300],
+        "wall_s": wall,
+        "phases": dict(clock.seconds),
+        "jobs_sent": len(video.references),
+        "most_in_flight": video.most_in_flight,
+        "slow_span_s": video.slow_span[1] - video.slow_span[0] if video.slow_span else 0.0,
+    }
+
+
+def production(
+    scenes: int,
+    shots: int,
+    jobs: int,
+    video_latency: float,
+    text_latency: float = 0.0,
+    finals_only: bool = False,
+) -> dict[str, Any]:
+    """Run one production in a fresh subprocess; its measurements."""
+    with tempfile.TemporaryDirectory(prefix="filmslate-bench-jobs-") as folder:
+        command = [sys.executable, str(HERE), "--child", "--root", folder]
+        command += ["--scenes", str(scenes), "--shots", str(shots), "--jobs", str(jobs)]
+        command += ["--video-latency", str(video_latency), "--text-latency", str(text_latency)]
+        command += ["--finals-only"] if finals_only else []
+        env = {"PYTHONPATH": str(SRC), "PATH": "/usr/bin:/bin"}
+        done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    if done.returncode:
+        raise SystemExit(f"the child failed:\n{done.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    if result["status"] != "complete":
+        raise SystemExit(f"the production did not complete: {result['reason']}")
+    return result
+
+
+def paid_job_wall_time(latency: float = 2.0, shots: int = 40) -> None:
+    """Part 1: the finals' wall time at C = 1, 4, 8 against ceil(N / C) x latency."""
+    print(f"paid-job wall time: N = {shots} final renders of one scene, {latency:g} s each")
+    print(f"{'C':>3} {'paid':>8} {'ceil(N/C)xL':>12} {'ratio':>6} {'whole run':>10}")
+    for jobs in (1, 4, 8):
+        run = production(1, shots, jobs, latency, finals_only=True)
+        paid, ideal = run["slow_span_s"], math.ceil(shots / jobs) * latency
+        print(
+            f"{jobs:>3} {paid:>7.1f}s {ideal:>11.1f}s {paid / ideal:>6.2f} "
+            f"{run['wall_s']:>9.1f}s  (jobs sent {run['jobs_sent']}, at most "
+            f"{run['most_in_flight']} in flight)"
+        )
+
+
+def whole(scenes: int, shots: int, jobs: int = 8) -> None:
+    """Part 2: one size, sequential and with ``jobs``: speedup and the critical path."""
+    one = production(scenes, shots, 1, 1.0, text_latency=0.2)
+    many = production(scenes, shots, jobs, 1.0, text_latency=0.2)
+    lanes = {k: v for k, v in one["phases"].items() if k.startswith("shots of ")}
+    critical = one["wall_s"] - sum(lanes.values()) + max(lanes.values(), default=0.0)
+    print(
+        f"{scenes} scenes x {shots} shots, text 0.2 s, video 1 s: sequential "
+        f"{one['wall_s']:.0f} s, --jobs {jobs} {many['wall_s']:.0f} s (speedup "
+        f"{one['wall_s'] / many['wall_s']:.2f}x); critical path {critical:.0f} s "
+        f"(wall/critical {many['wall_s'] / critical:.2f}); shots phase sequential "
+        f"{sum(lanes.values()):.0f} s, concurrent "
+        f"{sum(v for k, v in many['phases'].items() if k.startswith('shots')):.0f} s"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--part", type=int, choices=(0, 1, 2), default=0, help="0: both")
+    parser.add_argument("--scenes", type=int, default=50)
+    parser.add_argument("--shots", type=int, default=2, help="shots per scene (part 2)")
+    parser.add_argument("--big", type=int, default=500, help="the larger size (0: skip it)")
+    parser.add_argument("--jobs", type=int, default=8)
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--root", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--video-latency", type=float, default=0.0, help=argparse.SUPPRESS)
+    parser.add_argument("--text-latency", type=float, default=0.0, help=argparse.SUPPRESS)
+    parser.add_argument("--finals-only", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(args)))
+        return
+    if args.part in (0, 1):
+        paid_job_wall_time()
+    if args.part in (0, 2):
+        for size in (args.scenes, args.big):
+            if size:
+                whole(size, args.shots, args.jobs)
+
+
+if __name__ == "__main__":
+    main()
