@@ -238,6 +238,10 @@ def test_slate_run_voices_the_shots_with_the_fal_voice_each_lock_names(tmp_path:
     after = versions(root)
     assert {s for s in SHOTS if after[s] != before[s]} == {"S01_SH02", "S01_SH03"}
     assert spends(root, "S01_SH02", 2) == 2  # espeak first, then the fal voice
+    cost = run_slate("cost", "-C", str(root), env=env)  # the projection prices the fal voice
+    speech = next(line for line in cost.stdout.splitlines() if "speech (" in line)
+    cells = [c.strip() for c in speech.strip().strip("|").split("|")]
+    assert MODEL in cells[0] and float(cells[-1]) > 0, speech
     data, _ = latest(root, "AUDIO", "S01_SH02")
     samples, _rate = read_wav(data)
     assert rms(samples) > 100

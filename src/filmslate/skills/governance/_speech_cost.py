@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ...core._config import Config
-from ...core._config_providers import SCRATCH_VOICE
+from ...engine._speech_service import speech_price
 from ...schemas import SceneRow, Scenes, ScriptScene, VoiceLock
 from ..production._dialogue_shots import scene_lines, spoken_seconds
 from ..production._dialogue_timing import LineClock
@@ -53,7 +53,7 @@ def speech_cost(
     clock = LineClock({c: voice_settings(lock) for c, lock in locks.items()})
     lines = [line for row in rows for line in scene_lines(scripts.get(row.scene_id), row)]
     characters = sum(len(line.text) for line in lines)
-    price = 0.0 if config.audio.model == SCRATCH_VOICE else config.audio.price_per_1k_chars or 0.0
+    price = speech_price(config)  # the catalogue's for a hosted voice, 0 offline
     return SpeechCost(
         model=config.audio.model,
         lines=len(lines),
