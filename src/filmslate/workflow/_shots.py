@@ -11,9 +11,12 @@ With ``--jobs N`` (N > 1) the same steps first run as a dependency graph (``_sch
   order inside its lane, and the gates before each step are the same, so nothing downstream
   of a FAIL runs;
 - reference-sheets take **turns** in SCENES order (scenes share their cast's sheets: the
-  second scene uses the sheets the first made, as in a sequential run);
+  second scene uses the sheets the first made, as in a sequential run), and so do the lanes'
+  ends (budget-gates' status, counting the cap changes of the scenes so far) and the cost
+  reviews inside lanes (they wait for the scenes before theirs to end);
 - inside a lane, the shots' render-finals (once the scene's proxies passed QC and the visual
-  pass) are independent **paid steps**, handed to the executor (``_executor``) to run at once.
+  pass) are independent **paid steps**, handed to the executor (``_executor``) to run at once,
+  unless their worst cases together would reach a cap's warning point (``finals_fit``).
 
 Proxies of one scene stay in shot order: each QC verdict may add a regen rule the next
 shot's GenPack must carry, and rendering before it would pay for a take made stale at once.
