@@ -122,3 +122,21 @@ def test_the_run_lock_is_shared_with_the_cli(film: Path) -> None:
 def test_mcp_outside_a_project_is_a_clean_error(tmp_path: Path) -> None:
     result = run_slate("mcp", "--project", str(tmp_path))
     assert result.returncode == 2 and "filmslate.toml" in result.stderr
+
+
+def test_the_whole_production_is_refused_before_anything_is_made_when_vision_is_blind(
+    tmp_path: Path,
+) -> None:
+    """`run` with no skill is `slate run`: a vision tier that cannot see is refused at the
+    start, before a sheet, storyboard or proxy is paid for (workflow._vision_preflight)."""
+    from test_vision_preflight import BLIND, configured, made
+
+    root = tmp_path / "film"
+    configured(root, **{'vision = "replay:vision"': f'vision = "{BLIND}"'})
+
+    async def steps(client: Client) -> Any:
+        return await client.call_tool("run", {})
+
+    result = _session(root, steps)
+    assert result.is_error and "qc-grader sends images" in result.content[0].text
+    assert made(root) == (0, 0)

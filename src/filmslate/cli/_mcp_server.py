@@ -145,14 +145,18 @@ class ProjectTools:
     def run(self, skill: str | None = None, target: str = "PROJECT") -> dict[str, Any]:
         """Run one skill or loop (see `skills`) on a target to PASS; with no skill, run the
         whole production: everything missing or stale, in loop order."""
+        from ..workflow._dbos_jobs import run_engine
         from ..workflow._loops import LOOPS, run_loop
         from ..workflow._orchestrator import Orchestrator
+        from ..workflow._vision_preflight import refuse_blind_vision
 
         with (
             self._running(f"slate mcp run {skill or ''}".strip()) as p,
-            closing(runner_for(p)) as runner,
+            run_engine(p, None) as attach,  # [run] engine, as `slate run` without --engine
+            closing(attach(runner_for(p))) as runner,
         ):
             if skill is None:
+                refuse_blind_vision(runner)  # before any sheet, storyboard or proxy is paid
                 outcome = Orchestrator(runner).run()
                 return {"status": outcome.status, "summary": outcome.describe()}
             if skill in LOOPS:
