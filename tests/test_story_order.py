@@ -126,14 +126,17 @@ def test_the_supervisor_checks_a_flashback_against_its_story_time(film: Path) ->
     no_sling = {"kind": "uninjured", "character": "ALEX", "subject": "sling",
                 "detail": "no sling, waves both arms"}  # fmt: skip
     script: list[Any] = [*DIFFS, {"observations": [both_arms]}, {"observations": [no_sling]}]
-    r, _ = scripted_runner(film, script, _registry())
+    r, model = scripted_runner(film, script, _registry())
     for scene in ("S01", "S02", "S03", "S04"):
         r.run("world-state-tracker", scene)
     past = r.run_once("continuity-supervisor", "S03")
     assert past.gate.verdict == "PASS", past.gate.reasons
+    prompt = model.requests[-1].prompt
+    assert "out of story order: before S02" in prompt and "injuries none" in prompt
     now = r.run_once("continuity-supervisor", "S04")
     assert now.gate.verdict == "FAIL"
     assert "broken left arm" in now.gate.reasons[0] and "S04" in now.gate.reasons[0]
+    assert "broken left arm shows as sling" in model.requests[-1].prompt
     # S04 CONTINUOUS joins S02 in the barn, not the flashback at the school
     assert not any("two places" in reason for reason in now.gate.reasons)
 

@@ -411,8 +411,9 @@ def _project_body(data: _Inputs, checked: Sequence[SceneFacts]) -> str:
     lines = []
     for f in checked:
         row = _row(data.scenes.rows, f.scene_id)
+        story = f" ({f.story}, in story time)" if f.story else ""
         lines.append(
-            f"- {f.scene_id} | {f.location} | {f.time_of_day or '-'} | "
+            f"- {f.scene_id}{story} | {f.location} | {f.time_of_day or '-'} | "
             f"{', '.join(f.characters) or '-'} | props {', '.join(f.props_used) or '-'}"
             f" | changes {'; '.join(f.state_changes) or '-'} | {row.summary}"
         )
