@@ -140,3 +140,17 @@ def test_the_whole_production_is_refused_before_anything_is_made_when_vision_is_
     result = _session(root, steps)
     assert result.is_error and "qc-grader sends images" in result.content[0].text
     assert made(root) == (0, 0)
+
+
+def test_run_uses_the_engine_of_the_project_config(film: Path) -> None:
+    """`[run] engine = "dbos"` holds for the agent too: the run starts DBOS (its SQLite system
+    database in .filmslate/), as `slate run` without --engine does."""
+    pytest.importorskip("dbos", reason="the dbos engine needs the scale extra (filmslate[scale])")
+    config = film / "filmslate.toml"
+    config.write_text(config.read_text().replace('# engine = "dbos" ', 'engine = "dbos"'))
+
+    async def steps(client: Client) -> Any:
+        return _data(await client.call_tool("run", {"skill": "pitch"}))
+
+    assert _session(film, steps)["status"] == "waiting"
+    assert (film / ".filmslate" / "dbos.sqlite").is_file()
