@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import sqlite3
 
+from ..core._episodes import episode_of
+
 VERSION = "1"
 # Money is compared to half a cent: the log keeps six decimals, the ledger full floats.
 TOLERANCE = 0.005
@@ -160,7 +162,7 @@ def open_holds(conn: sqlite3.Connection) -> dict[str, float]:
     """Per scope, the amount the open reservations hold (there are few at any time)."""
     held: dict[str, float] = {}
     for scene, shot, amount in conn.execute("SELECT scene_id, shot_id, amount FROM reservations"):
-        for scope in ("PROJECT", scene, shot):
+        for scope in ("PROJECT", episode_of(scene), scene, shot):  # a film's scene: no episode
             if scope:
                 held[scope] = held.get(scope, 0.0) + amount
     return held
