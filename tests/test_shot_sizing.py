@@ -104,15 +104,15 @@ def test_shot_planner_lengthens_a_shot_to_say_its_lines(film: Path) -> None:
 
 def test_lines_longer_than_a_shot_may_last_fail_with_the_fix(film: Path) -> None:
     scripted(film, LONG)
-    one = {"rows": [GOOD["rows"][0], shot(2, char_ids=["ALEX", "MIRA", "BEN"])]}  # type: ignore[index]
+    one = {"rows": [GOOD["rows"][0], shot(2)]}  # type: ignore[index]
     r, _ = runner(film, [one] * 12)  # every revision answers the same: it stops at the top
     with pytest.raises(HardStop) as stop:
         r.run("shot-planner", "S01")
     said = str(stop.value).split("Still failing: ", 1)[1]
     assert said.startswith("S01_SH02: its dialogue (lines 1 ALEX, 2 ALEX, 3 ALEX) takes about ")
     assert said.endswith(
-        "s to say and it may last at most 5s (complex or crowded shots' limit): add shots for "
-        "these lines (a shot of each speaker after it) or give it fewer lines"
+        "s to say and it may last at most 10s (the [visual] max_clip_s clip limit): add shots "
+        "for these lines (a shot of each speaker after it) or give it fewer lines"
     )
     assert r.store.latest("SHOTLIST", "S01") is not None  # kept, FAIL, for the person
 
@@ -301,3 +301,20 @@ def test_the_cost_plan_never_shortens_a_shot_below_its_dialogue(tmp_path: Path) 
     lines = scene_lines(ScriptScene.parse(VOICE_OVER.encode()), SCENES.rows[0])
     placed = assign_lines(lines, list(rows.values()))
     assert [p.shot_id for p in placed] == ["S01_SH01"]
+
+
+def test_a_line_longer_than_its_shot_may_ever_last_asks_for_the_script_or_the_model(
+    film: Path,
+) -> None:
+    scripted(film, SCRIPT)  # ALEX's line takes longer than a crowded shot's 5 s
+    one = {"rows": [GOOD["rows"][0], shot(2, char_ids=["ALEX", "MIRA", "BEN"])]}  # type: ignore[index]
+    r, _ = runner(film, [one] * 12)
+    with pytest.raises(HardStop) as stop:
+        r.run("shot-planner", "S01")
+    said = str(stop.value).split("Still failing: ", 1)[1]
+    assert said.startswith("S01_SH02: its dialogue (lines 1 ALEX, 2 MIRA) takes about ")
+    assert said.endswith(
+        "it may last at most 5s (complex or crowded shots' limit): line 1 alone is longer "
+        "than that: split the speech in the script, or route the shot to a model with longer "
+        "clips"
+    )

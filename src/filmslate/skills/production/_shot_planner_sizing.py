@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from ...core._visual_models import entry_for, tier_model
 from ...engine._skill import Context
-from ...schemas import SceneRow, ShotRow
+from ...schemas import DialogueRow, SceneRow, ShotRow
 from ._dialogue_shots import (
+    SpokenLine,
     assign_lines,
     line_clock,
     scene_lines,
@@ -23,6 +24,7 @@ from ._dialogue_shots import (
     sized_durations,
     spoken_seconds,
 )
+from ._dialogue_timing import LineClock, shot_need
 from ._shared import CROWD
 
 __all__ = [
@@ -100,10 +102,26 @@ def dialogue_size_failures(ctx: Context, scene: SceneRow, rows: list[ShotRow]) -
         )
         out.append(
             f"{row.shot_id}: its dialogue (lines {who}) takes about {need:.1f}s to say and "
-            f"{limit}: add shots for these lines (a shot of each speaker after it) or give it "
-            "fewer lines"
+            f"{limit}: " + _fix(mine, lines, clock, cap)
         )
     return out
+
+
+def _fix(mine: list[DialogueRow], lines: list[SpokenLine], clock: LineClock, cap: float) -> str:
+    """More shots, unless one line alone is longer than the shot may last: no shot list can
+    place it whole, so the script or the model must change."""
+    by_order = {line.order: line for line in lines}
+    alone = [
+        p.line_order
+        for p in mine
+        if shot_need([spoken_seconds(by_order[p.line_order], clock)]) > cap + EPS
+    ]
+    if alone:
+        return (
+            f"line {alone[0]} alone is longer than that: split the speech in the script, or "
+            "route the shot to a model with longer clips"
+        )
+    return "add shots for these lines (a shot of each speaker after it) or give it fewer lines"
 
 
 def dialogue_lines_prompt(ctx: Context, scene: SceneRow) -> list[str]:
