@@ -35,9 +35,21 @@ _BODY = frozenset({
     "head", "face", "eye", "eyebrow", "nose", "lip", "jaw", "cheek", "ear", "neck", "throat",
     "shoulder", "arm", "elbow", "wrist", "hand", "finger", "thumb", "palm", "knuckle", "chest",
     "rib", "back", "side", "stomach", "hip", "leg", "thigh", "knee", "shin", "ankle", "foot",
-    "feet", "toe", "forehead", "temple", "scalp", "collarbone",
+    "feet", "toe", "forehead", "temple", "scalp", "collarbone", "forearm", "calf", "heel",
 })
 _SIDES = frozenset({"left", "right"})
+# A limb and the parts it contains: an arm in a sling is how a wrist or shoulder injury
+# shows, so "arm" does not contradict "wrist" (a hand stays its own part: a cut on the hand
+# is not the cut on the arm).
+_REGIONS: Mapping[str, frozenset[str]] = {
+    "arm": frozenset({"shoulder", "elbow", "wrist", "forearm", "collarbone"}),
+    "leg": frozenset({"hip", "thigh", "knee", "shin", "calf", "ankle"}),
+    "hand": frozenset({"finger", "thumb", "palm", "knuckle"}),
+    "foot": frozenset({"feet", "toe", "heel"}),
+    "head": frozenset({"forehead", "temple", "scalp", "face"}),
+    "face": frozenset({"eye", "eyebrow", "nose", "lip", "jaw", "cheek", "forehead"}),
+    "chest": frozenset({"rib"}),
+}
 # Words that say how bad or where, not what: sharing only these does not match an injury.
 _VAGUE = frozenset({
     "small", "deep", "bad", "minor", "major", "fresh", "old", "light", "slight", "nasty",
@@ -71,8 +83,17 @@ _REPORTING = frozenset({
     "so", "now", "already", "still", "really", "just", "all", "about", "what", "remember",
     "learned", "learnt", "found", "out", "did", "doe", "do", "can", "will", "would", "him",
     "them", "us", "my", "our", "your", "sure", "certain", "realise", "realize", "realised",
-    "realized", "understand", "understood", "aware",
+    "realized", "understand", "understood", "aware", "there", "here",
 })
+# Words that mark an entry as hearsay or a guess, not a fact ("a rumour that ...", "Lena
+# suspects ..."): such an entry does not entail the bare fact; a claim hedged the same way
+# (or reported: "I heard ...") restates it.
+_HEDGES = frozenset({
+    "rumour", "rumor", "rumoured", "rumored", "gossip", "allegedly", "alleged", "supposedly",
+    "apparently", "reportedly", "suspect", "suspected", "suspicion", "maybe", "perhaps",
+    "possibly", "probably", "might", "unconfirmed", "guess", "guesse", "guessed",
+})
+_HEARSAY = frozenset({"heard", "hear", "say", "said", "told", "claim", "claimed", "word"})
 _NEGATIVE = re.compile(
     r"\b(?:not|no|never|nobody|nothing|none|neither|nor|cannot|isn't|wasn't|aren't|weren't|"
     r"doesn't|didn't|don't|hasn't|hadn't|won't|can't|couldn't)\b"
@@ -114,12 +135,17 @@ def matches_injury(text: str, injury: str, recorded: Mapping[str, Sequence[str]]
 
 
 def _contradicts(said: frozenset[str], has: frozenset[str]) -> bool:
-    """Both name a body part (or a side) and they differ."""
+    """Both name a body part (or a side) and they differ (a limb and a part of it agree)."""
     for table in (_BODY, _SIDES):
         a, b = said & table, has & table
-        if a and b and not _overlap(a, b):
+        if a and b and not _overlap(a, b) and not _one_region(a, b):
             return True
     return False
+
+
+def _one_region(a: frozenset[str], b: frozenset[str]) -> bool:
+    """A part named on one side lies within a limb named on the other."""
+    return any(y in _REGIONS.get(x, ()) or x in _REGIONS.get(y, ()) for x in a for y in b)
 
 
 def _polarity(text: str) -> bool:
@@ -141,8 +167,16 @@ def _plain(text: str) -> str:
 
 def _content(text: str) -> frozenset[str]:
     return frozenset(
-        w for w in words(_plain(text)) if w not in _REPORTING and w not in _NEGATION_WORDS
+        w
+        for w in words(_plain(text))
+        if w not in _REPORTING and w not in _NEGATION_WORDS and w not in _HEDGES
     )
+
+
+def _hedged(text: str, hearsay: bool = False) -> bool:
+    """The text marks itself as a rumour or a guess (a claim also by reporting hearsay)."""
+    said = words(_plain(text))
+    return bool(said & _HEDGES) or (hearsay and bool(said & _HEARSAY))
 
 
 def judge_claim(claim: str, entries: Sequence[str]) -> tuple[Verdict, str]:
@@ -151,14 +185,18 @@ def judge_claim(claim: str, entries: Sequence[str]) -> tuple[Verdict, str]:
     if not said:
         return "known", ""
     close, denied = "", ""
+    hedged = _hedged(claim, hearsay=True)
     for entry in entries:
         known = _content(entry)
         if not known:
             continue
         if said <= known:
-            if _polarity(entry) == positive:
+            if _polarity(entry) != positive:
+                denied = denied or entry  # they know the opposite
+            elif hedged or not _hedged(entry):
                 return "known", entry
-            denied = denied or entry  # they know the opposite
+            else:  # a rumour stated as fact: the judgment tier decides
+                close = close or entry
         elif known <= said or (len(said & known) >= 2 and len(said & known) * 2 >= len(said)):
             close = close or entry
     if denied:
