@@ -57,6 +57,7 @@ def test_an_edited_duration_becomes_shotlist_v002_and_makes_its_shots_stale(demo
     assert result.returncode == 0, result.stderr
     assert "stored production/SHOTLIST_S02_v002.csv" in result.stdout
     assert "GENPACK_S02_SH01_v001.txt" in result.stdout  # its shots are stale now
+    assert "more (`slate artifacts` marks each stale)" in result.stdout  # the rest: where
     assert "GENPACK_S01_SH01" not in result.stdout  # another scene's are not
     new = (demo / "production" / "SHOTLIST_S02_v002.csv").read_text().splitlines()
     assert new[1].split(",")[2] == "6.5"
@@ -81,6 +82,30 @@ def test_a_bad_cell_is_refused_with_tab_row_and_column_and_nothing_is_imported(
     assert "tab SHOTLIST_S03, row 3, column D (camera_type)" in result.stderr
     assert "'closeup'" in result.stderr and "Traceback" not in result.stderr
     assert _versions(demo, "SHOTLIST_S01") == ["SHOTLIST_S01_v001.csv"]  # all or nothing
+
+
+def test_a_refused_cell_is_named_by_the_row_the_sheet_shows(demo: Path) -> None:
+    """A cell with a line break spans two CSV lines and a blank row is dropped on reading;
+    the error still names the spreadsheet's own row numbers."""
+    path = _export(demo)
+    book = load_workbook(path)
+    book["SHOTLIST_S03"]["E2"] = "Ida at the bench\nNico at the door"  # Alt+Enter in a cell
+    book["SHOTLIST_S03"]["D3"] = "closeup"
+    book.save(path)
+    result = run_slate("sheet", "import", str(path), cwd=demo)
+    assert result.returncode == 2
+    assert "tab SHOTLIST_S03, row 2, column E (blocking_summary)" in result.stderr
+    assert "tab SHOTLIST_S03, row 3, column D (camera_type)" in result.stderr
+    folder = _export(demo, "--format", "csv")
+    rows = list(csv.reader((folder / "SHOTLIST_S03.csv").read_text().splitlines()))
+    rows[3] = [""] * len(rows[0])  # row 4 emptied in Sheets
+    rows[4][0] = rows[1][0]  # row 5 repeats row 2's shot_id
+    with (folder / "SHOTLIST_S03.csv").open("w", newline="") as fh:
+        csv.writer(fh, lineterminator="\n").writerows(rows)
+    result = run_slate("sheet", "import", str(folder), cwd=demo)
+    assert result.returncode == 2
+    assert f"column A (shot_id): duplicate shot_id '{rows[1][0]}' in rows 2 and 5" in result.stderr
+    assert _versions(demo, "SHOTLIST_S03") == ["SHOTLIST_S03_v001.csv"]
 
 
 def test_read_only_tabs_refuse_an_edit(demo: Path) -> None:

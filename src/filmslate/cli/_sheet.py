@@ -61,4 +61,6 @@ def import_cmd(
             for name in done.stale[:SHOWN]:
                 out.print(f"  {name}")
             if len(done.stale) > SHOWN:
-                out.print(f"  and {len(done.stale) - SHOWN} more (`slate status`)")
+                out.print(
+                    f"  and {len(done.stale) - SHOWN} more (`slate artifacts` marks each stale)"
+                )

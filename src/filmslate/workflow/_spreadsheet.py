@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,7 @@ from ..store._project import Project, manual_entry
 README = "README"
 MANIFEST_HEADER = ("tab", "source", "digest", "editable")
 EDITABLE_KINDS = ("SCENES", "BREAKDOWN", "SHOTLIST")
+DUPLICATE = re.compile(r"(duplicate (\w+) .*) on lines (\d+) and (\d+)")  # schemas._csv.unique
 COST_HEADER = ("level", "scope", "cap", "settled", "reserved", "committed", "percent", "state")
 RULES = (
     "filmslate data spine: one tab per table of the production.",
@@ -57,10 +59,16 @@ class Tab:
     kind: str = ""  # the artifact kind an editable tab imports as ('' = read-only)
     numeric: frozenset[str] = frozenset()
     record: Record | None = None
+    # The spreadsheet row of each of ``rows`` (header = row 1): blank rows are dropped on
+    # reading, so an error names the row the person sees. Empty: rows 2, 3, ... in order.
+    row_numbers: tuple[int, ...] = ()
 
     @property
     def editable(self) -> bool:
         return bool(self.kind)
+
+    def row_number(self, index: int) -> int:
+        return self.row_numbers[index] if self.row_numbers else index + 2
 
     def digest(self) -> str:
         return _digest(self.header, self.rows)
@@ -232,15 +240,34 @@ def _cell_error(tab: Tab, exc: SchemaError) -> str:
     problems = exc.context.get("errors") or [
         {"line": exc.context.get("line"), "field": "", "message": str(exc)}
     ]
+    rows = _rows_by_line(tab)
     parts = []
     for problem in problems:
         column = str(problem.get("field") or "").rsplit(".", 1)[-1].split("[")[0]
-        where = f"row {problem['line']}" if problem.get("line") else "a row"
-        if column in tab.header:
-            where += f", column {_letter(tab.header.index(column))} ({column})"
         text = str(problem["message"]).split(": ", 1)[-1]
-        parts.append(f"tab {tab.name}, {where}: {text}")
+        duplicate = DUPLICATE.search(text)
+        if duplicate:  # a table-wide check counts rows from 2: name the sheet's rows
+            first, second = (tab.row_number(int(n) - 2) for n in duplicate.group(3, 4))
+            text = f"{duplicate.group(1)} in rows {first} and {second}"
+            column = column if column in tab.header else duplicate.group(2)
+        where = [f"tab {tab.name}"]
+        if problem.get("line"):
+            where.append(f"row {rows.get(int(problem['line']), problem['line'])}")
+        if column in tab.header:
+            where.append(f"column {_letter(tab.header.index(column))} ({column})")
+        parts.append(f"{', '.join(where)}: {text}")
     return "; ".join(parts) + "; fix the cell and import again (nothing was imported)"
+
+
+def _rows_by_line(tab: Tab) -> dict[int, int]:
+    """The CSV line a record ends on (what the schema's errors count, a cell with a line
+    break spanning two) -> the spreadsheet row it came from."""
+    reader = csv.reader(io.StringIO(_csv_text(tab.header, tab.rows), newline=""))
+    next(reader, None)
+    rows: dict[int, int] = {}
+    for index, _ in enumerate(reader):
+        rows[reader.line_num] = tab.row_number(index)  # line_num: where this record ended
+    return rows
 
 
 def _letter(index: int) -> str:
@@ -308,4 +335,7 @@ def read_csv_tab(path: Path) -> Tab:
         header, *rows = _csv_rows(path.read_bytes()) or [[]]
     except (UnicodeDecodeError, csv.Error) as exc:
         raise UserError(f"{path}: not a UTF-8 CSV file ({exc})") from None
-    return Tab(path.stem, tuple(header), [r for r in rows if any(c.strip() for c in r)])
+    kept = [(n, r) for n, r in enumerate(rows, start=2) if any(c.strip() for c in r)]
+    return Tab(
+        path.stem, tuple(header), [r for _, r in kept], row_numbers=tuple(n for n, _ in kept)
+    )

@@ -122,7 +122,8 @@ def _tab(name: str, cells: list[tuple[Any, ...]]) -> Tab:
         return Tab(name, (), [])
     width = max(len(_trimmed(r)) for r in rows)
     fitted = [(r + [""] * width)[:width] for r in rows]
-    return Tab(name, tuple(fitted[0]), [r for r in fitted[1:] if any(c.strip() for c in r)])
+    kept = [(n, r) for n, r in enumerate(fitted[1:], start=2) if any(c.strip() for c in r)]
+    return Tab(name, tuple(fitted[0]), [r for _, r in kept], row_numbers=tuple(n for n, _ in kept))
 
 
 def _trimmed(row: list[str]) -> list[str]:
