@@ -154,3 +154,11 @@ def test_run_uses_the_engine_of_the_project_config(film: Path) -> None:
 
     assert _session(film, steps)["status"] == "waiting"
     assert (film / ".filmslate" / "dbos.sqlite").is_file()
+
+
+def test_mcp_without_its_extra_names_it(film: Path, tmp_path: Path) -> None:
+    from test_sheet import blocked
+
+    result = run_slate("mcp", "--project", str(film), env=blocked(tmp_path, "mcp"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "pip install 'filmslate[mcp]'" in result.stderr

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import csv
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
 
-from conftest import FinishedDemo, run_slate
+from conftest import SRC, FinishedDemo, run_slate
 
 
 @pytest.fixture
@@ -140,3 +141,26 @@ def test_not_a_spreadsheet_is_a_clean_error(demo: Path, tmp_path: Path) -> None:
     empty.mkdir()
     result = run_slate("sheet", "import", str(empty), cwd=demo)
     assert result.returncode == 2 and "README.csv" in result.stderr
+
+
+def blocked(tmp_path: Path, package: str) -> dict[str, str]:
+    """An environment in which importing ``package`` fails as if it were not installed."""
+    folder = tmp_path / "blocked" / package
+    folder.mkdir(parents=True)
+    (folder / "__init__.py").write_text(f"raise ImportError('no {package}', name='{package}')\n")
+    return {"PYTHONPATH": os.pathsep.join([str(folder.parent), str(SRC)])}
+
+
+def test_a_missing_extra_or_an_unwritable_path_is_a_clean_error(tmp_path: Path) -> None:
+    root = tmp_path / "film"
+    run_slate("init", str(root), check=True)
+    env = blocked(tmp_path, "openpyxl")
+    result = run_slate("sheet", "export", cwd=root, env=env)
+    assert result.returncode == 2, result.stderr
+    assert "pip install 'filmslate[sheet]'" in result.stderr and "Traceback" not in result.stderr
+    assert not (root / "exports").exists()  # nothing made
+    assert run_slate("sheet", "export", "-f", "csv", cwd=root, env=env).returncode == 0
+    (root / "taken.csv").write_text("")  # a file where the CSV folder would go
+    result = run_slate("sheet", "export", "taken.csv", "-f", "csv", cwd=root)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: taken.csv: cannot write the export there")

@@ -35,7 +35,12 @@ INSTRUCTIONS = (
 
 def build_server(root: Path) -> Any:
     """The MCP server for the project at ``root``, with every tool registered."""
-    from mcp.server.mcpserver import MCPServer
+    try:
+        from mcp.server.mcpserver import MCPServer
+    except ImportError as exc:
+        raise UserError(
+            f"slate mcp needs the mcp extra: pip install 'filmslate[mcp]' ({exc.name} is missing)"
+        ) from None
 
     server = MCPServer("filmslate", instructions=INSTRUCTIONS)
     tools = ProjectTools(root)

@@ -18,19 +18,34 @@ def export_sheet(project: Project, path: Path | None, fmt: str) -> tuple[Path, W
     if fmt not in FORMATS:
         raise UserError(f"--format {fmt!r}: use xlsx or csv")
     target = path if path is not None else project.root / DEFAULT[fmt]
-    book = workbook(project)
-    target.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "xlsx":
-        from ._spreadsheet_xlsx import write_xlsx
+        from ._spreadsheet_xlsx import require_openpyxl
 
         if target.suffix != ".xlsx":
             raise UserError(f"{target}: an xlsx export is a file ending in .xlsx")
+        require_openpyxl()  # before anything is made
+    book = workbook(project)
+    try:
+        _write(target, book, fmt)
+    except OSError as exc:
+        what = "a file" if fmt == "xlsx" else "a folder"
+        raise UserError(
+            f"{target}: cannot write the export there ({exc.strerror or exc}); "
+            f"pass another path (the {fmt} export is {what})"
+        ) from None
+    return target, book
+
+
+def _write(target: Path, book: Workbook, fmt: str) -> None:
+    if fmt == "xlsx":
+        from ._spreadsheet_xlsx import write_xlsx
+
+        target.parent.mkdir(parents=True, exist_ok=True)
         write_xlsx(target, book)
-        return target, book
-    target.mkdir(exist_ok=True)
+        return
+    target.mkdir(parents=True, exist_ok=True)
     for tab in [book.readme(), *book.tabs]:
         write_csv_tab(target / f"{tab.name}.csv", tab)
-    return target, book
 
 
 def import_sheet(project: Project, path: Path) -> Imported:

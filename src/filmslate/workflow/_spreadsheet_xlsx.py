@@ -16,10 +16,22 @@ from ._spreadsheet import README, Tab, Workbook
 from ._spreadsheet_rules import ColumnRule, column_rules
 
 SPARE_ROWS = 200  # rows below the data that keep the validation, for added shots
+SHEET_EXTRA = "an .xlsx workbook needs the sheet extra: pip install 'filmslate[sheet]'"
+
+
+def require_openpyxl() -> None:
+    """A one-line error naming the extra when openpyxl is not installed (CSVs need none)."""
+    try:
+        import openpyxl  # noqa: F401
+    except ImportError as exc:
+        raise UserError(
+            f"{SHEET_EXTRA}, or use the CSV folder (--format csv) ({exc.name} is missing)"
+        ) from None
 
 
 def write_xlsx(path: Path, book: Workbook) -> None:
     """Write every tab, README first, to ``path``."""
+    require_openpyxl()
     from openpyxl import Workbook as XlsxBook
 
     xlsx = XlsxBook()
@@ -103,6 +115,7 @@ def _validation(rule: ColumnRule, name: str) -> Any:
 
 def read_xlsx(path: Path) -> list[Tab]:
     """Every tab of a workbook, cells as text, trailing blank rows dropped."""
+    require_openpyxl()
     from openpyxl import load_workbook
 
     try:
