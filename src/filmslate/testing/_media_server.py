@@ -28,6 +28,7 @@ import json
 import math
 import tempfile
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
@@ -80,6 +81,12 @@ def mp4_bytes(
     """A real H.264 MP4 of ``width`` x ``height``, ``seconds`` long: a disc crossing a
     gradient (cached: the same clip is encoded once per process)."""
     frames = max(1, round(seconds * fps))
+    pictures = (_frame(width, height, index / max(1, frames - 1)) for index in range(frames))
+    return _encoded(pictures, width, height, fps)
+
+
+def _encoded(frames: Iterable[bytes], width: int, height: int, fps: int) -> bytes:
+    """RGB24 frames as an H.264 MP4 (ultrafast: a test's clip, not a film's)."""
     with tempfile.TemporaryDirectory(prefix="filmslate-media-") as folder:
         path = Path(folder) / "clip.mp4"
         writer = imageio_ffmpeg.write_frames(
@@ -94,8 +101,8 @@ def mp4_bytes(
         )
         writer.send(None)
         try:
-            for index in range(frames):
-                writer.send(_frame(width, height, index / max(1, frames - 1)))
+            for frame in frames:
+                writer.send(frame)
         finally:
             writer.close()
         return path.read_bytes()
@@ -104,16 +111,41 @@ def mp4_bytes(
 @lru_cache(maxsize=8)
 def i2v_bytes(first: bytes, width: int, height: int, seconds: float, fps: int) -> bytes:
     """A real H.264 MP4 starting on ``first`` (a PNG or JPEG, cropped to cover the frame) with
-    a gentle camera drift over it: the offline animatic's medium move, as an image-to-video
-    model starts from its first image (cached: the proxy and the final send the same one)."""
-    from ..engine._video import VideoJob
-    from ..providers.animatic import render
+    the offline animatic's gentle drift over it (its "medium" move: frame 0 is the whole
+    picture) and a disc crossing it after frame 0, as an image-to-video model starts from its
+    first image. Frames are cut and scaled by OpenCV and encoded as :func:`mp4_bytes` is
+    (cached: the proxy and the final of a shot send the same image)."""
+    import cv2
 
-    job = VideoJob("i2v", "camera_type: medium", seconds, width, height, fps, image=first)
-    with tempfile.TemporaryDirectory(prefix="filmslate-media-") as folder:
-        path = Path(folder) / "clip.mp4"
-        render(job, path)
-        return path.read_bytes()
+    from ..providers.animatic import CAMERA_MOVES, MOVES
+
+    with Image.open(io.BytesIO(first)) as image:
+        picture = np.asarray(image.convert("RGB"))
+    tall, wide = picture.shape[:2]
+    scale = max(width / wide, height / tall)  # cover, centre crop
+    box_w, box_h = round(width / scale), round(height / scale)
+    left, top = (wide - box_w) // 2, (tall - box_h) // 2
+    area = cv2.INTER_AREA
+    source = cv2.resize(
+        picture[top : top + box_h, left : left + box_w], (width, height), interpolation=area
+    )
+    move = MOVES[CAMERA_MOVES["medium"]]
+    count = max(1, round(seconds * fps))
+    frames = []
+    for index in range(count):
+        dx, dy, zoom = move(index / max(1, count - 1), 1)
+        w, h = width / zoom, height / zoom
+        x = min(max(width / 2 + dx * width - w / 2, 0.0), width - w)
+        y = min(max(height / 2 + dy * height - h / 2, 0.0), height - h)
+        matrix = np.array([[w / width, 0.0, x], [0.0, h / height, y]])
+        flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+        frame = cv2.warpAffine(source, matrix, (width, height), flags=flags)
+        # something moves in the scene: a disc crossing from just outside the left edge (not
+        # in frame 0), so no frozen-frame check trips on a smooth picture
+        radius = max(2, height // 8)
+        centre = (round(-radius + (width + 2 * radius) * index / count), round(height * 0.6))
+        frames.append(cv2.circle(frame, centre, radius, (230, 210, 170), -1).tobytes())
+    return _encoded(frames, width, height, fps)
 
 
 def _frame(width: int, height: int, t: float) -> bytes:
