@@ -318,3 +318,26 @@ def test_a_line_longer_than_its_shot_may_ever_last_asks_for_the_script_or_the_mo
         "than that: split the speech in the script, or route the shot to a model with longer "
         "clips"
     )
+
+
+def test_the_cost_plan_counts_a_hosted_voice_s_price(tmp_path: Path) -> None:
+    """The cost plan fits what the cost report projects: the clips and the voices."""
+    from filmslate.synthetic import set_key
+    from filmslate.workflow._costloop import apply_cost_plan
+    from test_costloop import cap, make_film
+    from test_costloop import planned as costed
+
+    root = make_film(tmp_path / "film", **cap(100.0))
+    scripted(root, VOICE_OVER)
+    config = root / "filmslate.toml"
+    text = set_key(config.read_text(encoding="utf-8"), "audio", "model", '"elevenlabs:v2"')
+    config.write_text(set_key(text, "audio", "price_per_1k_chars", "5.0"), encoding="utf-8")
+    r = costed(root)
+    result = apply_cost_plan(r, "S01")
+    (line,) = scene_lines(ScriptScene.parse(VOICE_OVER.encode()), SCENES.rows[0])
+    voices = round(len(line.text) * 5.0 / 1000, 4)
+    assert result.status == "within_cap"
+    assert result.projected_before == pytest.approx(8.74 + voices, abs=1e-4)
+    assert r.run("cost-optimizer", "S01").gate.passed
+    report = r.store.load(r.store.latest("COST_REPORT", "S01").name)  # type: ignore[union-attr]
+    assert report.projected_total == pytest.approx(result.projected_before)  # type: ignore[attr-defined]

@@ -47,6 +47,7 @@ from ..skills.governance._governance import (
     shot_line,
     target_lines,
 )
+from ..skills.governance._speech_cost import speech_cost
 from ..skills.production._production import ShotPlanner, shotlist_failures
 from ..skills.production._shot_planner_sizing import dialogue_needs
 from ..store import _runlog
@@ -128,13 +129,18 @@ def apply_cost_plan(runner: Runner, target: str, *, story: bool = False) -> Cost
         )
     _refuse_on_stops(runner, target)
     config = runner.config
-    lists: dict[str, ShotList] = runner.load_inputs(CostOptimizer(), target).all("SHOTLIST")
+    inputs = runner.load_inputs(CostOptimizer(), target)
+    lists: dict[str, ShotList] = inputs.all("SHOTLIST")
+    # the scratch voices, as the cost report counts them: no reduction changes them
+    voices = speech_cost(
+        target, inputs.get("SCENES"), inputs.all("SCRIPT"), inputs.all("VOICE_LOCK"), config
+    ).cost
     lists = {s: shots for s, shots in lists.items() if target in ("PROJECT", s)}
     level, scope = cap_scope(target, config)
     cap = runner.ledger.state(level, scope)
     assert cap is not None  # cap_scope names a level that has a cap
     room = room_left(cap, config)
-    before = projected_total(target_lines(lists, target, config))
+    before = round(projected_total(target_lines(lists, target, config)) + voices, 4)
     result = CostPlanResult(
         target,
         "within_cap",
@@ -151,8 +157,8 @@ def apply_cost_plan(runner: Runner, target: str, *, story: bool = False) -> Cost
         return result
     plan = _plan(runner, lists, config)
     for step in STEPS:
-        reduce_step(plan, step, room, config)
-    after = projected_total(target_lines(shot_lists(plan), target, config))
+        reduce_step(plan, step, room - voices, config)  # the voices take their share first
+    after = round(projected_total(target_lines(shot_lists(plan), target, config)) + voices, 4)
     if after > room + ZERO:
         if story and (back := _story_route(runner, result, lists, after)) is not None:
             raise back  # the story is simplified upstream; nothing is written here
