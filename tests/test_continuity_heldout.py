@@ -1,15 +1,21 @@
 """Gaps the held-out planted cases (tests/planted/heldout_*.json) found in the continuity
 checks, each pinned through the checks' entry points: an arm in a sling is how a wrist or
-shoulder injury shows; a rumour is not a fact, but a rumour passed on as one is known."""
+shoulder injury shows (and a broken arm has no limp); a rumour is not a fact, but a rumour
+passed on as one is known; forbidden drift names kinds ('no hat' bans a cap) and exceptions
+('no jewellery except her wedding ring'); a scene continuing another keeps its changes."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from filmslate.rules._continuity import Observation, check_continuity, scene_facts
+from filmslate.rules._continuity import Locks, Observation, check_continuity, scene_facts
 from filmslate.rules._continuity import with_observations as observed
 from filmslate.rules._continuity_match import judge_claim, matches_injury
-from filmslate.schemas import Breakdown, Finding, Scenes, StateDiff, WorldState
+from filmslate.rules._lock_drift import breaks, parse_drift
+from filmslate.schemas import Breakdown, CharLock, Finding, Scenes, StateDiff, WorldState
+from planted_cases import BASE_CHAR
 
 
 def _one_scene(world: dict[str, object], obs: dict[str, str]) -> list[Finding]:
@@ -97,3 +103,77 @@ def test_a_fact_entails_its_hedged_and_reported_forms() -> None:
         "she told me Marta is the informant",
     ):
         assert judge_claim(claim, fact)[0] == "known", claim
+
+
+def test_a_broken_arm_has_no_limp() -> None:
+    world = {"characters": {"ROSA": {"injuries": ["broken left arm"]}}}
+    walks = {"kind": "uninjured", "character": "ROSA", "subject": "limp", "detail": "no limp"}
+    assert _one_scene(world, walks) == []
+    assert matches_injury("limp", "broken left leg", {})
+    assert matches_injury("arm in a sling", "broken left arm", {})
+
+
+@pytest.mark.parametrize(
+    ("item", "seen", "interior", "broken"),
+    [
+        ("no hat indoors", "flat cap", True, True),  # a cap is a hat
+        ("no hat indoors", "flat cap", False, False),
+        ("never without his glasses", "reads without his spectacles", None, True),
+        ("no jewellery except her wedding ring", "her wedding ring", None, False),
+        ("no jewellery except her wedding ring", "gold necklace", None, True),
+        ("no jewellery except her wedding ring", "wedding ring, pearl necklace", None, True),
+        ("no jewellery", "no jewellery, bare wrists", None, False),
+        ("red lipstick", "bright red lipstick", None, True),
+    ],
+)
+def test_drift_reads_kinds_and_exceptions(
+    item: str, seen: str, interior: bool | None, broken: bool
+) -> None:
+    assert breaks(parse_drift(item), seen, interior, kinds=True) is broken
+
+
+def test_the_lock_gate_still_compares_words() -> None:
+    # a cap among the anchors does not contradict 'no hat indoors' in the lock itself
+    assert not breaks(parse_drift("no hat indoors"), "flat cap")
+
+
+def _wears(rows: list[dict[str, Any]], obs: dict[str, str]) -> list[Finding]:
+    """Sam's look in the last of some scenes, against a plain lock (grey coat, short hair)."""
+    scenes = Scenes.model_validate(
+        {"rows": [{"summary": "x", **{k: v for k, v in r.items() if k != "changes"}} for r in rows]}
+    )
+    breakdown = Breakdown.model_validate(
+        {
+            "rows": [
+                {
+                    "scene_id": r["scene_id"],
+                    "characters_present": r["characters_present"],
+                    "locations_used": [r["location"]],
+                    "state_changes": r.get("changes", []),
+                }
+                for r in rows
+            ]
+        }
+    )
+    ids = [str(r["scene_id"]) for r in rows]
+    diffs = {s: StateDiff.model_validate({"scene_id": s}) for s in ids}
+    facts, problems = scene_facts(scenes, breakdown, diffs, WorldState(), ids)
+    facts = observed(facts, [Observation.model_validate({**obs, "scene_id": ids[-1]})])
+    lock = CharLock.model_validate({"name": "SAM", **BASE_CHAR})
+    return problems + check_continuity(facts, Locks(characters={"SAM": lock}))
+
+
+def test_a_change_carries_into_the_scene_that_continues_it() -> None:
+    storm = {
+        "scene_id": "S01",
+        "location": "STREET",
+        "time_of_day": "NIGHT",
+        "characters_present": ["SAM"],
+        "changes": ["SAM is drenched by the storm: wet hair"],
+    }
+    wet = {"kind": "wears", "character": "SAM", "subject": "hair", "detail": "wet hair"}
+    later = {**storm, "scene_id": "S02", "changes": []}
+    assert _wears([storm, {**later, "time_of_day": "NIGHT - CONTINUOUS"}], wet) == []
+    # a cut is not a continuation: the hair has had time to dry, the lock's hair is back
+    cut = _wears([storm, {**later, "time_of_day": "NIGHT - NEXT DAY"}], wet)
+    assert [(f.category, f.severity) for f in cut] == [("character", "Medium")]

@@ -124,7 +124,7 @@ def check_scene(
         *check_places(f, prev, locks),
         *check_time(f, prev, prev_phase),
         *check_lighting(f, locks, policy, phase),
-        *check_wardrobe(f, locks),
+        *check_wardrobe(f, locks, prev),
     ]
 
 

@@ -189,7 +189,7 @@ def _unlearned(
     )
 
 
-def check_wardrobe(f: SceneFacts, locks: Locks) -> list[Finding]:
+def check_wardrobe(f: SceneFacts, locks: Locks, prev: SceneFacts | None = None) -> list[Finding]:
     """Wardrobe and appearance follow the character lock (character).
 
     A ``wears`` observation that breaks an item of the lock's forbidden-drift list, read with
@@ -201,17 +201,27 @@ def check_wardrobe(f: SceneFacts, locks: Locks) -> list[Finding]:
     ``outfit`` / ``accessory`` by the default outfit plus accessories or by a justified
     variant; ``hair``, ``eyes``, ``build``, ``mark`` by those appearance fields; ``colour`` as
     a hex code by the palette. A change the scene itself justifies passes too: a BREAKDOWN
-    state change naming the character that covers the detail. Anything else: **Medium**.
+    state change naming the character that covers the detail (of this scene, or of ``prev``
+    when this one continues it: hair soaked in the storm is still wet a moment later).
+    Anything else: **Medium**. Inside or outside (for "no hat indoors") is read from the
+    place, the time text and the set lock's geometry ("an open quay, outdoors").
     """
     findings = []
+    lock_of_set = locks.set_for(f.location)
+    set_text = lock_of_set.layout.geometry if lock_of_set else ""
+    changes = f.state_changes + (
+        prev.state_changes if prev is not None and f.join == "continuous" else ()
+    )
     for obs in f.seen("wears"):
         lock = locks.char(obs.character)
         if lock is None:
             continue
         stem = f"CHAR_{lock.name}_LOCK"
-        inside = interior_of(f.location, f.time_of_day)
+        inside = interior_of(f.location, f.time_of_day, set_text)
         forbidden = [
-            item for item in lock.forbidden_drift if breaks(parse_drift(item), obs.detail, inside)
+            item
+            for item in lock.forbidden_drift
+            if breaks(parse_drift(item), obs.detail, inside, kinds=True)
         ]
         if forbidden:
             findings.append(
@@ -225,7 +235,7 @@ def check_wardrobe(f: SceneFacts, locks: Locks) -> list[Finding]:
                     f"restore {obs.character}'s locked {obs.subject or 'look'} in {f.scene_id}",
                 )
             )
-        elif not _fits(f, obs, lock) and not _justified(f, obs):
+        elif not _fits(f, obs, lock) and not _justified(changes, obs):
             worn = char_state(f.after, obs.character).wardrobe
             findings.append(
                 finding(
@@ -276,8 +286,8 @@ def _fits_lock(obs: Observation, lock: CharLock) -> bool:
     return any(covered(obs.detail, ref) for ref in refs)
 
 
-def _justified(f: SceneFacts, obs: Observation) -> bool:
+def _justified(changes: tuple[str, ...], obs: Observation) -> bool:
     return any(
         f"_{key(obs.character)}_" in f"_{key(change)}_" and covered(obs.detail, change)
-        for change in f.state_changes
+        for change in changes
     )

@@ -73,8 +73,9 @@ _SIGNS_BY_WORD: Mapping[str, tuple[str, ...]] = {
                     ("bandage", "dizzy", "dressing")),
     **dict.fromkeys(("eye", "bruise", "bruised", "black"),
                     ("bruise", "swollen", "shiner", "patch")),
+    # A limp or a sling belongs to a leg or an arm: the body part words above give them.
     **dict.fromkeys(("broken", "fracture", "fractured", "sprain", "sprained"),
-                    ("cast", "splint", "brace", "sling", "limp")),
+                    ("cast", "splint", "brace")),
 }
 # Words that report a claim without adding to it ("she knows that ...", "he told me ...").
 _REPORTING = frozenset({

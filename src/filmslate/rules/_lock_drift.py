@@ -5,7 +5,10 @@ way: ``red lipstick`` / ``no hat`` / ``never wears red`` **ban** something (its 
 drift), ``never without his glasses`` / ``always wears the locket`` **require** something (its
 absence is the drift). ``indoors`` / ``outdoors`` limit an item to interior or exterior
 scenes. A description is read the same way: ``no hat, hair loose`` shows hair and no hat,
-``takes off his glasses`` shows the glasses absent.
+``takes off his glasses`` shows the glasses absent. ``except`` / ``apart from`` / ``other
+than`` name what an item spares (``no jewellery except her wedding ring``); a word naming a
+kind (``hat``, ``jewellery``, ``glasses``) covers its members (``_lock_words.KINDS``) when the
+caller asks (the continuity checks do; the lock gate compares anchors word for word).
 
 An item breaks when a description shows what it bans, or shows absent what it requires;
 a description that does not mention the thing is never a break (it cannot be judged).
@@ -19,7 +22,13 @@ from functools import lru_cache
 from typing import Literal
 
 from ._continuity_inputs import words
-from ._lock_words import ABSENCE_WORDS, EXTERIOR_WORDS, INTERIOR_WORDS, REQUIRE_PATTERNS
+from ._lock_words import (
+    ABSENCE_WORDS,
+    EXTERIOR_WORDS,
+    INTERIOR_WORDS,
+    KINDS,
+    REQUIRE_PATTERNS,
+)
 
 __all__ = ["Drift", "Seen", "breaks", "interior_of", "parse_drift", "seen"]
 
@@ -27,6 +36,7 @@ _CLAUSES = re.compile(r"[,;:.()]|\bbut\b|\bwhile\b|\band then\b", re.IGNORECASE)
 _BAN_LEAD = re.compile(r"^\s*(?:no|not|never|nor|zero|not a|not any)\b\s*", re.IGNORECASE)
 _REQUIRE = [re.compile(p, re.IGNORECASE) for p in REQUIRE_PATTERNS]
 _HEDGES = frozenset({"visible", "any", "ever", "other", "kind", "at", "all", "time"})
+_EXCEPT = re.compile(r"\b(?:except(?: for)?|apart from|other than|save for|besides)\b")
 _SAFE_COMPOUNDS = (("off-white", "offwhite"), ("off white", "offwhite"), ("take-out", "takeout"))
 
 
@@ -38,6 +48,8 @@ class Drift:
     mode: Literal["ban", "require"]
     words: frozenset[str]
     where: Literal["", "interior", "exterior"] = ""
+    spared: frozenset[str] = frozenset()
+    """What the item excepts ('no jewellery except her wedding ring': wedding, ring)."""
 
 
 @dataclass(frozen=True)
@@ -58,11 +70,20 @@ def parse_drift(item: str) -> Drift:
             if re.search(rf"\b{re.escape(word)}\b", text):
                 where = "interior" if place == "interior" else "exterior"
                 text = re.sub(rf"\b{re.escape(word)}\b", " ", text)
+    text, spared = _split_except(text)
     for pattern in _REQUIRE:
         if match := pattern.search(text):
-            return Drift(item, "require", words(match.group("thing")), where)
+            return Drift(item, "require", words(match.group("thing")), where, spared)
     banned = words(_BAN_LEAD.sub("", text.strip())) - _HEDGES
-    return Drift(item, "ban", banned, where)
+    return Drift(item, "ban", banned, where, spared)
+
+
+def _split_except(text: str) -> tuple[str, frozenset[str]]:
+    """The item without its exception, and the words the exception spares."""
+    parts = _EXCEPT.split(text, maxsplit=1)
+    if len(parts) == 1:
+        return text, frozenset()
+    return f" {parts[0].strip()} ", words(parts[1])
 
 
 def seen(description: str) -> Seen:
@@ -85,19 +106,26 @@ def seen(description: str) -> Seen:
     return Seen(frozenset(present - absent), frozenset(absent))
 
 
-def breaks(drift: Drift, description: str, interior: bool | None = None) -> bool:
+def breaks(
+    drift: Drift, description: str, interior: bool | None = None, kinds: bool = False
+) -> bool:
     """True when the description shows the drift the item forbids.
 
     ``interior``: whether the scene is inside (None: unknown, so a place-bound item still
-    applies)."""
+    applies). ``kinds``: a word naming a kind is shown by any of its members ('no hat' by
+    'a flat cap'), except the ones the item spares."""
     if not drift.words:
         return False
     if drift.where and interior is not None and interior != (drift.where == "interior"):
         return False
     shown = seen(description)
     if drift.mode == "require":
-        return bool(drift.words & shown.absent)
-    return drift.words <= shown.present
+        return any(_shows(w, shown.absent - drift.spared, kinds) for w in drift.words)
+    return all(_shows(w, shown.present - drift.spared, kinds) for w in drift.words)
+
+
+def _shows(word: str, described: frozenset[str], kinds: bool) -> bool:
+    return word in described or (kinds and bool(KINDS.get(word, frozenset()) & described))
 
 
 def interior_of(*texts: str) -> bool | None:

@@ -28,6 +28,7 @@ __all__ = [
     "HEAVY",
     "HEX_IN_TEXT",
     "INTERIOR_WORDS",
+    "KINDS",
     "LONG_HAIR",
     "NEGATIONS",
     "NEUTRAL_REGIONS",
@@ -96,6 +97,24 @@ ABSENCE_WORDS = frozenset({
 # A forbidden-drift item bound to inside or outside scenes ('no hat indoors').
 INTERIOR_WORDS = ("indoors", "inside", "interiors", "interior")
 EXTERIOR_WORDS = ("outdoors", "outside", "exteriors", "exterior")
+# A drift item naming a kind of thing covers its members ('no hat indoors' bans a flat cap,
+# 'never without his glasses' is broken by 'without his spectacles'). Words as
+# ``_continuity_inputs.words`` writes them (lower case, no plural s).
+_HATS = frozenset({"hat", "cap", "beanie", "beret", "bowler", "fedora", "trilby", "stetson",
+                   "bonnet", "helmet", "sombrero", "headscarf"})
+_JEWELS = frozenset({"jewellery", "jewelry", "jewel", "ring", "necklace", "earring", "bracelet",
+                     "bangle", "brooch", "locket", "pendant", "anklet", "pearl", "choker"})
+_GLASSES = frozenset({"glasse", "spectacle", "spec", "eyeglasse", "bifocal"})
+_SHOES = frozenset({"shoe", "footwear", "boot", "sneaker", "trainer", "sandal", "loafer",
+                    "slipper", "brogue"})
+_MAKEUP = frozenset({"makeup", "lipstick", "mascara", "eyeliner", "eyeshadow", "rouge"})
+KINDS: dict[str, frozenset[str]] = {
+    **dict.fromkeys(("hat", "headwear"), _HATS),
+    **dict.fromkeys(("jewellery", "jewelry", "jewel"), _JEWELS),
+    **dict.fromkeys(("glasse", "spectacle", "spec", "eyeglasse"), _GLASSES),
+    **dict.fromkeys(("shoe", "footwear"), _SHOES),
+    **dict.fromkeys(("makeup",), _MAKEUP),
+}
 # fmt: on
 # Items that *require* something (its absence is the drift); ``thing`` is what is required.
 REQUIRE_PATTERNS: tuple[str, ...] = (
