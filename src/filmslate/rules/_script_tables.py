@@ -103,17 +103,35 @@ TRANSITIONS = (
 )
 
 
+_DISPLACED = re.compile(r"\bFLASH[\s-]*(?:BACK|FORWARD)\b")
+
+
 def times_of_day(play: Screenplay) -> list[str]:
     """Each scene's time of day; a transition inherits the time before it and keeps its word:
-    ``NIGHT (CONTINUOUS)``, so later checks see both the time and how the scene follows."""
-    times, current = [], ""
+    ``NIGHT (CONTINUOUS)``, so later checks see both the time and how the scene follows.
+
+    A transition right after a flashback (or flash forward) at the place of the scene the
+    flashback interrupted goes back to that scene: ``INT. OFFICE - CONTINUOUS`` after
+    ``EXT. PIER - DAY (FLASHBACK)`` cut from the office is the office's time, not the
+    flashback's (it is not marked FLASHBACK)."""
+    times, current, present, present_at, last_at = [], "", "", "", ""
     for scene in play.scenes:
         written = scene.time_of_day
         if written in TRANSITIONS:
+            back = (
+                bool(_DISPLACED.search(current))
+                and scene.location == present_at
+                and scene.location != last_at
+            )
+            if back:
+                current = present
             times.append(f"{current} ({written})" if current else written)
         else:
             current = written
             times.append(written)
+        if not _DISPLACED.search(times[-1]):
+            present, present_at = current, scene.location
+        last_at = scene.location
     return times
 
 
