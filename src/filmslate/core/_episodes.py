@@ -11,19 +11,22 @@ episodes come in the order of their first scene in SCENES (``core._scene_ids``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from itertools import pairwise
 
-from ._errors import ArtifactNameError
+from ._errors import ArtifactNameError, UserError
 from ._scene_ids import EPISODE_RE, SCENE_RE
 
 __all__ = [
     "EPISODE_RE",
     "check_episode",
+    "check_new_episode",
     "episode_of",
     "episode_scene",
     "episodes_in",
     "local_scene",
     "scenes_of",
+    "series_failures",
 ]
 
 
@@ -63,3 +66,52 @@ def episodes_in(order: Iterable[str]) -> list[str]:
 def scenes_of(order: Iterable[str], episode: str) -> list[str]:
     """The scenes of one episode, in story order."""
     return [s for s in order if episode_of(s) == episode]
+
+
+def check_new_episode(name: str, declared: Sequence[str]) -> str:
+    """An episode id that may join ``declared``: well formed, not one of them padded another
+    way (``E001`` beside ``E01``), padded like them (SPEC §3 widens ids consistently)."""
+    check_episode(name)
+    if name in declared:
+        raise UserError(f"{name} is already an episode of this project (filmslate.toml [series])")
+    same = next((e for e in declared if int(e[1:]) == int(name[1:])), None)
+    if same is not None:
+        raise UserError(f"{name} is episode {same} padded another way: it is already declared")
+    widths = sorted({len(e) - 1 for e in declared})
+    if widths and len(name) - 1 not in widths:
+        raise UserError(
+            f"{name} has {len(name) - 1} digits but {', '.join(declared)} have {widths[0]}: pad "
+            "every episode id alike (SPEC §3: a series of more than 99 episodes widens them all)"
+        )
+    return name
+
+
+def series_failures(ids: Sequence[str], declared: Sequence[str]) -> list[str]:
+    """What is wrong with SCENES ids (story order) for the declared episodes: a scene of an
+    undeclared episode, a plain id in a series, an episode's scenes split by another's, or
+    episodes out of their declared order. Empty when the ids fit (a film's plain ids do)."""
+    for scene in ids:
+        episode = episode_of(scene)
+        if episode and episode not in declared:
+            return [
+                f"{scene}: episode {episode} is not declared (`slate episode add {episode}`, or "
+                f"name the scene after a declared episode: {', '.join(declared) or 'none yet'})"
+            ]
+        if declared and not episode:
+            return [
+                f"{scene}: in a series every scene id names its episode "
+                f"({', '.join(declared)}), e.g. {declared[0]}_S01"
+            ]
+    seen: list[str] = []
+    for before, scene in pairwise(ids):
+        episode = episode_of(scene)
+        if episode != episode_of(before) and episode in seen:
+            return [f"{episode}'s scenes are split by {before}: keep an episode's rows together"]
+        seen.append(episode_of(before))
+    found = episodes_in(ids)
+    if found != [e for e in declared if e in found]:
+        return [
+            f"the episodes run {', '.join(found)}: keep them in the declared order "
+            f"{', '.join(declared)}"
+        ]
+    return []

@@ -10,16 +10,21 @@ instead of showing a false cap. `slate verify` recomputes all of it from the run
 
 from __future__ import annotations
 
+import re
 import sqlite3
 
 from ..core._episodes import episode_of
 
-VERSION = "1"
+VERSION = "2"  # 2: the episode scope (a series' E02_S01 also counts for E02)
 # Money is compared to half a cent: the log keeps six decimals, the ledger full floats.
 TOLERANCE = 0.005
 
+# A series' scene id E02_S03 counts for its episode E02 too (core._episodes.episode_of).
+_EPISODE = "substr(NEW.scene_id, 1, instr(NEW.scene_id, '_') - 1)"
+_IN_EPISODE = "NEW.scene_id GLOB 'E[0-9][0-9]*_S[0-9]*'"
 _SPEND_SCOPES = (
     ("'PROJECT'", "1"),
+    (_EPISODE, _IN_EPISODE),
     ("NEW.scene_id", "NEW.scene_id != ''"),
     ("NEW.shot_id", "NEW.shot_id != ''"),
 )
@@ -77,6 +82,8 @@ WHEN OLD.event = 'override' AND OLD.outcome = 'budget' BEGIN
 END;
 """
 
+_TRIGGERS = re.findall(r"CREATE TRIGGER IF NOT EXISTS (\w+)", SCHEMA)
+
 
 def ensure(conn: sqlite3.Connection) -> None:
     """Create the running tables and their triggers once, filling them from what the index
@@ -86,6 +93,8 @@ def ensure(conn: sqlite3.Connection) -> None:
     conn.execute("BEGIN IMMEDIATE")
     try:
         if not _installed(conn):  # another process may have done it while we waited
+            for trigger in _TRIGGERS:  # an older version's bodies are replaced, not kept
+                conn.execute(f"DROP TRIGGER IF EXISTS {trigger}")
             for statement in SCHEMA.split("\nCREATE ")[1:]:
                 conn.execute("CREATE " + statement.strip().removesuffix(";"))
             recompute(conn)
@@ -113,6 +122,7 @@ def recompute(conn: sqlite3.Connection) -> None:
     conn.execute("DELETE FROM spend_mirror")
     for scope, when in (("'PROJECT'", "1"), ("scene_id", "scene_id != ''")):
         _refill(conn, scope, when)
+    _refill(conn, _EPISODE.replace("NEW.", ""), _IN_EPISODE.replace("NEW.", ""))
     _refill(conn, "shot_id", "shot_id != ''")
     conn.execute(
         "INSERT INTO spend_mirror (scope, headroom) SELECT target, sum(CAST(estimated_cost AS "

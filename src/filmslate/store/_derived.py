@@ -305,9 +305,7 @@ def check_ledger(snap: Snapshot, expected: Mapping[tuple[Level, str], Totals]) -
 def check_mirror(snap: Snapshot, expected: Mapping[tuple[Level, str], Totals]) -> list[Violation]:
     """The running spend figures `slate status` checks the ledger with."""
     want: dict[str, tuple[float, float]] = {}
-    for (level, scope), t in expected.items():
-        if level == "episode":
-            continue  # the mirror keeps the project, scene and shot scopes (store._counts)
+    for (_, scope), t in expected.items():  # every level: project, episode, scene, shot
         settled, headroom = want.get(scope, (0.0, 0.0))
         want[scope] = (settled + t.settled, headroom + t.headroom)
     wrong = sorted(

@@ -112,6 +112,8 @@ class Project:
             data = file.read_bytes()
         except OSError as exc:
             raise ProjectError(f"cannot read {file}: {exc}", path=str(file)) from None
+        if k.name == "SCENES":
+            self._check_series(file, data)
         entry = manual_entry(file.name, subject, reason)
         try:
             record = self.store.write(
@@ -122,6 +124,18 @@ class Project:
                 f"{file.name} does not match the {k.name} schema: {exc}", path=str(file)
             ) from None
         return record
+
+    def _check_series(self, file: Path, data: bytes) -> None:
+        """A hand-written SCENES fits the declared episodes (issue 16), or nothing is written."""
+        from ..core._episodes import series_failures
+        from ..schemas import Scenes
+
+        try:
+            ids = [row.scene_id for row in Scenes.parse(data).rows]
+        except SchemaError:
+            return  # the write names the schema problem
+        for problem in series_failures(ids, self.config.series.episodes):
+            raise SchemaError(f"{file.name} was refused, nothing was written: {problem}")
 
     def _drawn_from(self, kind_name: str, subject: str | None) -> list[str]:
         """A person's reference sheet is drawn for its lock as it stands now (its lineage)."""

@@ -24,8 +24,7 @@ import re
 from pathlib import Path
 
 from ..core._config import CONFIG_FILE, load_config, parse_config
-from ..core._episodes import check_episode, episodes_in, scenes_of
-from ..core._errors import UserError
+from ..core._episodes import check_new_episode, episodes_in, scenes_of
 from ..engine._readiness import scene_rows
 from ..engine._runner import Runner
 from ..store._ledger import Ledger
@@ -90,12 +89,10 @@ def add_episode(project_root: Path, episode: str) -> list[str]:
 
     The file is validated as a whole before it is replaced, so a refusal writes nothing.
     """
-    check_episode(episode)
     path = project_root / CONFIG_FILE
     text = path.read_text(encoding="utf-8")
     declared = load_config(path).series.episodes
-    if episode in declared:
-        raise UserError(f"{episode} is already an episode of this project ({path.name} [series])")
+    check_new_episode(episode, declared)
     episodes = [*declared, episode]
     line = "episodes = [" + ", ".join(f'"{e}"' for e in episodes) + "]"
     if _EPISODES_LINE.search(text):
