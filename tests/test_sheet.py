@@ -125,8 +125,9 @@ def test_csv_folder_round_trips_for_google_sheets(demo: Path) -> None:
     assert unchanged.returncode == 0 and "nothing changed" in unchanged.stdout
     rows = list(csv.reader((folder / "SCENES.csv").read_text().splitlines()))
     rows[1][rows[0].index("time_of_day")] = "DAWN"
-    with (folder / "SCENES.csv").open("w", newline="") as fh:
-        csv.writer(fh, lineterminator="\n").writerows(rows)
+    # saved as Excel's "CSV UTF-8" does: a byte-order mark and CRLF line ends
+    with (folder / "SCENES.csv").open("w", newline="", encoding="utf-8-sig") as fh:
+        csv.writer(fh, lineterminator="\r\n").writerows(rows)
     result = run_slate("sheet", "import", str(folder), cwd=demo)
     assert result.returncode == 0, result.stderr
     assert "stored narrative/SCENES_v002.csv" in result.stdout

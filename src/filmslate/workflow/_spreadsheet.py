@@ -14,6 +14,7 @@ A tab whose artifact changed since the export is refused too (a person edited an
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
@@ -332,7 +333,8 @@ def write_csv(path: Path, tab: Tab) -> None:
 def read_csv_tab(path: Path) -> Tab:
     """A tab back from its CSV file (named after the tab)."""
     try:
-        header, *rows = _csv_rows(path.read_bytes()) or [[]]
+        # Excel's "CSV UTF-8" starts the file with a byte-order mark: not part of the header
+        header, *rows = _csv_rows(path.read_bytes().removeprefix(codecs.BOM_UTF8)) or [[]]
     except (UnicodeDecodeError, csv.Error) as exc:
         raise UserError(f"{path}: not a UTF-8 CSV file ({exc})") from None
     kept = [(n, r) for n, r in enumerate(rows, start=2) if any(c.strip() for c in r)]
