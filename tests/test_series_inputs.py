@@ -109,3 +109,14 @@ def test_slate_episode_add_refuses_an_id_that_clashes(
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert (root / "filmslate.toml").read_bytes() == config
+
+
+def test_verify_reports_an_episode_removed_while_its_scenes_stay(tmp_path: Path) -> None:
+    root = _series(tmp_path / "series", "E01", "E02")
+    run_slate("add", str(_scenes(tmp_path, "E01_S01", "E02_S01")), "-C", str(root), check=True)
+    assert run_slate("verify", "-C", str(root)).returncode == 0
+    config = root / "filmslate.toml"
+    config.write_text(config.read_text().replace('["E01", "E02"]', '["E01"]'))  # by hand
+    result = run_slate("verify", "-C", str(root))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "narrative/SCENES_v001.csv: E02_S01: episode E02 is not declared" in result.stdout

@@ -180,7 +180,27 @@ class Project:
 
     def verify(self) -> list[Violation]:
         """Every contract violation in the project."""
-        return verify(self.store, self.config)
+        return verify(self.store, self.config) + self._series_violations()
+
+    def _series_violations(self) -> list[Violation]:
+        """SCENES against the declared episodes: an episode removed from filmslate.toml while
+        its scenes stay, say (read once: the latest SCENES only)."""
+        from ..core._episodes import series_failures
+        from ..schemas import Scenes
+
+        latest = self.store.latest("SCENES")
+        if latest is None:
+            return []
+        try:
+            scenes = self.store.load(latest.name)
+        except UserError:
+            return []  # verify names a broken artifact itself
+        assert isinstance(scenes, Scenes)
+        ids = [row.scene_id for row in scenes.rows]
+        return [
+            Violation(latest.name.relpath, f"{p} (filmslate.toml [series])")
+            for p in series_failures(ids, self.config.series.episodes)
+        ]
 
 
 def manual_entry(
