@@ -14,6 +14,8 @@ from ._continuity_inputs import (
     by_key,
     diff_stem,
     finding,
+    key,
+    words,
 )
 from ._lock_drift import breaks, interior_of, parse_drift
 
@@ -35,12 +37,15 @@ def check_lighting(f: SceneFacts, locks: Locks, policy: Policy, phase: int | Non
     - A ``lighting`` observation breaking an item of the lock's forbidden-drift list, read
       with its negation (``_lock_drift``: "no daylight" bans daylight; "no daylight, only
       the lamp" described is not a break): **High**.
+    - With or without a lock: a ``lighting`` observation showing a light source lit that the
+      location's ``lighting_state`` records as out (smashed, off, extinguished ...) when the
+      scene begins, and the scene's diff does not relight: **High** (``_lights_out``).
     """
+    findings = _lights_out(f)
     lock = locks.set_for(f.location)
     if lock is None:
-        return []
+        return findings
     stem = f"SET_{lock.name}_LOCK"
-    findings = []
     allowed = _lock_phases(lock)
     if phase is not None and allowed and phase not in allowed:
         names = "/".join(PHASES[p] for p in sorted(allowed))
@@ -88,6 +93,58 @@ def check_lighting(f: SceneFacts, locks: Locks, policy: Policy, phase: int | Non
                 int(figure),
                 f"the world state's lighting ({state.lighting_state})",
                 stem,
+            )
+    return findings
+
+
+_SOURCES = frozenset({
+    "lamp", "lantern", "candle", "fire", "bulb", "torch", "chandelier", "neon", "tube",
+    "streetlight", "headlight", "hearth", "fireplace", "sconce", "spotlight", "floodlight",
+})  # fmt: skip
+_OUT = frozenset({
+    "smashed", "broken", "shattered", "extinguished", "blown", "dead", "out", "off", "unlit",
+    "doused", "snuffed", "gone", "no", "without",
+})  # fmt: skip
+_CLAUSE = re.compile(r"[,;:.()]|\bbut\b|\bwhile\b", re.IGNORECASE)
+
+
+def _sources(text: str) -> tuple[set[str], set[str]]:
+    """The light sources a text shows lit, and those it says are out (clause by clause)."""
+    lit: set[str] = set()
+    out: set[str] = set()
+    for clause in _CLAUSE.split(text):
+        said = words(clause)
+        (out if said & _OUT else lit).update(said & _SOURCES)
+    return lit, out
+
+
+def _lights_out(f: SceneFacts) -> list[Finding]:
+    """A source the world state records as out, seen lit (unless the scene relights)."""
+    state = by_key(f.before.locations, f.location)
+    if not isinstance(state, LocationState) or not state.lighting_state:
+        return []
+    relit = f.diff is not None and any(
+        key(place) == key(f.location) and update.lighting_state is not None
+        for place, update in f.diff.location_updates.items()
+    )
+    _, out = _sources(state.lighting_state)
+    if relit or not out:
+        return []
+    findings = []
+    for obs in f.seen("lighting"):
+        shown = sorted(_sources(obs.detail)[0] & out)
+        if shown:
+            findings.append(
+                finding(
+                    "set",
+                    "High",
+                    [f.scene_id],
+                    ["WORLD_STATE", diff_stem(f.scene_id)],
+                    f"the light in {f.scene_id} ({obs.detail}) shows the {shown[0]} lit, but "
+                    f"the world state records {state.lighting_state!r}",
+                    f"relight {f.scene_id} without the {shown[0]}, or restore it in a diff "
+                    "with the event that does",
+                )
             )
     return findings
 

@@ -180,13 +180,31 @@ def _hedged(text: str, hearsay: bool = False) -> bool:
     return bool(said & _HEDGES) or (hearsay and bool(said & _HEARSAY))
 
 
+# A reporting frame at the head of a claim names its source, not its content: "Lena told me
+# (that) ...", "the coastguard says ...", "according to Marta, ...". Up to three words of
+# source before the verb.
+_FRAME = re.compile(
+    r"^\s*(?:according to [\w' ]{1,40}?,|(?:[\w']+\s+){1,3}?"
+    r"(?:told|tells|tell|said|says|say|heard|hears|wrote|writes|warned|warns)"
+    r"(?:\s+(?:me|us|him|her|them|you|everyone))?(?:\s+that)?)\s+(?P<body>\S.*)$",
+    re.IGNORECASE,
+)
+
+
+def _body(claim: str) -> str:
+    """The claim without a reporting frame at its head."""
+    match = _FRAME.match(claim)
+    return match["body"] if match else claim
+
+
 def judge_claim(claim: str, entries: Sequence[str]) -> tuple[Verdict, str]:
     """Whether recorded knowledge entails a claim: (verdict, the entry it turned on)."""
+    hedged = _hedged(claim, hearsay=True)
+    claim = _body(claim)
     said, positive = _content(claim), _polarity(claim)
     if not said:
         return "known", ""
     close, denied = "", ""
-    hedged = _hedged(claim, hearsay=True)
     for entry in entries:
         known = _content(entry)
         if not known:

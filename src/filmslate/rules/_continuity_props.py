@@ -42,7 +42,8 @@ def check_props(f: SceneFacts) -> list[Finding]:
     For each prop in BREAKDOWN ``props_used`` (not already judged above): fine when a sound
     hand-over in the diff moves it, it is new here, or its holder is in the scene; **High**
     when its holder is elsewhere, or nobody holds it and it lies elsewhere.
-    A used prop whose recorded status says it is gone (destroyed, lost, burned ...): **High**.
+    A used prop whose recorded status says it is gone (destroyed, lost, burned ...): **High**,
+    unless the scene's diff gives it a status that is not (found, repaired) with its event.
     A prop the world state does not track and nobody carries: **Low**.
     """
     findings: list[Finding] = []
@@ -121,6 +122,18 @@ def _picked_up_elsewhere(f: SceneFacts, pid: str, lies: str) -> Finding:
     )
 
 
+def _gone(status: str) -> bool:
+    return bool(status) and bool(words(status) & _GONE)
+
+
+def _restored(f: SceneFacts, pid: str) -> bool:
+    """The scene's diff gives a gone prop a status that is not gone (found, repaired)."""
+    if f.diff is None:
+        return False
+    update = next((u for p, u in f.diff.prop_updates.items() if key(p) == key(pid)), None)
+    return update is not None and update.status is not None and not _gone(update.status)
+
+
 def _gains(f: SceneFacts, pid: str, user: str) -> bool:
     if f.diff is None or not user:
         return False
@@ -134,7 +147,7 @@ def _use_by(f: SceneFacts, pid: str, user: str, how: str) -> list[Finding]:
     said = f" ({how})" if how else ""
     prop = prop_state(f.before, pid)
     holder = _holder(f.before, pid)
-    if prop is not None and prop.status and words(prop.status) & _GONE:
+    if prop is not None and _gone(prop.status) and not _restored(f, pid):
         return [
             finding(
                 "prop_inventory",
