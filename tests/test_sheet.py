@@ -161,7 +161,21 @@ def test_a_missing_extra_or_an_unwritable_path_is_a_clean_error(tmp_path: Path) 
     assert "pip install 'filmslate[sheet]'" in result.stderr and "Traceback" not in result.stderr
     assert not (root / "exports").exists()  # nothing made
     assert run_slate("sheet", "export", "-f", "csv", cwd=root, env=env).returncode == 0
-    (root / "taken.csv").write_text("")  # a file where the CSV folder would go
-    result = run_slate("sheet", "export", "taken.csv", "-f", "csv", cwd=root)
+    outside = tmp_path / "taken.csv"  # a file where the CSV folder would go
+    outside.write_text("")
+    result = run_slate("sheet", "export", str(outside), "-f", "csv", cwd=root)
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert result.stderr.startswith("error: taken.csv: cannot write the export there")
+    assert result.stderr.startswith(f"error: {outside}: cannot write the export there")
+
+
+def test_an_export_inside_the_project_goes_under_exports(tmp_path: Path) -> None:
+    """Anywhere else in the project `slate verify` refuses the file and no run would start."""
+    root = tmp_path / "film"
+    run_slate("init", str(root), check=True)
+    for place in ("sheet.xlsx", "production/sheet.xlsx"):
+        result = run_slate("sheet", "export", place, cwd=root)
+        assert result.returncode == 2 and "not under exports/" in result.stderr, place
+        assert not (root / place).exists()
+    assert run_slate("sheet", "export", "exports/mine.xlsx", cwd=root).returncode == 0
+    assert run_slate("sheet", "export", str(tmp_path / "out.xlsx"), cwd=root).returncode == 0
+    assert run_slate("verify", cwd=root).returncode == 0

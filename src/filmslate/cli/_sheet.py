@@ -23,7 +23,10 @@ FormatOpt = Annotated[
 def export_cmd(
     path: Annotated[
         Path | None,
-        typer.Argument(help="Where to write (default: exports/sheet.xlsx or exports/sheet/)."),
+        typer.Argument(
+            help="Where to write: under exports/ or outside the project (default: "
+            "exports/sheet.xlsx or exports/sheet/)."
+        ),
     ] = None,
     format_: FormatOpt = "xlsx",
     project: ProjectOpt = None,

@@ -10,7 +10,8 @@ from ._spreadsheet import README, Imported, Tab, Workbook, import_tabs, read_csv
 from ._spreadsheet import write_csv as write_csv_tab
 
 FORMATS = ("xlsx", "csv")
-DEFAULT = {"xlsx": Path("exports/sheet.xlsx"), "csv": Path("exports/sheet")}
+EXPORTS = "exports"  # the project folder `slate verify` leaves alone (store._scan)
+DEFAULT = {"xlsx": Path(EXPORTS, "sheet.xlsx"), "csv": Path(EXPORTS, "sheet")}
 
 
 def export_sheet(project: Project, path: Path | None, fmt: str) -> tuple[Path, Workbook]:
@@ -18,6 +19,7 @@ def export_sheet(project: Project, path: Path | None, fmt: str) -> tuple[Path, W
     if fmt not in FORMATS:
         raise UserError(f"--format {fmt!r}: use xlsx or csv")
     target = path if path is not None else project.root / DEFAULT[fmt]
+    _outside_the_record(project, target)
     if fmt == "xlsx":
         from ._spreadsheet_xlsx import require_openpyxl
 
@@ -34,6 +36,18 @@ def export_sheet(project: Project, path: Path | None, fmt: str) -> tuple[Path, W
             f"pass another path (the {fmt} export is {what})"
         ) from None
     return target, book
+
+
+def _outside_the_record(project: Project, target: Path) -> None:
+    """An export inside the project goes under exports/: anywhere else in it, `slate verify`
+    reports it as a file that is not part of the project, and no run starts until it is moved."""
+    root, where = project.root.resolve(), target.resolve()
+    if where.is_relative_to(root) and not where.is_relative_to(root / EXPORTS):
+        raise UserError(
+            f"{target}: inside the project but not under {EXPORTS}/, where `slate verify` "
+            f"would refuse it (and no run would start): write it under {EXPORTS}/ (the "
+            "default) or outside the project"
+        )
 
 
 def _write(target: Path, book: Workbook, fmt: str) -> None:
