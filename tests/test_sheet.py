@@ -179,3 +179,34 @@ def test_an_export_inside_the_project_goes_under_exports(tmp_path: Path) -> None
     assert run_slate("sheet", "export", "exports/mine.xlsx", cwd=root).returncode == 0
     assert run_slate("sheet", "export", str(tmp_path / "out.xlsx"), cwd=root).returncode == 0
     assert run_slate("verify", cwd=root).returncode == 0
+
+
+SCENES_CSV = (
+    "scene_id,summary,goal,conflict,outcome,location,time_of_day,characters_present\n"
+    "S01,Mara climbs the lighthouse in a storm.,Light the lamp,The stairs are flooding,"
+    "She reaches the lamp room,LIGHTHOUSE,NIGHT,MARA\n"
+)
+
+
+def test_an_import_reads_no_history(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The read-only tabs are checked against the export's manifest: an import never builds
+    them again (the whole run log and every QC batch, which grow with the production)."""
+    from filmslate import Project
+    from filmslate.workflow import _spreadsheet
+    from filmslate.workflow._spreadsheet_files import import_sheet
+
+    root = tmp_path / "film"
+    run_slate("init", str(root), check=True)
+    (tmp_path / "SCENES.csv").write_text(SCENES_CSV)
+    run_slate("add", str(tmp_path / "SCENES.csv"), "--reason", "by hand", cwd=root, check=True)
+    folder = _export(root, "--format", "csv")
+    (folder / "SCENES.csv").write_text(SCENES_CSV.replace("NIGHT", "DAWN"))
+
+    def history(*_: object) -> None:
+        raise AssertionError("an import read the run log or the QC batches")
+
+    monkeypatch.setattr(_spreadsheet, "_log_tab", history)
+    monkeypatch.setattr(_spreadsheet, "_qc_tab", history)
+    with Project(root) as project:
+        done = import_sheet(project, folder)
+    assert [r.name.filename for r in done.stored] == ["SCENES_v002.csv"]

@@ -100,15 +100,21 @@ class Imported:
 
 def workbook(project: Project) -> Workbook:
     """Every tab of the production as it stands."""
-    store = project.store
-    book = Workbook()
-    for kind_name in EDITABLE_KINDS:
-        for record in store.latest_of_each(kind_name):
-            book.tabs.append(_artifact_tab(project, record))
+    book = Workbook(editable_tabs(project))
     book.tabs.append(_qc_tab(project))
     book.tabs.append(_cost_tab(project))
     book.tabs.append(_log_tab(project))
     return book
+
+
+def editable_tabs(project: Project) -> list[Tab]:
+    """The tabs a person may edit (the latest SCENES, BREAKDOWN and every SHOTLIST)."""
+    store = project.store
+    return [
+        _artifact_tab(project, record)
+        for kind_name in EDITABLE_KINDS
+        for record in store.latest_of_each(kind_name)
+    ]
 
 
 def _artifact_tab(project: Project, record: Record) -> Tab:
@@ -159,7 +165,9 @@ def _numeric(cls: type) -> frozenset[str]:
 def import_tabs(project: Project, tabs: Sequence[Tab], origin: str) -> Imported:
     """Store every changed editable tab as a new version, all or nothing."""
     manifest = _manifest(tabs)
-    current = {t.name: t for t in workbook(project).tabs}
+    # the editable tabs only: the read-only views are checked against the manifest, so an
+    # import never reads the whole run log or every QC batch again
+    current = {t.name: t for t in editable_tabs(project)}
     changes: list[tuple[Tab, bytes, Record]] = []
     unchanged: list[str] = []
     for tab in tabs:
