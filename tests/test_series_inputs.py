@@ -120,3 +120,13 @@ def test_verify_reports_an_episode_removed_while_its_scenes_stay(tmp_path: Path)
     result = run_slate("verify", "-C", str(root))
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "narrative/SCENES_v001.csv: E02_S01: episode E02 is not declared" in result.stdout
+
+
+def test_slate_import_refuses_a_film_screenplay_in_a_series(tmp_path: Path) -> None:
+    root = _series(tmp_path / "series", "E01")
+    script = Path(__file__).resolve().parents[1] / "examples" / "heist_at_the_lighthouse.fountain"
+    result = run_slate("import", str(script), "-C", str(root))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "this project is a series (E01" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not list((root / "narrative").iterdir())  # nothing written

@@ -20,6 +20,7 @@ from ._scene_ids import EPISODE_RE, SCENE_RE
 __all__ = [
     "EPISODE_RE",
     "check_episode",
+    "check_film_import",
     "check_new_episode",
     "episode_of",
     "episode_scene",
@@ -115,3 +116,14 @@ def series_failures(ids: Sequence[str], declared: Sequence[str]) -> list[str]:
             f"{', '.join(declared)}"
         ]
     return []
+
+
+def check_film_import(declared: Sequence[str]) -> None:
+    """A Fountain import makes a film's scenes (S01, ...): refused in a declared series,
+    whose scenes name their episode, before anything is written."""
+    if declared:
+        raise UserError(
+            "slate import makes a film's scenes (S01, ...) but this project is a series "
+            f"({', '.join(declared)}: filmslate.toml [series]); its scenes are named "
+            f"{declared[0]}_S01, ...: write them with story-architect or `slate add SCENES.csv`"
+        )

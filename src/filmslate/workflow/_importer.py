@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..core._episodes import check_film_import
 from ..core._errors import ProjectError, SchemaError
 from ..rules._fountain import Screenplay, parse_fountain
 from ..rules._script_tables import breakdown_table, scenes_table, script_slices
@@ -43,6 +44,7 @@ def import_screenplay(
     project: Project, path: Path, aliases: dict[str, str] | None = None
 ) -> ImportResult:
     """Parse a Fountain file and store SCENES, BREAKDOWN and SCRIPT_<SCENE> versions."""
+    check_film_import(project.config.series.episodes)  # a series' scenes name their episode
     try:
         data = Path(path).read_bytes()
     except FileNotFoundError:
