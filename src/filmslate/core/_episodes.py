@@ -103,12 +103,12 @@ def series_failures(ids: Sequence[str], declared: Sequence[str]) -> list[str]:
                 f"{scene}: in a series every scene id names its episode "
                 f"({', '.join(declared)}), e.g. {declared[0]}_S01"
             ]
-    seen: list[str] = []
+    seen: set[str] = set()  # a set: one pass over the rows, whatever their number
     for before, scene in pairwise(ids):
         episode = episode_of(scene)
         if episode != episode_of(before) and episode in seen:
             return [f"{episode}'s scenes are split by {before}: keep an episode's rows together"]
-        seen.append(episode_of(before))
+        seen.add(episode_of(before))
     found = episodes_in(ids)
     if found != [e for e in declared if e in found]:
         return [

@@ -65,6 +65,9 @@ def earlier_in(order: Sequence[str], scene: str) -> list[str]:
 
 def previous_in(order: Sequence[str], scene: str) -> str | None:
     """The scene before ``scene`` in story order (None for the first), see :func:`earlier_in`."""
+    position = in_order(order, scene) if scene else None
+    if position is not None:  # the common case, without copying the scenes before it
+        return order[position - 1] if position else None
     earlier = earlier_in(order, scene)
     return earlier[0] if earlier else None
 
