@@ -329,3 +329,34 @@ def test_a_light_the_world_state_records_as_out_is_not_seen_lit() -> None:
     assert _scenes([row], {}, world, light("a candle on the table")) == []
     relit = {"location_updates": {"COTTAGE": {"lighting_state": "a new lamp, lit"}}}
     assert _scenes([row], {"S01": relit}, world, light("warm lamp glow")) == []
+
+
+def test_a_hand_over_to_someone_not_in_the_scene_is_a_teleport() -> None:
+    world = WorldState.model_validate(
+        {
+            "characters": {"NICO": {"inventory": ["KEY"]}, "CAL": {}},
+            "props": {"KEY": {"owner": "NICO", "location": "BAR"}},
+        }
+    )
+    row = {"scene_id": "S01", "location": "BAR", "cast": ["NICO"], "props": ["KEY"]}
+    to_cal = {"KEY": {"owner": "CAL", "from": "NICO", "via": "Nico hands the key to Cal"}}
+    flagged = _scenes([row], {"S01": {"prop_updates": to_cal}}, world, [])
+    assert [(f.category, f.severity) for f in flagged] == [("prop_inventory", "High")]
+    assert "CAL is not in the scene" in flagged[0].description
+    left = {
+        "KEY": {"owner": "", "from": "NICO", "location": "BAR", "via": "Nico leaves it for Cal"}
+    }
+    assert _scenes([row], {"S01": {"prop_updates": left}}, world, []) == []
+
+
+@pytest.mark.parametrize(
+    ("claim", "verdict"),
+    [
+        ("the factory closes in March", "known"),  # another tense, the same claim
+        ("the factory closed in March", "known"),
+        ("the factory is closing in May", "ambiguous"),  # close: the judgment tier decides
+        ("the factory is not closing in March", "unknown"),
+    ],
+)
+def test_a_claim_in_another_tense_is_the_same_claim(claim: str, verdict: str) -> None:
+    assert judge_claim(claim, ["the factory is closing in March"])[0] == verdict

@@ -168,10 +168,19 @@ def _plain(text: str) -> str:
 
 def _content(text: str) -> frozenset[str]:
     return frozenset(
-        w
+        _stem(w)
         for w in words(_plain(text))
         if w not in _REPORTING and w not in _NEGATION_WORDS and w not in _HEDGES
     )
+
+
+def _stem(word: str) -> str:
+    """A verb's regular forms as one ('closing', 'closes', 'closed', 'close' -> 'clos'), so a
+    claim in another tense is the same claim; both sides are stemmed alike."""
+    for ending, shortest in (("ing", 6), ("ed", 5), ("e", 4)):
+        if word.endswith(ending) and len(word) >= shortest:
+            return word[: -len(ending)]
+    return word
 
 
 def _hedged(text: str, hearsay: bool = False) -> bool:

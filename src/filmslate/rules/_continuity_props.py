@@ -33,8 +33,9 @@ def check_props(f: SceneFacts) -> list[Finding]:
     For each ``uses_prop`` observation: fine when the user holds the prop at the start of the
     scene (its owner, or it is in their inventory), the scene's diff hands it to them or has
     them hand it on (a prop update whose owner or ``from`` is the user), puts it in their
-    inventory, or the prop is first introduced here. A hand-over in the diff whose giver is
-    not in the scene, or a pick-up ('' giver) of a prop lying at another place: **High**.
+    inventory, or the prop is first introduced here. A hand-over in the diff whose giver or
+    receiver is not in the scene, or a pick-up ('' giver) of a prop lying at another place:
+    **High**.
     Otherwise, when someone else holds it: **High** if the holder is not in the scene,
     **Medium** if they are (a hand-over the diff does not record). When nobody holds it and
     its recorded location is another place: **High**.
@@ -87,6 +88,8 @@ def _handover(f: SceneFacts, pid: str, user: str, holder: str) -> tuple[bool, li
     hands_over = update.owner is not None and key(update.owner) != key(holder)
     if hands_over and giver and not f.present(giver):
         return True, [_absent_giver(f, pid, giver, update.owner or "")]
+    if hands_over and update.owner and not f.present(update.owner):
+        return True, [_absent_receiver(f, pid, giver, update.owner)]
     prop = prop_state(f.before, pid)
     lies = prop.location if prop else ""
     # a pick-up the diff states ('from': ''); version 1 diffs named no giver, and their via
@@ -108,6 +111,19 @@ def _absent_giver(f: SceneFacts, pid: str, giver: str, owner: str) -> Finding:
         "not in the scene",
         f"put {giver} in {f.scene_id}, or record the hand-over in the scene where {giver} "
         f"gives {pid} away",
+    )
+
+
+def _absent_receiver(f: SceneFacts, pid: str, giver: str, owner: str) -> Finding:
+    return finding(
+        "prop_inventory",
+        "High",
+        [f.scene_id],
+        ["BREAKDOWN", diff_stem(f.scene_id), "WORLD_STATE"],
+        f"{pid} passes from {giver or 'nobody'} to {owner} in {f.scene_id}, but {owner} is "
+        "not in the scene",
+        f"put {owner} in {f.scene_id}, or leave {pid} somewhere in it (owner '', its "
+        f"location) for {owner} to pick up later",
     )
 
 
