@@ -88,9 +88,9 @@ def _handover(f: SceneFacts, pid: str, user: str, holder: str) -> tuple[bool, li
     hands_over = update.owner is not None and key(update.owner) != key(holder)
     if hands_over and giver and not f.present(giver):
         return True, [_absent_giver(f, pid, giver, update.owner or "")]
-    if hands_over and update.owner and not f.present(update.owner):
-        return True, [_absent_receiver(f, pid, giver, update.owner)]
     prop = prop_state(f.before, pid)
+    if hands_over and prop is not None and update.owner and not f.present(update.owner):
+        return True, [_absent_receiver(f, pid, giver, update.owner)]
     lies = prop.location if prop else ""
     # a pick-up the diff states ('from': ''); version 1 diffs named no giver, and their via
     # is trusted for a prop nobody held
