@@ -130,3 +130,21 @@ def test_slate_import_refuses_a_film_screenplay_in_a_series(tmp_path: Path) -> N
     assert "this project is a series (E01" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert not list((root / "narrative").iterdir())  # nothing written
+
+
+@pytest.mark.parametrize(
+    ("episode", "message"),
+    [
+        ("E03", "E03 is not an episode of this project (its episodes: E01, E02"),
+        ("E01_S01", "'E01_S01' is not an episode id"),
+        ("PROJECT", "'PROJECT' is not an episode id"),
+    ],
+)
+def test_slate_export_episode_takes_only_an_episode(
+    tmp_path: Path, episode: str, message: str
+) -> None:
+    root = _series(tmp_path / "series", "E01", "E02")
+    result = run_slate("export", "--episode", episode, "-C", str(root))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not (root / "exports").exists() or not list((root / "exports").iterdir())

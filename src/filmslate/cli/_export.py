@@ -44,6 +44,10 @@ def export_cmd(
 
     formats = list(FORMATS) if all_ else list(format_ or [])
     with open_project(project) as p:
+        if episode is not None:  # an episode of this series, not any target
+            from ..workflow._episodes import check_known_episode
+
+            check_known_episode(p, episode)
         name = target_of(scene, None, target or episode)
         done = export(p, name, formats, subtitles_optional=all_)
         edit = done.edit

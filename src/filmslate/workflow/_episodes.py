@@ -24,7 +24,8 @@ import re
 from pathlib import Path
 
 from ..core._config import CONFIG_FILE, load_config, parse_config
-from ..core._episodes import check_new_episode, episodes_in, scenes_of
+from ..core._episodes import check_episode, check_new_episode, episodes_in, scenes_of
+from ..core._errors import UserError
 from ..engine._readiness import scene_rows
 from ..engine._runner import Runner
 from ..store._ledger import Ledger
@@ -35,6 +36,7 @@ from ._pending import scene_ids, shot_rows
 __all__ = [
     "REVIEWS",
     "add_episode",
+    "check_known_episode",
     "episode_cuts",
     "episode_reviews",
     "episode_rows",
@@ -106,6 +108,19 @@ def add_episode(project_root: Path, episode: str) -> list[str]:
     staged.write_text(text, encoding="utf-8")
     os.replace(staged, path)
     return episodes
+
+
+def check_known_episode(project: Project, episode: str) -> str:
+    """An episode of this project (declared or in SCENES), or a one-line UserError."""
+    check_episode(episode)
+    order = [row.scene_id for row in scene_rows(project)]
+    known = list(dict.fromkeys([*project.config.series.episodes, *episodes_in(order)]))
+    if episode not in known:
+        raise UserError(
+            f"{episode} is not an episode of this project (its episodes: "
+            f"{', '.join(known) or 'none, it is a film'}; `slate episode add {episode}`)"
+        )
+    return episode
 
 
 def episode_rows(project: Project) -> list[str]:
