@@ -360,3 +360,23 @@ def test_a_hand_over_to_someone_not_in_the_scene_is_a_teleport() -> None:
 )
 def test_a_claim_in_another_tense_is_the_same_claim(claim: str, verdict: str) -> None:
     assert judge_claim(claim, ["the factory is closing in March"])[0] == verdict
+
+
+@pytest.mark.parametrize(
+    ("time", "light", "flagged"),
+    [
+        ("NIGHT", "bright midday sun through the window", True),
+        ("DAY", "moonlit, long blue shadows", True),
+        ("NIGHT", "no daylight, only the oil lamp", False),  # named absent
+        ("NIGHT", "moonlight and sodium streetlights", False),
+        ("DUSK", "the last light as night falls", False),  # a neighbouring phase
+        ("NIGHT", "first light of dawn", False),
+    ],
+)
+def test_a_scenes_light_agrees_with_its_heading(time: str, light: str, flagged: bool) -> None:
+    row = {"scene_id": "S01", "location": "KITCHEN", "time": time, "cast": ["MO"]}
+    seen = [{"scene_id": "S01", "kind": "lighting", "detail": light}]
+    found = _scenes([row], {}, WorldState(), seen)
+    assert [(f.category, f.severity) for f in found] == (
+        [("timeline", "Medium")] if flagged else []
+    )

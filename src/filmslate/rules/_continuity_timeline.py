@@ -7,6 +7,7 @@ phase of the scene before the ones it checks.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from ..schemas import Finding, SceneRow, SetLock
@@ -22,7 +23,9 @@ from ._continuity_inputs import (
     same_place,
     time_join,
     update_of,
+    words,
 )
+from ._lock_drift import seen
 from ._set_places import place_names
 from ._worldstate_story import story_place
 
@@ -150,13 +153,16 @@ def check_time(f: SceneFacts, prev: SceneFacts | None, prev_phase: int | None) -
     (``d = 2``) is **High**. Between other consecutive scenes, a jump of ``d >= 2`` is
     **Medium** unless the time text states a cut (LATER, NEXT ..., HOURS LATER) or the scene's
     diff records elapsed time or a timeline note.
+
+    Within a scene whose heading states a time, a ``lighting`` observation two or more
+    phases away (midday sun in a NIGHT scene) is **Medium** (``_light_against_heading``).
     """
     phase = f.stated_phase
     if prev is None or prev_phase is None or phase is None:
-        return []
+        return _light_against_heading(f)
     step = (phase - prev_phase) % len(PHASES)
     if step == 0:
-        return []
+        return _light_against_heading(f)
     moves = f"from {PHASES[prev_phase]} in {prev.scene_id} to {PHASES[phase]} in {f.scene_id}"
     scenes, arts = [prev.scene_id, f.scene_id], ["SCENES", diff_stem(f.scene_id)]
     if f.join in ("continuous", "simultaneous"):
@@ -196,6 +202,38 @@ def check_time(f: SceneFacts, prev: SceneFacts | None, prev_phase: int | None) -
             "record the elapsed time in its diff",
         )
     ]
+
+
+def _light_against_heading(f: SceneFacts) -> list[Finding]:
+    """A ``lighting`` observation two or more phases from the heading's time of day (midday
+    sun in a NIGHT scene): **Medium**. A neighbouring phase (dusk light at NIGHT) is fine."""
+    stated = phase_of(f.time_of_day)
+    if stated is None:
+        return []
+    out = []
+    for obs in f.seen("lighting"):
+        seen = phase_of(_shown(f"{obs.subject} {obs.detail}"))
+        if seen is None or min((seen - stated) % 5, (stated - seen) % 5) < 2:
+            continue
+        out.append(
+            finding(
+                "timeline",
+                "Medium",
+                [f.scene_id],
+                ["SCENES"],
+                f"{f.scene_id} is set at {PHASES[stated]} but its light ({obs.detail}) is "
+                f"{PHASES[seen]}",
+                f"relight {f.scene_id} for {PHASES[stated]}, or change its time of day",
+            )
+        )
+    return out
+
+
+def _shown(text: str) -> str:
+    """The words of a description it shows present, in order ('no daylight, the lamp' ->
+    'the lamp')."""
+    present = seen(text).present
+    return " ".join(t for t in re.findall(r"[A-Za-z]+", text) if words(t) <= present)
 
 
 def _elapsed(f: SceneFacts) -> bool:
