@@ -3,6 +3,7 @@ VISUAL_CONTINUITY: what the vision tier saw in a scene's takes and the findings 
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
@@ -146,6 +147,16 @@ class Tone(SubModel):
     energy: Text
 
 
+MIN_WPM, MAX_WPM = 80, 450  # the rates espeak-ng speaks; hosted voices sit well inside
+_WPM = re.compile(r"(\d+(?:\.\d+)?)\s*(?:wpm|words?\s*(?:a|per|/)\s*min)", re.IGNORECASE)
+
+
+def words_per_minute(speed: str) -> float | None:
+    """The rate a voice lock's ``cadence.speed`` gives in words a minute, if it gives one."""
+    match = _WPM.search(speed)
+    return float(match.group(1)) if match else None
+
+
 class Cadence(SubModel):
     """Cadence of a voice."""
 
@@ -153,6 +164,19 @@ class Cadence(SubModel):
     pauses: Text
     speed: Text
     hesitations: Text
+
+    @field_validator("speed")
+    @classmethod
+    def _a_speakable_rate(cls, speed: str) -> str:
+        """A rate in words a minute ("160 wpm") is spoken as written, so it must be one a
+        voice can speak."""
+        rate = words_per_minute(speed)
+        if rate is not None and not MIN_WPM <= rate <= MAX_WPM:
+            raise ValueError(
+                f"{rate:g} words a minute is outside what a voice speaks ({MIN_WPM}-{MAX_WPM}): "
+                "give a rate in that range (e.g. '160 wpm') or words ('slow', 'fast')"
+            )
+        return speed
 
 
 class Accent(SubModel):

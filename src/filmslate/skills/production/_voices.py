@@ -21,8 +21,9 @@ How a voice lock sounds (:func:`voice_settings`), by words in its fields:
   two characters seldom share a voice);
 - ``tone.energy``: quiet, soft or hushed speaks softer; loud, booming or forceful louder;
   flat or monotone narrows the pitch range; animated or expressive widens it;
-- ``cadence.speed``: slow, unhurried or deliberate is 140 words a minute; fast, quick or
-  brisk 195; else 165; long or frequent ``cadence.pauses`` add a gap between words;
+- ``cadence.speed``: a rate it states ("160 wpm", "150 words a minute") as stated; else slow,
+  unhurried or deliberate is 140 words a minute; fast, quick or brisk 195; else 165; long
+  or frequent ``cadence.pauses`` add a gap between words;
 - ``accent.region``: British, English or London speaks en-gb; Scottish en-gb-scotland;
   Caribbean or Jamaican en-029; anything else en-us.
 
@@ -54,6 +55,7 @@ from ...engine._speech import (
     wav_cues,
 )
 from ...schemas import Artifact, DialogueRow, DialogueShots, ShotList, VoiceLock
+from ...schemas._continuity import words_per_minute
 from ._dialogue_timing import GAP_S, LEAD_IN_S, TAIL_S
 
 __all__ = [
@@ -92,7 +94,9 @@ def voice_settings(lock: VoiceLock) -> VoiceSettings:
     variants = MALE if tone.pitch == "low" else FEMALE if tone.pitch == "high" else MALE + FEMALE
     pick = int.from_bytes(hashlib.sha256(lock.name.encode()).digest()[:4], "big")
     rate = 165
-    if _has(cadence.speed, "slow|unhurried|deliberate|measured"):
+    if (wpm := words_per_minute(cadence.speed)) is not None:
+        rate = round(wpm)  # a rate the lock states is spoken as stated (the schema bounds it)
+    elif _has(cadence.speed, "slow|unhurried|deliberate|measured"):
         rate = 140
     elif _has(cadence.speed, "fast|quick|rapid|brisk"):
         rate = 195
