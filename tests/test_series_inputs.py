@@ -148,3 +148,10 @@ def test_slate_export_episode_takes_only_an_episode(
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert not (root / "exports").exists() or not list((root / "exports").iterdir())
+
+
+def test_a_new_project_shows_where_the_episode_cap_goes(tmp_path: Path) -> None:
+    run_slate("init", str(tmp_path / "p"), "--name", "p", check=True)
+    text = (tmp_path / "p" / "filmslate.toml").read_text(encoding="utf-8")
+    assert "# episode_cap = " in text and "docs/series.md" in text
+    assert run_slate("config", "check", "-C", str(tmp_path / "p")).returncode == 0

@@ -17,6 +17,7 @@ title = "{title}"
 currency = "USD"
 project_cap = 15000.0      # required: hard stop for the whole production
 scene_cap = 1000.0         # per scene (recommended)
+# episode_cap = 5000.0     # per episode of a series (optional; docs/series.md)
 shot_cap = 200.0           # per shot (recommended)
 warn_pct = 90.0            # warning state + required cost review at this share of a cap
 stop_pct = 100.0           # hard stop at this share of a cap
