@@ -299,9 +299,9 @@ class Runtime:
 
     def claim(self, reference: str) -> bool:
         """Claim a job's submission; False when an earlier attempt already did."""
-        with self._engine().begin() as conn:
-            done = conn.execute(_insert_new(conn.dialect.name, reference, self.executor))
-        return bool(done.rowcount)
+        with self._engine().begin() as conn:  # the row back: it was new (rowcount may be -1)
+            made = conn.execute(_insert_new(conn.dialect.name, reference, self.executor))
+            return made.first() is not None
 
     def _built(self, kind: Kind) -> dict[str, JobProvider]:
         if kind not in self._providers:
@@ -360,7 +360,8 @@ def _insert_new(dialect: str, reference: str, executor: str) -> Any:
     """INSERT ... ON CONFLICT DO NOTHING, in the system database's own dialect."""
     module = sqlite if dialect == "sqlite" else postgresql
     values = {"reference": reference, "executor": executor, "claimed_at": time.time()}
-    return module.insert(SENDS).values(**values).on_conflict_do_nothing()
+    inserted = module.insert(SENDS).values(**values).on_conflict_do_nothing()
+    return inserted.returning(SENDS.c.reference)
 
 
 def _runtime() -> Runtime:
