@@ -53,7 +53,7 @@ def main() -> None:
         slate("impact", "CHAR_ADA_LOCK")
         slate("run")
     for episode in EPISODES:
-        slate("export", "--episode", episode)
+        slate("export", "--episode", episode, "--all")
     slate("episode", "list")
     slate("verify")
 
