@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from mcp import Client, StdioServerParameters
 
-from conftest import SRC, run_slate
+from conftest import DEMO, SRC, run_slate
 from test_handoff_cli import PREMISE, SKILLS
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -89,6 +89,18 @@ def test_an_agent_answers_a_handoff_task_end_to_end(film: Path) -> None:
     assert seen["verify"]["clean"] is True
     log = run_slate("log", "--skill", "pitch", cwd=film, check=True)  # the same log as the CLI
     assert "WAITING" in log.stdout and "PASS" in log.stdout
+
+
+def test_the_whole_production_waits_for_the_agent(film: Path) -> None:
+    premise = DEMO / "inputs" / "PREMISE.md"
+    run_slate("add", str(premise), "--reason", "the premise", cwd=film, check=True)
+
+    async def steps(client: Client) -> Any:
+        return _data(await client.call_tool("run", {}))
+
+    done = _session(film, steps)
+    assert done["status"] == "waiting" and "story-architect" in done["summary"], done
+    assert "`submit`" in done["next"]
 
 
 def test_user_errors_come_back_as_tool_errors(film: Path) -> None:

@@ -163,7 +163,10 @@ class ProjectTools:
             if skill is None:
                 refuse_blind_vision(runner)  # before any sheet, storyboard or proxy is paid
                 outcome = Orchestrator(runner).run()
-                return {"status": outcome.status, "summary": outcome.describe()}
+                ended = {"status": outcome.status, "summary": outcome.describe()}
+                if outcome.status == "waiting":  # the summary speaks of `slate submit`
+                    return ended | {"next": "answer the task with `submit`, then `run` again"}
+                return ended
             if skill in LOOPS:
                 done = run_loop(runner, skill, target)
                 passed = "passed" if done.passed else "not passed"
