@@ -380,3 +380,32 @@ def test_a_scenes_light_agrees_with_its_heading(time: str, light: str, flagged: 
     assert [(f.category, f.severity) for f in found] == (
         [("timeline", "Medium")] if flagged else []
     )
+
+
+def test_a_hand_over_down_a_line_names_who_holds_it_on_the_way() -> None:
+    world = WorldState.model_validate(
+        {
+            "characters": {"ANA": {"inventory": ["TORCH"]}, "BEA": {}, "CAL": {}, "DEV": {}},
+            "props": {"TORCH": {"owner": "ANA", "location": "TUNNEL"}},
+        }
+    )
+    row = {
+        "scene_id": "S01",
+        "location": "TUNNEL",
+        "cast": ["ANA", "BEA", "CAL", "DEV"],
+        "props": ["TORCH"],
+    }
+    line = {
+        "TORCH": {
+            "owner": "CAL",
+            "from": "ANA",
+            "via": "Ana passes the torch to Bea, who passes it on to Cal",
+        }
+    }
+
+    def uses(who: str) -> list[dict[str, Any]]:
+        return [{"scene_id": "S01", "kind": "uses_prop", "character": who, "subject": "TORCH"}]
+
+    assert _scenes([row], {"S01": {"prop_updates": line}}, world, uses("BEA")) == []
+    flagged = _scenes([row], {"S01": {"prop_updates": line}}, world, uses("DEV"))
+    assert [(f.category, f.severity) for f in flagged] == [("prop_inventory", "Medium")]

@@ -32,7 +32,8 @@ def check_props(f: SceneFacts) -> list[Finding]:
 
     For each ``uses_prop`` observation: fine when the user holds the prop at the start of the
     scene (its owner, or it is in their inventory), the scene's diff hands it to them or has
-    them hand it on (a prop update whose owner or ``from`` is the user), puts it in their
+    them hand it on (a prop update whose owner or ``from`` is the user, or whose ``via`` names
+    the user, in the scene, holding it on the way), puts it in their
     inventory, or the prop is first introduced here. A hand-over in the diff whose giver or
     receiver is not in the scene, or a pick-up ('' giver) of a prop lying at another place:
     **High**.
@@ -98,7 +99,10 @@ def _handover(f: SceneFacts, pid: str, user: str, holder: str) -> tuple[bool, li
     if hands_over and picked_up and lies and not same_place(lies, f.location):
         return True, [_picked_up_elsewhere(f, pid, lies)]
     mine = [update.owner or "", giver if update.giver is not None else ""]
-    return (not user or any(m and key(m) == key(user) for m in mine)), []
+    # a hand-over down a line within the scene ("Ana passes it to Bea, who passes it on to
+    # Cal"): one update, and the via names whoever holds it on the way
+    between = bool(user) and f.present(user) and f"_{key(user)}_" in f"_{key(update.via)}_"
+    return (not user or between or any(m and key(m) == key(user) for m in mine)), []
 
 
 def _absent_giver(f: SceneFacts, pid: str, giver: str, owner: str) -> Finding:
