@@ -20,9 +20,14 @@ def config_with(extra: str, name: str = "night shift") -> str:
     return default_toml(name) + "\n" + extra
 
 
+def with_run(keys: str) -> str:
+    """The template with ``keys`` in its [run] table."""
+    return default_toml("x").replace("[run]\n", f"[run]\n{keys}", 1)
+
+
 def test_run_engine_and_a_postgres_url_are_read_from_the_run_table() -> None:
     config = parse_config(
-        config_with('[run]\nengine = "dbos"\ndbos_database_url = "postgresql://film@db:5432/f"\n')
+        with_run('engine = "dbos"\ndbos_database_url = "postgresql://film@db:5432/f"\n')
     )
     assert config.run.engine == "dbos"
     assert config.run.dbos_database_url == "postgresql://film@db:5432/f"
@@ -37,7 +42,7 @@ def test_run_engine_and_a_postgres_url_are_read_from_the_run_table() -> None:
     ],
 )
 def test_a_bad_database_url_is_refused_with_its_line(value: str, said: str) -> None:
-    text = config_with(f"[run]\ndbos_database_url = {value}\n")
+    text = with_run(f"dbos_database_url = {value}\n")
     line = text.splitlines().index(f"dbos_database_url = {value}") + 1
     with pytest.raises(ConfigError) as refused:
         parse_config(text)
@@ -54,7 +59,7 @@ def test_the_system_database_is_sqlite_in_the_project_unless_a_url_is_given(
     monkeypatch.delenv("FILMSLATE_DBOS_URL", raising=False)
     local = parse_config(default_toml("x"))
     assert system_url(tmp_path, local) == f"sqlite:///{tmp_path}/.filmslate/dbos.sqlite"
-    shared = parse_config(config_with('[run]\ndbos_database_url = "postgresql://film@db/f"\n'))
+    shared = parse_config(with_run('dbos_database_url = "postgresql://film@db/f"\n'))
     assert system_url(tmp_path, shared) == "postgresql://film@db/f"
     monkeypatch.setenv("FILMSLATE_DBOS_URL", "postgresql://film:pw@other/f")
     assert system_url(tmp_path, shared) == "postgresql://film:pw@other/f"  # the env wins
@@ -86,3 +91,12 @@ def test_an_unknown_engine_is_a_one_line_error(tmp_path: Path) -> None:
         "error: --engine celery: no such engine; choose one of local, dbos"
     ]
     assert not (tmp_path / "film" / ".filmslate" / "dbos.sqlite").exists()
+
+
+def test_a_jobs_reference_is_claimed_once(tmp_path: Path) -> None:
+    from filmslate.workflow._dbos import Runtime
+
+    (tmp_path / ".filmslate").mkdir()
+    runtime = Runtime(tmp_path, parse_config(default_toml("x")), executor="t", listen=False)
+    runtime._create_sends()
+    assert [runtime.claim("a"), runtime.claim("a"), runtime.claim("b")] == [True, False, True]

@@ -168,6 +168,16 @@ def postgres() -> Iterator[str]:
         yield url
 
 
+def test_a_jobs_reference_is_claimed_once_on_postgres(tmp_path: Path, postgres: str) -> None:
+    from filmslate.core._config import default_toml, parse_config
+    from filmslate.workflow._dbos import Runtime
+
+    config = parse_config(default_toml("x"))
+    runtime = Runtime(tmp_path, config, executor="t", listen=False, url=postgres)
+    runtime._create_sends()
+    assert [runtime.claim("a"), runtime.claim("a"), runtime.claim("b")] == [True, False, True]
+
+
 def start_worker(root: Path, name: str, env: dict[str, str]) -> subprocess.Popen[str]:
     full = {**os.environ, "COLUMNS": "200", **env}
     return subprocess.Popen(
