@@ -409,3 +409,32 @@ def test_a_hand_over_down_a_line_names_who_holds_it_on_the_way() -> None:
     assert _scenes([row], {"S01": {"prop_updates": line}}, world, uses("BEA")) == []
     flagged = _scenes([row], {"S01": {"prop_updates": line}}, world, uses("DEV"))
     assert [(f.category, f.severity) for f in flagged] == [("prop_inventory", "Medium")]
+
+
+def test_an_imported_back_to_present_and_a_flash_forward(tmp_path: Path) -> None:
+    """`slate import`: BACK TO PRESENT is a time marker, not part of the place, and takes the
+    time of the scene the flashback left; CONTINUOUS after a flash forward, back where the
+    present was, is the present; CONTINUOUS within a flashback stays in it."""
+    heads = [
+        "INT. HARBOUR OFFICE - NIGHT",
+        "EXT. PIER - DAY - FLASHBACK",
+        "EXT. PIER END - CONTINUOUS",
+        "INT. HARBOUR OFFICE - BACK TO PRESENT",
+        "EXT. CEMETERY - DAY (FLASH FORWARD)",
+        "INT. HARBOUR OFFICE - CONTINUOUS",
+    ]
+    script = tmp_path / "pier.fountain"
+    script.write_text("\n".join(f"{h}\n\nMaya waits.\n\nMAYA\nNow.\n" for h in heads))
+    Project.init(tmp_path / "film", name="pier").close()
+    run_slate("import", str(script), cwd=tmp_path / "film", check=True)
+    with Project(tmp_path / "film") as project:
+        scenes = project.store.load("SCENES_v001.csv")
+    assert isinstance(scenes, Scenes)
+    assert [(r.location, r.time_of_day) for r in scenes.rows] == [
+        ("HARBOUR_OFFICE", "NIGHT"),
+        ("PIER", "DAY (FLASHBACK)"),
+        ("PIER_END", "DAY (FLASHBACK) (CONTINUOUS)"),
+        ("HARBOUR_OFFICE", "NIGHT (BACK TO PRESENT)"),
+        ("CEMETERY", "DAY (FLASH FORWARD)"),
+        ("HARBOUR_OFFICE", "NIGHT (CONTINUOUS)"),
+    ]

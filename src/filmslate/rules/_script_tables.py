@@ -104,6 +104,12 @@ TRANSITIONS = (
 
 
 _DISPLACED = re.compile(r"\bFLASH[\s-]*(?:BACK|FORWARD)\b")
+_RETURN = re.compile(r"^(?:BACK TO (?:THE )?PRESENT|PRESENT|END (?:OF )?FLASH)")
+
+
+def _same_place(a: str, b: str) -> bool:
+    """One place, or one inside the other ('HARBOUR OFFICE', 'HARBOUR OFFICE DESK')."""
+    return a == b or a.startswith(b + " ") or b.startswith(a + " ")
 
 
 def times_of_day(play: Screenplay) -> list[str]:
@@ -113,15 +119,19 @@ def times_of_day(play: Screenplay) -> list[str]:
     A transition right after a flashback (or flash forward) at the place of the scene the
     flashback interrupted goes back to that scene: ``INT. OFFICE - CONTINUOUS`` after
     ``EXT. PIER - DAY (FLASHBACK)`` cut from the office is the office's time, not the
-    flashback's (it is not marked FLASHBACK)."""
+    flashback's (it is not marked FLASHBACK). BACK TO PRESENT (PRESENT, END FLASHBACK) takes
+    the time of the scene the flashback left: ``NIGHT (BACK TO PRESENT)``."""
     times, current, present, present_at, last_at = [], "", "", "", ""
     for scene in play.scenes:
         written = scene.time_of_day
-        if written in TRANSITIONS:
+        if _RETURN.match(written):  # BACK TO PRESENT: the time of the scene left
+            current = present
+            times.append(f"{present} ({written})" if present else written)
+        elif written in TRANSITIONS:
             back = (
                 bool(_DISPLACED.search(current))
-                and scene.location == present_at
-                and scene.location != last_at
+                and _same_place(scene.location, present_at)
+                and not _same_place(scene.location, last_at)
             )
             if back:
                 current = present
