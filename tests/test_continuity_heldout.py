@@ -438,3 +438,16 @@ def test_an_imported_back_to_present_and_a_flash_forward(tmp_path: Path) -> None
         ("CEMETERY", "DAY (FLASH FORWARD)"),
         ("HARBOUR_OFFICE", "NIGHT (CONTINUOUS)"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("claim", "entry", "verdict"),
+    [
+        ("the Albatross has sunk", "the Albatross sank off the cape", "known"),
+        ("the money is hidden in the chapel", "Tomas hid the money in the chapel", "known"),
+        ("Cal stole the ledger", "the ledger was stolen by Cal", "known"),
+        ("Cal did not steal the ledger", "the ledger was stolen by Cal", "unknown"),
+    ],
+)
+def test_irregular_verb_forms_are_one_claim(claim: str, entry: str, verdict: str) -> None:
+    assert judge_claim(claim, [entry])[0] == verdict

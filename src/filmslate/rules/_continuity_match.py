@@ -174,9 +174,30 @@ def _content(text: str) -> frozenset[str]:
     )
 
 
+# fmt: off
+# Common irregular verbs: a past form as its base ("the ship sank" is "the ship has sunk").
+_IRREGULAR: Mapping[str, str] = {
+    **dict.fromkeys(("sank", "sunk"), "sink"), **dict.fromkeys(("hid", "hidden"), "hide"),
+    "sold": "sell", **dict.fromkeys(("stole", "stolen"), "steal"),
+    **dict.fromkeys(("took", "taken"), "take"), **dict.fromkeys(("gave", "given"), "give"),
+    **dict.fromkeys(("wrote", "written"), "write"), **dict.fromkeys(("broke", "broken"), "break"),
+    **dict.fromkeys(("drove", "driven"), "drive"), "ran": "run",
+    **dict.fromkeys(("saw", "seen"), "see"), **dict.fromkeys(("went", "gone"), "go"),
+    "came": "come", "lost": "lose", "paid": "pay", "shot": "shoot", "bought": "buy",
+    "caught": "catch", **dict.fromkeys(("fell", "fallen"), "fall"),
+    **dict.fromkeys(("forgot", "forgotten"), "forget"), "kept": "keep", "met": "meet",
+    **dict.fromkeys(("spoke", "spoken"), "speak"), "sent": "send", "left": "leave",
+    "built": "build", "burnt": "burn", "fled": "flee", "hung": "hang", "led": "lead",
+    **dict.fromkeys(("swore", "sworn"), "swear"), **dict.fromkeys(("froze", "frozen"), "freeze"),
+}
+# fmt: on
+
+
 def _stem(word: str) -> str:
-    """A verb's regular forms as one ('closing', 'closes', 'closed', 'close' -> 'clos'), so a
-    claim in another tense is the same claim; both sides are stemmed alike."""
+    """A verb's forms as one ('closing', 'closes', 'closed', 'close' -> 'clos'; 'sank',
+    'sunk' -> 'sink'), so a claim in another tense is the same claim; both sides are stemmed
+    alike."""
+    word = _IRREGULAR.get(word, word)
     for ending, shortest in (("ing", 6), ("ed", 5), ("e", 4)):
         if word.endswith(ending) and len(word) >= shortest:
             return word[: -len(ending)]
