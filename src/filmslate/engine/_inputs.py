@@ -14,6 +14,7 @@ from ..core._names import SHOT_RE, format_stem, kind, lock_subject, scene_of
 from ..core._scene_ids import earlier_in, in_order, ordered, previous_in
 from ..store._project import Project
 from ..store._store import Record
+from ._readiness import reopened_by
 from ._skill import Inputs, Need, Registry, Skill
 from ._stops import gate_of
 from ._story_inputs import scene_set_subjects, set_subject, state_base
@@ -206,7 +207,14 @@ class InputLoader:
     def _check_usable(self, record: Record, need: Need) -> None:
         if need.history:
             return
-        stale = self.store.stale_inputs(record.name)
+        # a scene's input is judged as its scene judges it: a lock of someone not in that
+        # scene does not reopen it (a voice revision leaves the other scenes' checks standing)
+        scene = scene_of(record.name.subject or "")
+        stale = (
+            reopened_by(self.project, record, scene)
+            if scene
+            else self.store.stale_inputs(record.name)
+        )
         if stale:
             old, new = stale[0]
             raise InputNotReady(

@@ -87,15 +87,21 @@ def stale_reasons(project: Project, record: Record, scene: str = "") -> list[str
     rewritten (a newer version sits at an earlier scene), and never a whole-story review;
     CHAR/VOICE/SET locks reopen a scene's artifact only for the scene's own cast and set.
     """
+    return [
+        f"{record.filename} was made from {used.filename}; {newer.filename} is newer"
+        for used, newer in reopened_by(project, record, scene)
+    ]
+
+
+def reopened_by(
+    project: Project, record: Record, scene: str = ""
+) -> list[tuple[ArtifactName, ArtifactName]]:
+    """The (used, newer) input pairs of ``record`` that reopen it (see :func:`stale_reasons`)."""
     moved = project.store.stale_inputs(record.name)
     if not moved:
         return []
     row = _row(project, scene) if scene else None
-    return [
-        f"{record.filename} was made from {used.filename}; {newer.filename} is newer"
-        for used, newer in moved
-        if _reopens(project, used, scene, row)
-    ]
+    return [(used, newer) for used, newer in moved if _reopens(project, used, scene, row)]
 
 
 def _reopens(project: Project, used: ArtifactName, scene: str, row: SceneRow | None) -> bool:
