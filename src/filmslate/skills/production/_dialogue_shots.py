@@ -338,10 +338,11 @@ class DialogueAssigner(Skill):
     candidates are the shots showing its speaker with a face to speak (not an insert or an
     establishing shot), else any shot showing the speaker, else any shot with a character
     (V.O., O.S. and O.C. lines: every shot); the first candidate with time left for the line
-    takes it, else the first of them (shot-planner lengthens it). A shot holds its AUDIO's layout (0.3 s
-    lead-in, the lines 0.25 s apart, 0.2 s tail); a line lasts its syllables at its speaker's
-    voice-lock cadence, or its measured cue in the scene's AUDIO when longer. shot-planner
-    sized the shots by this same rule, so each line lands where there is time to say it.
+    takes it, else the first of them (shot-planner lengthens it). A shot holds its AUDIO's
+    layout (0.3 s lead-in, the lines 0.25 s apart, 0.2 s tail); a line lasts its syllables at
+    its speaker's voice-lock cadence, or its measured cue in the scene's AUDIO when longer.
+    shot-planner sized the shots by this same rule, so each line lands where there is time to
+    say it.
 
     A person's reassignment (``slate add DIALOGUE_S03.csv``) is kept while it is the latest
     version and passes. The table (``DIALOGUE_<SCENE>_v###.csv``): ``shot_id``,
