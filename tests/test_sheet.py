@@ -97,6 +97,14 @@ def test_a_refused_cell_is_named_by_the_row_the_sheet_shows(demo: Path) -> None:
     assert result.returncode == 2
     assert "tab SHOTLIST_S03, row 2, column E (blocking_summary)" in result.stderr
     assert "tab SHOTLIST_S03, row 3, column D (camera_type)" in result.stderr
+    book = load_workbook(path)
+    book["SHOTLIST_S03"]["E2"] = "Ida at the bench"
+    book["SHOTLIST_S03"]["D3"] = "close_up"
+    book["SHOTLIST_S03"]["M4"] = "a note typed beside the table"
+    book.save(path)
+    result = run_slate("sheet", "import", str(path), cwd=demo)
+    assert result.returncode == 2
+    assert "tab SHOTLIST_S03, row 4, column M: a cell outside the table" in result.stderr
     folder = _export(demo, "--format", "csv")
     rows = list(csv.reader((folder / "SHOTLIST_S03.csv").read_text().splitlines()))
     rows[3] = [""] * len(rows[0])  # row 4 emptied in Sheets
@@ -107,6 +115,29 @@ def test_a_refused_cell_is_named_by_the_row_the_sheet_shows(demo: Path) -> None:
     assert result.returncode == 2
     assert f"column A (shot_id): duplicate shot_id '{rows[1][0]}' in rows 2 and 5" in result.stderr
     assert _versions(demo, "SHOTLIST_S03") == ["SHOTLIST_S03_v001.csv"]
+
+
+def test_scenes_may_gain_the_optional_story_position_column(demo: Path) -> None:
+    """What `slate add` accepts the sheet accepts: a flashback's story_position (issue 16);
+    a header the schema does not know is refused as row 1."""
+    path = _export(demo)
+    book = load_workbook(path)
+    scenes = book["SCENES"]
+    column = scenes.max_column + 1
+    scenes.cell(1, column, "story_position")
+    scenes.cell(scenes.max_row, column, "before S02")  # the last scene, told as a flashback
+    book["SHOTLIST_S01"]["C1"] = "length"  # a renamed column...
+    book.save(path)
+    result = run_slate("sheet", "import", str(path), cwd=demo)
+    assert result.returncode == 2, result.stdout
+    assert "tab SHOTLIST_S01, row 1: wrong header row" in result.stderr  # ...is refused
+    book["SHOTLIST_S01"]["C1"] = "duration_s"
+    book.save(path)
+    result = run_slate("sheet", "import", str(path), cwd=demo)
+    assert result.returncode == 0, result.stderr
+    assert "stored narrative/SCENES_v002.csv" in result.stdout
+    stored = (demo / "narrative" / "SCENES_v002.csv").read_text().splitlines()
+    assert stored[0].endswith(",story_position") and stored[-1].endswith(",before S02")
 
 
 def test_read_only_tabs_refuse_an_edit(demo: Path) -> None:

@@ -34,12 +34,14 @@ from ..store._project import Project, manual_entry
 README = "README"
 MANIFEST_HEADER = ("tab", "source", "digest", "editable")
 EDITABLE_KINDS = ("SCENES", "BREAKDOWN", "SHOTLIST")
+LINE = re.compile(r"^line \d+: ")  # a file-level error's own line (schemas._base.fail)
 DUPLICATE = re.compile(r"(duplicate (\w+) .*) on lines (\d+) and (\d+)")  # schemas._csv.unique
 COST_HEADER = ("level", "scope", "cap", "settled", "reserved", "committed", "percent", "state")
 RULES = (
     "filmslate data spine: one tab per table of the production.",
     "Editable: SCENES, BREAKDOWN and every SHOTLIST_<scene> tab. Change cells, keep the header "
-    "row and the tab names, then run `slate sheet import FILE`.",
+    "row (SCENES may gain a story_position column) and the tab names, then run "
+    "`slate sheet import FILE`.",
     "Each changed tab becomes the next version of its artifact, checked by the same schema as "
     "`slate add`; a refused cell names its tab, row and column, and nothing is imported.",
     "Lists in a cell are joined with ', ' (state_changes and continuity_risks with '; ').",
@@ -221,12 +223,22 @@ def _check_tab(
             f"tab {tab.name} was exported from {source}, but the project now has {newer}: "
             "export again and redo the edit there"
         )
-    if list(tab.header) != list(now.header):
-        raise UserError(
-            f"tab {tab.name}, row 1: the header must stay {','.join(now.header)}; "
-            f"got {','.join(tab.header)}"
-        )
+    _no_cells_outside(tab)
+    # The header is the schema's to judge, as for `slate add`: SCENES may gain its optional
+    # story_position column (a flashback); anything else is refused as row 1.
     return _parsed(tab, now)
+
+
+def _no_cells_outside(tab: Tab) -> None:
+    """A value typed right of the table (a column with no header) is named, not guessed at."""
+    for index, name in enumerate(tab.header):
+        rows = [tab.row_number(n) for n, r in enumerate(tab.rows) if index < len(r) and r[index]]
+        if name.strip() or not rows:
+            continue
+        raise UserError(
+            f"tab {tab.name}, row {rows[0]}, column {_letter(index)}: a cell outside the "
+            "table (its column has no header); clear it and import again (nothing was imported)"
+        )
 
 
 def _parsed(tab: Tab, now: Tab) -> tuple[Tab, bytes, Record] | None:
@@ -253,7 +265,7 @@ def _cell_error(tab: Tab, exc: SchemaError) -> str:
     parts = []
     for problem in problems:
         column = str(problem.get("field") or "").rsplit(".", 1)[-1].split("[")[0]
-        text = str(problem["message"]).split(": ", 1)[-1]
+        text = LINE.sub("", str(problem["message"]).split(": ", 1)[-1])  # the row says it
         duplicate = DUPLICATE.search(text)
         if duplicate:  # a table-wide check counts rows from 2: name the sheet's rows
             first, second = (tab.row_number(int(n) - 2) for n in duplicate.group(3, 4))
@@ -262,7 +274,7 @@ def _cell_error(tab: Tab, exc: SchemaError) -> str:
         where = [f"tab {tab.name}"]
         if problem.get("line"):
             where.append(f"row {rows.get(int(problem['line']), problem['line'])}")
-        if column in tab.header:
+        if column and column in tab.header:
             where.append(f"column {_letter(tab.header.index(column))} ({column})")
         parts.append(f"{', '.join(where)}: {text}")
     return "; ".join(parts) + "; fix the cell and import again (nothing was imported)"
