@@ -236,6 +236,7 @@ def test_a_worker_killed_after_sending_a_job_is_restarted_and_sends_it_once(
     running = [other]
     try:
         assert doomed.wait(timeout=600) == -signal.SIGKILL  # right after its first send
+        doomed.communicate()  # its pipe closed
         assert len([s for s in submissions(root) if s["pid"] == doomed.pid]) == 1
         running.append(start_worker(root, "w1", env))  # its name: it resumes its job
         said, _ = run.communicate(timeout=900)
