@@ -226,6 +226,15 @@ def test_export_before_a_cut_says_to_run_first_and_writes_nothing(project: Proje
     assert not list((root / "production").iterdir())
 
 
+def test_export_of_a_scene_that_does_not_exist_says_so(project: Project) -> None:
+    """It said to run `slate run assemble-cut --target S09`, which cannot make one."""
+    root = project.root
+    result = run_slate("export", "--scene", "S09", cwd=root)
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: S09 is not a scene with shots"), result.stderr
+    assert len(result.stderr.splitlines()) == 1 and not (root / "exports").exists()
+
+
 def test_an_unknown_format_lists_the_formats(project: Project) -> None:
     root = project.root
     result = run_slate("export", "--format", "mov", cwd=root)

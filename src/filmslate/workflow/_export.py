@@ -29,6 +29,7 @@ from pathlib import Path
 
 from ..core._errors import UserError
 from ..core._names import KINDS, ArtifactName, target_fields
+from ..core._scene_ids import SCENE_RE
 from ..rules._media import probe
 from ..rules._media_cache import use_folder
 from ..rules._takes import last_qc_verdict
@@ -148,6 +149,11 @@ def read_edit(project: Project, target: str) -> Edit:
     cut = store.latest("CUT", target)
     if cut is None:
         how = "`slate run` first (it ends with assemble-cut)"
+        if SCENE_RE.fullmatch(target) and store.latest("SHOTLIST", target) is None:
+            raise UserError(
+                f"{target} is not a scene with shots: export a scene that has a shot list "
+                "(`slate status`), or the whole film without --scene / --target"
+            )
         if target != "PROJECT":
             how = f"`slate run assemble-cut --target {target}` first"
         raise UserError(
