@@ -57,23 +57,47 @@ def test_a_token_is_required_on_every_request_when_set(project) -> None:
     assert office.get("/board").headers["x-frame-options"] == "DENY"
 
 
-def test_serve_makes_a_token_for_any_address_but_localhost(tmp_path: Path) -> None:
-    """`slate serve --host ADDR` without --token prints a made token. Checked where nothing
-    can listen: an address of no interface here (192.0.2.1, TEST-NET-1) and a port of
-    127.0.0.1 already taken, so the command stops after printing."""
+def test_serve_makes_a_token_for_any_address_but_localhost() -> None:
+    from filmslate.cli._serve import office_address
+
+    assert office_address("127.0.0.1", 8710, None) == "http://127.0.0.1:8710/"
+    assert office_address("::1", 8710, "mine") == "http://[::1]:8710/?token=mine"
+
+
+@pytest.mark.parametrize(
+    ("options", "said"),
+    [
+        (["--port", "99999"], "--port 99999 is no port"),
+        (["--port", "0"], "--port 0 is no port"),
+        (["--host", "no-such-host.invalid"], "--host no-such-host.invalid: no such address"),
+        (["--host", "192.0.2.1"], "cannot listen on 192.0.2.1:8710"),  # TEST-NET-1: no interface
+    ],
+)
+def test_serve_refuses_an_address_it_cannot_listen_on(
+    tmp_path: Path, options: list[str], said: str
+) -> None:
+    """A bad port, an unknown host, an address of no interface here: one line, exit 2, and
+    no office address printed (nothing listens there)."""
     run_slate("init", str(tmp_path / "film"), check=True)
-    away = run_slate("serve", "--host", "192.0.2.1", cwd=tmp_path / "film", timeout=60)
-    assert re.search(r"http://192\.0\.2\.1:8710/\?token=[\w-]{20,}", away.stdout), away.stdout
-    assert away.returncode != 0
+    done = run_slate("serve", *options, cwd=tmp_path / "film", timeout=60)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert said in done.stderr
+    assert "Traceback" not in done.stderr
+    assert "http://" not in done.stdout
+
+
+def test_serve_refuses_a_port_in_use_before_printing_the_address(tmp_path: Path) -> None:
+    run_slate("init", str(tmp_path / "film"), check=True)
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = str(taken.getsockname()[1])
-        local = run_slate("serve", "--port", port, cwd=tmp_path / "film", timeout=60)
-        given = run_slate("serve", "--port", port, "--token", "mine", cwd=tmp_path / "film")
-    assert f"http://127.0.0.1:{port}/" in local.stdout
-    assert "?token=" not in local.stdout
-    assert "?token=mine" in given.stdout
+        done = run_slate("serve", "--port", port, cwd=tmp_path / "film", timeout=60)
+    assert done.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
+    assert "another --port" in done.stderr
+    assert "http://" not in done.stdout
+    assert "Errno" not in done.stderr.replace("(Address already in use)", "")
 
 
 def test_without_a_token_only_local_names_are_answered(project) -> None:

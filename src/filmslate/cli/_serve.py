@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from typing import Annotated
 
 import typer
@@ -48,11 +49,43 @@ def serve(
     with open_project(project) as p:
         root = p.root
     app = office_app(root, review=review, token=token)
+    listening = bound_socket(host, port)  # a taken port or an unknown host: said before the address
+    mode = "review: verdicts are written" if review else "read-only"
+    out.print(
+        f"office for {plain(root)} ({mode}) at {office_address(host, port, token)}",
+        soft_wrap=True,
+    )
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+    server.run(sockets=[listening])
+
+
+def office_address(host: str, port: int, token: str | None) -> str:
+    """The address `slate serve` prints (with the token, when there is one)."""
     shown = f"[{host}]" if ":" in host else host
     query = f"/?token={token}" if token else "/"
-    mode = "review: verdicts are written" if review else "read-only"
-    out.print(f"office for {plain(root)} ({mode}) at http://{shown}:{port}{query}", soft_wrap=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    return f"http://{shown}:{port}{query}"
+
+
+def bound_socket(host: str, port: int) -> socket.socket:
+    """A socket listening on host:port, or a one-line UserError saying why there is none."""
+    if not 1 <= port <= 65535:
+        raise UserError(f"--port {port} is no port: give one from 1 to 65535")
+    try:
+        return socket.create_server((host, port), family=_family(host))
+    except socket.gaierror as exc:
+        raise UserError(f"--host {host}: no such address ({exc.strerror})") from None
+    except OSError as exc:
+        raise UserError(
+            f"cannot listen on {host}:{port} ({exc.strerror}): is another office or server "
+            "using it? give another --port, or an address of this machine as --host"
+        ) from None
+
+
+def _family(host: str) -> socket.AddressFamily:
+    try:
+        return socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)[0][0]
+    except socket.gaierror as exc:
+        raise UserError(f"--host {host}: no such address ({exc.strerror})") from None
 
 
 @commands.command()
