@@ -327,3 +327,26 @@ def test_browsing_every_page_writes_nothing(demo: Path) -> None:
         assert office.get(page).status_code == 200, page
     assert office.get("/media/FINAL_S04_SH03_v001.mp4").status_code == 200
     assert state() == before
+
+
+def test_the_log_filters_by_an_outcome_as_stored(project) -> None:
+    """A budget refusal's outcome is `budget` (lower-case): the page's drop-down offers it and
+    finds its row, as `slate log --outcome budget` does; the count follows new rows."""
+    from filmslate.store._runlog import LogEntry
+
+    project.store.log(LogEntry(run_id="R1", skill_name="budget-gates", outcome="budget"))
+    project.store.log(LogEntry(run_id="R2", skill_name="qc-grader", outcome="PASS"))
+    office = client(project.root)
+    page = office.get("/log?status=budget").text
+    assert '<option value="budget" selected>' in page
+    assert re.search(r'id="count">1 of 1 matching', page), page
+    assert "budget-gates" in page.split('id="log"', 1)[1]
+    project.store.log(LogEntry(run_id="R3", skill_name="budget-gates", outcome="budget"))
+    again = office.get("/log?status=budget").text
+    assert re.search(r'id="count">2 of 2 matching', again)
+    everything = office.get("/log").text
+    total = project.store.conn.execute("SELECT count(*) FROM runlog").fetchone()[0]
+    assert f" of {total} matching" in everything
+    for outcome, skill in (("budget", "budget-gates"), ("pass", "qc-grader")):
+        cli = run_slate("log", "--outcome", outcome, cwd=project.root, check=True).stdout
+        assert skill in cli, cli

@@ -215,8 +215,13 @@ def log(
     from ..store._runlog import COLUMNS
 
     filters = {"skill_name": skill, "scene_id": scene, "shot_id": shot, "outcome": outcome}
-    where = [f"{col} = ?" for col, val in filters.items() if val]
-    args = [val.upper() if col == "outcome" else val for col, val in filters.items() if val]
+    # an outcome in any case: PASS and FAIL are upper-case, budget and error are not
+    where = [
+        f"{col} = ? COLLATE NOCASE" if col == "outcome" else f"{col} = ?"
+        for col, val in filters.items()
+        if val
+    ]
+    args = [val for val in filters.values() if val]
     sql = f"SELECT {', '.join(COLUMNS)} FROM runlog"
     sql += (" WHERE " + " AND ".join(where)) if where else ""
     with open_project(project) as p:

@@ -3,7 +3,8 @@ makes), the values to filter by, and `slate verify`'s verdict on the project."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import sqlite3
+from dataclasses import dataclass, field
 
 from ..store._project import Project
 from ..store._runlog import COLUMNS
@@ -41,12 +42,10 @@ class LogPage:
 def log_page(project: Project, chosen: dict[str, str], limit: int = 200) -> LogPage:
     """The newest ``limit`` rows matching ``chosen`` (skill, scene, status; empty: any)."""
     picked = {k: v.strip() for k, v in chosen.items() if k in FILTERS and v.strip()}
-    where = [f"{FILTERS[k]} = ?" for k in picked]
-    args = [v.upper() if k == "status" else v for k, v in picked.items()]
+    where = [f"{FILTERS[k]} = ?" for k in picked]  # outcomes as stored: PASS, FAIL, budget
+    args = list(picked.values())
     clause = (" WHERE " + " AND ".join(where)) if where else ""
-    conn = project.store.conn
-    total = conn.execute(f"SELECT count(*) FROM runlog{clause}", args).fetchone()[0]
-    found = conn.execute(
+    found = project.store.conn.execute(
         f"SELECT {', '.join(COLUMNS)} FROM runlog{clause} ORDER BY seq DESC LIMIT ?",
         [*args, limit],
     ).fetchall()
@@ -54,16 +53,58 @@ def log_page(project: Project, chosen: dict[str, str], limit: int = 200) -> LogP
         {c: str(v) for c, v in zip(COLUMNS, row, strict=True) if c in SHOWN}
         for row in reversed(found)
     ]
+    seen = _seen(project, tuple(sorted(picked.items())))
+    return LogPage(rows, picked, seen.choices, seen.total, limit)
+
+
+@dataclass
+class _Seen:
+    """What the log held up to row ``seq`` (its hash ``head``): read again only past it."""
+
+    seq: int = 0
+    head: str = ""
+    total: int = 0
+    choices: dict[str, list[str]] = field(default_factory=lambda: {k: [] for k in FILTERS})
+
+
+_SEEN: dict[tuple[str, tuple[tuple[str, str], ...]], _Seen] = {}
+MAX_SEEN = 64  # filter combinations remembered per office process
+
+
+def _seen(project: Project, picked: tuple[tuple[str, str], ...]) -> _Seen:
+    """The matching row count and the filter values, read only over the rows appended since
+    the last request (a page does not count the whole log each time it opens)."""
+    conn = project.store.conn
+    key = (str(project.root), picked)
+    seen = _SEEN.get(key) or _Seen()
+    at = conn.execute("SELECT row_hash FROM runlog WHERE seq = ?", (seen.seq,)).fetchone()
+    if seen.seq and (at is None or at[0] != seen.head):
+        seen = _Seen()  # the log was rebuilt: read it afresh
+    last = conn.execute("SELECT seq, row_hash FROM runlog ORDER BY seq DESC LIMIT 1").fetchone()
+    if last is None or last[0] == seen.seq:
+        return seen
+    where = "".join(f" AND {FILTERS[k]} = ?" for k, _ in picked)
+    args = [seen.seq, last[0], *(v for _, v in picked)]
+    new = conn.execute(
+        f"SELECT count(*) FROM runlog WHERE seq > ? AND seq <= ?{where}", args
+    ).fetchone()[0]
     choices = {
-        key: [
-            str(v)
-            for (v,) in conn.execute(
-                f"SELECT DISTINCT {column} FROM runlog WHERE {column} != '' ORDER BY {column}"
-            )
-        ]
-        for key, column in FILTERS.items()
+        name: sorted({*seen.choices[name], *_values(conn, column, seen.seq, int(last[0]))})
+        for name, column in FILTERS.items()
     }
-    return LogPage(rows, picked, choices, int(total), limit)
+    seen = _Seen(int(last[0]), str(last[1]), seen.total + int(new), choices)
+    if len(_SEEN) >= MAX_SEEN:
+        _SEEN.clear()
+    _SEEN[key] = seen
+    return seen
+
+
+def _values(conn: sqlite3.Connection, column: str, after: int, upto: int) -> list[str]:
+    found = conn.execute(
+        f"SELECT DISTINCT {column} FROM runlog WHERE seq > ? AND seq <= ? AND {column} != ''",
+        (after, upto),
+    )
+    return [str(v) for (v,) in found]
 
 
 def verify_problems(project: Project) -> list[str]:
