@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import shutil
 import socket
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -350,3 +351,33 @@ def test_the_log_filters_by_an_outcome_as_stored(project) -> None:
     for outcome, skill in (("budget", "budget-gates"), ("pass", "qc-grader")):
         cli = run_slate("log", "--outcome", outcome, cwd=project.root, check=True).stdout
         assert skill in cli, cli
+
+
+def test_the_budget_page_compares_a_projection_with_spend_on_its_own_tiers(
+    project, tmp_path: Path
+) -> None:
+    """A COST_REPORT projects video, vision and speech: the scene's actual beside it counts
+    those tiers, its text models' spend stands in a column of its own; project-level spend is
+    'project (no scene)' and every sum names its currency."""
+    from filmslate.schemas import SceneRow, Scenes
+    from filmslate.store._runlog import LogEntry
+
+    scenes = tmp_path / "SCENES.csv"
+    scenes.write_bytes(Scenes(rows=[SceneRow(scene_id="S01", summary="x", location="Y")]).render())
+    project.add(scenes, "one scene")
+    for scene, tier, cost in (
+        ("S01", "visual_mid", 0.5),
+        ("S01", "vision", 0.125),
+        ("S01", "judgment", 0.25),
+        ("", "premium", 0.0625),
+    ):
+        entry = LogEntry(run_id="R", skill_name="x", event="spend", scene_id=scene, tier=tier)
+        project.store.log(replace(entry, actual_cost=cost))
+    page = client(project.root).get("/budget").text
+    row = page.split('data-scene="S01"', 1)[1].split("</tr>", 1)[0]
+    assert '<td class="actual">0.6250</td>' in row  # video and vision, not the text model
+    assert '<td class="all">0.8750</td>' in row
+    assert "actual: video, vision, speech" in page
+    assert re.search(r'id="projected-spend">[^<]*</b> USD', page)
+    assert "project (no scene)" in page
+    assert ">none<" not in page.split("by scene", 1)[1].split("by skill", 1)[0]

@@ -26,11 +26,13 @@ MAX_POINTS = 200  # spend over time: at most this many points, however long the 
 
 @dataclass(frozen=True)
 class SceneMoney:
-    """A scene's projection (its latest COST_REPORT) beside what it has spent."""
+    """A scene's projection (its latest COST_REPORT: video, vision and speech) beside what it
+    spent on those same tiers, and all it spent (text models too)."""
 
     scene: str
     projected: float | None
-    actual: float
+    actual: float  # on the projected tiers only: like with like
+    spent: float = 0.0  # every tier, the text models' too
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,21 @@ def _spend_by(project: Project, column: str) -> dict[str, float]:
         f"SELECT {column}, sum(CAST(actual_cost AS REAL)) FROM runlog WHERE event = 'spend' "
         f"GROUP BY {column} ORDER BY {column}"
     )
-    return {(key or "none"): round(float(total), 6) for key, total in rows}
+    unnamed = "project (no scene)" if column == "scene_id" else "none"
+    return {(key or unnamed): round(float(total), 6) for key, total in rows}
+
+
+# the run-log tiers a COST_REPORT projects: the video tiers, the vision checks, the voices
+PROJECTED_TIERS = "(tier LIKE 'visual\\_%' ESCAPE '\\' OR tier IN ('vision', 'speech'))"
+
+
+def _projected_spend(project: Project) -> dict[str, float]:
+    """Each scene's spend on the tiers its cost report projects (one grouped query)."""
+    rows = project.store.conn.execute(
+        "SELECT scene_id, sum(CAST(actual_cost AS REAL)) FROM runlog WHERE event = 'spend' "
+        f"AND {PROJECTED_TIERS} GROUP BY scene_id"
+    )
+    return {str(key): round(float(total), 6) for key, total in rows}
 
 
 def _over_time(project: Project) -> list[tuple[str, float]]:
@@ -117,13 +133,13 @@ def _scene_ids(project: Project) -> list[str]:
 
 
 def _scene_money(project: Project) -> list[SceneMoney]:
-    spent = _spend_by(project, "scene_id")
+    spent, like = _spend_by(project, "scene_id"), _projected_spend(project)
     out = []
     for scene in _scene_ids(project):
         record = project.store.latest("COST_REPORT", scene)
         report = project.store.load(record.name) if record else None
         projected = report.projected_total if isinstance(report, CostReport) else None
-        out.append(SceneMoney(scene, projected, spent.get(scene, 0.0)))
+        out.append(SceneMoney(scene, projected, like.get(scene, 0.0), spent.get(scene, 0.0)))
     return out
 
 
