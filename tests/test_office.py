@@ -52,7 +52,7 @@ def test_a_token_is_required_on_every_request_when_set(project) -> None:
     first = office.get("/log?token=s3cret&skill=manual")  # the printed address
     assert first.status_code == 303
     assert first.headers["location"] == "/log?skill=manual"  # the token out of the address
-    assert "slate_office_token" in first.headers["set-cookie"]
+    assert "slate_office_token_8710=" in first.headers["set-cookie"]
     assert "SameSite=strict" in first.headers["set-cookie"]
     assert office.get("/board").status_code == 200  # the cookie carries it from then on
     assert office.get("/board").headers["x-frame-options"] == "DENY"
@@ -133,7 +133,8 @@ def test_a_refused_verdict_is_a_page_and_writes_nothing(project) -> None:
     csrf = app.state.office.csrf
     no_reason = office.post("/review/S01_SH01", data={"csrf": csrf, "verdict": "reject"})
     assert no_reason.status_code == 400
-    assert "reason" in no_reason.text
+    assert "give a reason" in no_reason.text  # a page has a field, not a flag
+    assert "--reason" not in no_reason.text
     unknown = {"csrf": csrf, "verdict": "approve", "reason": "fine"}
     assert office.post("/review/S01_SH01", data=unknown).status_code == 404
     odd = office.post("/review/S01_SH01", data={**unknown, "verdict": "maybe"})
@@ -381,3 +382,22 @@ def test_the_budget_page_compares_a_projection_with_spend_on_its_own_tiers(
     assert re.search(r'id="projected-spend">[^<]*</b> USD', page)
     assert "project (no scene)" in page
     assert ">none<" not in page.split("by scene", 1)[1].split("by skill", 1)[0]
+
+
+def test_two_offices_on_one_host_keep_their_own_cookies(project, tmp_path: Path) -> None:
+    """A browser sends a host's cookies to every port: each office's token has its own name,
+    so opening the second does not log the first out."""
+    other = tmp_path / "other"
+    run_slate("init", str(other), check=True)
+    browser = TestClient(office_app(project.root, token="one"), base_url="http://127.0.0.1:8710")
+    assert browser.get("/budget?token=one").status_code == 200
+    second = TestClient(office_app(other, token="two"), base_url="http://127.0.0.1:8711")
+    second.cookies = browser.cookies  # the same browser
+    assert second.get("/budget?token=two").status_code == 200
+    assert second.get("/board").status_code == 200
+    browser.cookies = second.cookies
+    assert browser.get("/board").status_code == 200  # the first office still lets it in
+    assert {c.name for c in browser.cookies.jar} == {
+        "slate_office_token_8710",
+        "slate_office_token_8711",
+    }

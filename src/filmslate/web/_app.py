@@ -35,7 +35,7 @@ from ..core._names import ArtifactName
 from ..store._project import Project
 from . import _board, _budget, _charts, _log, _room
 
-__all__ = ["COOKIE", "Office", "office_app"]
+__all__ = ["COOKIE", "Office", "cookie_name", "office_app"]
 
 HERE = Path(__file__).parent
 COOKIE = "slate_office_token"
@@ -132,15 +132,23 @@ class TokenCheck(BaseHTTPMiddleware):
             rest = [(k, v) for k, v in request.query_params.multi_items() if k != "token"]
             query = "?" + urlencode(rest) if rest else ""
             moved = RedirectResponse(request.url.path + query, 303)
-            moved.set_cookie(COOKIE, self.token, httponly=True, samesite="strict")
+            moved.set_cookie(cookie_name(request), self.token, httponly=True, samesite="strict")
             return moved
-        if any(_matches(c, self.token) for c in (bearer, request.cookies.get(COOKIE))):
+        kept = request.cookies.get(cookie_name(request))
+        if any(_matches(c, self.token) for c in (bearer, kept)):
             return await call_next(request)
         return PlainTextResponse(
             "this office needs its access token: open the address `slate serve` printed "
             "(it ends in ?token=...), or send 'Authorization: Bearer TOKEN'",
             status_code=401,
         )
+
+
+def cookie_name(request: Request) -> str:
+    """The token's cookie, named by the office's port: a browser sends a host's cookies to
+    every port, so two offices on one machine would otherwise overwrite each other's."""
+    port = request.url.port or (443 if request.url.scheme == "https" else 80)
+    return f"{COOKIE}_{port}"
 
 
 def _matches(candidate: str | None, token: str) -> bool:
@@ -235,7 +243,8 @@ class Pages:
     def refused(self, request: Request, exc: Exception) -> Response:
         """A bad id or input: 404 for what does not exist, 400 for the rest, never a trace."""
         status = 404 if isinstance(exc, ArtifactNotFound | ArtifactNameError) else 400
-        return self._page(request, "error.html", status, message=str(exc), code=status)
+        message = str(exc).replace("give --reason", "give a reason")  # the page has no flags
+        return self._page(request, "error.html", status, message=message, code=status)
 
     def http_error(self, request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
