@@ -247,7 +247,11 @@ def test_the_board_shows_a_lock_revisions_impact_before_it_runs(demo: Path, tmp_
     cli = run_slate("impact", "CHAR_NICO_LOCK", cwd=demo, check=True).stdout
     total = re.search(r"projected cost to redo: ([0-9.]+)", cli)
     assert total, cli
-    page = client(demo).get("/board").text
+    office = client(demo)
+    board = office.get("/board").text  # the walk of a lock's dependents waits to be asked
+    assert 'id="impact"' not in board
+    assert 'href="/board?page=1&amp;impact=CHAR_NICO_LOCK#impact"' in board
+    page = office.get("/board?impact=CHAR_NICO_LOCK").text
     impact = page.split('id="impact"', 1)[1]
     row = impact.split("<td>CHAR_NICO_LOCK_v002.txt", 1)[1].split("</tr>", 1)[0]
     assert f"{float(total.group(1)):.2f} USD" in row
@@ -272,6 +276,14 @@ def test_a_long_films_board_is_read_a_page_of_scenes_at_a_time(project, tmp_path
     assert "page 2 of 2" in second
     assert office.get("/board?page=99").status_code == 200  # clamped to the last page
     assert office.get("/board?page=x").status_code == 200
+    room, room2 = office.get("/review").text, office.get("/review?page=2").text
+    assert 'id="S25"' in room and 'id="S26"' not in room
+    assert 'id="S26"' in room2 and 'id="S01"' not in room2
+    assert "scenes page 2 of 2" in room2
+    assert 'href="/review?page=2#S26"' in second  # the board links the review room's page
+    unknown = office.get("/board?impact=CHAR_NOBODY_LOCK")
+    assert unknown.status_code == 400
+    assert "no version of CHAR_NOBODY_LOCK" in unknown.text
 
 
 def test_the_budget_page_shows_every_cap_level_with_its_reservations(project) -> None:

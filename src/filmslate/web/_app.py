@@ -173,8 +173,10 @@ class Pages:
 
     def room(self, request: Request) -> Response:
         with self.office.project() as p:
-            scenes = _room.room_scenes(p)
-        return self._page(request, "room.html", scenes=scenes, active="review")
+            scenes, page, pages = _room.room_scenes(p, _page_number(request))
+        return self._page(
+            request, "room.html", scenes=scenes, page=page, pages=pages, active="review"
+        )
 
     def shot(self, request: Request) -> Response:
         with self.office.project() as p:
@@ -210,9 +212,9 @@ class Pages:
             return review_take(p, shot, verdict, reason)  # type: ignore[arg-type]
 
     def board(self, request: Request) -> Response:
-        page = request.query_params.get("page", "1")
+        asked = request.query_params.get("impact", "").strip()
         with self.office.project() as p:
-            facts = _board.board(p, int(page) if page.isdigit() else 1)
+            facts = _board.board(p, _page_number(request), asked)
         return self._page(request, "board.html", board=facts, active="board")
 
     def log(self, request: Request) -> Response:
@@ -251,6 +253,11 @@ class Pages:
         return self._page(
             request, "error.html", exc.status_code, message=exc.detail, code=exc.status_code
         )
+
+
+def _page_number(request: Request) -> int:
+    page = request.query_params.get("page", "1")
+    return int(page) if page.isdigit() and len(page) < 9 else 1
 
 
 def _host_of(request: Request) -> str:

@@ -8,7 +8,7 @@ GenPack, take, final, audio) shows the worst state of the scene's shots, with a 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..core._names import scene_of
 from ..engine._readiness import culture_required, scene_rows, stale_reasons
@@ -18,7 +18,7 @@ from ..schemas import QcBatch, ShotList
 from ..store._project import Project
 from ..workflow._locks import ImpactReport, impact
 
-__all__ = ["LOCK_KINDS", "SCENES_PER_PAGE", "STEPS", "Board", "Cell", "board"]
+__all__ = ["LOCK_KINDS", "SCENES_PER_PAGE", "STEPS", "Board", "Cell", "board", "page_of"]
 
 # (column label, kind, per shot?) in loop order
 STEPS: tuple[tuple[str, str, bool], ...] = (
@@ -68,17 +68,24 @@ class Board:
     steps: list[str]
     rows: list[tuple[str, list[Cell]]]
     stops: list[Stop]
-    impacts: list[ImpactReport]
+    impacts: list[ImpactReport]  # only the lock asked for (`impact` walks its dependents)
     page: int = 1
     pages: int = 1
+    locks: list[tuple[str, str, int]] = field(default_factory=list)  # stem, latest, version
 
 
-def board(project: Project, page: int = 1) -> Board:
+def page_of(count: int, page: int) -> tuple[int, int]:
+    """(the page shown, clamped; the number of pages) for ``count`` scenes."""
+    pages = max(1, -(-count // SCENES_PER_PAGE))
+    return min(max(1, page), pages), pages
+
+
+def board(project: Project, page: int = 1, impact_of: str = "") -> Board:
     """Every scene x step (SCENES_PER_PAGE scenes a page: a cell costs a few lookups, so a
-    long film's board is read a page at a time), the open hard stops and the locks' impact."""
+    long film's board is read a page at a time), the open hard stops, the locks, and the
+    impact of the one lock named by ``impact_of`` (a walk of its dependents: only on asking)."""
     scenes = scene_rows(project)
-    pages = max(1, -(-len(scenes) // SCENES_PER_PAGE))
-    page = min(max(1, page), pages)
+    page, pages = page_of(len(scenes), page)
     shown = scenes[(page - 1) * SCENES_PER_PAGE : page * SCENES_PER_PAGE]
     rows = [
         (
@@ -91,12 +98,14 @@ def board(project: Project, page: int = 1) -> Board:
         Stop(s, f"resolve it, or `slate override {s.target} --reason ... --cost-impact AMOUNT`")
         for s in all_open_hard_stops(project)
     ]
-    impacts = [
-        impact(project, record.name.stem)
+    locks = [
+        (record.name.stem, record.filename, record.name.version)
         for kind in LOCK_KINDS
         for record in project.store.latest_of_each(kind)
     ]
-    return Board([label for label, _, _ in STEPS], rows, stops, impacts, page, pages)
+    impacts = [impact(project, impact_of)] if impact_of else []
+    steps = [label for label, _, _ in STEPS]
+    return Board(steps, rows, stops, impacts, page, pages, locks)
 
 
 def _cell(project: Project, scene: str, kind_name: str, per_shot: bool) -> Cell:

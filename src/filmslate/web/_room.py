@@ -56,10 +56,15 @@ class ShotView:
     currency: str
 
 
-def room_scenes(project: Project) -> list[SceneShots]:
-    """Every scene with its shots and the state of their takes."""
+def room_scenes(project: Project, page: int = 1) -> tuple[list[SceneShots], int, int]:
+    """One page of scenes (the board's pages) with their shots and the state of their
+    takes; with the page shown and the number of pages."""
+    from ._board import SCENES_PER_PAGE, page_of
+
+    scenes = scene_rows(project)
+    page, pages = page_of(len(scenes), page)
     out = []
-    for scene in scene_rows(project):
+    for scene in scenes[(page - 1) * SCENES_PER_PAGE : page * SCENES_PER_PAGE]:
         batch = _batch(project, scene.scene_id)
         shots = [
             ShotLine(
@@ -71,7 +76,7 @@ def room_scenes(project: Project) -> list[SceneShots]:
             for row in _rows(project, scene.scene_id)
         ]
         out.append(SceneShots(scene.scene_id, scene.summary, shots))
-    return out
+    return out, page, pages
 
 
 def shot_view(project: Project, shot_id: str) -> ShotView:
