@@ -413,3 +413,24 @@ def test_two_offices_on_one_host_keep_their_own_cookies(project, tmp_path: Path)
         "slate_office_token_8710",
         "slate_office_token_8711",
     }
+
+
+def test_a_step_waiting_on_a_handoff_task_says_so_on_the_board(project, tmp_path: Path) -> None:
+    """An open task in the inbox (no answer beside it) for the skill that makes a scene's step:
+    its cell says where the question waits; once answered, the cell is plain waiting."""
+    from filmslate.engine._skill import load_skills
+    from filmslate.schemas import SceneRow, Scenes
+
+    scenes = tmp_path / "SCENES.csv"
+    scenes.write_bytes(Scenes(rows=[SceneRow(scene_id="S01", summary="x", location="Y")]).render())
+    project.add(scenes, "one scene")
+    writer = load_skills().producer_of("SCRIPT")
+    assert writer is not None
+    inbox = project.root / "inbox"
+    inbox.mkdir(exist_ok=True)
+    (inbox / f"{writer.name}__S01__1.task.json").write_text("{}")
+    board = client(project.root).get("/board").text.split('id="board"', 1)[1]
+    said = f"waiting for an answer (inbox/{writer.name}__S01__1.task.json)"
+    assert board.count(said) == 1, board
+    (inbox / f"{writer.name}__S01__1.answer.json").write_text("{}")
+    assert "waiting for an answer" not in client(project.root).get("/board").text

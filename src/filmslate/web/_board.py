@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 
 from ..core._names import scene_of
 from ..engine._readiness import culture_required, scene_rows, stale_reasons
+from ..engine._skill import load_skills
 from ..engine._stops import HardStopRow, all_open_hard_stops, gate_of
+from ..providers.handoff import ANSWER_SUFFIX, TASK_SUFFIX
 from ..rules._takes import last_qc_verdict
 from ..schemas import QcBatch, ShotList
 from ..store._project import Project
@@ -51,6 +53,7 @@ class Cell:
 
     state: str  # PASS, FIX, FAIL, STALE, waiting, n/a
     detail: str
+    label: str = ""  # what the cell says, when more than its state
 
 
 @dataclass(frozen=True)
@@ -87,10 +90,16 @@ def board(project: Project, page: int = 1, impact_of: str = "") -> Board:
     scenes = scene_rows(project)
     page, pages = page_of(len(scenes), page)
     shown = scenes[(page - 1) * SCENES_PER_PAGE : page * SCENES_PER_PAGE]
+    tasks = open_tasks(project)
     rows = [
         (
             scene.scene_id,
-            [_cell(project, scene.scene_id, kind, per_shot) for _, kind, per_shot in STEPS],
+            [
+                _answering(
+                    _cell(project, scene.scene_id, kind, per_shot), kind, scene.scene_id, tasks
+                )
+                for _, kind, per_shot in STEPS
+            ],
         )
         for scene in shown
     ]
@@ -106,6 +115,30 @@ def board(project: Project, page: int = 1, impact_of: str = "") -> Board:
     impacts = [impact(project, impact_of)] if impact_of else []
     steps = [label for label, _, _ in STEPS]
     return Board(steps, rows, stops, impacts, page, pages, locks)
+
+
+def open_tasks(project: Project) -> dict[tuple[str, str], str]:
+    """(skill, target) -> its handoff task not answered yet, from one listing of the inbox."""
+    inbox = project.root / project.config.providers.inbox_dir
+    names = {path.name for path in inbox.iterdir()} if inbox.is_dir() else set()
+    tasks: dict[tuple[str, str], str] = {}
+    for name in sorted(names):
+        stem = name.removesuffix(TASK_SUFFIX)
+        if stem != name and stem + ANSWER_SUFFIX not in names and stem.count("__") >= 2:
+            skill, target, _ = stem.split("__", 2)
+            tasks.setdefault((skill, target), f"{project.config.providers.inbox_dir}/{name}")
+    return tasks
+
+
+def _answering(cell: Cell, kind_name: str, scene: str, tasks: dict[tuple[str, str], str]) -> Cell:
+    """A waiting step whose skill asked a person (a handoff task in the inbox) says so."""
+    producer = load_skills().producer_of(kind_name) if cell.state == "waiting" and tasks else None
+    if producer is None:
+        return cell
+    for (skill, target), task in tasks.items():
+        if skill == producer.name and (target == scene or target.startswith(scene + "_")):
+            return Cell("waiting", cell.detail, f"waiting for an answer ({task})")
+    return cell
 
 
 def _cell(project: Project, scene: str, kind_name: str, per_shot: bool) -> Cell:
