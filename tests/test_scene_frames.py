@@ -73,7 +73,7 @@ def test_the_scene_change_frames_are_bounded() -> None:
 
 def test_the_looking_checks_see_the_picture_after_a_cut() -> None:
     """One face for two seconds, then (a cut) three: the frame after the cut is counted too,
-    so the three faces are the count most sampled frames agree on (5 of 9, not 4 of 8)."""
+    so the three faces are the count most sampled frames agree on (3 of 5, not 2 of 4)."""
     from filmslate.rules._media import ClipSpec, technical_checks
     from test_looks import frames_with
 
@@ -81,5 +81,5 @@ def test_the_looking_checks_see_the_picture_after_a_cut() -> None:
     findings = technical_checks(clip, ClipSpec(4.0, 640, 360, 12, characters=1))
     assert [f.check for f in findings] == ["hard_cut", "face_count"]
     assert findings[1].detail == (
-        "3 face(s) seen in 5 of 9 sampled frames where the shot has 1 character(s)"
+        "3 face(s) seen in 3 of 5 sampled frames where the shot has 1 character(s)"
     )

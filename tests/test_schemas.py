@@ -231,6 +231,17 @@ QC = (
 )
 PLAUS = ("procedural", "physical", "emotional", "logistical", "internal_consistency")
 
+
+def _one_after_another(cues: list[Any]) -> list[Any]:
+    """Cues laid end to end in the drawn order, each keeping its own length."""
+    laid, at = [], 0
+    for cue in cues:
+        length = cue.end_ms - cue.start_ms
+        laid.append(cue.model_copy(update={"start_ms": at, "end_ms": at + length}))
+        at += length
+    return laid
+
+
 # Cross-field rules a generic strategy cannot know: make the drawn values consistent.
 FIXUPS = {
     "FcpXmlExport": lambda d: {**d, "document": '<?xml version="1.0" ?>\n<xmeml>' + d["document"]},
@@ -246,6 +257,10 @@ FIXUPS = {
     "Scenes": _renumber_scenes,
     "Breakdown": _renumber_scenes,
     "Override": lambda d: {**d, "reason": d["reason"] or "the director asked"},
+    # a cue lasts some time, and cues follow one another
+    "SubtitleCue": lambda d: {**d, "end_ms": d["start_ms"] + 1 + d["end_ms"] % 5000},
+    "SubtitlesSrt": lambda d: {**d, "cues": _one_after_another(d["cues"])},
+    "SubtitlesVtt": lambda d: {**d, "cues": _one_after_another(d["cues"])},
 }
 
 # -- round trips ----------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..core._config import CONFIG_FILE, Config, default_toml, load_config
-from ..core._errors import LockRefused, ProjectError, SchemaError, UserError
+from ..core._errors import IntegrityError, LockRefused, ProjectError, SchemaError, UserError
 from ..core._gate import Gate
 from ..core._kinds import load_kinds
 from ..core._names import (
@@ -193,8 +193,8 @@ class Project:
             return []
         try:
             scenes = self.store.load(latest.name)
-        except UserError:
-            return []  # verify names a broken artifact itself
+        except (UserError, IntegrityError):
+            return []  # verify names a broken or changed artifact itself
         assert isinstance(scenes, Scenes)
         ids = [row.scene_id for row in scenes.rows]
         return [
