@@ -99,4 +99,7 @@ def test_a_jobs_reference_is_claimed_once(tmp_path: Path) -> None:
     (tmp_path / ".filmslate").mkdir()
     runtime = Runtime(tmp_path, parse_config(default_toml("x")), executor="t", listen=False)
     runtime._create_sends()
-    assert [runtime.claim("a"), runtime.claim("a"), runtime.claim("b")] == [True, False, True]
+    try:
+        assert [runtime.claim("a"), runtime.claim("a"), runtime.claim("b")] == [True, False, True]
+    finally:
+        runtime._engine().dispose()  # its pooled connections closed here, not by a later GC

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from conftest import FinishedDemo
 from filmslate import Project
 from filmslate.core._errors import SchemaError
 from filmslate.engine._skill import Registry
@@ -21,11 +22,6 @@ from filmslate.testing import scripted_runner
 from planted_cases import BASE_SET
 from test_runtime import configure
 from test_worldstate import add
-
-DEMO_LOCK = (
-    Path(__file__).resolve().parents[1] / "demo-film/continuity/SET_SHOP_FRONT_LOCK_v001.txt"
-)
-
 
 GATED = {
     **BASE_SET,
@@ -41,8 +37,10 @@ def lock(name: str, **over: Any) -> SetLock:
     return SetLock.model_validate({**GATED, "name": name, **over})
 
 
-def test_a_lock_without_places_is_written_as_before_and_places_round_trip() -> None:
-    data = DEMO_LOCK.read_bytes()
+def test_a_lock_without_places_is_written_as_before_and_places_round_trip(
+    finished_demo: FinishedDemo,
+) -> None:
+    data = (finished_demo.root / "continuity" / "SET_SHOP_FRONT_LOCK_v001.txt").read_bytes()
     parsed = SetLock.parse(data)
     assert parsed.places == [] and parsed.render() == data and b"PLACES" not in data
     house = lock("FARMHOUSE", places=["KITCHEN", "Cellar stairs"])

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import FinishedDemo
 from filmslate.rules._worldstate import WorldStateError, apply_diff, check_successor
 from filmslate.schemas import StateDiff, WorldState
 from filmslate.schemas._state_versions import (
@@ -17,8 +18,6 @@ from filmslate.schemas._state_versions import (
     upgrade_world_state,
 )
 from test_worldstate import TRACKER, film, tracker  # noqa: F401  (the fixture)
-
-DEMO = Path(__file__).resolve().parents[1] / "demo-film" / "continuity"
 
 WORLD = WorldState.model_validate(
     {
@@ -32,20 +31,23 @@ def diff(**sections: object) -> StateDiff:
     return StateDiff.model_validate({"scene_id": "S01", **sections})
 
 
-def test_version_1_files_read_as_version_2_and_render_unchanged() -> None:
-    for path in sorted(DEMO.glob("*_v0*.json")):
+def test_version_1_files_read_as_version_2_and_render_unchanged(
+    finished_demo: FinishedDemo,
+) -> None:
+    demo = finished_demo.root / "continuity"  # the demo's own files, made in this test run
+    for path in sorted(demo.glob("*_v0*.json")):
         data = path.read_bytes()
         document = json.loads(data)
         assert state_version(document) == 1
         model = WorldState if path.name.startswith("WORLD") else StateDiff
         parsed = model.parse(data)
         assert parsed.render() == data  # nothing version 2 is written when nothing uses it
-    state = json.loads((DEMO / "WORLD_STATE_v005.json").read_bytes())
+    state = json.loads((demo / "WORLD_STATE_v005.json").read_bytes())
     upgraded = upgrade_world_state(state)
     assert upgraded["characters"]["IDA"]["wardrobe"] == ""
     assert upgraded["characters"]["IDA"]["injury_signs"] == {}
     assert state_version(upgraded) == STATE_SCHEMA_VERSION == 2
-    old = json.loads((DEMO / "STATE_DIFF_S04_v002.json").read_bytes())
+    old = json.loads((demo / "STATE_DIFF_S04_v002.json").read_bytes())
     assert upgrade_state_diff(old)["prop_updates"]["CASSETTE"]["from"] is None
     assert upgrade_state_diff(upgrade_state_diff(old)) == upgrade_state_diff(old)
 
