@@ -30,11 +30,12 @@ colour temperature from the frames' average chromaticity.
 from __future__ import annotations
 
 import importlib
+import threading
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -94,7 +95,7 @@ class HaarFaces:
 
     def faces(self, frame: Frame) -> list[Box]:
         """Frontal faces at least ``min_share`` of the frame height tall."""
-        import cv2
+        cv2 = opencv()
 
         grey = cv2.equalizeHist(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY))
         side = max(20, int(frame.shape[0] * self.min_share))
@@ -102,12 +103,25 @@ class HaarFaces:
         return [(int(x), int(y), int(w), int(h)) for x, y, w, h in found]
 
 
+_OPENCV = threading.Lock()
+
+
+def opencv() -> Any:
+    """The cv2 module, imported once behind a lock: its loader swaps the package in
+    ``sys.modules`` while it runs, so a second thread importing cv2 (or cv2.data) at that
+    moment gets a half-made module ('cv2' is not a package) under `slate run --jobs N`."""
+    with _OPENCV:
+        import cv2
+
+        importlib.import_module("cv2.data")
+    return cv2
+
+
 @lru_cache(maxsize=1)
 def _cascade() -> cv2.CascadeClassifier:
-    import cv2
-
-    folder = str(importlib.import_module("cv2.data").haarcascades)
-    cascade = cv2.CascadeClassifier(folder + CASCADE)
+    module = opencv()
+    folder = str(module.data.haarcascades)
+    cascade: cv2.CascadeClassifier = module.CascadeClassifier(folder + CASCADE)
     if cascade.empty():  # pragma: no cover - a broken OpenCV install
         raise RuntimeError("OpenCV's bundled face cascade could not be loaded")
     return cascade
@@ -231,7 +245,7 @@ def _shot_scale(
 
 def colour_temperature(frames: Sequence[Frame]) -> float:
     """The correlated colour temperature (kelvin, McCamy) of the frames' average colour."""
-    import cv2  # its mean of a uint8 frame: the same figure ~10x faster than numpy's
+    cv2 = opencv()  # its mean of a uint8 frame: the same figure ~10x faster than numpy's
 
     rgb = np.mean([cv2.mean(f)[:3] for f in frames], axis=0) / 255.0
     linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
