@@ -13,26 +13,11 @@ import pytest
 from mcp import Client, StdioServerParameters
 
 from conftest import DEMO, SRC, run_slate
-from test_handoff_cli import PREMISE, SKILLS
+from test_handoff_cli import PREMISE, film  # noqa: F401  (the handoff project fixture)
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 TOOLS = {"status", "inbox", "submit", "run", "skills", "impact", "verify", "artifacts"}
-
-
-@pytest.fixture
-def film(tmp_path: Path) -> Path:
-    root = tmp_path / "film"
-    run_slate("init", str(root), check=True)
-    (root / "skills").mkdir()
-    (root / "skills" / "story.py").write_text(SKILLS)
-    config = root / "filmslate.toml"
-    config.write_text(
-        config.read_text()
-        .replace('"replay:', '"handoff:')
-        .replace("paths = []", 'paths = ["skills/story.py"]')
-    )
-    return root
 
 
 def _server(root: Path) -> StdioServerParameters:
@@ -59,7 +44,7 @@ def _session(root: Path, steps: Any) -> Any:
     return asyncio.run(asyncio.wait_for(go(), timeout=120))
 
 
-def test_an_agent_answers_a_handoff_task_end_to_end(film: Path) -> None:
+def test_an_agent_answers_a_handoff_task_end_to_end(film: Path) -> None:  # noqa: F811
     async def steps(client: Client) -> dict[str, Any]:
         seen: dict[str, Any] = {}
         seen["tools"] = {t.name for t in (await client.list_tools()).tools}
@@ -91,7 +76,7 @@ def test_an_agent_answers_a_handoff_task_end_to_end(film: Path) -> None:
     assert "WAITING" in log.stdout and "PASS" in log.stdout
 
 
-def test_the_whole_production_waits_for_the_agent(film: Path) -> None:
+def test_the_whole_production_waits_for_the_agent(film: Path) -> None:  # noqa: F811
     premise = DEMO / "inputs" / "PREMISE.md"
     run_slate("add", str(premise), "--reason", "the premise", cwd=film, check=True)
 
@@ -103,7 +88,7 @@ def test_the_whole_production_waits_for_the_agent(film: Path) -> None:
     assert "`submit`" in done["next"]
 
 
-def test_user_errors_come_back_as_tool_errors(film: Path) -> None:
+def test_user_errors_come_back_as_tool_errors(film: Path) -> None:  # noqa: F811
     async def steps(client: Client) -> list[Any]:
         return [
             await client.call_tool("read_artifact", {"name": "NOPE_v001.md"}),
@@ -118,7 +103,7 @@ def test_user_errors_come_back_as_tool_errors(film: Path) -> None:
         assert "Traceback" not in text
 
 
-def test_the_run_lock_is_shared_with_the_cli(film: Path) -> None:
+def test_the_run_lock_is_shared_with_the_cli(film: Path) -> None:  # noqa: F811
     from filmslate.store._runlock import run_lock
 
     with run_lock(film, "slate run"):  # a `slate run` in another terminal
@@ -154,7 +139,7 @@ def test_the_whole_production_is_refused_before_anything_is_made_when_vision_is_
     assert made(root) == (0, 0)
 
 
-def test_run_uses_the_engine_of_the_project_config(film: Path) -> None:
+def test_run_uses_the_engine_of_the_project_config(film: Path) -> None:  # noqa: F811
     """`[run] engine = "dbos"` holds for the agent too: the run starts DBOS (its SQLite system
     database in .filmslate/), as `slate run` without --engine does."""
     pytest.importorskip("dbos", reason="the dbos engine needs the scale extra (filmslate[scale])")
@@ -168,7 +153,7 @@ def test_run_uses_the_engine_of_the_project_config(film: Path) -> None:
     assert (film / ".filmslate" / "dbos.sqlite").is_file()
 
 
-def test_mcp_without_its_extra_names_it(film: Path, tmp_path: Path) -> None:
+def test_mcp_without_its_extra_names_it(film: Path, tmp_path: Path) -> None:  # noqa: F811
     from test_sheet import blocked
 
     result = run_slate("mcp", "--project", str(film), env=blocked(tmp_path, "mcp"))
