@@ -19,6 +19,11 @@ Each production runs in a fresh subprocess. Usage:
   python benchmarks/bench_concurrency.py                     # both parts
   python benchmarks/bench_concurrency.py --part 1            # paid-job wall time only
   python benchmarks/bench_concurrency.py --part 2 --scenes 50 --shots 2 --big 0
+  # part 2, one size, the two runs apart (at once, or one reused), logging as they go:
+  python benchmarks/bench_concurrency.py --part 2 --scenes 500 --shots 1 --big 0 \
+      --side sequential --log-dir /tmp/runs        # also --side jobs, in another shell
+  python benchmarks/bench_concurrency.py --part 2 --scenes 500 --shots 1 --big 0 \
+      --sequential /tmp/runs/500x1-jobs1.json --concurrent /tmp/runs/500x1-jobs8.json
 """
 
 from __future__ import annotations
@@ -39,18 +44,26 @@ SRC = HERE.parents[1] / "src"
 
 
 class SceneClock:
-    """A Progress timing the phases, each scene's shots apart ('shots of S01')."""
+    """A Progress timing the phases, each scene's shots apart ('shots of S01'); with a
+    ``log``, each phase and unit of work as a line (seconds since the start, phase, detail),
+    written as it happens so a run stopped midway still has its per-scene times."""
 
-    def __init__(self) -> None:
+    def __init__(self, log: Path | None = None) -> None:
         self.seconds: dict[str, float] = defaultdict(float)
         self.current, self.since = "", time.perf_counter()
+        self.began = self.since
+        self.log = log.open("a", encoding="utf-8", buffering=1) if log else None
 
     def phase(self, name: str, total: int) -> None:
         self.stop()
         self.current = name
+        self.advance("")
 
     def advance(self, detail: str) -> None:
-        """Ignore."""
+        """Log the unit of work (when logging)."""
+        if self.log is not None:
+            now = time.perf_counter() - self.began
+            self.log.write(f"{now:.3f}\t{self.current}\t{detail}\n")
 
     def ran(self, result: Any) -> None:
         """Ignore."""
@@ -77,7 +90,7 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
     video = SlowVideo(args.video_latency, resolutions=resolutions, final_width=256)
     runner.render_service().providers[VIDEO_MODEL] = video
     runner.render_service().poll_interval_s = 0.01
-    clock = SceneClock()
+    clock = SceneClock(args.progress_log)
     orchestrator = Orchestrator(runner, progress=clock)
     orchestrator.jobs = args.jobs
     began = time.perf_counter()
@@ -102,13 +115,17 @@ def production(
     video_latency: float,
     text_latency: float = 0.0,
     finals_only: bool = False,
+    log_dir: Path | None = None,
 ) -> dict[str, Any]:
-    """Run one production in a fresh subprocess; its measurements."""
+    """Run one production in a fresh subprocess; its measurements. With ``log_dir``, the
+    child logs its progress there as it goes and the measurements are saved beside it."""
+    label = f"{scenes}x{shots}-jobs{jobs}"
     with tempfile.TemporaryDirectory(prefix="filmslate-bench-jobs-") as folder:
         command = [sys.executable, str(HERE), "--child", "--root", folder]
         command += ["--scenes", str(scenes), "--shots", str(shots), "--jobs", str(jobs)]
         command += ["--video-latency", str(video_latency), "--text-latency", str(text_latency)]
         command += ["--finals-only"] if finals_only else []
+        command += ["--progress-log", str(log_dir / f"{label}.progress")] if log_dir else []
         env = {"PYTHONPATH": str(SRC), "PATH": "/usr/bin:/bin"}
         done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     if done.returncode:
@@ -116,6 +133,8 @@ def production(
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     if result["status"] != "complete":
         raise SystemExit(f"the production did not complete: {result['reason']}")
+    if log_dir:
+        (log_dir / f"{label}.json").write_text(json.dumps(result), encoding="utf-8")
     return result
 
 
@@ -133,10 +152,22 @@ def paid_job_wall_time(latency: float = 2.0, shots: int = 40) -> None:
         )
 
 
-def whole(scenes: int, shots: int, jobs: int = 8) -> None:
-    """Part 2: one size, sequential and with ``jobs``: speedup and the critical path."""
-    one = production(scenes, shots, 1, 1.0, text_latency=0.2)
-    many = production(scenes, shots, jobs, 1.0, text_latency=0.2)
+def whole(
+    scenes: int, shots: int, jobs: int = 8, options: argparse.Namespace | None = None
+) -> None:
+    """Part 2: one size, sequential and with ``jobs``: speedup and the critical path.
+    ``options``: ``side`` runs only one of the two (the other from ``sequential`` /
+    ``concurrent``, a saved measurement, or not at all), ``log_dir`` as in production()."""
+    side = options.side if options else "both"
+    log_dir = options.log_dir if options else None
+    saved = {"1": options.sequential, "jobs": options.concurrent} if options else {}
+    one = measured(saved.get("1"), side != "jobs", scenes, shots, 1, log_dir)
+    many = measured(saved.get("jobs"), side != "sequential", scenes, shots, jobs, log_dir)
+    if one is None or many is None:
+        done = one or many
+        assert done is not None
+        print(f"{scenes} scenes x {shots} shots, {side} only: {done['wall_s']:.0f} s")
+        return
     lanes = {k: v for k, v in one["phases"].items() if k.startswith("shots of ")}
     rest = one["wall_s"] - sum(lanes.values())
     critical = rest + max(lanes.values(), default=0.0)
@@ -152,6 +183,16 @@ def whole(scenes: int, shots: int, jobs: int = 8) -> None:
     )
 
 
+def measured(
+    saved: Path | None, run: bool, scenes: int, shots: int, jobs: int, log_dir: Path | None
+) -> dict[str, Any] | None:
+    """A part-2 production's measurements: read from ``saved``, run, or none."""
+    if saved is not None:
+        result: dict[str, Any] = json.loads(saved.read_text(encoding="utf-8"))
+        return result
+    return production(scenes, shots, jobs, 1.0, 0.2, log_dir=log_dir) if run else None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--part", type=int, choices=(0, 1, 2), default=0, help="0: both")
@@ -159,7 +200,14 @@ def main() -> None:
     parser.add_argument("--shots", type=int, default=2, help="shots per scene (part 2)")
     parser.add_argument("--big", type=int, default=500, help="the larger size (0: skip it)")
     parser.add_argument("--jobs", type=int, default=8)
+    parser.add_argument(
+        "--side", choices=("both", "sequential", "jobs"), default="both", help="part 2"
+    )
+    parser.add_argument("--sequential", type=Path, help="part 2: a saved sequential run")
+    parser.add_argument("--concurrent", type=Path, help="part 2: a saved --jobs run")
+    parser.add_argument("--log-dir", type=Path, help="part 2: progress logs and results")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--progress-log", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--root", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--video-latency", type=float, default=0.0, help=argparse.SUPPRESS)
     parser.add_argument("--text-latency", type=float, default=0.0, help=argparse.SUPPRESS)
@@ -173,7 +221,7 @@ def main() -> None:
     if args.part in (0, 2):
         for size in (args.scenes, args.big):
             if size:
-                whole(size, args.shots, args.jobs)
+                whole(size, args.shots, args.jobs, args)
 
 
 if __name__ == "__main__":
