@@ -50,7 +50,7 @@ TIMED = (
     ("technical checks", "filmslate.rules._media", "technical_checks"),
     ("looks", "filmslate.rules._media", "_look_findings"),
     ("conform", "filmslate.rules._conform", "conform"),
-    ("cut", "filmslate.skills.production._render", "concat"),
+    ("cut", "filmslate.skills.production._cut_media", "concat"),
 )
 
 

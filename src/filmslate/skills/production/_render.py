@@ -25,13 +25,8 @@ settlement are the service's (``filmslate.engine._render``), never a skill's.
 
 from __future__ import annotations
 
-import subprocess
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, ClassVar
-
-import imageio_ffmpeg  # type: ignore[import-untyped]
 
 from ...core._config import Resolution
 from ...core._episodes import episode_of, scenes_of
@@ -39,7 +34,6 @@ from ...core._errors import NoAcceptedTake, ProviderError, ProxyFirst, UserError
 from ...core._gate import Gate
 from ...engine._skill import REGISTRY, Context, Layer, Media, Need, Skill, Tier
 from ...engine._video import ClipRenderer, ResolutionTier
-from ...rules._conform import H264
 from ...rules._edit import plan_takes
 from ...rules._media import decode, probe
 from ...rules._takes import last_qc_verdict
@@ -53,9 +47,9 @@ from ...schemas import (
     ShotRow,
     SubtitlesSrt,
 )
+from ._cut_media import concat
 from ._lip_sync import AUDIO_NEEDS, dialogue_audio
 from ._mix import (
-    AAC,
     cut_sound_failures,
     dialogue_lines,
     mix,
@@ -386,75 +380,6 @@ def take_name(ctx: Context, take: Take) -> str:
     """The file name of an accepted take (``FINAL_S01_SH02_v003.mp4``), from the run's inputs."""
     prefix = f"{take.kind}_{take.shot_id}_v"
     return next((n for n in ctx.inputs.names if n.startswith(prefix)), "")
-
-
-def concat(
-    clips: list[bytes],
-    res: Resolution,
-    trims: list[tuple[int, int]] | None = None,
-    audio: bytes | None = None,
-) -> bytes:
-    """One MP4 of the clips in order: each normalised to one size and rate (and cut to its
-    ``trims``, first and end frame, when given), then joined with the concat demuxer (no second
-    encode, so frame counts add up exactly); ``audio`` (WAV) muxed in as its AAC track."""
-    if not clips:
-        raise UserError("nothing to assemble: the target has no shots")
-    ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
-    scale = (
-        f"scale={res.width}:{res.height}:force_original_aspect_ratio=decrease,"
-        f"pad={res.width}:{res.height}:(ow-iw)/2:(oh-ih)/2,setsar=1,fps={res.fps}"
-    )
-    with tempfile.TemporaryDirectory(prefix="filmslate-cut-") as tmp:
-        folder = Path(tmp)
-        listing = []
-        for index, data in enumerate(clips):
-            source, normal = folder / f"in{index:05d}.mp4", folder / f"n{index:05d}.mp4"
-            source.write_bytes(data)
-            vf = scale
-            if trims is not None:  # frames at the cut's rate: after fps=, before the join
-                first, end = trims[index]
-                vf += f",trim=start_frame={first}:end_frame={end},setpts=PTS-STARTPTS"
-            _ffmpeg([ffmpeg, "-i", str(source), "-vf", vf, *H264, str(normal)])
-            listing.append(f"file '{normal.name}'")
-        (folder / "list.txt").write_text("\n".join(listing) + "\n")
-        out = folder / "cut.mp4"
-        sound = []
-        if audio is not None:
-            (folder / "sound.wav").write_bytes(audio)
-            sound = ["-i", str(folder / "sound.wav"), "-map", "0:v:0", "-map", "1:a:0", *AAC]
-        _ffmpeg(
-            [
-                ffmpeg,
-                "-f",
-                "concat",
-                "-safe",
-                "0",
-                "-i",
-                str(folder / "list.txt"),
-                *sound,
-                "-c:v",
-                "copy",
-                "-map_metadata",
-                "-1",
-                "-fflags",
-                "+bitexact",
-                "-movflags",
-                "+faststart",
-                str(out),
-            ]
-        )
-        return out.read_bytes()
-
-
-def _ffmpeg(command: list[str]) -> None:
-    result = subprocess.run(
-        [command[0], "-v", "error", "-nostdin", "-y", *command[1:]],
-        capture_output=True,
-        check=False,
-    )
-    if result.returncode:
-        lines = result.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise ProviderError(f"ffmpeg failed while assembling: {lines[-1] if lines else '?'}")
 
 
 REGISTRY.register(RenderProxy)
