@@ -23,6 +23,7 @@ from filmslate.schemas import (
     CharLock,
     Currency,
     Entry,
+    EpisodeId,
     GenPack,
     HexColour,
     Id,
@@ -110,6 +111,7 @@ SPECIAL: list[tuple[Any, st.SearchStrategy[Any]]] = [
     (HexColour, st.from_regex(re.compile(r"#[0-9a-fA-F]{6}"), fullmatch=True)),
     (SceneId, _SCENE),
     (ShotId, _SHOT),
+    (EpisodeId, st.integers(1, 120).map(lambda n: f"E{n:02d}")),
     (
         Target,
         st.one_of(

@@ -64,7 +64,7 @@ class Section:
     shape: Shape
     optional: bool
     model: type[SubModel] | None
-    omittable: bool = False  # a list added by a later schema version: absent when empty
+    omittable: bool = False  # a list or table added later: absent when empty
 
 
 @dataclass(frozen=True)
@@ -129,9 +129,9 @@ def label(name: str, info: FieldInfo) -> str:
 
 
 OMIT_WHEN_EMPTY = "omit_when_empty"
-"""A list field's ``json_schema_extra`` key: its section is written only when it has items
-and a document without it reads as empty (how a section is added without breaking the files
-already written)."""
+"""A list (or table) field's ``json_schema_extra`` key: its section is written only when it
+has items and a document without it reads as empty (how a section is added without breaking
+the files already written)."""
 
 
 def build_sections(cls: type[Artifact], dialect: Dialect) -> tuple[Section, ...]:
@@ -147,7 +147,7 @@ def build_sections(cls: type[Artifact], dialect: Dialect) -> tuple[Section, ...]
         if model is not None:
             _check_flat(cls, model)
         extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
-        omittable = bool(extra.get(OMIT_WHEN_EMPTY)) and shape is Shape.LIST
+        omittable = bool(extra.get(OMIT_WHEN_EMPTY)) and shape in (Shape.LIST, Shape.TABLE)
         sections.append(Section(name, heading, shape, optional, model, omittable))
     if len({s.heading for s in sections}) != len(sections):
         raise TypeError(f"{cls.__name__}: two fields share a section heading")

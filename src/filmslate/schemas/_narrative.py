@@ -9,8 +9,10 @@ from pydantic import AfterValidator, Field, field_validator
 
 from ._csv import CsvArtifact, CsvRow, unique
 from ._document import DocumentArtifact
+from ._document_sections import OMIT_WHEN_EMPTY
 from ._types import (
     Entry,
+    EpisodeId,
     Id,
     IdList,
     Item,
@@ -40,8 +42,24 @@ class Premise(DocumentArtifact):
     characters: list[Item] = Field(default_factory=list)
 
 
+class EpisodeBeats(SubModel):
+    """One episode's own beats in a series (issue 16 §1): the film's six beats, per episode.
+
+    Empty beats are valid here (story-architect's gate names them, as it does the season's).
+    """
+
+    episode: EpisodeId
+    inciting_incident: Text = ""
+    escalation_sequence: list[Entry] = Field(default_factory=list)
+    midpoint_shift: Text = ""
+    crisis: Text = ""
+    climax: Text = ""
+    resolution: Text = ""
+
+
 class Beats(DocumentArtifact):
-    """The story's structure, beat by beat."""
+    """The story's structure, beat by beat; in a series, the season's arc and then each
+    episode's own beats (a table, one row per declared episode in order)."""
 
     KIND: ClassVar[str] = "BEATS"
     EXTENSION: ClassVar[str] = "md"
@@ -55,6 +73,18 @@ class Beats(DocumentArtifact):
     crisis: Paragraphs
     climax: Paragraphs
     resolution: Paragraphs
+    # A section of the season's BEATS, not a BEATS_E01 of its own: SPEC §4 names BEATS
+    # without a subject. Written only in a series, so a film's BEATS reads and renders as
+    # before (no schema version: a BEATS without the section reads as a film's).
+    episode_beats: list[EpisodeBeats] = Field(
+        default_factory=list,
+        description="a series' episodes, each with its own beats, in the declared order",
+        json_schema_extra={OMIT_WHEN_EMPTY: True},
+    )
+
+    def of_episode(self, episode: str) -> EpisodeBeats | None:
+        """The beats of one episode, None when this BEATS has none for it."""
+        return next((b for b in self.episode_beats if b.episode == episode), None)
 
 
 STORY_POSITION_RE = re.compile(r"(?i)(before|after)\s+((?:E[0-9]{2,}_)?S[0-9]{2,})")

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from ..core._names import SCENE_RE, SHOT_RE, TARGET_RE, TOKEN_RE, lock_subject
+from ..core._names import EPISODE_RE, SCENE_RE, SHOT_RE, TARGET_RE, TOKEN_RE, lock_subject
 
 # Control characters and Unicode line/paragraph separators would break a line-based file.
 _FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
@@ -92,6 +92,7 @@ HexColour = Annotated[
 """A colour as ``#RRGGBB`` (normalised to uppercase)."""
 SceneId = Annotated[str, AfterValidator(_matching(SCENE_RE, "a scene id like S01"))]
 ShotId = Annotated[str, AfterValidator(_matching(SHOT_RE, "a shot id like S01_SH02"))]
+EpisodeId = Annotated[str, AfterValidator(_matching(EPISODE_RE, "an episode id like E01"))]
 Target = Annotated[
     str,
     AfterValidator(

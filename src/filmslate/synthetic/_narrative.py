@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 
-from ..schemas import Premise, SceneRow, StyleLock
+from ..core._episodes import episodes_in
+from ..schemas import EpisodeBeats, Premise, SceneRow, StyleLock
 from ..skills.narrative import (
     BeatStakes,
     BreakdownAnswer,
@@ -102,6 +103,37 @@ def story(film: FilmShape) -> StoryAnswer:
         midpoint_explanation="Before it the keepers mend a lamp; after it they must "
         "repair the town's cable from the quay.",
         scenes=[scene_row(film, i) for i in range(film.scenes)],
+        episode_beats=episode_beats(film),
+    )
+
+
+def episode_beats(film: FilmShape) -> list[EpisodeBeats]:
+    """A series' own beats per episode (issue 16 §1), each its part of the season's arc:
+    the first opens on the season's inciting incident, the last ends on its climax; none
+    for a film."""
+    episodes = episodes_in(film.scene_id(i) for i in range(film.scenes))
+    return [_episode_beats(e, n, len(episodes)) for n, e in enumerate(episodes, start=1)]
+
+
+def _episode_beats(episode: str, number: int, count: int) -> EpisodeBeats:
+    first, last = number == 1, number == count
+    return EpisodeBeats(
+        episode=episode,
+        inciting_incident="The harbour signal goes dark three nights before the winter storm."
+        if first
+        else f"The keepers take up the repair again in episode {number}, one fault further on.",
+        escalation_sequence=[
+            "The spare lamp in the store is cracked." if first else "The wiring fails a test.",
+            "The storm forecast moves a day closer.",
+        ],
+        midpoint_shift=f"The keepers find that episode {number}'s fault lies outside the lamp.",
+        crisis="The last spare part is lost with the storm at the harbour mouth.",
+        climax="The keepers relight the harbour signal before the winter storm reaches the quay."
+        if last
+        else "The keepers hold the signal for one more night with a borrowed lamp.",
+        resolution="The ferry comes home on the signal's light."
+        if last
+        else "The keepers end the episode with a plan for the next fault.",
     )
 
 

@@ -50,6 +50,7 @@ from ...schemas import (
 __all__ = [
     "FACT_OVERLAP",
     "FACT_SUBSTRING_MIN",
+    "MIN_SCENE_FIELD_WORDS",
     "PACKAGE",
     "Answer",
     "breakdown_row",
@@ -57,6 +58,7 @@ __all__ = [
     "compose",
     "content_words",
     "for_character",
+    "is_vague",
     "joined",
     "known_facts",
     "same_fact",
@@ -141,6 +143,21 @@ def _stem(word: str) -> str:
         if len(word) > len(suffix) + 3 and word.endswith(suffix):
             return word[: -len(suffix)]
     return word
+
+
+#: Placeholder phrasing that says nothing a crew could stage.
+_VAGUE_RE: Final = re.compile(
+    r"\b(?:tbd|tba|todo|etc|n/a|somehow|something happens|things happen|stuff happens|"
+    r"and so on|whatever)\b|\?\?|\.\.\.$",
+    re.IGNORECASE,
+)
+#: A goal, conflict or outcome (or an episode's beat) needs a subject, a verb and an object.
+MIN_SCENE_FIELD_WORDS: Final = 3
+
+
+def is_vague(text: str) -> bool:
+    """Too short to stage, or placeholder phrasing ("something happens", "TBD", "...")."""
+    return len(text.split()) < MIN_SCENE_FIELD_WORDS or _VAGUE_RE.search(text) is not None
 
 
 def content_words(text: str) -> set[str]:

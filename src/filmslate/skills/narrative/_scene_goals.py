@@ -21,8 +21,8 @@ from ...core._gate import Gate
 from ...engine._skill import Context, Media, Need, Skill
 from ...schemas import Artifact, SceneRow, Scenes, ScriptScene, Text
 from .._prompts import system_prompt
-from ._common import PACKAGE, Answer, compose, scene_key, scene_lines, section
-from ._story import _is_vague, scene_field_failures
+from ._common import PACKAGE, Answer, compose, is_vague, scene_key, scene_lines, section
+from ._story import scene_field_failures
 
 __all__ = ["FIELDS", "SceneGoals", "SceneGoalsAnswer", "missing_fields", "weak_fields"]
 
@@ -46,7 +46,7 @@ def weak_fields(row: SceneRow) -> list[str]:
     """The story fields the gate fails: empty or vague. These, and only these, are filled
     (what a person wrote well is kept; a revision's input is the failed version, so its
     weak fields are exactly what the gate's reasons name)."""
-    return [name for name in FIELDS if not getattr(row, name) or _is_vague(getattr(row, name))]
+    return [name for name in FIELDS if not getattr(row, name) or is_vague(getattr(row, name))]
 
 
 def _around(rows: Sequence[SceneRow], index: int) -> list[str]:

@@ -10,15 +10,37 @@ from typing import Any, ClassVar, Final, Self
 
 from pydantic import Field, field_validator, model_validator
 
-from ...core._episodes import episode_of, episodes_in
 from ...core._gate import Gate
 from ...core._names import TOKEN_RE
 from ...core._scene_ids import scene_key
 from ...engine._skill import Context, Media, Need, Skill
 from ...rules._fountain import canonical_id
-from ...schemas import Artifact, Beats, Id, Item, Paragraphs, Premise, SceneRow, Scenes, Text
+from ...schemas import (
+    Artifact,
+    Beats,
+    EpisodeBeats,
+    Id,
+    Item,
+    Paragraphs,
+    Premise,
+    SceneRow,
+    Scenes,
+    Text,
+)
 from .._prompts import system_prompt
-from ._common import PACKAGE, Answer, compose, content_words, joined, section, unique, writable
+from ._common import (
+    MIN_SCENE_FIELD_WORDS,
+    PACKAGE,
+    Answer,
+    compose,
+    content_words,
+    is_vague,
+    joined,
+    section,
+    unique,
+    writable,
+)
+from ._season import episode_beat_failures, episode_failures, series_lines
 
 __all__ = [
     "CLIMAX_OVERLAP",
@@ -60,6 +82,11 @@ class StoryAnswer(Answer):
     new_characters: list[Id] = Field(
         default_factory=list, description="characters not in the premise"
     )
+    episode_beats: list[EpisodeBeats] = Field(
+        default_factory=list,
+        description="a series only: each episode's own beats, one row per episode in order "
+        "(a film leaves this empty)",
+    )
 
     @field_validator("scenes")
     @classmethod
@@ -88,17 +115,10 @@ def beats_of(answer: StoryAnswer, title: str, logline: str) -> Beats:
         crisis=answer.crisis,
         climax=answer.climax,
         resolution=answer.resolution,
+        episode_beats=answer.episode_beats,
     )
 
 
-#: Placeholder phrasing that says nothing a crew could stage.
-_VAGUE_RE: Final = re.compile(
-    r"\b(?:tbd|tba|todo|etc|n/a|somehow|something happens|things happen|stuff happens|"
-    r"and so on|whatever)\b|\?\?|\.\.\.$",
-    re.IGNORECASE,
-)
-#: A goal, conflict or outcome needs at least a subject, a verb and an object.
-MIN_SCENE_FIELD_WORDS: Final = 3
 #: Share of the central question's content words the climax must reuse to count as answering
 #: it (at least one word; "Will Nell relight the lighthouse?" -> two of nell/relight/lighthouse).
 CLIMAX_OVERLAP: Final = 0.3
@@ -130,10 +150,6 @@ def _canonical_scene(row: SceneRow) -> SceneRow:
             "characters_present": unique(canonical_id(c) for c in row.characters_present),
         }
     )
-
-
-def _is_vague(text: str) -> bool:
-    return len(text.split()) < MIN_SCENE_FIELD_WORDS or _VAGUE_RE.search(text) is not None
 
 
 def _beat_failures(beats: Beats) -> list[str]:
@@ -210,7 +226,7 @@ def scene_field_failures(row: SceneRow) -> list[str]:
     for name, text in fields.items():
         if not text:
             failures.append(f"{row.scene_id}: the scene has no {name}")
-        elif _is_vague(text):
+        elif is_vague(text):
             failures.append(
                 f"{row.scene_id}: the {name} is vague ({text!r}); say who does what, concretely"
             )
@@ -248,41 +264,6 @@ def _cast_failures(row: SceneRow, cast_ids: set[str]) -> list[str]:
     return failures
 
 
-def series_lines(episodes: Sequence[str]) -> list[str]:
-    """What a series asks of the structure (issue 16 §1), for the prompt."""
-    first = episodes[0]
-    return [
-        f"episodes: {', '.join(episodes)}",
-        "the beats are the season's arc, from the inciting incident in the first episode to "
-        "the resolution in the last",
-        f"every scene id is scoped by its episode ({first}_S01, {first}_S02, ...; numbers "
-        "restart per episode), episodes in this order, each with at least one scene",
-        "each episode's scenes carry its own beats: the episode's goal, conflict and outcome",
-    ]
-
-
-def episode_failures(ids: Sequence[str], episodes: Sequence[str]) -> list[str]:
-    """A declared series' scenes: each scoped by a declared episode, every episode with a
-    scene, episodes in the declared order (empty for a film)."""
-    if not episodes:
-        return []
-    loose = [s for s in ids if episode_of(s) not in episodes]
-    if loose:
-        return [
-            f"{', '.join(loose[:3])}: in a series every scene id names its episode "
-            f"({', '.join(episodes)}), e.g. {episodes[0]}_S01"
-        ]
-    found = episodes_in(ids)
-    failures = [
-        f"{e} has no scene: give it its scenes ({e}_S01, ...)" for e in episodes if e not in found
-    ]
-    if not failures and found != list(episodes):
-        failures.append(
-            f"the episodes run {', '.join(found)}: keep them in order {', '.join(episodes)}"
-        )
-    return failures
-
-
 def story_failures(
     beats: Beats, scenes: Scenes, answer: StoryAnswer, premise: Premise
 ) -> list[str]:
@@ -309,7 +290,9 @@ class StoryArchitect(Skill):
     trajectory; scene ids are unique with one padding; characters come from the premise or
     are flagged new; locations are canonical set ids. A series (``[series] episodes``): the
     beats are the season's arc and every declared episode has its scenes, ids scoped by it
-    (``E02_S01``), in episode order.
+    (``E02_S01``), in episode order, and its own beats (BEATS' episode beats: every declared
+    episode once, in the declared order, none for an undeclared one, each beat concrete); a
+    film gives no episode beats.
     """
 
     name: ClassVar[str] = "story-architect"
@@ -348,8 +331,9 @@ class StoryArchitect(Skill):
         beats, scenes = outputs
         if self.answer is None:
             return Gate.from_failures(["no model answer was recorded for this run"])
-        ids = [r.scene_id for r in scenes.rows]
+        ids, episodes = [r.scene_id for r in scenes.rows], ctx.config.series.episodes
         return Gate.from_failures(
             story_failures(beats, scenes, self.answer, ctx.inputs.get("PREMISE"))
-            + episode_failures(ids, ctx.config.series.episodes)
+            + episode_failures(ids, episodes)
+            + episode_beat_failures(beats.episode_beats, episodes)
         )

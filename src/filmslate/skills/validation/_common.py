@@ -32,7 +32,7 @@ from ...core._gate import Gate
 from ...core._names import lock_subject
 from ...engine._skill import Context, Need, Skill
 from ...rules._digest import FOCUS_CHARS, FULL_STORY_CHARS, focus_scenes, render_digest
-from ...schemas import Artifact, SceneRow, StoryDigest, Truth, WorldState
+from ...schemas import Artifact, Beats, SceneRow, StoryDigest, Truth, WorldState
 from .._prompts import system_prompt
 
 __all__ = [
@@ -43,6 +43,7 @@ __all__ = [
     "AnsweringSkill",
     "joined",
     "render_char_locks",
+    "render_episode_beats",
     "render_scene",
     "render_scene_line",
     "render_script",
@@ -239,9 +240,11 @@ def render_story(ctx: Context, named: Sequence[str] = ()) -> str:
     focus = f"Review target: {ctx.target}" + (
         " (judge this act within the whole story)" if ctx.target.startswith("ACT_") else ""
     )
+    episode: list[str] = []
     if episode_of(ctx.target) == ctx.target:  # a series' episode: its scenes, in the season
         rows = [r for r in rows if episode_of(r.scene_id) == ctx.target]
         focus += " (judge this episode within the season's beats)"
+        episode = ["", *render_episode_beats(beats, ctx.target)]
     scenes = (
         ["SCENES", render_scene_line(scene_row(ctx))]
         if ctx.scene_id
@@ -260,10 +263,27 @@ def render_story(ctx: Context, named: Sequence[str] = ()) -> str:
             f"Crisis: {beats.crisis}",
             f"Climax: {beats.climax}",
             f"Resolution: {beats.resolution}",
+            *episode,
             "",
             *scenes,
         ]
     )
+
+
+def render_episode_beats(beats: Beats, episode: str) -> list[str]:
+    """An episode's own beats (BEATS' episode beats, issue 16 §1), for its review."""
+    own = beats.of_episode(episode)
+    if own is None:  # a BEATS written before episode beats: the season's arc is all there is
+        return [f"EPISODE BEATS ({episode}): none in this BEATS; judge the episode by its scenes"]
+    return [
+        f"EPISODE BEATS ({episode})",
+        f"Inciting incident: {own.inciting_incident}",
+        f"Escalation: {joined(own.escalation_sequence)}",
+        f"Midpoint shift: {own.midpoint_shift}",
+        f"Crisis: {own.crisis}",
+        f"Climax: {own.climax}",
+        f"Resolution: {own.resolution}",
+    ]
 
 
 def story_scenes(
