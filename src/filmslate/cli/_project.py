@@ -308,9 +308,17 @@ def import_cmd(
     alias: Annotated[
         list[str] | None, typer.Option(help="NAME=CANONICAL, e.g. KEEPER=GUS (repeatable).")
     ] = None,
+    episode: Annotated[
+        str | None,
+        typer.Option(
+            help="A declared episode (E02) whose scenes the screenplay is: ids E02_S01, ...; "
+            "other episodes' scenes are kept, this episode's replaced."
+        ),
+    ] = None,
     project: ProjectOpt = None,
 ) -> None:
-    """Import a Fountain screenplay into SCENES, BREAKDOWN and per-scene SCRIPT artifacts."""
+    """Import a Fountain screenplay into SCENES, BREAKDOWN and per-scene SCRIPT artifacts
+    (in a series, one episode's: --episode E02)."""
     from ..workflow._importer import import_screenplay
 
     aliases = {}
@@ -320,10 +328,16 @@ def import_cmd(
             raise UserError(f"--alias {item!r}: expected NAME=CANONICAL, e.g. KEEPER=GUS")
         aliases[name.strip().upper()] = canonical.strip().upper()
     with open_project(project) as p:
-        result = import_screenplay(p, script, aliases)
+        result = import_screenplay(p, script, aliases, episode or "")
         play = result.screenplay
+        if result.replaced:
+            out.print(
+                f"{episode}'s earlier scenes ({', '.join(result.replaced)}) are replaced by "
+                "the screenplay's; the other episodes' are kept"
+            )
         out.print(
-            f"imported {len(play.scenes)} scenes, {len(play.characters)} characters "
+            f"imported {len(play.scenes)} scenes{f' as {episode}' if episode else ''}, "
+            f"{len(play.characters)} characters "
             f"({', '.join(play.characters)}), {len(play.locations)} locations, "
             f"{len(play.props)} props"
         )

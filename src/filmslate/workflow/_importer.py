@@ -10,6 +10,7 @@ also confirms or rejects the prop candidates), and the import says so.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from ..schemas import Breakdown, Scenes, ScriptScene
 from ..store import _runlog
 from ..store._project import Project
 from ..store._store import Batch, Record, Staged, Store
+from ._episode_import import check_episode_import, merged_breakdown, merged_scenes, scoped
 
 # Also the import's mark on its props: candidates, until script-breakdown (which names each
 # prop's owner, or rejects a candidate that is not a thing) writes the next BREAKDOWN.
@@ -38,13 +40,19 @@ class ImportResult:
     screenplay: Screenplay
     records: list[Record] = field(default_factory=list)
     flagged: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)  # an episode's scenes a re-import replaced
 
 
 def import_screenplay(
-    project: Project, path: Path, aliases: dict[str, str] | None = None
+    project: Project, path: Path, aliases: dict[str, str] | None = None, episode: str = ""
 ) -> ImportResult:
-    """Parse a Fountain file and store SCENES, BREAKDOWN and SCRIPT_<SCENE> versions."""
-    check_film_import(project.config.series.episodes)  # a series' scenes name their episode
+    """Parse a Fountain file and store SCENES, BREAKDOWN and SCRIPT_<SCENE> versions; with
+    ``episode``, as that episode's scenes (``workflow._episode_import``)."""
+    declared = project.config.series.episodes
+    if episode:
+        check_episode_import(episode, declared)
+    else:
+        check_film_import(declared)  # a series' scenes name their episode
     try:
         data = Path(path).read_bytes()
     except FileNotFoundError:
@@ -64,19 +72,36 @@ def import_screenplay(
             path=str(path),
         ) from None
     play = parse_fountain(text, aliases=aliases, source=Path(path).name)
+    if episode:
+        play = scoped(play, episode)
     result = ImportResult(play, flagged=[PENDING])
     run_id = _runlog.new_run_id()
     store = project.store
+    tables: tuple[Scenes, Breakdown] = (scenes_table(play), breakdown_table(play))
+    if episode:
+        tables, result.replaced = _episode_tables(store, tables, episode, declared)
     # One batch: every slice, SCENES and BREAKDOWN are published together or not at all,
     # so an import killed half-way never leaves slices without their tables.
     with store.batch() as batch:
         slices = [_stage(store, batch, run_id, s, [], path) for s in script_slices(text, play)]
-        tables = [
-            _stage(store, batch, run_id, table, slices, path)
-            for table in (scenes_table(play), breakdown_table(play))
-        ]
-    result.records = [i if isinstance(i, Record) else i.published for i in (*slices, *tables)]
+        staged = [_stage(store, batch, run_id, table, slices, path) for table in tables]
+    if isinstance(staged[0], Record):  # SCENES unchanged: the same screenplay again
+        result.replaced = []
+    result.records = [i if isinstance(i, Record) else i.published for i in (*slices, *staged)]
     return result
+
+
+def _episode_tables(
+    store: Store, tables: tuple[Scenes, Breakdown], episode: str, declared: Sequence[str]
+) -> tuple[tuple[Scenes, Breakdown], list[str]]:
+    """The episode's tables merged into the latest SCENES and BREAKDOWN (read once each)."""
+    latest = [store.latest(kind) for kind in ("SCENES", "BREAKDOWN")]
+    scenes_now, breakdown_now = (store.load(r.name) if r else None for r in latest)
+    assert scenes_now is None or isinstance(scenes_now, Scenes)
+    assert breakdown_now is None or isinstance(breakdown_now, Breakdown)
+    scenes, replaced = merged_scenes(scenes_now, tables[0], episode, declared)
+    breakdown = merged_breakdown(breakdown_now, tables[1], episode, declared)
+    return (scenes, breakdown), replaced
 
 
 def _stage(
