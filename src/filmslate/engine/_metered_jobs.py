@@ -118,9 +118,14 @@ class MeteredJobs(abc.ABC, Generic[P]):
         """An interrupted submission settled by its provider's kind (``settle_intent``)."""
         return settle_intent(self.project, self.ledger, self.jobs, row, skill, self.provider_for)
 
-    def _reserve(self, scene: str, shot: str, worst: float, what: str) -> Reservation:
-        """Hold a job's worst case against the caps, before anything is sent."""
-        hold = self.ledger.reserve(self.run_id, scene, shot, worst, what=what)
+    def _reserve(
+        self, scene: str, shot: str, worst: float, what: str, target: str = ""
+    ) -> Reservation:
+        """Hold a job's worst case against the caps, before anything is sent; ``target``:
+        what the job is for (its shot or scene unless given; a call on an episode itself
+        counts for the episode, ``_scopes``)."""
+        target = target or shot or scene
+        hold = self.ledger.reserve(self.run_id, scene, shot, worst, what=what, target=target)
         self.estimated += worst
         return hold
 

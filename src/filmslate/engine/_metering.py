@@ -84,8 +84,13 @@ class PaidCalls:
         if recalled is not None:  # answered (and paid) before the last run died
             meter.actual += recalled[1]
             return recalled[0]
-        hold = self.ledger.reserve(
-            run_id, scene, shot, worst, what=f"{request.skill} {request.target} ({route.model})"
+        hold = self.ledger.reserve(  # the target too: a call on an episode counts for it
+            run_id,
+            scene,
+            shot,
+            worst,
+            what=f"{request.skill} {request.target} ({route.model})",
+            target=request.target,
         )
         crash_point("after_reserve")
         self.ledger.mark_started(hold)

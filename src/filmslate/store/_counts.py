@@ -13,15 +13,17 @@ from __future__ import annotations
 import re
 import sqlite3
 
-from ..core._episodes import episode_of
+from . import _scopes
 
-VERSION = "2"  # 2: the episode scope (a series' E02_S01 also counts for E02)
+# 2: the episode scope (a series' E02_S01 also counts for E02); 3: a call on an episode itself
+# (target E02, no scene) counts for it too (``_scopes``)
+VERSION = "3"
 # Money is compared to half a cent: the log keeps six decimals, the ledger full floats.
 TOLERANCE = 0.005
 
-# A series' scene id E02_S03 counts for its episode E02 too (core._episodes.episode_of).
-_EPISODE = "substr(NEW.scene_id, 1, instr(NEW.scene_id, '_') - 1)"
-_IN_EPISODE = "NEW.scene_id GLOB 'E[0-9][0-9]*_S[0-9]*'"
+# A series' scene id E02_S03 counts for its episode E02 too, and so does a call on E02 itself
+# (``_scopes.scopes_of``).
+_EPISODE, _IN_EPISODE = _scopes.episode_sql("NEW")
 _SPEND_SCOPES = (
     ("'PROJECT'", "1"),
     (_EPISODE, _IN_EPISODE),
@@ -98,6 +100,7 @@ def ensure(conn: sqlite3.Connection) -> None:
             for statement in SCHEMA.split("\nCREATE ")[1:]:
                 conn.execute("CREATE " + statement.strip().removesuffix(";"))
             recompute(conn)
+            _scopes.upgrade(conn)  # the ledger of an index made before version 3
             conn.execute(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES ('running_counts', ?)", (VERSION,)
             )
@@ -122,7 +125,7 @@ def recompute(conn: sqlite3.Connection) -> None:
     conn.execute("DELETE FROM spend_mirror")
     for scope, when in (("'PROJECT'", "1"), ("scene_id", "scene_id != ''")):
         _refill(conn, scope, when)
-    _refill(conn, _EPISODE.replace("NEW.", ""), _IN_EPISODE.replace("NEW.", ""))
+    _refill(conn, *_scopes.episode_sql())
     _refill(conn, "shot_id", "shot_id != ''")
     conn.execute(
         "INSERT INTO spend_mirror (scope, headroom) SELECT target, sum(CAST(estimated_cost AS "
@@ -171,8 +174,8 @@ def ledger_disagreements(conn: sqlite3.Connection) -> list[str]:
 def open_holds(conn: sqlite3.Connection) -> dict[str, float]:
     """Per scope, the amount the open reservations hold (there are few at any time)."""
     held: dict[str, float] = {}
-    for scene, shot, amount in conn.execute("SELECT scene_id, shot_id, amount FROM reservations"):
-        for scope in ("PROJECT", episode_of(scene), scene, shot):  # a film's scene: no episode
-            if scope:
-                held[scope] = held.get(scope, 0.0) + amount
+    rows = conn.execute("SELECT scene_id, shot_id, target, amount FROM reservations")
+    for scene, shot, target, amount in rows:
+        for _, scope in _scopes.scopes_of(scene, shot, target):
+            held[scope] = held.get(scope, 0.0) + amount
     return held

@@ -50,7 +50,8 @@ CREATE TABLE IF NOT EXISTS skill_layers (name TEXT PRIMARY KEY, layer TEXT NOT N
 CREATE TABLE IF NOT EXISTS reservations (
     id INTEGER PRIMARY KEY, run_id TEXT NOT NULL, scene_id TEXT NOT NULL,
     shot_id TEXT NOT NULL, amount REAL NOT NULL, started INTEGER NOT NULL DEFAULT 0,
-    pid INTEGER NOT NULL, created_at TEXT NOT NULL, what TEXT NOT NULL
+    pid INTEGER NOT NULL, created_at TEXT NOT NULL, what TEXT NOT NULL,
+    target TEXT NOT NULL DEFAULT ''  -- the call's target: an episode's own calls (_scopes)
 );
 CREATE TABLE IF NOT EXISTS spend_totals (
     level TEXT NOT NULL, scope TEXT NOT NULL, settled REAL NOT NULL DEFAULT 0,

@@ -12,16 +12,19 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from ..core._budget import CapState, Level
 from ..core._config import Config
-from ..core._episodes import EPISODE_RE, episode_of
+from ..core._episodes import EPISODE_RE
 from ..core._errors import BudgetExceeded, CostReviewRequired, RunError
 from ..core._names import SHOT_RE, scene_of
 from . import _runlog
+from ._scopes import scopes_of
 from ._store import Store, pid_alive
+
+__all__ = ["Ledger", "Reservation", "Totals", "level_of", "scopes_of", "totals_from_log"]
 
 
 @dataclass(frozen=True)
@@ -33,19 +36,7 @@ class Reservation:
     scene_id: str
     shot_id: str
     amount: float
-
-
-def scopes_of(scene_id: str, shot_id: str) -> list[tuple[Level, str]]:
-    """The caps a call counts against: always the project, then its episode (in a series),
-    its scene and its shot."""
-    out: list[tuple[Level, str]] = [("project", "PROJECT")]
-    if episode_of(scene_id):
-        out.append(("episode", episode_of(scene_id)))
-    if scene_id:
-        out.append(("scene", scene_id))
-    if shot_id:
-        out.append(("shot", shot_id))
-    return out
+    target: str = ""  # what the call is made for: an episode's own call has no scene
 
 
 class Ledger:
@@ -107,22 +98,26 @@ class Ledger:
     # -- reserve / settle / release -----------------------------------------------------
 
     def reserve(
-        self, run_id: str, scene_id: str, shot_id: str, amount: float, what: str = ""
+        self,
+        run_id: str,
+        scene_id: str,
+        shot_id: str,
+        amount: float,
+        what: str = "",
+        target: str = "",
     ) -> Reservation:
-        """Hold ``amount`` against every cap the call counts for, or refuse."""
+        """Hold ``amount`` against every cap the call counts for (``scopes_of`` its scene,
+        shot and ``target``: a call on an episode itself counts for the episode), or refuse."""
         if amount < 0:
             raise ValueError("a reservation cannot be negative")
         refusal: RunError | None = None
+        scopes = scopes_of(scene_id, shot_id, target)
         with self.store.transaction() as conn:
-            for level, scope in scopes_of(scene_id, shot_id):
+            for level, scope in scopes:
                 refusal = refusal or self._admit(conn, level, scope, amount, what)
             if refusal is None:
-                cur = conn.execute(
-                    "INSERT INTO reservations (run_id, scene_id, shot_id, amount, pid, "
-                    "created_at, what) VALUES (?,?,?,?,?,?,?)",
-                    (run_id, scene_id, shot_id, amount, os.getpid(), _runlog.utc_now(), what),
-                )
-                for level, scope in scopes_of(scene_id, shot_id):
+                held = _hold(conn, Reservation(0, run_id, scene_id, shot_id, amount, target), what)
+                for level, scope in scopes:
                     _bump(conn, level, scope, reserved=amount)
         if refusal is not None:
             self.store.log(
@@ -139,7 +134,7 @@ class Ledger:
                 )
             )
             raise refusal
-        return Reservation(int(cur.lastrowid or 0), run_id, scene_id, shot_id, amount)
+        return held
 
     def _admit(
         self, conn: sqlite3.Connection, level: Level, scope: str, amount: float, what: str
@@ -237,6 +232,7 @@ class Ledger:
             run_id=res.run_id,
             skill_name="budget-gates",
             event="release",
+            target=res.target,
             scene_id=res.scene_id,
             shot_id=res.shot_id,
             estimated_cost=res.amount,
@@ -250,18 +246,22 @@ class Ledger:
         self, conn: sqlite3.Connection, res_id: int, actual: float, entry: _runlog.LogEntry
     ) -> None:
         row = conn.execute(
-            "SELECT amount, scene_id, shot_id FROM reservations WHERE id = ?", (res_id,)
+            "SELECT amount, scene_id, shot_id, target FROM reservations WHERE id = ?", (res_id,)
         ).fetchone()
         if row is None:
             raise RunError(f"reservation {res_id} is not open (already settled or released)")
-        amount, scene_id, shot_id = row
+        amount, scene_id, shot_id, target = row
         conn.execute("DELETE FROM reservations WHERE id = ?", (res_id,))
-        for level, scope in scopes_of(scene_id, shot_id):
-            _bump(conn, level, scope, reserved=-amount, settled=actual)
+        for level, scope in scopes_of(scene_id, shot_id, target):
+            _bump(conn, level, scope, reserved=-amount)
         if entry.event == "run":
             entry.event = "spend"
+        entry.target = entry.target or target  # the row says what the call was for
         entry.actual_cost = actual
         entry.estimated_cost = entry.estimated_cost or amount
+        # settled by the scopes of the row itself: what the log recomputes (totals_from_log)
+        for level, scope in scopes_of(entry.scene_id, entry.shot_id, entry.target):
+            _bump(conn, level, scope, settled=actual)
         _runlog.append(conn, entry)
 
     def recover(self) -> list[str]:
@@ -272,12 +272,13 @@ class Ledger:
         """
         done = []
         rows = self.conn.execute(
-            "SELECT id, run_id, scene_id, shot_id, amount, started, pid, what FROM reservations"
+            "SELECT id, run_id, scene_id, shot_id, amount, started, pid, what, target "
+            "FROM reservations"
         ).fetchall()
-        for res_id, run_id, scene_id, shot_id, amount, started, pid, what in rows:
+        for res_id, run_id, scene_id, shot_id, amount, started, pid, what, target in rows:
             if pid_alive(pid):
                 continue
-            res = Reservation(res_id, run_id, scene_id, shot_id, amount)
+            res = Reservation(res_id, run_id, scene_id, shot_id, amount, target)
             if started:
                 self.settle(
                     res,
@@ -285,6 +286,7 @@ class Ledger:
                     _runlog.LogEntry(
                         run_id=run_id,
                         skill_name="budget-gates",
+                        target=target,
                         scene_id=scene_id,
                         shot_id=shot_id,
                         outcome="UNKNOWN",
@@ -328,6 +330,25 @@ class Ledger:
         return int(self.conn.execute("SELECT count(*) FROM reservations").fetchone()[0])
 
 
+def _hold(conn: sqlite3.Connection, res: Reservation, what: str) -> Reservation:
+    """Record an open hold (inside reserve's transaction); it comes back with its id."""
+    cur = conn.execute(
+        "INSERT INTO reservations (run_id, scene_id, shot_id, amount, pid, created_at, what, "
+        "target) VALUES (?,?,?,?,?,?,?,?)",
+        (
+            res.run_id,
+            res.scene_id,
+            res.shot_id,
+            res.amount,
+            os.getpid(),
+            _runlog.utc_now(),
+            what,
+            res.target,
+        ),
+    )
+    return replace(res, id=int(cur.lastrowid or 0))
+
+
 def _bump(
     conn: sqlite3.Connection,
     level: str,
@@ -356,14 +377,16 @@ class Totals:
 def totals_from_log(rows: Iterable[Mapping[str, str]]) -> dict[tuple[Level, str], Totals]:
     """Per (level, scope), the ledger's totals recomputed from run-log rows in order.
 
-    Settled spend comes from ``spend`` rows, extra headroom from budget overrides, and the
-    warning mark from the last ``budget_warning`` row no budget override on its scope followed.
+    Settled spend comes from ``spend`` rows (counted for the scopes of their scene, shot and
+    target: an episode's own calls have only the target, in old logs too), extra headroom from
+    budget overrides, and the warning mark from the last ``budget_warning`` row no budget
+    override on its scope followed.
     """
     out: dict[tuple[Level, str], Totals] = {}
     for row in rows:
         event = row["event"]
         if event == "spend":
-            for key in scopes_of(row["scene_id"], row["shot_id"]):
+            for key in scopes_of(row["scene_id"], row["shot_id"], row.get("target", "")):
                 out.setdefault(key, Totals()).settled += float(row["actual_cost"] or 0)
         elif event == "override" and row["outcome"] == "budget":
             total = out.setdefault((level_of(row["target"]), row["target"]), Totals())
