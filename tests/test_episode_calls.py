@@ -25,6 +25,7 @@ from filmslate.core._errors import BudgetExceeded
 from filmslate.store._ledger import Ledger, totals_from_log
 from filmslate.synthetic import synthetic_project
 from filmslate.testing import scripted_runner
+from filmslate.web._budget import budget_page
 from filmslate.workflow._loops import run_loop
 
 IDS = ("E01_S01", "E01_S02", "E02_S01", "E02_S02")
@@ -77,6 +78,10 @@ def test_an_episodes_own_calls_count_in_its_spend(series: Path) -> None:
     assert f"budget: spent {spent:.2f}, committed {spent:.2f} of the E01 episode cap" in _slate(
         series, "cost", "--target", "E01"
     )
+    assert f"| episode | E01 | 1.0 | {spent:.2f} | ok |" in _slate(series, "budget")
+    with Project(series) as p:  # the web budget page's caps
+        caps = {(c.level, c.scope): c.settled for c in budget_page(p).caps}
+    assert caps[("episode", "E01")] == pytest.approx(spent)
     # the log's recompute says the same: verify finds the totals right, reindex rebuilds them
     assert "clean" in _slate(series, "verify")
     _slate(series, "reindex")
@@ -109,6 +114,7 @@ def test_an_interrupted_episode_call_is_charged_to_the_episode(series: Path) -> 
         from pathlib import Path
         from filmslate.synthetic import SyntheticFilm
         from filmslate.testing import scripted_runner
+from filmslate.web._budget import budget_page
 
         film = SyntheticFilm(4, 1, 4, 3, 0, {}, tuple(sys.argv[2].split(",")))
 
