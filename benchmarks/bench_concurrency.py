@@ -2,11 +2,14 @@
 
 1. **Paid-job wall time.** A synthetic production of one scene of N = 40 shots whose video
    model takes a fixed 2 s per final render (``synthetic._latency.SlowVideo``; proxies and
-   text answer at once), run with C = 1, 4 and 8. The paid-job wall time is the time from the
-   first final's submission to the last final's download, printed against ceil(N / C) x 2 s
-   (goal: at most 1.1x at every C). The run's whole wall time is printed beside it. (A scene's
-   finals are the paid steps that run at once inside a lane; the 40 proxies of one scene run
-   in shot order, see docs/scale.md.)
+   text answer at once), with C = 1, 4 and 8 jobs at once at the provider (its
+   ``[providers.synthetic] max_concurrent = C``, and ``--jobs C``; ``--jobs 2`` for C = 1, as
+   ``--jobs 1`` is the sequential run, where nothing overlaps). The paid-job wall time is the
+   time from the first final's submission to the last final's download, printed against
+   ceil(N / C) x 2 s (goal: at most 1.1x at every C). The run's whole wall time is printed
+   beside it. (A scene's finals are the paid steps that run at once inside a lane; the 40
+   proxies of one scene run in shot order, see docs/scale.md.) ``--sequential-row`` adds the
+   sequential run (``--jobs 1``) for comparison.
 2. **Whole productions.** The synthetic production at 50 scenes (and 500, reduced with
    ``--big``) with every text answer taking 0.2 s and every video job 1 s, sequentially and
    with ``--jobs 8``: wall time, the speedup, and the wall time against the critical path of
@@ -77,12 +80,19 @@ class SceneClock:
 
 def child(args: argparse.Namespace) -> dict[str, Any]:
     """One production; its wall time, phases, and what the video model saw."""
-    from filmslate.synthetic import VIDEO_MODEL, synthetic_project
+    from filmslate.synthetic import VIDEO_MODEL, synthetic_project, synthetic_runner
     from filmslate.synthetic._latency import SlowVideo, slow_answers
     from filmslate.testing import ScriptedTextModel
     from filmslate.workflow._orchestrator import Orchestrator
 
     runner, film = synthetic_project(args.root / "film", args.scenes, args.shots)
+    if args.max_concurrent:  # the video provider's own limit (part 1's C)
+        runner.close()
+        runner.project.close()
+        toml = args.root / "film" / "filmslate.toml"
+        limit = f"\n[providers.{VIDEO_MODEL}]\nmax_concurrent = {args.max_concurrent}\n"
+        toml.write_text(toml.read_text(encoding="utf-8") + limit, encoding="utf-8")
+        runner = synthetic_runner(args.root / "film", film)
     if args.text_latency:
         model = ScriptedTextModel(slow_answers(film.answer, args.text_latency))
         runner.gateway.register("scripted", model)
@@ -116,6 +126,7 @@ def production(
     text_latency: float = 0.0,
     finals_only: bool = False,
     log_dir: Path | None = None,
+    max_concurrent: int | None = None,
 ) -> dict[str, Any]:
     """Run one production in a fresh subprocess; its measurements. With ``log_dir``, the
     child logs its progress there as it goes and the measurements are saved beside it."""
@@ -125,6 +136,7 @@ def production(
         command += ["--scenes", str(scenes), "--shots", str(shots), "--jobs", str(jobs)]
         command += ["--video-latency", str(video_latency), "--text-latency", str(text_latency)]
         command += ["--finals-only"] if finals_only else []
+        command += ["--max-concurrent", str(max_concurrent)] if max_concurrent else []
         command += ["--progress-log", str(log_dir / f"{label}.progress")] if log_dir else []
         env = {"PYTHONPATH": str(SRC), "PATH": "/usr/bin:/bin"}
         done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
@@ -138,16 +150,19 @@ def production(
     return result
 
 
-def paid_job_wall_time(latency: float = 2.0, shots: int = 40) -> None:
-    """Part 1: the finals' wall time at C = 1, 4, 8 against ceil(N / C) x latency."""
+def paid_job_wall_time(latency: float = 2.0, shots: int = 40, sequential: bool = False) -> None:
+    """Part 1: the finals' wall time at C = 1, 4, 8 against ceil(N / C) x latency (and the
+    sequential run's, with ``sequential``)."""
     print(f"paid-job wall time: N = {shots} final renders of one scene, {latency:g} s each")
-    print(f"{'C':>3} {'paid':>8} {'ceil(N/C)xL':>12} {'ratio':>6} {'whole run':>10}")
-    for jobs in (1, 4, 8):
-        run = production(1, shots, jobs, latency, finals_only=True)
-        paid, ideal = run["slow_span_s"], math.ceil(shots / jobs) * latency
+    print(f"{'C':>4} {'paid':>8} {'ceil(N/C)xL':>12} {'ratio':>6} {'whole run':>10}")
+    rows: list[tuple[str, int, int | None]] = [(str(c), max(2, c), c) for c in (1, 4, 8)]
+    rows += [("seq", 1, None)] if sequential else []
+    for label, jobs, limit in rows:
+        run = production(1, shots, jobs, latency, finals_only=True, max_concurrent=limit)
+        paid, ideal = run["slow_span_s"], math.ceil(shots / (limit or 1)) * latency
         print(
-            f"{jobs:>3} {paid:>7.1f}s {ideal:>11.1f}s {paid / ideal:>6.2f} "
-            f"{run['wall_s']:>9.1f}s  (jobs sent {run['jobs_sent']}, at most "
+            f"{label:>4} {paid:>7.1f}s {ideal:>11.1f}s {paid / ideal:>6.2f} "
+            f"{run['wall_s']:>9.1f}s  (--jobs {jobs}; jobs sent {run['jobs_sent']}, at most "
             f"{run['most_in_flight']} in flight)"
         )
 
@@ -212,12 +227,16 @@ def main() -> None:
     parser.add_argument("--video-latency", type=float, default=0.0, help=argparse.SUPPRESS)
     parser.add_argument("--text-latency", type=float, default=0.0, help=argparse.SUPPRESS)
     parser.add_argument("--finals-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--max-concurrent", type=int, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--sequential-row", action="store_true", help="part 1: also the sequential run"
+    )
     args = parser.parse_args()
     if args.child:
         print(json.dumps(child(args)))
         return
     if args.part in (0, 1):
-        paid_job_wall_time()
+        paid_job_wall_time(sequential=args.sequential_row)
     if args.part in (0, 2):
         for size in (args.scenes, args.big):
             if size:

@@ -33,7 +33,7 @@ from ..schemas import GenPack, ShotRow
 from ._render_jobs import REFUSALS, JobRow, JobTable
 from ._submissions import JobProvider
 from ._video import Failure, JobStatus, Reference, VideoJob
-from ._waits import waiting
+from ._waits import job_over, waiting
 
 __all__ = [
     "clip_job",
@@ -202,6 +202,8 @@ def wait_for(
         try:
             with waiting(row.provider, "poll"):
                 status = provider.poll(row.job_id)
+                if status.state in ("done", "failed"):
+                    job_over()  # it runs there no more: its slots free before settling it
         except ProviderError as exc:
             failure = exc.context.get("failure")
             if failure not in REFUSALS:

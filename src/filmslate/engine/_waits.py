@@ -13,15 +13,30 @@ N waits overlap, and applies each provider's limits (``[providers.<name>] max_co
 
 A wait never holds a store transaction open: each marked point is outside one, which
 ``waiting`` does not check (the tests of the scheduler do, through real runs).
+
+:func:`computing` marks the other kind of work a scheduler may overlap: a thread's pure
+computation on bytes it already holds (a downloaded clip conformed, decoded and checked),
+touching no store, ledger, run log or other mutable state of the run. The code inside must be
+thread-safe (its caches locked, OpenCV's cascade one per thread: ``rules._media_decode``,
+``rules._looks``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Literal, Protocol
 
-__all__ = ["WaitKind", "Waits", "install", "installed", "job_over", "provider_of", "waiting"]
+__all__ = [
+    "WaitKind",
+    "Waits",
+    "computing",
+    "install",
+    "installed",
+    "job_over",
+    "provider_of",
+    "waiting",
+]
 
 WaitKind = Literal["request", "submit", "poll", "download"]
 """``request``: a synchronous call (text); ``submit``: a job's start (it stays in flight until
@@ -38,7 +53,10 @@ class Waits(Protocol):
         """The wait is over; the thread carries on with the run."""
 
     def job_over(self) -> None:
-        """The calling thread's job (the last ``submit``) reached its end."""
+        """The calling thread's job (the last ``submit``) finished at the provider."""
+
+    def computing(self) -> AbstractContextManager[None]:
+        """The calling thread computes on its own data for the block (see the module docs)."""
 
 
 _installed: Waits | None = None
@@ -77,6 +95,20 @@ def waiting(model: str, kind: WaitKind) -> Iterator[None]:
 
 
 def job_over() -> None:
-    """The calling thread's paid job is settled or failed: its provider slot is free."""
+    """The calling thread's paid job finished at the provider (done or failed; the poll that
+    saw it calls this inside its wait), or was settled: its provider slot is free."""
     if _installed is not None:
         _installed.job_over()
+
+
+@contextmanager
+def computing() -> Iterator[None]:
+    """Mark pure computation on the caller's own data (nothing happens when no Waits is
+    installed): under ``slate run --jobs N`` other steps run meanwhile, so the block must not
+    touch the project (no store, ledger or run-log reads or writes) and must be thread-safe."""
+    waits = _installed
+    if waits is None:
+        yield
+        return
+    with waits.computing():
+        yield

@@ -34,7 +34,6 @@ import threading
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -117,13 +116,20 @@ def opencv() -> Any:
     return cv2
 
 
-@lru_cache(maxsize=1)
+_PER_THREAD = threading.local()
+
+
 def _cascade() -> cv2.CascadeClassifier:
-    module = opencv()
-    folder = str(module.data.haarcascades)
-    cascade: cv2.CascadeClassifier = module.CascadeClassifier(folder + CASCADE)
-    if cascade.empty():  # pragma: no cover - a broken OpenCV install
-        raise RuntimeError("OpenCV's bundled face cascade could not be loaded")
+    """This thread's face cascade, loaded once per thread: a CascadeClassifier keeps scratch
+    state while it detects, so one shared by threads checking takes at once (`slate run
+    --jobs N`) is not safe."""
+    cascade: cv2.CascadeClassifier | None = getattr(_PER_THREAD, "cascade", None)
+    if cascade is None:
+        module = opencv()
+        cascade = module.CascadeClassifier(str(module.data.haarcascades) + CASCADE)
+        if cascade.empty():  # pragma: no cover - a broken OpenCV install
+            raise RuntimeError("OpenCV's bundled face cascade could not be loaded")
+        _PER_THREAD.cascade = cascade
     return cascade
 
 

@@ -9,6 +9,12 @@ from memory or the project's facts database when any consumer has seen the clip 
 decodes a clip small enough to be a take whole at its first probe (the gate and QC ask for
 that decode next): each take costs one ffmpeg run, however many consumers ask. ``_media``
 re-exports the public names.
+
+Thread-safe (``slate run --jobs N`` checks several takes at once, off the scheduler's baton):
+the in-memory caches change only under ``_LOCK``, held for a lookup or an insert, never
+across a decode (two threads asking for one new take at once may both decode it: the same
+result, kept once); the disk cache writes under unique names and opens a connection to the
+facts database per call (``_media_cache``).
 """
 
 from __future__ import annotations
@@ -98,6 +104,7 @@ class Decoded:
 
 _CACHE: dict[tuple[str, int], Decoded | ProviderError] = {}
 _FACTS: dict[str, ClipInfo] = {}  # sha256 -> facts, oldest first
+_LOCK = threading.Lock()  # guards _CACHE and _FACTS (never held across a decode)
 
 
 def decode(data: bytes, samples: int = 24) -> Decoded:
@@ -105,12 +112,14 @@ def decode(data: bytes, samples: int = 24) -> Decoded:
     asks this cache (keyed by the clip's sha256; in memory, then on disk inside a project)
     instead of running ffmpeg again."""
     key = (hashlib.sha256(data).hexdigest(), samples)
-    found = _CACHE.get(key)
+    with _LOCK:
+        found = _CACHE.get(key)
     if found is None:
         found = _from_disk_or_decoded(data, *key)
-        if len(_CACHE) >= CACHE_SIZE:
-            del _CACHE[next(iter(_CACHE))]
-        _CACHE[key] = found
+        with _LOCK:
+            while len(_CACHE) >= CACHE_SIZE and key not in _CACHE:
+                del _CACHE[next(iter(_CACHE))]
+            _CACHE[key] = found
     if isinstance(found, ProviderError):
         raise ProviderError(found.message)
     _remember(key[0], found.info)
@@ -118,9 +127,10 @@ def decode(data: bytes, samples: int = 24) -> Decoded:
 
 
 def _remember(digest: str, info: ClipInfo) -> None:
-    if digest not in _FACTS and len(_FACTS) >= FACTS_SIZE:
-        del _FACTS[next(iter(_FACTS))]
-    _FACTS[digest] = info
+    with _LOCK:
+        while digest not in _FACTS and len(_FACTS) >= FACTS_SIZE:
+            del _FACTS[next(iter(_FACTS))]
+        _FACTS[digest] = info
 
 
 def _from_disk_or_decoded(data: bytes, digest: str, samples: int) -> Decoded | ProviderError:
@@ -166,7 +176,8 @@ def probe(data: bytes) -> ClipInfo:
 
 def _known(digest: str) -> ClipInfo | None:
     """The facts of a clip seen before: in memory, else in the project's facts database."""
-    info = _FACTS.get(digest)
+    with _LOCK:
+        info = _FACTS.get(digest)
     if info is None:
         stored = _media_cache.load_facts(digest)
         if stored is not None:

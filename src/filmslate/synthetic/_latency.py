@@ -2,7 +2,8 @@
 
 :class:`SlowVideo` is :class:`SyntheticVideo` whose every job takes ``latency_s`` from its
 submission to done (its first poll waits out the rest, as a long poll would), and which counts
-what it was sent: submissions by client reference, and the most jobs it had in flight at once.
+what it was sent: submissions by client reference, and the most jobs it had in flight at once
+(running: from the submission until a poll reports it done, as a vendor counts them).
 ``journal`` (a file) makes it a provider that finds jobs by their reference, across processes,
 like a vendor with an idempotency key: a resumed run asks it, and never submits twice.
 
@@ -71,17 +72,21 @@ class SlowVideo(SyntheticVideo):
         return key
 
     def poll(self, job_id: str) -> JobStatus:
-        """Done once ``latency_s`` passed since the submission (waited out here)."""
+        """Done once ``latency_s`` passed since the submission (waited out here); from then
+        on the job is no longer in flight."""
         with self.lock:
             ready = self.ready_at.get(job_id, 0.0)
         time.sleep(max(0.0, ready - time.monotonic()))
-        return super().poll(job_id.split("#", 1)[0])
-
-    def download(self, job_id: str) -> bytes:
-        """The clip; the job is no longer in flight."""
         with self.lock:
             if self.ready_at.pop(job_id, None) is not None:
                 self.in_flight -= 1
+        return super().poll(job_id.split("#", 1)[0])
+
+    def download(self, job_id: str) -> bytes:
+        """The clip (the end of the paid-job span when the job was a slow one)."""
+        with self.lock:
+            if self.ready_at.pop(job_id, None) is not None:
+                self.in_flight -= 1  # downloaded without a poll
             if job_id in self.slow_ids:
                 self.slow_span[1:] = [time.monotonic()]
         return super().download(job_id.split("#", 1)[0])

@@ -41,6 +41,8 @@ from ._scheduler import Scheduler
 
 __all__ = ["Executor", "PaidStep", "ThreadExecutor", "executor_for", "use_executor"]
 
+THREADS_PER_JOB = 2  # one step waiting on its job, one checking the take it downloaded
+
 
 @dataclass(frozen=True)
 class PaidStep:
@@ -67,12 +69,18 @@ class Executor(Protocol):
 
 
 class ThreadExecutor:
-    """The default executor: the step's body on one of ``scheduler.jobs`` threads, holding the
-    scheduler's baton but while it waits on a provider."""
+    """The default executor: the step's body on one of ``THREADS_PER_JOB x scheduler.jobs``
+    threads, holding the scheduler's baton but while it waits on a provider or computes on
+    its own data (``_waits.computing``).
+
+    More threads than wait slots: a step checking the take it downloaded (off the baton,
+    its slots free) leaves a thread for the next step to submit its job meanwhile. The
+    slots, not the threads, bound what is in flight."""
 
     def __init__(self, scheduler: Scheduler) -> None:
         self.scheduler = scheduler
-        self.pool = ThreadPoolExecutor(scheduler.jobs, thread_name_prefix="slate-job")
+        threads = THREADS_PER_JOB * scheduler.jobs
+        self.pool = ThreadPoolExecutor(threads, thread_name_prefix="slate-job")
         self.running: set[str] = set()
 
     def start(self, step: PaidStep, run: Callable[[], None]) -> Future[None]:

@@ -10,12 +10,20 @@ a sequential run; what overlaps is the waiting, which is where the wall time goe
 
 Around each wait it applies the limits:
 
-- ``--jobs N``: at most N provider waits in flight (a video job counts from its submit until it
-  is settled or fails, or its thread starts another call; a text request for its duration);
+- ``--jobs N``: at most N provider waits in flight (a video job counts from its submit until
+  the provider says it finished, ``_waits.job_over``; a text request for its duration; a
+  finished job's download counts against nothing: the job no longer runs there);
 - ``[providers.<name>] max_concurrent`` and ``requests_per_minute`` (``_limits``).
 
 A slot is always waited for without the baton, and the baton is the only lock a thread takes
-while it holds a slot, so the two never deadlock.
+while it holds a slot, so the two never deadlock. A job's slots are free again the moment the
+provider reports it finished, before the thread takes the baton back to settle it, so the
+next submission never waits for this one's settlement, download or checks.
+
+A thread also gives the baton up while it computes on bytes of its own (``_waits.computing``:
+a downloaded take conformed, decoded and checked), so the next step's store writes and
+submission overlap one take's checks; the store, ledger and run-log writes around them stay
+under the baton.
 
 What runs concurrently is decided by the phases (``_shots``): whole scenes (lanes) and the
 independent paid steps inside one (``_executor``). A step that cannot pass stops the run at
@@ -138,17 +146,19 @@ class Scheduler:
     # -- engine._waits.Waits ----------------------------------------------------------------
 
     def enter(self, provider: str, kind: WaitKind) -> None:
-        """Give up the baton, then take the slots the call needs (never the other way)."""
+        """Give up the baton, then take the slots the call needs (never the other way); a
+        download needs none (its job finished: it is settled, only its output is fetched)."""
         held = self._holding()
         self._local.entered = [*getattr(self._local, "entered", []), held]
         new_call = kind in ("request", "submit")
         open_slot: _Slot | None = getattr(self._local, "slot", None)
-        if new_call or (open_slot is not None and open_slot.provider != provider):
+        ended = kind == "download" or (open_slot is not None and open_slot.provider != provider)
+        if new_call or ended:
             self._free_slot()  # a thread runs one call at a time: its last job is over
             open_slot = None
         if held:
             self._give_baton()
-        if open_slot is None:
+        if open_slot is None and kind != "download":
             self._local.slot = self._take_slot(provider, counted=new_call)
         self._count_wait(provider, +1)
 
@@ -162,8 +172,22 @@ class Scheduler:
             self._take_baton()
 
     def job_over(self) -> None:
-        """The thread's job is settled or failed: its slots are free."""
+        """The thread's job finished at the provider (or was settled, or failed): its slots
+        are free. Called inside the poll that saw it finish, before the baton is retaken."""
         self._free_slot()
+
+    @contextmanager
+    def computing(self) -> Iterator[None]:
+        """Pure computation on the thread's own data: without the baton (its slots stay as
+        they are; after a download it holds none)."""
+        held = self._holding()
+        if held:
+            self._give_baton()
+        try:
+            yield
+        finally:
+            if held:
+                self._take_baton()
 
     def _take_slot(self, provider: str, counted: bool) -> _Slot:
         semaphore = self.limits.slot(provider)
