@@ -9,6 +9,7 @@ scene comes before" question goes through :func:`previous_in` or :func:`earlier_
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 
@@ -19,6 +20,7 @@ SHOT_RE = re.compile(r"(?:E[0-9]{2,}_)?S[0-9]{2,}_SH[0-9]{2,}")
 _KEY_RE = re.compile(r"(?:E([0-9]+)_)?S([0-9]+)")
 
 
+@functools.lru_cache(maxsize=8192)  # asked for every row of SCENES at every step
 def scene_key(scene: str) -> tuple[int, int]:
     """(episode, scene) numbers of an id, whatever the padding: ``E02_S03`` -> (2, 3),
     ``S7`` -> (0, 7). It identifies a scene despite padding slips; it does not order one."""

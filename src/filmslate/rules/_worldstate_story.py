@@ -19,6 +19,7 @@ starts from, and ``_continuity_replay`` replays the diffs the same way.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -58,10 +59,18 @@ class StoryPlace:
 
 def story_place(row: SceneRow) -> StoryPlace | None:
     """Where a scene sits in story time when it is out of order (None: in order)."""
-    if match := STORY_POSITION_RE.fullmatch(row.story_position or ""):
+    return _place(row.story_position or "", row.time_of_day)
+
+
+@functools.lru_cache(maxsize=4096)
+def _place(position: str, time_of_day: str) -> StoryPlace | None:
+    # Cached: every step scans the whole SCENES table for places (the loader's state_base,
+    # story_bases, story_previous); parsing each row's text once keeps a 500-scene run's
+    # million scans to lookups. StoryPlace is frozen, so sharing one is safe.
+    if match := STORY_POSITION_RE.fullmatch(position):
         relation: Literal["before", "after"] = "before" if match[1].lower() == "before" else "after"
         return StoryPlace(relation, match[2].upper())
-    text = row.time_of_day.upper()
+    text = time_of_day.upper()
     if _FLASHBACK.search(text):
         return StoryPlace("before")
     if _FLASH_FORWARD.search(text):
