@@ -128,6 +128,13 @@ def test_an_undeclared_episode_is_refused_and_nothing_written(
     assert not list((root / "narrative").iterdir())
 
 
+def test_a_series_import_without_an_episode_names_the_option(tmp_path: Path) -> None:
+    root = _series(tmp_path / "series", "E01")
+    result = run_slate("import", _script(tmp_path, "e01.fountain", PILOT), "-C", str(root))
+    assert result.returncode == 2 and "slate import SCRIPT --episode E01" in result.stderr
+    assert not list((root / "narrative").iterdir())
+
+
 def test_a_film_refuses_an_episode_import(tmp_path: Path) -> None:
     root = tmp_path / "film"
     run_slate("init", str(root), "--name", "film", check=True)

@@ -125,5 +125,7 @@ def check_film_import(declared: Sequence[str]) -> None:
         raise UserError(
             "slate import makes a film's scenes (S01, ...) but this project is a series "
             f"({', '.join(declared)}: filmslate.toml [series]); its scenes are named "
-            f"{declared[0]}_S01, ...: write them with story-architect or `slate add SCENES.csv`"
+            f"{declared[0]}_S01, ...: import an episode's screenplay with `slate import "
+            f"SCRIPT --episode {declared[0]}`, or write them with story-architect or `slate "
+            "add SCENES.csv`"
         )
