@@ -15,10 +15,14 @@ from typing import Any
 import numpy as np
 import pytest
 
+from filmslate.core._config import Resolution
 from filmslate.engine._runner import Runner
+from filmslate.rules._conform import ClipTarget, conform
 from filmslate.rules._media import probe
 from filmslate.schemas import EditPlan
 from filmslate.skills.production import _cut_media
+from filmslate.skills.production._cut_mp4 import avc_config
+from filmslate.synthetic._video import clip_bytes
 from test_edit_planner import film_of, frames, plan_of
 from test_skills_production import put
 
@@ -126,3 +130,44 @@ def test_the_same_takes_make_the_same_cut(film: Runner) -> None:
     trims = [(round(row.in_s * FPS), round(row.out_s * FPS)) for row in plan]
     res = film.project.config.resolution.proxy
     assert _cut_media.concat(clips, res, trims) == _cut_media.concat(clips, res, trims)
+
+
+def test_whole_takes_in_the_cut_s_encoding_are_copied_not_encoded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No edit plan: every take plays whole, and the animatic's takes are already 96x64 at
+    12 fps in one H.264 configuration: the cut is the join alone, its frames the takes'."""
+    runner = film_of(tmp_path / "film", SHOTS)
+    runs = CutRuns(monkeypatch)
+    cut = cut_of(runner)
+    assert len(runs.commands) == 1 and "-filter_complex" not in runs.commands[0]
+    takes = [runner.store.read(r.name) for r in runner.store.latest_of_each("PROXY")]
+    assert probe(cut).frames == sum(probe(take).frames for take in takes)
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    played = np.stack(frames(cut, folder))
+    assert np.array_equal(played, np.concatenate([frames(take, folder) for take in takes]))
+    assert avc_config(cut) is None  # two tracks (the picture and its sound): never copied
+    runner.project.close()
+
+
+def test_copied_and_encoded_chunks_share_one_configuration(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Takes conformed by filmslate (rules._conform's H264) and the cut's encoded chunks have
+    one configuration: whole takes are copied beside a chunk encoded for its trim."""
+    res = Resolution(width=96, height=64, fps=FPS)
+    clips = [
+        conform(clip_bytes(128, 72, FPS, 30, n / 5), ClipTarget(96, 64, FPS, 2.5)).data
+        for n in range(5)
+    ]
+    assert len({avc_config(clip) for clip in clips}) == 1
+    trims = [(0, 30), (0, 30), (0, 30), (0, 30), (6, 20)]
+    monkeypatch.setattr(_cut_media, "CHUNK", 2)  # chunks (2 whole, 2 whole, 1 trimmed)
+    runs = CutRuns(monkeypatch)
+    cut = _cut_media.concat(clips, res, trims)
+    assert [("-filter_complex" in command) for command in runs.commands] == [True, False]
+    assert probe(cut).frames == 4 * 30 + 14
+    played = frames(cut, tmp_path)
+    copied = [frame for clip in clips[:4] for frame in frames(clip, tmp_path)]
+    assert np.array_equal(np.stack(played[:120]), np.stack(copied))  # the very same pictures

@@ -28,6 +28,8 @@ import imageio_ffmpeg  # type: ignore[import-untyped]
 from ...core._config import Resolution
 from ...core._errors import ProviderError, UserError
 from ...rules._conform import H264
+from ...rules._media import probe
+from ._cut_mp4 import avc_config
 from ._mix import AAC
 
 __all__ = ["CHUNK", "concat"]
@@ -43,22 +45,75 @@ def concat(
 ) -> bytes:
     """One MP4 of the clips in order: each normalised to one size and rate (and cut to its
     ``trims``, first and end frame at the cut's rate, when given), encoded a chunk at a time
-    and the chunks joined with the concat demuxer (no second encode, so frame counts add up
-    exactly); ``audio`` (WAV) muxed in as its AAC track."""
+    (a chunk of whole takes already in the cut's encoding is copied), the chunks joined with
+    the concat demuxer (no second encode, so frame counts add up exactly); ``audio`` (WAV)
+    muxed in as its AAC track."""
     if not clips:
         raise UserError("nothing to assemble: the target has no shots")
     if trims is not None and len(trims) != len(clips):
         raise UserError(f"the cut has {len(clips)} clips but {len(trims)} trims")
     ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
+    spans = [range(at, min(at + CHUNK, len(clips))) for at in range(0, len(clips), CHUNK)]
+    shared, copy = copied_chunks(clips, res, trims, spans)
     with tempfile.TemporaryDirectory(prefix="filmslate-cut-") as tmp:
         folder = Path(tmp)
-        parts = []
-        for start in range(0, len(clips), CHUNK):
-            part = folder / f"part{start // CHUNK:05d}.mp4"
-            chunk_trims = None if trims is None else trims[start : start + CHUNK]
-            _encode_chunk(ffmpeg, folder, clips[start : start + CHUNK], res, chunk_trims, part)
-            parts.append(part)
-        return _join(ffmpeg, folder, parts, audio)
+
+        def encoded(number: int) -> list[Path]:
+            chunk = [clips[index] for index in spans[number]]
+            chunk_trims = None if trims is None else [trims[index] for index in spans[number]]
+            out = folder / f"part{number:05d}.mp4"
+            _encode_chunk(ffmpeg, folder, chunk, res, chunk_trims, out)
+            return [out]
+
+        parts = {number: encoded(number) for number, whole in enumerate(copy) if not whole}
+        made = next(iter(parts.values()), None)
+        if made is not None and avc_config(made[0].read_bytes()) != shared:
+            copy = [False] * len(spans)  # the encoder's configuration is another: encode all
+        for number, span in enumerate(spans):
+            if number not in parts:
+                parts[number] = _copied(folder, clips, span) if copy[number] else encoded(number)
+        return _join(ffmpeg, folder, [path for n in range(len(spans)) for path in parts[n]], audio)
+
+
+def copied_chunks(
+    clips: list[bytes], res: Resolution, trims: list[tuple[int, int]] | None, spans: list[range]
+) -> tuple[bytes | None, list[bool]]:
+    """The H.264 configuration the copied takes share, and per chunk whether it is copied:
+    when each of its takes plays whole and is already at the cut's size and rate in that one
+    configuration (the first such take's: the concat demuxer's output carries one)."""
+    configs = [
+        as_is(data, res, None if trims is None else trims[i]) for i, data in enumerate(clips)
+    ]
+    shared = next((config for config in configs if config is not None), None)
+    copy = [shared is not None and all(configs[i] == shared for i in span) for span in spans]
+    return shared, copy
+
+
+def as_is(data: bytes, res: Resolution, trim: tuple[int, int] | None) -> bytes | None:
+    """The clip's H.264 configuration when the cut can play it as it is: single-track 4:2:0
+    H.264 at the cut's size and rate, played whole (no trim, or from its first frame to its
+    last); else None. The size, rate and frame count are the take's facts (``probe``: known
+    from its QC decode)."""
+    config = avc_config(data)
+    if config is None:
+        return None
+    try:
+        info = probe(data)
+    except ProviderError:
+        return None  # the encode says what is wrong with it
+    if (info.width, info.height) != (res.width, res.height) or abs(info.fps - res.fps) > 1e-6:
+        return None
+    return config if trim is None or trim == (0, info.frames) else None
+
+
+def _copied(folder: Path, clips: list[bytes], span: range) -> list[Path]:
+    """The chunk's takes written as they are, for the concat demuxer to copy."""
+    paths = []
+    for index in span:
+        path = folder / f"take{index:05d}.mp4"
+        path.write_bytes(clips[index])
+        paths.append(path)
+    return paths
 
 
 def chunk_filter(count: int, res: Resolution, trims: list[tuple[int, int]] | None) -> str:
