@@ -1,20 +1,24 @@
 """The cut's media work (assemble-cut, issue 13 §5): the accepted takes normalised, trimmed
 and joined into one MP4 with few ffmpeg runs.
 
-Each run takes a chunk of :data:`CHUNK` clips as its inputs and one ``filter_complex``: per
-input scale and pad to the cut's size, ``setsar=1``, ``fps=`` the cut's rate, then (with
-trims) ``trim`` by first and end frame at that rate; the ``concat`` filter lays the chunk's
-clips end to end and the chunk is encoded once (:data:`~filmslate.rules._conform.H264`). The
-chunks are then joined by the concat demuxer without a second encode, the dialogue track
-muxed in as AAC: ``ceil(N / CHUNK) + 1`` ffmpeg runs for N clips (was N + 1, one encode per
-clip, whose process start and encoder set-up were most of the cut's time).
+The takes go in chunks of :data:`CHUNK`. A chunk is **encoded** by one ffmpeg run with its
+takes as inputs and one ``filter_complex``: per input scale and pad to the cut's size,
+``setsar=1``, ``fps=`` the cut's rate, then (with trims) ``trim`` by first and end frame at
+that rate; the ``concat`` filter lays them end to end and the chunk is encoded once
+(:data:`~filmslate.rules._conform.H264`). A chunk whose takes all play whole and are already
+at the cut's size and rate in one H.264 configuration (``_cut_mp4.avc_config``: a conformed
+take has the configuration the chunks are encoded in, a model's clip that needed no conform
+its model's) is **copied** as it is. The chunks are joined by the concat demuxer without a
+second encode, the dialogue track muxed in as AAC: at most ``ceil(N / CHUNK) + 1`` ffmpeg
+runs for N takes, one when every take is copied (before: one encode a take, whose process
+start and encoder set-up were most of the cut's time, and the join). Frame counts add up
+exactly: each part has exactly its frames and none is encoded twice.
 
 Why chunks and not one run: a chunk's inputs are open at once (one file and one decoder
 each) and its filter graph is one argument on the command line, so both stay bounded
-(``CHUNK`` inputs, about 250 characters of filter an input) at any length of film; a chunk's
-clips are written to disk only for its run and removed after it, so the temporary folder
-holds one chunk of takes plus the encoded chunks. Deterministic: one encoder thread, one
-decoder thread an input, bit-exact flags, no metadata.
+(``CHUNK`` inputs, under 200 characters of filter an input) at any length of film; an
+encoded chunk's takes are on disk only for its run. Deterministic: one encoder thread, one
+decoder thread an input, bit-exact flags, no metadata; copied takes are their own bytes.
 """
 
 from __future__ import annotations
@@ -52,27 +56,18 @@ def concat(
         raise UserError("nothing to assemble: the target has no shots")
     if trims is not None and len(trims) != len(clips):
         raise UserError(f"the cut has {len(clips)} clips but {len(trims)} trims")
-    ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
     spans = [range(at, min(at + CHUNK, len(clips))) for at in range(0, len(clips), CHUNK)]
     shared, copy = copied_chunks(clips, res, trims, spans)
     with tempfile.TemporaryDirectory(prefix="filmslate-cut-") as tmp:
-        folder = Path(tmp)
-
-        def encoded(number: int) -> list[Path]:
-            chunk = [clips[index] for index in spans[number]]
-            chunk_trims = None if trims is None else [trims[index] for index in spans[number]]
-            out = folder / f"part{number:05d}.mp4"
-            _encode_chunk(ffmpeg, folder, chunk, res, chunk_trims, out)
-            return [out]
-
-        parts = {number: encoded(number) for number, whole in enumerate(copy) if not whole}
+        cut = _Cut(Path(tmp), clips, res, trims)
+        parts = {n: cut.encoded(n, span) for n, span in enumerate(spans) if not copy[n]}
         made = next(iter(parts.values()), None)
         if made is not None and avc_config(made[0].read_bytes()) != shared:
             copy = [False] * len(spans)  # the encoder's configuration is another: encode all
         for number, span in enumerate(spans):
             if number not in parts:
-                parts[number] = _copied(folder, clips, span) if copy[number] else encoded(number)
-        return _join(ffmpeg, folder, [path for n in range(len(spans)) for path in parts[n]], audio)
+                parts[number] = cut.copied(span) if copy[number] else cut.encoded(number, span)
+        return cut.joined([path for number in range(len(spans)) for path in parts[number]], audio)
 
 
 def copied_chunks(
@@ -106,14 +101,39 @@ def as_is(data: bytes, res: Resolution, trim: tuple[int, int] | None) -> bytes |
     return config if trim is None or trim == (0, info.frames) else None
 
 
-def _copied(folder: Path, clips: list[bytes], span: range) -> list[Path]:
-    """The chunk's takes written as they are, for the concat demuxer to copy."""
-    paths = []
-    for index in span:
-        path = folder / f"take{index:05d}.mp4"
-        path.write_bytes(clips[index])
-        paths.append(path)
-    return paths
+class _Cut:
+    """The cut's temporary folder, its takes and what each ffmpeg run of it writes there."""
+
+    def __init__(
+        self,
+        folder: Path,
+        clips: list[bytes],
+        res: Resolution,
+        trims: list[tuple[int, int]] | None,
+    ) -> None:
+        self.folder, self.clips, self.res, self.trims = folder, clips, res, trims
+        self.ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
+
+    def encoded(self, number: int, span: range) -> list[Path]:
+        """The chunk's takes normalised, trimmed and encoded by one ffmpeg run."""
+        chunk = [self.clips[index] for index in span]
+        trims = None if self.trims is None else [self.trims[index] for index in span]
+        out = self.folder / f"part{number:05d}.mp4"
+        _encode_chunk(self.ffmpeg, self.folder, chunk, self.res, trims, out)
+        return [out]
+
+    def copied(self, span: range) -> list[Path]:
+        """The chunk's takes written as they are, for the concat demuxer to copy."""
+        paths = []
+        for index in span:
+            path = self.folder / f"take{index:05d}.mp4"
+            path.write_bytes(self.clips[index])
+            paths.append(path)
+        return paths
+
+    def joined(self, parts: list[Path], audio: bytes | None) -> bytes:
+        """The parts joined by the concat demuxer (stream copy), the sound muxed in."""
+        return _join(self.ffmpeg, self.folder, parts, audio)
 
 
 def chunk_filter(count: int, res: Resolution, trims: list[tuple[int, int]] | None) -> str:
