@@ -7,7 +7,8 @@ episodes declared before it). An episode that already has scenes gets the screen
 instead: a re-import is a revised draft of that episode (the earlier SCENES version stays in
 the history, and the import says which scenes it replaced); the same screenplay again
 changes nothing. First appearances count the episodes before: a character, set or voice met
-in E01 is not new in E02 and needs no lock of its own there.
+in E01 is not new in E02 and needs no lock of its own there (so importing E01 after E02
+takes E02's claim to what both meet: the one change made to another episode's rows).
 """
 
 from __future__ import annotations
@@ -62,13 +63,9 @@ def _merged(
 ) -> list[Row]:
     """``old`` without the episode's rows, the episode's ``new`` rows in its declared place:
     before the first row of an episode declared after it (else at the end)."""
-    rank = declared.index(episode)
+    rank = {e: i for i, e in enumerate(declared)}
     kept = [r for r in old if episode_of(r.scene_id) != episode]
-    later = (
-        i
-        for i, r in enumerate(kept)
-        if episode_of(r.scene_id) in declared and declared.index(episode_of(r.scene_id)) > rank
-    )
+    later = (i for i, r in enumerate(kept) if rank.get(episode_of(r.scene_id), -1) > rank[episode])
     at = next(later, len(kept))
     return [*kept[:at], *new, *kept[at:]]
 
