@@ -114,7 +114,6 @@ def test_an_interrupted_episode_call_is_charged_to_the_episode(series: Path) -> 
         from pathlib import Path
         from filmslate.synthetic import SyntheticFilm
         from filmslate.testing import scripted_runner
-from filmslate.web._budget import budget_page
 
         film = SyntheticFilm(4, 1, 4, 3, 0, {}, tuple(sys.argv[2].split(",")))
 
