@@ -7,6 +7,8 @@ production ever made (each with its ~2 KB payload)."""
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 from filmslate import Project
@@ -14,7 +16,8 @@ from filmslate.core._scene_ids import scene_key
 from filmslate.engine._render_jobs import VIDEO_TABLE, adopt_open_jobs, ensure_table
 from filmslate.engine._story_inputs import state_base
 from filmslate.rules import _worldstate_story
-from filmslate.schemas import Scenes
+from filmslate.schemas import Scenes, ShotRow
+from filmslate.store._store import Store
 from filmslate.synthetic import synthetic_project
 from filmslate.workflow._orchestrator import Orchestrator
 
@@ -57,17 +60,20 @@ def test_a_whole_production_parses_each_scene_id_and_place_once(tmp_path: Path) 
     assert places.misses <= 2 and places.hits > 20 * SMALL, places
 
 
-def _steps_to_adopt(project: Project, jobs: int) -> int:
-    """SQLite VM steps of one adopt_open_jobs with ``jobs`` finished video jobs on record."""
-    conn = project.store.conn
-    ensure_table(conn, VIDEO_TABLE)
-    with project.store.transaction() as tx:
+def _finished_jobs(store: Store, jobs: int) -> None:
+    """``jobs`` finished video jobs on record, as a production leaves them."""
+    ensure_table(store.conn, VIDEO_TABLE)
+    with store.transaction() as tx:
         tx.execute(f"DELETE FROM {VIDEO_TABLE}")
         tx.executemany(
             f"INSERT INTO {VIDEO_TABLE} (shot_id, resolution, genpack_sha, provider, state, "
             "payload) VALUES (?, 'final', 'sha', 'video', 'done', ?)",
             [(f"S{n:04d}_SH01", "x" * 2000) for n in range(jobs)],  # payloads are ~2 KB
         )
+
+
+def _vm_steps(conn: sqlite3.Connection, call: Callable[[], object]) -> int:
+    """SQLite VM steps (a deterministic measure of the index's work) of one call."""
     steps = [0]
 
     def count() -> int:
@@ -76,7 +82,7 @@ def _steps_to_adopt(project: Project, jobs: int) -> int:
 
     conn.set_progress_handler(count, 1)
     try:
-        assert adopt_open_jobs(project.store) == 0
+        call()
     finally:
         conn.set_progress_handler(None, 1)
     return steps[0]
@@ -84,5 +90,22 @@ def _steps_to_adopt(project: Project, jobs: int) -> int:
 
 def test_each_steps_look_for_open_jobs_does_not_read_every_job(tmp_path: Path) -> None:
     with Project.init(tmp_path / "film", name="film") as project:
-        few, many = _steps_to_adopt(project, 20), _steps_to_adopt(project, 2000)
-    assert many < 1.2 * few + 50, (few, many)  # a scan: 100 times as many steps
+        store, steps = project.store, []
+        for jobs in (20, 2000):
+            _finished_jobs(store, jobs)
+            steps.append(_vm_steps(store.conn, lambda: adopt_open_jobs(store)))
+    assert steps[1] < 1.2 * steps[0] + 50, steps  # a scan: 100 times as many steps
+
+
+def test_a_shots_route_counts_premium_shots_without_reading_every_job(tmp_path: Path) -> None:
+    runner, _ = synthetic_project(tmp_path / "film", 1, 1)
+    shot = ShotRow(
+        shot_id="S01_SH01", scene_id="S01", duration_s=2, camera_type="wide",
+        blocking_summary="Alex waits.", set_id="BARN", hero_tier="A",
+        complexity_level="low", regen_risk_estimate="low",
+    )  # fmt: skip
+    service, steps = runner.render_service(), []
+    for jobs in (20, 2000):
+        _finished_jobs(runner.store, jobs)
+        steps.append(_vm_steps(runner.store.conn, lambda: service.route(shot)))
+    assert steps[1] < 1.2 * steps[0] + 50, steps

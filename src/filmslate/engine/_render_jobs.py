@@ -123,8 +123,10 @@ class JobRow:
 def ensure_table(conn: sqlite3.Connection, table: str = VIDEO_TABLE) -> None:
     """Create the table, or add the columns newer than an older table."""
     conn.execute(SCHEMA.format(table=table))
-    # every step looks for open jobs (adopt_open_jobs): by state, not a scan of every job
+    # every step looks for open jobs (adopt_open_jobs), every route counts the premium shots
+    # (RenderService.route): by index, not a scan of every job the production made
     conn.execute(f"CREATE INDEX IF NOT EXISTS {table}_state ON {table}(state)")
+    conn.execute(f"CREATE INDEX IF NOT EXISTS {table}_tier ON {table}(tier, shot_id)")
     columns = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
     for column, declaration in ADDED:
         if column not in columns:
