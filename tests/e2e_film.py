@@ -23,12 +23,15 @@ from filmslate.testing import ScriptedTextModel
 
 TESTS = Path(__file__).resolve().parent
 SHAPE_ENV = "FILMSLATE_E2E_FILM"  # "scenes,shots": the film the child process answers for
+FAILS_ENV = "FILMSLATE_E2E_QC_FAILURES"  # "S01_SH02=1,...": the film's qc_failures (optional)
 
 
 def text_provider(context: ProviderContext) -> TextProvider:
     """The ``scripted`` text provider of the child process: the synthetic film's answers."""
     scenes, shots = (int(n) for n in os.environ.get(SHAPE_ENV, "2,2").split(","))
-    return ScriptedTextModel(SyntheticFilm(scenes, shots).answer)
+    pairs = (pair.split("=") for pair in os.environ.get(FAILS_ENV, "").split(",") if pair)
+    failures = {shot: int(times) for shot, times in pairs}
+    return ScriptedTextModel(SyntheticFilm(scenes, shots, qc_failures=failures).answer)
 
 
 def make_film(root: Path, scenes: int, shots: int, settings: Mapping[tuple[str, str], str]) -> None:

@@ -1,13 +1,17 @@
 """The dbos engine (issue 17 §2-3): `slate run --engine dbos` on SQLite makes the production the
 local engine makes, for the same spend; a run killed after a job was sent, before DBOS recorded
 the step, resumes it without sending it again; and two `slate worker`s on a real local Postgres
-(started from the system's binaries) share a run's jobs, each sent once."""
+(started from the system's binaries) share a run's jobs, each sent once.
+
+Each runs a small synthetic film through the real `slate run` (tests/e2e_film.py: its answers
+served in the child process by a text plugin), not the demo: two scenes of three shots, S01
+spoken (dialogue, so scratch voices), one shot failing its first QC (a regeneration), proxies
+then finals, and a cut; the paths of the demo, in a tenth of its time."""
 
 from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -18,7 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SRC, FinishedDemo, demo_project, run_slate
+from conftest import run_slate
+from e2e_film import FAILS_ENV, make_film, plugin_env
 from filmslate.testing.latency_provider import submissions
 from filmslate.testing.postgres import PostgresUnavailable, find_binaries, local_postgres
 
@@ -28,9 +33,42 @@ pytestmark = pytest.mark.slow
 # espeak-ng's voice differs by a few samples from run to run (providers.scratch_voice), so
 # the dialogue audio and the cuts mixing it are compared by name; everything else to the byte.
 VARIES = re.compile(r"production/(AUDIO_.*\.wav|CUT_.*\.mp4)$")
+SHAPE = (2, 3)  # scenes, shots per scene; S01's cast is ADA and BRAM
+REGEN = "S02_SH02=1"  # its first QC attempt fails: a regeneration
+PRICES = (
+    "{ latency = { proxy = 0.0001, final = 0.0001 }, "
+    "animatic = { proxy = 0.0001, final = 0.0003 } }"
+)
+SCRIPT = """SCRIPT: S01
+
+INT. HARBOUR OFFICE - NIGHT
+
+ADA checks the signal log.
+
+ADA
+The signal died at nine.
+
+BRAM
+Then we read it again.
+"""
 
 
-def install_latency(site: Path) -> dict[str, str]:
+def small_film(tmp_path: Path, model: str) -> tuple[Path, dict[str, str]]:
+    """The small film at ``tmp_path / "film"``, its video made by ``model``, and the
+    environment of its `slate` processes (the text plugin, the latency provider)."""
+    root, site = tmp_path / "film", tmp_path / "site"
+    settings = {("visual", tier): f'"{model}"' for tier in ("premium", "mid", "low")}
+    settings |= {("qc", "rubric_source"): '"model"', ("prices", "video"): PRICES}
+    make_film(root, *SHAPE, settings)
+    install_latency(site)
+    env = plugin_env(site, *SHAPE, {FAILS_ENV: REGEN})
+    script = tmp_path / "SCRIPT_S01.txt"
+    script.write_text(SCRIPT, encoding="utf-8")
+    run_slate("add", str(script), "--reason", "the script", cwd=root, env=env, check=True)
+    return root, env
+
+
+def install_latency(site: Path) -> None:
     """The latency provider as pip leaves a plugin: a distribution with an entry point."""
     info = site / "latency_plugin-0.1.dist-info"
     info.mkdir(parents=True)
@@ -38,20 +76,6 @@ def install_latency(site: Path) -> dict[str, str]:
     (info / "entry_points.txt").write_text(
         "[filmslate.video_providers]\nlatency = filmslate.testing.latency_provider:make\n"
     )
-    return {"PYTHONPATH": os.pathsep.join([str(SRC), str(site)])}
-
-
-def latency_demo(root: Path, model: str) -> None:
-    """The demo, its video made by the latency provider's ``model``."""
-    demo_project(root)
-    config = (root / "filmslate.toml").read_text()
-    for tier in ("premium", "mid", "low"):
-        config = config.replace(f'{tier} = "animatic"', f'{tier} = "{model}"')
-    config = config.replace(
-        "video = { animatic = {",
-        "video = { latency = { proxy = 0.0001, final = 0.0001 }, animatic = {",
-    )
-    (root / "filmslate.toml").write_text(config)
 
 
 def artifacts(root: Path) -> dict[str, str]:
@@ -81,31 +105,27 @@ def assert_sent_once(root: Path) -> None:
 
 
 def test_the_dbos_engine_makes_the_local_engines_production_for_the_same_spend(
-    tmp_path: Path, finished_demo: FinishedDemo
+    tmp_path: Path,
 ) -> None:
-    root = tmp_path / "side-b"
-    demo_like(finished_demo.root, root)
-    done = run_slate("run", "--engine", "dbos", cwd=root, timeout=900)
+    local, env = small_film(tmp_path / "local", "latency:0.05")  # a vendor's: paid
+    done = run_slate("run", cwd=local, env=env, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    root, env = small_film(tmp_path / "dbos", "latency:0.05")
+    done = run_slate("run", "--engine", "dbos", cwd=root, env=env, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "production complete" in done.stdout
-    ours, theirs = artifacts(root), artifacts(finished_demo.root)
+    ours, theirs = artifacts(root), artifacts(local)
     assert sorted(ours) == sorted(theirs)
     differ = sorted(name for name in ours if ours[name] != theirs[name])
     assert all(VARIES.search(name) for name in differ), differ
-    assert spend(root) == spend(finished_demo.root) > 0
+    # the demo's paths on the small film: a regeneration, the cut, speech jobs
+    assert {"production/PROXY_S02_SH02_v002.mp4", "production/CUT_PROJECT_v001.mp4"} <= set(ours)
+    assert speech_jobs(root) > 0
+    assert spend(root) == spend(local) > 0
     with sqlite3.connect(root / ".filmslate" / "dbos.sqlite") as conn:  # the jobs ran in DBOS
         ran = dict(conn.execute("SELECT status, count(*) FROM workflow_status GROUP BY 1"))
     assert ran == {"SUCCESS": len(jobs(root)) + speech_jobs(root)}
-    assert run_slate("verify", cwd=root).returncode == 0
-
-
-def demo_like(finished: Path, root: Path) -> None:
-    """The demo as ``finished`` was begun: its config and replay answers (the example's may
-    have changed since), the demo's inputs."""
-    demo_project(root)
-    shutil.copy(finished / "filmslate.toml", root / "filmslate.toml")
-    shutil.rmtree(root / "replay")
-    shutil.copytree(finished / "replay", root / "replay")
+    assert run_slate("verify", cwd=root, env=env).returncode == 0
 
 
 def speech_jobs(root: Path) -> int:
@@ -116,9 +136,7 @@ def speech_jobs(root: Path) -> int:
 def test_a_run_killed_after_sending_a_job_resumes_it_without_sending_it_again(
     tmp_path: Path,
 ) -> None:
-    env = install_latency(tmp_path / "site")
-    root = tmp_path / "side-b"
-    latency_demo(root, "latency:0.2")
+    root, env = small_film(tmp_path, "latency:0.2")
     killed = run_slate(
         "run", "--engine", "dbos", "--jobs", "4", cwd=root, timeout=600,
         env={**env, "FILMSLATE_CRASH_AT": "dbos_job_submitted"},
@@ -139,9 +157,7 @@ def test_a_run_killed_after_sending_a_job_resumes_it_without_sending_it_again(
 def test_a_job_of_a_provider_that_cannot_look_it_up_stops_the_run_instead(
     tmp_path: Path,
 ) -> None:
-    env = install_latency(tmp_path / "site")
-    root = tmp_path / "side-b"
-    latency_demo(root, "latency:0.2-blind")
+    root, env = small_film(tmp_path, "latency:0.2-blind")
     killed = run_slate(
         "run", "--engine", "dbos", cwd=root, timeout=600,
         env={**env, "FILMSLATE_CRASH_AT": "dbos_job_submitted"},
@@ -202,9 +218,8 @@ def stop_worker(worker: subprocess.Popen[str]) -> str:
 def test_two_workers_on_postgres_share_a_runs_jobs_each_sent_once(
     tmp_path: Path, postgres: str
 ) -> None:
-    env = {**install_latency(tmp_path / "site"), "FILMSLATE_DBOS_URL": postgres}
-    root = tmp_path / "side-b"
-    latency_demo(root, "latency:0.3-local")
+    root, env = small_film(tmp_path, "latency:0.3-local")
+    env["FILMSLATE_DBOS_URL"] = postgres
     workers = [start_worker(root, name, env) for name in ("w1", "w2")]
     try:
         done = run_slate(
@@ -226,9 +241,8 @@ def test_two_workers_on_postgres_share_a_runs_jobs_each_sent_once(
 def test_a_worker_killed_after_sending_a_job_is_restarted_and_sends_it_once(
     tmp_path: Path, postgres: str
 ) -> None:
-    env = {**install_latency(tmp_path / "site"), "FILMSLATE_DBOS_URL": postgres}
-    root = tmp_path / "side-b"
-    latency_demo(root, "latency:0.2")  # a vendor's job, found by its reference
+    root, env = small_film(tmp_path, "latency:0.2")  # a vendor's job, found by its reference
+    env["FILMSLATE_DBOS_URL"] = postgres
     doomed = start_worker(root, "w1", {**env, "FILMSLATE_CRASH_AT": "dbos_job_submitted"})
     other = start_worker(root, "w2", env)
     full = {**os.environ, "COLUMNS": "200", **env, "FILMSLATE_DBOS_LOCAL_JOBS": "0"}
