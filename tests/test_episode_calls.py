@@ -22,7 +22,7 @@ import pytest
 from conftest import SRC, run_slate
 from filmslate import Project
 from filmslate.core._errors import BudgetExceeded
-from filmslate.store._ledger import Ledger, totals_from_log
+from filmslate.store._ledger import Ledger, scopes_of, totals_from_log
 from filmslate.synthetic import synthetic_project
 from filmslate.testing import scripted_runner
 from filmslate.web._budget import budget_page
@@ -153,6 +153,18 @@ def test_an_index_from_before_is_brought_up_to_date(series: Path) -> None:
     _slate(series, "reindex")  # the old log, recomputed from its rows
     assert _settled(series, "E01") == pytest.approx(spent)
     assert "clean" in _slate(series, "verify")
+
+
+def test_a_call_on_an_episode_counts_for_the_project_and_the_episode() -> None:
+    assert scopes_of("", "", "E01") == [("project", "PROJECT"), ("episode", "E01")]
+    assert scopes_of("E02_S01", "", "E02_S01") == [
+        ("project", "PROJECT"),
+        ("episode", "E02"),
+        ("scene", "E02_S01"),
+    ]
+    assert scopes_of("", "", "PROJECT") == [("project", "PROJECT")]  # the season's
+    assert scopes_of("S03", "", "S03") == [("project", "PROJECT"), ("scene", "S03")]  # a film's
+    assert scopes_of("", "", "CHAR_E01") == [("project", "PROJECT")]  # a lock is project-wide
 
 
 def test_a_log_row_without_a_target_counts_by_its_scene() -> None:
