@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from filmslate import Project
-from filmslate.engine._waits import computing, job_over, waiting
+from filmslate.engine._waits import claim_slot, computing, job_over, waiting
 from filmslate.rules import _looks, _media_decode
 from filmslate.rules._conform import ClipTarget, conform
 from filmslate.rules._looks import LookSpec, look_findings
@@ -45,6 +45,7 @@ class Flight:
         self.now = self.most = 0
         self.lock = threading.Lock()
         self.written: list[int] = []
+        self.intents: list[int] = []  # jobs in flight as each intent is recorded
         self.wall = 0.0
 
     def change(self, by: int) -> None:
@@ -54,9 +55,11 @@ class Flight:
 
 
 def paid_job(flight: Flight, n: int, latency: float, work: float) -> None:
-    """A paid step as the render service runs it (``engine._clips.wait_for``): submit, poll
-    out the latency (the poll that sees the job finished frees its slots), download, then the
-    take's checks (computing), then its store write."""
+    """A paid step as the render service runs it (``engine._metered_jobs``, ``_clips``): its
+    slot claimed, its intent recorded, submit, poll out the latency (the poll that sees the
+    job finished frees its slots), download, the take's checks (computing), its store write."""
+    claim_slot("slow:model")
+    flight.intents.append(flight.now)
     with waiting("slow:model", "submit"):
         flight.change(+1)
     with waiting("slow:model", "poll"):
@@ -104,6 +107,7 @@ def test_one_job_at_a_time_takes_n_latencies_not_n_latencies_plus_work(tmp_path:
     n, latency, work = 6, 0.3, 0.9
     flight = paid_wall_time(film(tmp_path, max_concurrent=1), 2, n, latency, work)
     assert flight.most == 1 and sorted(flight.written) == list(range(n))
+    assert max(flight.intents) == 0  # no intent is recorded to wait for a full provider
     assert flight.wall >= n * latency  # one at a time
     # overlapped: n x latency + one take's work (2.7 s); the checks under the baton, one
     # after another: at least n x work (5.4 s)
@@ -118,6 +122,7 @@ def test_jobs_at_once_are_not_held_up_by_the_checks_of_those_done(tmp_path: Path
     flight = paid_wall_time(film(tmp_path), jobs, n, latency, work)
     rounds = -(-n // jobs)
     assert flight.most == jobs and sorted(flight.written) == list(range(n))
+    assert max(flight.intents) < jobs
     overlapped, serial = rounds * latency + work, rounds * (latency + work)  # 2.0 s, 3.2 s
     assert flight.wall < (overlapped + serial) / 2, flight.wall
 

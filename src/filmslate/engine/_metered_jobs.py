@@ -29,7 +29,7 @@ from ._clips import failed_charge, fetched, refused_error, settled_cost, wait_fo
 from ._render_jobs import REFUSALS, VIDEO_TABLE, JobRow, JobTable, adopt_open_jobs, spend_entry
 from ._submissions import JobProvider, settle_intent
 from ._video import JobStatus
-from ._waits import job_over, waiting
+from ._waits import claim_slot, job_over, waiting
 
 __all__ = ["CLOSE_FACTORY", "MeteredJobs", "close_made", "factory_providers", "serving"]
 
@@ -138,7 +138,10 @@ class MeteredJobs(abc.ABC, Generic[P]):
         return replace(intent, created_at=_runlog.utc_now(), hold_run=hold.run_id, **fields)
 
     def _send(self, intent: JobRow, submit: Callable[[], str]) -> JobRow:
-        """Record the intent BEFORE the call, submit, record the job id BEFORE waiting."""
+        """Record the intent BEFORE the call, submit, record the job id BEFORE waiting; under
+        ``--jobs N`` the provider's slot is waited for first (``claim_slot``): no intent
+        waits on a full provider, so a kill leaves at most one per job really being sent."""
+        claim_slot(intent.provider)
         self.jobs.record_intent(intent)  # before the call: a crash leaves a settleable intent
         crash_point(self.CRASH_AFTER_INTENT)
         try:

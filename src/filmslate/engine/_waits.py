@@ -30,6 +30,7 @@ from typing import Literal, Protocol
 __all__ = [
     "WaitKind",
     "Waits",
+    "claim_slot",
     "computing",
     "install",
     "installed",
@@ -54,6 +55,9 @@ class Waits(Protocol):
 
     def job_over(self) -> None:
         """The calling thread's job (the last ``submit``) finished at the provider."""
+
+    def claim(self, provider: str) -> None:
+        """Wait for the slots of a submission to ``provider`` the thread is about to record."""
 
     def computing(self) -> AbstractContextManager[None]:
         """The calling thread computes on its own data for the block (see the module docs)."""
@@ -99,6 +103,15 @@ def job_over() -> None:
     saw it calls this inside its wait), or was settled: its provider slot is free."""
     if _installed is not None:
         _installed.job_over()
+
+
+def claim_slot(model: str) -> None:
+    """Wait for the slots a job's submission to the provider of ``model`` needs, BEFORE its
+    intent is recorded (nothing happens when no Waits is installed): the ``submit`` that
+    follows uses them. A run killed while a job waits for a full provider then leaves no
+    intent that may or may not have been sent, only a hold its recovery releases."""
+    if _installed is not None:
+        _installed.claim(provider_of(model))
 
 
 @contextmanager

@@ -42,6 +42,7 @@ from typing import Protocol, TypeVar
 
 from ..engine import _waits
 from ..engine._waits import WaitKind
+from ._baton import Baton
 from ._limits import ProviderLimits
 
 __all__ = ["Cancelled", "JobCounts", "Scheduler"]
@@ -76,6 +77,7 @@ class _Slot:
 
     provider: str
     semaphore: threading.BoundedSemaphore | None
+    claimed: bool = False  # taken by ``claim`` for the submission that follows
 
 
 class Scheduler:
@@ -87,7 +89,7 @@ class Scheduler:
         self.jobs = jobs
         self.limits = limits
         self.progress = progress
-        self.baton = threading.Lock()
+        self.baton = Baton()
         self.slots = threading.BoundedSemaphore(jobs)
         self.stopping = threading.Event()
         self.counts = JobCounts()
@@ -113,7 +115,7 @@ class Scheduler:
         return bool(getattr(self._local, "holding", False))
 
     def _take_baton(self) -> None:
-        self.baton.acquire()
+        self.baton.acquire(urgent=getattr(self._local, "slot", None) is not None)
         self._local.holding = True
 
     def _give_baton(self) -> None:
@@ -153,14 +155,34 @@ class Scheduler:
         new_call = kind in ("request", "submit")
         open_slot: _Slot | None = getattr(self._local, "slot", None)
         ended = kind == "download" or (open_slot is not None and open_slot.provider != provider)
-        if new_call or ended:
+        claimed = open_slot is not None and open_slot.claimed and kind == "submit" and not ended
+        if (new_call and not claimed) or ended:
             self._free_slot()  # a thread runs one call at a time: its last job is over
             open_slot = None
         if held:
             self._give_baton()
         if open_slot is None and kind != "download":
             self._local.slot = self._take_slot(provider, counted=new_call)
+        elif open_slot is not None:
+            open_slot.claimed = False  # the submission it was claimed for
         self._count_wait(provider, +1)
+
+    def claim(self, provider: str) -> None:
+        """The slots of the submission the thread is about to record: taken at once when
+        free, else waited for without the baton (so no intent waits on a full provider)."""
+        self._free_slot()  # a thread runs one call at a time: its last job is over
+        slot = self._try_slot(provider)
+        if slot is None:
+            held = self._holding()
+            if held:
+                self._give_baton()
+            try:
+                slot = self._take_slot(provider, counted=True)
+            finally:
+                if held:
+                    self._take_baton()
+        slot.claimed = True
+        self._local.slot = slot
 
     def leave(self, provider: str, kind: WaitKind) -> None:
         """A request's slots are free again; a job keeps its own until it is over."""
@@ -197,6 +219,20 @@ class Scheduler:
         window = self.limits.window(provider) if counted else None
         if window is not None:
             window.take()
+        return _Slot(provider, semaphore)
+
+    def _try_slot(self, provider: str) -> _Slot | None:
+        """The provider's and a --jobs slot when both are free and its request window (if
+        any) has room, without waiting; else None."""
+        if self.limits.window(provider) is not None:
+            return None  # the window may have to be waited out: never with the baton
+        semaphore = self.limits.slot(provider)
+        if semaphore is not None and not semaphore.acquire(blocking=False):
+            return None
+        if not self.slots.acquire(blocking=False):
+            if semaphore is not None:
+                semaphore.release()
+            return None
         return _Slot(provider, semaphore)
 
     def _free_slot(self) -> None:
