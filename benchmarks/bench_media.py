@@ -12,12 +12,14 @@ functions the skills make (wherever they are imported), counted once when they n
 - ``technical checks``: qc-grader's and render-final's checks on a decoded take, with the
   offline vision metrics (``looks``: faces, shot scale, colour temperature, first frame);
 - ``conform``: the provider's clip to the spec (none needed for the synthetic model's clips);
-- ``cut``: assemble-cut's normalise-and-join of the accepted takes.
+- ``cut``: assemble-cut's media work (``_cut_media.concat``): the takes encoded a chunk at a
+  time, or copied when whole and already in the cut's encoding, then one join with the AAC
+  dialogue track (its probes of the takes' facts inside it).
 
 Printed per size: ms per shot of media work (wall, and CPU of this process plus its ffmpeg
-children), each part's share, the ffmpeg runs per shot; then the ratio of the largest size's
-ms/shot to the smallest (linear growth: about 1). The synthetic model's own encoding of its
-clips (what a vendor does) is not media work and is not counted.
+children), the same without the cut, each part's share, the ffmpeg runs per shot; then the
+ratio of the largest size's ms/shot to the smallest (linear growth: about 1). The synthetic
+model's own encoding of its clips (what a vendor does) is not media work and is not counted.
 
 Usage:
   python benchmarks/bench_media.py                       # 50 scenes x 10 shots, 500 x 1
@@ -180,6 +182,11 @@ def report(row: dict[str, Any]) -> None:
         f"  media work {wall:.1f} ms/shot wall (CPU with ffmpeg {cpu:.1f}); {verdict} the "
         f"{GOAL_MS:g} ms goal; {row['ffmpeg_runs'] / shots:.2f} ffmpeg runs/shot; whole run "
         f"{row['run_s'] / shots * 1000:.0f} ms/shot"
+    )
+    cut_wall, cut_cpu, _ = row["parts"].get("cut", (0.0, 0.0, 0))
+    print(  # the cut is never inside another timed call: the rest is the total less it
+        f"  without the cut {wall - cut_wall / shots * 1000:.1f} ms/shot wall "
+        f"(CPU {cpu - cut_cpu / shots * 1000:.1f})"
     )
     for label, (spent, used, calls) in row["parts"].items():
         print(
