@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from functools import _CacheInfo as CacheInfo
 from pathlib import Path
+
+import pytest
 
 from filmslate import Project
 from filmslate.core._scene_ids import scene_key
 from filmslate.engine._render_jobs import VIDEO_TABLE, adopt_open_jobs, ensure_table
+from filmslate.engine._runner import Runner
 from filmslate.engine._story_inputs import state_base
 from filmslate.rules import _worldstate_story
 from filmslate.schemas import Scenes, ShotRow
@@ -50,14 +54,34 @@ def test_every_scenes_world_state_base_parses_each_row_once() -> None:
     )
 
 
-def test_a_whole_production_parses_each_scene_id_and_place_once(tmp_path: Path) -> None:
-    runner, _ = synthetic_project(tmp_path / "film", SMALL, 1)
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory: pytest.TempPathFactory) -> tuple[Runner, CacheInfo, CacheInfo]:
+    """A whole small production, with what the scans asked the two caches meanwhile."""
+    runner, _ = synthetic_project(tmp_path_factory.mktemp("scan") / "film", SMALL, 1)
     scene_key.cache_clear()
     _worldstate_story._place.cache_clear()
     assert Orchestrator(runner).run().status == "complete"
-    ids, places = scene_key.cache_info(), _worldstate_story._place.cache_info()
+    return runner, scene_key.cache_info(), _worldstate_story._place.cache_info()
+
+
+def test_a_whole_production_parses_each_scene_id_and_place_once(
+    finished: tuple[Runner, CacheInfo, CacheInfo],
+) -> None:
+    _, ids, places = finished
     assert ids.misses <= 2 * SMALL and ids.hits > 20 * ids.misses, ids  # S01 and S1 at most
     assert places.misses <= 2 and places.hits > 20 * SMALL, places
+
+
+def test_a_scenes_dialogue_step_checks_its_own_dialogue_only(
+    finished: tuple[Runner, CacheInfo, CacheInfo],
+) -> None:
+    runner = finished[0]
+    skill = runner.registry.get("dialogue-shots")()
+    assert runner.existing_outputs(skill, "S03") == {"DIALOGUE": {"S03": "PASS"}}
+    everyone = runner.existing_outputs(skill)  # no target: every scene's, as before
+    assert sorted(everyone["DIALOGUE"]) == [f"S{n:02d}" for n in range(1, SMALL + 1)]
+    lock = runner.registry.get("character-lock")()  # a kind named by its subject: all
+    assert len(runner.existing_outputs(lock, "S03")["CHAR_LOCK"]) > 1
 
 
 def _finished_jobs(store: Store, jobs: int) -> None:

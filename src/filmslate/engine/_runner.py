@@ -21,7 +21,7 @@ from typing import Any, Literal
 from ..core._budget import BudgetView
 from ..core._errors import WaitingForHandoff
 from ..core._gate import Gate
-from ..core._names import SHOT_RE
+from ..core._names import SHOT_RE, kind, scene_of
 from ..core._reasons import join_reasons
 from ..rules._media_cache import use_folder
 from ..store import _runlog
@@ -226,7 +226,7 @@ class Runner:
         if skill.wants_budget_view:
             ctx.params["budget_view"] = self.budget_view(target)
         if skill.wants_existing:
-            ctx.params["existing"] = self.existing_outputs(skill)
+            ctx.params["existing"] = self.existing_outputs(skill, target)
         if skill.uses_video:
             ctx.params.setdefault("render", self.render_service())
         if skill.uses_images:
@@ -273,12 +273,19 @@ class Runner:
             if service is not None:
                 service.close()
 
-    def existing_outputs(self, skill: Skill) -> dict[str, dict[str, str]]:
+    def existing_outputs(self, skill: Skill, target: str = "") -> dict[str, dict[str, str]]:
         """Kind -> subject -> verdict (or STALE) of the skill's own latest outputs, so a skill
-        that makes many subjects (one lock per character) redoes only what needs redoing."""
+        that makes many subjects (one lock per character) redoes only what needs redoing.
+        A kind named by scene (DIALOGUE_S03) gives the target's own only: checking every
+        scene's at every scene's step made the cost grow with the square of the scenes."""
         out: dict[str, dict[str, str]] = {}
         for kind_name in skill.produces:
-            for record in self.store.latest_of_each(kind_name):
+            if (scene := scene_of(target)) and kind(kind_name).subject == "scene":
+                own = self.store.latest(kind_name, scene)
+                records = [own] if own else []
+            else:
+                records = self.store.latest_of_each(kind_name)
+            for record in records:
                 verdict = (
                     "STALE"
                     if self.store.is_stale(record.name)
