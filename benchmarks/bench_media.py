@@ -25,6 +25,7 @@ Usage:
   python benchmarks/bench_media.py                       # 50 scenes x 10 shots, 500 x 1
   python benchmarks/bench_media.py --sizes 50x10,500x10  # the whole 500-scene film (slow)
   python benchmarks/bench_media.py --sizes 5x4           # a quick run
+  python benchmarks/bench_media.py --encode-all          # the cut encodes every take
 """
 
 from __future__ import annotations
@@ -126,14 +127,19 @@ def install(clock: MediaClock) -> None:
     clock.count_processes()
 
 
-def child(scenes: int, shots: int, folder: Path) -> dict[str, Any]:
-    """One production, premise to cut, with its media calls timed."""
+def child(scenes: int, shots: int, folder: Path, encode_all: bool = False) -> dict[str, Any]:
+    """One production, premise to cut, with its media calls timed (``encode_all``: the cut
+    encodes every take, as it does trimmed ones, instead of copying the whole ones)."""
     from filmslate.synthetic import synthetic_project
     from filmslate.workflow._orchestrator import Orchestrator
 
     runner, _ = synthetic_project(folder / "film", scenes, shots)
     clock = MediaClock()
     install(clock)
+    if encode_all:
+        from filmslate.skills.production import _cut_media
+
+        _cut_media.as_is = lambda *_: None  # no take is copied
     began = time.perf_counter()
     outcome = Orchestrator(runner).run()
     run_s = time.perf_counter() - began
@@ -149,10 +155,11 @@ def child(scenes: int, shots: int, folder: Path) -> dict[str, Any]:
     }
 
 
-def measure(scenes: int, shots: int, timeout: float) -> dict[str, Any]:
+def measure(scenes: int, shots: int, timeout: float, encode_all: bool) -> dict[str, Any]:
     """One size in a fresh subprocess; its last stdout line is the JSON result."""
     with tempfile.TemporaryDirectory(prefix=f"filmslate-bench-media-{scenes}-") as folder:
         command = [sys.executable, str(HERE), "--child", f"{scenes}x{shots}", "--root", folder]
+        command += ["--encode-all"] if encode_all else []
         env = {"PYTHONPATH": str(SRC), "PATH": "/usr/bin:/bin"}
         done = subprocess.run(
             command, capture_output=True, text=True, timeout=timeout, env=env, check=False
@@ -203,15 +210,20 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=4 * 3600, help="seconds per size")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--root", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--encode-all",
+        action="store_true",
+        help="the cut encodes every take (as a trimmed one), copying none",
+    )
     args = parser.parse_args()
     if args.child:
         scenes, shots = (int(n) for n in args.child.split("x"))
-        print(json.dumps(child(scenes, shots, args.root)), flush=True)
+        print(json.dumps(child(scenes, shots, args.root, args.encode_all)), flush=True)
         return
     rows = []
     for size in str(args.sizes).split(","):
         scenes, shots = (int(n) for n in size.strip().split("x"))
-        rows.append(measure(scenes, shots, args.timeout))
+        rows.append(measure(scenes, shots, args.timeout, args.encode_all))
         report(rows[-1])
     if len(rows) > 1:
         small, big = rows[0], rows[-1]
