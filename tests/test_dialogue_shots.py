@@ -6,6 +6,8 @@ The placement rule and the lines read from SCENES are checked on their own below
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +63,23 @@ def produce(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     return root, env
 
 
+@pytest.fixture(scope="module")
+def produced(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    """The film produced once for the module's tests (each works on its own copy)."""
+    return produce(tmp_path_factory.mktemp("dialogue"))
+
+
+@pytest.fixture
+def film(
+    produced: tuple[Path, dict[str, str]], tmp_path: Path
+) -> Iterator[tuple[Path, dict[str, str]]]:
+    """A copy of the produced film, and the environment of its `slate` processes."""
+    root, env = produced
+    copy = tmp_path / "film"
+    shutil.copytree(root, copy)
+    yield copy, env
+
+
 def latest(root: Path, kind: str, subject: str) -> tuple[Any, int]:
     with Project(root) as project:
         record = project.store.latest(kind, subject)
@@ -105,8 +124,10 @@ def add_and_run(root: Path, env: dict[str, str], table: Path) -> Any:
 
 
 @SLOW
-def test_every_line_of_the_scene_lands_in_one_shot_in_order(tmp_path: Path) -> None:
-    root, env = produce(tmp_path)
+def test_every_line_of_the_scene_lands_in_one_shot_in_order(
+    film: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    root, env = film
     table, version = latest(root, "DIALOGUE", "S01")
     assert isinstance(table, DialogueShots) and version == 1
     assert rows_of(table) == PLACED
@@ -128,8 +149,10 @@ def test_every_line_of_the_scene_lands_in_one_shot_in_order(tmp_path: Path) -> N
 
 
 @SLOW
-def test_a_planted_table_missing_a_line_or_out_of_order_stops_the_run(tmp_path: Path) -> None:
-    root, env = produce(tmp_path)
+def test_a_planted_table_missing_a_line_or_out_of_order_stops_the_run(
+    film: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    root, env = film
     result = add_and_run(root, env, planted(tmp_path, [("S01_SH02", 1), ("S01_SH03", 3)]))
     assert result.returncode == 1, result.stdout + result.stderr
     assert "stopped at dialogue-shots on S01" in result.stdout
@@ -143,8 +166,10 @@ def test_a_planted_table_missing_a_line_or_out_of_order_stops_the_run(tmp_path: 
 
 
 @SLOW
-def test_a_persons_valid_reassignment_is_kept_and_voiced(tmp_path: Path) -> None:
-    root, env = produce(tmp_path)
+def test_a_persons_valid_reassignment_is_kept_and_voiced(
+    film: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    root, env = film
     moved = [("S01_SH02", 1), ("S01_SH02", 2), ("S01_SH02", 3)]  # the voice-over over the two-shot
     result = add_and_run(root, env, planted(tmp_path, moved))
     assert "dialogue-shots S01: PASS -> DIALOGUE_S01_v003.csv" in result.stdout, result.stdout
