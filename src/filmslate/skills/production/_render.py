@@ -15,9 +15,10 @@ settlement are the service's (``filmslate.engine._render``), never a skill's.
   Its gate runs the technical checks qc-grader runs on proxies: a final take that fails them
   never reaches the cut.
 - **assemble-cut** concatenates the accepted takes (FINAL, else a PROXY whose last QC row is
-  PASS) in SCENES and SHOTLIST order into ``CUT_<TARGET>``, re-encoded to one resolution; when
-  the target has an edit plan (``EDIT_<TARGET>``, edit-planner's), in the plan's order, each
-  take from its in to its out point. The cut plays with sound (``_mix``): each shot's AUDIO
+  PASS) in SCENES and SHOTLIST order into ``CUT_<TARGET>``, at one resolution and rate
+  (``_cut_media``: a few ffmpeg runs; whole takes already so are copied, the rest encoded);
+  when the target has an edit plan (``EDIT_<TARGET>``, edit-planner's), in the plan's order,
+  each take from its in to its out point. The cut plays with sound (``_mix``): each shot's AUDIO
   where the plan plays its picture (with its J / L overlaps), over room tone, normalised to
   ``[audio] loudness_lufs``, muxed as AAC; beside it ``SUBTITLES_<TARGET>`` (.srt) and
   ``SUBTITLES_<TARGET>_VTT`` (.vtt), one cue per dialogue line, timed from the audio's cues.
