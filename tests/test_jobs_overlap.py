@@ -30,6 +30,7 @@ from filmslate.rules._media import ClipSpec, technical_checks
 from filmslate.rules._media_cache import use_folder
 from filmslate.synthetic import VIDEO_MODEL, synthetic_project
 from filmslate.synthetic._latency import SlowVideo
+from filmslate.workflow._baton import Baton
 from filmslate.workflow._executor import PaidStep, ThreadExecutor
 from filmslate.workflow._limits import ProviderLimits
 from filmslate.workflow._orchestrator import Orchestrator
@@ -211,3 +212,29 @@ def test_faces_and_decodes_from_eight_threads_agree_with_one(
     assert [f for f, _ in found] == [expected[k % 4] for k in range(16)]
     assert [i for _, i in found] == [infos[k % 4] for k in range(16)]
     assert len(_media_decode._CACHE) <= 2 and len(_media_decode._FACTS) <= 2
+
+
+def test_the_baton_goes_first_to_a_thread_holding_a_slot() -> None:
+    """A thread whose job holds a provider slot (to record its intent or job id) takes the
+    baton before threads that only store what they made."""
+    baton, order = Baton(), []
+    baton.acquire()
+
+    def take(name: str, urgent: bool) -> None:
+        baton.acquire(urgent=urgent)
+        order.append(name)
+        baton.release()
+
+    plain = threading.Thread(target=take, args=("stores a take", False))
+    plain.start()
+    time.sleep(0.2)  # waiting first
+    urgent = threading.Thread(target=take, args=("records a job id", True))
+    urgent.start()
+    time.sleep(0.2)
+    baton.release()
+    plain.join(5)
+    urgent.join(5)
+    assert order == ["records a job id", "stores a take"]
+    assert not baton.locked()
+    with pytest.raises(RuntimeError):
+        baton.release()
