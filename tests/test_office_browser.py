@@ -17,7 +17,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, sync_playwright  # the dev extra's: a driver, no browser
+from playwright.sync_api import (
+    BrowserContext,
+    Page,
+    sync_playwright,
+)  # the dev extra's: a driver, no browser
 
 from conftest import SRC, run_slate
 from filmslate import Project
@@ -41,9 +45,11 @@ if not CHROMIUM.exists():
     )
 
 
-@pytest.fixture
-def office(finished_demo, tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    """The address of `slate serve --review` on a copy of the demo, and the copy."""
+@pytest.fixture(scope="module")
+def office(finished_demo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """The address of `slate serve --review` on a copy of the demo, and the copy: one for the
+    module's tests (they read it; the one that writes checks the versions it adds)."""
+    tmp_path = tmp_path_factory.mktemp("office")
     root = tmp_path / "side-b"
     shutil.copytree(finished_demo.root, root)
     with socket.socket() as probe:
@@ -78,11 +84,12 @@ def _wait_for(port: int, server: subprocess.Popen[bytes], log: Path, limit: floa
     raise AssertionError(f"slate serve did not listen on {port} within {limit}s")
 
 
-@pytest.fixture
-def browser(tmp_path: Path) -> Iterator[Page]:
+@pytest.fixture(scope="module")
+def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext]:
+    """One Chromium for the module (a fresh user-data dir); each test opens its own page."""
     with sync_playwright() as pw:
         context = pw.chromium.launch_persistent_context(
-            str(tmp_path / "profile"),  # a fresh user-data dir
+            str(tmp_path_factory.mktemp("chromium") / "profile"),
             executable_path=str(CHROMIUM),
             headless=True,
             args=ARGS,
@@ -90,9 +97,18 @@ def browser(tmp_path: Path) -> Iterator[Page]:
         )
         context.set_default_timeout(30_000)
         try:
-            yield context.new_page()
+            yield context
         finally:
             context.close()
+
+
+@pytest.fixture
+def browser(chromium: BrowserContext) -> Iterator[Page]:
+    page = chromium.new_page()
+    try:
+        yield page
+    finally:
+        page.close()
 
 
 def _caps_of_slate_budget(root: Path) -> tuple[str, list[tuple[str, str, str, str, str]]]:
