@@ -19,6 +19,7 @@ from ...core._names import HERO_VISUAL, scene_of
 from ...core._video_prices import video_cost
 from ...engine._skill import REGISTRY, Context, Media, Need, Skill
 from ...schemas import Artifact, BudgetStatus, CostReport, ScriptScene, ShotList, ShotRow, VoiceLock
+from ._cost_target import check_cost_target
 from ._speech_cost import SpeechCost, speech_cost
 from ._vision_cost import shot_looks
 
@@ -182,6 +183,7 @@ class CostOptimizer(Skill):
 
     def produce(self, ctx: Context) -> list[Artifact | Media]:
         """The cost report for the target (a scene or PROJECT)."""
+        check_cost_target(ctx)  # an episode or scene the project has (issue 16)
         lines = target_lines(ctx.inputs.all("SHOTLIST"), ctx.target, ctx.config)
         by_tier: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
         for line in lines:
