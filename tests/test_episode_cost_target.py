@@ -8,11 +8,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from conftest import run_slate
+from filmslate.synthetic import synthetic_project
+from filmslate.testing import scripted_runner
+from filmslate.workflow._loops import run_loop
 
 SCENES = """scene_id,summary,goal,conflict,outcome,location,time_of_day,characters_present
 E01_S01,Mara lights the lamp.,Light it,The wick is wet,It burns,LAMP_ROOM,NIGHT,MARA
 E02_S01,Mara walks the quay.,Find the boat,Nobody talks,Eli points,QUAY,DAY,MARA
 """
+IDS = ("E01_S01", "E01_S02", "E02_S01", "E02_S02")
 
 
 def _files(root: Path) -> dict[str, bytes]:
@@ -45,3 +49,19 @@ def test_a_cost_review_of_a_target_the_project_lacks_is_refused(tmp_path: Path) 
     result = run_slate("cost", "--target", "E01", "-C", str(root), check=True)
     assert "of the E01 episode cap" in result.stdout or "COST_REPORT E01" in result.stdout
     assert (root / "governance" / "COST_REPORT_E01_v001.md").exists()
+
+
+def test_an_episodes_spend_is_listed_without_an_episode_cap(tmp_path: Path) -> None:
+    # `slate episode list` shows each episode's spend; with no [budget] episode_cap (it is
+    # optional) the spend is still the episode's, its scenes' calls and its own
+    root = tmp_path / "series"
+    _, film = synthetic_project(root, 4, 1, ids=IDS)
+    for episode in ("E01", "E02"):
+        run_slate("episode", "add", episode, "-C", str(root), check=True)
+    runner, _ = scripted_runner(root, film.answer, cost=0.01, worst_case=0.02)
+    assert run_loop(runner, "narrative").passed
+    runner.close()
+    listed = run_slate("episode", "list", "-C", str(root), check=True).stdout
+    # E01: character-psychology on its two scenes, then its own red team and audience
+    assert "E01: 2 scene(s) E01_S01, E01_S02; spend 0.04 (no episode_cap)" in listed, listed
+    assert "E02: 2 scene(s) E02_S01, E02_S02; spend 0.04 (no episode_cap)" in listed, listed

@@ -24,7 +24,15 @@ from . import _runlog
 from ._scopes import scopes_of
 from ._store import Store, pid_alive
 
-__all__ = ["Ledger", "Reservation", "Totals", "level_of", "scopes_of", "totals_from_log"]
+__all__ = [
+    "Ledger",
+    "Reservation",
+    "Totals",
+    "committed",
+    "level_of",
+    "scopes_of",
+    "totals_from_log",
+]
 
 
 @dataclass(frozen=True)
@@ -328,6 +336,13 @@ class Ledger:
     def open_reservations(self) -> int:
         """How many holds are open right now."""
         return int(self.conn.execute("SELECT count(*) FROM reservations").fetchone()[0])
+
+
+def committed(ledger: Ledger, level: Level, scope: str) -> float:
+    """What a scope has settled and holds, whether or not its level has a cap (an
+    episode's spend without ``[budget] episode_cap``)."""
+    settled, reserved, _, _ = ledger._totals(level, scope)
+    return settled + reserved
 
 
 def _hold(conn: sqlite3.Connection, res: Reservation, what: str) -> Reservation:

@@ -28,7 +28,7 @@ from ..core._episodes import check_episode, check_new_episode, episodes_in, scen
 from ..core._errors import UserError
 from ..engine._readiness import scene_rows
 from ..engine._runner import Runner
-from ..store._ledger import Ledger
+from ..store._ledger import Ledger, committed
 from ..store._project import Project
 from ._edit import EDIT_SKILL, Editing
 from ._pending import scene_ids, shot_rows
@@ -132,7 +132,11 @@ def episode_rows(project: Project) -> list[str]:
     for episode in found:
         scenes = scenes_of(order, episode)
         cap = ledger.state("episode", episode)
-        spend = f"{cap.committed:.2f} of {cap.cap:.2f}" if cap else "no episode_cap"
+        spend = (
+            f"{cap.committed:.2f} of {cap.cap:.2f}"
+            if cap
+            else f"{committed(ledger, 'episode', episode):.2f} (no episode_cap)"
+        )
         cut, export = (project.store.latest(k, episode) for k in ("CUT", "EXPORT"))
         lines.append(
             f"{episode}: {len(scenes)} scene(s) {', '.join(scenes) or '(none yet)'}; spend "
