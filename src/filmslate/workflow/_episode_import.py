@@ -24,7 +24,17 @@ from ..core._errors import UserError
 from ..rules._fountain import Screenplay
 from ..schemas import Breakdown, BreakdownRow, Scenes
 
-__all__ = ["check_episode_import", "merged_breakdown", "merged_scenes", "scoped"]
+__all__ = [
+    "check_episode_import",
+    "merged_breakdown",
+    "merged_scenes",
+    "same_episode",
+    "scoped",
+]
+
+
+# What scene-goals fills into an imported scene: no reason to import the same screenplay again.
+_MODEL_FIELDS = frozenset({"goal", "conflict", "outcome"})
 
 
 class _SceneKeyed(Protocol):
@@ -84,6 +94,16 @@ def merged_scenes(
     except ValidationError as exc:  # another episode's story_position names a replaced scene
         problem = "; ".join(str(e["msg"]) for e in exc.errors())
         raise UserError(f"importing {episode} would leave SCENES invalid: {problem}") from None
+
+
+def same_episode(latest: Scenes | None, new: Scenes, episode: str) -> bool:
+    """Whether ``latest`` holds the episode's scenes as the screenplay's ``new`` ones write
+    them, in everything but what scene-goals filled in since (goal, conflict, outcome)."""
+    old = [r for r in latest.rows if episode_of(r.scene_id) == episode] if latest else []
+    return len(old) == len(new.rows) and all(
+        a.model_dump(exclude=set(_MODEL_FIELDS)) == b.model_dump(exclude=set(_MODEL_FIELDS))
+        for a, b in zip(old, new.rows, strict=True)
+    )
 
 
 def merged_breakdown(

@@ -22,7 +22,13 @@ from ..schemas import Breakdown, Scenes, ScriptScene
 from ..store import _runlog
 from ..store._project import Project
 from ..store._store import Batch, Record, Staged, Store
-from ._episode_import import check_episode_import, merged_breakdown, merged_scenes, scoped
+from ._episode_import import (
+    check_episode_import,
+    merged_breakdown,
+    merged_scenes,
+    same_episode,
+    scoped,
+)
 
 # Also the import's mark on its props: candidates, until script-breakdown (which names each
 # prop's owner, or rejects a candidate that is not a thing) writes the next BREAKDOWN.
@@ -78,13 +84,18 @@ def import_screenplay(
     run_id = _runlog.new_run_id()
     store = project.store
     tables: tuple[Scenes, Breakdown] = (scenes_table(play), breakdown_table(play))
+    kept: list[Record] = []  # the latest tables, when they hold this episode's screenplay
     if episode:
-        tables, result.replaced = _episode_tables(store, tables, episode, declared)
+        tables, result.replaced, kept = _episode_tables(store, tables, episode, declared)
     # One batch: every slice, SCENES and BREAKDOWN are published together or not at all,
     # so an import killed half-way never leaves slices without their tables.
     with store.batch() as batch:
         slices = [_stage(store, batch, run_id, s, [], path) for s in script_slices(text, play)]
-        staged = [_stage(store, batch, run_id, table, slices, path) for table in tables]
+        staged: list[Record | Staged] = []
+        if kept and all(isinstance(s, Record) for s in slices):
+            staged = list(kept)  # the same screenplay: what scene-goals filled is kept
+        else:
+            staged = [_stage(store, batch, run_id, table, slices, path) for table in tables]
     if isinstance(staged[0], Record):  # SCENES unchanged: the same screenplay again
         result.replaced = []
     result.records = [i if isinstance(i, Record) else i.published for i in (*slices, *staged)]
@@ -93,15 +104,20 @@ def import_screenplay(
 
 def _episode_tables(
     store: Store, tables: tuple[Scenes, Breakdown], episode: str, declared: Sequence[str]
-) -> tuple[tuple[Scenes, Breakdown], list[str]]:
-    """The episode's tables merged into the latest SCENES and BREAKDOWN (read once each)."""
+) -> tuple[tuple[Scenes, Breakdown], list[str], list[Record]]:
+    """The episode's tables merged into the latest SCENES and BREAKDOWN (read once each),
+    the scenes they replace, and the latest two themselves when SCENES already has the
+    episode's scenes as the screenplay writes them (model-filled fields aside; else [])."""
     latest = [store.latest(kind) for kind in ("SCENES", "BREAKDOWN")]
     scenes_now, breakdown_now = (store.load(r.name) if r else None for r in latest)
     assert scenes_now is None or isinstance(scenes_now, Scenes)
     assert breakdown_now is None or isinstance(breakdown_now, Breakdown)
     scenes, replaced = merged_scenes(scenes_now, tables[0], episode, declared)
     breakdown = merged_breakdown(breakdown_now, tables[1], episode, declared)
-    return (scenes, breakdown), replaced
+    kept: list[Record] = []
+    if latest[0] and latest[1] and same_episode(scenes_now, tables[0], episode):
+        kept = [latest[0], latest[1]]
+    return (scenes, breakdown), replaced, kept
 
 
 def _stage(
