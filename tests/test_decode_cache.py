@@ -34,6 +34,19 @@ def ffmpeg_launches(monkeypatch: pytest.MonkeyPatch) -> list[object]:
     return launched
 
 
+def decodes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Every decode of a clip from now on (the real one runs), by the clip's size."""
+    counted: list[int] = []
+    real = _media_decode.analyse
+
+    def analyse(data: bytes, samples: int) -> object:
+        counted.append(len(data))
+        return real(data, samples)
+
+    monkeypatch.setattr(_media_decode, "analyse", analyse)
+    return counted
+
+
 def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -55,9 +68,9 @@ def test_a_take_graded_by_a_later_command_is_not_decoded_again(
     first = later_command(film).run("qc-grader", "S01_SH02")  # not decoded by another test
     stored = film / ".filmslate" / "decoded" / f"{sha(take)}-24.v1.npy"
     assert stored.exists()
-    launched = ffmpeg_launches(monkeypatch)
+    launched, decoded = ffmpeg_launches(monkeypatch), decodes(monkeypatch)
     again = later_command(film).run("qc-grader", "S01_SH02", force=True)
-    assert launched == []  # read from disk: no ffmpeg
+    assert (launched, decoded) == ([], [])  # read from disk: no decode
     assert (again.gate.verdict, qc.batch(r).rows[-1].notes) == (
         first.gate.verdict,
         qc.batch(r).rows[0].notes,
@@ -66,7 +79,8 @@ def test_a_take_graded_by_a_later_command_is_not_decoded_again(
     size = stored.stat().st_size
     stored.write_bytes(stored.read_bytes()[: size // 2])
     assert later_command(film).run("qc-grader", "S01_SH02", force=True).gate.passed
-    assert len(launched) == 1  # one ffmpeg run: the frames and the header
+    # decoded once, inside this process (OpenCV's FFmpeg libraries): no ffmpeg run
+    assert (launched, decoded) == ([], [len(take)])
     assert stored.stat().st_size == size
     # the cache is no artifact: verify accepts it (and a writer's leftover partial file)
     (stored.parent / f"{stored.name}.123-abcd.part").write_bytes(b"half")
@@ -101,20 +115,23 @@ def test_a_take_probed_first_is_decoded_once_for_every_consumer(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The download check and the conform probe a take before the gate and QC decode it: the
-    first probe decodes it whole, so one ffmpeg run serves all; a later command's probe reads
-    the facts database; a clip too large to be a take is only counted, its facts kept too."""
+    first probe decodes it whole (in this process), so one decode serves all; a later
+    command's probe reads the facts database; a clip too large to be a take is only counted,
+    its facts kept too."""
     _media_cache.use_folder(tmp_path / "decoded")
     take = qc.clip(tmp_path, "#3A5A6A", duration=3.0)
     _media_decode._CACHE.clear()
     _media_decode._FACTS.clear()
     try:
-        launched = ffmpeg_launches(monkeypatch)
+        launched, decoded = ffmpeg_launches(monkeypatch), decodes(monkeypatch)
         info = _media_decode.probe(take)
-        assert len(launched) == 1  # decoded whole: the header and the frames
-        assert _media_decode.decode(take).info == info and len(launched) == 1
+        # decoded whole (the header and the frames), inside this process: no ffmpeg run
+        assert (launched, decoded) == ([], [len(take)])
+        assert _media_decode.decode(take).info == info and len(decoded) == 1
         _media_decode._CACHE.clear()  # a later command: nothing in memory
         _media_decode._FACTS.clear()
-        assert _media_decode.probe(take) == info and len(launched) == 1  # the facts database
+        assert _media_decode.probe(take) == info and len(decoded) == 1  # the facts database
+        assert launched == []
         assert _media_cache.load_facts(sha(take)) == (
             info.duration_s,
             info.width,

@@ -140,21 +140,31 @@ def encode(frames: list[np.ndarray], fps: int = 12) -> bytes:
 
 
 def test_a_take_is_decoded_once_for_the_gate_and_qc(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The render gate's probe and QC's checks on the same take start ffmpeg once between them
-    (one run streams the frames and reports the header), not once per consumer."""
+    """The render gate's probe and QC's checks on the same take decode it once between them
+    (one decode gives the frames and the header), not once per consumer; inside this process
+    (OpenCV's FFmpeg libraries): no ffmpeg run at all."""
     import subprocess
+
+    from filmslate.rules import _media_decode
 
     clip = encode(frames_with(1, count=13))  # bytes no other test decodes
     launched: list[object] = []
+    decoded: list[int] = []
     real_popen = subprocess.Popen  # subprocess.run starts its process through Popen too
+    real_analyse = _media_decode.analyse
 
     def popen(*args: object, **kwargs: object) -> object:
         launched.append(args[0])
         return real_popen(*args, **kwargs)  # type: ignore[call-overload]
 
+    def analyse(data: bytes, samples: int) -> object:
+        decoded.append(len(data))
+        return real_analyse(data, samples)
+
     monkeypatch.setattr(subprocess, "Popen", popen)
+    monkeypatch.setattr(_media_decode, "analyse", analyse)
     info = decode(clip).info  # the render gate
     assert (info.frames, info.width) == (13, 640)
     assert probe(clip) == info  # read from the cache
     assert technical_checks(clip, ClipSpec(13 / 12, 640, 360, 12, characters=1)) == []
-    assert len(launched) == 1, launched  # the frames, the header read from the same run
+    assert (launched, decoded) == ([], [len(clip)])

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import heapq
+import math
 import re
 import subprocess
 import tempfile
@@ -320,39 +321,109 @@ class _Decoding:
 
 
 def analyse(data: bytes, samples: int) -> tuple[ClipInfo, FrameStats]:
-    """Decode once, keeping per-frame numbers and about ``samples`` small frames to judge."""
-    with _as_file(data) as path, _Decoding(path) as run:
-        meta, size = run.header()
-        width, height, fps = meta.width, meta.height, meta.fps
-        estimate = max(1, round(meta.duration_s * fps))
-        stride = max(1, estimate // samples)
-        stats = FrameStats()
-        previous: FloatArray | None = None
-        previous_z: FloatArray | None = None
-        jumps: list[tuple[float, int, npt.NDArray[np.uint8]]] = []  # a min-heap by jump
-        for index, large in enumerate(run.frames(size)):
-            frame = _half(large)
-            luma = frame @ np.array([0.299, 0.587, 0.114])
-            mean, spread = float(luma.mean()), float(luma.std())
-            z = (luma - mean) / spread if spread > 1.0 else None
-            stats.luma.append(mean)
-            if previous is not None:
-                stats.diff.append(float(np.abs(luma - previous).mean()))
-                both = z is not None and previous_z is not None
-                stats.content.append(float(np.abs(z - previous_z).mean()) if both else 0.0)  # type: ignore[operator]
-                _keep_jump(jumps, stats.content[-1], index, large)
-            previous, previous_z = luma, z
-            if index % stride == 0:
-                stats.pixels.append(frame[::2, ::2].reshape(-1, 3).copy())
-                stats.looks.append(large.copy())
-                stats.at.append(index)
-                if len(stats.pixels) > 2 * samples:
-                    # the container's duration was wrong or missing: thin out, sample less often
-                    stats.pixels, stride = stats.pixels[::2], stride * 2
-                    stats.looks, stats.at = stats.looks[::2], stats.at[::2]
+    """Decode once, keeping per-frame numbers and about ``samples`` small frames to judge:
+    inside this process (:class:`_InProcess`) when OpenCV reads the clip, else by an ffmpeg
+    run (which also says what is wrong with a clip that cannot be decoded)."""
+    with _as_file(data) as path:
+        with _InProcess(path) as inside:
+            if inside.readable():
+                return _analysed(inside.header(), inside.frames(), samples)
+        with _Decoding(path) as run:
+            meta, size = run.header()
+            return _analysed((meta, size), run.frames(size), samples)
+
+
+class _InProcess:
+    """The clip decoded by the FFmpeg libraries OpenCV bundles, inside this process: the same
+    decoded pixels as the ffmpeg command at the clip's own size (byte-equal, checked in
+    tests/test_decode_inprocess.py), without starting ffmpeg (~20 ms of CPU a run, most of a
+    small take's decode). Each frame is then scaled to the look size by OpenCV's area resize,
+    which keeps the frame's mean colour (ffmpeg's scale to RGB in one step moved it by ~1 level
+    of 255). Unreadable (not opened, or no first frame): the caller runs ffmpeg instead."""
+
+    def __init__(self, path: Path) -> None:
+        from ._looks import opencv
+
+        self.cv2 = opencv()
+        # one decoding thread: a short small clip gains nothing from threads (ONE_THREAD)
+        self.capture = self.cv2.VideoCapture(
+            str(path), self.cv2.CAP_FFMPEG, [self.cv2.CAP_PROP_N_THREADS, 1]
+        )
+        self.first: npt.NDArray[np.uint8] | None = None
+        if self.capture.isOpened():
+            ok, frame = self.capture.read()
+            self.first = frame if ok else None
+
+    def readable(self) -> bool:
+        return self.first is not None and self.first.ndim == 3 and self.first.shape[2] == 3
+
+    def header(self) -> tuple[_Meta, tuple[int, int]]:
+        """The stream's facts (the frame rate as ffmpeg prints it, to 2 decimals) and the look
+        size: ``LOOK_WIDTH`` wide, the height a multiple of 4 keeping the aspect (rounded half
+        up, as ffmpeg's ``round`` in the scale expression did)."""
+        assert self.first is not None
+        height, width = self.first.shape[:2]
+        fps = round(float(self.capture.get(self.cv2.CAP_PROP_FPS)) * 100) / 100
+        count = float(self.capture.get(self.cv2.CAP_PROP_FRAME_COUNT))
+        duration = count / fps if fps > 0 and count > 0 else 0.0
+        look = max(4, 4 * math.floor(ANALYSIS_WIDTH // 2 * height / width + 0.5))
+        return _Meta(width, height, fps, duration), (LOOK_WIDTH, look)
+
+    def frames(self) -> Iterator[npt.NDArray[np.uint8]]:
+        """The frames at the look size, RGB, one (height, width, 3) array at a time."""
+        cv2 = self.cv2
+        size = self.header()[1]
+        frame = self.first
+        while frame is not None:
+            large = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+            yield np.asarray(cv2.cvtColor(large, cv2.COLOR_BGR2RGB), np.uint8)
+            ok, frame = self.capture.read()
+            frame = frame if ok else None
+
+    def __enter__(self) -> _InProcess:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.capture.release()
+
+
+def _analysed(
+    header: tuple[_Meta, tuple[int, int]],
+    frames: Iterator[npt.NDArray[np.uint8]],
+    samples: int,
+) -> tuple[ClipInfo, FrameStats]:
+    """The per-frame numbers and the sampled frames of ``frames`` (at the look size)."""
+    meta = header[0]
+    width, height, fps = meta.width, meta.height, meta.fps
+    estimate = max(1, round(meta.duration_s * fps))
+    stride = max(1, estimate // samples)
+    stats = FrameStats()
+    previous: FloatArray | None = None
+    previous_z: FloatArray | None = None
+    jumps: list[tuple[float, int, npt.NDArray[np.uint8]]] = []  # a min-heap by jump
+    for index, large in enumerate(frames):
+        frame = _half(large)
+        luma = frame @ np.array([0.299, 0.587, 0.114])
+        mean, spread = float(luma.mean()), float(luma.std())
+        z = (luma - mean) / spread if spread > 1.0 else None
+        stats.luma.append(mean)
+        if previous is not None:
+            stats.diff.append(float(np.abs(luma - previous).mean()))
+            both = z is not None and previous_z is not None
+            stats.content.append(float(np.abs(z - previous_z).mean()) if both else 0.0)  # type: ignore[operator]
+            _keep_jump(jumps, stats.content[-1], index, large)
+        previous, previous_z = luma, z
+        if index % stride == 0:
+            stats.pixels.append(frame[::2, ::2].reshape(-1, 3).copy())
+            stats.looks.append(large.copy())
+            stats.at.append(index)
+            if len(stats.pixels) > 2 * samples:
+                # the container's duration was wrong or missing: thin out, sample less often
+                stats.pixels, stride = stats.pixels[::2], stride * 2
+                stats.looks, stats.at = stats.looks[::2], stats.at[::2]
     stats.jumps = {index: picture for _, index, picture in sorted(jumps, key=lambda j: j[1])}
-    frames = len(stats.luma)
-    info = ClipInfo(round(frames / fps, 3) if fps else 0.0, width, height, fps, frames)
+    count = len(stats.luma)
+    info = ClipInfo(round(count / fps, 3) if fps else 0.0, width, height, fps, count)
     return info, stats
 
 
