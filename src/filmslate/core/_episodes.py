@@ -19,6 +19,7 @@ from ._scene_ids import EPISODE_RE, SCENE_RE
 
 __all__ = [
     "EPISODE_RE",
+    "beats_roster_failures",
     "check_episode",
     "check_film_import",
     "check_new_episode",
@@ -129,3 +130,43 @@ def check_film_import(declared: Sequence[str]) -> None:
             f"SCRIPT --episode {declared[0]}`, or write them with story-architect or `slate "
             "add SCENES.csv`"
         )
+
+
+def beats_roster_failures(given: Sequence[str], declared: Sequence[str]) -> list[str]:
+    """What is wrong with the episodes a BEATS gives beats for (``given``, in its order):
+    one of them undeclared, given twice, a declared one without beats, out of the declared
+    order; in a film, any. Story-architect's gate and a hand-written BEATS both ask."""
+    if not declared:
+        return (
+            [
+                f"episode beats for {', '.join(dict.fromkeys(given))}, but this project is a "
+                "single film (no [series] episodes): leave episode_beats empty, or declare the "
+                "episodes first (`slate episode add E01`)"
+            ]
+            if given
+            else []
+        )
+    listed = ", ".join(declared)
+    failures = [
+        f"beats for {e}, which is not a declared episode ({listed}): give beats to the "
+        "declared episodes only"
+        for e in dict.fromkeys(given)
+        if e not in declared
+    ]
+    failures += [
+        f"{e}'s beats are given twice: one row of beats per episode"
+        for e in dict.fromkeys(given)
+        if given.count(e) > 1
+    ]
+    failures += [
+        f"{e} has no beats: give it its own inciting incident, escalation, midpoint shift, "
+        "crisis, climax and resolution"
+        for e in declared
+        if e not in given
+    ]
+    order = [e for e in dict.fromkeys(given) if e in declared]
+    if order != [e for e in declared if e in order]:
+        failures.append(
+            f"the episode beats run {', '.join(order)}: keep them in the declared order {listed}"
+        )
+    return failures

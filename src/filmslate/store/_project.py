@@ -112,8 +112,8 @@ class Project:
             data = file.read_bytes()
         except OSError as exc:
             raise ProjectError(f"cannot read {file}: {exc}", path=str(file)) from None
-        if k.name == "SCENES":
-            self._check_series(file, data)
+        if k.name in ("SCENES", "BEATS"):
+            self._check_series(k.name, file, data)
         entry = manual_entry(file.name, subject, reason)
         try:
             record = self.store.write(
@@ -125,16 +125,23 @@ class Project:
             ) from None
         return record
 
-    def _check_series(self, file: Path, data: bytes) -> None:
-        """A hand-written SCENES fits the declared episodes (issue 16), or nothing is written."""
-        from ..core._episodes import series_failures
-        from ..schemas import Scenes
+    def _check_series(self, kind: str, file: Path, data: bytes) -> None:
+        """A hand-written SCENES (its scene ids) or BEATS (the episodes of its Episode Beats)
+        fits the declared episodes (issue 16), or nothing is written."""
+        from ..core._episodes import beats_roster_failures, series_failures
+        from ..schemas import Beats, Scenes
 
+        declared = self.config.series.episodes
         try:
-            ids = [row.scene_id for row in Scenes.parse(data).rows]
+            if kind == "SCENES":
+                ids = [row.scene_id for row in Scenes.parse(data).rows]
+                problems = series_failures(ids, declared)
+            else:
+                given = [row.episode for row in Beats.parse(data).episode_beats]
+                problems = beats_roster_failures(given, declared)
         except SchemaError:
             return  # the write names the schema problem
-        for problem in series_failures(ids, self.config.series.episodes):
+        for problem in problems[:1]:
             raise SchemaError(f"{file.name} was refused, nothing was written: {problem}")
 
     def _drawn_from(self, kind_name: str, subject: str | None) -> list[str]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ...core._episodes import episode_of, episodes_in
+from ...core._episodes import beats_roster_failures, episode_of, episodes_in
 from ...schemas import EpisodeBeats
 from ._common import is_vague
 
@@ -68,50 +68,12 @@ def episode_failures(ids: Sequence[str], episodes: Sequence[str]) -> list[str]:
 def episode_beat_failures(beats: Sequence[EpisodeBeats], episodes: Sequence[str]) -> list[str]:
     """Every declared episode has its own beats, once, in the declared order, no beats for
     an undeclared one, each beat concrete (empty for a film that gives none)."""
-    given = [b.episode for b in beats]
-    if not episodes:
-        return (
-            [
-                f"episode beats for {', '.join(dict.fromkeys(given))}, but this project is a "
-                "single film (no [series] episodes): leave episode_beats empty, or declare the "
-                "episodes first (`slate episode add E01`)"
-            ]
-            if given
-            else []
-        )
-    failures = _roster_failures(given, episodes)
+    failures = beats_roster_failures([b.episode for b in beats], episodes)
     seen: set[str] = set()
     for row in beats:
         if row.episode in episodes and row.episode not in seen:
             seen.add(row.episode)
             failures += _beat_failures(row)
-    return failures
-
-
-def _roster_failures(given: Sequence[str], episodes: Sequence[str]) -> list[str]:
-    declared = ", ".join(episodes)
-    failures = [
-        f"beats for {e}, which is not a declared episode ({declared}): give beats to the "
-        "declared episodes only"
-        for e in dict.fromkeys(given)
-        if e not in episodes
-    ]
-    failures += [
-        f"{e}'s beats are given twice: one row of beats per episode"
-        for e in dict.fromkeys(given)
-        if given.count(e) > 1
-    ]
-    failures += [
-        f"{e} has no beats: give it its own inciting incident, escalation, midpoint shift, "
-        "crisis, climax and resolution"
-        for e in episodes
-        if e not in given
-    ]
-    order = [e for e in dict.fromkeys(given) if e in episodes]
-    if order != [e for e in episodes if e in order]:
-        failures.append(
-            f"the episode beats run {', '.join(order)}: keep them in the declared order {declared}"
-        )
     return failures
 
 
