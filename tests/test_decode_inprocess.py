@@ -126,3 +126,13 @@ def test_the_findings_are_the_ffmpeg_paths(monkeypatch: pytest.MonkeyPatch) -> N
         ["palette"],
     ]
     _media_decode._CACHE.clear()
+
+
+def test_opencv_runs_on_the_calling_thread_only() -> None:
+    """No pool splitting a small frame's face search across cores (CPU spent on hand-offs);
+    the faces found are the same (tests/test_looks.py)."""
+    from filmslate.rules._looks import HaarFaces, opencv
+
+    assert opencv().getNumThreads() == 1
+    frame = frames_with(2, count=1)[0]
+    assert len(HaarFaces().faces(frame)) == 2
