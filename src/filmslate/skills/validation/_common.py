@@ -243,6 +243,12 @@ def render_story(ctx: Context, named: Sequence[str] = ()) -> str:
     episode: list[str] = []
     if episode_of(ctx.target) == ctx.target:  # a series' episode: its scenes, in the season
         rows = [r for r in rows if episode_of(r.scene_id) == ctx.target]
+        if not rows:  # an undeclared or empty episode: nothing to review, nothing to pay for
+            raise UserError(
+                f"{ctx.target} has no scene in the latest SCENES: review an episode that has "
+                f"scenes ({', '.join(ctx.config.series.episodes) or 'none, it is a film'})",
+                target=ctx.target,
+            )
         focus += " (judge this episode within the season's beats)"
         episode = ["", *render_episode_beats(beats, ctx.target)]
     scenes = (
