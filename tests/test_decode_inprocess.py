@@ -15,7 +15,7 @@ import imageio_ffmpeg  # type: ignore[import-untyped]
 import numpy as np
 import pytest
 
-from filmslate.rules import _media_decode, _media_numbers
+from filmslate.rules import _media_decode
 from filmslate.rules._media import ClipSpec, technical_checks
 from filmslate.synthetic._video import clip_bytes
 from test_looks import encode, frames_with
@@ -136,43 +136,3 @@ def test_opencv_runs_on_the_calling_thread_only() -> None:
     assert opencv().getNumThreads() == 1
     frame = frames_with(2, count=1)[0]
     assert len(HaarFaces().faces(frame)) == 2
-
-
-def per_frame(frames: list[np.ndarray]) -> tuple[list[float], list[float], list[float]]:
-    """The per-frame numbers as the decode computed them one frame at a time (before blocks)."""
-    luma_all, diff, content = [], [], []
-    previous = previous_z = None
-    for large in frames:
-        luma = _media_decode._half(large) @ np.array([0.299, 0.587, 0.114])
-        mean, spread = float(luma.mean()), float(luma.std())
-        z = (luma - mean) / spread if spread > 1.0 else None
-        luma_all.append(mean)
-        if previous is not None:
-            diff.append(float(np.abs(luma - previous).mean()))
-            both = z is not None and previous_z is not None
-            content.append(float(np.abs(z - previous_z).mean()) if both else 0.0)  # type: ignore[operator]
-        previous, previous_z = luma, z
-    return luma_all, diff, content
-
-
-def test_the_numbers_a_block_at_a_time_are_the_per_frame_ones() -> None:
-    """Real decoded frames across block edges, with flat (black) frames and a cut among them."""
-    data = clip_bytes(256, 144, 8, 37, phase=0.4)
-    with _media_decode._as_file(data) as path, _media_decode._InProcess(path) as inside:
-        header = inside.header()
-        decoded = list(inside.frames())
-    other = clip_bytes(256, 144, 8, 8, phase=0.9)
-    with _media_decode._as_file(other) as path, _media_decode._InProcess(path) as inside:
-        cut_to = list(inside.frames())
-    black = np.zeros_like(decoded[0])
-    frames = [*decoded[:15], black, black, decoded[15], *cut_to, *decoded[16:]]
-    assert len(frames) > 2 * _media_numbers.BLOCK + 1
-    info, stats = _media_decode._analysed(header, iter(frames), 24)
-    luma, diff, content = per_frame(frames)
-    assert info.frames == len(frames)
-    assert np.allclose(stats.luma, luma, rtol=0, atol=1e-9)
-    assert np.allclose(stats.diff, diff, rtol=0, atol=1e-9)
-    assert np.allclose(stats.content, content, rtol=0, atol=1e-9)
-    assert content[14] == content[15] == content[16] == 0.0  # into, inside, out of black
-    assert 18 in stats.jumps  # the cut's first frame kept as a scene-change candidate
-    assert np.array_equal(stats.jumps[18], frames[18])

@@ -35,7 +35,8 @@ import numpy as np
 import numpy.typing as npt
 
 from ..core._errors import ProviderError
-from . import _media_cache, _media_numbers
+from . import _media_cache
+from ._media_colour import FloatArray
 
 __all__ = [
     "ANALYSIS_WIDTH",
@@ -397,49 +398,33 @@ def _analysed(
     estimate = max(1, round(meta.duration_s * fps))
     stride = max(1, estimate // samples)
     stats = FrameStats()
-    carry = _media_numbers.Carry()
+    previous: FloatArray | None = None
+    previous_z: FloatArray | None = None
     jumps: list[tuple[float, int, npt.NDArray[np.uint8]]] = []  # a min-heap by jump
-    block: list[tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]] = []  # not yet reduced
     for index, large in enumerate(frames):
-        half = _half(large)
-        block.append((large, half))
-        if len(block) == _media_numbers.BLOCK:
-            _reduced(block, index + 1 - len(block), carry, stats, jumps)
-            block = []
+        frame = _half(large)
+        luma = frame @ np.array([0.299, 0.587, 0.114])
+        mean, spread = float(luma.mean()), float(luma.std())
+        z = (luma - mean) / spread if spread > 1.0 else None
+        stats.luma.append(mean)
+        if previous is not None:
+            stats.diff.append(float(np.abs(luma - previous).mean()))
+            both = z is not None and previous_z is not None
+            stats.content.append(float(np.abs(z - previous_z).mean()) if both else 0.0)  # type: ignore[operator]
+            _keep_jump(jumps, stats.content[-1], index, large)
+        previous, previous_z = luma, z
         if index % stride == 0:
-            stats.pixels.append(half[::2, ::2].reshape(-1, 3).copy())
+            stats.pixels.append(frame[::2, ::2].reshape(-1, 3).copy())
             stats.looks.append(large.copy())
             stats.at.append(index)
             if len(stats.pixels) > 2 * samples:
                 # the container's duration was wrong or missing: thin out, sample less often
                 stats.pixels, stride = stats.pixels[::2], stride * 2
                 stats.looks, stats.at = stats.looks[::2], stats.at[::2]
-    if block:
-        _reduced(block, len(stats.luma), carry, stats, jumps)
     stats.jumps = {index: picture for _, index, picture in sorted(jumps, key=lambda j: j[1])}
     count = len(stats.luma)
     info = ClipInfo(round(count / fps, 3) if fps else 0.0, width, height, fps, count)
     return info, stats
-
-
-def _reduced(
-    block: list[tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]],
-    first: int,
-    carry: _media_numbers.Carry,
-    stats: FrameStats,
-    jumps: list[tuple[float, int, npt.NDArray[np.uint8]]],
-) -> None:
-    """A block of frames (look size, analysis size; ``first`` the index of its first)
-    reduced to their numbers."""
-    means, diffs, contents = _media_numbers.block_numbers(
-        np.stack([half for _, half in block]), carry
-    )
-    stats.luma += means
-    stats.diff += diffs
-    stats.content += contents
-    skipped = len(block) - len(contents)  # 1 when the block holds the take's first frame
-    for offset, jump in enumerate(contents):
-        _keep_jump(jumps, jump, first + skipped + offset, block[skipped + offset][0])
 
 
 def _half(large: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
