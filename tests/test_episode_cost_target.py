@@ -65,3 +65,24 @@ def test_an_episodes_spend_is_listed_without_an_episode_cap(tmp_path: Path) -> N
     # E01: character-psychology on its two scenes, then its own red team and audience
     assert "E01: 2 scene(s) E01_S01, E01_S02; spend 0.04 (no episode_cap)" in listed, listed
     assert "E02: 2 scene(s) E02_S01, E02_S02; spend 0.04 (no episode_cap)" in listed, listed
+
+
+def test_a_sheet_import_of_scenes_that_do_not_fit_the_series_is_refused(tmp_path: Path) -> None:
+    # `slate sheet import` stores SCENES as `slate add` does: the declared episodes' checks too
+    root = _series(tmp_path)
+    folder = tmp_path / "sheet"
+    run_slate("sheet", "export", str(folder), "--format", "csv", "-C", str(root), check=True)
+    table = folder / "SCENES.csv"
+    header, first, second = table.read_text(encoding="utf-8").splitlines()
+    before = _files(root)
+    for rows, named in (
+        ((second, first), "the episodes run E02, E01"),
+        ((first, second.replace("E02_S01", "E03_S01")), "episode E03 is not declared"),
+    ):
+        table.write_text("\n".join((header, *rows)) + "\n", encoding="utf-8")
+        result = run_slate("sheet", "import", str(folder), "-C", str(root))
+        assert result.returncode == 2, result.stdout + result.stderr
+        assert "tab SCENES" in result.stderr and named in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+        assert _files(root) == before  # no SCENES_v002, and verify stays clean
+    assert run_slate("verify", "-C", str(root)).returncode == 0

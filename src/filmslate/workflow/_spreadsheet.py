@@ -179,6 +179,7 @@ def import_tabs(project: Project, tabs: Sequence[Tab], origin: str) -> Imported:
         if change is None:
             unchanged.append(tab.name)
         else:
+            _fits_series(project, *change)
             changes.append(change)
     stored: list[Record] = []
     if changes:
@@ -197,6 +198,18 @@ def import_tabs(project: Project, tabs: Sequence[Tab], origin: str) -> Imported:
             ]
         stored = [s.published for s in staged]
     return Imported(stored, unchanged, _stale(project, stored))
+
+
+def _fits_series(project: Project, tab: Tab, data: bytes, record: Record) -> None:
+    """An edited SCENES fits the declared episodes (issue 16), as `slate add` checks it."""
+    from ..core._episodes import series_failures
+    from ..schemas import Scenes
+
+    if record.name.kind != "SCENES":
+        return
+    ids = [row.scene_id for row in Scenes.parse(data).rows]
+    for problem in series_failures(ids, project.config.series.episodes)[:1]:
+        raise UserError(f"tab {tab.name}: {problem} (nothing was imported)")
 
 
 def _check_tab(
