@@ -101,6 +101,17 @@ def test_override_grants_headroom_for_a_budget_stop(film: Path) -> None:
     assert "festival deadline" in text and "30" in text
 
 
+def test_a_stop_on_a_small_cap_shows_the_fractions_of_a_cent(film: Path) -> None:
+    # a text call costs a tenth of a cent: rounded to cents the stop read "0.00 committed of
+    # 0.00 ... needs up to 0.00", which says nothing about why the call was refused
+    configure(film, **{"scene_cap = 50.0": "scene_cap = 0.035"})
+    led = ledger(film)
+    spend(led, "S01", "", 0.0305)
+    with pytest.raises(BudgetExceeded) as caught:
+        led.reserve("R", "S01", "", 0.0062, "a red team")
+    assert "0.0305 committed of 0.035 USD, a red team needs up to 0.0062" in str(caught.value)
+
+
 def _threaded_call(root: Path, index: int, results: list[str]) -> None:
     r, _ = runner(root, [GOOD_PREMISE | {"title": f"T{index}"}], cost=7.0, worst=9.0)
     try:

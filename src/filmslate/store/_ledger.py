@@ -47,6 +47,13 @@ class Reservation:
     target: str = ""  # what the call is made for: an episode's own call has no scene
 
 
+def money(amount: float) -> str:
+    """An amount as a person reads it: cents, and the fraction of a cent when it matters
+    (a text call costs 0.0012; "0.00" would hide why a small cap stopped)."""
+    text = f"{amount:.4f}".rstrip("0")
+    return text if len(text.split(".")[1]) >= 2 else f"{amount:.2f}"
+
+
 class Ledger:
     """Reservations and settled spend for one project, in the project's index."""
 
@@ -155,9 +162,9 @@ class Ledger:
         limit = state.cap * budget.stop_pct / 100
         if state.committed + amount > limit + 1e-9:
             return BudgetExceeded(
-                f"{level} cap for {scope} would be exceeded: {state.committed:.2f} committed of "
-                f"{state.cap:.2f} {budget.currency}, {what or 'this call'} needs up to "
-                f"{amount:.2f}. Simplify (downgrade C shots, split, shorten) or record "
+                f"{level} cap for {scope} would be exceeded: {money(state.committed)} committed "
+                f"of {money(state.cap)} {budget.currency}, {what or 'this call'} needs up to "
+                f"{money(amount)}. Simplify (downgrade C shots, split, shorten) or record "
                 f"`slate override {_review_target(level, scope)} --reason ... --cost-impact "
                 "AMOUNT`.",
                 level=level,
