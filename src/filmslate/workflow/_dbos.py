@@ -47,7 +47,7 @@ from dbos import DBOS
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..core._config import Config
-from ..core._errors import ConfigError, ProviderError
+from ..core._errors import ConfigError, ProviderError, UserError
 from ..engine._image_service import IMAGE_FACTORY
 from ..engine._metered_jobs import factory_providers, serving
 from ..engine._render import ANIMATIC, VIDEO_FACTORY
@@ -149,6 +149,16 @@ def system_url(root: Path, config: Config, given: str | None = None) -> str:
     return url
 
 
+def unreachable(url: str, exc: sa.exc.OperationalError) -> UserError:
+    """The one-line error for a system database that cannot be reached (no password)."""
+    shown = sa.engine.make_url(url).render_as_string(hide_password=True)
+    reason = (str(exc.orig).strip().splitlines() or ["no answer"])[0]
+    return UserError(
+        f"cannot reach the system database {shown}: {reason}; start it, or correct "
+        f"{URL_ENV} / [run] dbos_database_url / slate worker --database-url"
+    )
+
+
 # -- the workflow ---------------------------------------------------------------------------
 
 
@@ -245,7 +255,10 @@ class Runtime:
         if self.url.startswith("sqlite:///"):
             Path(self.url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         queues = self.queues()
-        self._create_sends()  # before launch: a recovered job claims its reference at once
+        try:
+            self._create_sends()  # before launch: a recovered job claims its reference at once
+        except sa.exc.OperationalError as exc:  # the first contact: a server down, a typo
+            raise unreachable(self.url, exc) from None
         Runtime.current = self
         try:
             DBOS(config=self._dbos_config())
