@@ -1,5 +1,6 @@
-"""Decoding a clip for ``_media``: ffmpeg (the one imageio-ffmpeg bundles) reads the
-container's header and streams small RGB frames, reduced to per-frame numbers as they pass.
+"""Decoding a clip for ``_media``: the FFmpeg libraries OpenCV bundles decode it inside this
+process (:class:`_InProcess`; ffmpeg, the one imageio-ffmpeg bundles, for a clip OpenCV
+cannot open), small RGB frames reduced to per-frame numbers as they pass.
 
 :func:`analyse` decodes once; memory stays flat (only a bounded sample of frames is kept, plus
 at most ``JUMP_FRAMES`` frames where the content jumps: the candidates for a scene change) and
