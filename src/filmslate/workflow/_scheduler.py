@@ -136,14 +136,8 @@ class Scheduler:
     def blocked(self) -> Iterator[None]:
         """Wait on something other than a provider (a future, a turn) without the baton."""
         self._free_slot()
-        held = self._holding()
-        if held:
-            self._give_baton()
-        try:
+        with self.computing():
             yield
-        finally:
-            if held:
-                self._take_baton()
 
     # -- engine._waits.Waits ----------------------------------------------------------------
 
