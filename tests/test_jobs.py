@@ -12,6 +12,8 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import signal
 import threading
 import time
 from pathlib import Path
@@ -256,3 +258,36 @@ def test_text_requests_over_http_overlap_under_the_scheduler(tmp_path: Path) -> 
         gateway.close()
     assert answers == ["ok"] * (calls + 1)
     assert elapsed < 0.6 * calls * delay  # one after another it takes calls x delay
+
+
+def test_ctrl_c_twice_under_jobs_lets_every_lane_end_first(tmp_path: Path) -> None:
+    # a second Ctrl-C while the lanes were ending escaped the wait for them: the process then
+    # exited with lanes inside their calls and aborted (SIGABRT); now it waits for them
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("Ctrl-C reaches the main thread only, and this test runs on another")
+    ended: list[int] = []
+    told: list[int] = []
+
+    class Told:
+        def stopping(self, running: int) -> None:
+            told.append(running)
+
+    def lane(n: int) -> None:
+        with waiting("slow:model", "request"):
+            time.sleep(1.0)
+        ended.append(n)
+
+    with Project(capped(tmp_path)) as project:
+        scheduler = Scheduler(4, ProviderLimits(project.config), Told())
+        # real signals: a simulated one (_thread.interrupt_main) does not wake a blocked wait
+        presses = [threading.Timer(t, os.kill, (os.getpid(), signal.SIGINT)) for t in (0.3, 0.6)]
+        previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            with scheduler.installed(), pytest.raises(KeyboardInterrupt):
+                for press in presses:
+                    press.start()
+                scheduler.run_all([lambda n=n: lane(n) for n in range(4)])
+        finally:
+            signal.signal(signal.SIGINT, previous)
+    assert sorted(ended) == [0, 1, 2, 3]  # every lane reached its boundary before the exit
+    assert told == [4, 4]  # each press is told what it waits for

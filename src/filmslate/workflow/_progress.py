@@ -64,6 +64,13 @@ class RichProgress:
         detail = f"{counts.running} running, {counts.queued} queued, {counts.done} done"
         self.bars.update(self.task, detail=detail + (f"; waiting on {waits}" if waits else ""))
 
+    def stopping(self, running: int) -> None:
+        """Ctrl-C under ``--jobs``: the steps in flight finish first (``_scheduler``)."""
+        self.bars.console.print(
+            f"[yellow]stopping[/]: {running} step(s) in flight finish first and are stored "
+            "(a paid job is never abandoned half-recorded); kill -9 stops at once and is safe"
+        )
+
     def ran(self, result: RunResult) -> None:
         """Print the step that ran, its verdict and cost."""
         if result.status == "waiting":

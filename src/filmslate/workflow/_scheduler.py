@@ -36,6 +36,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
@@ -286,7 +287,24 @@ class Scheduler:
                 self.wait(futures)
             except BaseException:  # Ctrl-C too: the lanes end at their next step boundary
                 self.stopping.set()
+                self._let_lanes_end(futures)
                 raise
+
+    def _let_lanes_end(self, futures: Sequence[Future[None]]) -> None:
+        """Wait for every lane to reach its step boundary, however often Ctrl-C is pressed:
+        a lane still running when the interpreter exits aborts the process in the middle of
+        its call. (kill -9 stops at once and is safe: `slate run` resumes.)"""
+        tell: Callable[[int], None] | None = getattr(self.progress, "stopping", None)
+        while True:
+            running = sum(not f.done() for f in futures)
+            if tell is not None and running:
+                tell(running)
+            try:
+                with self.blocked():
+                    futures_wait(futures)
+                return
+            except KeyboardInterrupt:
+                continue
 
     def task(self, body: Callable[[], T]) -> T:
         """One task's body, holding the baton; a failure stops the others."""
