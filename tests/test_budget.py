@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SRC
+from conftest import SRC, run_slate
 from filmslate import BudgetExceeded, HardStop, Project
 from filmslate.core._errors import CostReviewRequired
 from filmslate.engine._override import record_override
@@ -295,3 +295,18 @@ def test_reindex_rebuilds_spend_headroom_and_warnings(film: Path) -> None:
     reindex(project.store, project.config)
     after = project.store.conn.execute("SELECT * FROM spend_totals ORDER BY 1, 2").fetchall()
     assert after == before
+
+
+def test_a_budget_stop_leaves_the_free_reviews_it_asks_for(film: Path) -> None:
+    # SPEC §8: at 100% no further generation until simplification or a logged override; the
+    # cost review and the budget status are how a person decides which, and cost nothing
+    led = ledger(film)
+    spend(led, "", "", 95.0)
+    with pytest.raises(BudgetExceeded):
+        led.reserve("R", "", "", 30.0, "big call")
+    assert all_open_hard_stops(Project(film))
+    cost = run_slate("cost", "--target", "PROJECT", "-C", str(film))
+    assert cost.returncode == 0, cost.stdout + cost.stderr
+    assert run_slate("budget", "-C", str(film)).returncode == 0
+    generation = run_slate("run", "story-architect", "-C", str(film))
+    assert generation.returncode == 2 and "hard stop (budget)" in generation.stderr

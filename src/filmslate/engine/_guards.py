@@ -16,18 +16,24 @@ from ._router import BUILTIN, Route
 from ._skill import Skill
 from ._stops import open_hard_stops, record_hard_stop
 
+# The cost review and the budget status: free (no model, no service), and what a person reads
+# to choose between simplifying and an override, so a budget stop does not refuse them.
+BUDGET_REVIEWS = frozenset({"cost-optimizer", "budget-gates"})
+
 
 def refuse_on_hard_stops(project: Project, target: str, skill: str) -> None:
     """Refuse while the run log is broken or a hard stop covers the target."""
     if project.store.log_problem:
         raise HardStop(project.store.log_problem)
     stops = open_hard_stops(project, target, skill)
+    if skill in BUDGET_REVIEWS:  # SPEC §8: they generate nothing, and decide a budget stop
+        stops = [stop for stop in stops if stop.kind != "budget"]
     if stops:
-        kind, reason = stops[0].kind, stops[0].reason
+        kind, reason = stops[0].kind, stops[0].reason.rstrip(".")
+        advice = f"record `slate override {target} --reason ... --cost-impact AMOUNT`"
         raise HardStop(
-            f"hard stop ({kind}) on {target} or what contains it: {reason}. "
-            f"Resolve it, or record `slate override {target} --reason ... "
-            "--cost-impact AMOUNT`.",
+            f"hard stop ({kind}) on {target} or what contains it: {reason}."
+            + ("" if "slate override" in reason else f" Resolve it, or {advice}."),
             kind=kind,
             target=target,
         )
