@@ -22,6 +22,7 @@ __all__ = [
     "beats_roster_failures",
     "check_episode",
     "check_film_import",
+    "check_known_episode",
     "check_new_episode",
     "episode_of",
     "episode_scene",
@@ -68,6 +69,21 @@ def episodes_in(order: Iterable[str]) -> list[str]:
 def scenes_of(order: Iterable[str], episode: str) -> list[str]:
     """The scenes of one episode, in story order."""
     return [s for s in order if episode_of(s) == episode]
+
+
+def check_known_episode(episode: str, declared: Sequence[str], order: Iterable[str]) -> str:
+    """An episode of the project (declared, or with scenes in SCENES ``order``), else a
+    one-line UserError naming the episodes it has: a report, export or review of an episode
+    the project lacks would be one of nothing."""
+    check_episode(episode)
+    known = list(dict.fromkeys([*declared, *episodes_in(order)]))
+    if episode not in known:
+        raise UserError(
+            f"{episode} is not an episode of this project (its episodes: "
+            f"{', '.join(known) or 'none, it is a film'}; `slate episode add {episode}`)",
+            target=episode,
+        )
+    return episode
 
 
 def check_new_episode(name: str, declared: Sequence[str]) -> str:

@@ -24,8 +24,8 @@ import re
 from pathlib import Path
 
 from ..core._config import CONFIG_FILE, load_config, parse_config
-from ..core._episodes import check_episode, check_new_episode, episodes_in, scenes_of
-from ..core._errors import UserError
+from ..core._episodes import check_known_episode as known_episode
+from ..core._episodes import check_new_episode, episodes_in, scenes_of
 from ..engine._readiness import scene_rows
 from ..engine._runner import Runner
 from ..store._ledger import Ledger, committed
@@ -112,15 +112,8 @@ def add_episode(project_root: Path, episode: str) -> list[str]:
 
 def check_known_episode(project: Project, episode: str) -> str:
     """An episode of this project (declared or in SCENES), or a one-line UserError."""
-    check_episode(episode)
     order = [row.scene_id for row in scene_rows(project)]
-    known = list(dict.fromkeys([*project.config.series.episodes, *episodes_in(order)]))
-    if episode not in known:
-        raise UserError(
-            f"{episode} is not an episode of this project (its episodes: "
-            f"{', '.join(known) or 'none, it is a film'}; `slate episode add {episode}`)"
-        )
-    return episode
+    return known_episode(episode, project.config.series.episodes, order)
 
 
 def episode_rows(project: Project) -> list[str]:

@@ -5,7 +5,7 @@ that looks like a passed review, so it is refused before anything is written."""
 
 from __future__ import annotations
 
-from ...core._episodes import episode_of, scenes_of
+from ...core._episodes import check_known_episode, episode_of
 from ...core._errors import UserError
 from ...core._scene_ids import SCENE_RE
 from ...engine._skill import Context
@@ -17,13 +17,9 @@ def check_cost_target(ctx: Context) -> None:
     the latest SCENES lacks; SCENES not written yet leaves a scene target as it is."""
     scenes: Scenes | None = ctx.inputs.get("SCENES")
     order = [row.scene_id for row in scenes.rows] if scenes is not None else []
-    target, declared = ctx.target, ctx.config.series.episodes
-    if episode_of(target) == target and target not in declared and not scenes_of(order, target):
-        raise UserError(
-            f"{target} is not an episode of this project (its episodes: "
-            f"{', '.join(declared) or 'none, it is a film'}; `slate episode add {target}`)",
-            target=target,
-        )
+    target = ctx.target
+    if episode_of(target) == target:
+        check_known_episode(target, ctx.config.series.episodes, order)
     if scenes is not None and SCENE_RE.fullmatch(target) and target not in order:
         raise UserError(
             f"{target} is not in SCENES: pick a scene the latest SCENES has (`slate show "
